@@ -1,0 +1,179 @@
+/**
+ * Dedupe by webhook id. Senders retry with the same id, so a receiver that remembers processed ids
+ * handles each message once. Ids are remembered only after successful processing, so a failed
+ * attempt is processed again when the sender retries.
+ */
+import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+
+export interface DedupeStore {
+  /** True when the id was processed and is still remembered. */
+  has(id: string): boolean | Promise<boolean>;
+  /** Remembers a processed id. */
+  add(id: string): void | Promise<void>;
+}
+
+export interface MemoryDedupeOptions {
+  /** Most ids kept; the oldest go first. Default 100,000. */
+  maxEntries?: number;
+  /** How long an id is remembered, ms. Default 72 h: Svix's retries span about 28 h. */
+  ttlMs?: number;
+  /** Clock in epoch ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+export const DEFAULT_DEDUPE_TTL_MS = 72 * 60 * 60 * 1000;
+export const DEFAULT_DEDUPE_MAX_ENTRIES = 100_000;
+
+export interface MemoryDedupeStore extends DedupeStore {
+  has(id: string): boolean;
+  add(id: string): void;
+  /** Ids currently remembered (expired ones may linger until touched). */
+  readonly size: number;
+  /** Live entries with their expiry, oldest first. */
+  entries(): IterableIterator<[id: string, expiresAt: number]>;
+  /** Adds an id with a given expiry (used when loading from disk). */
+  restore(id: string, expiresAt: number): void;
+}
+
+/** Bounded, TTL'd, in-process store. Lost on restart; use the file store or your own for durability. */
+export function createMemoryDedupeStore(options: MemoryDedupeOptions = {}): MemoryDedupeStore {
+  const maxEntries = options.maxEntries ?? DEFAULT_DEDUPE_MAX_ENTRIES;
+  const ttlMs = options.ttlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  const now = options.now ?? Date.now;
+  if (!(maxEntries >= 1) || !(ttlMs > 0)) throw new RangeError('maxEntries must be ≥ 1 and ttlMs > 0');
+  // A Map iterates in insertion order; re-inserting on add keeps it ordered by expiry (one TTL for all).
+  const map = new Map<string, number>();
+
+  function prune(at: number): void {
+    for (const [id, expiresAt] of map) {
+      if (expiresAt > at) break;
+      map.delete(id);
+    }
+  }
+
+  function restore(id: string, expiresAt: number): void {
+    map.delete(id);
+    map.set(id, expiresAt);
+    while (map.size > maxEntries) map.delete(map.keys().next().value as string);
+  }
+
+  return {
+    has(id) {
+      const expiresAt = map.get(id);
+      if (expiresAt === undefined) return false;
+      if (expiresAt > now()) return true;
+      map.delete(id);
+      return false;
+    },
+    add(id) {
+      const at = now();
+      prune(at);
+      restore(id, at + ttlMs);
+    },
+    restore,
+    get size() {
+      return map.size;
+    },
+    *entries() {
+      const at = now();
+      for (const entry of map) if (entry[1] > at) yield entry;
+    },
+  };
+}
+
+export interface FileDedupeOptions extends MemoryDedupeOptions {
+  /** The append-only log file; created if missing. */
+  path: string;
+  /** fdatasync each batch of writes before `add` resolves. Default true. */
+  fsync?: boolean;
+}
+
+export interface FileDedupeStore extends DedupeStore {
+  has(id: string): boolean;
+  add(id: string): Promise<void>;
+  /** Flushes pending writes and closes the file. */
+  close(): Promise<void>;
+}
+
+/**
+ * A durable store with no dependencies: an append-only log of `{"id":…,"exp":…}` lines, replayed
+ * into a memory store at open, compacted when mostly stale. Writes are batched (group commit) so
+ * concurrent adds share one fdatasync. One process per file: for several processes, implement
+ * `DedupeStore` over a shared database (e.g. SQLite or Redis).
+ */
+export async function openFileDedupeStore(options: FileDedupeOptions): Promise<FileDedupeStore> {
+  const memory = createMemoryDedupeStore(options);
+  const ttlMs = options.ttlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  const now = options.now ?? Date.now;
+  const fsync = options.fsync ?? true;
+
+  let lines = 0;
+  let text = '';
+  try {
+    text = readFileSync(options.path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    lines++;
+    try {
+      const { id, exp } = JSON.parse(line) as { id: unknown; exp: unknown };
+      if (typeof id === 'string' && typeof exp === 'number' && exp > now()) memory.restore(id, exp);
+    } catch {
+      // A torn last line from a crash mid-write: that add never resolved, so nothing was promised.
+    }
+  }
+
+  // Compact at open when the log is mostly expired lines, so it cannot grow without bound.
+  if (lines > 2 * memory.size + 1000) {
+    const tmp = `${options.path}.tmp`;
+    const fd = openSync(tmp, 'w');
+    let out = '';
+    for (const [id, exp] of memory.entries()) out += `${JSON.stringify({ id, exp })}\n`;
+    writeSync(fd, out);
+    fdatasyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, options.path);
+    lines = memory.size;
+  }
+
+  const file: FileHandle = await open(options.path, 'a');
+  let pending: string[] = [];
+  let waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  let flushing: Promise<void> | undefined;
+
+  async function flush(): Promise<void> {
+    while (pending.length > 0) {
+      const batch = pending.join('');
+      const batchWaiters = waiters;
+      pending = [];
+      waiters = [];
+      try {
+        await file.appendFile(batch, 'utf8');
+        if (fsync) await file.datasync();
+        for (const w of batchWaiters) w.resolve();
+      } catch (err) {
+        for (const w of batchWaiters) w.reject(err);
+      }
+    }
+    flushing = undefined;
+  }
+
+  return {
+    has: (id) => memory.has(id),
+    add(id) {
+      const exp = now() + ttlMs;
+      pending.push(`${JSON.stringify({ id, exp })}\n`);
+      const done = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+      flushing ??= flush();
+      // Remember in memory only once durable, so `has` never claims what a crash would forget.
+      return done.then(() => memory.restore(id, exp));
+    },
+    async close() {
+      await flushing;
+      await file.close();
+    },
+  };
+}

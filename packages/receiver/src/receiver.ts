@@ -1,0 +1,192 @@
+/**
+ * The receiving pipeline every adapter shares: source IP → size → signature → dedupe → envelope →
+ * decrypt → route. Framework adapters only translate their request into `InboundRequest` and the
+ * `ReceiverResponse` back, so every framework behaves the same.
+ */
+import {
+  decryptEnvelope,
+  EngageError,
+  parseEncryptionKey,
+  parseEnvelope,
+  type EngageErrorCode,
+  type EngageKey,
+} from '@herald/engage';
+import { createMemoryDedupeStore, type DedupeStore } from './dedupe.js';
+import { WebhookVerificationError, type VerificationFailureReason } from './errors.js';
+import type { HeadersLike } from './headers.js';
+import { createClientIpResolver, createIpAllowlist, isIpAllowlist, type IpAllowlist } from './ip.js';
+import type { EngageRouter } from './router.js';
+import type { SecretInput } from './secrets.js';
+import { createVerifier, type VerifyOptions } from './verify.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ReceiverOptions {
+  /** Signing secret(s): `whsec_…` and/or `whpk_…`; list current and previous during rotation. */
+  secrets: SecretInput | readonly SecretInput[];
+  /** Where verified, decrypted events go. */
+  router: EngageRouter;
+  /** The 32-character Engage key, when payload encryption is on. */
+  encryptionKey?: string | EngageKey;
+  /** Source addresses/CIDRs allowed to call (e.g. Svix's EU IPs). Absent: any source. */
+  allowlist?: readonly string[] | IpAllowlist;
+  /** Your own proxies, whose X-Forwarded-For is believed. Absent: the socket address is the client. */
+  trustedProxies?: readonly string[] | IpAllowlist;
+  /** Dedupe by webhook id. Default: a bounded in-memory store. `false` turns it off. */
+  dedupe?: DedupeStore | false;
+  /** Largest body accepted, bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Timestamp tolerance, seconds. Default 300. */
+  toleranceSeconds?: number;
+  /** Clock in epoch ms; inject in tests. */
+  now?: () => number;
+  /** Called with every refused or failed delivery, for logging. Never throws into the pipeline. */
+  onError?: (error: ReceiverError) => void;
+}
+
+export interface InboundRequest {
+  rawBody: string | Uint8Array;
+  headers: HeadersLike;
+  /** The socket peer address. */
+  remoteAddress: string | undefined;
+}
+
+export type ReceiverErrorCode =
+  | VerificationFailureReason
+  | EngageErrorCode
+  | 'ip_not_allowed'
+  | 'payload_too_large'
+  | 'raw_body_unavailable'
+  | 'handler_failed';
+
+export interface ReceiverResponse {
+  status: number;
+  body: { ok: true; duplicate?: true } | { code: ReceiverErrorCode; detail: string };
+}
+
+/** A refused or failed delivery, as given to `onError`. */
+export class ReceiverError extends Error {
+  override readonly name = 'ReceiverError';
+  constructor(
+    readonly code: ReceiverErrorCode,
+    readonly status: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const STATUS: Record<ReceiverErrorCode, number> = {
+  missing_headers: 400,
+  invalid_timestamp: 400,
+  timestamp_too_old: 401,
+  timestamp_too_new: 401,
+  no_matching_signature: 401,
+  invalid_payload: 400,
+  invalid_envelope: 400,
+  invalid_ciphertext: 400,
+  invalid_payload_json: 400,
+  ip_not_allowed: 403,
+  payload_too_large: 413,
+  // Receiver-side misconfiguration: 5xx so the sender retries once it is fixed.
+  invalid_secret: 500,
+  invalid_key: 500,
+  missing_key: 500,
+  raw_body_unavailable: 500,
+  handler_failed: 500,
+};
+
+export interface Receiver {
+  readonly maxBodyBytes: number;
+  /** The source-IP check alone, so adapters can refuse before reading the body. */
+  checkSource(headers: HeadersLike, remoteAddress: string | undefined): ReceiverResponse | undefined;
+  /** The whole pipeline. Never throws: failures come back as 4xx/5xx responses. */
+  handle(request: InboundRequest): Promise<ReceiverResponse>;
+  /** A refusal response in the receiver's format (adapters use it for size limits etc.). */
+  refuse(code: ReceiverErrorCode, detail: string, cause?: unknown): ReceiverResponse;
+}
+
+function toList<T>(value: readonly T[] | T): readonly T[] {
+  return Array.isArray(value) ? value : [value as T];
+}
+
+export function createReceiver(options: ReceiverOptions): Receiver {
+  const verifyOptions: VerifyOptions = { toleranceSeconds: options.toleranceSeconds, now: options.now };
+  const verifier = createVerifier(toList(options.secrets), verifyOptions);
+  const key = typeof options.encryptionKey === 'string' ? parseEncryptionKey(options.encryptionKey) : options.encryptionKey;
+  const allowlist =
+    options.allowlist === undefined
+      ? undefined
+      : isIpAllowlist(options.allowlist)
+        ? options.allowlist
+        : createIpAllowlist(options.allowlist);
+  const clientIp = createClientIpResolver({ trustedProxies: options.trustedProxies });
+  const dedupe = options.dedupe === false ? undefined : (options.dedupe ?? createMemoryDedupeStore({ now: options.now }));
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  // Concurrent deliveries of one id (a retry racing a slow first attempt) share one processing.
+  const inFlight = new Map<string, Promise<ReceiverResponse>>();
+
+  function refuse(code: ReceiverErrorCode, detail: string, cause?: unknown): ReceiverResponse {
+    const status = STATUS[code];
+    if (options.onError) {
+      try {
+        options.onError(new ReceiverError(code, status, detail, { cause }));
+      } catch {
+        // Logging must not change the answer.
+      }
+    }
+    return { status, body: { code, detail } };
+  }
+
+  function fromError(err: unknown): ReceiverResponse {
+    if (err instanceof WebhookVerificationError) return refuse(err.reason, err.message, err);
+    if (err instanceof EngageError) return refuse(err.code, err.message, err);
+    const message = err instanceof Error ? err.message : String(err);
+    return refuse('handler_failed', `the event handler failed: ${message}`, err);
+  }
+
+  function checkSource(headers: HeadersLike, remoteAddress: string | undefined): ReceiverResponse | undefined {
+    if (allowlist === undefined) return undefined;
+    const ip = clientIp(remoteAddress, headers);
+    if (allowlist.allows(ip)) return undefined;
+    return refuse('ip_not_allowed', `source address ${ip ?? '(unknown)'} is not allowed`);
+  }
+
+  async function process(id: string, timestamp: number, payload: unknown): Promise<ReceiverResponse> {
+    try {
+      if (dedupe && (await dedupe.has(id))) return { status: 200, body: { ok: true, duplicate: true } };
+      const event = decryptEnvelope(parseEnvelope(payload), key);
+      await options.router.dispatch(event, { webhookId: id, timestamp });
+      if (dedupe) await dedupe.add(id);
+      return { status: 200, body: { ok: true } };
+    } catch (err) {
+      return fromError(err);
+    }
+  }
+
+  async function handle(request: InboundRequest): Promise<ReceiverResponse> {
+    const refused = checkSource(request.headers, request.remoteAddress);
+    if (refused) return refused;
+    const size = typeof request.rawBody === 'string' ? Buffer.byteLength(request.rawBody) : request.rawBody.byteLength;
+    if (size > maxBodyBytes) return refuse('payload_too_large', `the body is larger than ${maxBodyBytes} bytes`);
+    let verified;
+    try {
+      // Dedupe only after verification: unsigned requests must not be able to burn ids.
+      verified = verifier(request.rawBody, request.headers);
+    } catch (err) {
+      return fromError(err);
+    }
+    const running = inFlight.get(verified.id);
+    if (running) return running;
+    const result = process(verified.id, verified.timestamp, verified.payload);
+    inFlight.set(verified.id, result);
+    try {
+      return await result;
+    } finally {
+      inFlight.delete(verified.id);
+    }
+  }
+
+  return { maxBodyBytes, checkSource, handle, refuse };
+}
