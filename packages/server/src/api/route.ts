@@ -1,0 +1,59 @@
+// How a route is declared: the contract operation it serves, who may call it, which path
+// resources it needs resolved, and a handler that returns a value (status and body). Resolution,
+// authorisation, validation and idempotency are done once, here, for every route.
+import type { Config } from '../config/index.js';
+import type { IdGenerator } from '../domain/ids.js';
+import type { Application, Endpoint, Message, Permission } from '../domain/types.js';
+import type { IdempotencyWrite, Store } from '../store/store.js';
+import type { Authenticator, Principal } from './auth.js';
+import type { Contract, Operation } from './contract.js';
+
+export interface ApiDeps {
+  store: Store;
+  config: Config;
+  contract: Contract;
+  auth: Authenticator;
+  ids: IdGenerator;
+  /** Epoch ms. Injectable so tests control time without sleeping. */
+  now: () => number;
+  version: string;
+}
+
+/** `org`: the operator only. Otherwise the portal permission a token needs. */
+export type Access = 'public' | 'org' | Permission;
+
+export interface Ctx {
+  deps: ApiDeps;
+  op: Operation;
+  principal: Principal;
+  params: Record<string, string>;
+  query: Record<string, any>;
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+  app: Application | null;
+  endpoint: Endpoint | null;
+  message: Message | null;
+  now: number;
+  /** For idempotent POSTs: store the answer in the same commit as the write. */
+  idem<R>(status: number, out: (r: R) => unknown): IdempotencyWrite<R> | undefined;
+}
+
+export interface Result {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteDef {
+  method: Operation['method'];
+  /** The contract's operationId (or `method:path` for operations that have none). */
+  operationId: string;
+  access: Access;
+  /** How the path's app, endpoint and message are resolved; `optional` leaves null when missing (upserts). */
+  app?: 'required' | 'optional';
+  endpoint?: 'required' | 'optional';
+  message?: 'required';
+  handler(c: Ctx): Promise<Result>;
+}
+
+export const route = (def: RouteDef): RouteDef => def;

@@ -1,0 +1,42 @@
+// Helpers shared by the route modules.
+import { invalidBody, ValidationError } from '../../domain/errors.js';
+import { MAX_LIMIT, pageQuery, type Order, type Page, type PageQuery } from '../../domain/pagination.js';
+import type { Ctx } from '../route.js';
+
+export function pageOf(c: Ctx, defaultOrder: Order): PageQuery {
+  const limit = c.query.limit as number | undefined;
+  if (limit !== undefined && limit > MAX_LIMIT) {
+    throw new ValidationError([{ loc: ['query', 'limit'], msg: `Given limit must not exceed ${MAX_LIMIT}`, type: 'value_error' }]);
+  }
+  return pageQuery(limit, c.query.iterator as string | undefined, (c.query.order as Order | undefined) ?? defaultOrder);
+}
+
+export function mapPage<T, U>(p: Page<T>, f: (t: T) => U): Page<U> {
+  return { data: p.data.map(f), iterator: p.iterator, prevIterator: p.prevIterator, done: p.done };
+}
+
+/** An RFC 3339 query value as epoch ms (already format-checked by the contract). */
+export function timeParam(c: Ctx, name: string): number | undefined {
+  const v = c.query[name] as string | undefined;
+  return v === undefined ? undefined : Date.parse(v);
+}
+
+/** Event type names that must exist (and not be archived) to be subscribed to. */
+export async function requireEventTypes(c: Ctx, names: string[] | null | undefined, field = 'eventTypes'): Promise<void> {
+  if (!names || names.length === 0) return;
+  const missing = await c.deps.store.missingEventTypes(names);
+  if (missing.length) throw invalidBody([field], `The following event types don't exist: ${missing.join(', ')}`);
+}
+
+/** `throttleRate`, or its deprecated alias `rateLimit`. */
+export function throttleOf(body: Record<string, unknown>): number | null | undefined {
+  if (body.throttleRate !== undefined) return body.throttleRate as number | null;
+  if (body.rateLimit !== undefined) {
+    const r = body.rateLimit;
+    if (r !== null && (typeof r !== 'number' || !Number.isInteger(r) || r < 1 || r > 65535)) {
+      throw invalidBody(['rateLimit'], 'ensure this value is an integer from 1 to 65535', 'value_error.number');
+    }
+    return r as number | null;
+  }
+  return undefined;
+}

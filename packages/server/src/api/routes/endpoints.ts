@@ -1,0 +1,228 @@
+// Endpoints: a tenant's URLs, their filters, signing secrets, custom headers and throttle rate.
+import { badRequest, invalidBody, notFound } from '../../domain/errors.js';
+import { isIdOf } from '../../domain/ids.js';
+import type { Endpoint } from '../../domain/types.js';
+import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
+import { generateSigningSecret, normalizeSigningSecret } from '../../security/secrets.js';
+import { route, type Ctx } from '../route.js';
+import { backgroundTaskOut, endpointOut } from '../serialize.js';
+import { mapPage, pageOf, requireEventTypes, throttleOf, timeParam } from './common.js';
+
+/** `[]` and null both mean "no filter". */
+const listOrNull = (v: string[] | null | undefined) => (v && v.length ? v : null);
+
+async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string): Promise<Endpoint> {
+  const uid = (b.uid as string | null | undefined) ?? uidFallback ?? null;
+  checkUid('endpoint', uid);
+  checkMetadata(b.metadata);
+  checkEndpointUrl(b.url);
+  const eventTypes = listOrNull(b.eventTypes ?? b.filterTypes);
+  await requireEventTypes(c, eventTypes);
+  const headers = (b.headers ?? {}) as Record<string, string>;
+  checkHeaders(headers);
+  return {
+    id: c.deps.ids.next('endpoint', c.now),
+    appId: c.app!.id,
+    uid,
+    url: b.url,
+    description: b.description ?? '',
+    throttleRate: throttleOf(b) ?? null,
+    disabled: b.disabled ?? false,
+    disabledReason: null,
+    eventTypes,
+    channels: listOrNull(b.channels),
+    metadata: b.metadata ?? {},
+    headers,
+    secret: b.secret ? normalizeSigningSecret(b.secret) : generateSigningSecret(),
+    previousSecrets: [],
+    createdAt: c.now,
+    updatedAt: c.now,
+  };
+}
+
+/** Header names are case-insensitive: find the stored spelling of `name`, if any. */
+function headerKey(headers: Record<string, string>, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return Object.keys(headers).find((k) => k.toLowerCase() === lower);
+}
+
+const MAX_STATS_WINDOW_MS = 28 * 24 * 3600 * 1000 + 5 * 60 * 1000;
+
+export const endpointRoutes = [
+  route({
+    method: 'GET', operationId: 'v1.endpoint.list', access: 'view', app: 'required',
+    async handler(c) {
+      const page = await c.deps.store.listEndpoints(c.app!.id, pageOf(c, 'descending'));
+      return { status: 200, body: mapPage(page, endpointOut) };
+    },
+  }),
+  route({
+    method: 'POST', operationId: 'v1.endpoint.create', access: 'manage', app: 'required',
+    async handler(c) {
+      const ep = await c.deps.store.createEndpoint(await newEndpoint(c, c.body), c.idem(201, endpointOut));
+      return { status: 201, body: endpointOut(ep) };
+    },
+  }),
+  route({
+    method: 'GET', operationId: 'v1.endpoint.get', access: 'view', app: 'required', endpoint: 'required',
+    async handler(c) {
+      return { status: 200, body: endpointOut(c.endpoint!) };
+    },
+  }),
+  route({
+    method: 'PUT', operationId: 'v1.endpoint.update', access: 'manage', app: 'required', endpoint: 'optional',
+    async handler(c) {
+      const b = c.body;
+      if (!c.endpoint) {
+        if (isIdOf('endpoint', c.params.endpoint_id!)) throw notFound('Endpoint');
+        const ep = await c.deps.store.createEndpoint(await newEndpoint(c, { ...b, headers: undefined, secret: undefined }, c.params.endpoint_id));
+        return { status: 201, body: endpointOut(ep) };
+      }
+      checkUid('endpoint', b.uid);
+      checkMetadata(b.metadata);
+      checkEndpointUrl(b.url);
+      const eventTypes = listOrNull(b.eventTypes ?? b.filterTypes);
+      await requireEventTypes(c, eventTypes);
+      const disabled = b.disabled ?? false;
+      const ep = await c.deps.store.updateEndpoint({
+        ...c.endpoint,
+        uid: b.uid ?? c.endpoint.uid,
+        url: b.url,
+        description: b.description ?? '',
+        throttleRate: throttleOf(b) ?? null,
+        disabled,
+        disabledReason: disabled ? c.endpoint.disabledReason : null,
+        eventTypes,
+        channels: listOrNull(b.channels),
+        metadata: b.metadata ?? {},
+        updatedAt: c.now,
+      });
+      return { status: 200, body: endpointOut(ep) };
+    },
+  }),
+  route({
+    method: 'PATCH', operationId: 'patch_endpoint', access: 'manage', app: 'required', endpoint: 'required',
+    async handler(c) {
+      const b = c.body;
+      const ep = c.endpoint!;
+      checkUid('endpoint', b.uid);
+      checkMetadata(b.metadata);
+      if (b.url !== undefined) checkEndpointUrl(b.url);
+      const types = b.eventTypes !== undefined ? b.eventTypes : b.filterTypes;
+      if (types !== undefined) await requireEventTypes(c, types);
+      const throttle = throttleOf(b);
+      if (throttle === 0) throw invalidBody(['throttleRate'], 'ensure this value is greater than or equal to 1');
+      const disabled = b.disabled ?? ep.disabled;
+      const updated = await c.deps.store.updateEndpoint({
+        ...ep,
+        uid: b.uid === undefined ? ep.uid : b.uid,
+        url: b.url ?? ep.url,
+        description: b.description ?? ep.description,
+        throttleRate: throttle === undefined ? ep.throttleRate : throttle,
+        disabled,
+        disabledReason: disabled ? ep.disabledReason : null,
+        eventTypes: types === undefined ? ep.eventTypes : listOrNull(types),
+        channels: b.channels === undefined ? ep.channels : listOrNull(b.channels),
+        metadata: b.metadata ?? ep.metadata,
+        updatedAt: c.now,
+      });
+      return { status: 200, body: endpointOut(updated) };
+    },
+  }),
+  route({
+    method: 'DELETE', operationId: 'v1.endpoint.delete', access: 'manage', app: 'required', endpoint: 'required',
+    async handler(c) {
+      await c.deps.store.deleteEndpoint(c.app!.id, c.endpoint!.id, c.now);
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'GET', operationId: 'v1.endpoint.get-secret', access: 'secrets', app: 'required', endpoint: 'required',
+    async handler(c) {
+      return { status: 200, body: { key: c.endpoint!.secret } };
+    },
+  }),
+  route({
+    method: 'POST', operationId: 'v1.endpoint.rotate-secret', access: 'secrets', app: 'required', endpoint: 'required',
+    async handler(c) {
+      const ep = c.endpoint!;
+      const graceMs = (c.body.gracePeriodSeconds ?? 86400) * 1000;
+      const next = c.body.key ? normalizeSigningSecret(c.body.key, ['key']) : generateSigningSecret();
+      // The old secret keeps signing beside the new one until the grace period ends.
+      const previous = ep.previousSecrets.filter((s) => s.expiresAt > c.now);
+      if (graceMs > 0) previous.push({ key: ep.secret, expiresAt: c.now + graceMs });
+      await c.deps.store.updateEndpoint({ ...ep, secret: next, previousSecrets: previous, updatedAt: c.now });
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'GET', operationId: 'v1.endpoint.get-headers', access: 'view', app: 'required', endpoint: 'required',
+    async handler(c) {
+      const headers: Record<string, string> = {};
+      const sensitive: string[] = [];
+      for (const [k, v] of Object.entries(c.endpoint!.headers)) {
+        if (SENSITIVE_HEADERS.has(k.toLowerCase())) sensitive.push(k);
+        else headers[k] = v;
+      }
+      return { status: 200, body: { headers, sensitive } };
+    },
+  }),
+  route({
+    method: 'PUT', operationId: 'v1.endpoint.update-headers', access: 'manage', app: 'required', endpoint: 'required',
+    async handler(c) {
+      const headers = c.body.headers as Record<string, string>;
+      checkHeaders(headers);
+      await c.deps.store.updateEndpoint({ ...c.endpoint!, headers, updatedAt: c.now });
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'PATCH', operationId: 'v1.endpoint.patch-headers', access: 'manage', app: 'required', endpoint: 'required',
+    async handler(c) {
+      const patch = c.body.headers as Record<string, string | null>;
+      checkHeaders(patch);
+      const headers = { ...c.endpoint!.headers };
+      for (const [name, value] of Object.entries(patch)) {
+        const existing = headerKey(headers, name);
+        if (existing !== undefined) delete headers[existing];
+        if (value !== null) headers[name] = value;
+      }
+      for (const name of (c.body.deleteHeaders as string[] | undefined) ?? []) {
+        const existing = headerKey(headers, name);
+        if (existing !== undefined) delete headers[existing];
+      }
+      await c.deps.store.updateEndpoint({ ...c.endpoint!, headers, updatedAt: c.now });
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'POST', operationId: 'v1.endpoint.recover', access: 'manage', app: 'required', endpoint: 'required',
+    async handler(c) {
+      const since = Date.parse(c.body.since);
+      const until = c.body.until ? Date.parse(c.body.until) : c.now;
+      if (until < since) throw invalidBody(['until'], '`until` must not be before `since`');
+      const recovered = await c.deps.store.recoverEndpoint(c.app!.id, c.endpoint!.id, since, until, c.now);
+      const task = await c.deps.store.createBackgroundTask({
+        id: c.deps.ids.next('task', c.now),
+        kind: 'endpoint.recover',
+        status: 'finished',
+        data: { endpointId: c.endpoint!.id, since: c.body.since, until: c.body.until ?? null, recovered },
+        createdAt: c.now,
+        updatedAt: c.now,
+      });
+      return { status: 202, body: backgroundTaskOut(task) };
+    },
+  }),
+  route({
+    method: 'GET', operationId: 'v1.endpoint.get-stats', access: 'view', app: 'required', endpoint: 'required',
+    async handler(c) {
+      const until = timeParam(c, 'until') ?? c.now;
+      const since = timeParam(c, 'since') ?? until - 28 * 24 * 3600 * 1000;
+      if (until > c.now + 5 * 60 * 1000) throw badRequest('`until` cannot be in the future', 'invalid_range');
+      if (since > until) throw badRequest('`since` must be before `until`', 'invalid_range');
+      if (until - since > MAX_STATS_WINDOW_MS) throw badRequest('The window between `since` and `until` is at most 28 days', 'invalid_range');
+      const stats = await c.deps.store.endpointStats(c.app!.id, c.endpoint!.id, since, until);
+      return { status: 200, body: { ...stats, canceled: 0 } };
+    },
+  }),
+];

@@ -1,0 +1,18 @@
+import type { RouteDef } from '../route.js';
+import { applicationRoutes } from './applications.js';
+import { attemptRoutes } from './attempts.js';
+import { authRoutes } from './auth.js';
+import { endpointRoutes } from './endpoints.js';
+import { eventTypeRoutes } from './event-types.js';
+import { healthRoutes } from './health.js';
+import { messageRoutes } from './messages.js';
+
+export const allRoutes: RouteDef[] = [
+  ...applicationRoutes,
+  ...eventTypeRoutes,
+  ...endpointRoutes,
+  ...messageRoutes,
+  ...attemptRoutes,
+  ...authRoutes,
+  ...healthRoutes,
+];

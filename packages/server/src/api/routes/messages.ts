@@ -1,0 +1,122 @@
+// Messages: accepted events. A message is answered 202 only after it and its delivery tasks (one
+// per endpoint it matched) are committed together.
+import { conflict, invalidBody, notFound, payloadTooLarge } from '../../domain/errors.js';
+import type { Message } from '../../domain/types.js';
+import { route, type Ctx } from '../route.js';
+import { messageOut } from '../serialize.js';
+import { newApplication } from './applications.js';
+import { mapPage, pageOf, timeParam } from './common.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Accept one message for `c.app` (creating nothing else); shared by create and send-example. */
+export async function acceptMessage(
+  c: Ctx,
+  m: { eventType: string; payload: unknown; eventId?: string | null; channels?: string[] | null; retentionDays?: number },
+  opts: { onlyEndpointId?: string; triggerType?: number; withContent?: boolean; status?: number } = {},
+) {
+  const payload = JSON.stringify(m.payload);
+  if (Buffer.byteLength(payload) > c.deps.config.maxPayloadBytes) {
+    throw payloadTooLarge(`The payload is ${Buffer.byteLength(payload)} bytes; at most ${c.deps.config.maxPayloadBytes} are accepted.`);
+  }
+  if (m.eventId && m.eventId.startsWith('msg_')) throw invalidBody(['eventId'], "eventId must not start with 'msg_'");
+  const msg: Message = {
+    id: c.deps.ids.next('message', c.now),
+    appId: c.app!.id,
+    eventId: m.eventId ?? null,
+    eventType: m.eventType,
+    channels: m.channels && m.channels.length ? m.channels : null,
+    payload,
+    expiresAt: c.now + (m.retentionDays ?? 90) * DAY_MS,
+    createdAt: c.now,
+  };
+  const withContent = opts.withContent ?? true;
+  const status = opts.status ?? 202;
+  const out = (r: Message) => messageOut(r, withContent);
+  try {
+    const { message } = await c.deps.store.createMessage(msg, {
+      onlyEndpointId: opts.onlyEndpointId,
+      triggerType: opts.triggerType,
+      idem: c.idem(status, out),
+    });
+    return { status, body: out(message) };
+  } catch (e) {
+    if (e instanceof Error && 'status' in e && (e as { status: number }).status === 409) {
+      throw conflict(`A message with eventId '${m.eventId}' already exists in this application`);
+    }
+    throw e;
+  }
+}
+
+export const messageRoutes = [
+  route({
+    method: 'GET', operationId: 'v1.message.list', access: 'view', app: 'required',
+    async handler(c) {
+      const page = await c.deps.store.listMessages(c.app!.id, {
+        ...pageOf(c, 'descending'),
+        eventTypes: c.query.event_types,
+        channel: c.query.channel,
+        afterMs: c.query.iterator ? undefined : timeParam(c, 'after'),
+        beforeMs: c.query.iterator ? undefined : timeParam(c, 'before'),
+      });
+      const withContent = c.query.with_content !== false;
+      return { status: 200, body: mapPage(page, (m) => messageOut(m, withContent)) };
+    },
+  }),
+  route({
+    method: 'POST', operationId: 'v1.message.create', access: 'org', app: 'optional',
+    async handler(c) {
+      const b = c.body;
+      if (!c.app) {
+        // Svix lets the first message create its application inline.
+        if (!b.application) throw notFound('Application');
+        const uid = b.application.uid ?? c.params.app_id;
+        if (uid !== c.params.app_id) {
+          throw invalidBody(['application', 'uid'], 'application.uid must match the application in the path', 'application_uid_mismatch');
+        }
+        try {
+          c.app = await c.deps.store.createApplication(newApplication(c, b.application, uid));
+        } catch (e) {
+          // Another request created it first: use theirs.
+          c.app = await c.deps.store.getApplication(uid);
+          if (!c.app) throw e;
+        }
+      }
+      return acceptMessage(
+        c,
+        { eventType: b.eventType, payload: b.payload, eventId: b.eventId, channels: b.channels, retentionDays: b.payloadRetentionPeriod },
+        { withContent: c.query.with_content !== false },
+      );
+    },
+  }),
+  route({
+    method: 'GET', operationId: 'v1.message.get', access: 'view', app: 'required', message: 'required',
+    async handler(c) {
+      return { status: 200, body: messageOut(c.message!, c.query.with_content !== false) };
+    },
+  }),
+  route({
+    method: 'DELETE', operationId: 'v1.message.expunge-content', access: 'org', app: 'required', message: 'required',
+    async handler(c) {
+      await c.deps.store.expungeMessageContent(c.app!.id, c.message!.id);
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'POST', operationId: 'v1.endpoint.send-example', access: 'manage', app: 'required', endpoint: 'required',
+    async handler(c) {
+      const et = await c.deps.store.getEventType(c.body.eventType);
+      if (!et || et.archived) throw invalidBody(['eventType'], `The event type '${c.body.eventType}' doesn't exist`);
+      const index = (c.body.exampleIndex as number | undefined) ?? 0;
+      const schema = (et.schemas?.['1'] ?? Object.values(et.schemas ?? {})[0]) as { examples?: unknown[] } | undefined;
+      const example = schema?.examples?.[index];
+      if (example === undefined || example === null || typeof example !== 'object' || Array.isArray(example)) {
+        throw invalidBody(
+          ['exampleIndex'],
+          `The event type '${et.name}' has no example object at index ${index}: add one to schemas["1"].examples`,
+        );
+      }
+      return acceptMessage(c, { eventType: et.name, payload: example }, { onlyEndpointId: c.endpoint!.id, triggerType: 1, status: 200 });
+    },
+  }),
+];

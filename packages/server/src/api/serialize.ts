@@ -1,0 +1,106 @@
+// Domain records → Svix's wire shapes (camelCase, RFC 3339 dates, integer enums).
+import { STATUS_TEXT, type Application, type Attempt, type DeliveryTask, type Endpoint, type EventType, type Message } from '../domain/types.js';
+import type { BackgroundTask } from '../store/store.js';
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+export function applicationOut(a: Application) {
+  return {
+    id: a.id,
+    uid: a.uid,
+    name: a.name,
+    throttleRate: a.throttleRate,
+    rateLimit: a.throttleRate,
+    metadata: a.metadata,
+    createdAt: iso(a.createdAt),
+    updatedAt: iso(a.updatedAt),
+  };
+}
+
+export function eventTypeOut(e: EventType, withContent = true) {
+  return {
+    name: e.name,
+    description: e.description,
+    archived: e.archived,
+    deprecated: e.deprecated,
+    schemas: withContent ? e.schemas : null,
+    featureFlag: e.featureFlag,
+    groupName: e.groupName,
+    createdAt: iso(e.createdAt),
+    updatedAt: iso(e.updatedAt),
+  };
+}
+
+function endpointFields(e: Endpoint) {
+  return {
+    id: e.id,
+    uid: e.uid,
+    url: e.url,
+    description: e.description,
+    throttleRate: e.throttleRate,
+    rateLimit: e.throttleRate,
+    disabled: e.disabled,
+    eventTypes: e.eventTypes,
+    filterTypes: e.eventTypes,
+    channels: e.channels,
+    metadata: e.metadata,
+    version: 1,
+    createdAt: iso(e.createdAt),
+    updatedAt: iso(e.updatedAt),
+  };
+}
+
+export function endpointOut(e: Endpoint) {
+  return { ...endpointFields(e), disabledReason: e.disabledReason };
+}
+
+/** The payload object of a message: `{}` without content, `{expired: true}` once purged. */
+function payloadOf(m: Message, withContent: boolean): unknown {
+  if (!withContent) return {};
+  if (m.payload === null) return { expired: true };
+  return JSON.parse(m.payload);
+}
+
+export function messageOut(m: Message, withContent = true) {
+  return {
+    id: m.id,
+    eventId: m.eventId,
+    eventType: m.eventType,
+    payload: payloadOf(m, withContent),
+    channels: m.channels,
+    timestamp: iso(m.createdAt),
+  };
+}
+
+function deliveryState(t: DeliveryTask) {
+  return { status: t.status, statusText: STATUS_TEXT[t.status], nextAttempt: isoOrNull(t.nextAttemptAt) };
+}
+
+export function endpointMessageOut(m: Message, t: DeliveryTask, withContent = true) {
+  return { ...messageOut(m, withContent), ...deliveryState(t) };
+}
+
+export function messageEndpointOut(e: Endpoint, t: DeliveryTask) {
+  return { ...endpointFields(e), ...deliveryState(t) };
+}
+
+export function attemptOut(a: Attempt, withContent = true) {
+  return {
+    id: a.id,
+    msgId: a.msgId,
+    endpointId: a.endpointId,
+    url: a.url,
+    response: withContent ? a.response : '{}',
+    responseStatusCode: a.responseStatusCode,
+    responseDurationMs: a.responseDurationMs,
+    status: a.status,
+    statusText: STATUS_TEXT[a.status],
+    triggerType: a.triggerType,
+    timestamp: iso(a.createdAt),
+  };
+}
+
+export function backgroundTaskOut(t: BackgroundTask) {
+  return { id: t.id, status: t.status, task: t.kind, data: t.data, updatedAt: iso(t.updatedAt) };
+}

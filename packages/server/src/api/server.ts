@@ -1,0 +1,155 @@
+// api: the HTTP layer. Builds the Fastify instance, registers every route from the contract, and
+// maps errors once to Svix's wire bodies.
+import cors from '@fastify/cors';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { HttpError, notFound, forbidden, payloadTooLarge, ValidationError } from '../domain/errors.js';
+import type { Application } from '../domain/types.js';
+import type { Principal } from './auth.js';
+import { coerceQuery, validateBody } from './contract.js';
+import { docsRoutes } from './docs.js';
+import { idempotencyKey, IdempotencyGuard } from './idempotency.js';
+import type { ApiDeps, Ctx, Result, RouteDef } from './route.js';
+import { allRoutes } from './routes/index.js';
+
+function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  if (err instanceof ValidationError) return reply.code(422).send({ detail: err.issues });
+  if (err instanceof HttpError) return reply.code(err.status).send({ code: err.code, detail: err.detail });
+  const e = err as { code?: string; statusCode?: number; message?: string };
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendError(reply, payloadTooLarge());
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return reply.code(415).send({ code: 'unsupported_media_type', detail: 'Request bodies must be JSON: send Content-Type: application/json' });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return reply.code(422).send({ detail: [{ loc: ['body'], msg: 'a JSON body is required', type: 'value_error.missing' }] });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return reply.code(422).send({ detail: [{ loc: ['body'], msg: `invalid JSON: ${e.message}`, type: 'value_error.jsondecode' }] });
+  }
+  if (e instanceof SyntaxError || (e.statusCode === 400 && /JSON/i.test(e.message ?? ''))) {
+    return reply.code(422).send({ detail: [{ loc: ['body'], msg: `invalid JSON: ${e.message}`, type: 'value_error.jsondecode' }] });
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return reply.code(e.statusCode).send({ code: 'generic_error', detail: e.message ?? 'Bad request' });
+  }
+  reply.log.error({ err }, 'unhandled error');
+  return reply.code(500).send({ code: 'server_error', detail: 'Internal server error' });
+}
+
+export interface BuildApiOptions {
+  /** Log to stdout (the CLI) or not (tests). */
+  logger?: boolean;
+}
+
+export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ? { level: deps.config.logLevel, redact: ['req.headers.authorization'] } : false,
+    // Per-request logs would dominate the hot path; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.maxPayloadBytes + 64 * 1024,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+  });
+  await app.register(cors, {
+    origin: true,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    maxAge: 600,
+  });
+  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ code: 'not_found', detail: `No route for ${req.method} ${req.url.split('?')[0]}` }),
+  );
+
+  const guard = new IdempotencyGuard(deps.store);
+  const registered = new Set<string>();
+  for (const def of allRoutes) {
+    const op = deps.contract.operation(def.method, def.operationId);
+    registered.add(`${op.method} ${op.path}`);
+    app.route({ method: def.method, url: op.routePath, handler: (req, reply) => handle(deps, guard, def, req, reply) });
+  }
+  docsRoutes(app, deps);
+  const missing = deps.contract.operations.filter((o) => !registered.has(`${o.method} ${o.path}`));
+  if (missing.length) throw new Error(`contract operations without a route: ${missing.map((o) => `${o.method} ${o.path}`).join(', ')}`);
+  return app;
+}
+
+async function resolveApp(deps: ApiDeps, def: RouteDef, principal: Principal, idOrUid: string): Promise<Application | null> {
+  const app = await deps.store.getApplication(idOrUid);
+  if (principal.kind === 'portal' && (!app || app.id !== principal.appId)) {
+    // A portal token learns nothing about other applications, not even whether they exist.
+    throw forbidden('This token is scoped to another application.');
+  }
+  if (!app && def.app === 'required') throw notFound('Application');
+  return app;
+}
+
+async function handle(deps: ApiDeps, guard: IdempotencyGuard, def: RouteDef, req: FastifyRequest, reply: FastifyReply) {
+  try {
+    const op = deps.contract.operation(def.method, def.operationId);
+    const principal: Principal =
+      def.access === 'public' ? { kind: 'operator' } : await deps.auth.authenticate(req.headers.authorization);
+    if (principal.kind === 'portal') {
+      if (def.access === 'org') throw forbidden();
+      if (def.access !== 'public' && !principal.permissions.includes(def.access)) {
+        throw forbidden(`This token lacks the '${def.access}' permission.`);
+      }
+    }
+    const params = req.params as Record<string, string>;
+    const query = coerceQuery(op, req.query as Record<string, unknown>);
+    // A missing body is an empty object, so optional-only bodies (rotate, portal access) may be omitted.
+    const body: unknown = req.body === undefined ? {} : req.body;
+    if (op.validateBody) validateBody(op, body);
+    const now = deps.now();
+    const app = params.app_id !== undefined ? await resolveApp(deps, def, principal, params.app_id) : null;
+    let endpoint = null;
+    if (params.endpoint_id !== undefined && app) {
+      endpoint = await deps.store.getEndpoint(app.id, params.endpoint_id);
+      if (!endpoint && def.endpoint === 'required') throw notFound('Endpoint');
+    }
+    let message = null;
+    if (params.msg_id !== undefined && app) {
+      message = await deps.store.getMessage(app.id, params.msg_id);
+      if (!message) throw notFound('Message');
+    }
+
+    const rawKey = def.method === 'POST' ? req.headers['idempotency-key'] : undefined;
+    const key =
+      typeof rawKey === 'string' && rawKey !== ''
+        ? idempotencyKey(req.headers.authorization ?? '', rawKey, req.method, req.url)
+        : null;
+    let stored = false;
+    const ctx: Ctx = {
+      deps, op, principal, params, query, body, app, endpoint, message, now,
+      headers: req.headers,
+      idem: (status, out) => {
+        if (!key) return undefined;
+        stored = true;
+        return { key, status, now, body: (r) => JSON.stringify(out(r)) };
+      },
+    };
+    if (!key) return sendResult(reply, await def.handler(ctx));
+    const outcome = await guard.run(key, now, async () => {
+      const r = await def.handler(ctx);
+      return { status: r.status, body: r.body === undefined ? '' : JSON.stringify(r.body), stored, result: r };
+    });
+    if ('replayed' in outcome) {
+      reply.header('idempotent-replayed', 'true');
+      return sendRaw(reply, outcome.replayed.status, outcome.replayed.body);
+    }
+    return sendRaw(reply, outcome.fresh.status, outcome.fresh.body, outcome.fresh.result.headers);
+  } catch (err) {
+    return sendError(reply, err);
+  }
+}
+
+function sendResult(reply: FastifyReply, r: Result): FastifyReply {
+  if (r.headers) reply.headers(r.headers);
+  if (r.body === undefined) return reply.code(r.status).send();
+  return reply.code(r.status).type('application/json').send(JSON.stringify(r.body));
+}
+
+function sendRaw(reply: FastifyReply, status: number, body: string, headers?: Record<string, string>): FastifyReply {
+  if (headers) reply.headers(headers);
+  if (body === '') return reply.code(status).send();
+  return reply.code(status).type('application/json').send(body);
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// cli: `herald serve | migrate | version`. The only place that sets exit codes.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { createHerald, masterKeyFor, openStore } from '../herald.js';
+import { Sealer } from '../security/sealer.js';
+import { SchemaTooNewError } from '../store/migrate.js';
+import { VERSION } from '../version.js';
+
+const HELP = `Herald ${VERSION}: a self-hosted, Svix-compatible webhook platform
+
+Usage: herald <command> [options]
+
+Commands:
+  serve              Run the management API (and, once available, the dispatcher)
+      --no-dispatch  Run the API only
+      --no-migrate   Refuse to start if the schema needs migrating, instead of migrating
+  migrate            Apply pending database migrations and exit
+  version            Print the version
+
+Configuration comes from the environment; see README.md (HERALD_HOST, HERALD_PORT,
+HERALD_DATA_DIR, HERALD_DATABASE_URL, HERALD_API_TOKEN, HERALD_MASTER_KEY,
+HERALD_PUBLIC_URL, HERALD_LOG_LEVEL).
+`;
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`herald: ${message}\n`);
+  process.exit(code);
+}
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) fail(`configuration error: ${e.message}`, 2);
+    throw e;
+  }
+}
+
+function describeStore(c: Config): string {
+  return c.database.kind === 'sqlite' ? `SQLite at ${c.database.file}` : 'PostgreSQL';
+}
+
+async function serve(flags: { 'no-migrate'?: boolean }): Promise<void> {
+  const c = config();
+  const herald = await createHerald(c, { logger: true });
+  const url = await herald.api.listen({ host: c.host, port: c.port });
+  const out = process.stdout;
+  out.write(`Herald ${VERSION} listening on ${url}\n`);
+  out.write(`Store: ${describeStore(c)}\n`);
+  out.write(`API docs: ${url}/docs (OpenAPI: ${url}/api/v1/openapi.json)\n`);
+  if (herald.generatedToken) {
+    out.write(
+      `\nGenerated the operator API token and saved it to ${c.dataDir}/api-token (mode 0600). It is shown only this once:\n\n` +
+        `  ${herald.generatedToken}\n\n` +
+        `Send it as a bearer token, e.g.  curl -H "Authorization: Bearer <token>" ${url}/api/v1/app\n` +
+        'or set HERALD_API_TOKEN to choose your own.\n\n',
+    );
+  } else if (!c.apiToken) {
+    out.write(`Operator token: read it from ${c.dataDir}/api-token\n`);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    herald.api.log.info({ signal }, 'shutting down');
+    await herald.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  void flags;
+}
+
+function migrate(): void {
+  const c = config();
+  const store = openStore(c, new Sealer(masterKeyFor(c)), true);
+  process.stdout.write(`Migrated ${describeStore(c)}: schema is up to date\n`);
+  void store.close();
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'no-dispatch': { type: 'boolean' },
+      'no-migrate': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const cmd = positionals[0];
+  if (values.help || cmd === 'help' || cmd === undefined) {
+    process.stdout.write(HELP);
+    return;
+  }
+  switch (cmd) {
+    case 'serve':
+      return serve(values);
+    case 'migrate':
+      return migrate();
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    default:
+      fail(`unknown command '${cmd}'\n\n${HELP}`, 2);
+  }
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof SchemaTooNewError) fail(e.message, 3);
+  if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`cannot listen: ${e.message}`, 1);
+  fail(e instanceof Error ? e.message : String(e));
+});

@@ -1,0 +1,99 @@
+// config: the only reader of process.env. Turns the environment into one frozen, validated
+// object; a bad value stops start-up with a message naming the variable and what is allowed.
+import { isAbsolute, resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `sqlite:<file>` or `postgres://…`. */
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  /** The operator token; null means "generate one in the data folder on first start". */
+  apiToken: string | null;
+  /** 32 raw bytes, or null to use (or create) the key file in the data folder. */
+  masterKey: Buffer | null;
+  /** Base URL that portal links point at. */
+  publicUrl: string;
+  logLevel: LogLevel;
+  /** Largest accepted request body, bytes. A message payload may be at most 2 MiB. */
+  maxPayloadBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function port(env: Env, name: string, def: number): number {
+  const v = str(env, name);
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ConfigError(name, `'${v}' is not a TCP port; use a whole number from 0 to 65535`);
+  return Number(v);
+}
+
+function masterKey(env: Env): Buffer | null {
+  const v = str(env, 'HERALD_MASTER_KEY');
+  if (v === undefined) return null;
+  const key = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+  if (key.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(v) && !/^[A-Za-z0-9+/_-]{43}=?$/.test(v))) {
+    throw new ConfigError('HERALD_MASTER_KEY', 'must be 32 bytes, written as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)');
+  }
+  return key;
+}
+
+function database(env: Env, dataDir: string): Config['database'] {
+  const v = str(env, 'HERALD_DATABASE_URL');
+  if (v === undefined) return { kind: 'sqlite', file: resolve(dataDir, 'herald.db') };
+  if (v.startsWith('postgres://') || v.startsWith('postgresql://')) return { kind: 'postgres', url: v };
+  if (v.startsWith('sqlite:')) {
+    const file = v.replace(/^sqlite:(\/\/)?/, '');
+    if (!file) throw new ConfigError('HERALD_DATABASE_URL', "a sqlite URL needs a file, e.g. 'sqlite:./data/herald.db'");
+    return { kind: 'sqlite', file: isAbsolute(file) ? file : resolve(file) };
+  }
+  throw new ConfigError('HERALD_DATABASE_URL', `'${v.replace(/\/\/[^@]*@/, '//***@')}' is not supported; use 'sqlite:<file>' or 'postgres://user@host:port/db'`);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const host = str(env, 'HERALD_HOST') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError('HERALD_HOST', `'${host}' is not a host name or IP address`);
+  const p = port(env, 'HERALD_PORT', 8071);
+  const dataDir = resolve(str(env, 'HERALD_DATA_DIR') ?? './data');
+  const apiToken = str(env, 'HERALD_API_TOKEN') ?? null;
+  if (apiToken !== null && (apiToken.length < 16 || /\s/.test(apiToken))) {
+    throw new ConfigError('HERALD_API_TOKEN', 'must be at least 16 characters with no spaces (leave it unset to have one generated)');
+  }
+  const logLevel = (str(env, 'HERALD_LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('HERALD_LOG_LEVEL', `'${logLevel}' is not one of ${LOG_LEVELS.join(', ')}`);
+  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const publicUrl = (str(env, 'HERALD_PUBLIC_URL') ?? `http://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost}:${p}`).replace(/\/+$/, '');
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new ConfigError('HERALD_PUBLIC_URL', `'${publicUrl}' is not an http(s) URL`);
+  }
+  return Object.freeze({
+    host,
+    port: p,
+    dataDir,
+    database: Object.freeze(database(env, dataDir)),
+    apiToken,
+    masterKey: masterKey(env),
+    publicUrl,
+    logLevel,
+    maxPayloadBytes: 2 * 1024 * 1024,
+  });
+}

@@ -1,0 +1,126 @@
+// Domain records as the store returns them. Times are epoch milliseconds.
+
+export type Metadata = Record<string, string>;
+
+export interface Application {
+  id: string;
+  uid: string | null;
+  name: string;
+  throttleRate: number | null;
+  metadata: Metadata;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EventType {
+  name: string;
+  description: string;
+  archived: boolean;
+  deprecated: boolean;
+  schemas: Record<string, unknown> | null;
+  featureFlag: string | null;
+  groupName: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A signing secret that is no longer current but still signs until `expiresAt`. */
+export interface RetiredSecret {
+  key: string;
+  expiresAt: number;
+}
+
+export interface Endpoint {
+  id: string;
+  appId: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  throttleRate: number | null;
+  disabled: boolean;
+  /** Why the endpoint was disabled by Herald (not by a user), if it was. */
+  disabledReason: string | null;
+  eventTypes: string[] | null;
+  channels: string[] | null;
+  metadata: Metadata;
+  /** Custom request headers, names in the case the user gave them. */
+  headers: Record<string, string>;
+  /** The current signing secret, e.g. `whsec_...`. */
+  secret: string;
+  previousSecrets: RetiredSecret[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Message {
+  id: string;
+  appId: string;
+  eventId: string | null;
+  eventType: string;
+  channels: string[] | null;
+  /** The JSON text of the payload, exactly as it is delivered; null once expired or expunged. */
+  payload: string | null;
+  /** When the payload is purged. */
+  expiresAt: number;
+  createdAt: number;
+}
+
+/** Svix's MessageStatus numbers, used for attempts, tasks and per-endpoint message status. */
+export const MessageStatus = { success: 0, pending: 1, fail: 2, sending: 3, canceled: 4 } as const;
+export type MessageStatusCode = (typeof MessageStatus)[keyof typeof MessageStatus];
+export const STATUS_TEXT: Record<MessageStatusCode, string> = {
+  0: 'success',
+  1: 'pending',
+  2: 'fail',
+  3: 'sending',
+  4: 'canceled',
+};
+
+export const TriggerType = { scheduled: 0, manual: 1 } as const;
+export type TriggerTypeCode = (typeof TriggerType)[keyof typeof TriggerType];
+
+/** One (message, endpoint) delivery, created with the message in the same commit. */
+export interface DeliveryTask {
+  msgId: string;
+  endpointId: string;
+  appId: string;
+  status: MessageStatusCode;
+  attemptCount: number;
+  nextAttemptAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Attempt {
+  id: string;
+  msgId: string;
+  endpointId: string;
+  appId: string;
+  url: string;
+  response: string;
+  responseStatusCode: number;
+  responseDurationMs: number;
+  status: MessageStatusCode;
+  triggerType: TriggerTypeCode;
+  createdAt: number;
+}
+
+export type Permission = 'view' | 'manage' | 'secrets';
+
+/** A portal session: a token scoped to one application and a permission set. */
+export interface PortalSession {
+  id: string;
+  appId: string;
+  permissions: Permission[];
+  featureFlags: string[];
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+/** The first 2xx answer to an idempotent POST, replayed for the same key. */
+export interface IdempotentResponse {
+  status: number;
+  body: string;
+  createdAt: number;
+}

@@ -1,0 +1,88 @@
+// Assembles a running Herald from a Config: the store, the master key, the operator token and the
+// API. The CLI and the tests both start Herald through here.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Authenticator } from './api/auth.js';
+import { Contract } from './api/contract.js';
+import type { ApiDeps } from './api/route.js';
+import { buildApi } from './api/server.js';
+import type { Config } from './config/index.js';
+import { IdGenerator } from './domain/ids.js';
+import { Sealer } from './security/sealer.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
+import { VERSION } from './version.js';
+
+export interface Herald {
+  config: Config;
+  store: Store;
+  api: FastifyInstance;
+  deps: ApiDeps;
+  /** Set when this start generated the operator token (so the CLI can show it once). */
+  generatedToken: string | null;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: boolean;
+  now?: () => number;
+}
+
+/** Read a secret file, or create it (mode 0600) with `make()` the first time. */
+function secretFile(file: string, make: () => string): { value: string; created: boolean } {
+  if (existsSync(file)) return { value: readFileSync(file, 'utf8').trim(), created: false };
+  const value = make();
+  writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { value, created: true };
+}
+
+export function openStore(config: Config, sealer: Sealer, migrate = true): Store {
+  if (config.database.kind === 'postgres') {
+    throw new Error('HERALD_DATABASE_URL names PostgreSQL, which this build does not support yet; unset it to use the embedded SQLite store');
+  }
+  return new SqliteStore({ file: config.database.file, sealer, migrate });
+}
+
+export function masterKeyFor(config: Config): Buffer {
+  if (config.masterKey) return config.masterKey;
+  mkdirSync(config.dataDir, { recursive: true });
+  return Buffer.from(secretFile(join(config.dataDir, 'master.key'), () => randomBytes(32).toString('hex')).value, 'hex');
+}
+
+export async function createHerald(config: Config, opts: StartOptions = {}): Promise<Herald> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const masterKey = masterKeyFor(config);
+  let token = config.apiToken;
+  let generatedToken: string | null = null;
+  if (!token) {
+    const t = secretFile(join(config.dataDir, 'api-token'), () => `hsk_${randomBytes(24).toString('base64url')}`);
+    token = t.value;
+    if (t.created) generatedToken = t.value;
+  }
+  const now = opts.now ?? Date.now;
+  const store = openStore(config, new Sealer(masterKey));
+  const deps: ApiDeps = {
+    store,
+    config,
+    contract: new Contract(VERSION),
+    auth: new Authenticator(token, masterKey, store, now),
+    ids: new IdGenerator((n) => randomBytes(n)),
+    now,
+    version: VERSION,
+  };
+  const api = await buildApi(deps, { logger: opts.logger });
+  return {
+    config,
+    store,
+    api,
+    deps,
+    generatedToken,
+    async close() {
+      await api.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,740 @@
+// The embedded default store: one SQLite file in WAL mode with synchronous=FULL, so an answered
+// write survives power loss. Group commit amortises the fsync across concurrent writes.
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { conflict } from '../../domain/errors.js';
+import { endpointMatches } from '../../domain/filters.js';
+import { endIdFor, ID_PREFIXES, isIdOf, startIdFor } from '../../domain/ids.js';
+import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
+import {
+  MessageStatus,
+  type Application,
+  type Attempt,
+  type DeliveryTask,
+  type Endpoint,
+  type EventType,
+  type IdempotentResponse,
+  type Message,
+  type MessageStatusCode,
+  type PortalSession,
+  type TriggerTypeCode,
+} from '../../domain/types.js';
+import type { Sealer } from '../../security/sealer.js';
+import { loadMigrations, SchemaTooNewError } from '../migrate.js';
+import type {
+  AttemptListQuery,
+  BackgroundTask,
+  EndpointMessage,
+  EndpointStats,
+  IdempotencyWrite,
+  MessageDestination,
+  MessageListQuery,
+  Store,
+  TaskListQuery,
+} from '../store.js';
+import { GroupCommit } from './group-commit.js';
+
+type Row = Record<string, any>;
+
+export interface SqliteStoreOptions {
+  /** Path of the database file. */
+  file: string;
+  sealer: Sealer;
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean;
+}
+
+const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
+
+function isUniqueViolation(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
+}
+
+/** ORDER/WHERE pieces for a cursor page over `col`, in the direction of travel. */
+function cursor(col: string, q: PageQuery): { where: string; params: string[]; order: string } {
+  const backwards = q.before !== null;
+  const asc = (q.order === 'ascending') !== backwards;
+  const key = backwards ? q.before : q.after;
+  return {
+    where: key === null ? '' : ` AND ${col} ${asc ? '>' : '<'} ?`,
+    params: key === null ? [] : [key],
+    order: ` ORDER BY ${col} ${asc ? 'ASC' : 'DESC'}`,
+  };
+}
+
+interface MatchEndpoint {
+  id: string;
+  disabled: boolean;
+  eventTypes: string[] | null;
+  channels: string[] | null;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly location: string;
+  readonly db: Database;
+  readonly writes: GroupCommit;
+  private readonly sealer: Sealer;
+  private readonly stmts = new Map<string, Statement>();
+  /** Per-application endpoint filters for message fan-out. Exact: every write goes through us. */
+  private readonly matchCache = new Map<string, MatchEndpoint[]>();
+
+  constructor(opts: SqliteStoreOptions) {
+    this.location = opts.file;
+    this.sealer = opts.sealer;
+    mkdirSync(dirname(opts.file), { recursive: true });
+    this.db = new BetterSqlite3(opts.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = OFF');
+    this.db.pragma('cache_size = -65536');
+    this.migrate(opts.migrate ?? true);
+    this.writes = new GroupCommit(this.db);
+  }
+
+  // ---- schema --------------------------------------------------------------------------------
+
+  /** Apply pending migrations; refuse a schema newer than this code. Returns the versions applied. */
+  migrate(apply = true): number[] {
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    const migrations = loadMigrations('sqlite');
+    const latest = migrations.at(-1)?.version ?? 0;
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    );
+    const dbMax = Math.max(0, ...applied);
+    if (dbMax > latest) throw new SchemaTooNewError(dbMax, latest);
+    const pending = migrations.filter((m) => !applied.has(m.version));
+    if (!apply) {
+      if (pending.length) throw new Error(`the database needs migrations ${pending.map((m) => m.version).join(', ')}: run 'herald migrate'`);
+      return [];
+    }
+    for (const m of pending) {
+      // BEGIN IMMEDIATE takes SQLite's write lock: a second process migrating at once waits, then
+      // finds the version recorded and skips it.
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const again = this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version);
+        if (!again) {
+          this.db.exec(m.sql);
+          this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+        }
+        this.db.exec('COMMIT');
+      } catch (e) {
+        this.db.exec('ROLLBACK');
+        throw e;
+      }
+    }
+    return pending.map((m) => m.version);
+  }
+
+  private st(sql: string): Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  private all(sql: string, ...params: unknown[]): Row[] {
+    return this.st(sql).all(...params) as Row[];
+  }
+
+  private get(sql: string, ...params: unknown[]): Row | undefined {
+    return this.st(sql).get(...params) as Row | undefined;
+  }
+
+  private run(sql: string, ...params: unknown[]) {
+    return this.st(sql).run(...params);
+  }
+
+  private putIdem<R>(idem: IdempotencyWrite<R> | undefined, result: R): void {
+    if (!idem) return;
+    this.run(
+      'INSERT INTO idempotency (key, status, body, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET status = excluded.status, body = excluded.body, created_at = excluded.created_at',
+      idem.key,
+      idem.status,
+      idem.body(result),
+      idem.now,
+    );
+  }
+
+  async close(): Promise<void> {
+    this.writes.flush();
+    this.db.close();
+  }
+
+  async ping(): Promise<void> {
+    this.get('SELECT 1');
+  }
+
+  // ---- applications --------------------------------------------------------------------------
+
+  private toApp = (r: Row): Application => ({
+    id: r.id,
+    uid: r.uid,
+    name: r.name,
+    throttleRate: r.throttle_rate,
+    metadata: JSON.parse(r.metadata),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  });
+
+  createApplication(app: Application, idem?: IdempotencyWrite<Application>): Promise<Application> {
+    return this.writes.run(() => {
+      try {
+        this.run(
+          'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          app.id, app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.createdAt, app.updatedAt,
+        );
+      } catch (e) {
+        if (isUniqueViolation(e)) throw conflict('An application with that id or uid already exists');
+        throw e;
+      }
+      this.putIdem(idem, app);
+      return app;
+    });
+  }
+
+  async getApplication(idOrUid: string): Promise<Application | null> {
+    const r = isIdOf('application', idOrUid)
+      ? this.get('SELECT * FROM application WHERE id = ? AND deleted_at IS NULL', idOrUid)
+      : this.get('SELECT * FROM application WHERE uid = ? AND deleted_at IS NULL', idOrUid);
+    return r ? this.toApp(r) : null;
+  }
+
+  async listApplications(q: PageQuery): Promise<Page<Application>> {
+    const c = cursor('id', q);
+    const rows = this.all(`SELECT * FROM application WHERE deleted_at IS NULL${c.where}${c.order} LIMIT ?`, ...c.params, q.limit + 1);
+    return toPage(rows, q, (r) => r.id, this.toApp);
+  }
+
+  updateApplication(app: Application): Promise<Application> {
+    return this.writes.run(() => {
+      try {
+        const res = this.run(
+          'UPDATE application SET uid = ?, name = ?, throttle_rate = ?, metadata = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL',
+          app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.updatedAt, app.id,
+        );
+        if (res.changes === 0) throw conflict('The application was deleted concurrently');
+      } catch (e) {
+        if (isUniqueViolation(e)) throw conflict('An application with that id or uid already exists');
+        throw e;
+      }
+      return app;
+    });
+  }
+
+  deleteApplication(id: string, now: number): Promise<void> {
+    return this.writes.run(() => {
+      this.run('UPDATE application SET deleted_at = ?, uid = NULL WHERE id = ? AND deleted_at IS NULL', now, id);
+      // Its endpoints go with it, so nothing is delivered for a deleted tenant.
+      this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE app_id = ? AND deleted_at IS NULL', now, id);
+      this.run('UPDATE delivery_task SET next_attempt_at = NULL, status = ? WHERE app_id = ? AND next_attempt_at IS NOT NULL', MessageStatus.canceled, id);
+      this.matchCache.delete(id);
+    });
+  }
+
+  // ---- event types ---------------------------------------------------------------------------
+
+  private toEventType = (r: Row): EventType => ({
+    name: r.name,
+    description: r.description,
+    archived: r.archived === 1,
+    deprecated: r.deprecated === 1,
+    schemas: parse(r.schemas),
+    featureFlag: r.feature_flag,
+    groupName: r.group_name,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  });
+
+  async getEventType(name: string): Promise<EventType | null> {
+    const r = this.get('SELECT * FROM event_type WHERE name = ?', name);
+    return r ? this.toEventType(r) : null;
+  }
+
+  async listEventTypes(q: PageQuery, includeArchived: boolean): Promise<Page<EventType>> {
+    const c = cursor('name', q);
+    const arch = includeArchived ? '' : ' AND archived = 0';
+    const rows = this.all(`SELECT * FROM event_type WHERE 1 = 1${arch}${c.where}${c.order} LIMIT ?`, ...c.params, q.limit + 1);
+    return toPage(rows, q, (r) => r.name, this.toEventType);
+  }
+
+  putEventType(et: EventType, idem?: IdempotencyWrite<EventType>): Promise<EventType> {
+    return this.writes.run(() => {
+      this.run(
+        `INSERT INTO event_type (name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET description = excluded.description, archived = excluded.archived,
+           deprecated = excluded.deprecated, schemas = excluded.schemas, feature_flag = excluded.feature_flag,
+           group_name = excluded.group_name, updated_at = excluded.updated_at`,
+        et.name, et.description, et.archived ? 1 : 0, et.deprecated ? 1 : 0, json(et.schemas), et.featureFlag, et.groupName,
+        et.createdAt, et.updatedAt,
+      );
+      this.putIdem(idem, et);
+      return et;
+    });
+  }
+
+  expungeEventType(name: string): Promise<void> {
+    return this.writes.run(() => {
+      this.run('DELETE FROM event_type WHERE name = ?', name);
+    });
+  }
+
+  async missingEventTypes(names: string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const found = new Set(
+      this.all(`SELECT name FROM event_type WHERE archived = 0 AND name IN (${names.map(() => '?').join(',')})`, ...names).map((r) => r.name),
+    );
+    return names.filter((n) => !found.has(n));
+  }
+
+  // ---- endpoints -----------------------------------------------------------------------------
+
+  private toEndpoint = (r: Row): Endpoint => ({
+    id: r.id,
+    appId: r.app_id,
+    uid: r.uid,
+    url: r.url,
+    description: r.description,
+    throttleRate: r.throttle_rate,
+    disabled: r.disabled === 1,
+    disabledReason: r.disabled_reason,
+    eventTypes: parse(r.event_types),
+    channels: parse(r.channels),
+    metadata: JSON.parse(r.metadata),
+    headers: JSON.parse(this.sealer.unseal(r.headers_sealed)),
+    secret: this.sealer.unseal(r.secret_sealed),
+    previousSecrets: JSON.parse(this.sealer.unseal(r.previous_secrets_sealed)),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  });
+
+  private endpointParams(ep: Endpoint): unknown[] {
+    return [
+      ep.uid, ep.url, ep.description, ep.throttleRate, ep.disabled ? 1 : 0, ep.disabledReason, json(ep.eventTypes),
+      json(ep.channels), JSON.stringify(ep.metadata), this.sealer.seal(JSON.stringify(ep.headers)), this.sealer.seal(ep.secret),
+      this.sealer.seal(JSON.stringify(ep.previousSecrets)), ep.updatedAt,
+    ];
+  }
+
+  createEndpoint(ep: Endpoint, idem?: IdempotencyWrite<Endpoint>): Promise<Endpoint> {
+    return this.writes.run(() => {
+      try {
+        this.run(
+          `INSERT INTO endpoint (uid, url, description, throttle_rate, disabled, disabled_reason, event_types, channels, metadata,
+             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, id, app_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          ...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt,
+        );
+      } catch (e) {
+        if (isUniqueViolation(e)) throw conflict('An endpoint with that id or uid already exists');
+        throw e;
+      }
+      this.matchCache.delete(ep.appId);
+      this.putIdem(idem, ep);
+      return ep;
+    });
+  }
+
+  async getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null> {
+    const r = isIdOf('endpoint', idOrUid)
+      ? this.get('SELECT * FROM endpoint WHERE id = ? AND app_id = ? AND deleted_at IS NULL', idOrUid, appId)
+      : this.get('SELECT * FROM endpoint WHERE uid = ? AND app_id = ? AND deleted_at IS NULL', idOrUid, appId);
+    return r ? this.toEndpoint(r) : null;
+  }
+
+  async listEndpoints(appId: string, q: PageQuery): Promise<Page<Endpoint>> {
+    const c = cursor('id', q);
+    const rows = this.all(
+      `SELECT * FROM endpoint WHERE app_id = ? AND deleted_at IS NULL${c.where}${c.order} LIMIT ?`,
+      appId, ...c.params, q.limit + 1,
+    );
+    return toPage(rows, q, (r) => r.id, this.toEndpoint);
+  }
+
+  updateEndpoint(ep: Endpoint): Promise<Endpoint> {
+    return this.writes.run(() => {
+      try {
+        const res = this.run(
+          `UPDATE endpoint SET uid = ?, url = ?, description = ?, throttle_rate = ?, disabled = ?, disabled_reason = ?,
+             event_types = ?, channels = ?, metadata = ?, headers_sealed = ?, secret_sealed = ?, previous_secrets_sealed = ?,
+             updated_at = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
+          ...this.endpointParams(ep), ep.id, ep.appId,
+        );
+        if (res.changes === 0) throw conflict('The endpoint was deleted concurrently');
+      } catch (e) {
+        if (isUniqueViolation(e)) throw conflict('An endpoint with that id or uid already exists');
+        throw e;
+      }
+      this.matchCache.delete(ep.appId);
+      return ep;
+    });
+  }
+
+  deleteEndpoint(appId: string, id: string, now: number): Promise<void> {
+    return this.writes.run(() => {
+      this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE id = ? AND app_id = ? AND deleted_at IS NULL', now, id, appId);
+      this.run(
+        'UPDATE delivery_task SET next_attempt_at = NULL, status = ? WHERE endpoint_id = ? AND next_attempt_at IS NOT NULL',
+        MessageStatus.canceled, id,
+      );
+      this.matchCache.delete(appId);
+    });
+  }
+
+  private matchEndpoints(appId: string): MatchEndpoint[] {
+    let eps = this.matchCache.get(appId);
+    if (!eps) {
+      eps = this.all('SELECT id, disabled, event_types, channels FROM endpoint WHERE app_id = ? AND deleted_at IS NULL', appId).map((r) => ({
+        id: r.id,
+        disabled: r.disabled === 1,
+        eventTypes: parse<string[]>(r.event_types),
+        channels: parse<string[]>(r.channels),
+      }));
+      this.matchCache.set(appId, eps);
+    }
+    return eps;
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  private toMessage = (r: Row): Message => ({
+    id: r.id,
+    appId: r.app_id,
+    eventId: r.uid,
+    eventType: r.event_type,
+    channels: parse(r.channels),
+    payload: r.payload,
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+  });
+
+  private toTask = (r: Row, prefix = ''): DeliveryTask => ({
+    msgId: r[`${prefix}msg_id`],
+    endpointId: r[`${prefix}endpoint_id`],
+    appId: r[`${prefix}app_id`],
+    status: r[`${prefix}status`],
+    attemptCount: r[`${prefix}attempt_count`],
+    nextAttemptAt: r[`${prefix}next_attempt_at`],
+    createdAt: r[`${prefix}created_at`],
+    updatedAt: r[`${prefix}updated_at`],
+  });
+
+  createMessage(
+    msg: Message,
+    opts: { onlyEndpointId?: string; triggerType?: number; idem?: IdempotencyWrite<Message> },
+  ): Promise<{ message: Message; tasks: DeliveryTask[] }> {
+    return this.writes.run(() => {
+      try {
+        this.run(
+          'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt,
+        );
+      } catch (e) {
+        if (isUniqueViolation(e)) throw conflict('A message with that eventId already exists in this application');
+        throw e;
+      }
+      const eps = this.matchEndpoints(msg.appId).filter((ep) =>
+        opts.onlyEndpointId ? ep.id === opts.onlyEndpointId && !ep.disabled : endpointMatches(ep, msg.eventType, msg.channels),
+      );
+      const tasks: DeliveryTask[] = [];
+      for (const ep of eps) {
+        const t: DeliveryTask = {
+          msgId: msg.id,
+          endpointId: ep.id,
+          appId: msg.appId,
+          status: MessageStatus.pending,
+          attemptCount: 0,
+          nextAttemptAt: msg.createdAt,
+          createdAt: msg.createdAt,
+          updatedAt: msg.createdAt,
+        };
+        this.run(
+          `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          t.msgId, t.endpointId, t.appId, t.status, t.nextAttemptAt, opts.triggerType ?? 0, t.createdAt, t.updatedAt,
+        );
+        tasks.push(t);
+      }
+      this.putIdem(opts.idem, msg);
+      return { message: msg, tasks };
+    });
+  }
+
+  async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
+    const r = isIdOf('message', idOrEventId)
+      ? this.get('SELECT * FROM message WHERE id = ? AND app_id = ?', idOrEventId, appId)
+      : this.get('SELECT * FROM message WHERE uid = ? AND app_id = ?', idOrEventId, appId);
+    return r ? this.toMessage(r) : null;
+  }
+
+  /** WHERE pieces shared by message-shaped lists (alias `m`). */
+  private messageFilters(q: { eventTypes?: string[]; channel?: string; afterMs?: number; beforeMs?: number }, idCol: string) {
+    let where = '';
+    const params: unknown[] = [];
+    if (q.eventTypes && q.eventTypes.length) {
+      where += ` AND m.event_type IN (${q.eventTypes.map(() => '?').join(',')})`;
+      params.push(...q.eventTypes);
+    }
+    if (q.channel !== undefined) {
+      where += ' AND EXISTS (SELECT 1 FROM json_each(m.channels) WHERE value = ?)';
+      params.push(q.channel);
+    }
+    if (q.afterMs !== undefined) {
+      where += ` AND ${idCol} >= ? AND m.created_at > ?`;
+      params.push(startIdFor('message', q.afterMs), q.afterMs);
+    }
+    if (q.beforeMs !== undefined) {
+      where += ` AND ${idCol} <= ? AND m.created_at < ?`;
+      params.push(endIdFor('message', q.beforeMs), q.beforeMs);
+    }
+    return { where, params };
+  }
+
+  async listMessages(appId: string, q: MessageListQuery): Promise<Page<Message>> {
+    const c = cursor('m.id', q);
+    const f = this.messageFilters(q, 'm.id');
+    const rows = this.all(
+      `SELECT m.* FROM message m WHERE m.app_id = ?${f.where}${c.where}${c.order} LIMIT ?`,
+      appId, ...f.params, ...c.params, q.limit + 1,
+    );
+    return toPage(rows, q, (r) => r.id, this.toMessage);
+  }
+
+  expungeMessageContent(appId: string, msgId: string): Promise<void> {
+    return this.writes.run(() => {
+      this.run('UPDATE message SET payload = NULL WHERE id = ? AND app_id = ?', msgId, appId);
+    });
+  }
+
+  // ---- deliveries and attempts ---------------------------------------------------------------
+
+  async listEndpointMessages(appId: string, endpointId: string, q: TaskListQuery): Promise<Page<EndpointMessage>> {
+    const c = cursor('t.msg_id', q);
+    const f = this.messageFilters(q, 't.msg_id');
+    let where = f.where;
+    const params = [...f.params];
+    if (q.status !== undefined) {
+      where += ' AND t.status = ?';
+      params.push(q.status);
+    }
+    const rows = this.all(
+      `SELECT m.*, t.msg_id AS t_msg_id, t.endpoint_id AS t_endpoint_id, t.app_id AS t_app_id, t.status AS t_status,
+         t.attempt_count AS t_attempt_count, t.next_attempt_at AS t_next_attempt_at, t.created_at AS t_created_at,
+         t.updated_at AS t_updated_at
+       FROM delivery_task t JOIN message m ON m.id = t.msg_id
+       WHERE t.endpoint_id = ? AND t.app_id = ?${where}${c.where}${c.order} LIMIT ?`,
+      endpointId, appId, ...params, ...c.params, q.limit + 1,
+    );
+    return toPage(rows, q, (r) => r.id, (r) => ({ message: this.toMessage(r), task: this.toTask(r, 't_') }));
+  }
+
+  async listMessageDestinations(appId: string, msgId: string, q: PageQuery): Promise<Page<MessageDestination>> {
+    const c = cursor('e.id', q);
+    const rows = this.all(
+      `SELECT e.*, t.msg_id AS t_msg_id, t.endpoint_id AS t_endpoint_id, t.app_id AS t_app_id, t.status AS t_status,
+         t.attempt_count AS t_attempt_count, t.next_attempt_at AS t_next_attempt_at, t.created_at AS t_created_at,
+         t.updated_at AS t_updated_at
+       FROM delivery_task t JOIN endpoint e ON e.id = t.endpoint_id
+       WHERE t.msg_id = ? AND t.app_id = ? AND e.deleted_at IS NULL${c.where}${c.order} LIMIT ?`,
+      msgId, appId, ...c.params, q.limit + 1,
+    );
+    return toPage(rows, q, (r) => r.id, (r) => ({ endpoint: this.toEndpoint(r), task: this.toTask(r, 't_') }));
+  }
+
+  private toAttempt = (r: Row): Attempt => ({
+    id: r.id,
+    msgId: r.msg_id,
+    endpointId: r.endpoint_id,
+    appId: r.app_id,
+    url: r.url,
+    response: r.response,
+    responseStatusCode: r.response_status_code,
+    responseDurationMs: r.response_duration_ms,
+    status: r.status as MessageStatusCode,
+    triggerType: r.trigger_type as TriggerTypeCode,
+    createdAt: r.created_at,
+  });
+
+  private listAttempts(appId: string, scopeCol: 'a.endpoint_id' | 'a.msg_id', scope: string, q: AttemptListQuery): Page<Attempt> {
+    const c = cursor('a.id', q);
+    let where = '';
+    const params: unknown[] = [];
+    if (q.status !== undefined) {
+      where += ' AND a.status = ?';
+      params.push(q.status);
+    }
+    if (q.statusCodeClass !== undefined) {
+      if (q.statusCodeClass === 0) where += ' AND a.response_status_code < 100';
+      else {
+        where += ' AND a.response_status_code >= ? AND a.response_status_code < ?';
+        params.push(q.statusCodeClass, q.statusCodeClass + 100);
+      }
+    }
+    if (q.endpointId !== undefined) {
+      where += ' AND a.endpoint_id = ?';
+      params.push(q.endpointId);
+    }
+    if (q.afterMs !== undefined) {
+      where += ' AND a.id >= ? AND a.created_at > ?';
+      params.push(startIdFor('attempt', q.afterMs), q.afterMs);
+    }
+    if (q.beforeMs !== undefined) {
+      where += ' AND a.id <= ? AND a.created_at < ?';
+      params.push(endIdFor('attempt', q.beforeMs), q.beforeMs);
+    }
+    let join = '';
+    if ((q.eventTypes && q.eventTypes.length) || q.channel !== undefined) {
+      join = ' JOIN message m ON m.id = a.msg_id';
+      const f = this.messageFilters({ eventTypes: q.eventTypes, channel: q.channel }, 'a.msg_id');
+      where += f.where;
+      params.push(...f.params);
+    }
+    const rows = this.all(
+      `SELECT a.* FROM attempt a${join} WHERE ${scopeCol} = ? AND a.app_id = ?${where}${c.where}${c.order} LIMIT ?`,
+      scope, appId, ...params, ...c.params, q.limit + 1,
+    );
+    return toPage(rows, q, (r) => r.id, this.toAttempt);
+  }
+
+  async listAttemptsByEndpoint(appId: string, endpointId: string, q: AttemptListQuery): Promise<Page<Attempt>> {
+    return this.listAttempts(appId, 'a.endpoint_id', endpointId, q);
+  }
+
+  async listAttemptsByMessage(appId: string, msgId: string, q: AttemptListQuery): Promise<Page<Attempt>> {
+    return this.listAttempts(appId, 'a.msg_id', msgId, q);
+  }
+
+  async getAttempt(appId: string, msgId: string, attemptId: string): Promise<Attempt | null> {
+    const r = this.get('SELECT * FROM attempt WHERE id = ? AND msg_id = ? AND app_id = ?', attemptId, msgId, appId);
+    return r ? this.toAttempt(r) : null;
+  }
+
+  expungeAttemptContent(appId: string, attemptId: string): Promise<void> {
+    return this.writes.run(() => {
+      this.run("UPDATE attempt SET response = 'EXPUNGED' WHERE id = ? AND app_id = ?", attemptId, appId);
+    });
+  }
+
+  async endpointStats(appId: string, endpointId: string, sinceMs: number, untilMs: number): Promise<EndpointStats> {
+    const rows = this.all(
+      `SELECT status, COUNT(*) AS n FROM delivery_task
+       WHERE endpoint_id = ? AND app_id = ? AND msg_id >= ? AND msg_id <= ? GROUP BY status`,
+      endpointId, appId, startIdFor('message', sinceMs), endIdFor('message', untilMs),
+    );
+    const stats: EndpointStats = { success: 0, pending: 0, sending: 0, fail: 0 };
+    for (const r of rows) {
+      if (r.status === MessageStatus.success) stats.success = r.n;
+      else if (r.status === MessageStatus.pending) stats.pending = r.n;
+      else if (r.status === MessageStatus.sending) stats.sending = r.n;
+      else if (r.status === MessageStatus.fail) stats.fail = r.n;
+    }
+    return stats;
+  }
+
+  requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void> {
+    return this.writes.run(() => {
+      this.run(
+        `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+         ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET status = excluded.status, next_attempt_at = excluded.next_attempt_at,
+           trigger_type = 1, updated_at = excluded.updated_at`,
+        msgId, endpointId, appId, MessageStatus.pending, now, now, now,
+      );
+    });
+  }
+
+  recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number> {
+    return this.writes.run(() => {
+      const res = this.run(
+        `UPDATE delivery_task SET status = ?, next_attempt_at = ?, trigger_type = 1, updated_at = ?
+         WHERE endpoint_id = ? AND app_id = ? AND status = ? AND msg_id >= ? AND msg_id <= ?`,
+        MessageStatus.pending, now, now, endpointId, appId, MessageStatus.fail, startIdFor('message', sinceMs), endIdFor('message', untilMs),
+      );
+      return res.changes;
+    });
+  }
+
+  // ---- background tasks ----------------------------------------------------------------------
+
+  private toBackgroundTask = (r: Row): BackgroundTask => ({
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    data: JSON.parse(r.data),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  });
+
+  createBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
+    return this.writes.run(() => {
+      this.run(
+        'INSERT INTO background_task (id, kind, status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+        t.id, t.kind, t.status, JSON.stringify(t.data), t.createdAt, t.updatedAt,
+      );
+      return t;
+    });
+  }
+
+  async getBackgroundTask(id: string): Promise<BackgroundTask | null> {
+    const r = this.get('SELECT * FROM background_task WHERE id = ?', id);
+    return r ? this.toBackgroundTask(r) : null;
+  }
+
+  // ---- idempotency ---------------------------------------------------------------------------
+
+  async getIdempotentResponse(key: string, notBefore: number): Promise<IdempotentResponse | null> {
+    const r = this.get('SELECT status, body, created_at FROM idempotency WHERE key = ? AND created_at >= ?', key, notBefore);
+    return r ? { status: r.status, body: r.body, createdAt: r.created_at } : null;
+  }
+
+  putIdempotentResponse(key: string, resp: IdempotentResponse): Promise<void> {
+    return this.writes.run(() => {
+      this.putIdem({ key, status: resp.status, body: () => resp.body, now: resp.createdAt }, null);
+    });
+  }
+
+  // ---- portal sessions -----------------------------------------------------------------------
+
+  private toSession = (r: Row): PortalSession => ({
+    id: r.id,
+    appId: r.app_id,
+    permissions: JSON.parse(r.permissions),
+    featureFlags: JSON.parse(r.feature_flags),
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+  });
+
+  createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession> {
+    return this.writes.run(() => {
+      this.run(
+        'INSERT INTO portal_session (id, app_id, permissions, feature_flags, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        s.id, s.appId, JSON.stringify(s.permissions), JSON.stringify(s.featureFlags), s.createdAt, s.expiresAt, s.revokedAt,
+      );
+      this.putIdem(idem, s);
+      return s;
+    });
+  }
+
+  async getPortalSession(id: string): Promise<PortalSession | null> {
+    const r = this.get('SELECT * FROM portal_session WHERE id = ?', id);
+    return r ? this.toSession(r) : null;
+  }
+
+  revokePortalSession(id: string, now: number): Promise<void> {
+    return this.writes.run(() => {
+      this.run('UPDATE portal_session SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', now, id);
+    });
+  }
+}
+

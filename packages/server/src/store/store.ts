@@ -1,0 +1,146 @@
+// The Store contract: domain operations only, no driver types. SQLite (embedded default) and
+// PostgreSQL implement it, and one conformance suite runs on both. Every mutation is atomic: it
+// commits whole or not at all. Secrets are sealed by the implementation on the way in and unsealed
+// on the way out; callers only ever see plaintext domain records.
+
+import type { Page, PageQuery } from '../domain/pagination.js';
+import type {
+  Application,
+  Attempt,
+  DeliveryTask,
+  Endpoint,
+  EventType,
+  IdempotentResponse,
+  Message,
+  MessageStatusCode,
+  PortalSession,
+} from '../domain/types.js';
+
+/** Store the first 2xx answer of an idempotent POST in the same commit as the write it answers. */
+export interface IdempotencyWrite<R> {
+  key: string;
+  status: number;
+  body: (result: R) => string;
+  now: number;
+}
+
+export interface MessageListQuery extends PageQuery {
+  eventTypes?: string[];
+  channel?: string;
+  /** Only messages created strictly after/before these epoch-ms instants. */
+  afterMs?: number;
+  beforeMs?: number;
+}
+
+export interface AttemptListQuery extends PageQuery {
+  status?: MessageStatusCode;
+  statusCodeClass?: number;
+  eventTypes?: string[];
+  channel?: string;
+  endpointId?: string;
+  afterMs?: number;
+  beforeMs?: number;
+}
+
+export interface TaskListQuery extends PageQuery {
+  status?: MessageStatusCode;
+  eventTypes?: string[];
+  channel?: string;
+  afterMs?: number;
+  beforeMs?: number;
+}
+
+/** A message as one endpoint sees it: the message plus that delivery's state. */
+export interface EndpointMessage {
+  message: Message;
+  task: DeliveryTask;
+}
+
+/** An endpoint as one message sees it: the endpoint plus that delivery's state. */
+export interface MessageDestination {
+  endpoint: Endpoint;
+  task: DeliveryTask;
+}
+
+export interface EndpointStats {
+  success: number;
+  pending: number;
+  sending: number;
+  fail: number;
+}
+
+export interface BackgroundTask {
+  id: string;
+  kind: string;
+  status: 'running' | 'finished' | 'failed';
+  data: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the data lives, for start-up output (never includes credentials). */
+  readonly location: string;
+  close(): Promise<void>;
+  /** Resolves when the store can answer a trivial query. */
+  ping(): Promise<void>;
+
+  // Applications
+  createApplication(app: Application, idem?: IdempotencyWrite<Application>): Promise<Application>;
+  getApplication(idOrUid: string): Promise<Application | null>;
+  listApplications(q: PageQuery): Promise<Page<Application>>;
+  updateApplication(app: Application): Promise<Application>;
+  deleteApplication(id: string, now: number): Promise<void>;
+
+  // Event types (global to the installation)
+  getEventType(name: string): Promise<EventType | null>;
+  listEventTypes(q: PageQuery, includeArchived: boolean): Promise<Page<EventType>>;
+  /** Insert or replace by name. */
+  putEventType(et: EventType, idem?: IdempotencyWrite<EventType>): Promise<EventType>;
+  expungeEventType(name: string): Promise<void>;
+  /** The names among `names` that are not existing, non-archived event types. */
+  missingEventTypes(names: string[]): Promise<string[]>;
+
+  // Endpoints
+  createEndpoint(ep: Endpoint, idem?: IdempotencyWrite<Endpoint>): Promise<Endpoint>;
+  getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null>;
+  listEndpoints(appId: string, q: PageQuery): Promise<Page<Endpoint>>;
+  updateEndpoint(ep: Endpoint): Promise<Endpoint>;
+  deleteEndpoint(appId: string, id: string, now: number): Promise<void>;
+
+  // Messages: the message and one delivery task per matching endpoint commit together.
+  createMessage(
+    msg: Message,
+    opts: { onlyEndpointId?: string; triggerType?: number; idem?: IdempotencyWrite<Message> },
+  ): Promise<{ message: Message; tasks: DeliveryTask[] }>;
+  getMessage(appId: string, idOrEventId: string): Promise<Message | null>;
+  listMessages(appId: string, q: MessageListQuery): Promise<Page<Message>>;
+  expungeMessageContent(appId: string, msgId: string): Promise<void>;
+
+  // Deliveries and attempts
+  listEndpointMessages(appId: string, endpointId: string, q: TaskListQuery): Promise<Page<EndpointMessage>>;
+  listMessageDestinations(appId: string, msgId: string, q: PageQuery): Promise<Page<MessageDestination>>;
+  listAttemptsByEndpoint(appId: string, endpointId: string, q: AttemptListQuery): Promise<Page<Attempt>>;
+  listAttemptsByMessage(appId: string, msgId: string, q: AttemptListQuery): Promise<Page<Attempt>>;
+  getAttempt(appId: string, msgId: string, attemptId: string): Promise<Attempt | null>;
+  expungeAttemptContent(appId: string, attemptId: string): Promise<void>;
+  endpointStats(appId: string, endpointId: string, sinceMs: number, untilMs: number): Promise<EndpointStats>;
+  /** Make one delivery due now as a manual attempt; false if the message never went to that endpoint and `create` is false. */
+  requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void>;
+  /** Make every failed delivery of the endpoint within the window due again; returns how many. */
+  recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number>;
+
+  // Background tasks
+  createBackgroundTask(task: BackgroundTask): Promise<BackgroundTask>;
+  getBackgroundTask(id: string): Promise<BackgroundTask | null>;
+
+  // Idempotency
+  getIdempotentResponse(key: string, notBefore: number): Promise<IdempotentResponse | null>;
+  putIdempotentResponse(key: string, resp: IdempotentResponse): Promise<void>;
+
+  // Portal sessions
+  createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession>;
+  getPortalSession(id: string): Promise<PortalSession | null>;
+  revokePortalSession(id: string, now: number): Promise<void>;
+}
