@@ -48,6 +48,10 @@ export {
   parseEnvelope,
 } from '@herald/engage';
 export type {
+  ContactChangedPayload,
+  ContactConsentChangedPayload,
+  ContactDeletedPayload,
+  ContactPreferenceChangedPayload,
   EngageEnvelope,
   EngageErrorCode,
   EngageEvent,
@@ -55,5 +59,9 @@ export type {
   EngageKey,
   EngagePayload,
   EngagePayloadMap,
+  LoyaltyAddPointsPayload,
+  PointBalanceUpdatedPayload,
+  PromotionMultichannelAssignedPayload,
+  RewardVoucherCreatedPayload,
   UnknownEngageEnvelope,
 } from '@herald/engage';

@@ -42,20 +42,22 @@ export interface IpAllowlist {
 
 function addRange(list: BlockList, range: string): void {
   const slash = range.indexOf('/');
-  const base = normalizeIp(slash < 0 ? range : range.slice(0, slash));
+  const written = slash < 0 ? range : range.slice(0, slash);
+  const base = normalizeIp(written);
   if (base === undefined) throw new TypeError(`not an IP address or CIDR range: ${JSON.stringify(range)}`);
   const v4 = isIPv4(base);
-  const max = v4 ? 32 : 128;
+  // `::ffff:1.2.3.0/120` normalises to 1.2.3.0: its prefix is in IPv6 terms and shifts by 96.
+  const mapped = v4 && !isIPv4(written.trim());
+  const max = v4 && !mapped ? 32 : 128;
   let prefix = max;
   if (slash >= 0) {
     const text = range.slice(slash + 1);
     prefix = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
     if (!(prefix >= 0 && prefix <= max)) throw new TypeError(`bad prefix length in ${JSON.stringify(range)}`);
-    // `::ffff:1.2.3.0/120` was normalised to 1.2.3.0: shift the prefix into IPv4 terms.
-    if (v4 && isIPv6(range.slice(0, slash).replace(/^\[|\]$/g, ''))) {
-      if (prefix < 96) throw new TypeError(`an IPv4-mapped range needs a prefix of at least 96: ${JSON.stringify(range)}`);
-      prefix -= 96;
-    }
+  }
+  if (mapped) {
+    if (prefix < 96) throw new TypeError(`an IPv4-mapped range needs a prefix of at least 96: ${JSON.stringify(range)}`);
+    prefix -= 96;
   }
   list.addSubnet(base, prefix, v4 ? 'ipv4' : 'ipv6');
 }

@@ -1,0 +1,18 @@
+// Runs tsc over the tests and sources, so the type-level tests in ./types (and the adapters'
+// fit with the real express / fastify / hono types) are enforced by `vitest run`.
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect, it } from 'vitest';
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const project = fileURLToPath(new URL('./tsconfig.json', import.meta.url));
+
+it('the type-level tests type-check', async () => {
+  const result = await promisify(execFile)(process.execPath, [tsc, '-p', project], { encoding: 'utf8' }).then(
+    () => '',
+    (err: { stdout?: string }) => err.stdout ?? String(err),
+  );
+  expect(result).toBe('');
+});
