@@ -28,6 +28,8 @@ export interface Herald {
 export interface StartOptions {
   logger?: boolean;
   now?: () => number;
+  /** Apply pending migrations on start (default true); false refuses to start instead. */
+  migrate?: boolean;
 }
 
 /** Read a secret file, or create it (mode 0600) with `make()` the first time. */
@@ -63,7 +65,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     if (t.created) generatedToken = t.value;
   }
   const now = opts.now ?? Date.now;
-  const store = openStore(config, new Sealer(masterKey));
+  const store = openStore(config, new Sealer(masterKey), opts.migrate ?? true);
   const deps: ApiDeps = {
     store,
     config,

@@ -48,16 +48,17 @@ CREATE INDEX endpoint_app ON endpoint (app_id, id);
 CREATE UNIQUE INDEX endpoint_uid ON endpoint (app_id, uid) WHERE uid IS NOT NULL;
 
 CREATE TABLE message (
-  id          TEXT PRIMARY KEY,
+  id          TEXT NOT NULL,
   app_id      TEXT NOT NULL,
   uid         TEXT,
   event_type  TEXT NOT NULL,
   channels    TEXT,
   payload     TEXT,
   expires_at  INTEGER NOT NULL,
-  created_at  INTEGER NOT NULL
+  created_at  INTEGER NOT NULL,
+  -- Every look-up names the application, so the key leads with it and no second index is needed.
+  PRIMARY KEY (app_id, id)
 ) WITHOUT ROWID;
-CREATE INDEX message_app ON message (app_id, id);
 CREATE UNIQUE INDEX message_uid ON message (app_id, uid) WHERE uid IS NOT NULL;
 CREATE INDEX message_expiry ON message (expires_at) WHERE payload IS NOT NULL;
 

@@ -43,7 +43,7 @@ function describeStore(c: Config): string {
 
 async function serve(flags: { 'no-migrate'?: boolean }): Promise<void> {
   const c = config();
-  const herald = await createHerald(c, { logger: true });
+  const herald = await createHerald(c, { logger: true, migrate: !flags['no-migrate'] });
   const url = await herald.api.listen({ host: c.host, port: c.port });
   const out = process.stdout;
   out.write(`Herald ${VERSION} listening on ${url}\n`);
@@ -69,7 +69,6 @@ async function serve(flags: { 'no-migrate'?: boolean }): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  void flags;
 }
 
 function migrate(): void {

@@ -78,6 +78,8 @@ export class SqliteStore implements Store {
   readonly writes: GroupCommit;
   private readonly sealer: Sealer;
   private readonly stmts = new Map<string, Statement>();
+  /** Applications by id and by uid. Exact, like matchCache: every write goes through this store. */
+  private readonly appCache = new Map<string, Application>();
   /** Per-application endpoint filters for message fan-out. Exact: every write goes through us. */
   private readonly matchCache = new Map<string, MatchEndpoint[]>();
 
@@ -87,7 +89,7 @@ export class SqliteStore implements Store {
     mkdirSync(dirname(opts.file), { recursive: true });
     this.db = new BetterSqlite3(opts.file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db.pragma(process.env.HERALD_SQLITE_SYNC === 'normal' ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma('cache_size = -65536');
@@ -203,10 +205,24 @@ export class SqliteStore implements Store {
   }
 
   async getApplication(idOrUid: string): Promise<Application | null> {
+    const hit = this.appCache.get(idOrUid);
+    if (hit) return hit;
     const r = isIdOf('application', idOrUid)
       ? this.get('SELECT * FROM application WHERE id = ? AND deleted_at IS NULL', idOrUid)
       : this.get('SELECT * FROM application WHERE uid = ? AND deleted_at IS NULL', idOrUid);
-    return r ? this.toApp(r) : null;
+    if (!r) return null;
+    const app = this.toApp(r);
+    if (this.appCache.size > 10_000) this.appCache.clear();
+    this.appCache.set(app.id, app);
+    if (app.uid) this.appCache.set(app.uid, app);
+    return app;
+  }
+
+  /** Forget an application's cached copy (under its id and any uid it had). */
+  private forgetApp(id: string): void {
+    const old = this.appCache.get(id);
+    this.appCache.delete(id);
+    if (old?.uid) this.appCache.delete(old.uid);
   }
 
   async listApplications(q: PageQuery): Promise<Page<Application>> {
@@ -223,6 +239,7 @@ export class SqliteStore implements Store {
           app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.updatedAt, app.id,
         );
         if (res.changes === 0) throw conflict('The application was deleted concurrently');
+        this.forgetApp(app.id);
       } catch (e) {
         if (isUniqueViolation(e)) throw conflict('An application with that id or uid already exists');
         throw e;
@@ -234,6 +251,7 @@ export class SqliteStore implements Store {
   deleteApplication(id: string, now: number): Promise<void> {
     return this.writes.run(() => {
       this.run('UPDATE application SET deleted_at = ?, uid = NULL WHERE id = ? AND deleted_at IS NULL', now, id);
+      this.forgetApp(id);
       // Its endpoints go with it, so nothing is delivered for a deleted tenant.
       this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE app_id = ? AND deleted_at IS NULL', now, id);
       this.run('UPDATE delivery_task SET next_attempt_at = NULL, status = ? WHERE app_id = ? AND next_attempt_at IS NOT NULL', MessageStatus.canceled, id);
@@ -531,7 +549,7 @@ export class SqliteStore implements Store {
       `SELECT m.*, t.msg_id AS t_msg_id, t.endpoint_id AS t_endpoint_id, t.app_id AS t_app_id, t.status AS t_status,
          t.attempt_count AS t_attempt_count, t.next_attempt_at AS t_next_attempt_at, t.created_at AS t_created_at,
          t.updated_at AS t_updated_at
-       FROM delivery_task t JOIN message m ON m.id = t.msg_id
+       FROM delivery_task t JOIN message m ON m.app_id = t.app_id AND m.id = t.msg_id
        WHERE t.endpoint_id = ? AND t.app_id = ?${where}${c.where}${c.order} LIMIT ?`,
       endpointId, appId, ...params, ...c.params, q.limit + 1,
     );
@@ -594,7 +612,7 @@ export class SqliteStore implements Store {
     }
     let join = '';
     if ((q.eventTypes && q.eventTypes.length) || q.channel !== undefined) {
-      join = ' JOIN message m ON m.id = a.msg_id';
+      join = ' JOIN message m ON m.app_id = a.app_id AND m.id = a.msg_id';
       const f = this.messageFilters({ eventTypes: q.eventTypes, channel: q.channel }, 'a.msg_id');
       where += f.where;
       params.push(...f.params);
