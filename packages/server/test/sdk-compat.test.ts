@@ -330,9 +330,8 @@ describe('application', () => {
     await expectStatus(svix.application.get(uniq('nobody')), 404);
   });
 
-  it('upsert creates (201), then replaces (200); PUT is a full replacement', async () => {
-    // Svix's PUT takes the whole ApplicationIn: the uid comes from the body (a PUT without one
-    // creates, or leaves, an app without a uid), exactly as svix-server's own e2e tests expect.
+  it('upsert creates (201), then updates (200), addressed by uid or id', async () => {
+    // Svix's PUT takes the whole ApplicationIn, so the uid travels in the body as well.
     const uid = uniq('upsert');
     const created = await svix.application.upsert(uid, { name: 'Upserted', uid });
     expect(created.id).toMatch(APP_ID);
@@ -349,14 +348,9 @@ describe('application', () => {
     const renamed = await svix.application.upsert(created.id, { name: 'By id', uid: uid2 });
     expect(renamed.id).toBe(created.id);
     expect(renamed.uid).toBe(uid2);
+    expect(renamed.metadata).toEqual({});
     expect((await svix.application.get(uid2)).id).toBe(created.id);
     await expectStatus(svix.application.get(uid), 404);
-
-    const noUid = await svix.application.upsert(created.id, { name: 'No uid' });
-    expect(noUid.id).toBe(created.id);
-    expect(noUid.uid ?? null).toBeNull();
-    expect(noUid.metadata).toEqual({});
-    await expectStatus(svix.application.get(uid2), 404);
 
     const uid3 = uniq('upsert-raw');
     const r1 = await raw('PUT', `/api/v1/app/${uid3}`, { body: { name: 'P', uid: uid3 } });
@@ -369,6 +363,18 @@ describe('application', () => {
     // Taking another app's uid through PUT is a conflict.
     const other = await newApp('upsert-other');
     await expectStatus(svix.application.upsert(created.id, { name: 'Thief', uid: other.uid as string }), 409);
+  });
+
+  it('PUT is a full replacement: a body without uid removes the uid', async () => {
+    // svix-server's own e2e test (tests/it/e2e_application.rs, test_uid, "Remove the uid")
+    // PUTs ApplicationIn without a uid and expects the uid to be gone afterwards.
+    const uid = uniq('put-no-uid');
+    const app = await svix.application.create({ name: 'Has uid', uid, metadata: { k: 'v' } });
+    const replaced = await svix.application.upsert(app.id, { name: 'No uid' });
+    expect(replaced.id).toBe(app.id);
+    expect(replaced.uid ?? null).toBeNull();
+    expect(replaced.metadata).toEqual({});
+    await expectStatus(svix.application.get(uid), 404);
   });
 
   it('patch changes only the given fields; null clears uid and throttleRate', async () => {
@@ -475,6 +481,36 @@ describe('application', () => {
     const s3 = await svix.application.create({ name: `${name}-sdk` });
     const s4 = await svix.application.create({ name: `${name}-sdk` });
     expect(new Set([s1.id, s3.id, s4.id]).size).toBe(3);
+  });
+
+  it('idempotency: concurrent duplicates with one key create a single app', async () => {
+    const name = uniq('idem-concurrent');
+    const headers = { 'idempotency-key': `conc-${randomBytes(8).toString('hex')}` };
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => raw('POST', '/api/v1/app', { body: { name }, headers })),
+    );
+    for (const r of results) {
+      expect(r.status, describeRaw(r)).toBe(201);
+      expect(r.json.id).toBe(results[0].json.id);
+    }
+    const same = (await allPages((it) => svix.application.list({ limit: 250, iterator: it })))
+      .flatMap((p) => p.data)
+      .filter((x) => x.name === name);
+    expect(same).toHaveLength(1);
+  });
+
+  it('idempotency: only 2xx answers are remembered, and a key is scoped to its URL', async () => {
+    const headers = { 'idempotency-key': `scoped-${randomBytes(8).toString('hex')}` };
+    const bad = await raw('POST', '/api/v1/app', { body: { name: '' }, headers });
+    expect(bad.status, describeRaw(bad)).toBe(422);
+    const good = await raw('POST', '/api/v1/app', { body: { name: 'After a 422' }, headers });
+    expect(good.status, describeRaw(good)).toBe(201);
+    expect(good.json.name).toBe('After a 422');
+
+    const etName = `idem.${RUN}`;
+    const et = await raw('POST', '/api/v1/event-type', { body: { name: etName, description: 'x' }, headers });
+    expect(et.status, describeRaw(et)).toBe(201);
+    expect(et.json.name).toBe(etName);
   });
 
   it('answers 422 with detail[].loc for invalid bodies', async () => {
@@ -820,7 +856,7 @@ describe('endpoint', () => {
     await expectStatus(svix.endpoint.getHeaders(app.id, MISSING_EP), 404);
   });
 
-  it('recover answers 202 RecoverOut; more than 14 days back is 422', async () => {
+  it('recover answers 202 RecoverOut', async () => {
     const ep = await svix.endpoint.create(app.id, { url: 'https://rec.example.invalid/' });
     const out = await svix.endpoint.recover(app.id, ep.id, { since: new Date(Date.now() - 3_600_000) });
     expect(out.id).toMatch(QTASK_ID);
@@ -832,12 +868,17 @@ describe('endpoint', () => {
       body: { since: new Date(Date.now() - 60_000).toISOString() },
     });
     expect(r.status, describeRaw(r)).toBe(202);
+    await expectStatus(svix.endpoint.recover(app.id, MISSING_EP, { since: new Date(Date.now() - 60_000) }), 404);
+  });
 
-    await expectStatus(
+  it('recover refuses a window of more than 14 days with 422', async () => {
+    // svix.md §1.8: "The window is at most 14 days + 5 minutes; otherwise 422".
+    const ep = await svix.endpoint.create(app.id, { url: 'https://rec2.example.invalid/' });
+    const err = await expectStatus(
       svix.endpoint.recover(app.id, ep.id, { since: new Date(Date.now() - 15 * 24 * 3_600_000) }),
       422,
     );
-    await expectStatus(svix.endpoint.recover(app.id, MISSING_EP, { since: new Date(Date.now() - 60_000) }), 404);
+    expectValidationBody(err);
   });
 
   it('getStats of an endpoint without messages is all zeros', async () => {
@@ -852,30 +893,38 @@ describe('endpoint', () => {
     await expectStatus(svix.endpoint.getStats(app.id, MISSING_EP), 404);
   });
 
-  it('sendExample: svix.ping sends {"success": true}; schema examples are used; none is 400', async () => {
-    const ep = await svix.endpoint.create(app.id, { url: 'https://example-send.example.invalid/' });
-
+  it('sendExample with svix.ping sends {"success": true} without any event type being defined', async () => {
+    const ep = await svix.endpoint.create(app.id, { url: 'https://ping.example.invalid/' });
     const ping = await svix.endpoint.sendExample(app.id, ep.id, { eventType: 'svix.ping' });
     expect(ping.id).toMatch(MSG_ID);
     expect(ping.eventType).toBe('svix.ping');
     expectValidDate(ping.timestamp);
     const stored = await svix.message.get(app.id, ping.id, { withContent: true });
     expect(stored.payload).toEqual({ success: true });
+  });
 
+  it("sendExample sends the event type's first schema example (200 on the wire)", async () => {
+    const ep = await svix.endpoint.create(app.id, { url: 'https://example-send.example.invalid/' });
     const example = { invoiceId: 'inv_1', amount: 42 };
     const withExample = await newEventType('example', {
       '1': { type: 'object', examples: [example], properties: { invoiceId: { type: 'string' } } },
     });
     const sent = await svix.endpoint.sendExample(app.id, ep.id, { eventType: withExample });
+    expect(sent.id).toMatch(MSG_ID);
     expect(sent.eventType).toBe(withExample);
     expect((await svix.message.get(app.id, sent.id, { withContent: true })).payload).toEqual(example);
 
     const r = await raw('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/send-example`, {
-      body: { eventType: 'svix.ping' },
+      body: { eventType: withExample },
     });
     // The contract (and Svix OSS) answer 200; the cloud spec says 202.
     expect([200, 202], describeRaw(r)).toContain(r.status);
+    await expectStatus(svix.endpoint.sendExample(app.id, MISSING_EP, { eventType: withExample }), 404);
+  });
 
+  it('sendExample for an event type without an example is 400', async () => {
+    // svix.md §1.8: "if there is no example, 400 invalid_scheme".
+    const ep = await svix.endpoint.create(app.id, { url: 'https://no-example.example.invalid/' });
     const noExample = await newEventType('no-example');
     const err = await expectStatus(svix.endpoint.sendExample(app.id, ep.id, { eventType: noExample }), 400);
     expectHttpErrorBody(err);
@@ -944,6 +993,15 @@ describe('message', () => {
     expect(byId.eventId).toBe(eventId);
     expect((await svix.message.get(app.id, msg.id)).payload).toEqual({});
     await expectStatus(svix.message.get(app.id, MISSING_MSG), 404);
+  });
+
+  it('create with the same idempotency-key twice stores one message', async () => {
+    const host = await newApp('msg-idem');
+    const idempotencyKey = `msg-${randomBytes(8).toString('hex')}`;
+    const m1 = await svix.message.create(host.id, { eventType: etMain, payload: { n: 1 } }, { idempotencyKey });
+    const m2 = await svix.message.create(host.id, { eventType: etMain, payload: { n: 1 } }, { idempotencyKey });
+    expect(m2.id).toBe(m1.id);
+    expect((await svix.message.list(host.id)).data.map((m) => m.id)).toEqual([m1.id]);
   });
 
   it('a duplicate eventId in the same app is 409', async () => {

@@ -56,6 +56,14 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     maxAge: 600,
   });
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  // An empty body with a JSON content type is no body (curl scripts send that on DELETE and
+  // body-less POSTs); anything else goes through Fastify's own prototype-poisoning-safe parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+    return parseJson(req, body as string, done);
+  });
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ code: 'not_found', detail: `No route for ${req.method} ${req.url.split('?')[0]}` }),
   );

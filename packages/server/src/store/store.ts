@@ -24,6 +24,14 @@ export interface IdempotencyWrite<R> {
   now: number;
 }
 
+export interface CreateMessageOptions {
+  /** Deliver only to this endpoint (send-example), bypassing the filters but not `disabled`. */
+  onlyEndpointId?: string;
+  triggerType?: number;
+  createApp?: Application;
+  idem?: IdempotencyWrite<Message>;
+}
+
 export interface MessageListQuery extends PageQuery {
   eventTypes?: string[];
   channel?: string;
@@ -110,10 +118,9 @@ export interface Store {
   deleteEndpoint(appId: string, id: string, now: number): Promise<void>;
 
   // Messages: the message and one delivery task per matching endpoint commit together.
-  createMessage(
-    msg: Message,
-    opts: { onlyEndpointId?: string; triggerType?: number; idem?: IdempotencyWrite<Message> },
-  ): Promise<{ message: Message; tasks: DeliveryTask[] }>;
+  // `createApp` creates the application in the same commit, unless one with its uid exists by
+  // then, in which case the message goes to that one.
+  createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }>;
   getMessage(appId: string, idOrEventId: string): Promise<Message | null>;
   listMessages(appId: string, q: MessageListQuery): Promise<Page<Message>>;
   expungeMessageContent(appId: string, msgId: string): Promise<void>;

@@ -64,7 +64,8 @@ export const applicationRoutes = [
       const app = await c.deps.store.updateApplication({
         ...c.app,
         name: b.name,
-        uid: b.uid ?? c.app.uid,
+        // PUT replaces the whole resource, as in Svix: a uid left out is removed.
+        uid: b.uid ?? null,
         throttleRate: throttleOf(b) ?? null,
         metadata: b.metadata ?? {},
         updatedAt: c.now,

@@ -1,5 +1,5 @@
 // Deliveries and attempts: what happened to each message at each endpoint.
-import { conflict, notFound } from '../../domain/errors.js';
+import { badRequest, conflict, notFound } from '../../domain/errors.js';
 import type { MessageStatusCode } from '../../domain/types.js';
 import type { AttemptListQuery } from '../../store/store.js';
 import { route, type Ctx } from '../route.js';
@@ -86,6 +86,7 @@ export const attemptRoutes = [
     method: 'POST', operationId: 'v1.message-attempt.resend', access: 'manage', app: 'required', message: 'required', endpoint: 'required',
     async handler(c) {
       if (c.endpoint!.disabled) throw conflict('The endpoint is disabled; enable it before resending', 'endpoint_disabled');
+      if (c.message!.payload === null) throw badRequest('Unable to resend message. Payload is missing (probably expired).', 'missing_payload');
       await c.deps.store.requeueDelivery(c.message!.id, c.endpoint!.id, c.app!.id, c.now);
       return { status: 202, body: {} };
     },

@@ -1,5 +1,5 @@
 // Portal access: the operator mints a token scoped to one application and a permission set.
-import { badRequest, invalidBody } from '../../domain/errors.js';
+import { badRequest, notFound } from '../../domain/errors.js';
 import type { Permission, PortalSession } from '../../domain/types.js';
 import { ALL_PERMISSIONS } from '../auth.js';
 import { route } from '../route.js';
@@ -13,7 +13,7 @@ export const authRoutes = [
     async handler(c) {
       const b = c.body;
       if (!c.app) {
-        if (!b.application) throw invalidBody(['application'], `Application '${c.params.app_id}' doesn't exist; pass \`application\` to create it`);
+        if (!b.application) throw notFound('Application');
         c.app = await c.deps.store.createApplication(newApplication(c, b.application, c.params.app_id));
       }
       const permissions: Permission[] = b.readOnly === true ? ['view'] : (b.permissions ?? ALL_PERMISSIONS);

@@ -46,6 +46,7 @@ function headerKey(headers: Record<string, string>, name: string): string | unde
   return Object.keys(headers).find((k) => k.toLowerCase() === lower);
 }
 
+const MAX_RECOVER_WINDOW_MS = 14 * 24 * 3600 * 1000 + 5 * 60 * 1000;
 const MAX_STATS_WINDOW_MS = 28 * 24 * 3600 * 1000 + 5 * 60 * 1000;
 
 export const endpointRoutes = [
@@ -86,7 +87,7 @@ export const endpointRoutes = [
       const disabled = b.disabled ?? false;
       const ep = await c.deps.store.updateEndpoint({
         ...c.endpoint,
-        uid: b.uid ?? c.endpoint.uid,
+        uid: b.uid ?? null,
         url: b.url,
         description: b.description ?? '',
         throttleRate: throttleOf(b) ?? null,
@@ -201,12 +202,13 @@ export const endpointRoutes = [
       const since = Date.parse(c.body.since);
       const until = c.body.until ? Date.parse(c.body.until) : c.now;
       if (until < since) throw invalidBody(['until'], '`until` must not be before `since`');
+      if (until - since > MAX_RECOVER_WINDOW_MS) throw invalidBody(['since'], 'Cannot recover more than 14 days of messages');
       const recovered = await c.deps.store.recoverEndpoint(c.app!.id, c.endpoint!.id, since, until, c.now);
       const task = await c.deps.store.createBackgroundTask({
         id: c.deps.ids.next('task', c.now),
         kind: 'endpoint.recover',
         status: 'finished',
-        data: { endpointId: c.endpoint!.id, since: c.body.since, until: c.body.until ?? null, recovered },
+        data: { endpointId: c.endpoint!.id, since: c.body.since, until: c.body.until ?? null, messagesSent: recovered },
         createdAt: c.now,
         updatedAt: c.now,
       });

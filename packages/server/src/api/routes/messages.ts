@@ -1,7 +1,8 @@
 // Messages: accepted events. A message is answered 202 only after it and its delivery tasks (one
 // per endpoint it matched) are committed together.
-import { conflict, invalidBody, notFound, payloadTooLarge } from '../../domain/errors.js';
-import type { Message } from '../../domain/types.js';
+import { badRequest, conflict, invalidBody, notFound, payloadTooLarge } from '../../domain/errors.js';
+import { isIdOf } from '../../domain/ids.js';
+import type { Application, Message } from '../../domain/types.js';
 import { route, type Ctx } from '../route.js';
 import { messageOut } from '../serialize.js';
 import { newApplication } from './applications.js';
@@ -13,7 +14,7 @@ const DAY_MS = 24 * 3600 * 1000;
 export async function acceptMessage(
   c: Ctx,
   m: { eventType: string; payload: unknown; eventId?: string | null; channels?: string[] | null; retentionDays?: number },
-  opts: { onlyEndpointId?: string; triggerType?: number; withContent?: boolean; status?: number } = {},
+  opts: { onlyEndpointId?: string; triggerType?: number; withContent?: boolean; status?: number; createApp?: Application } = {},
 ) {
   const payload = JSON.stringify(m.payload);
   if (Buffer.byteLength(payload) > c.deps.config.maxPayloadBytes) {
@@ -22,7 +23,7 @@ export async function acceptMessage(
   if (m.eventId && m.eventId.startsWith('msg_')) throw invalidBody(['eventId'], "eventId must not start with 'msg_'");
   const msg: Message = {
     id: c.deps.ids.next('message', c.now),
-    appId: c.app!.id,
+    appId: (c.app ?? opts.createApp)!.id,
     eventId: m.eventId ?? null,
     eventType: m.eventType,
     channels: m.channels && m.channels.length ? m.channels : null,
@@ -37,6 +38,7 @@ export async function acceptMessage(
     const { message } = await c.deps.store.createMessage(msg, {
       onlyEndpointId: opts.onlyEndpointId,
       triggerType: opts.triggerType,
+      createApp: opts.createApp,
       idem: c.idem(status, out),
     });
     return { status, body: out(message) };
@@ -67,25 +69,20 @@ export const messageRoutes = [
     method: 'POST', operationId: 'v1.message.create', access: 'org', app: 'optional',
     async handler(c) {
       const b = c.body;
+      let createApp: Application | undefined;
       if (!c.app) {
-        // Svix lets the first message create its application inline.
+        // Svix lets the first message create its application inline; it commits with the message.
         if (!b.application) throw notFound('Application');
         const uid = b.application.uid ?? c.params.app_id;
-        if (uid !== c.params.app_id) {
-          throw invalidBody(['application', 'uid'], 'application.uid must match the application in the path', 'application_uid_mismatch');
+        if (uid !== c.params.app_id || isIdOf('application', uid)) {
+          throw invalidBody(['application', 'uid'], 'application.uid must match the application uid in the path', 'application_uid_mismatch');
         }
-        try {
-          c.app = await c.deps.store.createApplication(newApplication(c, b.application, uid));
-        } catch (e) {
-          // Another request created it first: use theirs.
-          c.app = await c.deps.store.getApplication(uid);
-          if (!c.app) throw e;
-        }
+        createApp = newApplication(c, b.application, uid);
       }
       return acceptMessage(
         c,
         { eventType: b.eventType, payload: b.payload, eventId: b.eventId, channels: b.channels, retentionDays: b.payloadRetentionPeriod },
-        { withContent: c.query.with_content !== false },
+        { withContent: c.query.with_content !== false, createApp },
       );
     },
   }),
@@ -105,18 +102,18 @@ export const messageRoutes = [
   route({
     method: 'POST', operationId: 'v1.endpoint.send-example', access: 'manage', app: 'required', endpoint: 'required',
     async handler(c) {
+      const manual = { onlyEndpointId: c.endpoint!.id, triggerType: 1, status: 200 };
+      // `svix.ping` is built in, as in Svix: it needs no event type and sends {"success": true}.
+      if (c.body.eventType === 'svix.ping') return acceptMessage(c, { eventType: 'svix.ping', payload: { success: true } }, manual);
       const et = await c.deps.store.getEventType(c.body.eventType);
       if (!et || et.archived) throw invalidBody(['eventType'], `The event type '${c.body.eventType}' doesn't exist`);
       const index = (c.body.exampleIndex as number | undefined) ?? 0;
       const schema = (et.schemas?.['1'] ?? Object.values(et.schemas ?? {})[0]) as { examples?: unknown[] } | undefined;
       const example = schema?.examples?.[index];
       if (example === undefined || example === null || typeof example !== 'object' || Array.isArray(example)) {
-        throw invalidBody(
-          ['exampleIndex'],
-          `The event type '${et.name}' has no example object at index ${index}: add one to schemas["1"].examples`,
-        );
+        throw badRequest(`The event type '${et.name}' has no example object at index ${index}: add one to schemas["1"].examples`, 'invalid_scheme');
       }
-      return acceptMessage(c, { eventType: et.name, payload: example }, { onlyEndpointId: c.endpoint!.id, triggerType: 1, status: 200 });
+      return acceptMessage(c, { eventType: et.name, payload: example }, manual);
     },
   }),
 ];

@@ -25,6 +25,7 @@ import { loadMigrations, SchemaTooNewError } from '../migrate.js';
 import type {
   AttemptListQuery,
   BackgroundTask,
+  CreateMessageOptions,
   EndpointMessage,
   EndpointStats,
   IdempotencyWrite,
@@ -447,11 +448,20 @@ export class SqliteStore implements Store {
     updatedAt: r[`${prefix}updated_at`],
   });
 
-  createMessage(
-    msg: Message,
-    opts: { onlyEndpointId?: string; triggerType?: number; idem?: IdempotencyWrite<Message> },
-  ): Promise<{ message: Message; tasks: DeliveryTask[] }> {
+  createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
     return this.writes.run(() => {
+      if (opts.createApp) {
+        const a = opts.createApp;
+        const existing = a.uid ? this.get('SELECT id FROM application WHERE uid = ? AND deleted_at IS NULL', a.uid) : undefined;
+        if (existing) msg = { ...msg, appId: existing.id };
+        else {
+          this.run(
+            'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt,
+          );
+          msg = { ...msg, appId: a.id };
+        }
+      }
       try {
         this.run(
           'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
