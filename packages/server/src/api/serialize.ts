@@ -62,12 +62,13 @@ function payloadOf(m: Message, withContent: boolean): unknown {
   return JSON.parse(m.payload);
 }
 
-export function messageOut(m: Message, withContent = true) {
+/** `parsed` spares re-parsing the payload when the caller still has it as an object. */
+export function messageOut(m: Message, withContent = true, parsed?: unknown) {
   return {
     id: m.id,
     eventId: m.eventId,
     eventType: m.eventType,
-    payload: payloadOf(m, withContent),
+    payload: parsed !== undefined && withContent ? parsed : payloadOf(m, withContent),
     channels: m.channels,
     timestamp: iso(m.createdAt),
   };

@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { HttpError, notFound, forbidden, payloadTooLarge, ValidationError } from '../domain/errors.js';
 import type { Application } from '../domain/types.js';
 import type { Principal } from './auth.js';
-import { coerceQuery, validateBody } from './contract.js';
+import { coerceQuery, validateBody, type Operation } from './contract.js';
 import { docsRoutes } from './docs.js';
 import { idempotencyKey, IdempotencyGuard } from './idempotency.js';
 import type { ApiDeps, Ctx, Result, RouteDef } from './route.js';
@@ -59,6 +59,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   // An empty body with a JSON content type is no body (curl scripts send that on DELETE and
   // body-less POSTs); anything else goes through Fastify's own prototype-poisoning-safe parser.
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
@@ -73,7 +74,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   for (const def of allRoutes) {
     const op = deps.contract.operation(def.method, def.operationId);
     registered.add(`${op.method} ${op.path}`);
-    app.route({ method: def.method, url: op.routePath, handler: (req, reply) => handle(deps, guard, def, req, reply) });
+    app.route({ method: def.method, url: op.routePath, handler: (req, reply) => handle(deps, guard, def, op, req, reply) });
   }
   docsRoutes(app, deps);
   const missing = deps.contract.operations.filter((o) => !registered.has(`${o.method} ${o.path}`));
@@ -91,9 +92,8 @@ async function resolveApp(deps: ApiDeps, def: RouteDef, principal: Principal, id
   return app;
 }
 
-async function handle(deps: ApiDeps, guard: IdempotencyGuard, def: RouteDef, req: FastifyRequest, reply: FastifyReply) {
+async function handle(deps: ApiDeps, guard: IdempotencyGuard, def: RouteDef, op: Operation, req: FastifyRequest, reply: FastifyReply) {
   try {
-    const op = deps.contract.operation(def.method, def.operationId);
     const principal: Principal =
       def.access === 'public' ? { kind: 'operator' } : await deps.auth.authenticate(req.headers.authorization);
     if (principal.kind === 'portal') {
@@ -103,12 +103,13 @@ async function handle(deps: ApiDeps, guard: IdempotencyGuard, def: RouteDef, req
       }
     }
     const params = req.params as Record<string, string>;
+    // Scope before content: a token learns nothing about another tenant, not even validation errors.
+    const app = params.app_id !== undefined ? await resolveApp(deps, def, principal, params.app_id) : null;
     const query = coerceQuery(op, req.query as Record<string, unknown>);
     // A missing body is an empty object, so optional-only bodies (rotate, portal access) may be omitted.
     const body: unknown = req.body === undefined ? {} : req.body;
     if (op.validateBody) validateBody(op, body);
     const now = deps.now();
-    const app = params.app_id !== undefined ? await resolveApp(deps, def, principal, params.app_id) : null;
     let endpoint = null;
     if (params.endpoint_id !== undefined && app) {
       endpoint = await deps.store.getEndpoint(app.id, params.endpoint_id);

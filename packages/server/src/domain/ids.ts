@@ -26,19 +26,36 @@ const PAYLOAD_MASK = (1n << PAYLOAD_BITS) - 1n;
 
 export type RandomSource = (bytes: number) => Uint8Array;
 
-function encode62(n: bigint): string {
+/**
+ * Base62 of a 20-byte big-endian value, 27 digits, by long division over the bytes. Every
+ * intermediate stays a small integer, which V8 keeps in its fast integer path (no BigInt).
+ */
+const scratch = new Uint8Array(20);
+function encodeBytes62(bytes: Uint8Array): string {
+  scratch.set(bytes);
   let out = '';
-  while (n > 0n) {
-    out = ALPHABET[Number(n % 62n)] + out;
-    n /= 62n;
+  let start = 0;
+  for (let d = 0; d < KSUID_LEN; d++) {
+    let rem = 0;
+    while (start < 20 && scratch[start] === 0) start++;
+    for (let i = start; i < 20; i++) {
+      const cur = (rem << 8) | scratch[i]!;
+      const q = (cur / 62) | 0;
+      scratch[i] = q;
+      rem = cur - q * 62;
+    }
+    out = ALPHABET[rem]! + out;
   }
-  return out.padStart(KSUID_LEN, '0');
+  return out;
 }
 
-function bytesToBigInt(b: Uint8Array): bigint {
-  let n = 0n;
-  for (const x of b) n = (n << 8n) | BigInt(x);
-  return n;
+function encode62(n: bigint): string {
+  const bytes = new Uint8Array(20);
+  for (let i = 19; i >= 0; i--) {
+    bytes[i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
+  return encodeBytes62(bytes);
 }
 
 /** The 40-bit time prefix (seconds and the 1/256 s fraction) for an epoch-ms instant. */
@@ -50,8 +67,9 @@ function timeSlot(ms: number): bigint {
 }
 
 export class IdGenerator {
-  private lastSlot = -1n;
-  private lastPayload = 0n;
+  /** The last id minted, as bytes: 5 bytes of time slot, then 15 bytes of payload. */
+  private readonly last = new Uint8Array(20);
+  private lastSlot = -1;
   constructor(private readonly random: RandomSource) {}
 
   /** A new id of the given kind, minted at `nowMs`. */
@@ -60,23 +78,49 @@ export class IdGenerator {
   }
 
   ksuid(nowMs: number): string {
-    let slot = timeSlot(nowMs);
-    let payload: bigint;
-    if (slot <= this.lastSlot) {
-      // Same (or an earlier, if the clock stepped back) slot: keep increasing within the last one.
-      slot = this.lastSlot;
-      payload = this.lastPayload + 1n;
-      if (payload > PAYLOAD_MASK) {
-        slot += 1n;
-        payload = bytesToBigInt(this.random(15)) >> 1n;
-      }
-    } else {
-      // Leave headroom so increments within one slot never overflow in practice.
-      payload = bytesToBigInt(this.random(15)) >> 1n;
+    const secs = Math.floor(nowMs / 1000) - KSUID_EPOCH_S;
+    if (secs < 0 || secs > 0xffffffff) throw new RangeError(`time out of KSUID range: ${nowMs}`);
+    const slot = secs * 256 + Math.floor(((nowMs % 1000) * 256) / 1000);
+    const b = this.last;
+    if (slot > this.lastSlot) {
+      this.setSlot(slot);
+      this.freshPayload();
+    } else if (!this.incrementPayload()) {
+      // Same (or, if the clock stepped back, an earlier) slot: keep increasing within the last
+      // one, and move to the next slot in the unlikely event its payload space runs out.
+      this.setSlot(this.lastSlot + 1);
+      this.freshPayload();
     }
+    return encodeBytes62(b);
+  }
+
+  private setSlot(slot: number): void {
     this.lastSlot = slot;
-    this.lastPayload = payload;
-    return encode62((slot << PAYLOAD_BITS) | payload);
+    const secs = Math.floor(slot / 256);
+    const b = this.last;
+    b[0] = secs >>> 24;
+    b[1] = (secs >>> 16) & 0xff;
+    b[2] = (secs >>> 8) & 0xff;
+    b[3] = secs & 0xff;
+    b[4] = slot & 0xff;
+  }
+
+  /** Random payload with the top bit clear, leaving headroom for increments within a slot. */
+  private freshPayload(): void {
+    this.last.set(this.random(15), 5);
+    this.last[5]! &= 0x7f;
+  }
+
+  private incrementPayload(): boolean {
+    const b = this.last;
+    for (let i = 19; i >= 5; i--) {
+      if (b[i] !== 0xff) {
+        b[i]!++;
+        return true;
+      }
+      b[i] = 0;
+    }
+    return false;
   }
 }
 

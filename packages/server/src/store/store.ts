@@ -140,6 +140,7 @@ export interface Store {
 
   // Background tasks
   createBackgroundTask(task: BackgroundTask): Promise<BackgroundTask>;
+  updateBackgroundTask(task: BackgroundTask): Promise<BackgroundTask>;
   getBackgroundTask(id: string): Promise<BackgroundTask | null>;
 
   // Idempotency

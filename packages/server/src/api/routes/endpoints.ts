@@ -203,15 +203,23 @@ export const endpointRoutes = [
       const until = c.body.until ? Date.parse(c.body.until) : c.now;
       if (until < since) throw invalidBody(['until'], '`until` must not be before `since`');
       if (until - since > MAX_RECOVER_WINDOW_MS) throw invalidBody(['since'], 'Cannot recover more than 14 days of messages');
-      const recovered = await c.deps.store.recoverEndpoint(c.app!.id, c.endpoint!.id, since, until, c.now);
       const task = await c.deps.store.createBackgroundTask({
         id: c.deps.ids.next('task', c.now),
         kind: 'endpoint.recover',
-        status: 'finished',
-        data: { endpointId: c.endpoint!.id, since: c.body.since, until: c.body.until ?? null, messagesSent: recovered },
+        status: 'running',
+        data: { endpointId: c.endpoint!.id, since: c.body.since, until: c.body.until ?? null },
         createdAt: c.now,
         updatedAt: c.now,
       });
+      // The work runs after the answer, as a background task whose outcome is kept on its row.
+      const { store } = c.deps;
+      const finish = (status: 'finished' | 'failed', extra: Record<string, unknown>) =>
+        store.updateBackgroundTask({ ...task, status, data: { ...task.data, ...extra }, updatedAt: c.deps.now() });
+      void store
+        .recoverEndpoint(c.app!.id, c.endpoint!.id, since, until, c.now)
+        .then((messagesSent) => finish('finished', { messagesSent }))
+        .catch((e: unknown) => finish('failed', { error: e instanceof Error ? e.message : String(e) }))
+        .catch(() => undefined);
       return { status: 202, body: backgroundTaskOut(task) };
     },
   }),

@@ -33,7 +33,7 @@ export async function acceptMessage(
   };
   const withContent = opts.withContent ?? true;
   const status = opts.status ?? 202;
-  const out = (r: Message) => messageOut(r, withContent);
+  const out = (r: Message) => messageOut(r, withContent, m.payload);
   try {
     const { message } = await c.deps.store.createMessage(msg, {
       onlyEndpointId: opts.onlyEndpointId,

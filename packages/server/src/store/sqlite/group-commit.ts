@@ -1,7 +1,9 @@
 // Group commit: writes queued within one turn of the event loop share one transaction and one
-// fsync. Each write runs in its own savepoint, so one that throws (a uid conflict, say) rolls back
-// alone and the rest of the batch still commits. Callers' promises settle only after COMMIT
-// returns, which is what makes an answered write durable.
+// fsync. Callers' promises settle only after COMMIT returns, which is what makes an answered write
+// durable. A batch first runs without savepoints (they cost SQLite a copy of every page a write
+// touches); only if some write throws (a uid conflict, say) is the batch rolled back and replayed
+// with one savepoint per write, so that write fails alone and the rest still commit. Writes must
+// therefore be safe to run twice: their only side effects outside the database are cache drops.
 import type { Database, Statement } from 'better-sqlite3';
 
 interface Op {
@@ -22,7 +24,11 @@ export class GroupCommit {
   /** Batches committed and writes in them, for metrics and benchmarks. */
   readonly stats = { batches: 0, writes: 0 };
 
-  constructor(private readonly db: Database) {
+  /** `onRollback` drops caches that may have seen rolled-back rows. */
+  constructor(
+    private readonly db: Database,
+    private readonly onRollback: () => void = () => {},
+  ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
@@ -48,6 +54,32 @@ export class GroupCommit {
     this.queue = [];
     if (batch.length === 0) return;
     const outcomes: { ok: boolean; value: unknown }[] = new Array(batch.length);
+    if (!this.fastPath(batch, outcomes)) this.slowPath(batch, outcomes);
+  }
+
+  /** All writes in one transaction with no savepoints; false if any write threw (nothing kept). */
+  private fastPath(batch: Op[], outcomes: { ok: boolean; value: unknown }[]): boolean {
+    try {
+      this.begin.run();
+      for (let i = 0; i < batch.length; i++) outcomes[i] = { ok: true, value: batch[i]!.fn() };
+    } catch {
+      if (this.db.inTransaction) this.rollback.run();
+      this.onRollback();
+      return false;
+    }
+    try {
+      this.commit.run();
+    } catch (e) {
+      if (this.db.inTransaction) this.rollback.run();
+      this.onRollback();
+      for (const op of batch) op.reject(e);
+      return true;
+    }
+    this.settle(batch, outcomes);
+    return true;
+  }
+
+  private slowPath(batch: Op[], outcomes: { ok: boolean; value: unknown }[]): void {
     try {
       this.begin.run();
       for (let i = 0; i < batch.length; i++) {
@@ -64,9 +96,14 @@ export class GroupCommit {
       this.commit.run();
     } catch (e) {
       if (this.db.inTransaction) this.rollback.run();
+      this.onRollback();
       for (const op of batch) op.reject(e);
       return;
     }
+    this.settle(batch, outcomes);
+  }
+
+  private settle(batch: Op[], outcomes: { ok: boolean; value: unknown }[]): void {
     this.stats.batches++;
     this.stats.writes += batch.length;
     for (let i = 0; i < batch.length; i++) {

@@ -94,8 +94,13 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma('cache_size = -65536');
+    // Savepoint journals and sorts stay in memory.
+    this.db.pragma('temp_store = MEMORY');
     this.migrate(opts.migrate ?? true);
-    this.writes = new GroupCommit(this.db);
+    this.writes = new GroupCommit(this.db, () => {
+      this.appCache.clear();
+      this.matchCache.clear();
+    });
   }
 
   // ---- schema --------------------------------------------------------------------------------
@@ -709,6 +714,13 @@ export class SqliteStore implements Store {
         'INSERT INTO background_task (id, kind, status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
         t.id, t.kind, t.status, JSON.stringify(t.data), t.createdAt, t.updatedAt,
       );
+      return t;
+    });
+  }
+
+  updateBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
+    return this.writes.run(() => {
+      this.run('UPDATE background_task SET status = ?, data = ?, updated_at = ? WHERE id = ?', t.status, JSON.stringify(t.data), t.updatedAt, t.id);
       return t;
     });
   }
