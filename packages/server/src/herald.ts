@@ -10,6 +10,8 @@ import type { ApiDeps } from './api/route.js';
 import { buildApi } from './api/server.js';
 import type { Config } from './config/index.js';
 import { IdGenerator } from './domain/ids.js';
+import { Sender } from './delivery/send.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
 import { Sealer } from './security/sealer.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -20,6 +22,8 @@ export interface Herald {
   store: Store;
   api: FastifyInstance;
   deps: ApiDeps;
+  /** Null when started without a dispatcher (`serve --no-dispatch`). */
+  dispatcher: Dispatcher | null;
   /** Set when this start generated the operator token (so the CLI can show it once). */
   generatedToken: string | null;
   close(): Promise<void>;
@@ -30,6 +34,8 @@ export interface StartOptions {
   now?: () => number;
   /** Apply pending migrations on start (default true); false refuses to start instead. */
   migrate?: boolean;
+  /** Run the dispatcher in this process (default true). */
+  dispatch?: boolean;
 }
 
 /** Read a secret file, or create it (mode 0600) with `make()` the first time. */
@@ -76,14 +82,33 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     version: VERSION,
   };
   const api = await buildApi(deps, { logger: opts.logger });
+  let dispatcher: Dispatcher | null = null;
+  if (opts.dispatch ?? true) {
+    const d = config.delivery;
+    dispatcher = new Dispatcher({
+      store,
+      ids: deps.ids,
+      now,
+      sender: new Sender({ timeoutMs: d.timeoutMs, headerPrefixes: d.signatureHeaders, userAgent: `Herald-Webhooks/${VERSION}` }),
+      retryScheduleMs: d.retryScheduleMs,
+      concurrency: d.concurrency,
+      perEndpointConcurrency: d.perEndpointConcurrency,
+      leaseMs: d.leaseMs,
+      pollMs: d.pollMs,
+      log: api.log,
+    });
+    dispatcher.start();
+  }
   return {
     config,
     store,
     api,
     deps,
+    dispatcher,
     generatedToken,
     async close() {
       await api.close();
+      await dispatcher?.stop();
       await store.close();
     },
   };

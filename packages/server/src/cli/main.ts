@@ -12,8 +12,9 @@ const HELP = `Herald ${VERSION}: a self-hosted, Svix-compatible webhook platform
 Usage: herald <command> [options]
 
 Commands:
-  serve              Run the management API (and, once available, the dispatcher)
+  serve              Run the management API and the dispatcher
       --no-dispatch  Run the API only
+  worker             Run the dispatcher only (no HTTP API)
       --no-migrate   Refuse to start if the schema needs migrating, instead of migrating
   migrate            Apply pending database migrations and exit
   version            Print the version
@@ -41,19 +42,23 @@ function describeStore(c: Config): string {
   return c.database.kind === 'sqlite' ? `SQLite at ${c.database.file}` : 'PostgreSQL';
 }
 
-async function serve(flags: { 'no-migrate'?: boolean }): Promise<void> {
+async function serve(flags: { 'no-migrate'?: boolean; 'no-dispatch'?: boolean }, listen = true): Promise<void> {
   const c = config();
-  const herald = await createHerald(c, { logger: true, migrate: !flags['no-migrate'] });
-  const url = await herald.api.listen({ host: c.host, port: c.port });
+  const herald = await createHerald(c, { logger: true, migrate: !flags['no-migrate'], dispatch: !flags['no-dispatch'] });
   const out = process.stdout;
-  out.write(`Herald ${VERSION} listening on ${url}\n`);
+  if (listen) {
+    const url = await herald.api.listen({ host: c.host, port: c.port });
+    out.write(`Herald ${VERSION} listening on ${url}${herald.dispatcher ? '' : ' (API only: --no-dispatch)'}\n`);
+    out.write(`API docs: ${url}/docs (OpenAPI: ${url}/api/v1/openapi.json)\n`);
+  } else {
+    out.write(`Herald ${VERSION} worker ${herald.dispatcher?.owner} dispatching\n`);
+  }
   out.write(`Store: ${describeStore(c)}\n`);
-  out.write(`API docs: ${url}/docs (OpenAPI: ${url}/api/v1/openapi.json)\n`);
   if (herald.generatedToken) {
     out.write(
       `\nGenerated the operator API token and saved it to ${c.dataDir}/api-token (mode 0600). It is shown only this once:\n\n` +
         `  ${herald.generatedToken}\n\n` +
-        `Send it as a bearer token, e.g.  curl -H "Authorization: Bearer <token>" ${url}/api/v1/app\n` +
+        `Send it as a bearer token, e.g.  curl -H "Authorization: Bearer <token>" ${c.publicUrl}/api/v1/app\n` +
         'or set HERALD_API_TOKEN to choose your own.\n\n',
     );
   } else if (!c.apiToken) {
@@ -96,6 +101,8 @@ async function main(): Promise<void> {
   switch (cmd) {
     case 'serve':
       return serve(values);
+    case 'worker':
+      return serve(values, false);
     case 'migrate':
       return migrate();
     case 'version':

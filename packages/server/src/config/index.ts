@@ -1,6 +1,7 @@
 // config: the only reader of process.env. Turns the environment into one frozen, validated
 // object; a bad value stops start-up with a message naming the variable and what is allowed.
 import { isAbsolute, resolve } from 'node:path';
+import { DEFAULT_RETRY_SCHEDULE_MS, parseSchedule } from '../domain/retry.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -19,6 +20,17 @@ export interface Config {
   logLevel: LogLevel;
   /** Largest accepted request body, bytes. A message payload may be at most 2 MiB. */
   maxPayloadBytes: number;
+  delivery: {
+    /** Delay before each retry, after attempts 1, 2, ... (so attempts = length + 1). */
+    retryScheduleMs: number[];
+    timeoutMs: number;
+    /** Which header families carry the signature. */
+    signatureHeaders: ('svix' | 'webhook')[];
+    concurrency: number;
+    perEndpointConcurrency: number;
+    pollMs: number;
+    leaseMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -66,6 +78,52 @@ function database(env: Env, dataDir: string): Config['database'] {
   throw new ConfigError('HERALD_DATABASE_URL', `'${v.replace(/\/\/[^@]*@/, '//***@')}' is not supported; use 'sqlite:<file>' or 'postgres://user@host:port/db'`);
 }
 
+function duration(env: Env, name: string, def: number, min: number, max: number): number {
+  const v = str(env, name);
+  if (v === undefined) return def;
+  let ms: number;
+  try {
+    ms = parseSchedule(v)[0]!;
+    if (v.includes(',')) throw new Error();
+  } catch {
+    throw new ConfigError(name, `'${v}' is not a duration; use e.g. 500ms, 15s or 2m`);
+  }
+  if (ms < min || ms > max) throw new ConfigError(name, `must be between ${min} ms and ${max} ms, got ${ms} ms`);
+  return ms;
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const v = str(env, name);
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new ConfigError(name, `'${v}' must be a whole number from ${min} to ${max}`);
+  return Number(v);
+}
+
+function delivery(env: Env): Config['delivery'] {
+  const sched = str(env, 'HERALD_RETRY_SCHEDULE');
+  let retryScheduleMs = [...DEFAULT_RETRY_SCHEDULE_MS];
+  if (sched !== undefined) {
+    try {
+      retryScheduleMs = sched === 'none' ? [] : parseSchedule(sched);
+    } catch (e) {
+      throw new ConfigError('HERALD_RETRY_SCHEDULE', `${(e as Error).message}; use a comma-separated list such as 5s,5m,30m,2h (or 'none')`);
+    }
+  }
+  const headers = (str(env, 'HERALD_SIGNATURE_HEADERS') ?? 'svix,webhook').split(',').map((x) => x.trim());
+  if (headers.length === 0 || headers.some((h) => h !== 'svix' && h !== 'webhook') || new Set(headers).size !== headers.length) {
+    throw new ConfigError('HERALD_SIGNATURE_HEADERS', "use 'svix', 'webhook' or 'svix,webhook'");
+  }
+  return {
+    retryScheduleMs,
+    timeoutMs: duration(env, 'HERALD_DELIVERY_TIMEOUT', 15_000, 100, 300_000),
+    signatureHeaders: headers as ('svix' | 'webhook')[],
+    concurrency: int(env, 'HERALD_DISPATCH_CONCURRENCY', 256, 1, 10_000),
+    perEndpointConcurrency: int(env, 'HERALD_ENDPOINT_CONCURRENCY', 64, 1, 10_000),
+    pollMs: duration(env, 'HERALD_POLL_INTERVAL', 1000, 10, 60_000),
+    leaseMs: duration(env, 'HERALD_LEASE', 60_000, 1000, 3_600_000),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = str(env, 'HERALD_HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError('HERALD_HOST', `'${host}' is not a host name or IP address`);
@@ -95,5 +153,6 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     logLevel,
     maxPayloadBytes: 2 * 1024 * 1024,
+    delivery: Object.freeze(delivery(env)),
   });
 }

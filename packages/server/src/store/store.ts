@@ -32,6 +32,27 @@ export interface CreateMessageOptions {
   idem?: IdempotencyWrite<Message>;
 }
 
+/** A delivery task claimed by a dispatcher under a lease. Later writes must present the fence. */
+export interface ClaimedTask {
+  msgId: string;
+  endpointId: string;
+  appId: string;
+  /** Attempts made before this one. */
+  attemptCount: number;
+  triggerType: number;
+  fence: number;
+  leaseExpiresAt: number;
+}
+
+/** How a delivery attempt ends, recorded atomically with the attempt row. */
+export interface AttemptResult {
+  attempt: Attempt;
+  /** The task's new state: due again at `nextAttemptAt`, or finished (success, fail, canceled). */
+  task: { status: MessageStatusCode; nextAttemptAt: number | null };
+  /** Endpoint bookkeeping: clear the failure streak, start one, or disable it. */
+  endpoint?: { kind: 'success' } | { kind: 'exhausted'; autoDisableAfterMs: number } | { kind: 'disable'; reason: string };
+}
+
 export interface MessageListQuery extends PageQuery {
   eventTypes?: string[];
   channel?: string;
@@ -137,6 +158,24 @@ export interface Store {
   requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void>;
   /** Make every failed delivery of the endpoint within the window due again; returns how many. */
   recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number>;
+
+  // Dispatch: claims under a lease with a fencing token; every later write checks the fence, so a
+  // dispatcher that lost its lease can never overwrite the newer owner's outcome.
+  claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]>;
+  /** The earliest time any task becomes due (or its lease expires), or null when none is pending. */
+  nextDueAt(): Promise<number | null>;
+  /** Record an attempt and the task's next state. Returns whether the endpoint was just disabled. */
+  completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean }>;
+  /** Put a claimed task back, due at `at`, without an attempt (throttled, endpoint busy). */
+  deferTask(task: ClaimedTask, at: number): Promise<boolean>;
+  /** End a task without an attempt (endpoint gone or disabled, payload expired). */
+  cancelTask(task: ClaimedTask, now: number): Promise<void>;
+  /** Give up every lease `owner` holds (graceful stop), so others can claim at once. */
+  releaseLeases(owner: string, now: number): Promise<void>;
+  /** Register a callback run after a commit that made tasks due (message accepted, resend, recover). */
+  onTasksDue(listener: () => void): void;
+  /** Pending work: tasks waiting (due now or later) and the age of the oldest due task. */
+  queueStats(now: number): Promise<{ waiting: number; due: number; oldestDueAgeMs: number }>;
 
   // Background tasks
   createBackgroundTask(task: BackgroundTask): Promise<BackgroundTask>;

@@ -24,7 +24,9 @@ import type { Sealer } from '../../security/sealer.js';
 import { loadMigrations, SchemaTooNewError } from '../migrate.js';
 import type {
   AttemptListQuery,
+  AttemptResult,
   BackgroundTask,
+  ClaimedTask,
   CreateMessageOptions,
   EndpointMessage,
   EndpointStats,
@@ -454,7 +456,7 @@ export class SqliteStore implements Store {
   });
 
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
-    return this.writes.run(() => {
+    return this.notifyAfter(this.writes.run(() => {
       if (opts.createApp) {
         const a = opts.createApp;
         const existing = a.uid ? this.get('SELECT id FROM application WHERE uid = ? AND deleted_at IS NULL', a.uid) : undefined;
@@ -500,7 +502,7 @@ export class SqliteStore implements Store {
       }
       this.putIdem(opts.idem, msg);
       return { message: msg, tasks };
-    });
+    }), (r) => r.tasks.length > 0);
   }
 
   async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
@@ -675,7 +677,7 @@ export class SqliteStore implements Store {
   }
 
   requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void> {
-    return this.writes.run(() => {
+    return this.notifyAfter(this.writes.run(() => {
       this.run(
         `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, 1, ?, ?)
@@ -683,18 +685,143 @@ export class SqliteStore implements Store {
            trigger_type = 1, updated_at = excluded.updated_at`,
         msgId, endpointId, appId, MessageStatus.pending, now, now, now,
       );
-    });
+    }), () => true);
   }
 
   recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number> {
-    return this.writes.run(() => {
+    return this.notifyAfter(this.writes.run(() => {
       const res = this.run(
         `UPDATE delivery_task SET status = ?, next_attempt_at = ?, trigger_type = 1, updated_at = ?
          WHERE endpoint_id = ? AND app_id = ? AND status = ? AND msg_id >= ? AND msg_id <= ?`,
         MessageStatus.pending, now, now, endpointId, appId, MessageStatus.fail, startIdFor('message', sinceMs), endIdFor('message', untilMs),
       );
       return res.changes;
+    }), (n) => n > 0);
+  }
+
+  // ---- dispatch -------------------------------------------------------------------------------
+
+  private readonly dueListeners: (() => void)[] = [];
+
+  onTasksDue(listener: () => void): void {
+    this.dueListeners.push(listener);
+  }
+
+  /** Tell dispatchers about new due work once `p` has committed (when `when` says it made some). */
+  private notifyAfter<T>(p: Promise<T>, when: (r: T) => boolean): Promise<T> {
+    return p.then((r) => {
+      if (when(r)) for (const l of this.dueListeners) l();
+      return r;
     });
+  }
+
+  claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]> {
+    return this.writes.run(() => {
+      // While leased, a task's next_attempt_at is its lease expiry: if this dispatcher dies, the
+      // task simply becomes due again then, and any dispatcher reclaims it (no separate reaper).
+      const leaseUntil = now + leaseMs;
+      const rows = this.all(
+        `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?
+         WHERE (msg_id, endpoint_id) IN (
+           SELECT msg_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?)
+         RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, fence, lease_expires_at`,
+        owner, leaseUntil, leaseUntil, MessageStatus.sending, now, now, limit,
+      );
+      return rows.map((r) => ({
+        msgId: r.msg_id,
+        endpointId: r.endpoint_id,
+        appId: r.app_id,
+        attemptCount: r.attempt_count,
+        triggerType: r.trigger_type,
+        fence: r.fence,
+        leaseExpiresAt: r.lease_expires_at,
+      }));
+    });
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return this.get('SELECT MIN(next_attempt_at) AS t FROM delivery_task WHERE next_attempt_at IS NOT NULL')?.t ?? null;
+  }
+
+  completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean }> {
+    return this.writes.run(() => {
+      const a = result.attempt;
+      this.run(
+        `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
+           trigger_type, created_at, attempt_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        a.id, a.msgId, a.endpointId, a.appId, a.url, a.response, a.responseStatusCode, a.responseDurationMs, a.status,
+        a.triggerType, a.createdAt, a.triggerType === 1 ? -1 : task.attemptCount + 1,
+      );
+      const res = this.run(
+        `UPDATE delivery_task SET status = ?, next_attempt_at = ?, attempt_count = attempt_count + 1, lease_owner = NULL,
+           lease_expires_at = NULL, updated_at = ? WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
+        result.task.status, result.task.nextAttemptAt, now, task.msgId, task.endpointId, task.fence,
+      );
+      let disabled = false;
+      const ep = result.endpoint;
+      if (ep?.kind === 'success') {
+        this.run('UPDATE endpoint SET first_failure_at = NULL WHERE id = ? AND first_failure_at IS NOT NULL', task.endpointId);
+      } else if (ep?.kind === 'exhausted') {
+        this.run('UPDATE endpoint SET first_failure_at = COALESCE(first_failure_at, ?) WHERE id = ?', now, task.endpointId);
+        const r = this.get('SELECT first_failure_at FROM endpoint WHERE id = ? AND disabled = 0 AND deleted_at IS NULL', task.endpointId);
+        if (r && now - r.first_failure_at >= ep.autoDisableAfterMs) {
+          const days = Math.round(ep.autoDisableAfterMs / 864e5);
+          disabled = this.disableEndpoint(task.appId, task.endpointId, `Every delivery failed for ${days} days in a row since ${new Date(r.first_failure_at).toISOString()}`, now);
+        }
+      } else if (ep?.kind === 'disable') {
+        disabled = this.disableEndpoint(task.appId, task.endpointId, ep.reason, now);
+      }
+      return { fenced: res.changes === 1, disabled };
+    });
+  }
+
+  private disableEndpoint(appId: string, id: string, reason: string, now: number): boolean {
+    const res = this.run(
+      'UPDATE endpoint SET disabled = 1, disabled_reason = ?, updated_at = ? WHERE id = ? AND disabled = 0 AND deleted_at IS NULL',
+      reason, now, id,
+    );
+    this.matchCache.delete(appId);
+    return res.changes === 1;
+  }
+
+  deferTask(task: ClaimedTask, at: number): Promise<boolean> {
+    return this.writes.run(() => {
+      const res = this.run(
+        `UPDATE delivery_task SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
+         WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
+        MessageStatus.pending, at, task.msgId, task.endpointId, task.fence,
+      );
+      return res.changes === 1;
+    });
+  }
+
+  cancelTask(task: ClaimedTask, now: number): Promise<void> {
+    return this.writes.run(() => {
+      this.run(
+        `UPDATE delivery_task SET status = ?, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+         WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
+        MessageStatus.canceled, now, task.msgId, task.endpointId, task.fence,
+      );
+    });
+  }
+
+  releaseLeases(owner: string, now: number): Promise<void> {
+    return this.writes.run(() => {
+      this.run(
+        `UPDATE delivery_task SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
+         WHERE lease_owner = ? AND next_attempt_at IS NOT NULL`,
+        MessageStatus.pending, now, owner,
+      );
+    });
+  }
+
+  async queueStats(now: number): Promise<{ waiting: number; due: number; oldestDueAgeMs: number }> {
+    const r = this.get(
+      `SELECT COUNT(*) AS waiting, SUM(next_attempt_at <= ?) AS due, MIN(next_attempt_at) AS oldest
+       FROM delivery_task WHERE next_attempt_at IS NOT NULL`,
+      now,
+    )!;
+    return { waiting: r.waiting, due: r.due ?? 0, oldestDueAgeMs: r.oldest !== null && r.oldest <= now ? now - r.oldest : 0 };
   }
 
   // ---- background tasks ----------------------------------------------------------------------

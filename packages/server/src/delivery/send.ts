@@ -1,0 +1,126 @@
+// delivery: one attempt. Build the request, sign it, send it with undici, classify the answer.
+// Knows nothing of the store: it takes values and returns values.
+import { parseSecret, signOne, type ParsedSecret } from '@herald/receiver';
+import { Agent, request } from 'undici';
+import { parseRetryAfter, type Outcome } from '../domain/retry.js';
+
+/** What is kept of a response body in the attempt log. */
+export const RESPONSE_KEEP_BYTES = 20 * 1024;
+
+export interface DeliveryRequest {
+  url: string;
+  msgId: string;
+  /** The exact bytes to send. */
+  body: string;
+  /** Current secret first, then those still in their grace period. */
+  secrets: readonly ParsedSecret[];
+  /** Endpoint custom headers. */
+  headers: Record<string, string>;
+  timestampSeconds: number;
+}
+
+export interface DeliveryResult {
+  outcome: Outcome;
+  statusCode: number;
+  /** The first 20 kB of the response body, or why there was none. */
+  response: string;
+  durationMs: number;
+}
+
+export interface SenderOptions {
+  timeoutMs: number;
+  /** Header families to sign with: `svix-*`, `webhook-*` or both. */
+  headerPrefixes: readonly ('svix' | 'webhook')[];
+  userAgent: string;
+  /** Injectable for tests; a keep-alive pool by default. */
+  dispatcher?: Agent;
+}
+
+const secretCache = new Map<string, ParsedSecret>();
+/** Parse (and memoise) a stored secret; parsing an ed25519 key is far dearer than signing. */
+export function parsedSecret(secret: string): ParsedSecret {
+  let p = secretCache.get(secret);
+  if (!p) {
+    if (secretCache.size > 50_000) secretCache.clear();
+    p = parseSecret(secret);
+    secretCache.set(secret, p);
+  }
+  return p;
+}
+
+export class Sender {
+  readonly agent: Agent;
+  constructor(private readonly opts: SenderOptions) {
+    this.agent =
+      opts.dispatcher ??
+      new Agent({ keepAliveTimeout: 30_000, connections: 64, connect: { timeout: Math.min(opts.timeoutMs, 10_000) } });
+  }
+
+  headersFor(req: DeliveryRequest): Record<string, string> {
+    const signature = req.secrets.map((s) => signOne(s, req.msgId, req.timestampSeconds, req.body)).join(' ');
+    // Custom headers first, so Herald's own always win (the API also refuses reserved names).
+    const h: Record<string, string> = { ...req.headers, 'content-type': 'application/json', 'user-agent': this.opts.userAgent };
+    for (const p of this.opts.headerPrefixes) {
+      h[`${p}-id`] = req.msgId;
+      h[`${p}-timestamp`] = String(req.timestampSeconds);
+      h[`${p}-signature`] = signature;
+    }
+    return h;
+  }
+
+  async send(req: DeliveryRequest, nowMs: () => number): Promise<DeliveryResult> {
+    const started = performance.now();
+    const took = () => Math.round(performance.now() - started);
+    try {
+      const res = await request(req.url, {
+        method: 'POST',
+        body: req.body,
+        headers: this.headersFor(req),
+        dispatcher: this.agent,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+      });
+      const response = await readCapped(res.body);
+      const statusCode = res.statusCode;
+      const header = (name: string) => {
+        const v = res.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      return { outcome: classify(statusCode, header, nowMs()), statusCode, response, durationMs: took() };
+    } catch (e) {
+      const err = e as { name?: string; code?: string; message?: string };
+      const timedOut = err.name === 'TimeoutError' || err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT';
+      const why = timedOut ? `Timed out after ${this.opts.timeoutMs} ms` : `Connection failed: ${err.code ?? err.name ?? 'error'}: ${err.message ?? ''}`;
+      return { outcome: { kind: 'retry' }, statusCode: 0, response: why, durationMs: took() };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+/** Success is a 2xx; redirects are never followed and count as failures. */
+export function classify(statusCode: number, header: (name: string) => string | undefined, nowMs: number): Outcome {
+  const directive = header('webhook-delivery')?.trim().toLowerCase();
+  if (statusCode >= 200 && statusCode < 300) return { kind: 'success' };
+  if (statusCode === 410) return { kind: 'disable', reason: 'The endpoint answered 410 Gone' };
+  if (directive === 'disable') return { kind: 'disable', reason: 'The endpoint asked to be disabled (webhook-delivery: disable)' };
+  if (directive === 'abort-message') return { kind: 'abort' };
+  if (statusCode === 429 || statusCode === 503) return { kind: 'retry', retryAfterMs: parseRetryAfter(header('retry-after'), nowMs) };
+  return { kind: 'retry' };
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { dump?: (o?: { limit: number }) => Promise<void> }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    if (n < RESPONSE_KEEP_BYTES) chunks.push(chunk);
+    n += chunk.length;
+    // Past the cap, keep draining (so the connection can be reused) but keep nothing.
+    if (n > 1024 * 1024) break;
+  }
+  const text = Buffer.concat(chunks).subarray(0, RESPONSE_KEEP_BYTES).toString('utf8');
+  return text;
+}

@@ -1,0 +1,225 @@
+// dispatch: claims due delivery tasks under a lease, runs attempts concurrently, throttles per
+// endpoint, records each outcome with the task's fencing token, and stops gracefully.
+import { randomBytes } from 'node:crypto';
+import type { IdGenerator } from '../domain/ids.js';
+import { AUTO_DISABLE_AFTER_MS, nextStep } from '../domain/retry.js';
+import { Throttle } from '../domain/throttle.js';
+import { MessageStatus, TriggerType, type Attempt, type Endpoint } from '../domain/types.js';
+import { parsedSecret, Sender, type DeliveryResult } from '../delivery/send.js';
+import type { ClaimedTask, Store } from '../store/store.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  ids: IdGenerator;
+  sender: Sender;
+  now: () => number;
+  retryScheduleMs: readonly number[];
+  /** Attempts in flight at once, across all endpoints. */
+  concurrency: number;
+  /** Attempts in flight at once to one endpoint, so a slow endpoint cannot take every worker. */
+  perEndpointConcurrency: number;
+  leaseMs: number;
+  /** Polling is the guarantee; wake-ups after commits only make it prompt. */
+  pollMs: number;
+  random?: () => number;
+  log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** Observers for metrics and operational events. */
+  onAttempt?: (e: { task: ClaimedTask; endpoint: Endpoint; attempt: Attempt; result: DeliveryResult; next: string }) => void;
+  onEndpointDisabled?: (e: { appId: string; endpointId: string }) => void;
+}
+
+/** A throttled task within this much of its slot waits in memory instead of going back to the store. */
+const HOLD_MS = 1000;
+
+export class Dispatcher {
+  readonly owner = `disp_${randomBytes(6).toString('hex')}`;
+  private running = false;
+  private inFlight = 0;
+  private readonly perEndpoint = new Map<string, number>();
+  private readonly throttle = new Throttle();
+  /** Slots already reserved for deferred tasks, so their return does not reserve a second one. */
+  private readonly reserved = new Map<string, number>();
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private readonly idle = new Set<() => void>();
+
+  constructor(private readonly o: DispatcherOptions) {
+    o.store.onTasksDue(() => this.wake());
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Stop claiming, let attempts in flight finish (up to `graceMs`), then release leases. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loopDone;
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise<void>((r) => this.idle.add(r) && setTimeout(r, 50));
+    await this.o.store.releaseLeases(this.owner, this.o.now());
+    await this.o.sender.close();
+  }
+
+  wake(): void {
+    this.woken = true;
+    const w = this.wakeUp;
+    this.wakeUp = null;
+    w?.();
+  }
+
+  get activeAttempts(): number {
+    return this.inFlight;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      this.woken = false;
+      const free = this.o.concurrency - this.inFlight;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const tasks = await this.o.store.claimDueTasks(this.owner, this.o.now(), this.o.leaseMs, Math.min(free, 128));
+          claimed = tasks.length;
+          for (const t of tasks) void this.run(t);
+          if (claimed === Math.min(free, 128)) continue;
+        } catch (e) {
+          this.o.log?.error({ err: e }, 'claiming due tasks failed; retrying');
+        }
+      }
+      if (this.woken && free > claimed) continue;
+      await this.sleep(await this.sleepMs());
+    }
+  }
+
+  private async sleepMs(): Promise<number> {
+    if (this.inFlight >= this.o.concurrency) return this.o.pollMs;
+    try {
+      const next = await this.o.store.nextDueAt();
+      if (next === null) return this.o.pollMs;
+      return Math.max(0, Math.min(this.o.pollMs, next - this.o.now()));
+    } catch {
+      return this.o.pollMs;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || !this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wakeUp = null;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async run(task: ClaimedTask): Promise<void> {
+    this.inFlight++;
+    try {
+      await this.attempt(task);
+    } catch (e) {
+      // The lease runs out and the task is retried: nothing is lost, at worst repeated.
+      this.o.log?.error({ err: e, msgId: task.msgId, endpointId: task.endpointId }, 'delivery attempt failed unexpectedly');
+    } finally {
+      this.inFlight--;
+      for (const r of this.idle) r();
+      this.idle.clear();
+      this.wake();
+    }
+  }
+
+  private async attempt(task: ClaimedTask): Promise<void> {
+    const { store, now } = this.o;
+    const [endpoint, message] = await Promise.all([store.getEndpoint(task.appId, task.endpointId), store.getMessage(task.appId, task.msgId)]);
+    if (!endpoint || endpoint.disabled || !message || message.payload === null) {
+      // Gone, disabled or expired: nothing to send, and nothing to retry.
+      await store.cancelTask(task, now());
+      return;
+    }
+    const key = `${task.msgId}/${task.endpointId}`;
+    const rate = endpoint.throttleRate ?? (await store.getApplication(task.appId))?.throttleRate ?? null;
+    if (rate) {
+      const t = now();
+      let at = this.reserved.get(key);
+      this.reserved.delete(key);
+      if (at === undefined) at = this.throttle.reserve(endpoint.id, rate, t);
+      if (at - t > HOLD_MS) {
+        this.reserved.set(key, at);
+        if (this.reserved.size > 100_000) this.reserved.clear();
+        await store.deferTask(task, at);
+        return;
+      }
+      if (at > t) await new Promise((r) => setTimeout(r, at - t));
+    }
+    const busy = this.perEndpoint.get(endpoint.id) ?? 0;
+    if (busy >= this.o.perEndpointConcurrency) {
+      await store.deferTask(task, now() + 100);
+      return;
+    }
+    this.perEndpoint.set(endpoint.id, busy + 1);
+    let result: DeliveryResult;
+    const startedAt = now();
+    try {
+      const secrets = [endpoint.secret, ...endpoint.previousSecrets.filter((s) => s.expiresAt > startedAt).map((s) => s.key)];
+      result = await this.o.sender.send(
+        {
+          url: endpoint.url,
+          msgId: message.id,
+          body: message.payload,
+          secrets: secrets.map(parsedSecret),
+          headers: endpoint.headers,
+          timestampSeconds: Math.floor(startedAt / 1000),
+        },
+        now,
+      );
+    } finally {
+      const n = (this.perEndpoint.get(endpoint.id) ?? 1) - 1;
+      if (n <= 0) this.perEndpoint.delete(endpoint.id);
+      else this.perEndpoint.set(endpoint.id, n);
+    }
+    const manual = task.triggerType === TriggerType.manual;
+    const attemptNo = task.attemptCount + 1;
+    const next = nextStep(result.outcome, attemptNo, now(), this.o.retryScheduleMs, (this.o.random ?? Math.random)(), manual);
+    const success = result.outcome.kind === 'success';
+    const attempt: Attempt = {
+      id: this.o.ids.next('attempt', startedAt),
+      msgId: message.id,
+      endpointId: endpoint.id,
+      appId: task.appId,
+      url: endpoint.url,
+      response: result.response,
+      responseStatusCode: result.statusCode,
+      responseDurationMs: result.durationMs,
+      status: success ? MessageStatus.success : MessageStatus.fail,
+      triggerType: manual ? TriggerType.manual : TriggerType.scheduled,
+      createdAt: startedAt,
+    };
+    const taskState =
+      next.kind === 'done'
+        ? { status: MessageStatus.success, nextAttemptAt: null }
+        : next.kind === 'retry'
+          ? { status: MessageStatus.pending, nextAttemptAt: next.atMs }
+          : { status: MessageStatus.fail, nextAttemptAt: null };
+    const endpointChange =
+      next.kind === 'done'
+        ? ({ kind: 'success' } as const)
+        : next.kind === 'disable'
+          ? ({ kind: 'disable', reason: next.reason } as const)
+          : next.kind === 'exhausted' && !manual
+            ? ({ kind: 'exhausted', autoDisableAfterMs: AUTO_DISABLE_AFTER_MS } as const)
+            : undefined;
+    const done = await store.completeAttempt(task, { attempt, task: taskState, endpoint: endpointChange }, now());
+    if (!done.fenced) this.o.log?.warn({ msgId: task.msgId, endpointId: task.endpointId }, 'lease lost during the attempt; a newer owner decides');
+    this.o.onAttempt?.({ task, endpoint, attempt, result, next: next.kind });
+    if (done.disabled) this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id });
+  }
+}
