@@ -30,6 +30,8 @@ export interface Ctx {
   query: Record<string, any>;
   body: any;
   headers: Record<string, string | string[] | undefined>;
+  /** The request body's text, when it was JSON. */
+  rawBody?: string;
   app: Application | null;
   endpoint: Endpoint | null;
   message: Message | null;

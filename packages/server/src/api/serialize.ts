@@ -2,7 +2,31 @@
 import { STATUS_TEXT, type Application, type Attempt, type DeliveryTask, type Endpoint, type EventType, type Message } from '../domain/types.js';
 import type { BackgroundTask } from '../store/store.js';
 
+import { randomBytes } from 'node:crypto';
+
 export const iso = (ms: number) => new Date(ms).toISOString();
+
+/** JSON text to embed as is (a stored payload): no parse, no re-serialisation, no rounding. */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+// A per-process random marker: a client cannot plant it in a string to get raw text spliced in.
+const NONCE = `__herald_raw_${randomBytes(9).toString('hex')}_`;
+const TOKEN = new RegExp(`"${NONCE}(\\d+)"`, 'g');
+
+/** JSON.stringify that splices RawJson values in verbatim. */
+export function toJson(value: unknown): string {
+  const raws: string[] = [];
+  const text = JSON.stringify(value, (_k, v) => {
+    if (v instanceof RawJson) {
+      raws.push(v.text);
+      return `${NONCE}${raws.length - 1}`;
+    }
+    return v;
+  });
+  return raws.length === 0 ? text : text.replace(TOKEN, (_m, i: string) => raws[Number(i)]!);
+}
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 export function applicationOut(a: Application) {
@@ -55,20 +79,19 @@ export function endpointOut(e: Endpoint) {
   return { ...endpointFields(e), disabledReason: e.disabledReason };
 }
 
-/** The payload object of a message: `{}` without content, `{expired: true}` once purged. */
+/** The payload of a message: `{}` without content, `{expired: true}` once purged. */
 function payloadOf(m: Message, withContent: boolean): unknown {
   if (!withContent) return {};
   if (m.payload === null) return { expired: true };
-  return JSON.parse(m.payload);
+  return new RawJson(m.payload);
 }
 
-/** `parsed` spares re-parsing the payload when the caller still has it as an object. */
-export function messageOut(m: Message, withContent = true, parsed?: unknown) {
+export function messageOut(m: Message, withContent = true) {
   return {
     id: m.id,
     eventId: m.eventId,
     eventType: m.eventType,
-    payload: parsed !== undefined && withContent ? parsed : payloadOf(m, withContent),
+    payload: payloadOf(m, withContent),
     channels: m.channels,
     timestamp: iso(m.createdAt),
   };

@@ -8,6 +8,7 @@ import type { Principal } from './auth.js';
 import { coerceQuery, validateBody, type Operation } from './contract.js';
 import { docsRoutes } from './docs.js';
 import { idempotencyKey, IdempotencyGuard } from './idempotency.js';
+import { toJson } from './serialize.js';
 import type { ApiDeps, Ctx, Result, RouteDef } from './route.js';
 import { allRoutes } from './routes/index.js';
 
@@ -63,6 +64,8 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+    // Kept for routes that must store a member byte for byte (a message's payload).
+    (req as FastifyRequest & { rawBody?: string }).rawBody = body as string;
     return parseJson(req, body as string, done);
   });
   app.setNotFoundHandler((req, reply) =>
@@ -130,16 +133,17 @@ async function handle(deps: ApiDeps, guard: IdempotencyGuard, def: RouteDef, op:
     const ctx: Ctx = {
       deps, op, principal, params, query, body, app, endpoint, message, now,
       headers: req.headers,
+      rawBody: (req as FastifyRequest & { rawBody?: string }).rawBody,
       idem: (status, out) => {
         if (!key) return undefined;
         stored = true;
-        return { key, status, now, body: (r) => JSON.stringify(out(r)) };
+        return { key, status, now, body: (r) => toJson(out(r)) };
       },
     };
     if (!key) return sendResult(reply, await def.handler(ctx));
     const outcome = await guard.run(key, now, async () => {
       const r = await def.handler(ctx);
-      return { status: r.status, body: r.body === undefined ? '' : JSON.stringify(r.body), stored, result: r };
+      return { status: r.status, body: r.body === undefined ? '' : toJson(r.body), stored, result: r };
     });
     if ('replayed' in outcome) {
       reply.header('idempotent-replayed', 'true');
@@ -154,7 +158,7 @@ async function handle(deps: ApiDeps, guard: IdempotencyGuard, def: RouteDef, op:
 function sendResult(reply: FastifyReply, r: Result): FastifyReply {
   if (r.headers) reply.headers(r.headers);
   if (r.body === undefined) return reply.code(r.status).send();
-  return reply.code(r.status).type('application/json').send(JSON.stringify(r.body));
+  return reply.code(r.status).type('application/json').send(toJson(r.body));
 }
 
 function sendRaw(reply: FastifyReply, status: number, body: string, headers?: Record<string, string>): FastifyReply {

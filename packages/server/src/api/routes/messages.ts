@@ -2,6 +2,7 @@
 // per endpoint it matched) are committed together.
 import { badRequest, conflict, invalidBody, notFound, payloadTooLarge } from '../../domain/errors.js';
 import { isIdOf } from '../../domain/ids.js';
+import { rawMember } from '../../domain/json-span.js';
 import type { Application, Message } from '../../domain/types.js';
 import { route, type Ctx } from '../route.js';
 import { messageOut } from '../serialize.js';
@@ -13,10 +14,10 @@ const DAY_MS = 24 * 3600 * 1000;
 /** Accept one message for `c.app` (creating nothing else); shared by create and send-example. */
 export async function acceptMessage(
   c: Ctx,
-  m: { eventType: string; payload: unknown; eventId?: string | null; channels?: string[] | null; retentionDays?: number },
+  m: { eventType: string; payload: unknown; rawPayload?: string; eventId?: string | null; channels?: string[] | null; retentionDays?: number },
   opts: { onlyEndpointId?: string; triggerType?: number; withContent?: boolean; status?: number; createApp?: Application } = {},
 ) {
-  const payload = JSON.stringify(m.payload);
+  const payload = m.rawPayload ?? JSON.stringify(m.payload);
   if (Buffer.byteLength(payload) > c.deps.config.maxPayloadBytes) {
     throw payloadTooLarge(`The payload is ${Buffer.byteLength(payload)} bytes; at most ${c.deps.config.maxPayloadBytes} are accepted.`);
   }
@@ -33,7 +34,7 @@ export async function acceptMessage(
   };
   const withContent = opts.withContent ?? true;
   const status = opts.status ?? 202;
-  const out = (r: Message) => messageOut(r, withContent, m.payload);
+  const out = (r: Message) => messageOut(r, withContent);
   try {
     const { message } = await c.deps.store.createMessage(msg, {
       onlyEndpointId: opts.onlyEndpointId,
@@ -81,7 +82,15 @@ export const messageRoutes = [
       }
       return acceptMessage(
         c,
-        { eventType: b.eventType, payload: b.payload, eventId: b.eventId, channels: b.channels, retentionDays: b.payloadRetentionPeriod },
+        {
+          eventType: b.eventType,
+          payload: b.payload,
+          // The payload exactly as sent (JSON.parse would round integers past 2^53).
+          rawPayload: c.rawBody === undefined ? undefined : rawMember(c.rawBody, 'payload'),
+          eventId: b.eventId,
+          channels: b.channels,
+          retentionDays: b.payloadRetentionPeriod,
+        },
         { withContent: c.query.with_content !== false, createApp },
       );
     },
