@@ -12,6 +12,8 @@ import type { Config } from './config/index.js';
 import { IdGenerator } from './domain/ids.js';
 import { Sender } from './delivery/send.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
+import { Metrics } from './metrics/metrics.js';
+import { OperationalEvents } from './operational/operational.js';
 import { Sealer } from './security/sealer.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -72,14 +74,18 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
   }
   const now = opts.now ?? Date.now;
   const store = openStore(config, new Sealer(masterKey), opts.migrate ?? true);
+  const ids = new IdGenerator((n) => randomBytes(n));
+  const operational = new OperationalEvents({ store, ids, now, appUid: config.operationalAppUid });
   const deps: ApiDeps = {
     store,
     config,
     contract: new Contract(VERSION),
     auth: new Authenticator(token, masterKey, store, now),
-    ids: new IdGenerator((n) => randomBytes(n)),
+    ids,
     now,
     version: VERSION,
+    operational,
+    metrics: new Metrics(store, now),
   };
   const api = await buildApi(deps, { logger: opts.logger });
   let dispatcher: Dispatcher | null = null;
@@ -96,6 +102,19 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       leaseMs: d.leaseMs,
       pollMs: d.pollMs,
       log: api.log,
+      onAttempt: (e) => {
+        const outcome = e.result.outcome.kind === 'success' ? 'success' : e.next;
+        deps.metrics.deliveries.inc({ outcome, endpoint: e.endpoint.id });
+        deps.metrics.deliveryDuration.observe({ outcome }, e.result.durationMs / 1000);
+        if (e.result.outcome.kind !== 'success') {
+          api.log.warn(
+            { msgId: e.attempt.msgId, attemptId: e.attempt.id, endpointId: e.endpoint.id, statusCode: e.result.statusCode, next: e.next },
+            'delivery attempt failed',
+          );
+        }
+        void operational.attempted(e.attempt, e.attemptNumber, e.next, e.msgEventId);
+      },
+      onEndpointDisabled: (e) => void operational.endpointDisabled(e.appId, e.endpointId, e.failSince),
     });
     dispatcher.start();
   }

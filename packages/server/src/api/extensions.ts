@@ -20,6 +20,39 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   doc.security = [{ HTTPBearer: [] }];
   const s = doc.components.schemas as Schema;
 
+  // Asymmetric signing, as the Svix server accepts it: a whsk_ ed25519 key signs with v1a, and a
+  // secret read answers its whpk_ public key.
+  const secretPattern = '^(whsec_[a-zA-Z0-9+/=]{32,100}|whsk_[a-zA-Z0-9+/=]{40,100}|[a-zA-Z0-9+/=]{32,100})$';
+  s.EndpointIn.properties.secret.pattern = secretPattern;
+  s.EndpointSecretRotateIn.properties.key.pattern = secretPattern;
+
+  // Background tasks (recover), as in Svix cloud: look one up by id.
+  s.BackgroundTaskOut = {
+    type: 'object',
+    required: ['id', 'status', 'task', 'data', 'updatedAt'],
+    properties: {
+      id: { type: 'string', example: 'qtask_1srOrx2ZWZBpBUvZwXKQmoEYga2' },
+      status: { type: 'string', enum: ['running', 'finished', 'failed'] },
+      task: { type: 'string', enum: ['endpoint.recover'] },
+      data: { type: 'object', description: 'For endpoint.recover: `messagesSent` once finished.' },
+      updatedAt: { type: 'string', format: 'date-time' },
+    },
+  };
+  doc.paths['/api/v1/background-task/{task_id}'] = {
+    get: {
+      operationId: 'v1.background-task.get',
+      summary: 'Get a background task',
+      description: 'Herald: the state of a background task such as an endpoint recover.',
+      tags: ['Background Task'],
+      parameters: [{ in: 'path', name: 'task_id', required: true, schema: { type: 'string' } }],
+      responses: {
+        '200': { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/BackgroundTaskOut' } } } },
+        '404': { description: 'Not Found', content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } },
+      },
+      security: [{ HTTPBearer: [] }],
+    },
+  };
+
   addQuery(doc, 'delete', '/api/v1/event-type/{event_type_name}', {
     name: 'expunge',
     description: 'When `true`, the event type is removed for good instead of archived.',

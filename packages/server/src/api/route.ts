@@ -7,6 +7,8 @@ import type { Application, Endpoint, Message, Permission } from '../domain/types
 import type { IdempotencyWrite, Store } from '../store/store.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { Contract, Operation } from './contract.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { OperationalEvents } from '../operational/operational.js';
 
 export interface ApiDeps {
   store: Store;
@@ -17,6 +19,9 @@ export interface ApiDeps {
   /** Epoch ms. Injectable so tests control time without sleeping. */
   now: () => number;
   version: string;
+  /** Operational webhooks (endpoint lifecycle), sent to the operator's operational application. */
+  operational: OperationalEvents;
+  metrics: Metrics;
 }
 
 /** `org`: the operator only. Otherwise the portal permission a token needs. */

@@ -6,7 +6,7 @@ import { HttpError, notFound, forbidden, payloadTooLarge, ValidationError } from
 import type { Application } from '../domain/types.js';
 import type { Principal } from './auth.js';
 import { coerceQuery, validateBody, type Operation } from './contract.js';
-import { docsRoutes } from './docs.js';
+import { serviceRoutes } from './service-routes.js';
 import { idempotencyKey, IdempotencyGuard } from './idempotency.js';
 import { toJson } from './serialize.js';
 import type { ApiDeps, Ctx, Result, RouteDef } from './route.js';
@@ -79,7 +79,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     registered.add(`${op.method} ${op.path}`);
     app.route({ method: def.method, url: op.routePath, handler: (req, reply) => handle(deps, guard, def, op, req, reply) });
   }
-  docsRoutes(app, deps);
+  serviceRoutes(app, deps);
   const missing = deps.contract.operations.filter((o) => !registered.has(`${o.method} ${o.path}`));
   if (missing.length) throw new Error(`contract operations without a route: ${missing.map((o) => `${o.method} ${o.path}`).join(', ')}`);
   return app;

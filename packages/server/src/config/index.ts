@@ -20,6 +20,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Largest accepted request body, bytes. A message payload may be at most 2 MiB. */
   maxPayloadBytes: number;
+  /** Uid of the application that receives operational webhooks (if the operator created it). */
+  operationalAppUid: string;
   delivery: {
     /** Delay before each retry, after attempts 1, 2, ... (so attempts = length + 1). */
     retryScheduleMs: number[];
@@ -124,6 +126,14 @@ function delivery(env: Env): Config['delivery'] {
   };
 }
 
+function operationalApp(env: Env): string {
+  const v = str(env, 'HERALD_OPERATIONAL_APP') ?? 'herald-operational';
+  if (!/^[a-zA-Z0-9\-_.]{1,256}$/.test(v) || v.startsWith('app_')) {
+    throw new ConfigError('HERALD_OPERATIONAL_APP', `'${v}' is not an application uid (letters, digits, '-', '_', '.'; not starting with app_)`);
+  }
+  return v;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = str(env, 'HERALD_HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError('HERALD_HOST', `'${host}' is not a host name or IP address`);
@@ -153,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     logLevel,
     maxPayloadBytes: 2 * 1024 * 1024,
+    operationalAppUid: operationalApp(env),
     delivery: Object.freeze(delivery(env)),
   });
 }

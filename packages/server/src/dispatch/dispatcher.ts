@@ -24,8 +24,16 @@ export interface DispatcherOptions {
   random?: () => number;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** Observers for metrics and operational events. */
-  onAttempt?: (e: { task: ClaimedTask; endpoint: Endpoint; attempt: Attempt; result: DeliveryResult; next: string }) => void;
-  onEndpointDisabled?: (e: { appId: string; endpointId: string }) => void;
+  onAttempt?: (e: {
+    task: ClaimedTask;
+    endpoint: Endpoint;
+    attempt: Attempt;
+    attemptNumber: number;
+    msgEventId: string | null;
+    result: DeliveryResult;
+    next: string;
+  }) => void;
+  onEndpointDisabled?: (e: { appId: string; endpointId: string; failSince: number | null }) => void;
 }
 
 /** A throttled task within this much of its slot waits in memory instead of going back to the store. */
@@ -219,7 +227,7 @@ export class Dispatcher {
             : undefined;
     const done = await store.completeAttempt(task, { attempt, task: taskState, endpoint: endpointChange }, now());
     if (!done.fenced) this.o.log?.warn({ msgId: task.msgId, endpointId: task.endpointId }, 'lease lost during the attempt; a newer owner decides');
-    this.o.onAttempt?.({ task, endpoint, attempt, result, next: next.kind });
-    if (done.disabled) this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id });
+    this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: attemptNo, msgEventId: message.eventId, result, next: next.kind });
+    if (done.disabled) this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id, failSince: done.failSince });
   }
 }

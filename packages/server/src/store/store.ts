@@ -165,7 +165,7 @@ export interface Store {
   /** The earliest time any task becomes due (or its lease expires), or null when none is pending. */
   nextDueAt(): Promise<number | null>;
   /** Record an attempt and the task's next state. Returns whether the endpoint was just disabled. */
-  completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean }>;
+  completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }>;
   /** Put a claimed task back, due at `at`, without an attempt (throttled, endpoint busy). */
   deferTask(task: ClaimedTask, at: number): Promise<boolean>;
   /** End a task without an attempt (endpoint gone or disabled, payload expired). */

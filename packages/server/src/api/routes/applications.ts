@@ -23,6 +23,11 @@ export function newApplication(c: Ctx, body: Record<string, any>, uidFallback?: 
   };
 }
 
+/** Creating the operational application is the operator's opt-in: its event types appear then. */
+async function operationalOptIn(c: Ctx, app: Application): Promise<void> {
+  if (app.uid !== null && app.uid === c.deps.config.operationalAppUid) await c.deps.operational.installEventTypes();
+}
+
 export const applicationRoutes = [
   route({
     method: 'GET', operationId: 'v1.application.list', access: 'org',
@@ -39,6 +44,7 @@ export const applicationRoutes = [
         if (existing) return { status: 200, body: applicationOut(existing) };
       }
       const app = await c.deps.store.createApplication(newApplication(c, c.body), c.idem(201, applicationOut));
+      await operationalOptIn(c, app);
       return { status: 201, body: applicationOut(app) };
     },
   }),
@@ -57,6 +63,7 @@ export const applicationRoutes = [
         if (isIdOf('application', c.params.app_id!)) throw notFound('Application');
         if (b.uid && b.uid !== c.params.app_id) throw invalidBody(['uid'], 'uid must match the application uid in the path', 'application_uid_mismatch');
         const app = await c.deps.store.createApplication(newApplication(c, b, c.params.app_id));
+        await operationalOptIn(c, app);
         return { status: 201, body: applicationOut(app) };
       }
       checkUid('application', b.uid);

@@ -3,7 +3,7 @@ import { badRequest, invalidBody, notFound } from '../../domain/errors.js';
 import { isIdOf } from '../../domain/ids.js';
 import type { Endpoint } from '../../domain/types.js';
 import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
-import { generateSigningSecret, normalizeSigningSecret } from '../../security/secrets.js';
+import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from '../../security/secrets.js';
 import { route, type Ctx } from '../route.js';
 import { backgroundTaskOut, endpointOut } from '../serialize.js';
 import { mapPage, pageOf, requireEventTypes, throttleOf, timeParam } from './common.js';
@@ -61,6 +61,7 @@ export const endpointRoutes = [
     method: 'POST', operationId: 'v1.endpoint.create', access: 'manage', app: 'required',
     async handler(c) {
       const ep = await c.deps.store.createEndpoint(await newEndpoint(c, c.body), c.idem(201, endpointOut));
+      c.deps.operational.endpointChanged('endpoint.created', c.app!, ep);
       return { status: 201, body: endpointOut(ep) };
     },
   }),
@@ -77,6 +78,7 @@ export const endpointRoutes = [
       if (!c.endpoint) {
         if (isIdOf('endpoint', c.params.endpoint_id!)) throw notFound('Endpoint');
         const ep = await c.deps.store.createEndpoint(await newEndpoint(c, { ...b, headers: undefined, secret: undefined }, c.params.endpoint_id));
+        c.deps.operational.endpointChanged('endpoint.created', c.app!, ep);
         return { status: 201, body: endpointOut(ep) };
       }
       checkUid('endpoint', b.uid);
@@ -98,6 +100,7 @@ export const endpointRoutes = [
         metadata: b.metadata ?? {},
         updatedAt: c.now,
       });
+      c.deps.operational.endpointChanged('endpoint.updated', c.app!, ep);
       return { status: 200, body: endpointOut(ep) };
     },
   }),
@@ -127,6 +130,7 @@ export const endpointRoutes = [
         metadata: b.metadata ?? ep.metadata,
         updatedAt: c.now,
       });
+      c.deps.operational.endpointChanged('endpoint.updated', c.app!, updated);
       return { status: 200, body: endpointOut(updated) };
     },
   }),
@@ -134,13 +138,14 @@ export const endpointRoutes = [
     method: 'DELETE', operationId: 'v1.endpoint.delete', access: 'manage', app: 'required', endpoint: 'required',
     async handler(c) {
       await c.deps.store.deleteEndpoint(c.app!.id, c.endpoint!.id, c.now);
+      c.deps.operational.endpointChanged('endpoint.deleted', c.app!, c.endpoint!);
       return { status: 204 };
     },
   }),
   route({
     method: 'GET', operationId: 'v1.endpoint.get-secret', access: 'secrets', app: 'required', endpoint: 'required',
     async handler(c) {
-      return { status: 200, body: { key: c.endpoint!.secret } };
+      return { status: 200, body: { key: revealableSecret(c.endpoint!.secret) } };
     },
   }),
   route({
@@ -152,7 +157,8 @@ export const endpointRoutes = [
       // The old secret keeps signing beside the new one until the grace period ends.
       const previous = ep.previousSecrets.filter((s) => s.expiresAt > c.now);
       if (graceMs > 0) previous.push({ key: ep.secret, expiresAt: c.now + graceMs });
-      await c.deps.store.updateEndpoint({ ...ep, secret: next, previousSecrets: previous, updatedAt: c.now });
+      const updated = await c.deps.store.updateEndpoint({ ...ep, secret: next, previousSecrets: previous, updatedAt: c.now });
+      c.deps.operational.endpointChanged('endpoint.updated', c.app!, updated);
       return { status: 204 };
     },
   }),
@@ -221,6 +227,14 @@ export const endpointRoutes = [
         .catch((e: unknown) => finish('failed', { error: e instanceof Error ? e.message : String(e) }))
         .catch(() => undefined);
       return { status: 202, body: backgroundTaskOut(task) };
+    },
+  }),
+  route({
+    method: 'GET', operationId: 'v1.background-task.get', access: 'org',
+    async handler(c) {
+      const t = await c.deps.store.getBackgroundTask(c.params.task_id!);
+      if (!t) throw notFound('Background task');
+      return { status: 200, body: backgroundTaskOut(t) };
     },
   }),
   route({

@@ -42,6 +42,7 @@ export async function acceptMessage(
       createApp: opts.createApp,
       idem: c.idem(status, out),
     });
+    c.deps.metrics.accepted.inc();
     return { status, body: out(message) };
   } catch (e) {
     if (e instanceof Error && 'status' in e && (e as { status: number }).status === 409) {

@@ -743,7 +743,7 @@ export class SqliteStore implements Store {
     return this.get('SELECT MIN(next_attempt_at) AS t FROM delivery_task WHERE next_attempt_at IS NOT NULL')?.t ?? null;
   }
 
-  completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean }> {
+  completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
     return this.writes.run(() => {
       const a = result.attempt;
       this.run(
@@ -758,12 +758,14 @@ export class SqliteStore implements Store {
         result.task.status, result.task.nextAttemptAt, now, task.msgId, task.endpointId, task.fence,
       );
       let disabled = false;
+      let failSince: number | null = null;
       const ep = result.endpoint;
       if (ep?.kind === 'success') {
         this.run('UPDATE endpoint SET first_failure_at = NULL WHERE id = ? AND first_failure_at IS NOT NULL', task.endpointId);
       } else if (ep?.kind === 'exhausted') {
         this.run('UPDATE endpoint SET first_failure_at = COALESCE(first_failure_at, ?) WHERE id = ?', now, task.endpointId);
         const r = this.get('SELECT first_failure_at FROM endpoint WHERE id = ? AND disabled = 0 AND deleted_at IS NULL', task.endpointId);
+        failSince = r?.first_failure_at ?? null;
         if (r && now - r.first_failure_at >= ep.autoDisableAfterMs) {
           const days = Math.round(ep.autoDisableAfterMs / 864e5);
           disabled = this.disableEndpoint(task.appId, task.endpointId, `Every delivery failed for ${days} days in a row since ${new Date(r.first_failure_at).toISOString()}`, now);
@@ -771,7 +773,7 @@ export class SqliteStore implements Store {
       } else if (ep?.kind === 'disable') {
         disabled = this.disableEndpoint(task.appId, task.endpointId, ep.reason, now);
       }
-      return { fenced: res.changes === 1, disabled };
+      return { fenced: res.changes === 1, disabled, failSince };
     });
   }
 

@@ -1,9 +1,10 @@
-// Herald's own OpenAPI document (the Svix contract plus Herald's additions) and a docs page that
+// Routes outside the contract: metrics, and Herald's own OpenAPI document (the Svix contract plus Herald's additions) and a docs page that
 // renders it with Swagger UI, served from the installed package so it works offline.
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { forbidden } from '../domain/errors.js';
 import type { ApiDeps } from './route.js';
 
 const require = createRequire(import.meta.url);
@@ -31,7 +32,13 @@ const PAGE = `<!doctype html>
 // Kept out of the page so the docs work under a strict Content-Security-Policy.
 const INIT = `window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#ui', deepLinking: true, persistAuthorization: true });`;
 
-export function docsRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function serviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  // Prometheus metrics, behind the operator token (configure the scrape with it as a bearer token).
+  app.get('/metrics', async (req, reply) => {
+    const p = await deps.auth.authenticate(req.headers.authorization);
+    if (p.kind !== 'operator') throw forbidden();
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
   const doc = JSON.stringify({ ...deps.contract.document, servers: [{ url: deps.config.publicUrl }] });
   const cache = new Map<string, Buffer>();
   app.get('/api/v1/openapi.json', async (_req, reply) => reply.type('application/json').send(doc));

@@ -1,0 +1,60 @@
+// Prometheus metrics: deliveries by outcome and endpoint, delivery latency, accepted messages,
+// and the queue (depth, due now, age of the oldest due task) read from the store at scrape time.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store } from '../store/store.js';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly deliveries: Counter<'outcome' | 'endpoint'>;
+  readonly deliveryDuration: Histogram<'outcome'>;
+  readonly accepted: Counter;
+
+  constructor(store: Store, now: () => number) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+    this.deliveries = new Counter({
+      name: 'herald_deliveries_total',
+      help: 'Delivery attempts by outcome (success, retry, exhausted, abort, disable) and endpoint id',
+      labelNames: ['outcome', 'endpoint'],
+      registers: [this.registry],
+    });
+    this.deliveryDuration = new Histogram({
+      name: 'herald_delivery_duration_seconds',
+      help: 'Time from sending a delivery request to its response (or failure)',
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.accepted = new Counter({
+      name: 'herald_messages_accepted_total',
+      help: 'Messages accepted (answered 202) by this process',
+      registers: [this.registry],
+    });
+    let last: Promise<{ waiting: number; due: number; oldestDueAgeMs: number }> | null = null;
+    // One store read serves the three queue gauges of a scrape.
+    const stats = () => (last ??= store.queueStats(now()).finally(() => setImmediate(() => (last = null))));
+    new Gauge({
+      name: 'herald_queue_depth',
+      help: 'Delivery tasks waiting (due now or scheduled for a retry)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await stats()).waiting);
+      },
+    });
+    new Gauge({
+      name: 'herald_queue_due',
+      help: 'Delivery tasks due now',
+      registers: [this.registry],
+      async collect() {
+        this.set((await stats()).due);
+      },
+    });
+    new Gauge({
+      name: 'herald_oldest_due_task_age_seconds',
+      help: 'How long the oldest due delivery task has been waiting',
+      registers: [this.registry],
+      async collect() {
+        this.set((await stats()).oldestDueAgeMs / 1000);
+      },
+    });
+  }
+}
