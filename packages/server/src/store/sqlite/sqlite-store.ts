@@ -51,6 +51,11 @@ export interface SqliteStoreOptions {
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
 
+/** The first 8 bytes of a (base64url sha256) idempotency key as a signed 64-bit integer. */
+function keyHash(key: string): bigint {
+  return Buffer.from(key, 'base64url').readBigInt64BE(0);
+}
+
 function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
 }
@@ -166,12 +171,10 @@ export class SqliteStore implements Store {
 
   private putIdem<R>(idem: IdempotencyWrite<R> | undefined, result: R): void {
     if (!idem) return;
+    // An older answer for the same key (past its 12 hours) is simply shadowed by the newer row.
     this.run(
-      'INSERT INTO idempotency (key, status, body, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET status = excluded.status, body = excluded.body, created_at = excluded.created_at',
-      idem.key,
-      idem.status,
-      idem.body(result),
-      idem.now,
+      'INSERT INTO idempotency (key_hash, key, status, body, created_at) VALUES (?, ?, ?, ?, ?)',
+      keyHash(idem.key), idem.key, idem.status, idem.body(result), idem.now,
     );
   }
 
@@ -862,7 +865,10 @@ export class SqliteStore implements Store {
   // ---- idempotency ---------------------------------------------------------------------------
 
   async getIdempotentResponse(key: string, notBefore: number): Promise<IdempotentResponse | null> {
-    const r = this.get('SELECT status, body, created_at FROM idempotency WHERE key = ? AND created_at >= ?', key, notBefore);
+    const r = this.get(
+      'SELECT status, body, created_at FROM idempotency WHERE key_hash = ? AND key = ? AND created_at >= ? ORDER BY id DESC LIMIT 1',
+      keyHash(key), key, notBefore,
+    );
     return r ? { status: r.status, body: r.body, createdAt: r.created_at } : null;
   }
 

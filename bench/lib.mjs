@@ -1,0 +1,81 @@
+// Shared bits for benchmarks: start processes, wait for readiness, run autocannon, summarise.
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor(url, { timeoutMs = 20000, ok = (r) => r.status < 500 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (ok(r)) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${url}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Start a child process; resolves once `readyUrl` answers. */
+export async function startProcess(args, env, readyUrl) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  child.stdout.resume();
+  try {
+    await waitFor(readyUrl);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw new Error(`${e.message}\n${err}`);
+  }
+  return {
+    child,
+    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }),
+  };
+}
+
+export async function startHerald(extraEnv = {}, args = []) {
+  const port = await freePort();
+  const token = 'bench_operator_token_0123456789';
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  const url = `http://127.0.0.1:${port}`;
+  const p = await startProcess(
+    ['packages/server/dist/cli/main.js', 'serve', ...args],
+    { HERALD_PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: token, HERALD_LOG_LEVEL: 'warn', ...extraEnv },
+    `${url}/api/v1/health/ping`,
+  );
+  return { ...p, url, token, dataDir };
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+export function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+export function cannon(opts) {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections: 64, pipelining: 1, duration: 10, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};

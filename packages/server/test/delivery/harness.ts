@@ -1,0 +1,130 @@
+// Shared set-up for the delivery tests: an in-process Herald with its dispatcher running (real
+// SQLite file, real undici sends to a loopback Receiver), API calls through the full Fastify
+// stack, and polling helpers with deadlines. Nothing here is mocked.
+
+import { startInProcess, type InProcess, type InjectOptions, type Method } from '../helpers/inproc.js';
+import type { Receiver } from '../helpers/receiver.js';
+
+export interface DeliveryHerald extends InProcess {
+  /** Call the API; throws unless it answers `status`. Returns the parsed JSON body. */
+  call(method: Method, url: string, status: number, body?: unknown, opts?: InjectOptions): Promise<any>;
+  /** Make the dispatcher look for due work now (e.g. after moving an injected clock). */
+  wake(): void;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  now?: () => number;
+  dataDir?: string;
+}
+
+/** A Herald with the dispatcher on. Polls every 20 ms so moved clocks are noticed promptly. */
+export async function startDelivery(opts: StartOptions = {}): Promise<DeliveryHerald> {
+  const h = await startInProcess({
+    dispatch: true,
+    now: opts.now,
+    dataDir: opts.dataDir,
+    env: { HERALD_POLL_INTERVAL: '20ms', HERALD_LOG_LEVEL: 'silent', ...opts.env },
+  });
+  return Object.assign(h, {
+    async call(method: Method, url: string, status: number, body?: unknown, o: InjectOptions = {}) {
+      const r = await h.inject(method, url, { body, ...o });
+      if (r.status !== status) throw new Error(`${method} ${url} answered ${r.status} (wanted ${status}): ${r.text}`);
+      return r.json;
+    },
+    wake() {
+      h.herald.dispatcher?.wake();
+    },
+  });
+}
+
+let n = 0;
+export const uniq = (p: string): string => `${p}-${++n}-${Math.random().toString(36).slice(2, 7)}`;
+
+export async function createApp(h: DeliveryHerald, body: Record<string, unknown> = {}): Promise<any> {
+  return h.call('POST', '/api/v1/app', 201, { name: uniq('app'), ...body });
+}
+
+export async function createEventType(h: DeliveryHerald, name: string, body: Record<string, unknown> = {}): Promise<any> {
+  return h.call('POST', '/api/v1/event-type', 201, { name, description: `${name} (test)`, ...body });
+}
+
+/** An endpoint pointing at `rx` on `path`. */
+export async function createEndpoint(
+  h: DeliveryHerald,
+  appId: string,
+  rx: Receiver,
+  path: string,
+  body: Record<string, unknown> = {},
+): Promise<any> {
+  return h.call('POST', `/api/v1/app/${appId}/endpoint`, 201, { url: rx.url(path), ...body });
+}
+
+export async function sendMessage(h: DeliveryHerald, appId: string, body: Record<string, unknown> = {}): Promise<any> {
+  return h.call('POST', `/api/v1/app/${appId}/msg`, 202, { eventType: 'test.event', payload: { hello: 'world' }, ...body });
+}
+
+export async function getSecret(h: DeliveryHerald, appId: string, epId: string): Promise<string> {
+  return (await h.call('GET', `/api/v1/app/${appId}/endpoint/${epId}/secret`, 200)).key;
+}
+
+/** Attempts of a message (optionally to one endpoint), oldest first, through the API. */
+export async function attemptsOf(h: DeliveryHerald, appId: string, msgId: string, endpointId?: string): Promise<any[]> {
+  const q = endpointId ? `&endpoint_id=${endpointId}` : '';
+  const page = await h.call('GET', `/api/v1/app/${appId}/attempt/msg/${msgId}?limit=250${q}`, 200);
+  return [...page.data].sort((a: any, b: any) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The message's delivery state at one endpoint, from list-attempted-destinations. */
+export async function destination(h: DeliveryHerald, appId: string, msgId: string, endpointId: string): Promise<any> {
+  const page = await h.call('GET', `/api/v1/app/${appId}/msg/${msgId}/endpoint?limit=250`, 200);
+  return page.data.find((d: any) => d.id === endpointId);
+}
+
+export interface TaskRow {
+  msg_id: string;
+  endpoint_id: string;
+  status: number;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  trigger_type: number;
+  lease_owner: string | null;
+}
+
+/** The delivery-task row straight from the SQLite file. */
+export function taskRow(h: DeliveryHerald, msgId: string, endpointId: string): TaskRow | undefined {
+  return h.store.db.prepare('SELECT * FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?').get(msgId, endpointId) as
+    | TaskRow
+    | undefined;
+}
+
+/** Poll `fn` until it returns something truthy; fail with `what` at the deadline. */
+export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+/** Wait until the delivery is finished (no next attempt, no lease) and return its row. */
+export function settled(h: DeliveryHerald, msgId: string, endpointId: string, timeoutMs = 10_000): Promise<TaskRow> {
+  return until(
+    `delivery ${msgId} → ${endpointId} to finish`,
+    () => {
+      const t = taskRow(h, msgId, endpointId);
+      return t && t.next_attempt_at === null && t.lease_owner === null ? t : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,226 @@
+// `idempotency-key` on POST (svix.md §2.1 "Idempotency", §2.4.5): the same key within 12 hours
+// answers with the first 2xx response and creates nothing new; failures do not poison a key.
+import { describe, expect, it } from 'vitest';
+import { count, createApp, createEndpoint, unique } from './helpers/fixtures.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Clock, HOUR, MINUTE, startInProcess, useInProcess, type InProcess } from './helpers/inproc.js';
+
+const key = () => `auto_${unique('key')}`;
+
+function post(h: InProcess, url: string, body: unknown, idem: string, token?: string) {
+  return h.inject('POST', url, { body, token, headers: { 'idempotency-key': idem } });
+}
+
+describe('idempotency: replays', () => {
+  const clock = new Clock();
+  const h = useInProcess({ now: clock.now });
+
+  it('application create: the same key twice answers the same body, the second marked idempotent-replayed, one app', async () => {
+    const k = key();
+    const before = count(h(), 'application');
+    const first = await post(h(), '/api/v1/app', { name: 'once' }, k);
+    expect(first.status).toBe(201);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    clock.advance(MINUTE);
+    const second = await post(h(), '/api/v1/app', { name: 'once' }, k);
+    expect(second.status).toBe(201);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.json).toEqual(first.json);
+    expect(second.text).toBe(first.text);
+    expect(count(h(), 'application')).toBe(before + 1);
+  });
+
+  it('the replay is the first answer even if the second body differs', async () => {
+    const k = key();
+    const first = await post(h(), '/api/v1/app', { name: 'original' }, k);
+    const second = await post(h(), '/api/v1/app', { name: 'different' }, k);
+    expect(second.json).toEqual(first.json);
+    expect(second.json.name).toBe('original');
+  });
+
+  it('message create: one message and one set of delivery tasks', async () => {
+    const app = (await createApp(h())).id;
+    await createEndpoint(h(), app);
+    const k = key();
+    const body = { eventType: 'order.created', payload: { n: 1 } };
+    const first = await post(h(), `/api/v1/app/${app}/msg`, body, k);
+    const second = await post(h(), `/api/v1/app/${app}/msg`, body, k);
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.json).toEqual(first.json);
+    expect(count(h(), 'message', 'app_id = ?', app)).toBe(1);
+    expect(count(h(), 'delivery_task', 'app_id = ?', app)).toBe(1);
+  });
+
+  it('endpoint create: one endpoint', async () => {
+    const app = (await createApp(h())).id;
+    const k = key();
+    const first = await post(h(), `/api/v1/app/${app}/endpoint`, { url: 'https://e.com' }, k);
+    const second = await post(h(), `/api/v1/app/${app}/endpoint`, { url: 'https://e.com' }, k);
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.json.id).toBe(first.json.id);
+    expect(count(h(), 'endpoint', 'app_id = ?', app)).toBe(1);
+  });
+
+  it('a different key creates anew', async () => {
+    const before = count(h(), 'application');
+    const a = await post(h(), '/api/v1/app', { name: 'same body' }, key());
+    const b = await post(h(), '/api/v1/app', { name: 'same body' }, key());
+    expect(a.json.id).not.toBe(b.json.id);
+    expect(b.headers['idempotent-replayed']).toBeUndefined();
+    expect(count(h(), 'application')).toBe(before + 2);
+  });
+
+  it('no key: every POST creates', async () => {
+    const before = count(h(), 'application');
+    await h().inject('POST', '/api/v1/app', { body: { name: 'no key' } });
+    await h().inject('POST', '/api/v1/app', { body: { name: 'no key' } });
+    expect(count(h(), 'application')).toBe(before + 2);
+  });
+
+  it('the same key on a different URL is independent', async () => {
+    const a1 = (await createApp(h())).id;
+    const a2 = (await createApp(h())).id;
+    const k = key();
+    const m1 = await post(h(), `/api/v1/app/${a1}/msg`, { eventType: 'x', payload: {} }, k);
+    const m2 = await post(h(), `/api/v1/app/${a2}/msg`, { eventType: 'x', payload: {} }, k);
+    expect(m1.status).toBe(202);
+    expect(m2.status).toBe(202);
+    expect(m2.headers['idempotent-replayed']).toBeUndefined();
+    expect(m2.json.id).not.toBe(m1.json.id);
+    expect(count(h(), 'message', 'app_id = ?', a1)).toBe(1);
+    expect(count(h(), 'message', 'app_id = ?', a2)).toBe(1);
+  });
+
+  it('the same key from another caller (another token) is independent', async () => {
+    const app = (await createApp(h())).id;
+    const p1 = (await h().inject('POST', `/api/v1/auth/app-portal-access/${app}`, { body: {} })).json.token;
+    const p2 = (await h().inject('POST', `/api/v1/auth/app-portal-access/${app}`, { body: {} })).json.token;
+    const k = key();
+    const e1 = await post(h(), `/api/v1/app/${app}/endpoint`, { url: 'https://e.com' }, k, p1);
+    const e2 = await post(h(), `/api/v1/app/${app}/endpoint`, { url: 'https://e.com' }, k, p2);
+    expect(e1.status).toBe(201);
+    expect(e2.status).toBe(201);
+    expect(e2.json.id).not.toBe(e1.json.id);
+  });
+
+  it('after 12 hours the key is forgotten and the POST creates anew', async () => {
+    const k = key();
+    const first = await post(h(), '/api/v1/app', { name: 'day one' }, k);
+    clock.advance(12 * HOUR - MINUTE);
+    const within = await post(h(), '/api/v1/app', { name: 'day one' }, k);
+    expect(within.headers['idempotent-replayed']).toBe('true');
+    expect(within.json.id).toBe(first.json.id);
+    clock.advance(2 * MINUTE);
+    const later = await post(h(), '/api/v1/app', { name: 'day one' }, k);
+    expect(later.status).toBe(201);
+    expect(later.headers['idempotent-replayed']).toBeUndefined();
+    expect(later.json.id).not.toBe(first.json.id);
+  });
+
+  it('the key applies to POST only: PUT with a key behaves as PUT', async () => {
+    const uid = unique('put');
+    const k = key();
+    const a = await h().inject('PUT', `/api/v1/app/${uid}`, { body: { name: 'v1', uid }, headers: { 'idempotency-key': k } });
+    const b = await h().inject('PUT', `/api/v1/app/${uid}`, { body: { name: 'v2', uid }, headers: { 'idempotency-key': k } });
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(200);
+    expect(b.json.name).toBe('v2');
+    expect(b.headers['idempotent-replayed']).toBeUndefined();
+  });
+});
+
+describe('idempotency: durability', () => {
+  it('a replay survives a restart on the same data folder (the answer is in the database)', async () => {
+    const clock = new Clock();
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-idem-'));
+    try {
+      const k = key();
+      const h1 = await startInProcess({ now: clock.now, dataDir });
+      const first = await post(h1, '/api/v1/app', { name: 'durable' }, k);
+      expect(first.status).toBe(201);
+      await h1.close();
+      clock.advance(HOUR);
+      const h2 = await startInProcess({ now: clock.now, dataDir });
+      try {
+        const second = await post(h2, '/api/v1/app', { name: 'durable' }, k);
+        expect(second.status).toBe(201);
+        expect(second.headers['idempotent-replayed']).toBe('true');
+        expect(second.json).toEqual(first.json);
+        expect(count(h2, 'application')).toBe(1);
+      } finally {
+        await h2.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('idempotency: concurrency and failures', () => {
+  const h = useInProcess();
+
+  it('5 concurrent application creates with one key create exactly one application', async () => {
+    const k = key();
+    const before = count(h(), 'application');
+    const rs = await Promise.all(Array.from({ length: 5 }, () => post(h(), '/api/v1/app', { name: 'racy' }, k)));
+    expect(rs.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(new Set(rs.map((r) => r.json.id)).size).toBe(1);
+    expect(rs.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(4);
+    expect(count(h(), 'application')).toBe(before + 1);
+  });
+
+  it('5 concurrent message creates with one key create exactly one message', async () => {
+    const app = (await createApp(h())).id;
+    await createEndpoint(h(), app);
+    const k = key();
+    const rs = await Promise.all(
+      Array.from({ length: 5 }, () => post(h(), `/api/v1/app/${app}/msg`, { eventType: 'racy', payload: { n: 1 } }, k)),
+    );
+    expect(rs.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+    expect(new Set(rs.map((r) => r.json.id)).size).toBe(1);
+    expect(count(h(), 'message', 'app_id = ?', app)).toBe(1);
+    expect(count(h(), 'delivery_task', 'app_id = ?', app)).toBe(1);
+  });
+
+  it('a failed (4xx) request does not poison the key: a later valid request with it succeeds', async () => {
+    const k = key();
+    const before = count(h(), 'application');
+    const bad = await post(h(), '/api/v1/app', { name: '' }, k);
+    expect(bad.status).toBe(422);
+    const good = await post(h(), '/api/v1/app', { name: 'now valid' }, k);
+    expect(good.status).toBe(201);
+    expect(good.headers['idempotent-replayed']).toBeUndefined();
+    expect(good.json.name).toBe('now valid');
+    expect(count(h(), 'application')).toBe(before + 1);
+    // And the success is what the key now replays.
+    const again = await post(h(), '/api/v1/app', { name: 'now valid' }, k);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json.id).toBe(good.json.id);
+  });
+
+  it('a conflict (409) is not cached either', async () => {
+    const app = (await createApp(h())).id;
+    await h().inject('POST', `/api/v1/app/${app}/msg`, { body: { eventType: 'x', payload: {}, eventId: 'taken' } });
+    const k = key();
+    const conflict = await post(h(), `/api/v1/app/${app}/msg`, { eventType: 'x', payload: {}, eventId: 'taken' }, k);
+    expect(conflict.status).toBe(409);
+    const ok = await post(h(), `/api/v1/app/${app}/msg`, { eventType: 'x', payload: {}, eventId: 'free' }, k);
+    expect(ok.status).toBe(202);
+    expect(ok.json.eventId).toBe('free');
+  });
+
+  it('a 404 is not cached: the key works once the application exists', async () => {
+    const uid = unique('later');
+    const k = key();
+    expect((await post(h(), `/api/v1/app/${uid}/msg`, { eventType: 'x', payload: {} }, k)).status).toBe(404);
+    await createApp(h(), { uid });
+    const ok = await post(h(), `/api/v1/app/${uid}/msg`, { eventType: 'x', payload: {} }, k);
+    expect(ok.status).toBe(202);
+  });
+});
