@@ -88,6 +88,8 @@ export class SqliteStore implements Store {
   private readonly stmts = new Map<string, Statement>();
   /** Applications by id and by uid. Exact, like matchCache: every write goes through this store. */
   private readonly appCache = new Map<string, Application>();
+  /** Endpoints by id, secrets unsealed: the dispatcher reads one per attempt. Exact, as above. */
+  private readonly endpointCache = new Map<string, Endpoint>();
   /** Per-application endpoint filters for message fan-out. Exact: every write goes through us. */
   private readonly matchCache = new Map<string, MatchEndpoint[]>();
 
@@ -107,6 +109,7 @@ export class SqliteStore implements Store {
     this.writes = new GroupCommit(this.db, () => {
       this.appCache.clear();
       this.matchCache.clear();
+      this.endpointCache.clear();
     });
   }
 
@@ -265,6 +268,7 @@ export class SqliteStore implements Store {
       this.forgetApp(id);
       // Its endpoints go with it, so nothing is delivered for a deleted tenant.
       this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE app_id = ? AND deleted_at IS NULL', now, id);
+      this.endpointCache.clear();
       this.run('UPDATE delivery_task SET next_attempt_at = NULL, status = ? WHERE app_id = ? AND next_attempt_at IS NOT NULL', MessageStatus.canceled, id);
       this.matchCache.delete(id);
     });
@@ -375,10 +379,16 @@ export class SqliteStore implements Store {
   }
 
   async getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null> {
+    const hit = this.endpointCache.get(idOrUid);
+    if (hit) return hit.appId === appId ? hit : null;
     const r = isIdOf('endpoint', idOrUid)
       ? this.get('SELECT * FROM endpoint WHERE id = ? AND app_id = ? AND deleted_at IS NULL', idOrUid, appId)
       : this.get('SELECT * FROM endpoint WHERE uid = ? AND app_id = ? AND deleted_at IS NULL', idOrUid, appId);
-    return r ? this.toEndpoint(r) : null;
+    if (!r) return null;
+    const ep = this.toEndpoint(r);
+    if (this.endpointCache.size > 10_000) this.endpointCache.clear();
+    this.endpointCache.set(ep.id, ep);
+    return ep;
   }
 
   async listEndpoints(appId: string, q: PageQuery): Promise<Page<Endpoint>> {
@@ -400,6 +410,7 @@ export class SqliteStore implements Store {
           ...this.endpointParams(ep), ep.id, ep.appId,
         );
         if (res.changes === 0) throw conflict('The endpoint was deleted concurrently');
+        this.endpointCache.delete(ep.id);
       } catch (e) {
         if (isUniqueViolation(e)) throw conflict('An endpoint with that id or uid already exists');
         throw e;
@@ -412,6 +423,7 @@ export class SqliteStore implements Store {
   deleteEndpoint(appId: string, id: string, now: number): Promise<void> {
     return this.writes.run(() => {
       this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE id = ? AND app_id = ? AND deleted_at IS NULL', now, id, appId);
+      this.endpointCache.delete(id);
       this.run(
         'UPDATE delivery_task SET next_attempt_at = NULL, status = ? WHERE endpoint_id = ? AND next_attempt_at IS NOT NULL',
         MessageStatus.canceled, id,
@@ -786,6 +798,7 @@ export class SqliteStore implements Store {
       reason, now, id,
     );
     this.matchCache.delete(appId);
+    this.endpointCache.delete(id);
     return res.changes === 1;
   }
 
