@@ -74,7 +74,8 @@ describe('cli: serve without HERALD_API_TOKEN', () => {
   it('SIGTERM stops the server with exit code 0', async () => {
     const s = await serve({ HERALD_DATA_DIR: freshDir(), HERALD_API_TOKEN: 'my_own_operator_token_123456' });
     s.kill('SIGTERM');
-    expect((await s.exited).code).toBe(0);
+    const r = await s.exited;
+    expect(r.code, `stderr:\n${s.stderr()}`).toBe(0);
   });
 });
 

@@ -1145,6 +1145,26 @@ describe('message attempt', () => {
     ep = await svix.endpoint.create(app.id, { url: receiverUrl, uid: uniq('att-ep') });
     eventId = uniq('att-evt');
     msgId = (await svix.message.create(app.id, { eventType, payload: { hello: 'attempts' }, eventId })).id;
+    // Wait for the delivery to succeed, so the attempt lists below are stable (and not empty).
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const dest = await svix.messageAttempt.listAttemptedDestinations(app.id, msgId);
+      if (dest.data[0]?.status === 0) break;
+      if (Date.now() > deadline) throw new Error(`delivery did not succeed in time: ${JSON.stringify(dest.data)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  });
+
+  it('the delivery made exactly one successful attempt, visible in both attempt lists', async () => {
+    // The SDK asks for with_content=false unless told otherwise, which blanks `response` to '{}'.
+    expect((await svix.messageAttempt.listByEndpoint(app.id, ep.id)).data[0]!.response).toBe('{}');
+    const byEndpoint = await svix.messageAttempt.listByEndpoint(app.id, ep.id, { withContent: true });
+    const byMsg = await svix.messageAttempt.listByMsg(app.id, msgId, { withContent: true });
+    expect(byEndpoint.data).toHaveLength(1);
+    expect(byMsg.data.map((a) => a.id)).toEqual(byEndpoint.data.map((a) => a.id));
+    expect(byEndpoint.data[0]!.status).toBe(0);
+    expect(byEndpoint.data[0]!.responseStatusCode).toBe(200);
+    expect(byEndpoint.data[0]!.response).toBe('{"ok":true}');
   });
 
   afterAll(async () => {

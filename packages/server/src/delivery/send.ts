@@ -108,8 +108,8 @@ export function classify(statusCode: number, header: (name: string) => string | 
   if (statusCode === 410) return { kind: 'disable', reason: 'The endpoint answered 410 Gone' };
   if (directive === 'disable') return { kind: 'disable', reason: 'The endpoint asked to be disabled (webhook-delivery: disable)' };
   if (directive === 'abort-message') return { kind: 'abort' };
-  if (statusCode === 429 || statusCode === 503) return { kind: 'retry', retryAfterMs: parseRetryAfter(header('retry-after'), nowMs) };
-  return { kind: 'retry' };
+  // Retry-After is honoured on any failed response (as Svix does), within the policy's bounds.
+  return { kind: 'retry', retryAfterMs: parseRetryAfter(header('retry-after'), nowMs) };
 }
 
 async function readCapped(body: AsyncIterable<Buffer> & { dump?: (o?: { limit: number }) => Promise<void> }): Promise<string> {

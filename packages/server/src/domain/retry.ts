@@ -65,10 +65,10 @@ export function parseSchedule(text: string): number[] {
   return out;
 }
 
-/** Parse a Retry-After header (seconds or an HTTP date) into milliseconds from now. */
+/** Parse a Retry-After header (seconds, possibly decimal and rounded up, or an HTTP date) into ms from now. */
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
   if (!value) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.ceil(Number(value)) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
