@@ -6,28 +6,32 @@ import { randomBytes } from 'node:crypto';
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 
-/** JSON text to embed as is (a stored payload): no parse, no re-serialisation, no rounding. */
-export class RawJson {
-  constructor(readonly text: string) {}
-}
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 // A per-process random marker: a client cannot plant it in a string to get raw text spliced in.
 const NONCE = `__herald_raw_${randomBytes(9).toString('hex')}_`;
 const TOKEN = new RegExp(`"${NONCE}(\\d+)"`, 'g');
+/** Raw texts met by the JSON.stringify call in progress (it is synchronous, so one list serves). */
+let pending: string[] = [];
+
+/** JSON text to embed as is (a stored payload): no parse, no re-serialisation, no rounding. */
+export class RawJson {
+  constructor(readonly text: string) {}
+  /** Stands in a token that toJson swaps for the text; no replacer needed, so stringify stays fast. */
+  toJSON(): string {
+    pending.push(this.text);
+    return `${NONCE}${pending.length - 1}`;
+  }
+}
 
 /** JSON.stringify that splices RawJson values in verbatim. */
 export function toJson(value: unknown): string {
-  const raws: string[] = [];
-  const text = JSON.stringify(value, (_k, v) => {
-    if (v instanceof RawJson) {
-      raws.push(v.text);
-      return `${NONCE}${raws.length - 1}`;
-    }
-    return v;
-  });
+  pending = [];
+  const text = JSON.stringify(value);
+  const raws = pending;
+  pending = [];
   return raws.length === 0 ? text : text.replace(TOKEN, (_m, i: string) => raws[Number(i)]!);
 }
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 export function applicationOut(a: Application) {
   return {
