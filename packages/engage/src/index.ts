@@ -4,8 +4,10 @@ export type { EngageEventType } from './events.js';
 export type {
   ContactChangedPayload,
   ContactConsentChangedPayload,
+  ContactCreatedPayload,
   ContactDeletedPayload,
   ContactPreferenceChangedPayload,
+  ContactUpdatedPayload,
   DateTimeOffset,
   EngagePayload,
   EngagePayloadMap,
@@ -14,6 +16,14 @@ export type {
   PromotionMultichannelAssignedPayload,
   RewardVoucherCreatedPayload,
 } from './payloads.js';
+export { ENGAGE_CATALOG, ENGAGE_PAYLOAD_SCHEMAS, engageExample } from './catalog.js';
+export type {
+  EngageEventGroup,
+  EngageEventTypeIn,
+  EngagePayloadSchemas,
+  JsonSchema,
+  PlainEngageEnvelope,
+} from './catalog.js';
 export { decryptEnvelope, encryptEnvelope, parseEnvelope } from './envelope.js';
 export type {
   EncryptedEngageEnvelope,

@@ -4,7 +4,10 @@
  * Three shapes are documented by Voyado (loyalty.addPoints, point.balance.updated,
  * reward.voucher.created) and keep their documented casing, including the PascalCase voucher
  * fields. The other eight are not documented anywhere public; their shapes follow the proposal
- * in reference/engage.md §1.4 (field names from the Engage REST models) and may change.
+ * in reference/engage.md §1.4 (field names from the Engage REST models) and may change: they are
+ * a Herald design decision, kept thin (the contact id and what changed).
+ *
+ * The JSON Schemas in catalog.ts describe the same shapes; a type-level test keeps the two equal.
  */
 import type { EngageEventType } from './events.js';
 
@@ -17,13 +20,19 @@ export interface ContactPreferenceChangedPayload {
   value: boolean;
 }
 
-/** contact.consent.changed, fields per the REST consent model. [inferred] */
+/**
+ * contact.consent.changed, fields per the REST consent model (IApiConsent). One event per consent
+ * whose value changed; `value` is the new value (a consent is never "not set" again once set). [inferred]
+ */
 export interface ContactConsentChangedPayload {
   contactId: string;
+  /** The consent-typed attribute's id (its alias), e.g. `memberConsent`. */
   consentId: string;
   value: boolean;
+  /** When the consent was given or withdrawn. */
   date: DateTimeOffset;
-  source: string;
+  /** Where it was given, e.g. `ECOM`, `POS`, `ContactForm`; null when the producer did not say. */
+  source: string | null;
   comment: string | null;
 }
 
@@ -72,12 +81,27 @@ export interface PromotionMultichannelAssignedPayload {
   validTo: DateTimeOffset | null;
 }
 
-/** contact.created / contact.updated. Engage may send more contact fields; they are kept. [inferred] */
-export interface ContactChangedPayload {
+/** contact.created: the new contact's id and type, nothing personal. [inferred] */
+export interface ContactCreatedPayload {
   contactId: string;
-  contactType?: string;
-  [field: string]: unknown;
+  /** `Member`, `Contact` or a tenant-defined type. */
+  contactType: string;
 }
+
+/**
+ * contact.updated: the contact's id and type and the paths of what changed, e.g.
+ * `attributes.firstName`, `preferences.acceptsEmail`, `consents.memberConsent`, `contactType`.
+ * Names, not values: a receiver that needs the values fetches the contact. [inferred]
+ */
+export interface ContactUpdatedPayload {
+  contactId: string;
+  contactType: string;
+  /** Sorted, never empty (an update that changes nothing sends nothing). */
+  changedFields: string[];
+}
+
+/** @deprecated use ContactCreatedPayload or ContactUpdatedPayload. */
+export type ContactChangedPayload = ContactCreatedPayload | ContactUpdatedPayload;
 
 /** contact.deleted. [inferred] */
 export interface ContactDeletedPayload {
@@ -94,8 +118,8 @@ export interface EngagePayloadMap {
   'point.balance.updated': PointBalanceUpdatedPayload;
   'reward.voucher.created': RewardVoucherCreatedPayload;
   'promotion.multichannel.assigned': PromotionMultichannelAssignedPayload;
-  'contact.created': ContactChangedPayload;
-  'contact.updated': ContactChangedPayload;
+  'contact.created': ContactCreatedPayload;
+  'contact.updated': ContactUpdatedPayload;
   'contact.deleted': ContactDeletedPayload;
 }
 

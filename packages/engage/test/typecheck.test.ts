@@ -1,0 +1,18 @@
+// Runs tsc over the tests and sources, so the type-level checks in ./types (schemas agree with the
+// payload types) and the typed examples are enforced by `vitest run`, not only by `tsc -b`.
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect, it } from 'vitest';
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const project = fileURLToPath(new URL('./tsconfig.json', import.meta.url));
+
+it('the tests and the type-level checks type-check', async () => {
+  const result = await promisify(execFile)(process.execPath, [tsc, '-p', project], { encoding: 'utf8' }).then(
+    () => '',
+    (err: { stdout?: string }) => err.stdout ?? String(err),
+  );
+  expect(result).toBe('');
+});
