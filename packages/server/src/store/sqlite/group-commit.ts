@@ -5,6 +5,7 @@
 // with one savepoint per write, so that write fails alone and the rest still commit. Writes must
 // therefore be safe to run twice: their only side effects outside the database are cache drops.
 import type { Database, Statement } from 'better-sqlite3';
+import type { WalSync } from './wal-sync.js';
 
 interface Op {
   fn: () => unknown;
@@ -28,6 +29,8 @@ export class GroupCommit {
   constructor(
     private readonly db: Database,
     private readonly onRollback: () => void = () => {},
+    /** When set, promises settle only after the WAL is fsynced (see wal-sync.ts). */
+    private readonly walSync: WalSync | null = null,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -35,6 +38,22 @@ export class GroupCommit {
     this.savepoint = db.prepare('SAVEPOINT w');
     this.release = db.prepare('RELEASE w');
     this.rollbackTo = db.prepare('ROLLBACK TO w');
+    // While the disk works on one batch, the next one gathers; it commits when the fsync returns,
+    // so batches grow with load instead of shrinking into many small commits.
+    if (walSync) walSync.onIdle = () => {
+      if (this.queue.length && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.tick());
+      }
+    };
+  }
+
+  private tick(): void {
+    if (this.walSync?.busy) {
+      this.scheduled = false;
+      return;
+    }
+    this.flush();
   }
 
   run<T>(fn: () => T): Promise<T> {
@@ -42,7 +61,7 @@ export class GroupCommit {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => this.tick());
       }
     });
   }
@@ -106,6 +125,14 @@ export class GroupCommit {
   private settle(batch: Op[], outcomes: { ok: boolean; value: unknown }[]): void {
     this.stats.batches++;
     this.stats.writes += batch.length;
+    if (!this.walSync) return this.resolve(batch, outcomes);
+    this.walSync.after((err) => {
+      if (err) for (const op of batch) op.reject(err);
+      else this.resolve(batch, outcomes);
+    });
+  }
+
+  private resolve(batch: Op[], outcomes: { ok: boolean; value: unknown }[]): void {
     for (let i = 0; i < batch.length; i++) {
       const o = outcomes[i]!;
       if (o.ok) batch[i]!.resolve(o.value);
