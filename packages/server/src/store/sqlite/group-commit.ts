@@ -9,6 +9,8 @@ import type { WalSync } from './wal-sync.js';
 
 interface Op {
   fn: () => unknown;
+  /** Settle only once the batch is on disk (false: as soon as it committed). */
+  durable: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -56,9 +58,13 @@ export class GroupCommit {
     this.flush();
   }
 
-  run<T>(fn: () => T): Promise<T> {
+  /**
+   * Queue a write. `durable: false` settles right after COMMIT, before the fsync: for writes
+   * whose loss in a power cut costs nothing but a repeat (a dispatcher's claim on a task).
+   */
+  run<T>(fn: () => T, opts: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, durable: opts.durable ?? true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.tick());
@@ -126,9 +132,24 @@ export class GroupCommit {
     this.stats.batches++;
     this.stats.writes += batch.length;
     if (!this.walSync) return this.resolve(batch, outcomes);
+    const durable: Op[] = [];
+    const durableOutcomes: { ok: boolean; value: unknown }[] = [];
+    const early: Op[] = [];
+    const earlyOutcomes: { ok: boolean; value: unknown }[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      if (batch[i]!.durable) {
+        durable.push(batch[i]!);
+        durableOutcomes.push(outcomes[i]!);
+      } else {
+        early.push(batch[i]!);
+        earlyOutcomes.push(outcomes[i]!);
+      }
+    }
+    if (early.length) this.resolve(early, earlyOutcomes);
+    if (durable.length === 0) return;
     this.walSync.after((err) => {
-      if (err) for (const op of batch) op.reject(err);
-      else this.resolve(batch, outcomes);
+      if (err) for (const op of durable) op.reject(err);
+      else this.resolve(durable, durableOutcomes);
     });
   }
 

@@ -761,7 +761,8 @@ export class SqliteStore implements Store {
         fence: r.fence,
         leaseExpiresAt: r.lease_expires_at,
       }));
-    });
+      // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
+    }, { durable: false });
   }
 
   async nextDueAt(): Promise<number | null> {
