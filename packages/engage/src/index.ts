@@ -1,4 +1,4 @@
-// @herald/engage: the Engage domain (event catalog, payload types, envelope, payload encryption).
+// @herald/engage: the Engage domain (event catalog, payload types, change detector, envelope, payload encryption).
 export { ENGAGE_EVENT_TYPES, isEngageEventType } from './events.js';
 export type { EngageEventType } from './events.js';
 export type {
@@ -24,6 +24,34 @@ export type {
   JsonSchema,
   PlainEngageEnvelope,
 } from './catalog.js';
+export {
+  CONTACT_PREFERENCES,
+  DEFAULT_CONTACT_TYPE,
+  ENGAGE_STANDARD_ATTRIBUTES,
+  detectBalanceChange,
+  detectContactDelete,
+  detectContactUpsert,
+  detectPointTransaction,
+  detectPromotionAssignment,
+  detectVoucherCreated,
+} from './detect.js';
+export type {
+  AttributeValue,
+  ConsentInput,
+  ConsentState,
+  ContactInput,
+  ContactPreference,
+  ContactState,
+  DetectedEvent,
+  Detection,
+  PointAccountState,
+  PointBalanceInput,
+  PointTransactionInput,
+  PromotionAssignmentInput,
+  PromotionAssignmentState,
+  RewardVoucherInput,
+  RewardVoucherState,
+} from './detect.js';
 export { decryptEnvelope, encryptEnvelope, parseEnvelope } from './envelope.js';
 export type {
   EncryptedEngageEnvelope,
@@ -39,5 +67,5 @@ export {
   parseEncryptionKey,
 } from './encryption.js';
 export type { EngageKey, EngageKeyInput } from './encryption.js';
-export { EngageError } from './errors.js';
-export type { EngageErrorCode } from './errors.js';
+export { EngageError, EngageInputError } from './errors.js';
+export type { EngageErrorCode, EngageInputErrorCode } from './errors.js';
