@@ -2,7 +2,8 @@
  * The Engage envelope: the JSON body Engage posts, `{eventId, eventType, isEncrypted, payload, tenant}`.
  * On the wire `payload` is the object, or the ciphertext string when `isEncrypted` is true.
  */
-import { decryptPayloadJson, encryptPayload, type EngageKeyInput } from './encryption.js';
+import { randomUUID } from 'node:crypto';
+import { decryptPayloadJson, encryptPayload, parseEncryptionKey, type EngageKeyInput } from './encryption.js';
 import { EngageError } from './errors.js';
 import type { EngageEventType } from './events.js';
 import type { EngagePayloadMap } from './payloads.js';
@@ -96,4 +97,45 @@ export function encryptEnvelope<T extends EngageEventType>(
     payload: encryptPayload(JSON.stringify(event.payload), key),
     tenant: event.tenant,
   };
+}
+
+export interface BuildEnvelopeOptions {
+  /** The Engage tenant (in Herald, the application uid). */
+  tenant: string;
+  /** The event id; a fresh GUID when left out. Keep it when retrying, so receivers can dedupe. */
+  eventId?: string;
+  /**
+   * The tenant's 32-character alphanumeric key. Set: the payload is encrypted and `isEncrypted`
+   * is true. Left out or null: plaintext. An invalid key throws `invalid_key` (never a silent
+   * fallback to plaintext).
+   */
+  key?: EngageKeyInput | null;
+  /** A fixed 16-byte IV, for test vectors only: production must use a fresh random IV. */
+  iv?: Uint8Array;
+}
+
+/**
+ * Builds the body Engage posts for one event: `{eventId, eventType, isEncrypted, payload, tenant}`,
+ * in that key order. With a key, `payload` becomes base64url(IV ‖ AES-256-CBC(JSON of the payload)).
+ * Takes a detector's DetectedEvent as is. Sign the JSON of the result after this step.
+ */
+export function buildEnvelope<T extends EngageEventType>(
+  event: { eventType: T; payload: EngagePayloadMap[T] },
+  options: BuildEnvelopeOptions,
+): EngageEnvelope<T> {
+  if (typeof options.tenant !== 'string') throw new TypeError('options.tenant must be a string');
+  const eventId = options.eventId ?? randomUUID();
+  if (typeof eventId !== 'string' || eventId === '') throw new TypeError('options.eventId must be a non-empty string');
+  const { eventType, payload } = event;
+  if (options.key === undefined || options.key === null) {
+    return { eventId, eventType, isEncrypted: false, payload, tenant: options.tenant } as EngageEnvelope<T>;
+  }
+  const key = typeof options.key === 'string' ? parseEncryptionKey(options.key) : options.key;
+  return {
+    eventId,
+    eventType,
+    isEncrypted: true,
+    payload: encryptPayload(JSON.stringify(payload), key, options.iv),
+    tenant: options.tenant,
+  } as EngageEnvelope<T>;
 }

@@ -52,8 +52,9 @@ export type {
   RewardVoucherInput,
   RewardVoucherState,
 } from './detect.js';
-export { decryptEnvelope, encryptEnvelope, parseEnvelope } from './envelope.js';
+export { buildEnvelope, decryptEnvelope, encryptEnvelope, parseEnvelope } from './envelope.js';
 export type {
+  BuildEnvelopeOptions,
   EncryptedEngageEnvelope,
   EngageEnvelope,
   EngageEvent,
