@@ -13,6 +13,7 @@
  * Payload schemas close `additionalProperties`: Herald is the producer and sends exactly these.
  */
 import type { EngageEventType } from './events.js';
+import { deepFreeze } from './freeze.js';
 import type { EngagePayloadMap } from './payloads.js';
 
 /** A JSON Schema (draft-07) document. */
@@ -374,14 +375,6 @@ function envelopeSchema<T extends EngageEventType>(name: T): JsonSchema {
 
 function groupOf(name: EngageEventType): EngageEventGroup {
   return name.slice(0, name.indexOf('.')) as EngageEventGroup;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
 }
 
 const ORDER: readonly EngageEventType[] = [

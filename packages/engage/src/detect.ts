@@ -65,7 +65,7 @@ export const ENGAGE_STANDARD_ATTRIBUTES = [
  * Attributes Engage computes itself (age, RFM and NPS scores). [design] They are refused as input:
  * a recomputation is not a contact update, and accepting them would fire `contact.updated` for it.
  */
-const COMPUTED_ATTRIBUTES: ReadonlySet<string> = new Set([
+export const COMPUTED_ATTRIBUTES: ReadonlySet<string> = new Set([
   'age',
   'rfm',
   'retail.keyvalue.recency',
@@ -77,7 +77,7 @@ const COMPUTED_ATTRIBUTES: ReadonlySet<string> = new Set([
 ]);
 
 /** Names that have their own place in the state and may not hide among the attributes. [design] */
-const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set([
+export const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set([
   'contactId',
   'contactType',
   'preferences',
@@ -510,8 +510,9 @@ function round4(n: number): number {
   return r === 0 ? 0 : r; // no -0
 }
 
-// RFC 3339 date-time, the JSON Schema `date-time` format: seconds and an offset are required.
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+// RFC 3339 date-time, the JSON Schema `date-time` format: seconds and an offset are required
+// (RFC 3339 allows a space for the T, and so does ajv-formats).
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 function isoTime(now: number): string {
   if (!Number.isFinite(now)) throw new RangeError('options.now must be a time in epoch milliseconds');

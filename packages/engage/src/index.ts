@@ -35,6 +35,8 @@ export {
   detectPromotionAssignment,
   detectVoucherCreated,
 } from './detect.js';
+export { ENGAGE_INPUT_SCHEMAS } from './inputs.js';
+export type { EngageInputKind } from './inputs.js';
 export type {
   AttributeValue,
   ConsentInput,
