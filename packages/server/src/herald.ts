@@ -100,6 +100,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       concurrency: d.concurrency,
       perEndpointConcurrency: d.perEndpointConcurrency,
       leaseMs: d.leaseMs,
+      attemptTimeoutMs: d.timeoutMs,
       pollMs: d.pollMs,
       log: api.log,
       onAttempt: (e) => {

@@ -115,14 +115,20 @@ function delivery(env: Env): Config['delivery'] {
   if (headers.length === 0 || headers.some((h) => h !== 'svix' && h !== 'webhook') || new Set(headers).size !== headers.length) {
     throw new ConfigError('HERALD_SIGNATURE_HEADERS', "use 'svix', 'webhook' or 'svix,webhook'");
   }
+  const timeoutMs = duration(env, 'HERALD_DELIVERY_TIMEOUT', 15_000, 100, 300_000);
+  const leaseMs = duration(env, 'HERALD_LEASE', 60_000, 1000, 3_600_000);
+  // A lease that can lapse while its attempt is still running invites a second, parallel delivery.
+  if (leaseMs < timeoutMs * 2) {
+    throw new ConfigError('HERALD_LEASE', `must be at least twice HERALD_DELIVERY_TIMEOUT (${timeoutMs} ms), got ${leaseMs} ms`);
+  }
   return {
     retryScheduleMs,
-    timeoutMs: duration(env, 'HERALD_DELIVERY_TIMEOUT', 15_000, 100, 300_000),
+    timeoutMs,
     signatureHeaders: headers as ('svix' | 'webhook')[],
     concurrency: int(env, 'HERALD_DISPATCH_CONCURRENCY', 256, 1, 10_000),
     perEndpointConcurrency: int(env, 'HERALD_ENDPOINT_CONCURRENCY', 64, 1, 10_000),
     pollMs: duration(env, 'HERALD_POLL_INTERVAL', 1000, 10, 60_000),
-    leaseMs: duration(env, 'HERALD_LEASE', 60_000, 1000, 3_600_000),
+    leaseMs,
   };
 }
 

@@ -19,6 +19,8 @@ export interface DispatcherOptions {
   /** Attempts in flight at once to one endpoint, so a slow endpoint cannot take every worker. */
   perEndpointConcurrency: number;
   leaseMs: number;
+  /** The longest one attempt can take (the delivery timeout). */
+  attemptTimeoutMs: number;
   /** Polling is the guarantee; wake-ups after commits only make it prompt. */
   pollMs: number;
   random?: () => number;
@@ -62,8 +64,11 @@ export class Dispatcher {
     this.loopDone = this.loop();
   }
 
-  /** Stop claiming, let attempts in flight finish (up to `graceMs`), then release leases. */
-  async stop(graceMs = 10_000): Promise<void> {
+  /**
+   * Stop claiming, let attempts in flight finish (by default for as long as one attempt may take),
+   * then release leases. An attempt still running after that is repeated later: its lease lapses.
+   */
+  async stop(graceMs = this.o.attemptTimeoutMs + 1000): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.wake();
