@@ -1,0 +1,59 @@
+// Configuration is read once and validated: every bad value names its variable and what is allowed.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config/index.js';
+import { DEFAULT_RETRY_SCHEDULE_MS } from '../src/domain/retry.js';
+
+const base = { HERALD_DATA_DIR: '/tmp/herald-config-test' };
+const load = (env: Record<string, string>) => loadConfig({ ...base, ...env });
+function refuses(env: Record<string, string>, variable: string, hint: RegExp): void {
+  let err: unknown;
+  try {
+    load(env);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).variable).toBe(variable);
+  expect((err as Error).message).toMatch(hint);
+}
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    const c = load({});
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.port).toBe(8071);
+    expect(c.database).toEqual({ kind: 'sqlite', file: '/tmp/herald-config-test/herald.db' });
+    expect(c.delivery.retryScheduleMs).toEqual(DEFAULT_RETRY_SCHEDULE_MS);
+    expect(c.delivery.retryScheduleMs).toEqual([5e3, 3e5, 18e5, 72e5, 18e6, 36e6, 36e6]);
+    expect(c.delivery.timeoutMs).toBe(15_000);
+    expect(c.delivery.signatureHeaders).toEqual(['svix', 'webhook']);
+    expect(c.operationalAppUid).toBe('herald-operational');
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reads retry schedules with units, and none', () => {
+    expect(load({ HERALD_RETRY_SCHEDULE: '1s,2s,500ms,1m,1h' }).delivery.retryScheduleMs).toEqual([1000, 2000, 500, 60_000, 3_600_000]);
+    expect(load({ HERALD_RETRY_SCHEDULE: 'none' }).delivery.retryScheduleMs).toEqual([]);
+  });
+
+  it('refuses bad values, naming the variable and what is allowed', () => {
+    refuses({ HERALD_PORT: 'abc' }, 'HERALD_PORT', /0 to 65535/);
+    refuses({ HERALD_PORT: '70000' }, 'HERALD_PORT', /0 to 65535/);
+    refuses({ HERALD_RETRY_SCHEDULE: '5s,soon' }, 'HERALD_RETRY_SCHEDULE', /'soon'.*5s,5m/);
+    refuses({ HERALD_DELIVERY_TIMEOUT: 'forever' }, 'HERALD_DELIVERY_TIMEOUT', /duration/);
+    refuses({ HERALD_DELIVERY_TIMEOUT: '10m' }, 'HERALD_DELIVERY_TIMEOUT', /between/);
+    refuses({ HERALD_SIGNATURE_HEADERS: 'svix,x' }, 'HERALD_SIGNATURE_HEADERS', /svix/);
+    refuses({ HERALD_LEASE: '20s' }, 'HERALD_LEASE', /twice HERALD_DELIVERY_TIMEOUT/);
+    refuses({ HERALD_LOG_LEVEL: 'loud' }, 'HERALD_LOG_LEVEL', /info/);
+    refuses({ HERALD_API_TOKEN: 'short' }, 'HERALD_API_TOKEN', /16 characters/);
+    refuses({ HERALD_MASTER_KEY: 'abcd' }, 'HERALD_MASTER_KEY', /32 bytes/);
+    refuses({ HERALD_DATABASE_URL: 'mysql://x' }, 'HERALD_DATABASE_URL', /sqlite:.*postgres/);
+    refuses({ HERALD_OPERATIONAL_APP: 'app_x' }, 'HERALD_OPERATIONAL_APP', /uid/);
+    refuses({ HERALD_DISPATCH_CONCURRENCY: '0' }, 'HERALD_DISPATCH_CONCURRENCY', /1 to 10000/);
+  });
+
+  it('never echoes credentials from a database URL', () => {
+    expect(() => load({ HERALD_DATABASE_URL: 'mysql://user:hunter2@db/x' })).toThrow(/mysql:\/\/\*\*\*@db/);
+    expect(() => load({ HERALD_DATABASE_URL: 'mysql://user:hunter2@db/x' })).not.toThrow(/hunter2/);
+  });
+});
