@@ -3,7 +3,7 @@
 // come with a later issue). svix.md §1.5, §2.2 "Message attempt".
 import { describe, expect, it } from 'vitest';
 import { createApp, createEndpoint, insertAttempt, sendMessage, tasksOf } from './helpers/fixtures.js';
-import { Clock, idRe, listAll, MINUTE, SECOND, useInProcess } from './helpers/inproc.js';
+import { Clock, HOUR, idRe, listAll, MINUTE, SECOND, useInProcess } from './helpers/inproc.js';
 
 const ATTEMPT_FIELDS = [
   'endpointId', 'id', 'msgId', 'response', 'responseDurationMs', 'responseStatusCode', 'status', 'statusText', 'timestamp',
@@ -186,7 +186,16 @@ describe('attempts: resend and delivery state', () => {
     expect(r.status).toBe(202);
     expect(r.json).toEqual({});
     const t = tasksOf(h(), msg).get(ep)!;
-    expect(t).toMatchObject({ status: 1, trigger_type: 1, next_attempt_at: clock.t });
+    // The next attempt is the manual one; a finished delivery has no schedule to go back to.
+    expect(t).toMatchObject({ status: 1, manual_next: 1, resume_at: null, next_attempt_at: clock.t });
+  });
+
+  it('resend of a delivery still waiting for a retry keeps that retry to fall back on', async () => {
+    const m = (await sendMessage(h(), app)).id;
+    const retryAt = clock.t + HOUR;
+    h().store.db.prepare('UPDATE delivery_task SET status = 1, next_attempt_at = ?, attempt_count = 2 WHERE msg_id = ?').run(retryAt, m);
+    expect((await h().inject('POST', `/api/v1/app/${app}/msg/${m}/endpoint/${ep}/resend`)).status).toBe(202);
+    expect(tasksOf(h(), m).get(ep)).toMatchObject({ status: 1, manual_next: 1, resume_at: retryAt, next_attempt_at: clock.t, attempt_count: 2 });
   });
 
   it('resend to an endpoint the message never matched still creates a manual delivery (filters are bypassed)', async () => {
@@ -194,7 +203,7 @@ describe('attempts: resend and delivery state', () => {
     expect(tasksOf(h(), msg).has(filtered)).toBe(false);
     const r = await h().inject('POST', `/api/v1/app/${app}/msg/${msg}/endpoint/${filtered}/resend`, { body: {} });
     expect(r.status).toBe(202);
-    expect(tasksOf(h(), msg).get(filtered)).toMatchObject({ status: 1, trigger_type: 1, next_attempt_at: clock.t });
+    expect(tasksOf(h(), msg).get(filtered)).toMatchObject({ status: 1, trigger_type: 1, manual_next: 1, next_attempt_at: clock.t });
   });
 
   it('resend of an expunged message is 400 missing_payload and changes nothing', async () => {

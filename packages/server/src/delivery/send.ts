@@ -53,7 +53,10 @@ export class Sender {
   constructor(private readonly opts: SenderOptions) {
     this.agent =
       opts.dispatcher ??
-      new Agent({ keepAliveTimeout: 30_000, connections: 64, connect: { timeout: Math.min(opts.timeoutMs, 10_000) } });
+      // No per-origin connection cap: endpoints sharing a host (several paths of one API, or many
+      // tenants on one integration platform) must not queue behind a slow neighbour. The
+      // dispatcher's per-endpoint concurrency is what bounds connections.
+      new Agent({ keepAliveTimeout: 30_000, connections: null, connect: { timeout: Math.min(opts.timeoutMs, 10_000) } });
   }
 
   headersFor(req: DeliveryRequest): Record<string, string> {

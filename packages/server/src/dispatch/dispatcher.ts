@@ -232,7 +232,7 @@ export class Dispatcher {
             : undefined;
     const done = await store.completeAttempt(task, { attempt, task: taskState, endpoint: endpointChange }, now());
     if (!done.fenced) this.o.log?.warn({ msgId: task.msgId, endpointId: task.endpointId }, 'lease lost during the attempt; a newer owner decides');
-    this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: attemptNo, msgEventId: message.eventId, result, next: next.kind });
+    this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: manual ? -1 : attemptNo, msgEventId: message.eventId, result, next: next.kind });
     if (done.disabled) this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id, failSince: done.failSince });
   }
 }

@@ -4,7 +4,7 @@
 // timeouts, success after failures, `webhook-delivery: abort-message` / `disable`, HTTP 410, and
 // the default schedule walked through with an injected clock (never by waiting minutes).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { classify } from '../../src/delivery/send.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, nextStep, parseRetryAfter, parseSchedule, type Outcome } from '../../src/domain/retry.js';
@@ -124,6 +124,9 @@ describe('retries end to end (short schedule 150ms × 3, timeout 300ms)', () => 
   beforeAll(async () => {
     rx = await Receiver.start();
     h = await startDelivery({ env: { HERALD_RETRY_SCHEDULE: '150ms,150ms,150ms', HERALD_DELIVERY_TIMEOUT: '300ms' } });
+  });
+  // A fresh application per test, so each message goes only to that test's endpoints.
+  beforeEach(async () => {
     appId = (await createApp(h)).id;
   });
   afterAll(async () => {
@@ -317,6 +320,8 @@ describe('the default schedule and Retry-After, end to end with an injected cloc
   beforeAll(async () => {
     rx = await Receiver.start();
     h = await startDelivery({ now: clock.now });
+  });
+  beforeEach(async () => {
     appId = (await createApp(h)).id;
   });
   afterAll(async () => {

@@ -26,7 +26,7 @@ export interface ReceivedRequest {
   at: number;
   /** `performance.now()` when the whole body had arrived (monotonic, sub-millisecond). */
   hr: number;
-  /** The status the receiver answered with (set once answered; undefined while held). */
+  /** The status the receiver answered with, once the answer was handed to the socket (undefined while held, or if the client went away first). */
   answeredStatus?: number;
   /** `performance.now()` when the answer was sent. */
   answeredHr?: number;
@@ -61,6 +61,7 @@ export class Receiver {
   private readonly waiters = new Set<() => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  private open = 0;
 
   private constructor(
     private readonly server: Server,
@@ -150,6 +151,11 @@ export class Receiver {
     });
   }
 
+  /** Requests received and not yet answered or abandoned (e.g. held by a delay). */
+  get pending(): number {
+    return this.open;
+  }
+
   /** Forget what was recorded (scripts stay). */
   clear(): void {
     this.requests.length = 0;
@@ -185,6 +191,15 @@ export class Receiver {
       hr: performance.now(),
     };
     this.requests.push(rec);
+    this.open++;
+    let settledOnce = false;
+    const settle = () => {
+      if (settledOnce) return;
+      settledOnce = true;
+      this.open--;
+      for (const w of [...this.waiters]) w();
+    };
+    res.once('close', settle);
     for (const w of [...this.waiters]) w();
 
     let reply: Reply;
@@ -204,9 +219,12 @@ export class Receiver {
       });
       if (this.closed || res.destroyed) return;
     }
-    rec.answeredStatus = reply.status ?? 200;
-    rec.answeredHr = performance.now();
-    res.writeHead(rec.answeredStatus, reply.headers ?? {});
+    const status = reply.status ?? 200;
+    res.once('finish', () => {
+      rec.answeredStatus = status;
+      rec.answeredHr = performance.now();
+    });
+    res.writeHead(status, reply.headers ?? {});
     res.end(reply.body ?? '');
   }
 }

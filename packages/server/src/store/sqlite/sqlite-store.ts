@@ -703,11 +703,17 @@ export class SqliteStore implements Store {
 
   requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void> {
     return this.notifyAfter(this.writes.run(() => {
+      // One manual attempt, now. A delivery still waiting for a scheduled retry keeps that retry
+      // (resume_at) in case the manual attempt fails; a finished one gets a single shot. A lease
+      // in progress is fenced out (its attempt is still logged), so the resend is not lost to it.
       this.run(
-        `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 1, ?, ?)
-         ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET status = excluded.status, next_attempt_at = excluded.next_attempt_at,
-           trigger_type = 1, updated_at = excluded.updated_at`,
+        `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, manual_next, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 1, 1, ?, ?)
+         ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET
+           resume_at = CASE WHEN status = ${MessageStatus.pending} AND next_attempt_at > excluded.next_attempt_at THEN next_attempt_at ELSE NULL END,
+           status = excluded.status, next_attempt_at = excluded.next_attempt_at, manual_next = 1,
+           fence = CASE WHEN status = ${MessageStatus.sending} THEN fence + 1 ELSE fence END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`,
         msgId, endpointId, appId, MessageStatus.pending, now, now, now,
       );
     }), () => true);
@@ -749,7 +755,7 @@ export class SqliteStore implements Store {
         `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?
          WHERE (msg_id, endpoint_id) IN (
            SELECT msg_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?)
-         RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, fence, lease_expires_at`,
+         RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, manual_next, fence, lease_expires_at`,
         owner, leaseUntil, leaseUntil, MessageStatus.sending, now, now, limit,
       );
       return rows.map((r) => ({
@@ -757,7 +763,7 @@ export class SqliteStore implements Store {
         endpointId: r.endpoint_id,
         appId: r.app_id,
         attemptCount: r.attempt_count,
-        triggerType: r.trigger_type,
+        triggerType: r.manual_next === 1 ? 1 : r.trigger_type,
         fence: r.fence,
         leaseExpiresAt: r.lease_expires_at,
       }));
@@ -778,10 +784,17 @@ export class SqliteStore implements Store {
         a.id, a.msgId, a.endpointId, a.appId, a.url, a.response, a.responseStatusCode, a.responseDurationMs, a.status,
         a.triggerType, a.createdAt, a.triggerType === 1 ? -1 : task.attemptCount + 1,
       );
+      // A failed manual attempt that jumped ahead of a scheduled retry hands the delivery back to
+      // that schedule; manual attempts never count against the retry budget.
+      const failedManual = task.triggerType === 1 && a.status !== MessageStatus.success ? 1 : 0;
       const res = this.run(
-        `UPDATE delivery_task SET status = ?, next_attempt_at = ?, attempt_count = attempt_count + 1, lease_owner = NULL,
-           lease_expires_at = NULL, updated_at = ? WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
-        result.task.status, result.task.nextAttemptAt, now, task.msgId, task.endpointId, task.fence,
+        `UPDATE delivery_task SET
+           status = CASE WHEN ? = 1 AND resume_at IS NOT NULL THEN ${MessageStatus.pending} ELSE ? END,
+           next_attempt_at = CASE WHEN ? = 1 AND resume_at IS NOT NULL THEN resume_at ELSE ? END,
+           attempt_count = attempt_count + CASE WHEN manual_next = 1 THEN 0 ELSE 1 END,
+           manual_next = 0, resume_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+         WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
+        failedManual, result.task.status, failedManual, result.task.nextAttemptAt, now, task.msgId, task.endpointId, task.fence,
       );
       let disabled = false;
       let failSince: number | null = null;
