@@ -32,6 +32,58 @@ export interface CreateMessageOptions {
   idem?: IdempotencyWrite<Message>;
 }
 
+/**
+ * Several messages accepted in one commit (the Engage producer routes: one message per detected
+ * event), each with its delivery tasks exactly as `createMessage` makes them.
+ */
+export interface CreateMessagesOptions {
+  triggerType?: number;
+  idem?: IdempotencyWrite<Message[]>;
+  /**
+   * An Engage change, committed with the messages or not at all. The commit first re-checks, in
+   * the same transaction, that the tenant's webhooks module is on (else it throws the 409
+   * `module_disabled`) and that the state is still at `expectedVersion` (else `StaleStateError`,
+   * and the caller detects again from the fresh state).
+   */
+  engage?: { appId: string; state?: EngageStateWrite };
+}
+
+/** Engage tenant settings, per application. Defaults (no row): module off, no key. */
+export interface EngageSettings {
+  appId: string;
+  moduleEnabled: boolean;
+  /** The 32-character payload key, unsealed; null when payloads go in plaintext. */
+  encryptionKey: string | null;
+  keySetAt: number | null;
+  updatedAt: number | null;
+}
+
+/** What the Engage change detector keeps, by kind: contacts, point accounts, vouchers, promotion assignments. */
+export type EngageStateKind = 'contact' | 'pointAccount' | 'voucher' | 'promotion';
+
+/** A stored state: `state` null when never stored or deleted; `version` 0 when never stored. */
+export interface EngageStateRecord {
+  state: unknown;
+  version: number;
+}
+
+/** Replace one state (null deletes it) if it is still at `expectedVersion`. */
+export interface EngageStateWrite {
+  kind: EngageStateKind;
+  key: string;
+  expectedVersion: number;
+  state: unknown;
+  now: number;
+}
+
+/** The state changed between read and commit: detect again from the fresh state. */
+export class StaleStateError extends Error {
+  constructor(kind: string, key: string) {
+    super(`the ${kind} ${key} changed concurrently`);
+    this.name = 'StaleStateError';
+  }
+}
+
 /** A delivery task claimed by a dispatcher under a lease. Later writes must present the fence. */
 export interface ClaimedTask {
   msgId: string;
@@ -142,6 +194,8 @@ export interface Store {
   // `createApp` creates the application in the same commit, unless one with its uid exists by
   // then, in which case the message goes to that one.
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }>;
+  /** Several messages (and optionally an Engage state change) in ONE commit; see CreateMessagesOptions. */
+  createMessages(msgs: Message[], opts: CreateMessagesOptions): Promise<{ messages: Message[]; tasks: DeliveryTask[] }>;
   getMessage(appId: string, idOrEventId: string): Promise<Message | null>;
   listMessages(appId: string, q: MessageListQuery): Promise<Page<Message>>;
   expungeMessageContent(appId: string, msgId: string): Promise<void>;
@@ -185,6 +239,14 @@ export interface Store {
   // Idempotency
   getIdempotentResponse(key: string, notBefore: number): Promise<IdempotentResponse | null>;
   putIdempotentResponse(key: string, resp: IdempotentResponse): Promise<void>;
+
+  // Engage (issue 4): tenant settings and the change detector's state. The key and the states
+  // are sealed at rest by the implementation.
+  getEngageSettings(appId: string): Promise<EngageSettings>;
+  setEngageModule(appId: string, enabled: boolean, now: number): Promise<EngageSettings>;
+  /** Set, rotate (a new key) or clear (null) the payload encryption key. */
+  setEngageKey(appId: string, key: string | null, now: number): Promise<EngageSettings>;
+  getEngageState(appId: string, kind: EngageStateKind, key: string): Promise<EngageStateRecord>;
 
   // Portal sessions
   createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession>;

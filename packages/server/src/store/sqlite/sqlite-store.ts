@@ -3,7 +3,7 @@
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { conflict } from '../../domain/errors.js';
+import { conflict, moduleDisabled } from '../../domain/errors.js';
 import { endpointMatches } from '../../domain/filters.js';
 import { endIdFor, ID_PREFIXES, isIdOf, startIdFor } from '../../domain/ids.js';
 import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
@@ -28,7 +28,12 @@ import type {
   BackgroundTask,
   ClaimedTask,
   CreateMessageOptions,
+  CreateMessagesOptions,
   EndpointMessage,
+  EngageSettings,
+  EngageStateKind,
+  EngageStateRecord,
+  EngageStateWrite,
   EndpointStats,
   IdempotencyWrite,
   MessageDestination,
@@ -36,6 +41,7 @@ import type {
   Store,
   TaskListQuery,
 } from '../store.js';
+import { StaleStateError } from '../store.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync } from './wal-sync.js';
 
@@ -481,52 +487,73 @@ export class SqliteStore implements Store {
   });
 
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
-    return this.notifyAfter(this.writes.run(() => {
-      if (opts.createApp) {
-        const a = opts.createApp;
-        const existing = a.uid ? this.get('SELECT id FROM application WHERE uid = ? AND deleted_at IS NULL', a.uid) : undefined;
-        if (existing) msg = { ...msg, appId: existing.id };
-        else {
-          this.run(
-            'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-            a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt,
-          );
-          msg = { ...msg, appId: a.id };
-        }
-      }
-      try {
+    return this.notifyAfter(this.writes.run(() => this.insertMessage(msg, opts)), (r) => r.tasks.length > 0);
+  }
+
+  /**
+   * The one way a message enters the store: the row and one delivery task per endpoint it matches,
+   * inside the caller's write (createMessage, createMessages).
+   */
+  private insertMessage(msg: Message, opts: CreateMessageOptions): { message: Message; tasks: DeliveryTask[] } {
+    if (opts.createApp) {
+      const a = opts.createApp;
+      const existing = a.uid ? this.get('SELECT id FROM application WHERE uid = ? AND deleted_at IS NULL', a.uid) : undefined;
+      if (existing) msg = { ...msg, appId: existing.id };
+      else {
         this.run(
-          'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt,
+          'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt,
         );
-      } catch (e) {
-        if (isUniqueViolation(e)) throw conflict('A message with that eventId already exists in this application');
-        throw e;
+        msg = { ...msg, appId: a.id };
       }
-      const eps = this.matchEndpoints(msg.appId).filter((ep) =>
-        opts.onlyEndpointId ? ep.id === opts.onlyEndpointId && !ep.disabled : endpointMatches(ep, msg.eventType, msg.channels),
+    }
+    try {
+      this.run(
+        'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt,
       );
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict('A message with that eventId already exists in this application');
+      throw e;
+    }
+    const eps = this.matchEndpoints(msg.appId).filter((ep) =>
+      opts.onlyEndpointId ? ep.id === opts.onlyEndpointId && !ep.disabled : endpointMatches(ep, msg.eventType, msg.channels),
+    );
+    const tasks: DeliveryTask[] = [];
+    for (const ep of eps) {
+      const t: DeliveryTask = {
+        msgId: msg.id,
+        endpointId: ep.id,
+        appId: msg.appId,
+        status: MessageStatus.pending,
+        attemptCount: 0,
+        nextAttemptAt: msg.createdAt,
+        createdAt: msg.createdAt,
+        updatedAt: msg.createdAt,
+      };
+      this.run(
+        `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        t.msgId, t.endpointId, t.appId, t.status, t.nextAttemptAt, opts.triggerType ?? 0, t.createdAt, t.updatedAt,
+      );
+      tasks.push(t);
+    }
+    this.putIdem(opts.idem, msg);
+    return { message: msg, tasks };
+  }
+
+  createMessages(msgs: Message[], opts: CreateMessagesOptions): Promise<{ messages: Message[]; tasks: DeliveryTask[] }> {
+    return this.notifyAfter(this.writes.run(() => {
+      if (opts.engage) this.applyEngageChange(opts.engage.appId, opts.engage.state);
+      const messages: Message[] = [];
       const tasks: DeliveryTask[] = [];
-      for (const ep of eps) {
-        const t: DeliveryTask = {
-          msgId: msg.id,
-          endpointId: ep.id,
-          appId: msg.appId,
-          status: MessageStatus.pending,
-          attemptCount: 0,
-          nextAttemptAt: msg.createdAt,
-          createdAt: msg.createdAt,
-          updatedAt: msg.createdAt,
-        };
-        this.run(
-          `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          t.msgId, t.endpointId, t.appId, t.status, t.nextAttemptAt, opts.triggerType ?? 0, t.createdAt, t.updatedAt,
-        );
-        tasks.push(t);
+      for (const m of msgs) {
+        const r = this.insertMessage(m, { triggerType: opts.triggerType });
+        messages.push(r.message);
+        tasks.push(...r.tasks);
       }
-      this.putIdem(opts.idem, msg);
-      return { message: msg, tasks };
+      this.putIdem(opts.idem, messages);
+      return { messages, tasks };
     }), (r) => r.tasks.length > 0);
   }
 
@@ -947,6 +974,68 @@ export class SqliteStore implements Store {
     return this.writes.run(() => {
       this.run('UPDATE portal_session SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', now, id);
     });
+  }
+
+  // ---- engage (issue 4) ------------------------------------------------------------------------
+
+  private toEngageSettings(appId: string, r: Row | undefined): EngageSettings {
+    return {
+      appId,
+      moduleEnabled: r?.module_enabled === 1,
+      encryptionKey: r?.key_sealed ? this.sealer.unseal(r.key_sealed) : null,
+      keySetAt: r?.key_set_at ?? null,
+      updatedAt: r?.updated_at ?? null,
+    };
+  }
+
+  async getEngageSettings(appId: string): Promise<EngageSettings> {
+    return this.toEngageSettings(appId, this.get('SELECT * FROM engage_tenant WHERE app_id = ?', appId));
+  }
+
+  setEngageModule(appId: string, enabled: boolean, now: number): Promise<EngageSettings> {
+    return this.writes.run(() => {
+      this.run(
+        `INSERT INTO engage_tenant (app_id, module_enabled, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (app_id) DO UPDATE SET module_enabled = excluded.module_enabled, updated_at = excluded.updated_at`,
+        appId, enabled ? 1 : 0, now,
+      );
+      return this.toEngageSettings(appId, this.get('SELECT * FROM engage_tenant WHERE app_id = ?', appId));
+    });
+  }
+
+  setEngageKey(appId: string, key: string | null, now: number): Promise<EngageSettings> {
+    return this.writes.run(() => {
+      const sealed = key === null ? null : this.sealer.seal(key);
+      this.run(
+        `INSERT INTO engage_tenant (app_id, key_sealed, key_set_at, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (app_id) DO UPDATE SET key_sealed = excluded.key_sealed, key_set_at = excluded.key_set_at,
+           updated_at = excluded.updated_at`,
+        appId, sealed, key === null ? null : now, now,
+      );
+      return this.toEngageSettings(appId, this.get('SELECT * FROM engage_tenant WHERE app_id = ?', appId));
+    });
+  }
+
+  async getEngageState(appId: string, kind: EngageStateKind, key: string): Promise<EngageStateRecord> {
+    const r = this.get('SELECT state_sealed, version FROM engage_state WHERE app_id = ? AND kind = ? AND key = ?', appId, kind, key);
+    if (!r) return { state: null, version: 0 };
+    return { state: r.state_sealed === null ? null : JSON.parse(this.sealer.unseal(r.state_sealed)), version: r.version };
+  }
+
+  /** Inside a write: the module must be on and the state unchanged since it was read. Throws otherwise. */
+  private applyEngageChange(appId: string, w: EngageStateWrite | undefined): void {
+    const t = this.get('SELECT module_enabled FROM engage_tenant WHERE app_id = ?', appId);
+    if (t?.module_enabled !== 1) throw moduleDisabled();
+    if (!w) return;
+    const cur = this.get('SELECT version FROM engage_state WHERE app_id = ? AND kind = ? AND key = ?', appId, w.kind, w.key);
+    if ((cur?.version ?? 0) !== w.expectedVersion) throw new StaleStateError(w.kind, w.key);
+    const sealed = w.state === null || w.state === undefined ? null : this.sealer.seal(JSON.stringify(w.state));
+    this.run(
+      `INSERT INTO engage_state (app_id, kind, key, state_sealed, version, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (app_id, kind, key) DO UPDATE SET state_sealed = excluded.state_sealed, version = excluded.version,
+         updated_at = excluded.updated_at`,
+      appId, w.kind, w.key, sealed, w.expectedVersion + 1, w.now,
+    );
   }
 }
 
