@@ -204,6 +204,12 @@ export function toIssues(errors: ErrorObject[], where: 'body' | 'query'): Valida
         type = `type_error.${t}`;
         break;
       }
+      case 'additionalProperties':
+        // Name the unknown field itself (as pydantic does), not the object holding it.
+        loc.push(e.params.additionalProperty);
+        msg = 'extra fields not permitted';
+        type = 'value_error.extra';
+        break;
       case 'pattern':
         msg = `string does not match regex "${e.params.pattern}"`;
         type = 'value_error.str.regex';

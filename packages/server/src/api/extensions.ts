@@ -1,6 +1,8 @@
 // Herald's additions to the Svix contract, applied to the document before routes are built, so
 // they are validated and documented exactly like the contract's own fields. Every addition is
 // optional: a Svix client that never sends them sees Svix's behaviour.
+import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
+
 type Schema = Record<string, any>;
 
 function addQuery(doc: Schema, method: string, path: string, param: Schema): void {
@@ -104,5 +106,211 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
     maximum: 604800,
     description: 'Token lifetime in seconds (as in Svix cloud). Default 7 days.',
   };
+  addEngage(doc);
   return doc;
+}
+
+/**
+ * A draft-07 schema from @herald/engage as an OpenAPI 3.0 schema: no `$schema`, and
+ * `type: [T, 'null']` as `type: T, nullable: true` (the contract turns it back for validation).
+ * A union of several non-null types stays a type array, which validators read as meant.
+ */
+function toOpenApi30(s: unknown): unknown {
+  if (Array.isArray(s)) return s.map(toOpenApi30);
+  if (s === null || typeof s !== 'object') return s;
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(s as Schema)) {
+    if (k === '$schema') continue;
+    if (k === 'properties') out[k] = Object.fromEntries(Object.entries(v as Schema).map(([pk, pv]) => [pk, toOpenApi30(pv)]));
+    else if (k === 'type' && Array.isArray(v)) {
+      const types = v.filter((t) => t !== 'null');
+      if (types.length === 1) {
+        out.type = types[0];
+        if (types.length < v.length) out.nullable = true;
+      } else out.type = [...v];
+    } else out[k] = toOpenApi30(v);
+  }
+  return out;
+}
+
+const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+const ERR = (description: string) => ({ description, content: json('HttpErrorOut') });
+const appParam = {
+  in: 'path',
+  name: 'app_id',
+  required: true,
+  description: 'The tenant: the application id or uid.',
+  schema: { type: 'string', minLength: 1, maxLength: 256 },
+};
+const idemParam = {
+  in: 'header',
+  name: 'idempotency-key',
+  required: false,
+  description: 'The key used for idempotent requests (12 hours).',
+  schema: { type: 'string' },
+};
+
+function op(operationId: string, summary: string, description: string, extra: Schema, responses: Schema): Schema {
+  return {
+    operationId,
+    summary,
+    description: `Herald: ${description}`,
+    tags: ['Engage'],
+    ...extra,
+    responses: {
+      ...responses,
+      '401': ERR('Unauthorized'),
+      '403': ERR('Forbidden'),
+      '422': { description: 'Validation Error: `loc` names the field', content: json('HTTPValidationError') },
+    },
+    security: [{ HTTPBearer: [] }],
+  };
+}
+
+/**
+ * The Engage side (issue 4): catalog install, per-tenant settings (the webhooks module switch and
+ * the payload encryption key) and the producer routes that detect changes and emit events.
+ */
+function addEngage(doc: Schema): void {
+  const s = doc.components.schemas as Schema;
+  s.EngageContactIn = toOpenApi30(ENGAGE_INPUT_SCHEMAS.contact);
+  s.EngagePointBalanceIn = toOpenApi30(ENGAGE_INPUT_SCHEMAS.balance);
+  s.EngagePointTransactionIn = toOpenApi30(ENGAGE_INPUT_SCHEMAS.pointTransaction);
+  s.EngageRewardVoucherIn = toOpenApi30(ENGAGE_INPUT_SCHEMAS.voucher);
+  s.EngagePromotionAssignmentIn = toOpenApi30(ENGAGE_INPUT_SCHEMAS.promotionAssignment);
+  s.EngageEmitOut = {
+    type: 'object',
+    required: ['messageIds', 'events'],
+    description: 'The messages created, one per event, in the order they were detected; empty when nothing changed.',
+    properties: {
+      messageIds: { type: 'array', items: { type: 'string', example: 'msg_1srOrx2ZWZBpBUvZwXKQmoEYga2' } },
+      events: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['msgId', 'eventId', 'eventType'],
+          properties: {
+            msgId: { type: 'string' },
+            eventId: { type: 'string', description: "The envelope's eventId (a GUID), also the message's eventId." },
+            eventType: { type: 'string', example: 'contact.created' },
+          },
+        },
+      },
+    },
+  };
+  s.EngageCatalogInstallOut = {
+    type: 'object',
+    required: ['created', 'updated', 'unchanged', 'eventTypes'],
+    properties: {
+      created: { type: 'integer', description: 'Event types created.' },
+      updated: { type: 'integer', description: 'Event types brought back to the catalog (edited or archived ones).' },
+      unchanged: { type: 'integer', description: 'Event types already as the catalog has them.' },
+      eventTypes: {
+        type: 'object',
+        required: ['created', 'updated', 'unchanged'],
+        properties: {
+          created: { type: 'array', items: { type: 'string' } },
+          updated: { type: 'array', items: { type: 'string' } },
+          unchanged: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  };
+  s.EngageSettingsOut = {
+    type: 'object',
+    required: ['moduleEnabled', 'encryptionEnabled', 'keySetAt'],
+    properties: {
+      moduleEnabled: { type: 'boolean', description: 'The webhooks module: off until the operator turns it on; while off, producer routes answer 409 `module_disabled`.' },
+      encryptionEnabled: { type: 'boolean', description: 'Whether payloads are encrypted. The key itself is never shown again after it is set.' },
+      keySetAt: { type: 'string', format: 'date-time', nullable: true, description: 'When the current key was set (null: no key).' },
+    },
+  };
+  s.EngageModuleIn = {
+    type: 'object',
+    required: ['enabled'],
+    additionalProperties: false,
+    properties: { enabled: { type: 'boolean' } },
+  };
+  s.EngageEncryptionKeyIn = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      key: {
+        type: 'string',
+        nullable: true,
+        pattern: '^[a-zA-Z0-9]{32}$',
+        description: '32 characters of a-z, A-Z, 0-9. Left out or null: Herald generates one.',
+        example: 'DaqfT7Ys6tGqM3zbesEKpmacTJEqBCp2',
+      },
+    },
+  };
+  s.EngageEncryptionKeyOut = {
+    type: 'object',
+    required: ['key', 'keySetAt'],
+    description: 'The key, shown in this answer only: store it on the receiving side now.',
+    properties: {
+      key: { type: 'string', example: 'DaqfT7Ys6tGqM3zbesEKpmacTJEqBCp2' },
+      keySetAt: { type: 'string', format: 'date-time' },
+    },
+  };
+
+  const emitted = {
+    '200': { description: 'Nothing changed: nothing was sent', content: json('EngageEmitOut') },
+    '202': { description: 'The events were accepted: their messages and delivery tasks are committed', content: json('EngageEmitOut') },
+    '404': ERR('Unknown tenant'),
+    '409': ERR('`module_disabled`: the webhooks module is off (nothing was written); `conflict`: the input contradicts what is stored'),
+  };
+  const producer = (name: string, body: string, summary: string, description: string) =>
+    op(`v1.engage.${name}`, summary, `${description} Operator only; the tenant's webhooks module must be on.`, {
+      parameters: [appParam, idemParam],
+      requestBody: { required: true, content: json(body) },
+    }, emitted);
+
+  doc.paths['/api/v1/engage/catalog/install'] = {
+    post: op('v1.engage.catalog.install', 'Install the Engage event catalog',
+      "creates or updates the 11 Engage event types (installation-wide, like every event type). Idempotent: a second run changes nothing. Operator only.",
+      {}, { '200': { description: '', content: json('EngageCatalogInstallOut') } }),
+  };
+  doc.paths['/api/v1/app/{app_id}/engage'] = {
+    get: op('v1.engage.settings.get', "Get a tenant's Engage settings", 'the webhooks module switch and whether payloads are encrypted.',
+      { parameters: [appParam] }, { '200': { description: '', content: json('EngageSettingsOut') }, '404': ERR('Not Found') }),
+  };
+  doc.paths['/api/v1/app/{app_id}/engage/module'] = {
+    put: op('v1.engage.module.set', 'Turn the webhooks module on or off', 'the operator turns a tenant\'s webhooks module on (it starts off). Operator only.',
+      { parameters: [appParam], requestBody: { required: true, content: json('EngageModuleIn') } },
+      { '200': { description: '', content: json('EngageSettingsOut') }, '404': ERR('Not Found') }),
+  };
+  doc.paths['/api/v1/app/{app_id}/engage/encryption-key'] = {
+    put: op('v1.engage.encryption-key.set', 'Set or rotate the payload encryption key',
+      'sets the tenant\'s 32-character key (or generates one); from the next event on, `payload` is base64url(IV ‖ AES-256-CBC(JSON)) and `isEncrypted` is true. ' +
+        'Messages stored earlier keep the old key\'s ciphertext, retries included: a receiver accepts both keys until those retries are over. ' +
+        'The key is returned in this answer only. Needs the `secrets` permission.',
+      { parameters: [appParam], requestBody: { required: false, content: json('EngageEncryptionKeyIn') } },
+      { '200': { description: '', content: json('EngageEncryptionKeyOut') }, '404': ERR('Not Found') }),
+    delete: op('v1.engage.encryption-key.delete', 'Clear the payload encryption key', 'payloads go in plaintext from the next event on. Needs the `secrets` permission.',
+      { parameters: [appParam] }, { '204': { description: 'No Content' }, '404': ERR('Not Found') }),
+  };
+  doc.paths['/api/v1/app/{app_id}/engage/contact'] = {
+    post: producer('contact.upsert', 'EngageContactIn', 'Upsert a contact',
+      'merges the contact into its last known state. New: `contact.created` only. Existing: `contact.updated` plus `contact.accepts{Email,Sms,Postal}.changed` and `contact.consent.changed` for what really changed; nothing when nothing changed.'),
+  };
+  doc.paths['/api/v1/app/{app_id}/engage/contact/{contact_id}'] = {
+    delete: op('v1.engage.contact.delete', 'Delete a contact', '`contact.deleted`. An unknown contact is a 404. Operator only; the webhooks module must be on.', {
+      parameters: [appParam, { in: 'path', name: 'contact_id', required: true, schema: { type: 'string', minLength: 1 } }],
+    }, emitted),
+  };
+  doc.paths['/api/v1/app/{app_id}/engage/point-transaction'] = {
+    post: producer('point-transaction.create', 'EngagePointTransactionIn', 'Add a point transaction', '`loyalty.addPoints` with the transaction (nothing for 0 points).'),
+  };
+  doc.paths['/api/v1/app/{app_id}/engage/point-balance'] = {
+    post: producer('point-balance.set', 'EngagePointBalanceIn', "Set a point account's balance", '`point.balance.updated` only when the balance moved.'),
+  };
+  doc.paths['/api/v1/app/{app_id}/engage/reward-voucher'] = {
+    post: producer('reward-voucher.create', 'EngageRewardVoucherIn', 'Create a reward voucher',
+      '`reward.voucher.created` (PascalCase payload). The same voucher again sends nothing; its id with other content is a 409.'),
+  };
+  doc.paths['/api/v1/app/{app_id}/engage/promotion-assignment'] = {
+    post: producer('promotion-assignment.create', 'EngagePromotionAssignmentIn', 'Assign a multichannel promotion',
+      '`promotion.multichannel.assigned`. A promotion the contact already holds sends nothing.'),
+  };
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// cli: `herald serve | migrate | version`. The only place that sets exit codes.
+// cli: `herald serve | worker | migrate | install-engage-catalog | version`. The only place that sets exit codes.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { installEngageCatalog } from '../engage/catalog.js';
 import { createHerald, masterKeyFor, openStore } from '../herald.js';
 import { Sealer } from '../security/sealer.js';
 import { SchemaTooNewError } from '../store/migrate.js';
@@ -17,6 +18,8 @@ Commands:
   worker             Run the dispatcher only (no HTTP API)
       --no-migrate   Refuse to start if the schema needs migrating, instead of migrating
   migrate            Apply pending database migrations and exit
+  install-engage-catalog
+                     Create or update the 11 Engage event types (idempotent) and exit
   version            Print the version
 
 Configuration comes from the environment; see README.md (HERALD_HOST, HERALD_PORT,
@@ -83,6 +86,19 @@ function migrate(): void {
   void store.close();
 }
 
+async function installCatalog(): Promise<void> {
+  const c = config();
+  const store = openStore(c, new Sealer(masterKeyFor(c)), true);
+  try {
+    const r = await installEngageCatalog(store, Date.now());
+    process.stdout.write(
+      `Engage catalog: ${r.created.length} created, ${r.updated.length} updated, ${r.unchanged.length} unchanged\n`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -105,6 +121,8 @@ async function main(): Promise<void> {
       return serve(values, false);
     case 'migrate':
       return migrate();
+    case 'install-engage-catalog':
+      return installCatalog();
     case 'version':
       process.stdout.write(`${VERSION}\n`);
       return;

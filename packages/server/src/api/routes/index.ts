@@ -3,6 +3,7 @@ import { applicationRoutes } from './applications.js';
 import { attemptRoutes } from './attempts.js';
 import { authRoutes } from './auth.js';
 import { endpointRoutes } from './endpoints.js';
+import { engageRoutes } from './engage.js';
 import { eventTypeRoutes } from './event-types.js';
 import { healthRoutes } from './health.js';
 import { messageRoutes } from './messages.js';
@@ -13,6 +14,7 @@ export const allRoutes: RouteDef[] = [
   ...endpointRoutes,
   ...messageRoutes,
   ...attemptRoutes,
+  ...engageRoutes,
   ...authRoutes,
   ...healthRoutes,
 ];

@@ -4,6 +4,8 @@ import { badRequest, conflict, invalidBody, notFound, payloadTooLarge } from '..
 import { isIdOf } from '../../domain/ids.js';
 import { rawMember } from '../../domain/json-span.js';
 import type { Application, Message } from '../../domain/types.js';
+import { isEngageEventType } from '@herald/engage';
+import { engageExampleFor } from '../../engage/producer.js';
 import { route, type Ctx } from '../route.js';
 import { messageOut } from '../serialize.js';
 import { newApplication } from './applications.js';
@@ -11,20 +13,29 @@ import { mapPage, pageOf, timeParam } from './common.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** Accept one message for `c.app` (creating nothing else); shared by create and send-example. */
-export async function acceptMessage(
-  c: Ctx,
-  m: { eventType: string; payload: unknown; rawPayload?: string; eventId?: string | null; channels?: string[] | null; retentionDays?: number },
-  opts: { onlyEndpointId?: string; triggerType?: number; withContent?: boolean; status?: number; createApp?: Application } = {},
-) {
-  const payload = m.rawPayload ?? JSON.stringify(m.payload);
+export interface MessageInput {
+  eventType: string;
+  /** The payload as a value, or as its exact JSON text in `rawPayload` (which wins). */
+  payload?: unknown;
+  rawPayload?: string;
+  eventId?: string | null;
+  channels?: string[] | null;
+  retentionDays?: number;
+}
+
+/**
+ * A new message for `app`, checked (size, eventId) but not stored. acceptMessage stores one; the
+ * Engage producer routes store several with a state change through store.createMessages.
+ */
+export function newMessage(c: Ctx, appId: string, m: MessageInput): Message {
+  const payload = m.rawPayload ?? JSON.stringify(m.payload ?? null);
   if (Buffer.byteLength(payload) > c.deps.config.maxPayloadBytes) {
     throw payloadTooLarge(`The payload is ${Buffer.byteLength(payload)} bytes; at most ${c.deps.config.maxPayloadBytes} are accepted.`);
   }
   if (m.eventId && m.eventId.startsWith('msg_')) throw invalidBody(['eventId'], "eventId must not start with 'msg_'");
-  const msg: Message = {
+  return {
     id: c.deps.ids.next('message', c.now),
-    appId: (c.app ?? opts.createApp)!.id,
+    appId,
     eventId: m.eventId ?? null,
     eventType: m.eventType,
     channels: m.channels && m.channels.length ? m.channels : null,
@@ -32,6 +43,15 @@ export async function acceptMessage(
     expiresAt: c.now + (m.retentionDays ?? 90) * DAY_MS,
     createdAt: c.now,
   };
+}
+
+/** Accept one message for `c.app` (creating nothing else); shared by create and send-example. */
+export async function acceptMessage(
+  c: Ctx,
+  m: MessageInput,
+  opts: { onlyEndpointId?: string; triggerType?: number; withContent?: boolean; status?: number; createApp?: Application } = {},
+) {
+  const msg = newMessage(c, (c.app ?? opts.createApp)!.id, m);
   const withContent = opts.withContent ?? true;
   const status = opts.status ?? 202;
   const out = (r: Message) => messageOut(r, withContent);
@@ -123,7 +143,10 @@ export const messageRoutes = [
       if (example === undefined || example === null || typeof example !== 'object' || Array.isArray(example)) {
         throw badRequest(`The event type '${et.name}' has no example object at index ${index}: add one to schemas["1"].examples`, 'invalid_scheme');
       }
-      return acceptMessage(c, { eventType: et.name, payload: example }, manual);
+      // An Engage event type's example is a plaintext envelope: re-address it to this tenant and,
+      // when the tenant has a key, encrypt it, so a test send looks exactly like a real event.
+      const engage = isEngageEventType(et.name) ? await engageExampleFor(c.deps.store, c.app!, et.name, example as Record<string, unknown>) : null;
+      return acceptMessage(c, engage ?? { eventType: et.name, payload: example }, manual);
     },
   }),
 ];
