@@ -57,7 +57,7 @@ export async function startHerald(extraEnv = {}, args = []) {
   const url = `http://127.0.0.1:${port}`;
   const p = await startProcess(
     ['packages/server/dist/cli/main.js', 'serve', ...args],
-    { HERALD_PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: token, HERALD_LOG_LEVEL: 'warn', ...extraEnv },
+    { HERALD_PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: token, HERALD_LOG_LEVEL: 'warn', HERALD_SSRF_ALLOWLIST: '127.0.0.0/8', ...extraEnv },
     `${url}/api/v1/health/ping`,
   );
   return { ...p, url, token, dataDir };

@@ -15,6 +15,7 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import { Metrics } from './metrics/metrics.js';
 import { OperationalEvents } from './operational/operational.js';
 import { Sealer } from './security/sealer.js';
+import { SsrfGuard } from './security/ssrf.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
@@ -86,6 +87,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     version: VERSION,
     operational,
     metrics: new Metrics(store, now),
+    ssrf: new SsrfGuard(config.ssrfAllowlist),
   };
   const api = await buildApi(deps, { logger: opts.logger });
   let dispatcher: Dispatcher | null = null;
@@ -95,7 +97,12 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       store,
       ids: deps.ids,
       now,
-      sender: new Sender({ timeoutMs: d.timeoutMs, headerPrefixes: d.signatureHeaders, userAgent: `Herald-Webhooks/${VERSION}` }),
+      sender: new Sender({
+        timeoutMs: d.timeoutMs,
+        headerPrefixes: d.signatureHeaders,
+        userAgent: `Herald-Webhooks/${VERSION}`,
+        guard: deps.ssrf,
+      }),
       retryScheduleMs: d.retryScheduleMs,
       concurrency: d.concurrency,
       perEndpointConcurrency: d.perEndpointConcurrency,

@@ -8,6 +8,7 @@ import type { IdempotencyWrite, Store } from '../store/store.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { Contract, Operation } from './contract.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { SsrfGuard } from '../security/ssrf.js';
 import type { OperationalEvents } from '../operational/operational.js';
 
 export interface ApiDeps {
@@ -22,6 +23,7 @@ export interface ApiDeps {
   /** Operational webhooks (endpoint lifecycle), sent to the operator's operational application. */
   operational: OperationalEvents;
   metrics: Metrics;
+  ssrf: SsrfGuard;
 }
 
 /** `org`: the operator only. Otherwise the portal permission a token needs. */

@@ -2,6 +2,7 @@
 // object; a bad value stops start-up with a message naming the variable and what is allowed.
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_RETRY_SCHEDULE_MS, parseSchedule } from '../domain/retry.js';
+import { parseCidr } from '../security/ssrf.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -22,6 +23,8 @@ export interface Config {
   maxPayloadBytes: number;
   /** Uid of the application that receives operational webhooks (if the operator created it). */
   operationalAppUid: string;
+  /** CIDRs deliveries may reach although they are not globally routable (SSRF guard). */
+  ssrfAllowlist: string[];
   delivery: {
     /** Delay before each retry, after attempts 1, 2, ... (so attempts = length + 1). */
     retryScheduleMs: number[];
@@ -132,6 +135,20 @@ function delivery(env: Env): Config['delivery'] {
   };
 }
 
+function ssrfAllowlist(env: Env): string[] {
+  const v = str(env, 'HERALD_SSRF_ALLOWLIST');
+  if (v === undefined) return [];
+  const cidrs = v.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const c of cidrs) {
+    try {
+      parseCidr(c);
+    } catch (e) {
+      throw new ConfigError('HERALD_SSRF_ALLOWLIST', `${(e as Error).message}; use comma-separated CIDRs, e.g. 127.0.0.0/8,::1/128`);
+    }
+  }
+  return cidrs;
+}
+
 function operationalApp(env: Env): string {
   const v = str(env, 'HERALD_OPERATIONAL_APP') ?? 'herald-operational';
   if (!/^[a-zA-Z0-9\-_.]{1,256}$/.test(v) || v.startsWith('app_')) {
@@ -170,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     maxPayloadBytes: 2 * 1024 * 1024,
     operationalAppUid: operationalApp(env),
+    ssrfAllowlist: ssrfAllowlist(env),
     delivery: Object.freeze(delivery(env)),
   });
 }

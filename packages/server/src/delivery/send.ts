@@ -3,6 +3,7 @@
 import { parseSecret, signOne, type ParsedSecret } from '@herald/receiver';
 import { Agent, request } from 'undici';
 import { parseRetryAfter, type Outcome } from '../domain/retry.js';
+import { ipLiteralOf, type SsrfGuard } from '../security/ssrf.js';
 
 /** What is kept of a response body in the attempt log. */
 export const RESPONSE_KEEP_BYTES = 20 * 1024;
@@ -32,6 +33,8 @@ export interface SenderOptions {
   /** Header families to sign with: `svix-*`, `webhook-*` or both. */
   headerPrefixes: readonly ('svix' | 'webhook')[];
   userAgent: string;
+  /** Refuses non-global targets; its lookup is what the sockets resolve names with. */
+  guard: SsrfGuard;
   /** Injectable for tests; a keep-alive pool by default. */
   dispatcher?: Agent;
 }
@@ -56,7 +59,11 @@ export class Sender {
       // No per-origin connection cap: endpoints sharing a host (several paths of one API, or many
       // tenants on one integration platform) must not queue behind a slow neighbour. The
       // dispatcher's per-endpoint concurrency is what bounds connections.
-      new Agent({ keepAliveTimeout: 30_000, connections: null, connect: { timeout: Math.min(opts.timeoutMs, 10_000) } });
+      new Agent({
+        keepAliveTimeout: 30_000,
+        connections: null,
+        connect: { timeout: Math.min(opts.timeoutMs, 10_000), lookup: opts.guard.lookup as never },
+      });
   }
 
   headersFor(req: DeliveryRequest): Record<string, string> {
@@ -74,6 +81,10 @@ export class Sender {
   async send(req: DeliveryRequest, nowMs: () => number): Promise<DeliveryResult> {
     const started = performance.now();
     const took = () => Math.round(performance.now() - started);
+    // Names are checked as they resolve (in the socket's lookup); IP literals here.
+    const literal = ipLiteralOf(req.url);
+    const refused = literal === null ? null : this.opts.guard.refusal(literal);
+    if (refused) return { outcome: { kind: 'retry' }, statusCode: 0, response: `Refused: ${refused}`, durationMs: took() };
     try {
       const res = await request(req.url, {
         method: 'POST',
@@ -94,7 +105,12 @@ export class Sender {
     } catch (e) {
       const err = e as { name?: string; code?: string; message?: string };
       const timedOut = err.name === 'TimeoutError' || err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT';
-      const why = timedOut ? `Timed out after ${this.opts.timeoutMs} ms` : `Connection failed: ${err.code ?? err.name ?? 'error'}: ${err.message ?? ''}`;
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const why = timedOut
+        ? `Timed out after ${this.opts.timeoutMs} ms`
+        : err.code === 'ESSRF' || cause?.code === 'ESSRF'
+          ? (err.code === 'ESSRF' ? err.message : cause!.message) ?? 'Refused'
+          : `Connection failed: ${err.code ?? err.name ?? 'error'}: ${err.message ?? ''}`;
       return { outcome: { kind: 'retry' }, statusCode: 0, response: why, durationMs: took() };
     }
   }

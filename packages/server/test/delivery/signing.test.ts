@@ -9,6 +9,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsedSecret, Sender } from '../../src/delivery/send.js';
+import { SsrfGuard } from '../../src/security/ssrf.js';
 import { VERSION } from '../../src/version.js';
 import { Receiver, type ReceivedRequest } from '../helpers/receiver.js';
 import {
@@ -306,7 +307,7 @@ describe('signature vectors (shared/vectors/signatures.json, copied into package
   const vectors = JSON.parse(readFileSync(new URL('../../../receiver/test/vectors/signatures.json', import.meta.url), 'utf8')) as {
     positive: { secret: string; id: string; timestamp: number; body: string; signature: string }[];
   };
-  const sender = new Sender({ timeoutMs: 1000, headerPrefixes: ['svix', 'webhook'], userAgent: 'test' });
+  const sender = new Sender({ timeoutMs: 1000, headerPrefixes: ['svix', 'webhook'], userAgent: 'test', guard: new SsrfGuard(['127.0.0.0/8']) });
   afterAll(() => sender.close());
 
   it.each(vectors.positive.map((v, i) => [i, v] as const))('the sender reproduces positive vector %i', (_i, v) => {

@@ -21,7 +21,8 @@ export function assertBuilt(): void {
 export function cliEnv(env: Record<string, string>): Record<string, string> {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HERALD_') && v !== undefined) base[k] = v;
-  return { ...base, ...env };
+  // Test receivers listen on loopback, which the SSRF guard refuses unless allowed.
+  return { ...base, HERALD_SSRF_ALLOWLIST: '127.0.0.0/8,::1/128', ...env };
 }
 
 const live = new Set<ChildProcess>();

@@ -107,6 +107,8 @@ export async function startHerald(opts: StartHeraldOptions = {}): Promise<Herald
     HERALD_PORT: String(port),
     HERALD_DATA_DIR: dataDir,
     HERALD_API_TOKEN: token,
+    // Test receivers listen on loopback, which the SSRF guard refuses unless allowed.
+    HERALD_SSRF_ALLOWLIST: '127.0.0.0/8,::1/128',
     ...opts.env,
   };
   const url = `http://${env.HERALD_HOST}:${env.HERALD_PORT}`;

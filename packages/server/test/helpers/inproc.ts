@@ -12,6 +12,8 @@ import { createHerald, type Herald } from '../../src/herald.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 export const OPERATOR_TOKEN = 'test_operator_token_0123456789';
+/** The SSRF allowlist tests run with: loopback only, where their receivers listen. */
+export const LOOPBACK_ALLOWLIST = '127.0.0.0/8,::1/128';
 
 /** A clock the test controls: `now()` returns `t`; `advance` moves it forward. */
 export class Clock {
@@ -78,7 +80,8 @@ export interface StartInProcessOptions {
 export async function startInProcess(opts: StartInProcessOptions = {}): Promise<InProcess> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-inproc-'));
-  const config = loadConfig({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: OPERATOR_TOKEN, ...opts.env });
+  // Receivers in tests live on loopback, which the SSRF guard refuses unless allowed.
+  const config = loadConfig({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: OPERATOR_TOKEN, HERALD_SSRF_ALLOWLIST: LOOPBACK_ALLOWLIST, ...opts.env });
   const herald = await createHerald(config, { now: opts.now, dispatch: opts.dispatch ?? false });
   if (!(herald.store instanceof SqliteStore)) throw new Error('expected the embedded SQLite store');
   const store = herald.store;

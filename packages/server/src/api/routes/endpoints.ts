@@ -4,9 +4,18 @@ import { isIdOf } from '../../domain/ids.js';
 import type { Endpoint } from '../../domain/types.js';
 import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
 import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from '../../security/secrets.js';
+import { ipLiteralOf } from '../../security/ssrf.js';
 import { route, type Ctx } from '../route.js';
 import { backgroundTaskOut, endpointOut } from '../serialize.js';
 import { mapPage, pageOf, requireEventTypes, throttleOf, timeParam } from './common.js';
+
+/** A valid http(s) URL whose target, when it is an IP literal, the SSRF guard lets through. */
+function checkUrl(c: Ctx, url: string): void {
+  checkEndpointUrl(url);
+  const ip = ipLiteralOf(url);
+  const refused = ip === null ? null : c.deps.ssrf.refusal(ip);
+  if (refused) throw invalidBody(['url'], refused, 'value_error.url.ssrf');
+}
 
 /** `[]` and null both mean "no filter". */
 const listOrNull = (v: string[] | null | undefined) => (v && v.length ? v : null);
@@ -15,7 +24,7 @@ async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string)
   const uid = (b.uid as string | null | undefined) ?? uidFallback ?? null;
   checkUid('endpoint', uid);
   checkMetadata(b.metadata);
-  checkEndpointUrl(b.url);
+  checkUrl(c, b.url);
   const eventTypes = listOrNull(b.eventTypes ?? b.filterTypes);
   await requireEventTypes(c, eventTypes);
   const headers = (b.headers ?? {}) as Record<string, string>;
@@ -83,7 +92,7 @@ export const endpointRoutes = [
       }
       checkUid('endpoint', b.uid);
       checkMetadata(b.metadata);
-      checkEndpointUrl(b.url);
+      checkUrl(c, b.url);
       const eventTypes = listOrNull(b.eventTypes ?? b.filterTypes);
       await requireEventTypes(c, eventTypes);
       const disabled = b.disabled ?? false;
@@ -111,7 +120,7 @@ export const endpointRoutes = [
       const ep = c.endpoint!;
       checkUid('endpoint', b.uid);
       checkMetadata(b.metadata);
-      if (b.url !== undefined) checkEndpointUrl(b.url);
+      if (b.url !== undefined) checkUrl(c, b.url);
       const types = b.eventTypes !== undefined ? b.eventTypes : b.filterTypes;
       if (types !== undefined) await requireEventTypes(c, types);
       const throttle = throttleOf(b);

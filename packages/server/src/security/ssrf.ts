@@ -1,0 +1,105 @@
+// SSRF guard: deliveries go only to globally routable addresses unless the operator allows a
+// range (HERALD_SSRF_ALLOWLIST). The check runs on the addresses DNS returns, inside the socket's
+// own lookup, so the connection uses exactly the address that was checked (no DNS rebinding), and
+// on IP-literal URLs before connecting. Ranges follow the IANA special-purpose registries.
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
+
+const BLOCKED_V4: [string, number][] = [
+  ['0.0.0.0', 8], // "this network"
+  ['10.0.0.0', 8], // private
+  ['100.64.0.0', 10], // CGNAT
+  ['127.0.0.0', 8], // loopback
+  ['169.254.0.0', 16], // link-local, cloud metadata (169.254.169.254)
+  ['172.16.0.0', 12], // private
+  ['192.0.0.0', 24], // IETF protocol assignments
+  ['192.0.2.0', 24], // documentation
+  ['192.88.99.0', 24], // 6to4 relay anycast
+  ['192.168.0.0', 16], // private
+  ['198.18.0.0', 15], // benchmarking
+  ['198.51.100.0', 24], // documentation
+  ['203.0.113.0', 24], // documentation
+  ['224.0.0.0', 4], // multicast
+  ['240.0.0.0', 4], // reserved, broadcast
+];
+const BLOCKED_V6: [string, number][] = [
+  ['::', 128], // unspecified
+  ['::1', 128], // loopback
+  ['64:ff9b::', 96], // NAT64 (embeds IPv4)
+  ['64:ff9b:1::', 48], // local-use NAT64
+  ['100::', 64], // discard-only
+  ['2001::', 23], // IETF protocol assignments (Teredo and others)
+  ['2001:db8::', 32], // documentation
+  ['2002::', 16], // 6to4 (embeds IPv4)
+  ['3fff::', 20], // documentation
+  ['5f00::', 16], // segment routing SIDs
+  ['fc00::', 7], // unique local
+  ['fe80::', 10], // link-local
+  ['ff00::', 8], // multicast
+];
+
+export class SsrfGuard {
+  private readonly blocked = new BlockList();
+  private readonly allowed = new BlockList();
+
+  /** `allow`: CIDRs (v4 or v6) to let through despite being non-global, e.g. 127.0.0.0/8 in tests. */
+  constructor(allow: readonly string[] = []) {
+    for (const [a, p] of BLOCKED_V4) this.blocked.addSubnet(a, p, 'ipv4');
+    for (const [a, p] of BLOCKED_V6) this.blocked.addSubnet(a, p, 'ipv6');
+    for (const cidr of allow) {
+      const { address, prefix, family } = parseCidr(cidr);
+      this.allowed.addSubnet(address, prefix, family);
+    }
+  }
+
+  /** Why `ip` may not be connected to, or null when it may. */
+  refusal(ip: string): string | null {
+    const family = isIP(ip);
+    if (family === 0) return `'${ip}' is not an IP address`;
+    // IPv4-mapped IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+    const [addr, type] = mapped ? [mapped[1]!, 'ipv4' as const] : [ip, family === 4 ? ('ipv4' as const) : ('ipv6' as const)];
+    if (this.allowed.check(addr, type)) return null;
+    if (this.blocked.check(addr, type)) {
+      return `${ip} is not a globally routable address; deliveries there are refused (allow it with HERALD_SSRF_ALLOWLIST)`;
+    }
+    return null;
+  }
+
+  /** A socket `lookup` that resolves, then keeps only addresses that may be connected to. */
+  readonly lookup = (
+    hostname: string,
+    options: { all?: boolean; family?: number | string },
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
+    dnsLookup(hostname, { ...options, all: true } as { all: true }, (err, addresses) => {
+      if (err) return callback(err, options.all ? [] : '', 0);
+      const ok = addresses.filter((a) => this.refusal(a.address) === null);
+      if (ok.length === 0) {
+        const why = addresses.map((a) => this.refusal(a.address)).find((r) => r) ?? 'no usable address';
+        const e = Object.assign(new Error(`Refused ${hostname}: ${why}`), { code: 'ESSRF' }) as NodeJS.ErrnoException;
+        return callback(e, options.all ? [] : '', 0);
+      }
+      if (options.all) return callback(null, ok);
+      callback(null, ok[0]!.address, ok[0]!.family);
+    });
+  };
+}
+
+export function parseCidr(cidr: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } {
+  const [address, bits] = cidr.trim().split('/');
+  const family = isIP(address ?? '');
+  if (!address || family === 0) throw new Error(`'${cidr}' is not a CIDR such as 127.0.0.0/8 or ::1/128`);
+  const max = family === 4 ? 32 : 128;
+  const prefix = bits === undefined ? max : Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) {
+    throw new Error(`'${cidr}' has a bad prefix length (0 to ${max})`);
+  }
+  return { address, prefix, family: family === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** The host of a URL as an IP literal (brackets removed), or null when it is a name. */
+export function ipLiteralOf(url: string): string | null {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return isIP(host) ? host : null;
+}

@@ -1,0 +1,88 @@
+// SSRF guard: by default nothing that is not globally routable is reached, in any of its spellings;
+// the allowlist lets ranges through; endpoint creation refuses IP literals it can judge, and a
+// name that resolves to a refused address fails its attempt with the reason.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SsrfGuard } from '../src/security/ssrf.js';
+import { startInProcess, type InProcess } from './helpers/inproc.js';
+
+describe('SsrfGuard', () => {
+  const guard = new SsrfGuard();
+  it.each([
+    '127.0.0.1', '127.1.2.3', '10.0.0.1', '172.16.5.4', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1',
+    '0.0.0.0', '224.0.0.1', '255.255.255.255', '198.18.0.1', '::1', '::', 'fe80::1', 'fc00::1', 'fd12:3456::1', 'ff02::1',
+    '::ffff:127.0.0.1', '::ffff:10.1.2.3', '::ffff:169.254.169.254', '2002:7f00:1::', '2002:a00:1::1', '64:ff9b::a00:1',
+  ])('refuses %s', (ip) => {
+    expect(guard.refusal(ip)).toMatch(/not a globally routable address/);
+  });
+  it.each(['93.184.216.34', '8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '172.32.0.1', '100.128.0.1'])('allows %s', (ip) => {
+    expect(guard.refusal(ip)).toBeNull();
+  });
+  it('lets allowlisted ranges through, and only those', () => {
+    const g = new SsrfGuard(['127.0.0.0/8', '::1/128', '10.1.0.0/16']);
+    expect(g.refusal('127.0.0.1')).toBeNull();
+    expect(g.refusal('::ffff:127.0.0.1')).toBeNull();
+    expect(g.refusal('::1')).toBeNull();
+    expect(g.refusal('10.1.2.3')).toBeNull();
+    expect(g.refusal('10.2.0.1')).not.toBeNull();
+    expect(g.refusal('169.254.169.254')).not.toBeNull();
+  });
+  it('checks what DNS returns, inside the socket lookup', async () => {
+    const refused = await new Promise<NodeJS.ErrnoException | null>((r) => guard.lookup('localhost', { all: true }, (e) => r(e)));
+    expect(refused?.code).toBe('ESSRF');
+    expect(refused?.message).toMatch(/Refused localhost/);
+    const ok = await new Promise<unknown>((r) => new SsrfGuard(['127.0.0.0/8', '::1/128']).lookup('localhost', { all: true }, (e, a) => r(e ?? a)));
+    expect(Array.isArray(ok) && ok.length > 0).toBe(true);
+  });
+});
+
+describe('SSRF guard in the API and the dispatcher', () => {
+  let h: InProcess;
+  let receiver: Server;
+  let hits = 0;
+  let port = 0;
+  beforeAll(async () => {
+    // No loopback allowance here: the default, as an operator gets it.
+    h = await startInProcess({ dispatch: true, env: { HERALD_SSRF_ALLOWLIST: '', HERALD_RETRY_SCHEDULE: 'none', HERALD_POLL_INTERVAL: '50ms' } });
+    receiver = createServer((_req, res) => {
+      hits++;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    port = (receiver.address() as AddressInfo).port;
+    await h.inject('POST', '/api/v1/app', { body: { name: 'a', uid: 'a' } });
+  });
+  afterAll(async () => {
+    await h.close();
+    receiver.close();
+  });
+
+  it.each(['http://127.0.0.1:8080/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'http://[::ffff:10.0.0.1]/x', 'http://2130706433/x', 'http://0x7f.1/x'])(
+    'endpoint creation refuses %s with a clear 422',
+    async (url) => {
+      const r = await h.inject('POST', '/api/v1/app/a/endpoint', { body: { url } });
+      expect(r.status).toBe(422);
+      expect(r.json.detail[0].loc).toEqual(['body', 'url']);
+      expect(r.json.detail[0].msg).toMatch(/not a globally routable address.*HERALD_SSRF_ALLOWLIST/);
+    },
+  );
+
+  it('a host name that resolves to loopback is refused at delivery, with the reason in the attempt', async () => {
+    const ep = await h.inject('POST', '/api/v1/app/a/endpoint', { body: { url: `http://localhost:${port}/hook` } });
+    expect(ep.status).toBe(201);
+    const msg = await h.inject('POST', '/api/v1/app/a/msg', { body: { eventType: 'x', payload: {} } });
+    expect(msg.status).toBe(202);
+    const deadline = Date.now() + 10_000;
+    let attempts: any[] = [];
+    while (Date.now() < deadline) {
+      attempts = (await h.inject('GET', `/api/v1/app/a/attempt/endpoint/${ep.json.id}?with_content=true`)).json.data;
+      if (attempts.length) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0].responseStatusCode).toBe(0);
+    expect(attempts[0].response).toMatch(/Refused localhost: .* not a globally routable address/);
+    expect(hits).toBe(0);
+  });
+});
