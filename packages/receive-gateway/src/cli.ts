@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/**
+ * herald-receive: `herald-receive [--config gateway.json]`. The only place that reads process.env
+ * and sets exit codes. Logs are JSON lines on stdout; the first one says where it listens.
+ */
+import { ConfigError, loadConfig } from './config.js';
+import { startGateway } from './gateway.js';
+
+function usage(): never {
+  process.stderr.write('usage: herald-receive [--config <file.json>]\n  settings: see the README (file, or HERALD_RECEIVE_* variables)\n');
+  process.exit(2);
+}
+
+function log(entry: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  let configPath: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--config' && args[i + 1] !== undefined) configPath = args[++i];
+    else if (args[i].startsWith('--config=')) configPath = args[i].slice('--config='.length);
+    else usage();
+  }
+  let config;
+  try {
+    config = loadConfig(process.env, configPath);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`herald-receive: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const gateway = await startGateway(config, { log });
+  log({ msg: 'listening', url: gateway.url, inbox: config.inboxPath, destinations: Object.keys(config.destinations) });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log({ msg: 'stopping', signal });
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log({ msg: 'stop failed', error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`herald-receive: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

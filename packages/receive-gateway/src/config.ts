@@ -1,0 +1,408 @@
+/**
+ * The gateway's configuration: one JSON file (`--config path` or HERALD_RECEIVE_CONFIG) and/or
+ * HERALD_RECEIVE_* variables, which override the file setting by setting. Checked whole at start;
+ * every problem is reported with the setting's name and what it accepts, so a bad deploy fails
+ * before it listens rather than on the first webhook.
+ */
+import { readFileSync } from 'node:fs';
+import { parseEncryptionKey } from '@herald/engage';
+import { createIpAllowlist, parseSecret } from '@herald/receiver';
+
+export interface HttpDestinationConfig {
+  type: 'http';
+  url: string;
+  /** Extra request headers, e.g. an internal Authorization. */
+  headers: Record<string, string>;
+  timeoutMs: number;
+}
+export interface RedisDestinationConfig {
+  type: 'redis';
+  url: string;
+  stream: string;
+  /** Approximate cap on the stream's length (XADD MAXLEN ~); absent: no cap. */
+  maxLen?: number;
+  timeoutMs: number;
+}
+export interface RabbitMqDestinationConfig {
+  type: 'rabbitmq';
+  url: string;
+  /** '' is the default exchange, where the routing key is the queue name. */
+  exchange: string;
+  routingKey: string;
+  timeoutMs: number;
+}
+export interface NatsDestinationConfig {
+  type: 'nats';
+  servers: string[];
+  subject: string;
+  timeoutMs: number;
+}
+export type DestinationConfig =
+  | HttpDestinationConfig
+  | RedisDestinationConfig
+  | RabbitMqDestinationConfig
+  | NatsDestinationConfig;
+
+export interface RouteConfig {
+  /** Event types; `*` matches every type, `contact.*` every type starting with `contact.`. */
+  events: string[];
+  /** Destination names. */
+  to: string[];
+}
+
+export interface RetryConfig {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Attempts per event and destination before it is marked failed (kept in the inbox). */
+  maxAttempts: number;
+}
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  /** The one POST path webhooks are delivered to. */
+  path: string;
+  secrets: string[];
+  encryptionKey?: string;
+  allowlist?: string[];
+  trustedProxies: string[];
+  maxBodyBytes: number;
+  toleranceSeconds: number;
+  /** The SQLite inbox file. */
+  inboxPath: string;
+  retry: RetryConfig;
+  /** Attempts running at once, across destinations. */
+  concurrency: number;
+  destinations: Record<string, DestinationConfig>;
+  routes: RouteConfig[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+type Json = unknown;
+
+/** Collects problems instead of stopping at the first, so one run shows everything to fix. */
+class Checker {
+  readonly problems: string[] = [];
+  fail(setting: string, message: string): undefined {
+    this.problems.push(`${setting}: ${message}`);
+    return undefined;
+  }
+  string(setting: string, value: Json, opts: { optional?: boolean; nonEmpty?: boolean } = {}): string | undefined {
+    if (value === undefined && opts.optional) return undefined;
+    if (typeof value !== 'string') return this.fail(setting, `must be a string${opts.optional ? ' or absent' : ''}`);
+    if (opts.nonEmpty && value.trim() === '') return this.fail(setting, 'must not be empty');
+    return value;
+  }
+  int(setting: string, value: Json, min: number, max: number, fallback?: number): number | undefined {
+    if (value === undefined && fallback !== undefined) return fallback;
+    const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      return this.fail(setting, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  }
+  stringList(setting: string, value: Json, opts: { nonEmpty?: boolean } = {}): string[] | undefined {
+    // Environment variables give lists as comma- or space-separated text.
+    const list = typeof value === 'string' ? value.split(/[\s,]+/).filter((s) => s !== '') : value;
+    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && s.trim() !== '')) {
+      return this.fail(setting, 'must be a list of non-empty strings');
+    }
+    if (opts.nonEmpty && list.length === 0) return this.fail(setting, 'must list at least one entry');
+    return list.map((s: string) => s.trim());
+  }
+  object(setting: string, value: Json): Record<string, Json> | undefined {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return this.fail(setting, 'must be an object');
+    return value as Record<string, Json>;
+  }
+  url(setting: string, value: Json, protocols: string[]): string | undefined {
+    const text = this.string(setting, value, { nonEmpty: true });
+    if (text === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      return this.fail(setting, `must be a URL (${protocols.join(' or ')}), got ${JSON.stringify(text)}`);
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      return this.fail(setting, `must be a ${protocols.join(' or ')} URL, got ${JSON.stringify(parsed.protocol)}`);
+    }
+    return text;
+  }
+  unknownKeys(setting: string, object: Record<string, Json>, known: readonly string[]): void {
+    for (const key of Object.keys(object)) {
+      if (!known.includes(key)) this.fail(`${setting}${setting ? '.' : ''}${key}`, `unknown setting; allowed: ${known.join(', ')}`);
+    }
+  }
+}
+
+const TOP_KEYS = [
+  'host',
+  'port',
+  'path',
+  'secrets',
+  'encryptionKey',
+  'allowlist',
+  'trustedProxies',
+  'maxBodyBytes',
+  'toleranceSeconds',
+  'inboxPath',
+  'retry',
+  'concurrency',
+  'destinations',
+  'routes',
+] as const;
+
+/** Which variable sets which file setting; JSON-valued ones hold the same JSON as the file. */
+export const ENV_VARS: Record<string, (typeof TOP_KEYS)[number]> = {
+  HERALD_RECEIVE_HOST: 'host',
+  HERALD_RECEIVE_PORT: 'port',
+  HERALD_RECEIVE_PATH: 'path',
+  HERALD_RECEIVE_SECRETS: 'secrets',
+  HERALD_RECEIVE_ENCRYPTION_KEY: 'encryptionKey',
+  HERALD_RECEIVE_ALLOWLIST: 'allowlist',
+  HERALD_RECEIVE_TRUSTED_PROXIES: 'trustedProxies',
+  HERALD_RECEIVE_MAX_BODY_BYTES: 'maxBodyBytes',
+  HERALD_RECEIVE_TOLERANCE_SECONDS: 'toleranceSeconds',
+  HERALD_RECEIVE_INBOX: 'inboxPath',
+  HERALD_RECEIVE_RETRY: 'retry',
+  HERALD_RECEIVE_CONCURRENCY: 'concurrency',
+  HERALD_RECEIVE_DESTINATIONS: 'destinations',
+  HERALD_RECEIVE_ROUTES: 'routes',
+};
+const JSON_VARS = new Set(['HERALD_RECEIVE_RETRY', 'HERALD_RECEIVE_DESTINATIONS', 'HERALD_RECEIVE_ROUTES']);
+
+const DESTINATION_KEYS: Record<DestinationConfig['type'], readonly string[]> = {
+  http: ['type', 'url', 'headers', 'timeoutMs'],
+  redis: ['type', 'url', 'stream', 'maxLen', 'timeoutMs'],
+  rabbitmq: ['type', 'url', 'exchange', 'routingKey', 'timeoutMs'],
+  nats: ['type', 'servers', 'subject', 'timeoutMs'],
+};
+
+function checkDestination(c: Checker, setting: string, value: Json): DestinationConfig | undefined {
+  const d = c.object(setting, value);
+  if (!d) return undefined;
+  const type = d.type;
+  if (type !== 'http' && type !== 'redis' && type !== 'rabbitmq' && type !== 'nats') {
+    return c.fail(`${setting}.type`, `must be one of http, redis, rabbitmq, nats; got ${JSON.stringify(type)}`);
+  }
+  c.unknownKeys(setting, d, DESTINATION_KEYS[type]);
+  const timeoutMs = c.int(`${setting}.timeoutMs`, d.timeoutMs, 1, 300_000, 10_000);
+  switch (type) {
+    case 'http': {
+      const url = c.url(`${setting}.url`, d.url, ['http:', 'https:']);
+      const headers: Record<string, string> = {};
+      if (d.headers !== undefined) {
+        const h = c.object(`${setting}.headers`, d.headers);
+        for (const [name, v] of Object.entries(h ?? {})) {
+          if (typeof v === 'string') headers[name] = v;
+          else c.fail(`${setting}.headers.${name}`, 'must be a string');
+        }
+      }
+      return url && timeoutMs ? { type, url, headers, timeoutMs } : undefined;
+    }
+    case 'redis': {
+      const url = c.url(`${setting}.url`, d.url ?? 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
+      const stream = c.string(`${setting}.stream`, d.stream, { nonEmpty: true });
+      const maxLen = d.maxLen === undefined ? undefined : c.int(`${setting}.maxLen`, d.maxLen, 1, Number.MAX_SAFE_INTEGER);
+      return url && stream && timeoutMs ? { type, url, stream, maxLen, timeoutMs } : undefined;
+    }
+    case 'rabbitmq': {
+      const url = c.url(`${setting}.url`, d.url ?? 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']);
+      const exchange = c.string(`${setting}.exchange`, d.exchange ?? '');
+      const routingKey = c.string(`${setting}.routingKey`, d.routingKey, { nonEmpty: exchange === '' });
+      return url && exchange !== undefined && routingKey !== undefined && timeoutMs
+        ? { type, url, exchange, routingKey, timeoutMs }
+        : undefined;
+    }
+    case 'nats': {
+      const servers = c.stringList(`${setting}.servers`, d.servers ?? ['127.0.0.1:4222'], { nonEmpty: true });
+      const subject = c.string(`${setting}.subject`, d.subject, { nonEmpty: true });
+      if (subject !== undefined && /[\s*>]/.test(subject)) {
+        c.fail(`${setting}.subject`, 'must be a concrete subject: no spaces and no wildcards (* or >)');
+        return undefined;
+      }
+      return servers && subject && timeoutMs ? { type, servers, subject, timeoutMs } : undefined;
+    }
+  }
+}
+
+/** Validates a raw settings object (the file's JSON with variables merged in). */
+export function validateConfig(raw: Json): GatewayConfig {
+  const c = new Checker();
+  const o = c.object('(configuration)', raw);
+  if (!o) throw new ConfigError(c.problems);
+  c.unknownKeys('', o, TOP_KEYS);
+
+  const host = c.string('host', o.host ?? '0.0.0.0', { nonEmpty: true });
+  const port = c.int('port', o.port ?? 8080, 0, 65535);
+  const path = c.string('path', o.path ?? '/', { nonEmpty: true });
+  if (path !== undefined && !path.startsWith('/')) c.fail('path', `must start with "/", got ${JSON.stringify(path)}`);
+
+  const secrets = c.stringList('secrets', o.secrets, { nonEmpty: true });
+  for (const [i, s] of (secrets ?? []).entries()) {
+    try {
+      parseSecret(s);
+    } catch (err) {
+      c.fail(`secrets[${i}]`, `must be a whsec_… (HMAC) or whpk_… (ed25519 public key) secret: ${(err as Error).message}`);
+    }
+  }
+  const encryptionKey = c.string('encryptionKey', o.encryptionKey, { optional: true, nonEmpty: true });
+  if (encryptionKey !== undefined) {
+    try {
+      parseEncryptionKey(encryptionKey);
+    } catch (err) {
+      c.fail('encryptionKey', `must be the 32-character Engage key: ${(err as Error).message}`);
+    }
+  }
+  const ipList = (setting: string, value: Json): string[] | undefined => {
+    const list = c.stringList(setting, value);
+    if (list === undefined) return undefined;
+    try {
+      createIpAllowlist(list);
+    } catch (err) {
+      c.fail(setting, `must list IPv4/IPv6 addresses or CIDR ranges: ${(err as Error).message}`);
+    }
+    return list;
+  };
+  const allowlist = o.allowlist === undefined ? undefined : ipList('allowlist', o.allowlist);
+  const trustedProxies = ipList('trustedProxies', o.trustedProxies ?? []) ?? [];
+  const maxBodyBytes = c.int('maxBodyBytes', o.maxBodyBytes, 1, 64 * 1024 * 1024, 1024 * 1024);
+  const toleranceSeconds = c.int('toleranceSeconds', o.toleranceSeconds, 1, 86_400, 300);
+  const inboxPath = c.string('inboxPath', o.inboxPath ?? './data/inbox.db', { nonEmpty: true });
+  const concurrency = c.int('concurrency', o.concurrency, 1, 1000, 16);
+
+  let retry: RetryConfig | undefined;
+  const r = c.object('retry', o.retry ?? {});
+  if (r) {
+    c.unknownKeys('retry', r, ['initialDelayMs', 'maxDelayMs', 'maxAttempts']);
+    const initialDelayMs = c.int('retry.initialDelayMs', r.initialDelayMs, 1, 3_600_000, 1000);
+    const maxDelayMs = c.int('retry.maxDelayMs', r.maxDelayMs, 1, 86_400_000, 600_000);
+    const maxAttempts = c.int('retry.maxAttempts', r.maxAttempts, 1, 1_000_000, 30);
+    if (initialDelayMs !== undefined && maxDelayMs !== undefined && maxDelayMs < initialDelayMs) {
+      c.fail('retry.maxDelayMs', `must be at least retry.initialDelayMs (${initialDelayMs})`);
+    }
+    if (initialDelayMs && maxDelayMs && maxAttempts) retry = { initialDelayMs, maxDelayMs, maxAttempts };
+  }
+
+  const destinations: Record<string, DestinationConfig> = {};
+  const ds = c.object('destinations', o.destinations);
+  if (ds) {
+    for (const [name, value] of Object.entries(ds)) {
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+        c.fail(`destinations.${name}`, 'a destination name is 1–64 letters, digits, "_", "." or "-"');
+        continue;
+      }
+      const d = checkDestination(c, `destinations.${name}`, value);
+      if (d) destinations[name] = d;
+    }
+  }
+
+  const routes: RouteConfig[] = [];
+  if (!Array.isArray(o.routes)) c.fail('routes', 'must be a list of {"events": [...], "to": [...]}');
+  else {
+    if (o.routes.length === 0) c.fail('routes', 'must list at least one route, or no event is forwarded anywhere');
+    for (const [i, value] of o.routes.entries()) {
+      const route = c.object(`routes[${i}]`, value);
+      if (!route) continue;
+      c.unknownKeys(`routes[${i}]`, route, ['events', 'to']);
+      const events = c.stringList(`routes[${i}].events`, route.events, { nonEmpty: true });
+      for (const e of events ?? []) {
+        if (!/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/.test(e)) {
+          c.fail(`routes[${i}].events`, `${JSON.stringify(e)} is not an event type, "*", or a prefix like "contact.*"`);
+        }
+      }
+      const to = c.stringList(`routes[${i}].to`, route.to, { nonEmpty: true });
+      for (const name of to ?? []) {
+        if (ds && !(name in ds)) {
+          c.fail(`routes[${i}].to`, `${JSON.stringify(name)} is not a destination; defined: ${Object.keys(ds).join(', ') || '(none)'}`);
+        }
+      }
+      if (events && to) routes.push({ events, to: [...new Set(to)] });
+    }
+  }
+
+  if (c.problems.length > 0) throw new ConfigError(c.problems);
+  return Object.freeze({
+    host: host!,
+    port: port!,
+    path: path!,
+    secrets: secrets!,
+    encryptionKey,
+    allowlist,
+    trustedProxies,
+    maxBodyBytes: maxBodyBytes!,
+    toleranceSeconds: toleranceSeconds!,
+    inboxPath: inboxPath!,
+    retry: retry!,
+    concurrency: concurrency!,
+    destinations,
+    routes,
+  });
+}
+
+/**
+ * Reads the file (if any) and the HERALD_RECEIVE_* variables, then validates. A variable wins over
+ * the file for its setting.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, configPath?: string): GatewayConfig {
+  const path = configPath ?? env.HERALD_RECEIVE_CONFIG;
+  let raw: Record<string, Json> = {};
+  if (path !== undefined && path !== '') {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError([`config file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+    }
+    try {
+      raw = JSON.parse(text) as Record<string, Json>;
+    } catch (err) {
+      throw new ConfigError([`config file ${path}: must be JSON: ${(err as Error).message}`]);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw new ConfigError([`config file ${path}: must hold one JSON object`]);
+    }
+  }
+  const merged: Record<string, Json> = { ...raw };
+  const problems: string[] = [];
+  for (const [name, key] of Object.entries(ENV_VARS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    if (JSON_VARS.has(name)) {
+      try {
+        merged[key] = JSON.parse(value);
+      } catch {
+        problems.push(`${name}: must be JSON (the same value as "${key}" in the config file)`);
+      }
+    } else merged[key] = value;
+  }
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('HERALD_RECEIVE_') && name !== 'HERALD_RECEIVE_CONFIG' && !(name in ENV_VARS)) {
+      problems.push(`${name}: unknown variable; known: HERALD_RECEIVE_CONFIG, ${Object.keys(ENV_VARS).join(', ')}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return validateConfig(merged);
+}
+
+/** True when `eventType` is matched by a route pattern (`*`, `prefix.*`, or the exact type). */
+export function matchesEvent(pattern: string, eventType: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('.*')) return eventType.startsWith(pattern.slice(0, -1));
+  return pattern === eventType;
+}
+
+/** Destination names for an event type, in route order, each once. */
+export function destinationsFor(routes: readonly RouteConfig[], eventType: string): string[] {
+  const out = new Set<string>();
+  for (const route of routes) {
+    if (route.events.some((p) => matchesEvent(p, eventType))) for (const name of route.to) out.add(name);
+  }
+  return [...out];
+}

@@ -1,0 +1,32 @@
+/** What every destination gets: the decrypted event and the id it arrived with. */
+export interface ForwardMessage {
+  webhookId: string;
+  eventType: string;
+  /** The decrypted envelope, JSON text. */
+  body: string;
+  /** When the gateway accepted it, epoch ms. */
+  receivedAt: number;
+}
+
+/**
+ * One internal destination. `send` resolves only when the destination has the message durably
+ * (2xx, XADD reply, broker confirm, JetStream ack); anything else rejects and is retried later.
+ */
+export interface Destination {
+  readonly name: string;
+  send(message: ForwardMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Rejects after `ms` unless `promise` settles first. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

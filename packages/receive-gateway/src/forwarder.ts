@@ -1,0 +1,125 @@
+/**
+ * Moves inbox deliveries to their destinations. Each delivery is tried until it succeeds or runs
+ * out of attempts; the result of every attempt is written to the inbox before the next is
+ * planned, so a crash mid-attempt means that attempt is made again (at least once), never lost.
+ */
+import type { RetryConfig } from './config.js';
+import type { Destination } from './destinations/types.js';
+import type { DueDelivery, Inbox } from './inbox.js';
+
+export interface ForwarderOptions {
+  inbox: Inbox;
+  destinations: ReadonlyMap<string, Destination>;
+  retry: RetryConfig;
+  concurrency: number;
+  now?: () => number;
+  /** Random source in [0, 1), for jitter. */
+  random?: () => number;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export interface Forwarder {
+  /** Looks for due work now (called after each accept, so forwarding does not wait for a poll). */
+  wake(): void;
+  /** Stops planning new attempts and waits for the running ones to finish. */
+  stop(): Promise<void>;
+}
+
+/** Delay before attempt `attempts + 1`: exponential, capped, with jitter in its upper half. */
+export function retryDelay(retry: RetryConfig, attempts: number, random: () => number): number {
+  const base = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(attempts - 1, 40));
+  return Math.round(base / 2 + (random() * base) / 2);
+}
+
+/** Upper bound on the idle sleep, so a clock jump or an outside edit of the inbox is noticed. */
+const MAX_IDLE_MS = 5_000;
+
+export function startForwarder(options: ForwarderOptions): Forwarder {
+  const { inbox, destinations, retry, concurrency } = options;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const log = options.log ?? (() => undefined);
+  const running = new Map<string, Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let pumping = false;
+
+  async function attempt(d: DueDelivery): Promise<void> {
+    const attempts = d.attempts + 1;
+    const destination = destinations.get(d.destination);
+    let error: string | undefined;
+    if (!destination) error = `no destination named ${JSON.stringify(d.destination)} in the configuration`;
+    else {
+      try {
+        await destination.send({ webhookId: d.webhookId, eventType: d.eventType, body: d.body, receivedAt: d.receivedAt });
+      } catch (err) {
+        error = err instanceof Error ? err.message : String(err);
+      }
+    }
+    const at = now();
+    if (error === undefined) {
+      inbox.markDone(d.eventId, d.destination, attempts, at);
+      log({ msg: 'forwarded', webhookId: d.webhookId, destination: d.destination, attempts });
+    } else if (attempts >= retry.maxAttempts) {
+      inbox.markFailed(d.eventId, d.destination, attempts, at, error);
+      log({ msg: 'forward failed for good', webhookId: d.webhookId, destination: d.destination, attempts, error });
+    } else {
+      const next = at + retryDelay(retry, attempts, random);
+      inbox.markRetry(d.eventId, d.destination, attempts, next, error);
+      log({ msg: 'forward will retry', webhookId: d.webhookId, destination: d.destination, attempts, error, nextAttemptAt: next });
+    }
+  }
+
+  function pump(): void {
+    if (stopped || pumping) return;
+    pumping = true;
+    try {
+      const free = concurrency - running.size;
+      if (free > 0) {
+        for (const d of inbox.due(now(), free, new Set(running.keys()))) {
+          const key = `${d.eventId}:${d.destination}`;
+          const p = attempt(d)
+            .catch((err: unknown) => log({ msg: 'inbox write failed', error: String(err), webhookId: d.webhookId }))
+            .finally(() => {
+              running.delete(key);
+              pump();
+            });
+          running.set(key, p);
+        }
+      }
+      schedule();
+    } catch (err) {
+      log({ msg: 'inbox read failed', error: String(err) });
+      schedule(1000);
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function schedule(forceMs?: number): void {
+    if (stopped) return;
+    clearTimeout(timer);
+    let wait = forceMs ?? MAX_IDLE_MS;
+    if (forceMs === undefined) {
+      // Rows due now are either running (their end calls pump) or were just started; only later
+      // rows need the timer.
+      const at = now();
+      const next = inbox.nextDueAfter(at);
+      if (next !== undefined) wait = Math.min(wait, next - at);
+    }
+    timer = setTimeout(pump, wait);
+  }
+
+  setImmediate(pump);
+
+  return {
+    wake() {
+      setImmediate(pump);
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await Promise.allSettled([...running.values()]);
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The gateway: node:http → the receiver pipeline (source IP, size, signature, dedupe, decrypt) →
+ * the inbox commit → 2xx. Forwarding runs behind the inbox, never on the request path.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createReceiver, createRouter, handleNodeRequest, type DedupeStore } from '@herald/receiver';
+import { destinationsFor, type GatewayConfig } from './config.js';
+import { createDestination } from './destinations/index.js';
+import type { Destination } from './destinations/types.js';
+import { startForwarder, type Forwarder } from './forwarder.js';
+import { openInbox, type Inbox } from './inbox.js';
+
+export interface GatewayOptions {
+  now?: () => number;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export interface Gateway {
+  /** Where webhooks are posted, e.g. http://127.0.0.1:8080/webhooks. */
+  readonly url: string;
+  readonly inbox: Inbox;
+  /** Stops listening, lets running attempts finish, closes the destinations and the inbox. */
+  close(): Promise<void>;
+}
+
+function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...extra });
+  res.end(text);
+}
+
+export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const log = options.log ?? (() => undefined);
+  const now = options.now ?? Date.now;
+  const inbox = openInbox(config.inboxPath, now);
+  const destinations = new Map<string, Destination>();
+  for (const [name, d] of Object.entries(config.destinations)) destinations.set(name, createDestination(name, d));
+
+  let forwarder: Forwarder | undefined;
+  // The inbox is the dedupe memory: an id is "seen" once its event is committed, for as long as
+  // the inbox keeps it. `add` has nothing to do, because the route handler's commit already did it.
+  const dedupe: DedupeStore = { has: (id) => inbox.has(id), add: () => undefined };
+  const router = createRouter().onAny(async (event, context) => {
+    const targets = destinationsFor(config.routes, event.eventType);
+    // Destinations get the plain envelope: the payload is decrypted, so it says so.
+    const body = JSON.stringify({ ...event, isEncrypted: false });
+    const result = await inbox.accept({ webhookId: context.webhookId, eventType: event.eventType, body, destinations: targets });
+    if (result === 'stored') {
+      log({ msg: 'accepted', webhookId: context.webhookId, eventType: event.eventType, destinations: targets });
+      forwarder?.wake();
+    }
+  });
+  const receiver = createReceiver({
+    secrets: config.secrets,
+    encryptionKey: config.encryptionKey,
+    allowlist: config.allowlist,
+    trustedProxies: config.trustedProxies,
+    maxBodyBytes: config.maxBodyBytes,
+    toleranceSeconds: config.toleranceSeconds,
+    router,
+    dedupe,
+    now,
+    onError: (err) => log({ msg: 'refused', code: err.code, status: err.status, detail: err.message }),
+  });
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== config.path) return json(res, 404, { code: 'not_found', detail: `webhooks are posted to ${config.path}` });
+    if (req.method !== 'POST') {
+      return json(res, 405, { code: 'method_not_allowed', detail: 'webhooks are delivered with POST' }, { allow: 'POST' });
+    }
+    handleNodeRequest(receiver, req, res).catch((err: unknown) => {
+      if (!res.headersSent) json(res, 500, { code: 'handler_failed', detail: String(err) });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  forwarder = startForwarder({ inbox, destinations, retry: config.retry, concurrency: config.concurrency, now, log });
+
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}${config.path}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    inbox,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await forwarder?.stop();
+        await Promise.allSettled([...destinations.values()].map((d) => d.close()));
+        inbox.close();
+      })();
+      return closing;
+    },
+  };
+}

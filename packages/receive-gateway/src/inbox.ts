@@ -1,0 +1,190 @@
+/**
+ * The durable inbox: every accepted event, with one delivery row per destination that its type
+ * routes to, written in one transaction before the webhook is answered. Deliveries carry their
+ * attempt state (attempts, next attempt time, last error), so a restart resumes exactly where the
+ * forwarder was. The webhook id is unique: a repeat is recognised, not stored again.
+ *
+ * One gateway process per inbox file (SQLite, WAL). Accepts arriving in the same tick share one
+ * commit (group commit), so the fsync cost is paid once per batch, not per request.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface AcceptInput {
+  webhookId: string;
+  eventType: string;
+  /** The verified, decrypted envelope as JSON text: what destinations receive. */
+  body: string;
+  destinations: readonly string[];
+}
+
+export type AcceptResult = 'stored' | 'duplicate';
+
+export interface DueDelivery {
+  eventId: number;
+  destination: string;
+  attempts: number;
+  webhookId: string;
+  eventType: string;
+  body: string;
+  receivedAt: number;
+}
+
+export type DeliveryStatus = 'pending' | 'done' | 'failed';
+
+export interface DeliveryRow {
+  webhookId: string;
+  eventType: string;
+  destination: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+}
+
+export interface Inbox {
+  /** Stores the event and its deliveries durably; resolves once committed and fsynced. */
+  accept(input: AcceptInput): Promise<AcceptResult>;
+  /** True when the webhook id is already in the inbox. */
+  has(webhookId: string): boolean;
+  /** Pending deliveries due at `now`, oldest first, skipping those in `exclude` (`eventId:destination`). */
+  due(now: number, limit: number, exclude: ReadonlySet<string>): DueDelivery[];
+  /** Earliest next attempt time of a pending delivery that is later than `after`, if any. */
+  nextDueAfter(after: number): number | undefined;
+  markDone(eventId: number, destination: string, attempts: number, now: number): void;
+  markRetry(eventId: number, destination: string, attempts: number, nextAttemptAt: number, error: string): void;
+  markFailed(eventId: number, destination: string, attempts: number, now: number, error: string): void;
+  /** Delivery rows, for tests and operators. */
+  deliveries(): DeliveryRow[];
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY,
+  webhook_id TEXT NOT NULL UNIQUE,
+  event_type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+  event_id INTEGER NOT NULL REFERENCES events(id),
+  destination TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT,
+  finished_at INTEGER,
+  PRIMARY KEY (event_id, destination)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+`;
+
+export function openInbox(path: string, now: () => number = Date.now): Inbox {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk when it returns, which is what the 2xx promises.
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+
+  const insertEvent = db.prepare(
+    'INSERT INTO events (webhook_id, event_type, body, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (webhook_id) DO NOTHING',
+  );
+  const insertDelivery = db.prepare(
+    "INSERT INTO deliveries (event_id, destination, status, next_attempt_at) VALUES (?, ?, 'pending', ?)",
+  );
+  const hasEvent = db.prepare('SELECT 1 FROM events WHERE webhook_id = ?').pluck();
+  const selectDue = db.prepare(`
+    SELECT d.event_id AS eventId, d.destination, d.attempts, e.webhook_id AS webhookId,
+           e.event_type AS eventType, e.body, e.received_at AS receivedAt
+    FROM deliveries d JOIN events e ON e.id = d.event_id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+    ORDER BY d.next_attempt_at, d.event_id
+    LIMIT ?`);
+  const selectNext = db
+    .prepare("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?")
+    .pluck();
+  const updateDone = db.prepare(
+    "UPDATE deliveries SET status = 'done', attempts = ?, finished_at = ?, last_error = NULL WHERE event_id = ? AND destination = ?",
+  );
+  const updateRetry = db.prepare(
+    'UPDATE deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE event_id = ? AND destination = ?',
+  );
+  const updateFailed = db.prepare(
+    "UPDATE deliveries SET status = 'failed', attempts = ?, finished_at = ?, last_error = ? WHERE event_id = ? AND destination = ?",
+  );
+  const selectAll = db.prepare(`
+    SELECT e.webhook_id AS webhookId, e.event_type AS eventType, d.destination, d.status, d.attempts,
+           d.next_attempt_at AS nextAttemptAt, d.last_error AS lastError
+    FROM deliveries d JOIN events e ON e.id = d.event_id ORDER BY d.event_id, d.destination`);
+
+  interface Pending {
+    input: AcceptInput;
+    resolve: (r: AcceptResult) => void;
+    reject: (err: unknown) => void;
+  }
+  let queue: Pending[] = [];
+  let scheduled = false;
+
+  const commitBatch = db.transaction((batch: Pending[], at: number): AcceptResult[] =>
+    batch.map(({ input }) => {
+      const info = insertEvent.run(input.webhookId, input.eventType, input.body, at);
+      if (info.changes === 0) return 'duplicate';
+      for (const destination of input.destinations) insertDelivery.run(info.lastInsertRowid, destination, at);
+      return 'stored';
+    }),
+  );
+
+  function flush(): void {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    let results: AcceptResult[];
+    try {
+      results = commitBatch(batch, now());
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]));
+  }
+
+  return {
+    accept(input) {
+      return new Promise<AcceptResult>((resolve, reject) => {
+        queue.push({ input, resolve, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+    has: (webhookId) => hasEvent.get(webhookId) !== undefined,
+    due(at, limit, exclude) {
+      // Over-fetch by the excluded count so in-flight rows cannot starve the rest.
+      const rows = selectDue.all(at, limit + exclude.size) as DueDelivery[];
+      return rows.filter((r) => !exclude.has(`${r.eventId}:${r.destination}`)).slice(0, limit);
+    },
+    nextDueAfter(after) {
+      const v = selectNext.get(after) as number | null;
+      return v ?? undefined;
+    },
+    markDone(eventId, destination, attempts, at) {
+      updateDone.run(attempts, at, eventId, destination);
+    },
+    markRetry(eventId, destination, attempts, nextAttemptAt, error) {
+      updateRetry.run(attempts, nextAttemptAt, error.slice(0, 2000), eventId, destination);
+    },
+    markFailed(eventId, destination, attempts, at, error) {
+      updateFailed.run(attempts, at, error.slice(0, 2000), eventId, destination);
+    },
+    deliveries: () => selectAll.all() as DeliveryRow[],
+    close() {
+      if (queue.length > 0) flush();
+      db.close();
+    },
+  };
+}

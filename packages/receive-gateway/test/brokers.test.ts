@@ -1,0 +1,179 @@
+// Forwarding to the real local brokers: Redis 127.0.0.1:6379, RabbitMQ 127.0.0.1:5672, NATS
+// JetStream 127.0.0.1:4222. Each test uses its own stream/queue/subject and removes it afterwards.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect as amqpConnect, type ChannelModel } from 'amqplib';
+import { Redis } from 'ioredis';
+import { connect as natsConnect, type NatsConnection } from 'nats';
+import { generateSecret } from '@herald/receiver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateConfig } from '../src/config.js';
+import { startGateway, type Gateway } from '../src/gateway.js';
+import { envelope, postSigned, tempDir, uniqueName, waitFor } from './helpers.js';
+
+const REDIS = 'redis://127.0.0.1:6379';
+const AMQP = 'amqp://guest:guest@127.0.0.1:5672';
+const NATS = '127.0.0.1:4222';
+
+const dir = tempDir();
+const secret = generateSecret();
+let redis: Redis;
+let amqp: ChannelModel;
+let nats: NatsConnection;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  redis = new Redis(REDIS);
+  amqp = await amqpConnect(AMQP);
+  nats = await natsConnect({ servers: NATS });
+});
+afterAll(async () => {
+  for (const c of cleanups) await c().catch(() => undefined);
+  redis.disconnect();
+  await amqp.close();
+  await nats.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function gatewayWith(destinations: Record<string, unknown>): Promise<Gateway> {
+  const gateway = await startGateway(
+    validateConfig({
+      host: '127.0.0.1',
+      port: 0,
+      secrets: [secret],
+      inboxPath: join(dir, `${uniqueName('inbox')}.db`),
+      retry: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 1000 },
+      destinations,
+      routes: [{ events: ['*'], to: Object.keys(destinations) }],
+    }),
+  );
+  cleanups.unshift(() => gateway.close());
+  return gateway;
+}
+
+async function newQueue(): Promise<string> {
+  const queue = uniqueName('herald-gw-q');
+  const ch = await amqp.createChannel();
+  await ch.assertQueue(queue, { durable: true });
+  await ch.close();
+  cleanups.push(async () => {
+    const c = await amqp.createChannel();
+    await c.deleteQueue(queue);
+    await c.close();
+  });
+  return queue;
+}
+
+async function queueIds(queue: string, expected: number): Promise<string[]> {
+  const ch = await amqp.createChannel();
+  const ids: string[] = [];
+  try {
+    await waitFor(`${expected} messages on ${queue}`, async () => {
+      const msg = await ch.get(queue, { noAck: true });
+      if (msg) {
+        expect(msg.properties.contentType).toBe('application/json');
+        ids.push(String(msg.properties.headers?.['herald-webhook-id']));
+      }
+      return ids.length >= expected;
+    });
+    // Nothing beyond what was expected.
+    expect(await ch.get(queue, { noAck: true })).toBe(false);
+  } finally {
+    await ch.close();
+  }
+  return ids;
+}
+
+async function newJetStream(): Promise<{ stream: string; subject: string }> {
+  const stream = uniqueName('HERALD_GW').replace(/[^A-Za-z0-9_-]/g, '_');
+  const subject = `herald.gw.${stream}`;
+  const jsm = await nats.jetstreamManager();
+  await jsm.streams.add({ name: stream, subjects: [subject] });
+  cleanups.push(() => jsm.streams.delete(stream));
+  return { stream, subject };
+}
+
+async function jetStreamIds(stream: string): Promise<string[]> {
+  const jsm = await nats.jetstreamManager();
+  const info = await jsm.streams.info(stream);
+  const ids: string[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    ids.push(String(m.header.get('herald-webhook-id')));
+  }
+  return ids;
+}
+
+async function streamIds(stream: string): Promise<string[]> {
+  const entries = await redis.xrange(stream, '-', '+');
+  return entries.map(([, fields]) => fields[fields.indexOf('id') + 1]);
+}
+
+describe('forwarding to the real brokers', () => {
+  it('Redis Streams, RabbitMQ and NATS JetStream each get every event once, a repeated id once', async () => {
+    const stream = uniqueName('herald-gw-stream');
+    cleanups.push(() => redis.del(stream));
+    const queue = await newQueue();
+    const js = await newJetStream();
+    const gateway = await gatewayWith({
+      redis: { type: 'redis', url: REDIS, stream },
+      rabbit: { type: 'rabbitmq', url: AMQP, exchange: '', routingKey: queue },
+      nats: { type: 'nats', servers: [NATS], subject: js.subject },
+    });
+    const ids = [uniqueName('msg'), uniqueName('msg'), uniqueName('msg')];
+    for (const id of ids) expect((await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id })).status).toBe(200);
+    expect((await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id: ids[0] })).body).toEqual({ ok: true, duplicate: true });
+    await waitFor('all forwards', () => gateway.inbox.deliveries().every((d) => d.status === 'done'));
+    expect(gateway.inbox.deliveries()).toHaveLength(9);
+
+    expect((await streamIds(stream)).sort()).toEqual([...ids].sort());
+    const [, fields] = (await redis.xrange(stream, '-', '+'))[0];
+    expect(JSON.parse(fields[fields.indexOf('body') + 1])).toMatchObject({ eventType: 'point.balance.updated', isEncrypted: false });
+    expect((await queueIds(queue, 3)).sort()).toEqual([...ids].sort());
+    expect((await jetStreamIds(js.stream)).sort()).toEqual([...ids].sort());
+  });
+
+  it('RabbitMQ: an unroutable publish is a failed attempt, retried until a queue exists', async () => {
+    const queue = uniqueName('herald-gw-q');
+    const gateway = await gatewayWith({ rabbit: { type: 'rabbitmq', url: AMQP, exchange: '', routingKey: queue } });
+    const id = uniqueName('msg');
+    await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id });
+    await waitFor('a recorded failure', () => (gateway.inbox.deliveries()[0]?.attempts ?? 0) >= 2);
+    expect(gateway.inbox.deliveries()[0]).toMatchObject({ status: 'pending' });
+    expect(gateway.inbox.deliveries()[0].lastError).toMatch(/unroutable/);
+    const ch = await amqp.createChannel();
+    await ch.assertQueue(queue, { durable: true });
+    await ch.close();
+    cleanups.push(async () => {
+      const c = await amqp.createChannel();
+      await c.deleteQueue(queue);
+      await c.close();
+    });
+    await waitFor('delivery once the queue exists', () => gateway.inbox.deliveries()[0]?.status === 'done');
+    expect(await queueIds(queue, 1)).toEqual([id]);
+  });
+
+  it('NATS: a subject no stream captures is a failed attempt, retried until a stream exists', async () => {
+    const subject = `herald.gw.${uniqueName('nostream').replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    const gateway = await gatewayWith({ nats: { type: 'nats', servers: [NATS], subject, timeoutMs: 2000 } });
+    const id = uniqueName('msg');
+    await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id });
+    await waitFor('a recorded failure', () => (gateway.inbox.deliveries()[0]?.attempts ?? 0) >= 1);
+    expect(gateway.inbox.deliveries()[0].status).toBe('pending');
+    expect(gateway.inbox.deliveries()[0].lastError).toBeTruthy();
+    const stream = uniqueName('HERALD_GW').replace(/[^A-Za-z0-9_-]/g, '_');
+    const jsm = await nats.jetstreamManager();
+    await jsm.streams.add({ name: stream, subjects: [subject] });
+    cleanups.push(() => jsm.streams.delete(stream));
+    await waitFor('delivery once the stream exists', () => gateway.inbox.deliveries()[0]?.status === 'done');
+    expect(await jetStreamIds(stream)).toEqual([id]);
+  });
+
+  it('Redis: an unreachable server is a failed attempt with the error kept', async () => {
+    const gateway = await gatewayWith({ redis: { type: 'redis', url: 'redis://127.0.0.1:1', stream: 'never', timeoutMs: 2000 } });
+    await postSigned(gateway.url, JSON.stringify(envelope()), secret);
+    await waitFor('two recorded failures', () => (gateway.inbox.deliveries()[0]?.attempts ?? 0) >= 2);
+    expect(gateway.inbox.deliveries()[0].status).toBe('pending');
+    expect(gateway.inbox.deliveries()[0].lastError).toMatch(/ECONNREFUSED|connect|closed/i);
+  });
+});

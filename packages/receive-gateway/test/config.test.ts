@@ -1,0 +1,129 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateSecret } from '@herald/receiver';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, destinationsFor, loadConfig, validateConfig } from '../src/config.js';
+import { tempDir } from './helpers.js';
+
+const dir = tempDir();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const secret = generateSecret();
+const minimal = {
+  secrets: [secret],
+  destinations: { crm: { type: 'http', url: 'http://127.0.0.1:9000/in' } },
+  routes: [{ events: ['*'], to: ['crm'] }],
+};
+
+function problems(raw: unknown): string[] {
+  try {
+    validateConfig(raw);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('fills defaults for a minimal file', () => {
+    const config = validateConfig(minimal);
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 8080,
+      path: '/',
+      maxBodyBytes: 1024 * 1024,
+      toleranceSeconds: 300,
+      inboxPath: './data/inbox.db',
+      concurrency: 16,
+      retry: { initialDelayMs: 1000, maxDelayMs: 600_000, maxAttempts: 30 },
+      trustedProxies: [],
+    });
+    expect(config.allowlist).toBeUndefined();
+    expect(config.destinations.crm).toEqual({ type: 'http', url: 'http://127.0.0.1:9000/in', headers: {}, timeoutMs: 10_000 });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads a file, and each HERALD_RECEIVE_* variable overrides its setting', () => {
+    const file = join(dir, 'gw.json');
+    writeFileSync(file, JSON.stringify({ ...minimal, port: 9000 }));
+    const config = loadConfig(
+      {
+        HERALD_RECEIVE_PORT: '9100',
+        HERALD_RECEIVE_ALLOWLIST: '52.215.16.239, 2a05:d028:17:8000::/56',
+        HERALD_RECEIVE_ROUTES: JSON.stringify([{ events: ['contact.*'], to: ['crm'] }]),
+      },
+      file,
+    );
+    expect(config.port).toBe(9100);
+    expect(config.allowlist).toEqual(['52.215.16.239', '2a05:d028:17:8000::/56']);
+    expect(config.routes).toEqual([{ events: ['contact.*'], to: ['crm'] }]);
+  });
+
+  it('works from variables alone', () => {
+    const config = loadConfig({
+      HERALD_RECEIVE_SECRETS: `${secret} ${generateSecret()}`,
+      HERALD_RECEIVE_DESTINATIONS: JSON.stringify({ s: { type: 'redis', stream: 'engage' } }),
+      HERALD_RECEIVE_ROUTES: JSON.stringify([{ events: ['*'], to: ['s'] }]),
+    });
+    expect(config.secrets).toHaveLength(2);
+    expect(config.destinations.s).toEqual({ type: 'redis', url: 'redis://127.0.0.1:6379', stream: 'engage', maxLen: undefined, timeoutMs: 10_000 });
+  });
+
+  it('names every bad setting and what it allows, all at once', () => {
+    const list = problems({
+      port: 'eighty',
+      path: 'hooks',
+      secrets: [],
+      encryptionKey: 'short',
+      allowlist: ['10.0.0.0/33'],
+      retry: { initialDelayMs: 5000, maxDelayMs: 10, maxAttempts: 0 },
+      destinations: {
+        a: { type: 'http', url: 'ftp://x' },
+        b: { type: 'rabbitmq', exchange: '' },
+        c: { type: 'nats', subject: 'engage.>' },
+        d: { type: 'redis', stream: 's', colour: 'blue' },
+      },
+      routes: [{ events: ['contact deleted'], to: ['a', 'z'] }],
+      verbose: true,
+    });
+    const expected = [
+      /^verbose: unknown setting; allowed: host, port/,
+      /^port: must be an integer from 0 to 65535, got "eighty"$/,
+      /^path: must start with "\/"/,
+      /^secrets: must list at least one entry$/,
+      /^encryptionKey: must be the 32-character Engage key/,
+      /^allowlist: must list IPv4\/IPv6 addresses or CIDR ranges/,
+      /^retry\.maxAttempts: must be an integer from 1 to/,
+      /^retry\.maxDelayMs: must be at least retry\.initialDelayMs \(5000\)$/,
+      /^destinations\.a\.url: must be a http: or https: URL, got "ftp:"$/,
+      /^destinations\.b\.routingKey: must not be empty$|^destinations\.b\.routingKey: must be a string$/,
+      /^destinations\.c\.subject: must be a concrete subject/,
+      /^destinations\.d\.colour: unknown setting; allowed: type, url, stream, maxLen, timeoutMs$/,
+      /^routes\[0\]\.events: "contact deleted" is not an event type/,
+      /^routes\[0\]\.to: "z" is not a destination; defined: a, b, c, d$/,
+    ];
+    for (const re of expected) expect(list.some((p) => re.test(p)), `${re} in\n${list.join('\n')}`).toBe(true);
+  });
+
+  it('refuses an unknown variable, bad JSON in a variable, and an unreadable file', () => {
+    expect(() => loadConfig({ HERALD_RECEIVE_PROT: '80' })).toThrow(/HERALD_RECEIVE_PROT: unknown variable/);
+    expect(() => loadConfig({ HERALD_RECEIVE_ROUTES: '[{' })).toThrow(/HERALD_RECEIVE_ROUTES: must be JSON/);
+    expect(() => loadConfig({}, join(dir, 'missing.json'))).toThrow(/cannot be read \(ENOENT\)/);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{ nope');
+    expect(() => loadConfig({}, bad)).toThrow(/must be JSON/);
+    expect(() => loadConfig({})).toThrow(/secrets: must be a list/);
+  });
+
+  it('routes exact types, prefixes and *, each destination once', () => {
+    const routes = [
+      { events: ['contact.*'], to: ['crm'] },
+      { events: ['point.balance.updated'], to: ['loyalty', 'crm'] },
+      { events: ['*'], to: ['archive'] },
+    ];
+    expect(destinationsFor(routes, 'contact.deleted')).toEqual(['crm', 'archive']);
+    expect(destinationsFor(routes, 'point.balance.updated')).toEqual(['loyalty', 'crm', 'archive']);
+    expect(destinationsFor(routes, 'contactx.created')).toEqual(['archive']);
+    expect(destinationsFor(routes.slice(0, 2), 'reward.voucher.created')).toEqual([]);
+  });
+});

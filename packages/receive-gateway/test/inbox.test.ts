@@ -1,0 +1,57 @@
+// The inbox on a real SQLite file: dedupe by webhook id, attempt state, and what survives a reopen.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { retryDelay } from '../src/forwarder.js';
+import { openInbox } from '../src/inbox.js';
+import { tempDir, uniqueName } from './helpers.js';
+
+const dir = tempDir();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('inbox', () => {
+  it('stores an id once, even when repeats land in the same commit', async () => {
+    const inbox = openInbox(join(dir, `${uniqueName('i')}.db`), () => 1000);
+    const input = { webhookId: 'msg_1', eventType: 'contact.deleted', body: '{}', destinations: ['a', 'b'] };
+    const results = await Promise.all([inbox.accept(input), inbox.accept(input), inbox.accept({ ...input, webhookId: 'msg_2' })]);
+    expect(results).toEqual(['stored', 'duplicate', 'stored']);
+    expect(await inbox.accept(input)).toBe('duplicate');
+    expect(inbox.deliveries().map((d) => `${d.webhookId}/${d.destination}`)).toEqual(['msg_1/a', 'msg_1/b', 'msg_2/a', 'msg_2/b']);
+    inbox.close();
+  });
+
+  it('keeps events and attempt state across a reopen, and hands out only due, pending rows', async () => {
+    const path = join(dir, `${uniqueName('i')}.db`);
+    let t = 1000;
+    const first = openInbox(path, () => t);
+    await first.accept({ webhookId: 'm1', eventType: 'x', body: '{"a":1}', destinations: ['d'] });
+    await first.accept({ webhookId: 'm2', eventType: 'x', body: '{"a":2}', destinations: ['d'] });
+    await first.accept({ webhookId: 'm3', eventType: 'x', body: '{"a":3}', destinations: ['d'] });
+    const [d1, d2, d3] = first.due(t, 10, new Set());
+    first.markRetry(d1.eventId, 'd', 1, 5000, 'answered 503');
+    first.markDone(d2.eventId, 'd', 1, t);
+    expect(first.due(t, 10, new Set()).map((d) => d.webhookId)).toEqual(['m3']);
+    expect(first.due(t, 10, new Set([`${d3.eventId}:d`]))).toEqual([]);
+    expect(first.nextDueAfter(t)).toBe(5000);
+    first.close();
+
+    t = 6000;
+    const second = openInbox(path, () => t);
+    expect(second.has('m1')).toBe(true);
+    expect(second.has('m9')).toBe(false);
+    const due = second.due(t, 10, new Set());
+    expect(due.map((d) => [d.webhookId, d.attempts, d.body])).toEqual([
+      ['m3', 0, '{"a":3}'],
+      ['m1', 1, '{"a":1}'],
+    ]);
+    second.markFailed(due[1].eventId, 'd', 2, t, 'gone');
+    expect(second.deliveries().find((d) => d.webhookId === 'm1')).toMatchObject({ status: 'failed', attempts: 2, lastError: 'gone' });
+    second.close();
+  });
+
+  it('backs off exponentially within its cap, with jitter in the upper half', () => {
+    const retry = { initialDelayMs: 100, maxDelayMs: 1000, maxAttempts: 10 };
+    expect([1, 2, 3, 4, 5, 50].map((n) => retryDelay(retry, n, () => 0))).toEqual([50, 100, 200, 400, 500, 500]);
+    expect([1, 2, 3, 4, 5, 50].map((n) => retryDelay(retry, n, () => 0.999999))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+});

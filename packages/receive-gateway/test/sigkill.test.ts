@@ -1,0 +1,130 @@
+// SIGKILL after a 2xx loses nothing: the real bin as a child process, killed right after it
+// answers, restarted on the same inbox; every accepted event is then forwarded.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { generateSecret } from '@herald/receiver';
+import { afterAll, describe, expect, it } from 'vitest';
+import { envelope, postSigned, startSink, tempDir, uniqueName, waitFor } from './helpers.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const dir = tempDir();
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Starts `herald-receive --config file` and resolves with its URL from the "listening" log line. */
+async function startBin(configPath: string): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const child = spawn(process.execPath, [CLI, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line) as { msg: string; url?: string };
+      if (entry.msg === 'listening') resolve(entry.url!);
+    });
+    child.once('exit', (code) => reject(new Error(`herald-receive exited (${code}) before listening: ${stderr}`)));
+  });
+  return { child, url, exited };
+}
+
+describe('herald-receive as a real process', () => {
+  it('forwards every event it answered 2xx for, after a SIGKILL and a restart; a repeated id once', async () => {
+    const secret = generateSecret();
+    const sink = await startSink();
+    const redis = new Redis('redis://127.0.0.1:6379');
+    const stream = uniqueName('herald-gw-kill');
+    try {
+      const configPath = join(dir, 'gateway.json');
+      writeFileSync(
+        configPath,
+        JSON.stringify({
+          host: '127.0.0.1',
+          port: 0,
+          path: '/hooks',
+          secrets: [secret],
+          inboxPath: join(dir, 'data', 'inbox.db'),
+          retry: { initialDelayMs: 10, maxDelayMs: 50 },
+          destinations: {
+            internal: { type: 'http', url: sink.url },
+            stream: { type: 'redis', url: 'redis://127.0.0.1:6379', stream },
+          },
+          routes: [{ events: ['*'], to: ['internal', 'stream'] }],
+        }),
+      );
+
+      // Before the kill the HTTP destination never answers, so its attempts are in flight.
+      sink.answer = () => 'hold';
+      const first = await startBin(configPath);
+      const ids = Array.from({ length: 30 }, () => uniqueName('msg'));
+      const repeated = ids[0];
+      const answers = await Promise.all([
+        ...ids.map((id) => postSigned(first.url, JSON.stringify(envelope()), secret, { id })),
+        postSigned(first.url, JSON.stringify(envelope()), secret, { id: repeated }),
+      ]);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+      const acceptedBeforeKill = sink.received.length;
+
+      sink.answer = () => 200;
+      const second = await startBin(configPath);
+      // Posting the repeated id again after the restart is still a duplicate: the inbox remembers.
+      expect((await postSigned(second.url, JSON.stringify(envelope()), secret, { id: repeated })).body).toEqual({
+        ok: true,
+        duplicate: true,
+      });
+      const answered = () => sink.received.slice(acceptedBeforeKill);
+      await waitFor('every id at the HTTP destination', () => new Set(answered().map((r) => r.webhookId)).size === ids.length);
+      await waitFor('every id in the Redis stream', async () => {
+        const entries = await redis.xrange(stream, '-', '+');
+        return new Set(entries.map(([, f]) => f[f.indexOf('id') + 1])).size === ids.length;
+      });
+
+      // After the restart each event went out once: nothing was completed before the kill, and the
+      // repeated id is one event.
+      expect(answered().map((r) => r.webhookId).sort()).toEqual([...ids].sort());
+      const inStream = (await redis.xrange(stream, '-', '+')).map(([, f]) => f[f.indexOf('id') + 1]);
+      expect([...new Set(inStream)].sort()).toEqual([...ids].sort());
+
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      await redis.del(stream);
+      redis.disconnect();
+      await sink.close();
+    }
+  });
+
+  it('refuses to start on a bad configuration, naming each setting and what is allowed', async () => {
+    const configPath = join(dir, 'bad.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        port: 70000,
+        secrets: ['not-a-secret'],
+        destinations: { q: { type: 'kafka' } },
+        routes: [{ events: ['*'], to: ['nowhere'] }],
+      }),
+    );
+    const child = spawn(process.execPath, [CLI, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(78);
+    expect(stderr).toMatch(/port: must be an integer from 0 to 65535/);
+    expect(stderr).toMatch(/secrets\[0\]: must be a whsec_/);
+    expect(stderr).toMatch(/destinations\.q\.type: must be one of http, redis, rabbitmq, nats/);
+    expect(stderr).toMatch(/routes\[0\]\.to: "nowhere" is not a destination/);
+  });
+});
