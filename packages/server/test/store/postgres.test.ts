@@ -1,0 +1,99 @@
+// What only PostgreSQL has to prove: several stores (as several processes would have: separate
+// pools, separate connections) claiming from one database never claim a task twice; migrations
+// are safe when processes start at once; a schema newer than the code refuses to start.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageStatus } from '../../src/domain/types.js';
+import { loadMigrations, SchemaTooNewError } from '../../src/store/migrate.js';
+import { migratePostgres } from '../../src/store/postgres/pg-migrate.js';
+import { PgStore } from '../../src/store/postgres/pg-store.js';
+import { Sealer } from '../../src/security/sealer.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { app, attemptFor, endpoint, LEASE, message, T0 } from './records.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('PostgreSQL store: several processes on one database', () => {
+  it('concurrent claimers take disjoint tasks, and together take all of them', async () => {
+    const key = randomBytes(32);
+    const stores = await Promise.all([1, 2, 3, 4].map(() => PgStore.open({ url: db.url, sealer: new Sealer(key), poolSize: 4 })));
+    try {
+      const [s] = stores;
+      const a = await s!.createApplication(app());
+      await s!.createEndpoint(endpoint(a.id));
+      await s!.createEndpoint(endpoint(a.id));
+      const N = 300;
+      for (let i = 0; i < N; i += 50) {
+        await Promise.all(Array.from({ length: 50 }, (_, j) => s!.createMessage(message(a.id, { createdAt: T0 + i + j }), {})));
+      }
+      // Each store runs several claim loops at once, as a dispatcher's pollers would.
+      const seen = new Map<string, number>();
+      await Promise.all(
+        stores.flatMap((st, w) =>
+          [0, 1, 2].map(async () => {
+            for (;;) {
+              const got = await st.claimDueTasks(`w${w}`, T0 + 10_000, LEASE, 7);
+              if (got.length === 0) return;
+              for (const c of got) {
+                const k = `${c.msgId}/${c.endpointId}`;
+                seen.set(k, (seen.get(k) ?? 0) + 1);
+              }
+              await Promise.all(
+                got.map((c) => st.completeAttempt(c, { attempt: attemptFor(c, T0 + 10_001, true), task: { status: MessageStatus.success, nextAttemptAt: null } }, T0 + 10_001)),
+              );
+            }
+          }),
+        ),
+      );
+      expect(seen.size).toBe(2 * N);
+      expect([...seen.values()].every((n) => n === 1)).toBe(true);
+      expect(await s!.queueStats(T0 + 20_000)).toEqual({ waiting: 0, due: 0, oldestDueAgeMs: 0 });
+    } finally {
+      for (const st of stores) await st.close();
+    }
+  });
+});
+
+describe('PostgreSQL migrations', () => {
+  it('processes migrating one fresh database at once apply each migration exactly once', async () => {
+    const fresh = await createTestDatabase();
+    const pools = [1, 2, 3, 4].map(() => new pg.Pool({ connectionString: fresh.url, max: 1 }));
+    try {
+      const applied = await Promise.all(pools.map((p) => migratePostgres(p)));
+      const latest = loadMigrations('postgres').map((m) => m.version);
+      expect(applied.flat().sort()).toEqual(latest);
+      expect(applied.filter((a) => a.length > 0)).toHaveLength(1);
+      const { rows } = await pools[0]!.query('SELECT version FROM schema_migrations ORDER BY version');
+      expect(rows.map((r) => r.version)).toEqual(latest);
+      // Again: nothing to do.
+      expect(await migratePostgres(pools[0]!)).toEqual([]);
+    } finally {
+      for (const p of pools) await p.end();
+      await fresh.drop();
+    }
+  });
+
+  it('refuses a schema newer than the code, and a pending migration when told not to migrate', async () => {
+    const fresh = await createTestDatabase();
+    const pool = new pg.Pool({ connectionString: fresh.url, max: 1 });
+    const sealer = new Sealer(randomBytes(32));
+    try {
+      await expect(PgStore.open({ url: fresh.url, sealer, migrate: false })).rejects.toThrow(/needs migrations 1.*herald migrate/);
+      const s = await PgStore.open({ url: fresh.url, sealer });
+      await s.close();
+      await pool.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'from_the_future', 0)");
+      await expect(PgStore.open({ url: fresh.url, sealer })).rejects.toBeInstanceOf(SchemaTooNewError);
+      await expect(PgStore.open({ url: fresh.url, sealer, migrate: false })).rejects.toThrow(/version 999/);
+    } finally {
+      await pool.end();
+      await fresh.drop();
+    }
+  });
+});
