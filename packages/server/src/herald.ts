@@ -16,6 +16,7 @@ import { Metrics } from './metrics/metrics.js';
 import { OperationalEvents } from './operational/operational.js';
 import { Sealer } from './security/sealer.js';
 import { SsrfGuard } from './security/ssrf.js';
+import { PgStore } from './store/postgres/pg-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
@@ -50,10 +51,13 @@ function secretFile(file: string, make: () => string): { value: string; created:
   return { value, created: true };
 }
 
-export function openStore(config: Config, sealer: Sealer, migrate = true): Store {
-  if (config.database.kind === 'postgres') {
-    throw new Error('HERALD_DATABASE_URL names PostgreSQL, which this build does not support yet; unset it to use the embedded SQLite store');
-  }
+/**
+ * Open the configured store, applying pending migrations unless `migrate` is false (then a schema
+ * that needs them refuses to open). Either way a schema newer than this code refuses with
+ * SchemaTooNewError.
+ */
+export async function openStore(config: Config, sealer: Sealer, migrate = true): Promise<Store> {
+  if (config.database.kind === 'postgres') return PgStore.open({ url: config.database.url, sealer, migrate });
   return new SqliteStore({ file: config.database.file, sealer, migrate });
 }
 
@@ -74,7 +78,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     if (t.created) generatedToken = t.value;
   }
   const now = opts.now ?? Date.now;
-  const store = openStore(config, new Sealer(masterKey), opts.migrate ?? true);
+  const store = await openStore(config, new Sealer(masterKey), opts.migrate ?? true);
   const ids = new IdGenerator((n) => randomBytes(n));
   const operational = new OperationalEvents({ store, ids, now, appUid: config.operationalAppUid });
   const deps: ApiDeps = {

@@ -42,7 +42,13 @@ function config(): Config {
 }
 
 function describeStore(c: Config): string {
-  return c.database.kind === 'sqlite' ? `SQLite at ${c.database.file}` : 'PostgreSQL';
+  if (c.database.kind === 'sqlite') return `SQLite at ${c.database.file}`;
+  try {
+    const u = new URL(c.database.url);
+    return `PostgreSQL at ${u.host}${u.pathname}`;
+  } catch {
+    return 'PostgreSQL';
+  }
 }
 
 async function serve(flags: { 'no-migrate'?: boolean; 'no-dispatch'?: boolean }, listen = true): Promise<void> {
@@ -79,16 +85,16 @@ async function serve(flags: { 'no-migrate'?: boolean; 'no-dispatch'?: boolean },
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-function migrate(): void {
+async function migrate(): Promise<void> {
   const c = config();
-  const store = openStore(c, new Sealer(masterKeyFor(c)), true);
+  const store = await openStore(c, new Sealer(masterKeyFor(c)), true);
   process.stdout.write(`Migrated ${describeStore(c)}: schema is up to date\n`);
-  void store.close();
+  await store.close();
 }
 
 async function installCatalog(): Promise<void> {
   const c = config();
-  const store = openStore(c, new Sealer(masterKeyFor(c)), true);
+  const store = await openStore(c, new Sealer(masterKeyFor(c)), true);
   try {
     const r = await installEngageCatalog(store, Date.now());
     process.stdout.write(

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { createHerald, type Herald } from '../../src/herald.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { createTestDatabase } from './pg.js';
 
 export const OPERATOR_TOKEN = 'test_operator_token_0123456789';
 /** The SSRF allowlist tests run with: loopback only, where their receivers listen. */
@@ -56,7 +57,10 @@ export interface InjectResult {
 
 export interface InProcess {
   herald: Herald;
-  /** The store, typed as the SQLite store (its `db` is the real database handle). */
+  /**
+   * The store, typed as the SQLite store (its `db` is the real database handle). Only on SQLite:
+   * with `database: 'postgres'` reading it throws; use `herald.store` there.
+   */
   store: SqliteStore;
   dataDir: string;
   operatorToken: string;
@@ -75,16 +79,29 @@ export interface StartInProcessOptions {
    * the API left them and nothing is sent over the network.
    */
   dispatch?: boolean;
+  /**
+   * The store (default 'sqlite', a file in the data folder). 'postgres' runs on a database of its
+   * own on the local server, created here and dropped on close.
+   */
+  database?: 'sqlite' | 'postgres';
 }
 
 export async function startInProcess(opts: StartInProcessOptions = {}): Promise<InProcess> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-inproc-'));
   // Receivers in tests live on loopback, which the SSRF guard refuses unless allowed.
-  const config = loadConfig({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: OPERATOR_TOKEN, HERALD_SSRF_ALLOWLIST: LOOPBACK_ALLOWLIST, ...opts.env });
-  const herald = await createHerald(config, { now: opts.now, dispatch: opts.dispatch ?? false });
-  if (!(herald.store instanceof SqliteStore)) throw new Error('expected the embedded SQLite store');
-  const store = herald.store;
+  const pgDb = opts.database === 'postgres' ? await createTestDatabase() : undefined;
+  const dbEnv: Record<string, string> = pgDb ? { HERALD_DATABASE_URL: pgDb.url } : {};
+  const config = loadConfig({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: OPERATOR_TOKEN, HERALD_SSRF_ALLOWLIST: LOOPBACK_ALLOWLIST, ...dbEnv, ...opts.env });
+  let herald: Herald;
+  try {
+    herald = await createHerald(config, { now: opts.now, dispatch: opts.dispatch ?? false });
+  } catch (e) {
+    await pgDb?.drop();
+    throw e;
+  }
+  const expected = pgDb ? 'postgres' : 'sqlite';
+  if (herald.store.kind !== expected) throw new Error(`expected the ${expected} store, got ${herald.store.kind}`);
   let closed = false;
 
   async function inject(method: Method, url: string, o: InjectOptions = {}): Promise<InjectResult> {
@@ -108,7 +125,10 @@ export async function startInProcess(opts: StartInProcessOptions = {}): Promise<
 
   return {
     herald,
-    store,
+    get store(): SqliteStore {
+      if (!(herald.store instanceof SqliteStore)) throw new Error('`store` is the SQLite store; on PostgreSQL use herald.store');
+      return herald.store;
+    },
     dataDir,
     operatorToken: OPERATOR_TOKEN,
     inject,
@@ -116,6 +136,7 @@ export async function startInProcess(opts: StartInProcessOptions = {}): Promise<
       if (closed) return;
       closed = true;
       await herald.close();
+      await pgDb?.drop();
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
