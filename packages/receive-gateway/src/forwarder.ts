@@ -44,8 +44,41 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
   let stopped = false;
   let pumping = false;
 
+  // Attempt results are written in batches: one commit (one fsync) for every result that came in
+  // during a tick, instead of one per result. A row stays "running" until its result is written.
+  let results: { d: DueDelivery; attempts: number; error: string | undefined; at: number }[] = [];
+  let flushScheduled = false;
+
+  function writeResults(): void {
+    flushScheduled = false;
+    const batch = results;
+    results = [];
+    if (batch.length === 0) return;
+    try {
+      inbox.batch(() => {
+        for (const { d, attempts, error, at } of batch) {
+          if (error === undefined) inbox.markDone(d.eventId, d.destination, attempts, at);
+          else if (attempts >= retry.maxAttempts) inbox.markFailed(d.eventId, d.destination, attempts, at, error);
+          else inbox.markRetry(d.eventId, d.destination, attempts, at + retryDelay(retry, attempts, random), error);
+        }
+      });
+    } catch (err) {
+      // Unwritten results are attempted again once due: at least once, never lost.
+      log({ msg: 'inbox write failed', error: String(err), results: batch.length });
+    }
+    for (const { d, attempts, error } of batch) {
+      running.delete(`${d.eventId}:${d.destination}`);
+      if (error === undefined) {
+        if (attempts > 1) log({ msg: 'forwarded after retries', webhookId: d.webhookId, destination: d.destination, attempts });
+      } else {
+        const final = attempts >= retry.maxAttempts;
+        log({ msg: final ? 'forward failed for good' : 'forward will retry', webhookId: d.webhookId, destination: d.destination, attempts, error });
+      }
+    }
+    pump();
+  }
+
   async function attempt(d: DueDelivery): Promise<void> {
-    const attempts = d.attempts + 1;
     const destination = destinations.get(d.destination);
     let error: string | undefined;
     if (!destination) error = `no destination named ${JSON.stringify(d.destination)} in the configuration`;
@@ -56,18 +89,21 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
         error = err instanceof Error ? err.message : String(err);
       }
     }
-    const at = now();
-    if (error === undefined) {
-      inbox.markDone(d.eventId, d.destination, attempts, at);
-      log({ msg: 'forwarded', webhookId: d.webhookId, destination: d.destination, attempts });
-    } else if (attempts >= retry.maxAttempts) {
-      inbox.markFailed(d.eventId, d.destination, attempts, at, error);
-      log({ msg: 'forward failed for good', webhookId: d.webhookId, destination: d.destination, attempts, error });
-    } else {
-      const next = at + retryDelay(retry, attempts, random);
-      inbox.markRetry(d.eventId, d.destination, attempts, next, error);
-      log({ msg: 'forward will retry', webhookId: d.webhookId, destination: d.destination, attempts, error, nextAttemptAt: next });
+    results.push({ d, attempts: d.attempts + 1, error, at: now() });
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(writeResults);
     }
+  }
+
+  let pumpScheduled = false;
+  function wake(): void {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    setImmediate(() => {
+      pumpScheduled = false;
+      pump();
+    });
   }
 
   function pump(): void {
@@ -78,13 +114,7 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
       if (free > 0) {
         for (const d of inbox.due(now(), free, new Set(running.keys()))) {
           const key = `${d.eventId}:${d.destination}`;
-          const p = attempt(d)
-            .catch((err: unknown) => log({ msg: 'inbox write failed', error: String(err), webhookId: d.webhookId }))
-            .finally(() => {
-              running.delete(key);
-              pump();
-            });
-          running.set(key, p);
+          running.set(key, attempt(d));
         }
       }
       schedule();
@@ -110,16 +140,15 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
     timer = setTimeout(pump, wait);
   }
 
-  setImmediate(pump);
+  wake();
 
   return {
-    wake() {
-      setImmediate(pump);
-    },
+    wake,
     async stop() {
       stopped = true;
       clearTimeout(timer);
       await Promise.allSettled([...running.values()]);
+      if (results.length > 0) writeResults();
     },
   };
 }

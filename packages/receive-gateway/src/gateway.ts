@@ -46,10 +46,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     // Destinations get the plain envelope: the payload is decrypted, so it says so.
     const body = JSON.stringify({ ...event, isEncrypted: false });
     const result = await inbox.accept({ webhookId: context.webhookId, eventType: event.eventType, body, destinations: targets });
-    if (result === 'stored') {
-      log({ msg: 'accepted', webhookId: context.webhookId, eventType: event.eventType, destinations: targets });
-      forwarder?.wake();
-    }
+    // Success is not logged per event (the inbox is the record); refusals and retries are.
+    if (result === 'stored') forwarder?.wake();
   });
   const receiver = createReceiver({
     secrets: config.secrets,

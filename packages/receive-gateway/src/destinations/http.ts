@@ -1,13 +1,20 @@
-/** HTTP destination: POST the decrypted event as JSON; any 2xx is success. */
+/**
+ * HTTP destination: POST the decrypted event as JSON; any 2xx is success. undici's `request` on a
+ * keep-alive pool per destination: far less work per call than `fetch`, which matters because
+ * every accepted webhook is one of these.
+ */
+import { Agent, request } from 'undici';
 import type { HttpDestinationConfig } from '../config.js';
 import type { Destination, ForwardMessage } from './types.js';
 
 export function createHttpDestination(name: string, config: HttpDestinationConfig): Destination {
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   return {
     name,
     async send(message: ForwardMessage) {
-      const res = await fetch(config.url, {
+      const res = await request(config.url, {
         method: 'POST',
+        dispatcher: agent,
         headers: {
           ...config.headers,
           'content-type': 'application/json',
@@ -16,12 +23,15 @@ export function createHttpDestination(name: string, config: HttpDestinationConfi
           'herald-event-type': message.eventType,
         },
         body: message.body,
-        signal: AbortSignal.timeout(config.timeoutMs),
+        headersTimeout: config.timeoutMs,
+        bodyTimeout: config.timeoutMs,
       });
       // Drain the body so the connection goes back to the pool.
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status < 200 || res.status > 299) throw new Error(`${config.url} answered ${res.status}`);
+      await res.body.dump();
+      if (res.statusCode < 200 || res.statusCode > 299) throw new Error(`${config.url} answered ${res.statusCode}`);
     },
-    async close() {},
+    async close() {
+      await agent.close();
+    },
   };
 }
