@@ -447,7 +447,52 @@ export class PgStore implements Store {
   });
 
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
-    return this.notifyAfter(this.tx((c) => this.insertMessage(c, msg, opts)), (r) => r.tasks.length > 0);
+    const p = opts.createApp ? this.tx((c) => this.insertMessage(c, msg, opts)) : this.insertMessageAlone(msg, opts);
+    return this.notifyAfter(p, (r) => r.tasks.length > 0);
+  }
+
+  /**
+   * The usual accept (the application exists): read the endpoints, then write the message, its
+   * tasks and the idempotent answer in ONE statement, atomic without BEGIN/COMMIT round trips. The
+   * endpoints read a moment before the write is no staler than a read inside a READ COMMITTED
+   * transaction would be: each statement there sees the latest commits anyway.
+   */
+  private async insertMessageAlone(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
+    const tasks = await this.matchTasks(this.pool, msg, opts);
+    const ps = new Params();
+    const cols = [msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt];
+    let sql = `WITH m AS (INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at)
+      VALUES (${cols.map((v) => ps.p(v)).join(', ')}) RETURNING id)`;
+    if (tasks.length > 0) {
+      sql += `, t AS (INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
+        SELECT m.id, e, $2, ${ps.p(MessageStatus.pending)}, $8, ${ps.p(opts.triggerType ?? 0)}, $8, $8
+        FROM m, unnest(${ps.p(tasks.map((t) => t.endpointId))}::text[]) AS e)`;
+    }
+    if (opts.idem) {
+      const i = opts.idem;
+      sql += `, i AS (INSERT INTO idempotency (key_hash, key, status, body, created_at)
+        SELECT ${[keyHash(i.key), i.key, i.status, i.body(msg), i.now].map((v) => ps.p(v)).join(', ')} FROM m)`;
+    }
+    await this.pool.query(`${sql} SELECT 1 FROM m`, ps.values).catch(PgStore.conflictOn('A message with that eventId already exists in this application'));
+    return { message: msg, tasks };
+  }
+
+  /** The delivery tasks a new message gets: one per live endpoint of its application that it matches. */
+  private async matchTasks(db: Db, msg: Message, opts: CreateMessageOptions): Promise<DeliveryTask[]> {
+    const candidates = await this.all(db, 'SELECT id, disabled, event_types, channels FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId]);
+    return candidates
+      .map((r) => ({ id: r.id as string, disabled: r.disabled as boolean, eventTypes: r.event_types as string[] | null, channels: r.channels as string[] | null }))
+      .filter((ep) => (opts.onlyEndpointId ? ep.id === opts.onlyEndpointId && !ep.disabled : endpointMatches(ep, msg.eventType, msg.channels)))
+      .map((ep) => ({
+        msgId: msg.id,
+        endpointId: ep.id,
+        appId: msg.appId,
+        status: MessageStatus.pending,
+        attemptCount: 0,
+        nextAttemptAt: msg.createdAt,
+        createdAt: msg.createdAt,
+        updatedAt: msg.createdAt,
+      }));
   }
 
   /**
@@ -477,20 +522,7 @@ export class PgStore implements Store {
         msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt,
       ])
       .catch(PgStore.conflictOn('A message with that eventId already exists in this application'));
-    const candidates = await this.all(c, 'SELECT id, disabled, event_types, channels FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId]);
-    const eps = candidates
-      .map((r) => ({ id: r.id as string, disabled: r.disabled as boolean, eventTypes: r.event_types as string[] | null, channels: r.channels as string[] | null }))
-      .filter((ep) => (opts.onlyEndpointId ? ep.id === opts.onlyEndpointId && !ep.disabled : endpointMatches(ep, msg.eventType, msg.channels)));
-    const tasks: DeliveryTask[] = eps.map((ep) => ({
-      msgId: msg.id,
-      endpointId: ep.id,
-      appId: msg.appId,
-      status: MessageStatus.pending,
-      attemptCount: 0,
-      nextAttemptAt: msg.createdAt,
-      createdAt: msg.createdAt,
-      updatedAt: msg.createdAt,
-    }));
+    const tasks = await this.matchTasks(c, msg, opts);
     if (tasks.length > 0) {
       await c.query(
         `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
@@ -716,34 +748,41 @@ export class PgStore implements Store {
   }
 
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
+    const a = result.attempt;
+    const ps = new Params();
+    const attemptSql = `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms,
+        status, trigger_type, created_at, attempt_number) VALUES (${[a.id, a.msgId, a.endpointId, a.appId, a.url, a.response,
+        a.responseStatusCode, a.responseDurationMs, a.status, a.triggerType, a.createdAt, a.triggerType === 1 ? -1 : task.attemptCount + 1,
+      ].map((v) => ps.p(v)).join(', ')})`;
+    // A failed manual attempt that jumped ahead of a scheduled retry hands the delivery back to
+    // that schedule; manual attempts never count against the retry budget. The fence makes the
+    // write a no-op for a dispatcher that lost its lease.
+    const failedManual = ps.p(task.triggerType === 1 && a.status !== MessageStatus.success);
+    const taskSql = `UPDATE delivery_task SET
+         status = CASE WHEN ${failedManual} AND resume_at IS NOT NULL THEN ${MessageStatus.pending} ELSE ${ps.p(result.task.status)}::smallint END,
+         next_attempt_at = CASE WHEN ${failedManual} AND resume_at IS NOT NULL THEN resume_at ELSE ${ps.p(result.task.nextAttemptAt)}::bigint END,
+         attempt_count = attempt_count + CASE WHEN manual_next THEN 0 ELSE 1 END,
+         manual_next = false, resume_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ${ps.p(now)}
+       WHERE msg_id = ${ps.p(task.msgId)} AND endpoint_id = ${ps.p(task.endpointId)} AND fence = ${ps.p(task.fence)}`;
+    const ep = result.endpoint;
+    if (ep === undefined || ep.kind === 'success') {
+      // The common outcomes (success, retry later) are ONE statement: no BEGIN/COMMIT round trips,
+      // atomic all the same. bench/store.mjs (2 CPUs, 32 concurrent, PostgreSQL 15 on the same
+      // machine): claim+complete 1,709/s as a 5-round-trip transaction, 3,068/s as one statement;
+      // accepting a message (insertMessageAlone) went from 1,564/s to 2,074/s the same way.
+      const clear = ep ? `, e AS (UPDATE endpoint SET first_failure_at = NULL WHERE id = ${ps.p(task.endpointId)} AND first_failure_at IS NOT NULL)` : '';
+      return this.one(this.pool, `WITH a AS (${attemptSql}), t AS (${taskSql} RETURNING 1)${clear} SELECT COUNT(*) AS n FROM t`, ps.values).then((r) => ({
+        fenced: r!.n === 1,
+        disabled: false,
+        failSince: null,
+      }));
+    }
+    // Exhausted or disabling: the endpoint bookkeeping reads what the write returns, so a transaction.
     return this.tx(async (c) => {
-      const a = result.attempt;
-      await c.query(
-        `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
-           trigger_type, created_at, attempt_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [a.id, a.msgId, a.endpointId, a.appId, a.url, a.response, a.responseStatusCode, a.responseDurationMs, a.status,
-          a.triggerType, a.createdAt, a.triggerType === 1 ? -1 : task.attemptCount + 1],
-      );
-      // A failed manual attempt that jumped ahead of a scheduled retry hands the delivery back to
-      // that schedule; manual attempts never count against the retry budget. The fence makes the
-      // write a no-op for a dispatcher that lost its lease.
-      const failedManual = task.triggerType === 1 && a.status !== MessageStatus.success;
-      const n = await this.run(
-        c,
-        `UPDATE delivery_task SET
-           status = CASE WHEN $1 AND resume_at IS NOT NULL THEN ${MessageStatus.pending} ELSE $2::smallint END,
-           next_attempt_at = CASE WHEN $1 AND resume_at IS NOT NULL THEN resume_at ELSE $3::bigint END,
-           attempt_count = attempt_count + CASE WHEN manual_next THEN 0 ELSE 1 END,
-           manual_next = false, resume_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = $4
-         WHERE msg_id = $5 AND endpoint_id = $6 AND fence = $7`,
-        [failedManual, result.task.status, result.task.nextAttemptAt, now, task.msgId, task.endpointId, task.fence],
-      );
+      const n = (await this.one(c, `WITH a AS (${attemptSql}), t AS (${taskSql} RETURNING 1) SELECT COUNT(*) AS n FROM t`, ps.values))!.n;
       let disabled = false;
       let failSince: number | null = null;
-      const ep = result.endpoint;
-      if (ep?.kind === 'success') {
-        await c.query('UPDATE endpoint SET first_failure_at = NULL WHERE id = $1 AND first_failure_at IS NOT NULL', [task.endpointId]);
-      } else if (ep?.kind === 'exhausted') {
+      if (ep.kind === 'exhausted') {
         const r = await this.one(
           c,
           `UPDATE endpoint SET first_failure_at = COALESCE(first_failure_at, $1) WHERE id = $2
@@ -757,7 +796,7 @@ export class PgStore implements Store {
             disabled = await this.disableEndpoint(c, task.endpointId, `Every delivery failed for ${days} days in a row since ${new Date(r.first_failure_at).toISOString()}`, now);
           }
         }
-      } else if (ep?.kind === 'disable') {
+      } else {
         disabled = await this.disableEndpoint(c, task.endpointId, ep.reason, now);
       }
       return { fenced: n === 1, disabled, failSince };
