@@ -40,30 +40,36 @@ async function startBin(configPath: string): Promise<{ child: ChildProcess; url:
 describe('herald-receive as a real process', () => {
   it('forwards every event it answered 2xx for, after a SIGKILL and a restart; a repeated id once', async () => {
     const secret = generateSecret();
+    // The HTTP destination before the kill never answers, so its attempts are in flight when the
+    // process dies. After the restart the same destination name points at a second sink, so what
+    // that one receives was sent by the restarted process alone (the dead one's last writes may
+    // still be arriving at the first).
+    const stuck = await startSink();
+    stuck.answer = () => 'hold';
     const sink = await startSink();
     const redis = new Redis('redis://127.0.0.1:6379');
     const stream = uniqueName('herald-gw-kill');
     try {
       const configPath = join(dir, 'gateway.json');
-      writeFileSync(
-        configPath,
-        JSON.stringify({
-          host: '127.0.0.1',
-          port: 0,
-          path: '/hooks',
-          secrets: [secret],
-          inboxPath: join(dir, 'data', 'inbox.db'),
-          retry: { initialDelayMs: 10, maxDelayMs: 50 },
-          destinations: {
-            internal: { type: 'http', url: sink.url },
-            stream: { type: 'redis', url: 'redis://127.0.0.1:6379', stream },
-          },
-          routes: [{ events: ['*'], to: ['internal', 'stream'] }],
-        }),
-      );
+      const writeConfig = (internalUrl: string) =>
+        writeFileSync(
+          configPath,
+          JSON.stringify({
+            host: '127.0.0.1',
+            port: 0,
+            path: '/hooks',
+            secrets: [secret],
+            inboxPath: join(dir, 'data', 'inbox.db'),
+            retry: { initialDelayMs: 10, maxDelayMs: 50 },
+            destinations: {
+              internal: { type: 'http', url: internalUrl },
+              stream: { type: 'redis', url: 'redis://127.0.0.1:6379', stream },
+            },
+            routes: [{ events: ['*'], to: ['internal', 'stream'] }],
+          }),
+        );
 
-      // Before the kill the HTTP destination never answers, so its attempts are in flight.
-      sink.answer = () => 'hold';
+      writeConfig(stuck.url);
       const first = await startBin(configPath);
       const ids = Array.from({ length: 30 }, () => uniqueName('msg'));
       const repeated = ids[0];
@@ -74,23 +80,21 @@ describe('herald-receive as a real process', () => {
       first.child.kill('SIGKILL');
       await first.exited;
       expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
-      const acceptedBeforeKill = sink.received.length;
-
-      sink.answer = () => 200;
+      writeConfig(sink.url);
       const second = await startBin(configPath);
       // Posting the repeated id again after the restart is still a duplicate: the inbox remembers.
       expect((await postSigned(second.url, JSON.stringify(envelope()), secret, { id: repeated })).body).toEqual({
         ok: true,
         duplicate: true,
       });
-      const answered = () => sink.received.slice(acceptedBeforeKill);
+      const answered = () => sink.received;
       await waitFor('every id at the HTTP destination', () => new Set(answered().map((r) => r.webhookId)).size === ids.length);
       await waitFor('every id in the Redis stream', async () => {
         const entries = await redis.xrange(stream, '-', '+');
         return new Set(entries.map(([, f]) => f[f.indexOf('id') + 1])).size === ids.length;
       });
 
-      // After the restart each event went out once: nothing was completed before the kill, and the
+      // The restarted process sent each event once: nothing was completed before the kill, and the
       // repeated id is one event.
       expect(answered().map((r) => r.webhookId).sort()).toEqual([...ids].sort());
       const inStream = (await redis.xrange(stream, '-', '+')).map(([, f]) => f[f.indexOf('id') + 1]);
@@ -102,6 +106,7 @@ describe('herald-receive as a real process', () => {
       await redis.del(stream);
       redis.disconnect();
       await sink.close();
+      await stuck.close();
     }
   });
 
