@@ -40,7 +40,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   let forwarder: Forwarder | undefined;
   // The inbox is the dedupe memory: an id is "seen" once its event is committed, for as long as
   // the inbox keeps it. `add` has nothing to do, because the route handler's commit already did it.
-  const dedupe: DedupeStore = { has: (id) => inbox.has(id), add: () => undefined };
+  // A repeat is answered only once the original is on disk, as the original's own 2xx is.
+  const dedupe: DedupeStore = {
+    has: (id) => (inbox.has(id) ? inbox.synced().then(() => true) : false),
+    add: () => undefined,
+  };
   const router = createRouter().onAny(async (event, context) => {
     const targets = destinationsFor(config.routes, event.eventType);
     // Destinations get the plain envelope: the payload is decrypted, so it says so.

@@ -5,10 +5,12 @@
  * forwarder was. The webhook id is unique: a repeat is recognised, not stored again.
  *
  * One gateway process per inbox file (SQLite, WAL). Accepts arriving in the same tick share one
- * commit (group commit), so the fsync cost is paid once per batch, not per request.
+ * commit (group commit). The commit itself does not fsync (synchronous=NORMAL); the WAL file is
+ * fdatasynced on libuv's thread pool and only then are the batch's callers answered, so the
+ * durability of synchronous=FULL is kept without stalling the event loop on the disk.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface AcceptInput {
@@ -48,6 +50,8 @@ export interface Inbox {
   accept(input: AcceptInput): Promise<AcceptResult>;
   /** True when the webhook id is already in the inbox. */
   has(webhookId: string): boolean;
+  /** Resolves once everything committed so far is on disk. */
+  synced(): Promise<void>;
   /** Pending deliveries due at `now`, oldest first, skipping those in `exclude` (`eventId:destination`). */
   due(now: number, limit: number, exclude: ReadonlySet<string>): DueDelivery[];
   /** Earliest next attempt time of a pending delivery that is later than `after`, if any. */
@@ -87,13 +91,15 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  // FULL: a commit is on disk when it returns, which is what the 2xx promises.
-  db.pragma('synchronous = FULL');
+  // NORMAL: commits do not fsync; accept() syncs the WAL itself before it resolves (see above).
+  db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
-  // Attempt results go through a second connection without the fsync: losing one to a power cut
-  // means an attempt is made again, which at-least-once allows; it cannot lose an event. The next
-  // FULL commit (any accept) syncs the WAL, and these writes with it. A process crash loses nothing.
+  // The WAL file keeps its inode while a connection is open (SQLite rewinds it, never replaces it).
+  const walFd = path === ':memory:' ? undefined : openSync(`${path}-wal`, 'r');
+  // Attempt results go through a second connection and are not synced on their own: losing one
+  // to a power cut means an attempt is made again, which at-least-once allows; it cannot lose an
+  // event. The next accept's sync covers them too. A process crash loses nothing either way.
   const state = path === ':memory:' ? db : new Database(path);
   if (state !== db) {
     state.pragma('synchronous = NORMAL');
@@ -148,6 +154,35 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
     }),
   );
 
+  // Callers waiting for a sync that starts after their commit; one fdatasync runs at a time and
+  // covers everything committed before it started.
+  let unsynced: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  let syncing = false;
+  let closed = false;
+
+  function startSync(): void {
+    const group = unsynced;
+    unsynced = [];
+    syncing = true;
+    const done = (err: unknown): void => {
+      syncing = false;
+      for (const w of group) if (err) w.reject(err);
+      else w.resolve();
+      // close() synced the rest itself and left the descriptor to us while this sync ran.
+      if (closed) closeSync(walFd!);
+      else if (unsynced.length > 0) startSync();
+    };
+    if (walFd === undefined) setImmediate(done, null);
+    else fdatasync(walFd, done);
+  }
+
+  function synced(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      unsynced.push({ resolve, reject });
+      if (!syncing) startSync();
+    });
+  }
+
   function flush(): void {
     scheduled = false;
     const batch = queue;
@@ -159,7 +194,10 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
       for (const p of batch) p.reject(err);
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i]));
+    synced().then(
+      () => batch.forEach((p, i) => p.resolve(results[i])),
+      (err: unknown) => batch.forEach((p) => p.reject(err)),
+    );
   }
 
   return {
@@ -173,6 +211,7 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
       });
     },
     has: (webhookId) => hasEvent.get(webhookId) !== undefined,
+    synced,
     due(at, limit, exclude) {
       // Over-fetch by the excluded count so in-flight rows cannot starve the rest.
       const rows = selectDue.all(at, limit + exclude.size) as DueDelivery[];
@@ -195,8 +234,14 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
     deliveries: () => selectAll.all() as DeliveryRow[],
     close() {
       if (queue.length > 0) flush();
+      if (walFd !== undefined) fdatasyncSync(walFd);
+      const waiting = unsynced;
+      unsynced = [];
+      for (const w of waiting) w.resolve();
+      closed = true;
       if (state !== db) state.close();
       db.close();
+      if (walFd !== undefined && !syncing) closeSync(walFd);
     },
   };
 }
