@@ -116,7 +116,7 @@ describe('forwarding to the real brokers', () => {
     const queue = await newQueue();
     const js = await newJetStream();
     const gateway = await gatewayWith({
-      redis: { type: 'redis', url: REDIS, stream },
+      redis: { type: 'redis', url: REDIS, stream, maxLen: 1000 },
       rabbit: { type: 'rabbitmq', url: AMQP, exchange: '', routingKey: queue },
       nats: { type: 'nats', servers: [NATS], subject: js.subject },
     });
