@@ -176,11 +176,25 @@ export class PgStore implements Store {
   }
 
   /**
-   * Run `fn` in one READ COMMITTED transaction. A deadlock or serialization failure rolls back and
-   * runs it again (at most 3 times): `fn` must only read and write through `c`.
+   * Run `work` again after a deadlock or serialization failure (at most 3 tries in all): the failed
+   * statement or transaction was rolled back whole, so running it again is safe. Deadlocks are
+   * possible because writes lock a task and then its endpoint (completeAttempt) while deletes lock
+   * an endpoint and then its tasks; PostgreSQL breaks the cycle by failing one of them.
    */
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async retrying<T>(work: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (e) {
+        if (attempt < 3 && RETRYABLE.has(sqlState(e) ?? '')) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** Run `fn` in one READ COMMITTED transaction, retried as `retrying` says: `fn` must only read and write through `c`. */
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.retrying(async () => {
       const c = await this.pool.connect();
       let broken = false;
       try {
@@ -194,12 +208,11 @@ export class PgStore implements Store {
         } catch {
           broken = true;
         }
-        if (attempt < 3 && RETRYABLE.has(sqlState(e) ?? '')) continue;
         throw e;
       } finally {
         c.release(broken);
       }
-    }
+    });
   }
 
   /** Rethrow a unique violation as the API's 409 with `detail`; anything else as is. */
@@ -771,7 +784,8 @@ export class PgStore implements Store {
       // machine): claim+complete 1,709/s as a 5-round-trip transaction, 3,068/s as one statement;
       // accepting a message (insertMessageAlone) went from 1,564/s to 2,074/s the same way.
       const clear = ep ? `, e AS (UPDATE endpoint SET first_failure_at = NULL WHERE id = ${ps.p(task.endpointId)} AND first_failure_at IS NOT NULL)` : '';
-      return this.one(this.pool, `WITH a AS (${attemptSql}), t AS (${taskSql} RETURNING 1)${clear} SELECT COUNT(*) AS n FROM t`, ps.values).then((r) => ({
+      const sql = `WITH a AS (${attemptSql}), t AS (${taskSql} RETURNING 1)${clear} SELECT COUNT(*) AS n FROM t`;
+      return this.retrying(() => this.one(this.pool, sql, ps.values)).then((r) => ({
         fenced: r!.n === 1,
         disabled: false,
         failSince: null,
