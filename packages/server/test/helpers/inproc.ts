@@ -81,7 +81,9 @@ export interface StartInProcessOptions {
   dispatch?: boolean;
   /**
    * The store (default 'sqlite', a file in the data folder). 'postgres' runs on a database of its
-   * own on the local server, created here and dropped on close.
+   * own on the local server, created here and dropped on close. HERALD_TEST_DATABASE=postgres in
+   * the environment makes that the default, to run API suites on PostgreSQL (those that read
+   * SQLite rows through `store.db` cannot).
    */
   database?: 'sqlite' | 'postgres';
 }
@@ -90,7 +92,7 @@ export async function startInProcess(opts: StartInProcessOptions = {}): Promise<
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-inproc-'));
   // Receivers in tests live on loopback, which the SSRF guard refuses unless allowed.
-  const pgDb = opts.database === 'postgres' ? await createTestDatabase() : undefined;
+  const pgDb = (opts.database ?? process.env.HERALD_TEST_DATABASE) === 'postgres' ? await createTestDatabase() : undefined;
   const dbEnv: Record<string, string> = pgDb ? { HERALD_DATABASE_URL: pgDb.url } : {};
   const config = loadConfig({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: OPERATOR_TOKEN, HERALD_SSRF_ALLOWLIST: LOOPBACK_ALLOWLIST, ...dbEnv, ...opts.env });
   let herald: Herald;

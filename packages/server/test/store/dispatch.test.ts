@@ -133,6 +133,31 @@ eachStore('store: claims, leases and fencing', (t) => {
     expect((await store.createMessage(message(appId, { createdAt: T0 + 12 }), {})).tasks).toHaveLength(0);
   });
 
+  it('two dispatchers (processes) exhausting one endpoint at once: it is disabled, and reported, once', async () => {
+    const { store, sibling } = t();
+    const other = await sibling();
+    const { appId, endpointId } = await seed(store, 6);
+    const claimed = await store.claimDueTasks('w', T0 + 10, LEASE, 6);
+    const exhaust = (s: typeof store, c: ClaimedTask) =>
+      s.completeAttempt(c, { attempt: attemptFor(c, T0 + 6 * DAY, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: { kind: 'exhausted', autoDisableAfterMs: 5 * DAY } }, T0 + 6 * DAY);
+    // The streak started long ago.
+    await exhaust(store, claimed[0]!).then((r) => expect(r.disabled).toBe(false));
+    const rest = await Promise.all(claimed.slice(1).map((c, i) => exhaust(i % 2 ? store : other, c)));
+    expect(rest.every((r) => r.fenced)).toBe(true);
+    expect(rest.filter((r) => r.disabled)).toHaveLength(0);
+    // Same instant as the first failure: 0 days. Now move on past 5 days with fresh deliveries.
+    await store.createMessage(message(appId, { createdAt: T0 + 20 }), {});
+    await store.createMessage(message(appId, { createdAt: T0 + 21 }), {});
+    await store.createMessage(message(appId, { createdAt: T0 + 22 }), {});
+    const late = await store.claimDueTasks('w', T0 + 12 * DAY, LEASE, 3);
+    const at = T0 + 12 * DAY;
+    const results = await Promise.all(late.map((c, i) =>
+      (i % 2 ? other : store).completeAttempt(c, { attempt: attemptFor(c, at, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: { kind: 'exhausted', autoDisableAfterMs: 5 * DAY } }, at),
+    ));
+    expect(results.filter((r) => r.disabled)).toHaveLength(1);
+    expect((await store.getEndpoint(appId, endpointId))!.disabled).toBe(true);
+  });
+
   it('an outright disable (e.g. a 410) disables at once with its reason', async () => {
     const { store } = t();
     const { appId, endpointId } = await seed(store, 1);

@@ -233,6 +233,18 @@ eachStore('store: messages', (t) => {
     expect(await store.getApplication(second.id)).toBeNull();
   });
 
+  it('messages creating one application by uid from two processes at once all land in one application', async () => {
+    const { store, sibling } = t();
+    const other = await sibling();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => (i % 2 ? other : store).createMessage(message('ignored'), { createApp: app({ uid: 'racy' }) })),
+    );
+    const winner = (await store.getApplication('racy'))!;
+    expect(new Set(results.map((r) => r.message.appId))).toEqual(new Set([winner.id]));
+    expect((await store.listMessages(winner.id, page())).data).toHaveLength(6);
+    expect((await store.listApplications(page())).data).toHaveLength(1);
+  });
+
   it('lists with event type, channel and time filters, paging both ways', async () => {
     const { store } = t();
     const a = await store.createApplication(app());
