@@ -1,0 +1,91 @@
+// Herald's process roles on one PostgreSQL database, as real child processes: one
+// `herald serve --no-dispatch` accepts, two `herald worker`s deliver. Every message arrives once
+// (the workers claim with FOR UPDATE SKIP LOCKED under leases, so they never take the same task),
+// and the API process sees the workers' results.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
+import { Receiver } from './helpers/receiver.js';
+
+const TOKEN = 'pg_proc_test_token_0123456789abcdef';
+const MESSAGES = 150;
+
+describe('herald serve --no-dispatch and two herald workers on one PostgreSQL database', () => {
+  let rx: Receiver;
+  let db: TestDatabase;
+  let dataDir: string;
+  let api: Served | undefined;
+  const workers: CliProcess[] = [];
+  const env = () => ({
+    HERALD_DATA_DIR: dataDir,
+    HERALD_DATABASE_URL: db.url,
+    HERALD_API_TOKEN: TOKEN,
+    HERALD_POLL_INTERVAL: '50ms',
+    HERALD_LOG_LEVEL: 'warn',
+  });
+
+  beforeAll(async () => {
+    rx = await Receiver.start();
+    db = await createTestDatabase();
+    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-roles-'));
+  });
+  afterAll(async () => {
+    for (const w of workers) w.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w.exited));
+    api?.kill('SIGKILL');
+    await api?.exited;
+    await rx?.close();
+    await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('every accepted message is delivered exactly once, and the API process sees it delivered', async () => {
+    // The API process migrates the database; the workers find it migrated.
+    api = await serve(env(), ['--no-dispatch']);
+    expect(api.stdout()).toMatch(/Store: PostgreSQL at 127\.0\.0\.1:5432\/herald_test_/);
+    const must = async (method: string, path: string, status: number, body?: unknown) => {
+      const r = await call(api!.url, TOKEN, method, path, body);
+      if (r.status !== status) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.json)}`);
+      return r.json;
+    };
+    const app = await must('POST', '/api/v1/app', 201, { name: 'pg-roles', uid: 'pg-roles' });
+    rx.on('/pg', { status: 200 });
+    await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/pg') });
+
+    for (let i = 0; i < 2; i++) {
+      const w = spawnCli(['worker', '--no-migrate'], env());
+      workers.push(w);
+      await w.waitFor('the worker to start', () => /dispatching/.test(w.stdout()));
+    }
+    const sent: string[] = [];
+    for (let i = 0; i < MESSAGES; i += 25) {
+      const batch = await Promise.all(
+        Array.from({ length: 25 }, (_, j) => must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'pg.test', payload: { n: i + j } })),
+      );
+      sent.push(...batch.map((m) => m.id as string));
+    }
+    await rx.waitForCount(MESSAGES, { path: '/pg', timeoutMs: 20_000 });
+    // A little longer: a duplicate would arrive now.
+    await new Promise((r) => setTimeout(r, 300));
+    const ids = rx.received('/pg').map((r) => String(r.headers['svix-id']));
+    expect(ids).toHaveLength(MESSAGES);
+    expect(new Set(ids)).toEqual(new Set(sent));
+
+    const last = sent.at(-1)!;
+    const deadline = Date.now() + 10_000;
+    let status = '';
+    while (Date.now() < deadline) {
+      status = (await must('GET', `/api/v1/app/${app.id}/msg/${last}/endpoint`, 200)).data[0]?.statusText;
+      if (status === 'success') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe('success');
+
+    for (const w of workers) w.kill('SIGTERM');
+    const exits = await Promise.all(workers.map((w) => w.exited));
+    expect(exits.map((e) => e.code)).toEqual([0, 0]);
+  });
+});
