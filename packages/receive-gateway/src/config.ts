@@ -73,6 +73,8 @@ export interface GatewayConfig {
   retry: RetryConfig;
   /** Attempts running at once, across destinations. */
   concurrency: number;
+  /** How long fully forwarded events stay in the inbox (and so are recognised as repeats), hours. */
+  retentionHours: number;
   destinations: Record<string, DestinationConfig>;
   routes: RouteConfig[];
 }
@@ -154,6 +156,7 @@ const TOP_KEYS = [
   'inboxPath',
   'retry',
   'concurrency',
+  'retentionHours',
   'destinations',
   'routes',
 ] as const;
@@ -172,6 +175,7 @@ export const ENV_VARS: Record<string, (typeof TOP_KEYS)[number]> = {
   HERALD_RECEIVE_INBOX: 'inboxPath',
   HERALD_RECEIVE_RETRY: 'retry',
   HERALD_RECEIVE_CONCURRENCY: 'concurrency',
+  HERALD_RECEIVE_RETENTION_HOURS: 'retentionHours',
   HERALD_RECEIVE_DESTINATIONS: 'destinations',
   HERALD_RECEIVE_ROUTES: 'routes',
 };
@@ -276,6 +280,8 @@ export function validateConfig(raw: Json): GatewayConfig {
   const toleranceSeconds = c.int('toleranceSeconds', o.toleranceSeconds, 1, 86_400, 300);
   const inboxPath = c.string('inboxPath', o.inboxPath ?? './data/inbox.db', { nonEmpty: true });
   const concurrency = c.int('concurrency', o.concurrency, 1, 1000, 16);
+  // At least a day: Svix retries a message for about 28 h, and a pruned id is no longer a repeat.
+  const retentionHours = c.int('retentionHours', o.retentionHours, 24, 24 * 365 * 10, 72);
 
   let retry: RetryConfig | undefined;
   const r = c.object('retry', o.retry ?? {});
@@ -341,6 +347,7 @@ export function validateConfig(raw: Json): GatewayConfig {
     inboxPath: inboxPath!,
     retry: retry!,
     concurrency: concurrency!,
+    retentionHours: retentionHours!,
     destinations,
     routes,
   });

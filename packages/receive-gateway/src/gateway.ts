@@ -87,6 +87,20 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     });
   });
   forwarder = startForwarder({ inbox, destinations, retry: config.retry, concurrency: config.concurrency, now, log });
+  // Prune fully forwarded events past their retention, a bounded batch at a time.
+  const prune = (): void => {
+    try {
+      const before = now() - config.retentionHours * 3_600_000;
+      let removed = 0;
+      for (let n = inbox.prune(before); n > 0 && removed < 100_000; n = inbox.prune(before)) removed += n;
+      if (removed > 0) log({ msg: 'pruned', events: removed });
+    } catch (err) {
+      log({ msg: 'prune failed', error: String(err) });
+    }
+  };
+  const pruneTimer = setInterval(prune, 10 * 60_000);
+  pruneTimer.unref();
+  const firstPrune = setImmediate(prune);
 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -97,6 +111,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     inbox,
     close() {
       closing ??= (async () => {
+        clearInterval(pruneTimer);
+        clearImmediate(firstPrune);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

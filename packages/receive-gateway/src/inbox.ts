@@ -61,6 +61,12 @@ export interface Inbox {
   markFailed(eventId: number, destination: string, attempts: number, now: number, error: string): void;
   /** Runs several marks in one commit (the forwarder batches attempt results this way). */
   batch(fn: () => void): void;
+  /**
+   * Deletes events received before `before` whose every delivery is done (or that had none), at
+   * most `limit` per call; returns how many. Pending and failed ones stay. A pruned id is no
+   * longer recognised as a repeat, so keep events longer than senders retry.
+   */
+  prune(before: number, limit?: number): number;
   /** Delivery rows, for tests and operators. */
   deliveries(): DeliveryRow[];
   close(): void;
@@ -85,6 +91,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
   PRIMARY KEY (event_id, destination)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 `;
 
 export function openInbox(path: string, now: () => number = Date.now): Inbox {
@@ -132,6 +139,23 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
   const updateFailed = state.prepare(
     "UPDATE deliveries SET status = 'failed', attempts = ?, finished_at = ?, last_error = ? WHERE event_id = ? AND destination = ?",
   );
+  const selectPrunable = state
+    .prepare(
+      `SELECT id FROM events e WHERE received_at < ?
+       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status <> 'done')
+       ORDER BY received_at LIMIT ?`,
+    )
+    .pluck();
+  const deleteDeliveries = state.prepare('DELETE FROM deliveries WHERE event_id = ?');
+  const deleteEvent = state.prepare('DELETE FROM events WHERE id = ?');
+  const pruneBatch = state.transaction((before: number, limit: number): number => {
+    const ids = selectPrunable.all(before, limit) as number[];
+    for (const id of ids) {
+      deleteDeliveries.run(id);
+      deleteEvent.run(id);
+    }
+    return ids.length;
+  });
   const selectAll = db.prepare(`
     SELECT e.webhook_id AS webhookId, e.event_type AS eventType, d.destination, d.status, d.attempts,
            d.next_attempt_at AS nextAttemptAt, d.last_error AS lastError
@@ -231,6 +255,7 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
       updateFailed.run(attempts, at, error.slice(0, 2000), eventId, destination);
     },
     batch: (fn) => state.transaction(fn)(),
+    prune: (before, limit = 1000) => pruneBatch(before, limit),
     deliveries: () => selectAll.all() as DeliveryRow[],
     close() {
       if (queue.length > 0) flush();

@@ -35,6 +35,7 @@ describe('configuration', () => {
       toleranceSeconds: 300,
       inboxPath: './data/inbox.db',
       concurrency: 16,
+      retentionHours: 72,
       retry: { initialDelayMs: 1000, maxDelayMs: 600_000, maxAttempts: 30 },
       trustedProxies: [],
     });
@@ -85,6 +86,7 @@ describe('configuration', () => {
       },
       routes: [{ events: ['contact deleted'], to: ['a', 'z'] }],
       verbose: true,
+      retentionHours: 2,
     });
     const expected = [
       /^verbose: unknown setting; allowed: host, port/,
@@ -94,6 +96,7 @@ describe('configuration', () => {
       /^encryptionKey: must be the 32-character Engage key/,
       /^allowlist: must list IPv4\/IPv6 addresses or CIDR ranges/,
       /^retry\.maxAttempts: must be an integer from 1 to/,
+      /^retentionHours: must be an integer from 24 to/,
       /^retry\.maxDelayMs: must be at least retry\.initialDelayMs \(5000\)$/,
       /^destinations\.a\.url: must be a http: or https: URL, got "ftp:"$/,
       /^destinations\.b\.routingKey: must not be empty$|^destinations\.b\.routingKey: must be a string$/,

@@ -49,6 +49,31 @@ describe('inbox', () => {
     second.close();
   });
 
+  it('prunes only old events whose every delivery is done; pruned ids are no longer repeats', async () => {
+    let t = 1000;
+    const inbox = openInbox(join(dir, `${uniqueName('i')}.db`), () => t);
+    for (const id of ['done', 'pending', 'failed', 'none']) {
+      await inbox.accept({ webhookId: id, eventType: 'x', body: '{}', destinations: id === 'none' ? [] : ['a', 'b'] });
+    }
+    t = 5000;
+    await inbox.accept({ webhookId: 'new', eventType: 'x', body: '{}', destinations: ['a'] });
+    const rows = inbox.due(t, 100, new Set());
+    const eventOf = (id: string) => rows.find((r) => r.webhookId === id)!.eventId;
+    for (const d of ['a', 'b']) inbox.markDone(eventOf('done'), d, 1, t);
+    inbox.markDone(eventOf('pending'), 'a', 1, t);
+    inbox.markDone(eventOf('failed'), 'a', 1, t);
+    inbox.markFailed(eventOf('failed'), 'b', 3, t, 'gone');
+    inbox.markDone(eventOf('new'), 'a', 1, t);
+
+    expect(inbox.prune(2000, 1)).toBe(1);
+    expect(inbox.prune(2000)).toBe(1);
+    expect(inbox.prune(2000)).toBe(0);
+    expect(['done', 'pending', 'failed', 'none', 'new'].filter((id) => inbox.has(id))).toEqual(['pending', 'failed', 'new']);
+    expect(inbox.deliveries().map((d) => d.webhookId)).toEqual(['pending', 'pending', 'failed', 'failed', 'new']);
+    expect(await inbox.accept({ webhookId: 'done', eventType: 'x', body: '{}', destinations: [] })).toBe('stored');
+    inbox.close();
+  });
+
   it('backs off exponentially within its cap, with jitter in the upper half', () => {
     const retry = { initialDelayMs: 100, maxDelayMs: 1000, maxAttempts: 10 };
     expect([1, 2, 3, 4, 5, 50].map((n) => retryDelay(retry, n, () => 0))).toEqual([50, 100, 200, 400, 500, 500]);
