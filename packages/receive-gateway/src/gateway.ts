@@ -68,6 +68,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
+    // For load balancers and probes; never the webhook path, which only takes POST.
+    if (path === '/healthz' && config.path !== '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return json(res, 200, { ok: true, pendingDeliveries: inbox.pendingCount() });
+    }
     if (path !== config.path) return json(res, 404, { code: 'not_found', detail: `webhooks are posted to ${config.path}` });
     if (req.method !== 'POST') {
       return json(res, 405, { code: 'method_not_allowed', detail: 'webhooks are delivered with POST' }, { allow: 'POST' });

@@ -67,6 +67,8 @@ export interface Inbox {
    * longer recognised as a repeat, so keep events longer than senders retry.
    */
   prune(before: number, limit?: number): number;
+  /** Deliveries waiting for an attempt (due or not). */
+  pendingCount(): number;
   /** Delivery rows, for tests and operators. */
   deliveries(): DeliveryRow[];
   close(): void;
@@ -156,6 +158,7 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
     }
     return ids.length;
   });
+  const countPending = db.prepare("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'").pluck();
   const selectAll = db.prepare(`
     SELECT e.webhook_id AS webhookId, e.event_type AS eventType, d.destination, d.status, d.attempts,
            d.next_attempt_at AS nextAttemptAt, d.last_error AS lastError
@@ -256,6 +259,7 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
     },
     batch: (fn) => state.transaction(fn)(),
     prune: (before, limit = 1000) => pruneBatch(before, limit),
+    pendingCount: () => countPending.get() as number,
     deliveries: () => selectAll.all() as DeliveryRow[],
     close() {
       if (queue.length > 0) flush();

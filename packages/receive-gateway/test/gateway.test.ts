@@ -15,8 +15,9 @@ const secret = generateSecret();
 let open: { gateway: Gateway; sinks: Sink[] }[] = [];
 afterEach(async () => {
   for (const { gateway, sinks } of open) {
-    await gateway.close();
+    // Sinks first: an attempt held open by a sink would otherwise keep close() waiting for its timeout.
     for (const s of sinks) await s.close();
+    await gateway.close();
   }
   open = [];
 });
@@ -157,6 +158,15 @@ describe('herald-receive gateway', () => {
       await postSigned(gateway.url, JSON.stringify(envelope()), secret).catch(() => undefined);
       expect(sink.received.every((r) => r.eventType === 'point.balance.updated')).toBe(true);
     });
+  });
+
+  it('reports health with the number of pending deliveries on GET /healthz', async () => {
+    const { gateway, sink } = await setup();
+    const health = gateway.url.replace('/webhooks', '/healthz');
+    expect(await (await fetch(health)).json()).toEqual({ ok: true, pendingDeliveries: 0 });
+    sink.answer = () => 'hold';
+    await postSigned(gateway.url, JSON.stringify(envelope('contact.deleted')), secret);
+    expect(await (await fetch(health)).json()).toEqual({ ok: true, pendingDeliveries: 2 });
   });
 
   it('answers 404 off the webhook path and 405 for other methods', async () => {
