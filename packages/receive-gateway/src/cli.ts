@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 /**
- * herald-receive: `herald-receive [--config gateway.json]`. The only place that reads process.env
- * and sets exit codes. Logs are JSON lines on stdout; the first one says where it listens.
+ * herald-receive: `herald-receive [--config gateway.json]` serves; `herald-receive requeue-failed
+ * [--destination name] [--config …]` puts failed deliveries back in line (a running gateway picks
+ * them up within seconds). The only place that reads process.env and sets exit codes. Logs are
+ * JSON lines on stdout; the first one says where it listens.
  */
 import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './gateway.js';
+import { openInbox } from './inbox.js';
 
 function usage(): never {
-  process.stderr.write('usage: herald-receive [--config <file.json>]\n  settings: see the README (file, or HERALD_RECEIVE_* variables)\n');
+  process.stderr.write(
+    'usage: herald-receive [--config <file.json>]\n' +
+      '       herald-receive requeue-failed [--destination <name>] [--config <file.json>]\n' +
+      '  settings: see the README (file, or HERALD_RECEIVE_* variables)\n',
+  );
   process.exit(2);
 }
 
@@ -17,10 +24,13 @@ function log(entry: Record<string, unknown>): void {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  const command = args[0] === 'requeue-failed' ? args.shift() : undefined;
   let configPath: string | undefined;
+  let destination: string | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--config' && args[i + 1] !== undefined) configPath = args[++i];
     else if (args[i].startsWith('--config=')) configPath = args[i].slice('--config='.length);
+    else if (command && args[i] === '--destination' && args[i + 1] !== undefined) destination = args[++i];
     else usage();
   }
   let config;
@@ -32,6 +42,17 @@ async function main(): Promise<void> {
       process.exit(78); // EX_CONFIG
     }
     throw err;
+  }
+  if (command === 'requeue-failed') {
+    if (destination !== undefined && !(destination in config.destinations)) {
+      process.stderr.write(`herald-receive: --destination: ${JSON.stringify(destination)} is not a destination; defined: ${Object.keys(config.destinations).join(', ')}\n`);
+      process.exit(2);
+    }
+    const inbox = openInbox(config.inboxPath);
+    const requeued = inbox.requeueFailed(destination);
+    inbox.close();
+    log({ msg: 'requeued failed deliveries', requeued, destination: destination ?? '(all)' });
+    return;
   }
   const gateway = await startGateway(config, { log });
   log({ msg: 'listening', url: gateway.url, inbox: config.inboxPath, destinations: Object.keys(config.destinations) });

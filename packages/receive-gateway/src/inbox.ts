@@ -67,6 +67,8 @@ export interface Inbox {
    * longer recognised as a repeat, so keep events longer than senders retry.
    */
   prune(before: number, limit?: number): number;
+  /** Puts failed deliveries (of one destination, or all) back in line with fresh attempts; returns how many. */
+  requeueFailed(destination?: string): number;
   /** Deliveries waiting for an attempt (due or not). */
   pendingCount(): number;
   /** Delivery rows, for tests and operators. */
@@ -158,6 +160,9 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
     }
     return ids.length;
   });
+  const requeue = db.prepare(
+    "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, finished_at = NULL WHERE status = 'failed' AND (? IS NULL OR destination = ?)",
+  );
   const countPending = db.prepare("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'").pluck();
   const selectAll = db.prepare(`
     SELECT e.webhook_id AS webhookId, e.event_type AS eventType, d.destination, d.status, d.attempts,
@@ -260,6 +265,7 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
     batch: (fn) => state.transaction(fn)(),
     prune: (before, limit = 1000) => pruneBatch(before, limit),
     pendingCount: () => countPending.get() as number,
+    requeueFailed: (destination) => requeue.run(now(), destination ?? null, destination ?? null).changes,
     deliveries: () => selectAll.all() as DeliveryRow[],
     close() {
       if (queue.length > 0) flush();

@@ -110,6 +110,51 @@ describe('herald-receive as a real process', () => {
     }
   });
 
+  it('requeue-failed puts failed deliveries back in line, and the gateway then forwards them', async () => {
+    const secret = generateSecret();
+    const sink = await startSink();
+    try {
+      const configPath = join(dir, 'requeue.json');
+      writeFileSync(
+        configPath,
+        JSON.stringify({
+          host: '127.0.0.1',
+          port: 0,
+          secrets: [secret],
+          inboxPath: join(dir, 'requeue', 'inbox.db'),
+          retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 },
+          destinations: { internal: { type: 'http', url: sink.url } },
+          routes: [{ events: ['*'], to: ['internal'] }],
+        }),
+      );
+      sink.answer = () => 500;
+      const gateway = await startBin(configPath);
+      const id = uniqueName('msg');
+      expect((await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id })).status).toBe(200);
+      await waitFor('both attempts to fail', () => sink.received.length === 2);
+      gateway.child.kill('SIGTERM');
+      await gateway.exited;
+      expect(sink.received.length).toBe(2);
+
+      const requeue = spawn(process.execPath, [CLI, 'requeue-failed', '--destination', 'internal', '--config', configPath], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      requeue.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      expect(await new Promise((resolve) => requeue.once('exit', resolve))).toBe(0);
+      expect(JSON.parse(out)).toMatchObject({ msg: 'requeued failed deliveries', requeued: 1 });
+
+      sink.answer = () => 200;
+      const again = await startBin(configPath);
+      await waitFor('the requeued delivery', () => sink.received.length === 3);
+      expect(sink.received.map((r) => r.webhookId)).toEqual([id, id, id]);
+      again.child.kill('SIGTERM');
+      await again.exited;
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('refuses to start on a bad configuration, naming each setting and what is allowed', async () => {
     const configPath = join(dir, 'bad.json');
     writeFileSync(
