@@ -737,11 +737,15 @@ export class PgStore implements Store {
     const leaseUntil = now + leaseMs;
     const rows = await this.all(
       this.pool,
-      `UPDATE delivery_task SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = fence + 1, status = $3, updated_at = $4
-       WHERE (msg_id, endpoint_id) IN (
+      // The locking SELECT is a MATERIALIZED CTE so that it runs exactly once whatever the plan
+      // (an IN (subquery) could in principle be rescanned and lock a second batch); today's plan
+      // for either form is one index range scan on delivery_task_due, then an index look-up per row.
+      `WITH next AS MATERIALIZED (
          SELECT msg_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= $4
          ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED)
-       RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, manual_next, fence, lease_expires_at`,
+       UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4
+       FROM next WHERE t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
+       RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at`,
       [owner, leaseUntil, MessageStatus.sending, now, limit],
     );
     return rows.map((r) => ({
