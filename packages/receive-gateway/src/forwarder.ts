@@ -44,8 +44,8 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
   let stopped = false;
   let pumping = false;
 
-  // Attempt results are written in batches: one commit (one fsync) for every result that came in
-  // during a tick, instead of one per result. A row stays "running" until its result is written.
+  // Attempt results are written in batches: one commit for every result that came in during a
+  // tick, instead of one per result. A row stays "running" until its result is written.
   let results: { d: DueDelivery; attempts: number; error: string | undefined; at: number }[] = [];
   let flushScheduled = false;
 
@@ -54,6 +54,7 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
     const batch = results;
     results = [];
     if (batch.length === 0) return;
+    let written = true;
     try {
       inbox.batch(() => {
         for (const { d, attempts, error, at } of batch) {
@@ -63,10 +64,17 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
         }
       });
     } catch (err) {
-      // Unwritten results are attempted again once due: at least once, never lost.
+      // Unwritten results are attempted again once due: at least once, never lost. Hold those rows
+      // back for a while, so a broken disk does not turn into a tight loop of re-sends.
+      written = false;
       log({ msg: 'inbox write failed', error: String(err), results: batch.length });
+      setTimeout(() => {
+        for (const { d } of batch) running.delete(`${d.eventId}:${d.destination}`);
+        pump();
+      }, 1000).unref();
     }
     for (const { d, attempts, error } of batch) {
+      if (!written) break;
       running.delete(`${d.eventId}:${d.destination}`);
       if (error === undefined) {
         if (attempts > 1) log({ msg: 'forwarded after retries', webhookId: d.webhookId, destination: d.destination, attempts });
