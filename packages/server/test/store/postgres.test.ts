@@ -61,6 +61,38 @@ describe('PostgreSQL store: several processes on one database', () => {
   });
 });
 
+describe('PostgreSQL store: writes that lock rows in opposite orders', () => {
+  it('completions (task, then endpoint) racing endpoint deletes (endpoint, then tasks) on two stores all succeed and all log their attempt', async () => {
+    const key = randomBytes(32);
+    const [s1, s2] = await Promise.all([1, 2].map(() => PgStore.open({ url: db.url, sealer: new Sealer(key), poolSize: 8 })));
+    try {
+      const a = await s1!.createApplication(app());
+      const eps = await Promise.all(Array.from({ length: 8 }, () => s1!.createEndpoint(endpoint(a.id))));
+      for (let i = 0; i < 10; i++) await s1!.createMessage(message(a.id, { createdAt: T0 + i }), {});
+      const claimed = await s1!.claimDueTasks('w', T0 + 100, LEASE, 1000);
+      expect(claimed).toHaveLength(80);
+      // One exhausted delivery per endpoint starts a failure streak, so a later success must
+      // write the endpoint row too (clearing it): task row first, endpoint row second.
+      const first = new Map(claimed.map((c) => [c.endpointId, c]));
+      for (const c of first.values()) {
+        await s1!.completeAttempt(c, { attempt: attemptFor(c, T0 + 101, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: { kind: 'exhausted', autoDisableAfterMs: 5 * 864e5 } }, T0 + 101);
+      }
+      const rest = claimed.filter((c) => first.get(c.endpointId) !== c);
+      const ops: Promise<unknown>[] = rest.map((c, i) =>
+        (i % 2 ? s1! : s2!).completeAttempt(c, { attempt: attemptFor(c, T0 + 102, true), task: { status: MessageStatus.success, nextAttemptAt: null }, endpoint: { kind: 'success' } }, T0 + 102),
+      );
+      ops.push(...eps.map((e, i) => (i % 2 ? s2! : s1!).deleteEndpoint(a.id, e.id, T0 + 103)));
+      const results = await Promise.allSettled(ops);
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      const { rows } = await s1!.pool.query('SELECT COUNT(*) AS n FROM attempt WHERE app_id = $1', [a.id]);
+      expect(rows[0].n).toBe(80);
+    } finally {
+      await s1!.close();
+      await s2!.close();
+    }
+  });
+});
+
 describe('PostgreSQL migrations', () => {
   it('processes migrating one fresh database at once apply each migration exactly once', async () => {
     const fresh = await createTestDatabase();
