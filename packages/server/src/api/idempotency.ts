@@ -25,11 +25,13 @@ export class IdempotencyGuard {
     work: () => Promise<T>,
   ): Promise<{ replayed: IdempotentResponse } | { fresh: T }> {
     while (this.inflight.has(key)) await this.inflight.get(key)!.catch(() => undefined);
-    const prior = await this.store.getIdempotentResponse(key, now - IDEMPOTENCY_TTL_MS);
-    if (prior) return { replayed: prior };
+    // Claim the key before the first await: a store read is real I/O on PostgreSQL, and a racing
+    // request with the same key must wait for this one rather than slip past the check.
     let done!: () => void;
     this.inflight.set(key, new Promise<void>((r) => (done = r)));
     try {
+      const prior = await this.store.getIdempotentResponse(key, now - IDEMPOTENCY_TTL_MS);
+      if (prior) return { replayed: prior };
       const fresh = await work();
       if (fresh.status >= 200 && fresh.status < 300 && !fresh.stored) {
         await this.store.putIdempotentResponse(key, { status: fresh.status, body: fresh.body, createdAt: now });
