@@ -1,5 +1,6 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generateEncryptionKey } from '@herald/engage';
 import { generateSecret } from '@herald/receiver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, destinationsFor, loadConfig, validateConfig } from '../src/config.js';
@@ -128,5 +129,17 @@ describe('configuration', () => {
     expect(destinationsFor(routes, 'point.balance.updated')).toEqual(['loyalty', 'crm', 'archive']);
     expect(destinationsFor(routes, 'contactx.created')).toEqual(['archive']);
     expect(destinationsFor(routes.slice(0, 2), 'reward.voucher.created')).toEqual([]);
+  });
+
+  it('accepts the example configurations in the READMEs (placeholders for secret and key swapped in)', () => {
+    const readmes = ['../README.md', '../../receiver/README.md'].map((f) => readFileSync(new URL(f, import.meta.url), 'utf8'));
+    const examples = readmes.flatMap((md) => [...md.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]));
+    expect(examples.length).toBeGreaterThanOrEqual(2);
+    for (const text of examples) {
+      const raw = JSON.parse(text) as Record<string, unknown>;
+      expect(raw.secrets).toBeDefined();
+      const config = validateConfig({ ...raw, secrets: [generateSecret()], encryptionKey: generateEncryptionKey() });
+      expect(Object.keys(config.destinations).length).toBeGreaterThan(0);
+    }
   });
 });
