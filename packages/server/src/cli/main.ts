@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-// cli: `herald serve | worker | migrate | install-engage-catalog | version`. The only place that sets exit codes.
+// cli: `herald serve | worker | migrate | install-engage-catalog | simulate | version`. The only place that sets exit codes.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { installEngageCatalog } from '../engage/catalog.js';
 import { createHerald, masterKeyFor, openStore } from '../herald.js';
 import { Sealer } from '../security/sealer.js';
 import { SchemaTooNewError } from '../store/migrate.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseSchedule } from '../domain/retry.js';
+import { simulate } from '../simulate/simulate.js';
 import { VERSION } from '../version.js';
 
 const HELP = `Herald ${VERSION}: a self-hosted, Svix-compatible webhook platform
@@ -20,6 +24,13 @@ Commands:
   migrate            Apply pending database migrations and exit
   install-engage-catalog
                      Create or update the 11 Engage event types (idempotent) and exit
+  simulate           Drive realistic Engage activity through the producer routes of a running Herald
+      --tenant T     Application uid (default: sim-tenant; created, catalog installed, module on)
+      --rate N       Actions per second (default 20)
+      --duration D   How long, e.g. 30s or 5m (default 30s); or --count N actions
+      --url U        Herald's URL (default HERALD_PUBLIC_URL); the token is HERALD_API_TOKEN
+                     or the data folder's api-token
+      --seed N       Seed for a repeatable run (default 1)
   version            Print the version
 
 Configuration comes from the environment; see README.md (HERALD_HOST, HERALD_PORT,
@@ -105,6 +116,50 @@ async function installCatalog(): Promise<void> {
   }
 }
 
+function positiveNumber(flag: string, v: string | undefined, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) fail(`--${flag} must be a positive number, got '${v}'`, 2);
+  return n;
+}
+
+async function runSimulate(flags: { tenant?: string; rate?: string; duration?: string; count?: string; url?: string; seed?: string }) {
+  const c = config();
+  let token = c.apiToken;
+  if (!token) {
+    try {
+      token = readFileSync(join(c.dataDir, 'api-token'), 'utf8').trim();
+    } catch {
+      fail(`no operator token: set HERALD_API_TOKEN or start Herald once so ${c.dataDir}/api-token exists`, 2);
+    }
+  }
+  let durationMs: number | undefined;
+  if (flags.duration !== undefined) {
+    try {
+      durationMs = parseSchedule(flags.duration)[0];
+    } catch {
+      fail(`--duration must be a duration such as 30s or 5m, got '${flags.duration}'`, 2);
+    }
+  }
+  const count = flags.count === undefined ? undefined : Math.floor(positiveNumber('count', flags.count, 1));
+  const tenant = flags.tenant ?? 'sim-tenant';
+  if (!/^[a-zA-Z0-9\-_.]{1,256}$/.test(tenant)) fail(`--tenant must be an application uid (letters, digits, '-', '_', '.')`, 2);
+  const rate = positiveNumber('rate', flags.rate, 20);
+  const url = flags.url ?? c.publicUrl;
+  process.stdout.write(`Simulating Engage activity for tenant '${tenant}' at ${rate}/s against ${url}\n`);
+  const report = await simulate({
+    url,
+    token: token!,
+    tenant,
+    rate,
+    count,
+    durationMs: durationMs ?? (count === undefined ? 30_000 : undefined),
+    seed: Math.floor(positiveNumber('seed', flags.seed, 1)),
+  });
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (report.errors.length) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -112,6 +167,12 @@ async function main(): Promise<void> {
     options: {
       'no-dispatch': { type: 'boolean' },
       'no-migrate': { type: 'boolean' },
+      tenant: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      count: { type: 'string' },
+      url: { type: 'string' },
+      seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -129,6 +190,8 @@ async function main(): Promise<void> {
       return migrate();
     case 'install-engage-catalog':
       return installCatalog();
+    case 'simulate':
+      return runSimulate(values);
     case 'version':
       process.stdout.write(`${VERSION}\n`);
       return;
