@@ -20,10 +20,9 @@ import {
   type EventType,
   type IdempotentResponse,
   type Message,
-  type MessageStatusCode,
   type PortalSession,
-  type TriggerTypeCode,
 } from '../../domain/types.js';
+import { rowMappers } from '../rows.js';
 import type { Sealer } from '../../security/sealer.js';
 import type {
   AttemptListQuery,
@@ -125,6 +124,8 @@ const TASK_COLS = `t.msg_id AS t_msg_id, t.endpoint_id AS t_endpoint_id, t.app_i
   t.updated_at AS t_updated_at`;
 
 export class PgStore implements Store {
+  /** Row mappers shared with the other store; JSON columns decoded as this driver returns them. */
+  private readonly rows = rowMappers((v) => v);
   readonly kind = 'postgres' as const;
   readonly location: string;
   /** The connection pool; tests use it to look at rows directly. */
@@ -240,16 +241,6 @@ export class PgStore implements Store {
 
   // ---- applications --------------------------------------------------------------------------
 
-  private toApp = (r: Row): Application => ({
-    id: r.id,
-    uid: r.uid,
-    name: r.name,
-    throttleRate: r.throttle_rate,
-    metadata: r.metadata,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  });
-
   private insertApp(db: Db, a: Application): Promise<number> {
     return this.run(
       db,
@@ -270,14 +261,14 @@ export class PgStore implements Store {
   async getApplication(idOrUid: string): Promise<Application | null> {
     const col = isIdOf('application', idOrUid) ? 'id' : 'uid';
     const r = await this.one(this.pool, `SELECT * FROM application WHERE ${col} = $1 AND deleted_at IS NULL`, [idOrUid]);
-    return r ? this.toApp(r) : null;
+    return r ? this.rows.app(r) : null;
   }
 
   async listApplications(q: PageQuery): Promise<Page<Application>> {
     const ps = new Params();
     const c = cursor('id', q, ps);
     const rows = await this.all(this.pool, `SELECT * FROM application WHERE deleted_at IS NULL${c.where}${c.order}${c.limit}`, ps.values);
-    return toPage(rows, q, (r) => r.id, this.toApp);
+    return toPage(rows, q, (r) => r.id, this.rows.app);
   }
 
   async updateApplication(app: Application): Promise<Application> {
@@ -437,28 +428,6 @@ export class PgStore implements Store {
 
   // ---- messages ------------------------------------------------------------------------------
 
-  private toMessage = (r: Row): Message => ({
-    id: r.id,
-    appId: r.app_id,
-    eventId: r.uid,
-    eventType: r.event_type,
-    channels: r.channels,
-    payload: r.payload,
-    expiresAt: r.expires_at,
-    createdAt: r.created_at,
-  });
-
-  private toTask = (r: Row, prefix = ''): DeliveryTask => ({
-    msgId: r[`${prefix}msg_id`],
-    endpointId: r[`${prefix}endpoint_id`],
-    appId: r[`${prefix}app_id`],
-    status: r[`${prefix}status`],
-    attemptCount: r[`${prefix}attempt_count`],
-    nextAttemptAt: r[`${prefix}next_attempt_at`],
-    createdAt: r[`${prefix}created_at`],
-    updatedAt: r[`${prefix}updated_at`],
-  });
-
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
     const p = opts.createApp ? this.tx((c) => this.insertMessage(c, msg, opts)) : this.insertMessageAlone(msg, opts);
     return this.notifyAfter(p, (r) => r.tasks.length > 0);
@@ -568,7 +537,7 @@ export class PgStore implements Store {
   async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
     const col = isIdOf('message', idOrEventId) ? 'id' : 'uid';
     const r = await this.one(this.pool, `SELECT * FROM message WHERE ${col} = $1 AND app_id = $2`, [idOrEventId, appId]);
-    return r ? this.toMessage(r) : null;
+    return r ? this.rows.message(r) : null;
   }
 
   /** WHERE pieces shared by message-shaped lists (alias `m`); `idCol` carries the id-range filter. */
@@ -586,7 +555,7 @@ export class PgStore implements Store {
     const where = this.messageFilters(q, 'm.id', ps);
     const c = cursor('m.id', q, ps);
     const rows = await this.all(this.pool, `SELECT m.* FROM message m WHERE m.app_id = $1${where}${c.where}${c.order}${c.limit}`, ps.values);
-    return toPage(rows, q, (r) => r.id, this.toMessage);
+    return toPage(rows, q, (r) => r.id, this.rows.message);
   }
 
   async expungeMessageContent(appId: string, msgId: string): Promise<void> {
@@ -607,7 +576,7 @@ export class PgStore implements Store {
        WHERE t.endpoint_id = $1 AND t.app_id = $2${where}${c.where}${c.order}${c.limit}`,
       ps.values,
     );
-    return toPage(rows, q, (r) => r.id, (r) => ({ message: this.toMessage(r), task: this.toTask(r, 't_') }));
+    return toPage(rows, q, (r) => r.id, (r) => ({ message: this.rows.message(r), task: this.rows.task(r, 't_') }));
   }
 
   async listMessageDestinations(appId: string, msgId: string, q: PageQuery): Promise<Page<MessageDestination>> {
@@ -620,22 +589,8 @@ export class PgStore implements Store {
        WHERE t.msg_id = $1 AND t.app_id = $2 AND e.deleted_at IS NULL${c.where}${c.order}${c.limit}`,
       ps.values,
     );
-    return toPage(rows, q, (r) => r.id, (r) => ({ endpoint: this.toEndpoint(r), task: this.toTask(r, 't_') }));
+    return toPage(rows, q, (r) => r.id, (r) => ({ endpoint: this.toEndpoint(r), task: this.rows.task(r, 't_') }));
   }
-
-  private toAttempt = (r: Row): Attempt => ({
-    id: r.id,
-    msgId: r.msg_id,
-    endpointId: r.endpoint_id,
-    appId: r.app_id,
-    url: r.url,
-    response: r.response,
-    responseStatusCode: r.response_status_code,
-    responseDurationMs: r.response_duration_ms,
-    status: r.status as MessageStatusCode,
-    triggerType: r.trigger_type as TriggerTypeCode,
-    createdAt: r.created_at,
-  });
 
   private async listAttempts(appId: string, scopeCol: 'a.endpoint_id' | 'a.msg_id', scope: string, q: AttemptListQuery): Promise<Page<Attempt>> {
     const ps = new Params(scope, appId);
@@ -655,7 +610,7 @@ export class PgStore implements Store {
     }
     const c = cursor('a.id', q, ps);
     const rows = await this.all(this.pool, `SELECT a.* FROM attempt a${join} WHERE ${scopeCol} = $1 AND a.app_id = $2${where}${c.where}${c.order}${c.limit}`, ps.values);
-    return toPage(rows, q, (r) => r.id, this.toAttempt);
+    return toPage(rows, q, (r) => r.id, this.rows.attempt);
   }
 
   listAttemptsByEndpoint(appId: string, endpointId: string, q: AttemptListQuery): Promise<Page<Attempt>> {
@@ -668,7 +623,7 @@ export class PgStore implements Store {
 
   async getAttempt(appId: string, msgId: string, attemptId: string): Promise<Attempt | null> {
     const r = await this.one(this.pool, 'SELECT * FROM attempt WHERE id = $1 AND msg_id = $2 AND app_id = $3', [attemptId, msgId, appId]);
-    return r ? this.toAttempt(r) : null;
+    return r ? this.rows.attempt(r) : null;
   }
 
   async expungeAttemptContent(appId: string, attemptId: string): Promise<void> {
@@ -869,15 +824,6 @@ export class PgStore implements Store {
 
   // ---- background tasks ----------------------------------------------------------------------
 
-  private toBackgroundTask = (r: Row): BackgroundTask => ({
-    id: r.id,
-    kind: r.kind,
-    status: r.status,
-    data: r.data,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  });
-
   async createBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
     await this.pool.query('INSERT INTO background_task (id, kind, status, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
       t.id, t.kind, t.status, JSON.stringify(t.data), t.createdAt, t.updatedAt,
@@ -894,7 +840,7 @@ export class PgStore implements Store {
 
   async getBackgroundTask(id: string): Promise<BackgroundTask | null> {
     const r = await this.one(this.pool, 'SELECT * FROM background_task WHERE id = $1', [id]);
-    return r ? this.toBackgroundTask(r) : null;
+    return r ? this.rows.backgroundTask(r) : null;
   }
 
   // ---- idempotency ---------------------------------------------------------------------------
@@ -914,16 +860,6 @@ export class PgStore implements Store {
 
   // ---- portal sessions -----------------------------------------------------------------------
 
-  private toSession = (r: Row): PortalSession => ({
-    id: r.id,
-    appId: r.app_id,
-    permissions: r.permissions,
-    featureFlags: r.feature_flags,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    revokedAt: r.revoked_at,
-  });
-
   async createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession> {
     const write = async (db: Db) => {
       await db.query(
@@ -938,7 +874,7 @@ export class PgStore implements Store {
 
   async getPortalSession(id: string): Promise<PortalSession | null> {
     const r = await this.one(this.pool, 'SELECT * FROM portal_session WHERE id = $1', [id]);
-    return r ? this.toSession(r) : null;
+    return r ? this.rows.session(r) : null;
   }
 
   async revokePortalSession(id: string, now: number): Promise<void> {

@@ -16,10 +16,9 @@ import {
   type EventType,
   type IdempotentResponse,
   type Message,
-  type MessageStatusCode,
   type PortalSession,
-  type TriggerTypeCode,
 } from '../../domain/types.js';
+import { rowMappers } from '../rows.js';
 import type { Sealer } from '../../security/sealer.js';
 import { loadMigrations, SchemaTooNewError } from '../migrate.js';
 import type {
@@ -87,6 +86,8 @@ interface MatchEndpoint {
 }
 
 export class SqliteStore implements Store {
+  /** Row mappers shared with the other store; JSON columns decoded as this driver returns them. */
+  private readonly rows = rowMappers((v) => (v === null || v === undefined ? null : JSON.parse(v as string)));
   readonly kind = 'sqlite' as const;
   readonly location: string;
   readonly db: Database;
@@ -208,16 +209,6 @@ export class SqliteStore implements Store {
 
   // ---- applications --------------------------------------------------------------------------
 
-  private toApp = (r: Row): Application => ({
-    id: r.id,
-    uid: r.uid,
-    name: r.name,
-    throttleRate: r.throttle_rate,
-    metadata: JSON.parse(r.metadata),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  });
-
   createApplication(app: Application, idem?: IdempotencyWrite<Application>): Promise<Application> {
     return this.writes.run(() => {
       try {
@@ -241,7 +232,7 @@ export class SqliteStore implements Store {
       ? this.get('SELECT * FROM application WHERE id = ? AND deleted_at IS NULL', idOrUid)
       : this.get('SELECT * FROM application WHERE uid = ? AND deleted_at IS NULL', idOrUid);
     if (!r) return null;
-    const app = this.toApp(r);
+    const app = this.rows.app(r);
     if (this.appCache.size > 10_000) this.appCache.clear();
     this.appCache.set(app.id, app);
     if (app.uid) this.appCache.set(app.uid, app);
@@ -258,7 +249,7 @@ export class SqliteStore implements Store {
   async listApplications(q: PageQuery): Promise<Page<Application>> {
     const c = cursor('id', q);
     const rows = this.all(`SELECT * FROM application WHERE deleted_at IS NULL${c.where}${c.order} LIMIT ?`, ...c.params, q.limit + 1);
-    return toPage(rows, q, (r) => r.id, this.toApp);
+    return toPage(rows, q, (r) => r.id, this.rows.app);
   }
 
   updateApplication(app: Application): Promise<Application> {
@@ -464,28 +455,6 @@ export class SqliteStore implements Store {
 
   // ---- messages ------------------------------------------------------------------------------
 
-  private toMessage = (r: Row): Message => ({
-    id: r.id,
-    appId: r.app_id,
-    eventId: r.uid,
-    eventType: r.event_type,
-    channels: parse(r.channels),
-    payload: r.payload,
-    expiresAt: r.expires_at,
-    createdAt: r.created_at,
-  });
-
-  private toTask = (r: Row, prefix = ''): DeliveryTask => ({
-    msgId: r[`${prefix}msg_id`],
-    endpointId: r[`${prefix}endpoint_id`],
-    appId: r[`${prefix}app_id`],
-    status: r[`${prefix}status`],
-    attemptCount: r[`${prefix}attempt_count`],
-    nextAttemptAt: r[`${prefix}next_attempt_at`],
-    createdAt: r[`${prefix}created_at`],
-    updatedAt: r[`${prefix}updated_at`],
-  });
-
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
     return this.notifyAfter(this.writes.run(() => this.insertMessage(msg, opts)), (r) => r.tasks.length > 0);
   }
@@ -561,7 +530,7 @@ export class SqliteStore implements Store {
     const r = isIdOf('message', idOrEventId)
       ? this.get('SELECT * FROM message WHERE id = ? AND app_id = ?', idOrEventId, appId)
       : this.get('SELECT * FROM message WHERE uid = ? AND app_id = ?', idOrEventId, appId);
-    return r ? this.toMessage(r) : null;
+    return r ? this.rows.message(r) : null;
   }
 
   /** WHERE pieces shared by message-shaped lists (alias `m`). */
@@ -594,7 +563,7 @@ export class SqliteStore implements Store {
       `SELECT m.* FROM message m WHERE m.app_id = ?${f.where}${c.where}${c.order} LIMIT ?`,
       appId, ...f.params, ...c.params, q.limit + 1,
     );
-    return toPage(rows, q, (r) => r.id, this.toMessage);
+    return toPage(rows, q, (r) => r.id, this.rows.message);
   }
 
   expungeMessageContent(appId: string, msgId: string): Promise<void> {
@@ -622,7 +591,7 @@ export class SqliteStore implements Store {
        WHERE t.endpoint_id = ? AND t.app_id = ?${where}${c.where}${c.order} LIMIT ?`,
       endpointId, appId, ...params, ...c.params, q.limit + 1,
     );
-    return toPage(rows, q, (r) => r.id, (r) => ({ message: this.toMessage(r), task: this.toTask(r, 't_') }));
+    return toPage(rows, q, (r) => r.id, (r) => ({ message: this.rows.message(r), task: this.rows.task(r, 't_') }));
   }
 
   async listMessageDestinations(appId: string, msgId: string, q: PageQuery): Promise<Page<MessageDestination>> {
@@ -635,22 +604,8 @@ export class SqliteStore implements Store {
        WHERE t.msg_id = ? AND t.app_id = ? AND e.deleted_at IS NULL${c.where}${c.order} LIMIT ?`,
       msgId, appId, ...c.params, q.limit + 1,
     );
-    return toPage(rows, q, (r) => r.id, (r) => ({ endpoint: this.toEndpoint(r), task: this.toTask(r, 't_') }));
+    return toPage(rows, q, (r) => r.id, (r) => ({ endpoint: this.toEndpoint(r), task: this.rows.task(r, 't_') }));
   }
-
-  private toAttempt = (r: Row): Attempt => ({
-    id: r.id,
-    msgId: r.msg_id,
-    endpointId: r.endpoint_id,
-    appId: r.app_id,
-    url: r.url,
-    response: r.response,
-    responseStatusCode: r.response_status_code,
-    responseDurationMs: r.response_duration_ms,
-    status: r.status as MessageStatusCode,
-    triggerType: r.trigger_type as TriggerTypeCode,
-    createdAt: r.created_at,
-  });
 
   private listAttempts(appId: string, scopeCol: 'a.endpoint_id' | 'a.msg_id', scope: string, q: AttemptListQuery): Page<Attempt> {
     const c = cursor('a.id', q);
@@ -690,7 +645,7 @@ export class SqliteStore implements Store {
       `SELECT a.* FROM attempt a${join} WHERE ${scopeCol} = ? AND a.app_id = ?${where}${c.where}${c.order} LIMIT ?`,
       scope, appId, ...params, ...c.params, q.limit + 1,
     );
-    return toPage(rows, q, (r) => r.id, this.toAttempt);
+    return toPage(rows, q, (r) => r.id, this.rows.attempt);
   }
 
   async listAttemptsByEndpoint(appId: string, endpointId: string, q: AttemptListQuery): Promise<Page<Attempt>> {
@@ -703,7 +658,7 @@ export class SqliteStore implements Store {
 
   async getAttempt(appId: string, msgId: string, attemptId: string): Promise<Attempt | null> {
     const r = this.get('SELECT * FROM attempt WHERE id = ? AND msg_id = ? AND app_id = ?', attemptId, msgId, appId);
-    return r ? this.toAttempt(r) : null;
+    return r ? this.rows.attempt(r) : null;
   }
 
   expungeAttemptContent(appId: string, attemptId: string): Promise<void> {
@@ -895,15 +850,6 @@ export class SqliteStore implements Store {
 
   // ---- background tasks ----------------------------------------------------------------------
 
-  private toBackgroundTask = (r: Row): BackgroundTask => ({
-    id: r.id,
-    kind: r.kind,
-    status: r.status,
-    data: JSON.parse(r.data),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  });
-
   createBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
     return this.writes.run(() => {
       this.run(
@@ -923,7 +869,7 @@ export class SqliteStore implements Store {
 
   async getBackgroundTask(id: string): Promise<BackgroundTask | null> {
     const r = this.get('SELECT * FROM background_task WHERE id = ?', id);
-    return r ? this.toBackgroundTask(r) : null;
+    return r ? this.rows.backgroundTask(r) : null;
   }
 
   // ---- idempotency ---------------------------------------------------------------------------
@@ -944,16 +890,6 @@ export class SqliteStore implements Store {
 
   // ---- portal sessions -----------------------------------------------------------------------
 
-  private toSession = (r: Row): PortalSession => ({
-    id: r.id,
-    appId: r.app_id,
-    permissions: JSON.parse(r.permissions),
-    featureFlags: JSON.parse(r.feature_flags),
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    revokedAt: r.revoked_at,
-  });
-
   createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession> {
     return this.writes.run(() => {
       this.run(
@@ -967,7 +903,7 @@ export class SqliteStore implements Store {
 
   async getPortalSession(id: string): Promise<PortalSession | null> {
     const r = this.get('SELECT * FROM portal_session WHERE id = ?', id);
-    return r ? this.toSession(r) : null;
+    return r ? this.rows.session(r) : null;
   }
 
   revokePortalSession(id: string, now: number): Promise<void> {
