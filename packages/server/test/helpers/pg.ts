@@ -36,7 +36,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     async drop() {
       if (dropped) return;
       dropped = true;
-      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      await admin(async (c) => {
+        // pg-pool's end() resolves once it has *asked* its clients to close, before their sockets
+        // are gone. Dropping WITH (FORCE) at that moment terminates those backends, and the FATAL
+        // 57P01 they send arrives at a client nobody listens to any more: an unhandled error.
+        // So wait (bounded) for the database's sessions to leave on their own first.
+        const deadline = Date.now() + 5_000;
+        while (Date.now() < deadline) {
+          const { rows } = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+          if (rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      });
     },
   };
 }
