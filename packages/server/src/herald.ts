@@ -10,6 +10,7 @@ import type { ApiDeps } from './api/route.js';
 import { buildApi } from './api/server.js';
 import type { Config } from './config/index.js';
 import { IdGenerator } from './domain/ids.js';
+import { checkSourceAddresses } from './delivery/egress.js';
 import { Sender } from './delivery/send.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { Metrics } from './metrics/metrics.js';
@@ -96,6 +97,11 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
   const api = await buildApi(deps, { logger: opts.logger });
   let dispatcher: Dispatcher | null = null;
   if (opts.dispatch ?? true) {
+    await checkSourceAddresses(config.egress.addresses).catch(async (e: unknown) => {
+      await api.close();
+      await store.close();
+      throw e;
+    });
     const d = config.delivery;
     dispatcher = new Dispatcher({
       store,
@@ -106,6 +112,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
         headerPrefixes: d.signatureHeaders,
         userAgent: `Herald-Webhooks/${VERSION}`,
         guard: deps.ssrf,
+        egress: config.egress,
       }),
       retryScheduleMs: d.retryScheduleMs,
       concurrency: d.concurrency,

@@ -57,3 +57,38 @@ describe('config', () => {
     expect(() => load({ HERALD_DATABASE_URL: 'mysql://user:hunter2@db/x' })).not.toThrow(/hunter2/);
   });
 });
+
+describe('config: egress', () => {
+  it('reads source addresses, a proxy, the no-proxy list and what is published', () => {
+    const c = load({
+      HERALD_EGRESS_ADDRESSES: ' 127.0.0.2, ::1 ',
+      HERALD_EGRESS_PROXY: 'http://user:pw@proxy.internal:3128',
+      HERALD_NO_PROXY: 'Internal.example,.corp.test,10.0.0.0/8,*',
+    });
+    expect(c.egress).toEqual({
+      addresses: ['127.0.0.2', '::1'],
+      proxy: 'http://user:pw@proxy.internal:3128',
+      noProxy: ['internal.example', '.corp.test', '10.0.0.0/8', '*'],
+      publishedSourceIps: ['127.0.0.2', '::1'],
+    });
+    expect(load({}).egress).toEqual({ addresses: [], proxy: null, noProxy: [], publishedSourceIps: [] });
+    expect(load({ HERALD_EGRESS_ADDRESSES: '10.0.0.5', HERALD_PUBLISHED_SOURCE_IPS: '203.0.113.7,198.51.100.0/28' }).egress.publishedSourceIps)
+      .toEqual(['203.0.113.7', '198.51.100.0/28']);
+    expect(load({ HERALD_EGRESS_PROXY: 'socks5://127.0.0.1:1080' }).egress.proxy).toBe('socks5://127.0.0.1:1080');
+  });
+
+  it('refuses bad egress values, naming the variable', () => {
+    refuses({ HERALD_EGRESS_ADDRESSES: '127.0.0.2,eth0' }, 'HERALD_EGRESS_ADDRESSES', /'eth0' is not an IP address/);
+    refuses({ HERALD_EGRESS_ADDRESSES: '127.0.0.2,127.0.0.2' }, 'HERALD_EGRESS_ADDRESSES', /twice/);
+    refuses({ HERALD_EGRESS_PROXY: 'proxy:3128' }, 'HERALD_EGRESS_PROXY', /socks5:\/\//);
+    refuses({ HERALD_EGRESS_PROXY: 'ftp://proxy:21' }, 'HERALD_EGRESS_PROXY', /not a proxy URL/);
+    refuses({ HERALD_EGRESS_PROXY: 'socks4://proxy:1080' }, 'HERALD_EGRESS_PROXY', /not a proxy URL/);
+    refuses({ HERALD_NO_PROXY: 'ok.example,bad host' }, 'HERALD_NO_PROXY', /'bad host'/);
+    refuses({ HERALD_NO_PROXY: '10.0.0.0/99' }, 'HERALD_NO_PROXY', /CIDR/);
+    refuses({ HERALD_PUBLISHED_SOURCE_IPS: 'nat-gateway' }, 'HERALD_PUBLISHED_SOURCE_IPS', /IP address or CIDR/);
+  });
+
+  it('never echoes proxy credentials', () => {
+    expect(() => load({ HERALD_EGRESS_PROXY: 'ftp://user:hunter2@proxy:21' })).not.toThrow(/hunter2/);
+  });
+});

@@ -1,5 +1,6 @@
 // config: the only reader of process.env. Turns the environment into one frozen, validated
 // object; a bad value stops start-up with a message naming the variable and what is allowed.
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_RETRY_SCHEDULE_MS, parseSchedule } from '../domain/retry.js';
 import { parseCidr } from '../security/ssrf.js';
@@ -25,6 +26,8 @@ export interface Config {
   operationalAppUid: string;
   /** CIDRs deliveries may reach although they are not globally routable (SSRF guard). */
   ssrfAllowlist: string[];
+  /** How deliveries leave the machine (fixed source addresses, a proxy) and what tenants are told. */
+  egress: EgressConfig;
   delivery: {
     /** Delay before each retry, after attempts 1, 2, ... (so attempts = length + 1). */
     retryScheduleMs: number[];
@@ -36,6 +39,17 @@ export interface Config {
     pollMs: number;
     leaseMs: number;
   };
+}
+
+export interface EgressConfig {
+  /** Local IPv4/IPv6 addresses delivery connections are bound to (HERALD_EGRESS_ADDRESSES). */
+  addresses: string[];
+  /** `http:`, `https:` or `socks5:` proxy URL deliveries tunnel through (HERALD_EGRESS_PROXY), or null. */
+  proxy: string | null;
+  /** Hosts, domains (with their subdomains), IPs and CIDRs that bypass the proxy; `*` for all (HERALD_NO_PROXY). */
+  noProxy: string[];
+  /** What GET /api/v1/source-ips tells tenants to allowlist (HERALD_PUBLISHED_SOURCE_IPS; default: the addresses). */
+  publishedSourceIps: string[];
 }
 
 export class ConfigError extends Error {
@@ -149,6 +163,54 @@ function ssrfAllowlist(env: Env): string[] {
   return cidrs;
 }
 
+function list(env: Env, name: string): string[] {
+  return (str(env, name) ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+function egress(env: Env): EgressConfig {
+  const addresses = list(env, 'HERALD_EGRESS_ADDRESSES');
+  for (const a of addresses) {
+    if (isIP(a) === 0) {
+      throw new ConfigError('HERALD_EGRESS_ADDRESSES', `'${a}' is not an IP address; use comma-separated local IPv4/IPv6 addresses, e.g. 203.0.113.10,2001:db8::10`);
+    }
+  }
+  if (new Set(addresses).size !== addresses.length) throw new ConfigError('HERALD_EGRESS_ADDRESSES', 'lists an address twice');
+  const proxy = str(env, 'HERALD_EGRESS_PROXY') ?? null;
+  if (proxy !== null) {
+    const hint = "use e.g. 'http://proxy.internal:3128', 'https://user:pass@proxy:443' or 'socks5://proxy:1080'";
+    let u: URL;
+    try {
+      u = new URL(proxy);
+    } catch {
+      throw new ConfigError('HERALD_EGRESS_PROXY', `not a URL; ${hint}`);
+    }
+    if (!['http:', 'https:', 'socks5:'].includes(u.protocol) || !u.hostname || (u.pathname !== '' && u.pathname !== '/') || u.search || u.hash) {
+      throw new ConfigError('HERALD_EGRESS_PROXY', `'${u.protocol}//${u.host}${u.pathname}' is not a proxy URL Herald can use; ${hint}`);
+    }
+  }
+  const noProxy = list(env, 'HERALD_NO_PROXY').map((x) => x.toLowerCase());
+  for (const n of noProxy) {
+    const ok = n === '*' || isIP(n) !== 0 || (n.includes('/') && cidrOk(n)) || /^(\*?\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(n);
+    if (!ok) throw new ConfigError('HERALD_NO_PROXY', `'${n}' is not a host, domain (.example.com), IP address, CIDR or '*'`);
+  }
+  const publishedRaw = list(env, 'HERALD_PUBLISHED_SOURCE_IPS');
+  for (const p of publishedRaw) {
+    if (isIP(p) === 0 && !(p.includes('/') && cidrOk(p))) {
+      throw new ConfigError('HERALD_PUBLISHED_SOURCE_IPS', `'${p}' is not an IP address or CIDR; list what receivers see, e.g. 203.0.113.10,198.51.100.0/28`);
+    }
+  }
+  return { addresses, proxy, noProxy, publishedSourceIps: publishedRaw.length ? publishedRaw : [...addresses] };
+}
+
+function cidrOk(c: string): boolean {
+  try {
+    parseCidr(c);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function operationalApp(env: Env): string {
   const v = str(env, 'HERALD_OPERATIONAL_APP') ?? 'herald-operational';
   if (!/^[a-zA-Z0-9\-_.]{1,256}$/.test(v) || v.startsWith('app_')) {
@@ -188,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxPayloadBytes: 2 * 1024 * 1024,
     operationalAppUid: operationalApp(env),
     ssrfAllowlist: ssrfAllowlist(env),
+    egress: Object.freeze(egress(env)),
     delivery: Object.freeze(delivery(env)),
   });
 }

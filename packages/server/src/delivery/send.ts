@@ -3,7 +3,9 @@
 import { parseSecret, signOne, type ParsedSecret } from '@herald/receiver';
 import { Agent, request } from 'undici';
 import { parseRetryAfter, type Outcome } from '../domain/retry.js';
+import type { EgressConfig } from '../config/index.js';
 import { ipLiteralOf, type SsrfGuard } from '../security/ssrf.js';
+import { egressConnector } from './egress.js';
 
 /** What is kept of a response body in the attempt log. */
 export const RESPONSE_KEEP_BYTES = 20 * 1024;
@@ -35,6 +37,8 @@ export interface SenderOptions {
   userAgent: string;
   /** Refuses non-global targets; its lookup is what the sockets resolve names with. */
   guard: SsrfGuard;
+  /** Fixed source addresses and/or a proxy (see egress.ts); none by default. */
+  egress?: Pick<EgressConfig, 'addresses' | 'proxy' | 'noProxy'>;
   /** Injectable for tests; a keep-alive pool by default. */
   dispatcher?: Agent;
 }
@@ -53,7 +57,10 @@ export function parsedSecret(secret: string): ParsedSecret {
 
 export class Sender {
   readonly agent: Agent;
+  private readonly egress: ReturnType<typeof egressConnector>;
   constructor(private readonly opts: SenderOptions) {
+    const connectTimeoutMs = Math.min(opts.timeoutMs, 10_000);
+    this.egress = opts.egress ? egressConnector({ egress: opts.egress, guard: opts.guard, connectTimeoutMs }) : null;
     this.agent =
       opts.dispatcher ??
       // No per-origin connection cap: endpoints sharing a host (several paths of one API, or many
@@ -62,7 +69,7 @@ export class Sender {
       new Agent({
         keepAliveTimeout: 30_000,
         connections: null,
-        connect: { timeout: Math.min(opts.timeoutMs, 10_000), lookup: opts.guard.lookup as never },
+        connect: this.egress?.connect ?? { timeout: connectTimeoutMs, lookup: opts.guard.lookup as never },
       });
   }
 
@@ -115,8 +122,9 @@ export class Sender {
     }
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  async close(): Promise<void> {
+    await this.agent.close();
+    await this.egress?.close();
   }
 }
 

@@ -66,6 +66,17 @@ export class SsrfGuard {
     return null;
   }
 
+  /**
+   * Resolve `host` (a name or an IP literal) to the addresses that may be connected to, in DNS
+   * order; rejects with code ESSRF when none may. For connections Herald makes to an address it
+   * chose (a fixed source address, a tunnel through a proxy), so the address used is the one checked.
+   */
+  resolve(host: string): Promise<LookupAddress[]> {
+    return new Promise((resolve, reject) => {
+      this.lookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses as LookupAddress[])));
+    });
+  }
+
   /** A socket `lookup` that resolves, then keeps only addresses that may be connected to. */
   readonly lookup = (
     hostname: string,

@@ -18,6 +18,8 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   /** Header names in the case they were sent, alternating name and value. */
   rawHeaders: string[];
+  /** The peer's address as the receiver's socket saw it (the delivery's source address). */
+  remoteAddress: string;
   /** The body bytes exactly as received. */
   body: Buffer;
   /** The body as UTF-8 text. */
@@ -185,6 +187,7 @@ export class Receiver {
       url: target,
       headers: req.headers,
       rawHeaders: req.rawHeaders,
+      remoteAddress: req.socket.remoteAddress ?? '',
       body,
       text: body.toString('utf8'),
       at: Date.now(),
