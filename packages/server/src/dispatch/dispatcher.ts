@@ -50,6 +50,7 @@ export class Dispatcher {
   /** Slots already reserved for deferred tasks, so their return does not reserve a second one. */
   private readonly reserved = new Map<string, number>();
   private wakeUp: (() => void) | null = null;
+  private listening = false;
   private woken = false;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly idle = new Set<() => void>();
@@ -61,6 +62,11 @@ export class Dispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // Commits in other processes (API processes, other workers) wake this loop early, too.
+    if (!this.listening) {
+      this.listening = true;
+      this.o.store.onTasksDueElsewhere(() => this.wake(), this.o.log);
+    }
     this.loopDone = this.loop();
   }
 

@@ -228,6 +228,13 @@ export interface Store {
   releaseLeases(owner: string, now: number): Promise<void>;
   /** Register a callback run after a commit that made tasks due (message accepted, resend, recover). */
   onTasksDue(listener: () => void): void;
+  /**
+   * Register a callback run when ANY process sharing the database may have made tasks due
+   * (PostgreSQL: LISTEN/NOTIFY on a dedicated connection, re-established when it drops; it may also
+   * run spuriously, e.g. after reconnecting). Only shortens waits: polling stays the guarantee.
+   * SQLite has one process, so `onTasksDue` already covers it and this registers nothing.
+   */
+  onTasksDueElsewhere(listener: () => void, log?: { warn(obj: object, msg: string): void }): void;
   /** Pending work: tasks waiting (due now or later) and the age of the oldest due task. */
   queueStats(now: number): Promise<{ waiting: number; due: number; oldestDueAgeMs: number }>;
 

@@ -44,6 +44,7 @@ import type {
   TaskListQuery,
 } from '../store.js';
 import { StaleStateError } from '../store.js';
+import { DUE_CHANNEL, PgListener, type ListenerLog } from './pg-listener.js';
 import { migratePostgres } from './pg-migrate.js';
 
 type Row = Record<string, any>;
@@ -119,6 +120,9 @@ function describeUrl(url: string): string {
   }
 }
 
+/** Run in the transaction (or as the last step of the statement) that made tasks due. */
+const NOTIFY_DUE = `SELECT pg_notify('${DUE_CHANNEL}', '')`;
+
 const TASK_COLS = `t.msg_id AS t_msg_id, t.endpoint_id AS t_endpoint_id, t.app_id AS t_app_id, t.status AS t_status,
   t.attempt_count AS t_attempt_count, t.next_attempt_at AS t_next_attempt_at, t.created_at AS t_created_at,
   t.updated_at AS t_updated_at`;
@@ -132,8 +136,13 @@ export class PgStore implements Store {
   readonly pool: pg.Pool;
   private readonly sealer: Sealer;
   private readonly dueListeners: (() => void)[] = [];
+  private readonly elsewhereListeners: (() => void)[] = [];
+  private readonly url: string;
+  /** The LISTEN connection, opened when the first dispatcher asks for cross-process wake-ups. */
+  listener: PgListener | null = null;
 
   private constructor(opts: PgStoreOptions) {
+    this.url = opts.url;
     this.location = describeUrl(opts.url);
     this.sealer = opts.sealer;
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types });
@@ -155,6 +164,7 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.listener?.stop();
     await this.pool.end();
   }
 
@@ -229,6 +239,14 @@ export class PgStore implements Store {
     await db.query('INSERT INTO idempotency (key_hash, key, status, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
       keyHash(idem.key), idem.key, idem.status, idem.body(result), idem.now,
     ]);
+  }
+
+  /**
+   * In a transaction that makes tasks due: tell the dispatchers of every process, at COMMIT (a
+   * rolled-back transaction notifies nobody; several notifies in one transaction arrive as one).
+   */
+  private async notifyDue(c: pg.PoolClient): Promise<void> {
+    await c.query(NOTIFY_DUE);
   }
 
   /** Tell dispatchers in this process about new due work once `p` has committed. */
@@ -429,7 +447,13 @@ export class PgStore implements Store {
   // ---- messages ------------------------------------------------------------------------------
 
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
-    const p = opts.createApp ? this.tx((c) => this.insertMessage(c, msg, opts)) : this.insertMessageAlone(msg, opts);
+    const p = opts.createApp
+      ? this.tx(async (c) => {
+          const r = await this.insertMessage(c, msg, opts);
+          if (r.tasks.length > 0) await this.notifyDue(c);
+          return r;
+        })
+      : this.insertMessageAlone(msg, opts);
     return this.notifyAfter(p, (r) => r.tasks.length > 0);
   }
 
@@ -455,7 +479,9 @@ export class PgStore implements Store {
       sql += `, i AS (INSERT INTO idempotency (key_hash, key, status, body, created_at)
         SELECT ${[keyHash(i.key), i.key, i.status, i.body(msg), i.now].map((v) => ps.p(v)).join(', ')} FROM m)`;
     }
-    await this.pool.query(`${sql} SELECT 1 FROM m`, ps.values).catch(PgStore.conflictOn('A message with that eventId already exists in this application'));
+    // The NOTIFY is part of the statement, so it is sent exactly when the message commits.
+    const last = tasks.length > 0 ? `SELECT pg_notify('${DUE_CHANNEL}', '') FROM m` : 'SELECT 1 FROM m';
+    await this.pool.query(`${sql} ${last}`, ps.values).catch(PgStore.conflictOn('A message with that eventId already exists in this application'));
     return { message: msg, tasks };
   }
 
@@ -528,6 +554,7 @@ export class PgStore implements Store {
           tasks.push(...r.tasks);
         }
         await this.putIdem(c, opts.idem, messages);
+        if (tasks.length > 0) await this.notifyDue(c);
         return { messages, tasks };
       }),
       (r) => r.tasks.length > 0,
@@ -653,34 +680,43 @@ export class PgStore implements Store {
     // progress is fenced out (its attempt is still logged), so the resend is not lost to it. The
     // upsert is one statement: it locks the row, so it serialises with a concurrent claim.
     const p = this.pool.query(
-      `INSERT INTO delivery_task AS t (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, manual_next, created_at, updated_at)
+      `WITH u AS (INSERT INTO delivery_task AS t (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, manual_next, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, 1, true, $5, $5)
        ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET
          resume_at = CASE WHEN t.status = ${MessageStatus.pending} AND t.next_attempt_at > excluded.next_attempt_at THEN t.next_attempt_at ELSE NULL END,
          status = excluded.status, next_attempt_at = excluded.next_attempt_at, manual_next = true,
          fence = CASE WHEN t.status = ${MessageStatus.sending} THEN t.fence + 1 ELSE t.fence END,
-         lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`,
+         lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at
+       RETURNING 1)
+       SELECT pg_notify('${DUE_CHANNEL}', '') FROM u`,
       [msgId, endpointId, appId, MessageStatus.pending, now],
     );
     return this.notifyAfter(p.then(() => undefined), () => true);
   }
 
   recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number> {
-    const p = this.run(
+    const p = this.one(
       this.pool,
-      `UPDATE delivery_task SET status = $1, next_attempt_at = $2, trigger_type = 1, updated_at = $2
-       WHERE endpoint_id = $3 AND app_id = $4 AND status = $5 AND msg_id >= $6 AND msg_id <= $7`,
+      `WITH u AS (UPDATE delivery_task SET status = $1, next_attempt_at = $2, trigger_type = 1, updated_at = $2
+         WHERE endpoint_id = $3 AND app_id = $4 AND status = $5 AND msg_id >= $6 AND msg_id <= $7 RETURNING 1),
+       c AS (SELECT COUNT(*) AS n FROM u)
+       SELECT c.n, CASE WHEN c.n > 0 THEN pg_notify('${DUE_CHANNEL}', '') END FROM c`,
       [MessageStatus.pending, now, endpointId, appId, MessageStatus.fail, startIdFor('message', sinceMs), endIdFor('message', untilMs)],
-    );
+    ).then((r) => r!.n as number);
     return this.notifyAfter(p, (n) => n > 0);
   }
 
   // ---- dispatch -------------------------------------------------------------------------------
 
   onTasksDue(listener: () => void): void {
-    // In-process only for now: a dispatcher in another process finds the work by polling (the
-    // guarantee); LISTEN/NOTIFY will only shorten that wait.
     this.dueListeners.push(listener);
+  }
+
+  onTasksDueElsewhere(listener: () => void, log?: ListenerLog): void {
+    this.elsewhereListeners.push(listener);
+    if (this.listener) return;
+    this.listener = new PgListener({ url: this.url, log, onWake: () => this.elsewhereListeners.forEach((l) => l()) });
+    this.listener.start();
   }
 
   async claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]> {
@@ -805,9 +841,11 @@ export class PgStore implements Store {
   }
 
   async releaseLeases(owner: string, now: number): Promise<void> {
+    // The released tasks are due at once: other processes' dispatchers hear of it.
     await this.pool.query(
-      `UPDATE delivery_task SET status = $1, next_attempt_at = $2, lease_owner = NULL, lease_expires_at = NULL
-       WHERE lease_owner = $3 AND next_attempt_at IS NOT NULL`,
+      `WITH u AS (UPDATE delivery_task SET status = $1, next_attempt_at = $2, lease_owner = NULL, lease_expires_at = NULL
+         WHERE lease_owner = $3 AND next_attempt_at IS NOT NULL RETURNING 1)
+       SELECT pg_notify('${DUE_CHANNEL}', '') FROM (SELECT 1 FROM u LIMIT 1) x`,
       [MessageStatus.pending, now, owner],
     );
   }

@@ -725,6 +725,10 @@ export class SqliteStore implements Store {
     this.dueListeners.push(listener);
   }
 
+  onTasksDueElsewhere(): void {
+    // One process owns a SQLite database: every commit already wakes through onTasksDue.
+  }
+
   /** Tell dispatchers about new due work once `p` has committed (when `when` says it made some). */
   private notifyAfter<T>(p: Promise<T>, when: (r: T) => boolean): Promise<T> {
     return p.then((r) => {
