@@ -106,8 +106,40 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
     maximum: 604800,
     description: 'Token lifetime in seconds (as in Svix cloud). Default 7 days.',
   };
+  addSourceIps(doc);
   addEngage(doc);
   return doc;
+}
+
+/** The addresses deliveries come from, for tenants to allowlist (issue 7). */
+function addSourceIps(doc: Schema): void {
+  (doc.components.schemas as Schema).SourceIpsOut = {
+    type: 'object',
+    required: ['addresses'],
+    properties: {
+      addresses: {
+        type: 'array',
+        items: { type: 'string', example: '203.0.113.10' },
+        description: 'IP addresses (or CIDR ranges) that deliveries come from, as receivers see them.',
+      },
+    },
+  };
+  doc.paths['/api/v1/source-ips'] = {
+    get: {
+      operationId: 'v1.source-ips.get',
+      summary: 'List the source IPs of deliveries',
+      description:
+        'Herald: the addresses webhook deliveries come from, for receivers to allowlist (HERALD_PUBLISHED_SOURCE_IPS, by default ' +
+        'HERALD_EGRESS_ADDRESSES). Readable with the operator token or any portal token. 404 when none are configured.',
+      tags: ['Source IPs'],
+      responses: {
+        '200': { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/SourceIpsOut' } } } },
+        '401': { description: 'Unauthorized', content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } },
+        '404': { description: 'No fixed source addresses are configured', content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } },
+      },
+      security: [{ HTTPBearer: [] }],
+    },
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import { engageRoutes } from './engage.js';
 import { eventTypeRoutes } from './event-types.js';
 import { healthRoutes } from './health.js';
 import { messageRoutes } from './messages.js';
+import { sourceIpRoutes } from './source-ips.js';
 
 export const allRoutes: RouteDef[] = [
   ...applicationRoutes,
@@ -17,4 +18,5 @@ export const allRoutes: RouteDef[] = [
   ...engageRoutes,
   ...authRoutes,
   ...healthRoutes,
+  ...sourceIpRoutes,
 ];
