@@ -13,6 +13,7 @@ import { IdGenerator } from './domain/ids.js';
 import { checkSourceAddresses } from './delivery/egress.js';
 import { Sender } from './delivery/send.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
+import { Purger } from './dispatch/purger.js';
 import { Metrics } from './metrics/metrics.js';
 import { OperationalEvents } from './operational/operational.js';
 import { Sealer } from './security/sealer.js';
@@ -29,6 +30,8 @@ export interface Herald {
   deps: ApiDeps;
   /** Null when started without a dispatcher (`serve --no-dispatch`). */
   dispatcher: Dispatcher | null;
+  /** The retention purger; it runs where the dispatcher runs. */
+  purger: Purger | null;
   /** Set when this start generated the operator token (so the CLI can show it once). */
   generatedToken: string | null;
   close(): Promise<void>;
@@ -96,6 +99,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
   };
   const api = await buildApi(deps, { logger: opts.logger });
   let dispatcher: Dispatcher | null = null;
+  let purger: Purger | null = null;
   if (opts.dispatch ?? true) {
     await checkSourceAddresses(config.egress.addresses).catch(async (e: unknown) => {
       await api.close();
@@ -136,6 +140,15 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       onEndpointDisabled: (e) => void operational.endpointDisabled(e.appId, e.endpointId, e.failSince),
     });
     dispatcher.start();
+    purger = new Purger({
+      store,
+      now,
+      attemptRetentionMs: config.retention.attemptMs,
+      batchSize: config.retention.batchSize,
+      intervalMs: config.retention.intervalMs,
+      log: api.log,
+    });
+    purger.start();
   }
   return {
     config,
@@ -143,9 +156,11 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     api,
     deps,
     dispatcher,
+    purger,
     generatedToken,
     async close() {
       await api.close();
+      await purger?.stop();
       await dispatcher?.stop();
       await store.close();
     },

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// cli: `herald serve | worker | migrate | install-engage-catalog | simulate | version`. The only place that sets exit codes.
+// cli: `herald serve | worker | migrate | purge | install-engage-catalog | simulate | version`. The only place that sets exit codes.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { installEngageCatalog } from '../engage/catalog.js';
 import { createHerald, masterKeyFor, openStore } from '../herald.js';
+import { Purger } from '../dispatch/purger.js';
 import { Sealer } from '../security/sealer.js';
 import { SchemaTooNewError } from '../store/migrate.js';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ Commands:
   worker             Run the dispatcher only (no HTTP API)
       --no-migrate   Refuse to start if the schema needs migrating, instead of migrating
   migrate            Apply pending database migrations and exit
+  purge              Run one full retention pass now (expired payloads, attempts older than
+                     HERALD_ATTEMPT_RETENTION, old idempotency answers), print the counts, exit
   install-engage-catalog
                      Create or update the 11 Engage event types (idempotent) and exit
   simulate           Drive realistic Engage activity through the producer routes of a running Herald
@@ -101,6 +104,29 @@ async function migrate(): Promise<void> {
   const store = await openStore(c, new Sealer(masterKeyFor(c)), true);
   process.stdout.write(`Migrated ${describeStore(c)}: schema is up to date\n`);
   await store.close();
+}
+
+async function purge(): Promise<void> {
+  const c = config();
+  const store = await openStore(c, new Sealer(masterKeyFor(c)), true);
+  try {
+    const purger = new Purger({
+      store,
+      now: Date.now,
+      attemptRetentionMs: c.retention.attemptMs,
+      batchSize: c.retention.batchSize,
+      intervalMs: c.retention.intervalMs,
+    });
+    const started = Date.now();
+    const r = await purger.runPass();
+    const kept = c.retention.attemptMs === null ? ' (attempts kept forever: HERALD_ATTEMPT_RETENTION=forever)' : '';
+    process.stdout.write(
+      `Purged ${describeStore(c)} in ${Date.now() - started} ms: ${r.payloads} expired payloads cleared, ` +
+        `${r.attempts} attempts deleted, ${r.idempotency} idempotency answers deleted${kept}\n`,
+    );
+  } finally {
+    await store.close();
+  }
 }
 
 async function installCatalog(): Promise<void> {
@@ -188,6 +214,8 @@ async function main(): Promise<void> {
       return serve(values, false);
     case 'migrate':
       return migrate();
+    case 'purge':
+      return purge();
     case 'install-engage-catalog':
       return installCatalog();
     case 'simulate':

@@ -39,6 +39,15 @@ export interface Config {
     pollMs: number;
     leaseMs: number;
   };
+  /** Retention: message payloads go when their own retention ends; these bound the rest. */
+  retention: {
+    /** Attempts older than this are deleted (HERALD_ATTEMPT_RETENTION); null keeps them forever. */
+    attemptMs: number | null;
+    /** How often the purger runs in a dispatching process. */
+    intervalMs: number;
+    /** Rows per purge batch (each its own short commit). */
+    batchSize: number;
+  };
 }
 
 export interface EgressConfig {
@@ -149,6 +158,28 @@ function delivery(env: Env): Config['delivery'] {
   };
 }
 
+function retention(env: Env): Config['retention'] {
+  const v = str(env, 'HERALD_ATTEMPT_RETENTION');
+  let attemptMs: number | null = 90 * 864e5;
+  if (v === 'forever') attemptMs = null;
+  else if (v !== undefined) {
+    let ms: number | undefined;
+    try {
+      if (!v.includes(',')) ms = parseSchedule(v)[0];
+    } catch {
+      // reported below
+    }
+    if (ms === undefined) throw new ConfigError('HERALD_ATTEMPT_RETENTION', `'${v}' is not a duration; use e.g. 30d, 12h or 'forever'`);
+    if (ms < 36e5 || ms > 3650 * 864e5) throw new ConfigError('HERALD_ATTEMPT_RETENTION', `must be between 1h and 3650d (or 'forever'), got '${v}'`);
+    attemptMs = ms;
+  }
+  return {
+    attemptMs,
+    intervalMs: duration(env, 'HERALD_PURGE_INTERVAL', 10 * 60_000, 1000, 864e5),
+    batchSize: int(env, 'HERALD_PURGE_BATCH', 500, 1, 10_000),
+  };
+}
+
 function ssrfAllowlist(env: Env): string[] {
   const v = str(env, 'HERALD_SSRF_ALLOWLIST');
   if (v === undefined) return [];
@@ -252,5 +283,6 @@ export function loadConfig(env: Env = process.env): Config {
     ssrfAllowlist: ssrfAllowlist(env),
     egress: Object.freeze(egress(env)),
     delivery: Object.freeze(delivery(env)),
+    retention: Object.freeze(retention(env)),
   });
 }

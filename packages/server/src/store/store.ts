@@ -159,6 +159,22 @@ export interface BackgroundTask {
   updatedAt: number;
 }
 
+/**
+ * What one retention batch removes. `payloads`: clear the payload of messages whose retention
+ * ended at or before `cutoff` (the message row stays, listed with an expired payload).
+ * `attempts`: delete attempts created before `cutoff`. `idempotency`: delete stored idempotent
+ * answers created before `cutoff`. Payloads and attempts of a message with a delivery still due
+ * or in flight are kept, whatever their age.
+ */
+export type PurgeKind = 'payloads' | 'attempts' | 'idempotency';
+
+export interface PurgeBatchResult {
+  /** Payloads cleared or rows deleted. */
+  purged: number;
+  /** Another process is purging right now (PostgreSQL); this one should leave the pass to it. */
+  busy: boolean;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Where the data lives, for start-up output (never includes credentials). */
@@ -237,6 +253,10 @@ export interface Store {
   onTasksDueElsewhere(listener: () => void, log?: { warn(obj: object, msg: string): void }): void;
   /** Pending work: tasks waiting (due now or later) and the age of the oldest due task. */
   queueStats(now: number): Promise<{ waiting: number; due: number; oldestDueAgeMs: number }>;
+
+  // Retention: one small batch per call, its own short commit, taking only rows nobody else has
+  // locked; the caller (the purger) loops and pauses between batches.
+  purgeBatch(kind: PurgeKind, cutoff: number, limit: number): Promise<PurgeBatchResult>;
 
   // Background tasks
   createBackgroundTask(task: BackgroundTask): Promise<BackgroundTask>;

@@ -37,6 +37,8 @@ import type {
   IdempotencyWrite,
   MessageDestination,
   MessageListQuery,
+  PurgeBatchResult,
+  PurgeKind,
   Store,
   TaskListQuery,
 } from '../store.js';
@@ -878,6 +880,40 @@ export class SqliteStore implements Store {
   async getBackgroundTask(id: string): Promise<BackgroundTask | null> {
     const r = this.get('SELECT * FROM background_task WHERE id = ?', id);
     return r ? this.rows.backgroundTask(r) : null;
+  }
+
+  // ---- retention ------------------------------------------------------------------------------
+
+  purgeBatch(kind: PurgeKind, cutoff: number, limit: number): Promise<PurgeBatchResult> {
+    // One bounded batch per call, in a group commit like any write: SQLite's single writer is
+    // held only as long as `limit` rows take, so the API and the dispatcher interleave with a
+    // long purge. Each batch is an index range scan bounded by the cutoff (message_expiry, the
+    // time-ordered attempt ids, idempotency_age).
+    const pending = (msgCol: string) =>
+      `EXISTS (SELECT 1 FROM delivery_task t WHERE t.msg_id = ${msgCol} AND t.next_attempt_at IS NOT NULL)`;
+    return this.writes.run(() => {
+      let changes: number;
+      if (kind === 'payloads') {
+        changes = this.run(
+          `UPDATE message SET payload = NULL WHERE (app_id, id) IN (
+             SELECT app_id, id FROM message m WHERE m.expires_at <= ? AND m.payload IS NOT NULL AND NOT ${pending('m.id')}
+             ORDER BY m.expires_at LIMIT ?)`,
+          cutoff, limit,
+        ).changes;
+      } else if (kind === 'attempts') {
+        changes = this.run(
+          `DELETE FROM attempt WHERE id IN (
+             SELECT id FROM attempt a WHERE a.id < ? AND a.created_at < ? AND NOT ${pending('a.msg_id')} ORDER BY a.id LIMIT ?)`,
+          startIdFor('attempt', cutoff), cutoff, limit,
+        ).changes;
+      } else {
+        changes = this.run(
+          'DELETE FROM idempotency WHERE id IN (SELECT id FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)',
+          cutoff, limit,
+        ).changes;
+      }
+      return { purged: changes, busy: false };
+    });
   }
 
   // ---- idempotency ---------------------------------------------------------------------------
