@@ -8,12 +8,14 @@ import type { Principal } from './auth.js';
 import { coerceQuery, validateBody, type Operation } from './contract.js';
 import { serviceRoutes } from './service-routes.js';
 import { idempotencyKey, IdempotencyGuard } from './idempotency.js';
+import { ApiRateLimits, RateLimited } from './rate-limit.js';
 import { toJson } from './serialize.js';
 import type { ApiDeps, Ctx, Result, RouteDef } from './route.js';
 import { allRoutes } from './routes/index.js';
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof ValidationError) return reply.code(422).send({ detail: err.issues });
+  if (err instanceof RateLimited) reply.header('retry-after', String(err.retryAfterSeconds));
   if (err instanceof HttpError) return reply.code(err.status).send({ code: err.code, detail: err.detail });
   const e = err as { code?: string; statusCode?: number; message?: string };
   switch (e.code) {
@@ -73,11 +75,12 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   );
 
   const guard = new IdempotencyGuard(deps.store);
+  const limits = new ApiRateLimits(deps.config.apiRateLimit);
   const registered = new Set<string>();
   for (const def of allRoutes) {
     const op = deps.contract.operation(def.method, def.operationId);
     registered.add(`${op.method} ${op.path}`);
-    app.route({ method: def.method, url: op.routePath, handler: (req, reply) => handle(deps, guard, def, op, req, reply) });
+    app.route({ method: def.method, url: op.routePath, handler: (req, reply) => handle(deps, guard, limits, def, op, req, reply) });
   }
   serviceRoutes(app, deps);
   const missing = deps.contract.operations.filter((o) => !registered.has(`${o.method} ${o.path}`));
@@ -95,10 +98,14 @@ async function resolveApp(deps: ApiDeps, def: RouteDef, principal: Principal, id
   return app;
 }
 
-async function handle(deps: ApiDeps, guard: IdempotencyGuard, def: RouteDef, op: Operation, req: FastifyRequest, reply: FastifyReply) {
+async function handle(
+  deps: ApiDeps, guard: IdempotencyGuard, limits: ApiRateLimits, def: RouteDef, op: Operation, req: FastifyRequest, reply: FastifyReply,
+) {
   try {
     const principal: Principal =
       def.access === 'public' ? { kind: 'operator' } : await deps.auth.authenticate(req.headers.authorization);
+    // Every authenticated request counts, refused ones included, so probing is limited too.
+    if (def.access !== 'public') limits.take(principal, deps.now());
     if (principal.kind === 'portal') {
       if (def.access === 'org') throw forbidden();
       if (def.access !== 'public' && !principal.permissions.includes(def.access)) {

@@ -26,6 +26,8 @@ export interface Config {
   operationalAppUid: string;
   /** CIDRs deliveries may reach although they are not globally routable (SSRF guard). */
   ssrfAllowlist: string[];
+  /** Per-token API request limits (GCRA, per process); null turns a limit off. */
+  apiRateLimit: { portal: RateLimit | null; operator: RateLimit | null };
   /** How deliveries leave the machine (fixed source addresses, a proxy) and what tenants are told. */
   egress: EgressConfig;
   delivery: {
@@ -242,6 +244,31 @@ function cidrOk(c: string): boolean {
   }
 }
 
+/** Requests per second, and how many may arrive at once from idle. */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+function rateLimit(env: Env, name: string, burstName: string, def: RateLimit): RateLimit | null {
+  const v = str(env, name);
+  if (v === 'off') {
+    if (str(env, burstName) !== undefined) throw new ConfigError(burstName, `is set although ${name} is 'off'`);
+    return null;
+  }
+  let perSecond = def.perSecond;
+  if (v !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0 || Number(v) > 1_000_000) {
+      throw new ConfigError(name, `'${v}' is not a request rate; use a positive number of requests per second up to 1000000 (e.g. 50 or 0.5), or 'off'`);
+    }
+    perSecond = Number(v);
+  }
+  // An explicit rate without a burst gets the default's ratio of burst to rate (at least 1).
+  const defBurst = v === undefined ? def.burst : Math.max(1, Math.ceil((perSecond * def.burst) / def.perSecond));
+  const burst = int(env, burstName, defBurst, 1, 10_000_000);
+  return { perSecond, burst };
+}
+
 function operationalApp(env: Env): string {
   const v = str(env, 'HERALD_OPERATIONAL_APP') ?? 'herald-operational';
   if (!/^[a-zA-Z0-9\-_.]{1,256}$/.test(v) || v.startsWith('app_')) {
@@ -281,6 +308,13 @@ export function loadConfig(env: Env = process.env): Config {
     maxPayloadBytes: 2 * 1024 * 1024,
     operationalAppUid: operationalApp(env),
     ssrfAllowlist: ssrfAllowlist(env),
+    // Portal tokens are what tenants hold; 50/s with a burst of 500 is far above what the
+    // dashboard asks for. The operator token carries the producer's ingest, so its default is
+    // only a backstop well above what one process can serve (bench/ingest.mjs).
+    apiRateLimit: Object.freeze({
+      portal: rateLimit(env, 'HERALD_API_RATE_LIMIT', 'HERALD_API_RATE_BURST', { perSecond: 50, burst: 500 }),
+      operator: rateLimit(env, 'HERALD_OPERATOR_RATE_LIMIT', 'HERALD_OPERATOR_RATE_BURST', { perSecond: 50_000, burst: 50_000 }),
+    }),
     egress: Object.freeze(egress(env)),
     delivery: Object.freeze(delivery(env)),
     retention: Object.freeze(retention(env)),

@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IdGenerator } from '../domain/ids.js';
 import { AUTO_DISABLE_AFTER_MS, nextStep } from '../domain/retry.js';
-import { Throttle } from '../domain/throttle.js';
 import { MessageStatus, TriggerType, type Attempt, type Endpoint } from '../domain/types.js';
 import { parsedSecret, Sender, type DeliveryResult } from '../delivery/send.js';
 import type { ClaimedTask, Store } from '../store/store.js';
@@ -46,9 +45,6 @@ export class Dispatcher {
   private running = false;
   private inFlight = 0;
   private readonly perEndpoint = new Map<string, number>();
-  private readonly throttle = new Throttle();
-  /** Slots already reserved for deferred tasks, so their return does not reserve a second one. */
-  private readonly reserved = new Map<string, number>();
   private wakeUp: (() => void) | null = null;
   private listening = false;
   private woken = false;
@@ -164,24 +160,23 @@ export class Dispatcher {
       await store.cancelTask(task, now());
       return;
     }
-    const key = `${task.msgId}/${task.endpointId}`;
     const rate = endpoint.throttleRate ?? (await store.getApplication(task.appId))?.throttleRate ?? null;
+    // The endpoint's schedule lives in the store, so every worker process sharing it takes slots
+    // from one schedule and the rate holds cluster-wide. A task put back until its slot keeps
+    // that slot (in the task row), whichever worker claims it next.
+    let slot: number | null = null;
     if (rate) {
       const t = now();
-      let at = this.reserved.get(key);
-      this.reserved.delete(key);
-      if (at === undefined) at = this.throttle.reserve(endpoint.id, rate, t);
-      if (at - t > HOLD_MS) {
-        this.reserved.set(key, at);
-        if (this.reserved.size > 100_000) this.reserved.clear();
-        await store.deferTask(task, at);
+      slot = task.throttleSlot ?? (await store.reserveThrottleSlot(endpoint.id, rate, t));
+      if (slot - t > HOLD_MS) {
+        await store.deferTask(task, slot, slot);
         return;
       }
-      if (at > t) await new Promise((r) => setTimeout(r, at - t));
+      if (slot > t) await new Promise((r) => setTimeout(r, slot! - t));
     }
     const busy = this.perEndpoint.get(endpoint.id) ?? 0;
     if (busy >= this.o.perEndpointConcurrency) {
-      await store.deferTask(task, now() + 100);
+      await store.deferTask(task, now() + 100, slot);
       return;
     }
     this.perEndpoint.set(endpoint.id, busy + 1);

@@ -18,3 +18,53 @@ export class Throttle {
     this.nextFree.delete(key);
   }
 }
+
+/**
+ * GCRA with a burst, for limits that refuse instead of queueing (the API's per-token limits).
+ * `tat` is the key's theoretical arrival time: where its virtual schedule, one slot every
+ * `1000 / rate` ms, has got to. A request fits when taking the next slot keeps the schedule no
+ * more than `burst` slots ahead of now. Same schedule as `Throttle.reserve`, which is the
+ * no-refusal case.
+ */
+export function gcra(
+  tat: number | undefined,
+  nowMs: number,
+  ratePerSecond: number,
+  burst: number,
+): { allowed: true; tat: number } | { allowed: false; retryAfterMs: number } {
+  const interval = 1000 / ratePerSecond;
+  const next = Math.max(nowMs, tat ?? nowMs) + interval;
+  const over = next - nowMs - burst * interval;
+  if (over > 0) return { allowed: false, retryAfterMs: over };
+  return { allowed: true, tat: next };
+}
+
+/** Per-key GCRA limits in memory; keys whose schedule has caught up with now are dropped. */
+export class RateLimiter {
+  private readonly tats = new Map<string, number>();
+  private sweepAt = 0;
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+  ) {}
+
+  /** Take one request for `key`: null when it fits, else how long (ms) until one would. */
+  take(key: string, nowMs: number): number | null {
+    const r = gcra(this.tats.get(key), nowMs, this.ratePerSecond, this.burst);
+    if (!r.allowed) return r.retryAfterMs;
+    this.tats.set(key, r.tat);
+    if (this.tats.size > 1024 && nowMs >= this.sweepAt) this.sweep(nowMs);
+    return null;
+  }
+
+  /** A key whose schedule is at or behind now is the same as a key never seen. */
+  private sweep(nowMs: number): void {
+    for (const [k, t] of this.tats) if (t <= nowMs) this.tats.delete(k);
+    this.sweepAt = nowMs + 1000;
+  }
+
+  get size(): number {
+    return this.tats.size;
+  }
+}

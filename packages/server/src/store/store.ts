@@ -94,6 +94,8 @@ export interface ClaimedTask {
   triggerType: number;
   fence: number;
   leaseExpiresAt: number;
+  /** The throttle slot reserved for this delivery when it was put back (see deferTask), or null. */
+  throttleSlot: number | null;
 }
 
 /** How a delivery attempt ends, recorded atomically with the attempt row. */
@@ -236,8 +238,17 @@ export interface Store {
   nextDueAt(): Promise<number | null>;
   /** Record an attempt and the task's next state. Returns whether the endpoint was just disabled. */
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }>;
-  /** Put a claimed task back, due at `at`, without an attempt (throttled, endpoint busy). */
-  deferTask(task: ClaimedTask, at: number): Promise<boolean>;
+  /**
+   * Put a claimed task back, due at `at`, without an attempt (throttled, endpoint busy). A
+   * `throttleSlot` it holds comes back with its next claim, so it is not reserved twice.
+   */
+  deferTask(task: ClaimedTask, at: number, throttleSlot?: number | null): Promise<boolean>;
+  /**
+   * Reserve the endpoint's next send slot at `ratePerSecond` (GCRA: one slot every 1000/rate ms,
+   * rounded up to whole ms so the rate is never exceeded) and return its time (>= now). Atomic
+   * across every process sharing the database, so the rate holds cluster-wide.
+   */
+  reserveThrottleSlot(endpointId: string, ratePerSecond: number, now: number): Promise<number>;
   /** End a task without an attempt (endpoint gone or disabled, payload expired). */
   cancelTask(task: ClaimedTask, now: number): Promise<void>;
   /** Give up every lease `owner` holds (graceful stop), so others can claim at once. */

@@ -56,5 +56,5 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** Every Herald table (not the migration ledger), for resetting a database between tests. */
 export const HERALD_TABLES = [
   'application', 'event_type', 'endpoint', 'message', 'delivery_task', 'attempt', 'idempotency',
-  'portal_session', 'background_task', 'engage_tenant', 'engage_state',
+  'portal_session', 'background_task', 'engage_tenant', 'engage_state', 'endpoint_throttle', 'idempotency_lock',
 ] as const;

@@ -736,12 +736,14 @@ export class PgStore implements Store {
       // The locking SELECT is a MATERIALIZED CTE so that it runs exactly once whatever the plan
       // (an IN (subquery) could in principle be rescanned and lock a second batch); today's plan
       // for either form is one index range scan on delivery_task_due, then an index look-up per row.
+      // A reserved throttle slot goes to this claimer and leaves the row (`next` has the old value).
       `WITH next AS MATERIALIZED (
-         SELECT msg_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= $4
+         SELECT msg_id, endpoint_id, throttle_slot FROM delivery_task WHERE next_attempt_at <= $4
          ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED)
-       UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4
+       UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
+         throttle_slot = NULL
        FROM next WHERE t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
-       RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at`,
+       RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot`,
       [owner, leaseUntil, MessageStatus.sending, now, limit],
     );
     return rows.map((r) => ({
@@ -752,7 +754,22 @@ export class PgStore implements Store {
       triggerType: r.manual_next ? 1 : r.trigger_type,
       fence: r.fence,
       leaseExpiresAt: r.lease_expires_at,
+      throttleSlot: r.throttle_slot,
     }));
+  }
+
+  async reserveThrottleSlot(endpointId: string, ratePerSecond: number, now: number): Promise<number> {
+    // One statement: the upsert's row lock serialises reservations from every process, and each
+    // takes the slot after the last one taken (or now, if the schedule has fallen behind).
+    const interval = Math.ceil(1000 / ratePerSecond);
+    const r = await this.one(
+      this.pool,
+      `INSERT INTO endpoint_throttle AS e (endpoint_id, next_free_at) VALUES ($1, $2::bigint + $3::bigint)
+       ON CONFLICT (endpoint_id) DO UPDATE SET next_free_at = GREATEST(e.next_free_at, $2::bigint) + $3::bigint
+       RETURNING e.next_free_at - $3::bigint AS at`,
+      [endpointId, now, interval],
+    );
+    return r!.at;
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -827,12 +844,12 @@ export class PgStore implements Store {
     return n === 1;
   }
 
-  async deferTask(task: ClaimedTask, at: number): Promise<boolean> {
+  async deferTask(task: ClaimedTask, at: number, throttleSlot: number | null = null): Promise<boolean> {
     const n = await this.run(
       this.pool,
-      `UPDATE delivery_task SET status = $1, next_attempt_at = $2, lease_owner = NULL, lease_expires_at = NULL
+      `UPDATE delivery_task SET status = $1, next_attempt_at = $2, lease_owner = NULL, lease_expires_at = NULL, throttle_slot = $6
        WHERE msg_id = $3 AND endpoint_id = $4 AND fence = $5`,
-      [MessageStatus.pending, at, task.msgId, task.endpointId, task.fence],
+      [MessageStatus.pending, at, task.msgId, task.endpointId, task.fence, throttleSlot],
     );
     return n === 1;
   }

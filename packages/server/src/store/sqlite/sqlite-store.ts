@@ -744,10 +744,17 @@ export class SqliteStore implements Store {
       // While leased, a task's next_attempt_at is its lease expiry: if this dispatcher dies, the
       // task simply becomes due again then, and any dispatcher reclaims it (no separate reaper).
       const leaseUntil = now + leaseMs;
+      const due = `SELECT msg_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`;
+      // A reserved throttle slot goes to this claimer and leaves the row; RETURNING shows new
+      // values, so the slots are read first, in the same transaction (the same rows).
+      const slots = new Map<string, number>();
+      for (const r of this.all(`SELECT msg_id, endpoint_id, throttle_slot FROM delivery_task WHERE (msg_id, endpoint_id) IN (${due}) AND throttle_slot IS NOT NULL`, now, limit)) {
+        slots.set(`${r.msg_id} ${r.endpoint_id}`, r.throttle_slot);
+      }
       const rows = this.all(
-        `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?
-         WHERE (msg_id, endpoint_id) IN (
-           SELECT msg_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?)
+        `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
+           throttle_slot = NULL
+         WHERE (msg_id, endpoint_id) IN (${due})
          RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, manual_next, fence, lease_expires_at`,
         owner, leaseUntil, leaseUntil, MessageStatus.sending, now, now, limit,
       );
@@ -759,6 +766,7 @@ export class SqliteStore implements Store {
         triggerType: r.manual_next === 1 ? 1 : r.trigger_type,
         fence: r.fence,
         leaseExpiresAt: r.lease_expires_at,
+        throttleSlot: slots.get(`${r.msg_id} ${r.endpoint_id}`) ?? null,
       }));
       // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
     }, { durable: false });
@@ -819,15 +827,30 @@ export class SqliteStore implements Store {
     return res.changes === 1;
   }
 
-  deferTask(task: ClaimedTask, at: number): Promise<boolean> {
+  deferTask(task: ClaimedTask, at: number, throttleSlot: number | null = null): Promise<boolean> {
     return this.writes.run(() => {
       const res = this.run(
-        `UPDATE delivery_task SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
+        `UPDATE delivery_task SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, throttle_slot = ?
          WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
-        MessageStatus.pending, at, task.msgId, task.endpointId, task.fence,
+        MessageStatus.pending, at, throttleSlot, task.msgId, task.endpointId, task.fence,
       );
       return res.changes === 1;
     });
+  }
+
+  reserveThrottleSlot(endpointId: string, ratePerSecond: number, now: number): Promise<number> {
+    // The same schedule as on PostgreSQL, in the table, so one mechanism serves both stores. A
+    // reservation lost in a power cut only frees a slot: no need to wait for the disk.
+    const interval = Math.ceil(1000 / ratePerSecond);
+    return this.writes.run(() => {
+      const r = this.get(
+        `INSERT INTO endpoint_throttle (endpoint_id, next_free_at) VALUES (?, ? + ?)
+         ON CONFLICT (endpoint_id) DO UPDATE SET next_free_at = MAX(next_free_at, ?) + ?
+         RETURNING next_free_at - ? AS at`,
+        endpointId, now, interval, now, interval, interval,
+      );
+      return r!.at as number;
+    }, { durable: false });
   }
 
   cancelTask(task: ClaimedTask, now: number): Promise<void> {
