@@ -106,6 +106,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
     maximum: 604800,
     description: 'Token lifetime in seconds (as in Svix cloud). Default 7 days.',
   };
+  addPortalSession(doc);
   addSourceIps(doc);
   addEngage(doc);
   return doc;
@@ -136,6 +137,33 @@ function addSourceIps(doc: Schema): void {
         '200': { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/SourceIpsOut' } } } },
         '401': { description: 'Unauthorized', content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } },
         '404': { description: 'No fixed source addresses are configured', content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } },
+      },
+      security: [{ HTTPBearer: [] }],
+    },
+  };
+}
+
+/** The dashboard's first call: which application a portal token is scoped to, and what it may do. */
+function addPortalSession(doc: Schema): void {
+  (doc.components.schemas as Schema).PortalSessionOut = {
+    type: 'object',
+    required: ['appId', 'permissions', 'expiresAt'],
+    properties: {
+      appId: { type: 'string', example: 'app_1srOrx2ZWZBpBUvZwXKQmoEYga2' },
+      permissions: { type: 'array', items: { type: 'string', enum: ['view', 'manage', 'secrets'] } },
+      expiresAt: { type: 'string', format: 'date-time' },
+    },
+  };
+  doc.paths['/api/v1/auth/session'] = {
+    get: {
+      operationId: 'v1.authentication.session',
+      summary: 'Describe the calling portal session',
+      description: 'Herald: the application and permissions of the portal token in the Authorization header. The operator token has no session (400).',
+      tags: ['Authentication'],
+      responses: {
+        '200': { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/PortalSessionOut' } } } },
+        '400': { description: 'Bad request', content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } },
+        '401': { description: 'Unauthorized', content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } },
       },
       security: [{ HTTPBearer: [] }],
     },

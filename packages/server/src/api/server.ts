@@ -7,6 +7,7 @@ import type { Application } from '../domain/types.js';
 import type { Principal } from './auth.js';
 import { coerceQuery, validateBody, type Operation } from './contract.js';
 import { serviceRoutes } from './service-routes.js';
+import { portalRoutes } from './portal.js';
 import { idempotencyKey, IdempotencyGuard } from './idempotency.js';
 import { ApiRateLimits, RateLimited } from './rate-limit.js';
 import { toJson } from './serialize.js';
@@ -83,6 +84,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     app.route({ method: def.method, url: op.routePath, handler: (req, reply) => handle(deps, guard, limits, def, op, req, reply) });
   }
   serviceRoutes(app, deps);
+  await portalRoutes(app);
   const missing = deps.contract.operations.filter((o) => !registered.has(`${o.method} ${o.path}`));
   if (missing.length) throw new Error(`contract operations without a route: ${missing.map((o) => `${o.method} ${o.path}`).join(', ')}`);
   return app;

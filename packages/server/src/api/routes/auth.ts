@@ -37,6 +37,15 @@ export const authRoutes = [
     },
   }),
   route({
+    method: 'GET', operationId: 'v1.authentication.session', access: 'view',
+    async handler(c) {
+      if (c.principal.kind !== 'portal') throw badRequest('The operator token has no portal session.');
+      const s = await c.deps.store.getPortalSession(c.principal.sessionId);
+      if (!s) throw notFound('Portal session');
+      return { status: 200, body: { appId: s.appId, permissions: s.permissions, expiresAt: new Date(s.expiresAt).toISOString() } };
+    },
+  }),
+  route({
     method: 'POST', operationId: 'logout_api_v1_auth_logout__post', access: 'view',
     async handler(c) {
       if (c.principal.kind !== 'portal') {

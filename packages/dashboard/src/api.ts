@@ -1,0 +1,163 @@
+// The dashboard talks to Herald's API like any other client: bearer token, JSON, Svix's shapes.
+// The token comes from the portal link's fragment (`#key=…`) and is kept in sessionStorage, so a
+// reload keeps the session and closing the tab ends it.
+
+export type Permission = 'view' | 'manage' | 'secrets';
+
+export interface Session {
+  appId: string;
+  permissions: Permission[];
+  expiresAt: string;
+}
+
+export interface Application {
+  id: string;
+  uid: string | null;
+  name: string;
+}
+
+export interface Endpoint {
+  id: string;
+  url: string;
+  description: string;
+  disabled: boolean;
+  disabledReason?: string | null;
+  filterTypes?: string[] | null;
+  eventTypes?: string[] | null;
+  throttleRate?: number | null;
+  rateLimit?: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface EndpointStats {
+  success: number;
+  pending: number;
+  sending: number;
+  fail: number;
+}
+
+/** 0 success, 1 pending, 2 fail, 3 sending (Svix's MessageStatus). */
+export type Status = 0 | 1 | 2 | 3;
+
+export interface Attempt {
+  id: string;
+  msgId: string;
+  endpointId: string;
+  url: string;
+  status: Status;
+  response: string;
+  responseStatusCode: number;
+  responseDurationMs: number;
+  timestamp: string;
+  triggerType: 0 | 1;
+}
+
+export interface EndpointMessage {
+  id: string;
+  eventType: string;
+  eventId?: string | null;
+  status: Status;
+  nextAttempt?: string | null;
+  timestamp: string;
+}
+
+export interface EventType {
+  name: string;
+  description: string;
+  archived?: boolean;
+  deprecated?: boolean;
+  groupName?: string | null;
+  schemas?: Record<string, { examples?: unknown[]; [k: string]: unknown }> | null;
+}
+
+export interface EngageSettings {
+  moduleEnabled: boolean;
+  encryptionEnabled: boolean;
+  keySetAt: string | null;
+}
+
+export interface Page<T> {
+  data: T[];
+  iterator: string | null;
+  done: boolean;
+}
+
+/** An API error, with the field errors of a 422 keyed by field name (`url`, `eventTypes`, …). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const TOKEN_KEY = 'herald.portal.token';
+
+/** Take the token from `#key=…` (then drop it from the address bar), or from this tab's storage. */
+export function takeToken(): string | null {
+  const m = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
+  if (m) {
+    const token = decodeURIComponent(m[1]!);
+    sessionStorage.setItem(TOKEN_KEY, token);
+    history.replaceState(null, '', `${window.location.pathname}#/endpoints`);
+    return token;
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function forgetToken(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export class Api {
+  constructor(private readonly token: string) {}
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    const json: any = text ? JSON.parse(text) : undefined;
+    if (!res.ok) {
+      if (res.status === 422 && Array.isArray(json?.detail)) {
+        const fields: Record<string, string> = {};
+        for (const d of json.detail as { loc: (string | number)[]; msg: string }[]) {
+          const field = String(d.loc.filter((p) => p !== 'body')[0] ?? 'body');
+          fields[field] = fields[field] ? `${fields[field]}; ${d.msg}` : d.msg;
+        }
+        throw new ApiError(422, Object.values(fields).join('; '), fields);
+      }
+      throw new ApiError(res.status, typeof json?.detail === 'string' ? json.detail : `HTTP ${res.status}`);
+    }
+    return json as T;
+  }
+
+  get = <T>(path: string) => this.call<T>('GET', path);
+}
+
+/** `/api/v1/app/{app}` + rest, with the app id encoded. */
+export const appPath = (appId: string, rest = '') => `/api/v1/app/${encodeURIComponent(appId)}${rest}`;
+export const enc = encodeURIComponent;
+
+export const filterOf = (e: Endpoint): string[] => e.filterTypes ?? e.eventTypes ?? [];
+export const throttleOf = (e: Endpoint): number | null => e.throttleRate ?? e.rateLimit ?? null;
+
+export const STATUS_TEXT: Record<Status, string> = { 0: 'Succeeded', 1: 'Pending', 2: 'Failed', 3: 'Sending' };
+
+/** All pages of a list (the catalog is small; capped so a huge one cannot hang the page). */
+export async function listAll<T>(api: Api, path: string, maxPages = 20): Promise<T[]> {
+  const out: T[] = [];
+  let iterator: string | null = null;
+  for (let i = 0; i < maxPages; i++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: Page<T> = await api.get(`${path}${sep}limit=250${iterator ? `&iterator=${enc(iterator)}` : ''}`);
+    out.push(...page.data);
+    if (page.done || !page.iterator) break;
+    iterator = page.iterator;
+  }
+  return out;
+}

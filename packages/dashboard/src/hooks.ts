@@ -1,0 +1,88 @@
+import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
+import type { Api, Application, EngageSettings, Permission, Session } from './api';
+
+export interface Portal {
+  api: Api;
+  session: Session;
+  app: Application;
+  /** null when the settings could not be read (the tenant is then treated as module-on). */
+  engage: EngageSettings | null;
+  can(p: Permission): boolean;
+  /** The webhooks module is off: nothing that sends is offered. */
+  moduleOff: boolean;
+  refreshEngage(): void;
+}
+
+export const PortalContext = createContext<Portal | null>(null);
+
+export function usePortal(): Portal {
+  const p = useContext(PortalContext);
+  if (!p) throw new Error('usePortal outside the portal');
+  return p;
+}
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: string | null;
+  loading: boolean;
+  reload(): void;
+}
+
+/**
+ * Load `fn()` now, again whenever `deps` change, and every `pollMs` when given (so new attempts
+ * appear without a reload). A poll that fails keeps the last good data and shows the error.
+ */
+export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: number): Loaded<T> {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [tick, setTick] = useState(0);
+  const fnRef = useRef(fn);
+  fnRef.current = fn;
+
+  useEffect(() => {
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const run = async () => {
+      try {
+        const v = await fnRef.current();
+        if (!live) return;
+        setData(v);
+        setError(null);
+      } catch (e) {
+        if (live) setError(e instanceof Error ? e.message : String(e));
+      } finally {
+        if (live) {
+          setLoading(false);
+          if (pollMs) timer = setTimeout(run, pollMs);
+        }
+      }
+    };
+    setLoading(true);
+    void run();
+    return () => {
+      live = false;
+      if (timer) clearTimeout(timer);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick, pollMs]);
+
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data, error, loading, reload };
+}
+
+/** The current hash route, e.g. `/endpoints/ep_…/log`. */
+export function useRoute(): string {
+  const read = () => window.location.hash.replace(/^#/, '') || '/endpoints';
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const on = () => setRoute(read());
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
+
+export const go = (route: string) => {
+  window.location.hash = route;
+};

@@ -1,0 +1,161 @@
+import { useState, type FormEvent } from 'react';
+import { appPath, enc, STATUS_TEXT, type Attempt, type Endpoint, type EndpointMessage, type Page } from '../api';
+import { useLoad, usePortal } from '../hooks';
+import { Ago, ErrorText, Field } from '../ui';
+
+const POLL_MS = 2000;
+
+/** The attempts of one message at one endpoint, polled so new ones appear. */
+export function Attempts({ msgId, endpointId }: { msgId: string; endpointId: string }) {
+  const { api, app } = usePortal();
+  const list = useLoad(
+    () => api.get<Page<Attempt>>(appPath(app.id, `/attempt/msg/${enc(msgId)}?endpoint_id=${enc(endpointId)}&limit=50`)),
+    [msgId, endpointId],
+    POLL_MS,
+  );
+  if (list.error && !list.data) return <ErrorText error={list.error} />;
+  if (!list.data) return <p aria-busy="true">Loading attempts…</p>;
+  if (list.data.data.length === 0) return <p className="muted" role="status">No attempt yet…</p>;
+  return (
+    <div className="scroll">
+      <table className="attempts">
+        <caption className="sr">Attempts</caption>
+        <thead>
+          <tr>
+            <th scope="col">Status</th>
+            <th scope="col">Response code</th>
+            <th scope="col">Duration</th>
+            <th scope="col">When</th>
+            <th scope="col">Response body</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.data.data.map((a) => (
+            <tr key={a.id} data-attempt={a.id}>
+              <td>
+                <span className={`status s${a.status}`}>{STATUS_TEXT[a.status]}</span>
+                {a.triggerType === 1 && <span className="muted"> (manual)</span>}
+              </td>
+              <td>
+                <code>{a.responseStatusCode || '—'}</code>
+              </td>
+              <td>{a.responseDurationMs} ms</td>
+              <td>
+                <Ago iso={a.timestamp} />
+              </td>
+              <td>
+                {a.response ? (
+                  <details>
+                    <summary>Show</summary>
+                    <pre className="code">{a.response}</pre>
+                  </details>
+                ) : (
+                  <span className="muted">empty</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function Log({ endpoint }: { endpoint: Endpoint }) {
+  const { api, app, can, moduleOff } = usePortal();
+  const msgs = useLoad(
+    () => api.get<Page<EndpointMessage>>(appPath(app.id, `/endpoint/${enc(endpoint.id)}/msg?limit=50&with_content=false`)),
+    [endpoint.id],
+    POLL_MS,
+  );
+  const [open, setOpen] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const canSend = can('manage') && !moduleOff;
+
+  async function resend(msgId: string) {
+    setError(null);
+    setNote(null);
+    try {
+      await api.call('POST', appPath(app.id, `/msg/${enc(msgId)}/endpoint/${enc(endpoint.id)}/resend`));
+      setNote(`Resending ${msgId}.`);
+      setOpen(msgId);
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }
+
+  return (
+    <div className="stack">
+      {canSend && <Recover endpoint={endpoint} />}
+      <div className="card">
+        <h2>Messages</h2>
+        <p className="muted">Updated every {POLL_MS / 1000} seconds.</p>
+        {note && <p role="status">{note}</p>}
+        <ErrorText error={error ?? msgs.error} />
+        {msgs.data && msgs.data.data.length === 0 && <p className="muted">No message has been sent to this endpoint yet.</p>}
+        {msgs.data && msgs.data.data.length > 0 && (
+          <ul className="log">
+            {msgs.data.data.map((m) => (
+              <li key={m.id} data-msg={m.id}>
+                <div className="row">
+                  <button type="button" className="link" aria-expanded={open === m.id} onClick={() => setOpen(open === m.id ? null : m.id)}>
+                    <span className={`status s${m.status}`}>{STATUS_TEXT[m.status]}</span> <code>{m.eventType}</code>{' '}
+                    <span className="muted">{m.id}</span>
+                  </button>
+                  <Ago iso={m.timestamp} />
+                  {canSend && (
+                    <button type="button" className="small" onClick={() => resend(m.id)} aria-label={`Resend ${m.id}`}>
+                      Resend
+                    </button>
+                  )}
+                </div>
+                {open === m.id && <Attempts msgId={m.id} endpointId={endpoint.id} />}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function Recover({ endpoint }: { endpoint: Endpoint }) {
+  const { api, app } = usePortal();
+  const [since, setSince] = useState(() => toLocalInput(Date.now() - 24 * 3600 * 1000));
+  const [error, setError] = useState<string | undefined>();
+  const [note, setNote] = useState<string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(undefined);
+    setNote(null);
+    const t = new Date(since);
+    if (Number.isNaN(t.getTime())) return setError('Choose a date and time.');
+    try {
+      await api.call('POST', appPath(app.id, `/endpoint/${enc(endpoint.id)}/recover`), { since: t.toISOString() });
+      setNote(`Recovering every failed message since ${t.toLocaleString()}.`);
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }
+
+  return (
+    <form className="card inline-form" onSubmit={submit}>
+      <h2>Recover failed messages</h2>
+      <Field label="Resend everything that failed since" error={error} hint="At most 14 days back.">
+        {(p) => <input {...p} type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)} />}
+      </Field>
+      <div className="actions">
+        <button type="submit">Recover</button>
+      </div>
+      {note && <p role="status">{note}</p>}
+    </form>
+  );
+}
+
+function toLocalInput(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}

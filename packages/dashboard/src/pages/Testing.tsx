@@ -1,0 +1,82 @@
+import { useEffect, useState } from 'react';
+import { appPath, enc, filterOf, listAll, type Endpoint, type EventType } from '../api';
+import { useLoad, usePortal } from '../hooks';
+import { ErrorText, exampleOf } from '../ui';
+import { Attempts } from './Log';
+
+interface Sent {
+  msgId: string;
+  eventType: string;
+}
+
+export function Testing({ endpoint }: { endpoint: Endpoint }) {
+  const { api, app, can, moduleOff } = usePortal();
+  const catalog = useLoad(() => listAll<EventType>(api, '/api/v1/event-type?with_content=true'), []);
+  const filter = filterOf(endpoint);
+  const types = (catalog.data ?? []).filter((t) => !t.archived && (filter.length === 0 || filter.includes(t.name)));
+  const [chosen, setChosen] = useState('');
+  const [sent, setSent] = useState<Sent[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (!chosen && types.length) setChosen(types[0]!.name);
+  }, [chosen, types]);
+
+  const type = types.find((t) => t.name === chosen);
+  const example = chosen === 'svix.ping' ? { success: true } : exampleOf(type);
+
+  async function send() {
+    setError(null);
+    setBusy(true);
+    try {
+      const m = await api.call<{ id: string }>('POST', appPath(app.id, `/endpoint/${enc(endpoint.id)}/send-example`), { eventType: chosen });
+      setSent((s) => [{ msgId: m.id, eventType: chosen }, ...s]);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="card">
+      <h2>Send a test event</h2>
+      <ErrorText error={catalog.error} />
+      <div className="inline">
+        <label htmlFor="tt">Event type</label>
+        <select id="tt" value={chosen} onChange={(e) => setChosen(e.target.value)}>
+          {types.map((t) => (
+            <option key={t.name} value={t.name}>
+              {t.name}
+            </option>
+          ))}
+          <option value="svix.ping">svix.ping (a simple ping)</option>
+        </select>
+        {can('manage') && !moduleOff && (
+          <button type="button" className="primary" onClick={send} disabled={busy || !chosen || (example === undefined && chosen !== 'svix.ping')}>
+            {busy ? 'Sending…' : 'Send example'}
+          </button>
+        )}
+      </div>
+      {moduleOff && <p className="muted">Testing is unavailable while the webhooks module is off.</p>}
+      {!can('manage') && <p className="muted">This session cannot send test events.</p>}
+      {type?.description && <p className="muted">{type.description}</p>}
+      <h3>Example payload</h3>
+      {example === undefined ? <p className="muted">This event type has no example.</p> : <pre className="code">{JSON.stringify(example, null, 2)}</pre>}
+      <ErrorText error={error} />
+      {sent.length > 0 && (
+        <>
+          <h3>Sent</h3>
+          {sent.map((s) => (
+            <div key={s.msgId} className="sent">
+              <p>
+                <code>{s.eventType}</code> · <code>{s.msgId}</code>
+              </p>
+              <Attempts msgId={s.msgId} endpointId={endpoint.id} />
+            </div>
+          ))}
+        </>
+      )}
+    </div>
+  );
+}

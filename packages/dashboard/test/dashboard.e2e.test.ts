@@ -1,0 +1,404 @@
+// The dashboard in a real browser: Debian's Chromium driven by playwright-core, against a real
+// `herald serve` (built dist, SQLite) and a real HTTP receiver on loopback. Needs `npm run build`
+// first (npm test does it). Set HERALD_SCREENSHOTS=<dir> to also write the README's screenshots.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHerald, type HeraldProcess } from '../../server/test/helpers/herald-process.js';
+import { Receiver } from '../../server/test/helpers/receiver.js';
+
+const CHROMIUM = process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = process.env.HERALD_SCREENSHOTS;
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+
+let herald: HeraldProcess;
+let receiver: Receiver;
+let ctx: BrowserContext;
+let profile: string;
+
+async function api(method: string, path: string, body?: unknown, token = herald.token): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${herald.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function ok(method: string, path: string, body?: unknown): Promise<any> {
+  const r = await api(method, path, body);
+  if (r.status >= 300) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** A tenant with the Engage catalog, its webhooks module on (or off), and a portal session. */
+async function tenant(uid: string, opts: { module?: boolean } = {}): Promise<string> {
+  await ok('POST', '/api/v1/app', { name: `${uid[0]!.toUpperCase()}${uid.slice(1)} Retail`, uid });
+  if (opts.module !== false) await ok('PUT', `/api/v1/app/${uid}/engage/module`, { enabled: true });
+  return uid;
+}
+
+async function portalUrl(app: string, permissions?: string[]): Promise<{ url: string; token: string }> {
+  return ok('POST', `/api/v1/auth/app-portal-access/${app}`, permissions ? { permissions } : {});
+}
+
+async function open(url: string, viewport = DESKTOP): Promise<Page> {
+  const page = await ctx.newPage();
+  await page.setViewportSize(viewport);
+  await page.goto(url);
+  await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor();
+  return page;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Every form control has an accessible name (a <label>, aria-label or aria-labelledby). */
+async function unlabelled(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea')]
+      .filter((el) => {
+        const e = el as HTMLInputElement;
+        return !(e.labels && e.labels.length > 0) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby');
+      })
+      .map((el) => el.outerHTML),
+  );
+}
+
+/** Content wider than the viewport means sideways scrolling on a phone. */
+const overflowX = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+beforeAll(async () => {
+  herald = await startHerald({ env: { HERALD_RETRY_SCHEDULE: 'none' } });
+  receiver = await Receiver.start();
+  await ok('POST', '/api/v1/engage/catalog/install');
+  profile = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await ctx?.close();
+  await receiver?.close();
+  await herald?.stop();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+describe('the dashboard', () => {
+  it('walks through: add an endpoint with two events, send a test, see the attempt in the log, rotate the secret', async () => {
+    const app = await tenant('acme');
+    const { url } = await portalUrl(app);
+    expect(url).toMatch(new RegExp(`^${herald.url}/portal/#key=appsk_`));
+    const page = await open(url);
+    // The token leaves the address bar once it is read.
+    expect(page.url()).not.toContain('key=');
+    await page.getByText('No endpoints yet.').waitFor();
+
+    await page.getByRole('link', { name: '+ Add Endpoint' }).click();
+    await page.getByRole('heading', { name: 'Add Endpoint' }).waitFor();
+    await page.getByRole('checkbox', { name: /^contact\.created/ }).waitFor();
+    await shot(page, 'add-endpoint');
+
+    // A URL the server refuses (the SSRF guard) shows its reason next to the field.
+    const urlField = page.getByLabel('Endpoint URL');
+    await urlField.fill('http://10.1.2.3/hook');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const inline = page.locator('.field').filter({ has: urlField }).getByRole('alert');
+    await inline.waitFor();
+    expect(await urlField.getAttribute('aria-invalid')).toBe('true');
+
+    await urlField.fill(receiver.url('/acme'));
+    await page.getByLabel('Description').fill('Order system');
+    await page.getByRole('checkbox', { name: /^contact\.created/ }).check();
+    await page.getByRole('checkbox', { name: /^contact\.deleted/ }).check();
+    await page.getByLabel('Rate limit (messages per second)').fill('10');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('link', { name: 'Overview' }).waitFor();
+
+    const eps = await ok('GET', `/api/v1/app/${app}/endpoint`);
+    expect(eps.data).toHaveLength(1);
+    const ep = eps.data[0];
+    expect(ep.url).toBe(receiver.url('/acme'));
+    expect(ep.description).toBe('Order system');
+    expect([...ep.eventTypes].sort()).toEqual(['contact.created', 'contact.deleted']);
+    expect(ep.throttleRate).toBe(10);
+    await page.getByText('Stats (28 days)').waitFor();
+    await shot(page, 'endpoint');
+
+    // Testing: pick an event type, see its example, send it, watch the attempt appear.
+    await page.getByRole('link', { name: 'Testing', exact: true }).click();
+    await page.getByLabel('Event type').selectOption('contact.created');
+    await page.locator('pre.code').filter({ hasText: '"eventType": "contact.created"' }).waitFor();
+    await page.getByRole('button', { name: 'Send example' }).click();
+    const [delivered] = await receiver.waitForCount(1, { path: '/acme' });
+    expect(JSON.parse(delivered!.text).eventType).toBe('contact.created');
+    const testedRow = page.locator('table.attempts tbody tr').first();
+    await testedRow.filter({ hasText: 'Succeeded' }).waitFor();
+    expect(await testedRow.textContent()).toContain('200');
+    await shot(page, 'testing');
+
+    // The log shows the message and, opened, its attempt with status, code, duration and body.
+    await page.getByRole('link', { name: 'Log', exact: true }).click();
+    const msgId = delivered!.headers['webhook-id'] as string;
+    const entry = page.locator(`li[data-msg="${msgId}"]`);
+    await entry.waitFor();
+    await entry.getByRole('button', { expanded: false }).first().click();
+    const attempt = entry.locator('table.attempts tbody tr').first();
+    await attempt.filter({ hasText: 'Succeeded' }).waitFor();
+    const text = (await attempt.textContent())!;
+    expect(text).toContain('200');
+    expect(text).toMatch(/\d+ ms/);
+    await attempt.getByText('Show').click();
+    await attempt.getByText('{"ok":true}').waitFor();
+
+    // A message accepted while the log is open appears without a reload (the log polls).
+    const later = await ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.deleted', payload: { contactId: 'c-9' } });
+    await page.locator(`li[data-msg="${later.id}"]`).filter({ hasText: 'Succeeded' }).waitFor();
+    await shot(page, 'log');
+
+    // Resend from the log makes one more (manual) attempt.
+    await page.getByRole('button', { name: `Resend ${msgId}` }).click();
+    await receiver.waitForCount(3, { path: '/acme' });
+    await entry.locator('table.attempts tbody tr').filter({ hasText: 'manual' }).waitFor();
+
+    // The secret stays hidden until revealed; rotating changes it.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const secret = page.getByTestId('secret');
+    await secret.waitFor();
+    expect(await secret.textContent()).not.toContain('whsec_');
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    await secret.filter({ hasText: 'whsec_' }).waitFor();
+    const before = (await secret.textContent())!;
+    const stored = await ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`);
+    expect(before).toBe(stored.key);
+    await page.getByLabel('Grace period').selectOption('3600');
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByText(/^Rotated\./).waitFor();
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    await secret.filter({ hasText: 'whsec_' }).waitFor();
+    const after = (await secret.textContent())!;
+    expect(after).not.toBe(before);
+    expect(after).toBe((await ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`)).key);
+
+    // Disable and enable.
+    await page.getByRole('button', { name: 'Disable endpoint' }).click();
+    await page.getByRole('button', { name: 'Enable endpoint' }).waitFor();
+    expect((await ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`)).disabled).toBe(true);
+    await page.getByRole('button', { name: 'Enable endpoint' }).click();
+    await page.getByRole('button', { name: 'Disable endpoint' }).waitFor();
+    expect((await ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`)).disabled).toBe(false);
+
+    // Custom headers.
+    await page.getByLabel('Header name').fill('X-Shop');
+    await page.getByLabel('Value').fill('north');
+    await page.getByRole('button', { name: 'Add header' }).click();
+    await page.getByRole('button', { name: 'Remove header X-Shop' }).waitFor();
+    expect((await ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/headers`)).headers).toEqual({ 'X-Shop': 'north' });
+
+    // The list shows state, success rate and the last attempt.
+    await page.getByRole('link', { name: 'Endpoints' }).first().click();
+    const row = page.locator('tbody tr').filter({ hasText: receiver.url('/acme') });
+    await row.filter({ hasText: '100%' }).waitFor();
+    expect(await row.textContent()).toContain('Enabled');
+    await shot(page, 'endpoints');
+
+    // Catalog and settings.
+    await page.getByRole('link', { name: 'Event catalog' }).click();
+    const card = page.locator('#et-contact\\.created');
+    await card.getByText('Example').click();
+    await card.locator('details').last().locator('pre.code').filter({ hasText: 'contact.created' }).waitFor();
+    await shot(page, 'catalog');
+
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Generate a key' }).click();
+    const key = page.getByTestId('encryption-key');
+    await key.waitFor();
+    expect(await key.textContent()).toMatch(/^[a-zA-Z0-9]{32}$/);
+    const settings = await ok('GET', `/api/v1/app/${app}/engage`);
+    expect(settings.encryptionEnabled).toBe(true);
+    await page.getByText(/source addresses|send webhooks from these addresses/i).first().waitFor();
+    await shot(page, 'settings');
+
+    expect(await unlabelled(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('works with the keyboard alone and has labelled controls', async () => {
+    const app = await tenant('keyboard');
+    const page = await open((await portalUrl(app)).url);
+    // Tab to the add link and follow it; the URL field takes focus; Enter submits.
+    let found = false;
+    for (let i = 0; i < 15 && !found; i++) {
+      await page.keyboard.press('Tab');
+      found = (await page.evaluate(() => document.activeElement?.textContent)) === '+ Add Endpoint';
+    }
+    expect(found).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Add Endpoint' }).waitFor();
+    await page.getByRole('checkbox', { name: /^contact\.created/ }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('url');
+    expect(await unlabelled(page)).toEqual([]);
+    await page.keyboard.type(receiver.url('/keyboard'));
+    // Tab to the first event checkbox and tick it with the space bar.
+    for (let i = 0; i < 10; i++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.type)) === 'checkbox') break;
+    }
+    await page.keyboard.press('Space');
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => document.activeElement?.textContent)) === 'Create') break;
+    }
+    await page.keyboard.press('Enter');
+    await page.getByText('Stats (28 days)').waitFor();
+    const eps = await ok('GET', `/api/v1/app/${app}/endpoint`);
+    expect(eps.data).toHaveLength(1);
+    expect(eps.data[0].eventTypes).toHaveLength(1);
+    expect(await unlabelled(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('is usable at phone width: no page scrolls sideways', async () => {
+    const app = await tenant('phone');
+    await ok('POST', `/api/v1/app/${app}/endpoint`, {
+      url: receiver.url('/a-rather-long-path/that-goes-on/and-on/for-a-while?with=query&strings=too'),
+      description: 'Long URL',
+    });
+    const page = await open((await portalUrl(app)).url, PHONE);
+    await page.locator('tbody tr').first().waitFor();
+    expect(await overflowX(page)).toBeLessThanOrEqual(0);
+    await shot(page, 'phone-endpoints');
+    await page.locator('tbody tr a').first().click();
+    await page.getByText('Stats (28 days)').waitFor();
+    expect(await overflowX(page)).toBeLessThanOrEqual(0);
+    for (const tab of ['Testing', 'Log']) {
+      await page.getByRole('link', { name: tab, exact: true }).click();
+      await page.getByRole('link', { name: tab, exact: true }).and(page.locator('[aria-current="page"]')).waitFor();
+      expect(await overflowX(page)).toBeLessThanOrEqual(0);
+    }
+    for (const nav of ['Event catalog', 'Settings', 'Endpoints']) {
+      await page.getByRole('link', { name: nav }).first().click();
+      await page.getByRole('heading', { level: 1, name: nav }).waitFor();
+      expect(await overflowX(page)).toBeLessThanOrEqual(0);
+    }
+    await page.close();
+  });
+
+  it('a view session can change nothing, through the UI or the API', async () => {
+    const app = await tenant('viewer');
+    const ep = await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/viewer'), eventTypes: ['contact.created'] });
+    const msg = await ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId: 'v1' } });
+    await receiver.waitForCount(1, { path: '/viewer' });
+    const { url, token } = await portalUrl(app, ['view']);
+    const page = await open(url);
+    await page.getByText('Read only').waitFor();
+    await page.locator('tbody tr').first().waitFor();
+    expect(await page.getByRole('link', { name: '+ Add Endpoint' }).count()).toBe(0);
+
+    await page.locator('tbody tr a').first().click();
+    await page.getByText('Stats (28 days)').waitFor();
+    await page.getByText('This session cannot see or rotate the signing secret.').waitFor();
+    for (const name of ['Disable endpoint', 'Delete endpoint', 'Reveal secret', 'Rotate secret', 'Add header', 'Save events and rate limit']) {
+      expect(await page.getByRole('button', { name }).count(), name).toBe(0);
+    }
+    await page.getByRole('checkbox').first().waitFor();
+    expect(await page.getByRole('checkbox').first().isDisabled()).toBe(true);
+    await page.getByRole('link', { name: 'Testing', exact: true }).click();
+    await page.getByText('This session cannot send test events.').waitFor();
+    expect(await page.getByRole('button', { name: 'Send example' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Log', exact: true }).click();
+    await page.locator(`li[data-msg="${msg.id}"]`).waitFor();
+    expect(await page.getByRole('button', { name: /^Resend/ }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Recover' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByText('This session cannot set the encryption key.').waitFor();
+    expect(await page.getByRole('button', { name: /Generate/ }).count()).toBe(0);
+
+    // The same token, straight at the API from the page: every change is refused with 403.
+    const base = `/api/v1/app/${app}`;
+    const attempts: [string, string, unknown?][] = [
+      ['POST', `${base}/endpoint`, { url: receiver.url('/evil') }],
+      ['PATCH', `${base}/endpoint/${ep.id}`, { disabled: true }],
+      ['PUT', `${base}/endpoint/${ep.id}`, { url: receiver.url('/evil') }],
+      ['DELETE', `${base}/endpoint/${ep.id}`],
+      ['GET', `${base}/endpoint/${ep.id}/secret`],
+      ['POST', `${base}/endpoint/${ep.id}/secret/rotate`, {}],
+      ['PATCH', `${base}/endpoint/${ep.id}/headers`, { headers: { 'X-Evil': '1' } }],
+      ['POST', `${base}/endpoint/${ep.id}/send-example`, { eventType: 'contact.created' }],
+      ['POST', `${base}/msg/${msg.id}/endpoint/${ep.id}/resend`],
+      ['POST', `${base}/endpoint/${ep.id}/recover`, { since: new Date(Date.now() - 3600_000).toISOString() }],
+      ['PUT', `${base}/engage/encryption-key`, {}],
+      ['DELETE', `${base}/engage/encryption-key`],
+      ['POST', `${base}/msg`, { eventType: 'contact.created', payload: {} }],
+    ];
+    const statuses = await page.evaluate(
+      async ({ token, attempts }) => {
+        const out: number[] = [];
+        for (const [method, path, body] of attempts) {
+          const res = await fetch(path, {
+            method,
+            headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+          out.push(res.status);
+        }
+        return out;
+      },
+      { token, attempts },
+    );
+    expect(statuses).toEqual(attempts.map(() => 403));
+    // Nothing changed.
+    const now = await ok('GET', `${base}/endpoint/${ep.id}`);
+    expect(now).toMatchObject({ url: receiver.url('/viewer'), disabled: false, updatedAt: ep.updatedAt });
+    expect((await ok('GET', `${base}/endpoint`)).data).toHaveLength(1);
+    expect((await ok('GET', `${base}/engage`)).encryptionEnabled).toBe(false);
+    expect(receiver.received('/viewer')).toHaveLength(1);
+    await page.close();
+  });
+
+  it('says when the webhooks module is off and offers nothing that sends', async () => {
+    const app = await tenant('dormant', { module: false });
+    const ep = await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/dormant') });
+    const page = await open((await portalUrl(app)).url);
+    await page.getByText('The webhooks module is turned off').waitFor();
+    await page.goto(`${herald.url}/portal/#/endpoints/${ep.id}/testing`);
+    await page.getByText('Testing is unavailable while the webhooks module is off.').waitFor();
+    expect(await page.getByRole('button', { name: 'Send example' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Log', exact: true }).click();
+    await page.getByText('No message has been sent to this endpoint yet.').waitFor();
+    expect(await page.getByRole('button', { name: 'Recover' }).count()).toBe(0);
+    await page.close();
+  });
+
+  it('a link that is expired, revoked or forged says so', async () => {
+    const app = await tenant('revoked');
+    const { url, token } = await portalUrl(app);
+    expect((await api('POST', '/api/v1/auth/logout', undefined, token)).status).toBe(204);
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.getByRole('alert').filter({ hasText: 'expired or was revoked' }).waitFor();
+    await page.goto(`${herald.url}/portal/#key=appsk_forged.token`);
+    await page.reload();
+    await page.getByRole('alert').filter({ hasText: 'expired or was revoked' }).waitFor();
+    await page.close();
+  });
+});
