@@ -16,7 +16,8 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import { Purger } from './dispatch/purger.js';
 import { Metrics } from './metrics/metrics.js';
 import { OperationalEvents } from './operational/operational.js';
-import { Sealer } from './security/sealer.js';
+import { keyRingFor, sealerFor } from './security/keyring.js';
+import type { Sealer } from './security/sealer.js';
 import { SsrfGuard } from './security/ssrf.js';
 import { PgStore } from './store/postgres/pg-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -65,15 +66,14 @@ export async function openStore(config: Config, sealer: Sealer, migrate = true):
   return new SqliteStore({ file: config.database.file, sealer, migrate });
 }
 
+/** The current master key (from HERALD_MASTER_KEY, or the key file, created on first start). */
 export function masterKeyFor(config: Config): Buffer {
-  if (config.masterKey) return config.masterKey;
-  mkdirSync(config.dataDir, { recursive: true });
-  return Buffer.from(secretFile(join(config.dataDir, 'master.key'), () => randomBytes(32).toString('hex')).value, 'hex');
+  return keyRingFor(config).ring.current;
 }
 
 export async function createHerald(config: Config, opts: StartOptions = {}): Promise<Herald> {
   mkdirSync(config.dataDir, { recursive: true });
-  const masterKey = masterKeyFor(config);
+  const sealer = sealerFor(config);
   let token = config.apiToken;
   let generatedToken: string | null = null;
   if (!token) {
@@ -82,14 +82,14 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     if (t.created) generatedToken = t.value;
   }
   const now = opts.now ?? Date.now;
-  const store = await openStore(config, new Sealer(masterKey), opts.migrate ?? true);
+  const store = await openStore(config, sealer, opts.migrate ?? true);
   const ids = new IdGenerator((n) => randomBytes(n));
   const operational = new OperationalEvents({ store, ids, now, appUid: config.operationalAppUid });
   const deps: ApiDeps = {
     store,
     config,
     contract: new Contract(VERSION),
-    auth: new Authenticator(token, masterKey, store, now),
+    auth: new Authenticator(token, () => sealer.masterKeys(), store, now),
     ids,
     now,
     version: VERSION,

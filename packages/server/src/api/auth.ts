@@ -19,21 +19,37 @@ function digest(s: string): Buffer {
 
 export class Authenticator {
   private readonly operatorDigest: Buffer;
-  private readonly portalKey: Buffer;
+  private readonly masterKeys: () => readonly Buffer[];
+  private readonly portalKeys = new Map<Buffer, Buffer>();
 
+  /**
+   * `masterKey`: the master key, or the key ring (current first) when it can change while running
+   * (a master-key rotation): portal tokens are signed with the current key and accepted under any
+   * key of the ring, so tokens issued before a rotation keep working until their key is dropped.
+   */
   constructor(
     operatorToken: string,
-    masterKey: Buffer,
+    masterKey: Buffer | (() => readonly Buffer[]),
     private readonly store: Store,
     private readonly now: () => number,
   ) {
     // Compare digests, so the comparison is constant-time whatever the presented token's length.
     this.operatorDigest = digest(operatorToken);
-    this.portalKey = createHmac('sha256', masterKey).update('herald portal tokens v1').digest();
+    this.masterKeys = Buffer.isBuffer(masterKey) ? () => [masterKey] : masterKey;
   }
 
-  private sign(ksuid: string): string {
-    return createHmac('sha256', this.portalKey).update(ksuid).digest('base64url');
+  private portalKey(masterKey: Buffer): Buffer {
+    let k = this.portalKeys.get(masterKey);
+    if (!k) {
+      k = createHmac('sha256', masterKey).update('herald portal tokens v1').digest();
+      if (this.portalKeys.size > 16) this.portalKeys.clear();
+      this.portalKeys.set(masterKey, k);
+    }
+    return k;
+  }
+
+  private sign(ksuid: string, masterKey = this.masterKeys()[0]!): string {
+    return createHmac('sha256', this.portalKey(masterKey)).update(ksuid).digest('base64url');
   }
 
   /** The bearer token for a portal session. */
@@ -47,10 +63,12 @@ export class Authenticator {
     if (!token.startsWith(PORTAL_PREFIX)) return null;
     const [ksuid, sig] = token.slice(PORTAL_PREFIX.length).split('.');
     if (!ksuid || !sig || !/^[0-9A-Za-z]{27}$/.test(ksuid)) return null;
-    const want = Buffer.from(this.sign(ksuid));
     const got = Buffer.from(sig);
-    if (want.length !== got.length || !timingSafeEqual(want, got)) return null;
-    return `sess_${ksuid}`;
+    for (const key of this.masterKeys()) {
+      const want = Buffer.from(this.sign(ksuid, key));
+      if (want.length === got.length && timingSafeEqual(want, got)) return `sess_${ksuid}`;
+    }
+    return null;
   }
 
   async authenticate(authorization: string | undefined): Promise<Principal> {

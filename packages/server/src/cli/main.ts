@@ -6,6 +6,7 @@ import { installEngageCatalog } from '../engage/catalog.js';
 import { createHerald, masterKeyFor, openStore } from '../herald.js';
 import { Purger } from '../dispatch/purger.js';
 import { Sealer } from '../security/sealer.js';
+import { rotateMasterKey } from '../security/rotate.js';
 import { SchemaTooNewError } from '../store/migrate.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +35,12 @@ Commands:
       --url U        Herald's URL (default HERALD_PUBLIC_URL); the token is HERALD_API_TOKEN
                      or the data folder's api-token
       --seed N       Seed for a repeatable run (default 1)
+  rotate-master-key  Re-seal every secret under a new master key while Herald keeps running
+                     (with the key file: writes a new key, re-seals, drops the old key; with
+                     HERALD_MASTER_KEY: re-seals under it, opening older values with
+                     HERALD_MASTER_KEY_PREVIOUS; see README)
+      --keep-previous  Keep the old key in the key file afterwards
+      --batch-size N   Rows re-sealed per batch (default 100)
   version            Print the version
 
 Configuration comes from the environment; see README.md (HERALD_HOST, HERALD_PORT,
@@ -129,6 +136,17 @@ async function purge(): Promise<void> {
   }
 }
 
+async function rotateKey(flags: { 'keep-previous'?: boolean; 'batch-size'?: string }): Promise<void> {
+  const c = config();
+  const report = await rotateMasterKey(c, {
+    openStore: (sealer) => openStore(c, sealer, true),
+    keepPrevious: flags['keep-previous'],
+    batchSize: Math.floor(positiveNumber('batch-size', flags['batch-size'], 100)),
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(`Master key rotated: ${report.resealed} row(s) re-sealed under key ${report.keyId} (${describeStore(c)})\n`);
+}
+
 async function installCatalog(): Promise<void> {
   const c = config();
   const store = await openStore(c, new Sealer(masterKeyFor(c)), true);
@@ -193,6 +211,8 @@ async function main(): Promise<void> {
     options: {
       'no-dispatch': { type: 'boolean' },
       'no-migrate': { type: 'boolean' },
+      'keep-previous': { type: 'boolean' },
+      'batch-size': { type: 'string' },
       tenant: { type: 'string' },
       rate: { type: 'string' },
       duration: { type: 'string' },
@@ -216,6 +236,8 @@ async function main(): Promise<void> {
       return migrate();
     case 'purge':
       return purge();
+    case 'rotate-master-key':
+      return rotateKey(values);
     case 'install-engage-catalog':
       return installCatalog();
     case 'simulate':

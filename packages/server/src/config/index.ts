@@ -17,6 +17,8 @@ export interface Config {
   apiToken: string | null;
   /** 32 raw bytes, or null to use (or create) the key file in the data folder. */
   masterKey: Buffer | null;
+  /** Keys that still unseal (not seal) values, during a master-key rotation (HERALD_MASTER_KEY_PREVIOUS). */
+  previousMasterKeys: Buffer[];
   /** Base URL that portal links point at. */
   publicUrl: string;
   logLevel: LogLevel;
@@ -88,12 +90,20 @@ function port(env: Env, name: string, def: number): number {
 
 function masterKey(env: Env): Buffer | null {
   const v = str(env, 'HERALD_MASTER_KEY');
-  if (v === undefined) return null;
+  return v === undefined ? null : keyOf('HERALD_MASTER_KEY', v);
+}
+
+function keyOf(name: string, v: string): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
   if (key.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(v) && !/^[A-Za-z0-9+/_-]{43}=?$/.test(v))) {
-    throw new ConfigError('HERALD_MASTER_KEY', 'must be 32 bytes, written as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)');
+    throw new ConfigError(name, 'must be 32 bytes, written as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)');
   }
   return key;
+}
+
+/** Keys that still open values sealed before a master-key rotation (comma-separated). */
+function previousMasterKeys(env: Env): Buffer[] {
+  return (str(env, 'HERALD_MASTER_KEY_PREVIOUS') ?? '').split(',').map((x) => x.trim()).filter(Boolean).map((k) => keyOf('HERALD_MASTER_KEY_PREVIOUS', k));
 }
 
 function database(env: Env, dataDir: string): Config['database'] {
@@ -303,6 +313,7 @@ export function loadConfig(env: Env = process.env): Config {
     database: Object.freeze(database(env, dataDir)),
     apiToken,
     masterKey: masterKey(env),
+    previousMasterKeys: previousMasterKeys(env),
     publicUrl,
     logLevel,
     maxPayloadBytes: 2 * 1024 * 1024,

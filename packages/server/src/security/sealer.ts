@@ -5,15 +5,56 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 
 const PREFIX = 'sealed:v1:';
 
-export class Sealer {
-  readonly keyId: string;
-  private readonly keys: Map<string, Buffer>;
+/** The master keys in force: `current` seals, every key (current and previous) unseals. */
+export interface KeyRing {
+  current: Buffer;
+  previous: Buffer[];
+}
 
-  /** `current` seals; `previous` keys still unseal (during a master-key rotation). */
-  constructor(current: Buffer, previous: Buffer[] = []) {
-    if (current.length !== 32) throw new Error('the master key must be 32 bytes');
-    this.keyId = Sealer.idOf(current);
-    this.keys = new Map([[this.keyId, current], ...previous.map((k) => [Sealer.idOf(k), k] as [string, Buffer])]);
+/**
+ * Where a running process learns that the key ring changed (a rotation by `herald
+ * rotate-master-key` in another process): returns the new ring, or null when it is unchanged.
+ */
+export type KeyRingReload = () => KeyRing | null;
+
+/** How often a process with a reloadable key ring looks for a new current key before sealing. */
+export const RELOAD_EVERY_MS = 1000;
+
+export class Sealer {
+  private _keyId = '';
+  private keys = new Map<string, Buffer>();
+  private checkedAt = Date.now();
+
+  /**
+   * `current` seals; `previous` keys still unseal (during a master-key rotation). With `reload`,
+   * the ring is looked up again at most every second before sealing, and whenever a value names
+   * a key this process does not hold, so a rotation needs no restart.
+   */
+  constructor(current: Buffer, previous: Buffer[] = [], private readonly reload?: KeyRingReload) {
+    this.use({ current, previous });
+  }
+
+  private use(ring: KeyRing): void {
+    if (ring.current.length !== 32 || ring.previous.some((k) => k.length !== 32)) throw new Error('a master key must be 32 bytes');
+    this._keyId = Sealer.idOf(ring.current);
+    this.keys = new Map([[this._keyId, ring.current], ...ring.previous.map((k) => [Sealer.idOf(k), k] as [string, Buffer])]);
+  }
+
+  private refresh(): void {
+    this.checkedAt = Date.now();
+    const ring = this.reload?.();
+    if (ring) this.use(ring);
+  }
+
+  /** Id of the key that seals now. */
+  get keyId(): string {
+    return this._keyId;
+  }
+
+  /** Every master key this sealer opens values with, the current one first. */
+  masterKeys(): Buffer[] {
+    if (this.reload && Date.now() - this.checkedAt >= RELOAD_EVERY_MS) this.refresh();
+    return [...this.keys.values()];
   }
 
   static idOf(key: Buffer): string {
@@ -21,6 +62,7 @@ export class Sealer {
   }
 
   seal(plain: string): string {
+    if (this.reload && Date.now() - this.checkedAt >= RELOAD_EVERY_MS) this.refresh();
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.keyId)!, iv);
     const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
@@ -31,7 +73,11 @@ export class Sealer {
     if (!sealed.startsWith(PREFIX)) throw new Error('value is not sealed');
     const rest = sealed.slice(PREFIX.length);
     const colon = rest.indexOf(':');
-    const key = this.keys.get(rest.slice(0, colon));
+    let key = this.keys.get(rest.slice(0, colon));
+    if (!key && this.reload) {
+      this.refresh();
+      key = this.keys.get(rest.slice(0, colon));
+    }
     if (!key) throw new Error(`value is sealed under an unknown master key (${rest.slice(0, colon)})`);
     const raw = Buffer.from(rest.slice(colon + 1), 'base64');
     const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
@@ -41,6 +87,16 @@ export class Sealer {
 
   /** Whether `sealed` was sealed under the current key (false means it needs re-sealing). */
   isCurrent(sealed: string): boolean {
-    return sealed.startsWith(`${PREFIX}${this.keyId}:`);
+    return sealed.startsWith(this.currentPrefix());
+  }
+
+  /** What every value sealed under the current key starts with (for finding the others in SQL). */
+  currentPrefix(): string {
+    return `${PREFIX}${this._keyId}:`;
+  }
+
+  /** Open under whichever key sealed it, and seal again under the current key. */
+  reseal(sealed: string): string {
+    return this.seal(this.unseal(sealed));
   }
 }

@@ -3,6 +3,7 @@
 // commits whole or not at all. Secrets are sealed by the implementation on the way in and unsealed
 // on the way out; callers only ever see plaintext domain records.
 
+import type { ResealResult } from './reseal.js';
 import type { Page, PageQuery } from '../domain/pagination.js';
 import type {
   Application,
@@ -184,6 +185,11 @@ export interface Store {
   close(): Promise<void>;
   /** Resolves when the store can answer a trivial query. */
   ping(): Promise<void>;
+  /**
+   * One batch of a master-key rotation: up to `limit` rows holding values sealed under a key other
+   * than the current one are re-sealed under it. Call until `found` is 0.
+   */
+  resealBatch(limit: number): Promise<ResealResult>;
 
   // Applications
   createApplication(app: Application, idem?: IdempotencyWrite<Application>): Promise<Application>;

@@ -6,6 +6,7 @@
 //   here (fenced UPDATEs, version compare-and-set, ON CONFLICT), never a read then a blind write.
 // - No in-process caches: another process may change any row at any moment. Reads are indexed
 //   point look-ups; the dispatcher's per-attempt endpoint read is one primary-key fetch.
+import { resealParams, resealUpdate, SEALED_TABLES, staleParams, staleSelect, type ResealResult } from '../reseal.js';
 import pg from 'pg';
 import { conflict, moduleDisabled } from '../../domain/errors.js';
 import { endpointMatches } from '../../domain/filters.js';
@@ -175,6 +176,18 @@ export class PgStore implements Store {
 
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
+  }
+
+  async resealBatch(limit: number): Promise<ResealResult> {
+    const out: ResealResult = { resealed: 0, found: 0 };
+    for (const t of SEALED_TABLES) {
+      if (out.found >= limit) break;
+      const rows = await this.all(this.pool, staleSelect('postgres', t), staleParams(t, this.sealer, limit - out.found));
+      out.found += rows.length;
+      // Each row its own short statement: no long transaction holds locks against live traffic.
+      for (const r of rows) out.resealed += (await this.pool.query(resealUpdate('postgres', t), resealParams(t, this.sealer, r))).rowCount ?? 0;
+    }
+    return out;
   }
 
   // ---- plumbing ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // The embedded default store: one SQLite file in WAL mode with synchronous=FULL, so an answered
 // write survives power loss. Group commit amortises the fsync across concurrent writes.
+import { resealParams, resealUpdate, SEALED_TABLES, staleParams, staleSelect, type ResealResult } from '../reseal.js';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -212,6 +213,19 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     this.get('SELECT 1');
+  }
+
+  resealBatch(limit: number): Promise<ResealResult> {
+    return this.writes.run(() => {
+      const out: ResealResult = { resealed: 0, found: 0 };
+      for (const t of SEALED_TABLES) {
+        if (out.found >= limit) break;
+        const rows = this.all(staleSelect('sqlite', t), ...staleParams(t, this.sealer, limit - out.found));
+        out.found += rows.length;
+        for (const r of rows) out.resealed += this.run(resealUpdate('sqlite', t), ...resealParams(t, this.sealer, r)).changes;
+      }
+      return out;
+    });
   }
 
   // ---- applications --------------------------------------------------------------------------
