@@ -1,0 +1,83 @@
+// Idempotency keys across processes: two real `herald serve --no-dispatch` processes on one
+// PostgreSQL database each receive the same idempotency-key at the same moment. The first to take
+// the key's hold in the database creates the message; the other waits for that answer. So each
+// key makes exactly one message and both callers get the same body, one of them marked replayed.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, serve, type Served } from './helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
+
+const TOKEN = 'pg_idem_test_token_0123456789abcdef';
+const KEYS = 40;
+
+describe('PostgreSQL: one idempotency-key sent to two API processes at once', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+  const apis: Served[] = [];
+  const env = () => ({
+    HERALD_DATA_DIR: dataDir,
+    HERALD_DATABASE_URL: db.url,
+    HERALD_API_TOKEN: TOKEN,
+    HERALD_LOG_LEVEL: 'warn',
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-idem-'));
+  });
+  afterAll(async () => {
+    for (const a of apis) a.kill('SIGKILL');
+    await Promise.all(apis.map((a) => a.exited));
+    await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function post(base: string, path: string, key: string, body: unknown) {
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, text: await res.text(), replayed: res.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  it('creates exactly one message per key, and both processes answer with its body', { timeout: 60_000 }, async () => {
+    apis.push(await serve(env(), ['--no-dispatch']));
+    apis.push(await serve(env(), ['--no-dispatch']));
+    const [a, b] = apis as [Served, Served];
+    const app = (await call(a.url, TOKEN, 'POST', '/api/v1/app', { name: 'idem', uid: 'idem' })).json;
+
+    const results = await Promise.all(
+      Array.from({ length: KEYS }, async (_, i) => {
+        const key = `order-${i}`;
+        // Different bodies: whichever arrives first wins, and the other gets ITS answer.
+        const [x, y] = await Promise.all([
+          post(a.url, `/api/v1/app/${app.id}/msg`, key, { eventType: 'order.placed', payload: { from: 'a', i } }),
+          post(b.url, `/api/v1/app/${app.id}/msg`, key, { eventType: 'order.placed', payload: { from: 'b', i } }),
+        ]);
+        return { x, y };
+      }),
+    );
+    for (const { x, y } of results) {
+      expect([x.status, y.status]).toEqual([202, 202]);
+      expect(y.text).toBe(x.text);
+      expect([x.replayed, y.replayed].filter(Boolean)).toHaveLength(1);
+    }
+    const listed = await call(a.url, TOKEN, 'GET', `/api/v1/app/${app.id}/msg?limit=250`);
+    expect(listed.json.data).toHaveLength(KEYS);
+    expect(new Set(results.map(({ x }) => JSON.parse(x.text).id))).toEqual(new Set(listed.json.data.map((m: { id: string }) => m.id)));
+    // Every hold was given back.
+    const { rows } = await import('pg').then(async ({ default: pg }) => {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        return await c.query('SELECT count(*)::int AS n FROM idempotency_lock');
+      } finally {
+        await c.end();
+      }
+    });
+    expect(rows[0].n).toBe(0);
+  });
+});
