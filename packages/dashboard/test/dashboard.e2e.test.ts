@@ -76,7 +76,7 @@ async function unlabelled(page: Page): Promise<string[]> {
 const overflowX = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 
 beforeAll(async () => {
-  herald = await startHerald({ env: { HERALD_RETRY_SCHEDULE: 'none' } });
+  herald = await startHerald({ env: { HERALD_RETRY_SCHEDULE: 'none', HERALD_PUBLISHED_SOURCE_IPS: '203.0.113.10,198.51.100.0/28' } });
   receiver = await Receiver.start();
   await ok('POST', '/api/v1/engage/catalog/install');
   profile = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
@@ -214,11 +214,13 @@ describe('the dashboard', () => {
     await page.getByRole('button', { name: 'Remove header X-Shop' }).waitFor();
     expect((await ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/headers`)).headers).toEqual({ 'X-Shop': 'north' });
 
-    // The list shows state, success rate and the last attempt.
+    // The list shows state (a disabled endpoint with its reason), success rate and the last attempt.
+    await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/crm'), description: 'CRM sync (paused)', disabled: true });
     await page.getByRole('link', { name: 'Endpoints' }).first().click();
     const row = page.locator('tbody tr').filter({ hasText: receiver.url('/acme') });
     await row.filter({ hasText: '100%' }).waitFor();
     expect(await row.textContent()).toContain('Enabled');
+    await page.locator('tbody tr').filter({ hasText: receiver.url('/crm') }).filter({ hasText: 'Disabled' }).waitFor();
     await shot(page, 'endpoints');
 
     // Catalog and settings.
@@ -235,7 +237,8 @@ describe('the dashboard', () => {
     expect(await key.textContent()).toMatch(/^[a-zA-Z0-9]{32}$/);
     const settings = await ok('GET', `/api/v1/app/${app}/engage`);
     expect(settings.encryptionEnabled).toBe(true);
-    await page.getByText(/source addresses|send webhooks from these addresses/i).first().waitFor();
+    await page.getByText('Herald sends webhooks from these addresses').waitFor();
+    expect(await page.locator('ul.ips li').allTextContents()).toEqual(['203.0.113.10', '198.51.100.0/28']);
     await shot(page, 'settings');
 
     expect(await unlabelled(page)).toEqual([]);

@@ -53,7 +53,7 @@ export function Endpoints() {
       )}
       {rows.data && rows.data.length > 0 && (
         <div className="scroll">
-          <table>
+          <table className="list">
             <caption className="sr">Endpoints with their state, success rate over 28 days and last attempt</caption>
             <thead>
               <tr>
@@ -72,11 +72,11 @@ export function Endpoints() {
                     </a>
                     {e.description && <div className="muted">{e.description}</div>}
                   </td>
-                  <td>
+                  <td data-label="State">
                     <StateBadge endpoint={e} />
                   </td>
-                  <td>{rateOf(stats)}</td>
-                  <td>
+                  <td data-label="Success rate">{rateOf(stats)}</td>
+                  <td data-label="Last attempt">
                     {last ? (
                       <>
                         <span className={`status s${last.status}`}>{STATUS_TEXT[last.status]}</span>{' '}

@@ -30,6 +30,7 @@ export async function portalRoutes(app: FastifyInstance, root = DASHBOARD_DIST):
     prefix: '/portal/',
     index: ['index.html'],
     wildcard: true,
+    cacheControl: false, // set below, per file
     setHeaders(res, path) {
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
       // Vite names assets by content hash: they never change. index.html must be re-checked.

@@ -1,0 +1,84 @@
+// The dashboard's side of the server: GET /api/v1/auth/session (which tenant and permissions a
+// portal token carries) and the built dashboard served under /portal/ with strict headers.
+// The dashboard must be built (npm run build, which npm test runs first).
+import Fastify from 'fastify';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { portalRoutes } from '../src/api/portal.js';
+import { createApp, portalToken, unique } from './helpers/fixtures.js';
+import { useInProcess } from './helpers/inproc.js';
+
+describe('GET /api/v1/auth/session', () => {
+  const h = useInProcess();
+
+  it("tells a portal token its application and permissions", async () => {
+    const app = (await createApp(h(), { uid: unique('tenant') })).id;
+    const token = await portalToken(h(), app, { permissions: ['view', 'secrets'] });
+    const r = await h().inject('GET', '/api/v1/auth/session', { token });
+    expect(r.status).toBe(200);
+    expect(r.json.appId).toBe(app);
+    expect(r.json.permissions).toEqual(['view', 'secrets']);
+    expect(Date.parse(r.json.expiresAt)).toBeGreaterThan(Date.now());
+  });
+
+  it('answers 400 to the operator, 401 to a revoked or forged token', async () => {
+    expect((await h().inject('GET', '/api/v1/auth/session')).status).toBe(400);
+    const app = (await createApp(h(), { uid: unique('tenant') })).id;
+    const token = await portalToken(h(), app);
+    expect((await h().inject('POST', '/api/v1/auth/logout', { token })).status).toBe(204);
+    expect((await h().inject('GET', '/api/v1/auth/session', { token })).status).toBe(401);
+    expect((await h().inject('GET', '/api/v1/auth/session', { token: `${token.slice(0, -2)}xx` })).status).toBe(401);
+  });
+
+  it('is in the OpenAPI document', async () => {
+    const doc = (await h().inject('GET', '/api/v1/openapi.json')).json;
+    expect(doc.paths['/api/v1/auth/session'].get.operationId).toBe('v1.authentication.session');
+  });
+});
+
+describe('the dashboard under /portal/', () => {
+  const h = useInProcess();
+
+  it('serves the app with a strict Content-Security-Policy, no framing and no referrer', async () => {
+    for (const path of ['/portal/', '/portal']) {
+      const r = await h().inject('GET', path, { token: null });
+      expect(r.status, path).toBe(200);
+      expect(r.headers['content-type']).toMatch(/^text\/html/);
+      expect(r.text).toContain('<div id="root">');
+      expect(r.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(r.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(r.headers['x-frame-options']).toBe('DENY');
+      expect(r.headers['referrer-policy']).toBe('no-referrer');
+      expect(r.headers['cache-control']).toBe('no-cache');
+    }
+  });
+
+  it('serves the hashed assets the page names, cacheable for good; unknown files are 404', async () => {
+    const page = (await h().inject('GET', '/portal/', { token: null })).text;
+    const assets = [...page.matchAll(/(?:src|href)="(\/portal\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.some((a) => a.endsWith('.js'))).toBe(true);
+    for (const a of assets) {
+      const r = await h().inject('GET', a, { token: null });
+      expect(r.status, a).toBe(200);
+      expect(r.headers['cache-control']).toContain('immutable');
+    }
+    expect((await h().inject('GET', '/portal/assets/nope.js', { token: null })).status).toBe(404);
+    expect((await h().inject('GET', '/portal/../package.json', { token: null })).status).toBe(404);
+  });
+
+  it('says the dashboard is not built instead of failing obscurely', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'herald-nodash-'));
+    try {
+      const app = Fastify({ routerOptions: { ignoreTrailingSlash: true } });
+      await portalRoutes(app, empty);
+      const r = await app.inject({ url: '/portal/' });
+      expect(r.statusCode).toBe(503);
+      expect(r.json().code).toBe('dashboard_not_built');
+      await app.close();
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
