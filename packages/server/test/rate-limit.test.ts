@@ -130,5 +130,7 @@ describe('rate limits: configuration and math', () => {
     expect(gcra(tat, 100, 10, 3).allowed).toBe(true);
     // After a long pause the full burst is back, not more.
     expect(gcra(tat, 10_000, 10, 3)).toEqual({ allowed: true, tat: 10_100 });
+    // A clock that steps backwards (tat now far ahead of the clock) does not lock the key out.
+    expect(gcra(tat, -3_600_000, 10, 3)).toEqual({ allowed: true, tat: -3_600_000 + 100 });
   });
 });

@@ -33,6 +33,9 @@ export function gcra(
   burst: number,
 ): { allowed: true; tat: number } | { allowed: false; retryAfterMs: number } {
   const interval = 1000 / ratePerSecond;
+  // A schedule can never run further ahead of now than the burst; if it does, the clock stepped
+  // backwards, and the key starts afresh rather than being locked out for the size of the step.
+  if (tat !== undefined && tat - nowMs > burst * interval) tat = undefined;
   const next = Math.max(nowMs, tat ?? nowMs) + interval;
   const over = next - nowMs - burst * interval;
   if (over > 0) return { allowed: false, retryAfterMs: over };
