@@ -109,7 +109,69 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addPortalSession(doc);
   addSourceIps(doc);
   addEngage(doc);
+  addAuditLog(doc);
   return doc;
+}
+
+/** The audit log of management changes: who, what, when; operator only. */
+function addAuditLog(doc: Schema): void {
+  const s = doc.components.schemas as Schema;
+  const nullableId = { type: 'string', nullable: true };
+  s.AuditEntryOut = {
+    type: 'object',
+    required: ['id', 'timestamp', 'actor', 'operationId', 'method', 'path', 'status', 'appId', 'endpointId', 'msgId'],
+    properties: {
+      id: { type: 'string', example: 'audit_1srOrx2ZWZBpBUvZwXKQmoEYga2' },
+      timestamp: { type: 'string', format: 'date-time' },
+      actor: {
+        type: 'object',
+        required: ['type'],
+        description: 'The operator token, or a portal session (with the application it is scoped to).',
+        properties: { type: { type: 'string', enum: ['operator', 'portal'] }, sessionId: { type: 'string' }, appId: { type: 'string' } },
+      },
+      operationId: { type: 'string', example: 'v1.endpoint.create' },
+      method: { type: 'string', enum: ['POST', 'PUT', 'PATCH', 'DELETE'] },
+      path: { type: 'string', description: 'The request path, without the query string.' },
+      status: { type: 'integer', description: 'The answer: 2xx for a change made, 403 for one refused to a valid token.' },
+      appId: { ...nullableId, description: 'The application concerned, when there is one.' },
+      endpointId: nullableId,
+      msgId: nullableId,
+    },
+  };
+  s.ListResponse_AuditEntryOut_ = {
+    type: 'object',
+    required: ['data', 'done', 'iterator'],
+    properties: {
+      data: { type: 'array', items: { $ref: '#/components/schemas/AuditEntryOut' } },
+      done: { type: 'boolean' },
+      iterator: { type: 'string', nullable: true },
+      prevIterator: { type: 'string', nullable: true },
+    },
+  };
+  const err = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } });
+  doc.paths['/api/v1/audit-log'] = {
+    get: {
+      operationId: 'v1.audit-log.list',
+      summary: 'List the audit log',
+      description:
+        'Herald: management changes (POST, PUT, PATCH, DELETE) that succeeded or were refused to a valid token (403), newest first: ' +
+        'who made them, which operation and ids, and when. Message ingest is not listed. No request bodies are kept. Operator token only.',
+      tags: ['Audit Log'],
+      parameters: [
+        { in: 'query', name: 'limit', style: 'form', description: 'Limit the number of returned items', schema: { type: 'integer', minimum: 1 } },
+        { in: 'query', name: 'iterator', style: 'form', description: 'The iterator returned from a prior invocation', schema: { type: 'string', nullable: true } },
+        { in: 'query', name: 'order', style: 'form', description: 'The sorting order (default: newest first)', schema: { $ref: '#/components/schemas/Ordering' } },
+        { in: 'query', name: 'app_id', style: 'form', description: 'Only entries about this application (id or uid)', schema: { type: 'string', maxLength: 256 } },
+      ],
+      responses: {
+        '200': { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/ListResponse_AuditEntryOut_' } } } },
+        '401': err('Unauthorized'),
+        '403': err('Forbidden'),
+        '429': err('Too Many Requests'),
+      },
+      security: [{ HTTPBearer: [] }],
+    },
+  };
 }
 
 /** The addresses deliveries come from, for tenants to allowlist (issue 7). */

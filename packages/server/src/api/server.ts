@@ -10,6 +10,7 @@ import { serviceRoutes } from './service-routes.js';
 import { portalRoutes } from './portal.js';
 import { idempotencyKey, IdempotencyGuard } from './idempotency.js';
 import { ApiRateLimits, RateLimited } from './rate-limit.js';
+import { createdIds, isAudited } from '../domain/audit.js';
 import { toJson } from './serialize.js';
 import type { ApiDeps, Ctx, Result, RouteDef } from './route.js';
 import { allRoutes } from './routes/index.js';
@@ -103,9 +104,11 @@ async function resolveApp(deps: ApiDeps, def: RouteDef, principal: Principal, id
 async function handle(
   deps: ApiDeps, guard: IdempotencyGuard, limits: ApiRateLimits, def: RouteDef, op: Operation, req: FastifyRequest, reply: FastifyReply,
 ) {
+  let caller: Principal | undefined;
   try {
     const principal: Principal =
       def.access === 'public' ? { kind: 'operator' } : await deps.auth.authenticate(req.headers.authorization);
+    caller = principal;
     // Every authenticated request counts, refused ones included, so probing is limited too.
     if (def.access !== 'public') limits.take(principal, deps.now());
     if (principal.kind === 'portal') {
@@ -149,18 +152,67 @@ async function handle(
         return { key, status, now, body: (r) => toJson(out(r)) };
       },
     };
-    if (!key) return sendResult(reply, await def.handler(ctx));
+    const audited = async (r: Result) => {
+      const made = createdIds(r.body);
+      await audit(deps, def, req, principal, r.status, {
+        appId: app?.id ?? made.appId ?? null,
+        endpointId: endpoint?.id ?? made.endpointId ?? null,
+        msgId: message?.id ?? made.msgId ?? null,
+      });
+    };
+    if (!key) {
+      const r = await def.handler(ctx);
+      await audited(r);
+      return sendResult(reply, r);
+    }
     const outcome = await guard.run(key, now, async () => {
       const r = await def.handler(ctx);
       return { status: r.status, body: r.body === undefined ? '' : toJson(r.body), stored, result: r };
     });
     if ('replayed' in outcome) {
+      // A replay changes nothing; the first answer was audited.
       reply.header('idempotent-replayed', 'true');
       return sendRaw(reply, outcome.replayed.status, outcome.replayed.body);
     }
+    await audited(outcome.fresh.result);
     return sendRaw(reply, outcome.fresh.status, outcome.fresh.body, outcome.fresh.result.headers);
   } catch (err) {
+    if (caller && err instanceof HttpError && err.status === 403) {
+      const p = req.params as Record<string, string>;
+      // Refused, so nothing was resolved: the ids are as the caller wrote them.
+      await audit(deps, def, req, caller, 403, { appId: p.app_id ?? null, endpointId: p.endpoint_id ?? null, msgId: p.msg_id ?? null });
+    }
     return sendError(reply, err);
+  }
+}
+
+/**
+ * Append the request to the audit log, if it is one that is audited (domain/audit.ts). Written
+ * before the answer goes out. The change it records is already committed, so a failed audit write
+ * does not turn it into an error answer (a retry would repeat the change); it is logged instead.
+ */
+async function audit(
+  deps: ApiDeps, def: RouteDef, req: FastifyRequest, principal: Principal, status: number,
+  ids: { appId: string | null; endpointId: string | null; msgId: string | null },
+): Promise<void> {
+  if (!isAudited(def.method, def.operationId, status)) return;
+  const at = deps.now();
+  const path = req.url.split('?')[0]!;
+  try {
+    await deps.store.appendAudit({
+      id: deps.ids.next('audit', at),
+      at,
+      actor: principal.kind,
+      sessionId: principal.kind === 'portal' ? principal.sessionId : null,
+      actorAppId: principal.kind === 'portal' ? principal.appId : null,
+      operationId: def.operationId,
+      method: def.method,
+      path: path.length > 2048 ? `${path.slice(0, 2048)}…` : path,
+      status,
+      ...ids,
+    });
+  } catch (err) {
+    req.log.error({ err, operationId: def.operationId, status }, 'could not write the audit log entry');
   }
 }
 

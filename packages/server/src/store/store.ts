@@ -5,6 +5,7 @@
 
 import type { ResealResult } from './reseal.js';
 import type { Page, PageQuery } from '../domain/pagination.js';
+import type { AuditEntry, AuditListQuery } from '../domain/audit.js';
 import type {
   Application,
   Attempt,
@@ -223,6 +224,11 @@ export interface Store {
   getMessage(appId: string, idOrEventId: string): Promise<Message | null>;
   listMessages(appId: string, q: MessageListQuery): Promise<Page<Message>>;
   expungeMessageContent(appId: string, msgId: string): Promise<void>;
+
+  // Audit log of management changes (domain/audit.ts): appended once per audited request; listed
+  // by id (time order), optionally for one application.
+  appendAudit(entry: AuditEntry): Promise<void>;
+  listAudit(q: AuditListQuery): Promise<Page<AuditEntry>>;
 
   // Deliveries and attempts
   listEndpointMessages(appId: string, endpointId: string, q: TaskListQuery): Promise<Page<EndpointMessage>>;

@@ -2,6 +2,7 @@ import type { RouteDef } from '../route.js';
 import { applicationRoutes } from './applications.js';
 import { attemptRoutes } from './attempts.js';
 import { authRoutes } from './auth.js';
+import { auditRoutes } from './audit.js';
 import { endpointRoutes } from './endpoints.js';
 import { engageRoutes } from './engage.js';
 import { eventTypeRoutes } from './event-types.js';
@@ -18,5 +19,6 @@ export const allRoutes: RouteDef[] = [
   ...engageRoutes,
   ...authRoutes,
   ...healthRoutes,
+  ...auditRoutes,
   ...sourceIpRoutes,
 ];

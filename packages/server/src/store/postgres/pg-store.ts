@@ -24,6 +24,8 @@ import {
   type PortalSession,
 } from '../../domain/types.js';
 import { rowMappers } from '../rows.js';
+import { auditRow } from '../audit-rows.js';
+import type { AuditEntry, AuditListQuery } from '../../domain/audit.js';
 import type { Sealer } from '../../security/sealer.js';
 import type {
   AttemptListQuery,
@@ -167,6 +169,24 @@ export class PgStore implements Store {
       throw e;
     }
     return store;
+  }
+
+  // ---- audit log -----------------------------------------------------------------------------
+
+  async appendAudit(e: AuditEntry): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO audit_log (id, at, actor, session_id, actor_app_id, operation_id, method, path, status, app_id, endpoint_id, msg_id) ' +
+        'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+      [e.id, e.at, e.actor, e.sessionId, e.actorAppId, e.operationId, e.method, e.path, e.status, e.appId, e.endpointId, e.msgId],
+    );
+  }
+
+  async listAudit(q: AuditListQuery): Promise<Page<AuditEntry>> {
+    const ps = new Params();
+    const app = q.appId === null ? '' : ` AND app_id = ${ps.p(q.appId)}`;
+    const c = cursor('id', q, ps);
+    const rows = await this.all(this.pool, `SELECT * FROM audit_log WHERE TRUE${app}${c.where}${c.order}${c.limit}`, ps.values);
+    return toPage(rows, q, (r) => r.id as string, auditRow);
   }
 
   async close(): Promise<void> {

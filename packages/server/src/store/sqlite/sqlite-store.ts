@@ -20,6 +20,8 @@ import {
   type PortalSession,
 } from '../../domain/types.js';
 import { rowMappers } from '../rows.js';
+import { auditRow } from '../audit-rows.js';
+import type { AuditEntry, AuditListQuery } from '../../domain/audit.js';
 import type { Sealer } from '../../security/sealer.js';
 import { loadMigrations, SchemaTooNewError } from '../migrate.js';
 import type {
@@ -202,6 +204,28 @@ export class SqliteStore implements Store {
       'INSERT INTO idempotency (key_hash, key, status, body, created_at) VALUES (?, ?, ?, ?, ?)',
       keyHash(idem.key), idem.key, idem.status, idem.body(result), idem.now,
     );
+  }
+
+  // ---- audit log -----------------------------------------------------------------------------
+
+  appendAudit(e: AuditEntry): Promise<void> {
+    return this.writes.run(() => {
+      this.run(
+        'INSERT INTO audit_log (id, at, actor, session_id, actor_app_id, operation_id, method, path, status, app_id, endpoint_id, msg_id) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        e.id, e.at, e.actor, e.sessionId, e.actorAppId, e.operationId, e.method, e.path, e.status, e.appId, e.endpointId, e.msgId,
+      );
+    });
+  }
+
+  async listAudit(q: AuditListQuery): Promise<Page<AuditEntry>> {
+    const c = cursor('id', q);
+    const app = q.appId === null ? '' : ' AND app_id = ?';
+    const rows = this.all(
+      `SELECT * FROM audit_log WHERE 1 = 1${app}${c.where}${c.order} LIMIT ?`,
+      ...(q.appId === null ? [] : [q.appId]), ...c.params, q.limit + 1,
+    );
+    return toPage(rows, q, (r) => r.id as string, auditRow);
   }
 
   async close(): Promise<void> {
