@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { portalRoutes } from '../src/api/portal.js';
-import { createApp, portalToken, unique } from './helpers/fixtures.js';
+import { createApp, createEndpoint, portalToken, sendMessage, unique } from './helpers/fixtures.js';
 import { useInProcess } from './helpers/inproc.js';
 
 describe('GET /api/v1/auth/session', () => {
@@ -35,6 +35,35 @@ describe('GET /api/v1/auth/session', () => {
   it('is in the OpenAPI document', async () => {
     const doc = (await h().inject('GET', '/api/v1/openapi.json')).json;
     expect(doc.paths['/api/v1/auth/session'].get.operationId).toBe('v1.authentication.session');
+  });
+});
+
+describe('a portal session sends nothing while the webhooks module is off', () => {
+  const h = useInProcess();
+
+  it('refuses test sends, resends and recovers with 409 module_disabled, and writes nothing; the operator still may', async () => {
+    const app = (await createApp(h(), { uid: unique('tenant') })).id;
+    const ep = (await createEndpoint(h(), app)).id;
+    const msg = (await sendMessage(h(), app)).id;
+    const token = await portalToken(h(), app);
+    const sends: [string, unknown][] = [
+      [`/api/v1/app/${app}/endpoint/${ep}/send-example`, { eventType: 'svix.ping' }],
+      [`/api/v1/app/${app}/msg/${msg}/endpoint/${ep}/resend`, undefined],
+      [`/api/v1/app/${app}/endpoint/${ep}/recover`, { since: new Date(Date.now() - 3600_000).toISOString() }],
+    ];
+    const messages = async () => (await h().inject('GET', `/api/v1/app/${app}/msg`)).json.data.length;
+    for (const [path, body] of sends) {
+      const r = await h().inject('POST', path, { token, body });
+      expect(r.status, path).toBe(409);
+      expect(r.json.code).toBe('module_disabled');
+    }
+    expect(await messages()).toBe(1);
+    expect((await h().inject('POST', sends[0]![0], { body: sends[0]![1] })).status).toBe(200);
+
+    expect((await h().inject('PUT', `/api/v1/app/${app}/engage/module`, { body: { enabled: true } })).status).toBe(200);
+    const statuses = [];
+    for (const [path, body] of sends) statuses.push((await h().inject('POST', path, { token, body })).status);
+    expect(statuses).toEqual([200, 202, 202]);
   });
 });
 

@@ -4,7 +4,7 @@ import type { MessageStatusCode } from '../../domain/types.js';
 import type { AttemptListQuery } from '../../store/store.js';
 import { route, type Ctx } from '../route.js';
 import { attemptOut, endpointMessageOut, messageEndpointOut } from '../serialize.js';
-import { mapPage, pageOf, timeParam } from './common.js';
+import { mapPage, pageOf, requireModuleForPortal, timeParam } from './common.js';
 
 function attemptQuery(c: Ctx): AttemptListQuery {
   const iterating = Boolean(c.query.iterator);
@@ -85,6 +85,7 @@ export const attemptRoutes = [
   route({
     method: 'POST', operationId: 'v1.message-attempt.resend', access: 'manage', app: 'required', message: 'required', endpoint: 'required',
     async handler(c) {
+      await requireModuleForPortal(c);
       if (c.endpoint!.disabled) throw conflict('The endpoint is disabled; enable it before resending', 'endpoint_disabled');
       if (c.message!.payload === null) throw badRequest('Unable to resend message. Payload is missing (probably expired).', 'missing_payload');
       await c.deps.store.requeueDelivery(c.message!.id, c.endpoint!.id, c.app!.id, c.now);

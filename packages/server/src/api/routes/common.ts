@@ -1,5 +1,5 @@
 // Helpers shared by the route modules.
-import { invalidBody, ValidationError } from '../../domain/errors.js';
+import { invalidBody, moduleDisabled, ValidationError } from '../../domain/errors.js';
 import { MAX_LIMIT, pageQuery, type Order, type Page, type PageQuery } from '../../domain/pagination.js';
 import type { Ctx } from '../route.js';
 
@@ -39,4 +39,15 @@ export function throttleOf(body: Record<string, unknown>): number | null | undef
     return r as number | null;
   }
   return undefined;
+}
+
+/**
+ * While a tenant's webhooks module is off, its portal sessions send nothing (test sends, resends,
+ * recovers), whatever their permissions; the dashboard hides those actions, and this makes the
+ * API agree. The operator is not held back.
+ */
+export async function requireModuleForPortal(c: Ctx): Promise<void> {
+  if (c.principal.kind !== 'portal') return;
+  const s = await c.deps.store.getEngageSettings(c.app!.id);
+  if (!s.moduleEnabled) throw moduleDisabled("This application's webhooks module is off; the operator turns it on.");
 }

@@ -7,7 +7,7 @@ import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from 
 import { ipLiteralOf } from '../../security/ssrf.js';
 import { route, type Ctx } from '../route.js';
 import { backgroundTaskOut, endpointOut } from '../serialize.js';
-import { mapPage, pageOf, requireEventTypes, throttleOf, timeParam } from './common.js';
+import { mapPage, pageOf, requireEventTypes, requireModuleForPortal, throttleOf, timeParam } from './common.js';
 
 /** A valid http(s) URL whose target, when it is an IP literal, the SSRF guard lets through. */
 function checkUrl(c: Ctx, url: string): void {
@@ -214,6 +214,7 @@ export const endpointRoutes = [
   route({
     method: 'POST', operationId: 'v1.endpoint.recover', access: 'manage', app: 'required', endpoint: 'required',
     async handler(c) {
+      await requireModuleForPortal(c);
       const since = Date.parse(c.body.since);
       const until = c.body.until ? Date.parse(c.body.until) : c.now;
       if (until < since) throw invalidBody(['until'], '`until` must not be before `since`');

@@ -9,7 +9,7 @@ import { engageExampleFor } from '../../engage/producer.js';
 import { route, type Ctx } from '../route.js';
 import { messageOut } from '../serialize.js';
 import { newApplication } from './applications.js';
-import { mapPage, pageOf, timeParam } from './common.js';
+import { mapPage, pageOf, requireModuleForPortal, timeParam } from './common.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -132,6 +132,7 @@ export const messageRoutes = [
   route({
     method: 'POST', operationId: 'v1.endpoint.send-example', access: 'manage', app: 'required', endpoint: 'required',
     async handler(c) {
+      await requireModuleForPortal(c);
       const manual = { onlyEndpointId: c.endpoint!.id, triggerType: 1, status: 200 };
       // `svix.ping` is built in, as in Svix: it needs no event type and sends {"success": true}.
       if (c.body.eventType === 'svix.ping') return acceptMessage(c, { eventType: 'svix.ping', payload: { success: true } }, manual);
