@@ -103,7 +103,7 @@ function Shell() {
           </header>
           {p!.moduleOff && (
             <div className="banner" role="status">
-              The webhooks module is turned off for this account: no events are sent, and testing, resending and recovering are unavailable. Ask your administrator to turn it on.
+              The webhooks module is turned off for this account: Engage sends no events, and testing, resending and recovering are unavailable. Ask your administrator to turn it on.
             </div>
           )}
           <main id="main" tabIndex={-1}>

@@ -381,8 +381,17 @@ describe('the dashboard', () => {
   it('says when the webhooks module is off and offers nothing that sends', async () => {
     const app = await tenant('dormant', { module: false });
     const ep = await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/dormant') });
-    const page = await open((await portalUrl(app)).url);
+    const { url, token } = await portalUrl(app);
+    const page = await open(url);
     await page.getByText('The webhooks module is turned off').waitFor();
+    // The API agrees: the same session cannot send a test straight through it either.
+    const status = await page.evaluate(
+      async ({ token, path }) =>
+        (await fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"eventType":"svix.ping"}' })).status,
+      { token, path: `/api/v1/app/${app}/endpoint/${ep.id}/send-example` },
+    );
+    expect(status).toBe(409);
+    expect(receiver.received('/dormant')).toHaveLength(0);
     await page.goto(`${herald.url}/portal/#/endpoints/${ep.id}/testing`);
     await page.getByText('Testing is unavailable while the webhooks module is off.').waitFor();
     expect(await page.getByRole('button', { name: 'Send example' }).count()).toBe(0);
