@@ -114,6 +114,7 @@ async function keyIds(store: Store): Promise<Record<string, number>> {
     'SELECT headers_sealed AS v FROM endpoint UNION ALL SELECT secret_sealed FROM endpoint UNION ALL SELECT previous_secrets_sealed FROM endpoint',
     'SELECT key_sealed AS v FROM engage_tenant WHERE key_sealed IS NOT NULL',
     'SELECT state_sealed AS v FROM engage_state WHERE state_sealed IS NOT NULL',
+    'SELECT body AS v FROM idempotency',
   ];
   const out: Record<string, number> = {};
   for (const sql of sqls) {
@@ -147,7 +148,10 @@ describe.each(STORES)('rotate-master-key with the key file (%s)', (kind) => {
     const newKey = randomBytes(32);
     const newId = Sealer.idOf(newKey);
     await expectReadable(running, x);
-    const portal = (await api(running, 'POST', `/api/v1/auth/app-portal-access/${x.app}`, 200, {})).token;
+    // A stored idempotent answer carrying a secret (a portal token) is sealed too, and re-sealed.
+    const idem = `idem-${randomBytes(6).toString('hex')}`;
+    const portalReq = { method: 'POST' as const, url: `/api/v1/auth/app-portal-access/${x.app}`, headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': idem }, payload: '{}' };
+    const portal = JSON.parse((await running.api.inject(portalReq)).body).token;
     const before = await keyIds(running.store);
     expect(Object.keys(before)).toEqual([oldId]);
 
@@ -192,6 +196,9 @@ describe.each(STORES)('rotate-master-key with the key file (%s)', (kind) => {
     running = await createHerald(config, { dispatch: false });
     await expectReadable(running, x);
     await expectStoreReadable(running.store, x);
+    const replay = await running.api.inject(portalReq);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(JSON.parse(replay.body).token).toBe(portal);
     // ...and the old key alone opens nothing any more.
     const oldOnly = await openStore(config, new Sealer(oldRing.current), true);
     try {
@@ -228,6 +235,15 @@ describe.each(STORES)('rotate-master-key with HERALD_MASTER_KEY and HERALD_MASTE
     const mixed = await keyIds(running.store);
     expect(Object.keys(mixed).sort()).toEqual([Sealer.idOf(Buffer.from(a, 'hex')), Sealer.idOf(Buffer.from(b, 'hex'))].sort());
 
+    // An answer stored before answers were sealed (plaintext) still replays, and the sweep seals it.
+    const idem = { method: 'POST' as const, url: `/api/v1/auth/app-portal-access/${x.app}`, headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': 'legacy-1' }, payload: '{}' };
+    expect((await running.api.inject(idem)).statusCode).toBe(200);
+    const legacy = '{"url":"http://legacy.example/portal","token":"appsk_legacy"}';
+    if (running.store.kind === 'sqlite') (running.store as any).db.prepare('UPDATE idempotency SET body = ?').run(legacy);
+    else await (running.store as any).pool.query('UPDATE idempotency SET body = $1', [legacy]);
+    expect((await running.api.inject(idem)).body).toBe(legacy);
+    expect((await keyIds(running.store)).unsealed).toBe(1);
+
     // Step 2: re-seal, with the API still serving.
     const report = await rotateMasterKey(config, { openStore: (s) => openStore(config, s, true), batchSize: 3 });
     expect(report).toMatchObject({ mode: 'environment', keyId: Sealer.idOf(Buffer.from(b, 'hex')) });
@@ -239,6 +255,7 @@ describe.each(STORES)('rotate-master-key with HERALD_MASTER_KEY and HERALD_MASTE
     expect(Object.keys(await keyIds(running.store))).toEqual([Sealer.idOf(Buffer.from(b, 'hex'))]);
     await expectReadable(running, x);
     await expectReadable(running, extra);
+    expect((await running.api.inject(idem)).body).toBe(legacy);
   }, 60_000);
 
   it('refuses, naming the key, when a value is sealed under a key it was not given', async () => {

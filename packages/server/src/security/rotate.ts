@@ -14,7 +14,7 @@
 // with HERALD_MASTER_KEY_PREVIOUS.
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/index.js';
-import type { ResealResult } from '../store/reseal.js';
+import type { ResealCursor, ResealResult } from '../store/reseal.js';
 import type { Store } from '../store/store.js';
 import { keyFileOf, keyRingFor, readKeyFile, writeKeyFile } from './keyring.js';
 import { RELOAD_EVERY_MS, Sealer } from './sealer.js';
@@ -45,20 +45,35 @@ export interface RotateReport {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Re-seal until nothing is left under an older key. */
+/** One sweep over every sealed value, batch by batch. */
+export async function sweep(store: Store, opts: Pick<RotateOptions, 'batchSize' | 'onBatch'> = {}): Promise<{ found: number; resealed: number }> {
+  let cursor: ResealCursor | null = null;
+  let found = 0;
+  let resealed = 0;
+  do {
+    const r = await store.resealBatch(opts.batchSize ?? 100, cursor);
+    found += r.found;
+    resealed += r.resealed;
+    await opts.onBatch?.(r);
+    cursor = r.next;
+    // Let live traffic in between batches.
+    await new Promise((resolve) => setImmediate(resolve));
+  } while (cursor);
+  return { found, resealed };
+}
+
+/**
+ * Sweep until a sweep re-seals every value it finds under an older key (a row changed under a
+ * sweep, by a live write, is left to the next one). Returns the rows re-sealed.
+ */
 export async function resealAll(store: Store, opts: Pick<RotateOptions, 'batchSize' | 'onBatch'> = {}): Promise<number> {
   let total = 0;
-  let idle = 0;
-  for (;;) {
-    const r = await store.resealBatch(opts.batchSize ?? 100);
-    total += r.resealed;
-    await opts.onBatch?.(r);
-    if (r.found === 0) return total;
-    // Rows found but all changed under us, again and again: someone keeps sealing under an old key.
-    idle = r.resealed === 0 ? idle + 1 : 0;
-    if (idle > 50) throw new Error('values keep appearing under an older key: is a process running with an old key ring?');
-    await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 10; i++) {
+    const s = await sweep(store, opts);
+    total += s.resealed;
+    if (s.found === s.resealed) return total;
   }
+  throw new Error('values keep changing under an older key: is a process still running with an old key ring?');
 }
 
 export async function rotateMasterKey(config: Config, opts: RotateOptions): Promise<RotateReport> {

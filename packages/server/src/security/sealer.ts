@@ -95,6 +95,16 @@ export class Sealer {
     return `${PREFIX}${this._keyId}:`;
   }
 
+  /** Whether `value` is in the sealed form (of any key). */
+  isSealed(value: string): boolean {
+    return value.startsWith(PREFIX);
+  }
+
+  /** Unseal a sealed value; a value stored before sealing applied to it passes as it is. */
+  openIfSealed(value: string): string {
+    return this.isSealed(value) ? this.unseal(value) : value;
+  }
+
   /** Open under whichever key sealed it, and seal again under the current key. */
   reseal(sealed: string): string {
     return this.seal(this.unseal(sealed));

@@ -1,7 +1,8 @@
 // Re-sealing for a master-key rotation: every column that holds a value sealed under the master
-// key, and the two dialects' statements that find values sealed under another key and replace
-// them, a small batch at a time. Each replacement is a compare-and-set on the values that were
-// read, so a write racing it (a secret rotated meanwhile) wins and is simply looked at again.
+// key, and the two dialects' statements that sweep each table in primary-key order (so a batch is
+// an index range, never a scan of the whole table) and replace values sealed under another key.
+// Each replacement is a compare-and-set on the values that were read, so a write racing it (a
+// secret rotated meanwhile) wins; the next sweep looks at that row again.
 // Any new table or column holding a sealed value must be listed here.
 import type { Sealer } from '../security/sealer.js';
 
@@ -17,44 +18,86 @@ export const SEALED_TABLES: readonly SealedTable[] = [
   { table: 'endpoint', key: ['id'], sealed: ['headers_sealed', 'secret_sealed', 'previous_secrets_sealed'] },
   { table: 'engage_tenant', key: ['app_id'], sealed: ['key_sealed'] },
   { table: 'engage_state', key: ['app_id', 'kind', 'key'], sealed: ['state_sealed'] },
+  // Stored answers of idempotent requests (a portal token, for one): sealed since issue 7; older
+  // plaintext answers are sealed by the first sweep.
+  { table: 'idempotency', key: ['id'], sealed: ['body'] },
 ];
 
+/** Where a sweep goes on: the table (index into SEALED_TABLES) and the last primary key seen. */
+export interface ResealCursor {
+  table: number;
+  after: unknown[] | null;
+}
+
 export interface ResealResult {
-  /** Rows whose values were re-sealed under the current key. */
-  resealed: number;
-  /** Rows found under another key (re-sealed, or changed meanwhile and left for the next batch). */
+  /** Rows looked at. */
+  scanned: number;
+  /** Rows holding a value under another key (or not sealed). */
   found: number;
+  /** Rows re-sealed under the current key (found, less those changed meanwhile). */
+  resealed: number;
+  /** Where the next batch starts; null when the sweep is complete. */
+  next: ResealCursor | null;
 }
 
 type Dialect = 'sqlite' | 'postgres';
 
-function placeholder(d: Dialect, i: number): string {
-  return d === 'sqlite' ? '?' : `$${i}`;
+function placeholders(d: Dialect, from: number, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => (d === 'sqlite' ? '?' : `$${from + i}`));
 }
 
-/** `SELECT key…, sealed… FROM t WHERE sealed1 NOT LIKE p OR … LIMIT n`; params: [prefix% per column…, limit]. */
-export function staleSelect(d: Dialect, t: SealedTable): string {
-  let i = 0;
-  const where = t.sealed.map((c) => `${c} NOT LIKE ${placeholder(d, ++i)}`).join(' OR ');
-  return `SELECT ${[...t.key, ...t.sealed].join(', ')} FROM ${t.table} WHERE ${where} LIMIT ${placeholder(d, ++i)}`;
+/** The next `limit` rows after `after` in key order; params: [...after, limit]. */
+export function sweepSelect(d: Dialect, t: SealedTable, withAfter: boolean): string {
+  const keys = t.key.join(', ');
+  const after = withAfter ? ` WHERE (${keys}) > (${placeholders(d, 1, t.key.length).join(', ')})` : '';
+  const limit = placeholders(d, withAfter ? t.key.length + 1 : 1, 1)[0];
+  return `SELECT ${[...t.key, ...t.sealed].join(', ')} FROM ${t.table}${after} ORDER BY ${keys} LIMIT ${limit}`;
 }
 
 /** The compare-and-set update; params: [new sealed…, key…, old sealed…]. */
 export function resealUpdate(d: Dialect, t: SealedTable): string {
-  let i = 0;
-  const set = t.sealed.map((c) => `${c} = ${placeholder(d, ++i)}`).join(', ');
-  const key = t.key.map((c) => `${c} = ${placeholder(d, ++i)}`).join(' AND ');
-  const same = t.sealed.map((c) => `${c} ${d === 'sqlite' ? 'IS' : 'IS NOT DISTINCT FROM'} ${placeholder(d, ++i)}`).join(' AND ');
+  const n = t.sealed.length;
+  const set = placeholders(d, 1, n).map((p, i) => `${t.sealed[i]} = ${p}`).join(', ');
+  const key = placeholders(d, n + 1, t.key.length).map((p, i) => `${t.key[i]} = ${p}`).join(' AND ');
+  const same = placeholders(d, n + t.key.length + 1, n)
+    .map((p, i) => `${t.sealed[i]} ${d === 'sqlite' ? 'IS' : 'IS NOT DISTINCT FROM'} ${p}`)
+    .join(' AND ');
   return `UPDATE ${t.table} SET ${set} WHERE ${key} AND ${same}`;
 }
 
-export function staleParams(t: SealedTable, sealer: Sealer, limit: number): unknown[] {
-  return [...t.sealed.map(() => `${sealer.currentPrefix()}%`), limit];
+/** The update's params for a row with a value under another key, or null when all are current. */
+export function resealParams(t: SealedTable, sealer: Sealer, row: Record<string, unknown>): unknown[] | null {
+  const old = t.sealed.map((c) => row[c] as string | null);
+  if (old.every((v) => v === null || sealer.isCurrent(v))) return null;
+  const fresh = old.map((v) => (v === null || sealer.isCurrent(v) ? v : sealer.isSealed(v) ? sealer.reseal(v) : sealer.seal(v)));
+  return [...fresh, ...t.key.map((c) => row[c]), ...old];
 }
 
-/** The update's params for one stale row (values already current, and NULLs, stay as they are). */
-export function resealParams(t: SealedTable, sealer: Sealer, row: Record<string, unknown>): unknown[] {
-  const old = t.sealed.map((c) => row[c] as string | null);
-  const fresh = old.map((v) => (v === null || sealer.isCurrent(v) ? v : sealer.reseal(v)));
-  return [...fresh, ...t.key.map((c) => row[c]), ...old];
+/**
+ * One batch of a sweep, in two halves so each store runs them its own way (SQLite synchronously
+ * inside one write, PostgreSQL as separate short statements): what to select, then what to update.
+ */
+export function resealBatchPlan(d: Dialect, sealer: Sealer, limit: number, cursor: ResealCursor | null) {
+  const c = cursor ?? { table: 0, after: null };
+  const t = SEALED_TABLES[c.table]!;
+  return {
+    sql: sweepSelect(d, t, c.after !== null),
+    params: [...(c.after ?? []), limit],
+    /** The updates for the selected rows, and where the sweep goes on. */
+    then(rows: Record<string, unknown>[]): { updates: [string, unknown[]][]; scanned: number; next: ResealCursor | null } {
+      const updates: [string, unknown[]][] = [];
+      for (const r of rows) {
+        const params = resealParams(t, sealer, r);
+        if (params) updates.push([resealUpdate(d, t), params]);
+      }
+      const last = rows.at(-1);
+      const next: ResealCursor | null =
+        rows.length === limit && last
+          ? { table: c.table, after: t.key.map((k) => last[k]) }
+          : c.table + 1 < SEALED_TABLES.length
+            ? { table: c.table + 1, after: null }
+            : null;
+      return { updates, scanned: rows.length, next };
+    },
+  };
 }

@@ -3,7 +3,7 @@
 // commits whole or not at all. Secrets are sealed by the implementation on the way in and unsealed
 // on the way out; callers only ever see plaintext domain records.
 
-import type { ResealResult } from './reseal.js';
+import type { ResealCursor, ResealResult } from './reseal.js';
 import type { Page, PageQuery } from '../domain/pagination.js';
 import type { AuditEntry, AuditListQuery } from '../domain/audit.js';
 import type {
@@ -187,10 +187,11 @@ export interface Store {
   /** Resolves when the store can answer a trivial query. */
   ping(): Promise<void>;
   /**
-   * One batch of a master-key rotation: up to `limit` rows holding values sealed under a key other
-   * than the current one are re-sealed under it. Call until `found` is 0.
+   * One batch of a master-key rotation's sweep: the next `limit` rows (from `cursor`; null starts
+   * a sweep) of the tables holding sealed values; those under another key are re-sealed under the
+   * current one. Go on with `next` until it is null.
    */
-  resealBatch(limit: number): Promise<ResealResult>;
+  resealBatch(limit: number, cursor: ResealCursor | null): Promise<ResealResult>;
 
   // Applications
   createApplication(app: Application, idem?: IdempotencyWrite<Application>): Promise<Application>;

@@ -1,26 +1,18 @@
 // Payload encryption on the producer side: no plaintext of an encrypted tenant's payloads at rest
 // (the raw SQLite files are searched for markers), and end to end over loopback: Herald signs and
 // delivers the encrypted envelope, and @herald/receiver verifies the signature and decrypts it.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateEncryptionKey, type UnknownEngageEnvelope } from '@herald/engage';
 import { createReceiver, createRouter, verify } from '@herald/receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEndpoint } from '../helpers/fixtures.js';
+import { markersIn, sqliteBytes } from '../helpers/at-rest.js';
 import { startInProcess, type InProcess } from '../helpers/inproc.js';
 import { Receiver } from '../helpers/receiver.js';
 import { call, emit, guid, tenant } from './helpers.js';
 
-/** Every byte Herald left in its data folder (the database, its WAL and shared-memory files). */
-function dataBytes(dir: string): Buffer {
-  const parts: Buffer[] = [];
-  for (const f of readdirSync(dir)) {
-    const p = join(dir, f);
-    if (statSync(p).isFile()) parts.push(readFileSync(p));
-  }
-  return Buffer.concat(parts);
-}
 
 describe('engage encryption: no plaintext at rest', () => {
   it('an encrypted tenant leaves no payload field value in the SQLite files; a plaintext tenant does (control)', async () => {
@@ -53,9 +45,10 @@ describe('engage encryption: no plaintext at rest', () => {
       await h.close(); // the data folder was ours, so it stays for the search
     }
     try {
-      const bytes = dataBytes(dir);
-      expect(bytes.includes(shown)).toBe(true); // the search does find plaintext where there is some
-      expect(bytes.includes(hidden)).toBe(false);
+      // Every byte Herald left in its data folder (the database, its WAL and shared-memory files).
+      const bytes = sqliteBytes(dir);
+      expect(markersIn(bytes, { shown })).toEqual(['shown']); // the search does find plaintext where there is some
+      expect(markersIn(bytes, { hidden })).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@
 //   here (fenced UPDATEs, version compare-and-set, ON CONFLICT), never a read then a blind write.
 // - No in-process caches: another process may change any row at any moment. Reads are indexed
 //   point look-ups; the dispatcher's per-attempt endpoint read is one primary-key fetch.
-import { resealParams, resealUpdate, SEALED_TABLES, staleParams, staleSelect, type ResealResult } from '../reseal.js';
+import { resealBatchPlan, type ResealCursor, type ResealResult } from '../reseal.js';
 import pg from 'pg';
 import { conflict, moduleDisabled } from '../../domain/errors.js';
 import { endpointMatches } from '../../domain/filters.js';
@@ -198,16 +198,13 @@ export class PgStore implements Store {
     await this.pool.query('SELECT 1');
   }
 
-  async resealBatch(limit: number): Promise<ResealResult> {
-    const out: ResealResult = { resealed: 0, found: 0 };
-    for (const t of SEALED_TABLES) {
-      if (out.found >= limit) break;
-      const rows = await this.all(this.pool, staleSelect('postgres', t), staleParams(t, this.sealer, limit - out.found));
-      out.found += rows.length;
-      // Each row its own short statement: no long transaction holds locks against live traffic.
-      for (const r of rows) out.resealed += (await this.pool.query(resealUpdate('postgres', t), resealParams(t, this.sealer, r))).rowCount ?? 0;
-    }
-    return out;
+  async resealBatch(limit: number, cursor: ResealCursor | null): Promise<ResealResult> {
+    const plan = resealBatchPlan('postgres', this.sealer, limit, cursor);
+    const { updates, scanned, next } = plan.then(await this.all(this.pool, plan.sql, plan.params));
+    let resealed = 0;
+    // Each row its own short statement: no long transaction holds locks against live traffic.
+    for (const [sql, params] of updates) resealed += (await this.pool.query(sql, params)).rowCount ?? 0;
+    return { scanned, found: updates.length, resealed, next };
   }
 
   // ---- plumbing ------------------------------------------------------------------------------
@@ -275,7 +272,8 @@ export class PgStore implements Store {
   private async putIdem<R>(db: Db, idem: IdempotencyWrite<R> | undefined, result: R): Promise<void> {
     if (!idem) return;
     await db.query('INSERT INTO idempotency (key_hash, key, status, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
-      keyHash(idem.key), idem.key, idem.status, idem.body(result), idem.now,
+      // Sealed: an answer may carry a secret (a portal token).
+      keyHash(idem.key), idem.key, idem.status, this.sealer.seal(idem.body(result)), idem.now,
     ]);
   }
 
@@ -515,7 +513,7 @@ export class PgStore implements Store {
     if (opts.idem) {
       const i = opts.idem;
       sql += `, i AS (INSERT INTO idempotency (key_hash, key, status, body, created_at)
-        SELECT ${[keyHash(i.key), i.key, i.status, i.body(msg), i.now].map((v) => ps.p(v)).join(', ')} FROM m)`;
+        SELECT ${[keyHash(i.key), i.key, i.status, this.sealer.seal(i.body(msg)), i.now].map((v) => ps.p(v)).join(', ')} FROM m)`;
     }
     // The NOTIFY is part of the statement, so it is sent exactly when the message commits.
     const last = tasks.length > 0 ? `SELECT pg_notify('${DUE_CHANNEL}', '') FROM m` : 'SELECT 1 FROM m';
@@ -983,7 +981,7 @@ export class PgStore implements Store {
       'SELECT status, body, created_at FROM idempotency WHERE key_hash = $1 AND key = $2 AND created_at >= $3 ORDER BY id DESC LIMIT 1',
       [keyHash(key), key, notBefore],
     );
-    return r ? { status: r.status, body: r.body, createdAt: r.created_at } : null;
+    return r ? { status: r.status, body: this.sealer.openIfSealed(r.body), createdAt: r.created_at } : null;
   }
 
   async putIdempotentResponse(key: string, resp: IdempotentResponse): Promise<void> {

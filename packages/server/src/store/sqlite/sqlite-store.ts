@@ -1,6 +1,6 @@
 // The embedded default store: one SQLite file in WAL mode with synchronous=FULL, so an answered
 // write survives power loss. Group commit amortises the fsync across concurrent writes.
-import { resealParams, resealUpdate, SEALED_TABLES, staleParams, staleSelect, type ResealResult } from '../reseal.js';
+import { resealBatchPlan, type ResealCursor, type ResealResult } from '../reseal.js';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -202,7 +202,8 @@ export class SqliteStore implements Store {
     // An older answer for the same key (past its 12 hours) is simply shadowed by the newer row.
     this.run(
       'INSERT INTO idempotency (key_hash, key, status, body, created_at) VALUES (?, ?, ?, ?, ?)',
-      keyHash(idem.key), idem.key, idem.status, idem.body(result), idem.now,
+      // Sealed: an answer may carry a secret (a portal token).
+      keyHash(idem.key), idem.key, idem.status, this.sealer.seal(idem.body(result)), idem.now,
     );
   }
 
@@ -239,16 +240,13 @@ export class SqliteStore implements Store {
     this.get('SELECT 1');
   }
 
-  resealBatch(limit: number): Promise<ResealResult> {
+  resealBatch(limit: number, cursor: ResealCursor | null): Promise<ResealResult> {
     return this.writes.run(() => {
-      const out: ResealResult = { resealed: 0, found: 0 };
-      for (const t of SEALED_TABLES) {
-        if (out.found >= limit) break;
-        const rows = this.all(staleSelect('sqlite', t), ...staleParams(t, this.sealer, limit - out.found));
-        out.found += rows.length;
-        for (const r of rows) out.resealed += this.run(resealUpdate('sqlite', t), ...resealParams(t, this.sealer, r)).changes;
-      }
-      return out;
+      const plan = resealBatchPlan('sqlite', this.sealer, limit, cursor);
+      const { updates, scanned, next } = plan.then(this.all(plan.sql, ...plan.params));
+      let resealed = 0;
+      for (const [sql, params] of updates) resealed += this.run(sql, ...params).changes;
+      return { scanned, found: updates.length, resealed, next };
     });
   }
 
@@ -984,7 +982,7 @@ export class SqliteStore implements Store {
       'SELECT status, body, created_at FROM idempotency WHERE key_hash = ? AND key = ? AND created_at >= ? ORDER BY id DESC LIMIT 1',
       keyHash(key), key, notBefore,
     );
-    return r ? { status: r.status, body: r.body, createdAt: r.created_at } : null;
+    return r ? { status: r.status, body: this.sealer.openIfSealed(r.body), createdAt: r.created_at } : null;
   }
 
   putIdempotentResponse(key: string, resp: IdempotentResponse): Promise<void> {
