@@ -29,6 +29,12 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
       return reply.code(422).send({ detail: [{ loc: ['body'], msg: 'a JSON body is required', type: 'value_error.missing' }] });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return reply.code(422).send({ detail: [{ loc: ['body'], msg: `invalid JSON: ${e.message}`, type: 'value_error.jsondecode' }] });
+    // Router errors (found by the hostile-input suite): without this they answered Fastify's own
+    // {error, code, message} shape, echoing the whole URL back.
+    case 'FST_ERR_BAD_URL':
+      return reply.code(400).send({ code: 'generic_error', detail: 'The URL is malformed (invalid percent-encoding or UTF-8 in the path)' });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return reply.code(414).send({ code: 'uri_too_long', detail: 'A path parameter is longer than 512 characters' });
   }
   if (e instanceof SyntaxError || (e.statusCode === 400 && /JSON/i.test(e.message ?? ''))) {
     return reply.code(422).send({ detail: [{ loc: ['body'], msg: `invalid JSON: ${e.message}`, type: 'value_error.jsondecode' }] });
@@ -53,6 +59,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     bodyLimit: deps.config.maxPayloadBytes + 64 * 1024,
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    frameworkErrors: (err, _req, reply) => sendError(reply, err),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
   });
   await app.register(cors, {
