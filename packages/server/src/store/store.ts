@@ -290,6 +290,13 @@ export interface Store {
   // Idempotency
   getIdempotentResponse(key: string, notBefore: number): Promise<IdempotentResponse | null>;
   putIdempotentResponse(key: string, resp: IdempotentResponse): Promise<void>;
+  /**
+   * Take the right to answer `key` until `until` (epoch ms), unless another holder has it and its
+   * hold has not lapsed by `now`. Atomic across every process sharing the database.
+   */
+  lockIdempotencyKey(key: string, now: number, until: number): Promise<boolean>;
+  /** Give `key` up (its answer, if any, is stored by then). */
+  unlockIdempotencyKey(key: string): Promise<void>;
 
   // Engage (issue 4): tenant settings and the change detector's state. The key and the states
   // are sealed at rest by the implementation.

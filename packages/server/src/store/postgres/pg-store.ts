@@ -988,6 +988,22 @@ export class PgStore implements Store {
     await this.putIdem(this.pool, { key, status: resp.status, body: () => resp.body, now: resp.createdAt }, null);
   }
 
+  async lockIdempotencyKey(key: string, now: number, until: number): Promise<boolean> {
+    // Insert the key, or take over a hold that lapsed (its holder crashed); a live hold in another
+    // process makes this a no-op. ON CONFLICT waits for a concurrent inserter, so one wins.
+    const n = await this.run(
+      this.pool,
+      `INSERT INTO idempotency_lock AS l (key, locked_until) VALUES ($1, $2)
+       ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until WHERE l.locked_until <= $3`,
+      [key, until, now],
+    );
+    return n === 1;
+  }
+
+  async unlockIdempotencyKey(key: string): Promise<void> {
+    await this.pool.query('DELETE FROM idempotency_lock WHERE key = $1', [key]);
+  }
+
   // ---- portal sessions -----------------------------------------------------------------------
 
   async createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession> {

@@ -991,6 +991,24 @@ export class SqliteStore implements Store {
     });
   }
 
+  lockIdempotencyKey(key: string, now: number, until: number): Promise<boolean> {
+    // A hold lost in a power cut frees the key, which is all a restart needs: no fsync wait.
+    return this.writes.run(() => {
+      const res = this.run(
+        `INSERT INTO idempotency_lock (key, locked_until) VALUES (?, ?)
+         ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until WHERE locked_until <= ?`,
+        key, until, now,
+      );
+      return res.changes === 1;
+    }, { durable: false });
+  }
+
+  unlockIdempotencyKey(key: string): Promise<void> {
+    return this.writes.run(() => {
+      this.run('DELETE FROM idempotency_lock WHERE key = ?', key);
+    }, { durable: false });
+  }
+
   // ---- portal sessions -----------------------------------------------------------------------
 
   createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession> {
