@@ -47,6 +47,8 @@ export class Dispatcher {
   private readonly perEndpoint = new Map<string, number>();
   private wakeUp: (() => void) | null = null;
   private listening = false;
+  private claimFailures = 0;
+  private stopPause: (() => void) | null = null;
   private woken = false;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly idle = new Set<() => void>();
@@ -74,6 +76,7 @@ export class Dispatcher {
     if (!this.running) return;
     this.running = false;
     this.wake();
+    this.stopPause?.();
     await this.loopDone;
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise<void>((r) => this.idle.add(r) && setTimeout(r, 50));
@@ -104,7 +107,18 @@ export class Dispatcher {
           for (const t of tasks) void this.run(t);
           if (claimed === Math.min(free, 128)) continue;
         } catch (e) {
-          this.o.log?.error({ err: e }, 'claiming due tasks failed; retrying');
+          // The store is unreachable (a database restart, say): back off, doubling up to 5 s, and
+          // do not let wake-ups from finishing attempts turn the retries into a tight loop.
+          this.claimFailures++;
+          if (this.claimFailures === 1 || this.claimFailures % 20 === 0) {
+            this.o.log?.error({ err: e, failures: this.claimFailures }, 'claiming due tasks failed; retrying with backoff');
+          }
+          await this.pause(Math.min(5000, Math.max(this.o.pollMs, 100 * 2 ** Math.min(this.claimFailures - 1, 6))));
+          continue;
+        }
+        if (this.claimFailures > 0) {
+          this.o.log?.warn({ failures: this.claimFailures }, 'claiming due tasks works again');
+          this.claimFailures = 0;
         }
       }
       if (this.woken && free > claimed) continue;
@@ -121,6 +135,21 @@ export class Dispatcher {
     } catch {
       return this.o.pollMs;
     }
+  }
+
+  /** Wait `ms` whatever wakes arrive; only stop() cuts it short. */
+  private pause(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.stopPause = null;
+        resolve();
+      }, ms);
+      this.stopPause = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
   }
 
   private sleep(ms: number): Promise<void> {

@@ -157,6 +157,11 @@ export class PgStore implements Store {
     // An idle client whose connection drops (server restart) emits 'error' on the pool; without a
     // listener that would crash the process. The next query simply gets a fresh connection.
     this.pool.on('error', () => {});
+    // A client checked out of the pool has no such listener: if its connection dies between two
+    // queries (a transaction awaiting its own code, a server restart's FATAL arriving just after a
+    // query), it would emit an unhandled 'error' and kill the process. Its next query fails
+    // instead, and the transaction's failure path returns the client to the pool as broken.
+    this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   /** Connect, then migrate (or check that no migration is pending). */
