@@ -230,18 +230,25 @@ const safeCpu = (pid) => {
  * Watch the receiver's count until `n` more deliveries arrived; the rate between 10% and 90% of
  * them (interpolated between 20 ms samples), plus CPU over that same window.
  */
-async function measureDrain(receiver, base, n, pids, timeoutMs) {
+async function measureDrain(receiver, base, n, pids, timeoutMs, db) {
   const samples = [];
+  // The backends serving this benchmark's database (the workers' pools), apart from every other
+  // postgres process on the machine (WAL writer, checkpointer, and other users' databases).
+  let own = [];
+  const ownCpu = () => own.reduce((s, p) => s + safeCpu(p), 0);
   const deadline = Date.now() + timeoutMs;
   let a = null;
   let b = null;
-  const cpuNow = () => ({ workers: pids.reduce((s, p) => s + safeCpu(p), 0), postgres: only.has('pg') ? postgresCpuMs() : 0, machine: machineBusyMs(), receiver: safeCpu(receiver.pid) });
+  const cpuNow = () => ({ workers: pids.reduce((s, p) => s + safeCpu(p), 0), postgres: db ? postgresCpuMs() : 0, own: ownCpu(), machine: machineBusyMs(), receiver: safeCpu(receiver.pid) });
   for (;;) {
     const s = await receiver.ask('stats');
     const t = performance.now();
     const got = s.count - base;
     samples.push([t, got]);
-    if (!a && got >= 0.1 * n) a = { t, got, cpu: cpuNow() };
+    if (!a && got >= 0.1 * n) {
+      if (db) own = (await db.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => r.pid);
+      a = { t: performance.now(), got, cpu: cpuNow() };
+    }
     if (!b && got >= 0.9 * n) b = { t, got, cpu: cpuNow() };
     if (got >= n) break;
     if (Date.now() > deadline) throw new Error(`only ${got} of ${n} deliveries arrived in ${timeoutMs} ms`);
@@ -253,7 +260,8 @@ async function measureDrain(receiver, base, n, pids, timeoutMs) {
   return {
     perSec: delivered / secs,
     secs,
-    cpuPct: { workers: per('workers'), postgres: per('postgres'), receiver: per('receiver'), machine: per('machine') },
+    cpuPct: { workers: per('workers'), postgres: per('postgres'), ownBackends: per('own'), receiver: per('receiver'), machine: per('machine') },
+    ownBackendCpuUsPerDelivery: ((b.cpu.own - a.cpu.own) * 1000) / delivered,
     workerCpuUsPerDelivery: ((b.cpu.workers - a.cpu.workers) * 1000) / delivered,
     pgCpuUsPerDelivery: ((b.cpu.postgres - a.cpu.postgres) * 1000) / delivered,
     totalSecs: (samples.at(-1)[0] - samples[0][0]) / 1000,
@@ -326,7 +334,9 @@ async function pgCounters(db) {
      FROM pg_stat_user_tables WHERE relname IN ('message', 'delivery_task', 'attempt', 'endpoint', 'endpoint_throttle')`,
   );
   const wal = (await db.query('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn;
-  return { tables: Object.fromEntries(rows.map((r) => [r.relname, { ins: +r.ins, upd: +r.upd, hot: +r.hot, del: +r.del }])), wal };
+  // Every autocommit statement is a transaction of its own, so commits ≈ statements sent.
+  const x = (await db.query('SELECT xact_commit + xact_rollback AS xacts FROM pg_stat_database WHERE datname = current_database()')).rows[0];
+  return { tables: Object.fromEntries(rows.map((r) => [r.relname, { ins: +r.ins, upd: +r.upd, hot: +r.hot, del: +r.del }])), wal, xacts: +x.xacts };
 }
 const lsnBytes = (lsn) => {
   const [hi, lo] = lsn.split('/');
@@ -420,7 +430,7 @@ try {
       seedSqlite(join(sqDataDir, 'herald.db'), round, sqliteSetup);
       const base = (await receiver.ask('stats')).count;
       const ws = await startWorkers(1, sqDataDir, null, `sqlite-r${r}`);
-      const m = await measureDrain(receiver, base, cfg.n, ws.map((w) => w.c.pid), 600_000);
+      const m = await measureDrain(receiver, base, cfg.n, ws.map((w) => w.c.pid), 600_000, null);
       await Promise.all(ws.map((w) => stopChild(w.c)));
       R.sqlite.push(m);
       log(`sqlite, 1 process: ${m.perSec.toFixed(0)} deliveries/s, worker ${m.cpuPct.workers.toFixed(0)}% cpu, ${m.workerCpuUsPerDelivery.toFixed(0)} µs/delivery`);
@@ -435,25 +445,30 @@ try {
         const base = (await receiver.ask('stats')).count;
         await seedPg(db, round, pgSetup);
         const seeded = await pgCounters(db);
-        const m = await measureDrain(receiver, base, cfg.n, ws.map((w) => w.c.pid), 600_000);
+        const m = await measureDrain(receiver, base, cfg.n, ws.map((w) => w.c.pid), 600_000, db);
         await Promise.all(ws.map((w) => stopChild(w.c)));
         // Backends flush their statistics when their session ends; give them a moment.
         await sleep(1500);
         const after = await pgCounters(db);
         const size = await sizes(db);
+        // Table statistics reach the shared counters up to a second late, so the seeding's own
+        // inserts (exactly one message and one task per delivery) are taken off by count, not by
+        // a snapshot taken right after it.
         const rows = {};
         for (const [t, v] of Object.entries(after.tables)) {
-          const s = seeded.tables[t] ?? { ins: 0, upd: 0, hot: 0, del: 0 };
-          rows[t] = { ins: (v.ins - s.ins) / cfg.n, upd: (v.upd - s.upd) / cfg.n, hotUpd: (v.hot - s.hot) / cfg.n };
+          const s = before.tables[t] ?? { ins: 0, upd: 0, hot: 0, del: 0 };
+          const seededRows = t === 'message' || t === 'delivery_task' ? 1 : 0;
+          rows[t] = { ins: (v.ins - s.ins) / cfg.n - seededRows, upd: (v.upd - s.upd) / cfg.n, hotUpd: (v.hot - s.hot) / cfg.n };
         }
         m.rowsPerDelivery = rows;
         m.walBytesPerDelivery = (lsnBytes(after.wal) - lsnBytes(seeded.wal)) / cfg.n;
+        m.xactsPerDelivery = (after.xacts - seeded.xacts) / cfg.n;
         m.seedWalBytesPerMessage = (lsnBytes(seeded.wal) - lsnBytes(before.wal)) / cfg.n;
         m.bytesPer100k = Object.fromEntries(Object.entries(size).map(([t, s]) => [t, Math.round((s.total / cfg.n) * 100_000)]));
         R.pg[k].push(m);
         log(
           `postgres, ${k} worker${k > 1 ? 's' : ''}: ${m.perSec.toFixed(0)} deliveries/s; cpu: workers ${m.cpuPct.workers.toFixed(0)}%, postgres ${m.cpuPct.postgres.toFixed(0)}%, ` +
-            `receiver ${m.cpuPct.receiver.toFixed(0)}%, machine ${m.cpuPct.machine.toFixed(0)}% (of one core); ${m.workerCpuUsPerDelivery.toFixed(0)} + ${m.pgCpuUsPerDelivery.toFixed(0)} µs/delivery (workers + postgres); ` +
+            `receiver ${m.cpuPct.receiver.toFixed(0)}%, machine ${m.cpuPct.machine.toFixed(0)}% (of one core); ${m.workerCpuUsPerDelivery.toFixed(0)} + ${m.pgCpuUsPerDelivery.toFixed(0)} µs/delivery (workers + postgres), of which ${m.ownBackendCpuUsPerDelivery.toFixed(0)} in this database's backends; ` +
             `WAL ${m.walBytesPerDelivery.toFixed(0)} B/delivery`,
         );
       }
@@ -487,7 +502,7 @@ lines.push(`Delivery scale-out, ${cfg.rounds} round(s) of ${cfg.n.toLocaleString
 lines.push(`Machine: ${meta.machine.cpus} × ${meta.machine.model}, ${meta.machine.memoryGiB} GiB, Node ${meta.machine.node}, PostgreSQL ${meta.postgres ?? '—'}; commit ${meta.commit}${meta.dirty ? ' (+ uncommitted changes)' : ''}`);
 lines.push(`Load average (1/5/15 min): start ${meta.loadStart.map((x) => x.toFixed(2)).join(' / ')}, end ${meta.loadEnd.map((x) => x.toFixed(2)).join(' / ')}`);
 lines.push('');
-lines.push('| configuration | deliveries/s (median) | rounds | × 1 PG worker | of raw | CPU % of one core (workers / postgres / receiver / machine) | µs CPU per delivery (workers + postgres) |');
+lines.push('| configuration | deliveries/s (median) | rounds | × 1 PG worker | of raw | CPU % of one core (workers / postgres / receiver / machine) | µs CPU per delivery: workers + postgres (own backends) |');
 lines.push('| --- | ---: | --- | ---: | ---: | --- | --- |');
 if (R.raw.length) lines.push(`| raw: undici → receiver | ${fmt(raw)} req/s | ${R.raw.map((x) => fmt(x.perSec)).join(' / ')} | | 1 | | |`);
 const row = (name, xs) => {
@@ -495,7 +510,7 @@ const row = (name, xs) => {
   lines.push(
     `| ${name} | ${fmt(v)} | ${xs.map((x) => fmt(x.perSec)).join(' / ')} | ${fmt(v / one, 2)} | ${fmt(v / raw, 2)} | ` +
       `${fmt(med(xs, (x) => x.cpuPct.workers))} / ${fmt(med(xs, (x) => x.cpuPct.postgres))} / ${fmt(med(xs, (x) => x.cpuPct.receiver))} / ${fmt(med(xs, (x) => x.cpuPct.machine))} | ` +
-      `${fmt(med(xs, (x) => x.workerCpuUsPerDelivery))} + ${fmt(med(xs, (x) => x.pgCpuUsPerDelivery))} |`,
+      `${fmt(med(xs, (x) => x.workerCpuUsPerDelivery))} + ${fmt(med(xs, (x) => x.pgCpuUsPerDelivery))} (${fmt(med(xs, (x) => x.ownBackendCpuUsPerDelivery ?? NaN))}) |`,
   );
 };
 if (R.sqlite.length) row('SQLite, 1 process (`herald worker`)', R.sqlite);
@@ -512,6 +527,7 @@ if (all.length) {
         (all[0].bytesPer100k[t] !== undefined ? `; ${fmt(med(all, (x) => x.bytesPer100k[t]) / 2 ** 20, 1)} MiB per 100k deliveries (table + indexes + TOAST)` : ''),
     );
   }
+  lines.push(`- transactions (autocommit statements and explicit transactions): ${fmt(med(all, (x) => x.xactsPerDelivery), 2)} per delivery`);
   lines.push(`- WAL: ${fmt(med(all, (x) => x.walBytesPerDelivery))} bytes per delivery (claim, attempt, completion); the seeding wrote ${fmt(med(all, (x) => x.seedWalBytesPerMessage))} bytes per message + task`);
 }
 console.log(lines.join('\n'));
