@@ -58,6 +58,12 @@ interface Contact {
   balance: number;
   consents: Record<string, boolean>;
   preferences: Record<string, boolean>;
+  /**
+   * The contact's last request. A real producer changes one contact in order, so each action on a
+   * contact is sent once the one before it was answered; only different contacts go in parallel.
+   * (Sent blindly, an update could overtake its contact's creation and find no contact.)
+   */
+  tail: Promise<unknown>;
 }
 
 export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
@@ -91,11 +97,11 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
   let nextAccount = 1000 + Math.floor(rnd() * 1000);
   const bool = () => rnd() < 0.5;
 
-  /** One action, chosen with realistic weights; returns [name, method, path, body]. */
-  const next = (): [string, string, string, unknown] => {
+  /** One action, chosen with realistic weights; returns [name, method, path, body, contact]. */
+  const next = (): [string, string, string, unknown, Contact] => {
     const r = rnd();
     if (contacts.length < 5 || r < 0.2) {
-      const c: Contact = { id: randomUUID(), accountId: nextAccount++, balance: 0, consents: {}, preferences: {} };
+      const c: Contact = { id: randomUUID(), accountId: nextAccount++, balance: 0, consents: {}, preferences: {}, tail: Promise.resolve() };
       const first = pick(FIRST);
       const last = pick(LAST);
       for (const p of PREFERENCES) c.preferences[p] = bool();
@@ -105,14 +111,14 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
         attributes: { firstName: first, lastName: last, email: `${first}.${last}.${c.id.slice(0, 6)}@example.com`.toLowerCase(), city: pick(CITIES) },
         preferences: c.preferences,
         consents: [{ id: 'memberConsent', value: true, source: 'ECOM' }],
-      }];
+      }, c];
     }
     const c = pick(contacts);
-    if (r < 0.35) return ['contact.edit', 'POST', `/api/v1/app/${app}/engage/contact`, { contactId: c.id, attributes: { city: pick(CITIES) } }];
+    if (r < 0.35) return ['contact.edit', 'POST', `/api/v1/app/${app}/engage/contact`, { contactId: c.id, attributes: { city: pick(CITIES) } }, c];
     if (r < 0.45) {
       const p = pick(PREFERENCES);
       c.preferences[p] = !c.preferences[p];
-      return ['contact.preference', 'POST', `/api/v1/app/${app}/engage/contact`, { contactId: c.id, preferences: { [p]: c.preferences[p] } }];
+      return ['contact.preference', 'POST', `/api/v1/app/${app}/engage/contact`, { contactId: c.id, preferences: { [p]: c.preferences[p] } }, c];
     }
     if (r < 0.55) {
       const id = pick(CONSENTS);
@@ -120,35 +126,35 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
       return ['contact.consent', 'POST', `/api/v1/app/${app}/engage/contact`, {
         contactId: c.id,
         consents: [{ id, value: c.consents[id], source: pick(['ECOM', 'POS', 'APP']) }],
-      }];
+      }, c];
     }
     if (r < 0.7) {
       const amount = 10 * (1 + Math.floor(rnd() * 20));
       return ['points.add', 'POST', `/api/v1/app/${app}/engage/point-transaction`, {
         amount, contactId: c.id, pointDefinitionId: 1, source: pick(['Manual', 'Automation']), description: 'Purchase bonus',
         userId: '', userName: '', reason: 'Campaign', sourceId: randomUUID(),
-      }];
+      }, c];
     }
     if (r < 0.82) {
       c.balance += 10 * (1 + Math.floor(rnd() * 20));
       return ['points.balance', 'POST', `/api/v1/app/${app}/engage/point-balance`, {
         contactId: c.id, accountId: c.accountId, definitionId: 1, balance: c.balance,
-      }];
+      }, c];
     }
     if (r < 0.9) {
       const from = new Date();
       return ['voucher.create', 'POST', `/api/v1/app/${app}/engage/reward-voucher`, {
         id: randomUUID(), contactId: c.id, amount: pick([50, 100, 200]), currency: 'SEK', uniqueCode: `RV-${Math.floor(rnd() * 1e9)}`,
         validFrom: from.toISOString(), validTo: new Date(from.getTime() + 30 * 864e5).toISOString(),
-      }];
+      }, c];
     }
     if (r < 0.98) {
       return ['promotion.assign', 'POST', `/api/v1/app/${app}/engage/promotion-assignment`, {
         id: randomUUID(), contactId: c.id, promotionId: `promo-${1 + Math.floor(rnd() * 5)}`,
-      }];
+      }, c];
     }
     contacts.splice(contacts.indexOf(c), 1);
-    return ['contact.delete', 'DELETE', `/api/v1/app/${app}/engage/contact/${encodeURIComponent(c.id)}`, undefined];
+    return ['contact.delete', 'DELETE', `/api/v1/app/${app}/engage/contact/${encodeURIComponent(c.id)}`, undefined, c];
   };
 
   const started = performance.now();
@@ -165,9 +171,11 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-    const [name, method, path, body] = next();
+    const [name, method, path, body, contact] = next();
     report.actions[name] = (report.actions[name] ?? 0) + 1;
-    const p: Promise<void> = call(name, method, path, body).then((res) => {
+    const sent = contact.tail.then(() => call(name, method, path, body));
+    contact.tail = sent.catch(() => undefined);
+    const p: Promise<void> = sent.then((res) => {
       for (const e of (res?.events ?? []) as { eventType?: string; type?: string }[]) {
         const t = e.eventType ?? e.type ?? 'unknown';
         report.events[t] = (report.events[t] ?? 0) + 1;
