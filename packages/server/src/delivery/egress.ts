@@ -64,6 +64,8 @@ export interface EgressOptions {
   egress: Pick<EgressConfig, 'addresses' | 'proxy' | 'noProxy'>;
   guard: SsrfGuard;
   connectTimeoutMs: number;
+  /** TLS options for an https:// proxy (tests pass a CA; operators use the system's or NODE_EXTRA_CA_CERTS). */
+  proxyTls?: { ca?: string | Buffer; servername?: string };
 }
 
 /**
@@ -84,7 +86,7 @@ export function egressConnector(opts: EgressOptions): { connect: Connector; clos
     const key = source ?? '';
     let p = pools.get(key);
     if (!p) {
-      p = new Pool(proxy!.origin, { connect: { timeout: opts.connectTimeoutMs }, ...(source ? { localAddress: source } : {}) });
+      p = new Pool(proxy!.origin, { connect: { timeout: opts.connectTimeoutMs, ...opts.proxyTls }, ...(source ? { localAddress: source } : {}) });
       pools.set(key, p);
     }
     return p;

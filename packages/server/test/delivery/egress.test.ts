@@ -5,20 +5,26 @@
 // guard still refuses before any proxy is asked.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NoProxy, pickSource } from '../../src/delivery/egress.js';
+import { Agent, request } from 'undici';
+import { egressConnector, NoProxy, pickSource } from '../../src/delivery/egress.js';
+import { SsrfGuard } from '../../src/security/ssrf.js';
 import { Receiver } from '../helpers/receiver.js';
 import { attemptsOf, createApp, createEventType, sendMessage, startDelivery, until, type DeliveryHerald } from './harness.js';
 
 const fixture = (f: string) => readFileSync(new URL(`../fixtures/${f}`, import.meta.url));
 
 /** A tiny HTTP CONNECT proxy: records each CONNECT target and the address it came from. */
-async function httpProxy(): Promise<{ url: string; connects: { target: string; from: string }[]; close(): Promise<void> }> {
+async function httpProxy(opts: { tls?: boolean } = {}): Promise<{ url: string; connects: { target: string; from: string }[]; close(): Promise<void> }> {
   const connects: { target: string; from: string }[] = [];
   const sockets = new Set<Socket>();
-  const server: Server = createServer((_req, res) => res.writeHead(405).end());
+  const refuse = (_req: unknown, res: { writeHead(n: number): { end(): void } }) => res.writeHead(405).end();
+  const server: Server = opts.tls
+    ? createHttpsServer({ key: fixture('localhost-key.pem'), cert: fixture('localhost-cert.pem') }, refuse)
+    : createServer(refuse);
   server.on('connect', (req, client: Socket) => {
     connects.push({ target: req.url ?? '', from: client.remoteAddress ?? '' });
     const u = new URL(`http://${req.url}`);
@@ -35,8 +41,9 @@ async function httpProxy(): Promise<{ url: string; connects: { target: string; f
     upstream.on('error', () => client.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     connects,
     close: async () => {
       for (const s of sockets) s.destroy();
@@ -139,10 +146,11 @@ describe('egress: the pure parts', () => {
 });
 
 describe('egress: fixed source addresses', () => {
-  let h: DeliveryHerald;
+  let h: DeliveryHerald | undefined;
   const rxs: Receiver[] = [];
   afterEach(async () => {
     await h?.close();
+    h = undefined;
     for (const r of rxs.splice(0)) await r.close();
   });
 
@@ -193,7 +201,7 @@ describe('egress: fixed source addresses', () => {
 });
 
 describe('egress: through a proxy', () => {
-  let h: DeliveryHerald;
+  let h: DeliveryHerald | undefined;
   let rx: Receiver;
   const closers: (() => Promise<void>)[] = [];
   beforeAll(async () => {
@@ -204,6 +212,7 @@ describe('egress: through a proxy', () => {
   });
   afterEach(async () => {
     await h?.close();
+    h = undefined;
     for (const c of closers.splice(0)) await c();
     rx.clear();
   });
@@ -232,6 +241,28 @@ describe('egress: through a proxy', () => {
     await rx.waitForCount(1, { path: '/via' });
     expect(direct!.remoteAddress).toBe('127.0.0.2');
     expect(proxy.connects.map((c) => c.target)).toEqual([`127.0.0.1:${rx.port}`]);
+  });
+
+  it('tunnels through an https:// proxy: TLS to the proxy, the tunnel to the checked IP, bound to the source', async () => {
+    const proxy = await httpProxy({ tls: true });
+    closers.push(proxy.close);
+    const egress = egressConnector({
+      egress: { addresses: ['127.0.0.2'], proxy: proxy.url, noProxy: [] },
+      guard: new SsrfGuard(['127.0.0.0/8']),
+      connectTimeoutMs: 5000,
+      // TLS to the proxy is verified, against the name the test certificate carries.
+      proxyTls: { ca: fixture('localhost-cert.pem'), servername: 'localhost' },
+    })!;
+    const agent = new Agent({ connect: egress.connect });
+    closers.push(async () => {
+      await agent.close();
+      await egress.close();
+    });
+    const res = await request(`http://localhost:${rx.port}/https-proxy`, { method: 'POST', body: '{}', dispatcher: agent });
+    await res.body.text();
+    expect(res.statusCode).toBe(200);
+    expect(proxy.connects).toEqual([{ target: `127.0.0.1:${rx.port}`, from: '127.0.0.2' }]);
+    expect(rx.received('/https-proxy').length).toBe(1);
   });
 
   it('tunnels through SOCKS5 to the checked IP', async () => {
