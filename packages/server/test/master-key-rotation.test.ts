@@ -209,6 +209,35 @@ describe.each(STORES)('rotate-master-key with the key file (%s)', (kind) => {
   }, 60_000);
 });
 
+describe('rotate-master-key --keep-previous', () => {
+  let w: World;
+  afterEach(async () => {
+    await w.db?.drop();
+    rmSync(w.dir, { recursive: true, force: true });
+  });
+
+  it('re-seals everything but leaves the old key in the key file, after the new one', async () => {
+    w = await world('sqlite');
+    const config = loadConfig(w.env());
+    const h = await createHerald(config, { dispatch: false });
+    const x = await populate(h, 2);
+    await h.close();
+    const old = readKeyFile(keyFileOf(config)).current;
+    const report = await rotateMasterKey(config, { openStore: (s) => openStore(config, s, true), keepPrevious: true, graceMs: 0 });
+    expect(report.previousKeyIds).toEqual([Sealer.idOf(old)]);
+    const ring = readKeyFile(keyFileOf(config));
+    expect(Sealer.idOf(ring.current)).toBe(report.keyId);
+    expect(ring.previous.map((k) => k.toString('hex'))).toEqual([old.toString('hex')]);
+    const again = await createHerald(config, { dispatch: false });
+    try {
+      expect(Object.keys(await keyIds(again.store))).toEqual([report.keyId]);
+      await expectReadable(again, x);
+    } finally {
+      await again.close();
+    }
+  });
+});
+
 describe.each(STORES)('rotate-master-key with HERALD_MASTER_KEY and HERALD_MASTER_KEY_PREVIOUS (%s)', (kind) => {
   let w: World;
   let running: Herald | undefined;
