@@ -1,8 +1,9 @@
 // Cross-process wake-ups on PostgreSQL: every commit that makes tasks due (a message accepted
 // alone or in a batch, a message that creates its application, a resend, a recover, leases
-// released on a graceful stop) notifies the channel in the same transaction; a store that asked
-// for wake-ups from elsewhere hears them on its own LISTEN connection, notices when that
-// connection is killed, and re-establishes it. Two PgStores stand for two processes.
+// released on a graceful stop) is followed by a notification on the channel (coalesced: a burst of
+// commits shares a few); a store that asked for wake-ups from elsewhere hears them on its own
+// LISTEN connection, notices when that connection is killed, and re-establishes it. Two PgStores
+// stand for two processes.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,8 @@ async function until(what: string, pred: () => boolean | Promise<boolean>, ms = 
 async function notificationsFor(work: () => Promise<unknown>): Promise<string[]> {
   heard.length = 0;
   await work();
+  await api.announced();
+  await worker.announced();
   const marker = `marker-${randomBytes(4).toString('hex')}`;
   await api.pool.query('SELECT pg_notify($1, $2)', [DUE_CHANNEL, marker]);
   await until('the marker', () => heard.includes(marker));
@@ -70,12 +73,17 @@ describe('PostgreSQL: LISTEN/NOTIFY wake-ups across processes', () => {
     expect(await notificationsFor(() => api.createMessage(message(a.id, { eventType: 'other' }), {}))).toEqual([]);
     // A batch in one transaction: one notification for the commit.
     expect(await notificationsFor(() => api.createMessages([message(a.id), message(a.id)], {}))).toEqual(['']);
+    // A burst of concurrent commits: coalesced, never more notifications than commits, and the
+    // last one is sent after the last commit (the marker, sent after all, comes after it).
+    const burst = await notificationsFor(() => Promise.all(Array.from({ length: 50 }, () => api.createMessage(message(a.id), {}))));
+    expect(burst.length).toBeGreaterThanOrEqual(1);
+    expect(burst.length).toBeLessThanOrEqual(50);
     // A message that creates its application (no endpoints yet, so no task).
     const fresh = app({ uid: 'created-with-message' });
     expect(await notificationsFor(() => api.createMessage(message(fresh.id), { createApp: fresh }))).toEqual([]);
 
-    const all = await worker.claimDueTasks('w', T0 + 1, LEASE, 10);
-    expect(all).toHaveLength(3);
+    const all = await worker.claimDueTasks('w', T0 + 1, LEASE, 100);
+    expect(all).toHaveLength(53);
     for (const t of all) {
       await worker.completeAttempt(t, { attempt: attemptFor(t, T0 + 2, false), task: { status: MessageStatus.fail, nextAttemptAt: null } }, T0 + 2);
     }

@@ -128,7 +128,14 @@ function describeUrl(url: string): string {
   }
 }
 
-/** Run in the transaction (or as the last step of the statement) that made tasks due. */
+/**
+ * Sent after (never inside) commits that made tasks due. Inside the transaction it would be
+ * atomic with the commit, but PostgreSQL serialises every committing transaction that notified
+ * behind one database-wide lock held through its WAL flush, which ends group commit: measured on
+ * this machine (32 concurrent one-row inserts), 500-1,100 commits/s with an in-transaction
+ * pg_notify against 6,000-7,000/s with the coalesced one below. Polling is the guarantee, so a
+ * wake-up lost to a crash between the commit and the notify costs at most one poll interval.
+ */
 const NOTIFY_DUE = `SELECT pg_notify('${DUE_CHANNEL}', '')`;
 
 const TASK_COLS = `t.msg_id AS t_msg_id, t.endpoint_id AS t_endpoint_id, t.app_id AS t_app_id, t.status AS t_status,
@@ -195,6 +202,8 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.announced();
+    this.closing = true;
     await this.listener?.stop();
     await this.pool.end();
   }
@@ -283,19 +292,48 @@ export class PgStore implements Store {
   }
 
   /**
-   * In a transaction that makes tasks due: tell the dispatchers of every process, at COMMIT (a
-   * rolled-back transaction notifies nobody; several notifies in one transaction arrive as one).
+   * Tell dispatchers about new due work once `p` has committed: this process's at once, every
+   * process's through NOTIFY (coalesced: at most one in flight per store, and any commit that
+   * lands meanwhile gets one more after it, so each such commit is followed by a notification).
    */
-  private async notifyDue(c: pg.PoolClient): Promise<void> {
-    await c.query(NOTIFY_DUE);
-  }
-
-  /** Tell dispatchers in this process about new due work once `p` has committed. */
   private notifyAfter<T>(p: Promise<T>, when: (r: T) => boolean): Promise<T> {
     return p.then((r) => {
-      if (when(r)) for (const l of this.dueListeners) l();
+      if (when(r)) {
+        for (const l of this.dueListeners) l();
+        this.announceDue();
+      }
       return r;
     });
+  }
+
+  private announcing: Promise<void> | null = null;
+  private announceAgain = false;
+  private closing = false;
+
+  private announceDue(): void {
+    if (this.closing) return;
+    if (this.announcing) {
+      this.announceAgain = true;
+      return;
+    }
+    this.announcing = this.pool
+      .query(NOTIFY_DUE)
+      .then(
+        () => undefined,
+        () => undefined, // the database is unreachable: the dispatchers' polling finds the work
+      )
+      .then(() => {
+        this.announcing = null;
+        if (this.announceAgain) {
+          this.announceAgain = false;
+          this.announceDue();
+        }
+      });
+  }
+
+  /** Resolves once every notification asked for so far has been sent (for tests and close). */
+  async announced(): Promise<void> {
+    while (this.announcing) await this.announcing;
   }
 
   // ---- applications --------------------------------------------------------------------------
@@ -488,13 +526,7 @@ export class PgStore implements Store {
   // ---- messages ------------------------------------------------------------------------------
 
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
-    const p = opts.createApp
-      ? this.tx(async (c) => {
-          const r = await this.insertMessage(c, msg, opts);
-          if (r.tasks.length > 0) await this.notifyDue(c);
-          return r;
-        })
-      : this.insertMessageAlone(msg, opts);
+    const p = opts.createApp ? this.tx((c) => this.insertMessage(c, msg, opts)) : this.insertMessageAlone(msg, opts);
     return this.notifyAfter(p, (r) => r.tasks.length > 0);
   }
 
@@ -520,9 +552,7 @@ export class PgStore implements Store {
       sql += `, i AS (INSERT INTO idempotency (key_hash, key, status, body, created_at)
         SELECT ${[keyHash(i.key), i.key, i.status, this.sealer.seal(i.body(msg)), i.now].map((v) => ps.p(v)).join(', ')} FROM m)`;
     }
-    // The NOTIFY is part of the statement, so it is sent exactly when the message commits.
-    const last = tasks.length > 0 ? `SELECT pg_notify('${DUE_CHANNEL}', '') FROM m` : 'SELECT 1 FROM m';
-    await this.pool.query(`${sql} ${last}`, ps.values).catch(PgStore.conflictOn('A message with that eventId already exists in this application'));
+    await this.pool.query(`${sql} SELECT 1 FROM m`, ps.values).catch(PgStore.conflictOn('A message with that eventId already exists in this application'));
     return { message: msg, tasks };
   }
 
@@ -595,7 +625,6 @@ export class PgStore implements Store {
           tasks.push(...r.tasks);
         }
         await this.putIdem(c, opts.idem, messages);
-        if (tasks.length > 0) await this.notifyDue(c);
         return { messages, tasks };
       }),
       (r) => r.tasks.length > 0,
@@ -721,29 +750,25 @@ export class PgStore implements Store {
     // progress is fenced out (its attempt is still logged), so the resend is not lost to it. The
     // upsert is one statement: it locks the row, so it serialises with a concurrent claim.
     const p = this.pool.query(
-      `WITH u AS (INSERT INTO delivery_task AS t (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, manual_next, created_at, updated_at)
+      `INSERT INTO delivery_task AS t (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, manual_next, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, 1, true, $5, $5)
        ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET
          resume_at = CASE WHEN t.status = ${MessageStatus.pending} AND t.next_attempt_at > excluded.next_attempt_at THEN t.next_attempt_at ELSE NULL END,
          status = excluded.status, next_attempt_at = excluded.next_attempt_at, manual_next = true,
          fence = CASE WHEN t.status = ${MessageStatus.sending} THEN t.fence + 1 ELSE t.fence END,
-         lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at
-       RETURNING 1)
-       SELECT pg_notify('${DUE_CHANNEL}', '') FROM u`,
+         lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`,
       [msgId, endpointId, appId, MessageStatus.pending, now],
     );
     return this.notifyAfter(p.then(() => undefined), () => true);
   }
 
   recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number> {
-    const p = this.one(
+    const p = this.run(
       this.pool,
-      `WITH u AS (UPDATE delivery_task SET status = $1, next_attempt_at = $2, trigger_type = 1, updated_at = $2
-         WHERE endpoint_id = $3 AND app_id = $4 AND status = $5 AND msg_id >= $6 AND msg_id <= $7 RETURNING 1),
-       c AS (SELECT COUNT(*) AS n FROM u)
-       SELECT c.n, CASE WHEN c.n > 0 THEN pg_notify('${DUE_CHANNEL}', '') END FROM c`,
+      `UPDATE delivery_task SET status = $1, next_attempt_at = $2, trigger_type = 1, updated_at = $2
+       WHERE endpoint_id = $3 AND app_id = $4 AND status = $5 AND msg_id >= $6 AND msg_id <= $7`,
       [MessageStatus.pending, now, endpointId, appId, MessageStatus.fail, startIdFor('message', sinceMs), endIdFor('message', untilMs)],
-    ).then((r) => r!.n as number);
+    );
     return this.notifyAfter(p, (n) => n > 0);
   }
 
@@ -900,12 +925,16 @@ export class PgStore implements Store {
 
   async releaseLeases(owner: string, now: number): Promise<void> {
     // The released tasks are due at once: other processes' dispatchers hear of it.
-    await this.pool.query(
-      `WITH u AS (UPDATE delivery_task SET status = $1, next_attempt_at = $2, lease_owner = NULL, lease_expires_at = NULL
-         WHERE lease_owner = $3 AND next_attempt_at IS NOT NULL RETURNING 1)
-       SELECT pg_notify('${DUE_CHANNEL}', '') FROM (SELECT 1 FROM u LIMIT 1) x`,
+    const n = await this.run(
+      this.pool,
+      `UPDATE delivery_task SET status = $1, next_attempt_at = $2, lease_owner = NULL, lease_expires_at = NULL
+       WHERE lease_owner = $3 AND next_attempt_at IS NOT NULL`,
       [MessageStatus.pending, now, owner],
     );
+    if (n > 0) {
+      this.announceDue();
+      await this.announced();
+    }
   }
 
   async queueStats(now: number): Promise<{ waiting: number; due: number; oldestDueAgeMs: number }> {
