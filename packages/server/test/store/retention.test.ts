@@ -5,6 +5,7 @@
 import { expect, it } from 'vitest';
 import { Purger } from '../../src/dispatch/purger.js';
 import { MessageStatus } from '../../src/domain/types.js';
+import { SQLITE_PURGE_SQL, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { eachStore } from './backends.js';
 import { app, attemptFor, DAY, endpoint, LEASE, message, page, T0 } from './records.js';
@@ -162,6 +163,21 @@ eachStore('store: retention', (t, kind) => {
     // A second pass finds nothing more to do.
     expect(await purger.runPass()).toEqual({ payloads: 0, attempts: 0, idempotency: 0, busy: false });
   });
+
+  if (kind === 'sqlite') {
+    it('the pending check is a primary-key look-up of the task, even with statistics from empty tables', async () => {
+      const db = (t().store as SqliteStore).db;
+      // ANALYZE on empty tables is the case where the planner prefers the partial due index,
+      // which would scan every pending task for every candidate row.
+      db.exec('ANALYZE');
+      for (const [kind, sql] of Object.entries(SQLITE_PURGE_SQL)) {
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(kind === 'attempts' ? ['a', 1, 1] : [1, 1])) as { detail: string }[]).map((r) => r.detail);
+        if (kind !== 'idempotency') expect(plan.filter((d) => d.includes(' t ')), kind).toEqual(['SEARCH t USING PRIMARY KEY (msg_id=?)']);
+        // Every candidate scan is an index range bounded by the cutoff, never a full scan.
+        expect(plan.filter((d) => d.startsWith('SCAN')), kind).toEqual([]);
+      }
+    });
+  }
 
   if (kind === 'postgres') {
     it('while another process holds the purge, a batch reports busy and touches nothing', async () => {
