@@ -67,6 +67,56 @@ describe('a portal session sends nothing while the webhooks module is off', () =
   });
 });
 
+describe('GET /api/v1/background-task/{task_id} for portal tokens', () => {
+  const h = useInProcess();
+
+  it("reads its own application's recover, even with only `view`; another tenant's task answers 404 exactly like an unknown id", async () => {
+    const mine = (await createApp(h(), { uid: unique('tenant') })).id;
+    const theirs = (await createApp(h(), { uid: unique('tenant') })).id;
+    expect((await h().inject('PUT', `/api/v1/app/${mine}/engage/module`, { body: { enabled: true } })).status).toBe(200);
+    const ep = (await createEndpoint(h(), mine)).id;
+    const manage = await portalToken(h(), mine);
+    const viewer = await portalToken(h(), mine, { permissions: ['view'] });
+    const stranger = await portalToken(h(), theirs);
+
+    const started = await h().inject('POST', `/api/v1/app/${mine}/endpoint/${ep}/recover`, {
+      token: manage,
+      body: { since: new Date(Date.now() - 3600_000).toISOString() },
+    });
+    expect(started.status).toBe(202);
+    const path = `/api/v1/background-task/${started.json.id}`;
+    // The recover runs after the answer; its row says when it is done.
+    let task = (await h().inject('GET', path)).json;
+    for (let i = 0; i < 200 && task.status === 'running'; i++) {
+      await new Promise((r) => setImmediate(r));
+      task = (await h().inject('GET', path)).json;
+    }
+    expect(task).toMatchObject({ id: started.json.id, status: 'finished', task: 'endpoint.recover', data: { endpointId: ep, messagesSent: 0 } });
+
+    for (const token of [manage, viewer]) {
+      const r = await h().inject('GET', path, { token });
+      expect(r.status).toBe(200);
+      expect(r.json).toEqual(task);
+    }
+    const foreign = await h().inject('GET', path, { token: stranger });
+    const unknown = await h().inject('GET', `/api/v1/background-task/${started.json.id.slice(0, -4)}zzzz`, { token: stranger });
+    expect(foreign.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    expect(foreign.json).toEqual(unknown.json);
+    expect(foreign.text).toBe(unknown.text);
+
+    // A task from before tasks recorded their application is the operator's alone.
+    const old = { ...(await h().herald.store.getBackgroundTask(started.json.id))!, id: `${started.json.id.slice(0, -4)}oldt`, appId: null };
+    await h().herald.store.createBackgroundTask(old);
+    expect((await h().inject('GET', `/api/v1/background-task/${old.id}`)).status).toBe(200);
+    expect((await h().inject('GET', `/api/v1/background-task/${old.id}`, { token: manage })).status).toBe(404);
+  });
+
+  it('answers 401 without a valid token', async () => {
+    expect((await h().inject('GET', '/api/v1/background-task/qtask_x', { token: null })).status).toBe(401);
+  });
+});
+
 describe('the dashboard under /portal/', () => {
   const h = useInProcess();
 

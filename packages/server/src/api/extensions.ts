@@ -44,7 +44,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
     get: {
       operationId: 'v1.background-task.get',
       summary: 'Get a background task',
-      description: 'Herald: the state of a background task such as an endpoint recover.',
+      description: "Herald: the state of a background task such as an endpoint recover. A portal token reads only its own application's tasks; any other id answers 404.",
       tags: ['Background Task'],
       parameters: [{ in: 'path', name: 'task_id', required: true, schema: { type: 'string' } }],
       responses: {

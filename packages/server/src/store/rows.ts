@@ -65,6 +65,7 @@ export function rowMappers(json: JsonDecoder) {
     }),
     backgroundTask: (r: Row): BackgroundTask => ({
       id: r.id,
+      appId: r.app_id ?? null,
       kind: r.kind,
       status: r.status,
       data: json(r.data),

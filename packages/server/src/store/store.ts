@@ -156,6 +156,8 @@ export interface EndpointStats {
 
 export interface BackgroundTask {
   id: string;
+  /** The application the task works on (null on tasks from before this was recorded). */
+  appId: string | null;
   kind: string;
   status: 'running' | 'finished' | 'failed';
   data: Record<string, unknown>;

@@ -370,12 +370,16 @@ eachStore('store: idempotency, sessions and background tasks', (t) => {
 
   it('background tasks: create, update, find', async () => {
     const { store } = t();
-    const bt = { id: ids.next('task', T0), kind: 'endpoint.recover', status: 'running' as const, data: { z: 1, a: [1, 2] }, createdAt: T0, updatedAt: T0 };
+    const bt = { id: ids.next('task', T0), appId: 'app_1', kind: 'endpoint.recover', status: 'running' as const, data: { z: 1, a: [1, 2] }, createdAt: T0, updatedAt: T0 };
     expect(await store.createBackgroundTask(bt)).toEqual(bt);
     expect(await store.getBackgroundTask(bt.id)).toEqual(bt);
     await store.updateBackgroundTask({ ...bt, status: 'finished', data: { n: 3 }, updatedAt: T0 + 1 });
     expect(await store.getBackgroundTask(bt.id)).toEqual({ ...bt, status: 'finished', data: { n: 3 }, updatedAt: T0 + 1 });
     expect(await store.getBackgroundTask('qtask_nope')).toBeNull();
+    // The application is recorded (a portal token reads only its own application's tasks).
+    const orphan = { ...bt, id: ids.next('task', T0 + 2), appId: null };
+    await store.createBackgroundTask(orphan);
+    expect((await store.getBackgroundTask(orphan.id))!.appId).toBeNull();
   });
 
   it('ping answers', async () => {

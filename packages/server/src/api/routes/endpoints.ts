@@ -221,6 +221,7 @@ export const endpointRoutes = [
       if (until - since > MAX_RECOVER_WINDOW_MS) throw invalidBody(['since'], 'Cannot recover more than 14 days of messages');
       const task = await c.deps.store.createBackgroundTask({
         id: c.deps.ids.next('task', c.now),
+        appId: c.app!.id,
         kind: 'endpoint.recover',
         status: 'running',
         data: { endpointId: c.endpoint!.id, since: c.body.since, until: c.body.until ?? null },
@@ -240,10 +241,12 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.background-task.get', access: 'org',
+    // The operator reads any task; a portal token (`view`) only its own application's, and another
+    // application's task answers exactly like one that does not exist, so ids leak nothing.
+    method: 'GET', operationId: 'v1.background-task.get', access: 'view',
     async handler(c) {
       const t = await c.deps.store.getBackgroundTask(c.params.task_id!);
-      if (!t) throw notFound('Background task');
+      if (!t || (c.principal.kind === 'portal' && t.appId !== c.principal.appId)) throw notFound('Background task');
       return { status: 200, body: backgroundTaskOut(t) };
     },
   }),

@@ -989,8 +989,8 @@ export class PgStore implements Store {
   // ---- background tasks ----------------------------------------------------------------------
 
   async createBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
-    await this.pool.query('INSERT INTO background_task (id, kind, status, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-      t.id, t.kind, t.status, JSON.stringify(t.data), t.createdAt, t.updatedAt,
+    await this.pool.query('INSERT INTO background_task (id, app_id, kind, status, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      t.id, t.appId, t.kind, t.status, JSON.stringify(t.data), t.createdAt, t.updatedAt,
     ]);
     return t;
   }

@@ -941,8 +941,8 @@ export class SqliteStore implements Store {
   createBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
     return this.writes.run(() => {
       this.run(
-        'INSERT INTO background_task (id, kind, status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-        t.id, t.kind, t.status, JSON.stringify(t.data), t.createdAt, t.updatedAt,
+        'INSERT INTO background_task (id, app_id, kind, status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        t.id, t.appId, t.kind, t.status, JSON.stringify(t.data), t.createdAt, t.updatedAt,
       );
       return t;
     });
