@@ -245,6 +245,25 @@ describe('the dashboard', () => {
     await page.close();
   });
 
+  it('recovers failed messages from the log and shows the outcome once the task is done', async () => {
+    const app = await tenant('recovery');
+    receiver.on('/recovery', Receiver.sequence({ status: 500, body: 'down' }, { status: 200, body: '{"ok":true}' }));
+    const ep = await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/recovery') });
+    const msg = await ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId: 'r1' } });
+    await receiver.waitForCount(1, { path: '/recovery' });
+    const page = await open((await portalUrl(app)).url);
+    await page.goto(`${herald.url}/portal/#/endpoints/${ep.id}/log`);
+    await page.locator(`li[data-msg="${msg.id}"]`).filter({ hasText: 'Failed' }).waitFor();
+    await page.getByRole('button', { name: 'Recover', exact: true }).click();
+    // The dashboard polls the recover's background task (a portal token may read its own).
+    const result = page.getByTestId('recover-result');
+    await result.and(page.locator('[data-state="finished"]')).waitFor();
+    expect(await result.textContent()).toBe('Recovered: 1 message sent again.');
+    await receiver.waitForCount(2, { path: '/recovery' });
+    await page.locator(`li[data-msg="${msg.id}"]`).filter({ hasText: 'Succeeded' }).waitFor();
+    await page.close();
+  });
+
   it('works with the keyboard alone and has labelled controls', async () => {
     const app = await tenant('keyboard');
     const page = await open((await portalUrl(app)).url);

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { appPath, enc, STATUS_TEXT, type Attempt, type Endpoint, type EndpointMessage, type Page } from '../api';
 import { useLoad, usePortal } from '../hooks';
 import { Ago, ErrorText, Field } from '../ui';
@@ -120,21 +120,73 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
   );
 }
 
+interface BackgroundTask {
+  id: string;
+  status: 'running' | 'finished' | 'failed';
+  data: { messagesSent?: number; error?: string };
+}
+
+/** The recover's progress, polled until it is finished or failed. */
+function RecoverProgress({ taskId }: { taskId: string }) {
+  const { api } = usePortal();
+  const [task, setTask] = useState<BackgroundTask | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const run = async () => {
+      try {
+        const t = await api.get<BackgroundTask>(`/api/v1/background-task/${enc(taskId)}`);
+        if (!live) return;
+        setTask(t);
+        setError(null);
+        if (t.status === 'running') timer = setTimeout(run, 1000);
+      } catch (e) {
+        if (!live) return;
+        setError((e as Error).message);
+        timer = setTimeout(run, 3000);
+      }
+    };
+    void run();
+    return () => {
+      live = false;
+      if (timer) clearTimeout(timer);
+    };
+  }, [api, taskId]);
+  const text =
+    !task || task.status === 'running'
+      ? 'Recovering…'
+      : task.status === 'finished'
+        ? `Recovered: ${task.data.messagesSent ?? 0} message${task.data.messagesSent === 1 ? '' : 's'} sent again.`
+        : `Recovery failed${task.data.error ? `: ${task.data.error}` : '.'}`;
+  return (
+    <>
+      <p role="status" data-testid="recover-result" data-state={task?.status ?? 'running'} aria-busy={!task || task.status === 'running'}>
+        {text}
+      </p>
+      <ErrorText error={error} />
+    </>
+  );
+}
+
 function Recover({ endpoint }: { endpoint: Endpoint }) {
   const { api, app } = usePortal();
   const [since, setSince] = useState(() => toLocalInput(Date.now() - 24 * 3600 * 1000));
   const [error, setError] = useState<string | undefined>();
   const [note, setNote] = useState<string | null>(null);
+  const [taskId, setTaskId] = useState<string | null>(null);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setError(undefined);
     setNote(null);
+    setTaskId(null);
     const t = new Date(since);
     if (Number.isNaN(t.getTime())) return setError('Choose a date and time.');
     try {
-      await api.call('POST', appPath(app.id, `/endpoint/${enc(endpoint.id)}/recover`), { since: t.toISOString() });
+      const task = await api.call<BackgroundTask>('POST', appPath(app.id, `/endpoint/${enc(endpoint.id)}/recover`), { since: t.toISOString() });
       setNote(`Recovering every failed message since ${t.toLocaleString()}.`);
+      setTaskId(task.id);
     } catch (err) {
       setError((err as Error).message);
     }
@@ -149,7 +201,8 @@ function Recover({ endpoint }: { endpoint: Endpoint }) {
       <div className="actions">
         <button type="submit">Recover</button>
       </div>
-      {note && <p role="status">{note}</p>}
+      {note && <p>{note}</p>}
+      {taskId && <RecoverProgress key={taskId} taskId={taskId} />}
     </form>
   );
 }
