@@ -1,7 +1,8 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core, against a real
 // `herald serve` (built dist, SQLite) and a real HTTP receiver on loopback. Needs `npm run build`
 // first (npm test does it). Set HERALD_SCREENSHOTS=<dir> to also write the README's screenshots.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -70,6 +71,23 @@ async function unlabelled(page: Page): Promise<string[]> {
       })
       .map((el) => el.outerHTML),
   );
+}
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/**
+ * axe-core's serious and critical violations on the page as it stands. The source is evaluated
+ * through the DevTools protocol (the portal's Content-Security-Policy forbids inline scripts).
+ */
+async function axeViolations(page: Page, what: string): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(AXE, 'utf8'));
+  const found = await page.evaluate(async () => {
+    const r = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+    return (r.violations as { id: string; impact: string; help: string; nodes: { target: string[] }[] }[])
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  return found.map((f) => `${what}: ${f}`);
 }
 
 /** Content wider than the viewport means sideways scrolling on a phone. */
@@ -262,6 +280,46 @@ describe('the dashboard', () => {
     await receiver.waitForCount(2, { path: '/recovery' });
     await page.locator(`li[data-msg="${msg.id}"]`).filter({ hasText: 'Succeeded' }).waitFor();
     await page.close();
+  });
+
+  it('has no serious or critical accessibility violations (axe-core) on any main page', async () => {
+    const app = await tenant('axe');
+    const ep = await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/axe'), description: 'Checked by axe', eventTypes: ['contact.created'] });
+    await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/axe-off'), disabled: true });
+    const msg = await ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId: 'a1' } });
+    await receiver.waitForCount(1, { path: '/axe' });
+    const found: string[] = [];
+    for (const viewport of [DESKTOP, PHONE]) {
+      const page = await open((await portalUrl(app)).url, viewport);
+      const at = `${viewport.width}px`;
+      await page.locator('tbody tr').filter({ hasText: 'Disabled' }).waitFor();
+      found.push(...(await axeViolations(page, `${at} endpoints`)));
+      await page.goto(`${herald.url}/portal/#/endpoints/new`);
+      await page.getByRole('checkbox', { name: /^contact\.created/ }).waitFor();
+      found.push(...(await axeViolations(page, `${at} add endpoint`)));
+      await page.goto(`${herald.url}/portal/#/endpoints/${ep.id}`);
+      await page.getByText('Stats (28 days)').waitFor();
+      found.push(...(await axeViolations(page, `${at} endpoint overview`)));
+      await page.getByRole('link', { name: 'Testing', exact: true }).click();
+      await page.getByLabel('Event type').selectOption('contact.created');
+      await page.locator('pre.code').first().waitFor();
+      found.push(...(await axeViolations(page, `${at} testing`)));
+      await page.getByRole('link', { name: 'Log', exact: true }).click();
+      const entry = page.locator(`li[data-msg="${msg.id}"]`);
+      await entry.waitFor();
+      await entry.getByRole('button', { expanded: false }).first().click();
+      await entry.locator('table.attempts tbody tr').first().waitFor();
+      found.push(...(await axeViolations(page, `${at} log`)));
+      await page.getByRole('link', { name: 'Event catalog' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Event catalog' }).waitFor();
+      await page.locator('#et-contact\\.created').waitFor();
+      found.push(...(await axeViolations(page, `${at} catalog`)));
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByText('Herald sends webhooks from these addresses').waitFor();
+      found.push(...(await axeViolations(page, `${at} settings`)));
+      await page.close();
+    }
+    expect(found).toEqual([]);
   });
 
   it('works with the keyboard alone and has labelled controls', async () => {

@@ -26,13 +26,13 @@ export function Catalog() {
                 {schema && (
                   <details>
                     <summary>Schema</summary>
-                    <pre className="code">{JSON.stringify({ ...schema, examples: undefined }, null, 2)}</pre>
+                    <pre className="code" tabIndex={0}>{JSON.stringify({ ...schema, examples: undefined }, null, 2)}</pre>
                   </details>
                 )}
                 {example !== undefined && (
                   <details>
                     <summary>Example</summary>
-                    <pre className="code">{JSON.stringify(example, null, 2)}</pre>
+                    <pre className="code" tabIndex={0}>{JSON.stringify(example, null, 2)}</pre>
                   </details>
                 )}
               </article>

@@ -47,7 +47,7 @@ export function Attempts({ msgId, endpointId }: { msgId: string; endpointId: str
                 {a.response ? (
                   <details>
                     <summary>Show</summary>
-                    <pre className="code">{a.response}</pre>
+                    <pre className="code" tabIndex={0}>{a.response}</pre>
                   </details>
                 ) : (
                   <span className="muted">empty</span>

@@ -62,7 +62,7 @@ export function Testing({ endpoint }: { endpoint: Endpoint }) {
       {!can('manage') && <p className="muted">This session cannot send test events.</p>}
       {type?.description && <p className="muted">{type.description}</p>}
       <h3>Example payload</h3>
-      {example === undefined ? <p className="muted">This event type has no example.</p> : <pre className="code">{JSON.stringify(example, null, 2)}</pre>}
+      {example === undefined ? <p className="muted">This event type has no example.</p> : <pre className="code" tabIndex={0}>{JSON.stringify(example, null, 2)}</pre>}
       <ErrorText error={error} />
       {sent.length > 0 && (
         <>
