@@ -491,3 +491,44 @@ describe('the dashboard', () => {
     await page.close();
   });
 });
+
+describe('the Settings page of a Herald with no fixed source addresses', () => {
+  let bare: HeraldProcess;
+  beforeAll(async () => {
+    bare = await startHerald({ env: { HERALD_EGRESS_ADDRESSES: '', HERALD_PUBLISHED_SOURCE_IPS: '' } });
+  }, 60_000);
+  afterAll(async () => {
+    await bare?.stop();
+  });
+
+  it('says none are configured (the API answers 404 then)', async () => {
+    const call = async (method: string, path: string, body?: unknown, token = bare.token) => {
+      const res = await fetch(`${bare.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json().catch(() => undefined) };
+    };
+    await call('POST', '/api/v1/app', { name: 'Bare Retail', uid: 'bare' });
+    const portal = await call('POST', '/api/v1/auth/app-portal-access/bare', {});
+    expect(portal.status).toBe(200);
+    const answered = await call('GET', '/api/v1/source-ips', undefined, portal.body.token);
+    expect(answered.status).toBe(404);
+    const page = await open(portal.body.url);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByTestId('no-source-ips').waitFor();
+    expect(await page.getByTestId('no-source-ips').textContent()).toBe('No fixed source addresses configured.');
+    expect(await page.locator('ul.ips li').count()).toBe(0);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    expect(await axeViolations(page, 'settings without source IPs')).toEqual([]);
+
+    // Should the API answer an empty list instead, the page says the same.
+    await page.route('**/api/v1/source-ips', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"addresses":[]}' }));
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+    await page.getByTestId('no-source-ips').waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await page.close();
+  });
+});

@@ -101,13 +101,16 @@ function EncryptionKey() {
 
 function SourceIps() {
   const { api } = usePortal();
-  // 404: this Herald has no fixed egress addresses configured.
+  // No fixed egress addresses configured: the API answers 404 (or, equally, an empty list).
   const ips = useLoad(
     () =>
-      api.get<{ addresses: string[] }>('/api/v1/source-ips').catch((e) => {
-        if (e instanceof ApiError && e.status === 404) return { addresses: [] };
-        throw e;
-      }),
+      api.get<{ addresses?: string[] | null }>('/api/v1/source-ips').then(
+        (r) => ({ addresses: Array.isArray(r?.addresses) ? r.addresses : [] }),
+        (e) => {
+          if (e instanceof ApiError && e.status === 404) return { addresses: [] as string[] };
+          throw e;
+        },
+      ),
     [],
   );
   return (
