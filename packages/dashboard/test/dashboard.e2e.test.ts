@@ -322,6 +322,62 @@ describe('the dashboard', () => {
     expect(found).toEqual([]);
   });
 
+  it('lists many endpoints a page at a time, reading stats only for rows on screen, a few requests at once', async () => {
+    const app = await tenant('many');
+    for (let i = 0; i < 60; i++) await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url(`/many/${i}`), description: `Shop ${i}` });
+    const page = await ctx.newPage();
+    await page.setViewportSize(DESKTOP);
+    // Count, inside the page, the per-row requests (stats, last attempt): which endpoints, and how many at once.
+    await page.addInitScript(() => {
+      const w = window as any;
+      w.__rows = { now: 0, max: 0, stats: [] as string[] };
+      const orig = window.fetch.bind(window);
+      window.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+        const url = String(input);
+        const perRow = /\/stats$|\/attempt\/endpoint\//.test(url);
+        if (!perRow) return orig(input, init);
+        const m = /\/endpoint\/([^/]+)\/stats$/.exec(url);
+        if (m) w.__rows.stats.push(decodeURIComponent(m[1]));
+        w.__rows.now++;
+        w.__rows.max = Math.max(w.__rows.max, w.__rows.now);
+        try {
+          const res = await orig(input, init);
+          await res.clone().text();
+          return res;
+        } finally {
+          w.__rows.now--;
+        }
+      };
+    });
+    await page.goto((await portalUrl(app)).url);
+    await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor();
+    const rows = page.locator('tbody tr');
+    await rows.first().and(page.locator('[data-loaded="true"]')).waitFor();
+    expect(await rows.count()).toBe(50);
+    await page.getByText('50 endpoints shown, more to load.').waitFor();
+    // Rows far below the fold have read nothing yet.
+    const lastOfPage = rows.nth(49);
+    expect(await lastOfPage.getAttribute('data-loaded')).toBe('false');
+    const seen = async () => page.evaluate(() => (window as any).__rows as { now: number; max: number; stats: string[] });
+    const firstId = (await rows.first().getAttribute('data-endpoint'))!;
+    expect((await seen()).stats).toContain(firstId);
+    expect(new Set((await seen()).stats).size).toBeLessThan(50);
+
+    await page.getByRole('button', { name: 'Load more endpoints' }).click();
+    await page.getByText('60 endpoints shown.').waitFor();
+    expect(await rows.count()).toBe(60);
+    expect(await page.getByRole('button', { name: 'Load more endpoints' }).count()).toBe(0);
+    const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-endpoint')));
+    expect(new Set(ids).size).toBe(60);
+    // Scrolled to, the last row reads its stats and last attempt.
+    await rows.nth(59).scrollIntoViewIfNeeded();
+    await rows.nth(59).and(page.locator('[data-loaded="true"]')).waitFor();
+    expect(await rows.nth(59).textContent()).toContain('never');
+    expect((await seen()).stats).toContain(ids[59]);
+    expect((await seen()).max).toBeLessThanOrEqual(4);
+    await page.close();
+  });
+
   it('works with the keyboard alone and has labelled controls', async () => {
     const app = await tenant('keyboard');
     const page = await open((await portalUrl(app)).url);
