@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LISTENER_APPLICATION_NAME } from '../src/store/postgres/pg-listener.js';
-import { call, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -66,11 +66,7 @@ describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval
 
   it('delivers within seconds with a 60 s poll interval, and again after its listener connection is killed', { timeout: 50_000 }, async () => {
     api = await serve(env('50ms'), ['--no-dispatch']);
-    const must = async (method: string, path: string, status: number, body?: unknown) => {
-      const r = await call(api!.url, TOKEN, method, path, body);
-      if (r.status !== status) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.json)}`);
-      return r.json;
-    };
+    const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'notify', uid: 'notify' });
     rx.on('/n', { status: 200 });
     await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/n') });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -33,10 +33,7 @@ describe('herald serve --no-dispatch and two herald workers on one PostgreSQL da
     dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-roles-'));
   });
   afterAll(async () => {
-    for (const w of workers) w.kill('SIGKILL');
-    await Promise.all(workers.map((w) => w.exited));
-    api?.kill('SIGKILL');
-    await api?.exited;
+    await killAll(...workers, api);
     await rx?.close();
     await db?.drop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -46,11 +43,7 @@ describe('herald serve --no-dispatch and two herald workers on one PostgreSQL da
     // The API process migrates the database; the workers find it migrated.
     api = await serve(env(), ['--no-dispatch']);
     expect(api.stdout()).toMatch(/Store: PostgreSQL at 127\.0\.0\.1:5432\/herald_test_/);
-    const must = async (method: string, path: string, status: number, body?: unknown) => {
-      const r = await call(api!.url, TOKEN, method, path, body);
-      if (r.status !== status) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.json)}`);
-      return r.json;
-    };
+    const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'pg-roles', uid: 'pg-roles' });
     rx.on('/pg', { status: 200 });
     await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/pg') });

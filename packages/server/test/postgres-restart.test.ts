@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { call, expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
 import { postgresBinDir, startPrivateCluster, type PrivateCluster } from './helpers/private-pg.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -47,10 +47,7 @@ describe.skipIf(!bin)('PostgreSQL restarted in the middle of a delivery run', ()
     dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-restart-'));
   }, 60_000);
   afterAll(async () => {
-    for (const w of workers) w.kill('SIGKILL');
-    await Promise.all(workers.map((w) => w.exited));
-    api?.kill('SIGKILL');
-    await api?.exited;
+    await killAll(...workers, api);
     await rx?.close();
     cluster?.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -58,11 +55,7 @@ describe.skipIf(!bin)('PostgreSQL restarted in the middle of a delivery run', ()
 
   it('loses nothing, wedges nothing, and every process carries on', { timeout: 120_000 }, async () => {
     api = await serve(env(), ['--no-dispatch']);
-    const must = async (method: string, path: string, status: number, body?: unknown) => {
-      const r = await call(api!.url, TOKEN, method, path, body);
-      if (r.status !== status) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.json)}`);
-      return r.json;
-    };
+    const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'restart', uid: 'restart' });
     for (const p of PATHS) await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url(p) });
     for (let i = 0; i < 2; i++) {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -36,10 +36,7 @@ describe(`PostgreSQL: throttleRate ${RATE}/s across ${WORKERS} worker processes`
     dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-throttle-'));
   });
   afterAll(async () => {
-    for (const w of workers) w.kill('SIGKILL');
-    await Promise.all(workers.map((w) => w.exited));
-    api?.kill('SIGKILL');
-    await api?.exited;
+    await killAll(...workers, api);
     await rx?.close();
     await db?.drop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -47,11 +44,7 @@ describe(`PostgreSQL: throttleRate ${RATE}/s across ${WORKERS} worker processes`
 
   it(`delivers at most ${RATE * 1.1}/s over ${WINDOW_MS / 1000} s, whichever worker sends`, { timeout: 60_000 }, async () => {
     api = await serve(env(), ['--no-dispatch']);
-    const must = async (method: string, path: string, status: number, body?: unknown) => {
-      const r = await call(api!.url, TOKEN, method, path, body);
-      if (r.status !== status) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.json)}`);
-      return r.json;
-    };
+    const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'throttle', uid: 'throttle' });
     rx.on('/t', { status: 200 });
     await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/t'), throttleRate: RATE });

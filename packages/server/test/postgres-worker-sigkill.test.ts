@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -39,10 +39,7 @@ describe('PostgreSQL: SIGKILL of a worker process mid-delivery', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-worker-kill-'));
   });
   afterAll(async () => {
-    for (const w of workers) w.kill('SIGKILL');
-    await Promise.all(workers.map((w) => w.exited));
-    api?.kill('SIGKILL');
-    await api?.exited;
+    await killAll(...workers, api);
     await rx?.close();
     await db?.drop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -50,11 +47,7 @@ describe('PostgreSQL: SIGKILL of a worker process mid-delivery', () => {
 
   it('the surviving worker delivers what the killed one held', { timeout: 90_000 }, async () => {
     api = await serve(env(), ['--no-dispatch']);
-    const must = async (method: string, path: string, status: number, body?: unknown) => {
-      const r = await call(api!.url, TOKEN, method, path, body);
-      if (r.status !== status) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.json)}`);
-      return r.json;
-    };
+    const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'wkill', uid: 'wkill' });
     await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/w') });
     const accepted: string[] = [];

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, serve, spawnCli, type CliProcess, type Served } from '../helpers/cli.js';
+import { expecting, serve, spawnCli, type CliProcess, type Served } from '../helpers/cli.js';
 import { Receiver } from '../helpers/receiver.js';
 
 const TOKEN = 'proc_test_token_0123456789abcdef';
@@ -40,11 +40,7 @@ describe('herald serve --no-dispatch and herald worker on one data folder', () =
   it('the API-only process accepts without delivering; a worker started later delivers it, logs JSON with ids and no secrets', async () => {
     api = await serve(env(), ['--no-dispatch']);
     expect(api.stdout()).toMatch(/--no-dispatch/);
-    const must = async (method: string, path: string, status: number, body?: unknown) => {
-      const r = await call(api!.url, TOKEN, method, path, body);
-      if (r.status !== status) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.json)}`);
-      return r.json;
-    };
+    const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'roles' });
     rx.on('/roles-ok', { status: 200 });
     rx.on('/roles-fail', { status: 500, body: 'nope' });

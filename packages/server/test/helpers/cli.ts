@@ -134,3 +134,19 @@ export async function call(
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
+
+/** `call` that expects `status`: returns the JSON body, or throws saying what came back instead. */
+export function expecting(url: string, token: string) {
+  return async (method: string, path: string, status: number, body?: unknown): Promise<any> => {
+    const r = await call(url, token, method, path, body);
+    if (r.status !== status) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.json)}`);
+    return r.json;
+  };
+}
+
+/** SIGKILL every process given (those never started are skipped) and wait until all have exited. */
+export async function killAll(...processes: (CliProcess | undefined)[]): Promise<void> {
+  const started = processes.filter((p): p is CliProcess => p !== undefined);
+  for (const p of started) p.kill('SIGKILL');
+  await Promise.all(started.map((p) => p.exited));
+}
