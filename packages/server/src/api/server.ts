@@ -160,6 +160,8 @@ async function handle(
       },
     };
     const audited = async (r: Result) => {
+      // Most requests (message ingest, reads) are not audited: skip the id lookup for them.
+      if (!isAudited(def.method, def.operationId, r.status)) return;
       const made = createdIds(r.body);
       await audit(deps, def, req, principal, r.status, {
         appId: app?.id ?? made.appId ?? null,
