@@ -1,30 +1,14 @@
-// Per-endpoint rate limits as a virtual schedule (GCRA): each send reserves the next free slot,
-// `1000 / rate` ms after the previous one. A task whose slot is in the future is put back until
-// then, so a throttled endpoint never holds a worker that another endpoint could use.
-
-export class Throttle {
-  /** Per key: the earliest time the next send may go out. */
-  private readonly nextFree = new Map<string, number>();
-
-  /** Reserve a slot for `key` at `rate` per second; returns when it may be sent (>= now). */
-  reserve(key: string, ratePerSecond: number, nowMs: number): number {
-    const interval = 1000 / ratePerSecond;
-    const at = Math.max(nowMs, this.nextFree.get(key) ?? nowMs);
-    this.nextFree.set(key, at + interval);
-    return at;
-  }
-
-  forget(key: string): void {
-    this.nextFree.delete(key);
-  }
-}
+// Rate limits as a virtual schedule (GCRA): each use reserves the next free slot, `1000 / rate` ms
+// after the previous one. Endpoint throttles keep that schedule in the store, so every worker
+// process shares it (Store.reserveThrottleSlot: a task whose slot is in the future is put back
+// until then); the API's per-token limits keep it in memory, below.
 
 /**
  * GCRA with a burst, for limits that refuse instead of queueing (the API's per-token limits).
  * `tat` is the key's theoretical arrival time: where its virtual schedule, one slot every
  * `1000 / rate` ms, has got to. A request fits when taking the next slot keeps the schedule no
- * more than `burst` slots ahead of now. Same schedule as `Throttle.reserve`, which is the
- * no-refusal case.
+ * more than `burst` slots ahead of now. Same schedule as the endpoint throttle's
+ * (Store.reserveThrottleSlot), which is the no-refusal case.
  */
 export function gcra(
   tat: number | undefined,
