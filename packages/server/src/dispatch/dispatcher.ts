@@ -5,7 +5,7 @@ import type { IdGenerator } from '../domain/ids.js';
 import { AUTO_DISABLE_AFTER_MS, nextStep } from '../domain/retry.js';
 import { MessageStatus, TriggerType, type Attempt, type Endpoint } from '../domain/types.js';
 import { parsedSecret, Sender, type DeliveryResult } from '../delivery/send.js';
-import type { ClaimedTask, Store } from '../store/store.js';
+import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -104,7 +104,11 @@ export class Dispatcher {
         try {
           const tasks = await this.o.store.claimDueTasks(this.owner, this.o.now(), this.o.leaseMs, Math.min(free, 128));
           claimed = tasks.length;
-          for (const t of tasks) void this.run(t);
+          if (claimed > 0) {
+            // If this read fails the tasks stay leased and come back when their leases lapse.
+            const loaded = await this.o.store.loadDeliveries(tasks);
+            tasks.forEach((t, i) => void this.run(t, loaded[i]!));
+          }
           if (claimed === Math.min(free, 128)) continue;
         } catch (e) {
           // The store is unreachable (a database restart, say): back off, doubling up to 5 s, and
@@ -166,10 +170,10 @@ export class Dispatcher {
     });
   }
 
-  private async run(task: ClaimedTask): Promise<void> {
+  private async run(task: ClaimedTask, ctx: DeliveryContext): Promise<void> {
     this.inFlight++;
     try {
-      await this.attempt(task);
+      await this.attempt(task, ctx);
     } catch (e) {
       // The lease runs out and the task is retried: nothing is lost, at worst repeated.
       this.o.log?.error({ err: e, msgId: task.msgId, endpointId: task.endpointId }, 'delivery attempt failed unexpectedly');
@@ -181,15 +185,13 @@ export class Dispatcher {
     }
   }
 
-  private async attempt(task: ClaimedTask): Promise<void> {
+  private async attempt(task: ClaimedTask, { endpoint, message, throttleRate: rate }: DeliveryContext): Promise<void> {
     const { store, now } = this.o;
-    const [endpoint, message] = await Promise.all([store.getEndpoint(task.appId, task.endpointId), store.getMessage(task.appId, task.msgId)]);
     if (!endpoint || endpoint.disabled || !message || message.payload === null) {
       // Gone, disabled or expired: nothing to send, and nothing to retry.
       await store.cancelTask(task, now());
       return;
     }
-    const rate = endpoint.throttleRate ?? (await store.getApplication(task.appId))?.throttleRate ?? null;
     // The endpoint's schedule lives in the store, so every worker process sharing it takes slots
     // from one schedule and the rate holds cluster-wide. A task put back until its slot keeps
     // that slot (in the task row), whichever worker claims it next.

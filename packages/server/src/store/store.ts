@@ -100,6 +100,31 @@ export interface ClaimedTask {
   throttleSlot: number | null;
 }
 
+/** What a dispatcher needs to attempt one claimed delivery; read for a whole claim at once. */
+export interface DeliveryContext {
+  /** Null when the endpoint was deleted (or belongs to another application). */
+  endpoint: Endpoint | null;
+  /** Null when the message is gone; its payload is null once purged. */
+  message: Message | null;
+  /** The endpoint's throttle rate, else its application's, else null (unthrottled). */
+  throttleRate: number | null;
+}
+
+/**
+ * The reading half of a claim, one task at a time: right for a store whose reads are cheap and
+ * local (SQLite, with endpoints and applications cached in memory).
+ */
+export async function loadDeliveriesOneByOne(store: Store, tasks: ClaimedTask[]): Promise<DeliveryContext[]> {
+  return Promise.all(
+    tasks.map(async (t) => {
+      const [endpoint, message] = await Promise.all([store.getEndpoint(t.appId, t.endpointId), store.getMessage(t.appId, t.msgId)]);
+      const usable = endpoint !== null && !endpoint.disabled;
+      const throttleRate = usable ? (endpoint.throttleRate ?? (await store.getApplication(t.appId))?.throttleRate ?? null) : null;
+      return { endpoint, message, throttleRate };
+    }),
+  );
+}
+
 /** How a delivery attempt ends, recorded atomically with the attempt row. */
 export interface AttemptResult {
   attempt: Attempt;
@@ -249,6 +274,11 @@ export interface Store {
   // Dispatch: claims under a lease with a fencing token; every later write checks the fence, so a
   // dispatcher that lost its lease can never overwrite the newer owner's outcome.
   claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]>;
+  /**
+   * Read what the claimed tasks need (endpoint, message, throttle rate), in claim order. A store
+   * behind a network reads a whole claim in a few statements instead of three per delivery.
+   */
+  loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]>;
   /** The earliest time any task becomes due (or its lease expires), or null when none is pending. */
   nextDueAt(): Promise<number | null>;
   /** Record an attempt and the task's next state. Returns whether the endpoint was just disabled. */

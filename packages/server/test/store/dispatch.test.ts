@@ -262,3 +262,86 @@ eachStore('store: stats', (t) => {
   });
 });
 
+
+eachStore('store: reading a claim and completing many at once', (t) => {
+  it('loadDeliveries gives each claimed task, in claim order, its endpoint, its message and the rate that applies', async () => {
+    const { store } = t();
+    const a = await store.createApplication(app({ throttleRate: 7 }));
+    const own = await store.createEndpoint(endpoint(a.id, { throttleRate: 3, headers: { 'x-tenant': 'one' } }));
+    const inherits = await store.createEndpoint(endpoint(a.id));
+    const doomed = await store.createEndpoint(endpoint(a.id));
+    const other = await store.createApplication(app());
+    const elsewhere = await store.createEndpoint(endpoint(other.id));
+    const m1 = (await store.createMessage(message(a.id, { createdAt: T0 }), {})).message;
+    const m2 = (await store.createMessage(message(a.id, { createdAt: T0 + 1, payload: '{"b":2}' }), {})).message;
+    await store.createMessage(message(other.id, { createdAt: T0 + 2 }), {});
+    const claimed = await store.claimDueTasks('w', T0 + 10, LEASE, 100);
+    expect(claimed).toHaveLength(7);
+    // After the claim: one endpoint is deleted, one message's payload purged.
+    await store.deleteEndpoint(a.id, doomed.id, T0 + 11);
+    await store.expungeMessageContent(a.id, m2.id);
+    const loaded = await store.loadDeliveries(claimed);
+    expect(loaded).toHaveLength(claimed.length);
+    claimed.forEach((c, i) => {
+      const ctx = loaded[i]!;
+      if (c.endpointId === doomed.id) {
+        expect(ctx.endpoint).toBeNull();
+        return;
+      }
+      expect(ctx.endpoint!.id).toBe(c.endpointId);
+      expect(ctx.message!.id).toBe(c.msgId);
+      expect(ctx.message!.payload).toBe(c.msgId === m1.id ? '{"a":1}' : c.msgId === m2.id ? null : '{"a":1}');
+      if (c.endpointId === own.id) {
+        expect(ctx.throttleRate).toBe(3);
+        expect(ctx.endpoint!.headers).toEqual({ 'x-tenant': 'one' });
+        expect(ctx.endpoint!.secret).toBe(own.secret);
+      } else if (c.endpointId === inherits.id) {
+        expect(ctx.throttleRate).toBe(7);
+      } else {
+        expect(c.endpointId).toBe(elsewhere.id);
+        expect(ctx.throttleRate).toBeNull();
+      }
+    });
+    expect(await store.loadDeliveries([])).toEqual([]);
+  });
+
+  it('completions arriving together each get their own outcome: success, retry, fenced out, failed resend handed back', async () => {
+    const { store } = t();
+    const { appId, endpointId, msgIds } = await seed(store, 40);
+    // Message 0 has a scheduled retry that a manual resend jumps ahead of.
+    const [first] = await store.claimDueTasks('w', T0 + 100, LEASE, 1);
+    expect(first!.msgId).toBe(msgIds[0]);
+    await store.completeAttempt(first!, { attempt: attemptFor(first!, T0 + 101, false), task: { status: MessageStatus.pending, nextAttemptAt: T0 + 1e6 } }, T0 + 101);
+    await store.requeueDelivery(msgIds[0]!, endpointId, appId, T0 + 102);
+    const stale = await store.claimDueTasks('old', T0 + 103, LEASE, 5);
+    // The old owner's leases lapse; a new owner takes everything, stale tasks included.
+    const claimed = await store.claimDueTasks('w', T0 + 103 + LEASE, LEASE, 100);
+    expect(claimed).toHaveLength(40);
+    const at = T0 + 104 + LEASE;
+    const outcome = (i: number) => (i % 3 === 0 ? 'retry' : 'success');
+    const results = await Promise.all([
+      ...claimed.map((c) => {
+        const i = msgIds.indexOf(c.msgId);
+        if (c.triggerType === 1) {
+          return store.completeAttempt(c, { attempt: attemptFor(c, at, false), task: { status: MessageStatus.fail, nextAttemptAt: null } }, at);
+        }
+        return outcome(i) === 'retry'
+          ? store.completeAttempt(c, { attempt: attemptFor(c, at, false), task: { status: MessageStatus.pending, nextAttemptAt: T0 + 2e6 + i } }, at)
+          : store.completeAttempt(c, { attempt: attemptFor(c, at, true), task: { status: MessageStatus.success, nextAttemptAt: null }, endpoint: { kind: 'success' } }, at);
+      }),
+      ...stale.map((c) => store.completeAttempt(c, { attempt: attemptFor(c, at, true), task: { status: MessageStatus.success, nextAttemptAt: null } }, at)),
+    ]);
+    expect(results.slice(0, claimed.length).every((r) => r.fenced && !r.disabled)).toBe(true);
+    expect(results.slice(claimed.length).map((r) => r.fenced)).toEqual(stale.map(() => false));
+    for (const c of claimed) {
+      const i = msgIds.indexOf(c.msgId);
+      const task = await taskOf(store, appId, endpointId, c.msgId);
+      if (i === 0) expect(task).toMatchObject({ status: MessageStatus.pending, nextAttemptAt: T0 + 1e6, attemptCount: 1 });
+      else if (outcome(i) === 'retry') expect(task).toMatchObject({ status: MessageStatus.pending, nextAttemptAt: T0 + 2e6 + i, attemptCount: 1 });
+      else expect(task).toMatchObject({ status: MessageStatus.success, nextAttemptAt: null, attemptCount: 1 });
+    }
+    // Every attempt is logged, the fenced-out ones too.
+    const [n] = await t().raw('SELECT COUNT(*) AS n FROM attempt WHERE app_id = $1', [appId]);
+    expect(Number(n!.n)).toBe(1 + claimed.length + stale.length);
+  });
+});

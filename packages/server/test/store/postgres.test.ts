@@ -129,3 +129,75 @@ describe('PostgreSQL migrations', () => {
     }
   });
 });
+
+describe('PostgreSQL store: a claim read and completed in few statements', () => {
+  // Its own database: claims take due tasks from every application.
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('loadDeliveries reads a claim of 200 deliveries over 4 endpoints in 2 statements', async () => {
+    const store = await PgStore.open({ url: db.url, sealer: new Sealer(randomBytes(32)), poolSize: 4 });
+    try {
+      const a = await store.createApplication(app());
+      for (let i = 0; i < 4; i++) await store.createEndpoint(endpoint(a.id));
+      for (let i = 0; i < 50; i++) await store.createMessage(message(a.id, { createdAt: T0 + i }), {});
+      const claimed = await store.claimDueTasks('w', T0 + 100, LEASE, 1000);
+      expect(claimed).toHaveLength(200);
+      const query = store.pool.query.bind(store.pool);
+      let statements = 0;
+      (store.pool as { query: unknown }).query = (...args: Parameters<typeof query>) => {
+        statements++;
+        return query(...args);
+      };
+      const loaded = await store.loadDeliveries(claimed);
+      expect(statements).toBe(2);
+      expect(loaded.every((l, i) => l.endpoint?.id === claimed[i]!.endpointId && l.message?.id === claimed[i]!.msgId)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('completions that arrive together share statements, and one that cannot be written fails alone', async () => {
+    const store = await PgStore.open({ url: db.url, sealer: new Sealer(randomBytes(32)), poolSize: 4 });
+    try {
+      const a = await store.createApplication(app());
+      await store.createEndpoint(endpoint(a.id));
+      for (let i = 0; i < 100; i++) await store.createMessage(message(a.id, { createdAt: T0 + i }), {});
+      const claimed = await store.claimDueTasks('w', T0 + 100, LEASE, 1000);
+      expect(claimed).toHaveLength(100);
+      // Attempt ids are unique: the last completion reuses the first one's id and cannot be written.
+      const attempts = claimed.map((c) => attemptFor(c, T0 + 101, true));
+      attempts[99] = { ...attempts[99]!, id: attempts[0]!.id };
+      const results = await Promise.allSettled(
+        claimed.map((c, i) => store.completeAttempt(c, { attempt: attempts[i]!, task: { status: MessageStatus.success, nextAttemptAt: null } }, T0 + 101)),
+      );
+      expect(results.slice(0, 99).every((r) => r.status === 'fulfilled' && r.value.fenced)).toBe(true);
+      expect(results[99]!.status).toBe('rejected');
+      // The batch failed as a whole and its completions were then written one by one.
+      expect(store.completionStats).toEqual({ batches: 0, completions: 0 });
+      const { rows } = await store.pool.query('SELECT COUNT(*) AS n FROM attempt WHERE app_id = $1', [a.id]);
+      expect(rows[0].n).toBe(99);
+      // The failed one is still leased: it comes back when the lease runs out.
+      const back = (await store.claimDueTasks('w2', T0 + 101 + LEASE, LEASE, 1000)).filter((c) => c.appId === a.id);
+      expect(back.map((c) => c.msgId)).toEqual([claimed[99]!.msgId]);
+
+      const more = await Promise.all(Array.from({ length: 50 }, (_, i) => store.createMessage(message(a.id, { createdAt: T0 + 200 + i }), {})));
+      expect(more).toHaveLength(50);
+      const next = (await store.claimDueTasks('w', T0 + 300 + LEASE, LEASE, 1000)).filter((c) => c.appId === a.id);
+      expect(next).toHaveLength(50);
+      const done = await Promise.all(
+        next.map((c) => store.completeAttempt(c, { attempt: attemptFor(c, T0 + 301 + LEASE, true), task: { status: MessageStatus.success, nextAttemptAt: null } }, T0 + 301 + LEASE)),
+      );
+      expect(done.every((d) => d.fenced)).toBe(true);
+      expect(store.completionStats.completions).toBe(50);
+      expect(store.completionStats.batches).toBeLessThanOrEqual(2);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -34,6 +34,7 @@ import type {
   ClaimedTask,
   CreateMessageOptions,
   CreateMessagesOptions,
+  DeliveryContext,
   EndpointMessage,
   EndpointStats,
   EngageSettings,
@@ -142,11 +143,60 @@ const TASK_COLS = `t.msg_id AS t_msg_id, t.endpoint_id AS t_endpoint_id, t.app_i
   t.attempt_count AS t_attempt_count, t.next_attempt_at AS t_next_attempt_at, t.created_at AS t_created_at,
   t.updated_at AS t_updated_at`;
 
+/** The most completions one statement writes (about 5 MB of parameters at 20 kB responses). */
+const MAX_COMPLETION_BATCH = 256;
+
+/**
+ * Many completions (see completeAttempt) as one statement, one array per column, element i of
+ * every array belonging to completion i. Same writes as the single form: the attempt row, the
+ * fenced task update (a failed manual attempt hands the delivery back to the retry it jumped
+ * ahead of), and the end of a failure streak on success. Returns the tasks (with the fence) whose
+ * fence held: the same task may be in a batch twice, from its owner and from one that lost it.
+ * The task rows are locked first and in (endpoint_id, msg_id) order, the order in which every
+ * writer of several tasks locks them (see cancelPendingTasks), and before any endpoint row, so
+ * a batch and an endpoint or application delete cannot deadlock.
+ */
+const COMPLETE_BATCH_SQL = `WITH v AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::smallint[],
+      $10::smallint[], $11::bigint[], $12::int[], $13::bigint[], $14::bool[], $15::smallint[], $16::bigint[], $17::bigint[], $18::bool[])
+      AS v(id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at,
+        attempt_number, fence, failed_manual, task_status, next_attempt_at, now, clear_failure)),
+  a AS (INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
+      trigger_type, created_at, attempt_number)
+    SELECT id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at,
+      attempt_number FROM v),
+  l AS MATERIALIZED (SELECT d.msg_id, d.endpoint_id FROM delivery_task d JOIN v ON d.msg_id = v.msg_id AND d.endpoint_id = v.endpoint_id
+    ORDER BY d.endpoint_id, d.msg_id FOR UPDATE OF d),
+  t AS (UPDATE delivery_task d SET
+      status = CASE WHEN v.failed_manual AND d.resume_at IS NOT NULL THEN ${MessageStatus.pending} ELSE v.task_status END,
+      next_attempt_at = CASE WHEN v.failed_manual AND d.resume_at IS NOT NULL THEN d.resume_at ELSE v.next_attempt_at END,
+      attempt_count = d.attempt_count + CASE WHEN d.manual_next THEN 0 ELSE 1 END,
+      manual_next = false, resume_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = v.now
+    FROM l JOIN v ON v.msg_id = l.msg_id AND v.endpoint_id = l.endpoint_id
+    WHERE d.msg_id = l.msg_id AND d.endpoint_id = l.endpoint_id AND d.fence = v.fence
+    RETURNING d.msg_id, d.endpoint_id, d.fence),
+  e AS (UPDATE endpoint SET first_failure_at = NULL
+    WHERE id IN (SELECT endpoint_id FROM v WHERE clear_failure) AND first_failure_at IS NOT NULL)
+  SELECT msg_id, endpoint_id, fence FROM t`;
+
+interface PendingCompletion {
+  task: ClaimedTask;
+  result: AttemptResult;
+  now: number;
+  resolve: (fenced: boolean) => void;
+  reject: (e: unknown) => void;
+}
+
 export class PgStore implements Store {
   /** Row mappers shared with the other store; JSON columns decoded as this driver returns them. */
   private readonly rows = rowMappers((v) => v);
   readonly kind = 'postgres' as const;
   readonly location: string;
+  /** Completion statements written and completions in them, for metrics, tests and benchmarks. */
+  readonly completionStats = { batches: 0, completions: 0 };
+  private readonly completions: PendingCompletion[] = [];
+  private completionsFlushing = false;
+  private readonly completionsDrained: (() => void)[] = [];
   /** The connection pool; tests use it to look at rows directly. */
   readonly pool: pg.Pool;
   private readonly sealer: Sealer;
@@ -202,6 +252,7 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.completionsFlushing) await new Promise<void>((r) => this.completionsDrained.push(r));
     await this.announced();
     this.closing = true;
     await this.listener?.stop();
@@ -237,9 +288,9 @@ export class PgStore implements Store {
 
   /**
    * Run `work` again after a deadlock or serialization failure (at most 3 tries in all): the failed
-   * statement or transaction was rolled back whole, so running it again is safe. Deadlocks are
-   * possible because writes lock a task and then its endpoint (completeAttempt) while deletes lock
-   * an endpoint and then its tasks; PostgreSQL breaks the cycle by failing one of them.
+   * statement or transaction was rolled back whole, so running it again is safe. Writers lock
+   * tasks before endpoints, and several tasks in (endpoint_id, msg_id) order, so deadlocks should
+   * not arise between Herald's own writes; this is the net under that rule.
    */
   private async retrying<T>(work: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -380,13 +431,25 @@ export class PgStore implements Store {
 
   async deleteApplication(id: string, now: number): Promise<void> {
     await this.tx(async (c) => {
+      await this.cancelPendingTasks(c, 'app_id', id);
       await c.query('UPDATE application SET deleted_at = $1, uid = NULL WHERE id = $2 AND deleted_at IS NULL', [now, id]);
       // Its endpoints go with it, so nothing is delivered for a deleted tenant.
       await c.query('UPDATE endpoint SET deleted_at = $1, uid = NULL WHERE app_id = $2 AND deleted_at IS NULL', [now, id]);
-      await c.query('UPDATE delivery_task SET next_attempt_at = NULL, status = $1 WHERE app_id = $2 AND next_attempt_at IS NOT NULL', [
-        MessageStatus.canceled, id,
-      ]);
     });
+  }
+
+  /**
+   * Cancel the pending tasks of one application or endpoint. Writers of several tasks lock them in
+   * (endpoint_id, msg_id) order and before any endpoint row (as completions do), so no two of them
+   * wait on each other in a cycle.
+   */
+  private async cancelPendingTasks(c: pg.PoolClient, col: 'app_id' | 'endpoint_id', value: string): Promise<void> {
+    await c.query(
+      `UPDATE delivery_task SET next_attempt_at = NULL, status = $1 WHERE (msg_id, endpoint_id) IN (
+         SELECT msg_id, endpoint_id FROM delivery_task WHERE ${col} = $2 AND next_attempt_at IS NOT NULL
+         ORDER BY endpoint_id, msg_id FOR UPDATE)`,
+      [MessageStatus.canceled, value],
+    );
   }
 
   // ---- event types ---------------------------------------------------------------------------
@@ -516,10 +579,8 @@ export class PgStore implements Store {
 
   async deleteEndpoint(appId: string, id: string, now: number): Promise<void> {
     await this.tx(async (c) => {
+      await this.cancelPendingTasks(c, 'endpoint_id', id);
       await c.query('UPDATE endpoint SET deleted_at = $1, uid = NULL WHERE id = $2 AND app_id = $3 AND deleted_at IS NULL', [now, id, appId]);
-      await c.query('UPDATE delivery_task SET next_attempt_at = NULL, status = $1 WHERE endpoint_id = $2 AND next_attempt_at IS NOT NULL', [
-        MessageStatus.canceled, id,
-      ]);
     });
   }
 
@@ -792,21 +853,22 @@ export class PgStore implements Store {
     // changed under us (completed, deferred) is re-checked against `next_attempt_at <= now` after
     // its lock is taken, so it is never claimed when it is no longer due.
     const leaseUntil = now + leaseMs;
-    const rows = await this.all(
-      this.pool,
+    const { rows } = await this.pool.query({
+      // Named: each pooled connection parses and plans it once, not on every claim.
+      name: 'herald_claim',
       // The locking SELECT is a MATERIALIZED CTE so that it runs exactly once whatever the plan
       // (an IN (subquery) could in principle be rescanned and lock a second batch); today's plan
       // for either form is one index range scan on delivery_task_due, then an index look-up per row.
       // A reserved throttle slot goes to this claimer and leaves the row (`next` has the old value).
-      `WITH next AS MATERIALIZED (
+      text: `WITH next AS MATERIALIZED (
          SELECT msg_id, endpoint_id, throttle_slot FROM delivery_task WHERE next_attempt_at <= $4
          ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED)
        UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
          throttle_slot = NULL
        FROM next WHERE t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
        RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot`,
-      [owner, leaseUntil, MessageStatus.sending, now, limit],
-    );
+      values: [owner, leaseUntil, MessageStatus.sending, now, limit],
+    });
     return rows.map((r) => ({
       msgId: r.msg_id,
       endpointId: r.endpoint_id,
@@ -817,6 +879,40 @@ export class PgStore implements Store {
       leaseExpiresAt: r.lease_expires_at,
       throttleSlot: r.throttle_slot,
     }));
+  }
+
+  async loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]> {
+    if (tasks.length === 0) return [];
+    // Two statements for the whole claim, each endpoint read (and its secrets unsealed) once
+    // however many of the claim's deliveries go to it. Message ids are unique across
+    // applications; the application is checked again below.
+    const appIds = [...new Set(tasks.map((t) => t.appId))];
+    const [msgRows, epRows] = await Promise.all([
+      this.pool.query({
+        name: 'herald_load_messages',
+        text: 'SELECT * FROM message WHERE app_id = ANY($1::text[]) AND id = ANY($2::text[])',
+        values: [appIds, [...new Set(tasks.map((t) => t.msgId))]],
+      }),
+      this.pool.query({
+        name: 'herald_load_endpoints',
+        text: `SELECT e.*, a.throttle_rate AS app_throttle_rate FROM endpoint e
+               LEFT JOIN application a ON a.id = e.app_id AND a.deleted_at IS NULL
+               WHERE e.id = ANY($1::text[]) AND e.deleted_at IS NULL`,
+        values: [[...new Set(tasks.map((t) => t.endpointId))]],
+      }),
+    ]);
+    const messages = new Map<string, Message>(msgRows.rows.map((r) => [`${r.app_id} ${r.id}`, this.rows.message(r)]));
+    const endpoints = new Map<string, { endpoint: Endpoint; appRate: number | null }>(
+      epRows.rows.map((r) => [`${r.app_id} ${r.id}`, { endpoint: this.toEndpoint(r), appRate: r.app_throttle_rate }]),
+    );
+    return tasks.map((t) => {
+      const ep = endpoints.get(`${t.appId} ${t.endpointId}`);
+      return {
+        endpoint: ep?.endpoint ?? null,
+        message: messages.get(`${t.appId} ${t.msgId}`) ?? null,
+        throttleRate: ep ? (ep.endpoint.throttleRate ?? ep.appRate) : null,
+      };
+    });
   }
 
   async reserveThrottleSlot(endpointId: string, ratePerSecond: number, now: number): Promise<number> {
@@ -839,6 +935,21 @@ export class PgStore implements Store {
   }
 
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
+    const ep = result.endpoint;
+    if (ep !== undefined && ep.kind !== 'success') return this.completeNow(task, result, now);
+    // The common outcomes (success, retry later) share one statement with every other such
+    // completion that arrives meanwhile (see flushCompletions).
+    return new Promise<boolean>((resolve, reject) => {
+      this.completions.push({ task, result, now, resolve, reject });
+      if (!this.completionsFlushing) {
+        this.completionsFlushing = true;
+        setImmediate(() => void this.flushCompletions());
+      }
+    }).then((fenced) => ({ fenced, disabled: false, failSince: null }));
+  }
+
+  /** One completion in its own statement (or, when it touches the endpoint's state, its own transaction). */
+  private completeNow(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
     const a = result.attempt;
     const ps = new Params();
     const attemptSql = `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms,
@@ -857,10 +968,10 @@ export class PgStore implements Store {
        WHERE msg_id = ${ps.p(task.msgId)} AND endpoint_id = ${ps.p(task.endpointId)} AND fence = ${ps.p(task.fence)}`;
     const ep = result.endpoint;
     if (ep === undefined || ep.kind === 'success') {
-      // The common outcomes (success, retry later) are ONE statement: no BEGIN/COMMIT round trips,
-      // atomic all the same. bench/store.mjs (2 CPUs, 32 concurrent, PostgreSQL 15 on the same
-      // machine): claim+complete 1,709/s as a 5-round-trip transaction, 3,068/s as one statement;
-      // accepting a message (insertMessageAlone) went from 1,564/s to 2,074/s the same way.
+      // One completion alone is ONE statement: no BEGIN/COMMIT round trips, atomic all the same.
+      // bench/store.mjs (2 CPUs, 32 concurrent, PostgreSQL 15 on the same machine): claim+complete
+      // 1,709/s as a 5-round-trip transaction, 3,068/s as one statement; accepting a message
+      // (insertMessageAlone) went from 1,564/s to 2,074/s the same way.
       const clear = ep ? `, e AS (UPDATE endpoint SET first_failure_at = NULL WHERE id = ${ps.p(task.endpointId)} AND first_failure_at IS NOT NULL)` : '';
       const sql = `WITH a AS (${attemptSql}), t AS (${taskSql} RETURNING 1)${clear} SELECT COUNT(*) AS n FROM t`;
       return this.retrying(() => this.one(this.pool, sql, ps.values)).then((r) => ({
@@ -893,6 +1004,48 @@ export class PgStore implements Store {
       }
       return { fenced: n === 1, disabled, failSince };
     });
+  }
+
+  /**
+   * Write every queued common-path completion (success or retry later) in one statement, and go
+   * on while more queued up meanwhile: under load a batch grows to what arrived during the last
+   * round trip, so statements, commits and WAL flushes per delivery fall as load rises, and a lone
+   * completion still goes out on the next turn of the event loop. The statement's text is fixed
+   * (arrays, not a VALUES list), so it is prepared once per connection. If a batch fails for any
+   * reason but a retryable one, each of its completions is written alone, so one bad row fails
+   * only its own delivery.
+   */
+  private async flushCompletions(): Promise<void> {
+    while (this.completions.length > 0) {
+      const batch = this.completions.splice(0, MAX_COMPLETION_BATCH);
+      try {
+        const fenced = await this.retrying(() => this.completeBatch(batch));
+        for (const c of batch) c.resolve(fenced.has(`${c.task.msgId} ${c.task.endpointId} ${c.task.fence}`));
+      } catch {
+        await Promise.all(
+          batch.map((c) => this.completeNow(c.task, c.result, c.now).then((r) => c.resolve(r.fenced), c.reject)),
+        );
+      }
+    }
+    this.completionsFlushing = false;
+    for (const r of this.completionsDrained.splice(0)) r();
+  }
+
+  private async completeBatch(batch: PendingCompletion[]): Promise<Set<string>> {
+    const cols: unknown[][] = Array.from({ length: 18 }, () => []);
+    for (const { task, result, now } of batch) {
+      const a = result.attempt;
+      const failedManual = task.triggerType === 1 && a.status !== MessageStatus.success;
+      [
+        a.id, a.msgId, a.endpointId, a.appId, a.url, a.response, a.responseStatusCode, a.responseDurationMs, a.status, a.triggerType,
+        a.createdAt, a.triggerType === 1 ? -1 : task.attemptCount + 1, task.fence, failedManual, result.task.status,
+        result.task.nextAttemptAt, now, result.endpoint?.kind === 'success',
+      ].forEach((v, i) => cols[i]!.push(v));
+    }
+    const { rows } = await this.pool.query({ name: 'herald_complete_batch', text: COMPLETE_BATCH_SQL, values: cols });
+    this.completionStats.batches++;
+    this.completionStats.completions += batch.length;
+    return new Set(rows.map((r) => `${r.msg_id} ${r.endpoint_id} ${r.fence}`));
   }
 
   /** Disable an endpoint; true only for the one writer that actually flipped it (across processes). */

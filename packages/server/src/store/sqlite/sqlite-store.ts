@@ -31,6 +31,7 @@ import type {
   ClaimedTask,
   CreateMessageOptions,
   CreateMessagesOptions,
+  DeliveryContext,
   EndpointMessage,
   EngageSettings,
   EngageStateKind,
@@ -45,7 +46,7 @@ import type {
   Store,
   TaskListQuery,
 } from '../store.js';
-import { StaleStateError } from '../store.js';
+import { loadDeliveriesOneByOne, StaleStateError } from '../store.js';
 import { GroupCommit } from './group-commit.js';
 import { ReadWorker } from './read-worker.js';
 import { WalSync } from './wal-sync.js';
@@ -792,6 +793,11 @@ export class SqliteStore implements Store {
       if (when(r)) for (const l of this.dueListeners) l();
       return r;
     });
+  }
+
+  loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]> {
+    // Endpoints and applications come from memory and the message from the local file.
+    return loadDeliveriesOneByOne(this, tasks);
   }
 
   claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]> {
