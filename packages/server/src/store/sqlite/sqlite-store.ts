@@ -141,7 +141,10 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = OFF');
-    this.db.pragma('cache_size = -65536');
+    // 16 MiB of page cache. Writes append to time-ordered b-trees and the claim reads a small
+    // index, so the hot pages are few: 64 MiB bought no speed in bench/deliver.mjs and cost up to
+    // 50 MB of resident memory with a 1,000,000-task backlog (RSS 275 -> 249 MB, e2e 259 -> 203 MB).
+    this.db.pragma('cache_size = -16384');
     // Savepoint journals and sorts stay in memory.
     this.db.pragma('temp_store = MEMORY');
     this.migrate(opts.migrate ?? true);
