@@ -74,15 +74,35 @@ export function parseEnvelope(value: unknown): UnknownEngageEnvelope {
 /**
  * Returns the envelope with its payload in plaintext. Encrypted envelopes need the key;
  * plaintext envelopes pass through (the key is then unused).
+ *
+ * While the tenant's key is being rotated, pass the keys newest first: messages accepted before
+ * the switch (and their retries and resends) keep the old key's ciphertext. Each key is tried in
+ * turn; a key that does not open the payload (`invalid_ciphertext` or `invalid_payload_json`)
+ * passes it to the next, and when none does, the first key's error is thrown. Only ever decrypt
+ * after the webhook signature was verified (CBC has no integrity of its own).
  */
-export function decryptEnvelope(envelope: UnknownEngageEnvelope, key?: EngageKeyInput): UnknownEngageEnvelope {
+export function decryptEnvelope(
+  envelope: UnknownEngageEnvelope,
+  key?: EngageKeyInput | readonly EngageKeyInput[],
+): UnknownEngageEnvelope {
   if (!envelope.isEncrypted) return envelope;
-  if (key === undefined) {
+  const keys: readonly EngageKeyInput[] = key === undefined ? [] : Array.isArray(key) ? key : [key as EngageKeyInput];
+  if (keys.length === 0) {
     throw new EngageError('missing_key', 'the payload is encrypted but no Engage encryption key is configured');
   }
-  const payload = decryptPayloadJson(envelope.payload as string, key);
-  if (!isRecord(payload)) throw new EngageError('invalid_payload_json', 'the decrypted payload is not a JSON object');
-  return { ...envelope, payload };
+  let first: unknown;
+  for (const k of keys) {
+    try {
+      const payload = decryptPayloadJson(envelope.payload as string, k);
+      if (!isRecord(payload)) throw new EngageError('invalid_payload_json', 'the decrypted payload is not a JSON object');
+      return { ...envelope, payload };
+    } catch (err) {
+      const wrongKey = err instanceof EngageError && (err.code === 'invalid_ciphertext' || err.code === 'invalid_payload_json');
+      if (!wrongKey) throw err;
+      first ??= err;
+    }
+  }
+  throw first;
 }
 
 /** Encrypts an event's payload for sending (the sender side; sign after encrypting). */

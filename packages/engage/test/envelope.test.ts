@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   decryptEnvelope,
+  parseEncryptionKey,
   ENGAGE_EVENT_TYPES,
   EngageError,
   encryptEnvelope,
@@ -99,5 +100,19 @@ describe('encryptEnvelope / decryptEnvelope', () => {
     const wire = parseEnvelope(encryptEnvelope(balance, key));
     expect(codeOf(() => decryptEnvelope(wire))).toBe('missing_key');
     expect(codeOf(() => decryptEnvelope(wire, generateEncryptionKey()))).toMatch(/^invalid_(ciphertext|payload_json)$/);
+    expect(codeOf(() => decryptEnvelope(wire, []))).toBe('missing_key');
+  });
+
+  it('during a key rotation, opens a payload with whichever of the keys it was encrypted under', () => {
+    const next = generateEncryptionKey();
+    const underOld = parseEnvelope(encryptEnvelope(balance, key));
+    const underNew = parseEnvelope(encryptEnvelope(balance, next));
+    for (const keys of [[next, key], [key, next], [parseEncryptionKey(next), parseEncryptionKey(key)]]) {
+      expect(decryptEnvelope(underOld, keys).payload).toEqual(balance.payload);
+      expect(decryptEnvelope(underNew, keys).payload).toEqual(balance.payload);
+    }
+    // Neither key: the first key's error; a malformed key is a configuration error, at once.
+    expect(codeOf(() => decryptEnvelope(underOld, [generateEncryptionKey(), next]))).toMatch(/^invalid_(ciphertext|payload_json)$/);
+    expect(codeOf(() => decryptEnvelope(underOld, ['short', key]))).toBe('invalid_key');
   });
 });

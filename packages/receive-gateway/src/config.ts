@@ -63,7 +63,8 @@ export interface GatewayConfig {
   /** The one POST path webhooks are delivered to. */
   path: string;
   secrets: string[];
-  encryptionKey?: string;
+  /** The Engage key; during a key rotation, the new and the old key (newest first). */
+  encryptionKey?: string | string[];
   allowlist?: string[];
   trustedProxies: string[];
   maxBodyBytes: number;
@@ -256,14 +257,16 @@ export function validateConfig(raw: Json): GatewayConfig {
       c.fail(`secrets[${i}]`, `must be a whsec_… (HMAC) or whpk_… (ed25519 public key) secret: ${(err as Error).message}`);
     }
   }
-  const encryptionKey = c.string('encryptionKey', o.encryptionKey, { optional: true, nonEmpty: true });
-  if (encryptionKey !== undefined) {
+  // One key, or while it is rotated a list (newest first; in the variable: separated by commas or spaces).
+  const keyList = o.encryptionKey === undefined ? undefined : c.stringList('encryptionKey', o.encryptionKey, { nonEmpty: true });
+  for (const [i, k] of (keyList ?? []).entries()) {
     try {
-      parseEncryptionKey(encryptionKey);
+      parseEncryptionKey(k);
     } catch (err) {
-      c.fail('encryptionKey', `must be the 32-character Engage key: ${(err as Error).message}`);
+      c.fail(keyList!.length > 1 ? `encryptionKey[${i}]` : 'encryptionKey', `must be the 32-character Engage key: ${(err as Error).message}`);
     }
   }
+  const encryptionKey = keyList === undefined ? undefined : keyList.length === 1 ? keyList[0] : keyList;
   const ipList = (setting: string, value: Json): string[] | undefined => {
     const list = c.stringList(setting, value);
     if (list === undefined) return undefined;

@@ -109,6 +109,19 @@ describe('configuration', () => {
     for (const re of expected) expect(list.some((p) => re.test(p)), `${re} in\n${list.join('\n')}`).toBe(true);
   });
 
+  it('takes the Engage key, or during a rotation several (a list, or separated by commas in the variable)', () => {
+    const [a, b] = [generateEncryptionKey(), generateEncryptionKey()];
+    const base = {
+      HERALD_RECEIVE_SECRETS: generateSecret(),
+      HERALD_RECEIVE_DESTINATIONS: JSON.stringify({ s: { type: 'redis', stream: 'engage' } }),
+      HERALD_RECEIVE_ROUTES: JSON.stringify([{ events: ['*'], to: ['s'] }]),
+    };
+    expect(loadConfig({ ...base, HERALD_RECEIVE_ENCRYPTION_KEY: a }).encryptionKey).toBe(a);
+    expect(loadConfig({ ...base, HERALD_RECEIVE_ENCRYPTION_KEY: `${a}, ${b}` }).encryptionKey).toEqual([a, b]);
+    expect(() => loadConfig({ ...base, HERALD_RECEIVE_ENCRYPTION_KEY: `${a},short` })).toThrow(/encryptionKey\[1\]: must be the 32-character Engage key/);
+    expect(() => loadConfig({ ...base, HERALD_RECEIVE_ENCRYPTION_KEY: ' , ' })).toThrow(/encryptionKey: must list at least one entry/);
+  });
+
   it('refuses an unknown variable, bad JSON in a variable, and an unreadable file', () => {
     expect(() => loadConfig({ HERALD_RECEIVE_PROT: '80' })).toThrow(/HERALD_RECEIVE_PROT: unknown variable/);
     expect(() => loadConfig({ HERALD_RECEIVE_ROUTES: '[{' })).toThrow(/HERALD_RECEIVE_ROUTES: must be JSON/);

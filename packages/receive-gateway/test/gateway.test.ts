@@ -60,6 +60,20 @@ describe('herald-receive gateway', () => {
     await waitFor('done rows', () => gateway.inbox.deliveries().every((d) => d.status === 'done'));
   });
 
+  it('during an Engage key rotation, opens events under the new and the old key, newest first', async () => {
+    const [oldKey, newKey] = [generateEncryptionKey(), generateEncryptionKey()];
+    const { gateway, sink } = await setup({ encryptionKey: [newKey, oldKey] });
+    for (const key of [oldKey, newKey]) {
+      const plain = envelope('point.balance.updated');
+      const res = await postSigned(gateway.url, JSON.stringify(encryptEnvelope(plain as never, key)), secret);
+      expect(res).toEqual({ status: 200, body: { ok: true } });
+    }
+    const stranger = await postSigned(gateway.url, JSON.stringify(encryptEnvelope(envelope('point.balance.updated') as never, generateEncryptionKey())), secret);
+    expect(stranger.status).toBe(400);
+    await waitFor('both forwards', () => sink.received.length === 2);
+    expect(sink.received.every((r) => (r.body as { isEncrypted: boolean }).isEncrypted === false)).toBe(true);
+  });
+
   it('stores and forwards a repeated webhook id once', async () => {
     const { gateway, sink } = await setup();
     const id = uniqueName('msg');

@@ -26,8 +26,12 @@ export interface ReceiverOptions {
   secrets: SecretInput | readonly SecretInput[];
   /** Where verified, decrypted events go. */
   router: EngageRouter;
-  /** The 32-character Engage key, when payload encryption is on. */
-  encryptionKey?: string | EngageKey;
+  /**
+   * The 32-character Engage key, when payload encryption is on. While the key is rotated, list the
+   * new and the old key (newest first): messages sent before the switch, and their retries, keep
+   * the old key's ciphertext; each payload is opened with the first key that fits.
+   */
+  encryptionKey?: string | EngageKey | readonly (string | EngageKey)[];
   /** Source addresses/CIDRs allowed to call (e.g. Svix's EU IPs). Absent: any source. */
   allowlist?: readonly string[] | IpAllowlist;
   /** Your own proxies, whose X-Forwarded-For is believed. Absent: the socket address is the client. */
@@ -114,7 +118,11 @@ function toList<T>(value: readonly T[] | T): readonly T[] {
 export function createReceiver(options: ReceiverOptions): Receiver {
   const verifyOptions: VerifyOptions = { toleranceSeconds: options.toleranceSeconds, now: options.now };
   const verifier = createVerifier(toList(options.secrets), verifyOptions);
-  const key = typeof options.encryptionKey === 'string' ? parseEncryptionKey(options.encryptionKey) : options.encryptionKey;
+  // Parsed once, up front: a malformed key is a configuration error, not a per-request failure.
+  const keys =
+    options.encryptionKey === undefined
+      ? undefined
+      : toList(options.encryptionKey).map((k) => (typeof k === 'string' ? parseEncryptionKey(k) : k));
   const allowlist =
     options.allowlist === undefined
       ? undefined
@@ -156,7 +164,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   async function process(id: string, timestamp: number, payload: unknown): Promise<ReceiverResponse> {
     try {
       if (dedupe && (await dedupe.has(id))) return { status: 200, body: { ok: true, duplicate: true } };
-      const event = decryptEnvelope(parseEnvelope(payload), key);
+      const event = decryptEnvelope(parseEnvelope(payload), keys);
       await options.router.dispatch(event, { webhookId: id, timestamp });
       if (dedupe) await dedupe.add(id);
       return { status: 200, body: { ok: true } };

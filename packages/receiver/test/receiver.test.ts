@@ -111,6 +111,23 @@ describe('createReceiver', () => {
     expect([res.status, 'code' in res.body && res.body.code]).toEqual([500, 'missing_key']);
   });
 
+  it('opens payloads under the new or the old key while the key is rotated; any other key is refused', async () => {
+    const [oldKey, newKey, stranger] = [generateEncryptionKey(), generateEncryptionKey(), generateEncryptionKey()];
+    const got: unknown[] = [];
+    const receiver = createReceiver({ secrets: secret, encryptionKey: [newKey, oldKey], router: createRouter().onAny((e) => void got.push(e.payload)) });
+    for (const key of [oldKey, newKey]) {
+      const res = await receiver.handle(request(JSON.stringify(encryptEnvelope(balance, key))));
+      expect(res).toEqual({ status: 200, body: { ok: true } });
+    }
+    expect(got).toEqual([balance.payload, balance.payload]);
+    const res = await receiver.handle(request(JSON.stringify(encryptEnvelope(balance, stranger))));
+    expect([res.status, 'code' in res.body && res.body.code]).toEqual([400, 'invalid_ciphertext']);
+    // With only the new key, a message still under the old one is refused: the old key is needed until its retries are over.
+    const newOnly = createReceiver({ secrets: secret, encryptionKey: newKey, router: createRouter() });
+    expect((await newOnly.handle(request(JSON.stringify(encryptEnvelope(balance, oldKey))))).status).toBe(400);
+    expect(() => createReceiver({ secrets: secret, router: createRouter(), encryptionKey: [newKey, 'short'] })).toThrow(EngageError);
+  });
+
   it('reports refusals to onError, and a throwing onError does not change the answer', async () => {
     const errors: ReceiverError[] = [];
     const receiver = createReceiver({

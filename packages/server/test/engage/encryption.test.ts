@@ -4,14 +4,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateEncryptionKey, type UnknownEngageEnvelope } from '@herald/engage';
+import { decryptEnvelope, generateEncryptionKey, parseEnvelope, type UnknownEngageEnvelope } from '@herald/engage';
 import { createReceiver, createRouter, verify } from '@herald/receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEndpoint } from '../helpers/fixtures.js';
 import { markersIn, sqliteBytes } from '../helpers/at-rest.js';
 import { startInProcess, type InProcess } from '../helpers/inproc.js';
 import { Receiver } from '../helpers/receiver.js';
-import { call, emit, guid, tenant } from './helpers.js';
+import { call, emit, envelopeOf, guid, tenant } from './helpers.js';
 
 
 describe('engage encryption: no plaintext at rest', () => {
@@ -96,5 +96,43 @@ describe('engage encryption: end to end over loopback', () => {
     expect(byId.get(sent[2].eventId)?.payload).toEqual({ contactId: guid(9), value: true });
     // Every attempt of a message carries its message id, which the receiver dedupes on.
     for (const req of got) expect(sent.map((s) => s.msgId)).toContain(req.headers['svix-id'] ?? req.headers['webhook-id']);
+  });
+
+  it('key rotation: new events use the new key; stored messages and their resends keep the old one, which a receiver holding both opens', async () => {
+    const oldKey = generateEncryptionKey();
+    const newKey = generateEncryptionKey();
+    const t = await tenant(h, { key: oldKey });
+    const ep = (await createEndpoint(h, t.uid, { url: rx.url('/rotate') })).id;
+    const secret = (await call(h, 'GET', `/api/v1/app/${t.uid}/endpoint/${ep}/secret`, 200)).json.key as string;
+    const before = (await emit(h, t.uid, 'contact', { contactId: guid(20) }, { status: 202 })).r.json.events[0];
+    await rx.waitForCount(1, { path: '/rotate' });
+
+    await call(h, 'PUT', `/api/v1/app/${t.uid}/engage/encryption-key`, 200, { body: { key: newKey } });
+    const after = (await emit(h, t.uid, 'contact', { contactId: guid(21) }, { status: 202 })).r.json.events[0];
+    await call(h, 'POST', `/api/v1/app/${t.uid}/msg/${before.msgId}/endpoint/${ep}/resend`, 202);
+    const got = await rx.waitForCount(3, { path: '/rotate' });
+
+    const wire = (req: { body: Buffer; headers: Record<string, unknown> }) => parseEnvelope(verify(req.body, req.headers as never, secret));
+    const byMsg = (id: string) => got.filter((r) => (r.headers['svix-id'] ?? r.headers['webhook-id']) === id).map(wire);
+    const [first, resent] = byMsg(before.msgId);
+    const [fresh] = byMsg(after.msgId);
+    // The old message, stored and resent after the switch, is the same ciphertext under the old key.
+    expect(resent!.payload).toBe(first!.payload);
+    expect(decryptEnvelope(resent!, oldKey).payload).toEqual({ contactId: guid(20), contactType: 'Member' });
+    expect(() => decryptEnvelope(resent!, newKey)).toThrow();
+    expect(decryptEnvelope(fresh!, newKey).payload).toEqual({ contactId: guid(21), contactType: 'Member' });
+    expect(() => decryptEnvelope(fresh!, oldKey)).toThrow();
+    // The API holds what was stored: the old message still under the old key.
+    expect(decryptEnvelope(parseEnvelope(await envelopeOf(h, t.uid, before.msgId)), oldKey).payload).toMatchObject({ contactId: guid(20) });
+
+    // As the README tells receivers: hold both keys (newest first) until the old messages' retries are over.
+    const both = createReceiver({ secrets: secret, encryptionKey: [newKey, oldKey], dedupe: false, router: createRouter() });
+    const newOnly = createReceiver({ secrets: secret, encryptionKey: newKey, dedupe: false, router: createRouter() });
+    for (const req of got) {
+      const inbound = { rawBody: req.body, headers: req.headers, remoteAddress: '127.0.0.1' };
+      expect((await both.handle(inbound)).status).toBe(200);
+      const fresh = (req.headers['svix-id'] ?? req.headers['webhook-id']) === after.msgId;
+      expect((await newOnly.handle(inbound)).status).toBe(fresh ? 200 : 400);
+    }
   });
 });
