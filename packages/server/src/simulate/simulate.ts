@@ -23,7 +23,19 @@ export interface SimulateOptions {
   /** Most actions in flight at once. */
   concurrency?: number;
   onProgress?: (done: number) => void;
+  /** The pacing clock (default: performance.now and setTimeout); tests inject a virtual one. */
+  clock?: SimulateClock;
 }
+
+export interface SimulateClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: SimulateClock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
 
 export interface SimulateReport {
   actions: Record<string, number>;
@@ -105,6 +117,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
       const first = pick(FIRST);
       const last = pick(LAST);
       for (const p of PREFERENCES) c.preferences[p] = bool();
+      c.consents.memberConsent = true; // given at sign-up, below
       contacts.push(c);
       return ['contact.create', 'POST', `/api/v1/app/${app}/engage/contact`, {
         contactId: c.id,
@@ -157,7 +170,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
     return ['contact.delete', 'DELETE', `/api/v1/app/${app}/engage/contact/${encodeURIComponent(c.id)}`, undefined, c];
   };
 
-  const started = performance.now();
+  const clock = o.clock ?? realClock;
+  const started = clock.now();
   const limit = o.count ?? Number.POSITIVE_INFINITY;
   const until = o.durationMs === undefined ? Number.POSITIVE_INFINITY : started + o.durationMs;
   if (limit === Number.POSITIVE_INFINITY && until === Number.POSITIVE_INFINITY) throw new Error('give a count or a duration');
@@ -168,8 +182,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
     // Open loop: action i is due at start + i / rate, whatever the answers' latency.
     const due = started + (i * 1000) / o.rate;
     if (due > until) break;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const wait = due - clock.now();
+    if (wait > 0) await clock.sleep(wait);
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
     const [name, method, path, body, contact] = next();
     report.actions[name] = (report.actions[name] ?? 0) + 1;
@@ -187,6 +201,6 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
     void p.finally(() => inFlight.delete(p));
   }
   await Promise.all(inFlight);
-  report.elapsedMs = Math.round(performance.now() - started);
+  report.elapsedMs = Math.round(clock.now() - started);
   return report;
 }
