@@ -2,7 +2,7 @@
 // (including the ones that must NOT fire), the module switch, bad input, the one-commit path to
 // delivery tasks, idempotency keys and concurrent upserts.
 import { describe, expect, it } from 'vitest';
-import { count, createEndpoint, createEventType, portalToken, tasksOf } from '../helpers/fixtures.js';
+import { count, createEndpoint, createEventType, portalToken, tasksOf, type TaskRow } from '../helpers/fixtures.js';
 import { Clock, isHttpErrorBody, isValidationErrorBody, useInProcess } from '../helpers/inproc.js';
 import { call, emit, envelopeOf, guid, tenant } from './helpers.js';
 
@@ -204,6 +204,10 @@ describe('engage producer: module switch, bad input, access', () => {
       ['contact', { contactId: guid(30), shoeSize: 42 }, ['body', 'shoeSize']],
       ['point-balance', { contactId: guid(30), accountId: 1.5, definitionId: 1, balance: 1 }, ['body', 'accountId']],
       ['reward-voucher', { id: guid(31), contactId: guid(30), amount: 1, currency: 'kronor', uniqueCode: 'X', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' }, ['body', 'currency']],
+      ['point-transaction', { amount: '10', contactId: guid(30), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' }, ['body', 'amount']],
+      ['point-transaction', { amount: 10, contactId: guid(30), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r' }, ['body', 'sourceId']],
+      ['promotion-assignment', { id: guid(32), contactId: guid(30) }, ['body', 'promotionId']],
+      ['promotion-assignment', { id: guid(32), contactId: guid(30), promotionId: guid(33), validFrom: 'soon' }, ['body', 'validFrom']],
     ];
     for (const [route, body, loc] of bad) {
       const r = await h().inject('POST', `/api/v1/app/${t.uid}/engage/${route}`, { body });
@@ -224,6 +228,59 @@ describe('engage producer: module switch, bad input, access', () => {
     expect(backwards.json.detail[0].loc).toEqual(['body', 'validTo']);
     expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
     expect(count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(0);
+  });
+
+  it('nothing is stored for a rejected request, whatever the reason, on every producer route (idempotency keys included)', async () => {
+    const t = await tenant(h());
+    const off = await tenant(h(), { moduleOn: false });
+    const portal = await portalToken(h(), t.uid, { permissions: ['view', 'manage', 'secrets'] });
+    const v = { id: guid(81), contactId: guid(80), amount: 1, currency: 'SEK', uniqueCode: 'X1', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' };
+    const tx = { amount: 1, contactId: guid(80), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' };
+    const good: [string, unknown, 'POST' | 'DELETE'][] = [
+      ['contact', { contactId: guid(80), attributes: { firstName: 'Ed' } }, 'POST'],
+      [`contact/${guid(80)}`, undefined, 'DELETE'],
+      ['point-transaction', tx, 'POST'],
+      ['point-balance', { contactId: guid(80), accountId: 9, definitionId: 1, balance: 5 }, 'POST'],
+      ['reward-voucher', v, 'POST'],
+      ['promotion-assignment', { id: guid(82), contactId: guid(80), promotionId: guid(83) }, 'POST'],
+    ];
+    // Some state to protect: the contact, and the voucher a conflicting one must not replace.
+    await emit(h(), t.uid, 'contact', { contactId: guid(80) }, { status: 202 });
+    await emit(h(), t.uid, 'reward-voucher', v, { status: 202 });
+    // Every table except the audit log (which records refused 403s by design) and the migrations ledger.
+    const tables = (h().store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[])
+      .map((r) => r.name)
+      .filter((n) => n !== 'audit_log' && !/migration/.test(n));
+    expect(tables).toEqual(expect.arrayContaining(['message', 'delivery_task', 'engage_state', 'engage_tenant', 'idempotency', 'idempotency_lock']));
+    const snapshot = () => Object.fromEntries(tables.map((n) => [n, h().store.db.prepare(`SELECT * FROM ${n}`).all()]));
+    const before = snapshot();
+
+    let n = 0;
+    const refuse = async (app: string, route: string, body: unknown, method: 'POST' | 'DELETE', status: number, token?: string) => {
+      const headers = method === 'POST' ? { 'idempotency-key': `rejected-${n++}` } : undefined;
+      const r = await h().inject(method, `/api/v1/app/${app}/engage/${route}`, { body, headers, token });
+      expect(r.status, `${method} ${app} ${route} ${r.text}`).toBe(status);
+    };
+    for (const [route, body, method] of good) {
+      await refuse('no-such-tenant', route, body, method, 404); // unknown tenant
+      await refuse(off.uid, route, body, method, 409); // module off
+      await refuse(t.uid, route, body, method, 403, portal); // not the producer
+      if (method === 'POST') await refuse(t.uid, route, { ...(body as object), unknownField: 1 }, method, 422); // schema
+    }
+    await refuse(t.uid, 'contact', { contactId: guid(80), consents: [{ id: 'c', value: true }, { id: 'c', value: false }] }, 'POST', 422);
+    await refuse(t.uid, 'contact', { contactId: guid(80), attributes: { createdInStore: 'S1' } }, 'POST', 422);
+    await refuse(t.uid, 'reward-voucher', { ...v, amount: 2 }, 'POST', 409); // same id, other content
+    await refuse(t.uid, `contact/${guid(89)}`, undefined, 'DELETE', 404); // unknown contact
+    await refuse(t.uid, 'reward-voucher', { ...v, validTo: '2025-01-01T00:00:00Z' }, 'POST', 422); // before validFrom
+    // Bad encryption keys are refused the same way and change nothing.
+    for (const key of ['short', 'DaqfT7Ys6tGqM3zbesEKpmacTJEqBCp2x', 'DaqfT7Ys6tGqM3zbesEKpmacTJEqBC-2']) {
+      expect((await h().inject('PUT', `/api/v1/app/${t.uid}/engage/encryption-key`, { body: { key } })).status).toBe(422);
+    }
+    expect(snapshot()).toEqual(before);
+    // The keys used by rejected requests are free: the same key on a good request does the work.
+    const ok = await h().inject('POST', `/api/v1/app/${t.uid}/engage/point-transaction`, { body: tx, headers: { 'idempotency-key': 'rejected-0' } });
+    expect(ok.status).toBe(202);
+    expect(ok.headers['idempotent-replayed']).toBeUndefined();
   });
 
   it('portal tokens cannot call producer routes or switch the module, whatever their permissions', async () => {
@@ -261,6 +318,33 @@ describe('engage producer: the durable path', () => {
     expect(e2.types).toEqual(['contact.updated', 'contact.consent.changed']);
     expect([...tasksOf(h(), e2.r.json.messageIds[0]).keys()]).toEqual([all]);
     expect([...tasksOf(h(), e2.r.json.messageIds[1]).keys()].sort()).toEqual([all, consent].sort());
+  });
+
+  it('every producer route stores its messages with delivery tasks, as POST /msg does for the same event type', async () => {
+    await call(h(), 'POST', '/api/v1/engage/catalog/install', 200);
+    const t = await tenant(h());
+    const all = (await createEndpoint(h(), t.uid)).id;
+    const routes: [string, unknown, 'POST' | 'DELETE', string][] = [
+      ['contact', { contactId: guid(55) }, 'POST', 'contact.created'],
+      ['point-transaction', { amount: 3, contactId: guid(55), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' }, 'POST', 'loyalty.addPoints'],
+      ['point-balance', { contactId: guid(55), accountId: 5, definitionId: 1, balance: 3 }, 'POST', 'point.balance.updated'],
+      ['reward-voucher', { id: guid(56), contactId: guid(55), amount: 1, currency: 'SEK', uniqueCode: 'X', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' }, 'POST', 'reward.voucher.created'],
+      ['promotion-assignment', { id: guid(57), contactId: guid(55), promotionId: guid(58) }, 'POST', 'promotion.multichannel.assigned'],
+      [`contact/${guid(55)}`, undefined, 'DELETE', 'contact.deleted'],
+    ];
+    for (const [route, body, method, type] of routes) {
+      const only = (await createEndpoint(h(), t.uid, { eventTypes: [type] })).id;
+      const e = await emit(h(), t.uid, route, body, { method, status: 202 });
+      expect(e.types).toEqual([type]);
+      const id = e.r.json.messageIds[0];
+      // The same message row and tasks POST /msg makes: pending, due now, one per matching endpoint.
+      const ref = (await call(h(), 'POST', `/api/v1/app/${t.uid}/msg`, 202, { body: { eventType: type, payload: { ref: true } } })).json.id;
+      const tasks = tasksOf(h(), id);
+      expect([...tasks.keys()].sort(), route).toEqual([all, only].sort());
+      const shape = (m: Map<string, TaskRow>) => [...m.values()].map((r) => [r.endpoint_id, r.status, r.attempt_count, r.trigger_type, r.next_attempt_at !== null]).sort();
+      expect(shape(tasks)).toEqual(shape(tasksOf(h(), ref)));
+      expect(count(h(), 'message', 'id = ? AND event_type = ?', id, type)).toBe(1);
+    }
   });
 
   it('an idempotency key replays the first answer and emits nothing new', async () => {
