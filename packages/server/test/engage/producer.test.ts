@@ -1,6 +1,9 @@
 // The Engage producer routes against a real SQLite file, in process: every trigger rule of issue 4
 // (including the ones that must NOT fire), the module switch, bad input, the one-commit path to
 // delivery tasks, idempotency keys and concurrent upserts.
+import { generateEncryptionKey } from '@herald/engage';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { count, createEndpoint, createEventType, portalToken, tasksOf, type TaskRow } from '../helpers/fixtures.js';
 import { Clock, isHttpErrorBody, isValidationErrorBody, useInProcess } from '../helpers/inproc.js';
@@ -369,5 +372,44 @@ describe('engage producer: the durable path', () => {
     expect(types.filter((x) => x === 'contact.created')).toHaveLength(1);
     expect(types.filter((x) => x !== 'contact.created' && x !== 'contact.updated')).toEqual([]);
     expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(types.length);
+  });
+});
+
+describe('engage producer: what is stored is what the catalog describes', () => {
+  const h = useInProcess();
+  // ajv-formats is CommonJS; under NodeNext its default import is the module object.
+  const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+  it('all 11 event types, plaintext and encrypted, validate against the installed event types\' schemas', async () => {
+    await call(h(), 'POST', '/api/v1/engage/catalog/install', 200);
+    const ajv = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true });
+    addFormats(ajv);
+    for (const key of [undefined, generateEncryptionKey()]) {
+      const t = await tenant(h(), { key });
+      const c = guid(90);
+      const sent = [
+        ...(await emit(h(), t.uid, 'contact', { contactId: c, attributes: { firstName: 'Vi' } }, { status: 202 })).r.json.events,
+        ...(await emit(h(), t.uid, 'contact', {
+          contactId: c,
+          attributes: { city: 'Lund' },
+          preferences: { acceptsEmail: true, acceptsSms: true, acceptsPostal: true },
+          consents: [{ id: 'memberConsent', value: true, source: 'ECOM', comment: 'signed up in store' }],
+        }, { status: 202 })).r.json.events,
+        ...(await emit(h(), t.uid, 'point-transaction', { amount: 50, contactId: c, pointDefinitionId: 1, source: 'Manual', description: 'Goodwill', userId: 'u-1', userName: 'Ulla', reason: 'Late delivery', sourceId: 'case-1' }, { status: 202 })).r.json.events,
+        ...(await emit(h(), t.uid, 'point-balance', { contactId: c, accountId: 77, definitionId: 1, balance: 50, balanceExpires: '2027-12-31T23:59:59+01:00' }, { status: 202 })).r.json.events,
+        ...(await emit(h(), t.uid, 'reward-voucher', { id: guid(91), contactId: c, amount: 100, currency: 'SEK', uniqueCode: '2511233093766', validFrom: '2026-01-01T00:00:00+01:00', validTo: '2026-06-30T23:59:59+02:00' }, { status: 202 })).r.json.events,
+        ...(await emit(h(), t.uid, 'promotion-assignment', { id: guid(92), contactId: c, promotionId: guid(93), externalId: 'SO-1' }, { status: 202 })).r.json.events,
+        ...(await emit(h(), t.uid, `contact/${c}`, undefined, { method: 'DELETE', status: 202 })).r.json.events,
+      ] as { msgId: string; eventType: string }[];
+      expect(new Set(sent.map((e) => e.eventType)).size).toBe(11);
+      for (const e of sent) {
+        const schema = (await call(h(), 'GET', `/api/v1/event-type/${e.eventType}`, 200)).json.schemas['1'];
+        const validate = ajv.getSchema(e.eventType) ?? (ajv.addSchema(schema, e.eventType), ajv.getSchema(e.eventType)!);
+        const env = await envelopeOf(h(), t.uid, e.msgId);
+        expect(validate(env), `${e.eventType}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+        expect(env.isEncrypted).toBe(key !== undefined);
+        expect(Object.keys(env)).toEqual(['eventId', 'eventType', 'isEncrypted', 'payload', 'tenant']);
+      }
+    }
   });
 });
