@@ -1,5 +1,7 @@
 // Random upsert/delete sequences against a tiny independent model of the rules: which events
 // must fire, which must not, and that a consent once set is never unset. Seeded, so reproducible.
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { describe, expect, it } from 'vitest';
 import {
   CONTACT_PREFERENCES,
@@ -12,16 +14,10 @@ import {
 } from '../src/index.js';
 import { payloadErrors } from './schemas.js';
 
+/** A seeded source of floats in [0, 1), so a failing seed can be replayed. */
 function prng(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = xoroshiro128plus(seed);
+  return () => uniformFloat64(rng);
 }
 
 const ID = 'c-1';

@@ -3,6 +3,8 @@
 // are created and edited, preferences and consents toggled, points added and balances moved,
 // vouchers created and promotions assigned, with a seeded generator so a run can be repeated.
 import { randomUUID } from 'node:crypto';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 export interface SimulateOptions {
   /** Herald's base URL, e.g. http://127.0.0.1:8071. */
@@ -46,16 +48,10 @@ export interface SimulateReport {
   elapsedMs: number;
 }
 
-/** mulberry32: small, fast and seedable; reproducibility is all that matters here. */
+/** Seeded floats in [0, 1): reproducibility is all that matters here. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = xoroshiro128plus(seed);
+  return () => uniformFloat64(rng);
 }
 
 const FIRST = ['Anna', 'Erik', 'Maja', 'Lars', 'Sofia', 'Johan', 'Elin', 'Karl', 'Ida', 'Oskar'];
