@@ -127,6 +127,8 @@ export class SqliteStore implements Store {
   private readonly appCache = new Map<string, Application>();
   /** Endpoints by id, secrets unsealed: the dispatcher reads one per attempt. Exact, as above. */
   private readonly endpointCache = new Map<string, Endpoint>();
+  /** Idempotency-key holds: key → held until (epoch ms); see lockIdempotencyKey. */
+  private readonly idempotencyHolds = new Map<string, number>();
   /** Per-application endpoint filters for message fan-out. Exact: every write goes through us. */
   private readonly matchCache = new Map<string, MatchEndpoint[]>();
 
@@ -995,22 +997,21 @@ export class SqliteStore implements Store {
     });
   }
 
-  lockIdempotencyKey(key: string, now: number, until: number): Promise<boolean> {
-    // A hold lost in a power cut frees the key, which is all a restart needs: no fsync wait.
-    return this.writes.run(() => {
-      const res = this.run(
-        `INSERT INTO idempotency_lock (key, locked_until) VALUES (?, ?)
-         ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until WHERE locked_until <= ?`,
-        key, until, now,
-      );
-      return res.changes === 1;
-    }, { durable: false });
+  /**
+   * A key's hold lives in memory. The embedded store has one API process per data folder (scale-out
+   * is PostgreSQL's job), so no other process could take it, and a hold is only ever needed while
+   * its request runs: a restart frees every hold, as it must. In the file it took two commits per
+   * idempotent POST (take, release): 173 against 122 µs of CPU per request in bench/ingest.mjs.
+   */
+  async lockIdempotencyKey(key: string, now: number, until: number): Promise<boolean> {
+    const held = this.idempotencyHolds.get(key);
+    if (held !== undefined && held > now) return false;
+    this.idempotencyHolds.set(key, until);
+    return true;
   }
 
-  unlockIdempotencyKey(key: string): Promise<void> {
-    return this.writes.run(() => {
-      this.run('DELETE FROM idempotency_lock WHERE key = ?', key);
-    }, { durable: false });
+  async unlockIdempotencyKey(key: string): Promise<void> {
+    this.idempotencyHolds.delete(key);
   }
 
   // ---- portal sessions -----------------------------------------------------------------------
