@@ -2,11 +2,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { encryptEnvelope, generateEncryptionKey } from '@herald/engage';
-import { generateSecret } from '@herald/receiver';
+import { generateSecret, signatureHeaders } from '@herald/receiver';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../src/config.js';
 import { startGateway, type Gateway } from '../src/gateway.js';
-import { envelope, postSigned, startSink, tempDir, uniqueName, waitFor, type Sink } from './helpers.js';
+import { envelope, postSigned, startSink, tempDir, uniqueName, waitFor, type PostResult, type Sink } from './helpers.js';
 
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -130,47 +131,87 @@ describe('herald-receive gateway', () => {
   });
 
   describe('bad input gets a 4xx naming the reason; nothing is stored or forwarded', () => {
-    it.each([
-      ['missing headers', 400, 'missing_headers'],
-      ['a bad signature', 401, 'no_matching_signature'],
-      ['a stale signature', 401, 'timestamp_too_old'],
-      ['unreadable ciphertext', 400, 'invalid_ciphertext'],
-      ['a source IP outside the allowlist', 403, 'ip_not_allowed'],
-      ['an oversized body', 413, 'payload_too_large'],
-      ['a body that is not an envelope', 400, 'invalid_envelope'],
-    ])('%s', async (what, status, code) => {
-      const key = generateEncryptionKey();
-      const { gateway, sink } = await setup({
+    const key = generateEncryptionKey();
+    const now = () => Math.floor(Date.now() / 1000);
+    /** Rows in the inbox file itself, read on a connection of its own, not through the gateway's API. */
+    const storedEvents = (path: string): { webhook_id: string }[] => {
+      const db = new Database(path, { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare('SELECT webhook_id FROM events').all() as { webhook_id: string }[];
+      } finally {
+        db.close();
+      }
+    };
+    // contact.deleted routes to both sinks: a bad request that slipped through would show at either.
+    const bad = () => envelope('contact.deleted');
+    const cases: [string, number, string, (url: string, id: string) => Promise<PostResult>][] = [
+      ['missing headers', 400, 'missing_headers', async (url) => {
+        const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bad()) });
+        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+      }],
+      ['a missing signature header (webhook-*)', 400, 'missing_headers', async (url, id) => {
+        const r = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(now()) },
+          body: JSON.stringify(bad()),
+        });
+        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+      }],
+      ['a bad signature', 401, 'no_matching_signature', (url, id) => postSigned(url, JSON.stringify(bad()), generateSecret(), { id })],
+      ['a stale signature', 401, 'timestamp_too_old', (url, id) => postSigned(url, JSON.stringify(bad()), secret, { id, timestamp: now() - 3600 })],
+      ['a signature from the future', 401, 'timestamp_too_new', (url, id) => postSigned(url, JSON.stringify(bad()), secret, { id, timestamp: now() + 3600 })],
+      ['unreadable ciphertext', 400, 'invalid_ciphertext', (url, id) =>
+        postSigned(url, JSON.stringify({ ...bad(), isEncrypted: true, payload: 'bm90IGNpcGhlcnRleHQ' }), secret, { id })],
+      ['ciphertext under another key', 400, 'invalid_ciphertext', (url, id) =>
+        postSigned(url, JSON.stringify(encryptEnvelope(bad() as never, generateEncryptionKey())), secret, { id })],
+      ['a source IP outside the allowlist', 403, 'ip_not_allowed', (url, id) => postSigned(url, JSON.stringify(bad()), secret, { id })],
+      ['an oversized body', 413, 'payload_too_large', (url, id) =>
+        postSigned(url, JSON.stringify({ ...bad(), pad: 'x'.repeat(5000) }), secret, { id })],
+      ['an oversized body sent chunked, with no content-length', 413, 'payload_too_large', async (url, id) => {
+        const body = JSON.stringify({ ...bad(), pad: 'x'.repeat(5000) });
+        const headers = { 'content-type': 'application/json', ...signatureHeaders({ id, timestamp: now(), body, secrets: secret }) };
+        const bytes = Buffer.from(body);
+        const stream = new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (let i = 0; i < bytes.length; i += 1000) controller.enqueue(bytes.subarray(i, i + 1000));
+            controller.close();
+          },
+        });
+        const r = await fetch(url, { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
+        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+      }],
+      ['a body that is not an envelope', 400, 'invalid_envelope', (url, id) => postSigned(url, '{"hello":"world"}', secret, { id })],
+    ];
+
+    it.each(cases)('%s: %i %s', async (what, status, code, send) => {
+      const inboxPath = join(dir, `${uniqueName('inbox')}.db`);
+      const { gateway, sink, other } = await setup({
+        inboxPath,
         encryptionKey: key,
         maxBodyBytes: 4096,
-        ...(what.includes('allowlist') ? { allowlist: ['198.51.100.0/24'] } : {}),
+        ...(what.includes('allowlist') ? { allowlist: ['198.51.100.0/24'], trustedProxies: ['127.0.0.1'] } : {}),
       });
-      let body = JSON.stringify(envelope());
-      let res: { status: number; body: Record<string, unknown> };
-      if (what === 'missing headers') {
-        const r = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        res = { status: r.status, body: (await r.json()) as Record<string, unknown> };
-      } else if (what === 'a bad signature') {
-        res = await postSigned(gateway.url, body, generateSecret());
-      } else if (what === 'a stale signature') {
-        res = await postSigned(gateway.url, body, secret, { timestamp: Math.floor(Date.now() / 1000) - 3600 });
-      } else if (what === 'unreadable ciphertext') {
-        body = JSON.stringify({ ...envelope(), isEncrypted: true, payload: 'bm90IGNpcGhlcnRleHQ' });
-        res = await postSigned(gateway.url, body, secret);
-      } else if (what === 'an oversized body') {
-        body = JSON.stringify({ ...envelope(), pad: 'x'.repeat(5000) });
-        res = await postSigned(gateway.url, body, secret);
-      } else if (what === 'a body that is not an envelope') {
-        res = await postSigned(gateway.url, '{"hello":"world"}', secret);
-      } else {
-        res = await postSigned(gateway.url, body, secret);
-      }
+      const badId = uniqueName('bad');
+      const res = await send(gateway.url, badId);
       expect(res).toMatchObject({ status, body: { code } });
-      expect(typeof res.body.detail).toBe('string');
-      expect(gateway.inbox.deliveries()).toEqual([]);
-      // Let the forwarder run once more; still nothing.
-      await postSigned(gateway.url, JSON.stringify(envelope()), secret).catch(() => undefined);
-      expect(sink.received.every((r) => r.eventType === 'point.balance.updated')).toBe(true);
+      expect(res.body.detail).toEqual(expect.any(String));
+      expect(res.body.detail).not.toBe('');
+      // Nothing stored: no event row at all (not only no delivery rows).
+      expect(storedEvents(inboxPath)).toEqual([]);
+      expect(gateway.inbox.has(badId)).toBe(false);
+
+      // Nothing forwarded: a good event sent afterwards is the only thing either sink ever sees,
+      // and the only row in the inbox. (For the allowlist case it comes through the trusted proxy
+      // with an allowed client address.)
+      const goodId = uniqueName('good');
+      const viaProxy: Record<string, string> = what.includes('allowlist') ? { 'x-forwarded-for': '198.51.100.7' } : {};
+      const good = await postSigned(gateway.url, JSON.stringify(envelope('contact.deleted')), secret, { id: goodId, headers: viaProxy });
+      expect(good.status).toBe(200);
+      await waitFor('the good event at both sinks', () => sink.received.length > 0 && other.received.length > 0);
+      await waitFor('its deliveries done', () => gateway.inbox.deliveries().every((d) => d.status === 'done'));
+      expect(storedEvents(inboxPath)).toEqual([{ webhook_id: goodId }]);
+      expect(sink.received.map((r) => r.webhookId)).toEqual([goodId]);
+      expect(other.received.map((r) => r.webhookId)).toEqual([goodId]);
     });
   });
 
