@@ -1,6 +1,6 @@
 // delivery: one attempt. Build the request, sign it, send it with undici, classify the answer.
 // Knows nothing of the store: it takes values and returns values.
-import { parseSecret, signOne, type ParsedSecret } from '@herald/receiver';
+import { parseSecret, sign, type ParsedSecret } from '@herald/receiver';
 import { Agent, request } from 'undici';
 import { parseRetryAfter, type Outcome } from '../domain/retry.js';
 import type { EgressConfig } from '../config/index.js';
@@ -74,7 +74,8 @@ export class Sender {
   }
 
   headersFor(req: DeliveryRequest): Record<string, string> {
-    const signature = req.secrets.map((s) => signOne(s, req.msgId, req.timestampSeconds, req.body)).join(' ');
+    // @herald/receiver's `sign` is the one implementation of the scheme (one entry per secret).
+    const signature = sign({ id: req.msgId, timestamp: req.timestampSeconds, body: req.body, secrets: req.secrets });
     // Custom headers first, so Herald's own always win (the API also refuses reserved names).
     const h: Record<string, string> = { ...req.headers, 'content-type': 'application/json', 'user-agent': this.opts.userAgent };
     for (const p of this.opts.headerPrefixes) {
