@@ -1,6 +1,7 @@
 /**
  * Why verification failed. Stable codes: callers and the gateway map them to responses.
- * `invalid_secret` is a configuration problem on the receiving side, not a bad request.
+ * `invalid_secret` and `raw_body_unavailable` are problems on the receiving side (a bad secret, a
+ * body parser that ran first), not bad requests.
  */
 export type VerificationFailureReason =
   | 'missing_headers'
@@ -9,7 +10,8 @@ export type VerificationFailureReason =
   | 'timestamp_too_new'
   | 'no_matching_signature'
   | 'invalid_payload'
-  | 'invalid_secret';
+  | 'invalid_secret'
+  | 'raw_body_unavailable';
 
 /** The one error `verify`, `sign` and `parseSecret` throw for webhook problems. */
 export class WebhookVerificationError extends Error {

@@ -60,7 +60,6 @@ export type ReceiverErrorCode =
   | EngageErrorCode
   | 'ip_not_allowed'
   | 'payload_too_large'
-  | 'raw_body_unavailable'
   | 'handler_failed';
 
 export interface ReceiverResponse {

@@ -63,7 +63,7 @@ function rawPublicKey(key: KeyObject): Buffer {
 }
 
 function isParsed(input: SecretInput): input is ParsedSecret {
-  return typeof input === 'object' && !(input instanceof Uint8Array);
+  return typeof input === 'object' && input !== null && !(input instanceof Uint8Array) && typeof input.kind === 'string';
 }
 
 /** Parses a secret once; pass the result to `sign`/`verify` to skip re-decoding on every call. */

@@ -37,6 +37,9 @@ interface SignatureHeaders {
 }
 
 function readHeaders(headers: HeadersLike): SignatureHeaders {
+  if (typeof headers !== 'object' || headers === null) {
+    throw new WebhookVerificationError('missing_headers', 'no request headers were given to verify');
+  }
   // Take all three from one family, so a stray header of the other family cannot mix in.
   for (const prefix of ['svix', 'webhook'] as const) {
     const id = getHeader(headers, `${prefix}-id`);
@@ -120,7 +123,10 @@ function toSecretList(secrets: SecretInput | readonly SecretInput[]): ParsedSecr
 function checkBody(rawBody: unknown): asserts rawBody is WebhookBody {
   if (typeof rawBody !== 'string' && !(rawBody instanceof Uint8Array)) {
     // A parsed object means a JSON body parser ran first: re-serialising it would not match the signature.
-    throw new TypeError('verify needs the raw request body (string or bytes), not a parsed object');
+    throw new WebhookVerificationError(
+      'raw_body_unavailable',
+      'verify needs the raw request body (string or bytes), not a parsed object: read the body before any JSON parser does',
+    );
   }
 }
 

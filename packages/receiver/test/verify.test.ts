@@ -188,8 +188,8 @@ describe('verify: body', () => {
     expect(reasonOf(() => verify(reserialised, h, secret, { now: at(T) }))).toBe('no_matching_signature');
   });
 
-  it('throws a TypeError when handed a parsed object', () => {
-    expect(() => verify(JSON.parse(BODY), h, secret, { now: at(T) })).toThrow(TypeError);
+  it('refuses a parsed object as raw_body_unavailable: a JSON parser ran first', () => {
+    expect(reasonOf(() => verify(JSON.parse(BODY), h, secret, { now: at(T) }))).toBe('raw_body_unavailable');
   });
 
   it('refuses a verified body that is not JSON as invalid_payload', () => {
@@ -201,5 +201,59 @@ describe('verify: body', () => {
     expect(verifyWebhook(BODY, h, secret, { now: at(T) })).toEqual({ id: 'msg_1', timestamp: T, payload: JSON.parse(BODY) });
     const verifier = createVerifier([generateSecret(), secret], { now: at(T) });
     expect(verifier(BODY, h).id).toBe('msg_1');
+  });
+});
+
+describe('verify: one error type', () => {
+  const secret = generateSecret();
+  const h = headers(secret);
+  // Plain-JS callers can hand over anything; every refusal must still be the one error type with a
+  // reason code, so `catch (e) { if (e instanceof WebhookVerificationError) … }` covers them all.
+  const misuse: [string, () => unknown, VerificationFailureReason][] = [
+    ['a parsed object body', () => verify(JSON.parse(BODY), h, secret), 'raw_body_unavailable'],
+    ['a null body', () => verify(null as never, h, secret), 'raw_body_unavailable'],
+    ['a number body', () => verify(42 as never, h, secret), 'raw_body_unavailable'],
+    ['null headers', () => verify(BODY, null as never, secret), 'missing_headers'],
+    ['undefined headers', () => verify(BODY, undefined as never, secret), 'missing_headers'],
+    ['a null secret', () => verify(BODY, h, null as never), 'invalid_secret'],
+    ['a null among the secrets', () => verify(BODY, h, [secret, null] as never), 'invalid_secret'],
+    ['an object that is not a parsed secret', () => verify(BODY, h, { key: 'x' } as never), 'invalid_secret'],
+    ['a number secret', () => verify(BODY, h, 7 as never), 'invalid_secret'],
+  ];
+
+  it.each(misuse)('%s throws WebhookVerificationError(%s)', (_label, fn, reason) => {
+    let thrown: unknown;
+    try {
+      fn();
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(WebhookVerificationError);
+    expect((thrown as WebhookVerificationError).reason).toBe(reason);
+    expect((thrown as Error).message).not.toBe('');
+  });
+
+  it('every reason the verifier can give is a WebhookVerificationError carrying a stable code', () => {
+    const cases: [unknown, Record<string, string>][] = [
+      [BODY, {}],
+      [BODY, { ...h, 'svix-timestamp': 'x' }],
+      [BODY, h],
+      ['not json', headers(secret, { body: 'not json' })],
+      [BODY.replace('c1', 'c2'), h],
+    ];
+    const reasons = new Set<VerificationFailureReason>();
+    for (const [body, hdrs] of cases) {
+      for (const nowAt of [T, T + 10_000, T - 10_000]) {
+        try {
+          verify(body as string, hdrs, secret, { now: at(nowAt) });
+        } catch (err) {
+          expect(err).toBeInstanceOf(WebhookVerificationError);
+          reasons.add((err as WebhookVerificationError).reason);
+        }
+      }
+    }
+    expect([...reasons].sort()).toEqual(
+      ['invalid_payload', 'invalid_timestamp', 'missing_headers', 'no_matching_signature', 'timestamp_too_new', 'timestamp_too_old'].sort(),
+    );
   });
 });
