@@ -2,7 +2,10 @@
 import { expectTypeOf } from 'vitest';
 import {
   createRouter,
+  ENGAGE_EVENT_TYPES,
   type DeliveryContext,
+  type EngageEventType,
+  type EngagePayloadMap,
   type EngageEvent,
   type PointBalanceUpdatedPayload,
   type RewardVoucherCreatedPayload,
@@ -44,3 +47,18 @@ router.onUnhandled((e) => {
 
 // Chaining keeps the router type.
 expectTypeOf(router.on('contact.deleted', (e) => e.payload.contactId)).toEqualTypeOf(router);
+
+// The issue's own example, and the mistakes it must catch on that event.
+router.on('point.balance.updated', (e) => {
+  const balance: number = e.payload.balance;
+  // @ts-expect-error a misspelt field does not type-check
+  e.payload.balanse;
+  // @ts-expect-error balance is a number, not a string
+  const wrong: string = e.payload.balance;
+  return [balance, wrong];
+});
+
+// All 11 Engage event types, each with a real payload type (none falls back to unknown or any).
+expectTypeOf<(typeof ENGAGE_EVENT_TYPES)['length']>().toEqualTypeOf<11>();
+type Untyped = { [T in EngageEventType]: unknown extends EngagePayloadMap[T] ? T : never }[EngageEventType];
+expectTypeOf<Untyped>().toEqualTypeOf<never>();
