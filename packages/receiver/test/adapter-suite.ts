@@ -61,8 +61,20 @@ async function withServer<T>(start: StartServer, h: Harness, fn: (url: string) =
   }
 }
 
-async function post(url: string, body: string | Uint8Array, headers: Record<string, string>) {
-  const res = await fetch(url, { method: 'POST', body, headers });
+/** A request body streamed in pieces, so it goes out chunked with no content-length. */
+function chunks(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      for (let i = 0; i < bytes.length; i += size) controller.enqueue(bytes.subarray(i, i + size));
+      controller.close();
+    },
+  });
+}
+
+async function post(url: string, body: string | Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string>) {
+  const init: RequestInit & { duplex?: 'half' } = { method: 'POST', body, headers };
+  if (body instanceof ReadableStream) init.duplex = 'half';
+  const res = await fetch(url, init);
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -101,19 +113,24 @@ export function adapterSuite(name: string, start: StartServer): void {
     });
 
     it.each([
-      ['missing headers', 400, 'missing_headers', (body: string) => ({ 'content-type': 'application/json', 'svix-id': msgId() })],
-      ['a bad signature', 401, 'no_matching_signature', (body: string) => signedHeaders(body, generateSecret())],
-      ['a stale signature', 401, 'timestamp_too_old', (body: string) => signedHeaders(body, SECRET, { timestamp: nowSeconds() - 600 })],
-    ])('refuses %s with %i %s and routes nothing', async (_label, status, code, headersFor) => {
+      ['missing headers', 400, 'missing_headers', (_body: string, id: string) => ({ 'content-type': 'application/json', 'svix-id': id })],
+      ['a bad signature', 401, 'no_matching_signature', (body: string, id: string) => signedHeaders(body, generateSecret(), { id })],
+      ['a stale signature', 401, 'timestamp_too_old', (body: string, id: string) => signedHeaders(body, SECRET, { id, timestamp: nowSeconds() - 600 })],
+    ])('refuses %s with %i %s, routes nothing and does not burn the id', async (_label, status, code, headersFor) => {
       const h = harness();
       const body = JSON.stringify(balance);
+      const id = msgId();
       await withServer(start, h, async (url) => {
-        const res = await post(url, body, headersFor(body));
+        const res = await post(url, body, headersFor(body, id));
         expect(res.status).toBe(status);
         expect(res.body.code).toBe(code);
         expect(res.body.detail).toEqual(expect.any(String));
+        expect(h.seen).toEqual([]);
+        // A refused request leaves no trace in the dedupe store: the genuine delivery of that id is
+        // processed, not answered as a duplicate.
+        expect(await post(url, body, signedHeaders(body, SECRET, { id }))).toEqual({ status: 200, body: { ok: true } });
       });
-      expect(h.seen).toEqual([]);
+      expect(h.seen).toEqual([{ event: balance, webhookId: id }]);
     });
 
     it('refuses unreadable ciphertext with 400 invalid_ciphertext', async () => {
@@ -168,6 +185,9 @@ export function adapterSuite(name: string, start: StartServer): void {
       await withServer(start, h, async (url) => {
         const res = await post(url, body, signedHeaders(body, SECRET));
         expect([res.status, res.body.code]).toEqual([413, 'payload_too_large']);
+        // Sent chunked, with no content-length to refuse up front: the limit holds while reading.
+        const chunked = await post(url, chunks(Buffer.from(body), 256), signedHeaders(body, SECRET));
+        expect([chunked.status, chunked.body.code]).toEqual([413, 'payload_too_large']);
         // The limit is on the body, not the connection: a normal delivery still works afterwards.
         const small = JSON.stringify(balance);
         expect((await post(url, small, signedHeaders(small, SECRET))).status).toBe(200);
