@@ -169,6 +169,22 @@ describe('forwarding to the real brokers', () => {
     expect(await jetStreamIds(stream)).toEqual([id]);
   });
 
+  it('Redis: a refused XADD is a failed attempt, retried until the stream accepts it, then stored once', async () => {
+    const stream = uniqueName('herald-gw-wrongtype');
+    cleanups.push(() => redis.del(stream));
+    // A plain string under the stream's key: the real server refuses XADD with WRONGTYPE.
+    await redis.set(stream, 'not a stream');
+    const gateway = await gatewayWith({ redis: { type: 'redis', url: REDIS, stream } });
+    const id = uniqueName('msg');
+    await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id });
+    await waitFor('two recorded failures', () => (gateway.inbox.deliveries()[0]?.attempts ?? 0) >= 2);
+    expect(gateway.inbox.deliveries()[0].status).toBe('pending');
+    expect(gateway.inbox.deliveries()[0].lastError).toMatch(/WRONGTYPE/);
+    await redis.del(stream);
+    await waitFor('delivery once the key is free', () => gateway.inbox.deliveries()[0]?.status === 'done');
+    expect(await streamIds(stream)).toEqual([id]);
+  });
+
   it('Redis: an unreachable server is a failed attempt with the error kept', async () => {
     const gateway = await gatewayWith({ redis: { type: 'redis', url: 'redis://127.0.0.1:1', stream: 'never', timeoutMs: 2000 } });
     await postSigned(gateway.url, JSON.stringify(envelope()), secret);
