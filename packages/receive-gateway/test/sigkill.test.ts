@@ -18,10 +18,19 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The parent's environment without any HERALD_RECEIVE_* setting, so each test says all it uses. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HERALD_RECEIVE_')));
+}
+
 /** Starts `herald-receive --config file` and resolves with its URL from the "listening" log line. */
-async function startBin(configPath: string): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
+async function startBin(
+  configPath: string | undefined,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [CLI, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = configPath === undefined ? [CLI] : [CLI, '--config', configPath];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...cleanEnv(), ...env } });
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -138,6 +147,7 @@ describe('herald-receive as a real process', () => {
 
       const requeue = spawn(process.execPath, [CLI, 'requeue-failed', '--destination', 'internal', '--config', configPath], {
         stdio: ['ignore', 'pipe', 'inherit'],
+        env: cleanEnv(),
       });
       let out = '';
       requeue.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -155,6 +165,60 @@ describe('herald-receive as a real process', () => {
     }
   });
 
+  it('runs from HERALD_RECEIVE_* variables alone, with no file', async () => {
+    const secret = generateSecret();
+    const sink = await startSink();
+    try {
+      const gateway = await startBin(undefined, {
+        HERALD_RECEIVE_HOST: '127.0.0.1',
+        HERALD_RECEIVE_PORT: '0',
+        HERALD_RECEIVE_PATH: '/env-hooks',
+        HERALD_RECEIVE_SECRETS: `${generateSecret()} ${secret}`,
+        HERALD_RECEIVE_INBOX: join(dir, 'env', 'inbox.db'),
+        HERALD_RECEIVE_DESTINATIONS: JSON.stringify({ internal: { type: 'http', url: sink.url } }),
+        HERALD_RECEIVE_ROUTES: JSON.stringify([{ events: ['point.*'], to: ['internal'] }]),
+      });
+      expect(gateway.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/env-hooks$/);
+      const id = uniqueName('msg');
+      // Signed with the second listed secret: the variable's list is read whole.
+      expect((await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id })).status).toBe(200);
+      await waitFor('the forward', () => sink.received.length === 1);
+      expect(sink.received[0].webhookId).toBe(id);
+      gateway.child.kill('SIGTERM');
+      expect(await gateway.exited).toBe(0);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('refuses to start on bad variables, without echoing a secret or key back', async () => {
+    const badSecret = 'whsec_c2VjcmV0!!notbase64';
+    const badKey = 'tooShortEngageKeyValue';
+    const child = spawn(process.execPath, [CLI], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...cleanEnv(),
+        HERALD_RECEIVE_SECRETS: badSecret,
+        HERALD_RECEIVE_ENCRYPTION_KEY: badKey,
+        HERALD_RECEIVE_ALLOWLIST: '10.0.0.0/40',
+        HERALD_RECEIVE_DESTINATIONS: JSON.stringify({ internal: { type: 'http', url: 'http://127.0.0.1:1/' } }),
+        HERALD_RECEIVE_ROUTES: JSON.stringify([{ events: ['*'], to: ['internal'] }]),
+      },
+    });
+    children.push(child);
+    let stderr = '';
+    let stdout = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(78);
+    expect(stdout).toBe(''); // it never started listening
+    expect(stderr).toMatch(/secrets\[0\]: must be a whsec_/);
+    expect(stderr).toMatch(/encryptionKey: must be the 32-character Engage key/);
+    expect(stderr).toMatch(/allowlist: must list IPv4\/IPv6 addresses or CIDR ranges/);
+    expect(stderr).not.toContain('c2VjcmV0');
+    expect(stderr).not.toContain(badKey);
+  });
+
   it('refuses to start on a bad configuration, naming each setting and what is allowed', async () => {
     const configPath = join(dir, 'bad.json');
     writeFileSync(
@@ -166,7 +230,7 @@ describe('herald-receive as a real process', () => {
         routes: [{ events: ['*'], to: ['nowhere'] }],
       }),
     );
-    const child = spawn(process.execPath, [CLI, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
     children.push(child);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
