@@ -99,6 +99,27 @@ describe('createReceiver', () => {
     expect(unhandled).toEqual(['order.shipped']);
   });
 
+  it('decrypts a payload in standard base64 as well as base64url', async () => {
+    const key = generateEncryptionKey();
+    const seen: unknown[] = [];
+    const receiver = createReceiver({ secrets: secret, encryptionKey: key, router: createRouter().onAny((e) => void seen.push(e.payload)) });
+    // A fresh IV each time; draw until the two spellings really differ (needs a '+' or '/' in the
+    // standard form), so the test cannot pass by sending the same text twice.
+    let encrypted = encryptEnvelope(balance, key);
+    for (let i = 0; i < 100 && !/[+/]/.test(Buffer.from(encrypted.payload as string, 'base64url').toString('base64')); i++) {
+      encrypted = encryptEnvelope(balance, key);
+    }
+    const url = encrypted.payload as string;
+    const standard = Buffer.from(url, 'base64url').toString('base64');
+    expect(standard).toMatch(/[+/]/);
+    expect(url).toMatch(/^[A-Za-z0-9_-]+$/);
+    for (const payload of [url, standard]) {
+      const res = await receiver.handle(request(JSON.stringify({ ...encrypted, payload })));
+      expect(res).toEqual({ status: 200, body: { ok: true } });
+    }
+    expect(seen).toEqual([balance.payload, balance.payload]);
+  });
+
   it('refuses a verified body that is not an Engage envelope with 400 invalid_envelope', async () => {
     const receiver = createReceiver({ secrets: secret, router: createRouter() });
     const res = await receiver.handle(request('{"hello":"world"}'));
