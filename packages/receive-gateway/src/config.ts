@@ -200,7 +200,15 @@ function checkDestination(c: Checker, setting: string, value: Json): Destination
   const timeoutMs = c.int(`${setting}.timeoutMs`, d.timeoutMs, 1, 300_000, 10_000);
   switch (type) {
     case 'http': {
-      const url = c.url(`${setting}.url`, d.url, ['http:', 'https:']);
+      let url = c.url(`${setting}.url`, d.url, ['http:', 'https:']);
+      if (url !== undefined) {
+        const u = new URL(url);
+        if (u.username !== '' || u.password !== '') {
+          // undici does not send URL credentials, so they would be dropped silently (and they
+          // would sit in logs and errors). Say so without repeating them.
+          url = c.fail(`${setting}.url`, 'must not carry credentials (user:password@); put them in headers, e.g. "authorization"');
+        }
+      }
       const headers: Record<string, string> = {};
       if (d.headers !== undefined) {
         const h = c.object(`${setting}.headers`, d.headers);

@@ -122,6 +122,18 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...base, HERALD_RECEIVE_ENCRYPTION_KEY: ' , ' })).toThrow(/encryptionKey: must list at least one entry/);
   });
 
+  it('refuses credentials in an HTTP destination URL, without repeating them', () => {
+    const list = problems({ ...minimal, destinations: { crm: { type: 'http', url: 'https://svc:pa55word@crm.internal/in' } } });
+    expect(list).toEqual([expect.stringMatching(/^destinations\.crm\.url: must not carry credentials .*headers/)]);
+    expect(list.join('\n')).not.toContain('pa55word');
+    // The same credentials as a header are fine.
+    const ok = validateConfig({
+      ...minimal,
+      destinations: { crm: { type: 'http', url: 'https://crm.internal/in', headers: { authorization: 'Basic c3ZjOnBhNTV3b3Jk' } } },
+    });
+    expect(ok.destinations.crm).toMatchObject({ headers: { authorization: 'Basic c3ZjOnBhNTV3b3Jk' } });
+  });
+
   it('refuses an unknown variable, bad JSON in a variable, and an unreadable file', () => {
     expect(() => loadConfig({ HERALD_RECEIVE_PROT: '80' })).toThrow(/HERALD_RECEIVE_PROT: unknown variable/);
     expect(() => loadConfig({ HERALD_RECEIVE_ROUTES: '[{' })).toThrow(/HERALD_RECEIVE_ROUTES: must be JSON/);

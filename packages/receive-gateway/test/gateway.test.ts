@@ -120,6 +120,44 @@ describe('herald-receive gateway', () => {
     expect(sink.received).toEqual([]);
   });
 
+  it('keeps a token in a destination URL’s query out of the logs and the stored error', async () => {
+    const sink = await startSink();
+    sink.answer = () => 503;
+    const entries: Record<string, unknown>[] = [];
+    const gateway = await startGateway(
+      validateConfig({
+        host: '127.0.0.1',
+        port: 0,
+        secrets: [secret],
+        inboxPath: join(dir, `${uniqueName('inbox')}.db`),
+        retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 },
+        destinations: { main: { type: 'http', url: `${sink.url}?token=t0k3n-s3cret` } },
+        routes: [{ events: ['*'], to: ['main'] }],
+      }),
+      { log: (e) => entries.push(e) },
+    );
+    open.push({ gateway, sinks: [sink] });
+    await postSigned(gateway.url, JSON.stringify(envelope()), secret);
+    await waitFor('failed for good', () => gateway.inbox.deliveries()[0]?.status === 'failed');
+    // The token did reach the destination (it is part of the URL), but nowhere else.
+    expect(sink.received).toHaveLength(2);
+    const row = gateway.inbox.deliveries()[0];
+    expect(row.lastError).toMatch(/\/events\?… answered 503$/);
+    expect(entries.some((e) => e.msg === 'forward failed for good')).toBe(true);
+    expect(JSON.stringify(entries) + row.lastError).not.toContain('t0k3n');
+  });
+
+  it('honours a configured timestamp tolerance', async () => {
+    const { gateway, sink } = await setup({ toleranceSeconds: 30 });
+    const body = JSON.stringify(envelope());
+    const minuteOld = Math.floor(Date.now() / 1000) - 60;
+    expect(await postSigned(gateway.url, body, secret, { timestamp: minuteOld })).toMatchObject({ status: 401, body: { code: 'timestamp_too_old' } });
+    const { gateway: lenient } = await setup({ toleranceSeconds: 120 });
+    expect((await postSigned(lenient.url, body, secret, { timestamp: minuteOld })).status).toBe(200);
+    expect(gateway.inbox.deliveries()).toEqual([]);
+    expect(sink.received).toEqual([]);
+  });
+
   it('believes X-Forwarded-For only from trusted proxies', async () => {
     const { gateway } = await setup({ allowlist: ['203.0.113.0/24'], trustedProxies: ['127.0.0.1'] });
     const body = JSON.stringify(envelope());

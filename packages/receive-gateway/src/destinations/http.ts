@@ -7,8 +7,15 @@ import { Agent, request } from 'undici';
 import type { HttpDestinationConfig } from '../config.js';
 import type { Destination, ForwardMessage } from './types.js';
 
+/** The URL as errors and logs show it: no query string, which may carry a token. */
+function shownUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}${u.search === '' ? '' : '?…'}`;
+}
+
 export function createHttpDestination(name: string, config: HttpDestinationConfig): Destination {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
+  const shown = shownUrl(config.url);
   return {
     name,
     async send(message: ForwardMessage) {
@@ -28,7 +35,7 @@ export function createHttpDestination(name: string, config: HttpDestinationConfi
       });
       // Drain the body so the connection goes back to the pool.
       await res.body.dump();
-      if (res.statusCode < 200 || res.statusCode > 299) throw new Error(`${config.url} answered ${res.statusCode}`);
+      if (res.statusCode < 200 || res.statusCode > 299) throw new Error(`${shown} answered ${res.statusCode}`);
     },
     async close() {
       await agent.close();
