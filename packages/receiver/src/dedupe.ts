@@ -3,8 +3,9 @@
  * handles each message once. Ids are remembered only after successful processing, so a failed
  * attempt is processed again when the sender retries.
  */
-import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { open, rename, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 export interface DedupeStore {
   /** True when the id was processed and is still remembered. */
@@ -96,10 +97,26 @@ export interface FileDedupeStore extends DedupeStore {
   close(): Promise<void>;
 }
 
+/** Makes a rename durable: the directory entry itself must reach the disk (Linux, macOS). */
+async function syncDirectory(path: string): Promise<void> {
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+function logLine(id: string, exp: number): string {
+  return `${JSON.stringify({ id, exp })}\n`;
+}
+
 /**
  * A durable store with no dependencies: an append-only log of `{"id":…,"exp":…}` lines, replayed
- * into a memory store at open, compacted when mostly stale. Writes are batched (group commit) so
- * concurrent adds share one fdatasync. One process per file: for several processes, implement
+ * into a memory store at open. Writes are batched (group commit) so concurrent adds share one
+ * fdatasync. The log is rewritten with only the live ids whenever it has grown to twice their
+ * number plus 1000 lines, at open and while running, so it stays bounded like the memory store
+ * (at most `maxEntries` live ids). One process per file: for several processes, implement
  * `DedupeStore` over a shared database (e.g. SQLite or Redis).
  */
 export async function openFileDedupeStore(options: FileDedupeOptions): Promise<FileDedupeStore> {
@@ -126,33 +143,80 @@ export async function openFileDedupeStore(options: FileDedupeOptions): Promise<F
     }
   }
 
-  // Compact at open when the log is mostly expired lines, so it cannot grow without bound.
-  if (lines > 2 * memory.size + 1000) {
-    const tmp = `${options.path}.tmp`;
-    const fd = openSync(tmp, 'w');
+  /** Writes the live ids to `<path>.tmp`, durably; returns how many. The log is untouched. */
+  async function writeLive(tmp: string): Promise<number> {
     let out = '';
-    for (const [id, exp] of memory.entries()) out += `${JSON.stringify({ id, exp })}\n`;
-    writeSync(fd, out);
-    fdatasyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, options.path);
-    lines = memory.size;
+    let live = 0;
+    for (const [id, exp] of memory.entries()) {
+      out += logLine(id, exp);
+      live++;
+    }
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(out, 'utf8');
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    return live;
   }
 
-  const file: FileHandle = await open(options.path, 'a');
-  let pending: string[] = [];
+  const tmp = `${options.path}.tmp`;
+  const threshold = (live: number): number => 2 * live + 1000;
+  if (lines > threshold(memory.size)) {
+    lines = await writeLive(tmp);
+    await rename(tmp, options.path);
+    await syncDirectory(options.path);
+  }
+  let compactAt = threshold(memory.size);
+
+  let file: FileHandle = await open(options.path, 'a');
+  let pending: { id: string; exp: number }[] = [];
   let waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   let flushing: Promise<void> | undefined;
+  // Set when a compaction failed after its rename: appends could no longer be trusted to reach
+  // the file that is read at open, so adds fail (the sender retries) rather than lie.
+  let broken: Error | undefined;
+
+  async function compact(): Promise<void> {
+    // Between batches nothing is being appended, and every resolved add is in memory.
+    let live: number;
+    try {
+      live = await writeLive(tmp);
+      await rename(tmp, options.path);
+    } catch {
+      // The rename is the commit point: before it, the log is intact. Keep appending, try later.
+      compactAt = lines + 1000;
+      return;
+    }
+    try {
+      const old = file;
+      file = await open(options.path, 'a');
+      await old.close();
+      // Appends now go to the new file: the rename must be on disk before any add resolves.
+      await syncDirectory(options.path);
+    } catch (cause) {
+      broken = new Error(`the dedupe log ${options.path} could not be compacted`, { cause });
+      return;
+    }
+    lines = live;
+    compactAt = threshold(live);
+  }
 
   async function flush(): Promise<void> {
     while (pending.length > 0) {
-      const batch = pending.join('');
+      if (lines >= compactAt && !broken) await compact();
+      const batch = pending;
       const batchWaiters = waiters;
       pending = [];
       waiters = [];
       try {
-        await file.appendFile(batch, 'utf8');
+        if (broken) throw broken;
+        await file.appendFile(batch.map((e) => logLine(e.id, e.exp)).join(''), 'utf8');
         if (fsync) await file.datasync();
+        lines += batch.length;
+        // Remember in memory only once durable, so `has` never claims what a crash would forget.
+        for (const e of batch) memory.restore(e.id, e.exp);
         for (const w of batchWaiters) w.resolve();
       } catch (err) {
         for (const w of batchWaiters) w.reject(err);
@@ -164,12 +228,10 @@ export async function openFileDedupeStore(options: FileDedupeOptions): Promise<F
   return {
     has: (id) => memory.has(id),
     add(id) {
-      const exp = now() + ttlMs;
-      pending.push(`${JSON.stringify({ id, exp })}\n`);
+      pending.push({ id, exp: now() + ttlMs });
       const done = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
       flushing ??= flush();
-      // Remember in memory only once durable, so `has` never claims what a crash would forget.
-      return done.then(() => memory.restore(id, exp));
+      return done;
     },
     async close() {
       await flushing;

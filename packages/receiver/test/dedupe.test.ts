@@ -130,6 +130,43 @@ describe('file dedupe store', () => {
     expect(readFileSync(path, 'utf8').trim().split('\n')).toEqual([expect.stringContaining('"live"')]);
   });
 
+  it('stays bounded while running: the log is rewritten with the live ids, none lost', async () => {
+    const path = freshPath();
+    const c = clock();
+    const store = await openFileDedupeStore({ path, ttlMs: 1000, now: c.now });
+    const lineCount = () => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').length;
+    let most = 0;
+    let round: string[] = [];
+    for (let r = 0; r < 10; r++) {
+      round = Array.from({ length: 500 }, (_, i) => `msg_${r}_${i}`);
+      await Promise.all(round.map((id) => store.add(id)));
+      most = Math.max(most, lineCount());
+      // The previous rounds expire; the one just added is live.
+      c.advance(2000);
+    }
+    // 5,000 adds; without compaction the log would hold them all.
+    expect(most).toBeLessThanOrEqual(1500);
+    // Ids still live when a rewrite ran are kept: the last round survives a reopen.
+    c.advance(-1500);
+    await store.close();
+    const reopened = await openFileDedupeStore({ path, ttlMs: 1000, now: c.now });
+    expect(round.every((id) => reopened.has(id))).toBe(true);
+    expect(reopened.has('msg_0_0')).toBe(false);
+    await reopened.close();
+  });
+
+  it('keeps every live id across a rewrite that happens while adds are in flight', async () => {
+    const path = freshPath();
+    const store = await openFileDedupeStore({ path });
+    // 3,000 live ids in waves of 100: rewrites run between waves (live ids are never dropped).
+    const ids = Array.from({ length: 3000 }, (_, i) => `live_${i}`);
+    for (let i = 0; i < ids.length; i += 100) await Promise.all(ids.slice(i, i + 100).map((id) => store.add(id)));
+    await store.close();
+    const reopened = await openFileDedupeStore({ path });
+    expect(ids.filter((id) => !reopened.has(id))).toEqual([]);
+    await reopened.close();
+  });
+
   it('an add that resolved survives SIGKILL of the process', async () => {
     const path = freshPath();
     const script = `
