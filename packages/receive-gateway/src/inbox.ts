@@ -99,7 +99,13 @@ CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 `;
 
 export function openInbox(path: string, now: () => number = Date.now): Inbox {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // The inbox holds decrypted payloads: the personal data Engage's encryption protected in
+    // transit. A new file is readable by this user only; SQLite gives its -wal and -shm files the
+    // same mode. An existing file keeps the mode its operator chose.
+    closeSync(openSync(path, 'a', 0o600));
+  }
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // NORMAL: commits do not fsync; accept() syncs the WAL itself before it resolves (see above).

@@ -1,6 +1,6 @@
 // The inbox on a real SQLite file: dedupe by webhook id, attempt state, and what survives a reopen.
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { retryDelay } from '../src/forwarder.js';
 import { openInbox } from '../src/inbox.js';
@@ -17,6 +17,15 @@ describe('inbox', () => {
     expect(results).toEqual(['stored', 'duplicate', 'stored']);
     expect(await inbox.accept(input)).toBe('duplicate');
     expect(inbox.deliveries().map((d) => `${d.webhookId}/${d.destination}`)).toEqual(['msg_1/a', 'msg_1/b', 'msg_2/a', 'msg_2/b']);
+    inbox.close();
+  });
+
+  it('creates its files readable by this user only: they hold decrypted payloads', async () => {
+    const path = join(dir, uniqueName('private'), 'inbox.db');
+    const inbox = openInbox(path);
+    await inbox.accept({ webhookId: 'msg_p', eventType: 'contact.deleted', body: '{"payload":{"contactId":"c"}}', destinations: [] });
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) expect(statSync(file).mode & 0o777, file).toBe(0o600);
+    expect(statSync(dirname(path)).mode & 0o777).toBe(0o700);
     inbox.close();
   });
 
