@@ -32,10 +32,19 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array 
   return Buffer.concat(chunks, size);
 }
 
+const CONSUMED =
+  'the request body was read before the webhook handler and its raw bytes are gone: mount the handler before any body parser';
+
+/**
+ * Handles a fetch `Request`. `rawBody` is for frameworks whose middleware may already have read
+ * the stream and kept its bytes (the Hono adapter passes Hono's cache); `null` means it was read
+ * and only a parsed form is left. Without it the body is streamed from the request.
+ */
 export async function handleFetchRequest(
   receiver: Receiver,
   request: Request,
   remoteAddress: string | undefined,
+  rawBody?: Uint8Array | string | null,
 ): Promise<Response> {
   if (request.method !== 'POST') {
     return new Response(JSON.stringify({ code: 'method_not_allowed', detail: 'webhooks are delivered with POST' }), {
@@ -45,9 +54,13 @@ export async function handleFetchRequest(
   }
   const refused = receiver.checkSource(request.headers, remoteAddress);
   if (refused) return toResponse(refused);
-  const rawBody = await readLimited(request, receiver.maxBodyBytes);
-  if (rawBody === undefined) {
+  if (rawBody === null || (rawBody === undefined && request.bodyUsed)) {
+    return toResponse(receiver.refuse('raw_body_unavailable', CONSUMED));
+  }
+  // A body read earlier is size-checked by the receiver itself.
+  const body = rawBody ?? (await readLimited(request, receiver.maxBodyBytes));
+  if (body === undefined) {
     return toResponse(receiver.refuse('payload_too_large', `the body is larger than ${receiver.maxBodyBytes} bytes`));
   }
-  return toResponse(await receiver.handle({ rawBody, headers: request.headers, remoteAddress }));
+  return toResponse(await receiver.handle({ rawBody: body, headers: request.headers, remoteAddress }));
 }
