@@ -1,5 +1,5 @@
 // The pipeline behind every adapter, driven directly (adapter-suite.ts covers it over HTTP).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -118,6 +118,23 @@ describe('createReceiver', () => {
       expect(res).toEqual({ status: 200, body: { ok: true } });
     }
     expect(seen).toEqual([balance.payload, balance.payload]);
+  });
+
+  it('decrypts the shared Engage encryption vector, in both alphabets, to its plaintext', async () => {
+    const vectors = JSON.parse(readFileSync(new URL('./vectors/engage-encryption.json', import.meta.url), 'utf8')) as {
+      engageEncryption: { key: string; plaintext: string; ciphertext: string }[];
+    };
+    expect(vectors.engageEncryption.length).toBeGreaterThan(0);
+    for (const v of vectors.engageEncryption) {
+      const seen: unknown[] = [];
+      const receiver = createReceiver({ secrets: secret, encryptionKey: v.key, router: createRouter().onAny((e) => void seen.push(e.payload)) });
+      const standard = Buffer.from(v.ciphertext, 'base64url').toString('base64');
+      for (const payload of [v.ciphertext, standard]) {
+        const envelope = { eventId: msgId(), eventType: 'loyalty.addPoints', isEncrypted: true, payload, tenant: 'acme' };
+        expect(await receiver.handle(request(JSON.stringify(envelope)))).toEqual({ status: 200, body: { ok: true } });
+      }
+      expect(seen).toEqual([JSON.parse(v.plaintext), JSON.parse(v.plaintext)]);
+    }
   });
 
   it('refuses a verified body that is not an Engage envelope with 400 invalid_envelope', async () => {
