@@ -1,9 +1,20 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signatureHeaders, type HeaderPrefix, type SecretInput } from '../src/index.js';
+import { signatureHeaders, WebhookVerificationError, type HeaderPrefix, type SecretInput, type VerificationFailureReason } from '../src/index.js';
 
 let counter = 0;
+
+/** What `fn` (a verification) comes to: 'accepted', or the reason code it was refused with. */
+export function reasonOf(fn: () => unknown): VerificationFailureReason | 'accepted' {
+  try {
+    fn();
+    return 'accepted';
+  } catch (err) {
+    if (err instanceof WebhookVerificationError) return err.reason;
+    throw err;
+  }
+}
 
 /** A unique message id per call, so tests never collide in a dedupe store. */
 export function msgId(): string {

@@ -10,21 +10,13 @@ import {
   signedContent,
   WebhookVerificationError,
 } from '../src/index.js';
+import { reasonOf } from './helpers.js';
 
 // The key pair printed in the svix-server README (reference/svix.md §3).
 const SVIX_README_SECRET_KEY =
   'whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg==';
 const SVIX_README_PUBLIC_KEY = 'whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=';
 
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    if (err instanceof WebhookVerificationError) return err.reason;
-    throw err;
-  }
-}
 
 describe('secrets', () => {
   it('derives the Svix README public key from its secret key', () => {

@@ -11,7 +11,7 @@ import {
   WebhookVerificationError,
   type VerificationFailureReason,
 } from '../src/index.js';
-import { close, listen } from './helpers.js';
+import { close, listen, reasonOf } from './helpers.js';
 
 const T = 1_700_000_000;
 const at = (seconds: number) => () => seconds * 1000;
@@ -23,15 +23,6 @@ function headers(secrets: Parameters<typeof sign>[0]['secrets'], opts: { id?: st
   return { 'svix-id': id, 'svix-timestamp': String(ts), 'svix-signature': sign({ id, timestamp: ts, body: opts.body ?? BODY, secrets }) };
 }
 
-function reasonOf(fn: () => unknown): VerificationFailureReason | 'accepted' {
-  try {
-    fn();
-    return 'accepted';
-  } catch (err) {
-    if (err instanceof WebhookVerificationError) return err.reason;
-    throw err;
-  }
-}
 
 describe('verify: headers', () => {
   const secret = generateSecret();
