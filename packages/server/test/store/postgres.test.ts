@@ -162,6 +162,31 @@ describe('PostgreSQL store: a claim read and completed in few statements', () =>
     }
   });
 
+  it('its prepared statements keep working after a migration adds columns under the running process', async () => {
+    // One connection, so the second round surely runs the statements prepared in the first.
+    const store = await PgStore.open({ url: db.url, sealer: new Sealer(randomBytes(32)), poolSize: 1 });
+    try {
+      const a = await store.createApplication(app());
+      await store.createEndpoint(endpoint(a.id));
+      const round = async (at: number) => {
+        await store.createMessage(message(a.id, { createdAt: at }), {});
+        const claimed = (await store.claimDueTasks('w', at, LEASE, 1000)).filter((c) => c.appId === a.id);
+        expect(claimed).toHaveLength(1);
+        const [ctx] = await store.loadDeliveries(claimed);
+        expect(ctx!.message!.payload).toBe('{"a":1}');
+        const done = await store.completeAttempt(claimed[0]!, { attempt: attemptFor(claimed[0]!, at + 1, true), task: { status: MessageStatus.success, nextAttemptAt: null } }, at + 1);
+        expect(done.fenced).toBe(true);
+      };
+      await round(T0 + 10_000);
+      for (const t of ['message', 'endpoint', 'application', 'delivery_task', 'attempt']) {
+        await store.pool.query(`ALTER TABLE ${t} ADD COLUMN added_later_${t} TEXT`);
+      }
+      await round(T0 + 20_000);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('completions that arrive together share statements, and one that cannot be written fails alone', async () => {
     const store = await PgStore.open({ url: db.url, sealer: new Sealer(randomBytes(32)), poolSize: 4 });
     try {

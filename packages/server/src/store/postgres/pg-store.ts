@@ -143,6 +143,13 @@ const TASK_COLS = `t.msg_id AS t_msg_id, t.endpoint_id AS t_endpoint_id, t.app_i
   t.attempt_count AS t_attempt_count, t.next_attempt_at AS t_next_attempt_at, t.created_at AS t_created_at,
   t.updated_at AS t_updated_at`;
 
+// The columns the named (prepared) statements read, listed rather than `*`: a prepared `SELECT *`
+// fails on every later call ("cached plan must not change result type") once a migration adds a
+// column under a running process.
+const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at';
+const ENDPOINT_COLS = ['id', 'app_id', 'uid', 'url', 'description', 'throttle_rate', 'disabled', 'disabled_reason', 'event_types',
+  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'created_at', 'updated_at'].map((c) => `e.${c}`).join(', ');
+
 /** The most completions one statement writes (about 5 MB of parameters at 20 kB responses). */
 const MAX_COMPLETION_BATCH = 256;
 
@@ -890,12 +897,12 @@ export class PgStore implements Store {
     const [msgRows, epRows] = await Promise.all([
       this.pool.query({
         name: 'herald_load_messages',
-        text: 'SELECT * FROM message WHERE app_id = ANY($1::text[]) AND id = ANY($2::text[])',
+        text: `SELECT ${MESSAGE_COLS} FROM message WHERE app_id = ANY($1::text[]) AND id = ANY($2::text[])`,
         values: [appIds, [...new Set(tasks.map((t) => t.msgId))]],
       }),
       this.pool.query({
         name: 'herald_load_endpoints',
-        text: `SELECT e.*, a.throttle_rate AS app_throttle_rate FROM endpoint e
+        text: `SELECT ${ENDPOINT_COLS}, a.throttle_rate AS app_throttle_rate FROM endpoint e
                LEFT JOIN application a ON a.id = e.app_id AND a.deleted_at IS NULL
                WHERE e.id = ANY($1::text[]) AND e.deleted_at IS NULL`,
         values: [[...new Set(tasks.map((t) => t.endpointId))]],
