@@ -31,6 +31,8 @@ export interface Loaded<T> {
 /**
  * Load `fn()` now, again whenever `deps` change, and every `pollMs` when given (so new attempts
  * appear without a reload). A poll that fails keeps the last good data and shows the error.
+ * Polling pauses while the page is hidden (a background tab asks the API nothing) and catches up
+ * at once when it is shown again.
  */
 export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: number): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
@@ -43,6 +45,19 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: numbe
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    /** A poll fell due while the page was hidden; it runs when the page is shown. */
+    let owed = false;
+    const due = () => {
+      if (document.visibilityState === 'hidden') owed = true;
+      else void run();
+    };
+    const onVisibility = () => {
+      if (owed && document.visibilityState !== 'hidden') {
+        owed = false;
+        void run();
+      }
+    };
+    if (pollMs) document.addEventListener('visibilitychange', onVisibility);
     const run = async () => {
       try {
         const v = await fnRef.current();
@@ -54,7 +69,7 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: numbe
       } finally {
         if (live) {
           setLoading(false);
-          if (pollMs) timer = setTimeout(run, pollMs);
+          if (pollMs) timer = setTimeout(due, pollMs);
         }
       }
     };
@@ -63,6 +78,7 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: numbe
     return () => {
       live = false;
       if (timer) clearTimeout(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick, pollMs]);

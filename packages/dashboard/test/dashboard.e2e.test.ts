@@ -378,6 +378,37 @@ describe('the dashboard', () => {
     await page.close();
   });
 
+  it('stops polling while the tab is hidden and catches up when it is shown', async () => {
+    const app = await tenant('hidden-tab');
+    await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/hidden/0'), description: 'Polled' });
+    const page = await open((await portalUrl(app)).url);
+    const listReads: number[] = [];
+    page.on('request', (r) => {
+      if (/\/endpoint\?limit=/.test(r.url())) listReads.push(Date.now());
+    });
+    await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor();
+    // Shown: the list is read again within one poll interval (5 s).
+    await page.waitForRequest(/\/endpoint\?limit=/, { timeout: 8000 });
+    // Hidden (as the browser reports a background tab): nothing for well over an interval.
+    const setHidden = (hidden: boolean) =>
+      page.evaluate((h) => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    await setHidden(true);
+    await page.waitForTimeout(500);
+    const before = listReads.length;
+    await page.waitForTimeout(6500);
+    expect(listReads.length).toBe(before);
+    // Shown again: the owed read goes out at once, not after another interval.
+    const shownAt = Date.now();
+    const next = page.waitForRequest(/\/endpoint\?limit=/, { timeout: 3000 });
+    await setHidden(false);
+    await next;
+    expect(Date.now() - shownAt).toBeLessThan(2000);
+    await page.close();
+  });
+
   it('works with the keyboard alone and has labelled controls', async () => {
     const app = await tenant('keyboard');
     const page = await open((await portalUrl(app)).url);
