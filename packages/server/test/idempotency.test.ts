@@ -188,6 +188,29 @@ describe('idempotency: concurrency and failures', () => {
     expect(count(h(), 'delivery_task', 'app_id = ?', app)).toBe(1);
   });
 
+  it('on SQLite a fresh key costs one answer look-up: holds are in memory, so no second read after the hold', async () => {
+    const store = h().store;
+    expect(store.idempotencyHoldsAreLocal).toBe(true);
+    const reads: string[] = [];
+    const read = store.getIdempotentResponse.bind(store);
+    store.getIdempotentResponse = (k, notBefore) => {
+      reads.push(k);
+      return read(k, notBefore);
+    };
+    try {
+      const k = key();
+      const first = await post(h(), '/api/v1/app', { name: 'one read' }, k);
+      expect(first.status).toBe(201);
+      expect(reads).toHaveLength(1);
+      const again = await post(h(), '/api/v1/app', { name: 'one read' }, k);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.json.id).toBe(first.json.id);
+      expect(reads).toHaveLength(2);
+    } finally {
+      store.getIdempotentResponse = read;
+    }
+  });
+
   it('a failed (4xx) request does not poison the key: a later valid request with it succeeds', async () => {
     const k = key();
     const before = count(h(), 'application');

@@ -73,7 +73,10 @@ export class IdempotencyGuard {
       if (prior) return prior;
       const t = this.clock();
       if (await this.store.lockIdempotencyKey(key, t, t + IDEMPOTENCY_HOLD_MS)) {
-        // The previous holder may have stored its answer between the read above and the hold.
+        // Another process's holder may have stored its answer between the read above and the hold.
+        // With process-local holds only this process answers, and `inflight` keeps its requests
+        // for one key apart, so nothing can have been stored meanwhile.
+        if (this.store.idempotencyHoldsAreLocal) return null;
         const late = await this.store.getIdempotentResponse(key, now - IDEMPOTENCY_TTL_MS);
         if (late) await this.store.unlockIdempotencyKey(key);
         return late;

@@ -323,6 +323,12 @@ export interface Store {
   getIdempotentResponse(key: string, notBefore: number): Promise<IdempotentResponse | null>;
   putIdempotentResponse(key: string, resp: IdempotentResponse): Promise<void>;
   /**
+   * True when key holds live in this process (one API process owns the data, as with SQLite):
+   * then only this process's own requests can answer a key, and they are already serialised per
+   * key in memory, so an answer cannot appear between a miss and the hold that follows it.
+   */
+  readonly idempotencyHoldsAreLocal: boolean;
+  /**
    * Take the right to answer `key` until `until` (epoch ms), unless another holder has it and its
    * hold has not lapsed by `now`. Atomic across every process sharing the database.
    */

@@ -1182,6 +1182,9 @@ export class PgStore implements Store {
     await this.putIdem(this.pool, { key, status: resp.status, body: () => resp.body, now: resp.createdAt }, null);
   }
 
+  /** Holds are rows, shared by every API process on the database. */
+  readonly idempotencyHoldsAreLocal = false;
+
   async lockIdempotencyKey(key: string, now: number, until: number): Promise<boolean> {
     // Insert the key, or take over a hold that lapsed (its holder crashed); a live hold in another
     // process makes this a no-op. ON CONFLICT waits for a concurrent inserter, so one wins.
