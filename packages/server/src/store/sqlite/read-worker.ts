@@ -47,7 +47,14 @@ export class ReadWorker {
 
   private start(): Worker {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, driver } });
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file: this.file, driver },
+      // It answers one-row counts: a small heap is plenty, and a thread's isolate otherwise sizes
+      // itself like the main one's, which counts against the process's resident memory. Should it
+      // ever run out, it exits and the next read starts a fresh one.
+      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
+    });
     // The worker only serves reads on demand: it must not keep the process alive.
     w.unref();
     w.on('message', (m: { id: number; ok: boolean; row?: Row; error?: string }) => {
