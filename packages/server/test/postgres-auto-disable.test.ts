@@ -1,0 +1,117 @@
+// Auto-disable across processes on PostgreSQL: two `herald worker` processes exhaust deliveries to
+// one failing endpoint at the same moment, after its failure streak has run 5 days (back-dated in
+// the database, never waited for). The endpoint is disabled once, durably, with its reason, and
+// `endpoint.disabled` is reported to the operational application once, whichever worker did it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
+import { Receiver } from './helpers/receiver.js';
+
+const TOKEN = 'pg_auto_disable_test_token_0123456789abcdef';
+const OPS_UID = 'ops-pg-auto-disable';
+const DAY = 24 * 3600 * 1000;
+
+describe('PostgreSQL: auto-disable with two worker processes', () => {
+  let rx: Receiver;
+  let db: TestDatabase;
+  let dataDir: string;
+  let api: Served | undefined;
+  const workers: CliProcess[] = [];
+  const env = () => ({
+    HERALD_DATA_DIR: dataDir,
+    HERALD_DATABASE_URL: db.url,
+    HERALD_API_TOKEN: TOKEN,
+    HERALD_POLL_INTERVAL: '50ms',
+    // Two attempts 50 ms apart, then the delivery is exhausted.
+    HERALD_RETRY_SCHEDULE: '50ms',
+    HERALD_OPERATIONAL_APP: OPS_UID,
+    // Few deliveries per claim, so the burst is shared between the two workers.
+    HERALD_DISPATCH_CONCURRENCY: '4',
+    HERALD_LOG_LEVEL: 'warn',
+  });
+
+  beforeAll(async () => {
+    rx = await Receiver.start();
+    // Slow failures, so the burst's leases are visible while it runs.
+    rx.on('/down', { status: 500, body: 'down', delayMs: 100 });
+    rx.on('/ops', { status: 200 });
+    db = await createTestDatabase();
+    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-autodisable-'));
+  });
+  afterAll(async () => {
+    await killAll(...workers, api);
+    await rx?.close();
+    await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('disables the endpoint once and reports it once, whichever worker exhausts first', { timeout: 60_000 }, async () => {
+    api = await serve(env(), ['--no-dispatch']);
+    const must = expecting(api!.url, TOKEN);
+    const ops = await must('POST', '/api/v1/app', 201, { name: 'ops', uid: OPS_UID });
+    await must('POST', `/api/v1/app/${ops.id}/endpoint`, 201, { url: rx.url('/ops') });
+    const app = await must('POST', '/api/v1/app', 201, { name: 'tenant', uid: 'pg-ad-tenant' });
+    const ep = await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/down') });
+    for (let i = 0; i < 2; i++) {
+      const w = spawnCli(['worker', '--no-migrate'], env());
+      workers.push(w);
+      await w.waitFor('the worker to start', () => /dispatching/.test(w.stdout()));
+    }
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const waitFor = async <T>(what: string, f: () => Promise<T | null | undefined | false>): Promise<T> => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const v = await f();
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      // One exhausted delivery starts the streak.
+      await must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'first', payload: { n: 0 } });
+      const started = await waitFor('the failure streak to start', async () =>
+        (await admin.query('SELECT first_failure_at AS f FROM endpoint WHERE id = $1', [ep.id])).rows[0].f as number | null,
+      );
+      expect(Math.abs(Number(started) - Date.now())).toBeLessThan(60_000);
+      // Five days pass (in the database), then a burst of deliveries exhausts on both workers.
+      await admin.query('UPDATE endpoint SET first_failure_at = first_failure_at - $1 WHERE id = $2', [5 * DAY + 60_000, ep.id]);
+      const burst = await Promise.all(
+        Array.from({ length: 40 }, (_, n) => must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'burst', payload: { n } })),
+      );
+      expect(burst).toHaveLength(40);
+      // Watch who holds the burst's deliveries while it runs: both workers must take part.
+      const owners = new Set<string>();
+      const got = await waitFor('the endpoint to be disabled', async () => {
+        const held = await admin.query('SELECT DISTINCT lease_owner FROM delivery_task WHERE endpoint_id = $1 AND lease_owner IS NOT NULL', [ep.id]);
+        for (const r of held.rows) owners.add(r.lease_owner);
+        const e = await must('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200);
+        return e.disabled ? e : null;
+      });
+      expect(got.disabledReason).toMatch(/5 days/);
+      expect(owners.size).toBe(2);
+      // One report, delivered by whichever worker claims it, and no second one later.
+      const reports = () =>
+        rx.received('/ops').map((r) => JSON.parse(r.text)).filter((e) => e.type === 'endpoint.disabled' && e.data?.endpointId === ep.id);
+      await waitFor('endpoint.disabled to be reported', async () => reports().length > 0);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(reports()).toHaveLength(1);
+      expect(reports()[0].data).toMatchObject({ appId: app.id, endpointId: ep.id });
+      // Durable: the row says disabled, and nothing is left to send to it.
+      const row = (await admin.query('SELECT disabled, disabled_reason FROM endpoint WHERE id = $1', [ep.id])).rows[0];
+      expect(row.disabled).toBe(true);
+      expect(row.disabled_reason).toBe(got.disabledReason);
+      await waitFor('no delivery to the endpoint to be due', async () =>
+        (await admin.query('SELECT count(*)::int AS n FROM delivery_task WHERE endpoint_id = $1 AND next_attempt_at IS NOT NULL', [ep.id])).rows[0].n === 0,
+      );
+      expect(workers.every((w) => w.child.exitCode === null)).toBe(true);
+    } finally {
+      await admin.end();
+    }
+  });
+});
