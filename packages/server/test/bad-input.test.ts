@@ -26,6 +26,31 @@ describe('bad input: bodies', () => {
     expect(count(h(), 'application')).toBe(before);
   });
 
+  it('JSON nested deeper than 128 levels is 422 value_error.json_depth (as serde_json refuses it), and nothing is stored', async () => {
+    const nest = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+    const app = (await createApp(h())).id;
+    await createEndpoint(h(), app);
+    const before = { types: count(h(), 'event_type'), messages: count(h(), 'message') };
+    const deep: [string, string, string][] = [
+      // 6,000 levels used to overflow the stack where the schema is serialised: a 500 (fast-check found it).
+      ['POST', '/api/v1/event-type', `{"name":"deep.one","description":"d","schemas":${nest(6000)}}`],
+      ['POST', '/api/v1/event-type', `{"name":"deep.two","description":"d","schemas":${nest(128)}}`],
+      ['POST', `/api/v1/app/${app}/msg`, `{"eventType":"deep.three","payload":${nest(128)}}`],
+      ['POST', `/api/v1/app/${app}/msg`, `{"eventType":"deep.four","payload":{"x":${'['.repeat(300)}${']'.repeat(300)}}}`],
+    ];
+    for (const [method, url, raw] of deep) {
+      const r = await h().inject(method as 'POST', url, { raw, headers: { 'content-type': 'application/json' } });
+      expect(r.status, url).toBe(422);
+      expect(r.json.detail).toEqual([{ loc: ['body'], msg: 'JSON nested deeper than 128 levels', type: 'value_error.json_depth' }]);
+    }
+    expect({ types: count(h(), 'event_type'), messages: count(h(), 'message') }).toEqual(before);
+    // 128 levels in all is fine.
+    const ok = await h().inject('POST', `/api/v1/app/${app}/msg`, { raw: `{"eventType":"deep.ok","payload":${nest(127)}}`, headers: { 'content-type': 'application/json' } });
+    expect(ok.status).toBe(202);
+    const et = await h().inject('POST', '/api/v1/event-type', { raw: `{"name":"deep.ok","description":"d","schemas":${nest(127)}}`, headers: { 'content-type': 'application/json' } });
+    expect(et.status).toBe(201);
+  });
+
   it('wrong types are 422 naming the field and the expected type', async () => {
     const cases: [string, unknown, string[], string][] = [
       ['/api/v1/app', { name: 123 }, ['body', 'name'], 'type_error.string'],

@@ -12,6 +12,7 @@ import { idempotencyKey, IdempotencyGuard } from './idempotency.js';
 import { ApiRateLimits, RateLimited } from './rate-limit.js';
 import { createdIds, isAudited } from '../domain/audit.js';
 import { toJson } from './serialize.js';
+import { checkJsonDepth, MAX_JSON_DEPTH } from '../domain/validation.js';
 import type { ApiDeps, Ctx, Result, RouteDef } from './route.js';
 import { allRoutes } from './routes/index.js';
 
@@ -77,7 +78,18 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
     // Kept for routes that must store a member byte for byte (a message's payload).
     (req as FastifyRequest & { rawBody?: string }).rawBody = body as string;
-    return parseJson(req, body as string, done);
+    return parseJson(req, body as string, (err, parsed) => {
+      if (err) return done(err);
+      // Nesting deeper than MAX_JSON_DEPTH needs at least that many brackets: small bodies skip the walk.
+      if ((body as string).length > 2 * MAX_JSON_DEPTH) {
+        try {
+          checkJsonDepth(parsed);
+        } catch (e) {
+          return done(e as Error);
+        }
+      }
+      return done(null, parsed);
+    });
   });
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ code: 'not_found', detail: `No route for ${req.method} ${req.url.split('?')[0]}` }),

@@ -66,3 +66,23 @@ export function checkHeaders(headers: Record<string, string | null>, field = 'he
 export function truncate(s: string, n = 80): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
 }
+
+/**
+ * How deeply a request body's JSON may nest: serde_json's default recursion limit, so a body Svix
+ * accepts Herald accepts too. Deeper bodies parse (V8's JSON.parse does not recurse) but would
+ * overflow the stack wherever they are serialised or walked again, so they are refused up front.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/** A 422 if `value` (parsed JSON) nests objects and arrays more than `max` deep. Iterative. */
+export function checkJsonDepth(value: unknown, max = MAX_JSON_DEPTH): void {
+  if (value === null || typeof value !== 'object') return;
+  const stack: [object, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) throw invalidBody([], `JSON nested deeper than ${max} levels`, 'value_error.json_depth');
+    for (const child of Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+}
