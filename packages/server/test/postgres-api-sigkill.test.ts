@@ -4,48 +4,29 @@
 // started again each time). A 202 is only sent after the message and its delivery tasks
 // committed, so every message that got one is delivered, whatever happened to the process that
 // answered; requests cut off by the kill got no 202 and promise nothing.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
-import { Receiver } from './helpers/receiver.js';
+import { usePostgresProcesses } from './helpers/pg-processes.js';
 
 const TOKEN = 'pg_api_kill_test_token_0123456789abcdef';
 const KILLS = 3;
 const SENDERS = 8;
 
 describe('PostgreSQL: SIGKILL of an API process mid-ingest', () => {
-  let rx: Receiver;
-  let db: TestDatabase;
-  let dataDir: string;
   let victim: Served | undefined;
   let steady: Served | undefined;
   let worker: CliProcess | undefined;
-  const env = () => ({
-    HERALD_DATA_DIR: dataDir,
-    HERALD_DATABASE_URL: db.url,
-    HERALD_API_TOKEN: TOKEN,
-    HERALD_POLL_INTERVAL: '100ms',
-    HERALD_LOG_LEVEL: 'warn',
+  const fixture = usePostgresProcesses({
+    token: TOKEN,
+    dataDirPrefix: 'herald-pg-api-kill-',
+    env: { HERALD_POLL_INTERVAL: '100ms' },
+    routes: { '/k': { status: 200 } },
+    processes: () => [victim, steady, worker],
   });
-
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    rx.on('/k', { status: 200 });
-    db = await createTestDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-api-kill-'));
-  });
-  afterAll(async () => {
-    for (const p of [victim, steady, worker]) p?.kill('SIGKILL');
-    await Promise.all([victim, steady, worker].map((p) => p?.exited));
-    await rx?.close();
-    await db?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { env } = fixture;
 
   it(`every message that got a 202 is delivered, through ${KILLS} SIGKILLs of the API that answered some of them`, { timeout: 120_000 }, async () => {
+    const rx = fixture.rx();
     steady = await serve(env(), ['--no-dispatch']);
     victim = await serve(env(), ['--no-dispatch']);
     const app = (await call(steady.url, TOKEN, 'POST', '/api/v1/app', { name: 'kill', uid: 'kill' })).json;

@@ -2,44 +2,26 @@
 // `herald serve --no-dispatch` accepts, two `herald worker`s deliver. Every message arrives once
 // (the workers claim with FOR UPDATE SKIP LOCKED under leases, so they never take the same task),
 // and the API process sees the workers' results.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
-import { Receiver } from './helpers/receiver.js';
+import { describe, expect, it } from 'vitest';
+import { expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { usePostgresProcesses } from './helpers/pg-processes.js';
 
 const TOKEN = 'pg_proc_test_token_0123456789abcdef';
 const MESSAGES = 150;
 
 describe('herald serve --no-dispatch and two herald workers on one PostgreSQL database', () => {
-  let rx: Receiver;
-  let db: TestDatabase;
-  let dataDir: string;
   let api: Served | undefined;
   const workers: CliProcess[] = [];
-  const env = () => ({
-    HERALD_DATA_DIR: dataDir,
-    HERALD_DATABASE_URL: db.url,
-    HERALD_API_TOKEN: TOKEN,
-    HERALD_POLL_INTERVAL: '50ms',
-    HERALD_LOG_LEVEL: 'warn',
+  const fixture = usePostgresProcesses({
+    token: TOKEN,
+    dataDirPrefix: 'herald-pg-roles-',
+    env: { HERALD_POLL_INTERVAL: '50ms' },
+    processes: () => [...workers, api],
   });
-
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    db = await createTestDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-roles-'));
-  });
-  afterAll(async () => {
-    await killAll(...workers, api);
-    await rx?.close();
-    await db?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { env } = fixture;
 
   it('every accepted message is delivered exactly once, and the API process sees it delivered', async () => {
+    const rx = fixture.rx();
     // The API process migrates the database; the workers find it migrated.
     api = await serve(env(), ['--no-dispatch']);
     expect(api.stdout()).toMatch(/Store: PostgreSQL at 127\.0\.0\.1:5432\/herald_test_/);

@@ -2,13 +2,9 @@
 // drain a backlog for one endpoint limited to 20/s. They take their send slots from one schedule
 // in the database, so the receiver sees at most 10% over 20/s in any 10 s window, not three
 // workers' worth (each with its own schedule, this would be ~60/s).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
-import { Receiver } from './helpers/receiver.js';
+import { describe, expect, it } from 'vitest';
+import { expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { usePostgresProcesses } from './helpers/pg-processes.js';
 
 const TOKEN = 'pg_throttle_test_token_0123456789abcdef';
 const RATE = 20;
@@ -17,32 +13,18 @@ const BACKLOG = 300;
 const WORKERS = 3;
 
 describe(`PostgreSQL: throttleRate ${RATE}/s across ${WORKERS} worker processes`, () => {
-  let rx: Receiver;
-  let db: TestDatabase;
-  let dataDir: string;
   let api: Served | undefined;
   const workers: CliProcess[] = [];
-  const env = () => ({
-    HERALD_DATA_DIR: dataDir,
-    HERALD_DATABASE_URL: db.url,
-    HERALD_API_TOKEN: TOKEN,
-    HERALD_POLL_INTERVAL: '50ms',
-    HERALD_LOG_LEVEL: 'warn',
+  const fixture = usePostgresProcesses({
+    token: TOKEN,
+    dataDirPrefix: 'herald-pg-throttle-',
+    env: { HERALD_POLL_INTERVAL: '50ms' },
+    processes: () => [...workers, api],
   });
-
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    db = await createTestDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-throttle-'));
-  });
-  afterAll(async () => {
-    await killAll(...workers, api);
-    await rx?.close();
-    await db?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { env } = fixture;
 
   it(`delivers at most ${RATE * 1.1}/s over ${WINDOW_MS / 1000} s, whichever worker sends`, { timeout: 60_000 }, async () => {
+    const rx = fixture.rx();
     api = await serve(env(), ['--no-dispatch']);
     const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'throttle', uid: 'throttle' });

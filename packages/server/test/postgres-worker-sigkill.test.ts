@@ -2,50 +2,35 @@
 // to a slow endpoint; one is killed with SIGKILL while it holds leases on attempts in flight. Its
 // leases lapse and the other worker delivers those messages, so every accepted message arrives;
 // the only repeats are deliveries the killed worker had sent but not yet recorded.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
-import { Receiver } from './helpers/receiver.js';
+import { describe, expect, it } from 'vitest';
+import { expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { usePostgresProcesses } from './helpers/pg-processes.js';
 
 const TOKEN = 'pg_worker_kill_test_token_0123456789abcdef';
 const N = 200;
 
 describe('PostgreSQL: SIGKILL of a worker process mid-delivery', () => {
-  let rx: Receiver;
-  let db: TestDatabase;
-  let dataDir: string;
   let api: Served | undefined;
   const workers: CliProcess[] = [];
-  const env = () => ({
-    HERALD_DATA_DIR: dataDir,
-    HERALD_DATABASE_URL: db.url,
-    HERALD_API_TOKEN: TOKEN,
-    HERALD_POLL_INTERVAL: '100ms',
-    HERALD_LEASE: '2s',
-    HERALD_DELIVERY_TIMEOUT: '1s',
-    // Few attempts in flight per worker, so the backlog takes a while and the kill lands mid-run.
-    HERALD_ENDPOINT_CONCURRENCY: '4',
-    HERALD_LOG_LEVEL: 'warn',
+  const fixture = usePostgresProcesses({
+    token: TOKEN,
+    dataDirPrefix: 'herald-pg-worker-kill-',
+    env: {
+      HERALD_POLL_INTERVAL: '100ms',
+      HERALD_LEASE: '2s',
+      HERALD_DELIVERY_TIMEOUT: '1s',
+      // Few attempts in flight per worker, so the backlog takes a while and the kill lands mid-run.
+      HERALD_ENDPOINT_CONCURRENCY: '4',
+    },
+    routes: { '/w': { status: 200, delayMs: 50 } },
+    processes: () => [...workers, api],
   });
-
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    rx.on('/w', { status: 200, delayMs: 50 });
-    db = await createTestDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-worker-kill-'));
-  });
-  afterAll(async () => {
-    await killAll(...workers, api);
-    await rx?.close();
-    await db?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { env } = fixture;
 
   it('the surviving worker delivers what the killed one held', { timeout: 90_000 }, async () => {
+    const rx = fixture.rx();
+    const db = fixture.db();
     api = await serve(env(), ['--no-dispatch']);
     const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'wkill', uid: 'wkill' });
