@@ -2,37 +2,17 @@
 // PostgreSQL database each receive the same idempotency-key at the same moment. The first to take
 // the key's hold in the database creates the message; the other waits for that answer. So each
 // key makes exactly one message and both callers get the same body, one of them marked replayed.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call, serve, type Served } from './helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
+import { usePostgresProcesses } from './helpers/pg-processes.js';
 
 const TOKEN = 'pg_idem_test_token_0123456789abcdef';
 const KEYS = 40;
 
 describe('PostgreSQL: one idempotency-key sent to two API processes at once', () => {
-  let db: TestDatabase;
-  let dataDir: string;
   const apis: Served[] = [];
-  const env = () => ({
-    HERALD_DATA_DIR: dataDir,
-    HERALD_DATABASE_URL: db.url,
-    HERALD_API_TOKEN: TOKEN,
-    HERALD_LOG_LEVEL: 'warn',
-  });
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-idem-'));
-  });
-  afterAll(async () => {
-    for (const a of apis) a.kill('SIGKILL');
-    await Promise.all(apis.map((a) => a.exited));
-    await db?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const fixture = usePostgresProcesses({ token: TOKEN, dataDirPrefix: 'herald-pg-idem-', processes: () => apis });
+  const { env } = fixture;
 
   async function post(base: string, path: string, key: string, body: unknown) {
     const res = await fetch(`${base}${path}`, {
@@ -44,6 +24,7 @@ describe('PostgreSQL: one idempotency-key sent to two API processes at once', ()
   }
 
   it('creates exactly one message per key, and both processes answer with its body', { timeout: 60_000 }, async () => {
+    const db = fixture.db();
     apis.push(await serve(env(), ['--no-dispatch']));
     apis.push(await serve(env(), ['--no-dispatch']));
     const [a, b] = apis as [Served, Served];

@@ -4,56 +4,35 @@
 // brought by a notification, not by polling; each must arrive within 10 s of its 202. Then the
 // worker's LISTEN session is killed with pg_terminate_backend: the worker notices, reconnects,
 // and is woken by the next message again.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LISTENER_APPLICATION_NAME } from '../src/store/postgres/pg-listener.js';
 import { expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
-import { Receiver } from './helpers/receiver.js';
+import { usePostgresProcesses } from './helpers/pg-processes.js';
 
 const TOKEN = 'pg_notify_test_token_0123456789abcdef';
 const POLL_MS = 60_000;
 const ARRIVAL_MS = 10_000;
 
 describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval', () => {
-  let rx: Receiver;
-  let db: TestDatabase;
   let admin: pg.Client;
-  let dataDir: string;
   let api: Served | undefined;
   let worker: CliProcess | undefined;
-  const env = (poll: string) => ({
-    HERALD_DATA_DIR: dataDir,
-    HERALD_DATABASE_URL: db.url,
-    HERALD_API_TOKEN: TOKEN,
-    HERALD_POLL_INTERVAL: poll,
-    HERALD_LOG_LEVEL: 'warn',
-  });
+  const fixture = usePostgresProcesses({ token: TOKEN, dataDirPrefix: 'herald-pg-notify-', processes: () => [worker, api] });
+  const env = (poll: string) => fixture.env({ HERALD_POLL_INTERVAL: poll });
 
+  // Hooks run in stack order: this one after the fixture's set-up, its afterAll before the drop.
   beforeAll(async () => {
-    rx = await Receiver.start();
-    db = await createTestDatabase();
-    admin = new pg.Client({ connectionString: db.url });
+    admin = new pg.Client({ connectionString: fixture.db().url });
     await admin.connect();
-    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-notify-'));
   });
   afterAll(async () => {
-    worker?.kill('SIGKILL');
-    await worker?.exited;
-    api?.kill('SIGKILL');
-    await api?.exited;
     await admin?.end();
-    await rx?.close();
-    await db?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const listenerPids = async (): Promise<number[]> =>
     (
-      await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [db.name, LISTENER_APPLICATION_NAME])
+      await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [fixture.db().name, LISTENER_APPLICATION_NAME])
     ).rows.map((r) => r.pid as number);
 
   async function until(what: string, pred: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
@@ -65,6 +44,7 @@ describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval
   }
 
   it('delivers within seconds with a 60 s poll interval, and again after its listener connection is killed', { timeout: 50_000 }, async () => {
+    const rx = fixture.rx();
     api = await serve(env('50ms'), ['--no-dispatch']);
     const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'notify', uid: 'notify' });
