@@ -4,14 +4,11 @@
 // every message that got a 202 (before, during or after the restart) reaches every endpoint, no
 // delivery stays pending or leased, every process is still running, and the workers' LISTEN
 // connections came back.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
-import { postgresBinDir, startPrivateCluster, type PrivateCluster } from './helpers/private-pg.js';
-import { Receiver } from './helpers/receiver.js';
+import { describe, expect, it } from 'vitest';
+import { call, expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { usePostgresProcesses } from './helpers/pg-processes.js';
+import { postgresBinDir, startPrivateCluster } from './helpers/private-pg.js';
 
 const TOKEN = 'pg_restart_test_token_0123456789abcdef';
 const BEFORE = 150;
@@ -22,38 +19,31 @@ const bin = postgresBinDir();
 if (!bin) console.warn('postgres-restart.test: SKIPPED, no initdb under /usr/lib/postgresql to start a private cluster');
 
 describe.skipIf(!bin)('PostgreSQL restarted in the middle of a delivery run', () => {
-  let cluster: PrivateCluster;
-  let rx: Receiver;
-  let dataDir: string;
   let api: Served | undefined;
   const workers: CliProcess[] = [];
-  const env = () => ({
-    HERALD_DATA_DIR: dataDir,
-    HERALD_DATABASE_URL: cluster.url,
-    HERALD_API_TOKEN: TOKEN,
-    HERALD_POLL_INTERVAL: '200ms',
-    // Attempts cut off by the restart are repeated once their lease lapses: keep it short.
-    HERALD_LEASE: '2s',
-    HERALD_DELIVERY_TIMEOUT: '1s',
-    HERALD_RETRY_SCHEDULE: '100ms,200ms,500ms,1s,1s,1s,1s,1s',
-    HERALD_LOG_LEVEL: 'warn',
+  const fixture = usePostgresProcesses({
+    token: TOKEN,
+    dataDirPrefix: 'herald-pg-restart-',
+    env: {
+      HERALD_POLL_INTERVAL: '200ms',
+      // Attempts cut off by the restart are repeated once their lease lapses: keep it short.
+      HERALD_LEASE: '2s',
+      HERALD_DELIVERY_TIMEOUT: '1s',
+      HERALD_RETRY_SCHEDULE: '100ms,200ms,500ms,1s,1s,1s,1s,1s',
+    },
+    routes: { '/fast': { status: 200 }, '/slow': { status: 200, delayMs: 150 } },
+    database: async () => {
+      const cluster = await startPrivateCluster();
+      return { ...cluster, drop: () => cluster.stop() };
+    },
+    setupTimeoutMs: 60_000,
+    processes: () => [...workers, api],
   });
-
-  beforeAll(async () => {
-    cluster = await startPrivateCluster();
-    rx = await Receiver.start();
-    rx.on('/fast', { status: 200 });
-    rx.on('/slow', { status: 200, delayMs: 150 });
-    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-restart-'));
-  }, 60_000);
-  afterAll(async () => {
-    await killAll(...workers, api);
-    await rx?.close();
-    cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { env } = fixture;
 
   it('loses nothing, wedges nothing, and every process carries on', { timeout: 120_000 }, async () => {
+    const rx = fixture.rx();
+    const cluster = fixture.db();
     api = await serve(env(), ['--no-dispatch']);
     const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'restart', uid: 'restart' });

@@ -1,5 +1,5 @@
 // The scaffolding of the multi-process PostgreSQL tests: for one `describe`, a loopback receiver,
-// a throw-away database on the shared server (helpers/pg.ts), a data folder, the
+// a database (by default a throw-away one on the shared server, helpers/pg.ts), a data folder, the
 // environment `herald serve --no-dispatch` and `herald worker` run with, and a teardown that
 // SIGKILLs the test's processes (killAll, helpers/cli.ts) before it closes the receiver, drops the
 // database and removes the folder. The tests themselves spawn their processes, as before.
@@ -11,7 +11,13 @@ import { killAll, type CliProcess } from './cli.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 import { Receiver, type Reply, type Responder } from './receiver.js';
 
-export interface PostgresProcessesOptions {
+/** What the fixture needs of a database: where it is, and how to get rid of it afterwards. */
+export interface ProcessDatabase {
+  url: string;
+  drop(): Promise<void> | void;
+}
+
+export interface PostgresProcessesOptions<D extends ProcessDatabase> {
   /** HERALD_API_TOKEN for every process. */
   token: string;
   /** Name prefix of the data folder under the OS temp folder. */
@@ -20,29 +26,41 @@ export interface PostgresProcessesOptions {
   env?: Record<string, string>;
   /** Receiver scripts set before any test runs, by path (Receiver.on). */
   routes?: Record<string, Reply | Responder>;
+  /** Where the database comes from; default a fresh database from createTestDatabase(). */
+  database?: () => Promise<D>;
+  /** beforeAll's timeout (ms), for a database that is slow to come up. */
+  setupTimeoutMs?: number;
   /** The processes afterAll SIGKILLs; read at teardown, so it sees the ones the tests started. */
   processes: () => (CliProcess | undefined)[];
 }
 
-export interface PostgresProcesses {
+export interface PostgresProcesses<D extends ProcessDatabase> {
   rx(): Receiver;
-  db(): TestDatabase;
+  db(): D;
   /** The environment for a `herald` child process, with `extra` on top of the fixture's. */
   env(extra?: Record<string, string>): Record<string, string>;
 }
 
-/** Register beforeAll/afterAll in the current `describe`; returns accessors for use inside the tests. */
-export function usePostgresProcesses(opts: PostgresProcessesOptions): PostgresProcesses {
+/**
+ * Register beforeAll/afterAll in the current `describe`; returns accessors for use inside the
+ * tests. Without `database`, the database is a fresh one from createTestDatabase().
+ */
+export function usePostgresProcesses(opts: PostgresProcessesOptions<TestDatabase>): PostgresProcesses<TestDatabase>;
+export function usePostgresProcesses<D extends ProcessDatabase>(
+  opts: PostgresProcessesOptions<D> & { database: () => Promise<D> },
+): PostgresProcesses<D>;
+export function usePostgresProcesses(opts: PostgresProcessesOptions<ProcessDatabase>): PostgresProcesses<ProcessDatabase> {
   let rx: Receiver | undefined;
-  let db: TestDatabase | undefined;
+  let db: ProcessDatabase | undefined;
   let dataDir: string | undefined;
+  const database = opts.database ?? createTestDatabase;
 
   beforeAll(async () => {
     rx = await Receiver.start();
     for (const [path, reply] of Object.entries(opts.routes ?? {})) rx.on(path, reply);
-    db = await createTestDatabase();
+    db = await database();
     dataDir = mkdtempSync(join(tmpdir(), opts.dataDirPrefix));
-  });
+  }, opts.setupTimeoutMs);
   afterAll(async () => {
     await killAll(...opts.processes());
     await rx?.close();
