@@ -2,54 +2,41 @@
 // one failing endpoint at the same moment, after its failure streak has run 5 days (back-dated in
 // the database, never waited for). The endpoint is disabled once, durably, with its reason, and
 // `endpoint.disabled` is reported to the operational application once, whichever worker did it.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
-import { Receiver } from './helpers/receiver.js';
+import { describe, expect, it } from 'vitest';
+import { expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { usePostgresProcesses } from './helpers/pg-processes.js';
 
 const TOKEN = 'pg_auto_disable_test_token_0123456789abcdef';
 const OPS_UID = 'ops-pg-auto-disable';
 const DAY = 24 * 3600 * 1000;
 
 describe('PostgreSQL: auto-disable with two worker processes', () => {
-  let rx: Receiver;
-  let db: TestDatabase;
-  let dataDir: string;
   let api: Served | undefined;
   const workers: CliProcess[] = [];
-  const env = () => ({
-    HERALD_DATA_DIR: dataDir,
-    HERALD_DATABASE_URL: db.url,
-    HERALD_API_TOKEN: TOKEN,
-    HERALD_POLL_INTERVAL: '50ms',
-    // Two attempts 50 ms apart, then the delivery is exhausted.
-    HERALD_RETRY_SCHEDULE: '50ms',
-    HERALD_OPERATIONAL_APP: OPS_UID,
-    // Few deliveries per claim, so the burst is shared between the two workers.
-    HERALD_DISPATCH_CONCURRENCY: '4',
-    HERALD_LOG_LEVEL: 'warn',
+  const fixture = usePostgresProcesses({
+    token: TOKEN,
+    dataDirPrefix: 'herald-pg-autodisable-',
+    env: {
+      HERALD_POLL_INTERVAL: '50ms',
+      // Two attempts 50 ms apart, then the delivery is exhausted.
+      HERALD_RETRY_SCHEDULE: '50ms',
+      HERALD_OPERATIONAL_APP: OPS_UID,
+      // Few deliveries per claim, so the burst is shared between the two workers.
+      HERALD_DISPATCH_CONCURRENCY: '4',
+    },
+    routes: {
+      // Slow failures, so the burst's leases are visible while it runs.
+      '/down': { status: 500, body: 'down', delayMs: 100 },
+      '/ops': { status: 200 },
+    },
+    processes: () => [...workers, api],
   });
-
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    // Slow failures, so the burst's leases are visible while it runs.
-    rx.on('/down', { status: 500, body: 'down', delayMs: 100 });
-    rx.on('/ops', { status: 200 });
-    db = await createTestDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'herald-pg-autodisable-'));
-  });
-  afterAll(async () => {
-    await killAll(...workers, api);
-    await rx?.close();
-    await db?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { env } = fixture;
 
   it('disables the endpoint once and reports it once, whichever worker exhausts first', { timeout: 60_000 }, async () => {
+    const rx = fixture.rx();
+    const db = fixture.db();
     api = await serve(env(), ['--no-dispatch']);
     const must = expecting(api!.url, TOKEN);
     const ops = await must('POST', '/api/v1/app', 201, { name: 'ops', uid: OPS_UID });
