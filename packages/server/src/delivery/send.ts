@@ -55,10 +55,60 @@ export function parsedSecret(secret: string): ParsedSecret {
   return p;
 }
 
+/**
+ * The total deadline of each request in flight. They all have the same length, so they fall due in
+ * the order they started, and one timer serves them all. `AbortSignal.timeout` per request kept a
+ * timer alive for the whole timeout after the request had finished: at 4,000 deliveries/s and 15 s
+ * that is 60,000 timers and signals, old enough to be promoted, which grew the old generation and
+ * the process's resident memory with garbage.
+ */
+class Deadlines {
+  private readonly live = new Set<{ at: number; ctl: AbortController }>();
+  private timer: NodeJS.Timeout | null = null;
+  /** How late a deadline may fire: a tenth of the timeout, between 10 ms and 1 s. */
+  private readonly tickMs: number;
+
+  constructor(private readonly ms: number) {
+    this.tickMs = Math.max(10, Math.min(1000, Math.floor(ms / 10)));
+  }
+
+  start(): { signal: AbortSignal; done: () => void } {
+    const entry = { at: performance.now() + this.ms, ctl: new AbortController() };
+    this.live.add(entry);
+    this.timer ??= setInterval(() => this.sweep(), this.tickMs).unref();
+    return {
+      signal: entry.ctl.signal,
+      done: () => {
+        this.live.delete(entry);
+        this.idle();
+      },
+    };
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const e of this.live) {
+      if (e.at > now) break;
+      this.live.delete(e);
+      e.ctl.abort(new DOMException(`The request took longer than ${this.ms} ms`, 'TimeoutError'));
+    }
+    this.idle();
+  }
+
+  private idle(): void {
+    if (this.live.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}
+
 export class Sender {
   readonly agent: Agent;
+  private readonly deadlines: Deadlines;
   private readonly egress: ReturnType<typeof egressConnector>;
   constructor(private readonly opts: SenderOptions) {
+    this.deadlines = new Deadlines(opts.timeoutMs);
     const connectTimeoutMs = Math.min(opts.timeoutMs, 10_000);
     this.egress = opts.egress ? egressConnector({ egress: opts.egress, guard: opts.guard, connectTimeoutMs }) : null;
     this.agent =
@@ -93,13 +143,14 @@ export class Sender {
     const literal = ipLiteralOf(req.url);
     const refused = literal === null ? null : this.opts.guard.refusal(literal);
     if (refused) return { outcome: { kind: 'retry' }, statusCode: 0, response: `Refused: ${refused}`, durationMs: took() };
+    const deadline = this.deadlines.start();
     try {
       const res = await request(req.url, {
         method: 'POST',
         body: req.body,
         headers: this.headersFor(req),
         dispatcher: this.agent,
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        signal: deadline.signal,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
       });
@@ -120,6 +171,8 @@ export class Sender {
           ? (err.code === 'ESSRF' ? err.message : cause!.message) ?? 'Refused'
           : `Connection failed: ${err.code ?? err.name ?? 'error'}: ${err.message ?? ''}`;
       return { outcome: { kind: 'retry' }, statusCode: 0, response: why, durationMs: took() };
+    } finally {
+      deadline.done();
     }
   }
 
