@@ -72,7 +72,7 @@ export function masterKeyFor(config: Config): Buffer {
 }
 
 export async function createHerald(config: Config, opts: StartOptions = {}): Promise<Herald> {
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sealer = sealerFor(config);
   let token = config.apiToken;
   let generatedToken: string | null = null;

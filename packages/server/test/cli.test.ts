@@ -45,6 +45,22 @@ describe('cli: serve without HERALD_API_TOKEN', () => {
     }
   });
 
+  it('creates the data folder for its own user only, and the database, -wal and -shm files mode 0600', async () => {
+    const dir = join(freshDir(), 'data');
+    const s = await serve({ HERALD_DATA_DIR: dir });
+    try {
+      const t = readFileSync(join(dir, 'api-token'), 'utf8').trim();
+      // A write, so the WAL and its index exist.
+      expect((await call(s.url, t, 'POST', '/api/v1/app', { name: 'modes' })).status).toBe(201);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      for (const f of ['herald.db', 'herald.db-wal', 'herald.db-shm', 'master.key', 'api-token']) {
+        expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
+      }
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('a second start on the same data folder reuses the token and does not print it again', async () => {
     const s = await serve({ HERALD_DATA_DIR: dataDir });
     try {

@@ -55,7 +55,7 @@ export function keyRingFor(config: Pick<Config, 'dataDir' | 'masterKey' | 'previ
   if (config.masterKey) return { ring: { current: config.masterKey, previous: [...config.previousMasterKeys] }, file: null };
   const file = keyFileOf(config);
   if (!existsSync(file)) {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     try {
       // 'wx': two processes starting at once cannot both create one.
       const fd = openSync(file, 'wx', 0o600);

@@ -2,7 +2,7 @@
 // write survives power loss. Group commit amortises the fsync across concurrent writes.
 import { resealBatchPlan, type ResealCursor, type ResealResult } from '../reseal.js';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { conflict, moduleDisabled } from '../../domain/errors.js';
 import { endpointMatches } from '../../domain/filters.js';
@@ -135,7 +135,11 @@ export class SqliteStore implements Store {
   constructor(opts: SqliteStoreOptions) {
     this.location = opts.file;
     this.sealer = opts.sealer;
-    mkdirSync(dirname(opts.file), { recursive: true });
+    mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
+    // The file holds message payloads (customers' personal data) in the clear: readable by this
+    // user alone. Created here with that mode, since SQLite gives the -wal and -shm files the
+    // database file's permissions; an existing file keeps the mode its operator chose.
+    closeSync(openSync(opts.file, 'a', 0o600));
     this.db = new BetterSqlite3(opts.file);
     this.db.pragma('journal_mode = WAL');
     // Commits do not fsync on the main thread; WalSync does it off-thread before any write is
