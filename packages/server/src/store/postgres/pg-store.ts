@@ -955,44 +955,17 @@ export class PgStore implements Store {
     }).then((fenced) => ({ fenced, disabled: false, failSince: null }));
   }
 
-  /** One completion in its own statement (or, when it touches the endpoint's state, its own transaction). */
+  /**
+   * A completion whose outcome changes the endpoint's state (a failure streak, a disable): its
+   * bookkeeping reads what the write returns, so it runs alone, in a transaction.
+   */
   private completeNow(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
-    const a = result.attempt;
-    const ps = new Params();
-    const attemptSql = `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms,
-        status, trigger_type, created_at, attempt_number) VALUES (${[a.id, a.msgId, a.endpointId, a.appId, a.url, a.response,
-        a.responseStatusCode, a.responseDurationMs, a.status, a.triggerType, a.createdAt, a.triggerType === 1 ? -1 : task.attemptCount + 1,
-      ].map((v) => ps.p(v)).join(', ')})`;
-    // A failed manual attempt that jumped ahead of a scheduled retry hands the delivery back to
-    // that schedule; manual attempts never count against the retry budget. The fence makes the
-    // write a no-op for a dispatcher that lost its lease.
-    const failedManual = ps.p(task.triggerType === 1 && a.status !== MessageStatus.success);
-    const taskSql = `UPDATE delivery_task SET
-         status = CASE WHEN ${failedManual} AND resume_at IS NOT NULL THEN ${MessageStatus.pending} ELSE ${ps.p(result.task.status)}::smallint END,
-         next_attempt_at = CASE WHEN ${failedManual} AND resume_at IS NOT NULL THEN resume_at ELSE ${ps.p(result.task.nextAttemptAt)}::bigint END,
-         attempt_count = attempt_count + CASE WHEN manual_next THEN 0 ELSE 1 END,
-         manual_next = false, resume_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ${ps.p(now)}
-       WHERE msg_id = ${ps.p(task.msgId)} AND endpoint_id = ${ps.p(task.endpointId)} AND fence = ${ps.p(task.fence)}`;
     const ep = result.endpoint;
-    if (ep === undefined || ep.kind === 'success') {
-      // One completion alone is ONE statement: no BEGIN/COMMIT round trips, atomic all the same.
-      // bench/store.mjs (2 CPUs, 32 concurrent, PostgreSQL 15 on the same machine): claim+complete
-      // 1,709/s as a 5-round-trip transaction, 3,068/s as one statement; accepting a message
-      // (insertMessageAlone) went from 1,564/s to 2,074/s the same way.
-      const clear = ep ? `, e AS (UPDATE endpoint SET first_failure_at = NULL WHERE id = ${ps.p(task.endpointId)} AND first_failure_at IS NOT NULL)` : '';
-      const sql = `WITH a AS (${attemptSql}), t AS (${taskSql} RETURNING 1)${clear} SELECT COUNT(*) AS n FROM t`;
-      return this.retrying(() => this.one(this.pool, sql, ps.values)).then((r) => ({
-        fenced: r!.n === 1,
-        disabled: false,
-        failSince: null,
-      }));
-    }
-    // Exhausted or disabling: the endpoint bookkeeping reads what the write returns, so a transaction.
     return this.tx(async (c) => {
-      const n = (await this.one(c, `WITH a AS (${attemptSql}), t AS (${taskSql} RETURNING 1) SELECT COUNT(*) AS n FROM t`, ps.values))!.n;
+      const fenced = (await this.writeCompletions(c, [{ task, result, now }])).size === 1;
       let disabled = false;
       let failSince: number | null = null;
-      if (ep.kind === 'exhausted') {
+      if (ep?.kind === 'exhausted') {
         const r = await this.one(
           c,
           `UPDATE endpoint SET first_failure_at = COALESCE(first_failure_at, $1) WHERE id = $2
@@ -1006,10 +979,10 @@ export class PgStore implements Store {
             disabled = await this.disableEndpoint(c, task.endpointId, `Every delivery failed for ${days} days in a row since ${new Date(r.first_failure_at).toISOString()}`, now);
           }
         }
-      } else {
+      } else if (ep?.kind === 'disable') {
         disabled = await this.disableEndpoint(c, task.endpointId, ep.reason, now);
       }
-      return { fenced: n === 1, disabled, failSince };
+      return { fenced, disabled, failSince };
     });
   }
 
@@ -1017,20 +990,22 @@ export class PgStore implements Store {
    * Write every queued common-path completion (success or retry later) in one statement, and go
    * on while more queued up meanwhile: under load a batch grows to what arrived during the last
    * round trip, so statements, commits and WAL flushes per delivery fall as load rises, and a lone
-   * completion still goes out on the next turn of the event loop. The statement's text is fixed
-   * (arrays, not a VALUES list), so it is prepared once per connection. If a batch fails for any
-   * reason but a retryable one, each of its completions is written alone, so one bad row fails
-   * only its own delivery.
+   * completion still goes out on the next turn of the event loop. If a batch fails for any reason
+   * but a retryable one, each of its completions is written alone, so one bad row fails only its
+   * own delivery.
    */
   private async flushCompletions(): Promise<void> {
+    const key = (c: PendingCompletion) => `${c.task.msgId} ${c.task.endpointId} ${c.task.fence}`;
     while (this.completions.length > 0) {
       const batch = this.completions.splice(0, MAX_COMPLETION_BATCH);
       try {
-        const fenced = await this.retrying(() => this.completeBatch(batch));
-        for (const c of batch) c.resolve(fenced.has(`${c.task.msgId} ${c.task.endpointId} ${c.task.fence}`));
+        const fenced = await this.retrying(() => this.writeCompletions(this.pool, batch));
+        this.completionStats.batches++;
+        this.completionStats.completions += batch.length;
+        for (const c of batch) c.resolve(fenced.has(key(c)));
       } catch {
         await Promise.all(
-          batch.map((c) => this.completeNow(c.task, c.result, c.now).then((r) => c.resolve(r.fenced), c.reject)),
+          batch.map((c) => this.retrying(() => this.writeCompletions(this.pool, [c])).then((f) => c.resolve(f.has(key(c))), c.reject)),
         );
       }
     }
@@ -1038,10 +1013,17 @@ export class PgStore implements Store {
     for (const r of this.completionsDrained.splice(0)) r();
   }
 
-  private async completeBatch(batch: PendingCompletion[]): Promise<Set<string>> {
+  /**
+   * The one write of completions (COMPLETE_BATCH_SQL: fixed text, arrays for values, so it is
+   * prepared once per connection), for a batch or for one. Returns `msgId endpointId fence` of
+   * each task whose fence held.
+   */
+  private async writeCompletions(db: Db, batch: { task: ClaimedTask; result: AttemptResult; now: number }[]): Promise<Set<string>> {
     const cols: unknown[][] = Array.from({ length: 18 }, () => []);
     for (const { task, result, now } of batch) {
       const a = result.attempt;
+      // A failed manual attempt that jumped ahead of a scheduled retry hands the delivery back to
+      // that schedule; manual attempts never count against the retry budget.
       const failedManual = task.triggerType === 1 && a.status !== MessageStatus.success;
       [
         a.id, a.msgId, a.endpointId, a.appId, a.url, a.response, a.responseStatusCode, a.responseDurationMs, a.status, a.triggerType,
@@ -1049,10 +1031,8 @@ export class PgStore implements Store {
         result.task.nextAttemptAt, now, result.endpoint?.kind === 'success',
       ].forEach((v, i) => cols[i]!.push(v));
     }
-    const { rows } = await this.pool.query({ name: 'herald_complete_batch', text: COMPLETE_BATCH_SQL, values: cols });
-    this.completionStats.batches++;
-    this.completionStats.completions += batch.length;
-    return new Set(rows.map((r) => `${r.msg_id} ${r.endpoint_id} ${r.fence}`));
+    const { rows } = await db.query({ name: 'herald_complete_batch', text: COMPLETE_BATCH_SQL, values: cols });
+    return new Set(rows.map((r: Row) => `${r.msg_id} ${r.endpoint_id} ${r.fence}`));
   }
 
   /** Disable an endpoint; true only for the one writer that actually flipped it (across processes). */
