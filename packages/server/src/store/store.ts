@@ -110,21 +110,6 @@ export interface DeliveryContext {
   throttleRate: number | null;
 }
 
-/**
- * The reading half of a claim, one task at a time: right for a store whose reads are cheap and
- * local (SQLite, with endpoints and applications cached in memory).
- */
-export async function loadDeliveriesOneByOne(store: Store, tasks: ClaimedTask[]): Promise<DeliveryContext[]> {
-  return Promise.all(
-    tasks.map(async (t) => {
-      const [endpoint, message] = await Promise.all([store.getEndpoint(t.appId, t.endpointId), store.getMessage(t.appId, t.msgId)]);
-      const usable = endpoint !== null && !endpoint.disabled;
-      const throttleRate = usable ? (endpoint.throttleRate ?? (await store.getApplication(t.appId))?.throttleRate ?? null) : null;
-      return { endpoint, message, throttleRate };
-    }),
-  );
-}
-
 /** How a delivery attempt ends, recorded atomically with the attempt row. */
 export interface AttemptResult {
   attempt: Attempt;
@@ -330,7 +315,8 @@ export interface Store {
   readonly idempotencyHoldsAreLocal: boolean;
   /**
    * Take the right to answer `key` until `until` (epoch ms), unless another holder has it and its
-   * hold has not lapsed by `now`. Atomic across every process sharing the database.
+   * hold has not lapsed by `now`. Atomic across every process that may answer the key: every
+   * process sharing the database, or this one alone when holds are process-local.
    */
   lockIdempotencyKey(key: string, now: number, until: number): Promise<boolean>;
   /** Give `key` up (its answer, if any, is stored by then). */

@@ -46,7 +46,7 @@ import type {
   Store,
   TaskListQuery,
 } from '../store.js';
-import { loadDeliveriesOneByOne, StaleStateError } from '../store.js';
+import { StaleStateError } from '../store.js';
 import { GroupCommit } from './group-commit.js';
 import { ReadWorker } from './read-worker.js';
 import { WalSync } from './wal-sync.js';
@@ -805,8 +805,15 @@ export class SqliteStore implements Store {
   }
 
   loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]> {
-    // Endpoints and applications come from memory and the message from the local file.
-    return loadDeliveriesOneByOne(this, tasks);
+    // One task at a time: endpoints and applications come from memory, the message from the file.
+    return Promise.all(
+      tasks.map(async (t) => {
+        const [endpoint, message] = await Promise.all([this.getEndpoint(t.appId, t.endpointId), this.getMessage(t.appId, t.msgId)]);
+        const usable = endpoint !== null && !endpoint.disabled;
+        const throttleRate = usable ? (endpoint.throttleRate ?? (await this.getApplication(t.appId))?.throttleRate ?? null) : null;
+        return { endpoint, message, throttleRate };
+      }),
+    );
   }
 
   claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]> {
