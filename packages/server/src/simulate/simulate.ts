@@ -118,7 +118,9 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
       return ['contact.create', 'POST', `/api/v1/app/${app}/engage/contact`, {
         contactId: c.id,
         attributes: { firstName: first, lastName: last, email: `${first}.${last}.${c.id.slice(0, 6)}@example.com`.toLowerCase(), city: pick(CITIES) },
-        preferences: c.preferences,
+        // A copy: the body is serialized only when the request goes out, after the contact's
+        // earlier requests, and a toggle generated meanwhile must not leak into it.
+        preferences: { ...c.preferences },
         consents: [{ id: 'memberConsent', value: true, source: 'ECOM' }],
       }, c];
     }
