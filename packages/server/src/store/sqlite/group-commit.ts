@@ -4,11 +4,34 @@
 // touches); only if some write throws (a uid conflict, say) is the batch rolled back and replayed
 // with one savepoint per write, so that write fails alone and the rest still commit. Writes must
 // therefore be safe to run twice: their only side effects outside the database are cache drops.
+//
+// Writes that are plain lists of statements (runSteps) run on the writer thread instead
+// (write-worker.ts), in their own transaction. The main connection and the writer never write at
+// once: a batch waits until the writer's previous one has committed, and within a batch the main
+// connection's writes commit first, then the statement lists are built and sent. Building them at
+// that point, after everything before them committed, lets a builder read the caches (the
+// endpoints a message fans out to) as the serial order has them.
 import type { Database, Statement } from 'better-sqlite3';
 import type { WalSync } from './wal-sync.js';
+import type { SqlStep, WriteWorker } from './write-worker.js';
+
+/** A write as statements, for the writer thread (see runSteps). */
+export interface StepsWrite<T> {
+  steps: SqlStep[];
+  /** The caller's result once the steps committed; `changes` has one count per step. */
+  done: (changes: number[]) => T;
+  /** The error a failed step becomes for the caller (a unique violation into a 409, say). */
+  fail?: (e: Error) => unknown;
+}
+
+/** Batches the writer thread may hold at once: one running, the next waiting behind it. */
+const MAX_IN_FLIGHT = 2;
 
 interface Op {
-  fn: () => unknown;
+  /** Runs on the main connection, inside the batch's transaction. */
+  fn?: () => unknown;
+  /** Or: builds statements for the writer thread when the batch is sent. */
+  build?: () => StepsWrite<unknown>;
   /** Settle only once the batch is on disk (false: as soon as it committed). */
   durable: boolean;
   resolve: (v: unknown) => void;
@@ -17,6 +40,8 @@ interface Op {
 
 export class GroupCommit {
   private queue: Op[] = [];
+  /** How many queued writes are for the main connection (`fn`). */
+  private localQueued = 0;
   private scheduled = false;
   private readonly begin: Statement;
   private readonly commit: Statement;
@@ -31,8 +56,9 @@ export class GroupCommit {
   constructor(
     private readonly db: Database,
     private readonly onRollback: () => void = () => {},
-    /** When set, promises settle only after the WAL is fsynced (see wal-sync.ts). */
-    private readonly walSync: WalSync | null = null,
+    /** Promises of the main connection's writes settle only after the WAL is fsynced (wal-sync.ts). */
+    private readonly walSync: WalSync,
+    private readonly writer: WriteWorker,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -42,16 +68,27 @@ export class GroupCommit {
     this.rollbackTo = db.prepare('ROLLBACK TO w');
     // While the disk works on one batch, the next one gathers; it commits when the fsync returns,
     // so batches grow with load instead of shrinking into many small commits.
-    if (walSync) walSync.onIdle = () => {
+    const wake = () => {
       if (this.queue.length && !this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.tick());
       }
     };
+    walSync.onIdle = wake;
+    writer.onIdle = wake;
+  }
+
+  private get busy(): boolean {
+    return this.walSync.busy || this.writer.inFlight > 0;
   }
 
   private tick(): void {
-    if (this.walSync?.busy) {
+    // Writes for the main connection wait until the writer thread has committed all it was sent
+    // (one writer at a time), and while an fsync runs (so that batches grow with load). Statement
+    // writes alone go on while up to MAX_IN_FLIGHT batches are with the writer: it starts the next
+    // the moment it commits one, instead of idling for a round trip through this event loop.
+    const wait = this.localQueued > 0 ? this.busy : this.writer.inFlight >= MAX_IN_FLIGHT;
+    if (wait) {
       this.scheduled = false;
       return;
     }
@@ -64,6 +101,7 @@ export class GroupCommit {
    */
   run<T>(fn: () => T, opts: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      this.localQueued++;
       this.queue.push({ fn, durable: opts.durable ?? true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
@@ -72,21 +110,89 @@ export class GroupCommit {
     });
   }
 
-  /** Commit whatever is queued now (used on shutdown). */
-  flush(): void {
+  /**
+   * Queue a write given as statements, to run on the writer thread. `build` runs on the main
+   * thread when the batch is sent, after every write queued before it has committed.
+   */
+  runSteps<T>(build: () => StepsWrite<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ build, durable: true, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.tick());
+      }
+    });
+  }
+
+  /** Commit whatever is queued now: the main connection's writes at once, the rest on the writer. */
+  private flush(): void {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
+    this.localQueued = 0;
     if (batch.length === 0) return;
-    const outcomes: { ok: boolean; value: unknown }[] = new Array(batch.length);
-    if (!this.fastPath(batch, outcomes)) this.slowPath(batch, outcomes);
+    const local: Op[] = [];
+    const remote: Op[] = [];
+    for (const op of batch) (op.fn ? local : remote).push(op);
+    if (local.length) {
+      const outcomes: { ok: boolean; value: unknown }[] = new Array(local.length);
+      if (!this.fastPath(local, outcomes)) this.slowPath(local, outcomes);
+    }
+    if (remote.length) this.send(remote);
+  }
+
+  /** Build the statement writes and run them on the writer thread as one transaction. */
+  private send(ops: Op[]): void {
+    const sent: Op[] = [];
+    const writes: StepsWrite<unknown>[] = [];
+    for (const op of ops) {
+      try {
+        writes.push(op.build!());
+        sent.push(op);
+      } catch (e) {
+        op.reject(e);
+      }
+    }
+    if (sent.length === 0) return;
+    this.writer.run(writes.map((w) => w.steps)).then(
+      (outcomes) => {
+        this.stats.batches++;
+        this.stats.writes += sent.length;
+        for (let i = 0; i < sent.length; i++) {
+          const o = outcomes[i]!;
+          const w = writes[i]!;
+          try {
+            if (o.ok) sent[i]!.resolve(w.done(o.changes));
+            else sent[i]!.reject(w.fail ? w.fail(o.error) : o.error);
+          } catch (e) {
+            sent[i]!.reject(e);
+          }
+        }
+      },
+      (e) => {
+        for (const op of sent) op.reject(e);
+      },
+    );
+  }
+
+  /** Commit everything queued and wait for it, the writer thread's batches included (shutdown). */
+  async drain(): Promise<void> {
+    while (this.queue.length || this.busy) {
+      if (!this.busy) this.flush();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  /** Stop the writer thread; call after drain(). */
+  close(): Promise<void> {
+    return this.writer.close();
   }
 
   /** All writes in one transaction with no savepoints; false if any write threw (nothing kept). */
   private fastPath(batch: Op[], outcomes: { ok: boolean; value: unknown }[]): boolean {
     try {
       this.begin.run();
-      for (let i = 0; i < batch.length; i++) outcomes[i] = { ok: true, value: batch[i]!.fn() };
+      for (let i = 0; i < batch.length; i++) outcomes[i] = { ok: true, value: batch[i]!.fn!() };
     } catch {
       if (this.db.inTransaction) this.rollback.run();
       this.onRollback();
@@ -110,7 +216,7 @@ export class GroupCommit {
       for (let i = 0; i < batch.length; i++) {
         this.savepoint.run();
         try {
-          outcomes[i] = { ok: true, value: batch[i]!.fn() };
+          outcomes[i] = { ok: true, value: batch[i]!.fn!() };
           this.release.run();
         } catch (e) {
           this.rollbackTo.run();
@@ -131,7 +237,6 @@ export class GroupCommit {
   private settle(batch: Op[], outcomes: { ok: boolean; value: unknown }[]): void {
     this.stats.batches++;
     this.stats.writes += batch.length;
-    if (!this.walSync) return this.resolve(batch, outcomes);
     const durable: Op[] = [];
     const durableOutcomes: { ok: boolean; value: unknown }[] = [];
     const early: Op[] = [];

@@ -1,0 +1,193 @@
+// The SQLite writer thread. Executing a write costs the thread that runs it about 30 µs per
+// message (a row and its delivery tasks, eight b-tree inserts) plus the COMMIT. On the main thread
+// that is a third of what ingest spends per request, in the one thread that also parses every
+// HTTP request. Writes that are plain lists of statements (a message and its tasks: see
+// GroupCommit.runSteps) therefore run here instead, on a second connection to the same file, while
+// the main thread goes on parsing. The group commit still decides what goes into which transaction
+// and never lets this thread and the main connection write at the same time, so neither ever waits
+// on the other's lock.
+//
+// This connection runs with synchronous=FULL: COMMIT fsyncs the WAL before the batch is answered,
+// so a write acknowledged from here is on disk, as WalSync makes the main connection's. Blocking
+// in fsync costs nothing here: the main thread gathers the next batch meanwhile. Checkpoints that
+// its commits trigger run here too.
+//
+// The worker's code is plain CommonJS evaluated from a string, so the same file works from dist/
+// and from the TypeScript sources the tests run (a Worker cannot load a .ts file).
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { fileMustExist: true });
+db.pragma('synchronous = FULL');
+db.pragma('busy_timeout = 5000');
+db.pragma('foreign_keys = OFF');
+db.pragma('temp_store = MEMORY');
+db.pragma('cache_size = -' + workerData.cacheKib);
+const statements = new Map();
+const st = (sql) => {
+  let s = statements.get(sql);
+  if (!s) statements.set(sql, (s = db.prepare(sql)));
+  return s;
+};
+const begin = st('BEGIN IMMEDIATE'), commit = st('COMMIT'), rollback = st('ROLLBACK');
+const savepoint = st('SAVEPOINT w'), release = st('RELEASE w'), rollbackTo = st('ROLLBACK TO w');
+const info = (e) => ({ code: (e && e.code) || null, message: String((e && e.message) || e) });
+
+// One write: its steps in order, as [index into sqls, params] pairs; the changes of each step.
+function apply(sqls, steps) {
+  const changes = new Array(steps.length);
+  for (let i = 0; i < steps.length; i++) changes[i] = st(sqls[steps[i][0]]).run(...steps[i][1]).changes;
+  return changes;
+}
+
+// As GroupCommit on the main thread: the whole batch without savepoints first (they cost SQLite a
+// copy of every page a write touches); if a write throws, roll back and replay with one savepoint
+// per write, so that write fails alone.
+function batch(sqls, ops) {
+  const out = new Array(ops.length);
+  begin.run();
+  try {
+    for (let i = 0; i < ops.length; i++) out[i] = { ok: true, changes: apply(sqls, ops[i]) };
+  } catch {
+    rollback.run();
+    begin.run();
+    for (let i = 0; i < ops.length; i++) {
+      savepoint.run();
+      try {
+        out[i] = { ok: true, changes: apply(sqls, ops[i]) };
+        release.run();
+      } catch (e) {
+        rollbackTo.run();
+        release.run();
+        out[i] = { ok: false, error: info(e) };
+      }
+    }
+  }
+  commit.run();
+  return out;
+}
+
+parentPort.on('message', (m) => {
+  if (m.close) {
+    db.close();
+    parentPort.postMessage({ closed: true });
+    return;
+  }
+  try {
+    parentPort.postMessage({ id: m.id, outcomes: batch(m.sqls, m.ops) });
+  } catch (e) {
+    if (db.inTransaction) rollback.run();
+    parentPort.postMessage({ id: m.id, error: info(e) });
+  }
+});
+`;
+
+/** One statement of a write: SQL text and its parameters. */
+export type SqlStep = readonly [sql: string, params: readonly unknown[]];
+
+/** A write's outcome: the changes of each of its steps, or why it failed (nothing of it kept). */
+export type StepsOutcome = { ok: true; changes: number[] } | { ok: false; error: Error };
+
+interface ErrorInfo {
+  code: string | null;
+  message: string;
+}
+
+/** A SQLite error as the main connection's driver would have thrown it (`code` included). */
+function toError(e: ErrorInfo): Error {
+  return Object.assign(new Error(e.message), { code: e.code ?? undefined });
+}
+
+export class WriteWorker {
+  private worker: Worker | null = null;
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: (o: StepsOutcome[]) => void; reject: (e: Error) => void }>();
+  /** Called whenever a batch is answered. */
+  onIdle: (() => void) | null = null;
+
+  constructor(
+    private readonly file: string,
+    private readonly cacheKib: number,
+  ) {}
+
+  /** Batches sent and not yet answered. The thread runs them one after another, in order. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Run `writes` (each a list of steps) in one transaction, committed and fsynced. One write
+   * that fails fails alone; an error of the transaction itself (COMMIT, say) rejects them all.
+   */
+  run(writes: readonly SqlStep[][]): Promise<StepsOutcome[]> {
+    const w = this.worker ?? this.start();
+    // SQL texts travel once per batch; steps name them by index.
+    const index = new Map<string, number>();
+    const sqls: string[] = [];
+    const ops = writes.map((steps) =>
+      steps.map(([sql, params]) => {
+        let i = index.get(sql);
+        if (i === undefined) index.set(sql, (i = sqls.push(sql) - 1));
+        return [i, params] as const;
+      }),
+    );
+    const id = this.next++;
+    return new Promise<StepsOutcome[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Held only while a batch runs: an idle writer must not keep the process alive.
+      w.ref();
+      w.postMessage({ id, sqls, ops });
+    });
+  }
+
+  private start(): Worker {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, driver, cacheKib: this.cacheKib } });
+    w.unref();
+    w.on('message', (m: { id?: number; outcomes?: { ok: boolean; changes?: number[]; error?: ErrorInfo }[]; error?: ErrorInfo }) => {
+      const p = this.pending.get(m.id!);
+      if (!p) return;
+      this.pending.delete(m.id!);
+      if (this.pending.size === 0) w.unref();
+      if (m.error) p.reject(toError(m.error));
+      else p.resolve(m.outcomes!.map((o) => (o.ok ? { ok: true, changes: o.changes! } : { ok: false, error: toError(o.error!) })));
+      this.onIdle?.();
+    });
+    const fail = (e: Error) => {
+      if (this.worker !== w) return;
+      this.worker = null;
+      // A running batch's transaction died with the thread's connection: none of it was kept;
+      // batches behind it never started.
+      const pending = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of pending) p.reject(e);
+      this.onIdle?.();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`the SQLite writer thread exited with code ${code}`)));
+    this.worker = w;
+    return w;
+  }
+
+  /** For tests: stop the thread as a crash would, whatever it is doing. */
+  async kill(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
+  /** Close the thread's connection and stop it. The caller has let running batches finish. */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (!w) return;
+    await new Promise<void>((resolve) => {
+      w.once('exit', () => resolve());
+      w.on('message', (m: { closed?: boolean }) => {
+        if (m.closed) void w.terminate();
+      });
+      w.postMessage({ close: true });
+    });
+  }
+}
