@@ -77,6 +77,26 @@ describe('the SQLite writer thread', () => {
     expect(created.tasks).toHaveLength(2);
   });
 
+  it('lets a main-connection write through while message writes keep coming', async () => {
+    const appId = await appWithEndpoints(1);
+    const order: string[] = [];
+    const flood: Promise<unknown>[] = [];
+    let appDone: Promise<unknown> | null = null;
+    // A new chunk of messages on every turn of the event loop, for 40 turns; an application
+    // (a main-connection write) is queued on the 5th.
+    for (let turn = 0; turn < 40; turn++) {
+      for (let i = 0; i < 25; i++) {
+        flood.push(store.createMessage(message(appId, { createdAt: T0 + turn * 25 + i }), {}).then(() => order.push(`m${turn}`)));
+      }
+      if (turn === 5) appDone = store.createApplication(app()).then(() => order.push('app'));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all([...flood, appDone]);
+    // It waited for the writer to finish what it held, not for the flood to end.
+    expect(order.indexOf('app')).toBeLessThan(order.indexOf('m39'));
+    expect((await store.queueStats(T0 + 2_000)).waiting).toBe(1_000);
+  });
+
   it('keeps idempotent answers that it writes', async () => {
     const appId = await appWithEndpoints(1);
     const m = message(appId);

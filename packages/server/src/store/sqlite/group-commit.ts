@@ -42,6 +42,8 @@ export class GroupCommit {
   private queue: Op[] = [];
   /** How many queued writes are for the main connection (`fn`). */
   private localQueued = 0;
+  /** They run once this many fsyncs have finished (see tick). */
+  private localAfterSync = 0;
   private scheduled = false;
   private readonly begin: Statement;
   private readonly commit: Statement;
@@ -74,8 +76,8 @@ export class GroupCommit {
         setImmediate(() => this.tick());
       }
     };
-    walSync.onIdle = wake;
-    writer.onIdle = wake;
+    walSync.onSynced = wake;
+    writer.onAnswered = wake;
   }
 
   private get busy(): boolean {
@@ -84,10 +86,15 @@ export class GroupCommit {
 
   private tick(): void {
     // Writes for the main connection wait until the writer thread has committed all it was sent
-    // (one writer at a time), and while an fsync runs (so that batches grow with load). Statement
-    // writes alone go on while up to MAX_IN_FLIGHT batches are with the writer: it starts the next
-    // the moment it commits one, instead of idling for a round trip through this event loop.
-    const wait = this.localQueued > 0 ? this.busy : this.writer.inFlight >= MAX_IN_FLIGHT;
+    // (one writer at a time), and until the fsync that was running when they came has finished
+    // (so that batches grow with load; waiting for the disk to go idle could take forever while
+    // the writer's batches keep it busy). Statement writes alone go on while fewer than
+    // MAX_IN_FLIGHT batches are with the writer: it starts the next the moment it commits one,
+    // instead of idling for a round trip through this event loop.
+    const wait =
+      this.localQueued > 0
+        ? this.writer.inFlight > 0 || this.walSync.completed < this.localAfterSync
+        : this.writer.inFlight >= MAX_IN_FLIGHT;
     if (wait) {
       this.scheduled = false;
       return;
@@ -101,7 +108,7 @@ export class GroupCommit {
    */
   run<T>(fn: () => T, opts: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.localQueued++;
+      if (this.localQueued++ === 0) this.localAfterSync = this.walSync.busy ? this.walSync.completed + 1 : 0;
       this.queue.push({ fn, durable: opts.durable ?? true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
@@ -155,19 +162,18 @@ export class GroupCommit {
     }
     if (sent.length === 0) return;
     this.writer.run(writes.map((w) => w.steps)).then(
-      (outcomes) => {
+      (results) => {
         this.stats.batches++;
         this.stats.writes += sent.length;
-        for (let i = 0; i < sent.length; i++) {
-          const o = outcomes[i]!;
+        const outcomes = results.map((r, i): { ok: boolean; value: unknown } => {
           const w = writes[i]!;
           try {
-            if (o.ok) sent[i]!.resolve(w.done(o.changes));
-            else sent[i]!.reject(w.fail ? w.fail(o.error) : o.error);
+            return r.ok ? { ok: true, value: w.done(r.changes) } : { ok: false, value: w.fail ? w.fail(r.error) : r.error };
           } catch (e) {
-            sent[i]!.reject(e);
+            return { ok: false, value: e };
           }
-        }
+        });
+        this.resolve(sent, outcomes);
       },
       (e) => {
         for (const op of sent) op.reject(e);

@@ -7,10 +7,14 @@
 // and never lets this thread and the main connection write at the same time, so neither ever waits
 // on the other's lock.
 //
-// This connection runs with synchronous=FULL: COMMIT fsyncs the WAL before the batch is answered,
-// so a write acknowledged from here is on disk, as WalSync makes the main connection's. Blocking
-// in fsync costs nothing here: the main thread gathers the next batch meanwhile. Checkpoints that
-// its commits trigger run here too.
+// Durability: this connection runs with synchronous=NORMAL, so COMMIT only hands the WAL frames to
+// the OS; the thread then fsyncs the WAL file on libuv's pool and answers the batch when that
+// returns, taking the next batch meanwhile (batches that commit during one fsync share the next),
+// as WalSync does for the main connection. So an answered write is on disk, and the main thread
+// hears of each batch once. Measured: COMMIT with synchronous=FULL took 1.3 ms of a 1.6 ms batch
+// of 22 messages, during which the writer could do nothing else; an fsync left to the main
+// thread's WalSync took 3.3 ms from start to callback, because the callback waits its turn behind
+// the HTTP requests that thread is parsing. Checkpoints that the commits trigger run here too.
 //
 // The worker's code is plain CommonJS evaluated from a string, so the same file works from dist/
 // and from the TypeScript sources the tests run (a Worker cannot load a .ts file).
@@ -19,9 +23,10 @@ import { Worker } from 'node:worker_threads';
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma('synchronous = FULL');
+db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
 db.pragma('foreign_keys = OFF');
 db.pragma('temp_store = MEMORY');
@@ -70,18 +75,54 @@ function batch(sqls, ops) {
   return out;
 }
 
+// One fsync at a time; whatever committed while it ran waits for the next, which covers all of it.
+let walFd = null;
+let syncing = false;
+let waiting = [];
+function afterSync(done) {
+  waiting.push(done);
+  if (!syncing) sync();
+}
+function sync() {
+  const group = waiting;
+  waiting = [];
+  syncing = true;
+  try {
+    if (walFd === null) walFd = fs.openSync(workerData.file + '-wal', 'r+');
+  } catch (e) {
+    return synced(group, e);
+  }
+  fs.fdatasync(walFd, (e) => synced(group, e));
+}
+function synced(group, e) {
+  syncing = false;
+  for (const done of group) done(e || null);
+  if (waiting.length) sync();
+  else if (closing) close();
+}
+
+let closing = false;
+function close() {
+  if (walFd !== null) fs.closeSync(walFd);
+  db.close();
+  parentPort.postMessage({ closed: true });
+}
+
 parentPort.on('message', (m) => {
   if (m.close) {
-    db.close();
-    parentPort.postMessage({ closed: true });
+    closing = true;
+    if (!syncing) close();
     return;
   }
+  let outcomes;
   try {
-    parentPort.postMessage({ id: m.id, outcomes: batch(m.sqls, m.ops) });
+    outcomes = batch(m.sqls, m.ops);
   } catch (e) {
     if (db.inTransaction) rollback.run();
     parentPort.postMessage({ id: m.id, error: info(e) });
+    return;
   }
+  afterSync((e) => parentPort.postMessage(e ? { id: m.id, error: info(e) } : { id: m.id, outcomes }));
 });
 `;
 
@@ -106,7 +147,7 @@ export class WriteWorker {
   private next = 0;
   private readonly pending = new Map<number, { resolve: (o: StepsOutcome[]) => void; reject: (e: Error) => void }>();
   /** Called whenever a batch is answered. */
-  onIdle: (() => void) | null = null;
+  onAnswered: (() => void) | null = null;
 
   constructor(
     private readonly file: string,
@@ -154,7 +195,7 @@ export class WriteWorker {
       if (this.pending.size === 0) w.unref();
       if (m.error) p.reject(toError(m.error));
       else p.resolve(m.outcomes!.map((o) => (o.ok ? { ok: true, changes: o.changes! } : { ok: false, error: toError(o.error!) })));
-      this.onIdle?.();
+      this.onAnswered?.();
     });
     const fail = (e: Error) => {
       if (this.worker !== w) return;
@@ -164,7 +205,7 @@ export class WriteWorker {
       const pending = [...this.pending.values()];
       this.pending.clear();
       for (const p of pending) p.reject(e);
-      this.onIdle?.();
+      this.onAnswered?.();
     };
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`the SQLite writer thread exited with code ${code}`)));
