@@ -24,7 +24,7 @@ export interface StepsWrite<T> {
   fail?: (e: Error) => unknown;
 }
 
-/** Batches the writer thread may hold at once: one running, the next waiting behind it. */
+/** Batches the writer thread may hold at once: one running (or syncing), the next behind it. */
 const MAX_IN_FLIGHT = 2;
 
 interface Op {
@@ -88,12 +88,15 @@ export class GroupCommit {
     // Writes for the main connection wait until the writer thread has committed all it was sent
     // (one writer at a time), and until the fsync that was running when they came has finished
     // (so that batches grow with load; waiting for the disk to go idle could take forever while
-    // the writer's batches keep it busy). Statement writes alone go on while fewer than
-    // MAX_IN_FLIGHT batches are with the writer: it starts the next the moment it commits one,
-    // instead of idling for a round trip through this event loop.
+    // the writer's batches keep it busy); a writer batch that committed and only waits for its
+    // fsync holds no lock, so it holds up nobody. Statement writes alone go on while fewer than
+    // MAX_IN_FLIGHT batches are with the writer: it starts the next the moment it is done with
+    // one, instead of idling for a round trip through this event loop. (Counting only uncommitted
+    // batches there would send smaller batches more often: measured, 1.75 -> 2.4 times the bare
+    // route's main-thread CPU per request.)
     const wait =
       this.localQueued > 0
-        ? this.writer.inFlight > 0 || this.walSync.completed < this.localAfterSync
+        ? this.writer.uncommitted > 0 || this.walSync.completed < this.localAfterSync
         : this.writer.inFlight >= MAX_IN_FLIGHT;
     if (wait) {
       this.scheduled = false;

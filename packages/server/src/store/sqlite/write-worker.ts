@@ -122,6 +122,8 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ id: m.id, error: info(e) });
     return;
   }
+  // The write lock is free again: the main connection may write while the fsync runs.
+  parentPort.postMessage({ id: m.id, committed: true });
   afterSync((e) => parentPort.postMessage(e ? { id: m.id, error: info(e) } : { id: m.id, outcomes }));
 });
 `;
@@ -146,7 +148,9 @@ export class WriteWorker {
   private worker: Worker | null = null;
   private next = 0;
   private readonly pending = new Map<number, { resolve: (o: StepsOutcome[]) => void; reject: (e: Error) => void }>();
-  /** Called whenever a batch is answered. */
+  /** Batches sent whose transaction has not committed yet: while any is, the write lock is taken. */
+  private uncommittedIds = new Set<number>();
+  /** Called whenever a batch commits or is answered. */
   onAnswered: (() => void) | null = null;
 
   constructor(
@@ -157,6 +161,11 @@ export class WriteWorker {
   /** Batches sent and not yet answered. The thread runs them one after another, in order. */
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** Batches sent and not yet committed (see uncommittedIds). */
+  get uncommitted(): number {
+    return this.uncommittedIds.size;
   }
 
   /**
@@ -178,6 +187,7 @@ export class WriteWorker {
     const id = this.next++;
     return new Promise<StepsOutcome[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.uncommittedIds.add(id);
       // Held only while a batch runs: an idle writer must not keep the process alive.
       w.ref();
       w.postMessage({ id, sqls, ops });
@@ -188,10 +198,16 @@ export class WriteWorker {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, driver, cacheKib: this.cacheKib } });
     w.unref();
-    w.on('message', (m: { id?: number; outcomes?: { ok: boolean; changes?: number[]; error?: ErrorInfo }[]; error?: ErrorInfo }) => {
+    w.on('message', (m: { id?: number; committed?: boolean; outcomes?: { ok: boolean; changes?: number[]; error?: ErrorInfo }[]; error?: ErrorInfo }) => {
+      if (m.committed) {
+        this.uncommittedIds.delete(m.id!);
+        this.onAnswered?.();
+        return;
+      }
       const p = this.pending.get(m.id!);
       if (!p) return;
       this.pending.delete(m.id!);
+      this.uncommittedIds.delete(m.id!);
       if (this.pending.size === 0) w.unref();
       if (m.error) p.reject(toError(m.error));
       else p.resolve(m.outcomes!.map((o) => (o.ok ? { ok: true, changes: o.changes! } : { ok: false, error: toError(o.error!) })));
@@ -204,6 +220,7 @@ export class WriteWorker {
       // batches behind it never started.
       const pending = [...this.pending.values()];
       this.pending.clear();
+      this.uncommittedIds.clear();
       for (const p of pending) p.reject(e);
       this.onAnswered?.();
     };
