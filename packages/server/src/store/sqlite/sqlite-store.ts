@@ -172,7 +172,7 @@ export class SqliteStore implements Store {
       },
       this.walSync,
       // Its page cache holds the pages writes touch (the tail of each b-tree): half the main one.
-      new WriteWorker(opts.file, 8192),
+      new WriteWorker(opts.file, 8192, (done) => this.walSync.after(done)),
     );
   }
 

@@ -122,9 +122,11 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ id: m.id, error: info(e) });
     return;
   }
-  // The write lock is free again: the main connection may write while the fsync runs.
-  parentPort.postMessage({ id: m.id, committed: true });
-  afterSync((e) => parentPort.postMessage(e ? { id: m.id, error: info(e) } : { id: m.id, outcomes }));
+  // Committed: the write lock is free again, so the main connection may write while the fsync
+  // runs. The outcomes go now, so that the main thread can still answer them should this thread
+  // die before the fsync returns (it then fsyncs the WAL itself).
+  parentPort.postMessage({ id: m.id, committed: true, outcomes });
+  afterSync((e) => parentPort.postMessage(e ? { id: m.id, error: info(e) } : { id: m.id, synced: true }));
 });
 `;
 
@@ -146,8 +148,12 @@ function toError(e: ErrorInfo): Error {
 
 export class WriteWorker {
   private worker: Worker | null = null;
+  private closed = false;
   private next = 0;
-  private readonly pending = new Map<number, { resolve: (o: StepsOutcome[]) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (o: StepsOutcome[]) => void; reject: (e: Error) => void; outcomes?: StepsOutcome[] }
+  >();
   /** Batches sent whose transaction has not committed yet: while any is, the write lock is taken. */
   private uncommittedIds = new Set<number>();
   /** Called whenever a batch commits or is answered. */
@@ -156,6 +162,8 @@ export class WriteWorker {
   constructor(
     private readonly file: string,
     private readonly cacheKib: number,
+    /** fsync the WAL from the main thread: for batches committed by a thread that then died. */
+    private readonly syncWal: (done: (err: Error | null) => void) => void,
   ) {}
 
   /** Batches sent and not yet answered. The thread runs them one after another, in order. */
@@ -173,6 +181,7 @@ export class WriteWorker {
    * that fails fails alone; an error of the transaction itself (COMMIT, say) rejects them all.
    */
   run(writes: readonly SqlStep[][]): Promise<StepsOutcome[]> {
+    if (this.closed) return Promise.reject(new Error('the store is closed'));
     const w = this.worker ?? this.start();
     // SQL texts travel once per batch; steps name them by index.
     const index = new Map<string, number>();
@@ -198,30 +207,34 @@ export class WriteWorker {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, driver, cacheKib: this.cacheKib } });
     w.unref();
-    w.on('message', (m: { id?: number; committed?: boolean; outcomes?: { ok: boolean; changes?: number[]; error?: ErrorInfo }[]; error?: ErrorInfo }) => {
-      if (m.committed) {
-        this.uncommittedIds.delete(m.id!);
-        this.onAnswered?.();
-        return;
-      }
-      const p = this.pending.get(m.id!);
+    type Reply = { id: number; committed?: boolean; synced?: boolean; outcomes?: { ok: boolean; changes?: number[]; error?: ErrorInfo }[]; error?: ErrorInfo };
+    w.on('message', (m: Reply) => {
+      const p = this.pending.get(m.id);
       if (!p) return;
-      this.pending.delete(m.id!);
-      this.uncommittedIds.delete(m.id!);
-      if (this.pending.size === 0) w.unref();
-      if (m.error) p.reject(toError(m.error));
-      else p.resolve(m.outcomes!.map((o) => (o.ok ? { ok: true, changes: o.changes! } : { ok: false, error: toError(o.error!) })));
+      this.uncommittedIds.delete(m.id);
+      if (m.committed) {
+        p.outcomes = m.outcomes!.map((o) => (o.ok ? { ok: true, changes: o.changes! } : { ok: false, error: toError(o.error!) }));
+      } else {
+        this.pending.delete(m.id);
+        if (this.pending.size === 0) w.unref();
+        if (m.error) p.reject(toError(m.error));
+        else p.resolve(p.outcomes!);
+      }
       this.onAnswered?.();
     });
     const fail = (e: Error) => {
       if (this.worker !== w) return;
       this.worker = null;
-      // A running batch's transaction died with the thread's connection: none of it was kept;
-      // batches behind it never started.
       const pending = [...this.pending.values()];
       this.pending.clear();
       this.uncommittedIds.clear();
-      for (const p of pending) p.reject(e);
+      for (const p of pending) {
+        // Committed before the thread died: kept, and answered once the WAL is on disk.
+        if (p.outcomes) this.syncWal((err) => (err ? p.reject(err) : p.resolve(p.outcomes!)));
+        // A running batch's transaction died with the thread's connection, so none of it was
+        // kept; batches behind it never started.
+        else p.reject(e);
+      }
       this.onAnswered?.();
     };
     w.on('error', fail);
@@ -237,6 +250,7 @@ export class WriteWorker {
 
   /** Close the thread's connection and stop it. The caller has let running batches finish. */
   async close(): Promise<void> {
+    this.closed = true;
     const w = this.worker;
     this.worker = null;
     if (!w) return;
