@@ -1,6 +1,5 @@
-// The embedded default store: one SQLite file in WAL mode. An answered write survives power loss:
-// its commit is fsynced before the answer (WalSync for the main connection, synchronous=FULL on the
-// writer thread). Group commit amortises the fsync across concurrent writes.
+// The embedded default store: one SQLite file in WAL mode with synchronous=FULL, so an answered
+// write survives power loss. Group commit amortises the fsync across concurrent writes.
 import { resealBatchPlan, type ResealCursor, type ResealResult } from '../reseal.js';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
@@ -51,7 +50,6 @@ import { StaleStateError } from '../store.js';
 import { GroupCommit } from './group-commit.js';
 import { ReadWorker } from './read-worker.js';
 import { WalSync } from './wal-sync.js';
-import { WriteWorker, type SqlStep } from './write-worker.js';
 
 type Row = Record<string, any>;
 
@@ -73,11 +71,6 @@ function keyHash(key: string): bigint {
 
 function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
-}
-
-/** What a failed message write means to the caller: its only unique key is the eventId. */
-function messageWriteError(e: Error): Error {
-  return isUniqueViolation(e) ? conflict('A message with that eventId already exists in this application') : e;
 }
 
 /** ORDER/WHERE pieces for a cursor page over `col`, in the direction of travel. */
@@ -171,8 +164,6 @@ export class SqliteStore implements Store {
         this.endpointCache.clear();
       },
       this.walSync,
-      // Its page cache holds the pages writes touch (the tail of each b-tree): half the main one.
-      new WriteWorker(opts.file, 8192, (done) => this.walSync.after(done)),
     );
   }
 
@@ -236,18 +227,13 @@ export class SqliteStore implements Store {
   }
 
   private putIdem<R>(idem: IdempotencyWrite<R> | undefined, result: R): void {
-    const step = this.idemStep(idem, result);
-    if (step) this.run(step[0], ...step[1]);
-  }
-
-  private idemStep<R>(idem: IdempotencyWrite<R> | undefined, result: R): SqlStep | null {
-    if (!idem) return null;
+    if (!idem) return;
     // An older answer for the same key (past its 12 hours) is simply shadowed by the newer row.
-    return [
+    this.run(
       'INSERT INTO idempotency (key_hash, key, status, body, created_at) VALUES (?, ?, ?, ?, ?)',
       // Sealed: an answer may carry a secret (a portal token).
-      [keyHash(idem.key), idem.key, idem.status, this.sealer.seal(idem.body(result)), idem.now],
-    ];
+      keyHash(idem.key), idem.key, idem.status, this.sealer.seal(idem.body(result)), idem.now,
+    );
   }
 
   // ---- audit log -----------------------------------------------------------------------------
@@ -273,8 +259,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.writes.drain();
-    await this.writes.close();
+    this.writes.flush();
     await this.walSync.close();
     await this.reads.close();
     this.db.close();
@@ -543,17 +528,7 @@ export class SqliteStore implements Store {
   // ---- messages ------------------------------------------------------------------------------
 
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
-    // The hot path of ingest: plain statements, run on the writer thread. Creating the application
-    // on the way reads inside the transaction, so that one stays on the main connection.
-    const written = opts.createApp
-      ? this.writes.run(() => this.insertMessage(msg, opts))
-      : this.writes.runSteps(() => {
-          const w = this.messageWrite(msg, opts);
-          const idem = this.idemStep(opts.idem, msg);
-          if (idem) w.steps.push(idem);
-          return { steps: w.steps, done: () => w.result, fail: messageWriteError };
-        });
-    return this.notifyAfter(written, (r) => r.tasks.length > 0);
+    return this.notifyAfter(this.writes.run(() => this.insertMessage(msg, opts)), (r) => r.tasks.length > 0);
   }
 
   /**
@@ -573,24 +548,15 @@ export class SqliteStore implements Store {
         msg = { ...msg, appId: a.id };
       }
     }
-    const w = this.messageWrite(msg, opts);
     try {
-      for (const [sql, params] of w.steps) this.run(sql, ...params);
-    } catch (e) {
-      throw messageWriteError(e as Error);
-    }
-    this.putIdem(opts.idem, msg);
-    return w.result;
-  }
-
-  /** The statements that write a message and its delivery tasks, and what the caller gets back. */
-  private messageWrite(msg: Message, opts: CreateMessageOptions): { steps: SqlStep[]; result: { message: Message; tasks: DeliveryTask[] } } {
-    const steps: SqlStep[] = [
-      [
+      this.run(
         'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt],
-      ],
-    ];
+        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt,
+      );
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict('A message with that eventId already exists in this application');
+      throw e;
+    }
     const eps = this.matchEndpoints(msg.appId).filter((ep) =>
       opts.onlyEndpointId ? ep.id === opts.onlyEndpointId && !ep.disabled : endpointMatches(ep, msg.eventType, msg.channels),
     );
@@ -606,14 +572,15 @@ export class SqliteStore implements Store {
         createdAt: msg.createdAt,
         updatedAt: msg.createdAt,
       };
-      steps.push([
+      this.run(
         `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        [t.msgId, t.endpointId, t.appId, t.status, t.nextAttemptAt, opts.triggerType ?? 0, t.createdAt, t.updatedAt],
-      ]);
+        t.msgId, t.endpointId, t.appId, t.status, t.nextAttemptAt, opts.triggerType ?? 0, t.createdAt, t.updatedAt,
+      );
       tasks.push(t);
     }
-    return { steps, result: { message: msg, tasks } };
+    this.putIdem(opts.idem, msg);
+    return { message: msg, tasks };
   }
 
   createMessages(msgs: Message[], opts: CreateMessagesOptions): Promise<{ messages: Message[]; tasks: DeliveryTask[] }> {

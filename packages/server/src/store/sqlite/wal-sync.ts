@@ -13,10 +13,8 @@ export class WalSync {
   private drained: (() => void)[] = [];
   /** fsync calls made, for benchmarks. */
   syncs = 0;
-  /** fsync calls finished. */
-  completed = 0;
-  /** Called whenever an fsync finishes. */
-  onSynced: (() => void) | null = null;
+  /** Called whenever an fsync finishes and none is running. */
+  onIdle: (() => void) | null = null;
 
   get busy(): boolean {
     return this.running;
@@ -46,12 +44,13 @@ export class WalSync {
 
   private finish(group: ((err: Error | null) => void)[], err: Error | null): void {
     this.running = false;
-    this.completed++;
     for (const done of group) done(err);
     // Whatever committed while this fsync ran needs one more (which covers all of it).
     if (this.waiting.length) this.start();
-    else for (const d of this.drained.splice(0)) d();
-    this.onSynced?.();
+    else {
+      for (const d of this.drained.splice(0)) d();
+      this.onIdle?.();
+    }
   }
 
   /** Wait for pending fsyncs, then release the file. */
