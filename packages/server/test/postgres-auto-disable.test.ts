@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { until } from './delivery/harness.js';
 import { usePostgresProcesses } from './helpers/pg-processes.js';
 
 const TOKEN = 'pg_auto_disable_test_token_0123456789abcdef';
@@ -50,15 +51,7 @@ describe('PostgreSQL: auto-disable with two worker processes', () => {
     }
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
-    const waitFor = async <T>(what: string, f: () => Promise<T | null | undefined | false>): Promise<T> => {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const v = await f();
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const waitFor = <T>(what: string, f: () => Promise<T>) => until(what, f, 30_000);
     try {
       // One exhausted delivery starts the streak.
       await must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'first', payload: { n: 0 } });
