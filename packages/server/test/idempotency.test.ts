@@ -55,6 +55,63 @@ describe('idempotency: replays', () => {
     expect(count(h(), 'delivery_task', 'app_id = ?', app)).toBe(1);
   });
 
+  it('message create: the stored answer names the message and holds no copy of its payload; the replay is byte for byte', async () => {
+    const app = (await createApp(h())).id;
+    await createEndpoint(h(), app);
+    const k = key();
+    // Sent as text: an integer past 2^53 and odd spacing survive only if the replay splices the stored bytes.
+    const raw = '{"eventType":"order.created","payload":{"big": 12345678901234567891,"marker":"payload-copy-probe"}}';
+    const first = await h().inject('POST', `/api/v1/app/${app}/msg`, { raw, headers: { 'content-type': 'application/json', 'idempotency-key': k } });
+    expect(first.status).toBe(202);
+    const rows = h().store.db.prepare('SELECT body, msg_id FROM idempotency WHERE msg_id = ?').all(first.json.id) as { body: string; msg_id: string }[];
+    expect(rows).toEqual([{ body: '', msg_id: first.json.id }]);
+    expect(count(h(), 'idempotency', "body LIKE '%payload-copy-probe%'")).toBe(0);
+    const second = await h().inject('POST', `/api/v1/app/${app}/msg`, { raw, headers: { 'content-type': 'application/json', 'idempotency-key': k } });
+    expect(second.status).toBe(202);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.text).toBe(first.text);
+    expect(second.text).toContain('"big": 12345678901234567891');
+  });
+
+  it('message create: a replay after the payload was expunged does not bring the payload back', async () => {
+    const app = (await createApp(h())).id;
+    const k = key();
+    const first = await post(h(), `/api/v1/app/${app}/msg`, { eventType: 'order.created', payload: { secret: 'expunge-me' } }, k);
+    expect(first.json.payload).toEqual({ secret: 'expunge-me' });
+    expect((await h().inject('DELETE', `/api/v1/app/${app}/msg/${first.json.id}/content`)).status).toBe(204);
+    const second = await post(h(), `/api/v1/app/${app}/msg`, { eventType: 'order.created', payload: { secret: 'expunge-me' } }, k);
+    expect(second.status).toBe(202);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.json.id).toBe(first.json.id);
+    expect(second.text).not.toContain('expunge-me');
+    expect(second.json).toEqual((await h().inject('GET', `/api/v1/app/${app}/msg/${first.json.id}`)).json);
+    expect(count(h(), 'message', 'app_id = ?', app)).toBe(1);
+  });
+
+  it('message create: with_content=false, an application created inline, and send-example replay as first answered', async () => {
+    const k1 = key();
+    const uid = unique('inline');
+    const inline = { eventType: 'order.created', payload: { n: 2 }, application: { name: 'inline', uid } };
+    const a = await post(h(), `/api/v1/app/${uid}/msg?with_content=false`, inline, k1);
+    const b = await post(h(), `/api/v1/app/${uid}/msg?with_content=false`, inline, k1);
+    expect(a.status).toBe(202);
+    expect(a.json.payload).toEqual({});
+    expect(b.headers['idempotent-replayed']).toBe('true');
+    expect(b.text).toBe(a.text);
+    expect(count(h(), 'application', 'uid = ?', uid)).toBe(1);
+
+    const app = (await createApp(h())).id;
+    const ep = await createEndpoint(h(), app);
+    const k2 = key();
+    const x = await post(h(), `/api/v1/app/${app}/endpoint/${ep.id}/send-example`, { eventType: 'svix.ping' }, k2);
+    const y = await post(h(), `/api/v1/app/${app}/endpoint/${ep.id}/send-example`, { eventType: 'svix.ping' }, k2);
+    expect(x.status).toBe(200);
+    expect(y.status).toBe(200);
+    expect(y.headers['idempotent-replayed']).toBe('true');
+    expect(y.text).toBe(x.text);
+    expect(count(h(), 'message', 'app_id = ?', app)).toBe(1);
+  });
+
   it('endpoint create: one endpoint', async () => {
     const app = (await createApp(h())).id;
     const k = key();

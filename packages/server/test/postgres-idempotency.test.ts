@@ -54,11 +54,16 @@ describe('PostgreSQL: one idempotency-key sent to two API processes at once', ()
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
       try {
-        return await c.query('SELECT count(*)::int AS n FROM idempotency_lock');
+        return await c.query(
+          `SELECT (SELECT count(*)::int FROM idempotency_lock) AS n,
+                  (SELECT count(*)::int FROM idempotency WHERE msg_id IS NOT NULL AND body = '') AS refs`,
+        );
       } finally {
         await c.end();
       }
     });
     expect(rows[0].n).toBe(0);
+    // Each key's answer names its message (one row per key; the replays stored nothing).
+    expect(rows[0].refs).toBe(KEYS);
   });
 });

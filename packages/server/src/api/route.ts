@@ -43,8 +43,11 @@ export interface Ctx {
   endpoint: Endpoint | null;
   message: Message | null;
   now: number;
-  /** For idempotent POSTs: store the answer in the same commit as the write. */
-  idem<R>(status: number, out: (r: R) => unknown): IdempotencyWrite<R> | undefined;
+  /**
+   * For idempotent POSTs: store the answer in the same commit as the write. With `msgId`, the
+   * answer is a message and the route's `replay` renders it again from the store.
+   */
+  idem<R>(status: number, out: (r: R) => unknown, msgId?: (r: R) => string): IdempotencyWrite<R> | undefined;
 }
 
 export interface Result {
@@ -63,6 +66,8 @@ export interface RouteDef {
   endpoint?: 'required' | 'optional';
   message?: 'required';
   handler(c: Ctx): Promise<Result>;
+  /** The body a repeat of this request answers with, when the stored answer names a message. */
+  replay?(c: Ctx, msgId: string): Promise<unknown>;
 }
 
 export const route = (def: RouteDef): RouteDef => def;

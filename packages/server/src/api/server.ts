@@ -161,14 +161,17 @@ async function handle(
         ? idempotencyKey(req.headers.authorization ?? '', rawKey, req.method, req.url)
         : null;
     let stored = false;
+    /** The answer as serialized for the store, sent as it is rather than serialized twice. */
+    let storedBody: string | undefined;
     const ctx: Ctx = {
       deps, op, principal, params, query, body, app, endpoint, message, now,
       headers: req.headers,
       rawBody: (req as FastifyRequest & { rawBody?: string }).rawBody,
-      idem: (status, out) => {
+      idem: (status, out, msgId) => {
         if (!key) return undefined;
+        if (msgId && !def.replay) throw new Error(`${def.operationId} stores message answers but cannot replay them`);
         stored = true;
-        return { key, status, now, body: (r) => toJson(out(r)) };
+        return { key, status, now, body: (r) => (storedBody = toJson(out(r))), msgId };
       },
     };
     const audited = async (r: Result) => {
@@ -188,12 +191,13 @@ async function handle(
     }
     const outcome = await guard.run(key, now, async () => {
       const r = await def.handler(ctx);
-      return { status: r.status, body: r.body === undefined ? '' : toJson(r.body), stored, result: r };
+      return { status: r.status, body: storedBody ?? (r.body === undefined ? '' : toJson(r.body)), stored, result: r };
     });
     if ('replayed' in outcome) {
       // A replay changes nothing; the first answer was audited.
+      const { status, body: text, msgId } = outcome.replayed;
       reply.header('idempotent-replayed', 'true');
-      return sendRaw(reply, outcome.replayed.status, outcome.replayed.body);
+      return sendRaw(reply, status, msgId !== undefined && def.replay ? toJson(await def.replay(ctx, msgId)) : text);
     }
     await audited(outcome.fresh.result);
     return sendRaw(reply, outcome.fresh.status, outcome.fresh.body, outcome.fresh.result.headers);

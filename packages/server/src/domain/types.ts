@@ -121,6 +121,9 @@ export interface PortalSession {
 /** The first 2xx answer to an idempotent POST, replayed for the same key. */
 export interface IdempotentResponse {
   status: number;
+  /** The answer's body; '' when it names a message instead (msgId). */
   body: string;
   createdAt: number;
+  /** A message create's answer: the message, rendered as it is when replayed. */
+  msgId?: string;
 }

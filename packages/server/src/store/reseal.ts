@@ -10,7 +10,7 @@ export interface SealedTable {
   table: string;
   /** The primary key's columns. */
   key: string[];
-  /** Columns holding `sealed:v1:<key id>:…` values (nullable ones may be NULL). */
+  /** Columns holding `sealed:v1:<key id>:…` values (nullable ones may be NULL; '' holds nothing). */
   sealed: string[];
 }
 
@@ -19,7 +19,7 @@ export const SEALED_TABLES: readonly SealedTable[] = [
   { table: 'engage_tenant', key: ['app_id'], sealed: ['key_sealed'] },
   { table: 'engage_state', key: ['app_id', 'kind', 'key'], sealed: ['state_sealed'] },
   // Stored answers of idempotent requests (a portal token, for one): sealed since issue 7; older
-  // plaintext answers are sealed by the first sweep.
+  // plaintext answers are sealed by the first sweep. An answer that names its message has body ''.
   { table: 'idempotency', key: ['id'], sealed: ['body'] },
 ];
 
@@ -68,8 +68,9 @@ export function resealUpdate(d: Dialect, t: SealedTable): string {
 /** The update's params for a row with a value under another key, or null when all are current. */
 export function resealParams(t: SealedTable, sealer: Sealer, row: Record<string, unknown>): unknown[] | null {
   const old = t.sealed.map((c) => row[c] as string | null);
-  if (old.every((v) => v === null || sealer.isCurrent(v))) return null;
-  const fresh = old.map((v) => (v === null || sealer.isCurrent(v) ? v : sealer.isSealed(v) ? sealer.reseal(v) : sealer.seal(v)));
+  const settled = (v: string | null) => v === null || v === '' || sealer.isCurrent(v);
+  if (old.every(settled)) return null;
+  const fresh = old.map((v) => (v === null || settled(v) ? v : sealer.isSealed(v) ? sealer.reseal(v) : sealer.seal(v)));
   return [...fresh, ...t.key.map((c) => row[c]), ...old];
 }
 

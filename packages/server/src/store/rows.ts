@@ -1,7 +1,11 @@
 // Row → domain record mappers shared by both stores. Column names are the same in both dialects;
 // only how JSON columns arrive differs (text in SQLite, already decoded by pg), so each store
 // passes its decoder. Rows holding sealed secrets (endpoints) stay with their store.
-import type { Application, Attempt, DeliveryTask, Message, MessageStatusCode, PortalSession, TriggerTypeCode } from '../domain/types.js';
+import type {
+  Application, Attempt, DeliveryTask, IdempotentResponse, Message, MessageStatusCode, PortalSession, TriggerTypeCode,
+} from '../domain/types.js';
+import type { Sealer } from '../security/sealer.js';
+import type { IdempotencyWrite } from './store.js';
 import type { BackgroundTask } from './store.js';
 
 type Row = Record<string, any>;
@@ -73,4 +77,23 @@ export function rowMappers(json: JsonDecoder) {
       updatedAt: r.updated_at,
     }),
   };
+}
+
+/** A stored idempotent answer: its body unsealed, or the message it names. */
+export function idempotentResponse(r: Row, sealer: Sealer): IdempotentResponse {
+  const out: IdempotentResponse = { status: r.status, body: sealer.openIfSealed(r.body), createdAt: Number(r.created_at) };
+  if (r.msg_id !== null && r.msg_id !== undefined) out.msgId = r.msg_id;
+  return out;
+}
+
+/** The columns an idempotency row holds (key_hash, key, status, body, msg_id, created_at), in that order. */
+export const IDEMPOTENCY_COLUMNS = 'key_hash, key, status, body, msg_id, created_at';
+
+/**
+ * An idempotent answer's column values. The body is sealed, since an answer may carry a secret (a
+ * portal token); an answer that names its message stores no body at all.
+ */
+export function idempotencyRow<R>(idem: IdempotencyWrite<R>, result: R, sealer: Sealer, keyHash: (key: string) => unknown): unknown[] {
+  const msgId = idem.msgId?.(result) ?? null;
+  return [keyHash(idem.key), idem.key, idem.status, msgId === null ? sealer.seal(idem.body(result)) : '', msgId, idem.now];
 }

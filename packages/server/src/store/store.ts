@@ -24,6 +24,11 @@ export interface IdempotencyWrite<R> {
   status: number;
   body: (result: R) => string;
   now: number;
+  /**
+   * For an answer that is a message: store the message's id, not the body. The replay renders the
+   * message as it is then, so an expunged payload leaves no copy behind in the stored answers.
+   */
+  msgId?: (result: R) => string;
 }
 
 export interface CreateMessageOptions {

@@ -254,7 +254,7 @@ describe('engage producer: module switch, bad input, access', () => {
     const tables = (h().store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[])
       .map((r) => r.name)
       .filter((n) => n !== 'audit_log' && !/migration/.test(n));
-    expect(tables).toEqual(expect.arrayContaining(['message', 'delivery_task', 'engage_state', 'engage_tenant', 'idempotency', 'idempotency_lock']));
+    expect(tables).toEqual(expect.arrayContaining(['message', 'delivery_task', 'engage_state', 'engage_tenant', 'idempotency']));
     const snapshot = () => Object.fromEntries(tables.map((n) => [n, h().store.db.prepare(`SELECT * FROM ${n}`).all()]));
     const before = snapshot();
 

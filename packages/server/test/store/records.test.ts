@@ -346,6 +346,11 @@ eachStore('store: idempotency, sessions and background tasks', (t) => {
     const k3 = randomBytes(32).toString('base64url');
     const r = await store.createMessage(message(a.id), { idem: { key: k3, status: 202, body: (m) => m.id, now: T0 } });
     expect((await store.getIdempotentResponse(k3, 0))!.body).toBe(r.message.id);
+    // A message answer stored by reference: no body at all, the message id to render it from.
+    const k4 = randomBytes(32).toString('base64url');
+    const body = () => { throw new Error('a message answer stored by reference is not serialized'); };
+    const m4 = await store.createMessage(message(a.id), { idem: { key: k4, status: 202, body, msgId: (m) => m.id, now: T0 } });
+    expect(await store.getIdempotentResponse(k4, 0)).toEqual({ status: 202, body: '', msgId: m4.message.id, createdAt: T0 });
     for (const [k, write] of [
       ['ep', (idem: never) => store.createEndpoint(endpoint(a.id), idem)],
       ['et', (idem: never) => store.putEventType(eventType('e.t'), idem)],

@@ -1,5 +1,6 @@
 // The two dialects' migrations must build the same tables and columns: a migration added for one
-// store and forgotten for the other fails here, before any behaviour test has to find it.
+// store and forgotten for the other fails here, before any behaviour test has to find it. The one
+// exception is named below.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,11 @@ it('SQLite and PostgreSQL migrate to the same tables, columns and nullability', 
   } finally {
     await db.drop();
   }
+  // The one table a store has alone: idempotency holds are rows on PostgreSQL, shared by its API
+  // processes, and live in the process on SQLite (one API process per data folder).
+  const pgOnly = Object.keys(pgCols).filter((c) => c.startsWith('idempotency_lock.'));
+  expect(pgOnly.sort()).toEqual(['idempotency_lock.key', 'idempotency_lock.locked_until']);
+  for (const c of pgOnly) delete pgCols[c];
   expect(Object.keys(lite).length).toBeGreaterThan(50);
   expect(pgCols).toEqual(lite);
 });

@@ -60,7 +60,8 @@ export async function acceptMessage(
       onlyEndpointId: opts.onlyEndpointId,
       triggerType: opts.triggerType,
       createApp: opts.createApp,
-      idem: c.idem(status, out),
+      // The stored answer names the message; `replayMessage` renders it again for a repeat.
+      idem: c.idem(status, out, (r) => r.id),
     });
     c.deps.metrics.accepted.inc();
     return { status, body: out(message) };
@@ -70,6 +71,16 @@ export async function acceptMessage(
     }
     throw e;
   }
+}
+
+/**
+ * A repeat of an idempotent message create (or send-example): the message as it is now, so a
+ * payload expunged since is not brought back. Gone with its application, it is a 404.
+ */
+async function replayMessage(c: Ctx, msgId: string) {
+  const message = c.app ? await c.deps.store.getMessage(c.app.id, msgId) : null;
+  if (!message) throw notFound('Message');
+  return messageOut(message, c.query.with_content !== false);
 }
 
 export const messageRoutes = [
@@ -89,6 +100,7 @@ export const messageRoutes = [
   }),
   route({
     method: 'POST', operationId: 'v1.message.create', access: 'org', app: 'optional',
+    replay: replayMessage,
     async handler(c) {
       const b = c.body;
       let createApp: Application | undefined;
@@ -131,6 +143,7 @@ export const messageRoutes = [
   }),
   route({
     method: 'POST', operationId: 'v1.endpoint.send-example', access: 'manage', app: 'required', endpoint: 'required',
+    replay: replayMessage,
     async handler(c) {
       await requireModuleForPortal(c);
       const manual = { onlyEndpointId: c.endpoint!.id, triggerType: 1, status: 200 };

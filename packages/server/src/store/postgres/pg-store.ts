@@ -23,7 +23,7 @@ import {
   type Message,
   type PortalSession,
 } from '../../domain/types.js';
-import { rowMappers } from '../rows.js';
+import { IDEMPOTENCY_COLUMNS, idempotencyRow, idempotentResponse, rowMappers } from '../rows.js';
 import { auditRow } from '../audit-rows.js';
 import type { AuditEntry, AuditListQuery } from '../../domain/audit.js';
 import type { Sealer } from '../../security/sealer.js';
@@ -343,10 +343,7 @@ export class PgStore implements Store {
 
   private async putIdem<R>(db: Db, idem: IdempotencyWrite<R> | undefined, result: R): Promise<void> {
     if (!idem) return;
-    await db.query('INSERT INTO idempotency (key_hash, key, status, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
-      // Sealed: an answer may carry a secret (a portal token).
-      keyHash(idem.key), idem.key, idem.status, this.sealer.seal(idem.body(result)), idem.now,
-    ]);
+    await db.query(`INSERT INTO idempotency (${IDEMPOTENCY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, idempotencyRow(idem, result, this.sealer, keyHash));
   }
 
   /**
@@ -616,9 +613,8 @@ export class PgStore implements Store {
         FROM m, unnest(${ps.p(tasks.map((t) => t.endpointId))}::text[]) AS e)`;
     }
     if (opts.idem) {
-      const i = opts.idem;
-      sql += `, i AS (INSERT INTO idempotency (key_hash, key, status, body, created_at)
-        SELECT ${[keyHash(i.key), i.key, i.status, this.sealer.seal(i.body(msg)), i.now].map((v) => ps.p(v)).join(', ')} FROM m)`;
+      sql += `, i AS (INSERT INTO idempotency (${IDEMPOTENCY_COLUMNS})
+        SELECT ${idempotencyRow(opts.idem, msg, this.sealer, keyHash).map((v) => ps.p(v)).join(', ')} FROM m)`;
     }
     await this.pool.query(`${sql} SELECT 1 FROM m`, ps.values).catch(PgStore.conflictOn('A message with that eventId already exists in this application'));
     return { message: msg, tasks };
@@ -1152,10 +1148,10 @@ export class PgStore implements Store {
   async getIdempotentResponse(key: string, notBefore: number): Promise<IdempotentResponse | null> {
     const r = await this.one(
       this.pool,
-      'SELECT status, body, created_at FROM idempotency WHERE key_hash = $1 AND key = $2 AND created_at >= $3 ORDER BY id DESC LIMIT 1',
+      'SELECT status, body, msg_id, created_at FROM idempotency WHERE key_hash = $1 AND key = $2 AND created_at >= $3 ORDER BY id DESC LIMIT 1',
       [keyHash(key), key, notBefore],
     );
-    return r ? { status: r.status, body: this.sealer.openIfSealed(r.body), createdAt: r.created_at } : null;
+    return r ? idempotentResponse(r, this.sealer) : null;
   }
 
   async putIdempotentResponse(key: string, resp: IdempotentResponse): Promise<void> {

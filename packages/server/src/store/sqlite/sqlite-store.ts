@@ -19,7 +19,7 @@ import {
   type Message,
   type PortalSession,
 } from '../../domain/types.js';
-import { rowMappers } from '../rows.js';
+import { IDEMPOTENCY_COLUMNS, idempotencyRow, idempotentResponse, rowMappers } from '../rows.js';
 import { auditRow } from '../audit-rows.js';
 import type { AuditEntry, AuditListQuery } from '../../domain/audit.js';
 import type { Sealer } from '../../security/sealer.js';
@@ -229,11 +229,7 @@ export class SqliteStore implements Store {
   private putIdem<R>(idem: IdempotencyWrite<R> | undefined, result: R): void {
     if (!idem) return;
     // An older answer for the same key (past its 12 hours) is simply shadowed by the newer row.
-    this.run(
-      'INSERT INTO idempotency (key_hash, key, status, body, created_at) VALUES (?, ?, ?, ?, ?)',
-      // Sealed: an answer may carry a secret (a portal token).
-      keyHash(idem.key), idem.key, idem.status, this.sealer.seal(idem.body(result)), idem.now,
-    );
+    this.run(`INSERT INTO idempotency (${IDEMPOTENCY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`, ...idempotencyRow(idem, result, this.sealer, keyHash));
   }
 
   // ---- audit log -----------------------------------------------------------------------------
@@ -996,10 +992,10 @@ export class SqliteStore implements Store {
 
   async getIdempotentResponse(key: string, notBefore: number): Promise<IdempotentResponse | null> {
     const r = this.get(
-      'SELECT status, body, created_at FROM idempotency WHERE key_hash = ? AND key = ? AND created_at >= ? ORDER BY id DESC LIMIT 1',
+      'SELECT status, body, msg_id, created_at FROM idempotency WHERE key_hash = ? AND key = ? AND created_at >= ? ORDER BY id DESC LIMIT 1',
       keyHash(key), key, notBefore,
     );
-    return r ? { status: r.status, body: this.sealer.openIfSealed(r.body), createdAt: r.created_at } : null;
+    return r ? idempotentResponse(r, this.sealer) : null;
   }
 
   putIdempotentResponse(key: string, resp: IdempotentResponse): Promise<void> {
