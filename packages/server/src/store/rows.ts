@@ -1,12 +1,12 @@
 // Row → domain record mappers shared by both stores. Column names are the same in both dialects;
 // only how JSON columns arrive differs (text in SQLite, already decoded by pg), so each store
-// passes its decoder. Rows holding sealed secrets (endpoints) stay with their store.
+// passes its decoder. Endpoint rows, with their several sealed secrets, stay with their store; an
+// idempotent answer's one sealed column is handled here, the same way for both.
 import type {
   Application, Attempt, DeliveryTask, IdempotentResponse, Message, MessageStatusCode, PortalSession, TriggerTypeCode,
 } from '../domain/types.js';
 import type { Sealer } from '../security/sealer.js';
-import type { IdempotencyWrite } from './store.js';
-import type { BackgroundTask } from './store.js';
+import type { BackgroundTask, IdempotencyWrite } from './store.js';
 
 type Row = Record<string, any>;
 
