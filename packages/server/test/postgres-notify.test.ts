@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LISTENER_APPLICATION_NAME } from '../src/store/postgres/pg-listener.js';
 import { expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
 import { usePostgresProcesses } from './helpers/pg-processes.js';
+import { until } from './delivery/harness.js';
 
 const TOKEN = 'pg_notify_test_token_0123456789abcdef';
 const POLL_MS = 60_000;
@@ -35,13 +36,11 @@ describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval
       await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [fixture.db().name, LISTENER_APPLICATION_NAME])
     ).rows.map((r) => r.pid as number);
 
-  async function until(what: string, pred: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!(await pred())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nworker stdout:\n${worker?.stdout()}\nstderr:\n${worker?.stderr()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  /** The harness's until(), with the worker's output added to a timeout. */
+  const waitFor = (what: string, pred: () => Promise<boolean> | boolean) =>
+    until(what, pred).catch((e: Error) => {
+      throw new Error(`${e.message}\nworker stdout:\n${worker?.stdout()}\nstderr:\n${worker?.stderr()}`);
+    });
 
   it('delivers within seconds with a 60 s poll interval, and again after its listener connection is killed', { timeout: 50_000 }, async () => {
     const rx = fixture.rx();
@@ -54,7 +53,7 @@ describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval
     const spawnedAt = Date.now();
     worker = spawnCli(['worker', '--no-migrate'], env(`${POLL_MS}ms`));
     await worker.waitFor('the worker to start', () => /dispatching/.test(worker!.stdout()));
-    await until('the worker to LISTEN', async () => (await listenerPids()).length === 1);
+    await waitFor('the worker to LISTEN', async () => (await listenerPids()).length === 1);
     // Let the start-up claim (and the listener's catch-up wake) finish: the loop is then asleep.
     await new Promise((r) => setTimeout(r, 300));
 
@@ -71,7 +70,7 @@ describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval
 
     const [old] = await listenerPids();
     await admin.query('SELECT pg_terminate_backend($1)', [old]);
-    await until('the worker to LISTEN again on a new connection', async () => {
+    await waitFor('the worker to LISTEN again on a new connection', async () => {
       const pids = await listenerPids();
       return pids.length === 1 && pids[0] !== old;
     });

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DUE_CHANNEL, PgListener } from '../../src/store/postgres/pg-listener.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { until } from '../delivery/harness.js';
 
 let db: TestDatabase;
 let proxy: Server;
@@ -42,14 +43,6 @@ afterAll(async () => {
   await new Promise((r) => proxy.close(r));
   await db?.drop();
 });
-
-async function until(what: string, pred: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 it('a silently dead listener connection fails its liveness check and is replaced', async () => {
   const u = new URL(db.url);

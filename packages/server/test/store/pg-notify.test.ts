@@ -12,6 +12,7 @@ import { DUE_CHANNEL, LISTENER_APPLICATION_NAME } from '../../src/store/postgres
 import { PgStore } from '../../src/store/postgres/pg-store.js';
 import { Sealer } from '../../src/security/sealer.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { until } from '../delivery/harness.js';
 import { app, attemptFor, endpoint, LEASE, message, T0 } from './records.js';
 
 let db: TestDatabase;
@@ -22,14 +23,6 @@ let spy: pg.Client;
 const heard: string[] = [];
 let woken = 0;
 const warnings: string[] = [];
-
-async function until(what: string, pred: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /**
  * The notifications the spy hears for `work`, and nothing else: after it, the test sends a marker
