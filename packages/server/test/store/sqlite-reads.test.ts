@@ -48,3 +48,27 @@ describe('SQLite queue gauges', () => {
     expect(await store.queueStats(T0 + 5)).toEqual({ waiting: 1, due: 1, oldestDueAgeMs: 5 });
   });
 });
+
+describe('SQLite delivery loads', () => {
+  it("read a fan-out's message once for all the deliveries of one claim that carry it", async () => {
+    const a = await store.createApplication(app());
+    for (let i = 0; i < 50; i++) await store.createEndpoint(endpoint(a.id));
+    const fanned = (await store.createMessage(message(a.id, { createdAt: T0 }), {})).message;
+    const single = (await store.createMessage(message(a.id, { createdAt: T0 + 1, payload: '{"n":2}' }), {})).message;
+    const claimed = await store.claimDueTasks('w', T0 + 10, 60_000, 1000);
+    expect(claimed).toHaveLength(100);
+    const read: string[] = [];
+    const getMessage = store.getMessage.bind(store);
+    store.getMessage = (appId, id) => {
+      read.push(id);
+      return getMessage(appId, id);
+    };
+    const loaded = await store.loadDeliveries(claimed);
+    expect(read.sort()).toEqual([fanned.id, single.id].sort());
+    loaded.forEach((l, i) => {
+      expect(l.message!.id).toBe(claimed[i]!.msgId);
+      expect(l.endpoint!.id).toBe(claimed[i]!.endpointId);
+      expect(l.message!.payload).toBe(claimed[i]!.msgId === fanned.id ? '{"a":1}' : '{"n":2}');
+    });
+  });
+});

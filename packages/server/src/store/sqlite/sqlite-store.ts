@@ -801,10 +801,18 @@ export class SqliteStore implements Store {
   }
 
   loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]> {
-    // One task at a time: endpoints and applications come from memory, the message from the file.
+    // One task at a time: endpoints and applications come from memory, the message from the file,
+    // read once however many of the claim's deliveries carry it (a fan-out claims them together).
+    const messages = new Map<string, Promise<Message | null>>();
+    const messageOf = (t: ClaimedTask) => {
+      const k = `${t.appId} ${t.msgId}`;
+      let m = messages.get(k);
+      if (!m) messages.set(k, (m = this.getMessage(t.appId, t.msgId)));
+      return m;
+    };
     return Promise.all(
       tasks.map(async (t) => {
-        const [endpoint, message] = await Promise.all([this.getEndpoint(t.appId, t.endpointId), this.getMessage(t.appId, t.msgId)]);
+        const [endpoint, message] = await Promise.all([this.getEndpoint(t.appId, t.endpointId), messageOf(t)]);
         const usable = endpoint !== null && !endpoint.disabled;
         const throttleRate = usable ? (endpoint.throttleRate ?? (await this.getApplication(t.appId))?.throttleRate ?? null) : null;
         return { endpoint, message, throttleRate };
