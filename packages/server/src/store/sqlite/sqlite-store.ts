@@ -1,5 +1,6 @@
-// The embedded default store: one SQLite file in WAL mode with synchronous=FULL, so an answered
-// write survives power loss. Group commit amortises the fsync across concurrent writes.
+// The embedded default store: one SQLite file in WAL mode. An answered write survives power loss:
+// commits run with synchronous=NORMAL and the WAL is fsynced on libuv's pool (wal-sync.ts) before
+// any write is answered. Group commit amortises that fsync across concurrent writes.
 import { resealBatchPlan, type ResealCursor, type ResealResult } from '../reseal.js';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
