@@ -23,6 +23,10 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const duration = Number(values.duration);
 const levels = values.connections.split(',').map(Number);
+if (!(rounds >= 1 && duration > 0 && levels.length && levels.every((c) => Number.isInteger(c) && c > 0))) {
+  console.error('usage: --rounds N (>= 1) --duration S (> 0) --connections a,b,c (positive integers)');
+  process.exit(2);
+}
 
 const payload = {
   eventId: undefined,

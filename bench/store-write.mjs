@@ -29,6 +29,10 @@ const { values } = parseArgs({
 });
 const sizes = values.batches.split(',').map(Number);
 const seconds = Number(values.seconds);
+if (!(seconds > 0 && sizes.length && sizes.every((b) => Number.isInteger(b) && b > 0))) {
+  console.error('usage: --batches a,b,c (positive integers) --seconds S (> 0) [--idem]');
+  process.exit(2);
+}
 
 const ids = new IdGenerator(randomBytes);
 const dir = mkdtempSync(join(os.tmpdir(), 'herald-store-write-'));
