@@ -130,6 +130,13 @@ async function keyIds(store: Store): Promise<Record<string, number>> {
   return out;
 }
 
+/** The raw body column of the stored answers that name a message, straight from the table. */
+async function rawMessageRefBodies(store: Store): Promise<string[]> {
+  const sql = 'SELECT body AS v FROM idempotency WHERE msg_id IS NOT NULL';
+  const rows: { v: string }[] = store.kind === 'sqlite' ? (store as any).db.prepare(sql).all() : (await (store as any).pool.query(sql)).rows;
+  return rows.map((r) => r.v);
+}
+
 describe.each(STORES)('rotate-master-key with the key file (%s)', (kind) => {
   let w: World;
   let running: Herald | undefined;
@@ -157,8 +164,9 @@ describe.each(STORES)('rotate-master-key with the key file (%s)', (kind) => {
     // A stored message answer has no body to seal: the sweep leaves it as it is.
     const msgReq = { ...portalReq, url: `/api/v1/app/${x.app}/msg`, payload: JSON.stringify({ eventType: 'rotation.probe', payload: { n: 1 } }) };
     const msg = (await running.api.inject(msgReq)).body;
-    const storedBody = async () => (await running!.store.getIdempotentResponse(idempotencyKey(`Bearer ${OPERATOR_TOKEN}`, idem, 'POST', msgReq.url), 0))?.body;
-    expect(await storedBody()).toBe('');
+    const stored = async () => (await running!.store.getIdempotentResponse(idempotencyKey(`Bearer ${OPERATOR_TOKEN}`, idem, 'POST', msgReq.url), 0))!;
+    expect(await stored()).toMatchObject({ body: '', msgId: JSON.parse(msg).id });
+    expect(await rawMessageRefBodies(running.store)).toEqual(['']);
     const before = await keyIds(running.store);
     expect(Object.keys(before)).toEqual([oldId]);
 
@@ -206,7 +214,9 @@ describe.each(STORES)('rotate-master-key with the key file (%s)', (kind) => {
     const replay = await running.api.inject(portalReq);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(JSON.parse(replay.body).token).toBe(portal);
-    expect(await storedBody()).toBe('');
+    // The sweep left the row as it was: still no body, not a sealed empty string.
+    expect(await stored()).toMatchObject({ body: '', msgId: JSON.parse(msg).id });
+    expect(await rawMessageRefBodies(running.store)).toEqual(['']);
     const msgReplay = await running.api.inject(msgReq);
     expect(msgReplay.headers['idempotent-replayed']).toBe('true');
     expect(msgReplay.body).toBe(msg);
