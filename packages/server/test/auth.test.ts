@@ -1,6 +1,8 @@
 // Authentication and authorisation: the operator token, portal tokens scoped to one application
 // (403 on every route of any other application and on org-only routes), portal permissions,
 // logout, expiry and tampering (svix.md §2.1 "Auth", issue "Bad input").
+import type { AddressInfo } from 'node:net';
+import { Client } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { createApp, createEndpoint, createEventType, insertAttempt, portalToken, sendMessage, unique } from './helpers/fixtures.js';
 import { Clock, DAY, HOUR, isHttpErrorBody, SECOND, useInProcess, type InProcess, type Method } from './helpers/inproc.js';
@@ -100,6 +102,45 @@ describe('auth: the operator token', () => {
   it('health needs no token', async () => {
     expect((await h().inject('GET', '/api/v1/health', { token: null })).status).toBeLessThan(300);
     expect((await h().inject('GET', '/api/v1/health/ping', { token: null })).status).toBe(204);
+  });
+});
+
+describe('auth: many requests on one keep-alive connection', () => {
+  const h = useInProcess();
+
+  // The operator check is skipped for a connection that already presented the same header and had
+  // it accepted. Anything else on that connection must still be checked in full: a wrong token, a
+  // portal token (which must not inherit the operator's rights), the header spelt differently.
+  it('each request is judged on its own header, whatever the connection carried before', async () => {
+    const api = h().herald.api;
+    let connections = 0;
+    api.server.on('connection', () => connections++);
+    await api.listen({ port: 0, host: '127.0.0.1' });
+    const client = new Client(`http://127.0.0.1:${(api.server.address() as AddressInfo).port}`, { pipelining: 1 });
+    try {
+      const get = async (path: string, authorization?: string) => {
+        const r = await client.request({ method: 'GET', path, headers: authorization === undefined ? {} : { authorization } });
+        await r.body.dump();
+        return r.statusCode;
+      };
+      const operator = `Bearer ${h().operatorToken}`;
+      const app = (await createApp(h(), { uid: unique('conn') })).id;
+      const portal = `Bearer ${await portalToken(h(), app)}`;
+      expect(await get('/api/v1/app', operator)).toBe(200);
+      expect(await get('/api/v1/app', operator)).toBe(200);
+      expect(await get('/api/v1/app', `Bearer ${h().operatorToken}x`)).toBe(401);
+      expect(await get('/api/v1/app', 'Bearer wrong_token_0123456789')).toBe(401);
+      expect(await get('/api/v1/app')).toBe(401);
+      // A portal token after the operator's, on the same socket, is still only a portal token.
+      expect(await get('/api/v1/app', portal)).toBe(403);
+      expect(await get(`/api/v1/app/${app}`, portal)).toBe(200);
+      expect(await get(`/api/v1/app/${app}/endpoint`, operator)).toBe(200);
+      expect(await get('/api/v1/app', `bearer   ${h().operatorToken}`)).toBe(200);
+      expect(await get('/api/v1/app', operator)).toBe(200);
+      expect(connections).toBe(1);
+    } finally {
+      await client.close();
+    }
   });
 });
 

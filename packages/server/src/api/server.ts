@@ -126,7 +126,7 @@ async function handle(
   let caller: Principal | undefined;
   try {
     const principal: Principal =
-      def.access === 'public' ? { kind: 'operator' } : await deps.auth.authenticate(req.headers.authorization);
+      def.access === 'public' ? { kind: 'operator' } : await deps.auth.authenticate(req.headers.authorization, req.raw.socket);
     caller = principal;
     // Every authenticated request counts, refused ones included, so probing is limited too.
     if (def.access !== 'public') limits.take(principal, deps.now());
