@@ -3,7 +3,7 @@
 // wait for the first; across processes (several API processes on one PostgreSQL database) the
 // first to take the key's hold in the store does the work and the others wait for its stored
 // answer. The stored answer is the durable record across restarts and processes.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { conflict } from '../domain/errors.js';
 import type { IdempotentResponse } from '../domain/types.js';
 import type { Store } from '../store/store.js';
@@ -18,7 +18,7 @@ export const IDEMPOTENCY_HOLD_MS = 30_000;
 export const IDEMPOTENCY_WAIT_MS = IDEMPOTENCY_HOLD_MS + 5_000;
 
 export function idempotencyKey(authorization: string, key: string, method: string, url: string): string {
-  return createHash('sha256').update(`${authorization}\n${key}\n${method} ${url}`).digest('base64url');
+  return hash('sha256', `${authorization}\n${key}\n${method} ${url}`, 'base64url');
 }
 
 export class IdempotencyGuard {

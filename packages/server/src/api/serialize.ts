@@ -4,7 +4,16 @@ import type { BackgroundTask } from '../store/store.js';
 
 import { randomBytes } from 'node:crypto';
 
-export const iso = (ms: number) => new Date(ms).toISOString();
+// The last instant formatted: under load many answers in a row carry the same millisecond.
+let lastIsoMs = NaN;
+let lastIso = '';
+export function iso(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
