@@ -1,0 +1,64 @@
+// CORS as Svix's server does it (svix.md §2.1): any origin reflected, the API's methods, the
+// request's headers mirrored on a preflight, max-age 600 s, and `Vary: Origin` on every answer.
+// A preflight is answered before authentication, since browsers send no credentials on one.
+import { describe, expect, it } from 'vitest';
+import { useInProcess } from './helpers/inproc.js';
+
+const ORIGIN = 'https://dashboard.example.com';
+
+describe('CORS', () => {
+  const h = useInProcess();
+
+  it('a request without an Origin header gets Vary: Origin and no CORS headers', async () => {
+    const r = await h().inject('GET', '/api/v1/app');
+    expect(r.status).toBe(200);
+    expect(r.headers.vary).toBe('Origin');
+    expect(r.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('a request with an Origin has it reflected, on success, on refusal and on an unknown route', async () => {
+    for (const [path, token, status] of [
+      ['/api/v1/app', undefined, 200],
+      ['/api/v1/app', null, 401],
+      ['/api/v1/nope', null, 404],
+    ] as const) {
+      const r = await h().inject('GET', path, { token, headers: { origin: ORIGIN } });
+      expect(r.status, path).toBe(status);
+      expect(r.headers['access-control-allow-origin'], path).toBe(ORIGIN);
+      expect(r.headers.vary, path).toBe('Origin');
+    }
+    const post = await h().inject('POST', '/api/v1/app', { body: { name: 'from a browser' }, headers: { origin: ORIGIN } });
+    expect(post.status).toBe(201);
+    expect(post.headers['access-control-allow-origin']).toBe(ORIGIN);
+  });
+
+  it('a preflight is 204 without a token, mirrors the asked headers and allows the API methods', async () => {
+    const r = await h().inject('OPTIONS', '/api/v1/app/some-app/msg', {
+      token: null,
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key' },
+    });
+    expect(r.status).toBe(204);
+    expect(r.text).toBe('');
+    expect(r.headers).toMatchObject({
+      'access-control-allow-origin': ORIGIN,
+      'access-control-allow-methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
+      'access-control-allow-headers': 'authorization,content-type,idempotency-key',
+      'access-control-max-age': '600',
+      vary: 'Origin, Access-Control-Request-Headers',
+      'content-length': '0',
+    });
+    const bare = await h().inject('OPTIONS', '/anything/at/all', { token: null, headers: { origin: ORIGIN, 'access-control-request-method': 'GET' } });
+    expect(bare.status).toBe(204);
+    expect(bare.headers['access-control-allow-origin']).toBe(ORIGIN);
+    expect(bare.headers['access-control-allow-headers']).toBeUndefined();
+  });
+
+  it('an OPTIONS request that is not a preflight is 400', async () => {
+    for (const headers of [{}, { origin: ORIGIN }, { 'access-control-request-method': 'GET' }]) {
+      const r = await h().inject('OPTIONS', '/api/v1/app', { token: null, headers });
+      expect(r.status, JSON.stringify(headers)).toBe(400);
+      expect(r.text).toBe('Invalid Preflight Request');
+      expect(r.headers['access-control-allow-methods']).toBeUndefined();
+    }
+  });
+});
