@@ -56,15 +56,22 @@ export function rawMember(json: string, key: string): string | undefined {
   if (json.charCodeAt(i) !== 0x7b) return undefined;
   i++;
   let found: string | undefined;
+  // The next backslash at or after i (-1: none): a key with none in it is its text as it stands,
+  // compared in place, without a JSON.parse and a slice per member.
+  let esc = json.indexOf('\\');
   while (i < json.length) {
     while (i < json.length && (WS(json.charCodeAt(i)) || json.charCodeAt(i) === 0x2c)) i++;
     if (json.charCodeAt(i) !== 0x22) break;
     const keyEnd = skipString(json, i);
-    const name = JSON.parse(json.slice(i, keyEnd)) as string;
+    if (esc !== -1 && esc < i) esc = json.indexOf('\\', i);
+    const isKey =
+      esc !== -1 && esc < keyEnd
+        ? JSON.parse(json.slice(i, keyEnd)) === key
+        : keyEnd - i - 2 === key.length && json.startsWith(key, i + 1);
     i = keyEnd;
     while (i < json.length && (WS(json.charCodeAt(i)) || json.charCodeAt(i) === 0x3a)) i++;
     const end = skipValue(json, i);
-    if (name === key) found = json.slice(i, end);
+    if (isKey) found = json.slice(i, end);
     i = end;
   }
   return found;
