@@ -54,7 +54,8 @@ describe('CORS', () => {
   });
 
   it('an OPTIONS request that is not a preflight is 400', async () => {
-    for (const headers of [{}, { origin: ORIGIN }, { 'access-control-request-method': 'GET' }]) {
+    const cases: Record<string, string>[] = [{}, { origin: ORIGIN }, { 'access-control-request-method': 'GET' }];
+    for (const headers of cases) {
       const r = await h().inject('OPTIONS', '/api/v1/app', { token: null, headers });
       expect(r.status, JSON.stringify(headers)).toBe(400);
       expect(r.text).toBe('Invalid Preflight Request');
