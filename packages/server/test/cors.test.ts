@@ -32,6 +32,31 @@ describe('CORS', () => {
     expect(post.headers['access-control-allow-origin']).toBe(ORIGIN);
   });
 
+  it('every kind of answer carries them: errors before the handler, replays, docs, metrics, the dashboard', async () => {
+    const origin = { origin: ORIGIN };
+    const json = { ...origin, 'content-type': 'application/json' };
+    const key = { ...origin, 'idempotency-key': `cors-${Date.now()}` };
+    const cases: [string, () => ReturnType<ReturnType<typeof h>['inject']>, number][] = [
+      ['malformed JSON (the body parser)', () => h().inject('POST', '/api/v1/app', { raw: '{"name":', headers: json }), 422],
+      ['unsupported media type', () => h().inject('POST', '/api/v1/app', { raw: 'x', headers: { ...origin, 'content-type': 'text/csv' } }), 415],
+      ['a body over the limit', () => h().inject('POST', '/api/v1/app', { raw: `{"name":"${'x'.repeat(3 * 1024 * 1024)}"}`, headers: json }), 413],
+      ['a validation error', () => h().inject('POST', '/api/v1/app', { body: { name: 5 }, headers: origin }), 422],
+      ['an idempotent first answer', () => h().inject('POST', '/api/v1/app', { body: { name: 'idem' }, headers: key }), 201],
+      ['its replay', () => h().inject('POST', '/api/v1/app', { body: { name: 'idem' }, headers: key }), 201],
+      ['the OpenAPI document', () => h().inject('GET', '/api/v1/openapi.json', { token: null, headers: origin }), 200],
+      ['the docs page', () => h().inject('GET', '/docs', { token: null, headers: origin }), 200],
+      ['metrics without a token', () => h().inject('GET', '/metrics', { token: null, headers: origin }), 401],
+      ['metrics', () => h().inject('GET', '/metrics', { headers: origin }), 200],
+      ['the dashboard', () => h().inject('GET', '/portal/', { token: null, headers: origin }), 200],
+    ];
+    for (const [what, send, status] of cases) {
+      const r = await send();
+      expect(r.status, what).toBe(status);
+      expect(r.headers['access-control-allow-origin'], what).toBe(ORIGIN);
+      expect(r.headers.vary, what).toBe('Origin');
+    }
+  });
+
   it('a preflight is 204 without a token, mirrors the asked headers and allows the API methods', async () => {
     const r = await h().inject('OPTIONS', '/api/v1/app/some-app/msg', {
       token: null,

@@ -11,12 +11,13 @@ import { idempotencyKey, IdempotencyGuard } from './idempotency.js';
 import { ApiRateLimits, RateLimited } from './rate-limit.js';
 import { createdIds, isAudited } from '../domain/audit.js';
 import { toJson } from './serialize.js';
-import { registerCors } from './cors.js';
+import { corsHeaders, corsHook, registerPreflight } from './cors.js';
 import { checkJsonDepth, MAX_JSON_DEPTH } from '../domain/validation.js';
 import type { ApiDeps, Ctx, Result, RouteDef } from './route.js';
 import { allRoutes } from './routes/index.js';
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  corsHeaders(reply);
   if (err instanceof ValidationError) return reply.code(422).send({ detail: err.issues });
   if (err instanceof RateLimited) reply.header('retry-after', String(err.retryAfterSeconds));
   if (err instanceof HttpError) return reply.code(err.status).send({ code: err.code, detail: err.detail });
@@ -67,7 +68,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     frameworkErrors: (err, _req, reply) => sendError(reply, err),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
   });
-  registerCors(app);
+  registerPreflight(app);
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   // An empty body with a JSON content type is no body (curl scripts send that on DELETE and
   // body-less POSTs); anything else goes through Fastify's own prototype-poisoning-safe parser.
@@ -91,9 +92,10 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
       return done(null, parsed);
     });
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ code: 'not_found', detail: `No route for ${req.method} ${req.url.split('?')[0]}` }),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    corsHeaders(reply);
+    return reply.code(404).send({ code: 'not_found', detail: `No route for ${req.method} ${req.url.split('?')[0]}` });
+  });
 
   const guard = new IdempotencyGuard(deps.store);
   const limits = new ApiRateLimits(deps.config.apiRateLimit);
@@ -103,8 +105,12 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     registered.add(`${op.method} ${op.path}`);
     app.route({ method: def.method, url: op.routePath, handler: (req, reply) => handle(deps, guard, limits, def, op, req, reply) });
   }
-  serviceRoutes(app, deps);
-  await portalRoutes(app);
+  // Routes outside the contract get CORS from a hook, in a scope of their own (see cors.ts).
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', corsHook);
+    serviceRoutes(scope, deps);
+    await portalRoutes(scope);
+  });
   const missing = deps.contract.operations.filter((o) => !registered.has(`${o.method} ${o.path}`));
   if (missing.length) throw new Error(`contract operations without a route: ${missing.map((o) => `${o.method} ${o.path}`).join(', ')}`);
   return app;
@@ -123,6 +129,7 @@ async function resolveApp(deps: ApiDeps, def: RouteDef, principal: Principal, id
 async function handle(
   deps: ApiDeps, guard: IdempotencyGuard, limits: ApiRateLimits, def: RouteDef, op: Operation, req: FastifyRequest, reply: FastifyReply,
 ) {
+  corsHeaders(reply);
   let caller: Principal | undefined;
   try {
     const principal: Principal =
