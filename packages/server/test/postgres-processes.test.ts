@@ -24,6 +24,8 @@ describe('herald serve --no-dispatch and two herald workers on one PostgreSQL da
     const rx = fixture.rx();
     // The API process migrates the database; the workers find it migrated.
     api = await serve(env(), ['--no-dispatch']);
+    // The store line is a later write than the listening line, so it may arrive in a later chunk.
+    await api.waitFor('the store line', () => /^Store: /m.test(api!.stdout()));
     expect(api.stdout()).toMatch(/Store: PostgreSQL at 127\.0\.0\.1:5432\/herald_test_/);
     const must = expecting(api!.url, TOKEN);
     const app = await must('POST', '/api/v1/app', 201, { name: 'pg-roles', uid: 'pg-roles' });
