@@ -28,6 +28,31 @@ describe('SsrfGuard', () => {
     expect(g.refusal('10.2.0.1')).not.toBeNull();
     expect(g.refusal('169.254.169.254')).not.toBeNull();
   });
+  it('judges URLs by their IP-literal host, the same on every ask; names are left to the lookup', () => {
+    const g = new SsrfGuard(['10.1.0.0/16']);
+    const cases: [string, RegExp | null][] = [
+      ['http://127.0.0.1:8080/hook', /127\.0\.0\.1 is not a globally routable address/],
+      ['https://[::1]/x', /::1 is not a globally routable address/],
+      ['http://[::ffff:169.254.169.254]/latest', /not a globally routable address/],
+      ['http://10.1.9.9/ok', null],
+      ['http://10.2.0.1/no', /not a globally routable address/],
+      ['https://93.184.216.34/x', null],
+      ['https://localhost/x', null],
+      ['https://hooks.example.com/x', null],
+      [`https://93.184.216.34/${'p'.repeat(5000)}`, null],
+      [`http://127.0.0.1/${'p'.repeat(5000)}`, /not a globally routable address/],
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [url, want] of cases) {
+        const got = g.urlRefusal(url);
+        if (want === null) expect(got, url).toBeNull();
+        else expect(got, url).toMatch(want);
+      }
+    }
+    // More distinct URLs than the memo holds: verdicts stay right after it starts over.
+    for (let i = 0; i < 5000; i++) expect(g.urlRefusal(`http://127.0.0.1/${i}`)).not.toBeNull();
+    expect(g.urlRefusal('http://10.1.9.9/ok')).toBeNull();
+  });
   it('checks what DNS returns, inside the socket lookup', async () => {
     const refused = await new Promise<NodeJS.ErrnoException | null>((r) => guard.lookup('localhost', { all: true }, (e) => r(e)));
     expect(refused?.code).toBe('ESSRF');

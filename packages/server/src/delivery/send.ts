@@ -4,7 +4,7 @@ import { parseSecret, sign, type ParsedSecret } from '@herald/receiver';
 import { Agent, request } from 'undici';
 import { parseRetryAfter, type Outcome } from '../domain/retry.js';
 import type { EgressConfig } from '../config/index.js';
-import { ipLiteralOf, type SsrfGuard } from '../security/ssrf.js';
+import type { SsrfGuard } from '../security/ssrf.js';
 import { egressConnector } from './egress.js';
 
 /** What is kept of a response body in the attempt log. */
@@ -140,8 +140,7 @@ export class Sender {
     const started = performance.now();
     const took = () => Math.round(performance.now() - started);
     // Names are checked as they resolve (in the socket's lookup); IP literals here.
-    const literal = ipLiteralOf(req.url);
-    const refused = literal === null ? null : this.opts.guard.refusal(literal);
+    const refused = this.opts.guard.urlRefusal(req.url);
     if (refused) return { outcome: { kind: 'retry' }, statusCode: 0, response: `Refused: ${refused}`, durationMs: took() };
     const deadline = this.deadlines.start();
     try {

@@ -4,7 +4,6 @@ import { isIdOf } from '../../domain/ids.js';
 import type { Endpoint } from '../../domain/types.js';
 import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
 import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from '../../security/secrets.js';
-import { ipLiteralOf } from '../../security/ssrf.js';
 import { route, type Ctx } from '../route.js';
 import { backgroundTaskOut, endpointOut } from '../serialize.js';
 import { mapPage, pageOf, requireEventTypes, requireModuleForPortal, throttleOf, timeParam } from './common.js';
@@ -12,8 +11,7 @@ import { mapPage, pageOf, requireEventTypes, requireModuleForPortal, throttleOf,
 /** A valid http(s) URL whose target, when it is an IP literal, the SSRF guard lets through. */
 function checkUrl(c: Ctx, url: string): void {
   checkEndpointUrl(url);
-  const ip = ipLiteralOf(url);
-  const refused = ip === null ? null : c.deps.ssrf.refusal(ip);
+  const refused = c.deps.ssrf.urlRefusal(url);
   if (refused) throw invalidBody(['url'], refused, 'value_error.url.ssrf');
 }
 
