@@ -334,6 +334,28 @@ eachStore('store: idempotency, sessions and background tasks', (t) => {
     expect(await store.getIdempotentResponse(randomBytes(32).toString('base64url'), 0)).toBeNull();
   });
 
+  it('many look-ups at once each get their own answer, with writes between them', async () => {
+    const { store } = t();
+    const keys = Array.from({ length: 60 }, () => randomBytes(32).toString('base64url'));
+    // Every third key answered, each with its own body; every fifth of those outside the window.
+    for (let i = 0; i < keys.length; i += 3) {
+      await store.putIdempotentResponse(keys[i]!, { status: 201, body: `{"i":${i}}`, createdAt: i % 5 === 0 ? T0 - 10 : T0 });
+    }
+    const want = (i: number) => (i % 3 === 0 && i % 5 !== 0 ? { status: 201, body: `{"i":${i}}`, createdAt: T0 } : null);
+    // Asked all at once, twice over, with a write queued in the same turn of the event loop.
+    const late = randomBytes(32).toString('base64url');
+    const [first, , wrote] = await Promise.all([
+      Promise.all(keys.map((k) => store.getIdempotentResponse(k, T0))),
+      Promise.all(keys.map((k) => store.getIdempotentResponse(k, T0))),
+      store.putIdempotentResponse(late, { status: 202, body: '{"late":1}', createdAt: T0 }),
+    ]);
+    expect(wrote).toBeUndefined();
+    first.forEach((r, i) => expect(r, `key ${i}`).toEqual(want(i)));
+    const again = await Promise.all([...keys, late].map((k) => store.getIdempotentResponse(k, T0)));
+    again.slice(0, -1).forEach((r, i) => expect(r, `key ${i}`).toEqual(want(i)));
+    expect(again.at(-1)).toEqual({ status: 202, body: '{"late":1}', createdAt: T0 });
+  });
+
   it('an idempotent write stores its answer in the same commit, and a failed write stores none', async () => {
     const { store } = t();
     const k1 = randomBytes(32).toString('base64url');
