@@ -1,5 +1,7 @@
 // SQLite only: the queue gauges count every waiting task, which takes a while with a large backlog.
-// They run on the read worker's own connection, so the event loop keeps turning meanwhile.
+// They run on the read worker's own connection, so the event loop keeps turning meanwhile. And a
+// claim that finds nothing due takes no write transaction.
+import BetterSqlite3 from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,5 +72,31 @@ describe('SQLite delivery loads', () => {
       expect(l.endpoint!.id).toBe(claimed[i]!.endpointId);
       expect(l.message!.payload).toBe(claimed[i]!.msgId === fanned.id ? '{"a":1}' : '{"n":2}');
     });
+  });
+});
+
+describe('SQLite claims', () => {
+  // A dispatcher claims again after every attempt it finishes, and a worker process polls. When
+  // nothing is due, that must not take the file's write lock: another process (the API, writing
+  // messages) may hold it, and a claim waiting for it would block this event loop.
+  it('a claim that finds nothing due answers at once, even while another connection writes', async () => {
+    const a = await store.createApplication(app());
+    await store.createEndpoint(endpoint(a.id));
+    await store.createMessages([message(a.id, { createdAt: T0 + 60_000 })], {});
+    const other = new BetterSqlite3(join(dir, 'h.db'));
+    other.pragma('busy_timeout = 0');
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const started = Date.now();
+      expect(await store.claimDueTasks('w1', T0, 30_000, 10)).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    // Once the task is due, the claim takes it (the lock is free again).
+    const claimed = await store.claimDueTasks('w1', T0 + 60_000, 30_000, 10);
+    expect(claimed).toHaveLength(1);
+    expect(await store.claimDueTasks('w1', T0 + 60_000, 30_000, 10)).toEqual([]);
   });
 });

@@ -112,6 +112,8 @@ export const SQLITE_PURGE_SQL: Record<PurgeKind, string> = (() => {
   };
 })();
 
+const ANY_DUE = 'SELECT 1 AS due FROM delivery_task WHERE next_attempt_at <= ? LIMIT 1';
+
 export class SqliteStore implements Store {
   /** Row mappers shared with the other store; JSON columns decoded as this driver returns them. */
   private readonly rows = rowMappers((v) => (v === null || v === undefined ? null : JSON.parse(v as string)));
@@ -822,6 +824,15 @@ export class SqliteStore implements Store {
   }
 
   claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]> {
+    // Nothing due is the usual answer at moderate load: the dispatcher claims again after every
+    // attempt it finishes. A claim is a write transaction of its own there (BEGIN IMMEDIATE, two
+    // statements, COMMIT), so a read that finds nothing due answers first. A task that becomes due
+    // after this read wakes the dispatcher (onTasksDue, or nextDueAt's timer) and is claimed then.
+    try {
+      if (!this.get(ANY_DUE, now)) return Promise.resolve([]);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.writes.run(() => {
       // While leased, a task's next_attempt_at is its lease expiry: if this dispatcher dies, the
       // task simply becomes due again then, and any dispatcher reclaims it (no separate reaper).
