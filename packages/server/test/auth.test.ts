@@ -129,6 +129,9 @@ describe('auth: many requests on one keep-alive connection', () => {
       expect(await get('/api/v1/app', operator)).toBe(200);
       expect(await get('/api/v1/app', operator)).toBe(200);
       expect(await get('/api/v1/app', `Bearer ${h().operatorToken}x`)).toBe(401);
+      // The same length as the accepted header, one character off.
+      const t = h().operatorToken;
+      expect(await get('/api/v1/app', `Bearer ${t.slice(0, -1)}${t.endsWith('0') ? '1' : '0'}`)).toBe(401);
       expect(await get('/api/v1/app', 'Bearer wrong_token_0123456789')).toBe(401);
       expect(await get('/api/v1/app')).toBe(401);
       // A portal token after the operator's, on the same socket, is still only a portal token.

@@ -24,11 +24,12 @@ export class Authenticator {
   private readonly portalKeys = new Map<Buffer, Buffer>();
   /**
    * The Authorization header each connection last authenticated as the operator with. A keep-alive
-   * client sends the same header on every request, so later ones skip the digest. Only what a
-   * connection itself presented and had accepted is kept, so a comparison against it tells that
-   * connection nothing it did not already know; an unknown connection takes the constant-time path.
+   * client sends the same header on every request, so later ones skip the digest. The comparison
+   * is still constant-time (timingSafeEqual over the bytes, after a length check): behind a reverse
+   * proxy one upstream connection carries many clients' requests, so a plain string comparison
+   * against an accepted header could leak it to a client that shares the connection.
    */
-  private readonly operatorOn = new WeakMap<object, string>();
+  private readonly operatorOn = new WeakMap<object, Buffer>();
 
   /**
    * `masterKey`: the master key, or the key ring (current first) when it can change while running
@@ -82,12 +83,18 @@ export class Authenticator {
   /** `connection`: the request's socket, for the operator fast path (see operatorOn). */
   async authenticate(authorization: string | undefined, connection?: object): Promise<Principal> {
     if (!authorization) throw unauthorized('Missing bearer token: send `Authorization: Bearer <token>`');
-    if (connection && this.operatorOn.get(connection) === authorization) return OPERATOR;
+    if (connection) {
+      const known = this.operatorOn.get(connection);
+      if (known && known.length === authorization.length) {
+        const presented = Buffer.from(authorization);
+        if (presented.length === known.length && timingSafeEqual(presented, known)) return OPERATOR;
+      }
+    }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) throw unauthorized('Malformed Authorization header: expected `Bearer <token>`');
     const token = m[1]!;
     if (timingSafeEqual(digest(token), this.operatorDigest)) {
-      if (connection) this.operatorOn.set(connection, authorization);
+      if (connection) this.operatorOn.set(connection, Buffer.from(authorization));
       return OPERATOR;
     }
     const sessionId = this.sessionIdOf(token);
