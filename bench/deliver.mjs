@@ -24,7 +24,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IdGenerator } from '../packages/server/dist/domain/ids.js';
-import { ROOT, cpuMs, freePort, median, waitFor } from './lib.mjs';
+import { ROOT, cpuMs, freePort, hostGauge, hostGaugeLine, median, waitFor } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -513,6 +513,8 @@ const machine = {
   memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
   node: process.version,
   kernel: os.release(),
+  // Before any process starts: how fast this host is today (see bench/lib.mjs).
+  gauge: hostGauge(),
 };
 const load = { start: os.loadavg() };
 
@@ -700,6 +702,7 @@ const fmt = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
 const out = [];
 out.push(`delivery benchmark, ${startedAt.toISOString()}`);
 out.push(`machine: ${machine.cpus} x ${machine.model}, ${machine.memoryGiB} GiB, node ${machine.node}, linux ${machine.kernel}`);
+out.push(hostGaugeLine(machine.gauge));
 out.push(`herald: commit ${buildAtStart.commit}${buildAtStart.dirty ? ' + uncommitted changes under packages/' : ''}, dist built ${buildAtStart.distBuilt}`);
 if (buildAtEnd.distBuilt !== buildAtStart.distBuilt) out.push(`WARNING: packages/server/dist was rebuilt during the run (now ${buildAtEnd.distBuilt}); the parts may have measured different code`);
 out.push(`load average (1/5/15 min): at start ${load.start.map(f2).join(' ')}, at end ${load.end.map(f2).join(' ')}`);

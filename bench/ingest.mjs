@@ -11,7 +11,7 @@
 // Usage: node bench/ingest.mjs [--rounds 3] [--duration 6] [--connections 32,64,96,128,192]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { cannon, cpuMs, freePort, median, startHerald, startProcess } from './lib.mjs';
+import { cannon, cpuMs, freePort, hostGauge, hostGaugeLine, median, startHerald, startProcess } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -68,6 +68,8 @@ async function measure(pid, opts) {
   return summary(r, cpuMs(pid) - before);
 }
 
+// Before anything else runs: how fast this host is today, to compare runs across days.
+const gauge = hostGauge();
 const basePort = await freePort();
 const baseline = await startProcess(['bench/baseline-server.mjs'], { PORT: String(basePort) }, `http://127.0.0.1:${basePort}/`);
 // The API alone: deliveries are the delivery benchmark's business (bench/deliver.mjs).
@@ -121,6 +123,7 @@ const fmt = (k, c) =>
 const errors = (k) => Object.values(results[k]).flat().reduce((a, r) => a + r.non2xx + r.errors, 0);
 console.log(`ingest benchmark: ${rounds} rounds x ${duration}s at ${levels.join(', ')} connections; body ${body.length} B, 2 matching endpoints`);
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(hostGaugeLine(gauge));
 for (const k of Object.keys(servers)) {
   console.log(`${k} (non-2xx and errors: ${errors(k)})`);
   for (const c of levels) console.log(`  ${String(c).padStart(4)} connections   ${fmt(k, c)}${c === saturation(k) ? '   <- saturation' : ''}`);

@@ -1,7 +1,8 @@
 // Shared bits for benchmarks: start processes, wait for readiness, run autocannon, summarise.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -79,3 +80,38 @@ export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/**
+ * A gauge of the host, printed with each run so that runs on different days can be compared: the
+ * same code reads very differently from one host to the next (see docs/BENCHMARKS.md, "The same
+ * code on a slower host"). Medians over 5 repetitions of: a fixed integer loop plus 100,000
+ * SHA-256 digests of 64 bytes (no allocation to speak of, so no GC), and the cost of one write(2)
+ * of 100 bytes to /dev/null from Node (what the kernel's syscall entry costs here; page-table
+ * isolation, for one, multiplies it). Takes about 2 s.
+ */
+let gaugeSink = 0; // keeps the loop's result alive, so the JIT cannot drop the loop
+export function hostGauge() {
+  const buf = Buffer.alloc(100, 1);
+  const fd = openSync('/dev/null', 'w');
+  const compute = [];
+  const syscall = [];
+  try {
+    for (let r = 0; r < 6; r++) {
+      let t = process.hrtime.bigint();
+      let x = 0;
+      for (let i = 0; i < 3e7; i++) x = (x * 31 + i) | 0;
+      for (let i = 0; i < 1e5; i++) createHash('sha256').update(buf.subarray(0, 64)).digest();
+      compute.push(Number(process.hrtime.bigint() - t) / 1e6);
+      gaugeSink ^= x;
+      t = process.hrtime.bigint();
+      for (let i = 0; i < 1e5; i++) writeSync(fd, buf);
+      syscall.push(Number(process.hrtime.bigint() - t) / 1e5);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  // The first repetition includes the JIT's warm-up.
+  return { computeMs: median(compute.slice(1)), syscallNs: median(syscall.slice(1)) };
+}
+
+export const hostGaugeLine = (g) => `host gauge: fixed compute ${g.computeMs.toFixed(0)} ms, write(2) ${g.syscallNs.toFixed(0)} ns (median of 5)`;
