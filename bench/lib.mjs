@@ -85,13 +85,14 @@ export const median = (xs) => {
  * A gauge of the host, printed with each run so that runs on different days can be compared: the
  * same code reads very differently from one host to the next (see docs/BENCHMARKS.md, "The same
  * code on a slower host"). Medians over 5 repetitions of: a fixed integer loop plus 100,000
- * SHA-256 digests of 64 bytes (no allocation to speak of, so no GC), and the cost of one write(2)
+ * SHA-256 digests of 64 bytes (a Hash object each, so little GC), and the cost of one write(2)
  * of 100 bytes to /dev/null from Node (what the kernel's syscall entry costs here; page-table
  * isolation, for one, multiplies it). Takes about 2 s.
  */
 let gaugeSink = 0; // keeps the loop's result alive, so the JIT cannot drop the loop
 export function hostGauge() {
   const buf = Buffer.alloc(100, 1);
+  const digestInput = buf.subarray(0, 64);
   const fd = openSync('/dev/null', 'w');
   const compute = [];
   const syscall = [];
@@ -100,7 +101,7 @@ export function hostGauge() {
       let t = process.hrtime.bigint();
       let x = 0;
       for (let i = 0; i < 3e7; i++) x = (x * 31 + i) | 0;
-      for (let i = 0; i < 1e5; i++) createHash('sha256').update(buf.subarray(0, 64)).digest();
+      for (let i = 0; i < 1e5; i++) createHash('sha256').update(digestInput).digest();
       compute.push(Number(process.hrtime.bigint() - t) / 1e6);
       gaugeSink ^= x;
       t = process.hrtime.bigint();
