@@ -3,6 +3,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { HttpError, notFound, forbidden, payloadTooLarge, ValidationError } from '../domain/errors.js';
 import type { Application } from '../domain/types.js';
+import { StoreError, StoreUnavailableError, storeErrorStatus } from '../store/errors.js';
 import type { Principal } from './auth.js';
 import { coerceQuery, validateBody, type Operation } from './contract.js';
 import { serviceRoutes } from './service-routes.js';
@@ -21,6 +22,11 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof ValidationError) return reply.code(422).send({ detail: err.issues });
   if (err instanceof RateLimited) reply.header('retry-after', String(err.retryAfterSeconds));
   if (err instanceof HttpError) return reply.code(err.status).send({ code: err.code, detail: err.detail });
+  if (err instanceof StoreError) {
+    if (err instanceof StoreUnavailableError) reply.header('retry-after', String(err.retryAfterSeconds));
+    if (err.kind === 'unavailable' || err.kind === 'full') reply.log.error({ err: err.cause ?? err }, err.detail);
+    return reply.code(storeErrorStatus(err)).send({ code: err.code, detail: err.detail });
+  }
   const e = err as { code?: string; statusCode?: number; message?: string };
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
