@@ -44,7 +44,7 @@ export class StoreUnavailableError extends StoreError {
   constructor(
     detail: string,
     readonly retryAfterSeconds = 5,
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super('store_unavailable', detail);
   }
@@ -55,7 +55,7 @@ export class StoreFullError extends StoreError {
   readonly kind = 'full' as const;
   constructor(
     detail: string,
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super('insufficient_storage', detail);
   }
