@@ -115,7 +115,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   await app.register(async (scope) => {
     scope.addHook('onRequest', corsHook);
     serviceRoutes(scope, deps);
-    await portalRoutes(scope);
+    await portalRoutes(scope, { frameAncestors: deps.config.portalFrameAncestors });
   });
   const missing = deps.contract.operations.filter((o) => !registered.has(`${o.method} ${o.path}`));
   if (missing.length) throw new Error(`contract operations without a route: ${missing.map((o) => `${o.method} ${o.path}`).join(', ')}`);
