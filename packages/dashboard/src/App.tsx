@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Api, ApiError, appPath, forgetToken, takeToken, type Application, type EngageSettings, type Session } from './api';
-import { PortalContext, useRoute, type Portal } from './hooks';
+import { PortalContext, useLoad, useRoute, type Portal } from './hooks';
 import { AddEndpoint } from './pages/AddEndpoint';
 import { Catalog } from './pages/Catalog';
 import { EndpointPage } from './pages/Endpoint';
@@ -9,9 +9,11 @@ import { Settings } from './pages/Settings';
 
 type Boot = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; api: Api; session: Session; app: Application };
 
+/** How often the account's module and key state is read again, so turning the module off shows. */
+const ENGAGE_POLL_MS = 10_000;
+
 export function App() {
   const [boot, setBoot] = useState<Boot>({ state: 'loading' });
-  const [engage, setEngage] = useState<EngageSettings | null>(null);
 
   useEffect(() => {
     const token = takeToken();
@@ -32,28 +34,6 @@ export function App() {
     })();
   }, []);
 
-  const refreshEngage = useCallback(() => {
-    if (boot.state !== 'ready') return;
-    boot.api
-      .get<EngageSettings>(appPath(boot.app.id, '/engage'))
-      .then(setEngage)
-      .catch(() => setEngage(null));
-  }, [boot]);
-  useEffect(refreshEngage, [refreshEngage]);
-
-  const portal = useMemo<Portal | null>(() => {
-    if (boot.state !== 'ready') return null;
-    return {
-      api: boot.api,
-      session: boot.session,
-      app: boot.app,
-      engage,
-      can: (p) => boot.session.permissions.includes(p),
-      moduleOff: engage !== null && !engage.moduleEnabled,
-      refreshEngage,
-    };
-  }, [boot, engage, refreshEngage]);
-
   if (boot.state === 'loading') return <main className="center" aria-busy="true">Loading…</main>;
   if (boot.state === 'error') {
     return (
@@ -63,11 +43,61 @@ export function App() {
       </main>
     );
   }
+  return <Ready api={boot.api} session={boot.session} app={boot.app} />;
+}
+
+function Ready({ api, session, app }: { api: Api; session: Session; app: Application }) {
+  const settings = useLoad(() => api.get<EngageSettings>(appPath(app.id, '/engage')), [api, app.id], ENGAGE_POLL_MS);
+  const engage = settings.data ?? null;
+  const portal = useMemo<Portal>(
+    () => ({
+      api,
+      session,
+      app,
+      engage,
+      can: (p) => session.permissions.includes(p),
+      moduleOff: engage !== null && !engage.moduleEnabled,
+      refreshEngage: settings.reload,
+    }),
+    [api, session, app, engage, settings.reload],
+  );
   return (
     <PortalContext.Provider value={portal}>
       <Shell />
     </PortalContext.Provider>
   );
+}
+
+/** The name of the page a route shows, for the title and for screen readers. */
+function pageName(route: string): string {
+  const parts = route.split('/').filter(Boolean);
+  if (parts[0] === 'catalog') return 'Event catalog';
+  if (parts[0] === 'settings') return 'Settings';
+  if (parts[1] === 'new') return 'Add Endpoint';
+  if (parts[1]) return parts[2] === 'testing' ? 'Endpoint: Testing' : parts[2] === 'log' ? 'Endpoint: Log' : 'Endpoint: Overview';
+  return 'Endpoints';
+}
+
+/**
+ * After a route change: announce the new page, name it in the title, and, when the control that
+ * was used is gone (focus fell to <body>), put focus on the page's main region, so keyboard and
+ * screen-reader users continue from the top of the new page rather than from nowhere.
+ */
+function useRouteFocus(route: string): string {
+  const [said, setSaid] = useState('');
+  const first = useRef(true);
+  useEffect(() => {
+    const name = pageName(route);
+    document.title = `${name} · Webhooks`;
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    setSaid(name);
+    const active = document.activeElement;
+    if (!active || active === document.body || !active.isConnected) document.getElementById('main')?.focus();
+  }, [route]);
+  return said;
 }
 
 const NAV = [
@@ -78,6 +108,7 @@ const NAV = [
 
 function Shell() {
   const route = useRoute();
+  const said = useRouteFocus(route);
   return (
     <PortalContext.Consumer>
       {(p) => (
@@ -106,7 +137,10 @@ function Shell() {
               The webhooks module is turned off for this account: Engage sends no events, and testing, resending and recovering are unavailable. Ask your administrator to turn it on.
             </div>
           )}
-          <main id="main" tabIndex={-1}>
+          <p className="sr" role="status" aria-live="polite" data-testid="announcer">
+            {said}
+          </p>
+          <main id="main" tabIndex={-1} aria-label={pageName(route)}>
             <Page route={route} />
           </main>
         </>

@@ -96,20 +96,32 @@ export class ApiError extends Error {
 
 const TOKEN_KEY = 'herald.portal.token';
 
+/**
+ * This tab's storage, or null where the browser denies it (a portal framed by another site, with
+ * third-party storage blocked): the token then lives only in memory, and a reload needs the link.
+ */
+function tabStorage(): Storage | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
 /** Take the token from `#key=…` (then drop it from the address bar), or from this tab's storage. */
 export function takeToken(): string | null {
   const m = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
   if (m) {
     const token = decodeURIComponent(m[1]!);
-    sessionStorage.setItem(TOKEN_KEY, token);
+    tabStorage()?.setItem(TOKEN_KEY, token);
     history.replaceState(null, '', `${window.location.pathname}#/endpoints`);
     return token;
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+  return tabStorage()?.getItem(TOKEN_KEY) ?? null;
 }
 
 export function forgetToken(): void {
-  sessionStorage.removeItem(TOKEN_KEY);
+  tabStorage()?.removeItem(TOKEN_KEY);
 }
 
 export class Api {

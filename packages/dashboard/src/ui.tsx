@@ -1,5 +1,5 @@
 // Small shared pieces: state badge, relative times, error text, the grouped event picker.
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import type { Endpoint, EventType } from './api';
 
 export function StateBadge({ endpoint: e }: { endpoint: Endpoint }) {
@@ -14,8 +14,11 @@ export function StateBadge({ endpoint: e }: { endpoint: Endpoint }) {
 
 export function Ago({ iso }: { iso: string }) {
   const d = new Date(iso);
-  const s = Math.round((Date.now() - d.getTime()) / 1000);
-  const text = s < 60 ? `${Math.max(0, s)} s ago` : s < 3600 ? `${Math.floor(s / 60)} min ago` : s < 86400 ? `${Math.floor(s / 3600)} h ago` : d.toLocaleString();
+  const diff = Math.round((Date.now() - d.getTime()) / 1000);
+  const s = Math.abs(diff);
+  const span = s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min` : s < 86400 ? `${Math.floor(s / 3600)} h` : null;
+  // A time in the future (a retry's next attempt) reads "in …"; clock skew of a few seconds reads "0 s ago".
+  const text = span === null ? d.toLocaleString() : diff < -5 ? `in ${span}` : `${diff < 0 ? '0 s' : span} ago`;
   return <time dateTime={iso} title={d.toLocaleString()}>{text}</time>;
 }
 
@@ -60,9 +63,21 @@ export function EventPicker({
       <p className="hint" id={`${id}-hint`}>
         {chosen.length === 0 ? 'No event chosen: this endpoint receives every event.' : `${chosen.length} chosen.`}
       </p>
-      {groups(types).map(([group, list]) => (
+      {groups(types).map(([group, list]) => {
+        const names = list.map((t) => t.name);
+        const all = names.every((n) => chosen.includes(n));
+        return (
         <fieldset key={group} className="group">
           <legend>{group}</legend>
+          {!disabled && list.length > 1 && (
+            <button
+              type="button"
+              className="small"
+              onClick={() => onChange(all ? chosen.filter((n) => !names.includes(n)) : [...chosen, ...names.filter((n) => !chosen.includes(n))])}
+            >
+              {all ? `Clear all ${group} events` : `Select all ${group} events`}
+            </button>
+          )}
           {list.map((t) => (
             <label key={t.name} className="check">
               <input type="checkbox" checked={chosen.includes(t.name)} onChange={(e) => toggle(t.name, e.target.checked)} />
@@ -73,7 +88,8 @@ export function EventPicker({
             </label>
           ))}
         </fieldset>
-      ))}
+        );
+      })}
       {error && <ErrorText error={error} id={`${id}-err`} />}
     </fieldset>
   );
@@ -112,5 +128,28 @@ export function Field({
       )}
       {error && <ErrorText error={error} id={`${id}-err`} />}
     </div>
+  );
+}
+
+/** Copies `text` to the clipboard and says so. */
+export function CopyButton({ text, label }: { text: string; label: string }) {
+  const [done, setDone] = useState<'copied' | 'failed' | null>(null);
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(text);
+      setDone('copied');
+    } catch {
+      setDone('failed');
+    }
+  }
+  return (
+    <>
+      <button type="button" className="small" onClick={copy}>
+        {label}
+      </button>
+      <span role="status" className="muted">
+        {done === 'copied' ? ' Copied.' : done === 'failed' ? ' Could not copy: select the text instead.' : ''}
+      </span>
+    </>
   );
 }

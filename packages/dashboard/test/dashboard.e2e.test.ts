@@ -209,6 +209,8 @@ describe('the dashboard', () => {
     const stored = await ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`);
     expect(before).toBe(stored.key);
     await page.getByLabel('Grace period').selectOption('3600');
+    // Rotating asks first (saying what breaks); accept.
+    page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.getByText(/^Rotated\./).waitFor();
     await page.getByRole('button', { name: 'Reveal secret' }).click();

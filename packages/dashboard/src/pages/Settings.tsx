@@ -22,6 +22,15 @@ function EncryptionKey() {
   const [error, setError] = useState<string | undefined>();
 
   async function set(key: string | null) {
+    // Replacing a key in use breaks receivers that hold only the old one: ask first.
+    if (
+      engage?.encryptionEnabled &&
+      !window.confirm(
+        'Replace the encryption key? Events accepted from now on are encrypted with the new key: a receiver that holds only the old key cannot read them until it has the new one. Retries of older messages keep the old key.',
+      )
+    ) {
+      return;
+    }
     setError(undefined);
     try {
       const r = await api.call<{ key: string }>('PUT', appPath(app.id, '/engage/encryption-key'), key ? { key } : {});

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { appPath, enc, filterOf, listAll, type Endpoint, type EventType } from '../api';
 import { useLoad, usePortal } from '../hooks';
 import { ErrorText, exampleOf } from '../ui';
-import { Attempts } from './Log';
+import { Attempts } from './LogParts';
 
 interface Sent {
   msgId: string;
@@ -10,7 +10,7 @@ interface Sent {
 }
 
 export function Testing({ endpoint }: { endpoint: Endpoint }) {
-  const { api, app, can, moduleOff } = usePortal();
+  const { api, app, can, moduleOff, engage } = usePortal();
   const catalog = useLoad(() => listAll<EventType>(api, '/api/v1/event-type?with_content=true'), []);
   const filter = filterOf(endpoint);
   const types = (catalog.data ?? []).filter((t) => !t.archived && (filter.length === 0 || filter.includes(t.name)));
@@ -24,6 +24,8 @@ export function Testing({ endpoint }: { endpoint: Endpoint }) {
 
   const type = types.find((t) => t.name === chosen);
   const example = chosen === 'svix.ping' ? { success: true } : exampleOf(type);
+  const shown = asSent(example, app.uid ?? app.id, engage?.encryptionEnabled === true);
+  const canSend = can('manage') && !moduleOff && !endpoint.disabled;
 
   async function send() {
     setError(null);
@@ -52,17 +54,37 @@ export function Testing({ endpoint }: { endpoint: Endpoint }) {
           ))}
           <option value="svix.ping">svix.ping (a simple ping)</option>
         </select>
-        {can('manage') && !moduleOff && (
+        {canSend && (
           <button type="button" className="primary" onClick={send} disabled={busy || !chosen || (example === undefined && chosen !== 'svix.ping')}>
             {busy ? 'Sending…' : 'Send example'}
           </button>
         )}
       </div>
       {moduleOff && <p className="muted">Testing is unavailable while the webhooks module is off.</p>}
+      {!moduleOff && endpoint.disabled && can('manage') && (
+        <p className="muted" data-testid="why-no-send">
+          This endpoint is disabled, so nothing is sent to it, tests included. Enable it on the Overview tab to send an example.
+        </p>
+      )}
       {!can('manage') && <p className="muted">This session cannot send test events.</p>}
       {type?.description && <p className="muted">{type.description}</p>}
       <h3>Example payload</h3>
-      {example === undefined ? <p className="muted">This event type has no example.</p> : <pre className="code" tabIndex={0}>{JSON.stringify(example, null, 2)}</pre>}
+      {shown.encrypted && (
+        <p className="hint" data-testid="encrypted-note">
+          Your account has an encryption key, so the payload is sent encrypted with it (AES-256-CBC, base64). Decrypted, it reads:
+        </p>
+      )}
+      {example === undefined ? (
+        <p className="muted">This event type has no example.</p>
+      ) : (
+        <pre className="code" tabIndex={0} data-testid="example">{JSON.stringify(shown.body, null, 2)}</pre>
+      )}
+      {shown.encrypted && (
+        <>
+          <h3>Payload, decrypted</h3>
+          <pre className="code" tabIndex={0}>{JSON.stringify(shown.plaintext, null, 2)}</pre>
+        </>
+      )}
       <ErrorText error={error} />
       {sent.length > 0 && (
         <>
@@ -79,4 +101,22 @@ export function Testing({ endpoint }: { endpoint: Endpoint }) {
       )}
     </div>
   );
+}
+
+/**
+ * The example as this tenant's receiver gets it: an Engage envelope is addressed to this tenant
+ * and, when the tenant has an encryption key, carries its payload encrypted (the server encrypts
+ * at send time; the ciphertext is shown as a placeholder).
+ */
+function asSent(example: unknown, tenant: string, encrypted: boolean): { body: unknown; encrypted: boolean; plaintext?: unknown } {
+  if (!example || typeof example !== 'object' || Array.isArray(example) || !('isEncrypted' in example) || !('payload' in example)) {
+    return { body: example, encrypted: false };
+  }
+  const envelope = example as Record<string, unknown>;
+  if (!encrypted) return { body: { ...envelope, tenant }, encrypted: false };
+  return {
+    body: { ...envelope, tenant, isEncrypted: true, payload: '<encrypted with your key when sent>' },
+    encrypted: true,
+    plaintext: envelope.payload,
+  };
 }

@@ -1,0 +1,120 @@
+// What tenants expect from a webhooks portal (Svix's App Portal, Stripe's webhooks page), in
+// Chromium: the log filtered and searched, events chosen a group at a time, ids copied.
+// Needs `npm run build` first, like dashboard.e2e.test.ts.
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Receiver } from '../../server/test/helpers/receiver.js';
+import { axeViolations, DESKTOP, Herald, launchChromium, open, overflowX, PHONE } from './harness.js';
+
+let herald: Herald;
+let receiver: Receiver;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let ctx: BrowserContext;
+
+beforeAll(async () => {
+  herald = await Herald.start({ HERALD_RETRY_SCHEDULE: '1h' });
+  receiver = await Receiver.start();
+  await herald.ok('POST', '/api/v1/engage/catalog/install');
+  browser = await launchChromium();
+  ctx = browser.ctx;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await receiver?.close();
+  await herald?.stop();
+});
+
+async function openAt(app: string, route: string, viewport = DESKTOP): Promise<Page> {
+  const page = await open(ctx, (await herald.portal(app)).url, viewport);
+  await page.goto(`${herald.url}/portal/#${route}`);
+  return page;
+}
+
+const shownIds = (page: Page) => page.locator('li[data-msg]').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-msg')).sort());
+
+describe('the log', () => {
+  it('filters by status, event type and date range, and finds a message by id or Engage eventId', async () => {
+    const app = await herald.tenant('filters');
+    // Payloads that say "fail" are answered 500 (and so wait for a retry an hour later).
+    receiver.on('/filters', (r) => (r.text.includes('"fail"') ? { status: 500, body: 'no' } : { status: 200, body: '{}' }));
+    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/filters') });
+    const send = (eventType: string, payload: unknown, eventId?: string) =>
+      herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType, payload, ...(eventId ? { eventId } : {}) }).then((m) => m.id as string);
+    const created = await send('contact.created', { contactId: 'ok' });
+    const deleted = await send('contact.deleted', { contactId: 'ok' });
+    const failing = await send('contact.created', { contactId: 'fail' });
+    const engage = await send('contact.created', { contactId: 'ok2' }, 'evt-4711');
+    await receiver.waitForCount(4, { path: '/filters' });
+
+    const page = await openAt(app, `/endpoints/${ep.id}/log`);
+    await page.getByText('4 messages shown.').waitFor();
+    await page.getByLabel('Status').selectOption({ label: 'Pending' });
+    await page.getByText('1 message shown.').waitFor();
+    expect(await shownIds(page)).toEqual([failing]);
+    await page.getByLabel('Status').selectOption({ label: 'Any' });
+    await page.getByLabel('Event type').selectOption('contact.deleted');
+    await page.getByText('1 message shown.').waitFor();
+    expect(await shownIds(page)).toEqual([deleted]);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByText('4 messages shown.').waitFor();
+    // A range that ends before the first message holds none of them.
+    await page.getByLabel('To').fill('2020-01-01T00:00');
+    await page.getByText('No message matches these filters.').waitFor();
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByText('4 messages shown.').waitFor();
+    expect(await shownIds(page)).toEqual([created, deleted, failing, engage].sort());
+
+    const search = page.getByLabel('Message id or event id');
+    await search.fill('evt-4711');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await expect.poll(() => shownIds(page)).toEqual([engage]);
+    await search.fill(created);
+    await page.getByRole('button', { name: 'Find' }).click();
+    await expect.poll(() => shownIds(page)).toEqual([created]);
+    await search.fill('msg_nothing_like_it');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByText('No message msg_nothing_like_it was sent to this endpoint.').waitFor();
+    await page.getByRole('button', { name: 'Show all' }).click();
+    await page.getByText('4 messages shown.').waitFor();
+    expect(await axeViolations(page, 'log with filters')).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('the endpoint', () => {
+  it('chooses a group of events at once, and copies its id and secret', async () => {
+    const app = await herald.tenant('groups');
+    const page = await openAt(app, '/endpoints/new');
+    const contacts = page.locator('fieldset.group').filter({ has: page.getByRole('checkbox', { name: /^contact\.created/ }) }).getByRole('checkbox');
+    await contacts.first().waitFor();
+    await page.getByRole('button', { name: 'Select all contact events' }).click();
+    expect(await contacts.evaluateAll((els) => els.every((e) => (e as HTMLInputElement).checked))).toBe(true);
+    const n = await contacts.count();
+    expect(n).toBeGreaterThan(1);
+    await page.getByText(`${n} chosen.`).waitFor();
+    await page.getByRole('button', { name: 'Clear all contact events' }).click();
+    await page.getByText('No event chosen: this endpoint receives every event.').waitFor();
+    await page.getByRole('button', { name: 'Select all contact events' }).click();
+    await page.getByLabel('Endpoint URL').fill(receiver.url('/groups'));
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByText('Stats (28 days)').waitFor();
+    const [ep] = (await herald.ok('GET', `/api/v1/app/${app}/endpoint`)).data;
+    expect(ep.eventTypes).toHaveLength(n);
+
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: herald.url });
+    await page.getByRole('button', { name: 'Copy endpoint id' }).click();
+    await page.getByText('Copied.').first().waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(ep.id);
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    await page.getByRole('button', { name: 'Copy secret' }).click();
+    const secret = (await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`)).key;
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    for (const viewport of [DESKTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      expect(await axeViolations(page, `${viewport.width}px overview`)).toEqual([]);
+      expect(await overflowX(page)).toBeLessThanOrEqual(0);
+    }
+    await page.close();
+  });
+});
