@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { Api, ApiError, appPath, forgetToken, takeToken, type Application, type EngageSettings, type Session } from './api';
+import { Api, ApiError, appPath, forgetToken, readLook, takeToken, type Application, type EngageSettings, type Look, type Session } from './api';
 import { PortalContext, useLoad, useRoute, type Portal } from './hooks';
 import { AddEndpoint } from './pages/AddEndpoint';
 import { Catalog } from './pages/Catalog';
@@ -8,6 +8,29 @@ import { Endpoints } from './pages/Endpoints';
 import { Settings } from './pages/Settings';
 
 type Boot = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; api: Api; session: Session; app: Application };
+
+const LOOK: Look = readLook();
+
+/** Relative luminance of #rrggbb (WCAG). */
+function luminance(hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+/**
+ * The host product's accent colour on buttons, tabs and links. Text on it is white or near-black,
+ * whichever contrasts more; links keep the default blue when the accent is too light to read on white.
+ */
+function applyAccent(hex: string | undefined): void {
+  if (!hex || !/^#[0-9a-f]{6}$/i.test(hex)) return;
+  const root = document.documentElement.style;
+  const l = luminance(hex);
+  root.setProperty('--accent', hex);
+  root.setProperty('--accent-hover', hex);
+  root.setProperty('--on-accent', 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 ? '#fff' : '#111');
+  if (1.05 / (l + 0.05) >= 4.5) root.setProperty('--link', hex);
+}
+applyAccent(LOOK.accentColor);
 
 /** How often the account's module and key state is read again, so turning the module off shows. */
 const ENGAGE_POLL_MS = 10_000;
@@ -88,7 +111,7 @@ function useRouteFocus(route: string): string {
   const first = useRef(true);
   useEffect(() => {
     const name = pageName(route);
-    document.title = `${name} · Webhooks`;
+    document.title = `${name} · ${LOOK.displayName ?? 'Webhooks'}`;
     if (first.current) {
       first.current = false;
       return;
@@ -118,7 +141,8 @@ function Shell() {
           </a>
           <header className="top">
             <div className="brand">
-              <span className="crumbs">Administration → Webhooks</span>
+              {LOOK.logoUrl && <img className="logo" src={LOOK.logoUrl} alt="" data-testid="logo" />}
+              <span className="crumbs">{LOOK.displayName ?? 'Administration'} → Webhooks</span>
               <strong>{p!.app.name}</strong>
             </div>
             <nav aria-label="Webhooks">

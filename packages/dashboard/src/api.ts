@@ -96,6 +96,26 @@ export class ApiError extends Error {
 
 const TOKEN_KEY = 'herald.portal.token';
 
+/** How the host product wants the portal to look (its link's `look`, which the server signed and checked). */
+export interface Look {
+  displayName?: string;
+  logoUrl?: string;
+  accentColor?: string;
+  locale?: 'en' | 'sv';
+}
+
+export function readLook(): Look {
+  const param = new URLSearchParams(window.location.search).get('look');
+  if (!param) return {};
+  try {
+    const b64 = param.split('.')[0]!.replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)) as Look;
+  } catch {
+    return {};
+  }
+}
+
 /**
  * This tab's storage, or null where the browser denies it (a portal framed by another site, with
  * third-party storage blocked): the token then lives only in memory, and a reload needs the link.
@@ -114,7 +134,7 @@ export function takeToken(): string | null {
   if (m) {
     const token = decodeURIComponent(m[1]!);
     tabStorage()?.setItem(TOKEN_KEY, token);
-    history.replaceState(null, '', `${window.location.pathname}#/endpoints`);
+    history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/endpoints`);
     return token;
   }
   return tabStorage()?.getItem(TOKEN_KEY) ?? null;

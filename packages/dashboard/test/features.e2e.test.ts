@@ -118,3 +118,43 @@ describe('the endpoint', () => {
     await page.close();
   });
 });
+
+describe('branding for the host product', () => {
+  it("shows the operator's name, logo (its origin allowed by the CSP) and accent colour; refuses altered links", async () => {
+    const app = await herald.tenant('branded');
+    receiver.on('/brand/logo.svg', {
+      status: 200,
+      headers: { 'content-type': 'image/svg+xml' },
+      body: '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="28"><rect width="120" height="28" fill="#7a1f5c"/></svg>',
+    });
+    const branding = { displayName: 'Northwind Admin', logoUrl: receiver.url('/brand/logo.svg'), accentColor: '#7A1F5C' };
+    for (const bad of [{ ...branding, accentColor: 'purple' }, { ...branding, logoUrl: 'javascript:alert(1)' }, { ...branding, logo: 'x' }]) {
+      expect((await herald.api('POST', `/api/v1/auth/app-portal-access/${app}`, { branding: bad })).status).toBe(422);
+    }
+    expect((await herald.api('POST', `/api/v1/auth/app-portal-access/${app}`, { locale: 'de' })).status).toBe(422);
+    const { url } = await herald.portal(app, { branding });
+    const page = await open(ctx, url);
+    await page.getByText('Northwind Admin → Webhooks').waitFor();
+    expect(await page.title()).toBe('Endpoints · Northwind Admin');
+    // The logo loaded: the page's CSP allows its origin (and the default CSP would not).
+    await expect.poll(() => page.getByTestId('logo').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(120);
+    const csp = (await herald.api('GET', new URL(url).pathname + new URL(url).search)).headers.get('content-security-policy')!;
+    expect(csp).toContain(`img-src 'self' data: ${new URL(receiver.url('/')).origin};`);
+    const add = page.getByRole('link', { name: '+ Add Endpoint' });
+    expect(await add.evaluate((a) => getComputedStyle(a).backgroundColor)).toBe('rgb(122, 31, 92)');
+    expect(await axeViolations(page, 'branded endpoints')).toEqual([]);
+    // A reload keeps the look.
+    await page.reload();
+    await page.getByText('Northwind Admin → Webhooks').waitFor();
+
+    // A look changed after signing gets no page.
+    const u = new URL(url);
+    const [data, sig] = u.searchParams.get('look')!.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...branding, displayName: 'Evil Corp' })).toString('base64url');
+    for (const look of [`${forged}.${sig}`, `${data}.${sig!.slice(0, -2)}xx`]) {
+      const r = await page.goto(`${herald.url}/portal/?look=${look}${u.hash}`);
+      expect(r!.status()).toBe(400);
+    }
+    await page.close();
+  });
+});

@@ -5,6 +5,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { PortalLook } from './portal-look.js';
 
 /** packages/dashboard/dist, seen from packages/server/dist/api/portal.js (or src/api/portal.ts). */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
@@ -15,6 +16,14 @@ export interface PortalOptions {
    * product's admin. Empty: nothing may frame it.
    */
   frameAncestors?: readonly string[];
+  /** The look a link's `look` parameter carries, null when its signature does not hold (portal-look.ts). */
+  look?: (param: string) => PortalLook | null;
+}
+
+/** The `look` query parameter of a request URL, if any. */
+function lookParam(url: string | undefined): string | null {
+  const q = url?.split('?')[1];
+  return q ? new URLSearchParams(q).get('look') : null;
 }
 
 /**
@@ -22,11 +31,13 @@ export interface PortalOptions {
  * operator names the origins that may embed it; then the CSP lists them, and X-Frame-Options
  * (which cannot name an origin) is left out, since it would override the list.
  */
-export function portalSecurityHeaders(opts: PortalOptions = {}): Record<string, string> {
+export function portalSecurityHeaders(opts: PortalOptions = {}, look: PortalLook | null = null): Record<string, string> {
   const ancestors = opts.frameAncestors?.length ? opts.frameAncestors.join(' ') : "'none'";
+  // A branded link's logo comes from the host product: its origin (and only it) may serve images.
+  const logo = look?.logoUrl ? ` ${new URL(look.logoUrl).origin}` : '';
   const headers: Record<string, string> = {
     'content-security-policy':
-      `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors ${ancestors}; base-uri 'none'; form-action 'none'`,
+      `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:${logo}; connect-src 'self'; frame-ancestors ${ancestors}; base-uri 'none'; form-action 'none'`,
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
   };
@@ -42,6 +53,17 @@ export async function portalRoutes(app: FastifyInstance, opts: PortalOptions = {
     return;
   }
   const security = portalSecurityHeaders(opts);
+  const lookOf = (url: string | undefined) => {
+    const param = lookParam(url);
+    return param && opts.look ? opts.look(param) : null;
+  };
+  // A link whose look was altered (or signed by another Herald) gets no page at all.
+  app.addHook('onRequest', async (req, reply) => {
+    const param = lookParam(req.url);
+    if (param !== null && req.url.startsWith('/portal') && !lookOf(req.url)) {
+      return reply.code(400).type('text/plain').send('This portal link was altered. Ask for a new one.');
+    }
+  });
   await app.register(fastifyStatic, {
     root,
     prefix: '/portal/',
@@ -49,7 +71,9 @@ export async function portalRoutes(app: FastifyInstance, opts: PortalOptions = {
     wildcard: true,
     cacheControl: false, // set below, per file
     setHeaders(res, path) {
-      for (const [k, v] of Object.entries(security)) res.setHeader(k, v);
+      // @fastify/static passes the raw ServerResponse, whose request carries the link's query.
+      const look = lookOf((res as unknown as { req?: { url?: string } }).req?.url);
+      for (const [k, v] of Object.entries(look ? portalSecurityHeaders(opts, look) : security)) res.setHeader(k, v);
       // Vite names assets by content hash: they never change. index.html must be re-checked.
       res.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
