@@ -6,6 +6,7 @@ import { Catalog } from './pages/Catalog';
 import { EndpointPage } from './pages/Endpoint';
 import { Endpoints } from './pages/Endpoints';
 import { Settings } from './pages/Settings';
+import { t } from './i18n';
 
 type Boot = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; api: Api; session: Session; app: Application };
 
@@ -41,7 +42,7 @@ export function App() {
   useEffect(() => {
     const token = takeToken();
     if (!token) {
-      setBoot({ state: 'error', message: 'No access key. Open the dashboard through the link your administrator gave you.' });
+      setBoot({ state: 'error', message: t('noKey') });
       return;
     }
     const api = new Api(token);
@@ -52,16 +53,16 @@ export function App() {
         setBoot({ state: 'ready', api, session, app });
       } catch (e) {
         if (e instanceof ApiError && e.status === 401) forgetToken();
-        setBoot({ state: 'error', message: e instanceof ApiError && e.status === 401 ? 'This link has expired or was revoked. Ask for a new one.' : String((e as Error).message) });
+        setBoot({ state: 'error', message: e instanceof ApiError && e.status === 401 ? t('linkExpired') : String((e as Error).message) });
       }
     })();
   }, []);
 
-  if (boot.state === 'loading') return <main className="center" aria-busy="true">Loading…</main>;
+  if (boot.state === 'loading') return <main className="center" aria-busy="true">{t('loading')}</main>;
   if (boot.state === 'error') {
     return (
       <main className="center">
-        <h1>Webhooks</h1>
+        <h1>{t('webhooks')}</h1>
         <p role="alert">{boot.message}</p>
       </main>
     );
@@ -94,11 +95,11 @@ function Ready({ api, session, app }: { api: Api; session: Session; app: Applica
 /** The name of the page a route shows, for the title and for screen readers. */
 function pageName(route: string): string {
   const parts = route.split('/').filter(Boolean);
-  if (parts[0] === 'catalog') return 'Event catalog';
-  if (parts[0] === 'settings') return 'Settings';
-  if (parts[1] === 'new') return 'Add Endpoint';
-  if (parts[1]) return parts[2] === 'testing' ? 'Endpoint: Testing' : parts[2] === 'log' ? 'Endpoint: Log' : 'Endpoint: Overview';
-  return 'Endpoints';
+  if (parts[0] === 'catalog') return t('navCatalog');
+  if (parts[0] === 'settings') return t('navSettings');
+  if (parts[1] === 'new') return t('pageAdd');
+  if (parts[1]) return parts[2] === 'testing' ? t('pageTesting') : parts[2] === 'log' ? t('pageLog') : t('pageOverview');
+  return t('navEndpoints');
 }
 
 /**
@@ -111,7 +112,7 @@ function useRouteFocus(route: string): string {
   const first = useRef(true);
   useEffect(() => {
     const name = pageName(route);
-    document.title = `${name} · ${LOOK.displayName ?? 'Webhooks'}`;
+    document.title = `${name} · ${LOOK.displayName ?? t('webhooks')}`;
     if (first.current) {
       first.current = false;
       return;
@@ -124,9 +125,9 @@ function useRouteFocus(route: string): string {
 }
 
 const NAV = [
-  ['/endpoints', 'Endpoints'],
-  ['/catalog', 'Event catalog'],
-  ['/settings', 'Settings'],
+  ['/endpoints', 'navEndpoints'],
+  ['/catalog', 'navCatalog'],
+  ['/settings', 'navSettings'],
 ] as const;
 
 function Shell() {
@@ -137,28 +138,28 @@ function Shell() {
       {(p) => (
         <>
           <a className="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
-            Skip to content
+            {t('skip')}
           </a>
           <header className="top">
             <div className="brand">
               {LOOK.logoUrl && <img className="logo" src={LOOK.logoUrl} alt="" data-testid="logo" />}
-              <span className="crumbs">{LOOK.displayName ?? 'Administration'} → Webhooks</span>
+              <span className="crumbs">{LOOK.displayName ?? t('administration')} → {t('webhooks')}</span>
               <strong>{p!.app.name}</strong>
             </div>
-            <nav aria-label="Webhooks">
+            <nav aria-label={t('webhooks')}>
               {NAV.map(([path, label]) => (
                 <a key={path} href={`#${path}`} aria-current={route.startsWith(path) ? 'page' : undefined}>
-                  {label}
+                  {t(label)}
                 </a>
               ))}
             </nav>
-            <span className="perm" title="What this session may do">
-              {p!.can('manage') ? (p!.can('secrets') ? 'Full access' : 'Can manage') : 'Read only'}
+            <span className="perm" title={t('permTitle')}>
+              {p!.can('manage') ? (p!.can('secrets') ? t('permFull') : t('permManage')) : t('permRead')}
             </span>
           </header>
           {p!.moduleOff && (
             <div className="banner" role="status">
-              The webhooks module is turned off for this account: Engage sends no events, and testing, resending and recovering are unavailable. Ask your administrator to turn it on.
+              {t('moduleOff')}
             </div>
           )}
           <p className="sr" role="status" aria-live="polite" data-testid="announcer">

@@ -4,6 +4,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Receiver } from '../../server/test/helpers/receiver.js';
+import { en } from '../src/i18n/en.js';
 import { axeViolations, DESKTOP, Herald, launchChromium, open, overflowX, PHONE } from './harness.js';
 
 let herald: Herald;
@@ -110,6 +111,14 @@ describe('the endpoint', () => {
     await page.getByRole('button', { name: 'Copy secret' }).click();
     const secret = (await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`)).key;
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Generate a key' }).click();
+    await page.getByRole('button', { name: 'Copy key' }).click();
+    const key = (await page.getByTestId('encryption-key').textContent())!;
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(key);
+    await page.getByRole('link', { name: 'Endpoints' }).first().click();
+    await page.locator('tbody tr a').first().click();
+    await page.getByText('Stats (28 days)').waitFor();
     for (const viewport of [DESKTOP, PHONE]) {
       await page.setViewportSize(viewport);
       expect(await axeViolations(page, `${viewport.width}px overview`)).toEqual([]);
@@ -156,5 +165,50 @@ describe('branding for the host product', () => {
       expect(r!.status()).toBe(400);
     }
     await page.close();
+  });
+});
+
+describe('languages', () => {
+  /** English sentences from the catalogue found on the page (none may show in Swedish). */
+  const english = (page: Page) =>
+    page.evaluate((sentences) => sentences.filter((e) => document.body.innerText.includes(e)), Object.values(en).filter((v) => v.length > 15 && !v.includes('{')));
+
+  it('speaks Swedish when the link says so, or else when the browser does', async () => {
+    const app = await herald.tenant('svenska');
+    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/svenska'), description: 'Kassa' });
+    const page = await ctx.newPage();
+    await page.goto((await herald.portal(app, { locale: 'sv' })).url);
+    await page.getByRole('heading', { level: 1, name: 'Slutpunkter' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('sv');
+    await page.locator('tbody tr').filter({ hasText: 'Aktiverad' }).waitFor();
+    expect(await english(page)).toEqual([]);
+    for (const [route, ready] of [
+      [`/endpoints/${ep.id}`, 'Statistik (28 dagar)'],
+      [`/endpoints/${ep.id}/testing`, 'Skicka en testhändelse'],
+      [`/endpoints/${ep.id}/log`, 'Återställ misslyckade meddelanden'],
+      ['/endpoints/new', 'Lägg till slutpunkt'],
+      ['/catalog', 'Exempel'],
+      ['/settings', 'Krypteringsnyckel för innehållet'],
+    ] as const) {
+      await page.goto(`${herald.url}/portal/${new URL(page.url()).search}#${route}`);
+      await page.getByText(ready, { exact: true }).first().waitFor();
+      expect(await english(page), route).toEqual([]);
+      expect(await axeViolations(page, `sv ${route}`)).toEqual([]);
+    }
+    await page.close();
+
+    // No locale in the link: the browser's languages decide.
+    const swedish = await ctx.newPage();
+    await swedish.addInitScript(() => Object.defineProperty(navigator, 'languages', { get: () => ['sv-SE', 'en-US'] }));
+    await swedish.goto((await herald.portal(app)).url);
+    await swedish.getByRole('heading', { level: 1, name: 'Slutpunkter' }).waitFor();
+    // The link's choice wins over the browser's.
+    await swedish.goto((await herald.portal(app, { locale: 'en' })).url);
+    await swedish.reload();
+    await swedish.getByRole('heading', { level: 1, name: 'Endpoints' }).waitFor();
+    expect(await swedish.evaluate(() => document.documentElement.lang)).toBe('en');
+    // (The check above does find English where there is some.)
+    expect((await english(swedish)).length).toBeGreaterThan(0);
+    await swedish.close();
   });
 });

@@ -6,11 +6,12 @@ import { Details, FilterAndRate, Headers, SigningSecret } from './EndpointForms'
 import { rateOf } from './Endpoints';
 import { Log } from './Log';
 import { Testing } from './Testing';
+import { t } from '../i18n';
 
 const TABS = [
-  ['overview', 'Overview'],
-  ['testing', 'Testing'],
-  ['log', 'Log'],
+  ['overview', 'tabOverview'],
+  ['testing', 'tabTesting'],
+  ['log', 'tabLog'],
 ] as const;
 
 /** How often the endpoint itself is read again, so a state change (a 410 disabling it) shows. */
@@ -25,18 +26,18 @@ export function EndpointPage({ id, tab }: { id: string; tab: string }) {
     return (
       <section>
         <p>
-          <a href="#/endpoints">← Endpoints</a>
+          <a href="#/endpoints">{t('back')}</a>
         </p>
         <ErrorText error={ep.error} />
       </section>
     );
   }
-  if (!ep.data) return <p aria-busy="true">Loading…</p>;
+  if (!ep.data) return <p aria-busy="true">{t('loading')}</p>;
   const e = ep.data;
   return (
     <section aria-labelledby="eh">
       <p>
-        <a href="#/endpoints">← Endpoints</a>
+        <a href="#/endpoints">{t('back')}</a>
       </p>
       <div className="head">
         <h1 id="eh" className="url" tabIndex={-1}>
@@ -46,12 +47,12 @@ export function EndpointPage({ id, tab }: { id: string; tab: string }) {
       </div>
       {e.description && <p className="muted">{e.description}</p>}
       <p className="muted ids">
-        <code>{e.id}</code> <CopyButton text={e.id} label="Copy endpoint id" />
+        <code>{e.id}</code> <CopyButton text={e.id} label={t('copyEndpointId')} />
       </p>
-      <nav className="tabs" aria-label="Endpoint">
-        {TABS.map(([t, label]) => (
-          <a key={t} href={`#/endpoints/${enc(e.id)}/${t}`} aria-current={tab === t ? 'page' : undefined}>
-            {label}
+      <nav className="tabs" aria-label={t('endpointNav')}>
+        {TABS.map(([name, label]) => (
+          <a key={name} href={`#/endpoints/${enc(e.id)}/${name}`} aria-current={tab === name ? 'page' : undefined}>
+            {t(label)}
           </a>
         ))}
       </nav>
@@ -78,7 +79,7 @@ function Overview({ ep, base }: { ep: Loaded<Endpoint> & { data: Endpoint }; bas
   }
 
   async function remove() {
-    if (!window.confirm(`Delete the endpoint ${e.url}? Its messages will no longer be sent to it.`)) return;
+    if (!window.confirm(t('confirmDelete', { url: e.url }))) return;
     try {
       await api.call('DELETE', base);
       go('/endpoints');
@@ -90,19 +91,19 @@ function Overview({ ep, base }: { ep: Loaded<Endpoint> & { data: Endpoint }; bas
   return (
     <div className="grid">
       <div className="card">
-        <h2>Stats (28 days)</h2>
+        <h2>{t('stats28')}</h2>
         <ErrorText error={stats.error} />
         {stats.data && (
           <dl className="stats">
-            <div><dt>Success rate</dt><dd>{rateOf(stats.data)}</dd></div>
-            <div><dt>Succeeded</dt><dd>{stats.data.success}</dd></div>
-            <div><dt>Failed</dt><dd>{stats.data.fail}</dd></div>
-            <div><dt>Pending</dt><dd>{stats.data.pending + stats.data.sending}</dd></div>
+            <div><dt>{t('successRate')}</dt><dd>{rateOf(stats.data)}</dd></div>
+            <div><dt>{t('succeeded')}</dt><dd>{stats.data.success}</dd></div>
+            <div><dt>{t('failed')}</dt><dd>{stats.data.fail}</dd></div>
+            <div><dt>{t('pending')}</dt><dd>{stats.data.pending + stats.data.sending}</dd></div>
           </dl>
         )}
       </div>
       <div className="card">
-        <h2>State</h2>
+        <h2>{t('state')}</h2>
         <p data-testid="state">
           <StateBadge endpoint={e} />
         </p>
@@ -110,10 +111,10 @@ function Overview({ ep, base }: { ep: Loaded<Endpoint> & { data: Endpoint }; bas
         {can('manage') && (
           <div className="actions">
             <button type="button" onClick={() => patch({ disabled: !e.disabled }).catch(() => undefined)}>
-              {e.disabled ? 'Enable endpoint' : 'Disable endpoint'}
+              {e.disabled ? t('enableEndpoint') : t('disableEndpoint')}
             </button>
             <button type="button" className="danger" onClick={remove}>
-              Delete endpoint
+              {t('deleteEndpoint')}
             </button>
           </div>
         )}

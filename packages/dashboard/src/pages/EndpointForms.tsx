@@ -4,19 +4,18 @@ import { useState, type FormEvent } from 'react';
 import { ApiError, filterOf, listAll, throttleOf, type Endpoint, type EventType } from '../api';
 import { useDraft, useLoad, usePortal } from '../hooks';
 import { CopyButton, ErrorText, EventPicker, Field } from '../ui';
+import { t, type Key } from '../i18n';
 
 type Patch = (b: Record<string, unknown>) => Promise<void>;
-
-const RATE_HINT = 'A whole number of messages per second, 1 or more.';
 
 /** Says that the endpoint changed elsewhere while this form holds unsaved edits. */
 function Stale({ on, discard }: { on: boolean; discard(): void }) {
   if (!on) return null;
   return (
     <p className="hint" role="status">
-      This endpoint changed since you started editing; saving keeps your version.{' '}
+      {t('stale')}{' '}
       <button type="button" className="small" onClick={discard}>
-        Discard my edits
+        {t('discard')}
       </button>
     </p>
   );
@@ -34,7 +33,7 @@ export function Details({ e, patch }: { e: Endpoint; patch: Patch }) {
     ev.preventDefault();
     setSaved(false);
     const url = draft.value.url.trim();
-    if (!/^https?:\/\/\S+$/i.test(url)) return setErrors({ url: 'Enter an http:// or https:// URL.' });
+    if (!/^https?:\/\/\S+$/i.test(url)) return setErrors({ url: t('enterUrl') });
     setErrors({});
     try {
       await patch({ url, description: draft.value.description });
@@ -47,14 +46,14 @@ export function Details({ e, patch }: { e: Endpoint; patch: Patch }) {
 
   return (
     <form className="card" onSubmit={save} noValidate>
-      <h2>URL and description</h2>
-      <Field label="Endpoint URL" error={errors.url}>
+      <h2>{t('urlAndDescription')}</h2>
+      <Field label={t('endpointUrl')} error={errors.url}>
         {(p) => (
           <input {...p} type="url" name="url" value={draft.value.url} disabled={!manage}
             onChange={(ev) => { setSaved(false); draft.set({ ...draft.value, url: ev.target.value }); }} />
         )}
       </Field>
-      <Field label="Description" error={errors.description}>
+      <Field label={t('description')} error={errors.description}>
         {(p) => (
           <input {...p} name="description" value={draft.value.description} disabled={!manage}
             onChange={(ev) => { setSaved(false); draft.set({ ...draft.value, description: ev.target.value }); }} />
@@ -64,15 +63,13 @@ export function Details({ e, patch }: { e: Endpoint; patch: Patch }) {
       <ErrorText error={errors.form} />
       {manage && (
         <div className="actions">
-          <button type="submit" className="primary">Save URL and description</button>
-          {saved && <span role="status">Saved.</span>}
+          <button type="submit" className="primary">{t('saveUrl')}</button>
+          {saved && <span role="status">{t('saved')}</span>}
         </div>
       )}
     </form>
   );
 }
-
-const GRACE_TEXT: Record<string, string> = { '3600': '1 hour', '86400': '24 hours', '604800': '7 days' };
 
 export function SigningSecret({ base }: { base: string }) {
   const { api, can } = usePortal();
@@ -90,17 +87,14 @@ export function SigningSecret({ base }: { base: string }) {
     }
   }
   async function rotate() {
-    const question =
-      grace === '0'
-        ? 'Rotate the signing secret now, with no grace period? The old secret stops signing at once: a receiver that still verifies with it rejects every webhook until it has the new secret.'
-        : `Rotate the signing secret? The old secret keeps signing beside the new one for ${GRACE_TEXT[grace]}; a receiver that has not switched to the new secret by then rejects every webhook.`;
+    const question = grace === '0' ? t('confirmRotateNow') : t('confirmRotateGrace', { grace: t(`grace${grace}` as Key) });
     if (!window.confirm(question)) return;
     setError(null);
     setMsg(null);
     try {
       await api.call('POST', `${base}/secret/rotate`, { gracePeriodSeconds: Number(grace) });
       setSecret(null);
-      setMsg(Number(grace) > 0 ? 'Rotated. The old secret keeps signing beside the new one until the grace period ends.' : 'Rotated. The old secret no longer signs.');
+      setMsg(Number(grace) > 0 ? t('rotatedGrace') : t('rotatedNow'));
     } catch (err) {
       setError((err as Error).message);
     }
@@ -108,9 +102,9 @@ export function SigningSecret({ base }: { base: string }) {
 
   return (
     <div className="card">
-      <h2>Signing secret</h2>
+      <h2>{t('signingSecret')}</h2>
       {!can('secrets') ? (
-        <p className="muted">This session cannot see or rotate the signing secret.</p>
+        <p className="muted">{t('cannotSecret')}</p>
       ) : (
         <>
           <p>
@@ -121,22 +115,22 @@ export function SigningSecret({ base }: { base: string }) {
           <div className="actions">
             {secret ? (
               <>
-                <button type="button" onClick={() => setSecret(null)}>Hide</button>
-                <CopyButton text={secret} label="Copy secret" />
+                <button type="button" onClick={() => setSecret(null)}>{t('hide')}</button>
+                <CopyButton text={secret} label={t('copySecret')} />
               </>
             ) : (
-              <button type="button" onClick={reveal}>Reveal secret</button>
+              <button type="button" onClick={reveal}>{t('revealSecret')}</button>
             )}
           </div>
           <div className="inline">
-            <label htmlFor="grace">Grace period</label>
+            <label htmlFor="grace">{t('gracePeriod')}</label>
             <select id="grace" value={grace} onChange={(e) => setGrace(e.target.value)}>
-              <option value="0">None: the old secret stops now</option>
-              <option value="3600">1 hour</option>
-              <option value="86400">24 hours</option>
-              <option value="604800">7 days</option>
+              <option value="0">{t('graceNone')}</option>
+              <option value="3600">{t('grace3600')}</option>
+              <option value="86400">{t('grace86400')}</option>
+              <option value="604800">{t('grace604800')}</option>
             </select>
-            <button type="button" onClick={rotate}>Rotate secret</button>
+            <button type="button" onClick={rotate}>{t('rotateSecret')}</button>
           </div>
           {msg && <p role="status">{msg}</p>}
           <ErrorText error={error} />
@@ -158,7 +152,7 @@ export function FilterAndRate({ e, patch }: { e: Endpoint; patch: Patch }) {
     ev.preventDefault();
     setSaved(false);
     if (rate.trim() !== '' && !/^[1-9]\d*$/.test(rate.trim())) {
-      setErrors({ throttleRate: RATE_HINT });
+      setErrors({ throttleRate: t('rateRule') });
       return;
     }
     setErrors({});
@@ -174,24 +168,24 @@ export function FilterAndRate({ e, patch }: { e: Endpoint; patch: Patch }) {
   const manage = can('manage');
   return (
     <form className="card wide" onSubmit={save}>
-      <h2>Events and rate limit</h2>
+      <h2>{t('eventsAndRate')}</h2>
       {catalog.data && (
         <EventPicker
-          types={catalog.data.filter((t) => !t.archived || events.includes(t.name))}
+          types={catalog.data.filter((et) => !et.archived || events.includes(et.name))}
           chosen={events}
           onChange={(next) => { setSaved(false); draft.set({ events: next, rate }); }}
           disabled={!manage}
           error={errors.eventTypes}
         />
       )}
-      <Field label="Rate limit (messages per second)" error={errors.throttleRate} hint="Empty: no limit of its own.">
+      <Field label={t('rateLimit')} error={errors.throttleRate} hint={t('rateEmpty')}>
         {(p) => <input {...p} name="throttleRate" inputMode="numeric" value={rate} onChange={(ev) => { setSaved(false); draft.set({ events, rate: ev.target.value }); }} disabled={!manage} />}
       </Field>
       <Stale on={draft.stale} discard={draft.discard} />
       {manage && (
         <div className="actions">
-          <button type="submit" className="primary">Save events and rate limit</button>
-          {saved && <span role="status">Saved.</span>}
+          <button type="submit" className="primary">{t('saveEvents')}</button>
+          {saved && <span role="status">{t('saved')}</span>}
         </div>
       )}
     </form>
@@ -218,7 +212,7 @@ export function Headers({ base }: { base: string }) {
   }
   async function add(ev: FormEvent) {
     ev.preventDefault();
-    if (!name.trim()) return setError('Give the header a name.');
+    if (!name.trim()) return setError(t('nameTheHeader'));
     if (await change({ headers: { [name.trim()]: value } })) {
       setName('');
       setValue('');
@@ -229,18 +223,18 @@ export function Headers({ base }: { base: string }) {
   const rows = h.data ? [...Object.entries(h.data.headers).map(([k, v]) => [k, v] as const), ...h.data.sensitive.map((k) => [k, null] as const)] : [];
   return (
     <div className="card wide">
-      <h2>Custom headers</h2>
+      <h2>{t('customHeaders')}</h2>
       <ErrorText error={h.error} />
       {rows.length === 0 ? (
-        <p className="muted">None.</p>
+        <p className="muted">{t('none')}</p>
       ) : (
         <ul className="headers">
           {rows.map(([k, v]) => (
             <li key={k}>
-              <code>{k}</code>: {v === null ? <span className="muted">(hidden: sensitive)</span> : <code>{v}</code>}
+              <code>{k}</code>: {v === null ? <span className="muted">{t('hiddenSensitive')}</span> : <code>{v}</code>}
               {manage && (
-                <button type="button" className="small" aria-label={`Remove header ${k}`} onClick={() => change({ headers: {}, deleteHeaders: [k] })}>
-                  Remove
+                <button type="button" className="small" aria-label={t('removeHeader', { name: k })} onClick={() => change({ headers: {}, deleteHeaders: [k] })}>
+                  {t('remove')}
                 </button>
               )}
             </li>
@@ -249,11 +243,11 @@ export function Headers({ base }: { base: string }) {
       )}
       {manage && (
         <form className="inline" onSubmit={add}>
-          <label htmlFor="hn">Header name</label>
+          <label htmlFor="hn">{t('headerName')}</label>
           <input id="hn" value={name} onChange={(e) => setName(e.target.value)} placeholder="X-Example" />
-          <label htmlFor="hv">Value</label>
+          <label htmlFor="hv">{t('value')}</label>
           <input id="hv" value={value} onChange={(e) => setValue(e.target.value)} />
-          <button type="submit">Add header</button>
+          <button type="submit">{t('addHeader')}</button>
         </form>
       )}
       <ErrorText error={error} />

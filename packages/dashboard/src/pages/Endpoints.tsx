@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
-import { ApiError, appPath, enc, STATUS_TEXT, type Api, type Attempt, type Endpoint, type EndpointStats, type Page } from '../api';
+import { ApiError, appPath, enc, type Api, type Attempt, type Endpoint, type EndpointStats, type Page } from '../api';
 import { useLoad, usePortal } from '../hooks';
 import { Ago, ErrorText, StateBadge } from '../ui';
+import { statusText, t, tn } from '../i18n';
 
 /** Endpoints per page of the list; "Load more" fetches the next page. */
 export const PAGE_SIZE = 50;
@@ -102,20 +103,20 @@ function EndpointRow({ endpoint: listed, readOwn }: { endpoint: Endpoint; readOw
         </a>
         {e.description && <div className="muted">{e.description}</div>}
       </td>
-      <td data-label="State">
-        {fresh === 'gone' ? <span className="badge off">Deleted</span> : <StateBadge endpoint={e} />}
+      <td data-label={t('state')}>
+        {fresh === 'gone' ? <span className="badge off">{t('deleted')}</span> : <StateBadge endpoint={e} />}
       </td>
-      <td data-label="Success rate">{details ? rateOf(details.stats) : <span className="muted">…</span>}</td>
-      <td data-label="Last attempt">
+      <td data-label={t('successRate')}>{details ? rateOf(details.stats) : <span className="muted">…</span>}</td>
+      <td data-label={t('colLast')}>
         {!details ? (
           <span className="muted">…</span>
         ) : last ? (
           <>
-            <span className={`status s${last.status}`}>{STATUS_TEXT[last.status]}</span>{' '}
+            <span className={`status s${last.status}`}>{statusText(last.status)}</span>{' '}
             {last.responseStatusCode > 0 && <code>{last.responseStatusCode}</code>} <Ago iso={last.timestamp} />
           </>
         ) : (
-          <span className="muted">never</span>
+          <span className="muted">{t('never')}</span>
         )}
       </td>
     </tr>
@@ -165,27 +166,27 @@ export function Endpoints() {
   return (
     <section aria-labelledby="eph">
       <div className="head">
-        <h1 id="eph">Endpoints</h1>
+        <h1 id="eph">{t('navEndpoints')}</h1>
         {can('manage') && (
           <a className="button primary" href="#/endpoints/new">
-            + Add Endpoint
+            {t('addEndpointButton')}
           </a>
         )}
       </div>
       <ErrorText error={list.error ?? moreError} />
       {rows && rows.length === 0 && (
-        <p className="empty">No endpoints yet. {can('manage') ? 'Add one to start receiving events.' : ''}</p>
+        <p className="empty">{t('noEndpoints')} {can('manage') ? t('addOne') : ''}</p>
       )}
       {rows && rows.length > 0 && (
         <div className="scroll">
           <table className="list">
-            <caption className="sr">Endpoints with their state, success rate over 28 days and last attempt</caption>
+            <caption className="sr">{t('endpointsCaption')}</caption>
             <thead>
               <tr>
-                <th scope="col">Endpoint</th>
-                <th scope="col">State</th>
-                <th scope="col">Success rate</th>
-                <th scope="col">Last attempt</th>
+                <th scope="col">{t('colEndpoint')}</th>
+                <th scope="col">{t('state')}</th>
+                <th scope="col">{t('successRate')}</th>
+                <th scope="col">{t('colLast')}</th>
               </tr>
             </thead>
             <tbody>
@@ -198,13 +199,13 @@ export function Endpoints() {
       )}
       {rows && rows.length > 0 && (
         <p className="muted" role="status">
-          {rows.length} endpoint{rows.length === 1 ? '' : 's'} shown{more ? ', more to load' : ''}.
+          {tn('endpointsShown', rows.length, { more: more ? t('moreToLoad') : '' })}
         </p>
       )}
       {more && (
         <div className="actions">
           <button type="button" onClick={loadMore} disabled={loadingMore} aria-busy={loadingMore}>
-            Load more endpoints
+            {t('loadMore')}
           </button>
         </div>
       )}

@@ -1,10 +1,11 @@
 // The endpoint's log: every message sent to it, newest first, a page at a time; filtered by status,
 // event type and date range, or found by message id or Engage eventId.
 import { useState, type FormEvent } from 'react';
-import { ApiError, appPath, enc, filterOf, listAll, STATUS_TEXT, type Api, type Endpoint, type EndpointMessage, type EventType, type Page, type Status } from '../api';
+import { ApiError, appPath, enc, filterOf, listAll, type Api, type Endpoint, type EndpointMessage, type EventType, type Page, type Status } from '../api';
 import { useLoad, usePortal } from '../hooks';
 import { Ago, ErrorText } from '../ui';
 import { Attempts, POLL_MS, Recover } from './LogParts';
+import { statusText, t, tn } from '../i18n';
 
 /** Messages per page; "Load older messages" reads the next page. */
 export const LOG_PAGE = 50;
@@ -103,7 +104,7 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
     setNote(null);
     try {
       await api.call('POST', appPath(app.id, `/msg/${enc(msgId)}/endpoint/${enc(endpoint.id)}/resend`));
-      setNote(`Resending ${msgId}.`);
+      setNote(t('resending', { id: msgId }));
       setOpen(msgId);
     } catch (err) {
       setError((err as Error).message);
@@ -111,7 +112,7 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
   }
 
   const filter = filterOf(endpoint);
-  const types = (catalog.data ?? []).filter((t) => filter.length === 0 || filter.includes(t.name));
+  const types = (catalog.data ?? []).filter((et) => filter.length === 0 || filter.includes(et.name));
   const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
   const shown = found ? (found.msg ? [found.msg] : []) : rows;
   const filtered = query !== queryOf(NO_FILTERS);
@@ -120,62 +121,62 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
     <div className="stack">
       {canSend && <Recover endpoint={endpoint} />}
       <div className="card">
-        <h2>Messages</h2>
-        <form className="filters" onSubmit={find} role="search" aria-label="Find a message">
+        <h2>{t('messages')}</h2>
+        <form className="filters" onSubmit={find} role="search" aria-label={t('findMessage')}>
           <div className="field">
-            <label htmlFor="log-q">Message id or event id</label>
+            <label htmlFor="log-q">{t('msgOrEventId')}</label>
             <div className="inline tight">
               <input id="log-q" value={search} onChange={(e) => setSearch(e.target.value)} spellCheck={false} autoComplete="off" />
-              <button type="submit">Find</button>
+              <button type="submit">{t('find')}</button>
               {found && (
                 <button type="button" onClick={() => { setFound(null); setSearch(''); }}>
-                  Show all
+                  {t('showAll')}
                 </button>
               )}
             </div>
           </div>
         </form>
         {!found && (
-          <div className="filters" role="group" aria-label="Filters">
+          <div className="filters" role="group" aria-label={t('filters')}>
             <div className="field">
-              <label htmlFor="log-status">Status</label>
+              <label htmlFor="log-status">{t('status')}</label>
               <select id="log-status" value={filters.status} onChange={(e) => set({ status: e.target.value as Filters['status'] })}>
-                <option value="">Any</option>
+                <option value="">{t('any')}</option>
                 {([0, 1, 3, 2] as Status[]).map((s) => (
-                  <option key={s} value={String(s)}>{STATUS_TEXT[s]}</option>
+                  <option key={s} value={String(s)}>{statusText(s)}</option>
                 ))}
               </select>
             </div>
             <div className="field">
-              <label htmlFor="log-type">Event type</label>
+              <label htmlFor="log-type">{t('eventType')}</label>
               <select id="log-type" value={filters.eventType} onChange={(e) => set({ eventType: e.target.value })}>
-                <option value="">Any</option>
-                {types.map((t) => (
-                  <option key={t.name} value={t.name}>{t.name}</option>
+                <option value="">{t('any')}</option>
+                {types.map((et) => (
+                  <option key={et.name} value={et.name}>{et.name}</option>
                 ))}
               </select>
             </div>
             <div className="field">
-              <label htmlFor="log-from">From</label>
+              <label htmlFor="log-from">{t('from')}</label>
               <input id="log-from" type="datetime-local" value={filters.from} onChange={(e) => set({ from: e.target.value })} />
             </div>
             <div className="field">
-              <label htmlFor="log-to">To</label>
+              <label htmlFor="log-to">{t('to')}</label>
               <input id="log-to" type="datetime-local" value={filters.to} onChange={(e) => set({ to: e.target.value })} />
             </div>
             {filtered && (
               <button type="button" className="reset" onClick={() => setFilters(NO_FILTERS)}>
-                Clear filters
+                {t('clearFilters')}
               </button>
             )}
           </div>
         )}
-        <p className="muted">Updated every {POLL_MS / 1000} seconds.</p>
+        <p className="muted">{t('updatedEvery', { n: POLL_MS / 1000 })}</p>
         {note && <p role="status">{note}</p>}
         <ErrorText error={error ?? head.error} />
-        {found && !found.msg && <p role="status">No message {found.q} was sent to this endpoint.</p>}
+        {found && !found.msg && <p role="status">{t('notSentHere', { q: found.q })}</p>}
         {!found && headPage && rows.length === 0 && (
-          <p className="muted">{filtered ? 'No message matches these filters.' : 'No message has been sent to this endpoint yet.'}</p>
+          <p className="muted">{filtered ? t('noMatch') : t('noMessages')}</p>
         )}
         {shown.length > 0 && (
           <ul className="log">
@@ -183,18 +184,18 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
               <li key={m.id} data-msg={m.id}>
                 <div className="row">
                   <button type="button" className="link" aria-expanded={open === m.id} onClick={() => setOpen(open === m.id ? null : m.id)}>
-                    <span className={`status s${m.status}`}>{STATUS_TEXT[m.status]}</span> <code>{m.eventType}</code>{' '}
+                    <span className={`status s${m.status}`}>{statusText(m.status)}</span> <code>{m.eventType}</code>{' '}
                     <span className="muted">{m.id}</span>
                   </button>
                   {m.status === 1 && m.nextAttempt && (
                     <span className="next" data-testid="next-attempt">
-                      Next attempt <Ago iso={m.nextAttempt} />
+                      {t('nextAttempt')} <Ago iso={m.nextAttempt} />
                     </span>
                   )}
                   <Ago iso={m.timestamp} />
                   {canSend && (
-                    <button type="button" className="small" onClick={() => resend(m.id)} aria-label={`Resend ${m.id}`}>
-                      Resend
+                    <button type="button" className="small" onClick={() => resend(m.id)} aria-label={t('resendLabel', { id: m.id })}>
+                      {t('resend')}
                     </button>
                   )}
                 </div>
@@ -205,13 +206,13 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
         )}
         {!found && rows.length > 0 && (
           <p className="muted" role="status">
-            {rows.length} message{rows.length === 1 ? '' : 's'} shown{more ? ', older ones to load' : ''}.
+            {tn('messagesShown', rows.length, { more: more ? t('olderToLoad') : '' })}
           </p>
         )}
         {!found && more && (
           <div className="actions">
             <button type="button" onClick={loadOlder} disabled={loadingOlder} aria-busy={loadingOlder}>
-              Load older messages
+              {t('loadOlder')}
             </button>
           </div>
         )}

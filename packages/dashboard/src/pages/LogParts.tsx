@@ -1,8 +1,9 @@
 // The log's parts: one message's attempts, and recovering failed messages.
 import { useEffect, useState, type FormEvent } from 'react';
-import { appPath, enc, STATUS_TEXT, type Attempt, type Endpoint, type Page } from '../api';
+import { appPath, enc, type Attempt, type Endpoint, type Page } from '../api';
 import { useLoad, usePortal } from '../hooks';
 import { Ago, ErrorText, Field } from '../ui';
+import { statusText, t, tn } from '../i18n';
 
 export const POLL_MS = 2000;
 
@@ -15,43 +16,43 @@ export function Attempts({ msgId, endpointId }: { msgId: string; endpointId: str
     POLL_MS,
   );
   if (list.error && !list.data) return <ErrorText error={list.error} />;
-  if (!list.data) return <p aria-busy="true">Loading attempts…</p>;
-  if (list.data.data.length === 0) return <p className="muted" role="status">No attempt yet…</p>;
+  if (!list.data) return <p aria-busy="true">{t('loadingAttempts')}</p>;
+  if (list.data.data.length === 0) return <p className="muted" role="status">{t('noAttemptYet')}</p>;
   return (
     <div className="scroll">
       <table className="attempts">
-        <caption className="sr">Attempts</caption>
+        <caption className="sr">{t('attempts')}</caption>
         <thead>
           <tr>
-            <th scope="col">Status</th>
-            <th scope="col">Response code</th>
-            <th scope="col">Duration</th>
-            <th scope="col">When</th>
-            <th scope="col">Response body</th>
+            <th scope="col">{t('status')}</th>
+            <th scope="col">{t('colCode')}</th>
+            <th scope="col">{t('colDuration')}</th>
+            <th scope="col">{t('colWhen')}</th>
+            <th scope="col">{t('colBody')}</th>
           </tr>
         </thead>
         <tbody>
           {list.data.data.map((a) => (
             <tr key={a.id} data-attempt={a.id}>
               <td>
-                <span className={`status s${a.status}`}>{STATUS_TEXT[a.status]}</span>
-                {a.triggerType === 1 && <span className="muted"> (manual)</span>}
+                <span className={`status s${a.status}`}>{statusText(a.status)}</span>
+                {a.triggerType === 1 && <span className="muted"> {t('manual')}</span>}
               </td>
               <td>
                 <code>{a.responseStatusCode || '—'}</code>
               </td>
-              <td>{a.responseDurationMs} ms</td>
+              <td>{t('ms', { n: a.responseDurationMs })}</td>
               <td>
                 <Ago iso={a.timestamp} />
               </td>
               <td>
                 {a.response ? (
                   <details>
-                    <summary>Show</summary>
+                    <summary>{t('show')}</summary>
                     <pre className="code" tabIndex={0}>{a.response}</pre>
                   </details>
                 ) : (
-                  <span className="muted">empty</span>
+                  <span className="muted">{t('empty')}</span>
                 )}
               </td>
             </tr>
@@ -61,9 +62,6 @@ export function Attempts({ msgId, endpointId }: { msgId: string; endpointId: str
     </div>
   );
 }
-
-/** Why a recover can send nothing although the log shows messages that did not arrive. */
-const RETRYING_NOTE = ' Only failed messages are recovered: messages still being retried (Pending) are not failed yet and keep their schedule.';
 
 interface BackgroundTask {
   id: string;
@@ -81,11 +79,11 @@ function RecoverProgress({ taskId }: { taskId: string }) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const run = async () => {
       try {
-        const t = await api.get<BackgroundTask>(`/api/v1/background-task/${enc(taskId)}`);
+        const bt = await api.get<BackgroundTask>(`/api/v1/background-task/${enc(taskId)}`);
         if (!live) return;
-        setTask(t);
+        setTask(bt);
         setError(null);
-        if (t.status === 'running') timer = setTimeout(run, 1000);
+        if (bt.status === 'running') timer = setTimeout(run, 1000);
       } catch (e) {
         if (!live) return;
         setError((e as Error).message);
@@ -100,10 +98,10 @@ function RecoverProgress({ taskId }: { taskId: string }) {
   }, [api, taskId]);
   const text =
     !task || task.status === 'running'
-      ? 'Recovering…'
+      ? t('recovering')
       : task.status === 'finished'
-        ? `Recovered: ${task.data.messagesSent ?? 0} message${task.data.messagesSent === 1 ? '' : 's'} sent again.${task.data.messagesSent ? '' : RETRYING_NOTE}`
-        : `Recovery failed${task.data.error ? `: ${task.data.error}` : '.'}`;
+        ? `${tn('recovered', task.data.messagesSent ?? 0)}${task.data.messagesSent ? '' : ` ${t('retryingNote')}`}`
+        : task.data.error ? t('recoveryFailedWhy', { error: task.data.error }) : t('recoveryFailed');
   return (
     <>
       <p role="status" data-testid="recover-result" data-state={task?.status ?? 'running'} aria-busy={!task || task.status === 'running'}>
@@ -126,11 +124,11 @@ export function Recover({ endpoint }: { endpoint: Endpoint }) {
     setError(undefined);
     setNote(null);
     setTaskId(null);
-    const t = new Date(since);
-    if (Number.isNaN(t.getTime())) return setError('Choose a date and time.');
+    const when = new Date(since);
+    if (Number.isNaN(when.getTime())) return setError(t('chooseDateTime'));
     try {
-      const task = await api.call<BackgroundTask>('POST', appPath(app.id, `/endpoint/${enc(endpoint.id)}/recover`), { since: t.toISOString() });
-      setNote(`Recovering every failed message since ${t.toLocaleString()}.`);
+      const task = await api.call<BackgroundTask>('POST', appPath(app.id, `/endpoint/${enc(endpoint.id)}/recover`), { since: when.toISOString() });
+      setNote(t('recoveringSince', { when: when.toLocaleString() }));
       setTaskId(task.id);
     } catch (err) {
       setError((err as Error).message);
@@ -139,12 +137,12 @@ export function Recover({ endpoint }: { endpoint: Endpoint }) {
 
   return (
     <form className="card inline-form" onSubmit={submit}>
-      <h2>Recover failed messages</h2>
-      <Field label="Resend everything that failed since" error={error} hint="At most 14 days back.">
+      <h2>{t('recoverTitle')}</h2>
+      <Field label={t('recoverSince')} error={error} hint={t('recoverHint')}>
         {(p) => <input {...p} type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)} />}
       </Field>
       <div className="actions">
-        <button type="submit">Recover</button>
+        <button type="submit">{t('recover')}</button>
       </div>
       {note && <p>{note}</p>}
       {taskId && <RecoverProgress key={taskId} taskId={taskId} />}
