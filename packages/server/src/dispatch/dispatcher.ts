@@ -1,10 +1,19 @@
 // dispatch: claims due delivery tasks under a lease, runs attempts concurrently, throttles per
 // endpoint, records each outcome with the task's fencing token, and stops gracefully.
+//
+// Each delivery goes through four phases, each a method below:
+//   claim   (loop)    take due tasks under a lease and read what they need, a whole claim at once
+//   prepare           nothing to send? cancel. Throttle slot, per-endpoint concurrency, signed request
+//   send              the HTTP request (delivery/send.ts)
+//   settle            the outcome (domain/outcome.ts), recorded under the lease's fence
 import { randomBytes } from 'node:crypto';
 import type { IdGenerator } from '../domain/ids.js';
-import { AUTO_DISABLE_AFTER_MS, nextStep } from '../domain/retry.js';
-import { MessageStatus, TriggerType, type Attempt, type Endpoint } from '../domain/types.js';
-import { parsedSecret, Sender, type DeliveryResult } from '../delivery/send.js';
+import { attemptNumber, attemptTrigger } from '../domain/manual.js';
+import { settle } from '../domain/outcome.js';
+import { AUTO_DISABLE_AFTER_MS } from '../domain/retry.js';
+import { slotInterval, throttleDecision } from '../domain/throttle.js';
+import type { Attempt, Endpoint, Message } from '../domain/types.js';
+import { parsedSecret, Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
 
 export interface DispatcherOptions {
@@ -39,6 +48,15 @@ export interface DispatcherOptions {
 
 /** A throttled task within this much of its slot waits in memory instead of going back to the store. */
 const HOLD_MS = 1000;
+
+/** A delivery ready to go out: its endpoint's concurrency place is taken until `send` ends. */
+interface Prepared {
+  task: ClaimedTask;
+  endpoint: Endpoint;
+  message: Message;
+  request: DeliveryRequest;
+  startedAt: number;
+}
 
 export class Dispatcher {
   readonly owner = `disp_${randomBytes(6).toString('hex')}`;
@@ -95,6 +113,7 @@ export class Dispatcher {
     return this.inFlight;
   }
 
+  /** Phase 1, claim: take due tasks under a lease, read them, and start each delivery. */
   private async loop(): Promise<void> {
     while (this.running) {
       this.woken = false;
@@ -170,10 +189,12 @@ export class Dispatcher {
     });
   }
 
+  /** One claimed delivery through its phases: prepare, send, settle. */
   private async run(task: ClaimedTask, ctx: DeliveryContext): Promise<void> {
     this.inFlight++;
     try {
-      await this.attempt(task, ctx);
+      const ready = await this.prepare(task, ctx);
+      if (ready) await this.settle(ready, await this.send(ready));
     } catch (e) {
       // The lease runs out and the task is retried: nothing is lost, at worst repeated.
       this.o.log?.error({ err: e, msgId: task.msgId, endpointId: task.endpointId }, 'delivery attempt failed unexpectedly');
@@ -185,12 +206,17 @@ export class Dispatcher {
     }
   }
 
-  private async attempt(task: ClaimedTask, { endpoint, message, throttleRate: rate }: DeliveryContext): Promise<void> {
+  /**
+   * Phase 2, prepare: cancel a delivery with nothing to send, wait for (or put back until) the
+   * endpoint's throttle slot, take one of the endpoint's concurrency places (or put the task back
+   * briefly), and build the signed request. Null when the delivery does not go out now.
+   */
+  private async prepare(task: ClaimedTask, { endpoint, message, throttleRate: rate }: DeliveryContext): Promise<Prepared | null> {
     const { store, now } = this.o;
     if (!endpoint || endpoint.disabled || !message || message.payload === null) {
       // Gone, disabled or expired: nothing to send, and nothing to retry.
       await store.cancelTask(task, now());
-      return;
+      return null;
     }
     // The endpoint's schedule lives in the store, so every worker process sharing it takes slots
     // from one schedule and the rate holds cluster-wide. A task put back until its slot keeps
@@ -198,43 +224,64 @@ export class Dispatcher {
     let slot: number | null = null;
     if (rate) {
       const t = now();
-      slot = task.throttleSlot ?? (await store.reserveThrottleSlot(endpoint.id, rate, t));
-      if (slot - t > HOLD_MS) {
-        await store.deferTask(task, slot, slot);
-        return;
+      slot = task.throttleSlot ?? (await store.reserveThrottleSlot(endpoint.id, slotInterval(rate), t));
+      const d = throttleDecision(slot, t, HOLD_MS);
+      if (d.kind === 'defer') {
+        await store.deferTask(task, d.until, slot);
+        return null;
       }
-      if (slot > t) await new Promise((r) => setTimeout(r, slot! - t));
+      if (d.waitMs > 0) await new Promise((r) => setTimeout(r, d.waitMs));
     }
     const busy = this.perEndpoint.get(endpoint.id) ?? 0;
     if (busy >= this.o.perEndpointConcurrency) {
       await store.deferTask(task, now() + 100, slot);
-      return;
+      return null;
     }
     this.perEndpoint.set(endpoint.id, busy + 1);
-    let result: DeliveryResult;
     const startedAt = now();
     try {
       const secrets = [endpoint.secret, ...endpoint.previousSecrets.filter((s) => s.expiresAt > startedAt).map((s) => s.key)];
-      result = await this.o.sender.send(
-        {
-          url: endpoint.url,
-          msgId: message.id,
-          body: message.payload,
-          secrets: secrets.map(parsedSecret),
-          headers: endpoint.headers,
-          timestampSeconds: Math.floor(startedAt / 1000),
-        },
-        now,
-      );
-    } finally {
-      const n = (this.perEndpoint.get(endpoint.id) ?? 1) - 1;
-      if (n <= 0) this.perEndpoint.delete(endpoint.id);
-      else this.perEndpoint.set(endpoint.id, n);
+      const request: DeliveryRequest = {
+        url: endpoint.url,
+        msgId: message.id,
+        body: message.payload,
+        secrets: secrets.map(parsedSecret),
+        headers: endpoint.headers,
+        timestampSeconds: Math.floor(startedAt / 1000),
+      };
+      return { task, endpoint, message, request, startedAt };
+    } catch (e) {
+      this.leaveEndpoint(endpoint.id);
+      throw e;
     }
-    const manual = task.triggerType === TriggerType.manual;
-    const attemptNo = task.attemptCount + 1;
-    const next = nextStep(result.outcome, attemptNo, now(), this.o.retryScheduleMs, (this.o.random ?? Math.random)(), manual);
-    const success = result.outcome.kind === 'success';
+  }
+
+  /** Phase 3, send: the HTTP request, then give the endpoint's concurrency place back. */
+  private async send(p: Prepared): Promise<DeliveryResult> {
+    try {
+      return await this.o.sender.send(p.request, this.o.now);
+    } finally {
+      this.leaveEndpoint(p.endpoint.id);
+    }
+  }
+
+  private leaveEndpoint(id: string): void {
+    const n = (this.perEndpoint.get(id) ?? 1) - 1;
+    if (n <= 0) this.perEndpoint.delete(id);
+    else this.perEndpoint.set(id, n);
+  }
+
+  /**
+   * Phase 4, settle: decide the outcome (domain/outcome.ts), record the attempt and the task's
+   * next state under the lease's fence, and tell the observers.
+   */
+  private async settle({ task, endpoint, message, startedAt }: Prepared, result: DeliveryResult): Promise<void> {
+    const settledAt = this.o.now();
+    const outcome = settle(result.outcome, task, settledAt, {
+      retryScheduleMs: this.o.retryScheduleMs,
+      autoDisableAfterMs: AUTO_DISABLE_AFTER_MS,
+      random: (this.o.random ?? Math.random)(),
+    });
     const attempt: Attempt = {
       id: this.o.ids.next('attempt', startedAt),
       msgId: message.id,
@@ -244,27 +291,13 @@ export class Dispatcher {
       response: result.response,
       responseStatusCode: result.statusCode,
       responseDurationMs: result.durationMs,
-      status: success ? MessageStatus.success : MessageStatus.fail,
-      triggerType: manual ? TriggerType.manual : TriggerType.scheduled,
+      status: outcome.attemptStatus,
+      triggerType: attemptTrigger(task.triggerType),
       createdAt: startedAt,
     };
-    const taskState =
-      next.kind === 'done'
-        ? { status: MessageStatus.success, nextAttemptAt: null }
-        : next.kind === 'retry'
-          ? { status: MessageStatus.pending, nextAttemptAt: next.atMs }
-          : { status: MessageStatus.fail, nextAttemptAt: null };
-    const endpointChange =
-      next.kind === 'done'
-        ? ({ kind: 'success' } as const)
-        : next.kind === 'disable'
-          ? ({ kind: 'disable', reason: next.reason } as const)
-          : next.kind === 'exhausted' && !manual
-            ? ({ kind: 'exhausted', autoDisableAfterMs: AUTO_DISABLE_AFTER_MS } as const)
-            : undefined;
-    const done = await store.completeAttempt(task, { attempt, task: taskState, endpoint: endpointChange }, now());
+    const done = await this.o.store.completeAttempt(task, { attempt, task: outcome.task, endpoint: outcome.endpoint }, settledAt);
     if (!done.fenced) this.o.log?.warn({ msgId: task.msgId, endpointId: task.endpointId }, 'lease lost during the attempt; a newer owner decides');
-    this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: manual ? -1 : attemptNo, msgEventId: message.eventId, result, next: next.kind });
+    this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: attemptNumber(task), msgEventId: message.eventId, result, next: outcome.next.kind });
     if (done.disabled) this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id, failSince: done.failSince });
   }
 }
