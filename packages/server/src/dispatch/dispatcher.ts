@@ -14,6 +14,7 @@ import { AUTO_DISABLE_AFTER_MS } from '../domain/retry.js';
 import { slotInterval, throttleDecision } from '../domain/throttle.js';
 import type { Attempt, Endpoint, Message } from '../domain/types.js';
 import { parsedSecret, Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
+import { tooOldMessage, type SchemaVerdict } from '../store/migrate.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
 
 export interface DispatcherOptions {
@@ -31,6 +32,11 @@ export interface DispatcherOptions {
   attemptTimeoutMs: number;
   /** Polling is the guarantee; wake-ups after commits only make it prompt. */
   pollMs: number;
+  /**
+   * How often a running dispatcher reads the migration ledger to learn whether a newer Herald has
+   * migrated the schema past what this one may run on (default 30 s; also after a failed claim).
+   */
+  schemaCheckMs?: number;
   random?: () => number;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** Observers for metrics and operational events. */
@@ -70,6 +76,10 @@ export class Dispatcher {
   private woken = false;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly idle = new Set<() => void>();
+  /** When the ledger is read next (see schemaHolds); at once on start. */
+  private schemaCheckAt = -Infinity;
+  private schemaTooOld = false;
+  private loopTurns = 0;
 
   constructor(private readonly o: DispatcherOptions) {
     o.store.onTasksDue(() => this.wake());
@@ -113,10 +123,47 @@ export class Dispatcher {
     return this.inFlight;
   }
 
+  /** Turns of the claim loop so far: a marker for tests and diagnostics that the loop has moved on. */
+  get turns(): number {
+    return this.loopTurns;
+  }
+
+  /** True while the schema needs a newer Herald than this one: nothing is claimed. */
+  get stoppedBySchema(): boolean {
+    return this.schemaTooOld;
+  }
+
+  /**
+   * Whether the schema keeps this process from claiming: a newer Herald ran a migration that
+   * older ones cannot run on (store/migrate.ts). Read from the ledger at most every
+   * `schemaCheckMs`, so claims cost no extra statement; said once in the log when it starts and
+   * once when it ends (the schema restored, say), instead of failing on every statement.
+   */
+  private async schemaHolds(): Promise<boolean> {
+    const t = this.o.now();
+    if (t < this.schemaCheckAt) return this.schemaTooOld;
+    this.schemaCheckAt = t + (this.o.schemaCheckMs ?? 30_000);
+    let verdict: SchemaVerdict;
+    try {
+      verdict = await this.o.store.checkSchema();
+    } catch {
+      return this.schemaTooOld; // the store is unreachable: the claim's own backoff deals with that
+    }
+    if (!verdict.ok && !this.schemaTooOld) this.o.log?.error({ requires: verdict.requires, running: verdict.running }, tooOldMessage(verdict));
+    if (verdict.ok && this.schemaTooOld) this.o.log?.warn({}, 'the database schema allows this Herald again; claiming deliveries');
+    this.schemaTooOld = !verdict.ok;
+    return this.schemaTooOld;
+  }
+
   /** Phase 1, claim: take due tasks under a lease, read them, and start each delivery. */
   private async loop(): Promise<void> {
     while (this.running) {
+      this.loopTurns++;
       this.woken = false;
+      if (await this.schemaHolds()) {
+        await this.sleep(this.o.pollMs);
+        continue;
+      }
       const free = this.o.concurrency - this.inFlight;
       let claimed = 0;
       if (free > 0) {
@@ -133,6 +180,7 @@ export class Dispatcher {
           // The store is unreachable (a database restart, say): back off, doubling up to 5 s, and
           // do not let wake-ups from finishing attempts turn the retries into a tight loop.
           this.claimFailures++;
+          this.schemaCheckAt = -Infinity; // a failed statement may mean a newer schema: look again
           if (this.claimFailures === 1 || this.claimFailures % 20 === 0) {
             this.o.log?.error({ err: e, failures: this.claimFailures }, 'claiming due tasks failed; retrying with backoff');
           }

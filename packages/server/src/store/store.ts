@@ -7,6 +7,7 @@ import type { ResealCursor, ResealResult } from './reseal.js';
 import type { Page, PageQuery } from '../domain/pagination.js';
 import type { AuditEntry, AuditListQuery } from '../domain/audit.js';
 import type { EndpointChange } from '../domain/outcome.js';
+import type { SchemaVerdict } from './migrate.js';
 import type {
   Application,
   Attempt,
@@ -208,6 +209,14 @@ export interface StoreLifecycle {
   resealBatch(limit: number, cursor: ResealCursor | null): Promise<ResealResult>;
 }
 
+/**
+ * The migration ledger, read while running: whether this Herald may still run on the schema (a
+ * newer one may have run a breaking migration since this process opened it; store/migrate.ts).
+ */
+export interface SchemaLedger {
+  checkSchema(): Promise<SchemaVerdict>;
+}
+
 /** Records: applications. */
 export interface ApplicationStore {
   createApplication(app: Application, idem?: IdempotencyWrite<Application>): Promise<Application>;
@@ -364,6 +373,7 @@ export interface PortalSessionStore {
 
 /** The whole contract: every sub-contract, as one store implements them. */
 export type Store = StoreLifecycle &
+  SchemaLedger &
   ApplicationStore &
   EventTypeStore &
   EndpointStore &

@@ -17,7 +17,9 @@ import { IDEMPOTENCY_COLUMNS, idempotencyRow, rowMappers } from '../common/rows.
 import { resealBatchPlan, type ResealCursor, type ResealResult } from '../reseal.js';
 import type { IdempotencyWrite } from '../store.js';
 import { isRetryable, isUniqueViolation } from './driver-errors.js';
+import { loadMigrations, schemaVerdict, type SchemaVerdict } from '../migrate.js';
 import { DUE_CHANNEL, PgListener, type ListenerLog } from './pg-listener.js';
+import { readPgLedger } from './pg-migrate.js';
 
 export type Row = Record<string, any>;
 /** A pool or one client inside a transaction: both run queries. */
@@ -101,6 +103,13 @@ export abstract class PgBase {
     // query), it would emit an unhandled 'error' and kill the process. Its next query fails
     // instead, and the transaction's failure path returns the client to the pool as broken.
     this.pool.on('connect', (client) => client.on('error', () => {}));
+  }
+
+  /** The newest migration this build ships, for the ledger check. */
+  private readonly knownSchema = loadMigrations('postgres').at(-1)?.version ?? 0;
+
+  async checkSchema(): Promise<SchemaVerdict> {
+    return schemaVerdict(await readPgLedger(this.pool), this.knownSchema);
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,8 @@ import { resealBatchPlan, type ResealCursor, type ResealResult } from '../reseal
 import type { IdempotencyWrite } from '../store.js';
 import { GroupCommit } from './group-commit.js';
 import { ReadWorker } from './read-worker.js';
-import { migrateSqlite } from './sqlite-migrate.js';
+import { loadMigrations, schemaVerdict, type SchemaVerdict } from '../migrate.js';
+import { migrateSqlite, readSqliteLedger } from './sqlite-migrate.js';
 import { WalSync } from './wal-sync.js';
 
 export type Row = Record<string, any>;
@@ -106,9 +107,16 @@ export abstract class SqliteBase {
   }
 
 
-  /** Apply pending migrations; refuse a schema newer than this code. Returns the versions applied. */
+  /** Apply pending migrations; refuse a schema this Herald cannot run on. Returns the versions applied. */
   migrate(apply = true): number[] {
     return migrateSqlite(this.db, apply);
+  }
+
+  /** The newest migration this build ships, for the ledger check. */
+  private readonly knownSchema = loadMigrations('sqlite').at(-1)?.version ?? 0;
+
+  async checkSchema(): Promise<SchemaVerdict> {
+    return schemaVerdict(readSqliteLedger(this.db), this.knownSchema);
   }
 
   protected st(sql: string): Statement {
