@@ -2,6 +2,7 @@
 // they are validated and documented exactly like the contract's own fields. Every addition is
 // optional: a Svix client that never sends them sees Svix's behaviour.
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
+import { addEndpointTimeseries } from './extensions-stats.js';
 import { addPortalLookSchema } from './portal-look.js';
 
 type Schema = Record<string, any>;
@@ -112,6 +113,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addSourceIps(doc);
   addEngage(doc);
   addAuditLog(doc);
+  addEndpointTimeseries(doc);
   return doc;
 }
 
