@@ -1,9 +1,11 @@
 // Shared set-up for the delivery tests: an in-process Herald with its dispatcher running (real
-// SQLite file, real undici sends to a loopback Receiver), API calls through the full Fastify
-// stack, and polling helpers with deadlines. Nothing here is mocked.
+// store: a SQLite file, or a PostgreSQL database under HERALD_TEST_DATABASE=postgres; real undici
+// sends to a loopback Receiver), API calls through the full Fastify stack, and polling helpers
+// with deadlines. Nothing here is mocked.
 
 import { startInProcess, type InProcess, type InjectOptions, type Method } from '../helpers/inproc.js';
 import type { Receiver } from '../helpers/receiver.js';
+import { rawRow } from '../helpers/rows.js';
 
 export interface DeliveryHerald extends InProcess {
   /** Call the API; throws unless it answers `status`. Returns the parsed JSON body. */
@@ -91,11 +93,13 @@ export interface TaskRow {
   lease_owner: string | null;
 }
 
-/** The delivery-task row straight from the SQLite file. */
-export function taskRow(h: DeliveryHerald, msgId: string, endpointId: string): TaskRow | undefined {
-  return h.store.db.prepare('SELECT * FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?').get(msgId, endpointId) as
-    | TaskRow
-    | undefined;
+/** The delivery-task row straight from the database (either store). */
+export function taskRow(h: DeliveryHerald, msgId: string, endpointId: string): Promise<TaskRow | undefined> {
+  return rawRow<TaskRow>(
+    h,
+    'SELECT msg_id, endpoint_id, status, attempt_count, next_attempt_at, trigger_type, lease_owner FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?',
+    [msgId, endpointId],
+  );
 }
 
 /** Poll `fn` until it returns something truthy; fail with `what` at the deadline. */
@@ -119,9 +123,21 @@ export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs
 export function settled(h: DeliveryHerald, msgId: string, endpointId: string, timeoutMs = 10_000): Promise<TaskRow> {
   return until(
     `delivery ${msgId} → ${endpointId} to finish`,
-    () => {
-      const t = taskRow(h, msgId, endpointId);
+    async () => {
+      const t = await taskRow(h, msgId, endpointId);
       return t && t.next_attempt_at === null && t.lease_owner === null ? t : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Wait until the `n`-th attempt of the delivery is recorded and its lease released; returns the row. */
+export function attemptRecorded(h: DeliveryHerald, msgId: string, endpointId: string, n: number, timeoutMs = 10_000): Promise<TaskRow> {
+  return until(
+    `attempt ${n} of ${msgId} → ${endpointId}`,
+    async () => {
+      const t = await taskRow(h, msgId, endpointId);
+      return t && t.attempt_count === n && t.lease_owner === null ? t : undefined;
     },
     timeoutMs,
   );
