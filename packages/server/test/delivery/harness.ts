@@ -18,6 +18,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   now?: () => number;
   dataDir?: string;
+  /** The store; default HERALD_TEST_DATABASE's (see helpers/inproc.ts). */
+  database?: 'sqlite' | 'postgres';
 }
 
 /** A Herald with the dispatcher on. Polls every 20 ms so moved clocks are noticed promptly. */
@@ -26,6 +28,7 @@ export async function startDelivery(opts: StartOptions = {}): Promise<DeliveryHe
     dispatch: true,
     now: opts.now,
     dataDir: opts.dataDir,
+    database: opts.database,
     env: { HERALD_POLL_INTERVAL: '20ms', HERALD_LOG_LEVEL: 'silent', ...opts.env },
   });
   return Object.assign(h, {
@@ -141,6 +144,34 @@ export function attemptRecorded(h: DeliveryHerald, msgId: string, endpointId: st
     },
     timeoutMs,
   );
+}
+
+/**
+ * An endpoint's deliveries by state: `sent` (delivered), `waiting` (not leased and not due before
+ * `after`: no dispatcher can take them until the clock passes it) and `other` (due or in flight).
+ */
+export async function deliveryStates(h: DeliveryHerald, endpointId: string, after: number): Promise<{ sent: number; waiting: number; other: number }> {
+  const r = (await rawRow<{ sent: number | null; waiting: number | null; total: number }>(
+    h,
+    `SELECT SUM(CASE WHEN status = 0 THEN 1 ELSE 0 END) AS sent,
+            SUM(CASE WHEN status <> 0 AND lease_owner IS NULL AND next_attempt_at > ? THEN 1 ELSE 0 END) AS waiting,
+            COUNT(*) AS total
+       FROM delivery_task WHERE endpoint_id = ?`,
+    [after, endpointId],
+  ))!;
+  const sent = Number(r.sent ?? 0);
+  const waiting = Number(r.waiting ?? 0);
+  return { sent, waiting, other: Number(r.total) - sent - waiting };
+}
+
+/**
+ * How many of a throttled endpoint's slots a frozen clock lets through `seconds` after the first
+ * reservation: slot i is at start + i * (1000 / rate) ms; while the clock stands still the
+ * dispatcher sends the slots up to one second ahead (it holds those in memory), and after that a
+ * slot goes out when the clock reaches it.
+ */
+export function slotsUsed(rate: number, seconds: number, total: number): number {
+  return Math.min(total, Math.floor((Math.max(seconds, 1) * 1000) / Math.ceil(1000 / rate)) + 1);
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

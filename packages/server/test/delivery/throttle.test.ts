@@ -8,8 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Clock } from '../helpers/inproc.js';
 import { Receiver } from '../helpers/receiver.js';
-import { rawRow } from '../helpers/rows.js';
-import { createApp, createEndpoint, sendMessage, settled, startDelivery, type DeliveryHerald } from './harness.js';
+import { createApp, createEndpoint, deliveryStates, sendMessage, settled, slotsUsed, startDelivery, type DeliveryHerald } from './harness.js';
 
 const RATE = 20;
 const N = 60;
@@ -39,21 +38,6 @@ describe('throttling', () => {
     await h?.close();
   });
 
-  /** The endpoint's deliveries by state: sent, and waiting (unleased, not due before `after`). */
-  async function queue(epId: string, after: number): Promise<{ sent: number; waiting: number; other: number }> {
-    const r = await rawRow<{ sent: number; waiting: number; total: number }>(
-      h,
-      `SELECT SUM(CASE WHEN status = 0 THEN 1 ELSE 0 END) AS sent,
-              SUM(CASE WHEN status <> 0 AND lease_owner IS NULL AND next_attempt_at > ? THEN 1 ELSE 0 END) AS waiting,
-              COUNT(*) AS total
-         FROM delivery_task WHERE endpoint_id = ?`,
-      [after, epId],
-    );
-    const sent = Number(r!.sent ?? 0);
-    const waiting = Number(r!.waiting ?? 0);
-    return { sent, waiting, other: Number(r!.total) - sent - waiting };
-  }
-
   it(`holds an endpoint with throttleRate ${RATE} (own or inherited from the app) to ${RATE} per second of the clock, while an unthrottled endpoint gets its messages at once`, async () => {
     const app = await createApp(h);
     const throttled = await createEndpoint(h, app.id, rx, '/t-own', { throttleRate: RATE });
@@ -67,22 +51,17 @@ describe('throttling', () => {
     const [ids] = await Promise.all([burst(h, app.id, N), burst(h, app2.id, N)]);
     expect(ids).toHaveLength(N);
 
-    // Slot i of a throttled endpoint is at start + i * 50 ms. While the clock stands still the
-    // dispatcher sends the slots up to one second ahead (it holds those in memory); after that a
-    // slot goes out when the clock reaches it. So k seconds in, the slots up to max(k, 1) s are used.
     const start = clock.t;
-    const slotsUpTo = (ms: number) => Math.min(N, Math.floor(ms / (1000 / RATE)) + 1);
-
     // The clock stands still: the unthrottled endpoint gets all of them at once.
     await rx.waitForCount(N, { path: '/t-free' });
     for (const id of ids) expect((await settled(h, id, free.id)).status).toBe(0);
     expect(new Set(rx.received('/t-free').map((r) => r.headers['svix-id'])).size).toBe(N);
     for (let k = 0; ; k++) {
-      const expected = slotsUpTo(Math.max(k, 1) * 1000);
+      const expected = slotsUsed(RATE, k, N);
       for (const [ep, path] of [[throttled.id, '/t-own'], [inherited.id, '/t-inherited']] as const) {
         // The slots that are due have been used; every other delivery waits in the store for a
         // slot after now, unleased, so no dispatcher can take it before the clock moves.
-        await expect.poll(() => queue(ep, clock.t), { timeout: 10_000 }).toEqual({ sent: expected, waiting: N - expected, other: 0 });
+        await expect.poll(() => deliveryStates(h, ep, clock.t), { timeout: 10_000 }).toEqual({ sent: expected, waiting: N - expected, other: 0 });
         expect(rx.received(path), `${path} ${k} s after the burst`).toHaveLength(expected);
       }
       if (expected === N) break;
