@@ -31,10 +31,13 @@ const BOTH_STORES = [
 
 export default defineConfig({
   resolve: {
-    // Tests import workspace packages from source, so they never run against a stale dist/.
-    alias: {
-      '@herald/engage': fileURLToPath(new URL('./packages/engage/src/index.ts', import.meta.url)),
-    },
+    // Tests import workspace packages from source, so they never run against a stale dist/: every
+    // package that is imported by name (the server and the dashboard are applications, never
+    // imported as packages). Code run as a child process (`herald serve`, the gateway's CLI) runs
+    // from dist/, which `npm test` builds first.
+    alias: Object.fromEntries(
+      ['engage', 'receiver', 'receive-gateway'].map((p) => [`@herald/${p}`, fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url))]),
+    ),
   },
   test: {
     pool: 'forks',
