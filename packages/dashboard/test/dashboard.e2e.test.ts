@@ -1,24 +1,16 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core, against a real
 // `herald serve` (built dist, SQLite) and a real HTTP receiver on loopback. Needs `npm run build`
 // first (npm test does it). Set HERALD_SCREENSHOTS=<dir> to also write the README's screenshots.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHerald, type HeraldProcess } from '../../server/test/helpers/herald-process.js';
 import { Receiver } from '../../server/test/helpers/receiver.js';
-
-const CHROMIUM = process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = process.env.HERALD_SCREENSHOTS;
-const DESKTOP = { width: 1280, height: 860 };
-const PHONE = { width: 390, height: 844 };
+import { axeViolations, DESKTOP, launchChromium, open as openTab, overflowX, PHONE, shot } from './harness.js';
 
 let herald: HeraldProcess;
 let receiver: Receiver;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
 let ctx: BrowserContext;
-let profile: string;
 
 async function api(method: string, path: string, body?: unknown, token = herald.token): Promise<{ status: number; body: any }> {
   const res = await fetch(`${herald.url}${path}`, {
@@ -47,19 +39,7 @@ async function portalUrl(app: string, permissions?: string[]): Promise<{ url: st
   return ok('POST', `/api/v1/auth/app-portal-access/${app}`, permissions ? { permissions } : {});
 }
 
-async function open(url: string, viewport = DESKTOP): Promise<Page> {
-  const page = await ctx.newPage();
-  await page.setViewportSize(viewport);
-  await page.goto(url);
-  await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor();
-  return page;
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
+const open = (url: string, viewport = DESKTOP): Promise<Page> => openTab(ctx, url, viewport);
 
 /** Every form control has an accessible name (a <label>, aria-label or aria-labelledby). */
 async function unlabelled(page: Page): Promise<string[]> {
@@ -73,52 +53,18 @@ async function unlabelled(page: Page): Promise<string[]> {
   );
 }
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/**
- * axe-core's serious and critical violations on the page as it stands. The source is evaluated
- * through the DevTools protocol (the portal's Content-Security-Policy forbids inline scripts).
- */
-async function axeViolations(page: Page, what: string): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(AXE, 'utf8'));
-  const found = await page.evaluate(async () => {
-    const r = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return (r.violations as { id: string; impact: string; help: string; nodes: { target: string[] }[] }[])
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  return found.map((f) => `${what}: ${f}`);
-}
-
-/** Content wider than the viewport means sideways scrolling on a phone. */
-const overflowX = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-
 beforeAll(async () => {
   herald = await startHerald({ env: { HERALD_RETRY_SCHEDULE: 'none', HERALD_PUBLISHED_SOURCE_IPS: '203.0.113.10,198.51.100.0/28' } });
   receiver = await Receiver.start();
   await ok('POST', '/api/v1/engage/catalog/install');
-  profile = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
+  ctx = browser.ctx;
 }, 60_000);
 
 afterAll(async () => {
-  await ctx?.close();
+  await browser?.close();
   await receiver?.close();
   await herald?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 describe('the dashboard', () => {
@@ -209,6 +155,8 @@ describe('the dashboard', () => {
     const stored = await ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`);
     expect(before).toBe(stored.key);
     await page.getByLabel('Grace period').selectOption('3600');
+    // Rotating asks first (saying what breaks); accept.
+    page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.getByText(/^Rotated\./).waitFor();
     await page.getByRole('button', { name: 'Reveal secret' }).click();
