@@ -329,31 +329,41 @@ describe('the dashboard', () => {
   it('stops polling while the tab is hidden and catches up when it is shown', async () => {
     const app = await tenant('hidden-tab');
     await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/hidden/0'), description: 'Polled' });
-    const page = await open((await portalUrl(app)).url);
-    const listReads: number[] = [];
+    // The page's timers run on Playwright's clock, which moves only when the test moves it.
+    const page = await ctx.newPage();
+    await page.setViewportSize(DESKTOP);
+    await page.clock.install();
+    let listReads = 0;
     page.on('request', (r) => {
-      if (/\/endpoint\?limit=/.test(r.url())) listReads.push(Date.now());
+      if (/\/endpoint\?limit=/.test(r.url())) listReads++;
     });
+    await page.goto((await portalUrl(app)).url);
     await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor();
-    // Shown: the list is read again within one poll interval (5 s).
-    await page.waitForRequest(/\/endpoint\?limit=/, { timeout: 8000 });
-    // Hidden (as the browser reports a background tab): nothing for well over an interval.
+    await page.getByText('Polled').waitFor();
+    // Shown: one poll interval (5 s) of the clock reads the list again.
+    const polled = page.waitForRequest(/\/endpoint\?limit=/);
+    await page.clock.runFor(5000);
+    await polled;
+    await page.getByText('Polled').waitFor();
+    // Hidden (as the browser reports a background tab): four intervals go by without a read.
     const setHidden = (hidden: boolean) =>
       page.evaluate((h) => {
         Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
         document.dispatchEvent(new Event('visibilitychange'));
       }, hidden);
     await setHidden(true);
-    await page.waitForTimeout(500);
-    const before = listReads.length;
-    await page.waitForTimeout(6500);
-    expect(listReads.length).toBe(before);
-    // Shown again: the owed read goes out at once, not after another interval.
-    const shownAt = Date.now();
-    const next = page.waitForRequest(/\/endpoint\?limit=/, { timeout: 3000 });
+    const before = listReads;
+    await page.clock.runFor(20_000);
+    // A marker request made now: a read made while hidden would have been reported before it.
+    const marker = page.waitForRequest(/\/api\/v1\/health/);
+    await page.evaluate(() => void fetch('/api/v1/health'));
+    await marker;
+    expect(listReads).toBe(before);
+    // Shown again: the owed read goes out at once, with the clock standing still.
+    const next = page.waitForRequest(/\/endpoint\?limit=/);
     await setHidden(false);
     await next;
-    expect(Date.now() - shownAt).toBeLessThan(2000);
+    expect(listReads).toBe(before + 1);
     await page.close();
   });
 
