@@ -20,7 +20,7 @@ import { defineConfig } from 'vitest/config';
  * - it touches no store (config, ids, sealer, json-span, delivery/one-signer, the other packages).
  */
 const BOTH_STORES = [
-  'applications', 'attempts', 'auth', 'bad-input', 'contract', 'cors', 'endpoints', 'event-types',
+  'applications', 'attempts', 'auth', 'bad-input', 'contract', 'cors', 'endpoint-timeseries', 'endpoints', 'event-types',
   // Not yet 'hostile-input': a path parameter holding NUL (%00) reaches PostgreSQL, which refuses
   // the statement (a 500 where SQLite answers 404). Add it once the API keeps NUL from the store.
   'idempotency', 'messages', 'portal', 'rate-limit', 'source-ips', 'ssrf',

@@ -19,10 +19,10 @@ describe('endpoint timeseries', () => {
     const t = clock.t;
     // Back-dated attempts, oldest first (ids follow the times they are minted at).
     clock.advance(MINUTE);
-    insertAttempt(h(), { msgId: msg, endpointId: ep, appId: app, at: clock.t, durationMs: 100 });
-    insertAttempt(h(), { msgId: msg, endpointId: ep, appId: app, at: clock.t + 1, durationMs: 300, status: 2, responseStatusCode: 500 });
-    insertAttempt(h(), { msgId: msg, endpointId: ep, appId: app, at: clock.t + 2, durationMs: 200 });
-    insertAttempt(h(), { msgId: msg, endpointId: ep, appId: app, at: clock.t + HOUR, durationMs: 50 });
+    await insertAttempt(h(), { msgId: msg, endpointId: ep, appId: app, at: clock.t, durationMs: 100 });
+    await insertAttempt(h(), { msgId: msg, endpointId: ep, appId: app, at: clock.t + 1, durationMs: 300, status: 2, responseStatusCode: 500 });
+    await insertAttempt(h(), { msgId: msg, endpointId: ep, appId: app, at: clock.t + 2, durationMs: 200 });
+    await insertAttempt(h(), { msgId: msg, endpointId: ep, appId: app, at: clock.t + HOUR, durationMs: 50 });
     clock.advance(2 * HOUR);
     const r = await h().inject('GET', url());
     expect(r.status).toBe(200);
