@@ -71,7 +71,7 @@ export function HealthChart({ base }: { base: string }) {
 
   return (
     <div className="card wide health" data-testid="health">
-      <div className="head">
+      <div className="health-head">
         <h2 id="health-h">{t('health')}</h2>
         <div role="group" aria-label={t('healthRange')} className="switch">
           {(['hour', 'day'] as const).map((r) => (
