@@ -22,6 +22,8 @@ export interface Config {
   /** Base URL that portal links point at. */
   publicUrl: string;
   logLevel: LogLevel;
+  /** What a connection may hold: HERALD_REQUEST_TIMEOUT, HERALD_IDLE_TIMEOUT, HERALD_SHUTDOWN_GRACE. */
+  http: { requestTimeoutMs: number; idleTimeoutMs: number; shutdownGraceMs: number };
   /** Largest accepted request body, bytes. A message payload may be at most 2 MiB. */
   maxPayloadBytes: number;
   /** Uid of the application that receives operational webhooks (if the operator created it). */
@@ -316,6 +318,11 @@ export function loadConfig(env: Env = process.env): Config {
     previousMasterKeys: previousMasterKeys(env),
     publicUrl,
     logLevel,
+    http: Object.freeze({
+      requestTimeoutMs: duration(env, 'HERALD_REQUEST_TIMEOUT', 30_000, 1000, 3_600_000),
+      idleTimeoutMs: duration(env, 'HERALD_IDLE_TIMEOUT', 10_000, 100, 3_600_000),
+      shutdownGraceMs: duration(env, 'HERALD_SHUTDOWN_GRACE', 10_000, 0, 3_600_000),
+    }),
     maxPayloadBytes: 2 * 1024 * 1024,
     operationalAppUid: operationalApp(env),
     ssrfAllowlist: ssrfAllowlist(env),
