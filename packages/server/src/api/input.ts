@@ -55,20 +55,24 @@ export function bodyIssues(body: unknown, opaque: readonly string[] = []): Valid
   return issues;
 }
 
-/** The query string's problems (every name and value, known to the route or not). */
-export function queryIssues(query: Record<string, unknown>): ValidationIssue[] {
+/**
+ * The query string's problems, for the parameters the route reads (`known`; `name[]` and
+ * `name[0]` are `name`). Others are never read, so they cannot reach a store and are left alone.
+ */
+export function queryIssues(query: Record<string, unknown>, known: readonly string[]): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const [name, raw] of Object.entries(query)) {
+    if (!known.includes(name.replace(/\[\d*\]$/, ''))) continue;
     const values = Array.isArray(raw) ? raw : [raw];
-    const p = textProblem(name) ?? values.map((x) => (typeof x === 'string' ? textProblem(x) : null)).find((x) => x !== null) ?? null;
-    if (p) issues.push({ loc: ['query', textProblem(name) ? JSON.stringify(name) : name], msg: p, type: 'value_error.str' });
+    const p = values.map((x) => (typeof x === 'string' ? textProblem(x) : null)).find((x) => x !== null) ?? null;
+    if (p) issues.push({ loc: ['query', name], msg: p, type: 'value_error.str' });
   }
   return issues;
 }
 
 /** A 422 naming every field whose text Herald cannot store. */
-export function checkInputText(query: Record<string, unknown>, body: unknown, opaque: readonly string[] = []): void {
-  const issues = [...queryIssues(query), ...bodyIssues(body, opaque)];
+export function checkInputText(query: Record<string, unknown>, known: readonly string[], body: unknown, opaque: readonly string[] = []): void {
+  const issues = [...queryIssues(query, known), ...bodyIssues(body, opaque)];
   if (issues.length) throw new ValidationError(issues);
 }
 

@@ -211,7 +211,7 @@ async function handle(
     }
     // A missing body is an empty object, so optional-only bodies (rotate, portal access) may be omitted.
     const body: unknown = req.body === undefined ? {} : req.body;
-    checkInputText(req.query as Record<string, unknown>, body, def.opaque);
+    checkInputText(req.query as Record<string, unknown>, op.queryNames, body, def.opaque);
     const query = coerceQuery(op, req.query as Record<string, unknown>);
     if (op.validateBody) validateBody(op, body);
     const now = deps.now();
