@@ -1,9 +1,23 @@
-// PostgreSQL driver errors that mean "the store cannot take this now", as store errors: a server
-// that refuses or drops connections, shuts down or restarts, a pool that cannot hand out a
-// connection in time, resource exhaustion. A full disk (SQLSTATE 53100) is StoreFullError; the rest
+// node-postgres errors, classified in one place for the PostgreSQL store (by SQLSTATE): what is
+// retried, what is a conflict, and what means "the store cannot take this now": a server that
+// refuses or drops connections, shuts down or restarts, a pool that cannot hand out a connection
+// in time, resource exhaustion. A full disk (SQLSTATE 53100) is StoreFullError; the rest
 // StoreUnavailableError. The API turns them into 507 and 503 + Retry-After; anything else (a bug,
 // a constraint the store did not expect) stays what it was (a 500).
 import { StoreFullError, StoreUnavailableError, type StoreError } from '../errors.js';
+
+/** SQLSTATEs after which the whole transaction is simply run again: serialization failure, deadlock. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const UNIQUE_VIOLATION = '23505';
+
+export const sqlState = (e: unknown): string | undefined =>
+  typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined;
+
+/** The statement or transaction was rolled back whole and may simply run again. */
+export const isRetryable = (e: unknown): boolean => RETRYABLE.has(sqlState(e) ?? '');
+
+/** A UNIQUE or PRIMARY KEY constraint refused the write. */
+export const isUniqueViolation = (e: unknown): boolean => sqlState(e) === UNIQUE_VIOLATION;
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
 

@@ -1,8 +1,14 @@
-// SQLite driver errors that mean "the store cannot take this now", as store errors. A full disk
-// (or a database at its page limit) is StoreFullError; I/O errors, a database that stayed locked
-// past the busy timeout, a file that cannot be opened or written are StoreUnavailableError. The
-// API turns them into 507 and 503 + Retry-After; anything else stays what it was (a 500).
+// better-sqlite3's errors, classified in one place for the SQLite store: constraint violations the
+// store turns into conflicts, and the errors that mean "the store cannot take this now". A full
+// disk (or a database at its page limit) is StoreFullError; I/O errors, a database that stayed
+// locked past the busy timeout, a file that cannot be opened or written are StoreUnavailableError.
+// The API turns them into 507 and 503 + Retry-After; anything else stays what it was (a 500).
 import { StoreFullError, StoreUnavailableError, type StoreError } from '../errors.js';
+
+/** A UNIQUE or PRIMARY KEY constraint refused the write. */
+export function isUniqueViolation(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
+}
 
 /** The store error a better-sqlite3 (or file-system) error means, or null when it is none of these. */
 export function classifySqliteError(err: unknown): StoreError | null {
