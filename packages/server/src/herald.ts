@@ -5,9 +5,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Authenticator } from './api/auth.js';
+import { StoreHealth } from './api/store-health.js';
 import { Contract } from './api/contract.js';
 import type { ApiDeps } from './api/route.js';
 import { buildApi } from './api/server.js';
+import { cutConnections, drainConnections } from './api/connections.js';
 import type { Config } from './config/index.js';
 import { IdGenerator } from './domain/ids.js';
 import { checkSourceAddresses } from './delivery/egress.js';
@@ -85,6 +87,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
   const store = await openStore(config, sealer, opts.migrate ?? true);
   const ids = new IdGenerator((n) => randomBytes(n));
   const operational = new OperationalEvents({ store, ids, now, appUid: config.operationalAppUid });
+  const metrics = new Metrics(store, now);
   const deps: ApiDeps = {
     store,
     config,
@@ -94,8 +97,9 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     now,
     version: VERSION,
     operational,
-    metrics: new Metrics(store, now),
+    metrics,
     ssrf: new SsrfGuard(config.ssrfAllowlist),
+    storeHealth: new StoreHealth(store, metrics, now),
   };
   const api = await buildApi(deps, { logger: opts.logger });
   let dispatcher: Dispatcher | null = null;
@@ -159,7 +163,14 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     purger,
     generatedToken,
     async close() {
-      await api.close();
+      // Stop accepting; idle connections (keep-alive ones, and those that never sent a byte) close
+      // at once, and requests in flight get the grace period to finish before their connections
+      // are cut. Deliveries in flight settle in dispatcher.stop().
+      const force = setTimeout(() => cutConnections(api.server), config.http.shutdownGraceMs);
+      force.unref();
+      const closed = api.close();
+      drainConnections(api.server);
+      await closed.finally(() => clearTimeout(force));
       await purger?.stop();
       await dispatcher?.stop();
       await store.close();

@@ -83,7 +83,9 @@ describe('CORS', () => {
     for (const headers of cases) {
       const r = await h().inject('OPTIONS', '/api/v1/app', { token: null, headers });
       expect(r.status, JSON.stringify(headers)).toBe(400);
-      expect(r.text).toBe('Invalid Preflight Request');
+      // Herald's error shape, like every other answer, naming the missing header.
+      expect(r.json.code).toBe('bad_request');
+      expect(r.json.detail).toMatch(/Not a CORS preflight: the (Origin|Access-Control-Request-Method) header is missing/);
       expect(r.headers['access-control-allow-methods']).toBeUndefined();
     }
   });

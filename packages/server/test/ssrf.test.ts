@@ -111,3 +111,73 @@ describe('SSRF guard in the API and the dispatcher', () => {
     expect(hits).toBe(0);
   });
 });
+
+describe('SsrfGuard: IPv6 forms that carry an IPv4 address', () => {
+  const guard = new SsrfGuard();
+  // 169.254.169.254 is a9fe:a9fe, 127.0.0.1 is 7f00:1, 10.0.0.1 is a00:1.
+  it.each([
+    ['::127.0.0.1', 'IPv4-compatible, dotted'],
+    ['::7f00:1', 'IPv4-compatible, hex'],
+    ['::a9fe:a9fe', 'IPv4-compatible metadata address'],
+    ['0:0:0:0:0:0:a9fe:a9fe', 'IPv4-compatible, fully written'],
+    ['::8.8.8.8', 'IPv4-compatible (the whole deprecated range)'],
+    ['::ffff:0:127.0.0.1', 'IPv4-translated, dotted'],
+    ['::ffff:0:a9fe:a9fe', 'IPv4-translated metadata address'],
+    ['::ffff:0:808:808', 'IPv4-translated (the whole range)'],
+    ['::ffff:7f00:1', 'IPv4-mapped, hex'],
+    ['::ffff:a9fe:a9fe', 'IPv4-mapped metadata address, hex'],
+    ['0:0:0:0:0:ffff:169.254.169.254', 'IPv4-mapped, fully written'],
+    ['64:ff9b::a9fe:a9fe', 'NAT64 well-known prefix'],
+    ['64:ff9b::127.0.0.1', 'NAT64, dotted'],
+    ['64:ff9b:1::a00:1', 'NAT64 local-use prefix'],
+    ['2002:a9fe:a9fe::1', '6to4 of the metadata address'],
+    ['2002:7f00:1::', '6to4 of loopback'],
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'Teredo'],
+    ['2606:4700::5efe:a9fe:a9fe', 'ISATAP interface id on a global prefix'],
+    ['2606:4700::200:5efe:7f00:1', 'ISATAP (universal bit) of loopback'],
+  ])('refuses %s (%s)', (ip) => {
+    expect(guard.refusal(ip)).toMatch(/not a globally routable address/);
+  });
+  it.each(['2606:4700:4700::1111', '2a00:1450:4001:82f::200e', '2606:4700::5efe:808:808', '::ffff:8.8.8.8', '::ffff:808:808'])(
+    'still allows %s (global, or carrying a global IPv4 address in a usable form)',
+    (ip) => {
+      expect(guard.refusal(ip)).toBeNull();
+    },
+  );
+  it('names the carried IPv4 address in the refusal', () => {
+    expect(guard.refusal('2606:4700::5efe:a9fe:a9fe')).toMatch(/carries the IPv4 address 169\.254\.169\.254/);
+    expect(guard.refusal('::ffff:a9fe:a9fe')).toMatch(/carries the IPv4 address 169\.254\.169\.254/);
+  });
+  it('the loopback allowance reaches the IPv4-mapped form, not the deprecated ones', () => {
+    const g = new SsrfGuard(['127.0.0.0/8']);
+    expect(g.refusal('::ffff:7f00:1')).toBeNull();
+    expect(g.refusal('::127.0.0.1')).not.toBeNull();
+    expect(g.refusal('::ffff:0:127.0.0.1')).not.toBeNull();
+  });
+  it.each([
+    'http://[::127.0.0.1]/x', 'http://[::ffff:0:127.0.0.1]/x', 'http://[::a9fe:a9fe]/latest', 'http://[::ffff:0:a9fe:a9fe]/latest',
+    'http://[64:ff9b::a9fe:a9fe]/x', 'http://[2002:a9fe:a9fe::]/x', 'http://[::ffff:a9fe:a9fe]/x',
+  ])('judges the URL literal %s the same way', (url) => {
+    expect(guard.urlRefusal(url)).toMatch(/not a globally routable address/);
+  });
+});
+
+describe('SSRF guard: endpoint creation refuses IPv6 literals that carry IPv4', () => {
+  let h: InProcess;
+  beforeAll(async () => {
+    h = await startInProcess({ env: { HERALD_SSRF_ALLOWLIST: '' } });
+    await h.inject('POST', '/api/v1/app', { body: { name: 'a', uid: 'a' } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  it.each(['http://[::127.0.0.1]/x', 'http://[::ffff:0:127.0.0.1]/x', 'http://[::a9fe:a9fe]/x', 'http://[::ffff:0:a9fe:a9fe]/x', 'http://[64:ff9b::7f00:1]/x', 'http://[2002:7f00:1::]/x'])(
+    '%s is a 422 at create',
+    async (url) => {
+      const r = await h.inject('POST', '/api/v1/app/a/endpoint', { body: { url } });
+      expect(r.status).toBe(422);
+      expect(r.json.detail[0].loc).toEqual(['body', 'url']);
+      expect(r.json.detail[0].msg).toMatch(/not a globally routable address/);
+    },
+  );
+});

@@ -29,6 +29,8 @@ export interface Operation {
   /** The same path in the router's syntax, e.g. /api/v1/app/:app_id. */
   routePath: string;
   query: QueryParam[];
+  /** The names in `query`. */
+  queryNames: string[];
   validateBody: ValidateFunction | null;
   validateQuery: ValidateFunction;
 }
@@ -121,6 +123,7 @@ export class Contract {
           path,
           routePath: path.replace(/\{([a-z_]+)\}/g, ':$1'),
           query,
+          queryNames: query.map((q) => q.name),
           validateBody,
           validateQuery,
         };

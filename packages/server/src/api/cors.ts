@@ -38,7 +38,8 @@ export function registerPreflight(app: FastifyInstance): void {
     const method = req.headers['access-control-request-method'];
     if (origin === undefined || method === undefined) {
       reply.header('vary', 'Origin');
-      return reply.code(400).type('text/plain').send('Invalid Preflight Request');
+      const missing = origin === undefined ? 'Origin' : 'Access-Control-Request-Method';
+      return reply.code(400).send({ code: 'bad_request', detail: `Not a CORS preflight: the ${missing} header is missing` });
     }
     reply.header('vary', 'Origin, Access-Control-Request-Headers');
     reply.header('access-control-allow-origin', origin);

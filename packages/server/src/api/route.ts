@@ -10,6 +10,7 @@ import type { Contract, Operation } from './contract.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { SsrfGuard } from '../security/ssrf.js';
 import type { OperationalEvents } from '../operational/operational.js';
+import type { StoreHealth } from './store-health.js';
 
 export interface ApiDeps {
   store: Store;
@@ -24,6 +25,8 @@ export interface ApiDeps {
   operational: OperationalEvents;
   metrics: Metrics;
   ssrf: SsrfGuard;
+  /** Turns driver errors into store errors, counts them, and answers the readiness probe. */
+  storeHealth: StoreHealth;
 }
 
 /** `org`: the operator only. Otherwise the portal permission a token needs. */
@@ -65,6 +68,8 @@ export interface RouteDef {
   app?: 'required' | 'optional';
   endpoint?: 'required' | 'optional';
   message?: 'required';
+  /** Top-level body members that are the tenant's own JSON (a payload): not held to Herald's text rules. */
+  opaque?: readonly string[];
   handler(c: Ctx): Promise<Result>;
   /** The body a repeat of this request answers with, when the stored answer names a message. */
   replay?(c: Ctx, msgId: string): Promise<unknown>;

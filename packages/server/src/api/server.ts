@@ -5,6 +5,7 @@ import { HttpError, notFound, forbidden, payloadTooLarge, ValidationError } from
 import type { Application } from '../domain/types.js';
 import { StoreError, StoreUnavailableError, storeErrorStatus } from '../store/errors.js';
 import type { Principal } from './auth.js';
+import type { StoreHealth } from './store-health.js';
 import { coerceQuery, validateBody, type Operation } from './contract.js';
 import { serviceRoutes } from './service-routes.js';
 import { decodeLook } from './portal-look.js';
@@ -15,17 +16,27 @@ import { createdIds, isAudited } from '../domain/audit.js';
 import { toJson } from './serialize.js';
 import { corsHeaders, corsHook, registerPreflight } from './cors.js';
 import { checkJsonDepth, MAX_JSON_DEPTH } from '../domain/validation.js';
+import { checkInputText, pathIdUsable } from './input.js';
 import type { ApiDeps, Ctx, Result, RouteDef } from './route.js';
 import { allRoutes } from './routes/index.js';
+import { connectionOptions, watchConnections } from './connections.js';
 
-function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+/**
+ * The one place errors become answers. `health` offers an error that would otherwise be a 500 to
+ * the store's classifier first, so a driver's "disk full" or "connection refused" is answered as
+ * the store error it means (507, or 503 with Retry-After).
+ */
+function sendError(reply: FastifyReply, err: unknown, health?: StoreHealth): FastifyReply {
   corsHeaders(reply);
   if (err instanceof ValidationError) return reply.code(422).send({ detail: err.issues });
   if (err instanceof RateLimited) reply.header('retry-after', String(err.retryAfterSeconds));
   if (err instanceof HttpError) return reply.code(err.status).send({ code: err.code, detail: err.detail });
   if (err instanceof StoreError) {
     if (err instanceof StoreUnavailableError) reply.header('retry-after', String(err.retryAfterSeconds));
-    if (err.kind === 'unavailable' || err.kind === 'full') reply.log.error({ err: err.cause ?? err }, err.detail);
+    if (err.kind === 'unavailable' || err.kind === 'full') {
+      health?.observe(err);
+      reply.log.error({ err: err.cause ?? err }, err.detail);
+    }
     return reply.code(storeErrorStatus(err)).send({ code: err.code, detail: err.detail });
   }
   const e = err as { code?: string; statusCode?: number; message?: string };
@@ -51,6 +62,8 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     return reply.code(e.statusCode).send({ code: 'generic_error', detail: e.message ?? 'Bad request' });
   }
+  const storeError = health?.observe(err);
+  if (storeError) return sendError(reply, storeError, health);
   reply.log.error({ err, method: reply.request.method, url: reply.request.url.split('?')[0] }, 'unhandled error');
   return reply.code(500).send({ code: 'server_error', detail: 'Internal server error' });
 }
@@ -72,14 +85,18 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     bodyLimit: deps.config.maxPayloadBytes + 64 * 1024,
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    frameworkErrors: (err, _req, reply) => sendError(reply, err),
+    frameworkErrors: (err, _req, reply) => sendError(reply, err, deps.storeHealth),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    ...connectionOptions(deps.config.http),
   });
+  watchConnections(app.server);
   registerPreflight(app);
-  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  app.setErrorHandler((err, _req, reply) => sendError(reply, err, deps.storeHealth));
   // An empty body with a JSON content type is no body (curl scripts send that on DELETE and
-  // body-less POSTs); anything else goes through Fastify's own prototype-poisoning-safe parser.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // body-less POSTs). Any valid JSON parses, `__proto__` keys included: JSON.parse makes them own
+  // properties and never touches a prototype. Herald's own fields then refuse such keys with a
+  // 422 naming the field (api/input.ts), while a message payload keeps them, byte for byte.
+  const parseJson = app.getDefaultJsonParser('ignore', 'ignore');
   app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
@@ -110,7 +127,24 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   for (const def of allRoutes) {
     const op = deps.contract.operation(def.method, def.operationId);
     registered.add(`${op.method} ${op.path}`);
-    app.route({ method: def.method, url: op.routePath, handler: (req, reply) => handle(deps, guard, limits, def, op, req, reply) });
+    app.route({
+      method: def.method,
+      url: op.routePath,
+      // Who is calling is known from the headers: a caller is admitted before its body is read, so
+      // an unauthenticated client holds no body bytes (only on routes that take a body: the hook
+      // runner costs, and a GET has nothing to read).
+      preParsing: def.access !== 'public' && BODY_METHODS.has(def.method) ? (req, reply, payload, done) => {
+        admit(deps, limits, def, req).then(
+          () => done(null, payload),
+          (err: unknown) => {
+            // The body is left unread: close the connection rather than drain it.
+            if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) reply.header('connection', 'close');
+            done(err as Error);
+          },
+        );
+      } : undefined,
+      handler: (req, reply) => handle(deps, guard, limits, def, op, req, reply),
+    });
   }
   // Routes outside the contract get CORS from a hook, in a scope of their own (see cors.ts).
   await app.register(async (scope) => {
@@ -124,7 +158,8 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
 }
 
 async function resolveApp(deps: ApiDeps, def: RouteDef, principal: Principal, idOrUid: string): Promise<Application | null> {
-  const app = await deps.store.getApplication(idOrUid);
+  // An id no store could hold names nothing: the store is not asked (PostgreSQL would refuse NUL).
+  const app = pathIdUsable(idOrUid) ? await deps.store.getApplication(idOrUid) : null;
   if (principal.kind === 'portal' && (!app || app.id !== principal.appId)) {
     // A portal token learns nothing about other applications, not even whether they exist.
     throw forbidden('This token is scoped to another application.');
@@ -133,17 +168,36 @@ async function resolveApp(deps: ApiDeps, def: RouteDef, principal: Principal, id
   return app;
 }
 
+/** What each path parameter names, for the 404 an unusable id answers. */
+const PATH_THINGS: Record<string, string> = {
+  app_id: 'Application', endpoint_id: 'Endpoint', msg_id: 'Message', attempt_id: 'Attempt', event_type_name: 'Event type', task_id: 'Task',
+  contact_id: 'Contact',
+};
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const PUBLIC: Principal = Object.freeze({ kind: 'operator' });
+const admitted = new WeakMap<FastifyRequest, Principal>();
+
+/** The caller, authenticated from the headers and counted against its rate limit, once per request. */
+async function admit(deps: ApiDeps, limits: ApiRateLimits, def: RouteDef, req: FastifyRequest): Promise<Principal> {
+  if (def.access === 'public') return PUBLIC;
+  const known = admitted.get(req);
+  if (known) return known;
+  const principal = await deps.auth.authenticate(req.headers.authorization, req.raw.socket);
+  // Every authenticated request counts, refused ones included, so probing is limited too.
+  limits.take(principal, deps.now());
+  admitted.set(req, principal);
+  return principal;
+}
+
 async function handle(
   deps: ApiDeps, guard: IdempotencyGuard, limits: ApiRateLimits, def: RouteDef, op: Operation, req: FastifyRequest, reply: FastifyReply,
 ) {
   corsHeaders(reply);
   let caller: Principal | undefined;
   try {
-    const principal: Principal =
-      def.access === 'public' ? { kind: 'operator' } : await deps.auth.authenticate(req.headers.authorization, req.raw.socket);
+    const principal = await admit(deps, limits, def, req);
     caller = principal;
-    // Every authenticated request counts, refused ones included, so probing is limited too.
-    if (def.access !== 'public') limits.take(principal, deps.now());
     if (principal.kind === 'portal') {
       if (def.access === 'org') throw forbidden();
       if (def.access !== 'public' && !principal.permissions.includes(def.access)) {
@@ -153,9 +207,13 @@ async function handle(
     const params = req.params as Record<string, string>;
     // Scope before content: a token learns nothing about another tenant, not even validation errors.
     const app = params.app_id !== undefined ? await resolveApp(deps, def, principal, params.app_id) : null;
-    const query = coerceQuery(op, req.query as Record<string, unknown>);
+    for (const [name, value] of Object.entries(params)) {
+      if (!pathIdUsable(value)) throw notFound(PATH_THINGS[name] ?? 'Entity');
+    }
     // A missing body is an empty object, so optional-only bodies (rotate, portal access) may be omitted.
     const body: unknown = req.body === undefined ? {} : req.body;
+    checkInputText(req.query as Record<string, unknown>, op.queryNames, body, def.opaque);
+    const query = coerceQuery(op, req.query as Record<string, unknown>);
     if (op.validateBody) validateBody(op, body);
     const now = deps.now();
     let endpoint = null;
@@ -221,7 +279,7 @@ async function handle(
       // Refused, so nothing was resolved: the ids are as the caller wrote them.
       await audit(deps, def, req, caller, 403, { appId: p.app_id ?? null, endpointId: p.endpoint_id ?? null, msgId: p.msg_id ?? null });
     }
-    return sendError(reply, err);
+    return sendError(reply, err, deps.storeHealth);
   }
 }
 

@@ -75,6 +75,18 @@ function describeStore(c: Config): string {
 async function serve(flags: { 'no-migrate'?: boolean; 'no-dispatch'?: boolean }, listen = true): Promise<void> {
   const c = config();
   const herald = await createHerald(c, { logger: true, migrate: !flags['no-migrate'], dispatch: !flags['no-dispatch'] });
+  // Before anything is printed: a supervisor that stops Herald as soon as it says it listens must
+  // find the handlers in place (stdout to a pipe is written synchronously).
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    herald.api.log.info({ signal }, 'shutting down');
+    await herald.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   const out = process.stdout;
   if (listen) {
     const url = await herald.api.listen({ host: c.host, port: c.port });
@@ -94,16 +106,6 @@ async function serve(flags: { 'no-migrate'?: boolean; 'no-dispatch'?: boolean },
   } else if (!c.apiToken) {
     out.write(`Operator token: read it from ${c.dataDir}/api-token\n`);
   }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    herald.api.log.info({ signal }, 'shutting down');
-    await herald.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 async function migrate(): Promise<void> {

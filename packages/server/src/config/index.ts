@@ -24,6 +24,8 @@ export interface Config {
   /** Origins that may embed the portal in a frame (HERALD_PORTAL_FRAME_ANCESTORS); empty: none. */
   portalFrameAncestors: string[];
   logLevel: LogLevel;
+  /** What a connection may hold: HERALD_REQUEST_TIMEOUT, HERALD_IDLE_TIMEOUT, HERALD_SHUTDOWN_GRACE. */
+  http: { requestTimeoutMs: number; idleTimeoutMs: number; shutdownGraceMs: number };
   /** Largest accepted request body, bytes. A message payload may be at most 2 MiB. */
   maxPayloadBytes: number;
   /** Uid of the application that receives operational webhooks (if the operator created it). */
@@ -330,6 +332,11 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     portalFrameAncestors: frameAncestors(env),
     logLevel,
+    http: Object.freeze({
+      requestTimeoutMs: duration(env, 'HERALD_REQUEST_TIMEOUT', 30_000, 1000, 3_600_000),
+      idleTimeoutMs: duration(env, 'HERALD_IDLE_TIMEOUT', 10_000, 100, 3_600_000),
+      shutdownGraceMs: duration(env, 'HERALD_SHUTDOWN_GRACE', 10_000, 0, 3_600_000),
+    }),
     maxPayloadBytes: 2 * 1024 * 1024,
     operationalAppUid: operationalApp(env),
     ssrfAllowlist: ssrfAllowlist(env),

@@ -64,10 +64,19 @@ function encode62(n: bigint): string {
   return encodeBytes62(bytes);
 }
 
-/** The 40-bit time prefix (seconds and the 1/256 s fraction) for an epoch-ms instant. */
+/** The first and last instants (epoch ms) the id clock can express. */
+export const ID_CLOCK_MIN_MS = KSUID_EPOCH_S * 1000;
+export const ID_CLOCK_MAX_MS = (KSUID_EPOCH_S + 0xffffffff) * 1000 + 999;
+
+/**
+ * The 40-bit time prefix (seconds and the 1/256 s fraction) for an epoch-ms instant. A time filter
+ * may name any date: one before the clock's range is clamped to its first slot, one after to its
+ * last, so `after` an early date matches every id and `before` it matches none.
+ */
 function timeSlot(ms: number): bigint {
+  if (Number.isNaN(ms)) throw new RangeError('time filter is not a number');
+  ms = Math.min(Math.max(ms, ID_CLOCK_MIN_MS), ID_CLOCK_MAX_MS);
   const secs = Math.floor(ms / 1000) - KSUID_EPOCH_S;
-  if (secs < 0 || secs > 0xffffffff) throw new RangeError(`time out of KSUID range: ${ms}`);
   const frac = Math.floor(((ms % 1000) * 256) / 1000);
   return (BigInt(secs) << 8n) | BigInt(frac);
 }

@@ -46,6 +46,8 @@ const FORBIDDEN_PREFIXES = ['x-amz-', 'x-amzn-', 'x-google', 'x-goog-', 'x-gfe',
 export const SENSITIVE_HEADERS = new Set(['x-auth-token', 'x-api-key', 'www-authenticate', 'authorization', 'proxy-authenticate', 'proxy-authorization', 'cookie']);
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE_MAX = 4096;
+/** What the HTTP client (undici, like Node's http) sends as a header value: tab, 0x20-0x7E, 0x80-0xFF. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export function checkHeaders(headers: Record<string, string | null>, field = 'headers'): void {
   const issues = [];
@@ -56,7 +58,9 @@ export function checkHeaders(headers: Record<string, string | null>, field = 'he
     else if (FORBIDDEN_HEADERS.has(lower) || FORBIDDEN_PREFIXES.some((p) => lower.startsWith(p)))
       issues.push({ loc, msg: `the header '${name}' is reserved and cannot be set`, type: 'value_error' });
     if (value === null) continue;
-    if (/[\r\n\0]/.test(value)) issues.push({ loc, msg: 'header values must not contain CR, LF or NUL', type: 'value_error' });
+    if (!HEADER_VALUE.test(value)) {
+      issues.push({ loc, msg: 'header values may hold only tab, visible ASCII, space and Latin-1 text (no control characters such as CR, LF, NUL or DEL)', type: 'value_error' });
+    }
     else if (new TextEncoder().encode(value).length > HEADER_VALUE_MAX)
       issues.push({ loc, msg: `header values must be at most ${HEADER_VALUE_MAX} bytes`, type: 'value_error' });
   }

@@ -8,6 +8,7 @@ export class Metrics {
   readonly deliveries: Counter<'outcome' | 'endpoint'>;
   readonly deliveryDuration: Histogram<'outcome'>;
   readonly accepted: Counter;
+  readonly storeErrors: Counter<'kind' | 'store'>;
 
   constructor(store: Store, now: () => number) {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
@@ -29,15 +30,30 @@ export class Metrics {
       help: 'Messages accepted (answered 202) by this process',
       registers: [this.registry],
     });
+    this.storeErrors = new Counter({
+      name: 'herald_store_errors_total',
+      help: 'Requests the store could not take, by kind (unavailable: outage, lost connection, lock; full: no room to write)',
+      labelNames: ['kind', 'store'],
+      registers: [this.registry],
+    });
     let last: Promise<{ waiting: number; due: number; oldestDueAgeMs: number }> | null = null;
     // One store read serves the three queue gauges of a scrape.
     const stats = () => (last ??= store.queueStats(now()).finally(() => setImmediate(() => (last = null))));
+    // While the store is down the queue gauges keep their last values, so a scrape still answers
+    // (with herald_store_errors_total, which says why).
+    const read = async (gauge: Gauge, f: (s: { waiting: number; due: number; oldestDueAgeMs: number }) => number) => {
+      try {
+        gauge.set(f(await stats()));
+      } catch {
+        // the last value stands
+      }
+    };
     new Gauge({
       name: 'herald_queue_depth',
       help: 'Delivery tasks waiting (due now or scheduled for a retry)',
       registers: [this.registry],
       async collect() {
-        this.set((await stats()).waiting);
+        await read(this, (s) => s.waiting);
       },
     });
     new Gauge({
@@ -45,7 +61,7 @@ export class Metrics {
       help: 'Delivery tasks due now',
       registers: [this.registry],
       async collect() {
-        this.set((await stats()).due);
+        await read(this, (s) => s.due);
       },
     });
     new Gauge({
@@ -53,7 +69,7 @@ export class Metrics {
       help: 'How long the oldest due delivery task has been waiting',
       registers: [this.registry],
       async collect() {
-        this.set((await stats()).oldestDueAgeMs / 1000);
+        await read(this, (s) => s.oldestDueAgeMs / 1000);
       },
     });
   }

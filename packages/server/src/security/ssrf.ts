@@ -25,6 +25,8 @@ const BLOCKED_V4: [string, number][] = [
 const BLOCKED_V6: [string, number][] = [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
+  ['::', 96], // IPv4-compatible (deprecated; embeds IPv4)
+  ['::ffff:0:0:0', 96], // IPv4-translated (SIIT; embeds IPv4)
   ['64:ff9b::', 96], // NAT64 (embeds IPv4)
   ['64:ff9b:1::', 48], // local-use NAT64
   ['100::', 64], // discard-only
@@ -88,14 +90,22 @@ export class SsrfGuard {
   private judge(ip: string): string | null {
     const family = isIP(ip);
     if (family === 0) return `'${ip}' is not an IP address`;
-    // IPv4-mapped IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-    const [addr, type] = mapped ? [mapped[1]!, 'ipv4' as const] : [ip, family === 4 ? ('ipv4' as const) : ('ipv6' as const)];
-    if (this.allowed.check(addr, type)) return null;
-    if (this.blocked.check(addr, type)) {
-      return `${ip} is not a globally routable address; deliveries there are refused (allow it with HERALD_SSRF_ALLOWLIST)`;
-    }
+    if (family === 4) return this.judgeV4(ip, ip);
+    const words = v6Words(ip);
+    // IPv4-mapped IPv6 (::ffff:10.0.0.1, ::ffff:a00:1) is the IPv4 address it carries.
+    if (words.slice(0, 5).every((x) => x === 0) && words[5] === 0xffff) return this.judgeV4(v4Of(words[6]!, words[7]!), ip);
+    if (this.allowed.check(ip, 'ipv6')) return null;
+    if (this.blocked.check(ip, 'ipv6')) return refused(ip);
+    // Any other form that carries an IPv4 address (6to4, NAT64, Teredo, ISATAP, ...) is refused
+    // when the address it carries would be.
+    const inner = embeddedV4(words);
+    if (inner !== null && this.judgeV4(inner, inner) !== null) return refused(ip, inner);
     return null;
+  }
+
+  private judgeV4(v4: string, asWritten: string): string | null {
+    if (this.allowed.check(v4, 'ipv4')) return null;
+    return this.blocked.check(v4, 'ipv4') ? refused(asWritten, v4 === asWritten ? undefined : v4) : null;
   }
 
   /**
@@ -127,6 +137,44 @@ export class SsrfGuard {
       callback(null, ok[0]!.address, ok[0]!.family);
     });
   };
+}
+
+function refused(ip: string, inner?: string): string {
+  const carrying = inner === undefined ? '' : ` (it carries the IPv4 address ${inner})`;
+  return `${ip} is not a globally routable address${carrying}; deliveries there are refused (allow it with HERALD_SSRF_ALLOWLIST)`;
+}
+
+/** The eight 16-bit words of an IPv6 address already known to be valid (isIP() === 6). */
+export function v6Words(ip: string): number[] {
+  let s = ip.split('%')[0]!.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    s = `${s.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const gap = s.indexOf('::');
+  const part = (x: string) => (x === '' ? [] : x.split(':'));
+  const head = part(gap === -1 ? s : s.slice(0, gap));
+  const tail = gap === -1 ? [] : part(s.slice(gap + 2));
+  const zeros = gap === -1 ? 0 : 8 - head.length - tail.length;
+  return [...head, ...Array<string>(zeros).fill('0'), ...tail].map((x) => parseInt(x, 16));
+}
+
+function v4Of(hi: number, lo: number): string {
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+}
+
+/** The IPv4 address an IPv6 address carries, by the standard embeddings, or null. */
+export function embeddedV4(w: readonly number[]): string | null {
+  const zero = (from: number, to: number) => w.slice(from, to).every((x) => x === 0);
+  if (zero(0, 6)) return v4Of(w[6]!, w[7]!); // IPv4-compatible ::a.b.c.d
+  if (zero(0, 5) && w[5] === 0xffff) return v4Of(w[6]!, w[7]!); // IPv4-mapped
+  if (zero(0, 4) && w[4] === 0xffff && w[5] === 0) return v4Of(w[6]!, w[7]!); // IPv4-translated
+  if (w[0] === 0x64 && w[1] === 0xff9b) return v4Of(w[6]!, w[7]!); // NAT64 (64:ff9b::/96, and /48 local use, RFC 6052 /96)
+  if (w[0] === 0x2002) return v4Of(w[1]!, w[2]!); // 6to4
+  if (w[0] === 0x2001 && w[1] === 0) return v4Of(w[6]! ^ 0xffff, w[7]! ^ 0xffff); // Teredo client (obfuscated)
+  if ((w[4] === 0 || w[4] === 0x200) && w[5] === 0x5efe) return v4Of(w[6]!, w[7]!); // ISATAP interface id
+  return null;
 }
 
 const MEMO_LIMIT = 4096;

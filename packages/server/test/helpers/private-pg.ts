@@ -15,6 +15,10 @@ export interface PrivateCluster {
   dir: string;
   /** `pg_ctl restart -m fast`: every connection is cut, the server is back when this resolves. */
   restart(): Promise<void>;
+  /** `pg_ctl stop -m immediate`, keeping the data: an outage until `resume`. */
+  halt(): Promise<void>;
+  /** Start the halted server again; resolves when it accepts connections. */
+  resume(): Promise<void>;
   stop(): void;
 }
 
@@ -58,6 +62,8 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     port,
     dir,
     restart: () => ctlAsync('restart', '-m', 'fast'),
+    halt: () => ctlAsync('stop', '-m', 'immediate'),
+    resume: () => ctlAsync('start'),
     stop() {
       try {
         ctl('stop', '-m', 'immediate');

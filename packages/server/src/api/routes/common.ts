@@ -5,8 +5,9 @@ import type { Ctx } from '../route.js';
 
 export function pageOf(c: Ctx, defaultOrder: Order): PageQuery {
   const limit = c.query.limit as number | undefined;
-  if (limit !== undefined && limit > MAX_LIMIT) {
-    throw new ValidationError([{ loc: ['query', 'limit'], msg: `Given limit must not exceed ${MAX_LIMIT}`, type: 'value_error' }]);
+  // A limit of 0 would answer empty pages that are never `done`: a client paging to the end loops.
+  if (limit !== undefined && (limit < 1 || limit > MAX_LIMIT)) {
+    throw new ValidationError([{ loc: ['query', 'limit'], msg: `limit must be from 1 to ${MAX_LIMIT}`, type: 'value_error.number' }]);
   }
   return pageQuery(limit, c.query.iterator as string | undefined, (c.query.order as Order | undefined) ?? defaultOrder);
 }
@@ -18,7 +19,18 @@ export function mapPage<T, U>(p: Page<T>, f: (t: T) => U): Page<U> {
 /** An RFC 3339 query value as epoch ms (already format-checked by the contract). */
 export function timeParam(c: Ctx, name: string): number | undefined {
   const v = c.query[name] as string | undefined;
-  return v === undefined ? undefined : Date.parse(v);
+  return v === undefined ? undefined : instant(v, ['query', name]);
+}
+
+/**
+ * An RFC 3339 time as epoch ms; a 422 at `loc` for one the contract's format lets through but no
+ * clock has (a leap second, 23:59:60). Times outside the id clock's range are fine: the stores'
+ * time filters clamp them (domain/ids.ts).
+ */
+export function instant(v: string, loc: (string | number)[]): number {
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new ValidationError([{ loc, msg: 'not a time Herald can use (use RFC 3339, e.g. 2024-01-31T12:00:00Z)', type: 'value_error.datetime' }]);
+  return ms;
 }
 
 /** Event type names that must exist (and not be archived) to be subscribed to. */

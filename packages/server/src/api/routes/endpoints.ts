@@ -7,7 +7,7 @@ import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEAD
 import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from '../../security/secrets.js';
 import { route, type Ctx } from '../route.js';
 import { backgroundTaskOut, endpointOut } from '../serialize.js';
-import { mapPage, pageOf, requireEventTypes, requireModuleForPortal, throttleOf, timeParam } from './common.js';
+import { instant, mapPage, pageOf, requireEventTypes, requireModuleForPortal, throttleOf, timeParam } from './common.js';
 
 /**
  * What a tenant is told when the SSRF guard refuses a URL. The guard's own reason names the
@@ -225,8 +225,8 @@ export const endpointRoutes = [
     method: 'POST', operationId: 'v1.endpoint.recover', access: 'manage', app: 'required', endpoint: 'required',
     async handler(c) {
       await requireModuleForPortal(c);
-      const since = Date.parse(c.body.since);
-      const until = c.body.until ? Date.parse(c.body.until) : c.now;
+      const since = instant(c.body.since, ['body', 'since']);
+      const until = c.body.until ? instant(c.body.until, ['body', 'until']) : c.now;
       if (until < since) throw invalidBody(['until'], '`until` must not be before `since`');
       if (until - since > MAX_RECOVER_WINDOW_MS) throw invalidBody(['since'], 'Cannot recover more than 14 days of messages');
       const task = await c.deps.store.createBackgroundTask({

@@ -101,6 +101,7 @@ export const messageRoutes = [
   route({
     method: 'POST', operationId: 'v1.message.create', access: 'org', app: 'optional',
     replay: replayMessage,
+    opaque: ['payload'],
     async handler(c) {
       const b = c.body;
       let createApp: Application | undefined;

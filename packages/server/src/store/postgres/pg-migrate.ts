@@ -35,7 +35,13 @@ export async function migratePostgres(pool: pg.Pool, apply = true): Promise<numb
     try {
       await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
       await c.query(LEDGER);
-      if (apply) await c.query(`ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS ${LEDGER_MIN_VERSION} TEXT`);
+      // ALTER TABLE takes an ACCESS EXCLUSIVE lock even when the column exists, and a lock request
+      // queues every later reader of the ledger behind it: only ask when the column is missing.
+      const hasColumn = await c.query(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = $1",
+        [LEDGER_MIN_VERSION],
+      );
+      if (apply && hasColumn.rowCount === 0) await c.query(`ALTER TABLE schema_migrations ADD COLUMN ${LEDGER_MIN_VERSION} TEXT`);
       const rows = await readPgLedger(c);
       const pending = planMigrations(loadMigrations('postgres'), rows, apply);
       for (const m of pending) {

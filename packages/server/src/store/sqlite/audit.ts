@@ -26,7 +26,6 @@ export const SQLITE_PURGE_SQL: Record<PurgeKind, string> = (() => {
   };
 })();
 
-
 export abstract class SqliteAuditRetention extends SqliteIdempotency implements AuditStore, RetentionStore {
   appendAudit(e: AuditEntry): Promise<void> {
     return this.writes.run(() => {

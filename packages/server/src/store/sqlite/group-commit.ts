@@ -113,6 +113,9 @@ export class GroupCommit {
           outcomes[i] = { ok: true, value: batch[i]!.fn() };
           this.release.run();
         } catch (e) {
+          // Some errors (a full disk, an I/O error) make SQLite roll back the whole transaction:
+          // the batch then fails with that error, not with the savepoint it took with it.
+          if (!this.db.inTransaction) throw e;
           this.rollbackTo.run();
           this.release.run();
           outcomes[i] = { ok: false, value: e };
