@@ -2,6 +2,7 @@
 // they are validated and documented exactly like the contract's own fields. Every addition is
 // optional: a Svix client that never sends them sees Svix's behaviour.
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
+import { addVersionOperation } from './routes/version.js';
 
 type Schema = Record<string, any>;
 
@@ -110,6 +111,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addSourceIps(doc);
   addEngage(doc);
   addAuditLog(doc);
+  addVersionOperation(doc);
   return doc;
 }
 
