@@ -77,28 +77,6 @@ GATEWAY=$(podman network inspect podman --format '{{range .Subnets}}{{.Gateway}}
 [ -n "$GATEWAY" ] || die 'cannot find the podman network gateway'
 free_port() { node -e "const s=require('net').createServer().listen(0,'$1',()=>{console.log(s.address().port);s.close()})"; }
 HPORT=$(free_port 127.0.0.1)
-RPORT=$(free_port "$GATEWAY")
-
-# The receiver: records each delivery (headers and body) as a JSON line; a payload with
-# {"slow": true} is answered only after 3 s, and its arrival is recorded first.
-RECEIVED="$WORK/received-$$.jsonl"
-: > "$RECEIVED"
-node -e '
-  const fs = require("fs");
-  require("http").createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      const slow = body.includes("\"slow\":true");
-      fs.appendFileSync(process.argv[1], JSON.stringify({ phase: "arrived", headers: req.headers, body }) + "\n");
-      setTimeout(() => {
-        res.end("ok");
-        fs.appendFileSync(process.argv[1], JSON.stringify({ phase: "answered", body }) + "\n");
-      }, slow ? 3000 : 0);
-    });
-  }).listen(Number(process.argv[2]), process.argv[3]);
-' "$RECEIVED" "$RPORT" "$GATEWAY" &
-RECEIVER_PID=$!
 
 run() {
   podman run -d --name "$NAME" -p "127.0.0.1:$HPORT:8071" -v "$VOLUME:/data" \
@@ -130,12 +108,41 @@ wait_for() { # description, command...
   die "timed out waiting for $what"
 }
 
-log "running $IMAGE on 127.0.0.1:$HPORT (receiver on $GATEWAY:$RPORT)"
+log "running $IMAGE on 127.0.0.1:$HPORT"
 run_started=$(date +%s%3N)
 run
 healthy_ms=$(wait_healthy)
 run_to_healthy_ms=$(( $(date +%s%3N) - run_started ))
-log "healthy ${healthy_ms} ms after the container started (${run_to_healthy_ms} ms after \`podman run\`)"
+# CPU time Herald (PID 1) used to get there: what the start costs, whatever else loads the host.
+cpu_ms=$(podman exec "$NAME" cat /proc/1/stat | awk '{print ($14 + $15) * 10}')
+log "healthy ${healthy_ms} ms after the container started (${run_to_healthy_ms} ms after \`podman run\`), ${cpu_ms} ms of CPU"
+
+# The receiver listens on the bridge's gateway address, which exists while a container is attached.
+RPORT=$(free_port 0.0.0.0)
+
+# The receiver: records each delivery (headers and body) as a JSON line; a payload with
+# {"slow": true} is answered only after 3 s, and its arrival is recorded first.
+RECEIVED="$WORK/received-$$.jsonl"
+: > "$RECEIVED"
+node -e '
+  const fs = require("fs");
+  require("http").createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      const slow = body.includes("\"slow\":true");
+      fs.appendFileSync(process.argv[1], JSON.stringify({ phase: "arrived", headers: req.headers, body }) + "\n");
+      setTimeout(() => {
+        res.end("ok");
+        fs.appendFileSync(process.argv[1], JSON.stringify({ phase: "answered", body }) + "\n");
+      }, slow ? 3000 : 0);
+    });
+  }).listen(Number(process.argv[2]), process.argv[3]);
+' "$RECEIVED" "$RPORT" "$GATEWAY" &
+RECEIVER_PID=$!
+wait_for 'the receiver' node -e "require('net').connect($RPORT, '$GATEWAY').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"
+log "receiver on $GATEWAY:$RPORT"
+
 
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/health")" = 204 ] || die 'health is not 204'
 version=$(api GET /api/v1/version)
@@ -168,5 +175,7 @@ attempts=$(api GET "/api/v1/app/$app/attempt/msg/$slow")
 [ "$(echo "$attempts" | json '.data[0].endpointId')" = "$ep" ] || die 'the attempt names another endpoint'
 log "restarted on the same volume (healthy after ${restart_ms} ms); the settled attempt is recorded"
 podman stop -t 30 "$NAME" >/dev/null
+# Build cache a week old or more goes, so repeated runs do not fill the disk.
+podman image prune -f --filter until=168h >/dev/null 2>&1 || true
 
-echo "container-smoke: OK image_size_mb=$size_mb build_s=$build_s healthy_ms=$healthy_ms run_to_healthy_ms=$run_to_healthy_ms restart_healthy_ms=$restart_ms"
+echo "container-smoke: OK image_size_mb=$size_mb build_s=$build_s healthy_ms=$healthy_ms cpu_to_healthy_ms=$cpu_ms run_to_healthy_ms=$run_to_healthy_ms restart_healthy_ms=$restart_ms"
