@@ -114,6 +114,16 @@ describe('doctor on the embedded store', () => {
     const r = await doctor({ HERALD_DATA_DIR: newer });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FAIL +store: .* schema version 999, newer than this Herald/);
+    // A newer Herald's additive migration, recorded as runnable by this version: a warning only.
+    const compatible = join(root, 'compatible');
+    await populate({ HERALD_DATA_DIR: compatible });
+    const c = new BetterSqlite3(join(compatible, 'herald.db'));
+    const running = (c.prepare('SELECT MAX(min_herald_version) AS v FROM schema_migrations').get() as { v: string | null }).v;
+    c.prepare('INSERT INTO schema_migrations (version, name, applied_at, min_herald_version) VALUES (999, ?, 0, ?)').run('additive', running ?? '0.0.0');
+    c.close();
+    const ok = await doctor({ HERALD_DATA_DIR: compatible });
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/warn +store: .* schema version 999, migrated by a newer Herald; its migrations let this Herald/);
     const cfg = await doctor({ HERALD_DATA_DIR: dataDir, HERALD_PORT: 'abc' });
     expect(cfg.code).toBe(1);
     expect(cfg.stdout).toMatch(/FAIL +configuration: HERALD_PORT: 'abc' is not a TCP port/);

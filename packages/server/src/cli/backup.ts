@@ -11,6 +11,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { schemaVersionFor } from '../herald.js';
 import { keyFileOf } from '../security/keyring.js';
+import { schemaVerdict, type LedgerRow } from '../store/migrate.js';
+import { readSqliteLedger } from '../store/sqlite/sqlite-migrate.js';
 
 type Out = (line: string) => void;
 
@@ -148,12 +150,14 @@ export async function restore(config: Config, source: string, out: Out): Promise
     return 1;
   }
   let schema: number;
+  let ledger: LedgerRow[] = [];
   try {
     const b = new Database(file, { readonly: true, fileMustExist: true });
     try {
       const check = b.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new Error(`integrity check: ${String(check)}`);
       schema = ledgerVersion(b);
+      if (schema > 0) ledger = readSqliteLedger(b);
     } finally {
       b.close();
     }
@@ -166,8 +170,8 @@ export async function restore(config: Config, source: string, out: Out): Promise
     out(`herald: ${file} is a SQLite file but not a Herald database (it has no migration ledger)`);
     return 1;
   }
-  if (schema > latest) {
-    out(`herald: the backup is at schema version ${schema}, newer than this Herald knows (${latest}): restore it with the Herald that made it, or a newer one.`);
+  if (!schemaVerdict(ledger, latest).ok) {
+    out(`herald: the backup is at schema version ${schema}, which this Herald (knowing up to ${latest}) cannot run on: restore it with the Herald that made it, or a newer one.`);
     return 1;
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

@@ -11,7 +11,10 @@ import { schemaVersionFor } from '../herald.js';
 import { keyFileOf, readKeyFile } from '../security/keyring.js';
 import { Sealer, type KeyRing } from '../security/sealer.js';
 import { parseCidr } from '../security/ssrf.js';
+import { schemaVerdict, type LedgerRow } from '../store/migrate.js';
+import { readPgLedger } from '../store/postgres/pg-migrate.js';
 import { SEALED_TABLES } from '../store/reseal.js';
+import { readSqliteLedger } from '../store/sqlite/sqlite-migrate.js';
 import { VERSION } from '../version.js';
 import { ledgerVersion, masterKeyWhere } from './backup.js';
 
@@ -29,8 +32,8 @@ const SAMPLE = 20;
 /** What doctor learns from the store. */
 interface StoreProbe {
   describe: string;
-  /** Null when there is no database yet. */
-  schema: number | null;
+  /** The migration ledger; null when there is no database yet, empty when it has none. */
+  ledger: LedgerRow[] | null;
   /** A sample of sealed values, from every sealed column the schema has. */
   sealed(): Promise<string[]>;
   close(): Promise<void>;
@@ -39,13 +42,13 @@ interface StoreProbe {
 const sampleSql = (table: string, column: string) => `SELECT ${column} AS v FROM ${table} WHERE ${column} LIKE 'sealed:%' LIMIT ${SAMPLE}`;
 
 function sqliteProbe(file: string): StoreProbe {
-  if (!existsSync(file)) return { describe: `SQLite at ${file}`, schema: null, sealed: async () => [], close: async () => {} };
+  if (!existsSync(file)) return { describe: `SQLite at ${file}`, ledger: null, sealed: async () => [], close: async () => {} };
   const db = new Database(file, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
-  const schema = ledgerVersion(db);
+  const ledger = ledgerVersion(db) === 0 ? [] : readSqliteLedger(db);
   return {
     describe: `SQLite at ${file}`,
-    schema,
+    ledger,
     async sealed() {
       const values: string[] = [];
       for (const t of SEALED_TABLES) {
@@ -68,13 +71,18 @@ function sqliteProbe(file: string): StoreProbe {
 async function postgresProbe(url: string): Promise<StoreProbe> {
   const u = new URL(url);
   const describe = `PostgreSQL at ${u.host}${u.pathname}`;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  const ledger = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
-  const schema = ledger.rows[0]?.t ? (await client.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations')).rows[0]!.v : 0;
+  const client = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 5000, max: 1 });
+  let ledger: LedgerRow[];
+  try {
+    const t = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
+    ledger = t.rows[0]?.t ? await readPgLedger(client) : [];
+  } catch (e) {
+    await client.end();
+    throw e;
+  }
   return {
     describe,
-    schema,
+    ledger,
     async sealed() {
       const values: string[] = [];
       for (const t of SEALED_TABLES) {
@@ -106,13 +114,20 @@ async function checkStore(config: Config, f: Finding[]): Promise<StoreProbe | nu
     f.push({ level: 'FAIL', area: 'store', text: `cannot open ${what}: ${(e as Error).message}. ${hint}` });
     return null;
   }
-  const s = probe.schema;
-  if (s === null) f.push({ level: 'warn', area: 'store', text: `${probe.describe} does not exist yet: \`herald serve\` creates it (or \`herald restore\` a backup). Is HERALD_DATA_DIR right?` });
-  else if (s === latest) f.push({ level: 'ok', area: 'store', text: `${probe.describe}, schema version ${s} (current)` });
+  if (probe.ledger === null) {
+    f.push({ level: 'warn', area: 'store', text: `${probe.describe} does not exist yet: \`herald serve\` creates it (or \`herald restore\` a backup). Is HERALD_DATA_DIR right?` });
+    return probe;
+  }
+  const s = Math.max(0, ...probe.ledger.map((r) => r.version));
+  const verdict = schemaVerdict(probe.ledger, latest);
+  if (!verdict.ok) {
+    const needs = verdict.requires === null ? 'a newer Herald' : `Herald ${verdict.requires} or newer`;
+    f.push({ level: 'FAIL', area: 'store', text: `${probe.describe} is at schema version ${s}, newer than this Herald ${VERSION} knows (${latest}), and it needs ${needs}: a newer Herald migrated it. Run that version (or newer), or restore a backup taken before the upgrade.` });
+  } else if (s === latest) f.push({ level: 'ok', area: 'store', text: `${probe.describe}, schema version ${s} (current)` });
   else if (s < latest) {
     f.push({ level: 'warn', area: 'store', text: `${probe.describe} is at schema version ${s}; this Herald applies migrations ${s + 1} to ${latest} when it starts (or run \`herald migrate\`). Take a backup first.` });
   } else {
-    f.push({ level: 'FAIL', area: 'store', text: `${probe.describe} is at schema version ${s}, newer than this Herald ${VERSION} knows (${latest}): a newer Herald migrated it. Run that version (or newer), or restore a backup taken before the upgrade.` });
+    f.push({ level: 'warn', area: 'store', text: `${probe.describe} is at schema version ${s}, migrated by a newer Herald; its migrations let this Herald ${VERSION} (which knows up to ${latest}) run on it, but upgrade this process.` });
   }
   return probe;
 }
