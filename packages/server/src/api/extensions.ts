@@ -4,6 +4,7 @@
 import { addReadiness } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
 import { addPortalLookSchema } from './portal-look.js';
+import { addVersionOperation } from './routes/version.js';
 
 type Schema = Record<string, any>;
 
@@ -114,6 +115,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addEngage(doc);
   addAuditLog(doc);
   addReadiness(doc);
+  addVersionOperation(doc);
   return doc;
 }
 
