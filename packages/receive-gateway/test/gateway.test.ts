@@ -75,6 +75,15 @@ describe('herald-receive gateway', () => {
     expect(sink.received.every((r) => (r.body as { isEncrypted: boolean }).isEncrypted === false)).toBe(true);
   });
 
+  it('takes the envelope with id in place of eventId, as two of Voyado’s examples write it, and forwards eventId', async () => {
+    const { gateway, sink } = await setup();
+    const { eventId, ...rest } = envelope('point.balance.updated');
+    const res = await postSigned(gateway.url, JSON.stringify({ id: eventId, ...rest }), secret);
+    expect(res).toEqual({ status: 200, body: { ok: true } });
+    await waitFor('the forward', () => sink.received.length === 1);
+    expect(sink.received[0].body).toEqual({ eventId, ...rest, isEncrypted: false });
+  });
+
   it('stores and forwards a repeated webhook id once', async () => {
     const { gateway, sink } = await setup();
     const id = uniqueName('msg');
