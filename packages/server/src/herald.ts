@@ -58,8 +58,8 @@ function secretFile(file: string, make: () => string): { value: string; created:
 
 /**
  * Open the configured store, applying pending migrations unless `migrate` is false (then a schema
- * that needs them refuses to open). Either way a schema newer than this code refuses with
- * SchemaTooNewError.
+ * that needs them refuses to open). Either way a schema this Herald cannot run on (migrated by a
+ * newer Herald past a breaking migration; store/migrate.ts) refuses with SchemaTooNewError.
  */
 export async function openStore(config: Config, sealer: Sealer, migrate = true): Promise<Store> {
   if (config.database.kind === 'postgres') return PgStore.open({ url: config.database.url, sealer, migrate });

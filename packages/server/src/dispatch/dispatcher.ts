@@ -1,10 +1,20 @@
 // dispatch: claims due delivery tasks under a lease, runs attempts concurrently, throttles per
 // endpoint, records each outcome with the task's fencing token, and stops gracefully.
+//
+// Each delivery goes through four phases, each a method below:
+//   claim   (loop)    take due tasks under a lease and read what they need, a whole claim at once
+//   prepare           nothing to send? cancel. Throttle slot, per-endpoint concurrency, signed request
+//   send              the HTTP request (delivery/send.ts)
+//   settle            the outcome (domain/outcome.ts), recorded under the lease's fence
 import { randomBytes } from 'node:crypto';
 import type { IdGenerator } from '../domain/ids.js';
-import { AUTO_DISABLE_AFTER_MS, nextStep } from '../domain/retry.js';
-import { MessageStatus, TriggerType, type Attempt, type Endpoint } from '../domain/types.js';
-import { parsedSecret, Sender, type DeliveryResult } from '../delivery/send.js';
+import { attemptNumber, attemptTrigger } from '../domain/manual.js';
+import { settle } from '../domain/outcome.js';
+import { AUTO_DISABLE_AFTER_MS } from '../domain/retry.js';
+import { slotInterval, throttleDecision } from '../domain/throttle.js';
+import type { Attempt, Endpoint, Message } from '../domain/types.js';
+import { parsedSecret, Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
+import { tooOldMessage, type SchemaVerdict } from '../store/migrate.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
 
 export interface DispatcherOptions {
@@ -22,6 +32,11 @@ export interface DispatcherOptions {
   attemptTimeoutMs: number;
   /** Polling is the guarantee; wake-ups after commits only make it prompt. */
   pollMs: number;
+  /**
+   * How often a running dispatcher reads the migration ledger to learn whether a newer Herald has
+   * migrated the schema past what this one may run on (default 30 s; also after a failed claim).
+   */
+  schemaCheckMs?: number;
   random?: () => number;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** Observers for metrics and operational events. */
@@ -40,6 +55,15 @@ export interface DispatcherOptions {
 /** A throttled task within this much of its slot waits in memory instead of going back to the store. */
 const HOLD_MS = 1000;
 
+/** A delivery ready to go out: its endpoint's concurrency place is taken until `send` ends. */
+interface Prepared {
+  task: ClaimedTask;
+  endpoint: Endpoint;
+  message: Message;
+  request: DeliveryRequest;
+  startedAt: number;
+}
+
 export class Dispatcher {
   readonly owner = `disp_${randomBytes(6).toString('hex')}`;
   private running = false;
@@ -52,6 +76,10 @@ export class Dispatcher {
   private woken = false;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly idle = new Set<() => void>();
+  /** When the ledger is read next (see schemaHolds); at once on start. */
+  private schemaCheckAt = -Infinity;
+  private schemaTooOld = false;
+  private loopTurns = 0;
 
   constructor(private readonly o: DispatcherOptions) {
     o.store.onTasksDue(() => this.wake());
@@ -95,9 +123,47 @@ export class Dispatcher {
     return this.inFlight;
   }
 
+  /** Turns of the claim loop so far: a marker for tests and diagnostics that the loop has moved on. */
+  get turns(): number {
+    return this.loopTurns;
+  }
+
+  /** True while the schema needs a newer Herald than this one: nothing is claimed. */
+  get stoppedBySchema(): boolean {
+    return this.schemaTooOld;
+  }
+
+  /**
+   * Whether the schema keeps this process from claiming: a newer Herald ran a migration that
+   * older ones cannot run on (store/migrate.ts). Read from the ledger at most every
+   * `schemaCheckMs`, so claims cost no extra statement; said once in the log when it starts and
+   * once when it ends (the schema restored, say), instead of failing on every statement.
+   */
+  private async schemaHolds(): Promise<boolean> {
+    const t = this.o.now();
+    if (t < this.schemaCheckAt) return this.schemaTooOld;
+    this.schemaCheckAt = t + (this.o.schemaCheckMs ?? 30_000);
+    let verdict: SchemaVerdict;
+    try {
+      verdict = await this.o.store.checkSchema();
+    } catch {
+      return this.schemaTooOld; // the store is unreachable: the claim's own backoff deals with that
+    }
+    if (!verdict.ok && !this.schemaTooOld) this.o.log?.error({ requires: verdict.requires, running: verdict.running }, tooOldMessage(verdict));
+    if (verdict.ok && this.schemaTooOld) this.o.log?.warn({}, 'the database schema allows this Herald again; claiming deliveries');
+    this.schemaTooOld = !verdict.ok;
+    return this.schemaTooOld;
+  }
+
+  /** Phase 1, claim: take due tasks under a lease, read them, and start each delivery. */
   private async loop(): Promise<void> {
     while (this.running) {
+      this.loopTurns++;
       this.woken = false;
+      if (await this.schemaHolds()) {
+        await this.sleep(this.o.pollMs);
+        continue;
+      }
       const free = this.o.concurrency - this.inFlight;
       let claimed = 0;
       if (free > 0) {
@@ -114,6 +180,7 @@ export class Dispatcher {
           // The store is unreachable (a database restart, say): back off, doubling up to 5 s, and
           // do not let wake-ups from finishing attempts turn the retries into a tight loop.
           this.claimFailures++;
+          this.schemaCheckAt = -Infinity; // a failed statement may mean a newer schema: look again
           if (this.claimFailures === 1 || this.claimFailures % 20 === 0) {
             this.o.log?.error({ err: e, failures: this.claimFailures }, 'claiming due tasks failed; retrying with backoff');
           }
@@ -170,10 +237,12 @@ export class Dispatcher {
     });
   }
 
+  /** One claimed delivery through its phases: prepare, send, settle. */
   private async run(task: ClaimedTask, ctx: DeliveryContext): Promise<void> {
     this.inFlight++;
     try {
-      await this.attempt(task, ctx);
+      const ready = await this.prepare(task, ctx);
+      if (ready) await this.settle(ready, await this.send(ready));
     } catch (e) {
       // The lease runs out and the task is retried: nothing is lost, at worst repeated.
       this.o.log?.error({ err: e, msgId: task.msgId, endpointId: task.endpointId }, 'delivery attempt failed unexpectedly');
@@ -185,12 +254,17 @@ export class Dispatcher {
     }
   }
 
-  private async attempt(task: ClaimedTask, { endpoint, message, throttleRate: rate }: DeliveryContext): Promise<void> {
+  /**
+   * Phase 2, prepare: cancel a delivery with nothing to send, wait for (or put back until) the
+   * endpoint's throttle slot, take one of the endpoint's concurrency places (or put the task back
+   * briefly), and build the signed request. Null when the delivery does not go out now.
+   */
+  private async prepare(task: ClaimedTask, { endpoint, message, throttleRate: rate }: DeliveryContext): Promise<Prepared | null> {
     const { store, now } = this.o;
     if (!endpoint || endpoint.disabled || !message || message.payload === null) {
       // Gone, disabled or expired: nothing to send, and nothing to retry.
       await store.cancelTask(task, now());
-      return;
+      return null;
     }
     // The endpoint's schedule lives in the store, so every worker process sharing it takes slots
     // from one schedule and the rate holds cluster-wide. A task put back until its slot keeps
@@ -198,43 +272,64 @@ export class Dispatcher {
     let slot: number | null = null;
     if (rate) {
       const t = now();
-      slot = task.throttleSlot ?? (await store.reserveThrottleSlot(endpoint.id, rate, t));
-      if (slot - t > HOLD_MS) {
-        await store.deferTask(task, slot, slot);
-        return;
+      slot = task.throttleSlot ?? (await store.reserveThrottleSlot(endpoint.id, slotInterval(rate), t));
+      const d = throttleDecision(slot, t, HOLD_MS);
+      if (d.kind === 'defer') {
+        await store.deferTask(task, d.until, slot);
+        return null;
       }
-      if (slot > t) await new Promise((r) => setTimeout(r, slot! - t));
+      if (d.waitMs > 0) await new Promise((r) => setTimeout(r, d.waitMs));
     }
     const busy = this.perEndpoint.get(endpoint.id) ?? 0;
     if (busy >= this.o.perEndpointConcurrency) {
       await store.deferTask(task, now() + 100, slot);
-      return;
+      return null;
     }
     this.perEndpoint.set(endpoint.id, busy + 1);
-    let result: DeliveryResult;
     const startedAt = now();
     try {
       const secrets = [endpoint.secret, ...endpoint.previousSecrets.filter((s) => s.expiresAt > startedAt).map((s) => s.key)];
-      result = await this.o.sender.send(
-        {
-          url: endpoint.url,
-          msgId: message.id,
-          body: message.payload,
-          secrets: secrets.map(parsedSecret),
-          headers: endpoint.headers,
-          timestampSeconds: Math.floor(startedAt / 1000),
-        },
-        now,
-      );
-    } finally {
-      const n = (this.perEndpoint.get(endpoint.id) ?? 1) - 1;
-      if (n <= 0) this.perEndpoint.delete(endpoint.id);
-      else this.perEndpoint.set(endpoint.id, n);
+      const request: DeliveryRequest = {
+        url: endpoint.url,
+        msgId: message.id,
+        body: message.payload,
+        secrets: secrets.map(parsedSecret),
+        headers: endpoint.headers,
+        timestampSeconds: Math.floor(startedAt / 1000),
+      };
+      return { task, endpoint, message, request, startedAt };
+    } catch (e) {
+      this.leaveEndpoint(endpoint.id);
+      throw e;
     }
-    const manual = task.triggerType === TriggerType.manual;
-    const attemptNo = task.attemptCount + 1;
-    const next = nextStep(result.outcome, attemptNo, now(), this.o.retryScheduleMs, (this.o.random ?? Math.random)(), manual);
-    const success = result.outcome.kind === 'success';
+  }
+
+  /** Phase 3, send: the HTTP request, then give the endpoint's concurrency place back. */
+  private async send(p: Prepared): Promise<DeliveryResult> {
+    try {
+      return await this.o.sender.send(p.request, this.o.now);
+    } finally {
+      this.leaveEndpoint(p.endpoint.id);
+    }
+  }
+
+  private leaveEndpoint(id: string): void {
+    const n = (this.perEndpoint.get(id) ?? 1) - 1;
+    if (n <= 0) this.perEndpoint.delete(id);
+    else this.perEndpoint.set(id, n);
+  }
+
+  /**
+   * Phase 4, settle: decide the outcome (domain/outcome.ts), record the attempt and the task's
+   * next state under the lease's fence, and tell the observers.
+   */
+  private async settle({ task, endpoint, message, startedAt }: Prepared, result: DeliveryResult): Promise<void> {
+    const settledAt = this.o.now();
+    const outcome = settle(result.outcome, task, settledAt, {
+      retryScheduleMs: this.o.retryScheduleMs,
+      autoDisableAfterMs: AUTO_DISABLE_AFTER_MS,
+      random: (this.o.random ?? Math.random)(),
+    });
     const attempt: Attempt = {
       id: this.o.ids.next('attempt', startedAt),
       msgId: message.id,
@@ -244,27 +339,13 @@ export class Dispatcher {
       response: result.response,
       responseStatusCode: result.statusCode,
       responseDurationMs: result.durationMs,
-      status: success ? MessageStatus.success : MessageStatus.fail,
-      triggerType: manual ? TriggerType.manual : TriggerType.scheduled,
+      status: outcome.attemptStatus,
+      triggerType: attemptTrigger(task.triggerType),
       createdAt: startedAt,
     };
-    const taskState =
-      next.kind === 'done'
-        ? { status: MessageStatus.success, nextAttemptAt: null }
-        : next.kind === 'retry'
-          ? { status: MessageStatus.pending, nextAttemptAt: next.atMs }
-          : { status: MessageStatus.fail, nextAttemptAt: null };
-    const endpointChange =
-      next.kind === 'done'
-        ? ({ kind: 'success' } as const)
-        : next.kind === 'disable'
-          ? ({ kind: 'disable', reason: next.reason } as const)
-          : next.kind === 'exhausted' && !manual
-            ? ({ kind: 'exhausted', autoDisableAfterMs: AUTO_DISABLE_AFTER_MS } as const)
-            : undefined;
-    const done = await store.completeAttempt(task, { attempt, task: taskState, endpoint: endpointChange }, now());
+    const done = await this.o.store.completeAttempt(task, { attempt, task: outcome.task, endpoint: outcome.endpoint }, settledAt);
     if (!done.fenced) this.o.log?.warn({ msgId: task.msgId, endpointId: task.endpointId }, 'lease lost during the attempt; a newer owner decides');
-    this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: manual ? -1 : attemptNo, msgEventId: message.eventId, result, next: next.kind });
+    this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: attemptNumber(task), msgEventId: message.eventId, result, next: outcome.next.kind });
     if (done.disabled) this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id, failSince: done.failSince });
   }
 }

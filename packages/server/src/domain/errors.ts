@@ -39,6 +39,6 @@ export const forbidden = (detail = 'Insufficient access for the given operation.
   new HttpError(403, 'insufficient access', detail);
 export const payloadTooLarge = (detail = 'Request payload is too large.') => new HttpError(413, 'payload_too_large', detail);
 /** Engage: the tenant's webhooks module is off (the operator turns it on), so nothing is emitted. */
-export const moduleDisabled = (
-  detail = "This application's webhooks module is off: the operator turns it on with PUT /api/v1/app/{app_id}/engage/module",
-) => new HttpError(409, 'module_disabled', detail);
+export const MODULE_DISABLED_DETAIL =
+  "This application's webhooks module is off: the operator turns it on with PUT /api/v1/app/{app_id}/engage/module";
+export const moduleDisabled = (detail = MODULE_DISABLED_DETAIL) => new HttpError(409, 'module_disabled', detail);

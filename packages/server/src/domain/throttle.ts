@@ -4,6 +4,36 @@
 // until then); the API's per-token limits keep it in memory, below.
 
 /**
+ * The spacing of an endpoint's send slots at `ratePerSecond`: whole milliseconds, rounded up so
+ * the rate is never exceeded.
+ */
+export function slotInterval(ratePerSecond: number): number {
+  return Math.ceil(1000 / ratePerSecond);
+}
+
+/**
+ * Reserve the next send slot on an endpoint's schedule (GCRA without a burst: nothing is refused,
+ * a delivery waits for its slot). `nextFreeAt` is where the schedule has got to (undefined: never
+ * used). The slot is the later of that and now; the schedule moves on by one interval. The stores
+ * run exactly this as one atomic statement (Store.reserveThrottleSlot), so every worker process
+ * shares the schedule.
+ */
+export function reserveSlot(nextFreeAt: number | undefined, nowMs: number, intervalMs: number): { slot: number; nextFreeAt: number } {
+  const slot = Math.max(nextFreeAt ?? nowMs, nowMs);
+  return { slot, nextFreeAt: slot + intervalMs };
+}
+
+/**
+ * What a dispatcher does with a delivery whose reserved slot is `slot`: send it (after waiting
+ * `waitMs` in memory, 0 when the slot has come), or, when the slot is more than `holdMs` away, put
+ * it back in the store until then so it holds no worker meanwhile.
+ */
+export function throttleDecision(slot: number, nowMs: number, holdMs: number): { kind: 'send'; waitMs: number } | { kind: 'defer'; until: number } {
+  if (slot - nowMs > holdMs) return { kind: 'defer', until: slot };
+  return { kind: 'send', waitMs: Math.max(0, slot - nowMs) };
+}
+
+/**
  * GCRA with a burst, for limits that refuse instead of queueing (the API's per-token limits).
  * `tat` is the key's theoretical arrival time: where its virtual schedule, one slot every
  * `1000 / rate` ms, has got to. A request fits when taking the next slot keeps the schedule no

@@ -38,6 +38,16 @@ export class StorePreconditionError extends StoreError {
   readonly kind = 'precondition' as const;
 }
 
+/**
+ * An Engage state changed between its read and the commit that would replace it: nothing was
+ * written, and the caller detects again from the fresh state (the API retries a few times).
+ */
+export class StaleStateError extends StorePreconditionError {
+  constructor(kind: string, key: string) {
+    super('concurrent_update', `the ${kind} ${key} changed concurrently`);
+  }
+}
+
 /** The store cannot take the request now (database down, connection lost, locked). API: 503 + Retry-After. */
 export class StoreUnavailableError extends StoreError {
   readonly kind = 'unavailable' as const;

@@ -6,6 +6,8 @@
 import type { ResealCursor, ResealResult } from './reseal.js';
 import type { Page, PageQuery } from '../domain/pagination.js';
 import type { AuditEntry, AuditListQuery } from '../domain/audit.js';
+import type { EndpointChange } from '../domain/outcome.js';
+import type { SchemaVerdict } from './migrate.js';
 import type {
   Application,
   Attempt,
@@ -48,7 +50,7 @@ export interface CreateMessagesOptions {
   idem?: IdempotencyWrite<Message[]>;
   /**
    * An Engage change, committed with the messages or not at all. The commit first re-checks, in
-   * the same transaction, that the tenant's webhooks module is on (else it throws the 409
+   * the same transaction, that the tenant's webhooks module is on (else a StorePreconditionError
    * `module_disabled`) and that the state is still at `expectedVersion` (else `StaleStateError`,
    * and the caller detects again from the fresh state).
    */
@@ -84,12 +86,7 @@ export interface EngageStateWrite {
 }
 
 /** The state changed between read and commit: detect again from the fresh state. */
-export class StaleStateError extends Error {
-  constructor(kind: string, key: string) {
-    super(`the ${kind} ${key} changed concurrently`);
-    this.name = 'StaleStateError';
-  }
-}
+export { StaleStateError } from './errors.js';
 
 /** A delivery task claimed by a dispatcher under a lease. Later writes must present the fence. */
 export interface ClaimedTask {
@@ -120,8 +117,8 @@ export interface AttemptResult {
   attempt: Attempt;
   /** The task's new state: due again at `nextAttemptAt`, or finished (success, fail, canceled). */
   task: { status: MessageStatusCode; nextAttemptAt: number | null };
-  /** Endpoint bookkeeping: clear the failure streak, start one, or disable it. */
-  endpoint?: { kind: 'success' } | { kind: 'exhausted'; autoDisableAfterMs: number } | { kind: 'disable'; reason: string };
+  /** Endpoint bookkeeping (domain/outcome.ts): clear the failure streak, start one, or disable it. */
+  endpoint?: EndpointChange;
 }
 
 export interface MessageListQuery extends PageQuery {
@@ -196,7 +193,8 @@ export interface PurgeBatchResult {
   busy: boolean;
 }
 
-export interface Store {
+/** What every store is: its kind and place, and the connection's life. */
+export interface StoreLifecycle {
   readonly kind: 'sqlite' | 'postgres';
   /** Where the data lives, for start-up output (never includes credentials). */
   readonly location: string;
@@ -209,15 +207,27 @@ export interface Store {
    * current one. Go on with `next` until it is null.
    */
   resealBatch(limit: number, cursor: ResealCursor | null): Promise<ResealResult>;
+}
 
-  // Applications
+/**
+ * The migration ledger, read while running: whether this Herald may still run on the schema (a
+ * newer one may have run a breaking migration since this process opened it; store/migrate.ts).
+ */
+export interface SchemaLedger {
+  checkSchema(): Promise<SchemaVerdict>;
+}
+
+/** Records: applications. */
+export interface ApplicationStore {
   createApplication(app: Application, idem?: IdempotencyWrite<Application>): Promise<Application>;
   getApplication(idOrUid: string): Promise<Application | null>;
   listApplications(q: PageQuery): Promise<Page<Application>>;
   updateApplication(app: Application): Promise<Application>;
   deleteApplication(id: string, now: number): Promise<void>;
+}
 
-  // Event types (global to the installation)
+/** Records: event types (global to the installation). */
+export interface EventTypeStore {
   getEventType(name: string): Promise<EventType | null>;
   listEventTypes(q: PageQuery, includeArchived: boolean): Promise<Page<EventType>>;
   /** Insert or replace by name. */
@@ -225,30 +235,30 @@ export interface Store {
   expungeEventType(name: string): Promise<void>;
   /** The names among `names` that are not existing, non-archived event types. */
   missingEventTypes(names: string[]): Promise<string[]>;
+}
 
-  // Endpoints
+/** Records: endpoints. */
+export interface EndpointStore {
   createEndpoint(ep: Endpoint, idem?: IdempotencyWrite<Endpoint>): Promise<Endpoint>;
   getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null>;
   listEndpoints(appId: string, q: PageQuery): Promise<Page<Endpoint>>;
   updateEndpoint(ep: Endpoint): Promise<Endpoint>;
   deleteEndpoint(appId: string, id: string, now: number): Promise<void>;
+}
 
-  // Messages: the message and one delivery task per matching endpoint commit together.
-  // `createApp` creates the application in the same commit, unless one with its uid exists by
-  // then, in which case the message goes to that one.
+/**
+ * Records: messages, and what they became (deliveries, attempts). The message and one delivery
+ * task per endpoint it goes to (domain/fanout.ts) commit together. `createApp` creates the
+ * application in the same commit, unless one with its uid exists by then, in which case the
+ * message goes to that one.
+ */
+export interface MessageStore {
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }>;
   /** Several messages (and optionally an Engage state change) in ONE commit; see CreateMessagesOptions. */
   createMessages(msgs: Message[], opts: CreateMessagesOptions): Promise<{ messages: Message[]; tasks: DeliveryTask[] }>;
   getMessage(appId: string, idOrEventId: string): Promise<Message | null>;
   listMessages(appId: string, q: MessageListQuery): Promise<Page<Message>>;
   expungeMessageContent(appId: string, msgId: string): Promise<void>;
-
-  // Audit log of management changes (domain/audit.ts): appended once per audited request; listed
-  // by id (time order), optionally for one application.
-  appendAudit(entry: AuditEntry): Promise<void>;
-  listAudit(q: AuditListQuery): Promise<Page<AuditEntry>>;
-
-  // Deliveries and attempts
   listEndpointMessages(appId: string, endpointId: string, q: TaskListQuery): Promise<Page<EndpointMessage>>;
   listMessageDestinations(appId: string, msgId: string, q: PageQuery): Promise<Page<MessageDestination>>;
   listAttemptsByEndpoint(appId: string, endpointId: string, q: AttemptListQuery): Promise<Page<Attempt>>;
@@ -256,13 +266,19 @@ export interface Store {
   getAttempt(appId: string, msgId: string, attemptId: string): Promise<Attempt | null>;
   expungeAttemptContent(appId: string, attemptId: string): Promise<void>;
   endpointStats(appId: string, endpointId: string, sinceMs: number, untilMs: number): Promise<EndpointStats>;
+}
+
+/**
+ * The delivery queue. Claims are under a lease with a fencing token; every later write checks the
+ * fence, so a dispatcher that lost its lease can never overwrite the newer owner's outcome. The
+ * decisions (outcome, auto-disable, manual attempts, throttle) are made in domain/; the queue
+ * persists what it is told, atomically.
+ */
+export interface DeliveryQueue {
   /** Make one delivery due now as a manual attempt; false if the message never went to that endpoint and `create` is false. */
   requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void>;
   /** Make every failed delivery of the endpoint within the window due again; returns how many. */
   recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number>;
-
-  // Dispatch: claims under a lease with a fencing token; every later write checks the fence, so a
-  // dispatcher that lost its lease can never overwrite the newer owner's outcome.
   claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]>;
   /**
    * Read what the claimed tasks need (endpoint, message, throttle rate), in claim order. A store
@@ -279,11 +295,11 @@ export interface Store {
    */
   deferTask(task: ClaimedTask, at: number, throttleSlot?: number | null): Promise<boolean>;
   /**
-   * Reserve the endpoint's next send slot at `ratePerSecond` (GCRA: one slot every 1000/rate ms,
-   * rounded up to whole ms so the rate is never exceeded) and return its time (>= now). Atomic
-   * across every process sharing the database, so the rate holds cluster-wide.
+   * Reserve the endpoint's next send slot, `intervalMs` after the last one taken (domain/throttle.ts
+   * slotInterval, reserveSlot), and return its time (>= now). Atomic across every process sharing
+   * the database, so the rate holds cluster-wide.
    */
-  reserveThrottleSlot(endpointId: string, ratePerSecond: number, now: number): Promise<number>;
+  reserveThrottleSlot(endpointId: string, intervalMs: number, now: number): Promise<number>;
   /** End a task without an attempt (endpoint gone or disabled, payload expired). */
   cancelTask(task: ClaimedTask, now: number): Promise<void>;
   /** Give up every lease `owner` holds (graceful stop), so others can claim at once. */
@@ -299,17 +315,28 @@ export interface Store {
   onTasksDueElsewhere(listener: () => void, log?: { warn(obj: object, msg: string): void }): void;
   /** Pending work: tasks waiting (due now or later) and the age of the oldest due task. */
   queueStats(now: number): Promise<{ waiting: number; due: number; oldestDueAgeMs: number }>;
+}
 
-  // Retention: one small batch per call, its own short commit, taking only rows nobody else has
-  // locked; the caller (the purger) loops and pauses between batches.
+/** Retention: one small batch per call, its own short commit, taking only rows nobody else has locked; the purger loops. */
+export interface RetentionStore {
   purgeBatch(kind: PurgeKind, cutoff: number, limit: number): Promise<PurgeBatchResult>;
+}
 
-  // Background tasks
+/** Audit log of management changes (domain/audit.ts): appended once per audited request; listed by id (time order). */
+export interface AuditStore {
+  appendAudit(entry: AuditEntry): Promise<void>;
+  listAudit(q: AuditListQuery): Promise<Page<AuditEntry>>;
+}
+
+/** Background tasks (long operations the API reports on). */
+export interface BackgroundTaskStore {
   createBackgroundTask(task: BackgroundTask): Promise<BackgroundTask>;
   updateBackgroundTask(task: BackgroundTask): Promise<BackgroundTask>;
   getBackgroundTask(id: string): Promise<BackgroundTask | null>;
+}
 
-  // Idempotency
+/** Idempotency: stored answers and the holds that serialise one key's requests. */
+export interface IdempotencyStore {
   getIdempotentResponse(key: string, notBefore: number): Promise<IdempotentResponse | null>;
   putIdempotentResponse(key: string, resp: IdempotentResponse): Promise<void>;
   /**
@@ -326,17 +353,35 @@ export interface Store {
   lockIdempotencyKey(key: string, now: number, until: number): Promise<boolean>;
   /** Give `key` up (its answer, if any, is stored by then). */
   unlockIdempotencyKey(key: string): Promise<void>;
+}
 
-  // Engage (issue 4): tenant settings and the change detector's state. The key and the states
-  // are sealed at rest by the implementation.
+/** Engage: tenant settings and the change detector's state; the key and the states are sealed at rest. */
+export interface EngageStore {
   getEngageSettings(appId: string): Promise<EngageSettings>;
   setEngageModule(appId: string, enabled: boolean, now: number): Promise<EngageSettings>;
   /** Set, rotate (a new key) or clear (null) the payload encryption key. */
   setEngageKey(appId: string, key: string | null, now: number): Promise<EngageSettings>;
   getEngageState(appId: string, kind: EngageStateKind, key: string): Promise<EngageStateRecord>;
+}
 
-  // Portal sessions
+/** Portal sessions. */
+export interface PortalSessionStore {
   createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession>;
   getPortalSession(id: string): Promise<PortalSession | null>;
   revokePortalSession(id: string, now: number): Promise<void>;
 }
+
+/** The whole contract: every sub-contract, as one store implements them. */
+export type Store = StoreLifecycle &
+  SchemaLedger &
+  ApplicationStore &
+  EventTypeStore &
+  EndpointStore &
+  MessageStore &
+  DeliveryQueue &
+  RetentionStore &
+  AuditStore &
+  BackgroundTaskStore &
+  IdempotencyStore &
+  EngageStore &
+  PortalSessionStore;

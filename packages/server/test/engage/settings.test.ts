@@ -169,7 +169,7 @@ describe('engage store: one commit, re-checked', () => {
       h().store.createMessages([msg('off-1')], {
         engage: { appId: t.id, state: { kind: 'contact', key: guid(1), expectedVersion: 1, state: { x: 1 }, now: 1 } },
       }),
-    ).rejects.toMatchObject({ status: 409, code: 'module_disabled' });
+    ).rejects.toMatchObject({ kind: 'precondition', code: 'module_disabled' });
     expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(before);
     expect((await h().store.getEngageState(t.id, 'contact', guid(1))).version).toBe(1);
   });

@@ -3,6 +3,7 @@
 // can neither overwrite the newer owner's outcome nor lose the attempt it made, manual resends are
 // one extra attempt beside the schedule, and exhausted endpoints are disabled once.
 import { expect, it } from 'vitest';
+import { exhausted } from '../../src/domain/outcome.js';
 import { MessageStatus } from '../../src/domain/types.js';
 import type { ClaimedTask } from '../../src/store/store.js';
 import { eachStore } from './backends.js';
@@ -113,7 +114,7 @@ eachStore('store: claims, leases and fencing', (t) => {
     const { store } = t();
     const { appId, endpointId } = await seed(store, 3);
     const exhaust = async (c: ClaimedTask, at: number) =>
-      store.completeAttempt(c, { attempt: attemptFor(c, at, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: { kind: 'exhausted', autoDisableAfterMs: 5 * DAY } }, at);
+      store.completeAttempt(c, { attempt: attemptFor(c, at, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(at, 5 * DAY) }, at);
     const [t1, t2, t3] = await store.claimDueTasks('w', T0 + 2, LEASE, 3);
     expect(await exhaust(t1!, T0 + 1)).toEqual({ fenced: true, disabled: false, failSince: T0 + 1 });
     await store.completeAttempt(t2!, { attempt: attemptFor(t2!, T0 + 2, true), task: { status: MessageStatus.success, nextAttemptAt: null }, endpoint: { kind: 'success' } }, T0 + 2);
@@ -139,7 +140,7 @@ eachStore('store: claims, leases and fencing', (t) => {
     const { appId, endpointId } = await seed(store, 6);
     const claimed = await store.claimDueTasks('w', T0 + 10, LEASE, 6);
     const exhaust = (s: typeof store, c: ClaimedTask) =>
-      s.completeAttempt(c, { attempt: attemptFor(c, T0 + 6 * DAY, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: { kind: 'exhausted', autoDisableAfterMs: 5 * DAY } }, T0 + 6 * DAY);
+      s.completeAttempt(c, { attempt: attemptFor(c, T0 + 6 * DAY, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(T0 + 6 * DAY, 5 * DAY) }, T0 + 6 * DAY);
     // The streak started long ago.
     await exhaust(store, claimed[0]!).then((r) => expect(r.disabled).toBe(false));
     const rest = await Promise.all(claimed.slice(1).map((c, i) => exhaust(i % 2 ? store : other, c)));
@@ -152,7 +153,7 @@ eachStore('store: claims, leases and fencing', (t) => {
     const late = await store.claimDueTasks('w', T0 + 12 * DAY, LEASE, 3);
     const at = T0 + 12 * DAY;
     const results = await Promise.all(late.map((c, i) =>
-      (i % 2 ? other : store).completeAttempt(c, { attempt: attemptFor(c, at, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: { kind: 'exhausted', autoDisableAfterMs: 5 * DAY } }, at),
+      (i % 2 ? other : store).completeAttempt(c, { attempt: attemptFor(c, at, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(at, 5 * DAY) }, at),
     ));
     expect(results.filter((r) => r.disabled)).toHaveLength(1);
     expect((await store.getEndpoint(appId, endpointId))!.disabled).toBe(true);

@@ -3,7 +3,7 @@
 // committed together with the messages it produced, or not at all.
 import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { HttpError } from '../../src/domain/errors.js';
+import { StorePreconditionError } from '../../src/store/errors.js';
 import { StaleStateError } from '../../src/store/store.js';
 import { eachStore } from './backends.js';
 import { app, endpoint, message, page, T0 } from './records.js';
@@ -36,7 +36,7 @@ eachStore('store: Engage settings and state', (t) => {
     expect(await store.getEngageState(a.id, 'contact', 'c-1')).toEqual({ state: null, version: 0 });
 
     await expect(store.createMessages([message(a.id)], { engage: { appId: a.id, state: w(0, { n: 1 }) } })).rejects.toSatisfy(
-      (e: unknown) => e instanceof HttpError && e.status === 409 && e.code === 'module_disabled',
+      (e: unknown) => e instanceof StorePreconditionError && e.code === 'module_disabled',
     );
     await store.setEngageModule(a.id, true, T0);
     const idemKey = randomBytes(32).toString('base64url');

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exhausted } from '../../src/domain/outcome.js';
 import { MessageStatus } from '../../src/domain/types.js';
 import { loadMigrations, SchemaTooNewError } from '../../src/store/migrate.js';
 import { migratePostgres } from '../../src/store/postgres/pg-migrate.js';
@@ -75,7 +76,7 @@ describe('PostgreSQL store: writes that lock rows in opposite orders', () => {
       // write the endpoint row too (clearing it): task row first, endpoint row second.
       const first = new Map(claimed.map((c) => [c.endpointId, c]));
       for (const c of first.values()) {
-        await s1!.completeAttempt(c, { attempt: attemptFor(c, T0 + 101, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: { kind: 'exhausted', autoDisableAfterMs: 5 * 864e5 } }, T0 + 101);
+        await s1!.completeAttempt(c, { attempt: attemptFor(c, T0 + 101, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(T0 + 101, 5 * 864e5) }, T0 + 101);
       }
       const rest = claimed.filter((c) => first.get(c.endpointId) !== c);
       const ops: Promise<unknown>[] = rest.map((c, i) =>

@@ -3,14 +3,14 @@
 // cursor pagination in both directions, idempotent answers, portal sessions, background tasks.
 import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { HttpError } from '../../src/domain/errors.js';
+import { StoreConflictError } from '../../src/store/errors.js';
 import { IdGenerator } from '../../src/domain/ids.js';
 import type { Page } from '../../src/domain/pagination.js';
 import { MessageStatus } from '../../src/domain/types.js';
 import { eachStore } from './backends.js';
 import { app, attemptFor, endpoint, eventType, ids, LEASE, message, page, seed, T0, taskOf } from './records.js';
 
-const is409 = (e: unknown) => e instanceof HttpError && e.status === 409;
+const is409 = (e: unknown) => e instanceof StoreConflictError && e.code === 'conflict';
 
 /** Walk a list forwards to the end, then backwards from the end to the start. */
 async function walk<T>(list: (q: ReturnType<typeof page>) => Promise<Page<T>>, limit: number, order: 'ascending' | 'descending', key: (x: T) => string) {

@@ -3,6 +3,7 @@
 // several processes would have), a schedule that fell behind restarts at now, and a slot a task
 // was put back with comes back with its next claim, exactly once.
 import { expect, it } from 'vitest';
+import { slotInterval } from '../../src/domain/throttle.js';
 import { eachStore } from './backends.js';
 import { LEASE, seed, T0 } from './records.js';
 
@@ -11,16 +12,16 @@ eachStore('store: throttle slots', (t, kind) => {
     const { store, sibling } = t();
     const other = await sibling();
     // 20/s: one slot every 50 ms; all asked at T0, concurrently, from two stores.
-    const slots = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? other : store).reserveThrottleSlot('ep_a', 20, T0)));
+    const slots = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? other : store).reserveThrottleSlot('ep_a', slotInterval(20), T0)));
     expect(slots.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => T0 + i * 50));
     // Another endpoint has its own schedule.
-    expect(await store.reserveThrottleSlot('ep_b', 20, T0)).toBe(T0);
+    expect(await store.reserveThrottleSlot('ep_b', slotInterval(20), T0)).toBe(T0);
     // A schedule behind now restarts at now; one ahead continues where it is.
-    expect(await store.reserveThrottleSlot('ep_b', 20, T0 + 10_000)).toBe(T0 + 10_000);
-    expect(await other.reserveThrottleSlot('ep_a', 20, T0 + 1000)).toBe(T0 + 2000);
+    expect(await store.reserveThrottleSlot('ep_b', slotInterval(20), T0 + 10_000)).toBe(T0 + 10_000);
+    expect(await other.reserveThrottleSlot('ep_a', slotInterval(20), T0 + 1000)).toBe(T0 + 2000);
     // Intervals round up to whole milliseconds, so a rate is never exceeded: 3/s is every 334 ms.
-    expect(await store.reserveThrottleSlot('ep_c', 3, T0)).toBe(T0);
-    expect(await store.reserveThrottleSlot('ep_c', 3, T0)).toBe(T0 + 334);
+    expect(await store.reserveThrottleSlot('ep_c', slotInterval(3), T0)).toBe(T0);
+    expect(await store.reserveThrottleSlot('ep_c', slotInterval(3), T0)).toBe(T0 + 334);
     expect(kind === 'postgres' ? other !== store : other === store).toBe(true);
   });
 

@@ -1,20 +1,61 @@
 // Row → domain record mappers shared by both stores. Column names are the same in both dialects;
-// only how JSON columns arrive differs (text in SQLite, already decoded by pg), so each store
-// passes its decoder. Endpoint rows, with their several sealed secrets, stay with their store; an
-// idempotent answer's one sealed column is handled here, the same way for both.
+// only how JSON and boolean columns arrive differs (text and 0/1 in SQLite, decoded by pg), so
+// each store passes its decoders. Sealed columns are opened here, the same way for both.
+import type { AuditEntry } from '../../domain/audit.js';
 import type {
-  Application, Attempt, DeliveryTask, IdempotentResponse, Message, MessageStatusCode, PortalSession, TriggerTypeCode,
-} from '../domain/types.js';
-import type { Sealer } from '../security/sealer.js';
-import type { BackgroundTask, IdempotencyWrite } from './store.js';
+  Application, Attempt, DeliveryTask, Endpoint, EventType, IdempotentResponse, Message, MessageStatusCode, PortalSession,
+  TriggerTypeCode,
+} from '../../domain/types.js';
+import type { Sealer } from '../../security/sealer.js';
+import type { BackgroundTask, EngageSettings, IdempotencyWrite } from '../store.js';
 
 type Row = Record<string, any>;
 
 /** Turns a JSON column's value into the value it holds (null stays null). */
 export type JsonDecoder = (v: unknown) => any;
+/** Turns a boolean column's value into a boolean. */
+export type BoolDecoder = (v: unknown) => boolean;
 
-export function rowMappers(json: JsonDecoder) {
+export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer) {
   return {
+    /** An endpoint, its secrets and headers unsealed. */
+    endpoint: (r: Row): Endpoint => ({
+      id: r.id,
+      appId: r.app_id,
+      uid: r.uid,
+      url: r.url,
+      description: r.description,
+      throttleRate: r.throttle_rate,
+      disabled: bool(r.disabled),
+      disabledReason: r.disabled_reason,
+      eventTypes: json(r.event_types),
+      channels: json(r.channels),
+      metadata: json(r.metadata),
+      headers: JSON.parse(sealer.unseal(r.headers_sealed)),
+      secret: sealer.unseal(r.secret_sealed),
+      previousSecrets: JSON.parse(sealer.unseal(r.previous_secrets_sealed)),
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }),
+    eventType: (r: Row): EventType => ({
+      name: r.name,
+      description: r.description,
+      archived: bool(r.archived),
+      deprecated: bool(r.deprecated),
+      schemas: json(r.schemas),
+      featureFlag: r.feature_flag,
+      groupName: r.group_name,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }),
+    /** An application's Engage settings; no row means the defaults (module off, no key). */
+    engageSettings: (appId: string, r: Row | undefined): EngageSettings => ({
+      appId,
+      moduleEnabled: r !== undefined && bool(r.module_enabled),
+      encryptionKey: r?.key_sealed ? sealer.unseal(r.key_sealed) : null,
+      keySetAt: r?.key_set_at ?? null,
+      updatedAt: r?.updated_at ?? null,
+    }),
     app: (r: Row): Application => ({
       id: r.id,
       uid: r.uid,
@@ -97,3 +138,28 @@ export function idempotencyRow<R>(idem: IdempotencyWrite<R>, result: R, sealer: 
   const msgId = idem.msgId?.(result) ?? null;
   return [keyHash(idem.key), idem.key, idem.status, msgId === null ? sealer.seal(idem.body(result)) : '', msgId, idem.now];
 }
+
+/** An audit_log row (integers come back as numbers or numeric strings, hence Number()). */
+export function auditRow(r: Record<string, unknown>): AuditEntry {
+  return {
+    id: r.id as string,
+    at: Number(r.at),
+    actor: r.actor as AuditEntry['actor'],
+    sessionId: (r.session_id as string | null) ?? null,
+    actorAppId: (r.actor_app_id as string | null) ?? null,
+    operationId: r.operation_id as string,
+    method: r.method as string,
+    path: r.path as string,
+    status: Number(r.status),
+    appId: (r.app_id as string | null) ?? null,
+    endpointId: (r.endpoint_id as string | null) ?? null,
+    msgId: (r.msg_id as string | null) ?? null,
+  };
+}
+
+/** The audit_log columns in the order appendAudit writes them. */
+export const AUDIT_COLUMNS = 'id, at, actor, session_id, actor_app_id, operation_id, method, path, status, app_id, endpoint_id, msg_id';
+
+export const auditValues = (e: AuditEntry): unknown[] => [
+  e.id, e.at, e.actor, e.sessionId, e.actorAppId, e.operationId, e.method, e.path, e.status, e.appId, e.endpointId, e.msgId,
+];

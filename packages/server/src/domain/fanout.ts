@@ -1,0 +1,36 @@
+// Fan-out: which of an application's endpoints a new message goes to, and the delivery task it
+// starts with at each. The stores persist the tasks this returns, in the message's own commit.
+import { endpointMatches, type Matchable } from './filters.js';
+import { MessageStatus, type DeliveryTask, type Message } from './types.js';
+
+export interface FanOutEndpoint extends Matchable {
+  id: string;
+}
+
+/**
+ * The delivery tasks of `msg`, one per endpoint of `endpoints` (its application's) that it goes
+ * to: every endpoint whose filter it matches (domain/filters.ts), or, for a send-example, only
+ * `onlyEndpointId`, filters bypassed but never when disabled. Each is pending and due at once.
+ */
+export function fanOut(
+  msg: Pick<Message, 'id' | 'appId' | 'eventType' | 'channels' | 'createdAt'>,
+  endpoints: readonly FanOutEndpoint[],
+  onlyEndpointId?: string,
+): DeliveryTask[] {
+  const tasks: DeliveryTask[] = [];
+  for (const ep of endpoints) {
+    const goes = onlyEndpointId ? ep.id === onlyEndpointId && !ep.disabled : endpointMatches(ep, msg.eventType, msg.channels);
+    if (!goes) continue;
+    tasks.push({
+      msgId: msg.id,
+      endpointId: ep.id,
+      appId: msg.appId,
+      status: MessageStatus.pending,
+      attemptCount: 0,
+      nextAttemptAt: msg.createdAt,
+      createdAt: msg.createdAt,
+      updatedAt: msg.createdAt,
+    });
+  }
+  return tasks;
+}

@@ -1,0 +1,115 @@
+// The list queries both stores run, written once: paging, the message filters, the attempt list's
+// filters and the endpoint statistics. Each returns the SQL and its values for the store to run
+// with its driver; the stores map the rows with common/rows.ts.
+import { endIdFor, startIdFor } from '../../domain/ids.js';
+import type { PageQuery } from '../../domain/pagination.js';
+import { MessageStatus } from '../../domain/types.js';
+import type { AuditListQuery } from '../../domain/audit.js';
+import type { AttemptListQuery, EndpointStats, MessageListQuery, TaskListQuery } from '../store.js';
+import { cursor } from './paging.js';
+import { Params, type DialectName, type Query } from './sql.js';
+
+/** A delivery task's columns, aliased `t_*` beside a joined message or endpoint (rows.task(r, 't_')). */
+export const TASK_COLS = `t.msg_id AS t_msg_id, t.endpoint_id AS t_endpoint_id, t.app_id AS t_app_id, t.status AS t_status,
+  t.attempt_count AS t_attempt_count, t.next_attempt_at AS t_next_attempt_at, t.created_at AS t_created_at,
+  t.updated_at AS t_updated_at`;
+
+type MessageFilter = { eventTypes?: string[]; channel?: string; afterMs?: number; beforeMs?: number };
+
+/** WHERE pieces shared by message-shaped lists (alias `m`); `idCol` carries the id-range filter. */
+export function messageFilters(q: MessageFilter, idCol: string, ps: Params): string {
+  let where = '';
+  if (q.eventTypes && q.eventTypes.length) where += ` AND ${ps.oneOf('m.event_type', q.eventTypes)}`;
+  if (q.channel !== undefined) where += ` AND ${ps.jsonHas('m.channels', q.channel)}`;
+  if (q.afterMs !== undefined) where += ` AND ${idCol} >= ${ps.p(startIdFor('message', q.afterMs))} AND m.created_at > ${ps.p(q.afterMs)}`;
+  if (q.beforeMs !== undefined) where += ` AND ${idCol} <= ${ps.p(endIdFor('message', q.beforeMs))} AND m.created_at < ${ps.p(q.beforeMs)}`;
+  return where;
+}
+
+/** One page of a table keyed by `col`, with fixed conditions `where` (no parameters) and optional leading ones. */
+export function listQuery(d: DialectName, table: string, col: string, where: string, q: PageQuery, ...scope: [string, unknown][]): Query {
+  const ps = new Params(d);
+  const scoped = scope.map(([c, v]) => ` AND ${c} = ${ps.p(v)}`).join('');
+  const c = cursor(col, q, ps);
+  return { sql: `SELECT * FROM ${table} WHERE ${where}${scoped}${c.where}${c.order}${c.limit}`, values: ps.values };
+}
+
+export const listAuditQuery = (d: DialectName, q: AuditListQuery): Query =>
+  listQuery(d, 'audit_log', 'id', '1 = 1', q, ...(q.appId === null ? [] : [['app_id', q.appId] as [string, unknown]]));
+
+export function listMessagesQuery(d: DialectName, appId: string, q: MessageListQuery): Query {
+  const ps = new Params(d, appId);
+  const where = messageFilters(q, 'm.id', ps);
+  const c = cursor('m.id', q, ps);
+  return { sql: `SELECT m.* FROM message m WHERE m.app_id = ${ps.initial(1)}${where}${c.where}${c.order}${c.limit}`, values: ps.values };
+}
+
+export function listEndpointMessagesQuery(d: DialectName, appId: string, endpointId: string, q: TaskListQuery): Query {
+  const ps = new Params(d, endpointId, appId);
+  let where = messageFilters(q, 't.msg_id', ps);
+  if (q.status !== undefined) where += ` AND t.status = ${ps.p(q.status)}`;
+  const c = cursor('t.msg_id', q, ps);
+  return {
+    sql: `SELECT m.*, ${TASK_COLS}
+       FROM delivery_task t JOIN message m ON m.app_id = t.app_id AND m.id = t.msg_id
+       WHERE t.endpoint_id = ${ps.initial(1)} AND t.app_id = ${ps.initial(2)}${where}${c.where}${c.order}${c.limit}`,
+    values: ps.values,
+  };
+}
+
+export function listMessageDestinationsQuery(d: DialectName, appId: string, msgId: string, q: PageQuery): Query {
+  const ps = new Params(d, msgId, appId);
+  const c = cursor('e.id', q, ps);
+  return {
+    sql: `SELECT e.*, ${TASK_COLS}
+       FROM delivery_task t JOIN endpoint e ON e.id = t.endpoint_id
+       WHERE t.msg_id = ${ps.initial(1)} AND t.app_id = ${ps.initial(2)} AND e.deleted_at IS NULL${c.where}${c.order}${c.limit}`,
+    values: ps.values,
+  };
+}
+
+/** Attempts of one endpoint or one message, with the attempt list's filters. */
+export function listAttemptsQuery(d: DialectName, appId: string, scopeCol: 'a.endpoint_id' | 'a.msg_id', scope: string, q: AttemptListQuery): Query {
+  const ps = new Params(d, scope, appId);
+  let where = '';
+  if (q.status !== undefined) where += ` AND a.status = ${ps.p(q.status)}`;
+  if (q.statusCodeClass !== undefined) {
+    if (q.statusCodeClass === 0) where += ' AND a.response_status_code < 100';
+    else where += ` AND a.response_status_code >= ${ps.p(q.statusCodeClass)} AND a.response_status_code < ${ps.p(q.statusCodeClass + 100)}`;
+  }
+  if (q.endpointId !== undefined) where += ` AND a.endpoint_id = ${ps.p(q.endpointId)}`;
+  if (q.afterMs !== undefined) where += ` AND a.id >= ${ps.p(startIdFor('attempt', q.afterMs))} AND a.created_at > ${ps.p(q.afterMs)}`;
+  if (q.beforeMs !== undefined) where += ` AND a.id <= ${ps.p(endIdFor('attempt', q.beforeMs))} AND a.created_at < ${ps.p(q.beforeMs)}`;
+  let join = '';
+  if ((q.eventTypes && q.eventTypes.length) || q.channel !== undefined) {
+    join = ' JOIN message m ON m.app_id = a.app_id AND m.id = a.msg_id';
+    where += messageFilters({ eventTypes: q.eventTypes, channel: q.channel }, 'a.msg_id', ps);
+  }
+  const c = cursor('a.id', q, ps);
+  return {
+    sql: `SELECT a.* FROM attempt a${join} WHERE ${scopeCol} = ${ps.initial(1)} AND a.app_id = ${ps.initial(2)}${where}${c.where}${c.order}${c.limit}`,
+    values: ps.values,
+  };
+}
+
+/** Deliveries of one endpoint by state, for messages created within [sinceMs, untilMs]. */
+export function endpointStatsQuery(d: DialectName, appId: string, endpointId: string, sinceMs: number, untilMs: number): Query {
+  const ps = new Params(d);
+  return {
+    sql: `SELECT status, COUNT(*) AS n FROM delivery_task
+       WHERE endpoint_id = ${ps.p(endpointId)} AND app_id = ${ps.p(appId)} AND msg_id >= ${ps.p(startIdFor('message', sinceMs))} AND msg_id <= ${ps.p(endIdFor('message', untilMs))} GROUP BY status`,
+    values: ps.values,
+  };
+}
+
+/** The endpointStatsQuery rows as counts per state (states with no deliveries count 0). */
+export function endpointStatsOf(rows: { status: number; n: number }[]): EndpointStats {
+  const stats: EndpointStats = { success: 0, pending: 0, sending: 0, fail: 0 };
+  for (const r of rows) {
+    if (r.status === MessageStatus.success) stats.success = r.n;
+    else if (r.status === MessageStatus.pending) stats.pending = r.n;
+    else if (r.status === MessageStatus.sending) stats.sending = r.n;
+    else if (r.status === MessageStatus.fail) stats.fail = r.n;
+  }
+  return stats;
+}

@@ -1,0 +1,160 @@
+// PostgreSQL store, records: applications, event types, portal sessions and background tasks.
+import type pg from 'pg';
+import { isIdOf } from '../../domain/ids.js';
+import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
+import { MessageStatus, type Application, type EventType, type PortalSession } from '../../domain/types.js';
+import { deletedConcurrently } from '../common/conflicts.js';
+import { listQuery } from '../common/lists.js';
+import type { ApplicationStore, BackgroundTask, BackgroundTaskStore, EventTypeStore, IdempotencyWrite, PortalSessionStore } from '../store.js';
+import { jsonOrNull, PgBase, type Db } from './base.js';
+import { PgEngage } from './engage.js';
+
+export abstract class PgApps extends PgEngage implements ApplicationStore, EventTypeStore, PortalSessionStore, BackgroundTaskStore {
+  // ---- applications --------------------------------------------------------------------------
+
+  protected insertApp(db: Db, a: Application): Promise<number> {
+    return this.run(
+      db,
+      'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt],
+    );
+  }
+
+  async createApplication(app: Application, idem?: IdempotencyWrite<Application>): Promise<Application> {
+    const write = async (db: Db) => {
+      await this.insertApp(db, app).catch(PgBase.conflictOn('application'));
+      await this.putIdem(db, idem, app);
+      return app;
+    };
+    return idem ? this.tx(write) : write(this.pool);
+  }
+
+  async getApplication(idOrUid: string): Promise<Application | null> {
+    const col = isIdOf('application', idOrUid) ? 'id' : 'uid';
+    const r = await this.one(this.pool, `SELECT * FROM application WHERE ${col} = $1 AND deleted_at IS NULL`, [idOrUid]);
+    return r ? this.rows.app(r) : null;
+  }
+
+  async listApplications(q: PageQuery): Promise<Page<Application>> {
+    const { sql, values } = listQuery(this.dialect, 'application', 'id', 'deleted_at IS NULL', q);
+    return toPage(await this.all(this.pool, sql, values), q, (r) => r.id, this.rows.app);
+  }
+
+  async updateApplication(app: Application): Promise<Application> {
+    const n = await this.run(
+      this.pool,
+      'UPDATE application SET uid = $1, name = $2, throttle_rate = $3, metadata = $4, updated_at = $5 WHERE id = $6 AND deleted_at IS NULL',
+      [app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.updatedAt, app.id],
+    ).catch(PgBase.conflictOn('application'));
+    if (n === 0) throw deletedConcurrently('application');
+    return app;
+  }
+
+  async deleteApplication(id: string, now: number): Promise<void> {
+    await this.tx(async (c) => {
+      await this.cancelPendingTasks(c, 'app_id', id);
+      await c.query('UPDATE application SET deleted_at = $1, uid = NULL WHERE id = $2 AND deleted_at IS NULL', [now, id]);
+      // Its endpoints go with it, so nothing is delivered for a deleted tenant.
+      await c.query('UPDATE endpoint SET deleted_at = $1, uid = NULL WHERE app_id = $2 AND deleted_at IS NULL', [now, id]);
+    });
+  }
+
+  /**
+   * Cancel the pending tasks of one application or endpoint. Writers of several tasks lock them in
+   * (endpoint_id, msg_id) order and before any endpoint row (as completions do), so no two of them
+   * wait on each other in a cycle.
+   */
+  protected async cancelPendingTasks(c: pg.PoolClient, col: 'app_id' | 'endpoint_id', value: string): Promise<void> {
+    await c.query(
+      `UPDATE delivery_task SET next_attempt_at = NULL, status = $1 WHERE (msg_id, endpoint_id) IN (
+         SELECT msg_id, endpoint_id FROM delivery_task WHERE ${col} = $2 AND next_attempt_at IS NOT NULL
+         ORDER BY endpoint_id, msg_id FOR UPDATE)`,
+      [MessageStatus.canceled, value],
+    );
+  }
+
+  // ---- event types ---------------------------------------------------------------------------
+
+
+  async getEventType(name: string): Promise<EventType | null> {
+    const r = await this.one(this.pool, 'SELECT * FROM event_type WHERE name = $1', [name]);
+    return r ? this.rows.eventType(r) : null;
+  }
+
+  async listEventTypes(q: PageQuery, includeArchived: boolean): Promise<Page<EventType>> {
+    const { sql, values } = listQuery(this.dialect, 'event_type', 'name', includeArchived ? '1 = 1' : 'NOT archived', q);
+    return toPage(await this.all(this.pool, sql, values), q, (r) => r.name, this.rows.eventType);
+  }
+
+  async putEventType(et: EventType, idem?: IdempotencyWrite<EventType>): Promise<EventType> {
+    const write = async (db: Db) => {
+      await db.query(
+        `INSERT INTO event_type (name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (name) DO UPDATE SET description = excluded.description, archived = excluded.archived,
+           deprecated = excluded.deprecated, schemas = excluded.schemas, feature_flag = excluded.feature_flag,
+           group_name = excluded.group_name, updated_at = excluded.updated_at`,
+        [et.name, et.description, et.archived, et.deprecated, jsonOrNull(et.schemas), et.featureFlag, et.groupName, et.createdAt, et.updatedAt],
+      );
+      await this.putIdem(db, idem, et);
+      return et;
+    };
+    return idem ? this.tx(write) : write(this.pool);
+  }
+
+  async expungeEventType(name: string): Promise<void> {
+    await this.pool.query('DELETE FROM event_type WHERE name = $1', [name]);
+  }
+
+  async missingEventTypes(names: string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const rows = await this.all(this.pool, 'SELECT name FROM event_type WHERE NOT archived AND name = ANY($1::text[])', [names]);
+    const found = new Set(rows.map((r) => r.name));
+    return names.filter((n) => !found.has(n));
+  }
+
+  // ---- background tasks ----------------------------------------------------------------------
+
+  async createBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
+    await this.pool.query('INSERT INTO background_task (id, app_id, kind, status, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      t.id, t.appId, t.kind, t.status, JSON.stringify(t.data), t.createdAt, t.updatedAt,
+    ]);
+    return t;
+  }
+
+  async updateBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
+    await this.pool.query('UPDATE background_task SET status = $1, data = $2, updated_at = $3 WHERE id = $4', [
+      t.status, JSON.stringify(t.data), t.updatedAt, t.id,
+    ]);
+    return t;
+  }
+
+  async getBackgroundTask(id: string): Promise<BackgroundTask | null> {
+    const r = await this.one(this.pool, 'SELECT * FROM background_task WHERE id = $1', [id]);
+    return r ? this.rows.backgroundTask(r) : null;
+  }
+
+  // ---- portal sessions -----------------------------------------------------------------------
+
+  async createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession> {
+    const write = async (db: Db) => {
+      await db.query(
+        'INSERT INTO portal_session (id, app_id, permissions, feature_flags, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [s.id, s.appId, JSON.stringify(s.permissions), JSON.stringify(s.featureFlags), s.createdAt, s.expiresAt, s.revokedAt],
+      );
+      await this.putIdem(db, idem, s);
+      return s;
+    };
+    return idem ? this.tx(write) : write(this.pool);
+  }
+
+  async getPortalSession(id: string): Promise<PortalSession | null> {
+    const r = await this.one(this.pool, 'SELECT * FROM portal_session WHERE id = $1', [id]);
+    return r ? this.rows.session(r) : null;
+  }
+
+  async revokePortalSession(id: string, now: number): Promise<void> {
+    await this.pool.query('UPDATE portal_session SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now, id]);
+  }
+
+}

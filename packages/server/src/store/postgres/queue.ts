@@ -1,0 +1,332 @@
+// PostgreSQL store, delivery queue: claims with FOR UPDATE SKIP LOCKED under a lease and a fencing
+// token, batched completions, deferrals, resends and recovery. Decisions come from domain/
+// (outcome, manual attempts, throttle); this persists them atomically.
+import type pg from 'pg';
+import { endIdFor, startIdFor } from '../../domain/ids.js';
+import { attemptNumber, resumesSchedule } from '../../domain/manual.js';
+import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
+import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
+import type { Db, Row } from './base.js';
+import { PgMessages } from './messages.js';
+
+// The columns the named (prepared) statements read, listed rather than `*`: a prepared `SELECT *`
+// fails on every later call ("cached plan must not change result type") once a migration adds a
+// column under a running process.
+const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at';
+const ENDPOINT_COLS = ['id', 'app_id', 'uid', 'url', 'description', 'throttle_rate', 'disabled', 'disabled_reason', 'event_types',
+  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'created_at', 'updated_at'].map((c) => `e.${c}`).join(', ');
+
+/** The most completions one statement writes (about 5 MB of parameters at 20 kB responses). */
+const MAX_COMPLETION_BATCH = 256;
+
+/**
+ * Many completions (see completeAttempt) as one statement, one array per column, element i of
+ * every array belonging to completion i. Same writes as the single form: the attempt row, the
+ * fenced task update (a failed manual attempt hands the delivery back to the retry it jumped
+ * ahead of), and the end of a failure streak on success. Returns the tasks (with the fence) whose
+ * fence held: the same task may be in a batch twice, from its owner and from one that lost it.
+ * The task rows are locked first and in (endpoint_id, msg_id) order, the order in which every
+ * writer of several tasks locks them (see cancelPendingTasks), and before any endpoint row, so
+ * a batch and an endpoint or application delete cannot deadlock.
+ */
+const COMPLETE_BATCH_SQL = `WITH v AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::smallint[],
+      $10::smallint[], $11::bigint[], $12::int[], $13::bigint[], $14::bool[], $15::smallint[], $16::bigint[], $17::bigint[], $18::bool[])
+      AS v(id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at,
+        attempt_number, fence, failed_manual, task_status, next_attempt_at, now, clear_failure)),
+  a AS (INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
+      trigger_type, created_at, attempt_number)
+    SELECT id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at,
+      attempt_number FROM v),
+  l AS MATERIALIZED (SELECT d.msg_id, d.endpoint_id FROM delivery_task d JOIN v ON d.msg_id = v.msg_id AND d.endpoint_id = v.endpoint_id
+    ORDER BY d.endpoint_id, d.msg_id FOR UPDATE OF d),
+  t AS (UPDATE delivery_task d SET
+      status = CASE WHEN v.failed_manual AND d.resume_at IS NOT NULL THEN ${MessageStatus.pending} ELSE v.task_status END,
+      next_attempt_at = CASE WHEN v.failed_manual AND d.resume_at IS NOT NULL THEN d.resume_at ELSE v.next_attempt_at END,
+      attempt_count = d.attempt_count + CASE WHEN d.manual_next THEN 0 ELSE 1 END,
+      manual_next = false, resume_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = v.now
+    FROM l JOIN v ON v.msg_id = l.msg_id AND v.endpoint_id = l.endpoint_id
+    WHERE d.msg_id = l.msg_id AND d.endpoint_id = l.endpoint_id AND d.fence = v.fence
+    RETURNING d.msg_id, d.endpoint_id, d.fence),
+  e AS (UPDATE endpoint SET first_failure_at = NULL
+    WHERE id IN (SELECT endpoint_id FROM v WHERE clear_failure) AND first_failure_at IS NOT NULL)
+  SELECT msg_id, endpoint_id, fence FROM t`;
+
+interface PendingCompletion {
+  task: ClaimedTask;
+  result: AttemptResult;
+  now: number;
+  resolve: (fenced: boolean) => void;
+  reject: (e: unknown) => void;
+}
+
+export abstract class PgQueue extends PgMessages implements DeliveryQueue {
+  /** Completion statements written and completions in them, for metrics, tests and benchmarks. */
+  readonly completionStats = { batches: 0, completions: 0 };
+  private readonly completions: PendingCompletion[] = [];
+  private completionsFlushing = false;
+  private readonly completionsDrained: (() => void)[] = [];
+
+  override async close(): Promise<void> {
+    if (this.completionsFlushing) await new Promise<void>((r) => this.completionsDrained.push(r));
+    await super.close();
+  }
+
+  requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void> {
+    // One manual attempt, now. A delivery still waiting for a scheduled retry keeps that retry
+    // (resume_at) in case the manual attempt fails; a finished one gets a single shot. A lease in
+    // progress is fenced out (its attempt is still logged), so the resend is not lost to it. The
+    // upsert is one statement: it locks the row, so it serialises with a concurrent claim.
+    const p = this.pool.query(
+      `INSERT INTO delivery_task AS t (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, manual_next, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 1, true, $5, $5)
+       ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET
+         resume_at = CASE WHEN t.status = ${MessageStatus.pending} AND t.next_attempt_at > excluded.next_attempt_at THEN t.next_attempt_at ELSE NULL END,
+         status = excluded.status, next_attempt_at = excluded.next_attempt_at, manual_next = true,
+         fence = CASE WHEN t.status = ${MessageStatus.sending} THEN t.fence + 1 ELSE t.fence END,
+         lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`,
+      [msgId, endpointId, appId, MessageStatus.pending, now],
+    );
+    return this.notifyAfter(p.then(() => undefined), () => true);
+  }
+
+  recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number> {
+    const p = this.run(
+      this.pool,
+      `UPDATE delivery_task SET status = $1, next_attempt_at = $2, trigger_type = 1, updated_at = $2
+       WHERE endpoint_id = $3 AND app_id = $4 AND status = $5 AND msg_id >= $6 AND msg_id <= $7`,
+      [MessageStatus.pending, now, endpointId, appId, MessageStatus.fail, startIdFor('message', sinceMs), endIdFor('message', untilMs)],
+    );
+    return this.notifyAfter(p, (n) => n > 0);
+  }
+
+  // ---- dispatch -------------------------------------------------------------------------------
+  async claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]> {
+    // While leased, a task's next_attempt_at is its lease expiry: if this dispatcher dies, the task
+    // simply becomes due again then and any dispatcher reclaims it (no separate reaper). SKIP
+    // LOCKED lets concurrent claimers in other processes take disjoint rows without waiting; a row
+    // changed under us (completed, deferred) is re-checked against `next_attempt_at <= now` after
+    // its lock is taken, so it is never claimed when it is no longer due.
+    const leaseUntil = now + leaseMs;
+    const { rows } = await this.pool.query({
+      // Named: each pooled connection parses and plans it once, not on every claim.
+      name: 'herald_claim',
+      // The locking SELECT is a MATERIALIZED CTE so that it runs exactly once whatever the plan
+      // (an IN (subquery) could in principle be rescanned and lock a second batch); today's plan
+      // for either form is one index range scan on delivery_task_due, then an index look-up per row.
+      // A reserved throttle slot goes to this claimer and leaves the row (`next` has the old value).
+      text: `WITH next AS MATERIALIZED (
+         SELECT msg_id, endpoint_id, throttle_slot FROM delivery_task WHERE next_attempt_at <= $4
+         ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED)
+       UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
+         throttle_slot = NULL
+       FROM next WHERE t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
+       RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot`,
+      values: [owner, leaseUntil, MessageStatus.sending, now, limit],
+    });
+    return rows.map((r) => ({
+      msgId: r.msg_id,
+      endpointId: r.endpoint_id,
+      appId: r.app_id,
+      attemptCount: r.attempt_count,
+      triggerType: r.manual_next ? 1 : r.trigger_type,
+      fence: r.fence,
+      leaseExpiresAt: r.lease_expires_at,
+      throttleSlot: r.throttle_slot,
+    }));
+  }
+
+  async loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]> {
+    if (tasks.length === 0) return [];
+    // Two statements for the whole claim, each endpoint read (and its secrets unsealed) once
+    // however many of the claim's deliveries go to it. Message ids are unique across
+    // applications; the application is checked again below.
+    const appIds = [...new Set(tasks.map((t) => t.appId))];
+    const [msgRows, epRows] = await Promise.all([
+      this.pool.query({
+        name: 'herald_load_messages',
+        text: `SELECT ${MESSAGE_COLS} FROM message WHERE app_id = ANY($1::text[]) AND id = ANY($2::text[])`,
+        values: [appIds, [...new Set(tasks.map((t) => t.msgId))]],
+      }),
+      this.pool.query({
+        name: 'herald_load_endpoints',
+        text: `SELECT ${ENDPOINT_COLS}, a.throttle_rate AS app_throttle_rate FROM endpoint e
+               LEFT JOIN application a ON a.id = e.app_id AND a.deleted_at IS NULL
+               WHERE e.id = ANY($1::text[]) AND e.deleted_at IS NULL`,
+        values: [[...new Set(tasks.map((t) => t.endpointId))]],
+      }),
+    ]);
+    const messages = new Map<string, Message>(msgRows.rows.map((r) => [`${r.app_id} ${r.id}`, this.rows.message(r)]));
+    const endpoints = new Map<string, { endpoint: Endpoint; appRate: number | null }>(
+      epRows.rows.map((r) => [`${r.app_id} ${r.id}`, { endpoint: this.rows.endpoint(r), appRate: r.app_throttle_rate }]),
+    );
+    return tasks.map((t) => {
+      const ep = endpoints.get(`${t.appId} ${t.endpointId}`);
+      return {
+        endpoint: ep?.endpoint ?? null,
+        message: messages.get(`${t.appId} ${t.msgId}`) ?? null,
+        throttleRate: ep ? (ep.endpoint.throttleRate ?? ep.appRate) : null,
+      };
+    });
+  }
+
+  async reserveThrottleSlot(endpointId: string, interval: number, now: number): Promise<number> {
+    // domain/throttle.ts reserveSlot as one statement: the upsert's row lock serialises
+    // reservations from every process, and each takes the slot after the last one taken (or now,
+    // if the schedule has fallen behind).
+    const r = await this.one(
+      this.pool,
+      `INSERT INTO endpoint_throttle AS e (endpoint_id, next_free_at) VALUES ($1, $2::bigint + $3::bigint)
+       ON CONFLICT (endpoint_id) DO UPDATE SET next_free_at = GREATEST(e.next_free_at, $2::bigint) + $3::bigint
+       RETURNING e.next_free_at - $3::bigint AS at`,
+      [endpointId, now, interval],
+    );
+    return r!.at;
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const r = await this.one(this.pool, 'SELECT MIN(next_attempt_at) AS t FROM delivery_task WHERE next_attempt_at IS NOT NULL');
+    return r?.t ?? null;
+  }
+
+  completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
+    const ep = result.endpoint;
+    if (ep !== undefined && ep.kind !== 'success') return this.completeNow(task, result, now);
+    // The common outcomes (success, retry later) share one statement with every other such
+    // completion that arrives meanwhile (see flushCompletions).
+    return new Promise<boolean>((resolve, reject) => {
+      this.completions.push({ task, result, now, resolve, reject });
+      if (!this.completionsFlushing) {
+        this.completionsFlushing = true;
+        setImmediate(() => void this.flushCompletions());
+      }
+    }).then((fenced) => ({ fenced, disabled: false, failSince: null }));
+  }
+
+  /**
+   * A completion whose outcome changes the endpoint's state (a failure streak, a disable): its
+   * bookkeeping reads what the write returns, so it runs alone, in a transaction.
+   */
+  protected completeNow(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
+    const ep = result.endpoint;
+    return this.tx(async (c) => {
+      const fenced = (await this.writeCompletions(c, [{ task, result, now }])).size === 1;
+      let disabled = false;
+      let failSince: number | null = null;
+      if (ep?.kind === 'exhausted') {
+        const r = await this.one(
+          c,
+          `UPDATE endpoint SET first_failure_at = COALESCE(first_failure_at, $1) WHERE id = $2
+           RETURNING first_failure_at, disabled, deleted_at`,
+          [now, task.endpointId],
+        );
+        if (r && !r.disabled && r.deleted_at === null) {
+          failSince = r.first_failure_at;
+          if (r.first_failure_at <= ep.disableIfFailingSince) disabled = await this.disableEndpoint(c, task.endpointId, ep.reason(r.first_failure_at), now);
+        }
+      } else if (ep?.kind === 'disable') {
+        disabled = await this.disableEndpoint(c, task.endpointId, ep.reason, now);
+      }
+      return { fenced, disabled, failSince };
+    });
+  }
+
+  /**
+   * Write every queued common-path completion (success or retry later) in one statement, and go
+   * on while more queued up meanwhile: under load a batch grows to what arrived during the last
+   * round trip, so statements, commits and WAL flushes per delivery fall as load rises, and a lone
+   * completion still goes out on the next turn of the event loop. If a batch fails for any reason
+   * but a retryable one, each of its completions is written alone, so one bad row fails only its
+   * own delivery.
+   */
+  protected async flushCompletions(): Promise<void> {
+    const key = (c: PendingCompletion) => `${c.task.msgId} ${c.task.endpointId} ${c.task.fence}`;
+    while (this.completions.length > 0) {
+      const batch = this.completions.splice(0, MAX_COMPLETION_BATCH);
+      try {
+        const fenced = await this.retrying(() => this.writeCompletions(this.pool, batch));
+        this.completionStats.batches++;
+        this.completionStats.completions += batch.length;
+        for (const c of batch) c.resolve(fenced.has(key(c)));
+      } catch {
+        await Promise.all(
+          batch.map((c) => this.retrying(() => this.writeCompletions(this.pool, [c])).then((f) => c.resolve(f.has(key(c))), c.reject)),
+        );
+      }
+    }
+    this.completionsFlushing = false;
+    for (const r of this.completionsDrained.splice(0)) r();
+  }
+
+  /**
+   * The one write of completions (COMPLETE_BATCH_SQL: fixed text, arrays for values, so it is
+   * prepared once per connection), for a batch or for one. Returns `msgId endpointId fence` of
+   * each task whose fence held.
+   */
+  protected async writeCompletions(db: Db, batch: { task: ClaimedTask; result: AttemptResult; now: number }[]): Promise<Set<string>> {
+    const cols: unknown[][] = Array.from({ length: 18 }, () => []);
+    for (const { task, result, now } of batch) {
+      const a = result.attempt;
+      [
+        a.id, a.msgId, a.endpointId, a.appId, a.url, a.response, a.responseStatusCode, a.responseDurationMs, a.status, a.triggerType,
+        a.createdAt, attemptNumber(task), task.fence, resumesSchedule(task.triggerType, a.status), result.task.status,
+        result.task.nextAttemptAt, now, result.endpoint?.kind === 'success',
+      ].forEach((v, i) => cols[i]!.push(v));
+    }
+    const { rows } = await db.query({ name: 'herald_complete_batch', text: COMPLETE_BATCH_SQL, values: cols });
+    return new Set(rows.map((r: Row) => `${r.msg_id} ${r.endpoint_id} ${r.fence}`));
+  }
+
+  /** Disable an endpoint; true only for the one writer that actually flipped it (across processes). */
+  protected async disableEndpoint(c: pg.PoolClient, id: string, reason: string, now: number): Promise<boolean> {
+    const n = await this.run(
+      c,
+      'UPDATE endpoint SET disabled = true, disabled_reason = $1, updated_at = $2 WHERE id = $3 AND NOT disabled AND deleted_at IS NULL',
+      [reason, now, id],
+    );
+    return n === 1;
+  }
+
+  async deferTask(task: ClaimedTask, at: number, throttleSlot: number | null = null): Promise<boolean> {
+    const n = await this.run(
+      this.pool,
+      `UPDATE delivery_task SET status = $1, next_attempt_at = $2, lease_owner = NULL, lease_expires_at = NULL, throttle_slot = $6
+       WHERE msg_id = $3 AND endpoint_id = $4 AND fence = $5`,
+      [MessageStatus.pending, at, task.msgId, task.endpointId, task.fence, throttleSlot],
+    );
+    return n === 1;
+  }
+
+  async cancelTask(task: ClaimedTask, now: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE delivery_task SET status = $1, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
+       WHERE msg_id = $3 AND endpoint_id = $4 AND fence = $5`,
+      [MessageStatus.canceled, now, task.msgId, task.endpointId, task.fence],
+    );
+  }
+
+  async releaseLeases(owner: string, now: number): Promise<void> {
+    // The released tasks are due at once: other processes' dispatchers hear of it.
+    const n = await this.run(
+      this.pool,
+      `UPDATE delivery_task SET status = $1, next_attempt_at = $2, lease_owner = NULL, lease_expires_at = NULL
+       WHERE lease_owner = $3 AND next_attempt_at IS NOT NULL`,
+      [MessageStatus.pending, now, owner],
+    );
+    if (n > 0) {
+      this.announceDue();
+      await this.announced();
+    }
+  }
+
+  async queueStats(now: number): Promise<{ waiting: number; due: number; oldestDueAgeMs: number }> {
+    const r = (await this.one(
+      this.pool,
+      `SELECT COUNT(*) AS waiting, COUNT(*) FILTER (WHERE next_attempt_at <= $1) AS due, MIN(next_attempt_at) AS oldest
+       FROM delivery_task WHERE next_attempt_at IS NOT NULL`,
+      [now],
+    ))!;
+    return { waiting: r.waiting, due: r.due, oldestDueAgeMs: r.oldest !== null && r.oldest <= now ? now - r.oldest : 0 };
+  }
+
+}
