@@ -96,20 +96,52 @@ export class ApiError extends Error {
 
 const TOKEN_KEY = 'herald.portal.token';
 
+/** How the host product wants the portal to look (its link's `look`, which the server signed and checked). */
+export interface Look {
+  displayName?: string;
+  logoUrl?: string;
+  accentColor?: string;
+  locale?: 'en' | 'sv';
+}
+
+export function readLook(): Look {
+  const param = new URLSearchParams(window.location.search).get('look');
+  if (!param) return {};
+  try {
+    const b64 = param.split('.')[0]!.replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)) as Look;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * This tab's storage, or null where the browser denies it (a portal framed by another site, with
+ * third-party storage blocked): the token then lives only in memory, and a reload needs the link.
+ */
+function tabStorage(): Storage | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
 /** Take the token from `#key=…` (then drop it from the address bar), or from this tab's storage. */
 export function takeToken(): string | null {
   const m = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
   if (m) {
     const token = decodeURIComponent(m[1]!);
-    sessionStorage.setItem(TOKEN_KEY, token);
-    history.replaceState(null, '', `${window.location.pathname}#/endpoints`);
+    tabStorage()?.setItem(TOKEN_KEY, token);
+    history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/endpoints`);
     return token;
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+  return tabStorage()?.getItem(TOKEN_KEY) ?? null;
 }
 
 export function forgetToken(): void {
-  sessionStorage.removeItem(TOKEN_KEY);
+  tabStorage()?.removeItem(TOKEN_KEY);
 }
 
 export class Api {
@@ -146,7 +178,6 @@ export const enc = encodeURIComponent;
 export const filterOf = (e: Endpoint): string[] => e.filterTypes ?? e.eventTypes ?? [];
 export const throttleOf = (e: Endpoint): number | null => e.throttleRate ?? e.rateLimit ?? null;
 
-export const STATUS_TEXT: Record<Status, string> = { 0: 'Succeeded', 1: 'Pending', 2: 'Failed', 3: 'Sending' };
 
 /** All pages of a list (the catalog is small; capped so a huge one cannot hang the page). */
 export async function listAll<T>(api: Api, path: string, maxPages = 20): Promise<T[]> {

@@ -62,7 +62,8 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: numbe
       try {
         const v = await fnRef.current();
         if (!live) return;
-        setData(v);
+        // A poll that finds nothing new keeps the old object, so nothing downstream re-renders.
+        setData((prev) => (prev !== undefined && JSON.stringify(prev) === JSON.stringify(v) ? prev : v));
         setError(null);
       } catch (e) {
         if (live) setError(e instanceof Error ? e.message : String(e));
@@ -85,6 +86,29 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: numbe
 
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload };
+}
+
+/**
+ * A form's draft of a value the server owns. It follows the server's value until the user edits
+ * it; from then on a refresh (a poll, another action on the page) leaves the edits alone, and
+ * `stale` says the server's value changed underneath them. `saved()` hands it back to the server.
+ */
+export function useDraft<T>(server: T): { value: T; set(v: T): void; dirty: boolean; stale: boolean; saved(): void; discard(): void } {
+  const key = JSON.stringify(server);
+  const [draft, setDraft] = useState({ value: server, dirty: false, key });
+  let cur = draft;
+  if (!draft.dirty && draft.key !== key) {
+    cur = { value: server, dirty: false, key };
+    setDraft(cur);
+  }
+  return {
+    value: cur.value,
+    set: (value: T) => setDraft((d) => ({ value, dirty: true, key: d.dirty ? d.key : key })),
+    dirty: cur.dirty,
+    stale: cur.dirty && cur.key !== key,
+    saved: () => setDraft((d) => ({ ...d, dirty: false })),
+    discard: () => setDraft({ value: server, dirty: false, key }),
+  };
 }
 
 /** The current hash route, e.g. `/endpoints/ep_…/log`. */

@@ -1,12 +1,13 @@
 // Small shared pieces: state badge, relative times, error text, the grouped event picker.
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import type { Endpoint, EventType } from './api';
+import { t } from './i18n';
 
 export function StateBadge({ endpoint: e }: { endpoint: Endpoint }) {
-  if (!e.disabled) return <span className="badge ok">Enabled</span>;
+  if (!e.disabled) return <span className="badge ok">{t('enabled')}</span>;
   return (
     <span>
-      <span className="badge off">Disabled</span>
+      <span className="badge off">{t('disabled')}</span>
       {e.disabledReason && <span className="muted"> {e.disabledReason}</span>}
     </span>
   );
@@ -14,8 +15,11 @@ export function StateBadge({ endpoint: e }: { endpoint: Endpoint }) {
 
 export function Ago({ iso }: { iso: string }) {
   const d = new Date(iso);
-  const s = Math.round((Date.now() - d.getTime()) / 1000);
-  const text = s < 60 ? `${Math.max(0, s)} s ago` : s < 3600 ? `${Math.floor(s / 60)} min ago` : s < 86400 ? `${Math.floor(s / 3600)} h ago` : d.toLocaleString();
+  const diff = Math.round((Date.now() - d.getTime()) / 1000);
+  const s = Math.abs(diff);
+  const span = s < 60 ? t('secondsSpan', { n: s }) : s < 3600 ? t('minutesSpan', { n: Math.floor(s / 60) }) : s < 86400 ? t('hoursSpan', { n: Math.floor(s / 3600) }) : null;
+  // A time in the future (a retry's next attempt) reads "in …"; clock skew of a few seconds reads "0 s ago".
+  const text = span === null ? d.toLocaleString() : diff < -5 ? t('inFuture', { span }) : t('ago', { span: diff < 0 ? t('secondsSpan', { n: 0 }) : span });
   return <time dateTime={iso} title={d.toLocaleString()}>{text}</time>;
 }
 
@@ -31,9 +35,9 @@ export function ErrorText({ error, id }: { error: string | null | undefined; id?
 /** Event types grouped by their groupName, or else the prefix before the first dot. */
 export function groupEvents(types: EventType[]): [string, EventType[]][] {
   const groups = new Map<string, EventType[]>();
-  for (const t of types) {
-    const g = t.groupName || t.name.split('.')[0]!;
-    groups.set(g, [...(groups.get(g) ?? []), t]);
+  for (const et of types) {
+    const g = et.groupName || et.name.split('.')[0]!;
+    groups.set(g, [...(groups.get(g) ?? []), et]);
   }
   return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
@@ -56,24 +60,37 @@ export function EventPicker({
   const toggle = (name: string, on: boolean) => onChange(on ? [...chosen, name] : chosen.filter((n) => n !== name));
   return (
     <fieldset className="events" aria-describedby={`${id}-hint${error ? ` ${id}-err` : ''}`} disabled={disabled}>
-      <legend>Events</legend>
+      <legend>{t('events')}</legend>
       <p className="hint" id={`${id}-hint`}>
-        {chosen.length === 0 ? 'No event chosen: this endpoint receives every event.' : `${chosen.length} chosen.`}
+        {chosen.length === 0 ? t('noEventChosen') : t('nChosen', { n: chosen.length })}
       </p>
-      {groups(types).map(([group, list]) => (
+      {groups(types).map(([group, list]) => {
+        const names = list.map((et) => et.name);
+        const all = names.every((n) => chosen.includes(n));
+        return (
         <fieldset key={group} className="group">
           <legend>{group}</legend>
-          {list.map((t) => (
-            <label key={t.name} className="check">
-              <input type="checkbox" checked={chosen.includes(t.name)} onChange={(e) => toggle(t.name, e.target.checked)} />
+          {!disabled && list.length > 1 && (
+            <button
+              type="button"
+              className="small"
+              onClick={() => onChange(all ? chosen.filter((n) => !names.includes(n)) : [...chosen, ...names.filter((n) => !chosen.includes(n))])}
+            >
+              {all ? t('clearGroup', { group }) : t('selectGroup', { group })}
+            </button>
+          )}
+          {list.map((et) => (
+            <label key={et.name} className="check">
+              <input type="checkbox" checked={chosen.includes(et.name)} onChange={(e) => toggle(et.name, e.target.checked)} />
               <span>
-                <code>{t.name}</code>
-                {t.description && <span className="muted"> — {t.description}</span>}
+                <code>{et.name}</code>
+                {et.description && <span className="muted"> — {et.description}</span>}
               </span>
             </label>
           ))}
         </fieldset>
-      ))}
+        );
+      })}
       {error && <ErrorText error={error} id={`${id}-err`} />}
     </fieldset>
   );
@@ -82,9 +99,9 @@ export function EventPicker({
 const groups = groupEvents;
 
 /** The first example of an event type's schema, if it has one. */
-export function exampleOf(t: EventType | undefined): unknown {
-  if (!t?.schemas) return undefined;
-  const schema = t.schemas['1'] ?? Object.values(t.schemas)[0];
+export function exampleOf(et: EventType | undefined): unknown {
+  if (!et?.schemas) return undefined;
+  const schema = et.schemas['1'] ?? Object.values(et.schemas)[0];
   return schema?.examples?.[0];
 }
 
@@ -112,5 +129,28 @@ export function Field({
       )}
       {error && <ErrorText error={error} id={`${id}-err`} />}
     </div>
+  );
+}
+
+/** Copies `text` to the clipboard and says so. */
+export function CopyButton({ text, label }: { text: string; label: string }) {
+  const [done, setDone] = useState<'copied' | 'failed' | null>(null);
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(text);
+      setDone('copied');
+    } catch {
+      setDone('failed');
+    }
+  }
+  return (
+    <>
+      <button type="button" className="small" onClick={copy}>
+        {label}
+      </button>
+      <span role="status" className="muted">
+        {done === 'copied' ? ` ${t('copied')}` : done === 'failed' ? ` ${t('copyFailed')}` : ''}
+      </span>
+    </>
   );
 }

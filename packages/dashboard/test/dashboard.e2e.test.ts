@@ -1,24 +1,16 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core, against a real
 // `herald serve` (built dist, SQLite) and a real HTTP receiver on loopback. Needs `npm run build`
 // first (npm test does it). Set HERALD_SCREENSHOTS=<dir> to also write the README's screenshots.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHerald, type HeraldProcess } from '../../server/test/helpers/herald-process.js';
 import { Receiver } from '../../server/test/helpers/receiver.js';
-
-const CHROMIUM = process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = process.env.HERALD_SCREENSHOTS;
-const DESKTOP = { width: 1280, height: 860 };
-const PHONE = { width: 390, height: 844 };
+import { axeViolations, DESKTOP, launchChromium, open as openTab, overflowX, PHONE, shot } from './harness.js';
 
 let herald: HeraldProcess;
 let receiver: Receiver;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
 let ctx: BrowserContext;
-let profile: string;
 
 async function api(method: string, path: string, body?: unknown, token = herald.token): Promise<{ status: number; body: any }> {
   const res = await fetch(`${herald.url}${path}`, {
@@ -47,19 +39,7 @@ async function portalUrl(app: string, permissions?: string[]): Promise<{ url: st
   return ok('POST', `/api/v1/auth/app-portal-access/${app}`, permissions ? { permissions } : {});
 }
 
-async function open(url: string, viewport = DESKTOP): Promise<Page> {
-  const page = await ctx.newPage();
-  await page.setViewportSize(viewport);
-  await page.goto(url);
-  await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor();
-  return page;
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
+const open = (url: string, viewport = DESKTOP): Promise<Page> => openTab(ctx, url, viewport);
 
 /** Every form control has an accessible name (a <label>, aria-label or aria-labelledby). */
 async function unlabelled(page: Page): Promise<string[]> {
@@ -73,52 +53,18 @@ async function unlabelled(page: Page): Promise<string[]> {
   );
 }
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/**
- * axe-core's serious and critical violations on the page as it stands. The source is evaluated
- * through the DevTools protocol (the portal's Content-Security-Policy forbids inline scripts).
- */
-async function axeViolations(page: Page, what: string): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(AXE, 'utf8'));
-  const found = await page.evaluate(async () => {
-    const r = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return (r.violations as { id: string; impact: string; help: string; nodes: { target: string[] }[] }[])
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  return found.map((f) => `${what}: ${f}`);
-}
-
-/** Content wider than the viewport means sideways scrolling on a phone. */
-const overflowX = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-
 beforeAll(async () => {
   herald = await startHerald({ env: { HERALD_RETRY_SCHEDULE: 'none', HERALD_PUBLISHED_SOURCE_IPS: '203.0.113.10,198.51.100.0/28' } });
   receiver = await Receiver.start();
   await ok('POST', '/api/v1/engage/catalog/install');
-  profile = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
+  ctx = browser.ctx;
 }, 60_000);
 
 afterAll(async () => {
-  await ctx?.close();
+  await browser?.close();
   await receiver?.close();
   await herald?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 describe('the dashboard', () => {
@@ -209,6 +155,8 @@ describe('the dashboard', () => {
     const stored = await ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`);
     expect(before).toBe(stored.key);
     await page.getByLabel('Grace period').selectOption('3600');
+    // Rotating asks first (saying what breaks); accept.
+    page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.getByText(/^Rotated\./).waitFor();
     await page.getByRole('button', { name: 'Reveal secret' }).click();
@@ -381,31 +329,41 @@ describe('the dashboard', () => {
   it('stops polling while the tab is hidden and catches up when it is shown', async () => {
     const app = await tenant('hidden-tab');
     await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/hidden/0'), description: 'Polled' });
-    const page = await open((await portalUrl(app)).url);
-    const listReads: number[] = [];
+    // The page's timers run on Playwright's clock, which moves only when the test moves it.
+    const page = await ctx.newPage();
+    await page.setViewportSize(DESKTOP);
+    await page.clock.install();
+    let listReads = 0;
     page.on('request', (r) => {
-      if (/\/endpoint\?limit=/.test(r.url())) listReads.push(Date.now());
+      if (/\/endpoint\?limit=/.test(r.url())) listReads++;
     });
+    await page.goto((await portalUrl(app)).url);
     await page.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor();
-    // Shown: the list is read again within one poll interval (5 s).
-    await page.waitForRequest(/\/endpoint\?limit=/, { timeout: 8000 });
-    // Hidden (as the browser reports a background tab): nothing for well over an interval.
+    await page.getByText('Polled').waitFor();
+    // Shown: one poll interval (5 s) of the clock reads the list again.
+    const polled = page.waitForRequest(/\/endpoint\?limit=/);
+    await page.clock.runFor(5000);
+    await polled;
+    await page.getByText('Polled').waitFor();
+    // Hidden (as the browser reports a background tab): four intervals go by without a read.
     const setHidden = (hidden: boolean) =>
       page.evaluate((h) => {
         Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
         document.dispatchEvent(new Event('visibilitychange'));
       }, hidden);
     await setHidden(true);
-    await page.waitForTimeout(500);
-    const before = listReads.length;
-    await page.waitForTimeout(6500);
-    expect(listReads.length).toBe(before);
-    // Shown again: the owed read goes out at once, not after another interval.
-    const shownAt = Date.now();
-    const next = page.waitForRequest(/\/endpoint\?limit=/, { timeout: 3000 });
+    const before = listReads;
+    await page.clock.runFor(20_000);
+    // A marker request made now: a read made while hidden would have been reported before it.
+    const marker = page.waitForRequest(/\/api\/v1\/health/);
+    await page.evaluate(() => void fetch('/api/v1/health'));
+    await marker;
+    expect(listReads).toBe(before);
+    // Shown again: the owed read goes out at once, with the clock standing still.
+    const next = page.waitForRequest(/\/endpoint\?limit=/);
     await setHidden(false);
     await next;
-    expect(Date.now() - shownAt).toBeLessThan(2000);
+    expect(listReads).toBe(before + 1);
     await page.close();
   });
 

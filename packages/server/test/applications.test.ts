@@ -52,12 +52,12 @@ describe('applications: create and read', () => {
   it('refuses a duplicate uid with 409 and creates nothing', async () => {
     const uid = unique('dup');
     await createApp(h(), { uid });
-    const before = count(h(), 'application');
+    const before = await count(h(), 'application');
     const r = await h().inject('POST', '/api/v1/app', { body: { name: 'again', uid } });
     expect(r.status).toBe(409);
     expect(r.json.code).toBe('conflict');
     expect(typeof r.json.detail).toBe('string');
-    expect(count(h(), 'application')).toBe(before);
+    expect(await count(h(), 'application')).toBe(before);
   });
 
   it('get_if_exists=true answers 200 with the existing application', async () => {
@@ -277,12 +277,12 @@ describe('applications: validation', () => {
   const h = useInProcess();
 
   it('metadata over 4096 bytes is 422 on body.metadata and nothing is created', async () => {
-    const before = count(h(), 'application');
+    const before = await count(h(), 'application');
     const r = await h().inject('POST', '/api/v1/app', { body: { name: 'big', metadata: { blob: 'x'.repeat(4100) } } });
     expect(r.status).toBe(422);
     expect(isValidationErrorBody(r.json)).toBe(true);
     expect(r.json.detail[0].loc).toEqual(['body', 'metadata']);
-    expect(count(h(), 'application')).toBe(before);
+    expect(await count(h(), 'application')).toBe(before);
   });
 
   it('metadata of exactly 4096 bytes is accepted', async () => {
@@ -330,7 +330,7 @@ describe('applications: concurrent writes and id order', () => {
     const uid = unique('race');
     const rs = await Promise.all(Array.from({ length: 5 }, (_, i) => h().inject('POST', '/api/v1/app', { body: { name: `racer ${i}`, uid } })));
     expect(rs.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
-    expect(count(h(), 'application', 'uid = ?', uid)).toBe(1);
+    expect(await count(h(), 'application', 'uid = ?', uid)).toBe(1);
     const winner = rs.find((r) => r.status === 201)!;
     expect((await h().inject('GET', `/api/v1/app/${uid}`)).json.id).toBe(winner.json.id);
   });
@@ -338,7 +338,7 @@ describe('applications: concurrent writes and id order', () => {
   it('a failing write in a batch of concurrent writes does not take the others down', async () => {
     const taken = unique('taken');
     await createApp(h(), { uid: taken });
-    const before = count(h(), 'application');
+    const before = await count(h(), 'application');
     const bodies = [
       { name: 'ok 1', uid: unique('ok') },
       { name: 'dup', uid: taken },
@@ -347,7 +347,7 @@ describe('applications: concurrent writes and id order', () => {
     ];
     const rs = await Promise.all(bodies.map((body) => h().inject('POST', '/api/v1/app', { body })));
     expect(rs.map((r) => r.status)).toEqual([201, 409, 201, 201]);
-    expect(count(h(), 'application')).toBe(before + 3);
+    expect(await count(h(), 'application')).toBe(before + 3);
     for (const r of rs.filter((x) => x.status === 201)) {
       expect((await h().inject('GET', `/api/v1/app/${r.json.id}`)).json).toEqual(r.json);
     }
@@ -389,7 +389,7 @@ describe('applications: concurrent writes and id order', () => {
     expect((await h().inject('GET', `/api/v1/app/${app.id}/endpoint`)).status).toBe(404);
     expect((await h().inject('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`)).status).toBe(404);
     expect((await h().inject('POST', `/api/v1/app/${app.id}/msg`, { body: { eventType: 'x', payload: {} } })).status).toBe(404);
-    expect(count(h(), 'endpoint', 'id = ? AND deleted_at IS NULL', ep.id)).toBe(0);
+    expect(await count(h(), 'endpoint', 'id = ? AND deleted_at IS NULL', ep.id)).toBe(0);
   });
 
   it('PATCH throttleRate 0 is 422; the deprecated rateLimit alias sets throttleRate', async () => {

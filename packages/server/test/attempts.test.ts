@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApp, createEndpoint, insertAttempt, sendMessage, tasksOf } from './helpers/fixtures.js';
 import { Clock, HOUR, idRe, listAll, MINUTE, SECOND, useInProcess } from './helpers/inproc.js';
+import { rawRun } from './helpers/rows.js';
 
 const ATTEMPT_FIELDS = [
   'endpointId', 'id', 'msgId', 'response', 'responseDurationMs', 'responseStatusCode', 'status', 'statusText', 'timestamp',
@@ -68,10 +69,10 @@ describe('attempts: lists, filters, get, expunge', () => {
     msg = (await sendMessage(h(), app)).id;
     for (const [status, code] of plan) {
       clock.advance(SECOND);
-      ids.push(insertAttempt(h(), { appId: app, msgId: msg, endpointId: ep, status, responseStatusCode: code, response: `body ${code}` }));
+      ids.push(await insertAttempt(h(), { appId: app, msgId: msg, endpointId: ep, status, responseStatusCode: code, response: `body ${code}` }));
     }
     clock.advance(SECOND);
-    const other = insertAttempt(h(), { appId: app, msgId: msg, endpointId: ep2, status: 0, responseStatusCode: 200 });
+    const other = await insertAttempt(h(), { appId: app, msgId: msg, endpointId: ep2, status: 0, responseStatusCode: 200 });
 
     const { items, pages } = await listAll(h(), `/api/v1/app/${app}/attempt/endpoint/${ep}?limit=4`);
     expect(items.map((a) => a.id)).toEqual([...ids].reverse());
@@ -145,7 +146,7 @@ describe('attempts: lists, filters, get, expunge', () => {
 
   it('the message can be addressed by its eventId on the attempt routes', async () => {
     const m = await sendMessage(h(), app, { eventId: 'evt-attempts' });
-    const a = insertAttempt(h(), { appId: app, msgId: m.id, endpointId: ep });
+    const a = await insertAttempt(h(), { appId: app, msgId: m.id, endpointId: ep });
     expect((await h().inject('GET', `/api/v1/app/${app}/msg/evt-attempts/attempt/${a}`)).json.id).toBe(a);
     expect((await listAll(h(), `/api/v1/app/${app}/attempt/msg/evt-attempts`)).items.map((x) => x.id)).toEqual([a]);
   });
@@ -180,12 +181,12 @@ describe('attempts: resend and delivery state', () => {
     app = (await createApp(h())).id;
     ep = (await createEndpoint(h(), app)).id;
     msg = (await sendMessage(h(), app)).id;
-    h().store.db.prepare('UPDATE delivery_task SET status = 2, next_attempt_at = NULL, attempt_count = 8 WHERE msg_id = ?').run(msg);
+    await rawRun(h(), 'UPDATE delivery_task SET status = 2, next_attempt_at = NULL, attempt_count = 8 WHERE msg_id = ?', [msg]);
     clock.advance(MINUTE);
     const r = await h().inject('POST', `/api/v1/app/${app}/msg/${msg}/endpoint/${ep}/resend`);
     expect(r.status).toBe(202);
     expect(r.json).toEqual({});
-    const t = tasksOf(h(), msg).get(ep)!;
+    const t = (await tasksOf(h(), msg)).get(ep)!;
     // The next attempt is the manual one; a finished delivery has no schedule to go back to.
     expect(t).toMatchObject({ status: 1, manual_next: 1, resume_at: null, next_attempt_at: clock.t });
   });
@@ -193,27 +194,27 @@ describe('attempts: resend and delivery state', () => {
   it('resend of a delivery still waiting for a retry keeps that retry to fall back on', async () => {
     const m = (await sendMessage(h(), app)).id;
     const retryAt = clock.t + HOUR;
-    h().store.db.prepare('UPDATE delivery_task SET status = 1, next_attempt_at = ?, attempt_count = 2 WHERE msg_id = ?').run(retryAt, m);
+    await rawRun(h(), 'UPDATE delivery_task SET status = 1, next_attempt_at = ?, attempt_count = 2 WHERE msg_id = ?', [retryAt, m]);
     expect((await h().inject('POST', `/api/v1/app/${app}/msg/${m}/endpoint/${ep}/resend`)).status).toBe(202);
-    expect(tasksOf(h(), m).get(ep)).toMatchObject({ status: 1, manual_next: 1, resume_at: retryAt, next_attempt_at: clock.t, attempt_count: 2 });
+    expect((await tasksOf(h(), m)).get(ep)).toMatchObject({ status: 1, manual_next: 1, resume_at: retryAt, next_attempt_at: clock.t, attempt_count: 2 });
   });
 
   it('resend to an endpoint the message never matched still creates a manual delivery (filters are bypassed)', async () => {
     const filtered = (await createEndpoint(h(), app, { channels: ['elsewhere'] })).id;
-    expect(tasksOf(h(), msg).has(filtered)).toBe(false);
+    expect((await tasksOf(h(), msg)).has(filtered)).toBe(false);
     const r = await h().inject('POST', `/api/v1/app/${app}/msg/${msg}/endpoint/${filtered}/resend`, { body: {} });
     expect(r.status).toBe(202);
-    expect(tasksOf(h(), msg).get(filtered)).toMatchObject({ status: 1, trigger_type: 1, manual_next: 1, next_attempt_at: clock.t });
+    expect((await tasksOf(h(), msg)).get(filtered)).toMatchObject({ status: 1, trigger_type: 1, manual_next: 1, next_attempt_at: clock.t });
   });
 
   it('resend of an expunged message is 400 missing_payload and changes nothing', async () => {
     const m = (await sendMessage(h(), app)).id;
-    h().store.db.prepare('UPDATE delivery_task SET status = 2, next_attempt_at = NULL WHERE msg_id = ?').run(m);
+    await rawRun(h(), 'UPDATE delivery_task SET status = 2, next_attempt_at = NULL WHERE msg_id = ?', [m]);
     expect((await h().inject('DELETE', `/api/v1/app/${app}/msg/${m}/content`)).status).toBe(204);
     const r = await h().inject('POST', `/api/v1/app/${app}/msg/${m}/endpoint/${ep}/resend`);
     expect(r.status).toBe(400);
     expect(r.json.code).toBe('missing_payload');
-    expect(tasksOf(h(), m).get(ep)).toMatchObject({ status: 2, next_attempt_at: null });
+    expect((await tasksOf(h(), m)).get(ep)).toMatchObject({ status: 2, next_attempt_at: null });
   });
 
   it('resend for an unknown endpoint or message is 404', async () => {
@@ -231,9 +232,9 @@ describe('attempts: resend and delivery state', () => {
     clock.advance(SECOND);
     const delivered = (await sendMessage(h(), a2, { eventType: 'a.delivered' })).id;
     const retryAt = clock.t + 5 * MINUTE;
-    h().store.db.prepare('UPDATE delivery_task SET status = 2, next_attempt_at = NULL WHERE msg_id = ?').run(failed);
-    h().store.db.prepare('UPDATE delivery_task SET status = 1, next_attempt_at = ? WHERE msg_id = ?').run(retryAt, pending);
-    h().store.db.prepare('UPDATE delivery_task SET status = 0, next_attempt_at = NULL WHERE msg_id = ?').run(delivered);
+    await rawRun(h(), 'UPDATE delivery_task SET status = 2, next_attempt_at = NULL WHERE msg_id = ?', [failed]);
+    await rawRun(h(), 'UPDATE delivery_task SET status = 1, next_attempt_at = ? WHERE msg_id = ?', [retryAt, pending]);
+    await rawRun(h(), 'UPDATE delivery_task SET status = 0, next_attempt_at = NULL WHERE msg_id = ?', [delivered]);
 
     const { items } = await listAll(h(), `/api/v1/app/${a2}/endpoint/${e2}/msg`);
     expect(items.map((m) => m.id)).toEqual([delivered, pending, failed]);
@@ -257,8 +258,8 @@ describe('attempts: resend and delivery state', () => {
     const bad = (await createEndpoint(h(), a3, { url: 'https://bad.example.com' })).id;
     const m = (await sendMessage(h(), a3)).id;
     const retryAt = clock.t + 30 * MINUTE;
-    h().store.db.prepare('UPDATE delivery_task SET status = 0, next_attempt_at = NULL WHERE msg_id = ? AND endpoint_id = ?').run(m, ok);
-    h().store.db.prepare('UPDATE delivery_task SET status = 2, next_attempt_at = ? WHERE msg_id = ? AND endpoint_id = ?').run(retryAt, m, bad);
+    await rawRun(h(), 'UPDATE delivery_task SET status = 0, next_attempt_at = NULL WHERE msg_id = ? AND endpoint_id = ?', [m, ok]);
+    await rawRun(h(), 'UPDATE delivery_task SET status = 2, next_attempt_at = ? WHERE msg_id = ? AND endpoint_id = ?', [retryAt, m, bad]);
     const { items } = await listAll(h(), `/api/v1/app/${a3}/msg/${m}/endpoint`);
     const by = new Map(items.map((e) => [e.id, e]));
     expect([...by.keys()].sort()).toEqual([ok, bad].sort());

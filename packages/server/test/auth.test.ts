@@ -56,7 +56,7 @@ async function makeTarget(h: InProcess): Promise<Target> {
   const app = (await createApp(h, { uid: unique('victim') })).id;
   const endpoint = (await createEndpoint(h, app)).id;
   const msg = (await sendMessage(h, app)).id;
-  const attempt = insertAttempt(h, { appId: app, msgId: msg, endpointId: endpoint });
+  const attempt = await insertAttempt(h, { appId: app, msgId: msg, endpointId: endpoint });
   return { app, endpoint, msg, attempt };
 }
 

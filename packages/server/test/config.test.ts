@@ -50,6 +50,17 @@ describe('config', () => {
     refuses({ HERALD_DATABASE_URL: 'mysql://x' }, 'HERALD_DATABASE_URL', /sqlite:.*postgres/);
     refuses({ HERALD_OPERATIONAL_APP: 'app_x' }, 'HERALD_OPERATIONAL_APP', /uid/);
     refuses({ HERALD_DISPATCH_CONCURRENCY: '0' }, 'HERALD_DISPATCH_CONCURRENCY', /1 to 10000/);
+    refuses({ HERALD_PORTAL_FRAME_ANCESTORS: "https://a.example; script-src *" }, 'HERALD_PORTAL_FRAME_ANCESTORS', /not an origin/);
+    refuses({ HERALD_PORTAL_FRAME_ANCESTORS: 'https://a.example/admin' }, 'HERALD_PORTAL_FRAME_ANCESTORS', /not an origin/);
+  });
+
+  it('reads the origins that may frame the portal', () => {
+    expect(load({}).portalFrameAncestors).toEqual([]);
+    expect(load({ HERALD_PORTAL_FRAME_ANCESTORS: "https://admin.example.com, https://*.shop.example:8443 'self'" }).portalFrameAncestors).toEqual([
+      'https://admin.example.com',
+      'https://*.shop.example:8443',
+      "'self'",
+    ]);
   });
 
   it('never echoes credentials from a database URL', () => {

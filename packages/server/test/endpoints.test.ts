@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { count, createApp, createEndpoint, createEventType, sendMessage, unique } from './helpers/fixtures.js';
 import { Clock, DAY, HOUR, idRe, isValidationErrorBody, listAll, useInProcess } from './helpers/inproc.js';
+import { rawRow, rawRun } from './helpers/rows.js';
 
 const EP_ID = idRe('ep_');
 const WHSEC_24 = /^whsec_[A-Za-z0-9+/]{32}$/;
@@ -72,12 +73,12 @@ describe('endpoints: create and validation', () => {
   });
 
   it('an ftp:// URL is 422 on body.url', async () => {
-    const before = count(h(), 'endpoint');
+    const before = await count(h(), 'endpoint');
     const r = await h().inject('POST', `/api/v1/app/${app}/endpoint`, { body: { url: 'ftp://example.com/hook' } });
     expect(r.status).toBe(422);
     expect(isValidationErrorBody(r.json)).toBe(true);
     expect(r.json.detail[0].loc).toEqual(['body', 'url']);
-    expect(count(h(), 'endpoint')).toBe(before);
+    expect(await count(h(), 'endpoint')).toBe(before);
   });
 
   it('a string that is not a URL is 422 on body.url', async () => {
@@ -93,7 +94,7 @@ describe('endpoints: create and validation', () => {
   });
 
   it('eventTypes that do not exist are 422, naming each of them, and nothing is created', async () => {
-    const before = count(h(), 'endpoint');
+    const before = await count(h(), 'endpoint');
     const r = await h().inject('POST', `/api/v1/app/${app}/endpoint`, {
       body: { url: 'https://example.com/x', eventTypes: [types[0], 'ghost.one', 'ghost.two'] },
     });
@@ -102,7 +103,7 @@ describe('endpoints: create and validation', () => {
     expect(r.json.detail[0].msg).toContain('ghost.one');
     expect(r.json.detail[0].msg).toContain('ghost.two');
     expect(r.json.detail[0].msg).not.toContain(types[0]);
-    expect(count(h(), 'endpoint')).toBe(before);
+    expect(await count(h(), 'endpoint')).toBe(before);
   });
 
   it('an archived event type is 422', async () => {
@@ -274,7 +275,7 @@ describe('endpoints: signing secrets', () => {
     expect(r.status).toBe(204);
     expect(r.text).toBe('');
     expect((await h().inject('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`)).json.key).toBe(key);
-    const stored = await h().store.getEndpoint(app, ep.id);
+    const stored = await h().herald.store.getEndpoint(app, ep.id);
     expect(stored!.secret).toBe(key);
     expect(stored!.previousSecrets).toEqual([{ key: old, expiresAt: clock.t + DAY }]);
   });
@@ -287,7 +288,7 @@ describe('endpoints: signing secrets', () => {
     const next = (await h().inject('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`)).json.key;
     expect(next).toMatch(WHSEC_24);
     expect(next).not.toBe(old);
-    const stored = await h().store.getEndpoint(app, ep.id);
+    const stored = await h().herald.store.getEndpoint(app, ep.id);
     expect(stored!.previousSecrets).toEqual([{ key: old, expiresAt: clock.t + HOUR }]);
   });
 
@@ -309,7 +310,8 @@ describe('endpoints: signing secrets', () => {
   it('the secret is sealed at rest: the database file never holds it in plain text', async () => {
     const ep = await createEndpoint(h(), app);
     const key = (await h().inject('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`)).json.key as string;
-    const row = h().store.db.prepare('SELECT * FROM endpoint WHERE id = ?').get(ep.id) as Record<string, unknown>;
+    const row = await rawRow(h(), 'SELECT * FROM endpoint WHERE id = ?', [ep.id]);
+    expect(row).toBeDefined();
     expect(JSON.stringify(row)).not.toContain(key.slice('whsec_'.length));
   });
 });
@@ -449,19 +451,19 @@ describe('endpoints: stats, recover, channels, list order', () => {
   it('recover makes the endpoint\'s failed deliveries in the window due again as manual ones', async () => {
     const ep = await createEndpoint(h(), app);
     const msg = await sendMessage(h(), app);
-    h().store.db.prepare('UPDATE delivery_task SET status = 2, next_attempt_at = NULL WHERE msg_id = ? AND endpoint_id = ?').run(msg.id, ep.id);
+    await rawRun(h(), 'UPDATE delivery_task SET status = 2, next_attempt_at = NULL WHERE msg_id = ? AND endpoint_id = ?', [msg.id, ep.id]);
     clock.advance(1000);
     const since = new Date(clock.t - HOUR).toISOString();
     const r = await h().inject('POST', `/api/v1/app/${app}/endpoint/${ep.id}/recover`, { body: { since } });
     expect(r.status).toBe(202);
     // The recovery runs after the answer; its outcome lands on the background task's row.
     const task = await until(async () => {
-      const t = await h().store.getBackgroundTask(r.json.id);
+      const t = await h().herald.store.getBackgroundTask(r.json.id);
       return t && t.status !== 'running' ? t : null;
     });
     expect(task.status).toBe('finished');
     expect(task.data.messagesSent).toBe(1);
-    const row = h().store.db.prepare('SELECT status, next_attempt_at, trigger_type FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?').get(msg.id, ep.id) as any;
+    const row = await rawRow(h(), 'SELECT status, next_attempt_at, trigger_type FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?', [msg.id, ep.id]);
     expect(row).toEqual({ status: 1, next_attempt_at: clock.t, trigger_type: 1 });
   });
 

@@ -18,6 +18,7 @@ import type { Store } from '../src/store/store.js';
 import { idempotencyKey } from '../src/api/idempotency.js';
 import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
 import { LOOPBACK_ALLOWLIST, OPERATOR_TOKEN } from './helpers/inproc.js';
+import { rawRows, rawRun } from './helpers/rows.js';
 
 const STORES = ['sqlite', 'postgres'] as const;
 
@@ -120,8 +121,7 @@ async function keyIds(store: Store): Promise<Record<string, number>> {
   ];
   const out: Record<string, number> = {};
   for (const sql of sqls) {
-    const rows: { v: string }[] =
-      store.kind === 'sqlite' ? (store as any).db.prepare(sql).all() : (await (store as any).pool.query(sql)).rows;
+    const rows = await rawRows<{ v: string }>(store, sql);
     for (const r of rows) {
       const id = /^sealed:v1:([0-9a-f]{8}):/.exec(r.v)?.[1] ?? 'unsealed';
       out[id] = (out[id] ?? 0) + 1;
@@ -133,7 +133,7 @@ async function keyIds(store: Store): Promise<Record<string, number>> {
 /** The raw body column of the stored answers that name a message, straight from the table. */
 async function rawMessageRefBodies(store: Store): Promise<string[]> {
   const sql = 'SELECT body AS v FROM idempotency WHERE msg_id IS NOT NULL';
-  const rows: { v: string }[] = store.kind === 'sqlite' ? (store as any).db.prepare(sql).all() : (await (store as any).pool.query(sql)).rows;
+  const rows = await rawRows<{ v: string }>(store, sql);
   return rows.map((r) => r.v);
 }
 
@@ -289,8 +289,7 @@ describe.each(STORES)('rotate-master-key with HERALD_MASTER_KEY and HERALD_MASTE
     const idem = { method: 'POST' as const, url: `/api/v1/auth/app-portal-access/${x.app}`, headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': 'legacy-1' }, payload: '{}' };
     expect((await running.api.inject(idem)).statusCode).toBe(200);
     const legacy = '{"url":"http://legacy.example/portal","token":"appsk_legacy"}';
-    if (running.store.kind === 'sqlite') (running.store as any).db.prepare('UPDATE idempotency SET body = ?').run(legacy);
-    else await (running.store as any).pool.query('UPDATE idempotency SET body = $1', [legacy]);
+    await rawRun(running.store, 'UPDATE idempotency SET body = ?', [legacy]);
     expect((await running.api.inject(idem)).body).toBe(legacy);
     expect((await keyIds(running.store)).unsealed).toBe(1);
 

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { count, createApp, createEndpoint, createEventType, sendMessage, tasksOf, unique } from './helpers/fixtures.js';
 import { Clock, idRe, isValidationErrorBody, listAll, MINUTE, useInProcess, type InProcess } from './helpers/inproc.js';
+import { rawRow } from './helpers/rows.js';
 
 const MSG_ID = idRe('msg_');
 const MiB = 1024 * 1024;
@@ -11,7 +12,7 @@ const MiB = 1024 * 1024;
 /** The endpoint ids a message was routed to, read through the API and from the database. */
 async function destinations(h: InProcess, app: string, msg: string): Promise<string[]> {
   const api = (await listAll(h, `/api/v1/app/${app}/msg/${msg}/endpoint`)).items.map((e) => e.id).sort();
-  const db = [...tasksOf(h, msg).keys()].sort();
+  const db = [...(await tasksOf(h, msg)).keys()].sort();
   expect(api).toEqual(db);
   return api;
 }
@@ -69,7 +70,7 @@ describe('messages: create and fan-out', () => {
 
   it('each delivery task starts pending and due at once', async () => {
     const m = await sendMessage(h(), app, { eventType: 'order.created' });
-    for (const t of tasksOf(h(), m.id).values()) {
+    for (const t of (await tasksOf(h(), m.id)).values()) {
       expect(t).toMatchObject({ status: 1, next_attempt_at: clock.t, trigger_type: 0, app_id: app });
     }
   });
@@ -96,13 +97,13 @@ describe('messages: eventId, with_content, expunge', () => {
     app = (await createApp(h())).id;
     await createEndpoint(h(), app);
     await sendMessage(h(), app, { eventId: 'once' });
-    const msgs = count(h(), 'message');
-    const tasks = count(h(), 'delivery_task');
+    const msgs = await count(h(), 'message');
+    const tasks = await count(h(), 'delivery_task');
     const r = await h().inject('POST', `/api/v1/app/${app}/msg`, { body: { eventType: 'x', payload: {}, eventId: 'once' } });
     expect(r.status).toBe(409);
     expect(typeof r.json.code).toBe('string');
-    expect(count(h(), 'message')).toBe(msgs);
-    expect(count(h(), 'delivery_task')).toBe(tasks);
+    expect(await count(h(), 'message')).toBe(msgs);
+    expect(await count(h(), 'delivery_task')).toBe(tasks);
     // The same eventId in another application is fine.
     const other = (await createApp(h())).id;
     expect((await h().inject('POST', `/api/v1/app/${other}/msg`, { body: { eventType: 'x', payload: {}, eventId: 'once' } })).status).toBe(202);
@@ -138,7 +139,9 @@ describe('messages: eventId, with_content, expunge', () => {
     const got = await h().inject('GET', `/api/v1/app/${app}/msg/${m.id}`);
     expect(got.status).toBe(200);
     expect(got.json.payload).toEqual({ expired: true });
-    expect(JSON.stringify(h().store.db.prepare('SELECT * FROM message WHERE id = ?').get(m.id))).not.toContain('pii');
+    const row = await rawRow(h(), 'SELECT * FROM message WHERE id = ?', [m.id]);
+    expect(row).toBeDefined();
+    expect(JSON.stringify(row)).not.toContain('pii');
   });
 });
 
@@ -216,8 +219,8 @@ describe('messages: payload limits and shapes', () => {
     await createEndpoint(h(), app);
     await sendMessage(h(), app);
     const listBefore = (await h().inject('GET', `/api/v1/app/${app}/msg`)).json.data;
-    const msgs = count(h(), 'message');
-    const tasks = count(h(), 'delivery_task');
+    const msgs = await count(h(), 'message');
+    const tasks = await count(h(), 'delivery_task');
     const r = await h().inject('POST', `/api/v1/app/${app}/msg`, {
       body: { eventType: 'big', payload: { blob: 'x'.repeat(2 * MiB) } },
     });
@@ -225,8 +228,8 @@ describe('messages: payload limits and shapes', () => {
     expect(r.json.code).toBe('payload_too_large');
     expect(typeof r.json.detail).toBe('string');
     expect((await h().inject('GET', `/api/v1/app/${app}/msg`)).json.data).toEqual(listBefore);
-    expect(count(h(), 'message')).toBe(msgs);
-    expect(count(h(), 'delivery_task')).toBe(tasks);
+    expect(await count(h(), 'message')).toBe(msgs);
+    expect(await count(h(), 'delivery_task')).toBe(tasks);
   });
 
   it('a request body far over the limit (5 MiB) is 413 payload_too_large too', async () => {
@@ -318,14 +321,14 @@ describe('messages: inline application', () => {
   it('an application.uid that differs from the path is 422 and creates nothing', async () => {
     const path = unique('path');
     const other = unique('other');
-    const apps = count(h(), 'application');
+    const apps = await count(h(), 'application');
     const r = await h().inject('POST', `/api/v1/app/${path}/msg`, {
       body: { eventType: 'x', payload: {}, application: { name: 'Mismatch', uid: other } },
     });
     expect(r.status).toBe(422);
     expect(isValidationErrorBody(r.json)).toBe(true);
     expect(r.json.detail[0].type).toBe('application_uid_mismatch');
-    expect(count(h(), 'application')).toBe(apps);
+    expect(await count(h(), 'application')).toBe(apps);
     expect((await h().inject('GET', `/api/v1/app/${path}`)).status).toBe(404);
     expect((await h().inject('GET', `/api/v1/app/${other}`)).status).toBe(404);
   });
@@ -379,14 +382,14 @@ describe('messages: send-example', () => {
     await createEventType(h(), { name: 'no.examples', schemas: { '1': { type: 'object' } } });
     await createEventType(h(), { name: 'no.schema' });
     const ep = await createEndpoint(h(), app);
-    const msgs = count(h(), 'message');
+    const msgs = await count(h(), 'message');
     for (const eventType of ['no.examples', 'no.schema']) {
       const r = await h().inject('POST', `/api/v1/app/${app}/endpoint/${ep.id}/send-example`, { body: { eventType } });
       expect(r.status, eventType).toBe(400);
       expect(r.json.code).toBe('invalid_scheme');
       expect(typeof r.json.detail).toBe('string');
     }
-    expect(count(h(), 'message')).toBe(msgs);
+    expect(await count(h(), 'message')).toBe(msgs);
   });
 
   it('svix.ping is built in: it needs no event type and sends {"success": true}', async () => {
@@ -400,11 +403,11 @@ describe('messages: send-example', () => {
 
   it('an unknown event type is 422 on body.eventType and sends nothing', async () => {
     const ep = await createEndpoint(h(), app);
-    const msgs = count(h(), 'message');
+    const msgs = await count(h(), 'message');
     const r = await h().inject('POST', `/api/v1/app/${app}/endpoint/${ep.id}/send-example`, { body: { eventType: 'never.defined' } });
     expect(r.status).toBe(422);
     expect(r.json.detail[0].loc).toEqual(['body', 'eventType']);
-    expect(count(h(), 'message')).toBe(msgs);
+    expect(await count(h(), 'message')).toBe(msgs);
   });
 });
 
@@ -420,12 +423,12 @@ describe('messages: concurrent writes and filters that change', () => {
       Array.from({ length: 5 }, (_, i) => h().inject('POST', `/api/v1/app/${app}/msg`, { body: { eventType: 'x', payload: { i }, eventId: 'the-one' } })),
     );
     expect(rs.map((r) => r.status).sort()).toEqual([202, 409, 409, 409, 409]);
-    expect(count(h(), 'message', 'app_id = ?', app)).toBe(1);
-    expect(count(h(), 'delivery_task', 'app_id = ?', app)).toBe(1);
+    expect(await count(h(), 'message', 'app_id = ?', app)).toBe(1);
+    expect(await count(h(), 'delivery_task', 'app_id = ?', app)).toBe(1);
   });
 
   it('a rejected message in a concurrent batch leaves the others committed with their tasks', async () => {
-    const before = count(h(), 'message', 'app_id = ?', app);
+    const before = await count(h(), 'message', 'app_id = ?', app);
     const bodies = [
       { eventType: 'x', payload: { n: 1 } },
       { eventType: 'x', payload: { n: 2 }, eventId: 'the-one' },
@@ -434,10 +437,10 @@ describe('messages: concurrent writes and filters that change', () => {
     ];
     const rs = await Promise.all(bodies.map((body) => h().inject('POST', `/api/v1/app/${app}/msg`, { body })));
     expect(rs.map((r) => r.status)).toEqual([202, 409, 202, 202]);
-    expect(count(h(), 'message', 'app_id = ?', app)).toBe(before + 3);
+    expect(await count(h(), 'message', 'app_id = ?', app)).toBe(before + 3);
     for (const r of rs.filter((x) => x.status === 202)) {
       expect((await h().inject('GET', `/api/v1/app/${app}/msg/${r.json.id}`)).json.payload).toEqual(r.json.payload);
-      expect(tasksOf(h(), r.json.id).has(ep)).toBe(true);
+      expect((await tasksOf(h(), r.json.id)).has(ep)).toBe(true);
     }
   });
 
@@ -449,7 +452,7 @@ describe('messages: concurrent writes and filters that change', () => {
       ),
     );
     expect(rs.map((r) => r.status)).toEqual([202, 202, 202, 202]);
-    expect(count(h(), 'application', 'uid = ?', uid)).toBe(1);
+    expect(await count(h(), 'application', 'uid = ?', uid)).toBe(1);
     const listed = (await listAll(h(), `/api/v1/app/${uid}/msg`)).items;
     expect(listed).toHaveLength(4);
   });
@@ -475,12 +478,12 @@ describe('messages: concurrent writes and filters that change', () => {
       { eventType: 'x', payload: {}, payloadRetentionPeriod: 4 },
       { eventType: 'x', payload: {}, payloadRetentionPeriod: 91 },
     ];
-    const before = count(h(), 'message', 'app_id = ?', app);
+    const before = await count(h(), 'message', 'app_id = ?', app);
     for (const body of bad) {
       const r = await h().inject('POST', `/api/v1/app/${app}/msg`, { body });
       expect(r.status, JSON.stringify(body)).toBe(422);
     }
-    expect(count(h(), 'message', 'app_id = ?', app)).toBe(before);
+    expect(await count(h(), 'message', 'app_id = ?', app)).toBe(before);
     expect((await h().inject('POST', `/api/v1/app/${app}/msg`, { body: { eventType: 'x', payload: {}, payloadRetentionPeriod: 5 } })).status).toBe(202);
   });
 });

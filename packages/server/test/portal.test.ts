@@ -134,6 +134,18 @@ describe('the dashboard under /portal/', () => {
     }
   });
 
+  it('answers HEAD like GET, and /favicon.ico with the portal icon', async () => {
+    for (const path of ['/portal/', '/portal']) {
+      const r = await h().inject('HEAD', path, { token: null });
+      expect(r.status, path).toBe(200);
+      expect(r.headers['content-type']).toMatch(/^text\/html/);
+    }
+    const icon = await h().inject('GET', '/favicon.ico', { token: null });
+    expect(icon.status).toBe(200);
+    expect(icon.headers['content-type']).toContain('image/svg+xml');
+    expect(icon.text).toContain('<svg');
+  });
+
   it('serves the hashed assets the page names, cacheable for good; unknown files are 404', async () => {
     const page = (await h().inject('GET', '/portal/', { token: null })).text;
     const assets = [...page.matchAll(/(?:src|href)="(\/portal\/assets\/[^"]+)"/g)].map((m) => m[1]!);
@@ -151,7 +163,7 @@ describe('the dashboard under /portal/', () => {
     const empty = mkdtempSync(join(tmpdir(), 'herald-nodash-'));
     try {
       const app = Fastify({ routerOptions: { ignoreTrailingSlash: true } });
-      await portalRoutes(app, empty);
+      await portalRoutes(app, {}, empty);
       const r = await app.inject({ url: '/portal/' });
       expect(r.statusCode).toBe(503);
       expect(r.json().code).toBe('dashboard_not_built');

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { ApiError, appPath, enc, listAll, type Endpoint, type EventType } from '../api';
 import { go, useLoad, usePortal } from '../hooks';
 import { ErrorText, EventPicker, Field } from '../ui';
+import { t } from '../i18n';
 
 export function AddEndpoint() {
   const { api, app, can } = usePortal();
@@ -13,13 +14,13 @@ export function AddEndpoint() {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
 
-  if (!can('manage')) return <p role="alert">This session cannot add endpoints.</p>;
+  if (!can('manage')) return <p role="alert">{t('cannotAdd')}</p>;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     const local: Record<string, string> = {};
-    if (!/^https?:\/\/\S+$/i.test(url.trim())) local.url = 'Enter an http:// or https:// URL.';
-    if (rate.trim() !== '' && !/^[1-9]\d*$/.test(rate.trim())) local.throttleRate = 'A whole number of messages per second, 1 or more.';
+    if (!/^https?:\/\/\S+$/i.test(url.trim())) local.url = t('enterUrl');
+    if (rate.trim() !== '' && !/^[1-9]\d*$/.test(rate.trim())) local.throttleRate = t('rateRule');
     setErrors(local);
     if (Object.keys(local).length) return;
     setBusy(true);
@@ -48,28 +49,28 @@ export function AddEndpoint() {
   return (
     <section aria-labelledby="addh">
       <p>
-        <a href="#/endpoints">← Endpoints</a>
+        <a href="#/endpoints">{t('back')}</a>
       </p>
-      <h1 id="addh">Add Endpoint</h1>
+      <h1 id="addh">{t('pageAdd')}</h1>
       <form onSubmit={submit} noValidate className="card form">
-        <Field label="Endpoint URL" error={errors.url} hint="Where Herald POSTs each event.">
+        <Field label={t('endpointUrl')} error={errors.url} hint={t('urlHint')}>
           {(p) => <input {...p} type="url" name="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/webhooks" required autoFocus />}
         </Field>
-        <Field label="Description" error={errors.description}>
+        <Field label={t('description')} error={errors.description}>
           {(p) => <input {...p} name="description" value={description} onChange={(e) => setDescription(e.target.value)} />}
         </Field>
         <ErrorText error={catalog.error} />
-        {catalog.data && <EventPicker types={catalog.data.filter((t) => !t.archived)} chosen={events} onChange={setEvents} error={errors.eventTypes} />}
-        <Field label="Rate limit (messages per second)" error={errors.throttleRate} hint="Empty: no limit of its own.">
+        {catalog.data && <EventPicker types={catalog.data.filter((et) => !et.archived)} chosen={events} onChange={setEvents} error={errors.eventTypes} />}
+        <Field label={t('rateLimit')} error={errors.throttleRate} hint={t('rateEmpty')}>
           {(p) => <input {...p} name="throttleRate" inputMode="numeric" value={rate} onChange={(e) => setRate(e.target.value)} />}
         </Field>
         <ErrorText error={errors.form} />
         <div className="actions">
           <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create'}
+            {busy ? t('creating') : t('create')}
           </button>
           <a className="button" href="#/endpoints">
-            Cancel
+            {t('cancel')}
           </a>
         </div>
       </form>

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
-import { appPath, enc, STATUS_TEXT, type Api, type Attempt, type Endpoint, type EndpointStats, type Page } from '../api';
+import { ApiError, appPath, enc, type Api, type Attempt, type Endpoint, type EndpointStats, type Page } from '../api';
 import { useLoad, usePortal } from '../hooks';
 import { Ago, ErrorText, StateBadge } from '../ui';
+import { statusText, t, tn } from '../i18n';
 
 /** Endpoints per page of the list; "Load more" fetches the next page. */
 export const PAGE_SIZE = 50;
@@ -39,16 +40,21 @@ export function rateOf(s: EndpointStats | null): string {
 interface Details {
   stats: EndpointStats | null;
   last: Attempt | null;
+  /** The endpoint read again (rows the list poll does not cover); 'gone' once deleted. */
+  endpoint?: Endpoint | 'gone' | null;
 }
 
-async function detailsOf(api: Api, appId: string, endpointId: string): Promise<Details> {
-  const [stats, last] = await Promise.all([
+async function detailsOf(api: Api, appId: string, endpointId: string, readOwn: boolean): Promise<Details> {
+  const [endpoint, stats, last] = await Promise.all([
+    readOwn
+      ? limited(() => api.get<Endpoint>(appPath(appId, `/endpoint/${enc(endpointId)}`))).catch((e) => (e instanceof ApiError && e.status === 404 ? ('gone' as const) : null))
+      : null,
     limited(() => api.get<EndpointStats>(appPath(appId, `/endpoint/${enc(endpointId)}/stats`))).catch(() => null),
     limited(() => api.get<Page<Attempt>>(appPath(appId, `/attempt/endpoint/${enc(endpointId)}?limit=1&with_content=false`)))
       .then((p) => p.data[0] ?? null)
       .catch(() => null),
   ]);
-  return { stats, last };
+  return { stats, last, endpoint };
 }
 
 /** Whether the element is on (or near) the screen. */
@@ -65,7 +71,7 @@ function useVisible(ref: React.RefObject<Element | null>): boolean {
 }
 
 /** One endpoint; its stats and last attempt are read only while the row is visible. */
-function EndpointRow({ endpoint: e }: { endpoint: Endpoint }) {
+function EndpointRow({ endpoint: listed, readOwn }: { endpoint: Endpoint; readOwn: boolean }) {
   const { api, app } = usePortal();
   const ref = useRef<HTMLTableRowElement>(null);
   const visible = useVisible(ref);
@@ -75,7 +81,7 @@ function EndpointRow({ endpoint: e }: { endpoint: Endpoint }) {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const run = async () => {
-      const d = await detailsOf(api, app.id, e.id);
+      const d = await detailsOf(api, app.id, listed.id, readOwn);
       if (!live) return;
       setDetails(d);
       timer = setTimeout(run, ROW_POLL_MS);
@@ -85,8 +91,10 @@ function EndpointRow({ endpoint: e }: { endpoint: Endpoint }) {
       live = false;
       if (timer) clearTimeout(timer);
     };
-  }, [visible, api, app.id, e.id]);
+  }, [visible, api, app.id, listed.id, readOwn]);
   const last = details?.last ?? null;
+  const fresh = details?.endpoint;
+  const e = fresh && fresh !== 'gone' ? fresh : listed;
   return (
     <tr ref={ref} data-endpoint={e.id} data-loaded={details ? 'true' : 'false'}>
       <td>
@@ -95,86 +103,95 @@ function EndpointRow({ endpoint: e }: { endpoint: Endpoint }) {
         </a>
         {e.description && <div className="muted">{e.description}</div>}
       </td>
-      <td data-label="State">
-        <StateBadge endpoint={e} />
+      <td data-label={t('state')}>
+        {fresh === 'gone' ? <span className="badge off">{t('deleted')}</span> : <StateBadge endpoint={e} />}
       </td>
-      <td data-label="Success rate">{details ? rateOf(details.stats) : <span className="muted">…</span>}</td>
-      <td data-label="Last attempt">
+      <td data-label={t('successRate')}>{details ? rateOf(details.stats) : <span className="muted">…</span>}</td>
+      <td data-label={t('colLast')}>
         {!details ? (
           <span className="muted">…</span>
         ) : last ? (
           <>
-            <span className={`status s${last.status}`}>{STATUS_TEXT[last.status]}</span>{' '}
+            <span className={`status s${last.status}`}>{statusText(last.status)}</span>{' '}
             {last.responseStatusCode > 0 && <code>{last.responseStatusCode}</code>} <Ago iso={last.timestamp} />
           </>
         ) : (
-          <span className="muted">never</span>
+          <span className="muted">{t('never')}</span>
         )}
       </td>
     </tr>
   );
 }
 
-interface Listed {
+interface Older {
   endpoints: Endpoint[];
-  more: boolean;
+  iterator: string | null;
+  done: boolean;
 }
 
 export function Endpoints() {
   const { api, app, can } = usePortal();
-  const [pages, setPages] = useState(1);
-  // The pages shown so far, read again every 5 s (one request per page) so new endpoints and
-  // state changes appear; the rows read their own details.
-  const list = useLoad<Listed>(
-    async () => {
-      const endpoints: Endpoint[] = [];
-      let iterator: string | null = null;
-      let more = false;
-      for (let i = 0; i < pages; i++) {
-        const page: Page<Endpoint> = await api.get(
-          appPath(app.id, `/endpoint?limit=${PAGE_SIZE}${iterator ? `&iterator=${enc(iterator)}` : ''}`),
-        );
-        endpoints.push(...page.data);
-        more = !page.done && !!page.iterator;
-        if (!more) break;
-        iterator = page.iterator;
-      }
-      return { endpoints, more };
-    },
-    [app.id, pages],
-    5000,
-  );
-  const rows = list.data?.endpoints;
+  // Only the first page is read again every 5 s: new endpoints appear at its top, and its rows'
+  // states stay current. Pages loaded with "Load more" are read once; their rows, while on
+  // screen, read their own endpoint again with their stats (EndpointRow).
+  const list = useLoad(() => api.get<Page<Endpoint>>(appPath(app.id, `/endpoint?limit=${PAGE_SIZE}`)), [app.id], 5000);
+  const [older, setOlder] = useState<Older | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<string | null>(null);
+  const first = list.data;
+  const seen = new Set<string>();
+  const rows = first
+    ? [...first.data.map((e) => ({ e, polled: true })), ...(older?.endpoints ?? []).map((e) => ({ e, polled: false }))].filter(
+        (r) => !seen.has(r.e.id) && seen.add(r.e.id),
+      )
+    : undefined;
+  const more = older ? !older.done : !!first && !first.done && !!first.iterator;
+
+  async function loadMore() {
+    const iterator = older ? older.iterator : first?.iterator;
+    if (!iterator) return;
+    setLoadingMore(true);
+    setMoreError(null);
+    try {
+      const page = await api.get<Page<Endpoint>>(appPath(app.id, `/endpoint?limit=${PAGE_SIZE}&iterator=${enc(iterator)}`));
+      setOlder({ endpoints: [...(older?.endpoints ?? []), ...page.data], iterator: page.iterator, done: page.done || !page.iterator });
+    } catch (e) {
+      setMoreError((e as Error).message);
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
 
   return (
     <section aria-labelledby="eph">
       <div className="head">
-        <h1 id="eph">Endpoints</h1>
+        <h1 id="eph">{t('navEndpoints')}</h1>
         {can('manage') && (
           <a className="button primary" href="#/endpoints/new">
-            + Add Endpoint
+            {t('addEndpointButton')}
           </a>
         )}
       </div>
-      <ErrorText error={list.error} />
+      <ErrorText error={list.error ?? moreError} />
       {rows && rows.length === 0 && (
-        <p className="empty">No endpoints yet. {can('manage') ? 'Add one to start receiving events.' : ''}</p>
+        <p className="empty">{t('noEndpoints')} {can('manage') ? t('addOne') : ''}</p>
       )}
       {rows && rows.length > 0 && (
         <div className="scroll">
           <table className="list">
-            <caption className="sr">Endpoints with their state, success rate over 28 days and last attempt</caption>
+            <caption className="sr">{t('endpointsCaption')}</caption>
             <thead>
               <tr>
-                <th scope="col">Endpoint</th>
-                <th scope="col">State</th>
-                <th scope="col">Success rate</th>
-                <th scope="col">Last attempt</th>
+                <th scope="col">{t('colEndpoint')}</th>
+                <th scope="col">{t('state')}</th>
+                <th scope="col">{t('successRate')}</th>
+                <th scope="col">{t('colLast')}</th>
               </tr>
             </thead>
             <tbody>
-              {rows.map((e) => (
-                <EndpointRow key={e.id} endpoint={e} />
+              {rows.map(({ e, polled }) => (
+                <EndpointRow key={e.id} endpoint={e} readOwn={!polled} />
               ))}
             </tbody>
           </table>
@@ -182,13 +199,13 @@ export function Endpoints() {
       )}
       {rows && rows.length > 0 && (
         <p className="muted" role="status">
-          {rows.length} endpoint{rows.length === 1 ? '' : 's'} shown{list.data?.more ? ', more to load' : ''}.
+          {tn('endpointsShown', rows.length, { more: more ? t('moreToLoad') : '' })}
         </p>
       )}
-      {list.data?.more && (
+      {more && (
         <div className="actions">
-          <button type="button" onClick={() => setPages((p) => p + 1)} disabled={list.loading} aria-busy={list.loading}>
-            Load more endpoints
+          <button type="button" onClick={loadMore} disabled={loadingMore} aria-busy={loadingMore}>
+            {t('loadMore')}
           </button>
         </div>
       )}

@@ -1,112 +1,201 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import { appPath, enc, STATUS_TEXT, type Attempt, type Endpoint, type EndpointMessage, type Page } from '../api';
+// The endpoint's log: every message sent to it, newest first, a page at a time; filtered by status,
+// event type and date range, or found by message id or Engage eventId.
+import { useState, type FormEvent } from 'react';
+import { ApiError, appPath, enc, filterOf, listAll, type Api, type Endpoint, type EndpointMessage, type EventType, type Page, type Status } from '../api';
 import { useLoad, usePortal } from '../hooks';
-import { Ago, ErrorText, Field } from '../ui';
+import { Ago, ErrorText } from '../ui';
+import { Attempts, POLL_MS, Recover } from './LogParts';
+import { statusText, t, tn } from '../i18n';
 
-const POLL_MS = 2000;
+/** Messages per page; "Load older messages" reads the next page. */
+export const LOG_PAGE = 50;
 
-/** The attempts of one message at one endpoint, polled so new ones appear. */
-export function Attempts({ msgId, endpointId }: { msgId: string; endpointId: string }) {
-  const { api, app } = usePortal();
-  const list = useLoad(
-    () => api.get<Page<Attempt>>(appPath(app.id, `/attempt/msg/${enc(msgId)}?endpoint_id=${enc(endpointId)}&limit=50`)),
-    [msgId, endpointId],
-    POLL_MS,
-  );
-  if (list.error && !list.data) return <ErrorText error={list.error} />;
-  if (!list.data) return <p aria-busy="true">Loading attempts…</p>;
-  if (list.data.data.length === 0) return <p className="muted" role="status">No attempt yet…</p>;
-  return (
-    <div className="scroll">
-      <table className="attempts">
-        <caption className="sr">Attempts</caption>
-        <thead>
-          <tr>
-            <th scope="col">Status</th>
-            <th scope="col">Response code</th>
-            <th scope="col">Duration</th>
-            <th scope="col">When</th>
-            <th scope="col">Response body</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.data.data.map((a) => (
-            <tr key={a.id} data-attempt={a.id}>
-              <td>
-                <span className={`status s${a.status}`}>{STATUS_TEXT[a.status]}</span>
-                {a.triggerType === 1 && <span className="muted"> (manual)</span>}
-              </td>
-              <td>
-                <code>{a.responseStatusCode || '—'}</code>
-              </td>
-              <td>{a.responseDurationMs} ms</td>
-              <td>
-                <Ago iso={a.timestamp} />
-              </td>
-              <td>
-                {a.response ? (
-                  <details>
-                    <summary>Show</summary>
-                    <pre className="code" tabIndex={0}>{a.response}</pre>
-                  </details>
-                ) : (
-                  <span className="muted">empty</span>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
+interface Filters {
+  status: '' | `${Status}`;
+  eventType: string;
+  from: string;
+  to: string;
+}
+const NO_FILTERS: Filters = { status: '', eventType: '', from: '', to: '' };
+
+function queryOf(f: Filters): string {
+  const q = new URLSearchParams({ limit: String(LOG_PAGE), with_content: 'false' });
+  if (f.status) q.set('status', f.status);
+  if (f.eventType) q.set('event_types', f.eventType);
+  if (f.from && !Number.isNaN(Date.parse(f.from))) q.set('after', new Date(f.from).toISOString());
+  if (f.to && !Number.isNaN(Date.parse(f.to))) q.set('before', new Date(f.to).toISOString());
+  return q.toString();
+}
+
+interface Older {
+  /** The query these pages were read with; a filter change starts over. */
+  query: string;
+  items: EndpointMessage[];
+  iterator: string | null;
+  done: boolean;
+}
+
+/** The message that id (or Engage eventId) names, as it stands at this endpoint; null when it was not sent here. */
+async function findAt(api: Api, appId: string, endpointId: string, q: string): Promise<EndpointMessage | null> {
+  let msg: { id: string; eventType: string; eventId?: string | null; timestamp: string };
+  try {
+    msg = await api.get(appPath(appId, `/msg/${enc(q)}?with_content=false`));
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 422)) return null;
+    throw e;
+  }
+  const dests = await listAll<{ id: string; status: Status; nextAttempt?: string | null }>(api, appPath(appId, `/msg/${enc(msg.id)}/endpoint`), 4);
+  const here = dests.find((d) => d.id === endpointId);
+  return here ? { id: msg.id, eventType: msg.eventType, eventId: msg.eventId, status: here.status, nextAttempt: here.nextAttempt, timestamp: msg.timestamp } : null;
 }
 
 export function Log({ endpoint }: { endpoint: Endpoint }) {
   const { api, app, can, moduleOff } = usePortal();
-  const msgs = useLoad(
-    () => api.get<Page<EndpointMessage>>(appPath(app.id, `/endpoint/${enc(endpoint.id)}/msg?limit=50&with_content=false`)),
-    [endpoint.id],
-    POLL_MS,
-  );
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const query = queryOf(filters);
+  const base = appPath(app.id, `/endpoint/${enc(endpoint.id)}/msg`);
+  // Only the newest page is polled; older pages are read once, when asked for.
+  const head = useLoad(() => api.get<Page<EndpointMessage>>(`${base}?${query}`), [base, query], POLL_MS);
+  const [older, setOlder] = useState<Older | null>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const catalog = useLoad(() => listAll<EventType>(api, '/api/v1/event-type'), []);
+  const [search, setSearch] = useState('');
+  const [found, setFound] = useState<{ q: string; msg: EndpointMessage | null } | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const canSend = can('manage') && !moduleOff;
+  const canSend = can('manage') && !moduleOff && !endpoint.disabled;
+
+  const mine = older?.query === query ? older : null;
+  const headPage = head.data;
+  const seen = new Set<string>();
+  const rows = [...(headPage?.data ?? []), ...(mine?.items ?? [])].filter((m) => !seen.has(m.id) && seen.add(m.id));
+  const more = mine ? !mine.done : !!headPage && !headPage.done && !!headPage.iterator;
+
+  async function loadOlder() {
+    const iterator = mine ? mine.iterator : headPage?.iterator;
+    if (!iterator) return;
+    setLoadingOlder(true);
+    setError(null);
+    try {
+      const page = await api.get<Page<EndpointMessage>>(`${base}?${query}&iterator=${enc(iterator)}`);
+      setOlder({ query, items: [...(mine?.items ?? []), ...page.data], iterator: page.iterator, done: page.done || !page.iterator });
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setLoadingOlder(false);
+    }
+  }
+
+  async function find(e: FormEvent) {
+    e.preventDefault();
+    const q = search.trim();
+    setError(null);
+    if (!q) return setFound(null);
+    try {
+      setFound({ q, msg: await findAt(api, app.id, endpoint.id, q) });
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }
 
   async function resend(msgId: string) {
     setError(null);
     setNote(null);
     try {
       await api.call('POST', appPath(app.id, `/msg/${enc(msgId)}/endpoint/${enc(endpoint.id)}/resend`));
-      setNote(`Resending ${msgId}.`);
+      setNote(t('resending', { id: msgId }));
       setOpen(msgId);
     } catch (err) {
       setError((err as Error).message);
     }
   }
 
+  const filter = filterOf(endpoint);
+  const types = (catalog.data ?? []).filter((et) => filter.length === 0 || filter.includes(et.name));
+  const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
+  const shown = found ? (found.msg ? [found.msg] : []) : rows;
+  const filtered = query !== queryOf(NO_FILTERS);
+
   return (
     <div className="stack">
       {canSend && <Recover endpoint={endpoint} />}
       <div className="card">
-        <h2>Messages</h2>
-        <p className="muted">Updated every {POLL_MS / 1000} seconds.</p>
+        <h2>{t('messages')}</h2>
+        <form className="filters" onSubmit={find} role="search" aria-label={t('findMessage')}>
+          <div className="field">
+            <label htmlFor="log-q">{t('msgOrEventId')}</label>
+            <div className="inline tight">
+              <input id="log-q" value={search} onChange={(e) => setSearch(e.target.value)} spellCheck={false} autoComplete="off" />
+              <button type="submit">{t('find')}</button>
+              {found && (
+                <button type="button" onClick={() => { setFound(null); setSearch(''); }}>
+                  {t('showAll')}
+                </button>
+              )}
+            </div>
+          </div>
+        </form>
+        {!found && (
+          <div className="filters" role="group" aria-label={t('filters')}>
+            <div className="field">
+              <label htmlFor="log-status">{t('status')}</label>
+              <select id="log-status" value={filters.status} onChange={(e) => set({ status: e.target.value as Filters['status'] })}>
+                <option value="">{t('any')}</option>
+                {([0, 1, 3, 2] as Status[]).map((s) => (
+                  <option key={s} value={String(s)}>{statusText(s)}</option>
+                ))}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="log-type">{t('eventType')}</label>
+              <select id="log-type" value={filters.eventType} onChange={(e) => set({ eventType: e.target.value })}>
+                <option value="">{t('any')}</option>
+                {types.map((et) => (
+                  <option key={et.name} value={et.name}>{et.name}</option>
+                ))}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="log-from">{t('from')}</label>
+              <input id="log-from" type="datetime-local" value={filters.from} onChange={(e) => set({ from: e.target.value })} />
+            </div>
+            <div className="field">
+              <label htmlFor="log-to">{t('to')}</label>
+              <input id="log-to" type="datetime-local" value={filters.to} onChange={(e) => set({ to: e.target.value })} />
+            </div>
+            {filtered && (
+              <button type="button" className="reset" onClick={() => setFilters(NO_FILTERS)}>
+                {t('clearFilters')}
+              </button>
+            )}
+          </div>
+        )}
+        <p className="muted">{t('updatedEvery', { n: POLL_MS / 1000 })}</p>
         {note && <p role="status">{note}</p>}
-        <ErrorText error={error ?? msgs.error} />
-        {msgs.data && msgs.data.data.length === 0 && <p className="muted">No message has been sent to this endpoint yet.</p>}
-        {msgs.data && msgs.data.data.length > 0 && (
+        <ErrorText error={error ?? head.error} />
+        {found && !found.msg && <p role="status">{t('notSentHere', { q: found.q })}</p>}
+        {!found && headPage && rows.length === 0 && (
+          <p className="muted">{filtered ? t('noMatch') : t('noMessages')}</p>
+        )}
+        {shown.length > 0 && (
           <ul className="log">
-            {msgs.data.data.map((m) => (
+            {shown.map((m) => (
               <li key={m.id} data-msg={m.id}>
                 <div className="row">
                   <button type="button" className="link" aria-expanded={open === m.id} onClick={() => setOpen(open === m.id ? null : m.id)}>
-                    <span className={`status s${m.status}`}>{STATUS_TEXT[m.status]}</span> <code>{m.eventType}</code>{' '}
+                    <span className={`status s${m.status}`}>{statusText(m.status)}</span> <code>{m.eventType}</code>{' '}
                     <span className="muted">{m.id}</span>
                   </button>
+                  {m.status === 1 && m.nextAttempt && (
+                    <span className="next" data-testid="next-attempt">
+                      {t('nextAttempt')} <Ago iso={m.nextAttempt} />
+                    </span>
+                  )}
                   <Ago iso={m.timestamp} />
                   {canSend && (
-                    <button type="button" className="small" onClick={() => resend(m.id)} aria-label={`Resend ${m.id}`}>
-                      Resend
+                    <button type="button" className="small" onClick={() => resend(m.id)} aria-label={t('resendLabel', { id: m.id })}>
+                      {t('resend')}
                     </button>
                   )}
                 </div>
@@ -115,100 +204,19 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
             ))}
           </ul>
         )}
+        {!found && rows.length > 0 && (
+          <p className="muted" role="status">
+            {tn('messagesShown', rows.length, { more: more ? t('olderToLoad') : '' })}
+          </p>
+        )}
+        {!found && more && (
+          <div className="actions">
+            <button type="button" onClick={loadOlder} disabled={loadingOlder} aria-busy={loadingOlder}>
+              {t('loadOlder')}
+            </button>
+          </div>
+        )}
       </div>
     </div>
   );
-}
-
-interface BackgroundTask {
-  id: string;
-  status: 'running' | 'finished' | 'failed';
-  data: { messagesSent?: number; error?: string };
-}
-
-/** The recover's progress, polled until it is finished or failed. */
-function RecoverProgress({ taskId }: { taskId: string }) {
-  const { api } = usePortal();
-  const [task, setTask] = useState<BackgroundTask | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const run = async () => {
-      try {
-        const t = await api.get<BackgroundTask>(`/api/v1/background-task/${enc(taskId)}`);
-        if (!live) return;
-        setTask(t);
-        setError(null);
-        if (t.status === 'running') timer = setTimeout(run, 1000);
-      } catch (e) {
-        if (!live) return;
-        setError((e as Error).message);
-        timer = setTimeout(run, 3000);
-      }
-    };
-    void run();
-    return () => {
-      live = false;
-      if (timer) clearTimeout(timer);
-    };
-  }, [api, taskId]);
-  const text =
-    !task || task.status === 'running'
-      ? 'Recovering…'
-      : task.status === 'finished'
-        ? `Recovered: ${task.data.messagesSent ?? 0} message${task.data.messagesSent === 1 ? '' : 's'} sent again.`
-        : `Recovery failed${task.data.error ? `: ${task.data.error}` : '.'}`;
-  return (
-    <>
-      <p role="status" data-testid="recover-result" data-state={task?.status ?? 'running'} aria-busy={!task || task.status === 'running'}>
-        {text}
-      </p>
-      <ErrorText error={error} />
-    </>
-  );
-}
-
-function Recover({ endpoint }: { endpoint: Endpoint }) {
-  const { api, app } = usePortal();
-  const [since, setSince] = useState(() => toLocalInput(Date.now() - 24 * 3600 * 1000));
-  const [error, setError] = useState<string | undefined>();
-  const [note, setNote] = useState<string | null>(null);
-  const [taskId, setTaskId] = useState<string | null>(null);
-
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setError(undefined);
-    setNote(null);
-    setTaskId(null);
-    const t = new Date(since);
-    if (Number.isNaN(t.getTime())) return setError('Choose a date and time.');
-    try {
-      const task = await api.call<BackgroundTask>('POST', appPath(app.id, `/endpoint/${enc(endpoint.id)}/recover`), { since: t.toISOString() });
-      setNote(`Recovering every failed message since ${t.toLocaleString()}.`);
-      setTaskId(task.id);
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  }
-
-  return (
-    <form className="card inline-form" onSubmit={submit}>
-      <h2>Recover failed messages</h2>
-      <Field label="Resend everything that failed since" error={error} hint="At most 14 days back.">
-        {(p) => <input {...p} type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)} />}
-      </Field>
-      <div className="actions">
-        <button type="submit">Recover</button>
-      </div>
-      {note && <p>{note}</p>}
-      {taskId && <RecoverProgress key={taskId} taskId={taskId} />}
-    </form>
-  );
-}
-
-function toLocalInput(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }

@@ -1,12 +1,13 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, appPath } from '../api';
 import { useLoad, usePortal } from '../hooks';
-import { ErrorText, Field } from '../ui';
+import { CopyButton, ErrorText, Field } from '../ui';
+import { t } from '../i18n';
 
 export function Settings() {
   return (
     <section aria-labelledby="sh">
-      <h1 id="sh">Settings</h1>
+      <h1 id="sh">{t('navSettings')}</h1>
       <div className="stack">
         <EncryptionKey />
         <SourceIps />
@@ -22,6 +23,13 @@ function EncryptionKey() {
   const [error, setError] = useState<string | undefined>();
 
   async function set(key: string | null) {
+    // Replacing a key in use breaks receivers that hold only the old one: ask first.
+    if (
+      engage?.encryptionEnabled &&
+      !window.confirm(t('confirmReplaceKey'))
+    ) {
+      return;
+    }
     setError(undefined);
     try {
       const r = await api.call<{ key: string }>('PUT', appPath(app.id, '/engage/encryption-key'), key ? { key } : {});
@@ -33,7 +41,7 @@ function EncryptionKey() {
     }
   }
   async function clear() {
-    if (!window.confirm('Stop encrypting payloads? Events from now on are sent in plaintext.')) return;
+    if (!window.confirm(t('confirmRemoveKey'))) return;
     setError(undefined);
     try {
       await api.call('DELETE', appPath(app.id, '/engage/encryption-key'));
@@ -45,53 +53,52 @@ function EncryptionKey() {
   }
   function submit(e: FormEvent) {
     e.preventDefault();
-    if (!/^[a-zA-Z0-9]{32}$/.test(own)) return setError('A key is exactly 32 characters of a-z, A-Z and 0-9.');
+    if (!/^[a-zA-Z0-9]{32}$/.test(own)) return setError(t('keyRule'));
     void set(own);
   }
 
   return (
     <div className="card">
-      <h2>Payload encryption key</h2>
+      <h2>{t('encKey')}</h2>
       <p>
         {engage === null
-          ? 'Unknown.'
+          ? t('unknown')
           : engage.encryptionEnabled
-            ? `Payloads are encrypted (AES-256-CBC) with a key set ${engage.keySetAt ? new Date(engage.keySetAt).toLocaleString() : ''}.`
-            : 'Payloads are sent in plaintext: no key is set.'}
+            ? t('encryptedSince', { when: engage.keySetAt ? new Date(engage.keySetAt).toLocaleString() : '' })
+            : t('plaintext')}
       </p>
       {shown && (
         <div className="once" role="status">
           <p>
-            <strong>Your new key, shown this once.</strong> Store it on the receiving side now; it cannot be shown again.
+            <strong>{t('newKeyOnce')}</strong> {t('storeItNow')}
           </p>
-          <code className="secret" data-testid="encryption-key">{shown}</code>
+          <code className="secret" data-testid="encryption-key">{shown}</code> <CopyButton text={shown} label={t('copyKey')} />
         </div>
       )}
       {!can('secrets') ? (
-        <p className="muted">This session cannot set the encryption key.</p>
+        <p className="muted">{t('cannotKey')}</p>
       ) : (
         <>
           <div className="actions">
             <button type="button" className="primary" onClick={() => set(null)}>
-              {engage?.encryptionEnabled ? 'Rotate: generate a new key' : 'Generate a key'}
+              {engage?.encryptionEnabled ? t('rotateKey') : t('generateKey')}
             </button>
             {engage?.encryptionEnabled && (
               <button type="button" className="danger" onClick={clear}>
-                Remove key
+                {t('removeKey')}
               </button>
             )}
           </div>
           <form onSubmit={submit} className="inline-form">
-            <Field label="Or set your own key" error={error} hint="32 characters of a-z, A-Z, 0-9.">
+            <Field label={t('ownKey')} error={error} hint={t('ownKeyHint')}>
               {(p) => <input {...p} value={own} onChange={(e) => setOwn(e.target.value)} autoComplete="off" spellCheck={false} />}
             </Field>
             <div className="actions">
-              <button type="submit">Set key</button>
+              <button type="submit">{t('setKey')}</button>
             </div>
           </form>
           <p className="hint">
-            A new key applies to events accepted from now on; retries of older messages keep the old key. Accept both keys on the
-            receiving side until those retries are over.
+            {t('keyNote')}
           </p>
         </>
       )}
@@ -115,14 +122,14 @@ function SourceIps() {
   );
   return (
     <div className="card">
-      <h2>Source IP addresses</h2>
+      <h2>{t('sourceIps')}</h2>
       <ErrorText error={ips.error} />
       {ips.data &&
         (ips.data.addresses.length === 0 ? (
-          <p className="muted" data-testid="no-source-ips">No fixed source addresses configured.</p>
+          <p className="muted" data-testid="no-source-ips">{t('noSourceIps')}</p>
         ) : (
           <>
-            <p>Herald sends webhooks from these addresses. Allow them in your firewall:</p>
+            <p>{t('sourceIpsIntro')}</p>
             <ul className="ips">
               {ips.data.addresses.map((a) => (
                 <li key={a}>

@@ -67,6 +67,18 @@ export class Authenticator {
     return `${PORTAL_PREFIX}${ksuid}.${this.sign(ksuid)}`;
   }
 
+  /** Sign a portal link's look (portal-look.ts); `look:` keeps it apart from token signatures. */
+  readonly signLook = (data: string): string => this.sign(`look:${data}`);
+
+  /** Whether a look's signature holds under any key of the ring. */
+  readonly verifyLook = (data: string, sig: string): boolean => {
+    const got = Buffer.from(sig);
+    return this.masterKeys().some((key) => {
+      const want = Buffer.from(this.sign(`look:${data}`, key));
+      return want.length === got.length && timingSafeEqual(want, got);
+    });
+  };
+
   /** The session id a portal token names, if its signature holds. */
   sessionIdOf(token: string): string | null {
     if (!token.startsWith(PORTAL_PREFIX)) return null;

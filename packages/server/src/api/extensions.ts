@@ -2,6 +2,7 @@
 // they are validated and documented exactly like the contract's own fields. Every addition is
 // optional: a Svix client that never sends them sees Svix's behaviour.
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
+import { addPortalLookSchema } from './portal-look.js';
 
 type Schema = Record<string, any>;
 
@@ -98,6 +99,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
       'Herald: what the token may do. `view` reads; `manage` changes endpoints, sends tests, resends and recovers; ' +
       '`secrets` reveals and rotates signing secrets. Default: all three.',
   };
+  addPortalLookSchema(s);
   s.AppPortalAccessIn.properties.readOnly = { type: 'boolean', nullable: true, description: 'Same as `permissions: ["view"]` (as in Svix cloud).' };
   s.AppPortalAccessIn.properties.expiry = {
     type: 'integer',

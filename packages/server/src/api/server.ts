@@ -7,6 +7,7 @@ import { StoreError, StoreUnavailableError, storeErrorStatus } from '../store/er
 import type { Principal } from './auth.js';
 import { coerceQuery, validateBody, type Operation } from './contract.js';
 import { serviceRoutes } from './service-routes.js';
+import { decodeLook } from './portal-look.js';
 import { portalRoutes } from './portal.js';
 import { idempotencyKey, IdempotencyGuard } from './idempotency.js';
 import { ApiRateLimits, RateLimited } from './rate-limit.js';
@@ -115,7 +116,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   await app.register(async (scope) => {
     scope.addHook('onRequest', corsHook);
     serviceRoutes(scope, deps);
-    await portalRoutes(scope);
+    await portalRoutes(scope, { frameAncestors: deps.config.portalFrameAncestors, look: (p) => decodeLook(p, deps.auth.verifyLook) });
   });
   const missing = deps.contract.operations.filter((o) => !registered.has(`${o.method} ${o.path}`));
   if (missing.length) throw new Error(`contract operations without a route: ${missing.map((o) => `${o.method} ${o.path}`).join(', ')}`);

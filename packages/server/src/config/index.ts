@@ -21,6 +21,8 @@ export interface Config {
   previousMasterKeys: Buffer[];
   /** Base URL that portal links point at. */
   publicUrl: string;
+  /** Origins that may embed the portal in a frame (HERALD_PORTAL_FRAME_ANCESTORS); empty: none. */
+  portalFrameAncestors: string[];
   logLevel: LogLevel;
   /** Largest accepted request body, bytes. A message payload may be at most 2 MiB. */
   maxPayloadBytes: number;
@@ -206,6 +208,17 @@ function ssrfAllowlist(env: Env): string[] {
   return cidrs;
 }
 
+/** CSP frame-ancestors sources: http(s) origins (a `*.` host wildcard allowed) or 'self'. */
+function frameAncestors(env: Env): string[] {
+  const out = list(env, 'HERALD_PORTAL_FRAME_ANCESTORS').flatMap((v) => v.split(/\s+/)).filter(Boolean);
+  for (const o of out) {
+    if (o !== "'self'" && !/^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o)) {
+      throw new ConfigError('HERALD_PORTAL_FRAME_ANCESTORS', `'${o}' is not an origin; use e.g. https://admin.example.com,'self'`);
+    }
+  }
+  return out;
+}
+
 function list(env: Env, name: string): string[] {
   return (str(env, name) ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 }
@@ -315,6 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
     masterKey: masterKey(env),
     previousMasterKeys: previousMasterKeys(env),
     publicUrl,
+    portalFrameAncestors: frameAncestors(env),
     logLevel,
     maxPayloadBytes: 2 * 1024 * 1024,
     operationalAppUid: operationalApp(env),

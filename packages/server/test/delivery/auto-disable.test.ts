@@ -1,6 +1,6 @@
 // Auto-disable: an endpoint whose deliveries keep exhausting their retries with no success for
 // 5 days is disabled, durably, with the reason kept. Time is moved by back-dating
-// endpoint.first_failure_at in the real SQLite file (and, for the one-failed-attempt rule, with an
+// endpoint.first_failure_at in the real database (and, for the one-failed-attempt rule, with an
 // injected clock), never by waiting.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,18 +9,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Clock } from '../helpers/inproc.js';
 import { Receiver } from '../helpers/receiver.js';
+import { rawRow, rawRun } from '../helpers/rows.js';
 import { createApp, createEndpoint, sendMessage, settled, startDelivery, taskRow, until, type DeliveryHerald } from './harness.js';
 
 const DAY = 24 * 3600 * 1000;
 
-function firstFailureAt(h: DeliveryHerald, epId: string): number | null {
-  return (h.store.db.prepare('SELECT first_failure_at AS f FROM endpoint WHERE id = ?').get(epId) as { f: number | null }).f;
+async function firstFailureAt(h: DeliveryHerald, epId: string): Promise<number | null> {
+  return (await rawRow<{ f: number | null }>(h, 'SELECT first_failure_at AS f FROM endpoint WHERE id = ?', [epId]))!.f;
 }
 
 /** Move the start of the endpoint's failure streak `ms` into the past. */
-function backdate(h: DeliveryHerald, epId: string, ms: number): void {
-  const r = h.store.db.prepare('UPDATE endpoint SET first_failure_at = first_failure_at - ? WHERE id = ? AND first_failure_at IS NOT NULL').run(ms, epId);
-  expect(r.changes).toBe(1);
+async function backdate(h: DeliveryHerald, epId: string, ms: number): Promise<void> {
+  const changed = await rawRun(h, 'UPDATE endpoint SET first_failure_at = first_failure_at - ? WHERE id = ? AND first_failure_at IS NOT NULL', [ms, epId]);
+  expect(changed).toBe(1);
 }
 
 describe('auto-disable after 5 days of exhausted deliveries (back-dated rows)', () => {
@@ -58,19 +59,19 @@ describe('auto-disable after 5 days of exhausted deliveries (back-dated rows)', 
   it('disables the endpoint when a delivery exhausts 5 days after the first one did, keeps the reason across restarts', async () => {
     const app = await createApp(h);
     const ep = await createEndpoint(h, app.id, rx, '/streak');
-    expect(firstFailureAt(h, ep.id)).toBeNull();
+    expect(await firstFailureAt(h, ep.id)).toBeNull();
 
     await exhaust(app.id, ep.id);
-    const started = firstFailureAt(h, ep.id);
+    const started = await firstFailureAt(h, ep.id);
     expect(started).not.toBeNull();
     expect(Math.abs(started! - Date.now())).toBeLessThan(60_000);
     expect((await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200)).disabled).toBe(false);
 
     // The streak is durable: it survives a restart.
     await restart();
-    expect(firstFailureAt(h, ep.id)).toBe(started);
+    expect(await firstFailureAt(h, ep.id)).toBe(started);
 
-    backdate(h, ep.id, 5 * DAY + 60_000);
+    await backdate(h, ep.id, 5 * DAY + 60_000);
     const m2 = await exhaust(app.id, ep.id);
     const got = await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200);
     expect(got.disabled).toBe(true);
@@ -80,7 +81,7 @@ describe('auto-disable after 5 days of exhausted deliveries (back-dated rows)', 
 
     // Disabled endpoints get nothing more.
     const m3 = await sendMessage(h, app.id, { payload: { fail: false } });
-    expect(taskRow(h, m3.id, ep.id)).toBeUndefined();
+    expect(await taskRow(h, m3.id, ep.id)).toBeUndefined();
 
     // Durable: disabled, with the same reason, after a restart.
     await restart();
@@ -90,7 +91,7 @@ describe('auto-disable after 5 days of exhausted deliveries (back-dated rows)', 
     const listed = await h.call('GET', `/api/v1/app/${app.id}/endpoint`, 200);
     expect(listed.data.find((e: any) => e.id === ep.id)).toMatchObject({ disabled: true });
     const m4 = await sendMessage(h, app.id, { payload: { fail: false } });
-    expect(taskRow(h, m4.id, ep.id)).toBeUndefined();
+    expect(await taskRow(h, m4.id, ep.id)).toBeUndefined();
     expect(rx.forMessage('/streak', m4.id)).toHaveLength(0);
   });
 
@@ -98,30 +99,30 @@ describe('auto-disable after 5 days of exhausted deliveries (back-dated rows)', 
     const app = await createApp(h);
     const ep = await createEndpoint(h, app.id, rx, '/four-days');
     await exhaust(app.id, ep.id);
-    backdate(h, ep.id, 4 * DAY);
+    await backdate(h, ep.id, 4 * DAY);
     await exhaust(app.id, ep.id);
     const got = await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200);
     expect(got.disabled).toBe(false);
     expect(got.disabledReason ?? null).toBeNull();
     // The streak still runs from the first exhaustion.
-    expect(Date.now() - firstFailureAt(h, ep.id)!).toBeGreaterThanOrEqual(4 * DAY);
+    expect(Date.now() - (await firstFailureAt(h, ep.id))!).toBeGreaterThanOrEqual(4 * DAY);
   });
 
   it('a success in between clears the streak', async () => {
     const app = await createApp(h);
     const ep = await createEndpoint(h, app.id, rx, '/cleared');
     await exhaust(app.id, ep.id);
-    backdate(h, ep.id, 6 * DAY);
+    await backdate(h, ep.id, 6 * DAY);
 
     const ok = await sendMessage(h, app.id, { payload: { fail: false } });
     expect((await settled(h, ok.id, ep.id)).status).toBe(0);
-    expect(firstFailureAt(h, ep.id)).toBeNull();
+    expect(await firstFailureAt(h, ep.id)).toBeNull();
 
     await exhaust(app.id, ep.id);
     const got = await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200);
     expect(got.disabled).toBe(false);
     // A new streak, starting now.
-    expect(Math.abs(firstFailureAt(h, ep.id)! - Date.now())).toBeLessThan(60_000);
+    expect(Math.abs((await firstFailureAt(h, ep.id))! - Date.now())).toBeLessThan(60_000);
   });
 
   it('a success on a retry also clears the streak', async () => {
@@ -130,11 +131,11 @@ describe('auto-disable after 5 days of exhausted deliveries (back-dated rows)', 
     const ep = await createEndpoint(h, app.id, rx, '/retry-ok');
     const m1 = await sendMessage(h, app.id);
     expect((await settled(h, m1.id, ep.id)).status).toBe(2);
-    backdate(h, ep.id, 6 * DAY);
+    await backdate(h, ep.id, 6 * DAY);
     // Fails once, then succeeds on its retry.
     const m2 = await sendMessage(h, app.id);
     expect((await settled(h, m2.id, ep.id)).status).toBe(0);
-    expect(firstFailureAt(h, ep.id)).toBeNull();
+    expect(await firstFailureAt(h, ep.id)).toBeNull();
     expect((await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200)).disabled).toBe(false);
   });
 });
@@ -156,8 +157,8 @@ describe('auto-disable counts exhausted deliveries only (injected clock, default
   /** Walk one message through every scheduled attempt by moving the clock; returns when it is fail. */
   async function walkToExhaustion(msgId: string, epId: string): Promise<void> {
     for (let n = 1; n <= 8; n++) {
-      const t = await until(`attempt ${n}`, () => {
-        const r = taskRow(h, msgId, epId);
+      const t = await until(`attempt ${n}`, async () => {
+        const r = await taskRow(h, msgId, epId);
         return r && r.attempt_count === n && r.lease_owner === null ? r : undefined;
       });
       if (n === 8) {
@@ -173,11 +174,14 @@ describe('auto-disable counts exhausted deliveries only (injected clock, default
     const app = await createApp(h);
     const ep = await createEndpoint(h, app.id, rx, '/clocked');
     const m1 = await sendMessage(h, app.id);
-    await until('first attempt', () => taskRow(h, m1.id, ep.id)?.attempt_count === 1 && taskRow(h, m1.id, ep.id)?.lease_owner === null);
-    expect(firstFailureAt(h, ep.id)).toBeNull();
+    await until('first attempt', async () => {
+      const r = await taskRow(h, m1.id, ep.id);
+      return r?.attempt_count === 1 && r.lease_owner === null;
+    });
+    expect(await firstFailureAt(h, ep.id)).toBeNull();
 
     await walkToExhaustion(m1.id, ep.id);
-    const started = firstFailureAt(h, ep.id);
+    const started = await firstFailureAt(h, ep.id);
     expect(started).toBe(clock.t);
 
     // Five days and a bit later another message exhausts: now the endpoint is disabled.

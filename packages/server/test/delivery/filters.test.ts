@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Clock } from '../helpers/inproc.js';
 import { Receiver } from '../helpers/receiver.js';
 import {
+  attemptRecorded,
   attemptsOf,
   createApp,
   createEndpoint,
@@ -14,7 +15,6 @@ import {
   destination,
   sendMessage,
   settled,
-  sleep,
   startDelivery,
   taskRow,
   uniq,
@@ -133,10 +133,13 @@ describe('resend', () => {
     await rx.waitForCount(3, { path: '/resend-fail' });
     const t = await settled(h, msg.id, ep.id);
     expect(t.status).toBe(2);
+    // The store has nothing more to hand out for this delivery: no next attempt, ever.
     expect(t.next_attempt_at).toBeNull();
-    // Several retry intervals later, still only the one manual attempt.
-    await sleep(400);
-    expect(rx.received('/resend-fail')).toHaveLength(3);
+    // A positive marker: a later message to the same endpoint runs its whole schedule; a retry
+    // of the manual attempt, had one been scheduled, would have been due before it finished.
+    const marker = await sendMessage(h, app.id);
+    expect((await settled(h, marker.id, ep.id)).attempt_count).toBe(2);
+    expect(rx.forMessage('/resend-fail', msg.id)).toHaveLength(3);
     const attempts = await attemptsOf(h, app.id, msg.id);
     expect(attempts.map((a) => [a.triggerType, a.statusText])).toEqual([
       [0, 'fail'],
@@ -151,7 +154,7 @@ describe('resend', () => {
     const app = await createApp(h);
     const ep = await createEndpoint(h, app.id, rx, '/resend-unmatched', { eventTypes: [T] });
     const msg = await sendMessage(h, app.id, { eventType: 'something.else' });
-    expect(taskRow(h, msg.id, ep.id)).toBeUndefined();
+    expect(await taskRow(h, msg.id, ep.id)).toBeUndefined();
     await resend(app.id, msg.id, ep.id);
     const [r] = await rx.waitForCount(1, { path: '/resend-unmatched' });
     expect(r!.headers['svix-id']).toBe(msg.id);
@@ -168,8 +171,16 @@ describe('resend', () => {
     const r = await h.inject('POST', `/api/v1/app/${app.id}/msg/${msg.id}/endpoint/${ep.id}/resend`, { body: {} });
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
-    await sleep(200);
-    expect(rx.received('/resend-disabled')).toHaveLength(1);
+    // Nothing was queued: the delivery is still finished in the store.
+    expect(await taskRow(h, msg.id, ep.id)).toMatchObject({ attempt_count: 1, next_attempt_at: null });
+    // A positive marker: enabled again, the endpoint gets a new message, and still only the one
+    // delivery of the first.
+    await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { disabled: false });
+    const marker = await sendMessage(h, app.id);
+    await rx.waitForCount(2, { path: '/resend-disabled' });
+    expect((await settled(h, marker.id, ep.id)).status).toBe(0);
+    expect(rx.forMessage('/resend-disabled', msg.id)).toHaveLength(1);
+    expect(rx.received('/resend-disabled')).toHaveLength(2);
   });
 });
 
@@ -192,10 +203,7 @@ describe('resend while scheduled retries are pending (injected clock, default sc
     const app = await createApp(h);
     const ep = await createEndpoint(h, app.id, rx, '/resend-mid');
     const msg = await sendMessage(h, app.id);
-    const first = await until('attempt 1', () => {
-      const t = taskRow(h, msg.id, ep.id);
-      return t && t.attempt_count === 1 && t.lease_owner === null ? t : undefined;
-    });
+    const first = await attemptRecorded(h, msg.id, ep.id, 1);
     expect(first.status).toBe(1);
     const scheduledAt = first.next_attempt_at!;
 
@@ -258,7 +266,7 @@ describe('recover', () => {
     // Recover runs after the answer, in the background: wait for the re-sends to arrive.
     await rx.waitForCount(8, { path: '/recover' });
     for (const m of failed) {
-      await until(`${m.id} recovered`, () => taskRow(h, m.id, ep.id)?.status === 0);
+      await until(`${m.id} recovered`, async () => (await taskRow(h, m.id, ep.id))?.status === 0);
     }
     for (const m of failed) {
       expect(rx.forMessage('/recover', m.id)).toHaveLength(2);
@@ -271,7 +279,7 @@ describe('recover', () => {
     // Before `since`, and already delivered: left alone.
     expect(rx.forMessage('/recover', old.id)).toHaveLength(1);
     expect(rx.forMessage('/recover', good.id)).toHaveLength(1);
-    expect(taskRow(h, old.id, ep.id)!.status).toBe(2);
+    expect((await taskRow(h, old.id, ep.id))!.status).toBe(2);
     healthy = false;
   });
 
@@ -325,7 +333,7 @@ describe('send-example', () => {
     expect(JSON.parse(got2!.text)).toEqual(examples[1]);
 
     await settled(h, r2.json.id, ep.id);
-    expect(taskRow(h, r.json.id, bystander.id)).toBeUndefined();
+    expect(await taskRow(h, r.json.id, bystander.id)).toBeUndefined();
     expect(rx.received('/example-bystander')).toHaveLength(0);
   });
 
@@ -370,7 +378,7 @@ describe('delivery status in the API: pending, sending, success, fail, and endpo
 
     const msg = await sendMessage(h, app.id);
     await settled(h, msg.id, ok.id);
-    await until('the first failure', () => taskRow(h, msg.id, bad.id)?.attempt_count === 1 && taskRow(h, msg.id, bad.id)?.lease_owner === null);
+    await attemptRecorded(h, msg.id, bad.id, 1);
     await rx.waitForCount(1, { path: '/st-held' });
 
     // While the held endpoint has not answered: sending; the failed one: pending with a next attempt.
@@ -415,7 +423,7 @@ describe('delivery status in the API: pending, sending, success, fail, and endpo
     const msgs = [];
     for (const ok of [true, true, true, false, false]) msgs.push(await sendMessage(h, app.id, { payload: { ok } }));
     for (const m of msgs.slice(0, 3)) expect((await settled(h, m.id, ep.id)).status).toBe(0);
-    for (const m of msgs.slice(3)) await until('first failure', () => taskRow(h, m.id, ep.id)?.attempt_count === 1 && taskRow(h, m.id, ep.id)?.lease_owner === null);
+    for (const m of msgs.slice(3)) await attemptRecorded(h, m.id, ep.id, 1);
     expect(await stats(app.id, ep.id)).toMatchObject({ success: 3, pending: 2, sending: 0, fail: 0 });
     clock.advance(13_000);
     h.wake();

@@ -1,9 +1,11 @@
 // Shared set-up for the delivery tests: an in-process Herald with its dispatcher running (real
-// SQLite file, real undici sends to a loopback Receiver), API calls through the full Fastify
-// stack, and polling helpers with deadlines. Nothing here is mocked.
+// store: a SQLite file, or a PostgreSQL database under HERALD_TEST_DATABASE=postgres; real undici
+// sends to a loopback Receiver), API calls through the full Fastify stack, and polling helpers
+// with deadlines. Nothing here is mocked.
 
 import { startInProcess, type InProcess, type InjectOptions, type Method } from '../helpers/inproc.js';
 import type { Receiver } from '../helpers/receiver.js';
+import { rawRow } from '../helpers/rows.js';
 
 export interface DeliveryHerald extends InProcess {
   /** Call the API; throws unless it answers `status`. Returns the parsed JSON body. */
@@ -16,6 +18,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   now?: () => number;
   dataDir?: string;
+  /** The store; default HERALD_TEST_DATABASE's (see helpers/inproc.ts). */
+  database?: 'sqlite' | 'postgres';
 }
 
 /** A Herald with the dispatcher on. Polls every 20 ms so moved clocks are noticed promptly. */
@@ -24,6 +28,7 @@ export async function startDelivery(opts: StartOptions = {}): Promise<DeliveryHe
     dispatch: true,
     now: opts.now,
     dataDir: opts.dataDir,
+    database: opts.database,
     env: { HERALD_POLL_INTERVAL: '20ms', HERALD_LOG_LEVEL: 'silent', ...opts.env },
   });
   return Object.assign(h, {
@@ -91,11 +96,13 @@ export interface TaskRow {
   lease_owner: string | null;
 }
 
-/** The delivery-task row straight from the SQLite file. */
-export function taskRow(h: DeliveryHerald, msgId: string, endpointId: string): TaskRow | undefined {
-  return h.store.db.prepare('SELECT * FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?').get(msgId, endpointId) as
-    | TaskRow
-    | undefined;
+/** The delivery-task row straight from the database (either store). */
+export function taskRow(h: DeliveryHerald, msgId: string, endpointId: string): Promise<TaskRow | undefined> {
+  return rawRow<TaskRow>(
+    h,
+    'SELECT msg_id, endpoint_id, status, attempt_count, next_attempt_at, trigger_type, lease_owner FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?',
+    [msgId, endpointId],
+  );
 }
 
 /** Poll `fn` until it returns something truthy; fail with `what` at the deadline. */
@@ -119,12 +126,52 @@ export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs
 export function settled(h: DeliveryHerald, msgId: string, endpointId: string, timeoutMs = 10_000): Promise<TaskRow> {
   return until(
     `delivery ${msgId} → ${endpointId} to finish`,
-    () => {
-      const t = taskRow(h, msgId, endpointId);
+    async () => {
+      const t = await taskRow(h, msgId, endpointId);
       return t && t.next_attempt_at === null && t.lease_owner === null ? t : undefined;
     },
     timeoutMs,
   );
+}
+
+/** Wait until the `n`-th attempt of the delivery is recorded and its lease released; returns the row. */
+export function attemptRecorded(h: DeliveryHerald, msgId: string, endpointId: string, n: number, timeoutMs = 10_000): Promise<TaskRow> {
+  return until(
+    `attempt ${n} of ${msgId} → ${endpointId}`,
+    async () => {
+      const t = await taskRow(h, msgId, endpointId);
+      return t && t.attempt_count === n && t.lease_owner === null ? t : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * An endpoint's deliveries by state: `sent` (delivered), `waiting` (not leased and not due before
+ * `after`: no dispatcher can take them until the clock passes it) and `other` (due or in flight).
+ */
+export async function deliveryStates(h: DeliveryHerald, endpointId: string, after: number): Promise<{ sent: number; waiting: number; other: number }> {
+  const r = (await rawRow<{ sent: number | null; waiting: number | null; total: number }>(
+    h,
+    `SELECT SUM(CASE WHEN status = 0 THEN 1 ELSE 0 END) AS sent,
+            SUM(CASE WHEN status <> 0 AND lease_owner IS NULL AND next_attempt_at > ? THEN 1 ELSE 0 END) AS waiting,
+            COUNT(*) AS total
+       FROM delivery_task WHERE endpoint_id = ?`,
+    [after, endpointId],
+  ))!;
+  const sent = Number(r.sent ?? 0);
+  const waiting = Number(r.waiting ?? 0);
+  return { sent, waiting, other: Number(r.total) - sent - waiting };
+}
+
+/**
+ * How many of a throttled endpoint's slots a frozen clock lets through `seconds` after the first
+ * reservation: slot i is at start + i * (1000 / rate) ms; while the clock stands still the
+ * dispatcher sends the slots up to one second ahead (it holds those in memory), and after that a
+ * slot goes out when the clock reaches it.
+ */
+export function slotsUsed(rate: number, seconds: number, total: number): number {
+  return Math.min(total, Math.floor((Math.max(seconds, 1) * 1000) / Math.ceil(1000 / rate)) + 1);
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

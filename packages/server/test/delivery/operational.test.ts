@@ -5,11 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { verify as heraldVerify } from '@herald/receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInProcess } from '../helpers/inproc.js';
 import { Receiver, type ReceivedRequest } from '../helpers/receiver.js';
-import { createApp, createEndpoint, getSecret, sendMessage, settled, startDelivery, taskRow, until, type DeliveryHerald } from './harness.js';
+import { rawRow, rawRows } from '../helpers/rows.js';
+import { attemptRecorded, createApp, createEndpoint, getSecret, sendMessage, settled, startDelivery, until, type DeliveryHerald } from './harness.js';
 
 const OPS_UID = 'ops-for-tests';
 
@@ -108,10 +109,7 @@ describe('/metrics', () => {
     const msgs = [await sendMessage(h, app.id), await sendMessage(h, app.id)];
     for (const m of msgs) {
       await settled(h, m.id, ok.id);
-      await until('the failed first attempt', () => {
-        const t = taskRow(h, m.id, bad.id);
-        return t && t.attempt_count === 1 && t.lease_owner === null;
-      });
+      await attemptRecorded(h, m.id, bad.id, 1);
     }
 
     expect((await h.inject('GET', '/metrics', { token: null })).status).toBe(401);
@@ -151,15 +149,16 @@ describe('graceful stop', () => {
       await h.close(); // while all five are waiting for their answers
       expect(rx.received('/slow-stop').every((r) => r.answeredStatus === 200)).toBe(true);
 
-      const db = new Database(join(dataDir, 'herald.db'), { readonly: true });
+      // What the stopped Herald left, read by a Herald without a dispatcher on the same data.
+      const reader = await startInProcess({ dataDir });
       try {
-        const tasks = db.prepare('SELECT msg_id, status, lease_owner FROM delivery_task WHERE endpoint_id = ?').all(ep.id) as any[];
+        const tasks = await rawRows(reader, 'SELECT msg_id, status, lease_owner FROM delivery_task WHERE endpoint_id = ?', [ep.id]);
         expect(tasks).toHaveLength(5);
         for (const t of tasks) expect(t).toMatchObject({ status: 0, lease_owner: null });
-        const n = (db.prepare('SELECT COUNT(*) AS n FROM attempt WHERE endpoint_id = ? AND status = 0').get(ep.id) as any).n;
+        const n = (await rawRow<{ n: number }>(reader, 'SELECT COUNT(*) AS n FROM attempt WHERE endpoint_id = ? AND status = 0', [ep.id]))!.n;
         expect(n).toBe(5);
       } finally {
-        db.close();
+        await reader.close();
       }
     } finally {
       await rx.close();
@@ -182,15 +181,19 @@ describe('graceful stop', () => {
       const sentBefore = rx.received('/stop-midway').length;
       expect(sentBefore).toBeLessThan(30);
 
-      const db = new Database(join(dataDir, 'herald.db'), { readonly: true });
+      const reader = await startInProcess({ dataDir });
       try {
-        const tasks = db.prepare('SELECT status, lease_owner, next_attempt_at FROM delivery_task WHERE endpoint_id = ?').all(ep.id) as any[];
+        const tasks = await rawRows<{ status: number; lease_owner: string | null; next_attempt_at: number | null }>(
+          reader,
+          'SELECT status, lease_owner, next_attempt_at FROM delivery_task WHERE endpoint_id = ?',
+          [ep.id],
+        );
         expect(tasks).toHaveLength(30);
         // Nothing stays leased; everything not yet sent is still due (or scheduled).
         for (const t of tasks) expect(t.lease_owner).toBeNull();
         expect(tasks.filter((t) => t.status !== 0).every((t) => t.next_attempt_at !== null)).toBe(true);
       } finally {
-        db.close();
+        await reader.close();
       }
 
       h = await startDelivery({ dataDir });

@@ -50,11 +50,12 @@ describe('herald serve --no-dispatch and herald worker on one data folder', () =
     const badSecret = (await must('GET', `/api/v1/app/${app.id}/endpoint/${bad.id}/secret`, 200)).key as string;
     const msg = await must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'x.y', payload: { role: 'test' } });
 
-    // Several poll intervals with no dispatcher anywhere: nothing goes out.
-    await new Promise((r) => setTimeout(r, 400));
-    expect(rx.requests).toHaveLength(0);
+    // No dispatcher anywhere: the deliveries wait, pending, with no attempt. (That the API process
+    // never delivers is shown below: the worker makes every attempt, and only the worker logs any.)
     const pending = await must('GET', `/api/v1/app/${app.id}/msg/${msg.id}/endpoint`, 200);
     for (const d of pending.data) expect(d.statusText).toBe('pending');
+    expect((await must('GET', `/api/v1/app/${app.id}/attempt/msg/${msg.id}`, 200)).data).toEqual([]);
+    expect(rx.requests).toHaveLength(0);
 
     worker = spawnCli(['worker'], env());
     await worker.waitFor('the worker to start', () => /dispatching/.test(worker!.stdout()));
@@ -63,15 +64,15 @@ describe('herald serve --no-dispatch and herald worker on one data folder', () =
     await rx.waitForCount(2, { path: '/roles-fail' });
 
     // The API process sees the worker's results in the shared file.
-    const deadline = Date.now() + 10_000;
-    let states: Record<string, string> = {};
-    while (Date.now() < deadline) {
+    const states = async () => {
       const page = await must('GET', `/api/v1/app/${app.id}/msg/${msg.id}/endpoint`, 200);
-      states = Object.fromEntries(page.data.map((d: any) => [d.id, d.statusText]));
-      if (states[ok.id] === 'success' && states[bad.id] === 'fail') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(states).toEqual({ [ok.id]: 'success', [bad.id]: 'fail' });
+      return Object.fromEntries(page.data.map((d: any) => [d.id, d.statusText]));
+    };
+    await expect.poll(states, { timeout: 10_000 }).toEqual({ [ok.id]: 'success', [bad.id]: 'fail' });
+    // Each delivery was made once, by the worker: the API process logged no attempt.
+    expect(rx.forMessage('/roles-ok', msg.id)).toHaveLength(1);
+    const apiRecords = (api.stdout() + api.stderr()).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(apiRecords.filter((r) => r.attemptId !== undefined)).toEqual([]);
 
     // Graceful stop on SIGTERM, then read what it logged.
     worker.kill('SIGTERM');

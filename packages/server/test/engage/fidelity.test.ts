@@ -23,8 +23,8 @@ describe('engage fidelity: events about a contact Engage does not have', () => {
     const t = await tenant(h());
     await emit(h(), t.uid, 'contact', { contactId: guid(1) }, { status: 202 });
     await emit(h(), t.uid, `contact/${guid(1)}`, undefined, { method: 'DELETE', status: 202 });
-    const messages = count(h(), 'message', 'app_id = ?', t.id);
-    const states = count(h(), 'engage_state', 'app_id = ?', t.id);
+    const messages = await count(h(), 'message', 'app_id = ?', t.id);
+    const states = await count(h(), 'engage_state', 'app_id = ?', t.id);
     for (const contactId of [guid(1), guid(2)]) {
       const calls: [string, unknown][] = [
         ['point-transaction', tx(contactId)],
@@ -40,8 +40,8 @@ describe('engage fidelity: events about a contact Engage does not have', () => {
         expect(r.json.detail).toContain(contactId);
       }
     }
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(messages);
-    expect(count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(states);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(messages);
+    expect(await count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(states);
     // Created again, the same calls go through.
     await emit(h(), t.uid, 'contact', { contactId: guid(1) }, { status: 202 });
     expect((await emit(h(), t.uid, 'point-transaction', tx(guid(1)), { status: 202 })).types).toEqual(['loyalty.addPoints']);
@@ -81,12 +81,12 @@ describe('engage fidelity: values as Voyado documents them', () => {
   it('loyalty.addPoints refuses a negative amount with a 422 naming it, and stores nothing', async () => {
     const t = await tenant(h());
     await emit(h(), t.uid, 'contact', { contactId: guid(13) }, { status: 202 });
-    const before = count(h(), 'message', 'app_id = ?', t.id);
+    const before = await count(h(), 'message', 'app_id = ?', t.id);
     const r = await h().inject('POST', `/api/v1/app/${t.uid}/engage/point-transaction`, { body: tx(guid(13), -25) });
     expect(r.status).toBe(422);
     expect(isValidationErrorBody(r.json)).toBe(true);
     expect(r.json.detail.map((d: { loc: string[] }) => d.loc)).toContainEqual(['body', 'amount']);
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(before);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(before);
   });
 });
 
@@ -100,7 +100,7 @@ describe('engage fidelity: every 422 names the field', () => {
       expect(r.status, name).toBe(422);
       expect(r.json.detail).toEqual([{ loc: ['body', 'attributes', name], msg: `the name ${JSON.stringify(name)} is not allowed here`, type: 'value_error.not_allowed' }]);
     }
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
   });
 
   it('an attribute named __proto__ (an own key, as JSON.parse makes it) is a 422 naming attributes.__proto__', () => {

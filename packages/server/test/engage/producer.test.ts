@@ -6,6 +6,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { count, createEndpoint, createEventType, portalToken, tasksOf, type TaskRow } from '../helpers/fixtures.js';
+import { rawRows, snapshotTables } from '../helpers/rows.js';
 import { Clock, isHttpErrorBody, isValidationErrorBody, useInProcess } from '../helpers/inproc.js';
 import { call, emit, envelopeOf, guid, tenant } from './helpers.js';
 
@@ -38,8 +39,9 @@ describe('engage producer: contacts', () => {
     const t = await tenant(h());
     const body = { contactId: guid(2), attributes: { firstName: 'Bo' }, preferences: { acceptsEmail: true }, consents: [{ id: 'c1', value: true }] };
     await emit(h(), t.uid, 'contact', body, { status: 202 });
-    const before = count(h(), 'message', 'app_id = ?', t.id);
-    const stateBefore = h().store.db.prepare('SELECT version FROM engage_state WHERE app_id = ?').get(t.id);
+    const before = await count(h(), 'message', 'app_id = ?', t.id);
+    const stateVersions = () => rawRows(h(), 'SELECT kind, key, version FROM engage_state WHERE app_id = ? ORDER BY kind, key', [t.id]);
+    const stateBefore = await stateVersions();
     clock.advance(1000);
     const { types, r } = await emit(h(), t.uid, 'contact', body, { status: 200 });
     expect(types).toEqual([]);
@@ -47,8 +49,8 @@ describe('engage producer: contacts', () => {
     // Left-out fields and null preferences/consents keep their values: still nothing.
     await emit(h(), t.uid, 'contact', { contactId: guid(2), preferences: { acceptsEmail: null }, consents: [{ id: 'c1', value: null }] }, { status: 200 });
     await emit(h(), t.uid, 'contact', { contactId: guid(2) }, { status: 200 });
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(before);
-    expect(h().store.db.prepare('SELECT version FROM engage_state WHERE app_id = ?').get(t.id)).toEqual(stateBefore);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(before);
+    expect(await stateVersions()).toEqual(stateBefore);
   });
 
   it('*.changed fire only for the preference or consent that really changed, after contact.updated', async () => {
@@ -191,15 +193,15 @@ describe('engage producer: module switch, bad input, access', () => {
       expect(r.json.code).toBe('module_disabled');
       expect(typeof r.json.detail).toBe('string');
     }
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
-    expect(count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(0);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
+    expect(await count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(0);
 
     // On, it emits; off again, it stops (and the state written while on stays).
     await call(h(), 'PUT', `/api/v1/app/${t.uid}/engage/module`, 200, { body: { enabled: true } });
     await emit(h(), t.uid, 'contact', { contactId: guid(20) }, { status: 202 });
     await call(h(), 'PUT', `/api/v1/app/${t.uid}/engage/module`, 200, { body: { enabled: false } });
     expect((await h().inject('POST', `/api/v1/app/${t.uid}/engage/contact`, { body: { contactId: guid(20), attributes: { a: 1 } } })).status).toBe(409);
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(1);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(1);
   });
 
   it('a body that breaks the schema is a 422 naming the field, and nothing is stored', async () => {
@@ -228,8 +230,8 @@ describe('engage producer: module switch, bad input, access', () => {
     });
     expect(dup.status).toBe(422);
     expect(dup.json.detail[0].loc).toEqual(['body', 'consents', '1', 'id']);
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
-    expect(count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(0);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
+    expect(await count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(0);
     // A voucher is checked against the stored contact, so it needs one to get that far.
     await emit(h(), t.uid, 'contact', { contactId: guid(30) }, { status: 202 });
     const backwards = await h().inject('POST', `/api/v1/app/${t.uid}/engage/reward-voucher`, {
@@ -237,8 +239,8 @@ describe('engage producer: module switch, bad input, access', () => {
     });
     expect(backwards.status).toBe(422);
     expect(backwards.json.detail[0].loc).toEqual(['body', 'validTo']);
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(1);
-    expect(count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(1);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(1);
+    expect(await count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(1);
   });
 
   it('nothing is stored for a rejected request, whatever the reason, on every producer route (idempotency keys included)', async () => {
@@ -259,12 +261,9 @@ describe('engage producer: module switch, bad input, access', () => {
     await emit(h(), t.uid, 'contact', { contactId: guid(80) }, { status: 202 });
     await emit(h(), t.uid, 'reward-voucher', v, { status: 202 });
     // Every table except the audit log (which records refused 403s by design) and the migrations ledger.
-    const tables = (h().store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[])
-      .map((r) => r.name)
-      .filter((n) => n !== 'audit_log' && !/migration/.test(n));
-    expect(tables).toEqual(expect.arrayContaining(['message', 'delivery_task', 'engage_state', 'engage_tenant', 'idempotency']));
-    const snapshot = () => Object.fromEntries(tables.map((n) => [n, h().store.db.prepare(`SELECT * FROM ${n}`).all()]));
-    const before = snapshot();
+    const snapshot = () => snapshotTables(h(), ['audit_log']);
+    const before = await snapshot();
+    expect(Object.keys(before)).toEqual(expect.arrayContaining(['message', 'delivery_task', 'engage_state', 'engage_tenant', 'idempotency']));
 
     let n = 0;
     const refuse = async (app: string, route: string, body: unknown, method: 'POST' | 'DELETE', status: number, token?: string) => {
@@ -292,7 +291,7 @@ describe('engage producer: module switch, bad input, access', () => {
     for (const key of ['short', 'DaqfT7Ys6tGqM3zbesEKpmacTJEqBCp2x', 'DaqfT7Ys6tGqM3zbesEKpmacTJEqBC-2']) {
       expect((await h().inject('PUT', `/api/v1/app/${t.uid}/engage/encryption-key`, { body: { key } })).status).toBe(422);
     }
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
     // The keys used by rejected requests are free: the same key on a good request does the work.
     const ok = await h().inject('POST', `/api/v1/app/${t.uid}/engage/point-transaction`, { body: tx, headers: { 'idempotency-key': 'rejected-0' } });
     expect(ok.status).toBe(202);
@@ -312,7 +311,7 @@ describe('engage producer: module switch, bad input, access', () => {
       expect(r.status, route).toBe(403);
     }
     expect((await h().inject('POST', '/api/v1/engage/catalog/install', { token })).status).toBe(403);
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
     // Reading the settings is a `view` thing.
     expect((await h().inject('GET', `/api/v1/app/${t.uid}/engage`, { token })).status).toBe(200);
   });
@@ -329,11 +328,11 @@ describe('engage producer: the durable path', () => {
     const created = (await createEndpoint(h(), t.uid, { eventTypes: ['contact.created'] })).id;
     const consent = (await createEndpoint(h(), t.uid, { eventTypes: ['contact.consent.changed'] })).id;
     const e1 = await emit(h(), t.uid, 'contact', { contactId: guid(50) }, { status: 202 });
-    expect([...tasksOf(h(), e1.r.json.messageIds[0]).keys()].sort()).toEqual([all, created].sort());
+    expect([...(await tasksOf(h(), e1.r.json.messageIds[0])).keys()].sort()).toEqual([all, created].sort());
     const e2 = await emit(h(), t.uid, 'contact', { contactId: guid(50), consents: [{ id: 'c', value: true }] }, { status: 202 });
     expect(e2.types).toEqual(['contact.updated', 'contact.consent.changed']);
-    expect([...tasksOf(h(), e2.r.json.messageIds[0]).keys()]).toEqual([all]);
-    expect([...tasksOf(h(), e2.r.json.messageIds[1]).keys()].sort()).toEqual([all, consent].sort());
+    expect([...(await tasksOf(h(), e2.r.json.messageIds[0])).keys()]).toEqual([all]);
+    expect([...(await tasksOf(h(), e2.r.json.messageIds[1])).keys()].sort()).toEqual([all, consent].sort());
   });
 
   it('every producer route stores its messages with delivery tasks, as POST /msg does for the same event type', async () => {
@@ -355,11 +354,11 @@ describe('engage producer: the durable path', () => {
       const id = e.r.json.messageIds[0];
       // The same message row and tasks POST /msg makes: pending, due now, one per matching endpoint.
       const ref = (await call(h(), 'POST', `/api/v1/app/${t.uid}/msg`, 202, { body: { eventType: type, payload: { ref: true } } })).json.id;
-      const tasks = tasksOf(h(), id);
+      const tasks = await tasksOf(h(), id);
       expect([...tasks.keys()].sort(), route).toEqual([all, only].sort());
       const shape = (m: Map<string, TaskRow>) => [...m.values()].map((r) => [r.endpoint_id, r.status, r.attempt_count, r.trigger_type, r.next_attempt_at !== null]).sort();
-      expect(shape(tasks)).toEqual(shape(tasksOf(h(), ref)));
-      expect(count(h(), 'message', 'id = ? AND event_type = ?', id, type)).toBe(1);
+      expect(shape(tasks)).toEqual(shape(await tasksOf(h(), ref)));
+      expect(await count(h(), 'message', 'id = ? AND event_type = ?', id, type)).toBe(1);
     }
   });
 
@@ -373,7 +372,7 @@ describe('engage producer: the durable path', () => {
     expect(b.status).toBe(202);
     expect(b.headers['idempotent-replayed']).toBe('true');
     expect(b.json).toEqual(a.r.json);
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(2);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(2);
   });
 
   it('concurrent upserts of one new contact: exactly one contact.created, the rest are updates or nothing', async () => {
@@ -385,7 +384,7 @@ describe('engage producer: the durable path', () => {
     const types = results.flatMap((r) => r.types);
     expect(types.filter((x) => x === 'contact.created')).toHaveLength(1);
     expect(types.filter((x) => x !== 'contact.created' && x !== 'contact.updated')).toEqual([]);
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(types.length);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(types.length);
   });
 });
 

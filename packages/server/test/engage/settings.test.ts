@@ -11,6 +11,7 @@ import { spawnCli } from '../helpers/cli.js';
 import { count, createEndpoint, portalToken } from '../helpers/fixtures.js';
 import { Clock, useInProcess } from '../helpers/inproc.js';
 import { call, emit, guid, tenant } from './helpers.js';
+import { rawRow, rawRows } from '../helpers/rows.js';
 
 describe('engage settings: the encryption key', () => {
   const clock = new Clock();
@@ -24,7 +25,7 @@ describe('engage settings: the encryption key', () => {
     const got = await call(h(), 'GET', `/api/v1/app/${t.uid}/engage`, 200);
     expect(got.json).toEqual({ moduleEnabled: true, encryptionEnabled: true, keySetAt: new Date(clock.t).toISOString() });
     expect(got.text).not.toContain(key);
-    const row = h().store.db.prepare('SELECT key_sealed FROM engage_tenant WHERE app_id = ?').get(t.id) as { key_sealed: string };
+    const row = (await rawRow<{ key_sealed: string }>(h(), 'SELECT key_sealed FROM engage_tenant WHERE app_id = ?', [t.id]))!;
     expect(row.key_sealed.startsWith('sealed:v1:')).toBe(true);
     expect(row.key_sealed).not.toContain(key);
   });
@@ -36,7 +37,7 @@ describe('engage settings: the encryption key', () => {
     clock.advance(1000);
     const b = (await call(h(), 'PUT', `/api/v1/app/${t.uid}/engage/encryption-key`, 200, { body: { key: null } })).json;
     expect(b.key).not.toBe(a);
-    expect((await h().store.getEngageSettings(t.id)).encryptionKey).toBe(b.key);
+    expect((await h().herald.store.getEngageSettings(t.id)).encryptionKey).toBe(b.key);
     await call(h(), 'DELETE', `/api/v1/app/${t.uid}/engage/encryption-key`, 204);
     expect((await call(h(), 'GET', `/api/v1/app/${t.uid}/engage`, 200)).json).toMatchObject({ encryptionEnabled: false, keySetAt: null });
   });
@@ -48,7 +49,7 @@ describe('engage settings: the encryption key', () => {
       expect(r.status, String(key)).toBe(422);
       expect(r.json.detail[0].loc).toEqual(['body', 'key']);
     }
-    expect((await h().store.getEngageSettings(t.id)).encryptionKey).toBeNull();
+    expect((await h().herald.store.getEngageSettings(t.id)).encryptionKey).toBeNull();
   });
 
   it('portal tokens: `secrets` may set and clear it; `view`/`manage` may not; another tenant never', async () => {
@@ -60,7 +61,7 @@ describe('engage settings: the encryption key', () => {
     expect((await h().inject('PUT', `/api/v1/app/${t.uid}/engage/encryption-key`, { token: secrets })).status).toBe(200);
     expect((await h().inject('DELETE', `/api/v1/app/${t.uid}/engage/encryption-key`, { token: secrets })).status).toBe(204);
     expect((await h().inject('PUT', `/api/v1/app/${other.uid}/engage/encryption-key`, { token: secrets })).status).toBe(403);
-    expect((await h().store.getEngageSettings(other.id)).encryptionKey).toBeNull();
+    expect((await h().herald.store.getEngageSettings(other.id)).encryptionKey).toBeNull();
   });
 
   it('send-example of an Engage event type on an encrypted tenant sends the encrypted envelope', async () => {
@@ -89,11 +90,12 @@ describe('engage catalog install', () => {
     const first = await call(h(), 'POST', '/api/v1/engage/catalog/install', 200);
     expect(first.json).toMatchObject({ created: 11, updated: 0, unchanged: 0 });
     expect(first.json.eventTypes.created).toEqual(ENGAGE_CATALOG.map((e) => e.name));
-    const before = h().store.db.prepare('SELECT * FROM event_type ORDER BY name').all();
+    const eventTypes = () => rawRows(h(), 'SELECT * FROM event_type ORDER BY name');
+    const before = await eventTypes();
     clock.advance(60_000);
     const second = await call(h(), 'POST', '/api/v1/engage/catalog/install', 200);
     expect(second.json).toMatchObject({ created: 0, updated: 0, unchanged: 11 });
-    expect(h().store.db.prepare('SELECT * FROM event_type ORDER BY name').all()).toEqual(before);
+    expect(await eventTypes()).toEqual(before);
 
     await call(h(), 'PUT', '/api/v1/event-type/contact.created', 200, { body: { description: 'edited' } });
     await call(h(), 'DELETE', '/api/v1/event-type/loyalty.addPoints', 204);
@@ -152,25 +154,25 @@ describe('engage store: one commit, re-checked', () => {
   it('a stale state version or a module switched off inside the commit writes nothing at all', async () => {
     const t = await tenant(h());
     await emit(h(), t.uid, 'contact', { contactId: guid(1) }, { status: 202 });
-    const rec = await h().store.getEngageState(t.id, 'contact', guid(1));
+    const rec = await h().herald.store.getEngageState(t.id, 'contact', guid(1));
     expect(rec.version).toBe(1);
     const msg = (id: string) => ({
       id: h().herald.deps.ids.next('message', Date.now()), appId: t.id, eventId: id, eventType: 'contact.updated',
       channels: null, payload: '{}', expiresAt: Date.now() + 1e6, createdAt: Date.now(),
     });
-    const before = count(h(), 'message', 'app_id = ?', t.id);
+    const before = await count(h(), 'message', 'app_id = ?', t.id);
     await expect(
-      h().store.createMessages([msg('stale-1')], {
+      h().herald.store.createMessages([msg('stale-1')], {
         engage: { appId: t.id, state: { kind: 'contact', key: guid(1), expectedVersion: 0, state: { x: 1 }, now: 1 } },
       }),
     ).rejects.toBeInstanceOf(StaleStateError);
-    await h().store.setEngageModule(t.id, false, Date.now());
+    await h().herald.store.setEngageModule(t.id, false, Date.now());
     await expect(
-      h().store.createMessages([msg('off-1')], {
+      h().herald.store.createMessages([msg('off-1')], {
         engage: { appId: t.id, state: { kind: 'contact', key: guid(1), expectedVersion: 1, state: { x: 1 }, now: 1 } },
       }),
     ).rejects.toMatchObject({ kind: 'precondition', code: 'module_disabled' });
-    expect(count(h(), 'message', 'app_id = ?', t.id)).toBe(before);
-    expect((await h().store.getEngageState(t.id, 'contact', guid(1))).version).toBe(1);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(before);
+    expect((await h().herald.store.getEngageState(t.id, 'contact', guid(1))).version).toBe(1);
   });
 });

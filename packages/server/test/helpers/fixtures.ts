@@ -1,8 +1,10 @@
 // Small builders for the in-process API tests. Each goes through the real API (and fails loudly
 // when the API does not answer as expected), except `insertAttempt`, which writes an attempt row
-// straight into the SQLite database because deliveries (which write attempts) come later.
+// straight into the database (SQLite or PostgreSQL, whichever the Herald runs on) because these
+// tests run without the dispatcher that writes attempts.
 
 import type { InProcess, InjectOptions } from './inproc.js';
+import { rawRow, rawRows, rawRun } from './rows.js';
 
 let counter = 0;
 /** A unique, uid-safe name: `${prefix}-${n}`. */
@@ -66,18 +68,18 @@ export interface AttemptRow {
 }
 
 /** Insert one attempt row into the real database and return its id. */
-export function insertAttempt(h: InProcess, a: AttemptRow): string {
+export async function insertAttempt(h: InProcess, a: AttemptRow): Promise<string> {
   const at = a.at ?? h.herald.deps.now();
   const id = h.herald.deps.ids.next('attempt', at);
-  h.store.db
-    .prepare(
-      `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms,
-         status, trigger_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .run(
+  await rawRun(
+    h,
+    `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms,
+       status, trigger_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
       id, a.msgId, a.endpointId, a.appId, a.url ?? 'https://example.com/hook', a.response ?? '{"ok":true}',
       a.responseStatusCode ?? 200, a.durationMs ?? 12, a.status ?? 0, a.triggerType ?? 0, at,
-    );
+    ],
+  );
   return id;
 }
 
@@ -89,14 +91,22 @@ export interface TaskRow {
   attempt_count: number;
   next_attempt_at: number | null;
   trigger_type: number;
+  /** 1 when the next attempt is a manual resend (0/1 on both stores). */
+  manual_next: number;
+  resume_at: number | null;
 }
 
 /** The delivery-task rows of a message, by endpoint id. */
-export function tasksOf(h: InProcess, msgId: string): Map<string, TaskRow> {
-  const rows = h.store.db.prepare('SELECT * FROM delivery_task WHERE msg_id = ?').all(msgId) as TaskRow[];
+export async function tasksOf(h: InProcess, msgId: string): Promise<Map<string, TaskRow>> {
+  const rows = await rawRows<TaskRow>(
+    h,
+    'SELECT * FROM delivery_task WHERE msg_id = ?',
+    [msgId],
+  );
   return new Map(rows.map((r) => [r.endpoint_id, r]));
 }
 
-export function count(h: InProcess, table: string, where = '1 = 1', ...params: unknown[]): number {
-  return (h.store.db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).get(...params) as { n: number }).n;
+/** Rows of `table` matching `where` (portable SQL with `?` placeholders, see rows.ts). */
+export async function count(h: InProcess, table: string, where = '1 = 1', ...params: unknown[]): Promise<number> {
+  return (await rawRow<{ n: number }>(h, `SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, params))!.n;
 }

@@ -1,7 +1,15 @@
-// In-process Herald for API tests: a real Herald (real SQLite file in a fresh temporary folder,
-// the real Fastify instance) driven through Fastify's `inject`, so requests go through the full
-// HTTP layer (routing, content-type parsing, auth, validation, error mapping) without a socket.
-// Time comes from an injectable clock, so tests move time instead of sleeping.
+// In-process Herald for API tests: a real Herald (a real store, the real Fastify instance) driven
+// through Fastify's `inject`, so requests go through the full HTTP layer (routing, content-type
+// parsing, auth, validation, error mapping) without a socket. Time comes from an injectable clock,
+// so tests move time instead of sleeping.
+//
+// Both stores. The store is a SQLite file in a fresh temporary folder, unless the environment says
+// HERALD_TEST_DATABASE=postgres: then it is a PostgreSQL database of its own on the local server,
+// created here and dropped afterwards. `npm test` runs the API and delivery suites both ways: the
+// vitest config has a `sqlite` project (every test file) and a `postgres` project (the suites
+// that go through this helper, with HERALD_TEST_DATABASE=postgres). A test that runs in both
+// reads the database only through the API, the Store contract (`herald.store`) or the portable
+// SQL of helpers/rows.ts; `store` below (the SQLite handle) is for SQLite-only tests.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
@@ -10,7 +18,18 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { createHerald, type Herald } from '../../src/herald.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { createTestDatabase } from './pg.js';
+import { createTestDatabase, type TestDatabase } from './pg.js';
+
+// On PostgreSQL a restart on the same data folder must find the same database: the database of a
+// caller-owned folder is kept here across restarts and dropped when the test file ends.
+const databasesByDir = new Map<string, TestDatabase>();
+afterAll(async () => {
+  for (const db of databasesByDir.values()) await db.drop();
+  databasesByDir.clear();
+});
+
+/** The store in-process Heralds run on by default: HERALD_TEST_DATABASE, else SQLite. */
+export const TEST_DATABASE: 'sqlite' | 'postgres' = process.env.HERALD_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 
 export const OPERATOR_TOKEN = 'test_operator_token_0123456789';
 /** The SSRF allowlist tests run with: loopback only, where their receivers listen. */
@@ -58,8 +77,9 @@ export interface InjectResult {
 export interface InProcess {
   herald: Herald;
   /**
-   * The store, typed as the SQLite store (its `db` is the real database handle). Only on SQLite:
-   * with `database: 'postgres'` reading it throws; use `herald.store` there.
+   * The store, typed as the SQLite store (its `db` is the real database handle), for SQLite-only
+   * tests. On PostgreSQL reading it throws: tests that run on both use `herald.store` (the Store
+   * contract) or helpers/rows.ts.
    */
   store: SqliteStore;
   dataDir: string;
@@ -72,7 +92,10 @@ export interface StartInProcessOptions {
   now?: () => number;
   /** Extra environment for loadConfig (HERALD_DATA_DIR and HERALD_API_TOKEN are set here). */
   env?: Record<string, string>;
-  /** Reuse this data folder (e.g. to restart on it); it is then left in place on close. */
+  /**
+   * Reuse this data folder (e.g. to restart on it); it is then left in place on close. On
+   * PostgreSQL the folder's database is reused too, and dropped when the test file ends.
+   */
   dataDir?: string;
   /**
    * Run the dispatcher in-process (default false): these are API tests, so deliveries stay as
@@ -82,8 +105,7 @@ export interface StartInProcessOptions {
   /**
    * The store (default 'sqlite', a file in the data folder). 'postgres' runs on a database of its
    * own on the local server, created here and dropped on close. HERALD_TEST_DATABASE=postgres in
-   * the environment makes that the default, to run API suites on PostgreSQL (those that read
-   * SQLite rows through `store.db` cannot).
+   * the environment makes that the default (the `postgres` project of the vitest config).
    */
   database?: 'sqlite' | 'postgres';
 }
@@ -92,14 +114,23 @@ export async function startInProcess(opts: StartInProcessOptions = {}): Promise<
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'herald-inproc-'));
   // Receivers in tests live on loopback, which the SSRF guard refuses unless allowed.
-  const pgDb = (opts.database ?? process.env.HERALD_TEST_DATABASE) === 'postgres' ? await createTestDatabase() : undefined;
+  const onPg = (opts.database ?? TEST_DATABASE) === 'postgres';
+  let pgDb: TestDatabase | undefined;
+  let ownDb = false;
+  if (onPg && !ownDir) {
+    pgDb = databasesByDir.get(dataDir);
+    if (!pgDb) databasesByDir.set(dataDir, (pgDb = await createTestDatabase()));
+  } else if (onPg) {
+    pgDb = await createTestDatabase();
+    ownDb = true;
+  }
   const dbEnv: Record<string, string> = pgDb ? { HERALD_DATABASE_URL: pgDb.url } : {};
   const config = loadConfig({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: OPERATOR_TOKEN, HERALD_SSRF_ALLOWLIST: LOOPBACK_ALLOWLIST, ...dbEnv, ...opts.env });
   let herald: Herald;
   try {
     herald = await createHerald(config, { now: opts.now, dispatch: opts.dispatch ?? false });
   } catch (e) {
-    await pgDb?.drop();
+    if (ownDb) await pgDb?.drop();
     throw e;
   }
   const expected = pgDb ? 'postgres' : 'sqlite';
@@ -138,7 +169,7 @@ export async function startInProcess(opts: StartInProcessOptions = {}): Promise<
       if (closed) return;
       closed = true;
       await herald.close();
-      await pgDb?.drop();
+      if (ownDb) await pgDb?.drop();
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

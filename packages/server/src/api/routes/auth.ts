@@ -2,6 +2,7 @@
 import { badRequest, notFound } from '../../domain/errors.js';
 import type { Permission, PortalSession } from '../../domain/types.js';
 import { ALL_PERMISSIONS } from '../auth.js';
+import { encodeLook, lookOf } from '../portal-look.js';
 import { route } from '../route.js';
 import { newApplication } from './applications.js';
 
@@ -12,6 +13,7 @@ export const authRoutes = [
     method: 'POST', operationId: 'v1.authentication.app-portal-access', access: 'org', app: 'optional',
     async handler(c) {
       const b = c.body;
+      const look = lookOf(b.branding, b.locale);
       if (!c.app) {
         if (!b.application) throw notFound('Application');
         c.app = await c.deps.store.createApplication(newApplication(c, b.application, c.params.app_id));
@@ -30,7 +32,8 @@ export const authRoutes = [
       };
       const out = (s: PortalSession) => {
         const token = c.deps.auth.portalToken(s);
-        return { url: `${c.deps.config.publicUrl}/portal/#key=${token}`, token };
+        const query = look ? `?look=${encodeLook(look, c.deps.auth.signLook)}` : '';
+        return { url: `${c.deps.config.publicUrl}/portal/${query}#key=${token}`, token };
       };
       const s = await c.deps.store.createPortalSession(session, c.idem(200, out));
       return { status: 200, body: out(s) };

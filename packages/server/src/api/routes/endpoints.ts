@@ -1,5 +1,5 @@
 // Endpoints: a tenant's URLs, their filters, signing secrets, custom headers and throttle rate.
-import { badRequest, invalidBody, notFound } from '../../domain/errors.js';
+import { badRequest, forbidden, invalidBody, notFound } from '../../domain/errors.js';
 import { isIdOf } from '../../domain/ids.js';
 import type { Endpoint } from '../../domain/types.js';
 import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
@@ -8,11 +8,18 @@ import { route, type Ctx } from '../route.js';
 import { backgroundTaskOut, endpointOut } from '../serialize.js';
 import { mapPage, pageOf, requireEventTypes, requireModuleForPortal, throttleOf, timeParam } from './common.js';
 
+/**
+ * What a tenant is told when the SSRF guard refuses a URL. The guard's own reason names the
+ * operator's allowlist setting, which only the operator can change; a portal session gets this.
+ */
+export const TENANT_SSRF_REFUSAL =
+  'This address is private or internal (not reachable from the internet), so webhooks cannot be sent to it. Use a public URL.';
+
 /** A valid http(s) URL whose target, when it is an IP literal, the SSRF guard lets through. */
 function checkUrl(c: Ctx, url: string): void {
   checkEndpointUrl(url);
   const refused = c.deps.ssrf.urlRefusal(url);
-  if (refused) throw invalidBody(['url'], refused, 'value_error.url.ssrf');
+  if (refused) throw invalidBody(['url'], c.principal.kind === 'portal' ? TENANT_SSRF_REFUSAL : refused, 'value_error.url.ssrf');
 }
 
 /** `[]` and null both mean "no filter". */
@@ -22,6 +29,10 @@ async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string)
   const uid = (b.uid as string | null | undefined) ?? uidFallback ?? null;
   checkUid('endpoint', uid);
   checkMetadata(b.metadata);
+  // Choosing the signing secret is handling it: a portal session needs 'secrets' for that too.
+  if (b.secret && c.principal.kind === 'portal' && !c.principal.permissions.includes('secrets')) {
+    throw forbidden("This token lacks the 'secrets' permission needed to choose the signing secret.");
+  }
   checkUrl(c, b.url);
   const eventTypes = listOrNull(b.eventTypes ?? b.filterTypes);
   await requireEventTypes(c, eventTypes);

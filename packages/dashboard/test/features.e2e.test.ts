@@ -1,0 +1,214 @@
+// What tenants expect from a webhooks portal (Svix's App Portal, Stripe's webhooks page), in
+// Chromium: the log filtered and searched, events chosen a group at a time, ids copied.
+// Needs `npm run build` first, like dashboard.e2e.test.ts.
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Receiver } from '../../server/test/helpers/receiver.js';
+import { en } from '../src/i18n/en.js';
+import { axeViolations, DESKTOP, Herald, launchChromium, open, overflowX, PHONE } from './harness.js';
+
+let herald: Herald;
+let receiver: Receiver;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let ctx: BrowserContext;
+
+beforeAll(async () => {
+  herald = await Herald.start({ HERALD_RETRY_SCHEDULE: '1h' });
+  receiver = await Receiver.start();
+  await herald.ok('POST', '/api/v1/engage/catalog/install');
+  browser = await launchChromium();
+  ctx = browser.ctx;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await receiver?.close();
+  await herald?.stop();
+});
+
+async function openAt(app: string, route: string, viewport = DESKTOP): Promise<Page> {
+  const page = await open(ctx, (await herald.portal(app)).url, viewport);
+  await page.goto(`${herald.url}/portal/#${route}`);
+  return page;
+}
+
+const shownIds = (page: Page) => page.locator('li[data-msg]').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-msg')).sort());
+
+describe('the log', () => {
+  it('filters by status, event type and date range, and finds a message by id or Engage eventId', async () => {
+    const app = await herald.tenant('filters');
+    // Payloads that say "fail" are answered 500 (and so wait for a retry an hour later).
+    receiver.on('/filters', (r) => (r.text.includes('"fail"') ? { status: 500, body: 'no' } : { status: 200, body: '{}' }));
+    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/filters') });
+    const send = (eventType: string, payload: unknown, eventId?: string) =>
+      herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType, payload, ...(eventId ? { eventId } : {}) }).then((m) => m.id as string);
+    const created = await send('contact.created', { contactId: 'ok' });
+    const deleted = await send('contact.deleted', { contactId: 'ok' });
+    const failing = await send('contact.created', { contactId: 'fail' });
+    const engage = await send('contact.created', { contactId: 'ok2' }, 'evt-4711');
+    await receiver.waitForCount(4, { path: '/filters' });
+
+    const page = await openAt(app, `/endpoints/${ep.id}/log`);
+    await page.getByText('4 messages shown.').waitFor();
+    await page.getByLabel('Status').selectOption({ label: 'Pending' });
+    await page.getByText('1 message shown.').waitFor();
+    expect(await shownIds(page)).toEqual([failing]);
+    await page.getByLabel('Status').selectOption({ label: 'Any' });
+    await page.getByLabel('Event type').selectOption('contact.deleted');
+    await page.getByText('1 message shown.').waitFor();
+    expect(await shownIds(page)).toEqual([deleted]);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByText('4 messages shown.').waitFor();
+    // A range that ends before the first message holds none of them.
+    await page.getByLabel('To').fill('2020-01-01T00:00');
+    await page.getByText('No message matches these filters.').waitFor();
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByText('4 messages shown.').waitFor();
+    expect(await shownIds(page)).toEqual([created, deleted, failing, engage].sort());
+
+    const search = page.getByLabel('Message id or event id');
+    await search.fill('evt-4711');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await expect.poll(() => shownIds(page)).toEqual([engage]);
+    await search.fill(created);
+    await page.getByRole('button', { name: 'Find' }).click();
+    await expect.poll(() => shownIds(page)).toEqual([created]);
+    await search.fill('msg_nothing_like_it');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByText('No message msg_nothing_like_it was sent to this endpoint.').waitFor();
+    await page.getByRole('button', { name: 'Show all' }).click();
+    await page.getByText('4 messages shown.').waitFor();
+    expect(await axeViolations(page, 'log with filters')).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('the endpoint', () => {
+  it('chooses a group of events at once, and copies its id and secret', async () => {
+    const app = await herald.tenant('groups');
+    const page = await openAt(app, '/endpoints/new');
+    const contacts = page.locator('fieldset.group').filter({ has: page.getByRole('checkbox', { name: /^contact\.created/ }) }).getByRole('checkbox');
+    await contacts.first().waitFor();
+    await page.getByRole('button', { name: 'Select all contact events' }).click();
+    expect(await contacts.evaluateAll((els) => els.every((e) => (e as HTMLInputElement).checked))).toBe(true);
+    const n = await contacts.count();
+    expect(n).toBeGreaterThan(1);
+    await page.getByText(`${n} chosen.`).waitFor();
+    await page.getByRole('button', { name: 'Clear all contact events' }).click();
+    await page.getByText('No event chosen: this endpoint receives every event.').waitFor();
+    await page.getByRole('button', { name: 'Select all contact events' }).click();
+    await page.getByLabel('Endpoint URL').fill(receiver.url('/groups'));
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByText('Stats (28 days)').waitFor();
+    const [ep] = (await herald.ok('GET', `/api/v1/app/${app}/endpoint`)).data;
+    expect(ep.eventTypes).toHaveLength(n);
+
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: herald.url });
+    await page.getByRole('button', { name: 'Copy endpoint id' }).click();
+    await page.getByText('Copied.').first().waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(ep.id);
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    await page.getByRole('button', { name: 'Copy secret' }).click();
+    const secret = (await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`)).key;
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Generate a key' }).click();
+    await page.getByRole('button', { name: 'Copy key' }).click();
+    const key = (await page.getByTestId('encryption-key').textContent())!;
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(key);
+    await page.getByRole('link', { name: 'Endpoints' }).first().click();
+    await page.locator('tbody tr a').first().click();
+    await page.getByText('Stats (28 days)').waitFor();
+    for (const viewport of [DESKTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      expect(await axeViolations(page, `${viewport.width}px overview`)).toEqual([]);
+      expect(await overflowX(page)).toBeLessThanOrEqual(0);
+    }
+    await page.close();
+  });
+});
+
+describe('branding for the host product', () => {
+  it("shows the operator's name, logo (its origin allowed by the CSP) and accent colour; refuses altered links", async () => {
+    const app = await herald.tenant('branded');
+    receiver.on('/brand/logo.svg', {
+      status: 200,
+      headers: { 'content-type': 'image/svg+xml' },
+      body: '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="28"><rect width="120" height="28" fill="#7a1f5c"/></svg>',
+    });
+    const branding = { displayName: 'Northwind Admin', logoUrl: receiver.url('/brand/logo.svg'), accentColor: '#7A1F5C' };
+    for (const bad of [{ ...branding, accentColor: 'purple' }, { ...branding, logoUrl: 'javascript:alert(1)' }, { ...branding, logo: 'x' }]) {
+      expect((await herald.api('POST', `/api/v1/auth/app-portal-access/${app}`, { branding: bad })).status).toBe(422);
+    }
+    expect((await herald.api('POST', `/api/v1/auth/app-portal-access/${app}`, { locale: 'de' })).status).toBe(422);
+    const { url } = await herald.portal(app, { branding });
+    const page = await open(ctx, url);
+    await page.getByText('Northwind Admin → Webhooks').waitFor();
+    expect(await page.title()).toBe('Endpoints · Northwind Admin');
+    // The logo loaded: the page's CSP allows its origin (and the default CSP would not).
+    await expect.poll(() => page.getByTestId('logo').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(120);
+    const csp = (await herald.api('GET', new URL(url).pathname + new URL(url).search)).headers.get('content-security-policy')!;
+    expect(csp).toContain(`img-src 'self' data: ${new URL(receiver.url('/')).origin};`);
+    const add = page.getByRole('link', { name: '+ Add Endpoint' });
+    expect(await add.evaluate((a) => getComputedStyle(a).backgroundColor)).toBe('rgb(122, 31, 92)');
+    expect(await axeViolations(page, 'branded endpoints')).toEqual([]);
+    // A reload keeps the look.
+    await page.reload();
+    await page.getByText('Northwind Admin → Webhooks').waitFor();
+
+    // A look changed after signing gets no page.
+    const u = new URL(url);
+    const [data, sig] = u.searchParams.get('look')!.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...branding, displayName: 'Evil Corp' })).toString('base64url');
+    for (const look of [`${forged}.${sig}`, `${data}.${sig!.slice(0, -2)}xx`]) {
+      const r = await page.goto(`${herald.url}/portal/?look=${look}${u.hash}`);
+      expect(r!.status()).toBe(400);
+    }
+    await page.close();
+  });
+});
+
+describe('languages', () => {
+  /** English sentences from the catalogue found on the page (none may show in Swedish). */
+  const english = (page: Page) =>
+    page.evaluate((sentences) => sentences.filter((e) => document.body.innerText.includes(e)), Object.values(en).filter((v) => v.length > 15 && !v.includes('{')));
+
+  it('speaks Swedish when the link says so, or else when the browser does', async () => {
+    const app = await herald.tenant('svenska');
+    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/svenska'), description: 'Kassa' });
+    const page = await ctx.newPage();
+    await page.goto((await herald.portal(app, { locale: 'sv' })).url);
+    await page.getByRole('heading', { level: 1, name: 'Slutpunkter' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('sv');
+    await page.locator('tbody tr').filter({ hasText: 'Aktiverad' }).waitFor();
+    expect(await english(page)).toEqual([]);
+    for (const [route, ready] of [
+      [`/endpoints/${ep.id}`, 'Statistik (28 dagar)'],
+      [`/endpoints/${ep.id}/testing`, 'Skicka en testhändelse'],
+      [`/endpoints/${ep.id}/log`, 'Återställ misslyckade meddelanden'],
+      ['/endpoints/new', 'Lägg till slutpunkt'],
+      ['/catalog', 'Exempel'],
+      ['/settings', 'Krypteringsnyckel för innehållet'],
+    ] as const) {
+      await page.goto(`${herald.url}/portal/${new URL(page.url()).search}#${route}`);
+      await page.getByText(ready, { exact: true }).first().waitFor();
+      expect(await english(page), route).toEqual([]);
+      expect(await axeViolations(page, `sv ${route}`)).toEqual([]);
+    }
+    await page.close();
+
+    // No locale in the link: the browser's languages decide.
+    const swedish = await ctx.newPage();
+    await swedish.addInitScript(() => Object.defineProperty(navigator, 'languages', { get: () => ['sv-SE', 'en-US'] }));
+    await swedish.goto((await herald.portal(app)).url);
+    await swedish.getByRole('heading', { level: 1, name: 'Slutpunkter' }).waitFor();
+    // The link's choice wins over the browser's.
+    await swedish.goto((await herald.portal(app, { locale: 'en' })).url);
+    await swedish.reload();
+    await swedish.getByRole('heading', { level: 1, name: 'Endpoints' }).waitFor();
+    expect(await swedish.evaluate(() => document.documentElement.lang)).toBe('en');
+    // (The check above does find English where there is some.)
+    expect((await english(swedish)).length).toBeGreaterThan(0);
+    await swedish.close();
+  });
+});
