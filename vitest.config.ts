@@ -21,9 +21,7 @@ import { defineConfig } from 'vitest/config';
  */
 const BOTH_STORES = [
   'applications', 'attempts', 'auth', 'bad-input', 'contract', 'cors', 'endpoint-timeseries', 'endpoints', 'event-types',
-  // Not yet 'hostile-input': a path parameter holding NUL (%00) reaches PostgreSQL, which refuses
-  // the statement (a 500 where SQLite answers 404). Add it once the API keeps NUL from the store.
-  'idempotency', 'messages', 'portal', 'rate-limit', 'source-ips', 'ssrf',
+  'hostile-input', 'idempotency', 'messages', 'portal', 'rate-limit', 'source-ips', 'ssrf',
   'engage/encryption', 'engage/producer', 'engage/settings',
   'delivery/auto-disable', 'delivery/egress', 'delivery/filters', 'delivery/operational', 'delivery/retries',
   'delivery/signing', 'delivery/throttle',

@@ -3,7 +3,7 @@
  * (`name`, `description`, `groupName`, `schemas: {"1": JSON Schema}`), so one loop installs it.
  *
  * Each event type's schema describes the whole webhook body, the Engage envelope
- * `{eventId, eventType, isEncrypted, payload, tenant}`, because that is what Engage posts through
+ * `{eventId, eventType, isEncrypted, payload, tenant}` (`id` is accepted in place of `eventId`), because that is what Engage posts through
  * Svix and what `send-example` delivers (`examples[0]`): a bare payload would be refused by every
  * receiver that parses the envelope. The payload's own schema sits at `properties.payload.oneOf[0]`
  * and is exported on its own as ENGAGE_PAYLOAD_SCHEMAS.
@@ -121,7 +121,8 @@ export const ENGAGE_PAYLOAD_SCHEMAS = {
       accountId: { type: 'integer', description: 'The point account id.' },
       definitionId: {
         type: ['integer', 'string'],
-        description: 'The point definition id. Documented as a string, sent as a number by real tenants.',
+        description:
+          "The point definition id. Voyado's page types it String; real tenants and Herald send a number. Receivers accept both.",
       },
       balanceExpires: {
         type: ['string', 'null'],
@@ -351,10 +352,18 @@ function envelopeSchema<T extends EngageEventType>(name: T): JsonSchema {
     title: name,
     description: DESCRIPTIONS[name],
     type: 'object',
-    required: ['eventId', 'eventType', 'isEncrypted', 'payload', 'tenant'],
+    // The event id is `eventId`, as Herald sends it and live Engage tenants do; two of Voyado's own
+    // examples (loyalty.addPoints, point.balance.updated) call it `id`, so either is valid here
+    // and receivers built from those examples keep working.
+    required: ['eventType', 'isEncrypted', 'payload', 'tenant'],
+    anyOf: [
+      { required: ['eventId'], properties: { eventId: { type: 'string' } } },
+      { required: ['id'], properties: { id: { type: 'string' } } },
+    ],
     additionalProperties: false,
     properties: {
       eventId: { type: 'string', description: 'The event id (a GUID), the same on every delivery attempt.' },
+      id: { type: 'string', description: "The event id under the name two of Voyado's examples use; Herald sends eventId." },
       eventType: { type: 'string', const: name, description: 'The event type.' },
       isEncrypted: {
         type: 'boolean',

@@ -11,6 +11,8 @@ import { deepFreeze } from './freeze.js';
 
 const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
 const id = (description: string) => ({ type: 'string', minLength: 1, description }) as const;
+// Date-times are RFC 3339 with seconds and an offset; events carry them as Engage writes them
+// (`T`, upper-case `Z`), whatever the separator and case of the input.
 const dateTime = (description: string) => ({ type: 'string', format: 'date-time', description }) as const;
 const nullableDateTime = (description: string) => ({ type: ['string', 'null'], format: 'date-time', description }) as const;
 
@@ -72,7 +74,12 @@ export const ENGAGE_INPUT_SCHEMAS = deepFreeze({
     properties: {
       contactId: id('The contact id.'),
       accountId: { type: 'integer', description: 'The point account id.' },
-      definitionId: { type: 'integer', description: 'The point definition id.' },
+      definitionId: {
+        type: ['integer', 'string'],
+        pattern: '^[0-9]{1,15}$',
+        description:
+          "The point definition id: a whole number, or a string of digits (Voyado's page types it String). Events carry the number.",
+      },
       balance: { type: 'number', description: 'The new balance; compared at 4 decimals.' },
       balanceExpires: nullableDateTime('When the balance expires; left out keeps the stored value.'),
     },
@@ -85,7 +92,11 @@ export const ENGAGE_INPUT_SCHEMAS = deepFreeze({
     required: ['amount', 'contactId', 'pointDefinitionId', 'source', 'description', 'userId', 'userName', 'reason', 'sourceId'],
     additionalProperties: false,
     properties: {
-      amount: { type: 'number', description: 'The points (0 sends nothing).' },
+      amount: {
+        type: 'number',
+        minimum: 0,
+        description: 'The points added, 0 or more (0 sends nothing). A deduction is reported as the new balance instead.',
+      },
       contactId: id('The contact id.'),
       pointDefinitionId: { type: 'integer', description: 'The point definition id.' },
       source: { type: 'string', description: 'e.g. `Manual` or `Automation`.' },

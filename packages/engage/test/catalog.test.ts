@@ -19,6 +19,7 @@ type SchemaNode = {
   required?: string[];
   examples?: unknown[];
   oneOf?: SchemaNode[];
+  anyOf?: SchemaNode[];
 };
 const node = (schema: JsonSchema) => schema as SchemaNode;
 
@@ -76,7 +77,11 @@ describe.each(ENGAGE_CATALOG.map((e) => [e.name, e] as const))('%s schema', (nam
   it('is a draft-07 object schema of the whole envelope', () => {
     expect(entry.schemas['1'].$schema).toBe('http://json-schema.org/draft-07/schema#');
     expect(schema.type).toBe('object');
-    expect(schema.required).toEqual(['eventId', 'eventType', 'isEncrypted', 'payload', 'tenant']);
+    expect(schema.required).toEqual(['eventType', 'isEncrypted', 'payload', 'tenant']);
+    expect(schema.anyOf).toEqual([
+      { required: ['eventId'], properties: { eventId: { type: 'string' } } },
+      { required: ['id'], properties: { id: { type: 'string' } } },
+    ]);
     expect(schema.properties!.payload.oneOf![0]).toBe(ENGAGE_PAYLOAD_SCHEMAS[name]);
   });
 
@@ -135,6 +140,30 @@ describe.each(ENGAGE_CATALOG.map((e) => [e.name, e] as const))('%s schema', (nam
     expect(validEnvelope(name, { ...example, payload: 'QUJD' })).toBe(false); // string but not encrypted
     const { eventId: _id, ...noId } = example;
     expect(validEnvelope(name, noId)).toBe(false);
+  });
+});
+
+describe('the event id: eventId, or id as two of Voyado’s examples call it', () => {
+  // Voyado's page writes the loyalty.addPoints and point.balance.updated envelopes with `id`; the
+  // live sample (and Herald) use `eventId`. Receivers built from either must validate and parse.
+  it.each<EngageEventType>(['loyalty.addPoints', 'point.balance.updated'])('%s: Voyado’s example shape with id validates and parses', (name) => {
+    const { eventId, ...rest } = engageExample(name);
+    const voyado = { eventType: rest.eventType, id: eventId, isEncrypted: false, payload: rest.payload, tenant: rest.tenant };
+    expect(envelopeErrors(name, voyado)).toBe('');
+    expect(parseEnvelope(voyado)).toEqual({ ...rest, eventId });
+  });
+
+  it('one of the two is required, and each must be a string', () => {
+    const { eventId: _drop, ...none } = engageExample('point.balance.updated');
+    expect(validEnvelope('point.balance.updated', none)).toBe(false);
+    expect(validEnvelope('point.balance.updated', { ...none, id: 17 })).toBe(false);
+    expect(validEnvelope('point.balance.updated', { ...none, eventId: 'e', id: 'e' })).toBe(true);
+  });
+
+  it('accepts definitionId as Voyado documents it (String) as well as the number tenants send', () => {
+    const example = engageExample('point.balance.updated');
+    expect(validEnvelope('point.balance.updated', { ...example, payload: { ...example.payload, definitionId: '1' } })).toBe(true);
+    expect(validEnvelope('point.balance.updated', example)).toBe(true);
   });
 });
 

@@ -107,9 +107,26 @@ describe('point.balance.updated', () => {
     });
   });
 
+  it('takes definitionId as a number or, as Voyado types it, a string of digits; the event carries the number', () => {
+    const fromString = checked(detectBalanceChange(undefined, { ...input, definitionId: '7' }));
+    expect(fromString.events[0].payload).toMatchObject({ definitionId: 7 });
+    expect(fromString.state.definitionId).toBe(7);
+    // The same account given with the number is the same account: no mismatch, no event.
+    expect(detectBalanceChange(fromString.state, { ...input, definitionId: 7 }).events).toEqual([]);
+  });
+
+  it('normalises date-times to the form Engage sends: T between date and time, upper-case Z', () => {
+    const { events, state } = checked(detectBalanceChange(undefined, { ...input, balanceExpires: '2024-01-01 00:00:00z' }));
+    expect(events[0].payload).toMatchObject({ balanceExpires: '2024-01-01T00:00:00Z' });
+    expect(state.balanceExpires).toBe('2024-01-01T00:00:00Z');
+    const offset = checked(detectBalanceChange(undefined, { ...input, balanceExpires: '2024-12-31t23:59:59.999+01:00' }));
+    expect(offset.events[0].payload).toMatchObject({ balanceExpires: '2024-12-31T23:59:59.999+01:00' });
+  });
+
   it.each<[string, unknown, string]>([
     ['a fractional accountId', 1.5, 'accountId'],
-    ['a string definitionId', '1', 'definitionId'],
+    ['a definitionId that is not digits', 'one', 'definitionId'],
+    ['a fractional definitionId string', '1.5', 'definitionId'],
     ['a NaN balance', Number.NaN, 'balance'],
     ['an infinite balance', Number.POSITIVE_INFINITY, 'balance'],
     ['a date without offset', '2024-12-31T23:59:59', 'balanceExpires'],
@@ -161,10 +178,10 @@ describe('loyalty.addPoints', () => {
     expect(events[0].payload).not.toHaveProperty('secret');
   });
 
-  it('0 points change nothing and send nothing; negative amounts pass through', () => {
+  it('0 points change nothing and send nothing; negative amounts are refused (the event reports points added)', () => {
     expect(detectPointTransaction({ ...tx, amount: 0 }).events).toEqual([]);
     expect(detectPointTransaction({ ...tx, amount: 0.00001 }).events).toEqual([]);
-    expect(checked(detectPointTransaction({ ...tx, amount: -25.5 })).events[0].payload).toMatchObject({ amount: -25.5 });
+    expect(inputError(() => detectPointTransaction({ ...tx, amount: -25.5 }))).toEqual({ code: 'invalid_input', field: 'amount' });
   });
 
   it('allows the empty user of an automation', () => {
@@ -192,6 +209,11 @@ describe('reward.voucher.created', () => {
     validFrom: '2024-04-12T07:00:00+02:00',
     validTo: '2024-10-12T23:59:59+02:00',
   };
+
+  it('delivers validFrom/validTo in the form Engage sends, whatever separator and case they came in', () => {
+    const { events } = checked(detectVoucherCreated(undefined, { ...voucher, validFrom: '2024-01-01 00:00:00z', validTo: '2024-02-01t00:00:00+01:00' }));
+    expect(events[0].payload).toMatchObject({ ValidFrom: '2024-01-01T00:00:00Z', ValidTo: '2024-02-01T00:00:00+01:00' });
+  });
 
   it('fires with the PascalCase payload, in Voyado’s order', () => {
     const { events, state, changed } = checked(detectVoucherCreated(undefined, voucher));

@@ -9,13 +9,16 @@ import { ConfigError, loadConfig } from './config.js';
 import { startGateway } from './gateway.js';
 import { openInbox } from './inbox.js';
 
-function usage(): never {
-  process.stderr.write(
-    'usage: herald-receive [--config <file.json>]\n' +
-      '       herald-receive requeue-failed [--destination <name>] [--config <file.json>]\n' +
-      '  settings: see the README (file, or HERALD_RECEIVE_* variables)\n',
-  );
-  process.exit(2);
+const USAGE =
+  'usage: herald-receive [--config <file.json>]\n' +
+  '       herald-receive requeue-failed [--destination <name>] [--config <file.json>]\n' +
+  '       herald-receive --help\n' +
+  '  settings: see the README (file, or HERALD_RECEIVE_* variables)\n';
+
+/** `--help` asked for it: stdout, exit 0. A wrong command line: stderr, exit 2. */
+function usage(asked = false): never {
+  (asked ? process.stdout : process.stderr).write(USAGE);
+  process.exit(asked ? 0 : 2);
 }
 
 function log(entry: Record<string, unknown>): void {
@@ -24,6 +27,7 @@ function log(entry: Record<string, unknown>): void {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) usage(true);
   const command = args[0] === 'requeue-failed' ? args.shift() : undefined;
   let configPath: string | undefined;
   let destination: string | undefined;

@@ -5,17 +5,30 @@
  * before it listens rather than on the first webhook.
  */
 import { readFileSync } from 'node:fs';
-import { parseEncryptionKey } from '@herald/engage';
+import { ENGAGE_EVENT_TYPES, parseEncryptionKey } from '@herald/engage';
 import { createIpAllowlist, parseSecret } from '@herald/receiver';
+import { Checker, type Json } from './checker.js';
 
-export interface HttpDestinationConfig {
+/** Settings every destination has. */
+interface DestinationBase {
+  timeoutMs: number;
+  /** Attempts to this destination running at once, in its own slots (default: the top-level `concurrency`). */
+  concurrency: number;
+}
+
+export interface HttpDestinationConfig extends DestinationBase {
   type: 'http';
   url: string;
   /** Extra request headers, e.g. an internal Authorization. */
   headers: Record<string, string>;
-  timeoutMs: number;
+  /**
+   * Signs each forward (Standard Webhooks `webhook-id`/`-timestamp`/`-signature`), so the next hop
+   * verifies it with the receiver kit: `whsec_…` (HMAC) or `whsk_…` (ed25519). Default: the
+   * top-level `signingSecret`; without either, forwards are unsigned.
+   */
+  signingSecret?: string;
 }
-export interface RedisDestinationConfig {
+export interface RedisDestinationConfig extends DestinationBase {
   type: 'redis';
   url: string;
   stream: string;
@@ -23,7 +36,7 @@ export interface RedisDestinationConfig {
   maxLen?: number;
   timeoutMs: number;
 }
-export interface RabbitMqDestinationConfig {
+export interface RabbitMqDestinationConfig extends DestinationBase {
   type: 'rabbitmq';
   url: string;
   /** '' is the default exchange, where the routing key is the queue name. */
@@ -31,7 +44,7 @@ export interface RabbitMqDestinationConfig {
   routingKey: string;
   timeoutMs: number;
 }
-export interface NatsDestinationConfig {
+export interface NatsDestinationConfig extends DestinationBase {
   type: 'nats';
   servers: string[];
   subject: string;
@@ -48,6 +61,12 @@ export interface RouteConfig {
   events: string[];
   /** Destination names. */
   to: string[];
+  /**
+   * Allows event types (and prefixes) outside the Engage catalog, for senders with types of their
+   * own. Without it, a name the catalog does not have is a configuration error: a typo would
+   * otherwise route nothing, silently.
+   */
+  allowCustomEvents?: boolean;
 }
 
 export interface RetryConfig {
@@ -72,10 +91,12 @@ export interface GatewayConfig {
   /** The SQLite inbox file. */
   inboxPath: string;
   retry: RetryConfig;
-  /** Attempts running at once, across destinations. */
+  /** Attempts running at once per destination, for destinations that do not set their own. */
   concurrency: number;
   /** How long fully forwarded events stay in the inbox (and so are recognised as repeats), hours. */
   retentionHours: number;
+  /** The default signing secret of HTTP destinations (see HttpDestinationConfig.signingSecret). */
+  signingSecret?: string;
   destinations: Record<string, DestinationConfig>;
   routes: RouteConfig[];
 }
@@ -84,63 +105,6 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  }
-}
-
-type Json = unknown;
-
-/** Collects problems instead of stopping at the first, so one run shows everything to fix. */
-class Checker {
-  readonly problems: string[] = [];
-  fail(setting: string, message: string): undefined {
-    this.problems.push(`${setting}: ${message}`);
-    return undefined;
-  }
-  string(setting: string, value: Json, opts: { optional?: boolean; nonEmpty?: boolean } = {}): string | undefined {
-    if (value === undefined && opts.optional) return undefined;
-    if (typeof value !== 'string') return this.fail(setting, `must be a string${opts.optional ? ' or absent' : ''}`);
-    if (opts.nonEmpty && value.trim() === '') return this.fail(setting, 'must not be empty');
-    return value;
-  }
-  int(setting: string, value: Json, min: number, max: number, fallback?: number): number | undefined {
-    if (value === undefined && fallback !== undefined) return fallback;
-    const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-      return this.fail(setting, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-    }
-    return n;
-  }
-  stringList(setting: string, value: Json, opts: { nonEmpty?: boolean } = {}): string[] | undefined {
-    // Environment variables give lists as comma- or space-separated text.
-    const list = typeof value === 'string' ? value.split(/[\s,]+/).filter((s) => s !== '') : value;
-    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && s.trim() !== '')) {
-      return this.fail(setting, 'must be a list of non-empty strings');
-    }
-    if (opts.nonEmpty && list.length === 0) return this.fail(setting, 'must list at least one entry');
-    return list.map((s: string) => s.trim());
-  }
-  object(setting: string, value: Json): Record<string, Json> | undefined {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return this.fail(setting, 'must be an object');
-    return value as Record<string, Json>;
-  }
-  url(setting: string, value: Json, protocols: string[]): string | undefined {
-    const text = this.string(setting, value, { nonEmpty: true });
-    if (text === undefined) return undefined;
-    let parsed: URL;
-    try {
-      parsed = new URL(text);
-    } catch {
-      return this.fail(setting, `must be a URL (${protocols.join(' or ')}), got ${JSON.stringify(text)}`);
-    }
-    if (!protocols.includes(parsed.protocol)) {
-      return this.fail(setting, `must be a ${protocols.join(' or ')} URL, got ${JSON.stringify(parsed.protocol)}`);
-    }
-    return text;
-  }
-  unknownKeys(setting: string, object: Record<string, Json>, known: readonly string[]): void {
-    for (const key of Object.keys(object)) {
-      if (!known.includes(key)) this.fail(`${setting}${setting ? '.' : ''}${key}`, `unknown setting; allowed: ${known.join(', ')}`);
-    }
   }
 }
 
@@ -158,6 +122,7 @@ const TOP_KEYS = [
   'retry',
   'concurrency',
   'retentionHours',
+  'signingSecret',
   'destinations',
   'routes',
 ] as const;
@@ -177,19 +142,36 @@ export const ENV_VARS: Record<string, (typeof TOP_KEYS)[number]> = {
   HERALD_RECEIVE_RETRY: 'retry',
   HERALD_RECEIVE_CONCURRENCY: 'concurrency',
   HERALD_RECEIVE_RETENTION_HOURS: 'retentionHours',
+  HERALD_RECEIVE_SIGNING_SECRET: 'signingSecret',
   HERALD_RECEIVE_DESTINATIONS: 'destinations',
   HERALD_RECEIVE_ROUTES: 'routes',
 };
 const JSON_VARS = new Set(['HERALD_RECEIVE_RETRY', 'HERALD_RECEIVE_DESTINATIONS', 'HERALD_RECEIVE_ROUTES']);
 
 const DESTINATION_KEYS: Record<DestinationConfig['type'], readonly string[]> = {
-  http: ['type', 'url', 'headers', 'timeoutMs'],
-  redis: ['type', 'url', 'stream', 'maxLen', 'timeoutMs'],
-  rabbitmq: ['type', 'url', 'exchange', 'routingKey', 'timeoutMs'],
-  nats: ['type', 'servers', 'subject', 'timeoutMs'],
+  http: ['type', 'url', 'headers', 'timeoutMs', 'concurrency', 'signingSecret'],
+  redis: ['type', 'url', 'stream', 'maxLen', 'timeoutMs', 'concurrency'],
+  rabbitmq: ['type', 'url', 'exchange', 'routingKey', 'timeoutMs', 'concurrency'],
+  nats: ['type', 'servers', 'subject', 'timeoutMs', 'concurrency'],
 };
 
-function checkDestination(c: Checker, setting: string, value: Json): DestinationConfig | undefined {
+function checkSigningSecret(c: Checker, setting: string, value: Json): string | undefined {
+  const text = c.string(setting, value, { nonEmpty: true });
+  if (text === undefined) return undefined;
+  try {
+    if (parseSecret(text).kind === 'ed25519-public') return c.fail(setting, 'is a public key (whpk_…): signing needs whsec_… or whsk_…');
+  } catch (err) {
+    return c.fail(setting, `must be a whsec_… (HMAC) or whsk_… (ed25519) secret: ${(err as Error).message}`);
+  }
+  return text;
+}
+
+function checkDestination(
+  c: Checker,
+  setting: string,
+  value: Json,
+  defaults: { concurrency: number; signingSecret: string | undefined },
+): DestinationConfig | undefined {
   const d = c.object(setting, value);
   if (!d) return undefined;
   const type = d.type;
@@ -198,6 +180,8 @@ function checkDestination(c: Checker, setting: string, value: Json): Destination
   }
   c.unknownKeys(setting, d, DESTINATION_KEYS[type]);
   const timeoutMs = c.int(`${setting}.timeoutMs`, d.timeoutMs, 1, 300_000, 10_000);
+  const concurrency = c.int(`${setting}.concurrency`, d.concurrency, 1, 1000, defaults.concurrency);
+  if (concurrency === undefined) return undefined;
   switch (type) {
     case 'http': {
       let url = c.url(`${setting}.url`, d.url, ['http:', 'https:']);
@@ -217,20 +201,21 @@ function checkDestination(c: Checker, setting: string, value: Json): Destination
           else c.fail(`${setting}.headers.${name}`, 'must be a string');
         }
       }
-      return url && timeoutMs ? { type, url, headers, timeoutMs } : undefined;
+      const signingSecret = d.signingSecret === undefined ? defaults.signingSecret : checkSigningSecret(c, `${setting}.signingSecret`, d.signingSecret);
+      return url && timeoutMs ? { type, url, headers, timeoutMs, concurrency, ...(signingSecret ? { signingSecret } : {}) } : undefined;
     }
     case 'redis': {
       const url = c.url(`${setting}.url`, d.url ?? 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
       const stream = c.string(`${setting}.stream`, d.stream, { nonEmpty: true });
       const maxLen = d.maxLen === undefined ? undefined : c.int(`${setting}.maxLen`, d.maxLen, 1, Number.MAX_SAFE_INTEGER);
-      return url && stream && timeoutMs ? { type, url, stream, maxLen, timeoutMs } : undefined;
+      return url && stream && timeoutMs ? { type, url, stream, maxLen, timeoutMs, concurrency } : undefined;
     }
     case 'rabbitmq': {
       const url = c.url(`${setting}.url`, d.url ?? 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']);
       const exchange = c.string(`${setting}.exchange`, d.exchange ?? '');
       const routingKey = c.string(`${setting}.routingKey`, d.routingKey, { nonEmpty: exchange === '' });
       return url && exchange !== undefined && routingKey !== undefined && timeoutMs
-        ? { type, url, exchange, routingKey, timeoutMs }
+        ? { type, url, exchange, routingKey, timeoutMs, concurrency }
         : undefined;
     }
     case 'nats': {
@@ -240,7 +225,7 @@ function checkDestination(c: Checker, setting: string, value: Json): Destination
         c.fail(`${setting}.subject`, 'must be a concrete subject: no spaces and no wildcards (* or >)');
         return undefined;
       }
-      return servers && subject && timeoutMs ? { type, servers, subject, timeoutMs } : undefined;
+      return servers && subject && timeoutMs ? { type, servers, subject, timeoutMs, concurrency } : undefined;
     }
   }
 }
@@ -293,6 +278,7 @@ export function validateConfig(raw: Json): GatewayConfig {
   const concurrency = c.int('concurrency', o.concurrency, 1, 1000, 16);
   // At least a day: Svix retries a message for about 28 h, and a pruned id is no longer a repeat.
   const retentionHours = c.int('retentionHours', o.retentionHours, 24, 24 * 365 * 10, 72);
+  const signingSecret = o.signingSecret === undefined ? undefined : checkSigningSecret(c, 'signingSecret', o.signingSecret);
 
   let retry: RetryConfig | undefined;
   const r = c.object('retry', o.retry ?? {});
@@ -315,7 +301,7 @@ export function validateConfig(raw: Json): GatewayConfig {
         c.fail(`destinations.${name}`, 'a destination name is 1–64 letters, digits, "_", "." or "-"');
         continue;
       }
-      const d = checkDestination(c, `destinations.${name}`, value);
+      const d = checkDestination(c, `destinations.${name}`, value, { concurrency: concurrency ?? 16, signingSecret });
       if (d) destinations[name] = d;
     }
   }
@@ -327,11 +313,21 @@ export function validateConfig(raw: Json): GatewayConfig {
     for (const [i, value] of o.routes.entries()) {
       const route = c.object(`routes[${i}]`, value);
       if (!route) continue;
-      c.unknownKeys(`routes[${i}]`, route, ['events', 'to']);
+      c.unknownKeys(`routes[${i}]`, route, ['events', 'to', 'allowCustomEvents']);
+      const allowCustomEvents = route.allowCustomEvents;
+      if (allowCustomEvents !== undefined && typeof allowCustomEvents !== 'boolean') {
+        c.fail(`routes[${i}].allowCustomEvents`, 'must be true or false');
+      }
       const events = c.stringList(`routes[${i}].events`, route.events, { nonEmpty: true });
       for (const e of events ?? []) {
         if (!/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/.test(e)) {
           c.fail(`routes[${i}].events`, `${JSON.stringify(e)} is not an event type, "*", or a prefix like "contact.*"`);
+        } else if (allowCustomEvents !== true && !ENGAGE_EVENT_TYPES.some((t) => matchesEvent(e, t))) {
+          c.fail(
+            `routes[${i}].events`,
+            `${JSON.stringify(e)} matches no Engage event type (${ENGAGE_EVENT_TYPES.join(', ')}); ` +
+              'for types of your own, set "allowCustomEvents": true on the route',
+          );
         }
       }
       const to = c.stringList(`routes[${i}].to`, route.to, { nonEmpty: true });
@@ -340,7 +336,7 @@ export function validateConfig(raw: Json): GatewayConfig {
           c.fail(`routes[${i}].to`, `${JSON.stringify(name)} is not a destination; defined: ${Object.keys(ds).join(', ') || '(none)'}`);
         }
       }
-      if (events && to) routes.push({ events, to: [...new Set(to)] });
+      if (events && to) routes.push({ events, to: [...new Set(to)], ...(allowCustomEvents === true ? { allowCustomEvents } : {}) });
     }
   }
 
@@ -359,6 +355,7 @@ export function validateConfig(raw: Json): GatewayConfig {
     retry: retry!,
     concurrency: concurrency!,
     retentionHours: retentionHours!,
+    ...(signingSecret ? { signingSecret } : {}),
     destinations,
     routes,
   });
@@ -369,26 +366,32 @@ export function validateConfig(raw: Json): GatewayConfig {
  * the file for its setting.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, configPath?: string): GatewayConfig {
+  // Every problem at once: the file's, the variables' and the settings', so one run lists them all.
+  const problems: string[] = [];
   const path = configPath ?? env.HERALD_RECEIVE_CONFIG;
   let raw: Record<string, Json> = {};
+  let fileOk = true;
   if (path !== undefined && path !== '') {
-    let text: string;
+    let text: string | undefined;
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new ConfigError([`config file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+      problems.push(`config file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
-    try {
-      raw = JSON.parse(text) as Record<string, Json>;
-    } catch (err) {
-      throw new ConfigError([`config file ${path}: must be JSON: ${(err as Error).message}`]);
+    if (text !== undefined) {
+      try {
+        const parsed: Json = JSON.parse(text);
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+          problems.push(`config file ${path}: must hold one JSON object`);
+        } else raw = parsed as Record<string, Json>;
+      } catch (err) {
+        problems.push(`config file ${path}: must be JSON: ${(err as Error).message}`);
+      }
     }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      throw new ConfigError([`config file ${path}: must hold one JSON object`]);
-    }
+    fileOk = problems.length === 0;
   }
   const merged: Record<string, Json> = { ...raw };
-  const problems: string[] = [];
+  const skipped: string[] = [];
   for (const [name, key] of Object.entries(ENV_VARS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
@@ -397,6 +400,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, configPath?: string): Gateway
         merged[key] = JSON.parse(value);
       } catch {
         problems.push(`${name}: must be JSON (the same value as "${key}" in the config file)`);
+        // Reported here; what the setting's check would say about it is left out below.
+        skipped.push(key);
       }
     } else merged[key] = value;
   }
@@ -405,8 +410,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, configPath?: string): Gateway
       problems.push(`${name}: unknown variable; known: HERALD_RECEIVE_CONFIG, ${Object.keys(ENV_VARS).join(', ')}`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return validateConfig(merged);
+  // Without the file's settings, checking the rest would only list what the file should have set.
+  if (!fileOk) throw new ConfigError(problems);
+  try {
+    const config = validateConfig(merged);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return config;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const about = (p: string, key: string): boolean => [':', '.', '['].some((end) => p.startsWith(`${key}${end}`)) || p.startsWith(`routes[`) && key === 'routes';
+    throw new ConfigError([...problems, ...err.problems.filter((p) => !skipped.some((key) => about(p, key)))]);
+  }
 }
 
 /** True when `eventType` is matched by a route pattern (`*`, `prefix.*`, or the exact type). */

@@ -11,7 +11,15 @@ export interface ForwarderOptions {
   inbox: Inbox;
   destinations: ReadonlyMap<string, Destination>;
   retry: RetryConfig;
+  /**
+   * Attempts running at once per destination (default for every destination). Each destination
+   * has its own slots and reads its own backlog, so one that hangs holds only its own slots.
+   */
   concurrency: number;
+  /** Per-destination overrides of `concurrency`, by destination name. */
+  destinationConcurrency?: Readonly<Record<string, number>>;
+  /** Called after each attempt, for metrics: the destination and whether it succeeded. */
+  onAttempt?: (destination: string, ok: boolean) => void;
   now?: () => number;
   /** Random source in [0, 1), for jitter. */
   random?: () => number;
@@ -40,6 +48,17 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
   const random = options.random ?? Math.random;
   const log = options.log ?? (() => undefined);
   const running = new Map<string, Promise<void>>();
+  // Running attempts per destination; rows for a destination no longer configured share one pool.
+  const busy = new Map<string, number>();
+  const known = [...destinations.keys()];
+  const limitOf = (name: string): number => options.destinationConcurrency?.[name] ?? concurrency;
+  const STRAYS = '\0strays';
+  const poolOf = (name: string): string => (destinations.has(name) ? name : STRAYS);
+  function release(d: DueDelivery): void {
+    if (!running.delete(`${d.eventId}:${d.destination}`)) return;
+    const pool = poolOf(d.destination);
+    busy.set(pool, (busy.get(pool) ?? 1) - 1);
+  }
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let pumping = false;
@@ -69,13 +88,13 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
       written = false;
       log({ msg: 'inbox write failed', error: String(err), results: batch.length });
       setTimeout(() => {
-        for (const { d } of batch) running.delete(`${d.eventId}:${d.destination}`);
+        for (const { d } of batch) release(d);
         pump();
       }, 1000).unref();
     }
     for (const { d, attempts, error } of batch) {
       if (!written) break;
-      running.delete(`${d.eventId}:${d.destination}`);
+      release(d);
       if (error === undefined) {
         if (attempts > 1) log({ msg: 'forwarded after retries', webhookId: d.webhookId, destination: d.destination, attempts });
       } else {
@@ -97,6 +116,7 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
         error = err instanceof Error ? err.message : String(err);
       }
     }
+    options.onAttempt?.(d.destination, error === undefined);
     results.push({ d, attempts: d.attempts + 1, error, at: now() });
     if (!flushScheduled) {
       flushScheduled = true;
@@ -118,12 +138,19 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
     if (stopped || pumping) return;
     pumping = true;
     try {
-      const free = concurrency - running.size;
-      if (free > 0) {
-        for (const d of inbox.due(now(), free, new Set(running.keys()))) {
-          const key = `${d.eventId}:${d.destination}`;
-          running.set(key, attempt(d));
+      const at = now();
+      const start = (pool: string, rows: DueDelivery[]): void => {
+        for (const d of rows) {
+          running.set(`${d.eventId}:${d.destination}`, attempt(d));
+          busy.set(pool, (busy.get(pool) ?? 0) + 1);
         }
+      };
+      let exclude: ReadonlySet<string> | undefined;
+      for (const name of [...known, STRAYS]) {
+        const free = limitOf(name) - (busy.get(name) ?? 0);
+        if (free <= 0) continue;
+        exclude ??= new Set(running.keys());
+        start(name, name === STRAYS ? inbox.dueElsewhere(at, free, exclude, known) : inbox.due(at, free, exclude, name));
       }
       schedule();
     } catch (err) {

@@ -10,6 +10,7 @@ import { createDestination } from './destinations/index.js';
 import type { Destination } from './destinations/types.js';
 import { startForwarder, type Forwarder } from './forwarder.js';
 import { openInbox, type Inbox } from './inbox.js';
+import { createGatewayMetrics } from './metrics.js';
 
 export interface GatewayOptions {
   now?: () => number;
@@ -36,13 +37,18 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const inbox = openInbox(config.inboxPath, now);
   const destinations = new Map<string, Destination>();
   for (const [name, d] of Object.entries(config.destinations)) destinations.set(name, createDestination(name, d));
+  const metrics = createGatewayMetrics(inbox, Object.keys(config.destinations));
 
   let forwarder: Forwarder | undefined;
   // The inbox is the dedupe memory: an id is "seen" once its event is committed, for as long as
   // the inbox keeps it. `add` has nothing to do, because the route handler's commit already did it.
   // A repeat is answered only once the original is on disk, as the original's own 2xx is.
   const dedupe: DedupeStore = {
-    has: (id) => (inbox.has(id) ? inbox.synced().then(() => true) : false),
+    has: (id) => {
+      if (!inbox.has(id)) return false;
+      metrics.received('duplicate');
+      return inbox.synced().then(() => true);
+    },
     add: () => undefined,
   };
   const router = createRouter().onAny(async (event, context) => {
@@ -51,6 +57,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const body = JSON.stringify({ ...event, isEncrypted: false });
     const result = await inbox.accept({ webhookId: context.webhookId, eventType: event.eventType, body, destinations: targets });
     // Success is not logged per event (the inbox is the record); refusals and retries are.
+    metrics.received(result);
     if (result === 'stored') forwarder?.wake();
   });
   const receiver = createReceiver({
@@ -63,21 +70,58 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     router,
     dedupe,
     now,
-    onError: (err) => log({ msg: 'refused', code: err.code, status: err.status, detail: err.message }),
+    onError: (err) => {
+      metrics.received(err.code);
+      log({ msg: 'refused', code: err.code, status: err.status, detail: err.message });
+    },
   });
+
+  /**
+   * Health, for monitoring: per destination, deliveries pending and failed for good. Not ok (503)
+   * while any delivery has failed for good, until `requeue-failed` puts it back in line: those
+   * events reach their destination only when someone acts. Pending deliveries alone are normal.
+   */
+  function health(res: ServerResponse): void {
+    const counts = inbox.countsByDestination();
+    const perDestination: Record<string, { pending: number; failed: number }> = {};
+    for (const name of new Set([...Object.keys(config.destinations), ...Object.keys(counts)])) {
+      perDestination[name] = counts[name] ?? { pending: 0, failed: 0 };
+    }
+    const all = Object.values(perDestination);
+    const pendingDeliveries = all.reduce((n, c) => n + c.pending, 0);
+    const failedDeliveries = all.reduce((n, c) => n + c.failed, 0);
+    const ok = failedDeliveries === 0;
+    json(res, ok ? 200 : 503, { ok, pendingDeliveries, failedDeliveries, destinations: perDestination });
+  }
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
-    // For load balancers and probes; never the webhook path, which only takes POST.
-    if (path === '/healthz' && config.path !== '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-      return json(res, 200, { ok: true, pendingDeliveries: inbox.pendingCount() });
+    // Probes and monitoring; never the webhook path, which only takes POST.
+    if (path !== config.path && (req.method === 'GET' || req.method === 'HEAD')) {
+      // Liveness, for load balancers: the gateway accepts webhooks. Forwarding trouble must not
+      // take it out of rotation, or the sender's retries would pile up too.
+      if (path === '/livez') return json(res, 200, { ok: true });
+      if (path === '/healthz') return health(res);
+      if (path === '/metrics') {
+        metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': metrics.registry.contentType });
+            res.end(text);
+          },
+          (err: unknown) => json(res, 500, { code: 'metrics_failed', detail: String(err) }),
+        );
+        return;
+      }
     }
     if (path !== config.path) return json(res, 404, { code: 'not_found', detail: `webhooks are posted to ${config.path}` });
     if (req.method !== 'POST') {
       return json(res, 405, { code: 'method_not_allowed', detail: 'webhooks are delivered with POST' }, { allow: 'POST' });
     }
     handleNodeRequest(receiver, req, res).catch((err: unknown) => {
-      if (!res.headersSent) json(res, 500, { code: 'handler_failed', detail: String(err) });
+      // Only stream errors (the client went away) reach here. The cause goes to the log, never to
+      // the sender, which would store it in its attempt log.
+      log({ msg: 'request failed', error: String(err) });
+      if (!res.headersSent) json(res, 500, { code: 'handler_failed', detail: 'the webhook could not be processed' });
       else res.destroy();
     });
   });
@@ -90,7 +134,16 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       resolve();
     });
   });
-  forwarder = startForwarder({ inbox, destinations, retry: config.retry, concurrency: config.concurrency, now, log });
+  forwarder = startForwarder({
+    inbox,
+    destinations,
+    retry: config.retry,
+    concurrency: config.concurrency,
+    destinationConcurrency: Object.fromEntries(Object.entries(config.destinations).map(([name, d]) => [name, d.concurrency])),
+    now,
+    log,
+    onAttempt: metrics.attempt,
+  });
   // Prune fully forwarded events past their retention, a bounded batch at a time.
   const prune = (): void => {
     try {

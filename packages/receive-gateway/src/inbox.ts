@@ -52,8 +52,14 @@ export interface Inbox {
   has(webhookId: string): boolean;
   /** Resolves once everything committed so far is on disk. */
   synced(): Promise<void>;
-  /** Pending deliveries due at `now`, oldest first, skipping those in `exclude` (`eventId:destination`). */
-  due(now: number, limit: number, exclude: ReadonlySet<string>): DueDelivery[];
+  /**
+   * Pending deliveries due at `now`, oldest first, skipping those in `exclude` (`eventId:destination`).
+   * With `destination`, only that destination's: each destination is read from its own backlog, so
+   * a slow one never hides the others' work.
+   */
+  due(now: number, limit: number, exclude: ReadonlySet<string>, destination?: string): DueDelivery[];
+  /** Due pending deliveries to destinations not in `known` (a destination removed from the configuration). */
+  dueElsewhere(now: number, limit: number, exclude: ReadonlySet<string>, known: readonly string[]): DueDelivery[];
   /** Earliest next attempt time of a pending delivery that is later than `after`, if any. */
   nextDueAfter(after: number): number | undefined;
   markDone(eventId: number, destination: string, attempts: number, now: number): void;
@@ -71,6 +77,8 @@ export interface Inbox {
   requeueFailed(destination?: string): number;
   /** Deliveries waiting for an attempt (due or not). */
   pendingCount(): number;
+  /** Pending and failed-for-good deliveries per destination (destinations with neither are absent). */
+  countsByDestination(): Record<string, { pending: number; failed: number }>;
   /** Delivery rows, for tests and operators. */
   deliveries(): DeliveryRow[];
   close(): void;
@@ -95,6 +103,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
   PRIMARY KEY (event_id, destination)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_due_by_destination ON deliveries (destination, next_attempt_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 `;
 
@@ -137,6 +146,24 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
     WHERE d.status = 'pending' AND d.next_attempt_at <= ?
     ORDER BY d.next_attempt_at, d.event_id
     LIMIT ?`);
+  const selectDueFor = db.prepare(`
+    SELECT d.event_id AS eventId, d.destination, d.attempts, e.webhook_id AS webhookId,
+           e.event_type AS eventType, e.body, e.received_at AS receivedAt
+    FROM deliveries d JOIN events e ON e.id = d.event_id
+    WHERE d.status = 'pending' AND d.destination = ? AND d.next_attempt_at <= ?
+    ORDER BY d.next_attempt_at, d.event_id
+    LIMIT ?`);
+  const selectDueElsewhere = db.prepare(`
+    SELECT d.event_id AS eventId, d.destination, d.attempts, e.webhook_id AS webhookId,
+           e.event_type AS eventType, e.body, e.received_at AS receivedAt
+    FROM deliveries d JOIN events e ON e.id = d.event_id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+      AND d.destination NOT IN (SELECT value FROM json_each(?))
+    ORDER BY d.next_attempt_at, d.event_id
+    LIMIT ?`);
+  const selectCounts = db.prepare(`
+    SELECT destination, SUM(status = 'pending') AS pending, SUM(status = 'failed') AS failed
+    FROM deliveries WHERE status <> 'done' GROUP BY destination ORDER BY destination`);
   const selectNext = db
     .prepare("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?")
     .pluck();
@@ -250,10 +277,23 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
     },
     has: (webhookId) => hasEvent.get(webhookId) !== undefined,
     synced,
-    due(at, limit, exclude) {
+    due(at, limit, exclude, destination) {
       // Over-fetch by the excluded count so in-flight rows cannot starve the rest.
-      const rows = selectDue.all(at, limit + exclude.size) as DueDelivery[];
+      const rows = (
+        destination === undefined ? selectDue.all(at, limit + exclude.size) : selectDueFor.all(destination, at, limit + exclude.size)
+      ) as DueDelivery[];
       return rows.filter((r) => !exclude.has(`${r.eventId}:${r.destination}`)).slice(0, limit);
+    },
+    dueElsewhere(at, limit, exclude, known) {
+      const rows = selectDueElsewhere.all(at, JSON.stringify(known), limit + exclude.size) as DueDelivery[];
+      return rows.filter((r) => !exclude.has(`${r.eventId}:${r.destination}`)).slice(0, limit);
+    },
+    countsByDestination() {
+      const out: Record<string, { pending: number; failed: number }> = {};
+      for (const r of selectCounts.all() as { destination: string; pending: number; failed: number }[]) {
+        out[r.destination] = { pending: r.pending, failed: r.failed };
+      }
+      return out;
     },
     nextDueAfter(after) {
       const v = selectNext.get(after) as number | null;

@@ -1,6 +1,8 @@
 // Forwarding to the real local brokers: Redis 127.0.0.1:6379, RabbitMQ 127.0.0.1:5672, NATS
 // JetStream 127.0.0.1:4222. Each test uses its own stream/queue/subject and removes it afterwards.
 import { rmSync } from 'node:fs';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { connect as amqpConnect, type ChannelModel } from 'amqplib';
 import { Redis } from 'ioredis';
@@ -35,7 +37,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function gatewayWith(destinations: Record<string, unknown>): Promise<Gateway> {
+async function gatewayWith(destinations: Record<string, unknown>, routes?: unknown[]): Promise<Gateway> {
   const gateway = await startGateway(
     validateConfig({
       host: '127.0.0.1',
@@ -44,7 +46,7 @@ async function gatewayWith(destinations: Record<string, unknown>): Promise<Gatew
       inboxPath: join(dir, `${uniqueName('inbox')}.db`),
       retry: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 1000 },
       destinations,
-      routes: [{ events: ['*'], to: Object.keys(destinations) }],
+      routes: routes ?? [{ events: ['*'], to: Object.keys(destinations) }],
     }),
   );
   cleanups.unshift(() => gateway.close());
@@ -72,7 +74,9 @@ async function queueIds(queue: string, expected: number): Promise<string[]> {
       const msg = await ch.get(queue, { noAck: true });
       if (msg) {
         expect(msg.properties.contentType).toBe('application/json');
-        ids.push(String(msg.properties.headers?.['herald-webhook-id']));
+        // message_id is the webhook id on every attempt, so consumers can dedupe natively.
+        expect(msg.properties.messageId).toBe(msg.properties.headers?.['herald-webhook-id']);
+        ids.push(String(msg.properties.messageId));
       }
       return ids.length >= expected;
     });
@@ -191,5 +195,41 @@ describe('forwarding to the real brokers', () => {
     await waitFor('two recorded failures', () => (gateway.inbox.deliveries()[0]?.attempts ?? 0) >= 2);
     expect(gateway.inbox.deliveries()[0].status).toBe('pending');
     expect(gateway.inbox.deliveries()[0].lastError).toMatch(/ECONNREFUSED|connect|closed/i);
+  });
+});
+
+describe('destination isolation', () => {
+  it('a destination that never answers holds only its own slots: every event reaches Redis before its first attempt ends', async () => {
+    // A black hole: accepts TCP connections and never answers. Its attempts time out only after
+    // two minutes, far beyond this test, so an attempt to it that ended would be a failure row.
+    const held: Socket[] = [];
+    const hole = createTcpServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+    const holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}/events`;
+    const stream = uniqueName('herald-gw-isolation');
+    cleanups.push(() => redis.del(stream));
+    const gateway = await gatewayWith({
+      fast: { type: 'redis', url: REDIS, stream },
+      stuck: { type: 'http', url: holeUrl, timeoutMs: 120_000, concurrency: 4 },
+    });
+    cleanups.unshift(async () => {
+      // Free the held attempts before the gateway closes (it waits for running attempts).
+      for (const s of held) s.destroy();
+      await new Promise((r) => hole.close(r));
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const id = uniqueName('msg');
+      ids.push(id);
+      expect((await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id })).status).toBe(200);
+    }
+    await waitFor('every event in Redis', async () => (await redis.xlen(stream)) === ids.length);
+    // The marker: not one attempt to the black hole has ended yet (no attempt counted, no error),
+    // while it holds exactly its own four slots.
+    const stuck = gateway.inbox.deliveries().filter((d) => d.destination === 'stuck');
+    expect(stuck).toHaveLength(ids.length);
+    expect(stuck.every((d) => d.status === 'pending' && d.attempts === 0 && d.lastError === null)).toBe(true);
+    await waitFor('four connections held', () => held.length === 4);
+    expect((await streamIds(stream)).sort()).toEqual([...ids].sort());
   });
 });

@@ -41,7 +41,7 @@ describe('configuration', () => {
       trustedProxies: [],
     });
     expect(config.allowlist).toBeUndefined();
-    expect(config.destinations.crm).toEqual({ type: 'http', url: 'http://127.0.0.1:9000/in', headers: {}, timeoutMs: 10_000 });
+    expect(config.destinations.crm).toEqual({ type: 'http', url: 'http://127.0.0.1:9000/in', headers: {}, timeoutMs: 10_000, concurrency: 16 });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -68,7 +68,7 @@ describe('configuration', () => {
       HERALD_RECEIVE_ROUTES: JSON.stringify([{ events: ['*'], to: ['s'] }]),
     });
     expect(config.secrets).toHaveLength(2);
-    expect(config.destinations.s).toEqual({ type: 'redis', url: 'redis://127.0.0.1:6379', stream: 'engage', maxLen: undefined, timeoutMs: 10_000 });
+    expect(config.destinations.s).toEqual({ type: 'redis', url: 'redis://127.0.0.1:6379', stream: 'engage', maxLen: undefined, timeoutMs: 10_000, concurrency: 16 });
   });
 
   it('names every bad setting and what it allows, all at once', () => {
@@ -102,7 +102,7 @@ describe('configuration', () => {
       /^destinations\.a\.url: must be a http: or https: URL, got "ftp:"$/,
       /^destinations\.b\.routingKey: must not be empty$|^destinations\.b\.routingKey: must be a string$/,
       /^destinations\.c\.subject: must be a concrete subject/,
-      /^destinations\.d\.colour: unknown setting; allowed: type, url, stream, maxLen, timeoutMs$/,
+      /^destinations\.d\.colour: unknown setting; allowed: type, url, stream, maxLen, timeoutMs, concurrency$/,
       /^routes\[0\]\.events: "contact deleted" is not an event type/,
       /^routes\[0\]\.to: "z" is not a destination; defined: a, b, c, d$/,
     ];
@@ -142,6 +142,85 @@ describe('configuration', () => {
     writeFileSync(bad, '{ nope');
     expect(() => loadConfig({}, bad)).toThrow(/must be JSON/);
     expect(() => loadConfig({})).toThrow(/secrets: must be a list/);
+  });
+
+  it('lists every route event name the Engage catalog does not have, unless the route allows custom events', () => {
+    const list = problems({
+      ...minimal,
+      routes: [
+        { events: ['loyalty.add.points', 'point.balance.updated', 'contact.*'], to: ['crm'] },
+        { events: ['voucher.*', 'reward.voucher.created'], to: ['crm'] },
+        { events: ['shop.order.placed'], to: ['crm'], allowCustomEvents: 'yes' },
+      ],
+    });
+    expect(list).toEqual([
+      expect.stringMatching(/^routes\[0\]\.events: "loyalty\.add\.points" matches no Engage event type \(.*loyalty\.addPoints.*\); for types of your own, set "allowCustomEvents": true on the route$/),
+      expect.stringMatching(/^routes\[1\]\.events: "voucher\.\*" matches no Engage event type/),
+      'routes[2].allowCustomEvents: must be true or false',
+      expect.stringMatching(/^routes\[2\]\.events: "shop\.order\.placed" matches no Engage event type/),
+    ]);
+    const config = validateConfig({
+      ...minimal,
+      routes: [{ events: ['shop.order.placed', 'shop.*'], to: ['crm'], allowCustomEvents: true }, { events: ['loyalty.addPoints'], to: ['crm'] }],
+    });
+    expect(config.routes).toEqual([
+      { events: ['shop.order.placed', 'shop.*'], to: ['crm'], allowCustomEvents: true },
+      { events: ['loyalty.addPoints'], to: ['crm'] },
+    ]);
+  });
+
+  it('gives each destination its own concurrency, the top-level one by default', () => {
+    const config = validateConfig({
+      ...minimal,
+      concurrency: 8,
+      destinations: { crm: { type: 'http', url: 'http://127.0.0.1:9000/in' }, slow: { type: 'redis', stream: 's', concurrency: 2 } },
+    });
+    expect(config.destinations.crm.concurrency).toBe(8);
+    expect(config.destinations.slow.concurrency).toBe(2);
+    expect(problems({ ...minimal, destinations: { crm: { type: 'http', url: 'http://x/', concurrency: 0 } } })).toEqual([
+      expect.stringMatching(/^destinations\.crm\.concurrency: must be an integer from 1 to 1000/),
+    ]);
+  });
+
+  it('takes a signing secret for HTTP forwards, per destination or as the default, never a public key', () => {
+    const [a, b] = [generateSecret(), generateSecret()];
+    const config = validateConfig({
+      ...minimal,
+      signingSecret: a,
+      destinations: { crm: { type: 'http', url: 'http://x/' }, own: { type: 'http', url: 'http://y/', signingSecret: b } },
+    });
+    expect(config.destinations.crm).toMatchObject({ signingSecret: a });
+    expect(config.destinations.own).toMatchObject({ signingSecret: b });
+    expect(problems({ ...minimal, signingSecret: 'whpk_' + Buffer.alloc(32, 1).toString('base64') })).toEqual([
+      expect.stringMatching(/^signingSecret: is a public key/),
+    ]);
+    expect(problems({ ...minimal, destinations: { crm: { type: 'http', url: 'http://x/', signingSecret: 'nope!' } } })).toEqual([
+      expect.stringMatching(/^destinations\.crm\.signingSecret: must be a whsec_/),
+    ]);
+  });
+
+  it('lists the problems of the file, the variables and the settings all at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({ HERALD_RECEIVE_PROT: '80', HERALD_RECEIVE_ROUTES: '[{', HERALD_RECEIVE_PORT: 'eighty', HERALD_RECEIVE_SECRETS: secret, HERALD_RECEIVE_DESTINATIONS: '{}' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const list = (err as ConfigError).problems;
+    expect(list).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^HERALD_RECEIVE_ROUTES: must be JSON/),
+        expect.stringMatching(/^HERALD_RECEIVE_PROT: unknown variable/),
+        expect.stringMatching(/^port: must be an integer/),
+      ]),
+    );
+    // The bad routes variable is reported once, as bad JSON, not again as a missing setting.
+    expect(list.filter((p) => p.startsWith('routes'))).toEqual([]);
+    // A file that is not JSON, and an unknown variable, in one report.
+    const bad = join(dir, 'bad-all.json');
+    writeFileSync(bad, '{ nope');
+    expect(() => loadConfig({ HERALD_RECEIVE_PROT: '80' }, bad)).toThrow(/must be JSON[\s\S]*HERALD_RECEIVE_PROT: unknown variable/);
   });
 
   it('routes exact types, prefixes and *, each destination once', () => {

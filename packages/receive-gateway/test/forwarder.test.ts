@@ -56,4 +56,53 @@ describe('forwarder', () => {
     expect(mem.sent.map((m) => m.webhookId).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`).sort());
     inbox.close();
   });
+
+  it('a delivery to a destination no longer configured still gets its attempts and fails for good, beside the others', async () => {
+    const inbox = openInbox(join(dir, `${uniqueName('f')}.db`));
+    await inbox.accept({ webhookId: 'gone', eventType: 'x', body: '{}', destinations: ['removed'] });
+    await inbox.accept({ webhookId: 'kept', eventType: 'x', body: '{}', destinations: ['mem'] });
+    const mem = memoryDestination();
+    const forwarder = startForwarder({ inbox, destinations: new Map([['mem', mem]]), retry: { initialDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 }, concurrency: 2 });
+    await waitFor('both finished', () => inbox.deliveries().every((d) => d.status !== 'pending'));
+    await forwarder.stop();
+    const rows = Object.fromEntries(inbox.deliveries().map((d) => [d.destination, d]));
+    expect(rows.mem).toMatchObject({ status: 'done', attempts: 1 });
+    expect(rows.removed).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(rows.removed.lastError).toMatch(/no destination named "removed"/);
+    inbox.close();
+  });
+
+  it('runs at most a destination’s own concurrency at once, whatever the default', async () => {
+    const inbox = openInbox(join(dir, `${uniqueName('f')}.db`));
+    for (let i = 0; i < 12; i++) await inbox.accept({ webhookId: `m${i}`, eventType: 'x', body: '{}', destinations: ['slow'] });
+    let running = 0;
+    let most = 0;
+    const gates: (() => void)[] = [];
+    const slow: Destination = {
+      name: 'slow',
+      send: () => {
+        running++;
+        most = Math.max(most, running);
+        return new Promise<void>((resolve) => gates.push(() => { running--; resolve(); }));
+      },
+      close: async () => undefined,
+    };
+    const forwarder = startForwarder({
+      inbox,
+      destinations: new Map([['slow', slow]]),
+      retry: { initialDelayMs: 10, maxDelayMs: 10, maxAttempts: 5 },
+      concurrency: 8,
+      destinationConcurrency: { slow: 2 },
+    });
+    // Release attempts one at a time; at every moment no more than two were in flight.
+    while (inbox.deliveries().some((d) => d.status === 'pending')) {
+      await waitFor('an attempt in flight', () => gates.length > 0 || inbox.deliveries().every((d) => d.status !== 'pending'));
+      gates.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    await forwarder.stop();
+    expect(most).toBe(2);
+    expect(inbox.deliveries().every((d) => d.status === 'done')).toBe(true);
+    inbox.close();
+  });
 });

@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { encryptEnvelope, generateEncryptionKey } from '@herald/engage';
-import { generateSecret, signatureHeaders } from '@herald/receiver';
+import { generateSecret, signatureHeaders, verifyWebhook } from '@herald/receiver';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../src/config.js';
@@ -73,6 +73,15 @@ describe('herald-receive gateway', () => {
     expect(stranger.status).toBe(400);
     await waitFor('both forwards', () => sink.received.length === 2);
     expect(sink.received.every((r) => (r.body as { isEncrypted: boolean }).isEncrypted === false)).toBe(true);
+  });
+
+  it('takes the envelope with id in place of eventId, as two of Voyado’s examples write it, and forwards eventId', async () => {
+    const { gateway, sink } = await setup();
+    const { eventId, ...rest } = envelope('point.balance.updated');
+    const res = await postSigned(gateway.url, JSON.stringify({ id: eventId, ...rest }), secret);
+    expect(res).toEqual({ status: 200, body: { ok: true } });
+    await waitFor('the forward', () => sink.received.length === 1);
+    expect(sink.received[0].body).toEqual({ eventId, ...rest, isEncrypted: false });
   });
 
   it('stores and forwards a repeated webhook id once', async () => {
@@ -254,13 +263,72 @@ describe('herald-receive gateway', () => {
     });
   });
 
-  it('reports health with the number of pending deliveries on GET /healthz', async () => {
-    const { gateway, sink } = await setup();
-    const health = gateway.url.replace('/webhooks', '/healthz');
-    expect(await (await fetch(health)).json()).toEqual({ ok: true, pendingDeliveries: 0 });
+  it('reports pending and failed-for-good deliveries per destination on /healthz, not ok while any failed for good', async () => {
+    const { gateway, sink, other } = await setup();
+    const base = gateway.url.replace('/webhooks', '');
+    const health = async () => {
+      const r = await fetch(`${base}/healthz`);
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    expect(await health()).toEqual({
+      status: 200,
+      body: { ok: true, pendingDeliveries: 0, failedDeliveries: 0, destinations: { main: { pending: 0, failed: 0 }, other: { pending: 0, failed: 0 } } },
+    });
     sink.answer = () => 'hold';
+    other.answer = () => 500;
     await postSigned(gateway.url, JSON.stringify(envelope('contact.deleted')), secret);
-    expect(await (await fetch(health)).json()).toEqual({ ok: true, pendingDeliveries: 2 });
+    await waitFor('failed for good at other', () => gateway.inbox.deliveries().some((d) => d.destination === 'other' && d.status === 'failed'));
+    expect(await health()).toEqual({
+      status: 503,
+      body: { ok: false, pendingDeliveries: 1, failedDeliveries: 1, destinations: { main: { pending: 1, failed: 0 }, other: { pending: 0, failed: 1 } } },
+    });
+    // Liveness, for load balancers, stays up: forwarding trouble must not stop the gateway accepting.
+    expect(await (await fetch(`${base}/livez`)).json()).toEqual({ ok: true });
+    // Requeued, the failed delivery is pending again, and health is ok again.
+    expect(gateway.inbox.requeueFailed('other')).toBe(1);
+    other.answer = () => 200;
+    await waitFor('done at other', () => gateway.inbox.deliveries().find((d) => d.destination === 'other')?.status === 'done');
+    expect(await health()).toMatchObject({ status: 200, body: { ok: true, failedDeliveries: 0 } });
+  });
+
+  it('serves Prometheus metrics: webhooks by outcome, attempts by destination, pending and failed deliveries', async () => {
+    const { gateway, sink } = await setup();
+    sink.answer = (_r, n) => (n === 1 ? 503 : 200);
+    const id = uniqueName('msg');
+    const body = JSON.stringify(envelope());
+    await postSigned(gateway.url, body, secret, { id });
+    await postSigned(gateway.url, body, secret, { id });
+    await postSigned(gateway.url, body, generateSecret());
+    await waitFor('done', () => gateway.inbox.deliveries()[0]?.status === 'done');
+    const r = await fetch(gateway.url.replace('/webhooks', '/metrics'));
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await r.text();
+    for (const line of [
+      'herald_receive_webhooks_total{outcome="stored"} 1',
+      'herald_receive_webhooks_total{outcome="duplicate"} 1',
+      'herald_receive_webhooks_total{outcome="no_matching_signature"} 1',
+      'herald_receive_forward_attempts_total{destination="main",result="error"} 1',
+      'herald_receive_forward_attempts_total{destination="main",result="ok"} 1',
+      'herald_receive_deliveries_pending{destination="main"} 0',
+      'herald_receive_deliveries_failed{destination="other"} 0',
+    ]) {
+      expect(text.split('\n'), line).toContain(line);
+    }
+  });
+
+  it('signs HTTP forwards with the gateway key (Standard Webhooks), so the next hop verifies them with the receiver kit', async () => {
+    const forwardKey = generateSecret();
+    const { gateway, sink } = await setup({ signingSecret: forwardKey });
+    const id = uniqueName('msg');
+    await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id });
+    await waitFor('the forward', () => sink.raw.length === 1);
+    const { headers, body } = sink.raw[0];
+    const verified = verifyWebhook(body, headers as Record<string, string>, forwardKey);
+    expect(verified.id).toBe(id);
+    expect(verified.payload).toMatchObject({ eventType: 'point.balance.updated', isEncrypted: false });
+    // Under another key it does not verify: the signature is the gateway's own.
+    expect(() => verifyWebhook(body, headers as Record<string, string>, secret)).toThrow(/no signature matches/);
   });
 
   it('answers 404 off the webhook path and 405 for other methods', async () => {

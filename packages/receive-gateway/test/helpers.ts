@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,8 @@ export interface Received {
 export interface Sink {
   url: string;
   received: Received[];
+  /** Every request as it arrived: headers and the exact body text, in the order of `received`. */
+  raw: { headers: IncomingHttpHeaders; body: string }[];
   answer: (r: Received, n: number) => number | 'hold';
   close(): Promise<void>;
 }
@@ -62,6 +64,7 @@ export async function startSink(): Promise<Sink> {
   const sink: Sink = {
     url: '',
     received: [],
+    raw: [],
     answer: () => 200,
     async close() {
       for (const req of held) req.socket.destroy();
@@ -73,6 +76,7 @@ export async function startSink(): Promise<Sink> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      sink.raw.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       const r: Received = {
         webhookId: String(req.headers['herald-webhook-id']),
         eventType: String(req.headers['herald-event-type']),

@@ -26,7 +26,7 @@ export type {
 } from './dedupe.js';
 export { createRouter } from './router.js';
 export type { DeliveryContext, DispatchResult, EngageRouter, EventHandler, FallbackHandler } from './router.js';
-export { createReceiver, DEFAULT_MAX_BODY_BYTES, ReceiverError } from './receiver.js';
+export { createReceiver, DEFAULT_MAX_BODY_BYTES, HANDLER_FAILED_DETAIL, ReceiverError } from './receiver.js';
 export type { InboundRequest, Receiver, ReceiverErrorCode, ReceiverOptions, ReceiverResponse } from './receiver.js';
 export { BodyTooLargeError, handleNodeRequest, nodeHandler, readRawBody } from './adapters/node.js';
 export { expressHandler } from './adapters/express.js';
@@ -50,8 +50,10 @@ export {
 export type {
   ContactChangedPayload,
   ContactConsentChangedPayload,
+  ContactCreatedPayload,
   ContactDeletedPayload,
   ContactPreferenceChangedPayload,
+  ContactUpdatedPayload,
   EngageEnvelope,
   EngageErrorCode,
   EngageEvent,

@@ -100,6 +100,13 @@ const STATUS: Record<ReceiverErrorCode, number> = {
   handler_failed: 500,
 };
 
+/**
+ * What the sender is told when a handler fails. Never the error itself: the sender stores the
+ * answer in its attempt log (for Engage, in Voyado's log), and an error text may carry a
+ * connection string, a host or a secret. The error goes to `onError`.
+ */
+export const HANDLER_FAILED_DETAIL = 'the event handler failed; the receiver logged the cause';
+
 export interface Receiver {
   readonly maxBodyBytes: number;
   /** The source-IP check alone, so adapters can refuse before reading the body. */
@@ -143,7 +150,8 @@ export function createReceiver(options: ReceiverOptions): Receiver {
         // Logging must not change the answer.
       }
     }
-    return { status, body: { code, detail } };
+    // Refusals describe the request, which the sender may know; a handler failure is ours alone.
+    return { status, body: { code, detail: code === 'handler_failed' ? HANDLER_FAILED_DETAIL : detail } };
   }
 
   function fromError(err: unknown): ReceiverResponse {

@@ -65,9 +65,15 @@ function checkTimestamp(raw: string, options: VerifyOptions | undefined): number
   return timestamp;
 }
 
+/**
+ * Canonical, padded standard base64 only, as `standardwebhooks` and Svix compare: Buffer.from
+ * would also take the unpadded and URL-safe forms and skip junk characters, so one signature
+ * would verify under many header strings.
+ */
 function decodeSignature(text: string, expectedBytes: number): Buffer | undefined {
   const bytes = Buffer.from(text, 'base64');
-  return bytes.length === expectedBytes ? bytes : undefined;
+  if (bytes.length !== expectedBytes || bytes.toString('base64') !== text) return undefined;
+  return bytes;
 }
 
 function parseEntries(header: string): { v1: Buffer[]; v1a: Buffer[] } {
@@ -160,6 +166,7 @@ export function verifyWebhook(
   options?: VerifyOptions,
 ): VerifiedWebhook {
   checkBody(rawBody);
+  checkTolerance(options?.toleranceSeconds);
   return verifyWith(toSecretList(secrets), rawBody, headers, options);
 }
 
@@ -175,8 +182,17 @@ export function verify(
 
 export type Verifier = (rawBody: WebhookBody, headers: HeadersLike) => VerifiedWebhook;
 
+/** A tolerance that is negative or not a number would refuse every message: fail when configured. */
+export function checkTolerance(toleranceSeconds: number | undefined): void {
+  if (toleranceSeconds === undefined) return;
+  if (typeof toleranceSeconds !== 'number' || !Number.isFinite(toleranceSeconds) || toleranceSeconds < 0) {
+    throw new RangeError(`toleranceSeconds must be a finite number of seconds, 0 or more; got ${String(toleranceSeconds)}`);
+  }
+}
+
 /** A verifier with its secrets parsed once, for hot paths. */
 export function createVerifier(secrets: SecretInput | readonly SecretInput[], options?: VerifyOptions): Verifier {
+  checkTolerance(options?.toleranceSeconds);
   const parsed = toSecretList(secrets);
   return (rawBody, headers) => verifyWith(parsed, rawBody, headers, options);
 }

@@ -6,6 +6,8 @@ import {
   createReceiver,
   createRouter,
   generateSecret,
+  HANDLER_FAILED_DETAIL,
+  ReceiverError,
   type EngageEvent,
   type Receiver,
   type ReceiverOptions,
@@ -219,6 +221,23 @@ export function adapterSuite(name: string, start: StartServer): void {
         expect((await post(url, body, signedHeaders(body, SECRET, { id }))).body).toEqual({ ok: true });
       });
       expect(h.seen).toHaveLength(1);
+    });
+
+    it('never echoes a handler error to the sender: a generic detail goes out, the error goes to onError', async () => {
+      const leak = 'connect ECONNREFUSED postgres://crm:hunter2@10.1.2.3:5432/crm';
+      const errors: ReceiverError[] = [];
+      const router = createRouter().onAny(() => {
+        throw new Error(leak);
+      });
+      const h: Harness = { seen: [], fail: { next: false }, receiver: createReceiver({ secrets: SECRET, router, onError: (e) => errors.push(e) }) };
+      const body = JSON.stringify(balance);
+      const res = await withServer(start, h, (url) => post(url, body, signedHeaders(body, SECRET)));
+      expect(res).toEqual({ status: 500, body: { code: 'handler_failed', detail: HANDLER_FAILED_DETAIL } });
+      expect(JSON.stringify(res.body)).not.toMatch(/hunter2|ECONNREFUSED|10\.1\.2\.3/);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ code: 'handler_failed', status: 500 });
+      expect(errors[0].message).toContain(leak);
+      expect((errors[0].cause as Error).message).toBe(leak);
     });
   });
 }

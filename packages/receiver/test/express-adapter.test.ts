@@ -45,6 +45,24 @@ describe('Express adapter specifics', () => {
     expect(seen).toContainEqual(balance.payload);
   });
 
+  it('behind the README\'s express.raw({ type: "application/json", limit: "1mb" }), a 300 kB webhook reaches the receiver', async () => {
+    const big = JSON.stringify({ ...balance, payload: { ...balance.payload, note: 'x'.repeat(300_000) } });
+    const app = express();
+    app.post('/default', express.raw({ type: 'application/json' }), expressHandler(receiver));
+    app.post('/hooks', express.raw({ type: 'application/json', limit: '1mb' }), expressHandler(receiver));
+    const { base, server } = await serve(app);
+    try {
+      const headers = { ...signedHeaders(big, secret), 'content-type': 'application/json' };
+      // body-parser's own default (100 kB) answers first, with its HTML page: why the tip sets a limit.
+      const refused = await fetch(`${base}/default`, { method: 'POST', body: big, headers });
+      expect(refused.status).toBe(413);
+      expect(refused.headers.get('content-type')).toMatch(/text\/html/);
+      expect((await fetch(`${base}/hooks`, { method: 'POST', body: big, headers })).status).toBe(200);
+    } finally {
+      await close(server);
+    }
+  });
+
   it('says so when express.json() consumed the body first, instead of failing the signature', async () => {
     const app = express();
     app.use(express.json());

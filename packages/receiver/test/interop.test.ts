@@ -66,3 +66,36 @@ describe('what sign produces, the official libraries verify', () => {
     expect(new StandardWebhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
   });
 });
+
+describe('signature encodings: exactly as strict as standardwebhooks', () => {
+  it('accepts only the canonical padded standard base64 form; variants of the same bytes are refused by both', () => {
+    const secret = generateSecret();
+    const id = msgId();
+    const now = new Date();
+    const ts = String(Math.floor(now.getTime() / 1000));
+    // Find a signature with padding and a +/ character, so every variant below really differs.
+    let body = BODY;
+    let b64 = '';
+    for (let i = 0; ; i++) {
+      body = JSON.stringify({ ...JSON.parse(BODY), n: i });
+      b64 = sign({ id, timestamp: now, body, secrets: secret }).slice(3);
+      if (/[+/]/.test(b64)) break;
+    }
+    expect(b64.endsWith('=')).toBe(true);
+    const canonical = `v1,${b64}`;
+    const variants = {
+      unpadded: `v1,${b64.replace(/=+$/, '')}`,
+      'URL-safe': `v1,${b64.replace(/\+/g, '-').replace(/\//g, '_')}`,
+      'junk inserted': `v1,${b64.slice(0, 10)}!*${b64.slice(10)}`,
+      'whitespace inserted': `v1,${b64.slice(0, 10)}\t${b64.slice(10)}`,
+      'extra padding': `v1,${b64}==`,
+    };
+    const headers = (signature: string) => ({ 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': signature });
+    expect(verifyWebhook(body, headers(canonical), secret).id).toBe(id);
+    expect(() => new StandardWebhook(secret).verify(body, headers(canonical))).not.toThrow();
+    for (const [what, signature] of Object.entries(variants)) {
+      expect(() => verifyWebhook(body, headers(signature), secret), what).toThrow(/no signature matches/);
+      expect(() => new StandardWebhook(secret).verify(body, headers(signature)), what).toThrow();
+    }
+  });
+});

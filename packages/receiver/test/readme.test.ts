@@ -37,6 +37,13 @@ describe('README: receive Engage webhooks in ten lines, per adapter', () => {
     }
   });
 
+  it('documents the raw-body limit for express.raw(), the fetch adapter, and installing from tarballs', () => {
+    expect(README).toContain("express.raw({ type: 'application/json', limit: '1mb' })");
+    expect(README).toMatch(/handleFetchRequest\(receiver, request, /);
+    expect(README).toMatch(/## Install[\s\S]*npm pack -w @herald\/engage -w @herald\/receiver -w @herald\/receive-gateway/);
+    expect(README).toMatch(/npx --no-install herald-receive --help/);
+  });
+
   it('shows how to run the gateway', () => {
     expect(README).toMatch(/## The inbound gateway \(`herald-receive`\)/);
     expect(README).toMatch(/node packages\/receive-gateway\/dist\/cli\.js --config gateway\.json/);

@@ -8,10 +8,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   createReceiver,
   createRouter,
+  createVerifier,
   EngageError,
   generateSecret,
   openFileDedupeStore,
   ReceiverError,
+  verifyWebhook,
   type DedupeStore,
   type InboundRequest,
 } from '../src/index.js';
@@ -188,5 +190,14 @@ describe('createReceiver', () => {
     expect(() => createReceiver({ secrets: secret, router: createRouter(), encryptionKey: 'short' })).toThrow(EngageError);
     expect(() => createReceiver({ secrets: secret, router: createRouter(), allowlist: ['10.0.0.0/40'] })).toThrow(TypeError);
     expect(() => createReceiver({ secrets: 'whsec_***', router: createRouter() })).toThrow(/base64/);
+  });
+
+  it('refuses a negative or non-numeric toleranceSeconds at construction (it would refuse every message)', () => {
+    for (const toleranceSeconds of [-1, -300, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createReceiver({ secrets: secret, router: createRouter(), toleranceSeconds }), String(toleranceSeconds)).toThrow(RangeError);
+      expect(() => createVerifier(secret, { toleranceSeconds })).toThrow(/toleranceSeconds must be a finite number of seconds, 0 or more/);
+      expect(() => verifyWebhook('{}', {}, secret, { toleranceSeconds })).toThrow(RangeError);
+    }
+    expect(() => createReceiver({ secrets: secret, router: createRouter(), toleranceSeconds: 0 })).not.toThrow();
   });
 });

@@ -21,6 +21,7 @@ import { OperationalEvents } from './operational/operational.js';
 import { keyRingFor, sealerFor } from './security/keyring.js';
 import type { Sealer } from './security/sealer.js';
 import { SsrfGuard } from './security/ssrf.js';
+import { loadMigrations } from './store/migrate.js';
 import { PgStore } from './store/postgres/pg-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -68,6 +69,14 @@ export async function openStore(config: Config, sealer: Sealer, migrate = true):
   return new SqliteStore({ file: config.database.file, sealer, migrate });
 }
 
+/**
+ * The schema version this build brings a database to: its latest migration for that store. A store
+ * that opened is at exactly this version (an older one was migrated or refused, a newer one refused).
+ */
+export function schemaVersionFor(kind: Config['database']['kind']): number {
+  return loadMigrations(kind).at(-1)?.version ?? 0;
+}
+
 /** The current master key (from HERALD_MASTER_KEY, or the key file, created on first start). */
 export function masterKeyFor(config: Config): Buffer {
   return keyRingFor(config).ring.current;
@@ -96,6 +105,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     ids,
     now,
     version: VERSION,
+    schemaVersion: schemaVersionFor(config.database.kind),
     operational,
     metrics,
     ssrf: new SsrfGuard(config.ssrfAllowlist),

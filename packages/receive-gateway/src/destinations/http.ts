@@ -3,6 +3,7 @@
  * keep-alive pool per destination: far less work per call than `fetch`, which matters because
  * every accepted webhook is one of these.
  */
+import { parseSecret, signatureHeaders } from '@herald/receiver';
 import { Agent, request } from 'undici';
 import type { HttpDestinationConfig } from '../config.js';
 import type { Destination, ForwardMessage } from './types.js';
@@ -16,6 +17,7 @@ function shownUrl(url: string): string {
 export function createHttpDestination(name: string, config: HttpDestinationConfig): Destination {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const shown = shownUrl(config.url);
+  const secret = config.signingSecret === undefined ? undefined : parseSecret(config.signingSecret);
   return {
     name,
     async send(message: ForwardMessage) {
@@ -28,6 +30,11 @@ export function createHttpDestination(name: string, config: HttpDestinationConfi
           // Stable across retries, so the internal service can dedupe too.
           'herald-webhook-id': message.webhookId,
           'herald-event-type': message.eventType,
+          // Standard Webhooks headers under the gateway's own key: the next hop verifies them with
+          // the receiver kit (or any Standard Webhooks library). The id is the webhook id.
+          ...(secret
+            ? signatureHeaders({ id: message.webhookId, timestamp: new Date(), body: message.body, secrets: secret, prefix: 'webhook' })
+            : {}),
         },
         body: message.body,
         headersTimeout: config.timeoutMs,

@@ -3,14 +3,17 @@
  * mandatory, so an unroutable message (no queue bound) is a failure, not a silent drop. The
  * connection is opened on first use and dropped on any error; the next attempt reconnects.
  */
+import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel, type ConfirmChannel, type Message } from 'amqplib';
 import type { RabbitMqDestinationConfig } from '../config.js';
 import { withTimeout, type Destination, type ForwardMessage } from './types.js';
 
+const ATTEMPT_HEADER = 'herald-attempt-id';
+
 interface Link {
   connection: ChannelModel;
   channel: ConfirmChannel;
-  /** Messages the broker returned as unroutable, by message id. */
+  /** Messages the broker returned as unroutable, by their attempt header. */
   returned: Set<string>;
 }
 
@@ -34,7 +37,8 @@ export function createRabbitMqDestination(name: string, config: RabbitMqDestinat
       channel.on('error', () => undefined);
       channel.on('close', () => drop(current));
       channel.on('return', (msg: Message) => {
-        if (typeof msg.properties.messageId === 'string') returned.add(msg.properties.messageId);
+        const attempt: unknown = msg.properties.headers?.[ATTEMPT_HEADER];
+        if (typeof attempt === 'string') returned.add(attempt);
       });
       return { connection, channel, returned };
     })();
@@ -49,8 +53,10 @@ export function createRabbitMqDestination(name: string, config: RabbitMqDestinat
       const current = open();
       try {
         const { channel, returned } = await withTimeout(current, config.timeoutMs, `connect to ${name}`);
-        // A per-attempt id: `return` arrives before the ack, so we can tell this publish was unroutable.
-        const attemptId = `${message.webhookId}#${Math.random().toString(36).slice(2)}`;
+        // message_id is the webhook id, the same on every attempt, so consumers can dedupe on it
+        // natively. A per-attempt header tells returns apart: `return` arrives before the ack, so
+        // we can tell this publish was unroutable.
+        const attemptId = randomUUID();
         const confirmed = new Promise<void>((resolve, reject) => {
           channel.publish(
             config.exchange,
@@ -60,10 +66,10 @@ export function createRabbitMqDestination(name: string, config: RabbitMqDestinat
               persistent: true,
               mandatory: true,
               contentType: 'application/json',
-              messageId: attemptId,
+              messageId: message.webhookId,
               type: message.eventType,
               timestamp: Math.floor(message.receivedAt / 1000),
-              headers: { 'herald-webhook-id': message.webhookId, 'herald-event-type': message.eventType },
+              headers: { 'herald-webhook-id': message.webhookId, 'herald-event-type': message.eventType, [ATTEMPT_HEADER]: attemptId },
             },
             (err) => (err ? reject(err instanceof Error ? err : new Error(`broker nacked: ${String(err)}`)) : resolve()),
           );

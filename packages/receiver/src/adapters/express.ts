@@ -36,6 +36,11 @@ export function expressHandler(
       );
       return;
     }
-    handleNodeRequest(receiver, req, res).catch(next);
+    handleNodeRequest(receiver, req, res).catch((err: unknown) => {
+      // Only stream errors (the client went away) reach here. Not passed to `next`: express's
+      // default error handler would send the error text back.
+      if (!res.headersSent) sendResponse(res, receiver.refuse('handler_failed', String(err), err));
+      else res.destroy();
+    });
   };
 }

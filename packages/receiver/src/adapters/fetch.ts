@@ -58,7 +58,13 @@ export async function handleFetchRequest(
     return toResponse(receiver.refuse('raw_body_unavailable', CONSUMED));
   }
   // A body read earlier is size-checked by the receiver itself.
-  const body = rawBody ?? (await readLimited(request, receiver.maxBodyBytes));
+  let body: Uint8Array | string | undefined;
+  try {
+    body = rawBody ?? (await readLimited(request, receiver.maxBodyBytes));
+  } catch (err) {
+    // The client went away mid-body; the cause goes to onError, not into the answer.
+    return toResponse(receiver.refuse('handler_failed', `reading the request body failed: ${String(err)}`, err));
+  }
   if (body === undefined) {
     return toResponse(receiver.refuse('payload_too_large', `the body is larger than ${receiver.maxBodyBytes} bytes`));
   }

@@ -12,6 +12,7 @@ import {
   fastifyPlugin,
   generateKeyPair,
   generateSecret,
+  handleFetchRequest,
   honoHandler,
   nodeHandler,
   openFileDedupeStore,
@@ -43,6 +44,7 @@ export async function readme(rawBody: Buffer, req: { headers: Record<string, str
 
   const app = express();
   app.post('/webhooks/engage', expressHandler(receiver));
+  app.post('/webhooks/raw', express.raw({ type: 'application/json', limit: '1mb' }), expressHandler(receiver));
   app.use(express.json());
 
   const fastify = Fastify();
@@ -51,6 +53,10 @@ export async function readme(rawBody: Buffer, req: { headers: Record<string, str
   const hono = new Hono();
   hono.post('/webhooks/engage', honoHandler(receiver));
   serve({ fetch: hono.fetch, port: 3000 });
+
+  const fetchHandler = (request: Request, remoteAddress: string | undefined): Promise<Response> =>
+    handleFetchRequest(receiver, request, remoteAddress);
+  void fetchHandler;
 
   verify(rawBody, req.headers, ['whsec_current', 'whsec_previous']);
   const { id } = verifyWebhook(rawBody, req.headers, 'whpk_x', { toleranceSeconds: 300 });

@@ -3,6 +3,8 @@ import { expectTypeOf } from 'vitest';
 import {
   createRouter,
   ENGAGE_EVENT_TYPES,
+  type ContactCreatedPayload,
+  type ContactUpdatedPayload,
   type DeliveryContext,
   type EngageEventType,
   type EngagePayloadMap,
@@ -62,3 +64,7 @@ router.on('point.balance.updated', (e) => {
 expectTypeOf<(typeof ENGAGE_EVENT_TYPES)['length']>().toEqualTypeOf<11>();
 type Untyped = { [T in EngageEventType]: unknown extends EngagePayloadMap[T] ? T : never }[EngageEventType];
 expectTypeOf<Untyped>().toEqualTypeOf<never>();
+
+// The contact payloads are exported by name, as the other payloads are.
+router.on('contact.created', (e) => expectTypeOf(e.payload).toEqualTypeOf<ContactCreatedPayload>());
+router.on('contact.updated', (e) => expectTypeOf(e.payload).toEqualTypeOf<ContactUpdatedPayload>());

@@ -186,13 +186,20 @@ export function validateBody(op: Operation, body: unknown): void {
 
 /** Ajv errors → Svix's 422 items, with messages a person can act on. */
 export function toIssues(errors: ErrorObject[], where: 'body' | 'query'): ValidationIssue[] {
-  const deep = errors.filter((e) => e.keyword !== 'anyOf' && !(e.keyword === 'type' && e.params.type === 'null'));
+  // A propertyNames failure is reported twice (the keyword and its subschema's); the subschema's
+  // error carries the offending name, so that one is kept.
+  const deep = errors.filter(
+    (e) => e.keyword !== 'anyOf' && e.keyword !== 'propertyNames' && !(e.keyword === 'type' && e.params.type === 'null'),
+  );
   const chosen = deep.length ? deep : errors;
   const seen = new Set<string>();
   const issues: ValidationIssue[] = [];
   for (const e of chosen) {
     const path = e.instancePath.split('/').slice(1).map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~'));
     const loc: (string | number)[] = [where, ...path.map((x) => (/^\d+$/.test(x) ? Number(x) : x))];
+    // An error about a property's name (propertyNames) names that property, not the object holding it.
+    const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName;
+    if (propertyName !== undefined) loc.push(propertyName);
     let msg: string;
     let type: string;
     switch (e.keyword) {
@@ -252,6 +259,10 @@ export function toIssues(errors: ErrorObject[], where: 'body' | 'query'): Valida
       case 'format':
         msg = e.params.format === 'date-time' ? 'invalid datetime format (use RFC 3339, e.g. 2024-01-31T12:00:00Z)' : `invalid ${e.params.format} format`;
         type = e.params.format === 'date-time' ? 'value_error.datetime' : 'value_error';
+        break;
+      case 'not':
+        msg = propertyName !== undefined ? `the name ${JSON.stringify(propertyName)} is not allowed here` : 'this value is not allowed here';
+        type = 'value_error.not_allowed';
         break;
       default:
         msg = e.message ?? 'invalid value';

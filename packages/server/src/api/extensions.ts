@@ -5,6 +5,7 @@ import { addReadiness } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
 import { addEndpointTimeseries } from './extensions-stats.js';
 import { addPortalLookSchema } from './portal-look.js';
+import { addVersionOperation } from './routes/version.js';
 
 type Schema = Record<string, any>;
 
@@ -116,6 +117,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addAuditLog(doc);
   addEndpointTimeseries(doc);
   addReadiness(doc);
+  addVersionOperation(doc);
   return doc;
 }
 
@@ -385,7 +387,7 @@ function addEngage(doc: Schema): void {
   const emitted = {
     '200': { description: 'Nothing changed: nothing was sent', content: json('EngageEmitOut') },
     '202': { description: 'The events were accepted: their messages and delivery tasks are committed', content: json('EngageEmitOut') },
-    '404': ERR('Unknown tenant'),
+    '404': ERR('`not_found`: unknown tenant; `contact_not_found` (points, vouchers, promotions): the contact was never created, or was deleted (nothing was written)'),
     '409': ERR('`module_disabled`: the webhooks module is off (nothing was written); `conflict`: the input contradicts what is stored'),
   };
   const producer = (name: string, body: string, summary: string, description: string) =>

@@ -21,6 +21,8 @@ export interface ApiDeps {
   /** Epoch ms. Injectable so tests control time without sleeping. */
   now: () => number;
   version: string;
+  /** The database schema version this process runs on (the latest migration it ships). */
+  schemaVersion: number;
   /** Operational webhooks (endpoint lifecycle), sent to the operator's operational application. */
   operational: OperationalEvents;
   metrics: Metrics;

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// cli: `herald serve | worker | migrate | purge | install-engage-catalog | simulate | version`. The only place that sets exit codes.
+// cli: `herald <command>` (the table is in commands.ts). The only place that sets exit codes.
 import { parseArgs } from 'node:util';
+import { backup, restore } from './backup.js';
+import { COMMANDS, commandHelp, generalHelp } from './commands.js';
+import { doctor } from './doctor.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { installEngageCatalog } from '../engage/catalog.js';
-import { createHerald, masterKeyFor, openStore } from '../herald.js';
+import { createHerald, masterKeyFor, openStore, schemaVersionFor } from '../herald.js';
 import { Purger } from '../dispatch/purger.js';
 import { Sealer } from '../security/sealer.js';
 import { rotateMasterKey } from '../security/rotate.js';
@@ -13,40 +16,6 @@ import { join } from 'node:path';
 import { parseSchedule } from '../domain/retry.js';
 import { simulate } from '../simulate/simulate.js';
 import { VERSION } from '../version.js';
-
-const HELP = `Herald ${VERSION}: a self-hosted, Svix-compatible webhook platform
-
-Usage: herald <command> [options]
-
-Commands:
-  serve              Run the management API and the dispatcher
-      --no-dispatch  Run the API only
-  worker             Run the dispatcher only (no HTTP API)
-      --no-migrate   Refuse to start if the schema needs migrating, instead of migrating
-  migrate            Apply pending database migrations and exit
-  purge              Run one full retention pass now (expired payloads, attempts older than
-                     HERALD_ATTEMPT_RETENTION, old idempotency answers), print the counts, exit
-  install-engage-catalog
-                     Create or update the 11 Engage event types (idempotent) and exit
-  simulate           Drive realistic Engage activity through the producer routes of a running Herald
-      --tenant T     Application uid (default: sim-tenant; created, catalog installed, module on)
-      --rate N       Actions per second (default 20)
-      --duration D   How long, e.g. 30s or 5m (default 30s); or --count N actions
-      --url U        Herald's URL (default HERALD_PUBLIC_URL); the token is HERALD_API_TOKEN
-                     or the data folder's api-token
-      --seed N       Seed for a repeatable run (default 1)
-  rotate-master-key  Re-seal every secret under a new master key while Herald keeps running
-                     (with the key file: writes a new key, re-seals, drops the old key; with
-                     HERALD_MASTER_KEY: re-seals under it, opening older values with
-                     HERALD_MASTER_KEY_PREVIOUS; see README)
-      --keep-previous  Keep the old key in the key file afterwards
-      --batch-size N   Rows re-sealed per batch (default 100)
-  version            Print the version
-
-Configuration comes from the environment; see README.md (HERALD_HOST, HERALD_PORT,
-HERALD_DATA_DIR, HERALD_DATABASE_URL, HERALD_API_TOKEN, HERALD_MASTER_KEY,
-HERALD_PUBLIC_URL, HERALD_LOG_LEVEL).
-`;
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`herald: ${message}\n`);
@@ -206,53 +175,81 @@ async function runSimulate(flags: { tenant?: string; rate?: string; duration?: s
   if (report.errors.length) process.exitCode = 1;
 }
 
-async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    strict: true,
-    options: {
-      'no-dispatch': { type: 'boolean' },
-      'no-migrate': { type: 'boolean' },
-      'keep-previous': { type: 'boolean' },
-      'batch-size': { type: 'string' },
-      tenant: { type: 'string' },
-      rate: { type: 'string' },
-      duration: { type: 'string' },
-      count: { type: 'string' },
-      url: { type: 'string' },
-      seed: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const cmd = positionals[0];
-  if (values.help || cmd === 'help' || cmd === undefined) {
-    process.stdout.write(HELP);
+function printVersion(): void {
+  process.stdout.write(`${VERSION}\nschema version: ${schemaVersionFor('sqlite')} (SQLite), ${schemaVersionFor('postgres')} (PostgreSQL)\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(generalHelp());
     return;
   }
+  if (cmd === '--version') return printVersion();
+  const spec = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd]! : undefined;
+  if (!spec) fail(`unknown command '${cmd}'. The commands are: ${Object.keys(COMMANDS).join(', ')}. Run \`herald --help\` for more.`, 2);
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+    for (const [flag, o] of Object.entries(spec.options ?? {})) options[flag] = { type: o.type };
+    parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: true });
+  } catch (e) {
+    fail(`${cmd}: ${(e as Error).message}\nRun \`herald ${cmd} --help\` for its options.`, 2);
+  }
+  const values = parsed.values;
+  const args = parsed.positionals;
+  if (values.help) {
+    process.stdout.write(commandHelp(cmd));
+    return;
+  }
+  const allowed = spec.args ?? [];
+  const required = allowed.filter((a) => a.startsWith('<')).length;
+  if (args.length < required || args.length > allowed.length) {
+    const usage = `herald ${cmd}${allowed.length ? ` ${allowed.join(' ')}` : ''}`;
+    fail(`${cmd}: expected ${allowed.length ? allowed.join(' ') : 'no arguments'}, got ${args.length ? `'${args.join(' ')}'` : 'none'} (usage: ${usage})`, 2);
+  }
+  const str = (k: string) => values[k] as string | undefined;
+  const bool = (k: string) => values[k] as boolean | undefined;
   switch (cmd) {
     case 'serve':
-      return serve(values);
+      return serve({ 'no-dispatch': bool('no-dispatch'), 'no-migrate': bool('no-migrate') });
     case 'worker':
-      return serve(values, false);
+      return serve({ 'no-migrate': bool('no-migrate') }, false);
     case 'migrate':
       return migrate();
     case 'purge':
       return purge();
     case 'rotate-master-key':
-      return rotateKey(values);
+      return rotateKey({ 'keep-previous': bool('keep-previous'), 'batch-size': str('batch-size') });
     case 'install-engage-catalog':
       return installCatalog();
     case 'simulate':
-      return runSimulate(values);
+      return runSimulate({ tenant: str('tenant'), rate: str('rate'), duration: str('duration'), count: str('count'), url: str('url'), seed: str('seed') });
+    case 'backup':
+      return exitWith(await backup(config(), args[0]!, out));
+    case 'restore':
+      return exitWith(await restore(config(), args[0]!, out));
+    case 'doctor':
+      return exitWith(await doctor(loadConfig, out));
     case 'version':
-      process.stdout.write(`${VERSION}\n`);
+      return printVersion();
+    case 'help': {
+      const topic = args[0];
+      if (topic === undefined) process.stdout.write(generalHelp());
+      else if (Object.hasOwn(COMMANDS, topic)) process.stdout.write(commandHelp(topic));
+      else fail(`unknown command '${topic}'. The commands are: ${Object.keys(COMMANDS).join(', ')}.`, 2);
       return;
-    default:
-      fail(`unknown command '${cmd}'\n\n${HELP}`, 2);
+    }
   }
 }
 
-main().catch((e: unknown) => {
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+function exitWith(code: number): void {
+  process.exitCode = code;
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof SchemaTooNewError) fail(e.message, 3);
   if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`cannot listen: ${e.message}`, 1);
   fail(e instanceof Error ? e.message : String(e));

@@ -1,5 +1,6 @@
 // config: the only reader of process.env. Turns the environment into one frozen, validated
 // object; a bad value stops start-up with a message naming the variable and what is allowed.
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_RETRY_SCHEDULE_MS, parseSchedule } from '../domain/retry.js';
@@ -15,8 +16,10 @@ export interface Config {
   database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
   /** The operator token; null means "generate one in the data folder on first start". */
   apiToken: string | null;
-  /** 32 raw bytes, or null to use (or create) the key file in the data folder. */
+  /** 32 raw bytes (HERALD_MASTER_KEY or HERALD_MASTER_KEY_FILE), or null to use (or create) the key file in the data folder. */
   masterKey: Buffer | null;
+  /** The file HERALD_MASTER_KEY_FILE named, if the key came from one (for messages). */
+  masterKeyFile: string | null;
   /** Keys that still unseal (not seal) values, during a master-key rotation (HERALD_MASTER_KEY_PREVIOUS). */
   previousMasterKeys: Buffer[];
   /** Base URL that portal links point at. */
@@ -92,9 +95,25 @@ function port(env: Env, name: string, def: number): number {
   return Number(v);
 }
 
+/** HERALD_MASTER_KEY, or HERALD_MASTER_KEY_FILE naming a file that holds it (a compose or Kubernetes secret). */
 function masterKey(env: Env): Buffer | null {
   const v = str(env, 'HERALD_MASTER_KEY');
-  return v === undefined ? null : keyOf('HERALD_MASTER_KEY', v);
+  const file = str(env, 'HERALD_MASTER_KEY_FILE');
+  if (v !== undefined && file !== undefined) throw new ConfigError('HERALD_MASTER_KEY_FILE', 'is set together with HERALD_MASTER_KEY; set only one of them');
+  if (file === undefined) return v === undefined ? null : keyOf('HERALD_MASTER_KEY', v);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError('HERALD_MASTER_KEY_FILE', `cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it must name a readable file holding the key`);
+  }
+  const key = text.trim();
+  if (key === '') throw new ConfigError('HERALD_MASTER_KEY_FILE', `'${file}' is empty; it must hold the key (e.g. \`openssl rand -hex 32 > ${file}\`)`);
+  try {
+    return keyOf('HERALD_MASTER_KEY_FILE', key);
+  } catch (e) {
+    throw new ConfigError('HERALD_MASTER_KEY_FILE', `'${file}' ${(e as ConfigError).message.replace(/^HERALD_MASTER_KEY_FILE: /, '')}`);
+  }
 }
 
 function keyOf(name: string, v: string): Buffer {
@@ -328,6 +347,7 @@ export function loadConfig(env: Env = process.env): Config {
     database: Object.freeze(database(env, dataDir)),
     apiToken,
     masterKey: masterKey(env),
+    masterKeyFile: str(env, 'HERALD_MASTER_KEY_FILE') ?? null,
     previousMasterKeys: previousMasterKeys(env),
     publicUrl,
     portalFrameAncestors: frameAncestors(env),

@@ -32,7 +32,7 @@ export function envelopeBodies(events: readonly DetectedEvent[], tenant: string,
 
 /**
  * send-example for an Engage event type: the catalog example (a plaintext envelope) re-addressed
- * to this tenant with a fresh event id, and encrypted when the tenant has a key. Null when the
+ * to this tenant with a fresh event id (also the message's eventId), and encrypted when the tenant has a key. Null when the
  * stored example is not an Engage envelope (an operator replaced it), which is then sent as is.
  */
 export async function engageExampleFor(
@@ -40,14 +40,16 @@ export async function engageExampleFor(
   app: Application,
   eventType: string,
   example: Record<string, unknown>,
-): Promise<{ eventType: string; payload: unknown } | null> {
+): Promise<{ eventType: string; payload: unknown; eventId: string } | null> {
   if (!isEngageEventType(eventType)) return null;
   const payload = example.payload;
   if (example.eventType !== eventType || typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null;
   const { encryptionKey } = await store.getEngageSettings(app.id);
   // The example's payload was validated against this event type's schema by the catalog's tests.
   const [body] = envelopeBodies([{ eventType, payload } as DetectedEvent], tenantName(app), encryptionKey);
-  return { eventType, payload: JSON.parse(body!.payload) as unknown };
+  // The message carries the envelope's event id, as a produced event's does, so GET /msg/{eventId}
+  // finds a test send by the id its receiver saw.
+  return { eventType, payload: JSON.parse(body!.payload) as unknown, eventId: body!.eventId };
 }
 
 /**

@@ -41,7 +41,9 @@ async function drive(api: (method: string, path: string, status: number, body?: 
     amount: 25, contactId: c, pointDefinitionId: 1, source: 'Manual', description: `${m}-description`,
     userId: `${m}-user`, userName: `${m}-username`, reason: `${m}-reason`, sourceId: `${m}-sourceid`,
   });
-  await emit('POST', 'point-balance', { contactId: `${m}-balance-contact`, accountId: 42, definitionId: 1, balance: 125 });
+  // Points need an existing contact (404 contact_not_found otherwise), and a contact id is then a
+  // state key, kept in the clear like every contact id: so the balance carries no marker.
+  await emit('POST', 'point-balance', { contactId: c, accountId: 42, definitionId: 1, balance: 125 });
   await emit('POST', 'reward-voucher', {
     id: guid(2), contactId: c, amount: 100, currency: 'SEK', uniqueCode: `${m}-code`,
     validFrom: '2026-01-01T00:00:00+01:00', validTo: '2026-12-31T23:59:59+01:00',

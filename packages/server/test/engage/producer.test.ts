@@ -119,6 +119,7 @@ describe('engage producer: points, vouchers, promotions', () => {
 
   it('loyalty.addPoints carries the transaction; 0 points sends nothing', async () => {
     const t = await tenant(h());
+    await emit(h(), t.uid, 'contact', { contactId: guid(10) }, { status: 202 });
     const tx = { amount: 150, contactId: guid(10), pointDefinitionId: 1, source: 'Manual', description: 'Goodwill', userId: 'u1', userName: 'Una', reason: 'Late delivery', sourceId: 's1' };
     const e = await emit(h(), t.uid, 'point-transaction', tx, { status: 202 });
     expect(e.types).toEqual(['loyalty.addPoints']);
@@ -130,6 +131,7 @@ describe('engage producer: points, vouchers, promotions', () => {
 
   it('point.balance.updated fires only when the balance moved', async () => {
     const t = await tenant(h());
+    await emit(h(), t.uid, 'contact', { contactId: guid(11) }, { status: 202 });
     const b = { contactId: guid(11), accountId: 7, definitionId: 1, balance: 100 };
     const e = await emit(h(), t.uid, 'point-balance', b, { status: 202 });
     expect(e.types).toEqual(['point.balance.updated']);
@@ -146,6 +148,7 @@ describe('engage producer: points, vouchers, promotions', () => {
 
   it('reward.voucher.created once, PascalCase; the same voucher again is nothing, other content is a 409', async () => {
     const t = await tenant(h());
+    await emit(h(), t.uid, 'contact', { contactId: guid(11) }, { status: 202 });
     const v = { id: guid(12), contactId: guid(11), amount: 195, currency: 'SEK', uniqueCode: '2511233093766', validFrom: '2026-01-01T00:00:00+01:00', validTo: '2026-12-31T23:59:59+01:00' };
     const e = await emit(h(), t.uid, 'reward-voucher', v, { status: 202 });
     expect(e.types).toEqual(['reward.voucher.created']);
@@ -159,6 +162,7 @@ describe('engage producer: points, vouchers, promotions', () => {
 
   it('promotion.multichannel.assigned once per contact and promotion', async () => {
     const t = await tenant(h());
+    for (const n of [11, 16]) await emit(h(), t.uid, 'contact', { contactId: guid(n) }, { status: 202 });
     const p = { id: guid(13), contactId: guid(11), promotionId: guid(14), externalId: 'SO-14034' };
     const e = await emit(h(), t.uid, 'promotion-assignment', p, { status: 202 });
     expect(e.types).toEqual(['promotion.multichannel.assigned']);
@@ -226,13 +230,17 @@ describe('engage producer: module switch, bad input, access', () => {
     });
     expect(dup.status).toBe(422);
     expect(dup.json.detail[0].loc).toEqual(['body', 'consents', '1', 'id']);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
+    expect(await count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(0);
+    // A voucher is checked against the stored contact, so it needs one to get that far.
+    await emit(h(), t.uid, 'contact', { contactId: guid(30) }, { status: 202 });
     const backwards = await h().inject('POST', `/api/v1/app/${t.uid}/engage/reward-voucher`, {
       body: { id: guid(31), contactId: guid(30), amount: 1, currency: 'SEK', uniqueCode: 'X', validFrom: '2026-02-01T00:00:00Z', validTo: '2026-01-01T00:00:00Z' },
     });
     expect(backwards.status).toBe(422);
     expect(backwards.json.detail[0].loc).toEqual(['body', 'validTo']);
-    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
-    expect(await count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(0);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(1);
+    expect(await count(h(), 'engage_state', 'app_id = ?', t.id)).toBe(1);
   });
 
   it('nothing is stored for a rejected request, whatever the reason, on every producer route (idempotency keys included)', async () => {
@@ -274,6 +282,11 @@ describe('engage producer: module switch, bad input, access', () => {
     await refuse(t.uid, 'reward-voucher', { ...v, amount: 2 }, 'POST', 409); // same id, other content
     await refuse(t.uid, `contact/${guid(89)}`, undefined, 'DELETE', 404); // unknown contact
     await refuse(t.uid, 'reward-voucher', { ...v, validTo: '2025-01-01T00:00:00Z' }, 'POST', 422); // before validFrom
+    // Events about a contact never created: 404 contact_not_found.
+    await refuse(t.uid, 'point-transaction', { ...tx, contactId: guid(88) }, 'POST', 404);
+    await refuse(t.uid, 'point-balance', { contactId: guid(88), accountId: 99, definitionId: 1, balance: 5 }, 'POST', 404);
+    await refuse(t.uid, 'reward-voucher', { ...v, id: guid(87), contactId: guid(88) }, 'POST', 404);
+    await refuse(t.uid, 'promotion-assignment', { id: guid(86), contactId: guid(88), promotionId: guid(83) }, 'POST', 404);
     // Bad encryption keys are refused the same way and change nothing.
     for (const key of ['short', 'DaqfT7Ys6tGqM3zbesEKpmacTJEqBCp2x', 'DaqfT7Ys6tGqM3zbesEKpmacTJEqBC-2']) {
       expect((await h().inject('PUT', `/api/v1/app/${t.uid}/engage/encryption-key`, { body: { key } })).status).toBe(422);
@@ -352,13 +365,14 @@ describe('engage producer: the durable path', () => {
   it('an idempotency key replays the first answer and emits nothing new', async () => {
     const t = await tenant(h());
     const headers = { 'idempotency-key': 'engage-key-1' };
+    await emit(h(), t.uid, 'contact', { contactId: guid(60) }, { status: 202 });
     const tx = { amount: 5, contactId: guid(60), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' };
     const a = await emit(h(), t.uid, 'point-transaction', tx, { status: 202, headers });
     const b = await h().inject('POST', `/api/v1/app/${t.uid}/engage/point-transaction`, { body: tx, headers });
     expect(b.status).toBe(202);
     expect(b.headers['idempotent-replayed']).toBe('true');
     expect(b.json).toEqual(a.r.json);
-    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(1);
+    expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(2);
   });
 
   it('concurrent upserts of one new contact: exactly one contact.created, the rest are updates or nothing', async () => {

@@ -51,6 +51,11 @@ interface Detected {
 interface Emission {
   /** Where the detector's state lives; absent for stateless events (point transactions). */
   state?: { kind: EngageStateKind; key: string };
+  /**
+   * The contact the event is about, for events Engage fires only for an existing contact
+   * (points, vouchers, promotions): one never created, or deleted, is a 404 and nothing is stored.
+   */
+  contact?: string;
   detect(previous: any): Detected;
 }
 
@@ -66,9 +71,16 @@ const emitOut = (msgs: Message[]) => ({
 const locks = new KeyedLock();
 
 function emit(c: Ctx, e: Emission): Promise<Result> {
-  if (!e.state) return emitOnce(c, e);
-  return locks.run(JSON.stringify([c.app!.id, e.state.kind, e.state.key]), () => emitOnce(c, e));
+  const lock = (kind: string, key: string, work: () => Promise<Result>) => locks.run(JSON.stringify([c.app!.id, kind, key]), work);
+  const inner = e.state ? () => lock(e.state!.kind, e.state!.key, () => emitOnce(c, e)) : () => emitOnce(c, e);
+  // The contact's lock first (contact routes take only that one, so the order is always the same):
+  // a delete of the contact in this process cannot slip between the check and the commit.
+  return e.contact === undefined ? inner() : lock('contact', e.contact, inner);
 }
+
+/** Engage's answer for an event about a contact it does not have (ContactNotFound). */
+const contactNotFound = (contactId: string) =>
+  new HttpError(404, 'contact_not_found', `Contact ${JSON.stringify(contactId)} not found: create it first (POST engage/contact)`);
 
 async function emitOnce(c: Ctx, e: Emission): Promise<Result> {
   const app = c.app!;
@@ -76,6 +88,10 @@ async function emitOnce(c: Ctx, e: Emission): Promise<Result> {
   const settings = await store.getEngageSettings(app.id);
   // Checked again inside the commit (a switch-off racing this request also writes nothing).
   if (!settings.moduleEnabled) throw moduleDisabled();
+  if (e.contact !== undefined) {
+    const contact = await store.getEngageState(app.id, 'contact', e.contact);
+    if (contact.state === null || contact.state === undefined) throw contactNotFound(e.contact);
+  }
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
     const rec = e.state ? await store.getEngageState(app.id, e.state.kind, e.state.key) : null;
     let d: Detected;
@@ -175,12 +191,13 @@ export const engageRoutes = [
   route({
     // [design] Stateless: a transaction does not move the stored balance (point-follower setups).
     method: 'POST', operationId: 'v1.engage.point-transaction.create', access: 'org', app: 'required',
-    handler: (c) => emit(c, { detect: () => ({ ...detectPointTransaction(c.body), changed: false }) }),
+    handler: (c) => emit(c, { contact: c.body.contactId, detect: () => ({ ...detectPointTransaction(c.body), changed: false }) }),
   }),
   route({
     method: 'POST', operationId: 'v1.engage.point-balance.set', access: 'org', app: 'required',
     handler: (c) =>
       emit(c, {
+        contact: c.body.contactId,
         state: { kind: 'pointAccount', key: String(c.body.accountId) },
         detect: (prev: PointAccountState | undefined) => detectBalanceChange(prev, c.body),
       }),
@@ -189,6 +206,7 @@ export const engageRoutes = [
     method: 'POST', operationId: 'v1.engage.reward-voucher.create', access: 'org', app: 'required',
     handler: (c) =>
       emit(c, {
+        contact: c.body.contactId,
         state: { kind: 'voucher', key: c.body.id },
         detect: (prev: RewardVoucherState | undefined) => detectVoucherCreated(prev, c.body),
       }),
@@ -197,6 +215,7 @@ export const engageRoutes = [
     method: 'POST', operationId: 'v1.engage.promotion-assignment.create', access: 'org', app: 'required',
     handler: (c) =>
       emit(c, {
+        contact: c.body.contactId,
         // A contact holds a promotion once: keyed by the pair, unambiguously (ids may hold any character).
         state: { kind: 'promotion', key: JSON.stringify([c.body.contactId, c.body.promotionId]) },
         detect: (prev: PromotionAssignmentState | undefined) => detectPromotionAssignment(prev, c.body),

@@ -9,6 +9,7 @@ import { eventTypeRoutes } from './event-types.js';
 import { healthRoutes } from './health.js';
 import { messageRoutes } from './messages.js';
 import { sourceIpRoutes } from './source-ips.js';
+import { versionRoutes } from './version.js';
 
 export const allRoutes: RouteDef[] = [
   ...applicationRoutes,
@@ -21,4 +22,5 @@ export const allRoutes: RouteDef[] = [
   ...healthRoutes,
   ...auditRoutes,
   ...sourceIpRoutes,
+  ...versionRoutes,
 ];
