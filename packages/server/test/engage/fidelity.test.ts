@@ -115,11 +115,9 @@ describe('engage fidelity: every 422 names the field', () => {
     ]);
   });
 
-  // Needs the API's JSON parser to hand `__proto__` keys to validation instead of refusing the
-  // body as invalid JSON (the request-parsing hardening). Until then this request still answers
-  // "invalid JSON"; `it.fails` keeps that visible and turns red once the parser change lands,
-  // when it becomes a plain `it`.
-  it.fails('over HTTP, an attribute named __proto__ is a 422 naming it, not "invalid JSON"', async () => {
+  // The API's JSON parser keeps `__proto__` as an own key (it never reaches a prototype), so the
+  // attribute reaches validation and is refused by name instead of as "invalid JSON".
+  it('over HTTP, an attribute named __proto__ is a 422 naming it, not "invalid JSON"', async () => {
     const t = await tenant(h());
     const r = await h().inject('POST', `/api/v1/app/${t.uid}/engage/contact`, {
       raw: `{"contactId":"${guid(22)}","attributes":{"__proto__":"x"}}`,
