@@ -3,6 +3,7 @@ import { appPath, enc, type Endpoint, type EndpointStats } from '../api';
 import { go, useLoad, usePortal, type Loaded } from '../hooks';
 import { CopyButton, ErrorText, StateBadge } from '../ui';
 import { Details, FilterAndRate, Headers, SigningSecret } from './EndpointForms';
+import { HealthChart } from './HealthChart';
 import { rateOf } from './Endpoints';
 import { Log } from './Log';
 import { Testing } from './Testing';
@@ -90,6 +91,7 @@ function Overview({ ep, base }: { ep: Loaded<Endpoint> & { data: Endpoint }; bas
 
   return (
     <div className="grid">
+      <HealthChart base={base} />
       <div className="card">
         <h2>{t('stats28')}</h2>
         <ErrorText error={stats.error} />

@@ -166,6 +166,17 @@ export interface EndpointStats {
   fail: number;
 }
 
+/** One bucket of an endpoint's attempts (EndpointHealthStore). */
+export interface HealthBucket {
+  /** The bucket's start, epoch ms. */
+  start: number;
+  succeeded: number;
+  failed: number;
+  /** Nearest-rank percentiles of the attempts' durations; null when the bucket has no attempts. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+}
+
 export interface BackgroundTask {
   id: string;
   /** The application the task works on (null on tasks from before this was recorded). */
@@ -266,6 +277,15 @@ export interface MessageStore {
   getAttempt(appId: string, msgId: string, attemptId: string): Promise<Attempt | null>;
   expungeAttemptContent(appId: string, attemptId: string): Promise<void>;
   endpointStats(appId: string, endpointId: string, sinceMs: number, untilMs: number): Promise<EndpointStats>;
+}
+
+/**
+ * An endpoint's health over time: its attempts created in [sinceMs, untilMs), counted per bucket
+ * of `bucketMs` from `sinceMs` on (every bucket present, empty ones with zeros), aggregated in
+ * the database; the window is decided by domain/timeseries.ts.
+ */
+export interface EndpointHealthStore {
+  endpointTimeseries(appId: string, endpointId: string, sinceMs: number, untilMs: number, bucketMs: number): Promise<HealthBucket[]>;
 }
 
 /**
@@ -378,6 +398,7 @@ export type Store = StoreLifecycle &
   EventTypeStore &
   EndpointStore &
   MessageStore &
+  EndpointHealthStore &
   DeliveryQueue &
   RetentionStore &
   AuditStore &

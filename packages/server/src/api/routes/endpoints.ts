@@ -1,6 +1,7 @@
 // Endpoints: a tenant's URLs, their filters, signing secrets, custom headers and throttle rate.
 import { badRequest, forbidden, invalidBody, notFound } from '../../domain/errors.js';
 import { isIdOf } from '../../domain/ids.js';
+import { timeseriesWindow, type TimeseriesBucket } from '../../domain/timeseries.js';
 import type { Endpoint } from '../../domain/types.js';
 import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
 import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from '../../security/secrets.js';
@@ -269,6 +270,14 @@ export const endpointRoutes = [
       if (until - since > MAX_STATS_WINDOW_MS) throw badRequest('The window between `since` and `until` is at most 28 days', 'invalid_range');
       const stats = await c.deps.store.endpointStats(c.app!.id, c.endpoint!.id, since, until);
       return { status: 200, body: { ...stats, canceled: 0 } };
+    },
+  }),
+  route({
+    method: 'GET', operationId: 'v1.endpoint.get-stats-timeseries', access: 'view', app: 'required', endpoint: 'required',
+    async handler(c) {
+      const w = timeseriesWindow(c.now, (c.query.bucket as TimeseriesBucket | undefined) ?? 'hour', timeParam(c, 'since'), timeParam(c, 'until'));
+      const buckets = await c.deps.store.endpointTimeseries(c.app!.id, c.endpoint!.id, w.sinceMs, w.untilMs, w.bucketMs);
+      return { status: 200, body: { buckets: buckets.map((b) => ({ ...b, start: new Date(b.start).toISOString() })) } };
     },
   }),
 ];

@@ -5,7 +5,7 @@ import { endIdFor, startIdFor } from '../../domain/ids.js';
 import type { PageQuery } from '../../domain/pagination.js';
 import { MessageStatus } from '../../domain/types.js';
 import type { AuditListQuery } from '../../domain/audit.js';
-import type { AttemptListQuery, EndpointStats, MessageListQuery, TaskListQuery } from '../store.js';
+import type { AttemptListQuery, EndpointStats, HealthBucket, MessageListQuery, TaskListQuery } from '../store.js';
 import { cursor } from './paging.js';
 import { Params, type DialectName, type Query } from './sql.js';
 
@@ -112,4 +112,54 @@ export function endpointStatsOf(rows: { status: number; n: number }[]): Endpoint
     else if (r.status === MessageStatus.fail) stats.fail = r.n;
   }
   return stats;
+}
+
+/**
+ * An endpoint's attempts per bucket: counts, and the nearest-rank p50 and p95 of their durations,
+ * all computed in the database (one row per non-empty bucket comes back, never the attempts).
+ * The rank of percentile p among n values is ceil(p·n/100), written (p·n + 99) / 100 in integer
+ * arithmetic so the one text runs on both dialects; ROW_NUMBER orders each bucket's durations.
+ * The id range lets the (endpoint_id, id) index bound the scan to the window.
+ */
+export function endpointTimeseriesQuery(d: DialectName, appId: string, endpointId: string, sinceMs: number, untilMs: number, bucketMs: number): Query {
+  const ps = new Params(d);
+  const origin = ps.p(sinceMs);
+  const size = ps.p(bucketMs);
+  const inWindow = `a.endpoint_id = ${ps.p(endpointId)} AND a.app_id = ${ps.p(appId)}
+       AND a.id >= ${ps.p(startIdFor('attempt', sinceMs))} AND a.id <= ${ps.p(endIdFor('attempt', untilMs))}
+       AND a.created_at >= ${ps.p(sinceMs)} AND a.created_at < ${ps.p(untilMs)}`;
+  return {
+    sql: `WITH w AS (
+       SELECT (a.created_at - CAST(${origin} AS BIGINT)) / CAST(${size} AS BIGINT) AS b, a.status AS s, a.response_duration_ms AS d
+       FROM attempt a WHERE ${inWindow}
+     ), r AS (
+       SELECT b, s, d, ROW_NUMBER() OVER (PARTITION BY b ORDER BY d) AS rn, COUNT(*) OVER (PARTITION BY b) AS n FROM w
+     )
+     SELECT b, SUM(CASE WHEN s = ${MessageStatus.success} THEN 1 ELSE 0 END) AS ok, COUNT(*) AS n,
+       MAX(CASE WHEN rn = (n * 50 + 99) / 100 THEN d END) AS p50, MAX(CASE WHEN rn = (n * 95 + 99) / 100 THEN d END) AS p95
+     FROM r GROUP BY b ORDER BY b`,
+    values: ps.values,
+  };
+}
+
+type TimeseriesRow = { b: unknown; ok: unknown; n: unknown; p50: unknown; p95: unknown };
+
+/** The endpointTimeseriesQuery rows as every bucket of the window, empty ones with zeros and null percentiles. */
+export function endpointTimeseriesOf(rows: TimeseriesRow[], sinceMs: number, untilMs: number, bucketMs: number): HealthBucket[] {
+  const count = Math.ceil((untilMs - sinceMs) / bucketMs);
+  const byIndex = new Map(rows.map((r) => [Number(r.b), r]));
+  const out: HealthBucket[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = byIndex.get(i);
+    const n = r ? Number(r.n) : 0;
+    const ok = r ? Number(r.ok) : 0;
+    out.push({
+      start: sinceMs + i * bucketMs,
+      succeeded: ok,
+      failed: n - ok,
+      p50Ms: r && r.p50 !== null ? Number(r.p50) : null,
+      p95Ms: r && r.p95 !== null ? Number(r.p95) : null,
+    });
+  }
+  return out;
 }

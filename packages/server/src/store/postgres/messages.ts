@@ -7,18 +7,19 @@ import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
 import { MessageStatus, type Attempt, type DeliveryTask, type Message } from '../../domain/types.js';
 import { deletedConcurrently } from '../common/conflicts.js';
 import {
-  endpointStatsOf, endpointStatsQuery, listAttemptsQuery, listEndpointMessagesQuery, listMessageDestinationsQuery, listMessagesQuery,
+  endpointStatsOf, endpointStatsQuery, endpointTimeseriesOf, endpointTimeseriesQuery, listAttemptsQuery, listEndpointMessagesQuery, listMessageDestinationsQuery, listMessagesQuery,
 } from '../common/lists.js';
 import { IDEMPOTENCY_COLUMNS, idempotencyRow } from '../common/rows.js';
 import { Params } from '../common/sql.js';
 import type {
-  AttemptListQuery, CreateMessageOptions, CreateMessagesOptions, EndpointMessage, EndpointStats, MessageDestination, MessageListQuery,
+  AttemptListQuery, CreateMessageOptions, CreateMessagesOptions, EndpointHealthStore, EndpointMessage, EndpointStats, HealthBucket, MessageDestination,
+  MessageListQuery,
   MessageStore, TaskListQuery,
 } from '../store.js';
 import { jsonOrNull, keyHash, PgBase, type Db } from './base.js';
 import { PgEndpoints } from './endpoints.js';
 
-export abstract class PgMessages extends PgEndpoints implements MessageStore {
+export abstract class PgMessages extends PgEndpoints implements MessageStore, EndpointHealthStore {
   // ---- messages ------------------------------------------------------------------------------
 
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
@@ -168,4 +169,8 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore {
     return endpointStatsOf((await this.all(this.pool, sql, values)) as { status: number; n: number }[]);
   }
 
+  async endpointTimeseries(appId: string, endpointId: string, sinceMs: number, untilMs: number, bucketMs: number): Promise<HealthBucket[]> {
+    const { sql, values } = endpointTimeseriesQuery(this.dialect, appId, endpointId, sinceMs, untilMs, bucketMs);
+    return endpointTimeseriesOf((await this.all(this.pool, sql, values)) as Parameters<typeof endpointTimeseriesOf>[0], sinceMs, untilMs, bucketMs);
+  }
 }

@@ -6,17 +6,18 @@ import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
 import type { Attempt, DeliveryTask, Message } from '../../domain/types.js';
 import { taken } from '../common/conflicts.js';
 import {
-  endpointStatsOf, endpointStatsQuery, listAttemptsQuery, listEndpointMessagesQuery, listMessageDestinationsQuery, listMessagesQuery,
+  endpointStatsOf, endpointStatsQuery, endpointTimeseriesOf, endpointTimeseriesQuery, listAttemptsQuery, listEndpointMessagesQuery, listMessageDestinationsQuery, listMessagesQuery,
 } from '../common/lists.js';
 import type {
-  AttemptListQuery, CreateMessageOptions, CreateMessagesOptions, EndpointMessage, EndpointStats, MessageDestination, MessageListQuery,
+  AttemptListQuery, CreateMessageOptions, CreateMessagesOptions, EndpointHealthStore, EndpointMessage, EndpointStats, HealthBucket, MessageDestination,
+  MessageListQuery,
   MessageStore, TaskListQuery,
 } from '../store.js';
 import { json } from './base.js';
 import { isUniqueViolation } from './driver-errors.js';
 import { SqliteEndpoints } from './endpoints.js';
 
-export abstract class SqliteMessages extends SqliteEndpoints implements MessageStore {
+export abstract class SqliteMessages extends SqliteEndpoints implements MessageStore, EndpointHealthStore {
   // ---- messages ------------------------------------------------------------------------------
 
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
@@ -135,4 +136,9 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
     return endpointStatsOf(this.all(sql, ...values) as { status: number; n: number }[]);
   }
 
+  /** On the read worker: the scan grows with the endpoint's attempts in the window, too long for the event loop. */
+  async endpointTimeseries(appId: string, endpointId: string, sinceMs: number, untilMs: number, bucketMs: number): Promise<HealthBucket[]> {
+    const { sql, values } = endpointTimeseriesQuery(this.dialect, appId, endpointId, sinceMs, untilMs, bucketMs);
+    return endpointTimeseriesOf((await this.reads.all(sql, ...values)) as Parameters<typeof endpointTimeseriesOf>[0], sinceMs, untilMs, bucketMs);
+  }
 }

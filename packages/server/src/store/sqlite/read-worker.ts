@@ -15,11 +15,11 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 const statements = new Map();
-parentPort.on('message', ({ id, sql, params }) => {
+parentPort.on('message', ({ id, sql, params, many }) => {
   try {
     let st = statements.get(sql);
     if (!st) statements.set(sql, (st = db.prepare(sql)));
-    parentPort.postMessage({ id, ok: true, row: st.get(...params) });
+    parentPort.postMessage({ id, ok: true, row: many ? st.all(...params) : st.get(...params) });
   } catch (e) {
     parentPort.postMessage({ id, ok: false, error: String(e && e.message || e) });
   }
@@ -31,17 +31,26 @@ type Row = Record<string, unknown>;
 export class ReadWorker {
   private worker: Worker | null = null;
   private next = 0;
-  private readonly pending = new Map<number, { resolve: (r: Row | undefined) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
 
   constructor(private readonly file: string) {}
 
   /** One row of `sql`, read on the worker's connection (a committed snapshot). */
   get(sql: string, ...params: unknown[]): Promise<Row | undefined> {
+    return this.ask(sql, params, false) as Promise<Row | undefined>;
+  }
+
+  /** Every row of `sql` (an aggregate's few rows: they cross threads by copy). */
+  all(sql: string, ...params: unknown[]): Promise<Row[]> {
+    return this.ask(sql, params, true) as Promise<Row[]>;
+  }
+
+  private ask(sql: string, params: unknown[], many: boolean): Promise<unknown> {
     const w = this.worker ?? this.start();
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, sql, params });
+      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      w.postMessage({ id, sql, params, many });
     });
   }
 
@@ -57,7 +66,7 @@ export class ReadWorker {
     });
     // The worker only serves reads on demand: it must not keep the process alive.
     w.unref();
-    w.on('message', (m: { id: number; ok: boolean; row?: Row; error?: string }) => {
+    w.on('message', (m: { id: number; ok: boolean; row?: Row | Row[]; error?: string }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
