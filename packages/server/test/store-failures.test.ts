@@ -160,3 +160,28 @@ describe('driver error classification', () => {
     expect(classifyPgError(new TypeError('bug'))).toBeNull();
   });
 });
+
+describe('a PostgreSQL that hangs instead of refusing', () => {
+  it('opening the store fails as store_unavailable instead of waiting forever', async () => {
+    const { createServer } = await import('node:net');
+    const { PgStore } = await import('../src/store/postgres/pg-store.js');
+    const { Sealer } = await import('../src/security/sealer.js');
+    const { randomBytes } = await import('node:crypto');
+    // Accepts the TCP connection and never says a word: the startup message is never answered.
+    const held = new Set<import('node:net').Socket>();
+    const server = createServer((s) => held.add(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    try {
+      const err = await PgStore.open({ url: `postgres://postgres@127.0.0.1:${port}/herald`, sealer: new Sealer(randomBytes(32)) }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).not.toBeNull();
+      expect(classifyPgError(err)?.kind).toBe('unavailable');
+    } finally {
+      for (const s of held) s.destroy();
+      server.close();
+    }
+  }, 30_000);
+});

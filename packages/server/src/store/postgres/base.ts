@@ -94,7 +94,9 @@ export abstract class PgBase {
     this.location = describeUrl(opts.url);
     this.sealer = opts.sealer;
     this.rows = rowMappers((v) => v, (v) => v === true, this.sealer);
-    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types });
+    // A PostgreSQL that hangs (rather than refusing) must not hold requests until their own
+    // timeout: a connection not made within 10 s fails, and the API answers 503 store_unavailable.
+    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types, connectionTimeoutMillis: 10_000 });
     // An idle client whose connection drops (server restart) emits 'error' on the pool; without a
     // listener that would crash the process. The next query simply gets a fresh connection.
     this.pool.on('error', () => {});
