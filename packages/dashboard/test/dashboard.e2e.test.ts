@@ -192,7 +192,7 @@ describe('the dashboard', () => {
     // Catalog and settings.
     await page.getByRole('link', { name: 'Event catalog' }).click();
     const card = page.locator('#et-contact\\.created');
-    await card.getByText('Example').click();
+    await card.getByText('Example', { exact: true }).click();
     await card.locator('details').last().locator('pre.code').filter({ hasText: 'contact.created' }).waitFor();
     await shot(page, 'catalog');
 
