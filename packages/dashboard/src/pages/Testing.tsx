@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { appPath, enc, filterOf, listAll, type Endpoint, type EventType } from '../api';
 import { useLoad, usePortal } from '../hooks';
 import { ErrorText, exampleOf } from '../ui';
@@ -15,13 +15,13 @@ export function Testing({ endpoint }: { endpoint: Endpoint }) {
   const catalog = useLoad(() => listAll<EventType>(api, '/api/v1/event-type?with_content=true'), []);
   const filter = filterOf(endpoint);
   const types = (catalog.data ?? []).filter((et) => !et.archived && (filter.length === 0 || filter.includes(et.name)));
-  const [chosen, setChosen] = useState('');
+  // What the tenant picked, or else the first type on offer. Derived, not set by an effect once the
+  // catalog arrives: an effect could run after the tenant's own pick and overwrite it.
+  const [picked, setChosen] = useState('');
   const [sent, setSent] = useState<Sent[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    if (!chosen && types.length) setChosen(types[0]!.name);
-  }, [chosen, types]);
+  const chosen = picked || types[0]?.name || '';
 
   const type = types.find((et) => et.name === chosen);
   const example = chosen === 'svix.ping' ? { success: true } : exampleOf(type);
