@@ -24,17 +24,9 @@ export type {
   JsonSchema,
   PlainEngageEnvelope,
 } from './catalog.js';
-export {
-  CONTACT_PREFERENCES,
-  DEFAULT_CONTACT_TYPE,
-  ENGAGE_STANDARD_ATTRIBUTES,
-  detectBalanceChange,
-  detectContactDelete,
-  detectContactUpsert,
-  detectPointTransaction,
-  detectPromotionAssignment,
-  detectVoucherCreated,
-} from './detect.js';
+export { CONTACT_PREFERENCES, DEFAULT_CONTACT_TYPE, ENGAGE_STANDARD_ATTRIBUTES } from './detect/fields.js';
+export { detectContactDelete, detectContactUpsert } from './detect/contact.js';
+export { detectBalanceChange, detectPointTransaction, detectPromotionAssignment, detectVoucherCreated } from './detect/loyalty.js';
 export { ENGAGE_INPUT_SCHEMAS } from './inputs.js';
 export type { EngageInputKind } from './inputs.js';
 export type {
@@ -53,7 +45,7 @@ export type {
   PromotionAssignmentState,
   RewardVoucherInput,
   RewardVoucherState,
-} from './detect.js';
+} from './detect/types.js';
 export { buildEnvelope, decryptEnvelope, encryptEnvelope, parseEnvelope } from './envelope.js';
 export type {
   BuildEnvelopeOptions,

@@ -6,7 +6,7 @@
  * check those and throw EngageInputError. A body these schemas accept passes the detectors' own
  * field checks; a test holds the two to that.
  */
-import { COMPUTED_ATTRIBUTES, CONTACT_PREFERENCES, RESERVED_ATTRIBUTES } from './detect.js';
+import { COMPUTED_ATTRIBUTES, CONTACT_PREFERENCES, RESERVED_ATTRIBUTES } from './detect/fields.js';
 import { deepFreeze } from './freeze.js';
 
 const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
