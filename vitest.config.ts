@@ -13,7 +13,7 @@ import { defineConfig } from 'vitest/config';
  *   migrations and files), secrets-at-rest.test.ts' raw file search;
  * - it already runs on both stores by construction: the store conformance suite (store/*, through
  *   `eachStore`), postgres-*.test.ts, audit-log, master-key-rotation, retention,
- *   engage/at-rest.test.ts (each `describe.each`es or names its stores);
+ *   engage/at-rest.test.ts, listen.test.ts (each `describe.each`es or names its stores);
  * - it launches `herald serve` as a process on its default store (delivery/processes,
  *   sdk-compat, sdk-kitchen-sink, secrets-in-logs, engage/simulate, delivery/timeout): PostgreSQL
  *   processes have their own suites (postgres-processes, postgres-api, postgres-*-sigkill);
