@@ -139,6 +139,12 @@ describe('destinations and polling endpoints', () => {
       body: { msgId: second, url: 'http://127.0.0.1:4000/hook', responseStatusCode: 500, response: 'boom', responseDurationMs: 3 },
     });
     expect(failed.json.status).toBe(2);
+    // Creating the destination is a management change; a reader's seeks and reports are not.
+    const audit = await h().inject('GET', `/api/v1/audit-log?app_id=${app}&limit=250`);
+    const ops = audit.json.data.map((e: { operationId: string }) => e.operationId);
+    expect(ops).toContain('v1.destination.create');
+    expect(ops).not.toContain('v1.destination.report-attempt');
+    expect(ops).not.toContain('v1.message.poller.consumer-seek');
   });
 
   it('a long poll answers as soon as a message settles', async () => {

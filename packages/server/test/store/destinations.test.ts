@@ -102,4 +102,23 @@ eachStore('store: destinations', (t) => {
     expect(await store.getConsumerPosition(temp.id, 'c')).toBeNull();
     expect(await store.getDestination(a.id, perm.id)).not.toBeNull();
   });
+
+  it("is part of the master-key re-seal sweep: a destination's config not under the current key is sealed again", async () => {
+    const { store, raw } = t();
+    const a = await store.createApplication(app());
+    const d = await store.createDestination(destination(a.id));
+    // A value the current key did not seal (here: not sealed at all), as a rotation leaves behind.
+    await raw("UPDATE destination SET config_sealed = '{\"secret\":\"whsec_plain\"}' WHERE id = $1 RETURNING id", [d.id]);
+    let found = 0;
+    let cursor = null;
+    do {
+      const r: Awaited<ReturnType<typeof store.resealBatch>> = await store.resealBatch(100, cursor);
+      found += r.found;
+      cursor = r.next;
+    } while (cursor);
+    expect(found).toBe(1);
+    expect((await store.getDestination(a.id, d.id))!.config).toEqual({ secret: 'whsec_plain' });
+    const [row] = await raw('SELECT config_sealed FROM destination WHERE id = $1', [d.id]);
+    expect(String(row!.config_sealed)).toMatch(/^sealed:v1:/);
+  });
 });
