@@ -75,7 +75,7 @@ export class Listener {
       });
     } catch (e) {
       if (signal?.aborted) throw e;
-      throw new Unreachable((e as Error).message);
+      throw new Unreachable(`cannot reach Herald at ${this.o.server} (${causeOf(e)})`);
     }
     const text = await res.text().catch(() => '');
     if (res.status >= 500 || res.status === 429) throw new Unreachable(`Herald answered ${res.status}`);
@@ -107,7 +107,7 @@ export class Listener {
         if (!(e instanceof Unreachable) || this.stop.signal.aborted) throw e;
         if (this.connected) {
           this.connected = false;
-          this.o.err(`lost Herald (${what}: ${e.message}); retrying`);
+          this.o.err(`lost Herald during the ${what}: ${e.message}; retrying`);
         }
         await pause(backoff, this.stop.signal);
         backoff = Math.min(backoff * 2, 5000);
@@ -173,7 +173,7 @@ export class Listener {
       const text = await res.text().catch(() => '');
       return { status: res.status, response: text.slice(0, RESPONSE_KEEP_CHARS), ms: Math.round(performance.now() - started) };
     } catch (e) {
-      const error = (e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message;
+      const error = causeOf(e);
       return { status: 0, response: '', ms: Math.round(performance.now() - started), error };
     }
   }
@@ -191,6 +191,12 @@ export class Listener {
 }
 
 export { Refused as ListenRefused };
+
+/** What went wrong with a fetch: undici puts the reason (ECONNREFUSED, a timeout) in `cause`. */
+function causeOf(e: unknown): string {
+  const err = e as Error;
+  return err.cause instanceof Error ? err.cause.message : err.message;
+}
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -10,9 +10,10 @@ import type { DestinationStore, IdempotencyWrite } from '../store.js';
 import { jsonOrNull, PgBase, type Db } from './base.js';
 import { PgQueue } from './queue.js';
 
-/** Set a consumer's position; $1 destination, $2 consumer, $3 position, $4 now. */
+/** Set a consumer's position (of a destination that still exists); $1 destination, $2 consumer, $3 position, $4 now. */
 const upsertPosition = (forwardOnly: boolean) =>
-  `INSERT INTO destination_consumer (destination_id, consumer_id, position, updated_at) VALUES ($1, $2, $3, $4)
+  `INSERT INTO destination_consumer (destination_id, consumer_id, position, updated_at)
+   SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM destination WHERE id = $1 AND deleted_at IS NULL)
    ON CONFLICT (destination_id, consumer_id) DO UPDATE SET position = EXCLUDED.position, updated_at = EXCLUDED.updated_at
    ${forwardOnly ? 'WHERE EXCLUDED.position > destination_consumer.position' : ''}`;
 

@@ -103,10 +103,11 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
 
   private upsertPosition(destinationId: string, consumerId: string, position: string, now: number, forwardOnly: boolean): void {
     this.run(
-      `INSERT INTO destination_consumer (destination_id, consumer_id, position, updated_at) VALUES (?, ?, ?, ?)
+      `INSERT INTO destination_consumer (destination_id, consumer_id, position, updated_at)
+       SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM destination WHERE id = ? AND deleted_at IS NULL)
        ON CONFLICT (destination_id, consumer_id) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
        ${forwardOnly ? 'WHERE excluded.position > destination_consumer.position' : ''}`,
-      destinationId, consumerId, position, now,
+      destinationId, consumerId, position, now, destinationId,
     );
   }
 
