@@ -61,7 +61,9 @@ beforeAll(async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       received.push({ headers: req.headers, body });
       const fail = body.includes('"fail":true');
-      res.writeHead(fail ? 500 : 200, { 'content-type': 'text/plain' }).end(fail ? 'handler broke' : 'thanks');
+      // A NUL in the answer is text no store keeps: it is recorded as U+FFFD.
+      const answer = fail ? 'handler broke' : body.includes('"nul":true') ? 'a\u0000b' : 'thanks';
+      res.writeHead(fail ? 500 : 200, { 'content-type': 'text/plain' }).end(answer);
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
@@ -123,6 +125,10 @@ describe.each(['sqlite', 'postgres'] as const)('herald listen (%s)', (store) => 
     expect(failed.json.data[0]).toMatchObject({ endpointId: dest, responseStatusCode: 500, status: 2, response: 'handler broke' });
     const byDest = await api('GET', `/api/v1/app/${app}/destination/${dest}/attempt`);
     expect(byDest.json.data.map((a: { msgId: string }) => a.msgId)).toEqual([m3, m2, m1]);
+
+    const m4 = await send(app, { nul: true });
+    await p.waitFor('the delivery with a NUL in its answer', () => p.stdout().includes(m4));
+    expect((await api('GET', `/api/v1/app/${app}/attempt/msg/${m4}`)).json.data[0]).toMatchObject({ responseStatusCode: 200, response: 'a\uFFFDb' });
 
     p.kill('SIGINT');
     expect((await p.exited).code).toBe(0);

@@ -129,15 +129,21 @@ export class Listener {
     this.o.out(`Forwarding ${events} of application ${this.o.app} to ${this.o.target} (polling endpoint ${this.destinationId}). Ctrl-C to stop.`);
   }
 
-  /** Follow the polling endpoint until closed. */
+  /**
+   * Follow the polling endpoint until closed. Reads go on from the last message handled here (the
+   * server's copy of that position moves with each report), so a report Herald refuses for good
+   * is skipped instead of read again forever.
+   */
   async run(): Promise<void> {
     const id = this.destinationId!;
     const wait = this.o.waitSecs ?? 20;
+    let position: string | null = null;
     while (!this.stop.signal.aborted) {
-      let page: { data: PolledMessage[] };
+      let page: { data: PolledMessage[]; iterator: string };
+      const from = position === null ? '' : `&iterator=${encodeURIComponent(position)}`;
       try {
         page = await this.persist('poll', () =>
-          this.call('GET', `/poller/${id}/consumer/${LISTEN_CONSUMER}?wait=${wait}&commit=false&limit=50`, undefined, this.stop.signal),
+          this.call('GET', `/poller/${id}/consumer/${LISTEN_CONSUMER}?wait=${wait}&commit=false&limit=50${from}`, undefined, this.stop.signal),
         );
       } catch (e) {
         if (this.stop.signal.aborted) return;
@@ -146,14 +152,22 @@ export class Listener {
       for (const m of page.data) {
         // A message in hand is finished (forwarded and reported) even when asked to stop.
         const r = await this.forward(m);
-        await this.persist('report', () =>
-          this.call('POST', `/destination/${id}/attempt`, {
-            msgId: m.id, consumerId: LISTEN_CONSUMER, url: this.o.target, responseStatusCode: r.status, response: r.response, responseDurationMs: r.ms,
-          }),
-        );
-        this.o.out(`${new Date().toISOString()}  ${m.eventType}  ${m.id}  ${r.status === 0 ? 'ERR' : r.status}  ${r.ms}ms${r.error ? `  (${r.error})` : ''}`);
+        let note = r.error ? `  (${r.error})` : '';
+        try {
+          await this.persist('report', () =>
+            this.call('POST', `/destination/${id}/attempt`, {
+              msgId: m.id, consumerId: LISTEN_CONSUMER, url: this.o.target, responseStatusCode: r.status, response: r.response, responseDurationMs: r.ms,
+            }),
+          );
+        } catch (e) {
+          if (!(e instanceof Refused) || e.status === 404) throw e;
+          note += `  (not recorded: ${e.message})`;
+        }
+        position = m.id;
+        this.o.out(`${new Date().toISOString()}  ${m.eventType}  ${m.id}  ${r.status === 0 ? 'ERR' : r.status}  ${r.ms}ms${note}`);
         if (this.stop.signal.aborted) return;
       }
+      position = page.iterator;
     }
   }
 
@@ -171,7 +185,7 @@ export class Listener {
     try {
       const res = await fetch(this.o.target, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.o.timeoutMs ?? 15_000) });
       const text = await res.text().catch(() => '');
-      return { status: res.status, response: text.slice(0, RESPONSE_KEEP_CHARS), ms: Math.round(performance.now() - started) };
+      return { status: res.status, response: storable(text), ms: Math.round(performance.now() - started) };
     } catch (e) {
       const error = causeOf(e);
       return { status: 0, response: '', ms: Math.round(performance.now() - started), error };
@@ -191,6 +205,13 @@ export class Listener {
 }
 
 export { Refused as ListenRefused };
+
+/** The start of a response as text Herald stores: no NUL, and not cut inside a surrogate pair. */
+function storable(text: string): string {
+  let t = text.slice(0, RESPONSE_KEEP_CHARS).replaceAll('\u0000', '\uFFFD');
+  if (/[\uD800-\uDBFF]$/.test(t)) t = t.slice(0, -1);
+  return t;
+}
 
 /** What went wrong with a fetch: undici puts the reason (ECONNREFUSED, a timeout) in `cause`. */
 function causeOf(e: unknown): string {
