@@ -5,6 +5,7 @@ import { expect, it } from 'vitest';
 import type { Destination } from '../../src/domain/destinations.js';
 import { MessageStatus, type Attempt } from '../../src/domain/types.js';
 import { StoreConflictError } from '../../src/store/errors.js';
+import { Purger } from '../../src/dispatch/purger.js';
 import { eachStore } from './backends.js';
 import { app, ids, message, page, T0 } from './records.js';
 
@@ -123,5 +124,16 @@ eachStore('store: destinations', (t) => {
     expect((await store.getDestination(a.id, d.id))!.config).toEqual({ secret: 'whsec_plain' });
     const [row] = await raw('SELECT config_sealed FROM destination WHERE id = $1', [d.id]);
     expect(String(row!.config_sealed)).toMatch(/^sealed:v1:/);
+  });
+
+  it('the retention pass removes temporary destinations whose lease ran out', async () => {
+    const { store } = t();
+    const a = await store.createApplication(app());
+    const gone = await Promise.all([1, 2, 3].map(() => store.createDestination(destination(a.id, { leaseMs: 10_000, expiresAt: T0 + 10_000 }))));
+    const live = await store.createDestination(destination(a.id, { leaseMs: 10_000, expiresAt: T0 + 20_000 }));
+    // A batch of 2 makes the pass go round more than once.
+    await new Purger({ store, now: () => T0 + 15_000, attemptRetentionMs: null, batchSize: 2, intervalMs: 3_600_000, minPauseMs: 0 }).runPass();
+    for (const d of gone) expect(await store.getDestination(a.id, d.id)).toBeNull();
+    expect(await store.getDestination(a.id, live.id)).not.toBeNull();
   });
 });
