@@ -49,6 +49,12 @@ describe('svix SDK: destinations and the message poller', () => {
     expect(typeof seek.iterator).toBe('string');
     expect((await svix.message.poller.consumerPoll(app.id, dest.id, 'worker')).data.map((m) => m.id)).toEqual(sent);
 
+    // `after` starts a read at a time; never before the endpoint's creation.
+    expect((await svix.message.poller.poll(app.id, dest.id, { after: new Date(0) })).data.map((m) => m.id)).toEqual(sent);
+    expect((await svix.message.poller.poll(app.id, dest.id, { eventType: 'order.refunded' })).data).toEqual([]);
+
+    const upserted = await svix.destination.upsert(app.id, 'pull-sdk-2', { type: 'pollingEndpoint', metadata: { by: 'upsert' } });
+    expect(upserted).toMatchObject({ uid: 'pull-sdk-2', metadata: { by: 'upsert' } });
     const patched = await svix.destination.patch(app.id, dest.id, { type: 'pollingEndpoint', status: 'disabled' } as never);
     expect(patched.status).toBe('disabled');
     await svix.destination.delete(app.id, dest.id);
