@@ -66,7 +66,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       app: { type: 'string', value: 'APP', help: 'Application id or uid (required)' },
       events: { type: 'string', value: 'A,B', help: 'Only these event types (default: all)' },
       server: { type: 'string', value: 'URL', help: "Herald's URL (default HERALD_PUBLIC_URL)" },
-      token: { type: 'string', value: 'T', help: 'API token: the operator token, or a portal token of the application' },
+      token: { type: 'string', value: 'T', help: "API token: the operator's, or a portal token of the application with 'manage' and 'secrets'" },
       lease: { type: 'string', value: 'S', help: 'Seconds the server keeps the endpoint after this command stops reading (default 60, at least 10)' },
     },
   },
