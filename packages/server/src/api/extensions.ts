@@ -4,6 +4,7 @@
 import { addReadiness } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
 import { addEndpointTimeseries } from './extensions-stats.js';
+import { addDestinations } from './extensions-destinations.js';
 import { addPortalLookSchema } from './portal-look.js';
 import { addVersionOperation } from './routes/version.js';
 
@@ -116,6 +117,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addEngage(doc);
   addAuditLog(doc);
   addEndpointTimeseries(doc);
+  addDestinations(doc);
   addReadiness(doc);
   addVersionOperation(doc);
   return doc;

@@ -1,6 +1,7 @@
 // Domain records → Svix's wire shapes (camelCase, RFC 3339 dates, integer enums).
 import { STATUS_TEXT, type Application, type Attempt, type DeliveryTask, type Endpoint, type EventType, type Message } from '../domain/types.js';
 import type { BackgroundTask } from '../store/store.js';
+import { publicConfig, startPosition, type Destination } from '../domain/destinations.js';
 
 import { randomBytes } from 'node:crypto';
 
@@ -140,4 +141,31 @@ export function attemptOut(a: Attempt, withContent = true) {
 
 export function backgroundTaskOut(t: BackgroundTask) {
   return { id: t.id, status: t.status, task: t.kind, data: t.data, updatedAt: iso(t.updatedAt) };
+}
+
+export function destinationOut(d: Destination) {
+  return {
+    type: d.type,
+    config: publicConfig(d),
+    id: d.id,
+    uid: d.uid,
+    status: d.status,
+    currentIterator: startPosition(d),
+    failureReason: null,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+    batchSize: d.batchSize,
+    maxWaitSecs: d.maxWaitSecs,
+    eventTypes: d.eventTypes ?? undefined,
+    channels: d.channels ?? undefined,
+    nextRetryAt: null,
+    metadata: d.metadata,
+    expiresAt: isoOrNull(d.expiresAt),
+    leaseSecs: d.leaseMs === null ? null : d.leaseMs / 1000,
+  };
+}
+
+/** A message as a polling endpoint hands it out (Svix's PollingEndpointMessageOut). */
+export function pollingMessageOut(m: Message) {
+  return { ...messageOut(m), headers: null, tags: null, deliverAt: null };
 }

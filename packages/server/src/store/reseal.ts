@@ -21,6 +21,9 @@ export const SEALED_TABLES: readonly SealedTable[] = [
   // Stored answers of idempotent requests (a portal token, for one): sealed since issue 7; older
   // plaintext answers are sealed by the first sweep. An answer that names its message has body ''.
   { table: 'idempotency', key: ['id'], sealed: ['body'] },
+  // Destinations' settings (a polling endpoint's signing secret, a broker's credentials). Listed
+  // last: a sweep's cursor is an index into this list.
+  { table: 'destination', key: ['id'], sealed: ['config_sealed'] },
 ];
 
 /** Where a sweep goes on: the table (index into SEALED_TABLES) and the last primary key seen. */

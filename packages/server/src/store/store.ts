@@ -7,6 +7,7 @@ import type { ResealCursor, ResealResult } from './reseal.js';
 import type { Page, PageQuery } from '../domain/pagination.js';
 import type { AuditEntry, AuditListQuery } from '../domain/audit.js';
 import type { EndpointChange } from '../domain/outcome.js';
+import type { Destination } from '../domain/destinations.js';
 import type { SchemaVerdict } from './migrate.js';
 import type {
   Application,
@@ -391,12 +392,45 @@ export interface PortalSessionStore {
   revokePortalSession(id: string, now: number): Promise<void>;
 }
 
+/**
+ * Records: destinations of every type (domain/destinations.ts), their config sealed at rest, and
+ * the positions of a polling endpoint's consumers. A polling endpoint's messages are read with
+ * `listMessages`; what it records of a delivery made through it (`herald listen`) is an attempt
+ * row like an endpoint's, its `endpointId` the destination's id.
+ */
+export interface DestinationStore {
+  createDestination(d: Destination, idem?: IdempotencyWrite<Destination>): Promise<Destination>;
+  /** Null when missing, deleted, or of another application (expired leases are the caller's to check). */
+  getDestination(appId: string, idOrUid: string): Promise<Destination | null>;
+  listDestinations(appId: string, q: PageQuery): Promise<Page<Destination>>;
+  updateDestination(d: Destination): Promise<Destination>;
+  /** Delete the destination and its consumers' positions. */
+  deleteDestination(appId: string, id: string, now: number): Promise<void>;
+  /** Move a temporary destination's expiry (a read renewed its lease). */
+  renewDestinationLease(id: string, expiresAt: number): Promise<void>;
+  /** Delete up to `limit` destinations whose lease ran out by `now`; returns how many. */
+  expireDestinations(now: number, limit: number): Promise<number>;
+  /** A consumer's position, or null when it has none yet. */
+  getConsumerPosition(destinationId: string, consumerId: string): Promise<string | null>;
+  /**
+   * Set a consumer's position. `forwardOnly`: only when it moves past the stored one (positions
+   * compare as strings), so a late or repeated write never takes a consumer back.
+   */
+  setConsumerPosition(destinationId: string, consumerId: string, position: string, now: number, forwardOnly: boolean): Promise<void>;
+  /**
+   * Record an attempt made through a destination and, in the same commit, move `consumer`'s
+   * position forward to the attempt's message: the position advances only with the answer.
+   */
+  recordDestinationAttempt(attempt: Attempt, consumer?: { destinationId: string; consumerId: string }): Promise<void>;
+}
+
 /** The whole contract: every sub-contract, as one store implements them. */
 export type Store = StoreLifecycle &
   SchemaLedger &
   ApplicationStore &
   EventTypeStore &
   EndpointStore &
+  DestinationStore &
   MessageStore &
   EndpointHealthStore &
   DeliveryQueue &
