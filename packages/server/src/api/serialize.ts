@@ -1,5 +1,6 @@
 // Domain records → Svix's wire shapes (camelCase, RFC 3339 dates, integer enums).
 import { STATUS_TEXT, type Application, type Attempt, type DeliveryTask, type Endpoint, type EventType, type Message } from '../domain/types.js';
+import type { DeliveryPolicy } from '../domain/policy.js';
 import type { BackgroundTask } from '../store/store.js';
 
 import { randomBytes } from 'node:crypto';
@@ -42,6 +43,11 @@ export function toJson(value: unknown): string {
   return raws.length === 0 ? text : text.replace(TOKEN, (_m, i: string) => raws[Number(i)]!);
 }
 
+/** Herald: an application's or endpoint's own retry schedule and timeout; null inherits. */
+function policyOut(p: DeliveryPolicy | null | undefined) {
+  return { retrySchedule: p?.retrySchedule ?? null, timeout: p?.timeout ?? null };
+}
+
 export function applicationOut(a: Application) {
   return {
     id: a.id,
@@ -50,6 +56,7 @@ export function applicationOut(a: Application) {
     throttleRate: a.throttleRate,
     rateLimit: a.throttleRate,
     metadata: a.metadata,
+    ...policyOut(a.deliveryPolicy),
     createdAt: iso(a.createdAt),
     updatedAt: iso(a.updatedAt),
   };
@@ -82,6 +89,7 @@ function endpointFields(e: Endpoint) {
     filterTypes: e.eventTypes,
     channels: e.channels,
     metadata: e.metadata,
+    ...policyOut(e.deliveryPolicy),
     version: 1,
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),

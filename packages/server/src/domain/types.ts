@@ -1,4 +1,5 @@
 // Domain records as the store returns them. Times are epoch milliseconds.
+import type { DeliveryPolicy } from './policy.js';
 
 export type Metadata = Record<string, string>;
 
@@ -8,6 +9,8 @@ export interface Application {
   name: string;
   throttleRate: number | null;
   metadata: Metadata;
+  /** Retry schedule and timeout for its endpoints (domain/policy.ts); null or absent: the server's. */
+  deliveryPolicy?: DeliveryPolicy | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -48,6 +51,8 @@ export interface Endpoint {
   /** The current signing secret, e.g. `whsec_...`. */
   secret: string;
   previousSecrets: RetiredSecret[];
+  /** Its own retry schedule and timeout (domain/policy.ts); null or absent: its application's. */
+  deliveryPolicy?: DeliveryPolicy | null;
   createdAt: number;
   updatedAt: number;
 }

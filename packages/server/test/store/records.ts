@@ -17,14 +17,14 @@ export const LEASE = 60_000;
 export const DAY = 864e5;
 
 export function app(o: Partial<Application> = {}): Application {
-  return { id: ids.next('application', T0), uid: null, name: 'app', throttleRate: null, metadata: {}, createdAt: T0, updatedAt: T0, ...o };
+  return { id: ids.next('application', T0), uid: null, name: 'app', throttleRate: null, metadata: {}, deliveryPolicy: null, createdAt: T0, updatedAt: T0, ...o };
 }
 
 export function endpoint(appId: string, o: Partial<Endpoint> = {}): Endpoint {
   return {
     id: ids.next('endpoint', T0), appId, uid: null, url: 'https://example.com/hook', description: '', throttleRate: null,
     disabled: false, disabledReason: null, eventTypes: null, channels: null, metadata: {}, headers: {},
-    secret: `whsec_${randomBytes(24).toString('base64')}`, previousSecrets: [], createdAt: T0, updatedAt: T0, ...o,
+    secret: `whsec_${randomBytes(24).toString('base64')}`, previousSecrets: [], deliveryPolicy: null, createdAt: T0, updatedAt: T0, ...o,
   };
 }
 

@@ -3,6 +3,7 @@ import { badRequest, forbidden, invalidBody, notFound } from '../../domain/error
 import { isIdOf } from '../../domain/ids.js';
 import { timeseriesWindow, type TimeseriesBucket } from '../../domain/timeseries.js';
 import type { Endpoint } from '../../domain/types.js';
+import { checkPolicy, patchPolicy } from '../../domain/policy.js';
 import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
 import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from '../../security/secrets.js';
 import { route, type Ctx } from '../route.js';
@@ -54,6 +55,7 @@ async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string)
     headers,
     secret: b.secret ? normalizeSigningSecret(b.secret) : generateSigningSecret(),
     previousSecrets: [],
+    deliveryPolicy: checkPolicy(b),
     createdAt: c.now,
     updatedAt: c.now,
   };
@@ -117,6 +119,7 @@ export const endpointRoutes = [
         eventTypes,
         channels: listOrNull(b.channels),
         metadata: b.metadata ?? {},
+        deliveryPolicy: checkPolicy(b),
         updatedAt: c.now,
       });
       c.deps.operational.endpointChanged('endpoint.updated', c.app!, ep);
@@ -147,6 +150,7 @@ export const endpointRoutes = [
         eventTypes: types === undefined ? ep.eventTypes : listOrNull(types),
         channels: b.channels === undefined ? ep.channels : listOrNull(b.channels),
         metadata: b.metadata ?? ep.metadata,
+        deliveryPolicy: patchPolicy(ep.deliveryPolicy, b),
         updatedAt: c.now,
       });
       c.deps.operational.endpointChanged('endpoint.updated', c.app!, updated);

@@ -69,9 +69,9 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
       // results and every message goes to it.
       const ins = await this.one(
         c,
-        `INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+        `INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at, delivery_policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (uid) WHERE uid IS NOT NULL DO NOTHING RETURNING id`,
-        [a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt],
+        [a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt, jsonOrNull(a.deliveryPolicy)],
       );
       if (ins) msg = { ...msg, appId: a.id };
       else {

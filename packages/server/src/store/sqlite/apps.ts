@@ -16,8 +16,8 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
     return this.writes.run(() => {
       try {
         this.run(
-          'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          app.id, app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.createdAt, app.updatedAt,
+          'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at, delivery_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          app.id, app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.createdAt, app.updatedAt, json(app.deliveryPolicy),
         );
       } catch (e) {
         if (isUniqueViolation(e)) throw taken('application');
@@ -58,8 +58,8 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
     return this.writes.run(() => {
       try {
         const res = this.run(
-          'UPDATE application SET uid = ?, name = ?, throttle_rate = ?, metadata = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL',
-          app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.updatedAt, app.id,
+          'UPDATE application SET uid = ?, name = ?, throttle_rate = ?, metadata = ?, updated_at = ?, delivery_policy = ? WHERE id = ? AND deleted_at IS NULL',
+          app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.updatedAt, json(app.deliveryPolicy), app.id,
         );
         if (res.changes === 0) throw deletedConcurrently('application');
         this.forgetApp(app.id);

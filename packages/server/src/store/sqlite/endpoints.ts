@@ -17,7 +17,7 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
     return [
       ep.uid, ep.url, ep.description, ep.throttleRate, ep.disabled ? 1 : 0, ep.disabledReason, json(ep.eventTypes),
       json(ep.channels), JSON.stringify(ep.metadata), this.sealer.seal(JSON.stringify(ep.headers)), this.sealer.seal(ep.secret),
-      this.sealer.seal(JSON.stringify(ep.previousSecrets)), ep.updatedAt,
+      this.sealer.seal(JSON.stringify(ep.previousSecrets)), ep.updatedAt, json(ep.deliveryPolicy),
     ];
   }
 
@@ -26,8 +26,8 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
       try {
         this.run(
           `INSERT INTO endpoint (uid, url, description, throttle_rate, disabled, disabled_reason, event_types, channels, metadata,
-             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, id, app_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, id, app_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           ...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt,
         );
       } catch (e) {
@@ -64,7 +64,7 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
         const res = this.run(
           `UPDATE endpoint SET uid = ?, url = ?, description = ?, throttle_rate = ?, disabled = ?, disabled_reason = ?,
              event_types = ?, channels = ?, metadata = ?, headers_sealed = ?, secret_sealed = ?, previous_secrets_sealed = ?,
-             updated_at = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
+             updated_at = ?, delivery_policy = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
           ...this.endpointParams(ep), ep.id, ep.appId,
         );
         if (res.changes === 0) throw deletedConcurrently('endpoint');

@@ -35,8 +35,8 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
       if (existing) msg = { ...msg, appId: existing.id };
       else {
         this.run(
-          'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt,
+          'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at, delivery_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt, json(a.deliveryPolicy),
         );
         msg = { ...msg, appId: a.id };
       }

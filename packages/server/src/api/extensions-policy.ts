@@ -1,0 +1,40 @@
+// Herald's per-tenant delivery rules in the contract: retry schedule and timeout on applications
+// and endpoints. All optional; a Svix client that never sends them gets the server's settings.
+import { POLICY_MAX_RETRIES, POLICY_MAX_TIMEOUT_S, POLICY_MIN_TIMEOUT_S } from '../domain/policy.js';
+
+type Schema = Record<string, any>;
+
+const retrySchedule = (owner: string): Schema => ({
+  type: 'array',
+  nullable: true,
+  maxItems: POLICY_MAX_RETRIES,
+  items: { type: 'string', example: '30m' },
+  example: ['5s', '1m', '10m', '1h'],
+  description:
+    `Herald: the delays between attempts for ${owner}, in HERALD_RETRY_SCHEDULE's syntax ("5s", "30m", "2h"), each 1s to 24h, ` +
+    `at most ${POLICY_MAX_RETRIES}. \`[]\` means a single attempt, no retries. Null or absent: ${owner === "this endpoint's deliveries" ? "the application's schedule, else the server's" : "the server's schedule"}.`,
+});
+
+const timeout = (owner: string): Schema => ({
+  type: 'integer',
+  nullable: true,
+  minimum: POLICY_MIN_TIMEOUT_S,
+  maximum: POLICY_MAX_TIMEOUT_S,
+  example: 10,
+  description:
+    `Herald: how long one request to ${owner} may take, in whole seconds (${POLICY_MIN_TIMEOUT_S} to ${POLICY_MAX_TIMEOUT_S}; ` +
+    `at most half of the server's HERALD_LEASE). Null or absent: ${owner === 'this endpoint' ? "the application's timeout, else the server's HERALD_DELIVERY_TIMEOUT" : "the server's HERALD_DELIVERY_TIMEOUT"}.`,
+});
+
+/** `retrySchedule` and `timeout` on applications and endpoints, in and out. */
+export function addDeliveryPolicy(doc: Schema): void {
+  const s = doc.components.schemas as Schema;
+  for (const k of ['ApplicationIn', 'ApplicationPatch', 'ApplicationOut']) {
+    s[k].properties.retrySchedule = retrySchedule("this application's endpoints");
+    s[k].properties.timeout = timeout("this application's endpoints");
+  }
+  for (const k of ['EndpointIn', 'EndpointUpdate', 'EndpointPatch', 'EndpointOut']) {
+    s[k].properties.retrySchedule = retrySchedule("this endpoint's deliveries");
+    s[k].properties.timeout = timeout('this endpoint');
+  }
+}
