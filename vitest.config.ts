@@ -23,7 +23,7 @@ const BOTH_STORES = [
   'applications', 'attempts', 'auth', 'bad-input', 'contract', 'cors', 'endpoint-timeseries', 'endpoints', 'event-types',
   'hostile-input', 'idempotency', 'messages', 'portal', 'rate-limit', 'source-ips', 'ssrf',
   'engage/encryption', 'engage/producer', 'engage/settings',
-  'delivery/auto-disable', 'delivery/egress', 'delivery/filters', 'delivery/operational', 'delivery/retries', 'delivery/retry-policy',
+  'delivery/auto-disable', 'delivery/egress', 'delivery/filters', 'delivery/operational', 'delivery/retries', 'delivery/retry-policy', 'delivery/content-filter',
   'delivery/signing', 'delivery/throttle',
 ].map((f) => `packages/server/test/${f}.test.ts`);
 

@@ -1,5 +1,6 @@
 // Herald's per-tenant delivery rules in the contract: retry schedule and timeout on applications
-// and endpoints. All optional; a Svix client that never sends them gets the server's settings.
+// and endpoints, content filters on endpoints. All optional; a Svix client that never sends them
+// gets Svix's behaviour and the server's settings.
 import { POLICY_MAX_RETRIES, POLICY_MAX_TIMEOUT_S, POLICY_MIN_TIMEOUT_S } from '../domain/policy.js';
 
 type Schema = Record<string, any>;
@@ -36,5 +37,20 @@ export function addDeliveryPolicy(doc: Schema): void {
   for (const k of ['EndpointIn', 'EndpointUpdate', 'EndpointPatch', 'EndpointOut']) {
     s[k].properties.retrySchedule = retrySchedule("this endpoint's deliveries");
     s[k].properties.timeout = timeout('this endpoint');
+    s[k].properties.filter = CONTENT_FILTER;
   }
 }
+
+const CONTENT_FILTER: Schema = {
+  type: 'object',
+  nullable: true,
+  additionalProperties: true,
+  example: { country: { $eq: 'SE' }, $or: [{ tier: 'gold' }, { score: { $gte: 100 } }] },
+  description:
+    'Herald: only messages whose payload matches this filter go to the endpoint (after the event type and channel filters). ' +
+    'The JSON operator form Convoy and Outpost use, rooted at the payload: keys are dotted paths (`customer.country`; a number ' +
+    'indexes a list) or `$or`/`$and` (lists of filters) and `$not` (a filter); a path takes a value (equality) or operators ' +
+    '`$eq $neq $gt $gte $lt $lte $in $nin $exist $not`. A missing path matches only `$neq`, `$nin` and `$exist: false`. ' +
+    'At most 4096 characters and 10 levels. Null, absent or `{}`: every message. Not allowed on an application whose Engage ' +
+    'payloads are encrypted (422). A send-example ignores it.',
+};

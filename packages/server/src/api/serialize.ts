@@ -90,6 +90,7 @@ function endpointFields(e: Endpoint) {
     channels: e.channels,
     metadata: e.metadata,
     ...policyOut(e.deliveryPolicy),
+    filter: e.filter ?? null,
     version: 1,
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),

@@ -1,4 +1,5 @@
 // Domain records as the store returns them. Times are epoch milliseconds.
+import type { ContentFilter } from './content-filter.js';
 import type { DeliveryPolicy } from './policy.js';
 
 export type Metadata = Record<string, string>;
@@ -53,6 +54,8 @@ export interface Endpoint {
   previousSecrets: RetiredSecret[];
   /** Its own retry schedule and timeout (domain/policy.ts); null or absent: its application's. */
   deliveryPolicy?: DeliveryPolicy | null;
+  /** Only messages whose payload matches go to it (domain/content-filter.ts); null or absent: all. */
+  filter?: ContentFilter | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -25,6 +25,7 @@ import { installEngageCatalog } from '../../engage/catalog.js';
 import { envelopeBodies, KeyedLock, tenantName } from '../../engage/producer.js';
 import { StaleStateError, type EngageSettings, type EngageStateKind } from '../../store/store.js';
 import { route, type Ctx, type Result } from '../route.js';
+import { filteredEndpoints } from './common.js';
 import { newMessage } from './messages.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -158,6 +159,11 @@ export const engageRoutes = [
     async handler(c) {
       // The contract already refused anything but 32 alphanumerics (422 naming body.key).
       const key = (c.body.key as string | null | undefined) ?? generateEncryptionKey();
+      // Encrypted payloads cannot be matched by content filters: the tenant removes those first.
+      const filtered = await filteredEndpoints(c);
+      if (filtered.length > 0) {
+        throw conflict(`Endpoints with a content filter cannot receive encrypted payloads; remove the filter from ${filtered.join(', ')} first.`, 'endpoints_filtered');
+      }
       const s = await c.deps.store.setEngageKey(c.app!.id, key, c.now);
       return { status: 200, body: { key, keySetAt: iso(s.keySetAt) } };
     },

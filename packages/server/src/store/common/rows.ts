@@ -35,6 +35,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       secret: sealer.unseal(r.secret_sealed),
       previousSecrets: JSON.parse(sealer.unseal(r.previous_secrets_sealed)),
       deliveryPolicy: json(r.delivery_policy) ?? null,
+      filter: json(r.content_filter) ?? null,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     }),

@@ -54,7 +54,7 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
 
   /** The delivery tasks a new message gets: one per live endpoint of its application that it matches. */
   protected async matchTasks(db: Db, msg: Message, opts: CreateMessageOptions): Promise<DeliveryTask[]> {
-    const endpoints = await this.all(db, 'SELECT id, disabled, event_types AS "eventTypes", channels FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId]);
+    const endpoints = await this.all(db, 'SELECT id, disabled, event_types AS "eventTypes", channels, content_filter::text AS filter FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId]);
     return fanOut(msg, endpoints as FanOutEndpoint[], opts.onlyEndpointId);
   }
 
