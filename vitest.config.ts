@@ -20,7 +20,7 @@ import { defineConfig } from 'vitest/config';
  * - it touches no store (config, ids, sealer, json-span, delivery/one-signer, the other packages).
  */
 const BOTH_STORES = [
-  'applications', 'attempts', 'auth', 'bad-input', 'contract', 'cors', 'endpoint-timeseries', 'endpoints', 'event-types',
+  'applications', 'attempts', 'schema-enforcement', 'auth', 'bad-input', 'contract', 'cors', 'endpoint-timeseries', 'endpoints', 'event-types',
   'hostile-input', 'idempotency', 'messages', 'portal', 'rate-limit', 'source-ips', 'ssrf',
   'engage/encryption', 'engage/producer', 'engage/settings',
   'delivery/auto-disable', 'delivery/egress', 'delivery/filters', 'delivery/operational', 'delivery/retries', 'delivery/retry-policy', 'delivery/content-filter',

@@ -146,7 +146,9 @@ const setupIdem = (client) => {
 };
 for (let i = 0; i < rounds; i++) {
   for (const connections of levels) {
-    for (const [k, sv] of Object.entries(servers)) {
+    // In the A/B modes the two alternate which goes first, so warm-up and drift favour neither.
+    const order = variant && i % 2 === 1 ? Object.entries(servers).reverse() : Object.entries(servers);
+    for (const [k, sv] of order) {
       results[k][connections].push(
         await measure(sv.pid, { ...common, body: sv.body ?? body, connections, url: sv.url, setupClient: sv.idem ? setupIdem : undefined }),
       );

@@ -41,6 +41,38 @@ export function addDeliveryPolicy(doc: Schema): void {
   }
 }
 
+/** `schemaEnforcement` on event types, and what it records on messages. */
+export function addSchemaEnforcement(doc: Schema): void {
+  const s = doc.components.schemas as Schema;
+  const enforcement = {
+    type: 'string',
+    enum: ['off', 'warn', 'reject'],
+    example: 'reject',
+    description:
+      "Herald: check each new message's payload against this event type's JSON Schema (its highest version in `schemas`). " +
+      '`off` (default): no check. `warn`: accept, and record the violations on the message (`schemaViolations`). ' +
+      '`reject`: answer 422 listing the schema errors (at `body.payload...`) and store nothing. Applies to the Engage producer ' +
+      "routes too. An update that leaves it out keeps the event type's current setting.",
+  };
+  for (const k of ['EventTypeIn', 'EventTypeUpdate', 'EventTypePatch']) s[k].properties.schemaEnforcement = enforcement;
+  s.EventTypeOut.properties.schemaEnforcement = { ...enforcement, description: `${enforcement.description} Always present in answers.` };
+  const violations = {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['path', 'message'],
+      properties: {
+        path: { type: 'string', description: 'Where in the payload, as a JSON Pointer ("" is the payload itself).', example: '/customer/email' },
+        message: { type: 'string', example: 'must match format "email"' },
+      },
+    },
+    description:
+      "Herald: present only on a message accepted while its event type's schemaEnforcement was `warn` and its payload broke the schema: " +
+      'the errors found (at most 20).',
+  };
+  for (const k of ['MessageOut', 'EndpointMessageOut']) if (s[k]) s[k].properties.schemaViolations = violations;
+}
+
 const CONTENT_FILTER: Schema = {
   type: 'object',
   nullable: true,

@@ -71,6 +71,7 @@ export function eventTypeOut(e: EventType, withContent = true) {
     schemas: withContent ? e.schemas : null,
     featureFlag: e.featureFlag,
     groupName: e.groupName,
+    schemaEnforcement: e.schemaEnforcement ?? 'off',
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
   };
@@ -109,7 +110,7 @@ function payloadOf(m: Message, withContent: boolean): unknown {
 }
 
 export function messageOut(m: Message, withContent = true) {
-  return {
+  const out = {
     id: m.id,
     eventId: m.eventId,
     eventType: m.eventType,
@@ -117,6 +118,8 @@ export function messageOut(m: Message, withContent = true) {
     channels: m.channels,
     timestamp: iso(m.createdAt),
   };
+  // Herald: only on a message accepted with schema violations (its event type enforced 'warn').
+  return m.schemaViolations ? { ...out, schemaViolations: m.schemaViolations } : out;
 }
 
 function deliveryState(t: DeliveryTask) {

@@ -24,8 +24,20 @@ export interface EventType {
   schemas: Record<string, unknown> | null;
   featureFlag: string | null;
   groupName: string | null;
+  /** Whether new messages' payloads are checked against the latest schema; absent means 'off'. */
+  schemaEnforcement?: SchemaEnforcement;
   createdAt: number;
   updatedAt: number;
+}
+
+/** off: not checked; warn: accepted, violations recorded on the message; reject: refused (422), nothing stored. */
+export type SchemaEnforcement = 'off' | 'warn' | 'reject';
+export const SCHEMA_ENFORCEMENTS: readonly SchemaEnforcement[] = ['off', 'warn', 'reject'];
+
+/** One way a payload breaks its event type's schema: where (a JSON Pointer) and what. */
+export interface SchemaViolation {
+  path: string;
+  message: string;
 }
 
 /** A signing secret that is no longer current but still signs until `expiresAt`. */
@@ -70,6 +82,8 @@ export interface Message {
   payload: string | null;
   /** When the payload is purged. */
   expiresAt: number;
+  /** Schema violations found at ingest under 'warn' enforcement; null or absent when none. */
+  schemaViolations?: SchemaViolation[] | null;
   createdAt: number;
 }
 

@@ -164,6 +164,8 @@ describe('content filters through the API and fan-out', () => {
     // PATCH without `filter` keeps it.
     expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { description: 'd' })).toMatchObject({ filter: { n: 2 } });
     expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url: 'https://example.com/a', filter: { n: 3 } })).toMatchObject({ filter: { n: 3 } });
+    // PUT without `filter` (as a Svix client sends it) keeps it too.
+    expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url: 'https://example.com/a' })).toMatchObject({ filter: { n: 3 } });
     const m3 = await sendMessage(h, app.id, { payload: { n: 2 } });
     expect(await destinations(app.id, m3.id)).toEqual([]);
     expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { filter: null })).toMatchObject({ filter: null });

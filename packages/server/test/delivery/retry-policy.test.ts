@@ -61,8 +61,9 @@ describe('retry policy through the API', () => {
     expect(await h.call('GET', `/api/v1/app/${app.id}`, 200)).toMatchObject({ retrySchedule: ['1m', '10m'], timeout: 7 });
     // PATCH: named fields change (null clears), others stay.
     expect(await h.call('PATCH', `/api/v1/app/${app.id}`, 200, { timeout: null })).toMatchObject({ retrySchedule: ['1m', '10m'], timeout: null });
-    // PUT replaces: what it leaves out inherits again.
-    expect(await h.call('PUT', `/api/v1/app/${app.id}`, 200, { name: 'renamed', timeout: 3 })).toMatchObject({ retrySchedule: null, timeout: 3 });
+    // PUT: what it leaves out is kept (a Svix client does not know these fields); null clears.
+    expect(await h.call('PUT', `/api/v1/app/${app.id}`, 200, { name: 'renamed', timeout: 3 })).toMatchObject({ retrySchedule: ['1m', '10m'], timeout: 3 });
+    expect(await h.call('PUT', `/api/v1/app/${app.id}`, 200, { name: 'renamed', retrySchedule: null })).toMatchObject({ retrySchedule: null, timeout: 3 });
 
     const url = 'https://example.com/hook';
     const ep = await h.call('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url, retrySchedule: [], timeout: 60 });
@@ -70,7 +71,8 @@ describe('retry policy through the API', () => {
     expect(await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200)).toMatchObject({ retrySchedule: [], timeout: 60 });
     expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { retrySchedule: ['2h'] })).toMatchObject({ retrySchedule: ['2h'], timeout: 60 });
     expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { retrySchedule: null })).toMatchObject({ retrySchedule: null, timeout: 60 });
-    expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url })).toMatchObject({ retrySchedule: null, timeout: null });
+    expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url })).toMatchObject({ retrySchedule: null, timeout: 60 });
+    expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url, timeout: null })).toMatchObject({ retrySchedule: null, timeout: null });
     const listed = await h.call('GET', `/api/v1/app/${app.id}/endpoint`, 200);
     expect(listed.data[0]).toMatchObject({ retrySchedule: null, timeout: null });
   });

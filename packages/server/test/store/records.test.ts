@@ -225,6 +225,21 @@ eachStore('store: messages', (t) => {
     expect(after.tasks.map((x) => x.endpointId).sort()).toEqual([big.id, all.id].sort());
   });
 
+  it('keeps an event type’s schema enforcement and a message’s schema violations', async () => {
+    const { store } = t();
+    await store.putEventType(eventType('checked.one', { schemaEnforcement: 'warn' }));
+    expect((await store.getEventType('checked.one'))!.schemaEnforcement).toBe('warn');
+    await store.putEventType(eventType('checked.one', { schemaEnforcement: 'reject', updatedAt: T0 + 1 }));
+    expect((await store.getEventType('checked.one'))!.schemaEnforcement).toBe('reject');
+    const a = await store.createApplication(app());
+    const violations = [{ path: '/email', message: 'must match format "email"' }];
+    const m = (await store.createMessage(message(a.id, { schemaViolations: violations }), {})).message;
+    expect((await store.getMessage(a.id, m.id))!.schemaViolations).toEqual(violations);
+    const many = await store.createMessages([message(a.id, { schemaViolations: violations }), message(a.id)], {});
+    expect((await store.getMessage(a.id, many.messages[0]!.id))!.schemaViolations).toEqual(violations);
+    expect((await store.getMessage(a.id, many.messages[1]!.id))!.schemaViolations).toBeNull();
+  });
+
   it('eventIds are unique per application; find by id or eventId; expunge the payload', async () => {
     const { store } = t();
     const a = await store.createApplication(app());

@@ -32,14 +32,14 @@ export function message(appId: string, o: Partial<Message> = {}): Message {
   const createdAt = o.createdAt ?? T0;
   return {
     id: ids.next('message', createdAt), appId, eventId: null, eventType: 'user.created', channels: null, payload: '{"a":1}',
-    expiresAt: createdAt + 30 * DAY, createdAt, ...o,
+    expiresAt: createdAt + 30 * DAY, schemaViolations: null, createdAt, ...o,
   };
 }
 
 export function eventType(name: string, o: Partial<EventType> = {}): EventType {
   return {
     name, description: `about ${name}`, archived: false, deprecated: false, schemas: null, featureFlag: null, groupName: null,
-    createdAt: T0, updatedAt: T0, ...o,
+    schemaEnforcement: 'off', createdAt: T0, updatedAt: T0, ...o,
   };
 }
 

@@ -77,7 +77,8 @@ export const applicationRoutes = [
         uid: b.uid ?? null,
         throttleRate: throttleOf(b) ?? null,
         metadata: b.metadata ?? {},
-        deliveryPolicy: checkPolicy(b),
+        // Herald's fields survive a Svix client's PUT that does not know them; null clears one.
+        deliveryPolicy: patchPolicy(c.app.deliveryPolicy, b),
         updatedAt: c.now,
       });
       return { status: 200, body: applicationOut(app) };

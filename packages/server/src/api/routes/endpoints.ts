@@ -111,8 +111,9 @@ export const endpointRoutes = [
       checkUrl(c, b.url);
       const eventTypes = listOrNull(b.eventTypes ?? b.filterTypes);
       await requireEventTypes(c, eventTypes);
-      const filter = checkFilter(b.filter);
-      await requireFilterable(c, filter);
+      // Herald's fields survive a Svix client's PUT that does not know them; null clears one.
+      const filter = b.filter === undefined ? c.endpoint.filter : checkFilter(b.filter);
+      if (b.filter !== undefined) await requireFilterable(c, filter);
       const disabled = b.disabled ?? false;
       const ep = await c.deps.store.updateEndpoint({
         ...c.endpoint,
@@ -125,7 +126,7 @@ export const endpointRoutes = [
         eventTypes,
         channels: listOrNull(b.channels),
         metadata: b.metadata ?? {},
-        deliveryPolicy: checkPolicy(b),
+        deliveryPolicy: patchPolicy(c.endpoint.deliveryPolicy, b),
         filter,
         updatedAt: c.now,
       });

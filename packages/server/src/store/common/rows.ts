@@ -47,6 +47,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       schemas: json(r.schemas),
       featureFlag: r.feature_flag,
       groupName: r.group_name,
+      schemaEnforcement: r.schema_enforcement ?? 'off',
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     }),
@@ -76,6 +77,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       channels: json(r.channels),
       payload: r.payload,
       expiresAt: r.expires_at,
+      schemaViolations: json(r.schema_violations) ?? null,
       createdAt: r.created_at,
     }),
     /** `prefix` reads a task joined under aliased columns (e.g. `t_msg_id`). */

@@ -89,12 +89,13 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
   async putEventType(et: EventType, idem?: IdempotencyWrite<EventType>): Promise<EventType> {
     const write = async (db: Db) => {
       await db.query(
-        `INSERT INTO event_type (name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        `INSERT INTO event_type (name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at, schema_enforcement)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (name) DO UPDATE SET description = excluded.description, archived = excluded.archived,
            deprecated = excluded.deprecated, schemas = excluded.schemas, feature_flag = excluded.feature_flag,
-           group_name = excluded.group_name, updated_at = excluded.updated_at`,
-        [et.name, et.description, et.archived, et.deprecated, jsonOrNull(et.schemas), et.featureFlag, et.groupName, et.createdAt, et.updatedAt],
+           group_name = excluded.group_name, updated_at = excluded.updated_at, schema_enforcement = excluded.schema_enforcement`,
+        [et.name, et.description, et.archived, et.deprecated, jsonOrNull(et.schemas), et.featureFlag, et.groupName, et.createdAt, et.updatedAt,
+          et.schemaEnforcement ?? 'off'],
       );
       await this.putIdem(db, idem, et);
       return et;

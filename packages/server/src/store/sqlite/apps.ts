@@ -100,13 +100,13 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
   putEventType(et: EventType, idem?: IdempotencyWrite<EventType>): Promise<EventType> {
     return this.writes.run(() => {
       this.run(
-        `INSERT INTO event_type (name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO event_type (name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at, schema_enforcement)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET description = excluded.description, archived = excluded.archived,
            deprecated = excluded.deprecated, schemas = excluded.schemas, feature_flag = excluded.feature_flag,
-           group_name = excluded.group_name, updated_at = excluded.updated_at`,
+           group_name = excluded.group_name, updated_at = excluded.updated_at, schema_enforcement = excluded.schema_enforcement`,
         et.name, et.description, et.archived ? 1 : 0, et.deprecated ? 1 : 0, json(et.schemas), et.featureFlag, et.groupName,
-        et.createdAt, et.updatedAt,
+        et.createdAt, et.updatedAt, et.schemaEnforcement ?? 'off',
       );
       this.putIdem(idem, et);
       return et;
