@@ -53,6 +53,19 @@ describe('schemaEnforcement on event types and messages', () => {
     }
   });
 
+  it('the OpenAPI document describes every per-tenant delivery rule, marked "Herald:"', async () => {
+    const doc = (await h().inject('GET', '/api/v1/openapi.json', { token: null })).json;
+    const s = doc.components.schemas;
+    for (const k of ['ApplicationIn', 'ApplicationPatch', 'ApplicationOut', 'EndpointIn', 'EndpointUpdate', 'EndpointPatch', 'EndpointOut']) {
+      expect(s[k].properties.retrySchedule.description, k).toMatch(/^Herald:/);
+      expect(s[k].properties.timeout.description, k).toMatch(/^Herald:/);
+    }
+    for (const k of ['EndpointIn', 'EndpointUpdate', 'EndpointPatch', 'EndpointOut']) expect(s[k].properties.filter.description, k).toMatch(/^Herald:/);
+    for (const k of ['EventTypeIn', 'EventTypeUpdate', 'EventTypePatch', 'EventTypeOut']) expect(s[k].properties.schemaEnforcement.description, k).toMatch(/^Herald:/);
+    expect(s.MessageOut.properties.schemaViolations.description).toMatch(/^Herald:/);
+    expect(doc.paths['/api/v1/app/{app_id}/engage/encryption-key'].put.responses['409'].description).toMatch(/^Herald:.*endpoints_filtered/);
+  });
+
   it('checks against the latest schema version', () => {
     expect(latestSchema({ 1: 'a', 10: 'c', 2: 'b' })).toBe('c');
     expect(latestSchema(null)).toBeUndefined();

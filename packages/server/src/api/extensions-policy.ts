@@ -39,6 +39,14 @@ export function addDeliveryPolicy(doc: Schema): void {
     s[k].properties.timeout = timeout('this endpoint');
     s[k].properties.filter = CONTENT_FILTER;
   }
+  // Encrypted Engage payloads cannot be matched by content: a key on a filtered application is refused.
+  const setKey = doc.paths['/api/v1/app/{app_id}/engage/encryption-key']?.put;
+  if (setKey) {
+    setKey.responses['409'] = {
+      description: 'Herald: `endpoints_filtered`: endpoints of this application carry a content filter (named in `detail`); remove those filters first.',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } },
+    };
+  }
 }
 
 /** `schemaEnforcement` on event types, and what it records on messages. */
