@@ -180,6 +180,10 @@ if (variant) {
   const r = med(mode, sat[mode], 'rps') / med('herald', sat.herald, 'rps');
   const cpu = med(mode, sat[mode], 'cpuUsPerReq') / med('herald', sat.herald, 'cpuUsPerReq');
   console.log(`${what}: rps ratio ${r.toFixed(3)} (cost ${((1 - r) * 100).toFixed(1)}%), CPU per request ratio ${cpu.toFixed(3)} (at saturation: ${sat[mode]} vs ${sat.herald} connections)`);
+  // The same connection count side by side: CPU per request is the steadier figure on a busy host.
+  for (const c of levels) {
+    console.log(`  at ${c} connections: rps ratio ${(med(mode, c, 'rps') / med('herald', c, 'rps')).toFixed(3)}, CPU per request ratio ${(med(mode, c, 'cpuUsPerReq') / med('herald', c, 'cpuUsPerReq')).toFixed(3)}`);
+  }
   console.log(JSON.stringify(results));
   process.exit(0);
 }
