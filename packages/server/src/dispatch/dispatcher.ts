@@ -83,6 +83,8 @@ export class Dispatcher {
   private schemaCheckAt = -Infinity;
   private schemaTooOld = false;
   private loopTurns = 0;
+  /** The policy of a delivery that has none of its own (policyOf). */
+  private serverPolicy: EffectivePolicy | null = null;
 
   constructor(private readonly o: DispatcherOptions) {
     o.store.onTasksDue(() => this.wake());
@@ -324,6 +326,8 @@ export class Dispatcher {
    */
   private policyOf(endpoint: Endpoint, appPolicy: DeliveryContext['appPolicy']): EffectivePolicy {
     const { retryScheduleMs, attemptTimeoutMs, leaseMs } = this.o;
+    // Most deliveries have no policy of their own: they share one object.
+    if (!endpoint.deliveryPolicy && !appPolicy) return (this.serverPolicy ??= { retryScheduleMs, timeoutMs: attemptTimeoutMs });
     return effectivePolicy(endpoint.deliveryPolicy, appPolicy, { retryScheduleMs, timeoutMs: attemptTimeoutMs, maxTimeoutMs: Math.max(attemptTimeoutMs, Math.floor(leaseMs / 2)) });
   }
 
