@@ -116,6 +116,14 @@ describe('schemaEnforcement on event types and messages', () => {
     expect((await send(appId, et.name, BAD)).status).toBe(422);
     await call(h(), 'PATCH', `/api/v1/event-type/${et.name}`, 200, { body: { schemaEnforcement: 'off' } });
     expect((await send(appId, et.name, BAD)).status).toBe(202);
+    // A schema that cannot be compiled (a reference to another document) cannot be enforced: 422.
+    const unresolvable = { $ref: 'https://schemas.example.com/user.json' };
+    const refused = await h().inject('POST', '/api/v1/event-type', { body: { name: `ref.${++n}`, description: 'd', schemas: { 1: unresolvable }, schemaEnforcement: 'warn' } });
+    expect(refused.status).toBe(422);
+    expect(refused.json.detail[0].loc).toEqual(['body', 'schemas', '1']);
+    expect(refused.json.detail[0].msg).toMatch(/cannot be enforced/);
+    expect((await h().inject('PATCH', `/api/v1/event-type/${et.name}`, { body: { schemas: { 1: unresolvable }, schemaEnforcement: 'reject' } })).status).toBe(422);
+    expect((await call(h(), 'GET', `/api/v1/event-type/${et.name}`, 200)).json.schemaEnforcement).toBe('off');
     // An event type without a schema has nothing to enforce.
     const bare = (await call(h(), 'POST', '/api/v1/event-type', 201, { body: { name: `bare.${++n}`, description: 'd', schemaEnforcement: 'reject' } })).json;
     expect((await send(appId, bare.name, BAD)).status).toBe(202);

@@ -60,7 +60,8 @@ export function addSchemaEnforcement(doc: Schema): void {
       "Herald: check each new message's payload against this event type's JSON Schema (its highest version in `schemas`). " +
       '`off` (default): no check. `warn`: accept, and record the violations on the message (`schemaViolations`). ' +
       '`reject`: answer 422 listing the schema errors (at `body.payload...`) and store nothing. Applies to the Engage producer ' +
-      "routes too. An update that leaves it out keeps the event type's current setting.",
+      "routes too. An update that leaves it out keeps the event type's current setting. Setting `warn` or `reject` on a schema " +
+      'that cannot be compiled (say, a `$ref` to another document) is a 422 at `body.schemas.<version>`.',
   };
   for (const k of ['EventTypeIn', 'EventTypeUpdate', 'EventTypePatch']) s[k].properties.schemaEnforcement = enforcement;
   s.EventTypeOut.properties.schemaEnforcement = { ...enforcement, description: `${enforcement.description} Always present in answers.` };

@@ -25,24 +25,38 @@ interface Entry {
 
 const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
 addFormats.default(ajv);
-const compiled = new Map<string, ValidateFunction | null>();
+const compiled = new Map<string, { v: ValidateFunction | null; why: string | null }>();
 
-/** The validator of one schema, compiled on first use; null if the schema does not compile. */
-function validatorFor(schema: unknown): ValidateFunction | null {
+function compiledOf(schema: unknown): { v: ValidateFunction | null; why: string | null } {
   const text = JSON.stringify(schema);
-  let v = compiled.get(text);
-  if (v === undefined) {
+  let c = compiled.get(text);
+  if (c === undefined) {
     if (compiled.size > 10_000) compiled.clear();
     try {
       // A copy without $id/$schema keys that would clash between schemas or name an unknown draft.
       const { $id: _id, $schema: _schema, ...body } = schema as Record<string, unknown>;
-      v = ajv.compile(body);
-    } catch {
-      v = null;
+      c = { v: ajv.compile(body), why: null };
+    } catch (e) {
+      c = { v: null, why: e instanceof Error ? e.message : String(e) };
     }
-    compiled.set(text, v);
+    compiled.set(text, c);
   }
-  return v;
+  return c;
+}
+
+/** The validator of one schema, compiled on first use; null if the schema does not compile. */
+function validatorFor(schema: unknown): ValidateFunction | null {
+  return compiledOf(schema).v;
+}
+
+/**
+ * Why an event type's schemas cannot be enforced (its latest version does not compile, e.g. a
+ * `$ref` to another document), or null when they can or there is no schema.
+ */
+export function enforcementProblem(schemas: Record<string, unknown> | null): string | null {
+  const schema = latestSchema(schemas);
+  if (schema === undefined || schema === null || typeof schema !== 'object') return null;
+  return compiledOf(schema).why;
 }
 
 /** The schema messages are checked against: the highest version (numerically) of `schemas`. */

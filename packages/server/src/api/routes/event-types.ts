@@ -4,7 +4,7 @@ import { Ajv } from 'ajv';
 import { conflict, invalidBody, notFound } from '../../domain/errors.js';
 import type { EventType } from '../../domain/types.js';
 import { route, type Ctx } from '../route.js';
-import { enforcerOf } from '../schema-enforcement.js';
+import { enforcementProblem, enforcerOf, latestSchema } from '../schema-enforcement.js';
 import { eventTypeOut } from '../serialize.js';
 import { mapPage, pageOf } from './common.js';
 
@@ -40,6 +40,13 @@ function fromBody(c: Ctx, name: string, b: Record<string, any>, prior: EventType
 
 /** Write an event type; this process's schema enforcement reads it again from the next message on. */
 async function put(c: Ctx, et: EventType, idem?: Parameters<Ctx['deps']['store']['putEventType']>[1]): Promise<EventType> {
+  if (et.schemaEnforcement && et.schemaEnforcement !== 'off') {
+    const why = enforcementProblem(et.schemas);
+    if (why) {
+      const version = Object.keys(et.schemas ?? {}).find((k) => et.schemas![k] === latestSchema(et.schemas)) ?? '';
+      throw invalidBody(['schemas', version], `this schema cannot be enforced (${why}); set schemaEnforcement to "off" or fix the schema`);
+    }
+  }
   const out = await c.deps.store.putEventType(et, idem);
   enforcerOf(c.deps.store).forget(et.name);
   return out;
