@@ -10,19 +10,13 @@ export interface FanOutEndpoint extends Matchable {
   filter?: string | null;
 }
 
-/** The payload parsed at most once per message, and only if a content filter asks for it. */
-function payloadOnce(text: string | null): () => unknown {
-  let parsed: { v: unknown } | undefined;
-  return () => {
-    if (!parsed) {
-      try {
-        parsed = { v: text === null ? undefined : JSON.parse(text) };
-      } catch {
-        parsed = { v: undefined };
-      }
-    }
-    return parsed.v;
-  };
+/** The payload as a value for content filters (undefined when there is none or it is not JSON). */
+function parsed(text: string | null | undefined): { v: unknown } {
+  try {
+    return { v: text === null || text === undefined ? undefined : JSON.parse(text) };
+  } catch {
+    return { v: undefined };
+  }
 }
 
 /**
@@ -37,11 +31,12 @@ export function fanOut(
   onlyEndpointId?: string,
 ): DeliveryTask[] {
   const tasks: DeliveryTask[] = [];
-  const payload = payloadOnce(msg.payload ?? null);
+  // Parsed at most once per message, and only when a content filter asks for it.
+  let content: { v: unknown } | undefined;
   for (const ep of endpoints) {
     const goes = onlyEndpointId
       ? ep.id === onlyEndpointId && !ep.disabled
-      : endpointMatches(ep, msg.eventType, msg.channels) && (!ep.filter || filterFor(ep.filter)(payload()));
+      : endpointMatches(ep, msg.eventType, msg.channels) && (!ep.filter || filterFor(ep.filter)((content ??= parsed(msg.payload)).v));
     if (!goes) continue;
     tasks.push({
       msgId: msg.id,
