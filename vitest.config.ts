@@ -21,9 +21,10 @@ import { defineConfig } from 'vitest/config';
  */
 const BOTH_STORES = [
   'applications', 'attempts', 'auth', 'bad-input', 'contract', 'cors', 'destinations', 'endpoint-timeseries', 'endpoints', 'event-types',
+  'schema-enforcement',
   'hostile-input', 'idempotency', 'messages', 'portal', 'rate-limit', 'source-ips', 'ssrf',
   'engage/encryption', 'engage/producer', 'engage/settings',
-  'delivery/auto-disable', 'delivery/egress', 'delivery/filters', 'delivery/operational', 'delivery/retries',
+  'delivery/auto-disable', 'delivery/egress', 'delivery/filters', 'delivery/operational', 'delivery/retries', 'delivery/retry-policy', 'delivery/content-filter',
   'delivery/signing', 'delivery/throttle',
 ].map((f) => `packages/server/test/${f}.test.ts`);
 

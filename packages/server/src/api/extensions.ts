@@ -3,6 +3,7 @@
 // optional: a Svix client that never sends them sees Svix's behaviour.
 import { addReadiness } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
+import { addDeliveryPolicy, addSchemaEnforcement } from './extensions-policy.js';
 import { addEndpointTimeseries } from './extensions-stats.js';
 import { addDestinations } from './extensions-destinations.js';
 import { addPortalLookSchema } from './portal-look.js';
@@ -118,6 +119,8 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addAuditLog(doc);
   addEndpointTimeseries(doc);
   addDestinations(doc);
+  addDeliveryPolicy(doc);
+  addSchemaEnforcement(doc);
   addReadiness(doc);
   addVersionOperation(doc);
   return doc;

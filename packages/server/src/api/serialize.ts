@@ -1,5 +1,6 @@
 // Domain records → Svix's wire shapes (camelCase, RFC 3339 dates, integer enums).
 import { STATUS_TEXT, type Application, type Attempt, type DeliveryTask, type Endpoint, type EventType, type Message } from '../domain/types.js';
+import type { DeliveryPolicy } from '../domain/policy.js';
 import type { BackgroundTask } from '../store/store.js';
 import { publicConfig, startPosition, type Destination } from '../domain/destinations.js';
 
@@ -43,6 +44,11 @@ export function toJson(value: unknown): string {
   return raws.length === 0 ? text : text.replace(TOKEN, (_m, i: string) => raws[Number(i)]!);
 }
 
+/** Herald: an application's or endpoint's own retry schedule and timeout; null inherits. */
+function policyOut(p: DeliveryPolicy | null | undefined) {
+  return { retrySchedule: p?.retrySchedule ?? null, timeout: p?.timeout ?? null };
+}
+
 export function applicationOut(a: Application) {
   return {
     id: a.id,
@@ -51,6 +57,7 @@ export function applicationOut(a: Application) {
     throttleRate: a.throttleRate,
     rateLimit: a.throttleRate,
     metadata: a.metadata,
+    ...policyOut(a.deliveryPolicy),
     createdAt: iso(a.createdAt),
     updatedAt: iso(a.updatedAt),
   };
@@ -65,6 +72,7 @@ export function eventTypeOut(e: EventType, withContent = true) {
     schemas: withContent ? e.schemas : null,
     featureFlag: e.featureFlag,
     groupName: e.groupName,
+    schemaEnforcement: e.schemaEnforcement ?? 'off',
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
   };
@@ -83,6 +91,8 @@ function endpointFields(e: Endpoint) {
     filterTypes: e.eventTypes,
     channels: e.channels,
     metadata: e.metadata,
+    ...policyOut(e.deliveryPolicy),
+    filter: e.filter ?? null,
     version: 1,
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
@@ -101,7 +111,7 @@ function payloadOf(m: Message, withContent: boolean): unknown {
 }
 
 export function messageOut(m: Message, withContent = true) {
-  return {
+  const out = {
     id: m.id,
     eventId: m.eventId,
     eventType: m.eventType,
@@ -109,6 +119,8 @@ export function messageOut(m: Message, withContent = true) {
     channels: m.channels,
     timestamp: iso(m.createdAt),
   };
+  // Herald: only on a message accepted with schema violations (its event type enforced 'warn').
+  return m.schemaViolations ? { ...out, schemaViolations: m.schemaViolations } : out;
 }
 
 function deliveryState(t: DeliveryTask) {

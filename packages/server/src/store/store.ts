@@ -8,6 +8,7 @@ import type { Page, PageQuery } from '../domain/pagination.js';
 import type { AuditEntry, AuditListQuery } from '../domain/audit.js';
 import type { EndpointChange } from '../domain/outcome.js';
 import type { Destination } from '../domain/destinations.js';
+import type { DeliveryPolicy } from '../domain/policy.js';
 import type { SchemaVerdict } from './migrate.js';
 import type {
   Application,
@@ -111,6 +112,8 @@ export interface DeliveryContext {
   message: Message | null;
   /** The endpoint's throttle rate, else its application's, else null (unthrottled). */
   throttleRate: number | null;
+  /** The application's retry schedule and timeout, which the endpoint's own override (domain/policy.ts). */
+  appPolicy?: DeliveryPolicy | null;
 }
 
 /** How a delivery attempt ends, recorded atomically with the attempt row. */

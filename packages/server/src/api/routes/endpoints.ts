@@ -3,11 +3,13 @@ import { badRequest, forbidden, invalidBody, notFound } from '../../domain/error
 import { isIdOf } from '../../domain/ids.js';
 import { timeseriesWindow, type TimeseriesBucket } from '../../domain/timeseries.js';
 import type { Endpoint } from '../../domain/types.js';
+import { checkFilter } from '../../domain/content-filter.js';
+import { checkPolicy, patchPolicy } from '../../domain/policy.js';
 import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
 import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from '../../security/secrets.js';
 import { route, type Ctx } from '../route.js';
 import { backgroundTaskOut, endpointOut } from '../serialize.js';
-import { instant, mapPage, pageOf, requireEventTypes, requireModuleForPortal, throttleOf, timeParam } from './common.js';
+import { instant, mapPage, pageOf, requireEventTypes, requireFilterable, requireModuleForPortal, throttleOf, timeParam } from './common.js';
 
 /**
  * What a tenant is told when the SSRF guard refuses a URL. The guard's own reason names the
@@ -39,6 +41,8 @@ async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string)
   await requireEventTypes(c, eventTypes);
   const headers = (b.headers ?? {}) as Record<string, string>;
   checkHeaders(headers);
+  const filter = checkFilter(b.filter);
+  await requireFilterable(c, filter);
   return {
     id: c.deps.ids.next('endpoint', c.now),
     appId: c.app!.id,
@@ -54,6 +58,8 @@ async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string)
     headers,
     secret: b.secret ? normalizeSigningSecret(b.secret) : generateSigningSecret(),
     previousSecrets: [],
+    deliveryPolicy: checkPolicy(b),
+    filter,
     createdAt: c.now,
     updatedAt: c.now,
   };
@@ -105,6 +111,9 @@ export const endpointRoutes = [
       checkUrl(c, b.url);
       const eventTypes = listOrNull(b.eventTypes ?? b.filterTypes);
       await requireEventTypes(c, eventTypes);
+      // Herald's fields survive a Svix client's PUT that does not know them; null clears one.
+      const filter = b.filter === undefined ? c.endpoint.filter : checkFilter(b.filter);
+      if (b.filter !== undefined) await requireFilterable(c, filter);
       const disabled = b.disabled ?? false;
       const ep = await c.deps.store.updateEndpoint({
         ...c.endpoint,
@@ -117,6 +126,8 @@ export const endpointRoutes = [
         eventTypes,
         channels: listOrNull(b.channels),
         metadata: b.metadata ?? {},
+        deliveryPolicy: patchPolicy(c.endpoint.deliveryPolicy, b),
+        filter,
         updatedAt: c.now,
       });
       c.deps.operational.endpointChanged('endpoint.updated', c.app!, ep);
@@ -135,6 +146,8 @@ export const endpointRoutes = [
       if (types !== undefined) await requireEventTypes(c, types);
       const throttle = throttleOf(b);
       if (throttle === 0) throw invalidBody(['throttleRate'], 'ensure this value is greater than or equal to 1');
+      const filter = b.filter === undefined ? ep.filter : checkFilter(b.filter);
+      if (b.filter !== undefined) await requireFilterable(c, filter);
       const disabled = b.disabled ?? ep.disabled;
       const updated = await c.deps.store.updateEndpoint({
         ...ep,
@@ -147,6 +160,8 @@ export const endpointRoutes = [
         eventTypes: types === undefined ? ep.eventTypes : listOrNull(types),
         channels: b.channels === undefined ? ep.channels : listOrNull(b.channels),
         metadata: b.metadata ?? ep.metadata,
+        deliveryPolicy: patchPolicy(ep.deliveryPolicy, b),
+        filter,
         updatedAt: c.now,
       });
       c.deps.operational.endpointChanged('endpoint.updated', c.app!, updated);

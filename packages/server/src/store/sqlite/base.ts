@@ -40,6 +40,8 @@ export interface MatchEndpoint {
   disabled: boolean;
   eventTypes: string[] | null;
   channels: string[] | null;
+  /** The content filter's JSON text, or null. */
+  filter: string | null;
 }
 
 /**
