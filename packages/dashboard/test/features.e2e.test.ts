@@ -171,6 +171,7 @@ describe('branding for the host product', () => {
 describe('languages', () => {
   /** English sentences from the catalogue found on the page (none may show in Swedish). */
   const english = (page: Page) =>
+    // biome-ignore lint/performance/useDomNodeTextContent: innerText is the text a reader sees; textContent would count hidden nodes
     page.evaluate((sentences) => sentences.filter((e) => document.body.innerText.includes(e)), Object.values(en).filter((v) => v.length > 15 && !v.includes('{')));
 
   it('speaks Swedish when the link says so, or else when the browser does', async () => {

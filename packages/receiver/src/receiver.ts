@@ -185,7 +185,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     if (refused) return refused;
     const size = typeof request.rawBody === 'string' ? Buffer.byteLength(request.rawBody) : request.rawBody.byteLength;
     if (size > maxBodyBytes) return refuse('payload_too_large', `the body is larger than ${maxBodyBytes} bytes`);
-    let verified;
+    let verified: ReturnType<typeof verifier>;
     try {
       // Dedupe only after verification: unsigned requests must not be able to burn ids.
       verified = verifier(request.rawBody, request.headers);

@@ -54,7 +54,10 @@ export function AddEndpoint() {
       <h1 id="addh">{t('pageAdd')}</h1>
       <form onSubmit={submit} noValidate className="card form">
         <Field label={t('endpointUrl')} error={errors.url} hint={t('urlHint')}>
-          {(p) => <input {...p} type="url" name="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/webhooks" required autoFocus />}
+          {(p) => (
+            // biome-ignore lint/a11y/noAutofocus: the page exists to fill in this one field
+            <input {...p} type="url" name="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/webhooks" required autoFocus />
+          )}
         </Field>
         <Field label={t('description')} error={errors.description}>
           {(p) => <input {...p} name="description" value={description} onChange={(e) => setDescription(e.target.value)} />}

@@ -2,7 +2,7 @@
 import { expectTypeOf } from 'vitest';
 import {
   createRouter,
-  ENGAGE_EVENT_TYPES,
+  type ENGAGE_EVENT_TYPES,
   type ContactCreatedPayload,
   type ContactUpdatedPayload,
   type DeliveryContext,

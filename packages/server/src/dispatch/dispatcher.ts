@@ -13,7 +13,7 @@ import { settle } from '../domain/outcome.js';
 import { AUTO_DISABLE_AFTER_MS } from '../domain/retry.js';
 import { slotInterval, throttleDecision } from '../domain/throttle.js';
 import type { Attempt, Endpoint, Message } from '../domain/types.js';
-import { parsedSecret, Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
+import { parsedSecret, type Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
 import { tooOldMessage, type SchemaVerdict } from '../store/migrate.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
 

@@ -85,7 +85,7 @@ export function resealBatchPlan(d: Dialect, sealer: Sealer, limit: number, curso
     sql: sweepSelect(d, t, c.after !== null),
     params: [...(c.after ?? []), limit],
     /** The updates for the selected rows, and where the sweep goes on. */
-    then(rows: Record<string, unknown>[]): { updates: [string, unknown[]][]; scanned: number; next: ResealCursor | null } {
+    updatesFor(rows: Record<string, unknown>[]): { updates: [string, unknown[]][]; scanned: number; next: ResealCursor | null } {
       const updates: [string, unknown[]][] = [];
       for (const r of rows) {
         const params = resealParams(t, sealer, r);
