@@ -55,8 +55,17 @@ export function AddEndpoint() {
       <form onSubmit={submit} noValidate className="card form">
         <Field label={t('endpointUrl')} error={errors.url} hint={t('urlHint')}>
           {(p) => (
-            // biome-ignore lint/a11y/noAutofocus: the page exists to fill in this one field
-            <input {...p} type="url" name="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/webhooks" required autoFocus />
+            <input
+              {...p}
+              type="url"
+              name="url"
+              value={url}
+              onChange={(e) => setUrl(e.target.value)}
+              placeholder="https://example.com/webhooks"
+              required
+              // biome-ignore lint/a11y/noAutofocus: the page exists to fill in this one field
+              autoFocus
+            />
           )}
         </Field>
         <Field label={t('description')} error={errors.description}>
