@@ -1,11 +1,10 @@
 // Herald's additions to the Svix contract, applied to the document before routes are built, so
 // they are validated and documented exactly like the contract's own fields. Every addition is
 // optional: a Svix client that never sends them sees Svix's behaviour.
-import { addReadiness } from './extensions-health.js';
+import { addReadiness, addVersionOperation } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
 import { addEndpointTimeseries } from './extensions-stats.js';
 import { addPortalLookSchema } from './portal-look.js';
-import { addVersionOperation } from './routes/version.js';
 
 type Schema = Record<string, any>;
 
