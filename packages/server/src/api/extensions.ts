@@ -181,7 +181,7 @@ function addAuditLog(doc: Schema): void {
   };
 }
 
-/** The addresses deliveries come from, for tenants to allowlist (issue 7). */
+/** The addresses deliveries come from, for tenants to allowlist. */
 function addSourceIps(doc: Schema): void {
   (doc.components.schemas as Schema).SourceIpsOut = {
     type: 'object',
@@ -297,7 +297,7 @@ function op(operationId: string, summary: string, description: string, extra: Sc
 }
 
 /**
- * The Engage side (issue 4): catalog install, per-tenant settings (the webhooks module switch and
+ * The Engage side: catalog install, per-tenant settings (the webhooks module switch and
  * the payload encryption key) and the producer routes that detect changes and emit events.
  */
 function addEngage(doc: Schema): void {

@@ -18,8 +18,8 @@ export const SEALED_TABLES: readonly SealedTable[] = [
   { table: 'endpoint', key: ['id'], sealed: ['headers_sealed', 'secret_sealed', 'previous_secrets_sealed'] },
   { table: 'engage_tenant', key: ['app_id'], sealed: ['key_sealed'] },
   { table: 'engage_state', key: ['app_id', 'kind', 'key'], sealed: ['state_sealed'] },
-  // Stored answers of idempotent requests (a portal token, for one): sealed since issue 7; older
-  // plaintext answers are sealed by the first sweep. An answer that names its message has body ''.
+  // Stored answers of idempotent requests (a portal token, for one): sealed when written; older
+  // plaintext answers (from before they were) are sealed by the first sweep. An answer that names its message has body ''.
   { table: 'idempotency', key: ['id'], sealed: ['body'] },
 ];
 

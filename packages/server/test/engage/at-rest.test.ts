@@ -1,4 +1,4 @@
-// Issue 4, "no plaintext of an encrypted tenant's payloads" everywhere Herald keeps or shows data,
+// "No plaintext of an encrypted tenant's payloads" everywhere Herald keeps or shows data,
 // on both stores, with a real `herald serve` process logging at trace level: every producer route
 // is driven for an encrypted tenant and for a plaintext one (the control), with a marker in every
 // free-text payload field; the dispatcher delivers to a real receiver on loopback (one endpoint

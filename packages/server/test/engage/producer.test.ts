@@ -1,6 +1,6 @@
-// The Engage producer routes against a real SQLite file, in process: every trigger rule of issue 4
-// (including the ones that must NOT fire), the module switch, bad input, the one-commit path to
-// delivery tasks, idempotency keys and concurrent upserts.
+// The Engage producer routes against a real SQLite file, in process: every trigger rule of the
+// change detector (including the ones that must NOT fire), the module switch, bad input, the
+// one-commit path to delivery tasks, idempotency keys and concurrent upserts.
 import { generateEncryptionKey } from '@herald/engage';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
