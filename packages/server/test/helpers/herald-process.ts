@@ -65,7 +65,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** `herald serve` on a free loopback port; resolves once it listens. */
+/** `herald serve` on a free loopback port (a fixed one, so its own links are right); resolves once it listens. */
 export async function startHerald(opts: StartHeraldOptions = {}): Promise<HeraldProcess> {
   const ownDataDir = opts.env?.HERALD_DATA_DIR === undefined;
   const dataDir = opts.env?.HERALD_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'herald-test-'));
@@ -75,7 +75,9 @@ export async function startHerald(opts: StartHeraldOptions = {}): Promise<Herald
   const token = `testsk_${randomBytes(24).toString('hex')}`;
   let p: Awaited<ReturnType<typeof serve>>;
   try {
-    p = await serve({ HERALD_LOG_LEVEL: 'info', HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: token, ...opts.env });
+    // A fixed port, not 0: the portal links are built from the configured port (HERALD_PUBLIC_URL's default).
+    const port = String(await freePort());
+    p = await serve({ HERALD_PORT: port, HERALD_LOG_LEVEL: 'info', HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: token, ...opts.env });
   } catch (e) {
     removeDataDir();
     throw e;
