@@ -144,7 +144,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       log: api.log,
       onAttempt: (e) => {
         const outcome = e.result.outcome.kind === 'success' ? 'success' : e.next;
-        deps.metrics.deliveries.inc({ outcome, endpoint: e.endpoint.id });
+        deps.metrics.deliveries.inc({ outcome });
         deps.metrics.deliveryDuration.observe({ outcome }, e.result.durationMs / 1000);
         if (e.result.outcome.kind !== 'success') {
           api.log.warn(

@@ -23,6 +23,7 @@ import {
   type MessageAttemptOut,
 } from 'svix';
 import { startHerald, type HeraldProcess } from './helpers/herald-process.js';
+import { until } from './helpers/wait.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
@@ -1146,13 +1147,11 @@ describe('message attempt', () => {
     eventId = uniq('att-evt');
     msgId = (await svix.message.create(app.id, { eventType, payload: { hello: 'attempts' }, eventId })).id;
     // Wait for the delivery to succeed, so the attempt lists below are stable (and not empty).
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const dest = await svix.messageAttempt.listAttemptedDestinations(app.id, msgId);
-      if (dest.data[0]?.status === 0) break;
-      if (Date.now() > deadline) throw new Error(`delivery did not succeed in time: ${JSON.stringify(dest.data)}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(
+      'the delivery to succeed',
+      async () => (await svix.messageAttempt.listAttemptedDestinations(app.id, msgId)).data[0]?.status === 0,
+      15_000,
+    );
   });
 
   it('the delivery made exactly one successful attempt, visible in both attempt lists', async () => {

@@ -14,7 +14,7 @@ import { effectivePolicy, type EffectivePolicy } from '../domain/policy.js';
 import { AUTO_DISABLE_AFTER_MS } from '../domain/retry.js';
 import { slotInterval, throttleDecision } from '../domain/throttle.js';
 import type { Attempt, Endpoint, Message } from '../domain/types.js';
-import { parsedSecret, Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
+import { parsedSecret, type Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
 import { tooOldMessage, type SchemaVerdict } from '../store/migrate.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
 

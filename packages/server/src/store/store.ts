@@ -299,7 +299,11 @@ export interface EndpointHealthStore {
  * persists what it is told, atomically.
  */
 export interface DeliveryQueue {
-  /** Make one delivery due now as a manual attempt; false if the message never went to that endpoint and `create` is false. */
+  /**
+   * Make one delivery due now as a manual attempt, creating its task if the message never went to
+   * that endpoint. A scheduled retry still pending is kept for after a failed manual attempt; a
+   * lease in progress is fenced out (its attempt is still recorded).
+   */
   requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void>;
   /** Make every failed delivery of the endpoint within the window due again; returns how many. */
   recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number>;
@@ -311,7 +315,13 @@ export interface DeliveryQueue {
   loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]>;
   /** The earliest time any task becomes due (or its lease expires), or null when none is pending. */
   nextDueAt(): Promise<number | null>;
-  /** Record an attempt and the task's next state. Returns whether the endpoint was just disabled. */
+  /**
+   * Record an attempt and, under the task's fence, its next state and the endpoint bookkeeping.
+   * `fenced`: the fence still held, so the task's state was written (false: a newer owner has the
+   * task; the attempt is recorded all the same). `disabled`: this completion disabled the
+   * endpoint. `failSince`: the start of the endpoint's failure streak when the attempt exhausted
+   * its retries, else null.
+   */
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }>;
   /**
    * Put a claimed task back, due at `at`, without an attempt (throttled, endpoint busy). A

@@ -26,7 +26,7 @@ function checkUrl(c: Ctx, url: string): void {
 }
 
 /** `[]` and null both mean "no filter". */
-const listOrNull = (v: string[] | null | undefined) => (v && v.length ? v : null);
+const listOrNull = (v: string[] | null | undefined) => (v?.length ? v : null);
 
 async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string): Promise<Endpoint> {
   const uid = (b.uid as string | null | undefined) ?? uidFallback ?? null;

@@ -1,4 +1,4 @@
-// Engage (issue 4): the catalog install, a tenant's settings (webhooks module, payload key) and the
+// Engage: the catalog install, a tenant's settings (webhooks module, payload key) and the
 // producer routes. A producer route validates its body against ENGAGE_INPUT_SCHEMAS (through the
 // contract, see extensions.ts), loads the last known state, runs @herald/engage's detector and
 // commits the new state and one message per event in ONE store write (store.createMessages: the

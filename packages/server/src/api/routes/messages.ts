@@ -33,13 +33,13 @@ export function newMessage(c: Ctx, appId: string, m: MessageInput): Message {
   if (Buffer.byteLength(payload) > c.deps.config.maxPayloadBytes) {
     throw payloadTooLarge(`The payload is ${Buffer.byteLength(payload)} bytes; at most ${c.deps.config.maxPayloadBytes} are accepted.`);
   }
-  if (m.eventId && m.eventId.startsWith('msg_')) throw invalidBody(['eventId'], "eventId must not start with 'msg_'");
+  if (m.eventId?.startsWith('msg_')) throw invalidBody(['eventId'], "eventId must not start with 'msg_'");
   return {
     id: c.deps.ids.next('message', c.now),
     appId,
     eventId: m.eventId ?? null,
     eventType: m.eventType,
-    channels: m.channels && m.channels.length ? m.channels : null,
+    channels: m.channels?.length ? m.channels : null,
     payload,
     expiresAt: c.now + (m.retentionDays ?? 90) * DAY_MS,
     createdAt: c.now,
