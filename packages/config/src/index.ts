@@ -205,7 +205,12 @@ export function parseDuration(text: string): number | null {
 
 /** Writes milliseconds the shortest exact way: 90000 → 90s, 3600000 → 1h. */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 864e5], ['h', 36e5], ['m', 6e4], ['s', 1e3]] as const) {
+  for (const [unit, size] of [
+    ['d', 864e5],
+    ['h', 36e5],
+    ['m', 6e4],
+    ['s', 1e3],
+  ] as const) {
     if (ms !== 0 && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
@@ -301,9 +306,7 @@ export function defaultOf(variable: Variable<unknown>): string {
 /** A Markdown table of the variables: name, default, what is allowed, meaning. */
 export function markdownTable(table: Table): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const rows = Object.entries(table).map(
-    ([name, v]) => `| \`${name}\` | ${cell(defaultOf(v))} | ${cell(v.kind.allowed)} | ${cell(v.help)} |`,
-  );
+  const rows = Object.entries(table).map(([name, v]) => `| \`${name}\` | ${cell(defaultOf(v))} | ${cell(v.kind.allowed)} | ${cell(v.help)} |`);
   return ['| variable | default | allowed | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 

@@ -5,7 +5,7 @@
  * and `herald-receive --help` all come from this table. Values are checked by validateConfig,
  * whichever of the file or a variable they came from.
  */
-import { Invalid, type Kind, type Variable, variable } from '@herald/config';
+import { helpText, Invalid, type Kind, type Variable, variable } from '@herald/config';
 import type { Json } from './checker.js';
 
 /** A variable of the gateway: which file setting it sets (none for the file itself). */
@@ -35,10 +35,21 @@ function g(setting: string | null, spec: Variable<Json>): GatewayVariable {
 }
 
 export const GATEWAY_VARIABLES = {
-  HERALD_RECEIVE_CONFIG: g(null, { kind: as('file', 'a JSON file'), help: 'the configuration file (as `--config`); every setting below can be in it, under its name' }),
+  HERALD_RECEIVE_CONFIG: g(null, {
+    kind: as('file', 'a JSON file'),
+    help: 'the configuration file (as `--config`); every setting below can be in it, under its name',
+  }),
   HERALD_RECEIVE_HOST: g('host', { kind: as('text', 'a host name or IP address'), default: '0.0.0.0', help: '`host`: address to listen on' }),
-  HERALD_RECEIVE_PORT: g('port', { kind: as('integer', 'an integer from 0 to 65535'), default: '8080', help: '`port`: port to listen on (0 picks a free one)' }),
-  HERALD_RECEIVE_PATH: g('path', { kind: as('text', 'a path starting with /'), default: '/', help: '`path`: where webhooks are posted; other paths get 404, other methods 405' }),
+  HERALD_RECEIVE_PORT: g('port', {
+    kind: as('integer', 'an integer from 0 to 65535'),
+    default: '8080',
+    help: '`port`: port to listen on (0 picks a free one)',
+  }),
+  HERALD_RECEIVE_PATH: g('path', {
+    kind: as('text', 'a path starting with /'),
+    default: '/',
+    help: '`path`: where webhooks are posted; other paths get 404, other methods 405',
+  }),
   HERALD_RECEIVE_SECRETS: g('secrets', {
     kind: as('list', `\`whsec_…\` (HMAC) or \`whpk_…\` (ed25519) secrets, ${LIST}`),
     defaultText: 'required',
@@ -57,13 +68,21 @@ export const GATEWAY_VARIABLES = {
     kind: as('list', `IPv4/IPv6 addresses and CIDR ranges, ${LIST}`),
     help: '`trustedProxies`: only these may set `X-Forwarded-For`',
   }),
-  HERALD_RECEIVE_MAX_BODY_BYTES: g('maxBodyBytes', { kind: as('integer', 'an integer from 1 to 67108864'), default: '1048576', help: '`maxBodyBytes`: largest accepted webhook body' }),
+  HERALD_RECEIVE_MAX_BODY_BYTES: g('maxBodyBytes', {
+    kind: as('integer', 'an integer from 1 to 67108864'),
+    default: '1048576',
+    help: '`maxBodyBytes`: largest accepted webhook body',
+  }),
   HERALD_RECEIVE_TOLERANCE_SECONDS: g('toleranceSeconds', {
     kind: as('integer', 'an integer from 1 to 86400'),
     default: '300',
     help: "`toleranceSeconds`: how far a webhook's signed timestamp may be from now",
   }),
-  HERALD_RECEIVE_INBOX: g('inboxPath', { kind: as('file', 'a file path'), default: './data/inbox.db', help: '`inboxPath`: the SQLite inbox; one gateway process per file' }),
+  HERALD_RECEIVE_INBOX: g('inboxPath', {
+    kind: as('file', 'a file path'),
+    default: './data/inbox.db',
+    help: '`inboxPath`: the SQLite inbox; one gateway process per file',
+  }),
   HERALD_RECEIVE_RETRY: g('retry', {
     kind: json('retry', '`{"initialDelayMs": 1 to 3600000, "maxDelayMs": 1 to 86400000, "maxAttempts": 1 to 1000000}`'),
     defaultText: '1 s doubling to 10 min, 30 attempts',
@@ -98,7 +117,13 @@ export const GATEWAY_VARIABLES = {
 
 /** Each setting's default, in the variables' text form (the setting's check reads it as it reads a variable). */
 export const SETTING_DEFAULTS: Readonly<Record<string, string>> = Object.freeze(
-  Object.fromEntries(
-    Object.values(GATEWAY_VARIABLES).flatMap((v) => (v.setting !== null && v.default !== undefined ? [[v.setting, v.default]] : [])),
-  ),
+  Object.fromEntries(Object.values(GATEWAY_VARIABLES).flatMap((v) => (v.setting !== null && v.default !== undefined ? [[v.setting, v.default]] : []))),
 );
+
+/** What `herald-receive --help` prints. */
+export const USAGE =
+  'usage: herald-receive [--config <file.json>]\n' +
+  '       herald-receive requeue-failed [--destination <name>] [--config <file.json>]\n' +
+  '       herald-receive --help\n\n' +
+  'Settings come from the JSON file and from these variables; a variable overrides its setting:\n' +
+  helpText(GATEWAY_VARIABLES);

@@ -81,7 +81,6 @@ export interface RateLimit {
   burst: number;
 }
 
-
 /** Reads the environment (process.env unless given) into the configuration, or throws a ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): Config {
   const v = readEnv(SERVER_VARIABLES, env, RULES);

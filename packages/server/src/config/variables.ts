@@ -188,7 +188,7 @@ export const SERVER_VARIABLES = {
   HERALD_DATABASE_URL: variable({
     kind: database,
     defaultText: '`sqlite:<data dir>/herald.db`',
-    help: 'the store: `sqlite:<file>`, or `postgres://user:password@host:5432/db` for PostgreSQL (see below)',
+    help: 'the store: `sqlite:<file>`, or `postgres://user:password@host:5432/db` for PostgreSQL',
   }),
   HERALD_API_TOKEN: variable({
     kind: kinds.text({ allowed: 'at least 16 characters with no spaces (leave it unset to have one generated)', pattern: '^\\S+$', minLength: 16 }),
@@ -212,7 +212,13 @@ export const SERVER_VARIABLES = {
     help: 'older master keys that still open values sealed before a rotation, never seal; see *Rotating the master key*',
   }),
   HERALD_PUBLIC_URL: variable({
-    kind: kinds.custom<string>({ type: 'url', allowed: 'an http(s) URL', parse: (v) => v.replace(/\/+$/, ''), schema: { type: 'string', format: 'http-url' }, formats: FORMATS }),
+    kind: kinds.custom<string>({
+      type: 'url',
+      allowed: 'an http(s) URL',
+      parse: (v) => v.replace(/\/+$/, ''),
+      schema: { type: 'string', format: 'http-url' },
+      formats: FORMATS,
+    }),
     defaultText: '`http://<host>:<port>`',
     help: 'the base URL used in portal links',
   }),
@@ -234,7 +240,13 @@ export const SERVER_VARIABLES = {
   }),
   HERALD_DELIVERY_TIMEOUT: variable({ kind: kinds.duration(100, 300_000), default: '15s', help: 'how long an endpoint has to answer' }),
   HERALD_SIGNATURE_HEADERS: variable({
-    kind: kinds.list({ item: { enum: ['svix', 'webhook'] }, itemText: 'a header family', allowed: "'svix', 'webhook' or 'svix,webhook'", unique: true, minItems: 1 }),
+    kind: kinds.list({
+      item: { enum: ['svix', 'webhook'] },
+      itemText: 'a header family',
+      allowed: "'svix', 'webhook' or 'svix,webhook'",
+      unique: true,
+      minItems: 1,
+    }),
     default: 'svix,webhook',
     help: 'which header families carry id, timestamp and signature',
   }),
@@ -282,7 +294,7 @@ export const SERVER_VARIABLES = {
   }),
   HERALD_EGRESS_ADDRESSES: variable({
     kind: ipList('an IP address', 'ip', 'comma-separated local IPv4/IPv6 addresses, e.g. `203.0.113.10,2001:db8::10`', true),
-    help: 'local addresses deliveries leave from (see *Fixed source addresses* below); each must be an address of this machine',
+    help: 'local addresses deliveries leave from (see *Fixed source addresses*); each must be an address of this machine',
   }),
   HERALD_EGRESS_PROXY: variable({
     kind: proxy,
