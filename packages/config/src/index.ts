@@ -260,8 +260,9 @@ export const kinds = {
     };
   },
   /**
-   * A comma-separated list (blank items dropped); each item must meet `item` (a JSON Schema on a
-   * string, e.g. `{ format: 'ip' }`), described in words by `itemText`.
+   * A comma-separated list (blank items dropped, unless `keepBlank`: then each is an item the
+   * schema judges); each item must meet `item` (a JSON Schema on a string, e.g.
+   * `{ format: 'ip' }`), described in words by `itemText`.
    */
   list(opts: {
     item: Record<string, unknown>;
@@ -271,6 +272,7 @@ export const kinds = {
     unique?: boolean;
     minItems?: number;
     lowerCase?: boolean;
+    keepBlank?: boolean;
     formats?: Record<string, (s: string) => boolean>;
   }): Kind<string[]> {
     const schema: Record<string, unknown> = { type: 'array', items: { type: 'string', ...opts.item } };
@@ -284,7 +286,7 @@ export const kinds = {
         t
           .split(opts.split ?? ',')
           .map((x) => (opts.lowerCase ? x.trim().toLowerCase() : x.trim()))
-          .filter(Boolean),
+          .filter((x) => opts.keepBlank || x !== ''),
       schema,
       ...(opts.formats ? { formats: opts.formats } : {}),
     };

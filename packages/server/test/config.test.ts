@@ -1,8 +1,9 @@
 // Configuration is read once and validated: every bad value names its variable and what is allowed.
+import { parseDuration } from '@herald/config';
 import { describe, expect, it } from 'vitest';
 import { generalHelp } from '../src/cli/commands.js';
 import { ConfigError, loadConfig, SERVER_VARIABLES } from '../src/config/index.js';
-import { DEFAULT_RETRY_SCHEDULE_MS } from '../src/domain/retry.js';
+import { DEFAULT_RETRY_SCHEDULE_MS, parseSchedule } from '../src/domain/retry.js';
 
 const base = { HERALD_DATA_DIR: '/tmp/herald-config-test' };
 const load = (env: Record<string, string>) => loadConfig({ ...base, ...env });
@@ -145,5 +146,16 @@ describe('config: as data', () => {
     }
     expect(help).toContain('HERALD_LEASE (default: 60s)');
     expect(help).toMatch(/HERALD_LOG_LEVEL \(default: info\)\n\s+how much the server logs\. Allowed: one of fatal, error, warn, info, debug, trace, silent\./);
+  });
+});
+
+describe('config: durations', () => {
+  it('a single duration reads as one entry of a retry schedule does', () => {
+    for (const text of ['500ms', '15s', '2m', '1.5h', '30d', '90', ' 5 s ', '0s']) expect(parseDuration(text), text).toBe(parseSchedule(text)[0]);
+    for (const text of ['soon', '5s,5m', '-1s', '5 parsecs', '']) expect(parseDuration(text), text).toBeNull();
+  });
+
+  it('a header list with a blank entry is refused, as before', () => {
+    refuses({ HERALD_SIGNATURE_HEADERS: 'svix,' }, 'HERALD_SIGNATURE_HEADERS', /svix/);
   });
 });

@@ -246,6 +246,7 @@ export const SERVER_VARIABLES = {
       allowed: "'svix', 'webhook' or 'svix,webhook'",
       unique: true,
       minItems: 1,
+      keepBlank: true,
     }),
     default: 'svix,webhook',
     help: 'which header families carry id, timestamp and signature',
