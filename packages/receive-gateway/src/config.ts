@@ -9,7 +9,7 @@ import { checkEnv, ConfigError, deepFreeze } from '@herald/config';
 import { ENGAGE_EVENT_TYPES, parseEncryptionKey } from '@herald/engage';
 import { createIpAllowlist, parseSecret } from '@herald/receiver';
 import { Checker, type Json } from './checker.js';
-import { GATEWAY_VARIABLES, SETTING_DEFAULTS as D } from './variables.js';
+import { SETTING_DEFAULTS as D, GATEWAY_VARIABLES, SETTING_RANGES } from './variables.js';
 
 /** Settings every destination has. */
 interface DestinationBase {
@@ -200,9 +200,11 @@ export function validateConfig(raw: Json): GatewayConfig {
   const o = c.object('(configuration)', raw);
   if (!o) throw new ConfigError(c.problems);
   c.unknownKeys('', o, TOP_KEYS);
+  // A whole-number setting: its default and range come from the table of variables.
+  const int = (setting: string) => c.int(setting, o[setting] ?? D[setting], ...SETTING_RANGES[setting]!);
 
   const host = c.string('host', o.host ?? D.host, { nonEmpty: true });
-  const port = c.int('port', o.port ?? D.port, 0, 65535);
+  const port = int('port');
   const path = c.string('path', o.path ?? D.path, { nonEmpty: true });
   if (path !== undefined && !path.startsWith('/')) c.fail('path', `must start with "/", got ${JSON.stringify(path)}`);
 
@@ -236,12 +238,12 @@ export function validateConfig(raw: Json): GatewayConfig {
   };
   const allowlist = o.allowlist === undefined ? undefined : ipList('allowlist', o.allowlist);
   const trustedProxies = ipList('trustedProxies', o.trustedProxies ?? []) ?? [];
-  const maxBodyBytes = c.int('maxBodyBytes', o.maxBodyBytes ?? D.maxBodyBytes, 1, 64 * 1024 * 1024);
-  const toleranceSeconds = c.int('toleranceSeconds', o.toleranceSeconds ?? D.toleranceSeconds, 1, 86_400);
+  const maxBodyBytes = int('maxBodyBytes');
+  const toleranceSeconds = int('toleranceSeconds');
   const inboxPath = c.string('inboxPath', o.inboxPath ?? D.inboxPath, { nonEmpty: true });
-  const concurrency = c.int('concurrency', o.concurrency ?? D.concurrency, 1, 1000);
+  const concurrency = int('concurrency');
   // At least a day: Svix retries a message for about 28 h, and a pruned id is no longer a repeat.
-  const retentionHours = c.int('retentionHours', o.retentionHours ?? D.retentionHours, 24, 24 * 365 * 10);
+  const retentionHours = int('retentionHours');
   const signingSecret = o.signingSecret === undefined ? undefined : checkSigningSecret(c, 'signingSecret', o.signingSecret);
 
   let retry: RetryConfig | undefined;

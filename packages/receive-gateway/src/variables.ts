@@ -28,6 +28,12 @@ const json = (setting: string, allowed: string): Kind<Json> => ({
   schema: {},
 });
 
+/** A whole-number setting and its range (validateConfig checks it, from here). */
+const int = (min: number, max: number): Kind<Json> & { range: readonly [number, number] } => ({
+  ...as('integer', `an integer from ${min} to ${max}`),
+  range: [min, max],
+});
+
 const LIST = 'separated by commas or spaces';
 
 function g(setting: string | null, spec: Variable<Json>): GatewayVariable {
@@ -41,7 +47,7 @@ export const GATEWAY_VARIABLES = {
   }),
   HERALD_RECEIVE_HOST: g('host', { kind: as('text', 'a host name or IP address'), default: '0.0.0.0', help: '`host`: address to listen on' }),
   HERALD_RECEIVE_PORT: g('port', {
-    kind: as('integer', 'an integer from 0 to 65535'),
+    kind: int(0, 65535),
     default: '8080',
     help: '`port`: port to listen on (0 picks a free one)',
   }),
@@ -69,12 +75,12 @@ export const GATEWAY_VARIABLES = {
     help: '`trustedProxies`: only these may set `X-Forwarded-For`',
   }),
   HERALD_RECEIVE_MAX_BODY_BYTES: g('maxBodyBytes', {
-    kind: as('integer', 'an integer from 1 to 67108864'),
+    kind: int(1, 64 * 1024 * 1024),
     default: '1048576',
     help: '`maxBodyBytes`: largest accepted webhook body',
   }),
   HERALD_RECEIVE_TOLERANCE_SECONDS: g('toleranceSeconds', {
-    kind: as('integer', 'an integer from 1 to 86400'),
+    kind: int(1, 86_400),
     default: '300',
     help: "`toleranceSeconds`: how far a webhook's signed timestamp may be from now",
   }),
@@ -89,12 +95,12 @@ export const GATEWAY_VARIABLES = {
     help: '`retry`: how forwarding is retried; then the delivery is `failed` and stays in the inbox',
   }),
   HERALD_RECEIVE_CONCURRENCY: g('concurrency', {
-    kind: as('integer', 'an integer from 1 to 1000'),
+    kind: int(1, 1000),
     default: '16',
     help: "`concurrency`: forwarding attempts at once per destination; the default of every destination's own `concurrency`",
   }),
   HERALD_RECEIVE_RETENTION_HOURS: g('retentionHours', {
-    kind: as('integer', 'an integer from 24 to 87600'),
+    kind: int(24, 24 * 365 * 10),
     default: '72',
     help: '`retentionHours`: how long fully forwarded events stay in the inbox, and so are recognised as repeats',
   }),
@@ -118,6 +124,16 @@ export const GATEWAY_VARIABLES = {
 /** Each setting's default, in the variables' text form (the setting's check reads it as it reads a variable). */
 export const SETTING_DEFAULTS: Readonly<Record<string, string>> = Object.freeze(
   Object.fromEntries(Object.values(GATEWAY_VARIABLES).flatMap((v) => (v.setting !== null && v.default !== undefined ? [[v.setting, v.default]] : []))),
+);
+
+/** Each whole-number setting's range. */
+export const SETTING_RANGES: Readonly<Record<string, readonly [number, number]>> = Object.freeze(
+  Object.fromEntries(
+    Object.values(GATEWAY_VARIABLES).flatMap((v) => {
+      const range = (v.kind as { range?: readonly [number, number] }).range;
+      return v.setting !== null && range ? [[v.setting, range]] : [];
+    }),
+  ),
 );
 
 /** What `herald-receive --help` prints. */
