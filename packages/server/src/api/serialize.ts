@@ -82,6 +82,7 @@ function endpointFields(e: Endpoint) {
     filterTypes: e.eventTypes,
     channels: e.channels,
     metadata: e.metadata,
+    ordering: e.ordering,
     version: 1,
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
@@ -107,6 +108,8 @@ export function messageOut(m: Message, withContent = true) {
     payload: payloadOf(m, withContent),
     channels: m.channels,
     timestamp: iso(m.createdAt),
+    // Herald: only when set, so a message without one answers exactly as in Svix.
+    ...(m.orderingKey ? { orderingKey: m.orderingKey } : {}),
   };
 }
 
@@ -119,7 +122,7 @@ export function endpointMessageOut(m: Message, t: DeliveryTask, withContent = tr
 }
 
 export function messageEndpointOut(e: Endpoint, t: DeliveryTask) {
-  return { ...endpointFields(e), ...deliveryState(t) };
+  return { ...endpointFields(e), ...deliveryState(t), waitingFor: t.waitingFor ?? null };
 }
 
 export function attemptOut(a: Attempt, withContent = true) {

@@ -1,19 +1,23 @@
 // Fan-out: which of an application's endpoints a new message goes to, and the delivery task it
 // starts with at each. The stores persist the tasks this returns, in the message's own commit.
 import { endpointMatches, type Matchable } from './filters.js';
+import { orderedBy, type EndpointOrdering } from './ordering.js';
 import { MessageStatus, type DeliveryTask, type Message } from './types.js';
 
 export interface FanOutEndpoint extends Matchable {
   id: string;
+  ordering?: EndpointOrdering;
 }
 
 /**
  * The delivery tasks of `msg`, one per endpoint of `endpoints` (its application's) that it goes
  * to: every endpoint whose filter it matches (domain/filters.ts), or, for a send-example, only
- * `onlyEndpointId`, filters bypassed but never when disabled. Each is pending and due at once.
+ * `onlyEndpointId`, filters bypassed but never when disabled. Each is pending and due at once;
+ * one ordered by a key (`orderedBy`, domain/ordering.ts) is then numbered by the store, and parked
+ * instead when the one ahead of it is still open.
  */
 export function fanOut(
-  msg: Pick<Message, 'id' | 'appId' | 'eventType' | 'channels' | 'createdAt'>,
+  msg: Pick<Message, 'id' | 'appId' | 'eventType' | 'channels' | 'createdAt' | 'orderingKey'>,
   endpoints: readonly FanOutEndpoint[],
   onlyEndpointId?: string,
 ): DeliveryTask[] {
@@ -30,6 +34,7 @@ export function fanOut(
       nextAttemptAt: msg.createdAt,
       createdAt: msg.createdAt,
       updatedAt: msg.createdAt,
+      orderedBy: orderedBy(ep, msg, onlyEndpointId !== undefined),
     });
   }
   return tasks;

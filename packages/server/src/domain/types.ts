@@ -1,4 +1,5 @@
 // Domain records as the store returns them. Times are epoch milliseconds.
+import type { EndpointOrdering } from './ordering.js';
 
 export type Metadata = Record<string, string>;
 
@@ -48,6 +49,8 @@ export interface Endpoint {
   /** The current signing secret, e.g. `whsec_...`. */
   secret: string;
   previousSecrets: RetiredSecret[];
+  /** Herald: 'key' delivers each ordering key's messages in order (domain/ordering.ts); 'none' orders nothing. */
+  ordering: EndpointOrdering;
   createdAt: number;
   updatedAt: number;
 }
@@ -63,6 +66,8 @@ export interface Message {
   /** When the payload is purged. */
   expiresAt: number;
   createdAt: number;
+  /** Herald: the key that orders this message's deliveries at endpoints with ordering 'key'. */
+  orderingKey?: string | null;
 }
 
 /** Svix's MessageStatus numbers, used for attempts, tasks and per-endpoint message status. */
@@ -89,6 +94,12 @@ export interface DeliveryTask {
   nextAttemptAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** The key ordering this delivery (fan-out sets it; the store then numbers the delivery), or null. */
+  orderedBy?: string | null;
+  /** The delivery's place in its (endpoint, key) order, from 1; null when not ordered. */
+  orderingSeq?: number | null;
+  /** While parked: the message ahead of it in its key. */
+  waitingFor?: string | null;
 }
 
 export interface Attempt {

@@ -57,5 +57,5 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export const HERALD_TABLES = [
   'application', 'event_type', 'endpoint', 'message', 'delivery_task', 'attempt', 'idempotency',
   'portal_session', 'background_task', 'engage_tenant', 'engage_state', 'endpoint_throttle', 'idempotency_lock',
-  'audit_log',
+  'audit_log', 'delivery_order',
 ] as const;

@@ -54,6 +54,7 @@ async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string)
     headers,
     secret: b.secret ? normalizeSigningSecret(b.secret) : generateSigningSecret(),
     previousSecrets: [],
+    ordering: b.ordering ?? 'none',
     createdAt: c.now,
     updatedAt: c.now,
   };
@@ -117,6 +118,8 @@ export const endpointRoutes = [
         eventTypes,
         channels: listOrNull(b.channels),
         metadata: b.metadata ?? {},
+        // Herald's extension: left out, it keeps its value (a Svix client never sends it).
+        ordering: b.ordering ?? c.endpoint.ordering,
         updatedAt: c.now,
       });
       c.deps.operational.endpointChanged('endpoint.updated', c.app!, ep);
@@ -147,6 +150,7 @@ export const endpointRoutes = [
         eventTypes: types === undefined ? ep.eventTypes : listOrNull(types),
         channels: b.channels === undefined ? ep.channels : listOrNull(b.channels),
         metadata: b.metadata ?? ep.metadata,
+        ordering: b.ordering ?? ep.ordering,
         updatedAt: c.now,
       });
       c.deps.operational.endpointChanged('endpoint.updated', c.app!, updated);

@@ -34,6 +34,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       headers: JSON.parse(sealer.unseal(r.headers_sealed)),
       secret: sealer.unseal(r.secret_sealed),
       previousSecrets: JSON.parse(sealer.unseal(r.previous_secrets_sealed)),
+      ordering: r.ordering === 'key' ? 'key' : 'none',
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     }),
@@ -74,6 +75,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       payload: r.payload,
       expiresAt: r.expires_at,
       createdAt: r.created_at,
+      orderingKey: r.ordering_key ?? null,
     }),
     /** `prefix` reads a task joined under aliased columns (e.g. `t_msg_id`). */
     task: (r: Row, prefix = ''): DeliveryTask => ({
@@ -85,6 +87,8 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       nextAttemptAt: r[`${prefix}next_attempt_at`],
       createdAt: r[`${prefix}created_at`],
       updatedAt: r[`${prefix}updated_at`],
+      orderingSeq: r[`${prefix}ordering_seq`] ?? null,
+      waitingFor: r[`${prefix}waiting_for`] ?? null,
     }),
     attempt: (r: Row): Attempt => ({
       id: r.id,

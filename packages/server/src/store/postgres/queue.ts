@@ -4,7 +4,9 @@
 import type pg from 'pg';
 import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, resumesSchedule } from '../../domain/manual.js';
+import { afterRecord, passTurn } from '../../domain/ordering.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
+import { closeTailSql, orderStateSql, releaseSql, reparkSql, sweepSql, tailSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import type { Db, Row } from './base.js';
 import { PgMessages } from './messages.js';
@@ -12,9 +14,9 @@ import { PgMessages } from './messages.js';
 // The columns the named (prepared) statements read, listed rather than `*`: a prepared `SELECT *`
 // fails on every later call ("cached plan must not change result type") once a migration adds a
 // column under a running process.
-const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at';
+const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at, ordering_key';
 const ENDPOINT_COLS = ['id', 'app_id', 'uid', 'url', 'description', 'throttle_rate', 'disabled', 'disabled_reason', 'event_types',
-  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'created_at', 'updated_at'].map((c) => `e.${c}`).join(', ');
+  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'ordering', 'created_at', 'updated_at'].map((c) => `e.${c}`).join(', ');
 
 /** The most completions one statement writes (about 5 MB of parameters at 20 kB responses). */
 const MAX_COMPLETION_BATCH = 256;
@@ -121,7 +123,8 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
        UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
          throttle_slot = NULL
        FROM next WHERE t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
-       RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot`,
+       RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
+         t.ordering_seq`,
       values: [owner, leaseUntil, MessageStatus.sending, now, limit],
     });
     return rows.map((r) => ({
@@ -133,6 +136,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       fence: r.fence,
       leaseExpiresAt: r.lease_expires_at,
       throttleSlot: r.throttle_slot,
+      orderingSeq: r.ordering_seq,
     }));
   }
 
@@ -192,6 +196,8 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
     const ep = result.endpoint;
     if (ep !== undefined && ep.kind !== 'success') return this.completeNow(task, result, now);
+    // An ordered delivery moves its key's order on in the commit that records its outcome.
+    if (task.orderingSeq != null) return this.completeNow(task, result, now);
     // The common outcomes (success, retry later) share one statement with every other such
     // completion that arrives meanwhile (see flushCompletions).
     return new Promise<boolean>((resolve, reject) => {
@@ -209,8 +215,10 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
    */
   protected completeNow(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
     const ep = result.endpoint;
+    let released = false;
     return this.tx(async (c) => {
       const fenced = (await this.writeCompletions(c, [{ task, result, now }])).size === 1;
+      released = fenced && task.orderingSeq != null && (await this.afterOrderedRecord(c, task, now));
       let disabled = false;
       let failSince: number | null = null;
       if (ep?.kind === 'exhausted') {
@@ -228,6 +236,9 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         disabled = await this.disableEndpoint(c, task.endpointId, ep.reason, now);
       }
       return { fenced, disabled, failSince };
+    }).then((r) => {
+      if (released) this.announceDue(); // due now: other processes' dispatchers hear of it
+      return r;
     });
   }
 
@@ -298,11 +309,50 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
   }
 
   async cancelTask(task: ClaimedTask, now: number): Promise<void> {
-    await this.pool.query(
-      `UPDATE delivery_task SET status = $1, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
-       WHERE msg_id = $3 AND endpoint_id = $4 AND fence = $5`,
-      [MessageStatus.canceled, now, task.msgId, task.endpointId, task.fence],
-    );
+    const cancel = (db: Db) =>
+      this.run(
+        db,
+        `UPDATE delivery_task SET status = $1, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
+         WHERE msg_id = $3 AND endpoint_id = $4 AND fence = $5`,
+        [MessageStatus.canceled, now, task.msgId, task.endpointId, task.fence],
+      );
+    if (task.orderingSeq == null) {
+      await cancel(this.pool);
+      return;
+    }
+    // A delivery released here is due now: other processes' dispatchers hear of it after the commit.
+    const released = await this.tx(async (c) => (await cancel(c)) === 1 && (await this.afterOrderedRecord(c, task, now)));
+    if (released) this.announceDue();
+  }
+
+  /**
+   * An ordered delivery's outcome is recorded (or it was canceled): move its key's order on, in the
+   * same transaction (domain/ordering.ts afterRecord, passTurn). The tail's row lock serialises this
+   * with an acceptance of the same key: whichever commits first, the other sees it, so a delivery
+   * accepted behind this one is either parked and released here, or accepted due at once.
+   */
+  private async afterOrderedRecord(c: pg.PoolClient, task: ClaimedTask, now: number): Promise<boolean> {
+    const st = orderStateSql(this.dialect, task.msgId, task.endpointId);
+    const r = await this.one(c, st.sql, st.values);
+    if (!r) return false;
+    const step = afterRecord({ status: r.status, nextAttemptAt: r.next_attempt_at, waitingFor: r.waiting_for, waitingForStatus: r.waiting_for_status });
+    if (step === 'park' || step === 'release') {
+      const q = reparkSql(this.dialect, task.msgId, task.endpointId, now, step === 'release');
+      await c.query(q.sql, q.values);
+      return step === 'release';
+    }
+    if (step !== 'pass') return false;
+    const tq = tailSql(this.dialect, task.appId, task.msgId, task.endpointId);
+    const t = await this.one(c, tq.sql, tq.values);
+    const passed = passTurn(t ? { lastSeq: t.last_seq, lastMsgId: t.last_msg_id, lastOpen: t.last_open } : null, task.msgId);
+    const q = passed.kind === 'close' ? closeTailSql(this.dialect, task.appId, task.msgId, task.endpointId)
+      : passed.kind === 'release' ? releaseSql(this.dialect, task.endpointId, passed.waitingFor, now) : null;
+    return q !== null && (await this.run(c, q.sql, q.values)) > 0 && passed.kind === 'release';
+  }
+
+  async sweepOrder(now: number, limit: number): Promise<number> {
+    const q = sweepSql(this.dialect, now, limit);
+    return this.notifyAfter(this.run(this.pool, q.sql, q.values), (n) => n > 0);
   }
 
   async releaseLeases(owner: string, now: number): Promise<void> {

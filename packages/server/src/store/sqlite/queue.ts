@@ -3,7 +3,9 @@
 // persists them atomically.
 import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, resumesSchedule } from '../../domain/manual.js';
+import { afterRecord, passTurn } from '../../domain/ordering.js';
 import { MessageStatus, type Message } from '../../domain/types.js';
+import { closeTailSql, orderStateSql, releaseSql, reparkSql, sweepSql, tailSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import { SqliteMessages } from './messages.js';
 
@@ -85,7 +87,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
         `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
            throttle_slot = NULL
          WHERE (msg_id, endpoint_id) IN (${due})
-         RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, manual_next, fence, lease_expires_at`,
+         RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, manual_next, fence, lease_expires_at, ordering_seq`,
         owner, leaseUntil, leaseUntil, MessageStatus.sending, now, now, limit,
       );
       return rows.map((r) => ({
@@ -97,6 +99,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
         fence: r.fence,
         leaseExpiresAt: r.lease_expires_at,
         throttleSlot: slots.get(`${r.msg_id} ${r.endpoint_id}`) ?? null,
+        orderingSeq: r.ordering_seq,
       }));
       // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
     }, { durable: false });
@@ -127,6 +130,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
          WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
         failedManual, result.task.status, failedManual, result.task.nextAttemptAt, now, task.msgId, task.endpointId, task.fence,
       );
+      if (res.changes === 1 && task.orderingSeq != null) this.afterOrderedRecord(task, now);
       let disabled = false;
       let failSince: number | null = null;
       const ep = result.endpoint;
@@ -183,12 +187,43 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
 
   cancelTask(task: ClaimedTask, now: number): Promise<void> {
     return this.writes.run(() => {
-      this.run(
+      const res = this.run(
         `UPDATE delivery_task SET status = ?, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
          WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
         MessageStatus.canceled, now, task.msgId, task.endpointId, task.fence,
       );
+      if (res.changes === 1 && task.orderingSeq != null) this.afterOrderedRecord(task, now);
     });
+  }
+
+  /**
+   * An ordered delivery's outcome is recorded (or it was canceled): move its key's order on, in the
+   * same commit (domain/ordering.ts afterRecord, passTurn).
+   */
+  private afterOrderedRecord(task: ClaimedTask, now: number): void {
+    const st = orderStateSql(this.dialect, task.msgId, task.endpointId);
+    const r = this.get(st.sql, ...st.values);
+    if (!r) return;
+    const step = afterRecord({ status: r.status, nextAttemptAt: r.next_attempt_at, waitingFor: r.waiting_for, waitingForStatus: r.waiting_for_status });
+    if (step === 'park' || step === 'release') {
+      const q = reparkSql(this.dialect, task.msgId, task.endpointId, now, step === 'release');
+      this.run(q.sql, ...q.values);
+      return;
+    }
+    if (step !== 'pass') return;
+    const tq = tailSql(this.dialect, task.appId, task.msgId, task.endpointId);
+    const t = this.get(tq.sql, ...tq.values);
+    const passed = passTurn(t ? { lastSeq: t.last_seq, lastMsgId: t.last_msg_id, lastOpen: t.last_open === 1 } : null, task.msgId);
+    const q = passed.kind === 'close' ? closeTailSql(this.dialect, task.appId, task.msgId, task.endpointId)
+      : passed.kind === 'release' ? releaseSql(this.dialect, task.endpointId, passed.waitingFor, now) : null;
+    if (q) this.run(q.sql, ...q.values);
+  }
+
+  sweepOrder(now: number, limit: number): Promise<number> {
+    return this.notifyAfter(this.writes.run(() => {
+      const q = sweepSql(this.dialect, now, limit);
+      return this.run(q.sql, ...q.values).changes;
+    }), (n) => n > 0);
   }
 
   releaseLeases(owner: string, now: number): Promise<void> {
