@@ -4,9 +4,8 @@
 import type pg from 'pg';
 import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, resumesSchedule } from '../../domain/manual.js';
-import { afterRecord, passTurn } from '../../domain/ordering.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
-import { closeTailSql, orderStateSql, releaseSql, reparkSql, sweepSql, tailSql } from '../common/ordering.js';
+import { afterRecordWrites, lockTailSql, passTurnWrites, recordedStateSql, sweepSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import type { Db, Row } from './base.js';
 import { PgMessages } from './messages.js';
@@ -332,22 +331,20 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
    * accepted behind this one is either parked and released here, or accepted due at once.
    */
   private async afterOrderedRecord(c: pg.PoolClient, task: ClaimedTask, now: number): Promise<boolean> {
-    const st = orderStateSql(this.dialect, task.msgId, task.endpointId);
+    const st = recordedStateSql(this.dialect, task.msgId, task.endpointId);
     const r = await this.one(c, st.sql, st.values);
-    if (!r) return false;
-    const step = afterRecord({ status: r.status, nextAttemptAt: r.next_attempt_at, waitingFor: r.waiting_for, waitingForStatus: r.waiting_for_status });
-    if (step === 'park' || step === 'release') {
-      const q = reparkSql(this.dialect, task.msgId, task.endpointId, now, step === 'release');
-      await c.query(q.sql, q.values);
-      return step === 'release';
+    const after = afterRecordWrites(this.dialect, task, r, now);
+    let { writes, released } = after;
+    if (after.pass) {
+      // It ended its turn: lock the tail and decide by it as it is now (the state read above may
+      // predate an acceptance that committed since); the release that follows is a statement of
+      // its own, so it sees the delivery that acceptance parked.
+      const lt = lockTailSql(task.endpointId, r!.ordering_key);
+      ({ writes, released } = passTurnWrites(this.dialect, task, await this.one(c, lt.sql, lt.values), now));
     }
-    if (step !== 'pass') return false;
-    const tq = tailSql(this.dialect, task.appId, task.msgId, task.endpointId);
-    const t = await this.one(c, tq.sql, tq.values);
-    const passed = passTurn(t ? { lastSeq: t.last_seq, lastMsgId: t.last_msg_id, lastOpen: t.last_open } : null, task.msgId);
-    const q = passed.kind === 'close' ? closeTailSql(this.dialect, task.appId, task.msgId, task.endpointId)
-      : passed.kind === 'release' ? releaseSql(this.dialect, task.endpointId, passed.waitingFor, now) : null;
-    return q !== null && (await this.run(c, q.sql, q.values)) > 0 && passed.kind === 'release';
+    let n = 0;
+    for (const q of writes) n += await this.run(c, q.sql, q.values);
+    return released && n > 0;
   }
 
   async sweepOrder(now: number, limit: number): Promise<number> {

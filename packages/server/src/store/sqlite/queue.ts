@@ -3,9 +3,8 @@
 // persists them atomically.
 import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, resumesSchedule } from '../../domain/manual.js';
-import { afterRecord, passTurn } from '../../domain/ordering.js';
 import { MessageStatus, type Message } from '../../domain/types.js';
-import { closeTailSql, orderStateSql, releaseSql, reparkSql, sweepSql, tailSql } from '../common/ordering.js';
+import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import { SqliteMessages } from './messages.js';
 
@@ -201,22 +200,12 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
    * same commit (domain/ordering.ts afterRecord, passTurn).
    */
   private afterOrderedRecord(task: ClaimedTask, now: number): void {
-    const st = orderStateSql(this.dialect, task.msgId, task.endpointId);
+    // One writer: the tail read with the task's state is the one to decide by.
+    const st = recordedStateSql(this.dialect, task.msgId, task.endpointId);
     const r = this.get(st.sql, ...st.values);
-    if (!r) return;
-    const step = afterRecord({ status: r.status, nextAttemptAt: r.next_attempt_at, waitingFor: r.waiting_for, waitingForStatus: r.waiting_for_status });
-    if (step === 'park' || step === 'release') {
-      const q = reparkSql(this.dialect, task.msgId, task.endpointId, now, step === 'release');
-      this.run(q.sql, ...q.values);
-      return;
-    }
-    if (step !== 'pass') return;
-    const tq = tailSql(this.dialect, task.appId, task.msgId, task.endpointId);
-    const t = this.get(tq.sql, ...tq.values);
-    const passed = passTurn(t ? { lastSeq: t.last_seq, lastMsgId: t.last_msg_id, lastOpen: t.last_open === 1 } : null, task.msgId);
-    const q = passed.kind === 'close' ? closeTailSql(this.dialect, task.appId, task.msgId, task.endpointId)
-      : passed.kind === 'release' ? releaseSql(this.dialect, task.endpointId, passed.waitingFor, now) : null;
-    if (q) this.run(q.sql, ...q.values);
+    const after = afterRecordWrites(this.dialect, task, r, now);
+    const writes = after.pass ? passTurnWrites(this.dialect, task, r, now).writes : after.writes;
+    for (const q of writes) this.run(q.sql, ...q.values);
   }
 
   sweepOrder(now: number, limit: number): Promise<number> {
