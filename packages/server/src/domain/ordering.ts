@@ -21,7 +21,8 @@ export const ORDERING_KEY_MAX_LENGTH = 256;
  */
 export function orderingKeyProblem(key: unknown): string | null {
   if (typeof key !== 'string') return 'orderingKey must be a string';
-  const n = [...key].length;
+  // Characters, not UTF-16 units (a key of 256 emoji is 256 characters); counted only when it matters.
+  const n = key.length <= ORDERING_KEY_MAX_LENGTH ? key.length : [...key].length;
   if (n < 1 || n > ORDERING_KEY_MAX_LENGTH) return `orderingKey must be 1 to ${ORDERING_KEY_MAX_LENGTH} characters long`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(key)) return 'orderingKey must not contain control characters';
