@@ -41,9 +41,10 @@ export interface CliProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
-  assertBuilt();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** `cli`: another build's main.js (an older Herald, for the upgrade tests); this checkout's by default. */
+export function spawnCli(args: string[], env: Record<string, string>, cli = CLI): CliProcess {
+  if (cli === CLI) assertBuilt();
+  const child = spawn(process.execPath, [cli, ...args], { cwd: REPO_ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   let err = '';
@@ -95,8 +96,8 @@ export interface Served extends CliProcess {
 }
 
 /** `herald serve` on a random loopback port; resolves once it prints its URL. */
-export async function serve(env: Record<string, string>, args: string[] = []): Promise<Served> {
-  const p = spawnCli(['serve', ...args], { HERALD_HOST: '127.0.0.1', HERALD_PORT: '0', HERALD_LOG_LEVEL: 'warn', ...env });
+export async function serve(env: Record<string, string>, args: string[] = [], cli = CLI): Promise<Served> {
+  const p = spawnCli(['serve', ...args], { HERALD_HOST: '127.0.0.1', HERALD_PORT: '0', HERALD_LOG_LEVEL: 'warn', ...env }, cli);
   const re = /listening on (http:\/\/\S+)/;
   try {
     await p.waitFor('the listening line', () => re.test(p.stdout()));
