@@ -82,6 +82,14 @@ export function passTurn(tail: OrderTail | null, msgId: string): TurnPassed {
 /** Finished task states: success (0), fail (2), canceled (4). Pending (1) and sending (3) are open. */
 export const isFinal = (status: number): boolean => status === 0 || status === 2 || status === 4;
 
+/**
+ * Whether an ordered delivery's turn ends with the state just recorded for it, when that is known
+ * without reading its row: an attempt its schedule claimed (not a manual resend) was due, so it was
+ * not parked, and its turn ends exactly when its new state is final (a retry keeps it). Null for a
+ * manual attempt: whether it was parked is in its row (`afterRecord`).
+ */
+export const turnEnds = (manual: boolean, status: number): boolean | null => (manual ? null : isFinal(status));
+
 /** An ordered task's state right after an outcome was recorded for it (or it was canceled). */
 export interface RecordedState {
   status: number;

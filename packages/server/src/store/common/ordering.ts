@@ -40,31 +40,33 @@ export const takeTurnSql = (d: DialectName, endpointId: string, key: string, msg
   values: [endpointId, key, msgId],
 });
 
-const RECORDED = both(`SELECT t.status, t.next_attempt_at, t.waiting_for, p.status AS waiting_for_status,
-    o.ordering_key, o.last_seq, o.last_msg_id, o.last_open
+const RECORDED = both(`SELECT t.status, t.next_attempt_at, t.waiting_for, p.status AS waiting_for_status
   FROM delivery_task t
-  JOIN message m ON m.app_id = t.app_id AND m.id = t.msg_id
-  JOIN delivery_order o ON o.endpoint_id = t.endpoint_id AND o.ordering_key = m.ordering_key
   LEFT JOIN delivery_task p ON p.msg_id = t.waiting_for AND p.endpoint_id = t.endpoint_id
   WHERE t.msg_id = $1 AND t.endpoint_id = $2`);
 
 /**
- * An ordered task's state right after its outcome was recorded (domain/ordering.ts RecordedState),
- * with the tail of its key's order, in one statement. On SQLite (one writer) the tail read here is
- * the one to decide by; on PostgreSQL a task that ends its turn locks the tail next (lockTailSql).
+ * An ordered task's state right after a manual attempt's outcome was recorded for it
+ * (domain/ordering.ts RecordedState): whether it was parked, and how the one ahead stands.
  */
 export const recordedStateSql = (d: DialectName, msgId: string, endpointId: string): Query => ({ sql: RECORDED[d], values: [msgId, endpointId] });
 
+const TAIL = {
+  sqlite: both(`SELECT ordering_key, last_seq, last_msg_id, last_open FROM delivery_order
+    WHERE endpoint_id = $1 AND ordering_key = (SELECT ordering_key FROM message WHERE app_id = $2 AND id = $3)`).sqlite,
+  postgres: `SELECT ordering_key, last_seq, last_msg_id, last_open FROM delivery_order
+    WHERE endpoint_id = $1 AND ordering_key = (SELECT ordering_key FROM message WHERE app_id = $2 AND id = $3)
+    FOR UPDATE`,
+};
+
 /**
- * PostgreSQL: lock the tail of a key's order for the rest of the transaction and read it as the
- * last committed acceptance left it (waiting for one in progress to commit). Only a task that ends
- * its turn takes it, after its own row: an acceptance takes the tail and then only inserts, and a
- * parked task's resend takes no tail, so no two writers wait on each other in a cycle.
+ * The tail of the order a delivery that ends its turn belongs to. On PostgreSQL it is locked for
+ * the rest of the transaction and read as the last committed acceptance left it (waiting for one
+ * in progress to commit). Only a delivery ending its turn takes it, after its own row: an
+ * acceptance takes the tail and then only inserts, and a parked delivery's resend takes no tail,
+ * so no two writers wait on each other in a cycle.
  */
-export const lockTailSql = (endpointId: string, key: string): Query => ({
-  sql: 'SELECT ordering_key, last_seq, last_msg_id, last_open FROM delivery_order WHERE endpoint_id = $1 AND ordering_key = $2 FOR UPDATE',
-  values: [endpointId, key],
-});
+export const tailSql = (d: DialectName, appId: string, msgId: string, endpointId: string): Query => ({ sql: TAIL[d], values: [endpointId, appId, msgId] });
 
 const CLOSE_TAIL = both('UPDATE delivery_order SET last_open = FALSE WHERE endpoint_id = $1 AND ordering_key = $2 AND last_msg_id = $3');
 
@@ -118,10 +120,10 @@ const SWEEP = both(`UPDATE delivery_task SET next_attempt_at = $1, waiting_for =
 export const sweepSql = (d: DialectName, now: number, limit: number): Query => ({ sql: SWEEP[d], values: [now, now, limit] });
 
 /**
- * What recording an ordered task's outcome does next, from the state recordedStateSql read
- * (undefined: no such task or order): domain/ordering.ts afterRecord. 'pass' is left to the caller,
- * which passes the turn (passTurnWrites) with the tail it may read (SQLite: this state's) or must
- * lock (PostgreSQL: lockTailSql). `released`: a delivery became due now.
+ * What recording a manual attempt's outcome on an ordered task does next, from the state
+ * recordedStateSql read (undefined: no such task): domain/ordering.ts afterRecord. When it ended
+ * the task's turn (`pass`), the caller passes the turn on (tailSql, then passTurnWrites).
+ * `released`: a delivery became due now.
  */
 export function afterRecordWrites(d: DialectName, task: { msgId: string; endpointId: string }, r: Record<string, any> | undefined, now: number): { pass: boolean; writes: Query[]; released: boolean } {
   if (!r) return { pass: false, writes: [], released: false };
@@ -130,7 +132,7 @@ export function afterRecordWrites(d: DialectName, task: { msgId: string; endpoin
   return { pass: step === 'pass', writes: [], released: false };
 }
 
-/** passTurn with the key's tail (`ordering_key`, `last_seq`, `last_msg_id`, `last_open`): close it, or release the next one. */
+/** domain/ordering.ts passTurn with the key's tail as tailSql read it: close it, or release the next one. */
 export function passTurnWrites(d: DialectName, task: { msgId: string; endpointId: string }, tail: Record<string, any> | undefined, now: number): { writes: Query[]; released: boolean } {
   const passed = passTurn(tail ? { lastSeq: Number(tail.last_seq), lastMsgId: tail.last_msg_id, lastOpen: tail.last_open === true || tail.last_open === 1 } : null, task.msgId);
   if (passed.kind === 'close') return { writes: [closeTailSql(d, task.endpointId, tail!.ordering_key, task.msgId)], released: false };

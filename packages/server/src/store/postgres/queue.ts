@@ -3,9 +3,10 @@
 // (outcome, manual attempts, throttle); this persists them atomically.
 import type pg from 'pg';
 import { endIdFor, startIdFor } from '../../domain/ids.js';
-import { attemptNumber, resumesSchedule } from '../../domain/manual.js';
+import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
-import { afterRecordWrites, lockTailSql, passTurnWrites, recordedStateSql, sweepSql } from '../common/ordering.js';
+import { turnEnds } from '../../domain/ordering.js';
+import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import type { Db, Row } from './base.js';
 import { PgMessages } from './messages.js';
@@ -195,8 +196,9 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
     const ep = result.endpoint;
     if (ep !== undefined && ep.kind !== 'success') return this.completeNow(task, result, now);
-    // An ordered delivery moves its key's order on in the commit that records its outcome.
-    if (task.orderingSeq != null) return this.completeNow(task, result, now);
+    // An ordered delivery whose turn may end moves its key's order on in the commit that records
+    // its outcome; a retry of one (its turn goes on) joins the batch like any other.
+    if (task.orderingSeq != null && turnEnds(isManual(task.triggerType), result.task.status) !== false) return this.completeNow(task, result, now);
     // The common outcomes (success, retry later) share one statement with every other such
     // completion that arrives meanwhile (see flushCompletions).
     return new Promise<boolean>((resolve, reject) => {
@@ -217,7 +219,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
     let released = false;
     return this.tx(async (c) => {
       const fenced = (await this.writeCompletions(c, [{ task, result, now }])).size === 1;
-      released = fenced && task.orderingSeq != null && (await this.afterOrderedRecord(c, task, now));
+      released = fenced && task.orderingSeq != null && (await this.afterOrderedRecord(c, task, result.task.status, now));
       let disabled = false;
       let failSince: number | null = null;
       if (ep?.kind === 'exhausted') {
@@ -320,7 +322,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       return;
     }
     // A delivery released here is due now: other processes' dispatchers hear of it after the commit.
-    const released = await this.tx(async (c) => (await cancel(c)) === 1 && (await this.afterOrderedRecord(c, task, now)));
+    const released = await this.tx(async (c) => (await cancel(c)) === 1 && (await this.afterOrderedRecord(c, task, MessageStatus.canceled, now)));
     if (released) this.announceDue();
   }
 
@@ -330,18 +332,20 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
    * with an acceptance of the same key: whichever commits first, the other sees it, so a delivery
    * accepted behind this one is either parked and released here, or accepted due at once.
    */
-  private async afterOrderedRecord(c: pg.PoolClient, task: ClaimedTask, now: number): Promise<boolean> {
-    const st = recordedStateSql(this.dialect, task.msgId, task.endpointId);
-    const r = await this.one(c, st.sql, st.values);
-    const after = afterRecordWrites(this.dialect, task, r, now);
-    let { writes, released } = after;
-    if (after.pass) {
-      // It ended its turn: lock the tail and decide by it as it is now (the state read above may
-      // predate an acceptance that committed since); the release that follows is a statement of
-      // its own, so it sees the delivery that acceptance parked.
-      const lt = lockTailSql(task.endpointId, r!.ordering_key);
-      ({ writes, released } = passTurnWrites(this.dialect, task, await this.one(c, lt.sql, lt.values), now));
+  private async afterOrderedRecord(c: pg.PoolClient, task: ClaimedTask, status: number, now: number): Promise<boolean> {
+    const ends = turnEnds(isManual(task.triggerType), status);
+    if (ends === false) return false;
+    if (ends === null) {
+      const st = recordedStateSql(this.dialect, task.msgId, task.endpointId);
+      const after = afterRecordWrites(this.dialect, task, await this.one(c, st.sql, st.values), now);
+      let n = 0;
+      for (const q of after.writes) n += await this.run(c, q.sql, q.values);
+      if (!after.pass) return after.released && n > 0;
     }
+    // Its turn ended: lock the tail and decide by it as it is now; the release that follows is a
+    // statement of its own, so it sees a delivery that an acceptance parked while we waited.
+    const tq = tailSql(this.dialect, task.appId, task.msgId, task.endpointId);
+    const { writes, released } = passTurnWrites(this.dialect, task, await this.one(c, tq.sql, tq.values), now);
     let n = 0;
     for (const q of writes) n += await this.run(c, q.sql, q.values);
     return released && n > 0;

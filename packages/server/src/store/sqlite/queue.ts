@@ -2,9 +2,10 @@
 // resends and recovery. Decisions come from domain/ (outcome, manual attempts, throttle); this
 // persists them atomically.
 import { endIdFor, startIdFor } from '../../domain/ids.js';
-import { attemptNumber, resumesSchedule } from '../../domain/manual.js';
+import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
 import { MessageStatus, type Message } from '../../domain/types.js';
-import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql } from '../common/ordering.js';
+import { turnEnds } from '../../domain/ordering.js';
+import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import { SqliteMessages } from './messages.js';
 
@@ -129,7 +130,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
          WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
         failedManual, result.task.status, failedManual, result.task.nextAttemptAt, now, task.msgId, task.endpointId, task.fence,
       );
-      if (res.changes === 1 && task.orderingSeq != null) this.afterOrderedRecord(task, now);
+      if (res.changes === 1 && task.orderingSeq != null) this.afterOrderedRecord(task, result.task.status, now);
       let disabled = false;
       let failSince: number | null = null;
       const ep = result.endpoint;
@@ -191,7 +192,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
          WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
         MessageStatus.canceled, now, task.msgId, task.endpointId, task.fence,
       );
-      if (res.changes === 1 && task.orderingSeq != null) this.afterOrderedRecord(task, now);
+      if (res.changes === 1 && task.orderingSeq != null) this.afterOrderedRecord(task, MessageStatus.canceled, now);
     });
   }
 
@@ -199,13 +200,17 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
    * An ordered delivery's outcome is recorded (or it was canceled): move its key's order on, in the
    * same commit (domain/ordering.ts afterRecord, passTurn).
    */
-  private afterOrderedRecord(task: ClaimedTask, now: number): void {
-    // One writer: the tail read with the task's state is the one to decide by.
-    const st = recordedStateSql(this.dialect, task.msgId, task.endpointId);
-    const r = this.get(st.sql, ...st.values);
-    const after = afterRecordWrites(this.dialect, task, r, now);
-    const writes = after.pass ? passTurnWrites(this.dialect, task, r, now).writes : after.writes;
-    for (const q of writes) this.run(q.sql, ...q.values);
+  private afterOrderedRecord(task: ClaimedTask, status: number, now: number): void {
+    const ends = turnEnds(isManual(task.triggerType), status);
+    if (ends === false) return;
+    if (ends === null) {
+      const st = recordedStateSql(this.dialect, task.msgId, task.endpointId);
+      const after = afterRecordWrites(this.dialect, task, this.get(st.sql, ...st.values), now);
+      for (const q of after.writes) this.run(q.sql, ...q.values);
+      if (!after.pass) return;
+    }
+    const tq = tailSql(this.dialect, task.appId, task.msgId, task.endpointId);
+    for (const q of passTurnWrites(this.dialect, task, this.get(tq.sql, ...tq.values), now).writes) this.run(q.sql, ...q.values);
   }
 
   sweepOrder(now: number, limit: number): Promise<number> {
