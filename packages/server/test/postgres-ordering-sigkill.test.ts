@@ -11,7 +11,7 @@ import { usePostgresProcesses } from './helpers/pg-processes.js';
 
 const TOKEN = 'pg_ordering_kill_test_token_0123456789abcdef';
 const KEYS = 20;
-const PER_KEY = 10;
+const PER_KEY = 25;
 
 describe('PostgreSQL: ordered delivery across two workers and a SIGKILL', () => {
   let api: Served | undefined;
@@ -20,7 +20,8 @@ describe('PostgreSQL: ordered delivery across two workers and a SIGKILL', () => 
     token: TOKEN,
     dataDirPrefix: 'herald-pg-ordering-kill-',
     env: { HERALD_POLL_INTERVAL: '100ms', HERALD_LEASE: '2s', HERALD_DELIVERY_TIMEOUT: '1s', HERALD_ENDPOINT_CONCURRENCY: '8' },
-    routes: { '/o': { status: 200, delayMs: 30 } },
+    // Slow enough that each key takes seconds (one at a time), so the kill lands mid-run.
+    routes: { '/o': { status: 200, delayMs: 100 } },
     processes: () => [...workers, api],
   });
   const { env } = fixture;
