@@ -167,6 +167,18 @@ eachStore('store: ordered delivery per key', (t) => {
       [k1, MessageStatus.canceled, null, null],
       [k2, MessageStatus.canceled, null, null],
     ]);
+    // Its order tails go with it.
+    expect(await t().raw('SELECT endpoint_id FROM delivery_order')).toEqual([]);
+  });
+
+  it('deleting the application removes its endpoints’ order tails, and no other application’s', async () => {
+    const { store, raw } = t();
+    const o = await orderedSetup(store);
+    const other = await orderedSetup(store);
+    await o.send('K');
+    await other.send('K');
+    await store.deleteApplication(o.appId, T0 + 1);
+    expect((await raw('SELECT endpoint_id FROM delivery_order')).map((r) => r.endpoint_id)).toEqual([other.endpointId]);
   });
 
   it('the payload of a parked message is kept by the retention purge', async () => {

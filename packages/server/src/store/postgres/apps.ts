@@ -71,6 +71,13 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
          ORDER BY endpoint_id, msg_id FOR UPDATE)`,
       [MessageStatus.canceled, value],
     );
+    // The per-key order tails of the endpoints going away (after the tasks, as completions lock them).
+    await c.query(
+      col === 'endpoint_id'
+        ? 'DELETE FROM delivery_order WHERE endpoint_id = $1'
+        : 'DELETE FROM delivery_order WHERE endpoint_id IN (SELECT id FROM endpoint WHERE app_id = $1)',
+      [value],
+    );
   }
 
   // ---- event types ---------------------------------------------------------------------------

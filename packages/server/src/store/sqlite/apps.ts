@@ -83,6 +83,7 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
          WHERE app_id = ? AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)`,
         MessageStatus.canceled, id,
       );
+      this.run('DELETE FROM delivery_order WHERE endpoint_id IN (SELECT id FROM endpoint WHERE app_id = ?)', id);
       this.matchCache.delete(id);
     });
   }

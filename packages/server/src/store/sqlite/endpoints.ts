@@ -88,6 +88,7 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
          WHERE endpoint_id = ? AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)`,
         MessageStatus.canceled, id,
       );
+      this.run('DELETE FROM delivery_order WHERE endpoint_id = ?', id);
       this.matchCache.delete(appId);
     });
   }
