@@ -10,7 +10,7 @@ import { rawRow, rawRun } from '../helpers/rows.js';
 import { Receiver, type ReceivedRequest } from '../helpers/receiver.js';
 import { createApp, createEndpoint, destination, sendMessage, startDelivery, until, type DeliveryHerald } from './harness.js';
 
-const RETRIES = 8;
+const RETRIES = 20;
 
 /** Wait until the delivery has ended (success, fail or canceled): a parked one has no due time either. */
 const ended = (msgId: string, endpointId: string) =>
@@ -25,7 +25,7 @@ let rx: Receiver;
 let appId: string;
 beforeAll(async () => {
   rx = await Receiver.start();
-  // Eight quick retries: room for a first message to keep failing until the test has seen what it checks.
+  // Twenty quick retries (2 s): room for a first message to keep failing until the test has seen what it checks.
   h = await startDelivery({ env: { HERALD_RETRY_SCHEDULE: Array(RETRIES).fill('100ms').join(',') } });
 });
 beforeEach(async () => {
