@@ -86,6 +86,23 @@ eachStore('store: ordered delivery per key', (t) => {
     expect(await o.task(k3)).toMatchObject({ orderingSeq: 3, waitingFor: null, nextAttemptAt: T0 + 2000 });
   });
 
+  it('ends of several keys recorded together each release their own next one', async () => {
+    const { store } = t();
+    const o = await orderedSetup(store);
+    const heads: string[] = [];
+    const nexts: string[] = [];
+    for (const k of ['A', 'B', 'C', 'D']) heads.push(await o.send(k));
+    for (const k of ['A', 'B', 'C', 'D']) nexts.push(await o.send(k));
+    const claimed = await store.claimDueTasks('w', T0, LEASE, 100);
+    expect(claimed.map((c) => c.msgId).sort()).toEqual([...heads].sort());
+    // Arriving together, they are written together (one batch on PostgreSQL).
+    const done = await Promise.all(claimed.map((c, i) => store.completeAttempt(c, i % 2 ? ok(c, T0 + 1) : failed(c, T0 + 1, null), T0 + 1)));
+    expect(done.every((d) => d.fenced)).toBe(true);
+    for (const n of nexts) expect(await o.task(n)).toMatchObject({ waitingFor: null, nextAttemptAt: T0 + 1 });
+    const again = await store.claimDueTasks('w', T0 + 1, LEASE, 100);
+    expect(again.map((c) => c.orderingSeq)).toEqual([2, 2, 2, 2]);
+  });
+
   it('ending without success releases the next one too: exhausted, aborted, canceled (endpoint disabled, payload gone)', async () => {
     const { store } = t();
     const o = await orderedSetup(store);

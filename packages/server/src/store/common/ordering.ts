@@ -120,6 +120,21 @@ const SWEEP = both(`UPDATE delivery_task SET next_attempt_at = $1, waiting_for =
 export const sweepSql = (d: DialectName, now: number, limit: number): Query => ({ sql: SWEEP[d], values: [now, now, limit] });
 
 /**
+ * PostgreSQL: the tails of several deliveries that end their turns together (one completion
+ * batch), locked in (endpoint, key) order, the order in which every writer of several tails takes
+ * them. Each row names the delivery (`msg_id`, `endpoint_id`) whose tail it is.
+ */
+export const tailsSql = (tasks: readonly { appId: string; msgId: string; endpointId: string }[]): Query => ({
+  sql: `SELECT v.msg_id, v.endpoint_id, o.ordering_key, o.last_seq, o.last_msg_id, o.last_open
+    FROM unnest($1::text[], $2::text[], $3::text[]) AS v(app_id, msg_id, endpoint_id)
+    JOIN message m ON m.app_id = v.app_id AND m.id = v.msg_id
+    JOIN delivery_order o ON o.endpoint_id = v.endpoint_id AND o.ordering_key = m.ordering_key
+    ORDER BY o.endpoint_id, o.ordering_key
+    FOR UPDATE OF o`,
+  values: [tasks.map((t) => t.appId), tasks.map((t) => t.msgId), tasks.map((t) => t.endpointId)],
+});
+
+/**
  * What recording a manual attempt's outcome on an ordered task does next, from the state
  * recordedStateSql read (undefined: no such task): domain/ordering.ts afterRecord. When it ended
  * the task's turn (`pass`), the caller passes the turn on (tailSql, then passTurnWrites).
@@ -138,4 +153,36 @@ export function passTurnWrites(d: DialectName, task: { msgId: string; endpointId
   if (passed.kind === 'close') return { writes: [closeTailSql(d, task.endpointId, tail!.ordering_key, task.msgId)], released: false };
   if (passed.kind === 'release') return { writes: [releaseSql(d, task.endpointId, passed.waitingFor, now)], released: true };
   return { writes: [], released: false };
+}
+
+/**
+ * PostgreSQL: passTurnWrites for the deliveries of one batch at once (each with its tail as
+ * tailsSql read it): at most one statement closing tails and one releasing the next deliveries.
+ */
+export function passTurnsWrites(ends: readonly { task: { msgId: string; endpointId: string }; tail: Record<string, any> | undefined; now: number }[]): { writes: Query[]; released: boolean } {
+  const close: [string, string, string][] = [];
+  const release: [string, string, number][] = [];
+  for (const { task, tail, now } of ends) {
+    const passed = passTurn(tail ? { lastSeq: Number(tail.last_seq), lastMsgId: tail.last_msg_id, lastOpen: tail.last_open === true } : null, task.msgId);
+    if (passed.kind === 'close') close.push([task.endpointId, tail!.ordering_key, task.msgId]);
+    else if (passed.kind === 'release') release.push([task.endpointId, passed.waitingFor, now]);
+  }
+  const col = <T>(rows: T[][], i: number) => rows.map((r) => r[i]);
+  const writes: Query[] = [];
+  if (close.length > 0) {
+    writes.push({
+      sql: `UPDATE delivery_order o SET last_open = false FROM unnest($1::text[], $2::text[], $3::text[]) AS v(endpoint_id, ordering_key, msg_id)
+        WHERE o.endpoint_id = v.endpoint_id AND o.ordering_key = v.ordering_key AND o.last_msg_id = v.msg_id`,
+      values: [col(close, 0), col(close, 1), col(close, 2)],
+    });
+  }
+  if (release.length > 0) {
+    writes.push({
+      sql: `UPDATE delivery_task t SET next_attempt_at = v.now, waiting_for = NULL, updated_at = v.now
+        FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(endpoint_id, waiting_for, now)
+        WHERE t.endpoint_id = v.endpoint_id AND t.waiting_for = v.waiting_for AND t.status = ${MessageStatus.pending} AND t.next_attempt_at IS NULL`,
+      values: [col(release, 0), col(release, 1), col(release, 2)],
+    });
+  }
+  return { writes, released: release.length > 0 };
 }

@@ -6,7 +6,7 @@ import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
 import { turnEnds } from '../../domain/ordering.js';
-import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql } from '../common/ordering.js';
+import { afterRecordWrites, passTurnsWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql, tailsSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import type { Db, Row } from './base.js';
 import { PgMessages } from './messages.js';
@@ -68,9 +68,14 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
   private readonly completions: PendingCompletion[] = [];
   private completionsFlushing = false;
   private readonly completionsDrained: (() => void)[] = [];
+  /** Ordered deliveries whose turn ends, batched apart (flushOrderedEnds). */
+  private readonly orderedEnds: PendingCompletion[] = [];
+  private orderedEndsFlushing = false;
+  private readonly orderedEndsDrained: (() => void)[] = [];
 
   override async close(): Promise<void> {
     if (this.completionsFlushing) await new Promise<void>((r) => this.completionsDrained.push(r));
+    if (this.orderedEndsFlushing) await new Promise<void>((r) => this.orderedEndsDrained.push(r));
     await super.close();
   }
 
@@ -196,9 +201,14 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
     const ep = result.endpoint;
     if (ep !== undefined && ep.kind !== 'success') return this.completeNow(task, result, now);
-    // An ordered delivery whose turn may end moves its key's order on in the commit that records
-    // its outcome; a retry of one (its turn goes on) joins the batch like any other.
-    if (task.orderingSeq != null && turnEnds(isManual(task.triggerType), result.task.status) !== false) return this.completeNow(task, result, now);
+    // An ordered delivery whose turn ends moves its key's order on in the commit that records its
+    // outcome: with others that end now (flushOrderedEnds), or alone after a manual attempt, which
+    // must read its row first. A retry of one (its turn goes on) joins the batch like any other.
+    if (task.orderingSeq != null) {
+      const ends = turnEnds(isManual(task.triggerType), result.task.status);
+      if (ends === null) return this.completeNow(task, result, now);
+      if (ends) return this.queueOrderedEnd(task, result, now);
+    }
     // The common outcomes (success, retry later) share one statement with every other such
     // completion that arrives meanwhile (see flushCompletions).
     return new Promise<boolean>((resolve, reject) => {
@@ -241,6 +251,55 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       if (released) this.announceDue(); // due now: other processes' dispatchers hear of it
       return r;
     });
+  }
+
+  private queueOrderedEnd(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.orderedEnds.push({ task, result, now, resolve, reject });
+      if (!this.orderedEndsFlushing) {
+        this.orderedEndsFlushing = true;
+        setImmediate(() => void this.flushOrderedEnds());
+      }
+    }).then((fenced) => ({ fenced, disabled: false, failSince: null }));
+  }
+
+  /**
+   * Ordered deliveries whose turn ends (success, abort), batched like flushCompletions but in one
+   * transaction per batch: their completions in one statement, then their keys' tails locked in
+   * one statement, then the turns passed on (tails closed in one statement, next deliveries
+   * released in another: statements of their own after the locks, so they see what an acceptance
+   * committed while the locks were awaited). If a batch fails, each of its completions is written
+   * alone (completeNow).
+   */
+  private async flushOrderedEnds(): Promise<void> {
+    const key = (c: { task: ClaimedTask }) => `${c.task.msgId} ${c.task.endpointId} ${c.task.fence}`;
+    while (this.orderedEnds.length > 0) {
+      const batch = this.orderedEnds.splice(0, MAX_COMPLETION_BATCH);
+      try {
+        let released = false;
+        const fenced = await this.tx(async (c) => {
+          const fenced = await this.writeCompletions(c, batch);
+          const ending = batch.filter((x) => fenced.has(key(x)));
+          released = false;
+          if (ending.length > 0) {
+            const tq = tailsSql(ending.map((x) => x.task));
+            const tails = new Map((await this.all(c, tq.sql, tq.values)).map((r) => [`${r.msg_id} ${r.endpoint_id}`, r]));
+            const pass = passTurnsWrites(ending.map((x) => ({ task: x.task, tail: tails.get(`${x.task.msgId} ${x.task.endpointId}`), now: x.now })));
+            for (const q of pass.writes) await c.query(q.sql, q.values);
+            released = pass.released;
+          }
+          return fenced;
+        });
+        this.completionStats.batches++;
+        this.completionStats.completions += batch.length;
+        if (released) this.announceDue();
+        for (const x of batch) x.resolve(fenced.has(key(x)));
+      } catch {
+        await Promise.all(batch.map((x) => this.completeNow(x.task, x.result, x.now).then((r) => x.resolve(r.fenced), x.reject)));
+      }
+    }
+    this.orderedEndsFlushing = false;
+    for (const r of this.orderedEndsDrained.splice(0)) r();
   }
 
   /**
