@@ -52,7 +52,7 @@ async function run(name, store, ordering = null) {
   for (let i = 0; i < E; i++) {
     await store.createEndpoint({
       id: ids.next('endpoint', now), appId: app.id, uid: null, url: 'http://127.0.0.1:9/x', description: '', throttleRate: null,
-      disabled: false, disabledReason: null, eventTypes: null, channels: null, metadata: {}, headers: {}, secret: 'whsec_' + randomBytes(24).toString('base64'),
+      disabled: false, disabledReason: null, eventTypes: null, channels: null, metadata: {}, headers: {}, secret: `whsec_${randomBytes(24).toString('base64')}`,
       previousSecrets: [], ordering: ordering ?? 'none', createdAt: now, updatedAt: now,
     });
   }

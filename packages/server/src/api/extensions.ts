@@ -2,11 +2,12 @@
 // they are validated and documented exactly like the contract's own fields. Every addition is
 // optional: a Svix client that never sends them sees Svix's behaviour.
 import { ENDPOINT_ORDERINGS, ORDERING_KEY_MAX_LENGTH } from '../domain/ordering.js';
-import { addReadiness } from './extensions-health.js';
+import { addReadiness, addVersionOperation } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
+import { addDeliveryPolicy, addSchemaEnforcement } from './extensions-policy.js';
 import { addEndpointTimeseries } from './extensions-stats.js';
+import { addDestinations } from './extensions-destinations.js';
 import { addPortalLookSchema } from './portal-look.js';
-import { addVersionOperation } from './routes/version.js';
 
 type Schema = Record<string, any>;
 
@@ -118,6 +119,9 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addEngage(doc);
   addAuditLog(doc);
   addEndpointTimeseries(doc);
+  addDestinations(doc);
+  addDeliveryPolicy(doc);
+  addSchemaEnforcement(doc);
   addReadiness(doc);
   addVersionOperation(doc);
   return doc;
@@ -225,7 +229,7 @@ function addAuditLog(doc: Schema): void {
   };
 }
 
-/** The addresses deliveries come from, for tenants to allowlist (issue 7). */
+/** The addresses deliveries come from, for tenants to allowlist. */
 function addSourceIps(doc: Schema): void {
   (doc.components.schemas as Schema).SourceIpsOut = {
     type: 'object',
@@ -341,7 +345,7 @@ function op(operationId: string, summary: string, description: string, extra: Sc
 }
 
 /**
- * The Engage side (issue 4): catalog install, per-tenant settings (the webhooks module switch and
+ * The Engage side: catalog install, per-tenant settings (the webhooks module switch and
  * the payload encryption key) and the producer routes that detect changes and emit events.
  */
 function addEngage(doc: Schema): void {

@@ -29,6 +29,8 @@ export interface ApiDeps {
   ssrf: SsrfGuard;
   /** Turns driver errors into store errors, counts them, and answers the readiness probe. */
   storeHealth: StoreHealth;
+  /** Aborted when the process starts to stop: long polls answer at once instead of holding it up. */
+  closing?: AbortSignal;
 }
 
 /** `org`: the operator only. Otherwise the portal permission a token needs. */

@@ -11,10 +11,11 @@ import type { IdGenerator } from '../domain/ids.js';
 import { attemptNumber, attemptTrigger } from '../domain/manual.js';
 import { orderingHeaders } from '../domain/ordering.js';
 import { settle } from '../domain/outcome.js';
+import { effectivePolicy, type EffectivePolicy } from '../domain/policy.js';
 import { AUTO_DISABLE_AFTER_MS } from '../domain/retry.js';
 import { slotInterval, throttleDecision } from '../domain/throttle.js';
 import type { Attempt, Endpoint, Message } from '../domain/types.js';
-import { parsedSecret, Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
+import { parsedSecret, type Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
 import { tooOldMessage, type SchemaVerdict } from '../store/migrate.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
 
@@ -73,6 +74,8 @@ interface Prepared {
   message: Message;
   request: DeliveryRequest;
   startedAt: number;
+  /** The retry schedule and timeout this delivery runs with (domain/policy.ts). */
+  policy: EffectivePolicy;
 }
 
 export class Dispatcher {
@@ -93,6 +96,8 @@ export class Dispatcher {
   /** When the ordered-delivery sweep runs next; at once on start. */
   private orderSweepAt = -Infinity;
   private loopTurns = 0;
+  /** The policy of a delivery that has none of its own (policyOf). */
+  private serverPolicy: EffectivePolicy | null = null;
 
   constructor(private readonly o: DispatcherOptions) {
     o.store.onTasksDue(() => this.wake());
@@ -291,7 +296,7 @@ export class Dispatcher {
    * endpoint's throttle slot, take one of the endpoint's concurrency places (or put the task back
    * briefly), and build the signed request. Null when the delivery does not go out now.
    */
-  private async prepare(task: ClaimedTask, { endpoint, message, throttleRate: rate }: DeliveryContext): Promise<Prepared | null> {
+  private async prepare(task: ClaimedTask, { endpoint, message, throttleRate: rate, appPolicy }: DeliveryContext): Promise<Prepared | null> {
     const { store, now } = this.o;
     if (!endpoint || endpoint.disabled || !message || message.payload === null) {
       // Gone, disabled or expired: nothing to send, and nothing to retry.
@@ -321,6 +326,7 @@ export class Dispatcher {
     const startedAt = now();
     try {
       const secrets = [endpoint.secret, ...endpoint.previousSecrets.filter((s) => s.expiresAt > startedAt).map((s) => s.key)];
+      const policy = this.policyOf(endpoint, appPolicy);
       const request: DeliveryRequest = {
         url: endpoint.url,
         msgId: message.id,
@@ -328,8 +334,9 @@ export class Dispatcher {
         secrets: secrets.map(parsedSecret),
         headers: withOrdering(endpoint.headers, task, message),
         timestampSeconds: Math.floor(startedAt / 1000),
+        timeoutMs: policy.timeoutMs,
       };
-      return { task, endpoint, message, request, startedAt };
+      return { task, endpoint, message, request, startedAt, policy };
     } catch (e) {
       this.leaveEndpoint(endpoint.id);
       throw e;
@@ -345,6 +352,17 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * The endpoint's retry schedule and timeout, else its application's, else the server's; a
+   * timeout is capped at half the lease, so no lease lapses while its attempt runs.
+   */
+  private policyOf(endpoint: Endpoint, appPolicy: DeliveryContext['appPolicy']): EffectivePolicy {
+    const { retryScheduleMs, attemptTimeoutMs, leaseMs } = this.o;
+    // Most deliveries have no policy of their own: they share one object.
+    if (!endpoint.deliveryPolicy && !appPolicy) return (this.serverPolicy ??= { retryScheduleMs, timeoutMs: attemptTimeoutMs });
+    return effectivePolicy(endpoint.deliveryPolicy, appPolicy, { retryScheduleMs, timeoutMs: attemptTimeoutMs, maxTimeoutMs: Math.max(attemptTimeoutMs, Math.floor(leaseMs / 2)) });
+  }
+
   private leaveEndpoint(id: string): void {
     const n = (this.perEndpoint.get(id) ?? 1) - 1;
     if (n <= 0) this.perEndpoint.delete(id);
@@ -355,10 +373,10 @@ export class Dispatcher {
    * Phase 4, settle: decide the outcome (domain/outcome.ts), record the attempt and the task's
    * next state under the lease's fence, and tell the observers.
    */
-  private async settle({ task, endpoint, message, startedAt }: Prepared, result: DeliveryResult): Promise<void> {
+  private async settle({ task, endpoint, message, startedAt, policy }: Prepared, result: DeliveryResult): Promise<void> {
     const settledAt = this.o.now();
     const outcome = settle(result.outcome, task, settledAt, {
-      retryScheduleMs: this.o.retryScheduleMs,
+      retryScheduleMs: policy.retryScheduleMs,
       autoDisableAfterMs: AUTO_DISABLE_AFTER_MS,
       random: (this.o.random ?? Math.random)(),
     });

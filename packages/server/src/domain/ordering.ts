@@ -24,7 +24,7 @@ export function orderingKeyProblem(key: unknown): string | null {
   // Characters, not UTF-16 units (a key of 256 emoji is 256 characters); counted only when it matters.
   const n = key.length <= ORDERING_KEY_MAX_LENGTH ? key.length : [...key].length;
   if (n < 1 || n > ORDERING_KEY_MAX_LENGTH) return `orderingKey must be 1 to ${ORDERING_KEY_MAX_LENGTH} characters long`;
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is to refuse control characters in an ordering key
   if (/[\u0000-\u001f\u007f]/.test(key)) return 'orderingKey must not contain control characters';
   return null;
 }

@@ -1,11 +1,13 @@
-// Prometheus metrics: deliveries by outcome and endpoint, delivery latency, accepted messages,
-// and the queue (depth, due now, age of the oldest due task) read from the store at scrape time.
+// Prometheus metrics: deliveries by outcome, delivery latency, accepted messages, and the queue
+// (depth, due now, age of the oldest due task) read from the store at scrape time. Labels stay
+// bounded: no endpoint or application ids, which grow with the tenants (per-endpoint figures are
+// the API's endpoint stats).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/store.js';
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly deliveries: Counter<'outcome' | 'endpoint'>;
+  readonly deliveries: Counter<'outcome'>;
   readonly deliveryDuration: Histogram<'outcome'>;
   readonly accepted: Counter;
   readonly storeErrors: Counter<'kind' | 'store'>;
@@ -14,8 +16,8 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
     this.deliveries = new Counter({
       name: 'herald_deliveries_total',
-      help: 'Delivery attempts by outcome (success, retry, exhausted, abort, disable) and endpoint id',
-      labelNames: ['outcome', 'endpoint'],
+      help: 'Delivery attempts by outcome (success, retry, exhausted, abort, disable)',
+      labelNames: ['outcome'],
       registers: [this.registry],
     });
     this.deliveryDuration = new Histogram({

@@ -175,6 +175,23 @@ describe('ordering: delivery', () => {
     expect(rx.forMessage('/disable', first)).toHaveLength(1);
     expect(rx.forMessage('/disable', second)).toEqual([]);
   });
+
+  it('beside the endpoint’s own retry schedule and content filter: one attempt ends the turn, a filtered-out message takes no number', async () => {
+    // The endpoint's schedule `[]` (a single attempt) overrides the server's twenty retries.
+    const ep = await createEndpoint(h, appId, rx, '/policy', { ordering: 'key', retrySchedule: [], filter: { country: 'SE' } });
+    rx.on('/policy', (req) => ({ status: req.headers['herald-sequence'] === '1' ? 500 : 200 }));
+    const first = (await sendMessage(h, appId, { orderingKey: 'P', payload: { country: 'SE', n: 1 } })).id;
+    const skipped = (await sendMessage(h, appId, { orderingKey: 'P', payload: { country: 'NO', n: 2 } })).id;
+    const third = (await sendMessage(h, appId, { orderingKey: 'P', payload: { country: 'SE', n: 3 } })).id;
+    expect((await h.call('GET', `/api/v1/app/${appId}/msg/${skipped}/endpoint`, 200)).data.map((d: { id: string }) => d.id)).not.toContain(ep.id);
+    await ended(third, ep.id);
+    expect((await destination(h, appId, first, ep.id)).status).toBe(2);
+    expect(rx.forMessage('/policy', first)).toHaveLength(1);
+    const got = rx.forMessage('/policy', third);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.headers['herald-sequence']).toBe('2');
+    expect(rx.forMessage('/policy', skipped)).toEqual([]);
+  });
 });
 
 describe('ordering: the recovery sweep in a running dispatcher', () => {

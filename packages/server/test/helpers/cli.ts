@@ -1,11 +1,13 @@
-// Runs the built `herald` CLI (packages/server/dist/cli/main.js) as a child process for the CLI
-// and durability tests. `npm run build` must have run first; this helper never builds. Waiting is
-// done by polling the child's output against a deadline, never by fixed sleeps.
+// Runs the built `herald` CLI (packages/server/dist/cli/main.js) as a child process: the one
+// launcher of `herald` processes in the tests (herald-process.ts's startHerald builds on `serve`).
+// `npm run build` must have run first; this helper never builds. Waiting is done by polling the
+// child's output against a deadline (helpers/wait.ts), never by fixed sleeps.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from './wait.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const CLI = join(REPO_ROOT, 'packages/server/dist/cli/main.js');
@@ -64,12 +66,10 @@ export function spawnCli(args: string[], env: Record<string, string>, cli = CLI)
     stderr: () => err,
     exited,
     async waitFor(what, pred, deadlineMs = DEADLINE_MS) {
-      const deadline = Date.now() + deadlineMs;
-      while (!pred()) {
-        if (done) throw new Error(`herald ${args.join(' ')} exited (${JSON.stringify(done)}) before ${what}\nstdout:\n${out}\nstderr:\n${err}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nstdout:\n${out}\nstderr:\n${err}`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
-      }
+      const seen = await until(what, () => (pred() ? 'held' : done ? 'exited' : false), deadlineMs, POLL_MS).catch((e: Error) => {
+        throw new Error(`${e.message}\nstdout:\n${out}\nstderr:\n${err}`);
+      });
+      if (seen === 'exited') throw new Error(`herald ${args.join(' ')} exited (${JSON.stringify(done)}) before ${what}\nstdout:\n${out}\nstderr:\n${err}`);
     },
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (!done) child.kill(signal);

@@ -53,6 +53,23 @@ eachStore('store: ordered delivery per key', (t) => {
     expect((await store.getMessage(o.appId, k1))!.orderingKey).toBe('K');
   });
 
+  it('beside the other endpoint and message fields: ordering, retry policy and content filter are kept through create and update; key and schema violations too', async () => {
+    const { store } = t();
+    const a = await store.createApplication(app());
+    const policy = { retrySchedule: ['1s', '1m'], timeout: 5 };
+    const ep = await store.createEndpoint(endpoint(a.id, { ordering: 'key', deliveryPolicy: policy, filter: { country: 'SE' } }));
+    expect(await store.getEndpoint(a.id, ep.id)).toMatchObject({ ordering: 'key', deliveryPolicy: policy, filter: { country: 'SE' } });
+    await store.updateEndpoint({ ...ep, ordering: 'none', deliveryPolicy: null, filter: { country: 'NO' }, updatedAt: T0 + 1 });
+    expect(await store.getEndpoint(a.id, ep.id)).toMatchObject({ ordering: 'none', deliveryPolicy: null, filter: { country: 'NO' } });
+    await store.updateEndpoint({ ...ep, ordering: 'key', filter: null, updatedAt: T0 + 2 });
+    const violations = [{ path: '/email', message: 'must be string' }];
+    const first = (await store.createMessage(message(a.id, { orderingKey: 'K', schemaViolations: violations }), {})).message.id;
+    const second = (await store.createMessage(message(a.id, { orderingKey: 'K' }), {})).message.id;
+    expect(await store.getMessage(a.id, first)).toMatchObject({ orderingKey: 'K', schemaViolations: violations });
+    expect(await taskOf(store, a.id, ep.id, first)).toMatchObject({ orderingSeq: 1, waitingFor: null });
+    expect(await taskOf(store, a.id, ep.id, second)).toMatchObject({ orderingSeq: 2, waitingFor: first });
+  });
+
   it('an endpoint without ordering, and one key at two endpoints, number independently', async () => {
     const { store } = t();
     const a = await store.createApplication(app());

@@ -8,6 +8,7 @@ import type { Application, Message } from '../../domain/types.js';
 import { isEngageEventType } from '@herald/engage';
 import { engageExampleFor } from '../../engage/producer.js';
 import { route, type Ctx } from '../route.js';
+import { enforcerOf, lazyPayload } from '../schema-enforcement.js';
 import { messageOut } from '../serialize.js';
 import { newApplication } from './applications.js';
 import { mapPage, pageOf, requireModuleForPortal, timeParam } from './common.js';
@@ -35,7 +36,7 @@ export function newMessage(c: Ctx, appId: string, m: MessageInput): Message {
   if (Buffer.byteLength(payload) > c.deps.config.maxPayloadBytes) {
     throw payloadTooLarge(`The payload is ${Buffer.byteLength(payload)} bytes; at most ${c.deps.config.maxPayloadBytes} are accepted.`);
   }
-  if (m.eventId && m.eventId.startsWith('msg_')) throw invalidBody(['eventId'], "eventId must not start with 'msg_'");
+  if (m.eventId?.startsWith('msg_')) throw invalidBody(['eventId'], "eventId must not start with 'msg_'");
   if (m.orderingKey !== undefined && m.orderingKey !== null) {
     const problem = orderingKeyProblem(m.orderingKey);
     if (problem) throw invalidBody(['orderingKey'], problem);
@@ -45,7 +46,7 @@ export function newMessage(c: Ctx, appId: string, m: MessageInput): Message {
     appId,
     eventId: m.eventId ?? null,
     eventType: m.eventType,
-    channels: m.channels && m.channels.length ? m.channels : null,
+    channels: m.channels?.length ? m.channels : null,
     payload,
     expiresAt: c.now + (m.retentionDays ?? 90) * DAY_MS,
     createdAt: c.now,
@@ -60,6 +61,8 @@ export async function acceptMessage(
   opts: { onlyEndpointId?: string; triggerType?: number; withContent?: boolean; status?: number; createApp?: Application } = {},
 ) {
   const msg = newMessage(c, (c.app ?? opts.createApp)!.id, m);
+  // The event type's schema, when it enforces one: a 422 under 'reject', recorded under 'warn'.
+  msg.schemaViolations = await enforcerOf(c.deps.store).check(msg.eventType, lazyPayload(m.payload, msg.payload), c.now);
   const withContent = opts.withContent ?? true;
   const status = opts.status ?? 202;
   const out = (r: Message) => messageOut(r, withContent);

@@ -37,15 +37,17 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
   protected async insertMessageAlone(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
     const tasks = await this.matchTasks(this.pool, msg, opts);
     const ps = new Params(this.dialect);
-    const cols = [msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, msg.orderingKey ?? null];
-    let sql = `WITH m AS (INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, ordering_key)
+    const cols = [
+      msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations), msg.orderingKey ?? null,
+    ];
+    let sql = `WITH m AS (INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key)
       VALUES (${cols.map((v) => ps.p(v)).join(', ')}) RETURNING id)`;
     if (tasks.length > 0) {
       // Deliveries ordered by the message's key take their turn (domain/ordering.ts takeTurn) in
       // this same statement: numbered, and parked (no due time) while the one ahead is open.
       const ordered = tasks.filter((t) => t.orderedBy).map((t) => t.endpointId).sort();
       if (ordered.length > 0) {
-        sql += `, o AS (${takeTurnUpsert(this.dialect, `SELECT e, $9, 1, m.id, true, NULL::text FROM m, unnest(${ps.p(ordered)}::text[]) AS e ORDER BY e`)})`;
+        sql += `, o AS (${takeTurnUpsert(this.dialect, `SELECT e, $10, 1, m.id, true, NULL::text FROM m, unnest(${ps.p(ordered)}::text[]) AS e ORDER BY e`)})`;
       }
       sql += `, t AS (INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at, ordering_seq, waiting_for)
         SELECT m.id, e, $2, ${ps.p(MessageStatus.pending)}, ${ordered.length > 0 ? 'CASE WHEN o.prev_msg_id IS NULL THEN $8::bigint END' : '$8'},
@@ -62,7 +64,9 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
 
   /** The delivery tasks a new message gets: one per live endpoint of its application that it matches. */
   protected async matchTasks(db: Db, msg: Message, opts: CreateMessageOptions): Promise<DeliveryTask[]> {
-    const endpoints = await this.all(db, 'SELECT id, disabled, event_types AS "eventTypes", channels, ordering FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId]);
+    const endpoints = await this.all(
+      db, 'SELECT id, disabled, event_types AS "eventTypes", channels, content_filter::text AS filter, ordering FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId],
+    );
     return fanOut(msg, endpoints as FanOutEndpoint[], opts.onlyEndpointId);
   }
 
@@ -77,9 +81,9 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
       // results and every message goes to it.
       const ins = await this.one(
         c,
-        `INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+        `INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at, delivery_policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (uid) WHERE uid IS NOT NULL DO NOTHING RETURNING id`,
-        [a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt],
+        [a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt, jsonOrNull(a.deliveryPolicy)],
       );
       if (ins) msg = { ...msg, appId: a.id };
       else {
@@ -89,8 +93,8 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
       }
     }
     await c
-      .query('INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, ordering_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
-        msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, msg.orderingKey ?? null,
+      .query('INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
+        msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations), msg.orderingKey ?? null,
       ])
       .catch(PgBase.conflictOn('message'));
     const tasks = await this.matchTasks(c, msg, opts);

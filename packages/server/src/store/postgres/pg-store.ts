@@ -9,14 +9,15 @@
 //   endpoints.ts    endpoints
 //   messages.ts     messages with their fan-out, delivery and attempt lists
 //   queue.ts        the delivery queue: claim, load, complete (batched), defer, requeue
+//   destinations.ts destinations (polling endpoints), consumers' positions, their attempts
 import type { Store } from '../store.js';
 import type { PgStoreOptions } from './base.js';
 import { migratePostgres } from './pg-migrate.js';
-import { PgQueue } from './queue.js';
+import { PgDestinations } from './destinations.js';
 
 export type { PgStoreOptions } from './base.js';
 
-export class PgStore extends PgQueue implements Store {
+export class PgStore extends PgDestinations implements Store {
   private constructor(opts: PgStoreOptions) {
     super(opts);
   }

@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
+import type { DeliveryPolicy } from '../../domain/policy.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
 import { turnEnds } from '../../domain/ordering.js';
 import { afterRecordWrites, passTurnsWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql, tailsSql } from '../common/ordering.js';
@@ -16,7 +17,7 @@ import { PgMessages } from './messages.js';
 // column under a running process.
 const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at, ordering_key';
 const ENDPOINT_COLS = ['id', 'app_id', 'uid', 'url', 'description', 'throttle_rate', 'disabled', 'disabled_reason', 'event_types',
-  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'ordering', 'created_at', 'updated_at'].map((c) => `e.${c}`).join(', ');
+  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'ordering', 'created_at', 'updated_at', 'delivery_policy'].map((c) => `e.${c}`).join(', ');
 
 /** The most completions one statement writes (about 5 MB of parameters at 20 kB responses). */
 const MAX_COMPLETION_BATCH = 256;
@@ -159,15 +160,15 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       }),
       this.pool.query({
         name: 'herald_load_endpoints',
-        text: `SELECT ${ENDPOINT_COLS}, a.throttle_rate AS app_throttle_rate FROM endpoint e
+        text: `SELECT ${ENDPOINT_COLS}, a.throttle_rate AS app_throttle_rate, a.delivery_policy AS app_delivery_policy FROM endpoint e
                LEFT JOIN application a ON a.id = e.app_id AND a.deleted_at IS NULL
                WHERE e.id = ANY($1::text[]) AND e.deleted_at IS NULL`,
         values: [[...new Set(tasks.map((t) => t.endpointId))]],
       }),
     ]);
     const messages = new Map<string, Message>(msgRows.rows.map((r) => [`${r.app_id} ${r.id}`, this.rows.message(r)]));
-    const endpoints = new Map<string, { endpoint: Endpoint; appRate: number | null }>(
-      epRows.rows.map((r) => [`${r.app_id} ${r.id}`, { endpoint: this.rows.endpoint(r), appRate: r.app_throttle_rate }]),
+    const endpoints = new Map<string, { endpoint: Endpoint; appRate: number | null; appPolicy: DeliveryPolicy | null }>(
+      epRows.rows.map((r) => [`${r.app_id} ${r.id}`, { endpoint: this.rows.endpoint(r), appRate: r.app_throttle_rate, appPolicy: r.app_delivery_policy ?? null }]),
     );
     return tasks.map((t) => {
       const ep = endpoints.get(`${t.appId} ${t.endpointId}`);
@@ -175,6 +176,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         endpoint: ep?.endpoint ?? null,
         message: messages.get(`${t.appId} ${t.msgId}`) ?? null,
         throttleRate: ep ? (ep.endpoint.throttleRate ?? ep.appRate) : null,
+        appPolicy: ep?.appPolicy ?? null,
       };
     });
   }
