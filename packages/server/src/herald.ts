@@ -135,6 +135,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       retryScheduleMs: d.retryScheduleMs,
       concurrency: d.concurrency,
       perEndpointConcurrency: d.perEndpointConcurrency,
+      circuit: d.circuit,
       leaseMs: d.leaseMs,
       attemptTimeoutMs: d.timeoutMs,
       pollMs: d.pollMs,

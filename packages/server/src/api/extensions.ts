@@ -81,6 +81,14 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
     nullable: true,
     description: 'Herald: why Herald disabled this endpoint, when it did (null when enabled or disabled by a user).',
   };
+  s.MessageEndpointOut.properties.heldBy = {
+    type: 'string',
+    enum: ['circuit', 'module'],
+    nullable: true,
+    description:
+      'Herald: why this pending delivery is held without attempts (and without using up retries): `circuit` while the ' +
+      "endpoint's circuit is open, `module` while the application's Engage webhooks module is off; null otherwise.",
+  };
   s.EndpointHeadersPatchIn.properties.deleteHeaders = {
     type: 'array',
     items: { type: 'string' },

@@ -89,6 +89,8 @@ export interface DeliveryTask {
   nextAttemptAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** Why it was put back without an attempt (domain/hold.ts), until it is tried again; null otherwise. */
+  heldBy?: 'module' | 'circuit' | null;
 }
 
 export interface Attempt {

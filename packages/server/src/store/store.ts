@@ -6,6 +6,7 @@
 import type { ResealCursor, ResealResult } from './reseal.js';
 import type { Page, PageQuery } from '../domain/pagination.js';
 import type { AuditEntry, AuditListQuery } from '../domain/audit.js';
+import type { Circuit, CircuitChange, HeldBy } from '../domain/hold.js';
 import type { EndpointChange } from '../domain/outcome.js';
 import type { SchemaVerdict } from './migrate.js';
 import type {
@@ -110,6 +111,10 @@ export interface DeliveryContext {
   message: Message | null;
   /** The endpoint's throttle rate, else its application's, else null (unthrottled). */
   throttleRate: number | null;
+  /** The application's Engage webhooks module: on, off, or null when it has no Engage settings. */
+  moduleEnabled: boolean | null;
+  /** The endpoint's circuit as stored (CLOSED_CIRCUIT when it has none). */
+  circuit: Circuit;
 }
 
 /** How a delivery attempt ends, recorded atomically with the attempt row. */
@@ -384,6 +389,34 @@ export interface EngageStore {
   getEngageState(appId: string, kind: EngageStateKind, key: string): Promise<EngageStateRecord>;
 }
 
+/**
+ * Held deliveries and endpoint circuits (domain/hold.ts): one stored circuit row per endpoint,
+ * shared by every worker process.
+ */
+export interface HoldStore {
+  /**
+   * Put a claimed task back without an attempt because `by` holds it (domain/hold.ts), due again at
+   * `until`, marked held. A module hold re-checks, in the same transaction, that the module is
+   * still off (a switch on in between releases it instead: due now); false then.
+   */
+  holdTask(task: ClaimedTask, by: HeldBy, until: number, now: number): Promise<boolean>;
+
+  /** The endpoint's circuit (CLOSED_CIRCUIT when none is stored). */
+  getCircuit(endpointId: string): Promise<Circuit>;
+  /**
+   * Apply `next` (domain/hold.ts afterAttempt) to the circuit as it is inside one transaction, so
+   * concurrent writers from any process never lose a count. The version rises. When the change
+   * closes the circuit, the endpoint's deliveries held by it are due at `now` in the same commit.
+   */
+  updateCircuit(appId: string, endpointId: string, now: number, next: (c: Circuit) => CircuitChange): Promise<CircuitChange>;
+  /**
+   * Claim the half-open probe: the circuit goes half-open with the probe due to finish by `until`,
+   * only if it is still at `expectedVersion` (compare-and-set). The new circuit, or null when another
+   * delivery (in any process) claimed it first.
+   */
+  claimProbe(endpointId: string, expectedVersion: number, until: number, now: number): Promise<Circuit | null>;
+}
+
 /** Portal sessions. */
 export interface PortalSessionStore {
   createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession>;
@@ -405,4 +438,5 @@ export type Store = StoreLifecycle &
   BackgroundTaskStore &
   IdempotencyStore &
   EngageStore &
+  HoldStore &
   PortalSessionStore;

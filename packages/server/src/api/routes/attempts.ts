@@ -62,7 +62,8 @@ export const attemptRoutes = [
     method: 'GET', operationId: 'v1.message-attempt.list-attempted-destinations', access: 'view', app: 'required', message: 'required',
     async handler(c) {
       const page = await c.deps.store.listMessageDestinations(c.app!.id, c.message!.id, pageOf(c, 'descending'));
-      return { status: 200, body: mapPage(page, (x) => messageEndpointOut(x.endpoint, x.task)) };
+      // Herald: heldBy, why a pending delivery is being held without attempts (domain/hold.ts).
+      return { status: 200, body: mapPage(page, (x) => ({ ...messageEndpointOut(x.endpoint, x.task), heldBy: x.task.heldBy ?? null })) };
     },
   }),
   route({

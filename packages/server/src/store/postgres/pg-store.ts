@@ -9,14 +9,15 @@
 //   endpoints.ts    endpoints
 //   messages.ts     messages with their fan-out, delivery and attempt lists
 //   queue.ts        the delivery queue: claim, load, complete (batched), defer, requeue
+//   holds.ts        held deliveries and endpoint circuits
 import type { Store } from '../store.js';
 import type { PgStoreOptions } from './base.js';
 import { migratePostgres } from './pg-migrate.js';
-import { PgQueue } from './queue.js';
+import { PgHolds } from './holds.js';
 
 export type { PgStoreOptions } from './base.js';
 
-export class PgStore extends PgQueue implements Store {
+export class PgStore extends PgHolds implements Store {
   private constructor(opts: PgStoreOptions) {
     super(opts);
   }

@@ -9,10 +9,11 @@
 //   endpoints.ts    endpoints
 //   messages.ts     messages with their fan-out, delivery and attempt lists
 //   queue.ts        the delivery queue: claim, load, complete, defer, requeue
+//   holds.ts        held deliveries and endpoint circuits
 import type { Store } from '../store.js';
-import { SqliteQueue } from './queue.js';
+import { SqliteHolds } from './holds.js';
 
 export type { SqliteStoreOptions } from './base.js';
 export { SQLITE_PURGE_SQL } from './audit.js';
 
-export class SqliteStore extends SqliteQueue implements Store {}
+export class SqliteStore extends SqliteHolds implements Store {}

@@ -1,0 +1,64 @@
+// PostgreSQL store, held deliveries and endpoint circuits (domain/hold.ts). Any number of worker
+// processes share one circuit row per endpoint: a change is read and written under the row's lock
+// (SELECT … FOR UPDATE), and the probe is claimed with a compare-and-set on its version.
+import type { Circuit, CircuitChange, HeldBy } from '../../domain/hold.js';
+import { claimProbeQuery, CIRCUIT_COLS, holdTaskQuery, releaseHeldQuery, writeCircuitQuery } from '../common/holds.js';
+import type { HoldStore, ClaimedTask } from '../store.js';
+import { PgQueue } from './queue.js';
+
+export abstract class PgHolds extends PgQueue implements HoldStore {
+  async getCircuit(endpointId: string): Promise<Circuit> {
+    return this.rows.circuit(await this.one(this.pool, `SELECT ${CIRCUIT_COLS} FROM endpoint_circuit WHERE endpoint_id = $1`, [endpointId]));
+  }
+
+  updateCircuit(appId: string, endpointId: string, now: number, next: (c: Circuit) => CircuitChange): Promise<CircuitChange> {
+    const p = this.retrying(() =>
+      this.tx(async (c) => {
+        // The first failure creates the row; two processes creating it at once meet on the primary
+        // key, so make sure it exists first and then lock it.
+        await this.run(
+          c,
+          `INSERT INTO endpoint_circuit (endpoint_id, ${CIRCUIT_COLS}, updated_at) VALUES ($1, 'closed', 0, NULL, NULL, NULL, 0, 0, $2)
+           ON CONFLICT (endpoint_id) DO NOTHING`,
+          [endpointId, now],
+        );
+        const current = this.rows.circuit(await this.one(c, `SELECT ${CIRCUIT_COLS} FROM endpoint_circuit WHERE endpoint_id = $1 FOR UPDATE`, [endpointId]));
+        const decided = next(current);
+        const w = writeCircuitQuery('postgres', endpointId, decided.circuit, now);
+        const circuit = this.rows.circuit(await this.one(c, w.sql, w.values));
+        if (decided.change === 'closed') {
+          const r = releaseHeldQuery('postgres', 'circuit', appId, endpointId, now);
+          await this.run(c, r.sql, r.values);
+        }
+        return { circuit, change: decided.change };
+      }),
+    );
+    return this.notifyAfter(p, (r) => r.change === 'closed');
+  }
+
+  async claimProbe(endpointId: string, expectedVersion: number, until: number, now: number): Promise<Circuit | null> {
+    const q = claimProbeQuery('postgres', endpointId, expectedVersion, until, now);
+    const r = await this.one(this.pool, q.sql, q.values);
+    return r ? this.rows.circuit(r) : null;
+  }
+
+  async holdTask(task: ClaimedTask, by: HeldBy, until: number, now: number): Promise<boolean> {
+    if (by !== 'module') {
+      const q = holdTaskQuery('postgres', task, by, until);
+      await this.run(this.pool, q.sql, q.values);
+      return true;
+    }
+    // The tenant row is read FOR SHARE: a switch on (setEngageModule locks it for its upsert, then
+    // releases held rows) either commits first, and this sees "on" and makes the delivery due now,
+    // or waits for this hold and then releases it.
+    const held = await this.tx(async (c) => {
+      const r = await this.one(c, 'SELECT module_enabled FROM engage_tenant WHERE app_id = $1 FOR SHARE', [task.appId]);
+      const off = r !== undefined && r.module_enabled === false;
+      const q = off ? holdTaskQuery('postgres', task, by, until) : holdTaskQuery('postgres', task, null, now);
+      await this.run(c, q.sql, q.values);
+      return off;
+    });
+    return this.notifyAfter(Promise.resolve(held), (h) => !h);
+  }
+}
+

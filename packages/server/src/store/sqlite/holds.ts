@@ -1,0 +1,47 @@
+// SQLite store, held deliveries and endpoint circuits (domain/hold.ts). One process owns the file
+// and every write runs on its single writer, so a read-modify-write here is atomic by construction.
+import type { Circuit, CircuitChange, HeldBy } from '../../domain/hold.js';
+import { claimProbeQuery, CIRCUIT_COLS, holdTaskQuery, releaseHeldQuery, writeCircuitQuery } from '../common/holds.js';
+import type { HoldStore, ClaimedTask } from '../store.js';
+import { SqliteQueue } from './queue.js';
+
+export abstract class SqliteHolds extends SqliteQueue implements HoldStore {
+  async getCircuit(endpointId: string): Promise<Circuit> {
+    return this.circuitOf(endpointId);
+  }
+
+  protected circuitOf(endpointId: string): Circuit {
+    return this.rows.circuit(this.get(`SELECT ${CIRCUIT_COLS} FROM endpoint_circuit WHERE endpoint_id = ?`, endpointId));
+  }
+
+  updateCircuit(appId: string, endpointId: string, now: number, next: (c: Circuit) => CircuitChange): Promise<CircuitChange> {
+    return this.notifyAfter(this.writes.run(() => {
+      const decided = next(this.circuitOf(endpointId));
+      const w = writeCircuitQuery('sqlite', endpointId, decided.circuit, now);
+      const circuit = this.rows.circuit(this.get(w.sql, ...w.values));
+      if (decided.change === 'closed') {
+        const r = releaseHeldQuery('sqlite', 'circuit', appId, endpointId, now);
+        this.run(r.sql, ...r.values);
+      }
+      return { circuit, change: decided.change };
+    }), (r) => r.change === 'closed');
+  }
+
+  claimProbe(endpointId: string, expectedVersion: number, until: number, now: number): Promise<Circuit | null> {
+    return this.writes.run(() => {
+      const q = claimProbeQuery('sqlite', endpointId, expectedVersion, until, now);
+      const r = this.get(q.sql, ...q.values);
+      return r ? this.rows.circuit(r) : null;
+    });
+  }
+
+  holdTask(task: ClaimedTask, by: HeldBy, until: number, now: number): Promise<boolean> {
+    return this.notifyAfter(this.writes.run(() => {
+      // Switched on since the claim read it: the delivery is not held but due now.
+      const off = by !== 'module' || this.get('SELECT module_enabled FROM engage_tenant WHERE app_id = ?', task.appId)?.module_enabled === 0;
+      const q = off ? holdTaskQuery('sqlite', task, by, until) : holdTaskQuery('sqlite', task, null, now);
+      this.run(q.sql, ...q.values);
+      return off;
+    }), (held) => !held);
+  }
+}
