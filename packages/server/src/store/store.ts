@@ -396,8 +396,8 @@ export interface EngageStore {
 export interface HoldStore {
   /**
    * Put a claimed task back without an attempt because `by` holds it (domain/hold.ts), due again at
-   * `until`, marked held. A module hold re-checks, in the same transaction, that the module is
-   * still off (a switch on in between releases it instead: due now); false then.
+   * `until`, marked held. The hold re-checks, in the same transaction, that the module is still
+   * off or the circuit still not closed (a release in between: due now instead); false then.
    */
   holdTask(task: ClaimedTask, by: HeldBy, until: number, now: number): Promise<boolean>;
 

@@ -43,20 +43,21 @@ export abstract class PgHolds extends PgQueue implements HoldStore {
   }
 
   async holdTask(task: ClaimedTask, by: HeldBy, until: number, now: number): Promise<boolean> {
-    if (by !== 'module') {
-      const q = holdTaskQuery('postgres', task, by, until);
-      await this.run(this.pool, q.sql, q.values);
-      return true;
-    }
-    // The tenant row is read FOR SHARE: a switch on (setEngageModule locks it for its upsert, then
-    // releases held rows) either commits first, and this sees "on" and makes the delivery due now,
-    // or waits for this hold and then releases it.
+    // What holds is read FOR SHARE: a release (switching the module on locks the tenant row for its
+    // upsert, closing the circuit locks the circuit row) either commits first, and this sees it and
+    // makes the delivery due now, or waits for this hold to commit and then releases it too.
     const held = await this.tx(async (c) => {
-      const r = await this.one(c, 'SELECT module_enabled FROM engage_tenant WHERE app_id = $1 FOR SHARE', [task.appId]);
-      const off = r !== undefined && r.module_enabled === false;
-      const q = off ? holdTaskQuery('postgres', task, by, until) : holdTaskQuery('postgres', task, null, now);
+      let holds: boolean;
+      if (by === 'module') {
+        const r = await this.one(c, 'SELECT module_enabled FROM engage_tenant WHERE app_id = $1 FOR SHARE', [task.appId]);
+        holds = r !== undefined && r.module_enabled === false;
+      } else {
+        const r = await this.one(c, 'SELECT state FROM endpoint_circuit WHERE endpoint_id = $1 FOR SHARE', [task.endpointId]);
+        holds = r !== undefined && r.state !== 'closed';
+      }
+      const q = holds ? holdTaskQuery('postgres', task, by, until) : holdTaskQuery('postgres', task, null, now);
       await this.run(c, q.sql, q.values);
-      return off;
+      return holds;
     });
     return this.notifyAfter(Promise.resolve(held), (h) => !h);
   }

@@ -37,11 +37,13 @@ export abstract class SqliteHolds extends SqliteQueue implements HoldStore {
 
   holdTask(task: ClaimedTask, by: HeldBy, until: number, now: number): Promise<boolean> {
     return this.notifyAfter(this.writes.run(() => {
-      // Switched on since the claim read it: the delivery is not held but due now.
-      const off = by !== 'module' || this.get('SELECT module_enabled FROM engage_tenant WHERE app_id = ?', task.appId)?.module_enabled === 0;
-      const q = off ? holdTaskQuery('sqlite', task, by, until) : holdTaskQuery('sqlite', task, null, now);
+      // The module switched on, or the circuit closed, since the claim read it: not held but due now.
+      const holds = by === 'module'
+        ? this.get('SELECT module_enabled FROM engage_tenant WHERE app_id = ?', task.appId)?.module_enabled === 0
+        : this.circuitOf(task.endpointId).state !== 'closed';
+      const q = holds ? holdTaskQuery('sqlite', task, by, until) : holdTaskQuery('sqlite', task, null, now);
       this.run(q.sql, ...q.values);
-      return off;
+      return holds;
     }), (held) => !held);
   }
 }
