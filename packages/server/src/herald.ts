@@ -154,6 +154,8 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       },
       onEndpointDisabled: (e) => void operational.endpointDisabled(e.appId, e.endpointId, e.failSince),
     });
+    const d0 = dispatcher;
+    deps.endpointLoad = (id) => d0.endpointLoad(id);
     dispatcher.start();
     purger = new Purger({
       store,

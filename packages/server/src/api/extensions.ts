@@ -3,7 +3,7 @@
 // optional: a Svix client that never sends them sees Svix's behaviour.
 import { addReadiness } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
-import { addEndpointTimeseries } from './extensions-stats.js';
+import { addEndpointCircuitHealth, addEndpointTimeseries } from './extensions-stats.js';
 import { addPortalLookSchema } from './portal-look.js';
 import { addVersionOperation } from './routes/version.js';
 
@@ -124,6 +124,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addEngage(doc);
   addAuditLog(doc);
   addEndpointTimeseries(doc);
+  addEndpointCircuitHealth(doc);
   addReadiness(doc);
   addVersionOperation(doc);
   return doc;

@@ -50,6 +50,22 @@ describe('the circuit breaker per endpoint', () => {
     }
     const opened = await circuit();
     expect(opened).toMatchObject({ state: 'open', consecutiveFailures: 3, since: clock.t, nextProbeAt: clock.t + 30 * S });
+    const health = `/api/v1/app/${app.id}/endpoint/${ep.id}/health`;
+    expect(await h.call('GET', health, 200)).toEqual({
+      circuit: 'open',
+      since: new Date(clock.t).toISOString(),
+      consecutiveFailures: 3,
+      nextProbeAt: new Date(clock.t + 30 * S).toISOString(),
+      inFlight: 0,
+      concurrencyLimit: expect.any(Number),
+    });
+    // A portal token reads only its own application's endpoints.
+    const mine = (await h.call('POST', `/api/v1/auth/app-portal-access/${app.id}`, 200, { permissions: ['view'] })).token;
+    expect((await h.inject('GET', health, { token: mine })).status).toBe(200);
+    const other = await createApp(h);
+    const theirs = (await h.call('POST', `/api/v1/auth/app-portal-access/${other.id}`, 200, {})).token;
+    expect((await h.inject('GET', health, { token: theirs })).status).toBe(403);
+    expect((await h.inject('GET', `/api/v1/app/${other.id}/endpoint/${ep.id}/health`, { token: theirs })).status).toBe(404);
 
     // Due deliveries are held: a new message and the three retries, none attempted.
     const later = await sendMessage(h, app.id);
@@ -92,6 +108,7 @@ describe('the circuit breaker per endpoint', () => {
     const closed = await circuit();
     expect(closed).toMatchObject({ state: 'closed', consecutiveFailures: 0, nextProbeAt: null });
     expect(closed.since).toBeGreaterThanOrEqual(reopened.nextProbeAt!);
+    expect(await h.call('GET', health, 200)).toMatchObject({ circuit: 'closed', since: new Date(closed.since!).toISOString(), consecutiveFailures: 0, nextProbeAt: null });
     for (const id of [later.id, ...first]) expect(rx.forMessage('/cb', id)).toHaveLength(before.get(id)! + 1);
     expect((await destination(h, app.id, later.id, ep.id)).heldBy).toBeNull();
   });
