@@ -59,7 +59,7 @@ export interface DispatcherOptions {
   }) => void;
   onEndpointDisabled?: (e: { appId: string; endpointId: string; failSince: number | null }) => void;
   /** An endpoint's circuit opened (from closed) or closed; told by the process whose write changed it. */
-  onCircuit?: (e: { appId: string; endpointId: string; change: 'opened' | 'closed'; circuit: Circuit }) => void;
+  onCircuit?: (e: { appId: string; endpointId: string; change: 'opened' | 'closed'; circuit: Circuit; failures: number }) => void;
 }
 
 const CIRCUIT_OFF: CircuitPolicy = { failures: 0, cooldownMs: 0, maxCooldownMs: 0 };
@@ -426,6 +426,6 @@ export class Dispatcher {
     const r = await this.o.store.updateCircuit(appId, endpointId, at, (c) => afterAttempt(c, failed, probe, at, policy));
     this.circuits.set(endpointId, r.circuit);
     if (r.change === 'closed') this.limits.set(endpointId, 1);
-    if (r.change) this.o.onCircuit?.({ appId, endpointId, change: r.change, circuit: r.circuit });
+    if (r.change) this.o.onCircuit?.({ appId, endpointId, change: r.change, circuit: r.circuit, failures: r.failures ?? r.circuit.consecutiveFailures });
   }
 }

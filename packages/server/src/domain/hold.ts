@@ -94,6 +94,8 @@ export interface CircuitChange {
   circuit: Circuit;
   /** The transition observers hear of: the circuit opened (from closed) or closed (from open or half-open). */
   change: 'opened' | 'closed' | null;
+  /** With a change: the failures in a row that opened it, or that it had when it closed. */
+  failures?: number;
 }
 
 /**
@@ -105,7 +107,7 @@ export interface CircuitChange {
 export function afterAttempt(c: Circuit, failed: boolean, probe: boolean, nowMs: number, policy: CircuitPolicy): CircuitChange {
   if (!failed) {
     if (c.state === 'closed') return { circuit: { ...c, consecutiveFailures: 0 }, change: null };
-    return { circuit: { ...CLOSED_CIRCUIT, since: nowMs, version: c.version }, change: 'closed' };
+    return { circuit: { ...CLOSED_CIRCUIT, since: nowMs, version: c.version }, change: 'closed', failures: c.consecutiveFailures };
   }
   const consecutiveFailures = c.consecutiveFailures + 1;
   if (policy.failures <= 0) return { circuit: { ...c, consecutiveFailures }, change: null };
@@ -115,6 +117,7 @@ export function afterAttempt(c: Circuit, failed: boolean, probe: boolean, nowMs:
     return {
       circuit: { state: 'open', consecutiveFailures, since: nowMs, nextProbeAt: nowMs + cooldownMs, probeUntil: null, cooldownMs, version: c.version },
       change: 'opened',
+      failures: consecutiveFailures,
     };
   }
   if (c.state === 'half-open' && probe) {

@@ -415,6 +415,8 @@ export interface HoldStore {
    * delivery (in any process) claimed it first.
    */
   claimProbe(endpointId: string, expectedVersion: number, until: number, now: number): Promise<Circuit | null>;
+  /** How many endpoints' circuits are open or half-open now (for metrics). */
+  openCircuits(): Promise<number>;
 }
 
 /** Portal sessions. */

@@ -73,7 +73,7 @@ describe('domain: holding deliveries', () => {
     expect(afterAttempt({ ...c, state: 'half-open' }, true, false, NOW, policy).circuit.state).toBe('half-open');
     for (const state of ['open', 'half-open'] as const) {
       const r = afterAttempt({ ...c, state }, false, state === 'half-open', NOW + 5, policy);
-      expect(r).toEqual({ circuit: { ...CLOSED_CIRCUIT, since: NOW + 5, version: c.version }, change: 'closed' });
+      expect(r).toEqual({ circuit: { ...CLOSED_CIRCUIT, since: NOW + 5, version: c.version }, change: 'closed', failures: c.consecutiveFailures });
     }
   });
 

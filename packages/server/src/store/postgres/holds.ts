@@ -30,7 +30,7 @@ export abstract class PgHolds extends PgQueue implements HoldStore {
           const r = releaseHeldQuery('postgres', 'circuit', appId, endpointId, now);
           await this.run(c, r.sql, r.values);
         }
-        return { circuit, change: decided.change };
+        return { ...decided, circuit };
       }),
     );
     return this.notifyAfter(p, (r) => r.change === 'closed');
@@ -40,6 +40,10 @@ export abstract class PgHolds extends PgQueue implements HoldStore {
     const q = claimProbeQuery('postgres', endpointId, expectedVersion, until, now);
     const r = await this.one(this.pool, q.sql, q.values);
     return r ? this.rows.circuit(r) : null;
+  }
+
+  async openCircuits(): Promise<number> {
+    return Number((await this.one(this.pool, "SELECT COUNT(*) AS n FROM endpoint_circuit WHERE state <> 'closed'"))!.n);
   }
 
   async holdTask(task: ClaimedTask, by: HeldBy, until: number, now: number): Promise<boolean> {

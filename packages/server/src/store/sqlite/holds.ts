@@ -23,7 +23,7 @@ export abstract class SqliteHolds extends SqliteQueue implements HoldStore {
         const r = releaseHeldQuery('sqlite', 'circuit', appId, endpointId, now);
         this.run(r.sql, ...r.values);
       }
-      return { circuit, change: decided.change };
+      return { ...decided, circuit };
     }), (r) => r.change === 'closed');
   }
 
@@ -33,6 +33,10 @@ export abstract class SqliteHolds extends SqliteQueue implements HoldStore {
       const r = this.get(q.sql, ...q.values);
       return r ? this.rows.circuit(r) : null;
     });
+  }
+
+  async openCircuits(): Promise<number> {
+    return this.get("SELECT COUNT(*) AS n FROM endpoint_circuit WHERE state <> 'closed'")!.n;
   }
 
   holdTask(task: ClaimedTask, by: HeldBy, until: number, now: number): Promise<boolean> {
