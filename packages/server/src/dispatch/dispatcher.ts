@@ -63,6 +63,8 @@ export interface DispatcherOptions {
 }
 
 const CIRCUIT_OFF: CircuitPolicy = { failures: 0, cooldownMs: 0, maxCooldownMs: 0 };
+/** How long past the attempt's timeout a probe may take to be recorded before another may go. */
+const PROBE_MARGIN_MS = 5000;
 
 /** A throttled task within this much of its slot waits in memory instead of going back to the store. */
 const HOLD_MS = 1000;
@@ -309,7 +311,9 @@ export class Dispatcher {
     // cool-down lets exactly one delivery through, across processes: the one whose
     // compare-and-set on the stored circuit wins.
     let circuit = this.freshest(endpoint.id, ctx.circuit ?? CLOSED_CIRCUIT);
-    const g = gate(ctx.moduleEnabled ?? null, circuit, now(), this.o.leaseMs, this.o.circuit ?? CIRCUIT_OFF);
+    // A probe that has not reported by the end of its attempt's timeout (and a margin to record it)
+    // is given up, and another delivery may probe.
+    const g = gate(ctx.moduleEnabled ?? null, circuit, now(), this.o.attemptTimeoutMs + PROBE_MARGIN_MS, this.o.circuit ?? CIRCUIT_OFF);
     if (g.kind === 'hold') {
       await store.holdTask(task, g.by, g.until, now());
       return null;
@@ -411,7 +415,11 @@ export class Dispatcher {
     const done = await this.o.store.completeAttempt(task, { attempt, task: outcome.task, endpoint: outcome.endpoint }, settledAt);
     if (!done.fenced) this.o.log?.warn({ msgId: task.msgId, endpointId: task.endpointId }, 'lease lost during the attempt; a newer owner decides');
     this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: attemptNumber(task), msgEventId: message.eventId, result, next: outcome.next.kind });
-    if (done.disabled) this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id, failSince: done.failSince });
+    if (done.disabled) {
+      this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id, failSince: done.failSince });
+      // What its circuit held is due now, to be cancelled as for any disabled endpoint.
+      await this.o.store.releaseCircuitHolds(task.appId, endpoint.id, this.o.now());
+    }
   }
 
   /**

@@ -415,6 +415,11 @@ export interface HoldStore {
    * delivery (in any process) claimed it first.
    */
   claimProbe(endpointId: string, expectedVersion: number, until: number, now: number): Promise<Circuit | null>;
+  /**
+   * Make every delivery the circuit holds for this endpoint due at `now` (after the endpoint was
+   * disabled: they are then cancelled like any delivery to a disabled endpoint). Returns how many.
+   */
+  releaseCircuitHolds(appId: string, endpointId: string, now: number): Promise<number>;
   /** How many endpoints' circuits are open or half-open now (for metrics). */
   openCircuits(): Promise<number>;
 }

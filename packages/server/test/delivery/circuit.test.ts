@@ -130,4 +130,42 @@ describe('the circuit breaker per endpoint', () => {
     }
     expect(await h.herald.store.getCircuit(ep.id)).toMatchObject({ state: 'open', consecutiveFailures: 3 });
   });
+
+  it('the 5-day auto-disable still applies to an endpoint whose circuit never closes: its probes exhaust deliveries', async () => {
+    rx.on('/cb-dead', { status: 502 });
+    const app = await createApp(h);
+    const ep = await createEndpoint(h, app.id, rx, '/cb-dead');
+    const firstFailure = async () => (await rawRow<{ f: number | null }>(h, 'SELECT first_failure_at AS f FROM endpoint WHERE id = ?', [ep.id]))!.f;
+    const disabled = async () => (await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200)).disabled as boolean;
+    const msgs = [(await sendMessage(h, app.id)).id];
+    /** Move the clock past the next probe (and any retry) until `done`; one probe at a time. */
+    const probeUntil = async (what: string, done: () => Promise<boolean>) => {
+      for (let i = 0; i < 40 && !(await done()); i++) {
+        const before = await h.herald.store.getCircuit(ep.id);
+        clock.advance(11 * 60 * S);
+        h.wake();
+        await until(`a probe (${what})`, async () => {
+          const rows = await Promise.all(msgs.map((id) => row(h, id, ep.id)));
+          return (await h.herald.store.getCircuit(ep.id)).version > before.version && rows.every((r) => r.lease_owner === null);
+        });
+      }
+      expect(await done(), what).toBe(true);
+    };
+    // The circuit opens on the third attempt; the probes are the delivery's next attempts, and the
+    // sixth exhausts it: the streak starts then, as it would have without the circuit.
+    await probeUntil('the first exhaustion', async () => (await firstFailure()) !== null);
+    expect((await row(h, msgs[0]!, ep.id)).attempt_count).toBe(6);
+    expect((await h.herald.store.getCircuit(ep.id)).state).toBe('open');
+    expect(await disabled()).toBe(false);
+
+    // Five days on, a new delivery is attempted only as probes; when it exhausts, the endpoint is disabled.
+    clock.advance(5 * 24 * 3600 * S);
+    msgs.push((await sendMessage(h, app.id)).id);
+    msgs.push((await sendMessage(h, app.id)).id);
+    await probeUntil('the endpoint to be disabled', disabled);
+    const got = await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200);
+    expect(got.disabledReason).toMatch(/5 days/);
+    // What the circuit held is released and then canceled, as for any disabled endpoint.
+    for (const id of msgs) await until(`${id} to end`, async () => (await row(h, id, ep.id)).next_attempt_at === null);
+  });
 });

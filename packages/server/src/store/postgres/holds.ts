@@ -42,6 +42,11 @@ export abstract class PgHolds extends PgQueue implements HoldStore {
     return r ? this.rows.circuit(r) : null;
   }
 
+  releaseCircuitHolds(appId: string, endpointId: string, now: number): Promise<number> {
+    const q = releaseHeldQuery('postgres', 'circuit', appId, endpointId, now);
+    return this.notifyAfter(this.run(this.pool, q.sql, q.values), (n) => n > 0);
+  }
+
   async openCircuits(): Promise<number> {
     return Number((await this.one(this.pool, "SELECT COUNT(*) AS n FROM endpoint_circuit WHERE state <> 'closed'"))!.n);
   }

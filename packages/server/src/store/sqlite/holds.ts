@@ -35,6 +35,11 @@ export abstract class SqliteHolds extends SqliteQueue implements HoldStore {
     });
   }
 
+  releaseCircuitHolds(appId: string, endpointId: string, now: number): Promise<number> {
+    const q = releaseHeldQuery('sqlite', 'circuit', appId, endpointId, now);
+    return this.notifyAfter(this.writes.run(() => this.run(q.sql, ...q.values).changes), (n) => n > 0);
+  }
+
   async openCircuits(): Promise<number> {
     return this.get("SELECT COUNT(*) AS n FROM endpoint_circuit WHERE state <> 'closed'")!.n;
   }
