@@ -89,6 +89,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
       'Herald: why this pending delivery is held without attempts (and without using up retries): `circuit` while the ' +
       "endpoint's circuit is open, `module` while the application's Engage webhooks module is off; null otherwise.",
   };
+  s.EndpointMessageOut.properties.heldBy = s.MessageEndpointOut.properties.heldBy;
   s.EndpointHeadersPatchIn.properties.deleteHeaders = {
     type: 'array',
     items: { type: 'string' },

@@ -204,7 +204,8 @@ function delivery(env: Env): Config['delivery'] {
 function circuit(env: Env): Config['delivery']['circuit'] {
   const failures = int(env, 'HERALD_CIRCUIT_FAILURES', 5, 0, 10_000);
   const cooldownMs = duration(env, 'HERALD_CIRCUIT_COOLDOWN', 30_000, 10, 86_400_000);
-  const maxCooldownMs = duration(env, 'HERALD_CIRCUIT_MAX_COOLDOWN', 600_000, 10, 86_400_000);
+  // Unset, the ceiling is 10 minutes, or the first cool-down if that is longer.
+  const maxCooldownMs = duration(env, 'HERALD_CIRCUIT_MAX_COOLDOWN', Math.max(600_000, cooldownMs), 10, 86_400_000);
   if (maxCooldownMs < cooldownMs) {
     throw new ConfigError('HERALD_CIRCUIT_MAX_COOLDOWN', `must be at least HERALD_CIRCUIT_COOLDOWN (${cooldownMs} ms), got ${maxCooldownMs} ms`);
   }

@@ -51,6 +51,9 @@ describe('the Engage webhooks module holds an application’s deliveries while i
     expect(held.next_attempt_at).toBe(clock.t + MODULE_RECHECK_MS);
     expect(rx.received('/retry')).toHaveLength(1);
     expect((await destination(h, app.id, msg.id, ep.id)).heldBy).toBe('module');
+    // The endpoint's own message list (the dashboard's log) says so too.
+    const listed = await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}/msg`, 200);
+    expect(listed.data.find((m: any) => m.id === msg.id)).toMatchObject({ status: 1, heldBy: 'module' });
 
     // Later still: nothing is due, however long the module stays off (short of the re-check).
     clock.t += MODULE_RECHECK_MS - S;

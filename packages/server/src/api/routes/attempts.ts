@@ -55,7 +55,8 @@ export const attemptRoutes = [
         beforeMs: iterating ? undefined : timeParam(c, 'before'),
       });
       const withContent = c.query.with_content !== false;
-      return { status: 200, body: mapPage(page, (x) => endpointMessageOut(x.message, x.task, withContent)) };
+      // Herald: heldBy, as on a message's destinations (domain/hold.ts).
+      return { status: 200, body: mapPage(page, (x) => ({ ...endpointMessageOut(x.message, x.task, withContent), heldBy: x.task.heldBy ?? null })) };
     },
   }),
   route({
