@@ -24,7 +24,7 @@ describe('the circuit breaker with two herald workers on one PostgreSQL database
       HERALD_POLL_INTERVAL: '50ms',
       HERALD_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms,200ms',
       HERALD_CIRCUIT_FAILURES: '3',
-      HERALD_CIRCUIT_COOLDOWN: '3s',
+      HERALD_CIRCUIT_COOLDOWN: '8s',
     },
     processes: () => [...workers, api],
   });
@@ -59,7 +59,10 @@ describe('the circuit breaker with two herald workers on one PostgreSQL database
 
     // Due while open: held by both workers, not attempted.
     const held: string[] = [];
-    for (let i = 0; i < HELD; i++) held.push((await must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'pg.circuit', payload: { held: i } })).id);
+    for (let i = 0; i < HELD; i += 10) {
+      const batch = await Promise.all(Array.from({ length: 10 }, (_, j) => must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'pg.circuit', payload: { held: i + j } })));
+      held.push(...batch.map((m) => m.id as string));
+    }
     const heldBy = async (msgId: string) => (await must('GET', `/api/v1/app/${app.id}/msg/${msgId}/endpoint`, 200)).data[0]?.heldBy;
     // The cool-down may end while this looks, so "held" or already delivered both count as not attempted before the probe.
     await expect.poll(async () => (await Promise.all(held.map(heldBy))).filter((h) => h === 'circuit').length, { timeout: 10_000 }).toBeGreaterThan(0);
