@@ -410,7 +410,10 @@ export class Dispatcher {
     };
     // The circuit first: once the task is written back it may be claimed again (here or in another
     // process), and that claim must see the circuit this attempt left.
-    this.limits.set(endpoint.id, nextLimit(this.limitOf(endpoint.id), overload, this.o.perEndpointConcurrency));
+    // Only limits below the cap are kept: an endpoint at its cap (the usual case) costs no entry.
+    const limit = nextLimit(this.limitOf(endpoint.id), overload, this.o.perEndpointConcurrency);
+    if (limit >= this.o.perEndpointConcurrency) this.limits.delete(endpoint.id);
+    else this.limits.set(endpoint.id, limit);
     await this.recordCircuit(task.appId, endpoint.id, circuit, countsAgainst(result.statusCode), probe, settledAt);
     const done = await this.o.store.completeAttempt(task, { attempt, task: outcome.task, endpoint: outcome.endpoint }, settledAt);
     if (!done.fenced) this.o.log?.warn({ msgId: task.msgId, endpointId: task.endpointId }, 'lease lost during the attempt; a newer owner decides');
