@@ -13,17 +13,18 @@ import { defineConfig } from 'vitest/config';
  *   migrations and files), secrets-at-rest.test.ts' raw file search;
  * - it already runs on both stores by construction: the store conformance suite (store/*, through
  *   `eachStore`), postgres-*.test.ts, audit-log, master-key-rotation, retention,
- *   engage/at-rest.test.ts (each `describe.each`es or names its stores);
+ *   engage/at-rest.test.ts, listen.test.ts (each `describe.each`es or names its stores);
  * - it launches `herald serve` as a process on its default store (delivery/processes,
  *   sdk-compat, sdk-kitchen-sink, secrets-in-logs, engage/simulate, delivery/timeout): PostgreSQL
  *   processes have their own suites (postgres-processes, postgres-api, postgres-*-sigkill);
  * - it touches no store (config, ids, sealer, json-span, delivery/one-signer, the other packages).
  */
 const BOTH_STORES = [
-  'applications', 'attempts', 'auth', 'bad-input', 'contract', 'cors', 'endpoint-timeseries', 'endpoints', 'event-types',
+  'applications', 'attempts', 'auth', 'bad-input', 'contract', 'cors', 'destinations', 'endpoint-timeseries', 'endpoints', 'event-types',
+  'schema-enforcement',
   'hostile-input', 'idempotency', 'messages', 'portal', 'rate-limit', 'source-ips', 'ssrf',
   'engage/encryption', 'engage/producer', 'engage/settings',
-  'delivery/auto-disable', 'delivery/egress', 'delivery/filters', 'delivery/operational', 'delivery/retries',
+  'delivery/auto-disable', 'delivery/egress', 'delivery/filters', 'delivery/operational', 'delivery/retries', 'delivery/retry-policy', 'delivery/content-filter',
   'delivery/signing', 'delivery/throttle', 'delivery/holds', 'delivery/circuit', 'delivery/adaptive-concurrency',
 ].map((f) => `packages/server/test/${f}.test.ts`);
 

@@ -371,7 +371,6 @@ const meta = {
 const t0 = Date.now();
 const log = (s) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
 const R = { raw: [], sqlite: [], pg: Object.fromEntries(cfg.workers.map((k) => [k, []])) };
-const perDelivery = {};
 const tmp = mkdtempSync(join(os.tmpdir(), 'herald-pgbench-'));
 cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
 let admin = null;
@@ -495,7 +494,6 @@ meta.loadEnd = os.loadavg();
 const med = (xs, f) => (xs.length ? median(xs.map(f)) : NaN);
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const raw = med(R.raw, (x) => x.perSec);
-const sq = med(R.sqlite, (x) => x.perSec);
 const one = med(R.pg[cfg.workers[0]] ?? [], (x) => x.perSec);
 const lines = [];
 lines.push(`Delivery scale-out, ${cfg.rounds} round(s) of ${cfg.n.toLocaleString('en-US')} deliveries over ${cfg.endpoints} endpoints; medians.`);

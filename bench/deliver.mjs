@@ -575,7 +575,7 @@ try {
   const fan = await api(herald, 'POST', '/api/v1/app', { name: 'Bench, fan-out', uid: 'fanout' });
   for (let i = 0; i < cfg.fanout; i++) await api(herald, 'POST', '/api/v1/app/fanout/endpoint', { url: `${recvUrl}/fanout/${i}` });
   const benchApp = await api(herald, 'GET', '/api/v1/app/bench');
-  let sent = { bench: 0, fanout: 0 };
+  const sent = { bench: 0, fanout: 0 };
 
   if (only.has('e2e') || only.has('backlog')) {
     for (let i = 0; i < cfg.rounds; i++) {

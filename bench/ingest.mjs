@@ -8,7 +8,12 @@
 // the bare route to keep its one thread busy; a single fixed count would compare one server at its
 // knee with the other below it. The ratio is of the two saturation rates, and the p99 is Herald's
 // there. The 64-connection figures are printed too (the fixed count earlier runs used).
-// Usage: node bench/ingest.mjs [--rounds 3] [--duration 6] [--connections 32,64,96,128,192]
+//
+// --mode filters: Herald against Herald in the same run, one tenant whose two endpoints carry a
+// content filter (that matches, so both runs write the same tasks) and one whose endpoints have
+// none; prints the cost of filtering as a ratio of the saturation rates and of CPU per request.
+// --mode schema: the same with the event type's JSON Schema enforced (`reject`) against not.
+// Usage: node bench/ingest.mjs [--rounds 3] [--duration 6] [--connections 32,64,96,128,192] [--mode default|filters|schema]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { cannon, cpuMs, freePort, hostGauge, hostGaugeLine, median, startHerald, startProcess } from './lib.mjs';
@@ -18,8 +23,14 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '6' },
     connections: { type: 'string', default: '32,64,96,128,192' },
+    mode: { type: 'string', default: 'default' },
   },
 });
+const mode = values.mode;
+if (!['default', 'filters', 'schema'].includes(mode)) {
+  console.error('usage: --mode default|filters|schema');
+  process.exit(2);
+}
 const rounds = Number(values.rounds);
 const duration = Number(values.duration);
 const levels = values.connections.split(',').map(Number);
@@ -80,6 +91,36 @@ await api(herald, 'POST', '/api/v1/event-type', { name: 'contact.updated', descr
 for (const i of [1, 2]) {
   await api(herald, 'POST', '/api/v1/app/bench/endpoint', { url: `http://127.0.0.1:9/hook${i}`, eventTypes: ['contact.updated'] });
 }
+// The variant tenant: the same two endpoints, each with a filter that matches every message (so
+// both tenants write the same tasks), or the event type's schema enforced.
+const variant = mode === 'filters' ? 'bench-filtered' : mode === 'schema' ? 'bench-checked' : null;
+let variantBody = body;
+if (variant) {
+  await api(herald, 'POST', '/api/v1/app', { name: 'Bench variant', uid: variant });
+  const filter = { 'changes.email': { $exist: true }, tenant: { $in: ['acme', 'globex'] }, $or: [{ 'changes.acceptsEmail': true }, { 'changes.firstName': { $neq: '' } }] };
+  let eventType = 'contact.updated';
+  if (mode === 'schema') {
+    eventType = 'contact.checked';
+    const schema = {
+      type: 'object',
+      required: ['contactId', 'changes', 'tenant'],
+      properties: {
+        contactId: { type: 'string', format: 'uuid' },
+        changes: { type: 'object', properties: { email: { type: 'string', format: 'email' }, firstName: { type: 'string' }, acceptsEmail: { type: 'boolean' } } },
+        tenant: { type: 'string' },
+      },
+    };
+    await api(herald, 'POST', '/api/v1/event-type', { name: eventType, description: 'A contact changed, checked', schemas: { 1: schema }, schemaEnforcement: 'reject' });
+    variantBody = JSON.stringify({ ...payload, eventType });
+  }
+  for (const i of [1, 2]) {
+    await api(herald, 'POST', `/api/v1/app/${variant}/endpoint`, {
+      url: `http://127.0.0.1:9/hook${i}`,
+      eventTypes: [eventType],
+      ...(mode === 'filters' ? { filter } : {}),
+    });
+  }
+}
 
 const common = {
   method: 'POST',
@@ -87,7 +128,10 @@ const common = {
   duration,
   headers: { authorization: `Bearer ${herald.token}`, 'content-type': 'application/json' },
 };
-const servers = {
+const servers = variant ? {
+  herald: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/bench/msg` },
+  [mode]: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/${variant}/msg`, body: variantBody },
+} : {
   baseline: { pid: baseline.child.pid, url: `http://127.0.0.1:${basePort}/api/v1/app/bench/msg` },
   herald: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/bench/msg` },
   // As the svix SDK sends it: a fresh idempotency-key on every POST.
@@ -102,9 +146,11 @@ const setupIdem = (client) => {
 };
 for (let i = 0; i < rounds; i++) {
   for (const connections of levels) {
-    for (const [k, sv] of Object.entries(servers)) {
+    // In the A/B modes the two alternate which goes first, so warm-up and drift favour neither.
+    const order = variant && i % 2 === 1 ? Object.entries(servers).reverse() : Object.entries(servers);
+    for (const [k, sv] of order) {
       results[k][connections].push(
-        await measure(sv.pid, { ...common, connections, url: sv.url, setupClient: sv.idem ? setupIdem : undefined }),
+        await measure(sv.pid, { ...common, body: sv.body ?? body, connections, url: sv.url, setupClient: sv.idem ? setupIdem : undefined }),
       );
     }
   }
@@ -129,6 +175,18 @@ for (const k of Object.keys(servers)) {
   for (const c of levels) console.log(`  ${String(c).padStart(4)} connections   ${fmt(k, c)}${c === saturation(k) ? '   <- saturation' : ''}`);
 }
 const sat = Object.fromEntries(Object.keys(servers).map((k) => [k, saturation(k)]));
+if (variant) {
+  const what = mode === 'filters' ? 'a content filter on every endpoint' : 'schema enforcement (reject) on the event type';
+  const r = med(mode, sat[mode], 'rps') / med('herald', sat.herald, 'rps');
+  const cpu = med(mode, sat[mode], 'cpuUsPerReq') / med('herald', sat.herald, 'cpuUsPerReq');
+  console.log(`${what}: rps ratio ${r.toFixed(3)} (cost ${((1 - r) * 100).toFixed(1)}%), CPU per request ratio ${cpu.toFixed(3)} (at saturation: ${sat[mode]} vs ${sat.herald} connections)`);
+  // The same connection count side by side: CPU per request is the steadier figure on a busy host.
+  for (const c of levels) {
+    console.log(`  at ${c} connections: rps ratio ${(med(mode, c, 'rps') / med('herald', c, 'rps')).toFixed(3)}, CPU per request ratio ${(med(mode, c, 'cpuUsPerReq') / med('herald', c, 'cpuUsPerReq')).toFixed(3)}`);
+  }
+  console.log(JSON.stringify(results));
+  process.exit(0);
+}
 const ratio = (k) => (med(k, sat[k], 'rps') / med('baseline', sat.baseline, 'rps')).toFixed(2);
 console.log(
   `at saturation: herald/baseline ${ratio('herald')} (p99 ${med('herald', sat.herald, 'p99')} ms at ${sat.herald} connections); ` +

@@ -1,5 +1,5 @@
-// herald-receive benchmark: the latency of the 2xx for signed webhooks at a fixed rate (issue 5 asks
-// for p99 < 10 ms at 1,000 requests/s), with the gateway as a real process that commits every event
+// herald-receive benchmark: the latency of the 2xx for signed webhooks at a fixed rate (the target is
+// p99 < 10 ms at 1,000 requests/s), with the gateway as a real process that commits every event
 // to its SQLite inbox and forwards each one to a loopback HTTP destination while it is measured.
 // Usage: npm run build && node bench/receive-gateway.mjs [--rate 1000] [--duration 20] [--connections 50]
 //        [--no-forward]  no route matches, so nothing is forwarded (the accept path alone)

@@ -42,7 +42,7 @@ async function run(name, store) {
   for (let i = 0; i < E; i++) {
     await store.createEndpoint({
       id: ids.next('endpoint', now), appId: app.id, uid: null, url: 'http://127.0.0.1:9/x', description: '', throttleRate: null,
-      disabled: false, disabledReason: null, eventTypes: null, channels: null, metadata: {}, headers: {}, secret: 'whsec_' + randomBytes(24).toString('base64'),
+      disabled: false, disabledReason: null, eventTypes: null, channels: null, metadata: {}, headers: {}, secret: `whsec_${randomBytes(24).toString('base64')}`,
       previousSecrets: [], createdAt: now, updatedAt: now,
     });
   }

@@ -137,6 +137,7 @@ function Shell() {
     <PortalContext.Consumer>
       {(p) => (
         <>
+          {/* biome-ignore lint/a11y/useValidAnchor: a skip link; the hash router owns #, so it moves focus itself */}
           <a className="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
             {t('skip')}
           </a>

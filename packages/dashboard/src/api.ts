@@ -26,6 +26,12 @@ export interface Endpoint {
   eventTypes?: string[] | null;
   throttleRate?: number | null;
   rateLimit?: number | null;
+  /** Herald: its own retry delays ("30s", "5m"); null inherits; [] is a single attempt. */
+  retrySchedule?: string[] | null;
+  /** Herald: its own request timeout in seconds; null inherits. */
+  timeout?: number | null;
+  /** Herald: only messages whose payload matches go to it. */
+  filter?: Record<string, unknown> | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -42,6 +42,7 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: numbe
   const fnRef = useRef(fn);
   fnRef.current = fn;
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps decide when to load again; tick is reload()
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,7 +82,6 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: numbe
       if (timer) clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisibility);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick, pollMs]);
 
   const reload = useCallback(() => setTick((t) => t + 1), []);
@@ -112,11 +112,12 @@ export function useDraft<T>(server: T): { value: T; set(v: T): void; dirty: bool
 }
 
 /** The current hash route, e.g. `/endpoints/ep_…/log`. */
+const readRoute = () => window.location.hash.replace(/^#/, '') || '/endpoints';
+
 export function useRoute(): string {
-  const read = () => window.location.hash.replace(/^#/, '') || '/endpoints';
-  const [route, setRoute] = useState(read);
+  const [route, setRoute] = useState(readRoute);
   useEffect(() => {
-    const on = () => setRoute(read());
+    const on = () => setRoute(readRoute());
     window.addEventListener('hashchange', on);
     return () => window.removeEventListener('hashchange', on);
   }, []);

@@ -119,7 +119,7 @@ describe('defects a tenant ran into', () => {
     const full = await herald.portal(app);
     const page = await open(ctx, manageOnly.url);
     const path = `/api/v1/app/${app}/endpoint`;
-    const chosen = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
+    const chosen = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
     expect(await statusFromPage(page, manageOnly.token, 'POST', path, { url: receiver.url('/chooser'), secret: chosen })).toBe(403);
     expect((await herald.ok('GET', path)).data).toHaveLength(0);
     expect(await statusFromPage(page, manageOnly.token, 'POST', path, { url: receiver.url('/chooser') })).toBe(201);
@@ -182,7 +182,10 @@ describe('defects a tenant ran into', () => {
     const page = await openAt(app, `/endpoints/${ep.id}`);
     await page.getByLabel('Grace period').selectOption('0');
     const asked: string[] = [];
-    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()));
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await expect.poll(() => asked.length).toBe(1);
     expect(asked[0]).toContain('stops signing at once');
@@ -197,7 +200,10 @@ describe('defects a tenant ran into', () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     const rotate = page.getByRole('button', { name: 'Rotate: generate a new key' });
     await rotate.waitFor();
-    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()));
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
     await rotate.click();
     await expect.poll(() => asked.length).toBe(2);
     expect(asked[1]).toContain('cannot read them');

@@ -376,6 +376,7 @@ function envelopeSchema<T extends EngageEventType>(name: T): JsonSchema {
       tenant: { type: 'string', description: 'The Engage tenant (in Herald, the application uid).' },
     },
     if: { required: ['isEncrypted'], properties: { isEncrypted: { const: true } } },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword, never awaited
     then: { properties: { payload: { type: 'string' } } },
     else: { properties: { payload: { type: 'object' } } },
     examples: [EXAMPLES[name]],

@@ -123,15 +123,15 @@ export interface BuildEnvelopeOptions {
   /** The Engage tenant (in Herald, the application uid). */
   tenant: string;
   /** The event id; a fresh GUID when left out. Keep it when retrying, so receivers can dedupe. */
-  eventId?: string;
+  eventId?: string | undefined;
   /**
    * The tenant's 32-character alphanumeric key. Set: the payload is encrypted and `isEncrypted`
    * is true. Left out or null: plaintext. An invalid key throws `invalid_key` (never a silent
    * fallback to plaintext).
    */
-  key?: EngageKeyInput | null;
+  key?: EngageKeyInput | null | undefined;
   /** A fixed 16-byte IV, for test vectors only: production must use a fresh random IV. */
-  iv?: Uint8Array;
+  iv?: Uint8Array | undefined;
 }
 
 /**

@@ -105,8 +105,8 @@ describe('buildEnvelope with a tenant key', () => {
   it.each([
     ['empty', ''],
     ['31 characters', vector.key.slice(1)],
-    ['33 characters', vector.key + 'x'],
-    ['a special character', vector.key.slice(1) + '-'],
+    ['33 characters', `${vector.key}x`],
+    ['a special character', `${vector.key.slice(1)}-`],
   ])('refuses a key that is %s, never falling back to plaintext', (_label, key) => {
     expect(codeOf(() => buildEnvelope(event, { tenant: 'acme', key }))).toBe('invalid_key');
   });

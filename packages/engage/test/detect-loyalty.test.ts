@@ -305,7 +305,7 @@ describe('promotion.multichannel.assigned', () => {
 
   it.each<[string, Partial<PromotionAssignmentInput>, string]>([
     ['no instance id', { id: '' }, 'id'],
-    ['no promotion id', { promotionId: undefined }, 'promotionId'],
+    ['no promotion id', { promotionId: undefined as unknown as string }, 'promotionId'],
     ['a numeric external id', { externalId: 14034 as unknown as string }, 'externalId'],
     ['an end before the start', { validTo: '2024-05-01T00:00:00Z' }, 'validTo'],
     ['a bad start', { validFrom: 'tomorrow' }, 'validFrom'],

@@ -107,8 +107,8 @@ describe('decryptPayload refuses unreadable input', () => {
   });
 
   it.each([
-    ['characters outside base64', v.ciphertext.slice(0, 40) + '!' + v.ciphertext.slice(41)],
-    ['whitespace inside', v.ciphertext.slice(0, 40) + ' ' + v.ciphertext.slice(40)],
+    ['characters outside base64', `${v.ciphertext.slice(0, 40)}!${v.ciphertext.slice(41)}`],
+    ['whitespace inside', `${v.ciphertext.slice(0, 40)} ${v.ciphertext.slice(40)}`],
     ['truncated to a partial block', v.ciphertext.slice(0, v.ciphertext.length - 4)],
     ['only an IV', Buffer.alloc(16).toString('base64url')],
     ['empty', ''],

@@ -1,5 +1,7 @@
 // Runs tsc over the tests and sources, so the type-level checks in ./types (schemas agree with the
 // payload types) and the typed examples are enforced by `vitest run`, not only by `tsc -b`.
+// The test tsconfig sets exactOptionalPropertyTypes, like the package's own: the README's
+// examples must compile for users who turn it on (an option set to a possibly-undefined value).
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

@@ -5,7 +5,7 @@
  * them up within seconds). The only place that reads process.env and sets exit codes. Logs are
  * JSON lines on stdout; the first one says where it listens.
  */
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, type GatewayConfig, loadConfig } from './config.js';
 import { startGateway } from './gateway.js';
 import { openInbox } from './inbox.js';
 
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     else if (command && args[i] === '--destination' && args[i + 1] !== undefined) destination = args[++i];
     else usage();
   }
-  let config;
+  let config: GatewayConfig;
   try {
     config = loadConfig(process.env, configPath);
   } catch (err) {

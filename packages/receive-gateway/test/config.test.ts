@@ -191,7 +191,7 @@ describe('configuration', () => {
     });
     expect(config.destinations.crm).toMatchObject({ signingSecret: a });
     expect(config.destinations.own).toMatchObject({ signingSecret: b });
-    expect(problems({ ...minimal, signingSecret: 'whpk_' + Buffer.alloc(32, 1).toString('base64') })).toEqual([
+    expect(problems({ ...minimal, signingSecret: `whpk_${Buffer.alloc(32, 1).toString('base64')}` })).toEqual([
       expect.stringMatching(/^signingSecret: is a public key/),
     ]);
     expect(problems({ ...minimal, destinations: { crm: { type: 'http', url: 'http://x/', signingSecret: 'nope!' } } })).toEqual([

@@ -16,11 +16,11 @@ export interface DedupeStore {
 
 export interface MemoryDedupeOptions {
   /** Most ids kept; the oldest go first. Default 100,000. */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
   /** How long an id is remembered, ms. Default 72 h: Svix's retries span about 28 h. */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /** Clock in epoch ms. Default `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 export const DEFAULT_DEDUPE_TTL_MS = 72 * 60 * 60 * 1000;
@@ -87,7 +87,7 @@ export interface FileDedupeOptions extends MemoryDedupeOptions {
   /** The append-only log file; created if missing. */
   path: string;
   /** fdatasync each batch of writes before `add` resolves. Default true. */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
 }
 
 export interface FileDedupeStore extends DedupeStore {

@@ -79,9 +79,9 @@ export function createIpAllowlist(ranges: readonly string[]): IpAllowlist {
 
 export interface ClientIpOptions {
   /** Addresses or CIDRs of your own proxies / load balancers. Empty: forwarded headers are ignored. */
-  trustedProxies?: readonly string[] | IpAllowlist;
+  trustedProxies?: readonly string[] | IpAllowlist | undefined;
   /** The forwarded-for header to read. Default `x-forwarded-for`. */
-  header?: string;
+  header?: string | undefined;
 }
 
 export type ClientIpResolver = (remoteAddress: string | undefined, headers: HeadersLike) => string | undefined;

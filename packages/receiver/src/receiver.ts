@@ -31,21 +31,21 @@ export interface ReceiverOptions {
    * new and the old key (newest first): messages sent before the switch, and their retries, keep
    * the old key's ciphertext; each payload is opened with the first key that fits.
    */
-  encryptionKey?: string | EngageKey | readonly (string | EngageKey)[];
+  encryptionKey?: string | EngageKey | readonly (string | EngageKey)[] | undefined;
   /** Source addresses/CIDRs allowed to call (e.g. Svix's EU IPs). Absent: any source. */
-  allowlist?: readonly string[] | IpAllowlist;
+  allowlist?: readonly string[] | IpAllowlist | undefined;
   /** Your own proxies, whose X-Forwarded-For is believed. Absent: the socket address is the client. */
-  trustedProxies?: readonly string[] | IpAllowlist;
+  trustedProxies?: readonly string[] | IpAllowlist | undefined;
   /** Dedupe by webhook id. Default: a bounded in-memory store. `false` turns it off. */
-  dedupe?: DedupeStore | false;
+  dedupe?: DedupeStore | false | undefined;
   /** Largest body accepted, bytes. Default 1 MiB. */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /** Timestamp tolerance, seconds. Default 300. */
-  toleranceSeconds?: number;
+  toleranceSeconds?: number | undefined;
   /** Clock in epoch ms; inject in tests. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /** Called with every refused or failed delivery, for logging. Never throws into the pipeline. */
-  onError?: (error: ReceiverError) => void;
+  onError?: ((error: ReceiverError) => void) | undefined;
 }
 
 export interface InboundRequest {
@@ -185,7 +185,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     if (refused) return refused;
     const size = typeof request.rawBody === 'string' ? Buffer.byteLength(request.rawBody) : request.rawBody.byteLength;
     if (size > maxBodyBytes) return refuse('payload_too_large', `the body is larger than ${maxBodyBytes} bytes`);
-    let verified;
+    let verified: ReturnType<typeof verifier>;
     try {
       // Dedupe only after verification: unsigned requests must not be able to burn ids.
       verified = verifier(request.rawBody, request.headers);

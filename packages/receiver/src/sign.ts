@@ -65,7 +65,7 @@ export type HeaderPrefix = 'svix' | 'webhook';
  * The three headers of a signed delivery. `svix-*` by default, as Svix (and so Engage) sends;
  * `webhook-*` for Standard Webhooks receivers.
  */
-export function signatureHeaders(input: SignInput & { prefix?: HeaderPrefix }): Record<string, string> {
+export function signatureHeaders(input: SignInput & { prefix?: HeaderPrefix | undefined }): Record<string, string> {
   const prefix = input.prefix ?? 'svix';
   return {
     [`${prefix}-id`]: input.id,

@@ -12,9 +12,9 @@ export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
 
 export interface VerifyOptions {
   /** Allowed clock difference either way, seconds. Default 300. */
-  toleranceSeconds?: number;
+  toleranceSeconds?: number | undefined;
   /** Clock in epoch milliseconds; inject it in tests. Default `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 export interface VerifiedWebhook {

@@ -7,7 +7,7 @@ import {
   createRouter,
   generateSecret,
   HANDLER_FAILED_DETAIL,
-  ReceiverError,
+  type ReceiverError,
   type EngageEvent,
   type Receiver,
   type ReceiverOptions,

@@ -8,7 +8,7 @@ const startNode: StartServer = async (receiver) => {
   const server = createServer(nodeHandler(receiver));
   // Dual-stack, so IPv4 clients arrive as ::ffff:127.0.0.1 as they do in many deployments.
   const url = await listen(server, '::');
-  return { url: url.replace('[::]', '127.0.0.1') + '/hooks', close: () => close(server) };
+  return { url: `${url.replace('[::]', '127.0.0.1')}/hooks`, close: () => close(server) };
 };
 
 adapterSuite('node:http', startNode);

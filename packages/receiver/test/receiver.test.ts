@@ -123,7 +123,7 @@ describe('createReceiver', () => {
   });
 
   it('decrypts the shared Engage encryption vector, in both alphabets, to its plaintext', async () => {
-    const vectors = JSON.parse(readFileSync(new URL('./vectors/engage-encryption.json', import.meta.url), 'utf8')) as {
+    const vectors = JSON.parse(readFileSync(new URL('../../engage/test/vectors/engage-encryption.json', import.meta.url), 'utf8')) as {
       engageEncryption: { key: string; plaintext: string; ciphertext: string }[];
     };
     expect(vectors.engageEncryption.length).toBeGreaterThan(0);

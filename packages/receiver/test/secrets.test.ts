@@ -25,21 +25,21 @@ describe('secrets', () => {
   });
 
   it('accepts a 32-byte seed alone as a whsk_ key', () => {
-    const seedOnly = 'whsk_' + Buffer.from(SVIX_README_SECRET_KEY.slice(5), 'base64').subarray(0, 32).toString('base64');
+    const seedOnly = `whsk_${Buffer.from(SVIX_README_SECRET_KEY.slice(5), 'base64').subarray(0, 32).toString('base64')}`;
     expect(publicKeyOf(seedOnly)).toBe(SVIX_README_PUBLIC_KEY);
   });
 
   it('refuses a whsk_ key whose public half does not match its seed', () => {
     const bytes = Buffer.from(SVIX_README_SECRET_KEY.slice(5), 'base64');
     bytes[40] ^= 1;
-    expect(reasonOf(() => parseSecret('whsk_' + bytes.toString('base64')))).toBe('invalid_secret');
+    expect(reasonOf(() => parseSecret(`whsk_${bytes.toString('base64')}`))).toBe('invalid_secret');
   });
 
   it.each([
     ['whsec_ with junk', 'whsec_abc$def'],
     ['empty whsec_', 'whsec_'],
-    ['whpk_ of the wrong length', 'whpk_' + Buffer.alloc(31, 1).toString('base64')],
-    ['whsk_ of the wrong length', 'whsk_' + Buffer.alloc(40, 1).toString('base64')],
+    ['whpk_ of the wrong length', `whpk_${Buffer.alloc(31, 1).toString('base64')}`],
+    ['whsk_ of the wrong length', `whsk_${Buffer.alloc(40, 1).toString('base64')}`],
   ])('refuses %s', (_label, secret) => {
     expect(reasonOf(() => parseSecret(secret))).toBe('invalid_secret');
   });

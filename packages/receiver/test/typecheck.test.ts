@@ -1,5 +1,7 @@
 // Runs tsc over the tests and sources, so the type-level tests in ./types (and the adapters'
 // fit with the real express / fastify / hono types) are enforced by `vitest run`.
+// The test tsconfig sets exactOptionalPropertyTypes, like the package's own: the README's
+// examples must compile for users who turn it on (an option set to a possibly-undefined value).
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

@@ -97,6 +97,8 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
   const ids = new IdGenerator((n) => randomBytes(n));
   const operational = new OperationalEvents({ store, ids, now, appUid: config.operationalAppUid });
   const metrics = new Metrics(store, now);
+  // Aborted when close() starts, so long polls answer at once instead of holding up the stop.
+  const stopping = new AbortController();
   const deps: ApiDeps = {
     store,
     config,
@@ -110,6 +112,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     metrics,
     ssrf: new SsrfGuard(config.ssrfAllowlist),
     storeHealth: new StoreHealth(store, metrics, now),
+    closing: stopping.signal,
   };
   const api = await buildApi(deps, { logger: opts.logger });
   let dispatcher: Dispatcher | null = null;
@@ -142,7 +145,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       log: api.log,
       onAttempt: (e) => {
         const outcome = e.result.outcome.kind === 'success' ? 'success' : e.next;
-        deps.metrics.deliveries.inc({ outcome, endpoint: e.endpoint.id });
+        deps.metrics.deliveries.inc({ outcome });
         deps.metrics.deliveryDuration.observe({ outcome }, e.result.durationMs / 1000);
         if (e.result.outcome.kind !== 'success') {
           api.log.warn(
@@ -184,6 +187,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       // Stop accepting; idle connections (keep-alive ones, and those that never sent a byte) close
       // at once, and requests in flight get the grace period to finish before their connections
       // are cut. Deliveries in flight settle in dispatcher.stop().
+      stopping.abort();
       const force = setTimeout(() => cutConnections(api.server), config.http.shutdownGraceMs);
       force.unref();
       const closed = api.close();

@@ -27,7 +27,7 @@ describe('bad input: bodies', () => {
   });
 
   it('JSON nested deeper than 128 levels is 422 value_error.json_depth (as serde_json refuses it), and nothing is stored', async () => {
-    const nest = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+    const nest = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
     const app = (await createApp(h())).id;
     await createEndpoint(h(), app);
     const before = { types: await count(h(), 'event_type'), messages: await count(h(), 'message') };

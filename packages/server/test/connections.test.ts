@@ -31,7 +31,10 @@ function open(port: number): Promise<Conn> {
     let done = false;
     socket.on('data', (d) => (out += d.toString('latin1')));
     socket.on('error', () => undefined);
-    const closed = new Promise<void>((r) => socket.once('close', () => ((done = true), r())));
+    const closed = new Promise<void>((r) => socket.once('close', () => {
+      done = true;
+      r();
+    }));
     socket.once('connect', () => resolve({ socket, received: () => out, closed, isClosed: () => done }));
     socket.once('error', reject);
   });

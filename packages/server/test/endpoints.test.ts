@@ -5,20 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { count, createApp, createEndpoint, createEventType, sendMessage, unique } from './helpers/fixtures.js';
 import { Clock, DAY, HOUR, idRe, isValidationErrorBody, listAll, useInProcess } from './helpers/inproc.js';
 import { rawRow, rawRun } from './helpers/rows.js';
+import { until } from './helpers/wait.js';
 
 const EP_ID = idRe('ep_');
 const WHSEC_24 = /^whsec_[A-Za-z0-9+/]{32}$/;
-
-/** Poll `f` (no fixed sleeps) until it returns a value, or fail after a deadline. */
-async function until<T>(f: () => Promise<T | null | undefined>, deadlineMs = 5000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await f();
-    if (v !== null && v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 function secretBytes(key: string): number {
   return Buffer.from(key.slice('whsec_'.length), 'base64').length;
@@ -457,7 +447,7 @@ describe('endpoints: stats, recover, channels, list order', () => {
     const r = await h().inject('POST', `/api/v1/app/${app}/endpoint/${ep.id}/recover`, { body: { since } });
     expect(r.status).toBe(202);
     // The recovery runs after the answer; its outcome lands on the background task's row.
-    const task = await until(async () => {
+    const task = await until('the recover task to finish', async () => {
       const t = await h().herald.store.getBackgroundTask(r.json.id);
       return t && t.status !== 'running' ? t : null;
     });

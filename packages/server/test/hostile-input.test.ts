@@ -64,7 +64,7 @@ const crlfHeaders = fc.dictionary(fc.oneof(crlf, fc.constantFrom('X-Ok', 'Author
 });
 
 function deepNest(depth: number, kind: 'array' | 'object'): string {
-  return kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+  return kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 }
 
 /** Bytes that are not UTF-8: lone continuation, overlong, surrogate, truncated sequences. */

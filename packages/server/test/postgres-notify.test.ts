@@ -1,8 +1,10 @@
 // LISTEN/NOTIFY between real processes: `herald serve --no-dispatch` accepts, a `herald worker`
-// with a 60 s poll interval delivers. The worker's poll timer cannot fire before 60 s after it
-// was spawned (and every wake-up restarts it), so every message that arrives well before that was
-// brought by a notification, not by polling; each must arrive within 10 s of its 202. Then the
-// worker's LISTEN session is killed with pg_terminate_backend: the worker notices, reconnects,
+// with a 60 s poll interval (the longest allowed) delivers. The worker is spawned inside a test
+// that times out after 50 s, and its poll timer cannot fire before 60 s (every wake-up restarts
+// it), so a passing test shows every message was brought by a notification, not by polling. Each
+// message is sent only once the worker's loop is asleep (its last statement was the look for the
+// next due time, read from pg_stat_activity), so no claim already under way can pick it up. Then
+// the worker's LISTEN session is killed with pg_terminate_backend: the worker notices, reconnects,
 // and is woken by the next message again.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +15,10 @@ import { until } from './delivery/harness.js';
 
 const TOKEN = 'pg_notify_test_token_0123456789abcdef';
 const POLL_MS = 60_000;
+const TEST_TIMEOUT_MS = 50_000; // below POLL_MS: see the top of the file
 const ARRIVAL_MS = 10_000;
+/** The worker's pool connections carry this application_name (node-pg reads PGAPPNAME). */
+const WORKER_APP = 'herald-notify-worker';
 
 describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval', () => {
   let admin: pg.Client;
@@ -36,13 +41,28 @@ describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval
       await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [fixture.db().name, LISTENER_APPLICATION_NAME])
     ).rows.map((r) => r.pid as number);
 
+  /**
+   * The worker's dispatch loop is asleep: none of its pool connections is running a statement, and
+   * its latest statement on the queue (claims, reads, completions; the purger's deletes aside) was
+   * nextDueAt's look for the next due time, the last thing the loop does before it sleeps.
+   */
+  const workerAsleep = async (): Promise<boolean> => {
+    const { rows } = await admin.query<{ state: string | null; query: string }>(
+      'SELECT state, query FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 ORDER BY state_change DESC',
+      [fixture.db().name, WORKER_APP],
+    );
+    if (rows.length === 0 || rows.some((r) => r.state !== 'idle')) return false;
+    const last = rows.find((r) => /\bdelivery_task\b/.test(r.query) && !/\bDELETE\b/i.test(r.query));
+    return last !== undefined && /^SELECT MIN\(next_attempt_at\)/.test(last.query);
+  };
+
   /** The harness's until(), with the worker's output added to a timeout. */
   const waitFor = (what: string, pred: () => Promise<boolean> | boolean) =>
     until(what, pred).catch((e: Error) => {
       throw new Error(`${e.message}\nworker stdout:\n${worker?.stdout()}\nstderr:\n${worker?.stderr()}`);
     });
 
-  it('delivers within seconds with a 60 s poll interval, and again after its listener connection is killed', { timeout: 50_000 }, async () => {
+  it('delivers within seconds with a 60 s poll interval, and again after its listener connection is killed', { timeout: TEST_TIMEOUT_MS }, async () => {
     const rx = fixture.rx();
     api = await serve(env('50ms'), ['--no-dispatch']);
     const must = expecting(api!.url, TOKEN);
@@ -50,18 +70,17 @@ describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval
     rx.on('/n', { status: 200 });
     await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/n') });
 
-    const spawnedAt = Date.now();
-    worker = spawnCli(['worker', '--no-migrate'], env(`${POLL_MS}ms`));
+    worker = spawnCli(['worker', '--no-migrate'], { ...env(`${POLL_MS}ms`), PGAPPNAME: WORKER_APP });
     await worker.waitFor('the worker to start', () => /dispatching/.test(worker!.stdout()));
     await waitFor('the worker to LISTEN', async () => (await listenerPids()).length === 1);
-    // Let the start-up claim (and the listener's catch-up wake) finish: the loop is then asleep.
-    await new Promise((r) => setTimeout(r, 300));
+    // The start-up claim (and the listener's catch-up wake) done: the loop is asleep.
+    await waitFor('the worker to go to sleep after start-up', workerAsleep);
 
     const deliverOne = async (n: number) => {
       const m = await must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'notify.test', payload: { n } });
       await rx.waitForCount(1, { path: '/n', where: (r) => r.headers['svix-id'] === m.id, timeoutMs: ARRIVAL_MS });
-      // Let the loop go back to sleep, so the next message finds it asleep, not still looking.
-      await new Promise((r) => setTimeout(r, 300));
+      // The next message must find the loop asleep, not still looking.
+      await waitFor(`the worker to go back to sleep after message ${n}`, workerAsleep);
     };
     for (let i = 0; i < 5; i++) await deliverOne(i);
 
@@ -71,11 +90,9 @@ describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval
       const pids = await listenerPids();
       return pids.length === 1 && pids[0] !== old;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('the worker to go to sleep after reconnecting', workerAsleep);
     for (let i = 5; i < 8; i++) await deliverOne(i);
 
-    // All of it happened before the worker's first poll could have fired.
-    expect(Date.now() - spawnedAt).toBeLessThan(POLL_MS);
     expect(rx.received('/n')).toHaveLength(8);
     expect(worker.stdout() + worker.stderr()).toMatch(/listener connection lost; polling continues/);
     expect(worker.stdout() + worker.stderr()).toMatch(/listener connection re-established/);

@@ -2,7 +2,9 @@
 // `herald serve --no-dispatch` accepts, two `herald worker`s deliver. Every message arrives once
 // (the workers claim with FOR UPDATE SKIP LOCKED under leases, so they never take the same task),
 // and the API process sees the workers' results.
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { until } from './delivery/harness.js';
 import { expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
 import { usePostgresProcesses } from './helpers/pg-processes.js';
 
@@ -45,21 +47,29 @@ describe('herald serve --no-dispatch and two herald workers on one PostgreSQL da
       sent.push(...batch.map((m) => m.id as string));
     }
     await rx.waitForCount(MESSAGES, { path: '/pg', timeoutMs: 20_000 });
-    // A little longer: a duplicate would arrive now.
-    await new Promise((r) => setTimeout(r, 300));
+    // Once every delivery is finished (nothing due, nothing leased) no worker can send again: a
+    // second send needs a second claim, and a finished task is never claimed (a lapsed lease would
+    // take 60 s). Each attempt is recorded, even one whose lease was lost, so one attempt row per
+    // message and one request per message mean exactly once.
+    const admin = new pg.Client({ connectionString: fixture.db().url });
+    await admin.connect();
+    try {
+      await until('every delivery to be finished', async () => {
+        const r = await admin.query('SELECT count(*)::int AS open FROM delivery_task WHERE next_attempt_at IS NOT NULL OR lease_owner IS NOT NULL');
+        return r.rows[0].open === 0;
+      });
+      const attempts = await admin.query('SELECT msg_id FROM attempt');
+      expect(attempts.rows.map((r) => r.msg_id as string).sort()).toEqual([...sent].sort());
+    } finally {
+      await admin.end();
+    }
     const ids = rx.received('/pg').map((r) => String(r.headers['svix-id']));
     expect(ids).toHaveLength(MESSAGES);
     expect(new Set(ids)).toEqual(new Set(sent));
 
+    // The API process reads the workers' outcome from the shared database.
     const last = sent.at(-1)!;
-    const deadline = Date.now() + 10_000;
-    let status = '';
-    while (Date.now() < deadline) {
-      status = (await must('GET', `/api/v1/app/${app.id}/msg/${last}/endpoint`, 200)).data[0]?.statusText;
-      if (status === 'success') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(status).toBe('success');
+    expect((await must('GET', `/api/v1/app/${app.id}/msg/${last}/endpoint`, 200)).data[0]?.statusText).toBe('success');
 
     for (const w of workers) w.kill('SIGTERM');
     const exits = await Promise.all(workers.map((w) => w.exited));

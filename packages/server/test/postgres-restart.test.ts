@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { call, expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
 import { usePostgresProcesses } from './helpers/pg-processes.js';
 import { postgresBinDir, startPrivateCluster } from './helpers/private-pg.js';
+import { until } from './helpers/wait.js';
 
 const TOKEN = 'pg_restart_test_token_0123456789abcdef';
 const BEFORE = 150;
@@ -87,26 +88,25 @@ describe.skipIf(!bin)('PostgreSQL restarted in the middle of a delivery run', ()
     await during;
 
     // Every accepted message reaches both endpoints (at least once), and nothing stays queued.
-    const deadline = Date.now() + 60_000;
     const missing = () =>
       PATHS.flatMap((p) => {
         const got = new Set(rx.received(p).map((r) => String(r.headers['svix-id'])));
         return accepted.filter((id) => !got.has(id)).map((id) => `${p} ${id}`);
       });
-    while (missing().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // On a timeout the assertion below names what is missing.
+    await until('every accepted message at both endpoints', () => missing().length === 0, 60_000, 100).catch(() => undefined);
     expect(missing()).toEqual([]);
     expect(accepted).toHaveLength(BEFORE + AFTER);
 
     const db = new pg.Client({ connectionString: cluster.url });
     await db.connect();
     try {
-      let open = -1;
-      while (Date.now() < deadline) {
-        open = (await db.query('SELECT count(*)::int AS n FROM delivery_task WHERE next_attempt_at IS NOT NULL')).rows[0].n;
-        if (open === 0) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(open).toBe(0);
+      await until(
+        'nothing to stay queued',
+        async () => (await db.query('SELECT count(*)::int AS n FROM delivery_task WHERE next_attempt_at IS NOT NULL')).rows[0].n === 0,
+        60_000,
+        100,
+      );
       // Every accepted message's deliveries ended in success.
       const ok = (await db.query('SELECT count(*)::int AS n FROM delivery_task WHERE status = 0 AND msg_id = ANY($1::text[])', [accepted])).rows[0].n;
       expect(ok).toBe(accepted.length * PATHS.length);

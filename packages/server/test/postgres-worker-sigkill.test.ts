@@ -6,6 +6,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { expecting, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
 import { usePostgresProcesses } from './helpers/pg-processes.js';
+import { until } from './helpers/wait.js';
 
 const TOKEN = 'pg_worker_kill_test_token_0123456789abcdef';
 const N = 200;
@@ -53,10 +54,12 @@ describe('PostgreSQL: SIGKILL of a worker process mid-delivery', () => {
     let held = 0;
     try {
       const owner = /worker (disp_[0-9a-f]+)/.exec(victim.stdout())![1];
-      const deadline = Date.now() + 10_000;
-      while (held === 0 && Date.now() < deadline) {
-        held = (await admin.query("SELECT count(*)::int AS n FROM delivery_task WHERE lease_owner = $1 AND status = 3", [owner])).rows[0].n;
-      }
+      held = await until(
+        'the victim to hold leases',
+        async () => (await admin.query('SELECT count(*)::int AS n FROM delivery_task WHERE lease_owner = $1 AND status = 3', [owner])).rows[0].n as number,
+        10_000,
+        0,
+      );
       victim.kill('SIGKILL');
       await victim.exited;
     } finally {
@@ -64,12 +67,12 @@ describe('PostgreSQL: SIGKILL of a worker process mid-delivery', () => {
     }
     expect(held).toBeGreaterThan(0);
 
-    const deadline = Date.now() + 60_000;
     const missing = () => {
       const got = new Set(rx.received('/w').map((r) => String(r.headers['svix-id'])));
       return accepted.filter((id) => !got.has(id));
     };
-    while (missing().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // On a timeout the assertion below names what is missing.
+    await until('every accepted message to arrive', () => missing().length === 0, 60_000, 50).catch(() => undefined);
     expect(missing()).toEqual([]);
     expect(survivor.child.exitCode).toBeNull();
     const repeats = rx.received('/w').length - N;

@@ -16,6 +16,7 @@ import type { Store } from '../src/store/store.js';
 import { runCli } from './helpers/cli.js';
 import { Clock, DAY, startInProcess } from './helpers/inproc.js';
 import { createTestDatabase } from './helpers/pg.js';
+import { until } from './helpers/wait.js';
 import { app, attemptFor, endpoint, LEASE, message, resetIds } from './store/records.js';
 
 const load = (env: Record<string, string>) => loadConfig({ HERALD_DATA_DIR: '/tmp/herald-retention-test', ...env });
@@ -65,12 +66,14 @@ describe('retention: a dispatching Herald purges in the background', () => {
       expect(short.status).toBe(202);
       clock.advance(6 * DAY);
       // The background pass comes within a second or two (HERALD_PURGE_INTERVAL=1s); poll for it.
-      const deadline = Date.now() + 15_000;
-      let got = await h.inject('GET', `/api/v1/app/${appId}/msg/${short.json.id}`);
-      while (got.json.payload?.expired !== true && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-        got = await h.inject('GET', `/api/v1/app/${appId}/msg/${short.json.id}`);
-      }
+      const got = await until(
+        'the background purge to expire the payload',
+        async () => {
+          const r = await h.inject('GET', `/api/v1/app/${appId}/msg/${short.json.id}`);
+          return r.json.payload?.expired === true ? r : null;
+        },
+        15_000,
+      );
       expect(got.status).toBe(200);
       expect(got.json).toMatchObject({ id: short.json.id, eventType: 'x', payload: { expired: true } });
       expect((await h.inject('GET', `/api/v1/app/${appId}/msg/${long.json.id}`)).json.payload).toEqual({ n: 2 });

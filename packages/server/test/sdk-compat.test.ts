@@ -23,6 +23,7 @@ import {
   type MessageAttemptOut,
 } from 'svix';
 import { startHerald, type HeraldProcess } from './helpers/herald-process.js';
+import { until } from './helpers/wait.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
@@ -1146,13 +1147,11 @@ describe('message attempt', () => {
     eventId = uniq('att-evt');
     msgId = (await svix.message.create(app.id, { eventType, payload: { hello: 'attempts' }, eventId })).id;
     // Wait for the delivery to succeed, so the attempt lists below are stable (and not empty).
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const dest = await svix.messageAttempt.listAttemptedDestinations(app.id, msgId);
-      if (dest.data[0]?.status === 0) break;
-      if (Date.now() > deadline) throw new Error(`delivery did not succeed in time: ${JSON.stringify(dest.data)}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(
+      'the delivery to succeed',
+      async () => (await svix.messageAttempt.listAttemptedDestinations(app.id, msgId)).data[0]?.status === 0,
+      15_000,
+    );
   });
 
   it('the delivery made exactly one successful attempt, visible in both attempt lists', async () => {
@@ -1406,5 +1405,55 @@ describe('wire conventions (svix.md §2.4)', () => {
   it('answers unknown routes with 404', async () => {
     const r = await raw('GET', '/api/v1/no-such-route');
     expect(r.status, describeRaw(r)).toBe(404);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('Herald extensions (retry policy, content filter, schema enforcement) with the SDK unchanged', () => {
+  it('SDK reads and writes work with the fields set, and an SDK update keeps them', async () => {
+    const app = await newApp('ext');
+    const a = await raw('PATCH', `/api/v1/app/${app.id}`, { body: { retrySchedule: ['30s', '5m'], timeout: 10 } });
+    expect(a.status, describeRaw(a)).toBe(200);
+    // The SDK's update (a PUT without the Herald fields) leaves them as they were.
+    const updated = await svix.application.upsert(app.id, { name: 'renamed by the SDK' });
+    expect(updated.name).toBe('renamed by the SDK');
+    expect((await raw('GET', `/api/v1/app/${app.id}`)).json).toMatchObject({ retrySchedule: ['30s', '5m'], timeout: 10 });
+
+    const e = await raw('POST', `/api/v1/app/${app.id}/endpoint`, {
+      body: { url: 'https://ext.example.invalid/', retrySchedule: [], timeout: 3, filter: { country: { $eq: 'SE' } } },
+    });
+    expect(e.status, describeRaw(e)).toBe(201);
+    const got = await svix.endpoint.get(app.id, e.json.id);
+    expect(got.id).toBe(e.json.id);
+    await svix.endpoint.upsert(app.id, e.json.id, { url: 'https://ext2.example.invalid/', description: 'by the SDK' });
+    await svix.endpoint.patch(app.id, e.json.id, { description: 'patched by the SDK' });
+    expect((await raw('GET', `/api/v1/app/${app.id}/endpoint/${e.json.id}`)).json).toMatchObject({
+      url: 'https://ext2.example.invalid/',
+      description: 'patched by the SDK',
+      retrySchedule: [],
+      timeout: 3,
+      filter: { country: { $eq: 'SE' } },
+    });
+    expect((await svix.endpoint.list(app.id)).data.map((x) => x.id)).toContain(e.json.id);
+  });
+
+  it('schema enforcement: warn answers the SDK a MessageOut; reject is an ApiException 422 naming the payload field', async () => {
+    const app = await newApp('ext-schema');
+    const schema = { type: 'object', required: ['email'], properties: { email: { type: 'string', format: 'email' } } };
+    const et = await newEventType('ext-schema', { 1: schema });
+    expect((await raw('PATCH', `/api/v1/event-type/${et}`, { body: { schemaEnforcement: 'warn' } })).status).toBe(200);
+    // An SDK update of the event type keeps the setting.
+    await svix.eventType.upsert(et, { description: 'updated by the SDK', schemas: { 1: schema } });
+    expect((await raw('GET', `/api/v1/event-type/${et}`)).json.schemaEnforcement).toBe('warn');
+
+    const warned = await svix.message.create(app.id, { eventType: et, payload: { email: 'nope' } });
+    expect(warned.id).toMatch(MSG_ID);
+    expect((await svix.message.get(app.id, warned.id)).eventType).toBe(et);
+    expect((await raw('GET', `/api/v1/app/${app.id}/msg/${warned.id}`)).json.schemaViolations).toEqual([{ path: '/email', message: 'must match format "email"' }]);
+
+    expect((await raw('PATCH', `/api/v1/event-type/${et}`, { body: { schemaEnforcement: 'reject' } })).status).toBe(200);
+    const err = await expectStatus(svix.message.create(app.id, { eventType: et, payload: { email: 'nope' } }), 422);
+    expect(err.body.detail[0].loc).toEqual(['body', 'payload', 'email']);
+    expect((await svix.message.create(app.id, { eventType: et, payload: { email: 'ada@example.com' } })).id).toMatch(MSG_ID);
   });
 });

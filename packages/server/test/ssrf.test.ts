@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SsrfGuard } from '../src/security/ssrf.js';
 import { startInProcess, type InProcess } from './helpers/inproc.js';
+import { until } from './helpers/wait.js';
 
 describe('SsrfGuard', () => {
   const guard = new SsrfGuard();
@@ -98,13 +99,10 @@ describe('SSRF guard in the API and the dispatcher', () => {
     expect(ep.status).toBe(201);
     const msg = await h.inject('POST', '/api/v1/app/a/msg', { body: { eventType: 'x', payload: {} } });
     expect(msg.status).toBe(202);
-    const deadline = Date.now() + 10_000;
-    let attempts: any[] = [];
-    while (Date.now() < deadline) {
-      attempts = (await h.inject('GET', `/api/v1/app/a/attempt/endpoint/${ep.json.id}?with_content=true`)).json.data;
-      if (attempts.length) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const attempts: any[] = await until('the refused attempt to be recorded', async () => {
+      const data = (await h.inject('GET', `/api/v1/app/a/attempt/endpoint/${ep.json.id}?with_content=true`)).json.data;
+      return data.length ? data : null;
+    });
     expect(attempts).toHaveLength(1);
     expect(attempts[0].responseStatusCode).toBe(0);
     expect(attempts[0].response).toMatch(/Refused localhost: .* not a globally routable address/);

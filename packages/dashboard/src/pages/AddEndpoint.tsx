@@ -54,7 +54,19 @@ export function AddEndpoint() {
       <h1 id="addh">{t('pageAdd')}</h1>
       <form onSubmit={submit} noValidate className="card form">
         <Field label={t('endpointUrl')} error={errors.url} hint={t('urlHint')}>
-          {(p) => <input {...p} type="url" name="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/webhooks" required autoFocus />}
+          {(p) => (
+            <input
+              {...p}
+              type="url"
+              name="url"
+              value={url}
+              onChange={(e) => setUrl(e.target.value)}
+              placeholder="https://example.com/webhooks"
+              required
+              // biome-ignore lint/a11y/noAutofocus: the page exists to fill in this one field
+              autoFocus
+            />
+          )}
         </Field>
         <Field label={t('description')} error={errors.description}>
           {(p) => <input {...p} name="description" value={description} onChange={(e) => setDescription(e.target.value)} />}

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { appPath, enc, type Endpoint, type EndpointHealth, type EndpointStats } from '../api';
 import { go, useLoad, usePortal, type Loaded } from '../hooks';
 import { CircuitBadge, CopyButton, ErrorText, StateBadge } from '../ui';
-import { Details, FilterAndRate, Headers, SigningSecret } from './EndpointForms';
+import { DeliveryRules, Details, FilterAndRate, Headers, SigningSecret } from './EndpointForms';
 import { HealthChart } from './HealthChart';
 import { rateOf } from './Endpoints';
 import { Log } from './Log';
@@ -126,6 +126,7 @@ function Overview({ ep, base }: { ep: Loaded<Endpoint> & { data: Endpoint }; bas
       <Details e={e} patch={patch} />
       <SigningSecret base={base} />
       <FilterAndRate e={e} patch={patch} />
+      <DeliveryRules e={e} patch={patch} />
       <Headers base={base} />
     </div>
   );

@@ -192,6 +192,77 @@ export function FilterAndRate({ e, patch }: { e: Endpoint; patch: Patch }) {
   );
 }
 
+/** Herald's per-endpoint delivery rules: retry delays, timeout and content filter (empty inherits or means none). */
+export function DeliveryRules({ e, patch }: { e: Endpoint; patch: Patch }) {
+  const { can } = usePortal();
+  const draft = useDraft({
+    schedule: (e.retrySchedule ?? []).join(', '),
+    none: Array.isArray(e.retrySchedule) && e.retrySchedule.length === 0,
+    timeout: e.timeout?.toString() ?? '',
+    filter: e.filter ? JSON.stringify(e.filter, null, 2) : '',
+  });
+  const v = draft.value;
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [saved, setSaved] = useState(false);
+  const manage = can('manage');
+  const set = (next: Partial<typeof v>) => {
+    setSaved(false);
+    draft.set({ ...v, ...next });
+  };
+
+  async function save(ev: FormEvent) {
+    ev.preventDefault();
+    setSaved(false);
+    const local: Record<string, string> = {};
+    const timeout = v.timeout.trim();
+    if (timeout !== '' && !/^([1-9]|[1-5]\d|60)$/.test(timeout)) local.timeout = t('timeoutRule');
+    let filter: unknown = null;
+    if (v.filter.trim() !== '') {
+      try {
+        filter = JSON.parse(v.filter);
+      } catch {
+        local.filter = t('filterNotJson');
+      }
+    }
+    if (Object.keys(local).length) return setErrors(local);
+    const parts = v.schedule.split(',').map((s) => s.trim()).filter(Boolean);
+    setErrors({});
+    try {
+      await patch({ retrySchedule: v.none ? [] : parts.length ? parts : null, timeout: timeout ? Number(timeout) : null, filter });
+      draft.saved();
+      setSaved(true);
+    } catch (err) {
+      if (err instanceof ApiError) setErrors(Object.keys(err.fields).length ? err.fields : { form: err.message });
+    }
+  }
+
+  return (
+    <form className="card wide" onSubmit={save} noValidate>
+      <h2>{t('deliveryRules')}</h2>
+      <Field label={t('retrySchedule')} error={errors.retrySchedule} hint={t('retryScheduleHint')}>
+        {(p) => <input {...p} name="retrySchedule" value={v.schedule} placeholder="30s, 5m, 1h" disabled={!manage || v.none} onChange={(ev) => set({ schedule: ev.target.value })} />}
+      </Field>
+      <label className="inline">
+        <input type="checkbox" name="noRetries" checked={v.none} disabled={!manage} onChange={(ev) => set({ none: ev.target.checked })} /> {t('noRetries')}
+      </label>
+      <Field label={t('timeoutSeconds')} error={errors.timeout} hint={t('timeoutHint')}>
+        {(p) => <input {...p} name="timeout" inputMode="numeric" value={v.timeout} disabled={!manage} onChange={(ev) => set({ timeout: ev.target.value })} />}
+      </Field>
+      <Field label={t('contentFilter')} error={errors.filter} hint={t('contentFilterHint')}>
+        {(p) => <textarea {...p} name="filter" rows={4} spellCheck={false} value={v.filter} disabled={!manage} onChange={(ev) => set({ filter: ev.target.value })} />}
+      </Field>
+      <Stale on={draft.stale} discard={draft.discard} />
+      <ErrorText error={errors.form} />
+      {manage && (
+        <div className="actions">
+          <button type="submit" className="primary">{t('saveDeliveryRules')}</button>
+          {saved && <span role="status">{t('saved')}</span>}
+        </div>
+      )}
+    </form>
+  );
+}
+
 export function Headers({ base }: { base: string }) {
   const { api, can } = usePortal();
   const h = useLoad(() => api.get<{ headers: Record<string, string>; sensitive: string[] }>(`${base}/headers`), [base]);

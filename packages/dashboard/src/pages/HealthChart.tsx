@@ -89,7 +89,7 @@ export function HealthChart({ base }: { base: string }) {
             <div>
               <h3>{t('attemptsOverTime')} <span className="muted">(max {countMax})</span></h3>
               <p className="legend"><span className="key ok" /> {t('succeeded')} <span className="key bad" /> {t('failed')}</p>
-              <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart" data-testid="attempts-chart">
+              <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart" data-testid="attempts-chart" aria-hidden="true">
                 <line x1={PAD} x2={W - PAD} y1={H - PAD} y2={H - PAD} className="axis" />
                 {b.map((x, i) => {
                   const hOk = y(x.succeeded, countMax);
@@ -108,7 +108,7 @@ export function HealthChart({ base }: { base: string }) {
             <div>
               <h3>{t('latencyOverTime')} <span className="muted">(max {msMax})</span></h3>
               <p className="legend"><span className="key p50" /> p50 <span className="key p95" /> p95</p>
-              <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart" data-testid="latency-chart">
+              <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart" data-testid="latency-chart" aria-hidden="true">
                 <line x1={PAD} x2={W - PAD} y1={H - PAD} y2={H - PAD} className="axis" />
                 <path className="p95" d={linePath(b.map((x) => x.p95Ms), msMax, step)} />
                 <path className="p50" d={linePath(b.map((x) => x.p50Ms), msMax, step)} />

@@ -66,9 +66,9 @@ export interface ConsentInput {
   /** null (or a missing entry) leaves the consent as it is: it can't be unset. [design] */
   value: boolean | null;
   /** Defaults to `now`. */
-  date?: DateTimeOffset | null;
-  source?: string | null;
-  comment?: string | null;
+  date?: DateTimeOffset | null | undefined;
+  source?: string | null | undefined;
+  comment?: string | null | undefined;
 }
 
 /**
@@ -84,10 +84,10 @@ export interface ConsentInput {
  */
 export interface ContactInput {
   contactId: string;
-  contactType?: string | null;
-  attributes?: { [name: string]: AttributeValue | null };
-  preferences?: { [P in ContactPreference]?: boolean | null };
-  consents?: readonly ConsentInput[];
+  contactType?: string | null | undefined;
+  attributes?: { [name: string]: AttributeValue | null } | undefined;
+  preferences?: { [P in ContactPreference]?: boolean | null | undefined } | undefined;
+  consents?: readonly ConsentInput[] | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ export interface PointBalanceInput {
    */
   definitionId: number | string;
   balance: number;
-  balanceExpires?: DateTimeOffset | null;
+  balanceExpires?: DateTimeOffset | null | undefined;
 }
 
 /** A point transaction added in Engage (the UI or an automation): the documented payload's fields. */
@@ -143,9 +143,9 @@ export interface PromotionAssignmentInput {
   id: string;
   contactId: string;
   promotionId: string;
-  externalId?: string | null;
-  validFrom?: DateTimeOffset | null;
-  validTo?: DateTimeOffset | null;
+  externalId?: string | null | undefined;
+  validFrom?: DateTimeOffset | null | undefined;
+  validTo?: DateTimeOffset | null | undefined;
 }
 
 export interface PromotionAssignmentState {

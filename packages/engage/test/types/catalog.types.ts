@@ -47,9 +47,14 @@ export type _EverySchemaAgreesWithItsPayloadType = Assert<AllAgree[EngageEventTy
 type CamelVoucher = { [K in keyof RewardVoucherCreatedPayload as Uncapitalize<K>]: RewardVoucherCreatedPayload[K] };
 // @ts-expect-error the voucher schema is PascalCase
 export type _CamelVoucherFails = Assert<Same<FromSchema<EngagePayloadSchemas['reward.voucher.created']>, CamelVoucher>>;
+// (Each wrong type gets its own alias, so the assertion stays on the line its @ts-expect-error covers.)
+type AddPointsSchema = FromSchema<EngagePayloadSchemas['loyalty.addPoints']>;
+type MissingField = Simplify<Omit<LoyaltyAddPointsPayload, 'sourceId'>>;
+type AmountAsString = Simplify<Omit<LoyaltyAddPointsPayload, 'amount'> & { amount: string }>;
+type ReasonOptional = Simplify<Omit<LoyaltyAddPointsPayload, 'reason'> & { reason?: string }>;
 // @ts-expect-error a field missing from the type
-export type _MissingFieldFails = Assert<Same<FromSchema<EngagePayloadSchemas['loyalty.addPoints']>, Simplify<Omit<LoyaltyAddPointsPayload, 'sourceId'>>>>;
+export type _MissingFieldFails = Assert<Same<AddPointsSchema, MissingField>>;
 // @ts-expect-error amount is a number, not a string
-export type _WrongTypeFails = Assert<Same<FromSchema<EngagePayloadSchemas['loyalty.addPoints']>, Simplify<Omit<LoyaltyAddPointsPayload, 'amount'> & { amount: string }>>>;
+export type _WrongTypeFails = Assert<Same<AddPointsSchema, AmountAsString>>;
 // @ts-expect-error an optional field is not a required one
-export type _OptionalFails = Assert<Same<FromSchema<EngagePayloadSchemas['loyalty.addPoints']>, Simplify<Omit<LoyaltyAddPointsPayload, 'reason'> & { reason?: string }>>>;
+export type _OptionalFails = Assert<Same<AddPointsSchema, ReasonOptional>>;

@@ -9,7 +9,7 @@ import type { Receiver, ReceiverResponse } from '../receiver.js';
 export interface FastifyPluginOptions {
   receiver: Receiver;
   /** The route path. Default `/`. */
-  path?: string;
+  path?: string | undefined;
 }
 
 interface FastifyLikeRequest {

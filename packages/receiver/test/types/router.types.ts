@@ -2,7 +2,7 @@
 import { expectTypeOf } from 'vitest';
 import {
   createRouter,
-  ENGAGE_EVENT_TYPES,
+  type ENGAGE_EVENT_TYPES,
   type ContactCreatedPayload,
   type ContactUpdatedPayload,
   type DeliveryContext,
@@ -50,7 +50,7 @@ router.onUnhandled((e) => {
 // Chaining keeps the router type.
 expectTypeOf(router.on('contact.deleted', (e) => e.payload.contactId)).toEqualTypeOf(router);
 
-// The issue's own example, and the mistakes it must catch on that event.
+// A typical handler, and the mistakes it must catch on that event.
 router.on('point.balance.updated', (e) => {
   const balance: number = e.payload.balance;
   // @ts-expect-error a misspelt field does not type-check

@@ -148,7 +148,7 @@ CREATE TABLE background_task (
   updated_at BIGINT NOT NULL
 );
 
--- Engage producer side (issue 4): per-tenant settings (module switch, payload key sealed under the
+-- Engage producer side: per-tenant settings (module switch, payload key sealed under the
 -- master key; no row means module off, no key) and the change detector's last known state, sealed.
 -- `version` rises on every write and a deleted state keeps its row as a tombstone (state NULL), so
 -- the compare-and-set on the version cannot be fooled by a delete and re-create (no ABA).

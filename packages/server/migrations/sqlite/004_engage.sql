@@ -1,4 +1,4 @@
--- Engage producer side (issue 4). Per-tenant settings and the change detector's last known state.
+-- Engage producer side. Per-tenant settings and the change detector's last known state.
 -- Both are keyed by the application's id (never its uid, which can change or be released).
 --
 -- engage_tenant: the webhooks module switch (off until the operator turns it on) and the payload

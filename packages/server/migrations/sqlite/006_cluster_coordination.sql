@@ -1,4 +1,4 @@
--- State that several processes on one database must share (issue 6), kept in the same shape on
+-- State that several processes on one database must share, kept in the same shape on
 -- both stores so one mechanism serves both.
 -- endpoint_throttle: per rate-limited endpoint, the earliest time its next send may go out (the
 -- GCRA theoretical arrival time). Taking a slot is one atomic upsert, so workers in several

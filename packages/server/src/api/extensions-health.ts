@@ -1,4 +1,5 @@
-// The readiness probe, a Herald addition to the contract (Svix has liveness only).
+// The readiness probe (Svix has liveness only) and the version operation: Herald additions to the
+// contract, under the Health tag. The version route itself is in routes/version.ts.
 type Schema = Record<string, any>;
 
 export function addReadiness(doc: Schema): void {
@@ -21,6 +22,33 @@ export function addReadiness(doc: Schema): void {
         '503': { description: 'The store does not take writes now; the body says why', content: error },
       },
       security: [],
+    },
+  };
+}
+
+/** `GET /api/v1/version`'s entry in the OpenAPI document. */
+export function addVersionOperation(doc: Schema): void {
+  (doc.components.schemas as Schema).VersionOut = {
+    type: 'object',
+    required: ['version', 'schemaVersion'],
+    properties: {
+      version: { type: 'string', example: '0.1.0', description: "This Herald's version." },
+      schemaVersion: { type: 'integer', example: 10, description: 'The database schema version it runs on (its latest migration).' },
+    },
+  };
+  const err = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } });
+  doc.paths['/api/v1/version'] = {
+    get: {
+      operationId: 'v1.version.get',
+      summary: 'Get the version',
+      description: "Herald: this process's version and the schema version of its database, e.g. to follow a rolling upgrade. Operator token only.",
+      tags: ['Health'],
+      responses: {
+        '200': { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/VersionOut' } } } },
+        '401': err('Unauthorized'),
+        '403': err('Forbidden'),
+      },
+      security: [{ HTTPBearer: [] }],
     },
   };
 }

@@ -1,11 +1,12 @@
 // Herald's additions to the Svix contract, applied to the document before routes are built, so
 // they are validated and documented exactly like the contract's own fields. Every addition is
 // optional: a Svix client that never sends them sees Svix's behaviour.
-import { addReadiness } from './extensions-health.js';
+import { addReadiness, addVersionOperation } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
+import { addDeliveryPolicy, addSchemaEnforcement } from './extensions-policy.js';
 import { addEndpointCircuitHealth, addEndpointTimeseries } from './extensions-stats.js';
+import { addDestinations } from './extensions-destinations.js';
 import { addPortalLookSchema } from './portal-look.js';
-import { addVersionOperation } from './routes/version.js';
 
 type Schema = Record<string, any>;
 
@@ -126,6 +127,9 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addAuditLog(doc);
   addEndpointTimeseries(doc);
   addEndpointCircuitHealth(doc);
+  addDestinations(doc);
+  addDeliveryPolicy(doc);
+  addSchemaEnforcement(doc);
   addReadiness(doc);
   addVersionOperation(doc);
   return doc;
@@ -192,7 +196,7 @@ function addAuditLog(doc: Schema): void {
   };
 }
 
-/** The addresses deliveries come from, for tenants to allowlist (issue 7). */
+/** The addresses deliveries come from, for tenants to allowlist. */
 function addSourceIps(doc: Schema): void {
   (doc.components.schemas as Schema).SourceIpsOut = {
     type: 'object',
@@ -308,7 +312,7 @@ function op(operationId: string, summary: string, description: string, extra: Sc
 }
 
 /**
- * The Engage side (issue 4): catalog install, per-tenant settings (the webhooks module switch and
+ * The Engage side: catalog install, per-tenant settings (the webhooks module switch and
  * the payload encryption key) and the producer routes that detect changes and emit events.
  */
 function addEngage(doc: Schema): void {

@@ -28,6 +28,7 @@ export function lookOf(branding: unknown, locale: unknown): PortalLook | null {
       if (!['displayName', 'logoUrl', 'accentColor'].includes(k)) throw invalidBody(['branding', k], 'is not a branding field (displayName, logoUrl, accentColor)');
     }
     if (b.displayName !== undefined && b.displayName !== null) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is to refuse control characters in a display name
       if (typeof b.displayName !== 'string' || !b.displayName.trim() || b.displayName.length > MAX_NAME || /[\u0000-\u001f]/.test(b.displayName)) {
         throw invalidBody(['branding', 'displayName'], `must be text of 1 to ${MAX_NAME} characters`);
       }

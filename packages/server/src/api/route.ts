@@ -34,6 +34,8 @@ export interface ApiDeps {
    * limit (the dispatcher's, when this process runs one).
    */
   endpointLoad?: (endpointId: string) => { inFlight: number; concurrencyLimit: number };
+  /** Aborted when the process starts to stop: long polls answer at once instead of holding it up. */
+  closing?: AbortSignal;
 }
 
 /** `org`: the operator only. Otherwise the portal permission a token needs. */

@@ -1,6 +1,8 @@
 // Domain records → Svix's wire shapes (camelCase, RFC 3339 dates, integer enums).
 import { STATUS_TEXT, type Application, type Attempt, type DeliveryTask, type Endpoint, type EventType, type Message } from '../domain/types.js';
+import type { DeliveryPolicy } from '../domain/policy.js';
 import type { BackgroundTask } from '../store/store.js';
+import { publicConfig, startPosition, type Destination } from '../domain/destinations.js';
 
 import { randomBytes } from 'node:crypto';
 
@@ -42,6 +44,11 @@ export function toJson(value: unknown): string {
   return raws.length === 0 ? text : text.replace(TOKEN, (_m, i: string) => raws[Number(i)]!);
 }
 
+/** Herald: an application's or endpoint's own retry schedule and timeout; null inherits. */
+function policyOut(p: DeliveryPolicy | null | undefined) {
+  return { retrySchedule: p?.retrySchedule ?? null, timeout: p?.timeout ?? null };
+}
+
 export function applicationOut(a: Application) {
   return {
     id: a.id,
@@ -50,6 +57,7 @@ export function applicationOut(a: Application) {
     throttleRate: a.throttleRate,
     rateLimit: a.throttleRate,
     metadata: a.metadata,
+    ...policyOut(a.deliveryPolicy),
     createdAt: iso(a.createdAt),
     updatedAt: iso(a.updatedAt),
   };
@@ -64,6 +72,7 @@ export function eventTypeOut(e: EventType, withContent = true) {
     schemas: withContent ? e.schemas : null,
     featureFlag: e.featureFlag,
     groupName: e.groupName,
+    schemaEnforcement: e.schemaEnforcement ?? 'off',
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
   };
@@ -82,6 +91,8 @@ function endpointFields(e: Endpoint) {
     filterTypes: e.eventTypes,
     channels: e.channels,
     metadata: e.metadata,
+    ...policyOut(e.deliveryPolicy),
+    filter: e.filter ?? null,
     version: 1,
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
@@ -100,7 +111,7 @@ function payloadOf(m: Message, withContent: boolean): unknown {
 }
 
 export function messageOut(m: Message, withContent = true) {
-  return {
+  const out = {
     id: m.id,
     eventId: m.eventId,
     eventType: m.eventType,
@@ -108,6 +119,8 @@ export function messageOut(m: Message, withContent = true) {
     channels: m.channels,
     timestamp: iso(m.createdAt),
   };
+  // Herald: only on a message accepted with schema violations (its event type enforced 'warn').
+  return m.schemaViolations ? { ...out, schemaViolations: m.schemaViolations } : out;
 }
 
 function deliveryState(t: DeliveryTask) {
@@ -140,4 +153,31 @@ export function attemptOut(a: Attempt, withContent = true) {
 
 export function backgroundTaskOut(t: BackgroundTask) {
   return { id: t.id, status: t.status, task: t.kind, data: t.data, updatedAt: iso(t.updatedAt) };
+}
+
+export function destinationOut(d: Destination) {
+  return {
+    type: d.type,
+    config: publicConfig(d),
+    id: d.id,
+    uid: d.uid,
+    status: d.status,
+    currentIterator: startPosition(d),
+    failureReason: null,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+    batchSize: d.batchSize,
+    maxWaitSecs: d.maxWaitSecs,
+    eventTypes: d.eventTypes ?? undefined,
+    channels: d.channels ?? undefined,
+    nextRetryAt: null,
+    metadata: d.metadata,
+    expiresAt: isoOrNull(d.expiresAt),
+    leaseSecs: d.leaseMs === null ? null : d.leaseMs / 1000,
+  };
+}
+
+/** A message as a polling endpoint hands it out (Svix's PollingEndpointMessageOut). */
+export function pollingMessageOut(m: Message) {
+  return { ...messageOut(m), headers: null, tags: null, deliverAt: null };
 }

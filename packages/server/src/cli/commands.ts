@@ -53,6 +53,23 @@ export const COMMANDS: Record<string, CommandSpec> = {
       seed: { type: 'string', value: 'N', help: 'Seed for a repeatable run (default 1)' },
     },
   },
+  listen: {
+    summary: 'Forward an application\'s messages to a local URL, through a temporary polling endpoint',
+    args: ['<local-url>'],
+    description:
+      'Creates a temporary polling endpoint for the application, follows it (long polls: no inbound connection needed), ' +
+      "forwards each message to <local-url> signed with the endpoint's secret (svix-* and webhook-* headers), and reports each local answer " +
+      "back to Herald, where it shows in the message's attempt log. Prints one line per delivery: time, event type, message id, local status, ms. " +
+      'Ctrl-C removes the endpoint; if the command dies, the server removes it when its lease runs out. ' +
+      'The token is --token, else HERALD_API_TOKEN, else the data folder\'s api-token.',
+    options: {
+      app: { type: 'string', value: 'APP', help: 'Application id or uid (required)' },
+      events: { type: 'string', value: 'A,B', help: 'Only these event types (default: all)' },
+      server: { type: 'string', value: 'URL', help: "Herald's URL (default HERALD_PUBLIC_URL)" },
+      token: { type: 'string', value: 'T', help: "API token: the operator's, or a portal token of the application with 'manage' and 'secrets'" },
+      lease: { type: 'string', value: 'S', help: 'Seconds the server keeps the endpoint after this command stops reading (default 60, at least 10)' },
+    },
+  },
   'rotate-master-key': {
     summary: 'Re-seal every secret under a new master key while Herald keeps running',
     description:

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { backup, restore } from './backup.js';
 import { COMMANDS, commandHelp, generalHelp } from './commands.js';
 import { doctor } from './doctor.js';
+import { Listener, ListenRefused } from './listen.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { installEngageCatalog } from '../engage/catalog.js';
 import { createHerald, masterKeyFor, openStore, schemaVersionFor } from '../herald.js';
@@ -175,6 +176,53 @@ async function runSimulate(flags: { tenant?: string; rate?: string; duration?: s
   if (report.errors.length) process.exitCode = 1;
 }
 
+async function runListen(target: string, flags: { app?: string; events?: string; server?: string; token?: string; lease?: string }): Promise<void> {
+  if (!flags.app) fail('listen: --app is required (the application id or uid)', 2);
+  try {
+    const u = new URL(target);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    fail(`listen: <local-url> must be an http(s) URL, got '${target}'`, 2);
+  }
+  const c = config();
+  let token = flags.token ?? c.apiToken;
+  if (!token) {
+    try {
+      token = readFileSync(join(c.dataDir, 'api-token'), 'utf8').trim();
+    } catch {
+      fail(`listen: no token: pass --token, set HERALD_API_TOKEN, or run where ${c.dataDir}/api-token exists`, 2);
+    }
+  }
+  const leaseSecs = Math.floor(positiveNumber('lease', flags.lease, 60));
+  if (leaseSecs < 10) fail('listen: --lease must be at least 10 seconds', 2);
+  const events = flags.events ? flags.events.split(',').map((e) => e.trim()).filter(Boolean) : null;
+  const listener = new Listener({
+    target, app: flags.app, events: events?.length ? events : null, server: flags.server ?? c.publicUrl, token: token!, leaseSecs,
+    out, err: (line) => process.stderr.write(`${line}\n`),
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    listener.close();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    await listener.open();
+  } catch (e) {
+    fail(`listen: could not create the polling endpoint: ${(e as Error).message}`, e instanceof ListenRefused && e.status < 500 ? 2 : 1);
+  }
+  try {
+    await listener.run();
+  } catch (e) {
+    process.stderr.write(`herald: listen: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  } finally {
+    await listener.remove();
+  }
+}
+
 function printVersion(): void {
   process.stdout.write(`${VERSION}\nschema version: ${schemaVersionFor('sqlite')} (SQLite), ${schemaVersionFor('postgres')} (PostgreSQL)\n`);
 }
@@ -225,6 +273,8 @@ async function main(argv: string[]): Promise<void> {
       return installCatalog();
     case 'simulate':
       return runSimulate({ tenant: str('tenant'), rate: str('rate'), duration: str('duration'), count: str('count'), url: str('url'), seed: str('seed') });
+    case 'listen':
+      return runListen(args[0]!, { app: str('app'), events: str('events'), server: str('server'), token: str('token'), lease: str('lease') });
     case 'backup':
       return exitWith(await backup(config(), args[0]!, out));
     case 'restore':

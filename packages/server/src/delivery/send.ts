@@ -20,6 +20,8 @@ export interface DeliveryRequest {
   /** Endpoint custom headers. */
   headers: Record<string, string>;
   timestampSeconds: number;
+  /** This request's total deadline (the endpoint's or application's policy); the sender's own by default. */
+  timeoutMs?: number;
 }
 
 export interface DeliveryResult {
@@ -62,7 +64,8 @@ export function parsedSecret(secret: string): ParsedSecret {
  * the order they started, and one timer serves them all. `AbortSignal.timeout` per request kept a
  * timer alive for the whole timeout after the request had finished: at 4,000 deliveries/s and 15 s
  * that is 60,000 timers and signals, old enough to be promoted, which grew the old generation and
- * the process's resident memory with garbage.
+ * the process's resident memory with garbage. Endpoints may set their own timeout (whole seconds,
+ * 1 to 60): each length gets its own instance, so the order still holds within each.
  */
 class Deadlines {
   private readonly live = new Set<{ at: number; ctl: AbortController }>();
@@ -107,10 +110,9 @@ class Deadlines {
 
 export class Sender {
   readonly agent: Agent;
-  private readonly deadlines: Deadlines;
+  private readonly deadlines = new Map<number, Deadlines>();
   private readonly egress: ReturnType<typeof egressConnector>;
   constructor(private readonly opts: SenderOptions) {
-    this.deadlines = new Deadlines(opts.timeoutMs);
     const connectTimeoutMs = Math.min(opts.timeoutMs, 10_000);
     this.egress = opts.egress ? egressConnector({ egress: opts.egress, guard: opts.guard, connectTimeoutMs }) : null;
     this.agent =
@@ -144,7 +146,10 @@ export class Sender {
     // Names are checked as they resolve (in the socket's lookup); IP literals here.
     const refused = this.opts.guard.urlRefusal(req.url);
     if (refused) return { outcome: { kind: 'retry' }, statusCode: 0, response: `Refused: ${refused}`, durationMs: took() };
-    const deadline = this.deadlines.start();
+    const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
+    let deadlines = this.deadlines.get(timeoutMs);
+    if (!deadlines) this.deadlines.set(timeoutMs, (deadlines = new Deadlines(timeoutMs)));
+    const deadline = deadlines.start();
     try {
       const res = await request(req.url, {
         method: 'POST',
@@ -152,8 +157,8 @@ export class Sender {
         headers: this.headersFor(req),
         dispatcher: this.agent,
         signal: deadline.signal,
-        headersTimeout: this.opts.timeoutMs,
-        bodyTimeout: this.opts.timeoutMs,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
       const response = await readCapped(res.body);
       const statusCode = res.statusCode;
@@ -167,7 +172,7 @@ export class Sender {
       const timedOut = err.name === 'TimeoutError' || err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT';
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       const why = timedOut
-        ? `Timed out after ${this.opts.timeoutMs} ms`
+        ? `Timed out after ${timeoutMs} ms`
         : err.code === 'ESSRF' || cause?.code === 'ESSRF'
           ? (err.code === 'ESSRF' ? err.message : cause!.message) ?? 'Refused'
           : `Connection failed: ${err.code ?? err.name ?? 'error'}: ${err.message ?? ''}`;

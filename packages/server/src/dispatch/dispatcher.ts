@@ -13,10 +13,11 @@ import { nextLimit, placesFor } from '../domain/concurrency.js';
 import { afterAttempt, CLOSED_CIRCUIT, countsAgainst, gate, overloaded, pristine, type Circuit, type CircuitPolicy } from '../domain/hold.js';
 import { attemptNumber, attemptTrigger } from '../domain/manual.js';
 import { settle } from '../domain/outcome.js';
+import { effectivePolicy, type EffectivePolicy } from '../domain/policy.js';
 import { AUTO_DISABLE_AFTER_MS } from '../domain/retry.js';
 import { slotInterval, throttleDecision } from '../domain/throttle.js';
 import type { Attempt, Endpoint, Message } from '../domain/types.js';
-import { parsedSecret, Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
+import { parsedSecret, type Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
 import { tooOldMessage, type SchemaVerdict } from '../store/migrate.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
 
@@ -79,6 +80,8 @@ interface Prepared {
   /** The circuit as this delivery saw it; `probe` when it is the half-open probe. */
   circuit: Circuit;
   probe: boolean;
+  /** The retry schedule and timeout this delivery runs with (domain/policy.ts). */
+  policy: EffectivePolicy;
 }
 
 export class Dispatcher {
@@ -101,6 +104,8 @@ export class Dispatcher {
   private schemaCheckAt = -Infinity;
   private schemaTooOld = false;
   private loopTurns = 0;
+  /** The policy of a delivery that has none of its own (policyOf). */
+  private serverPolicy: EffectivePolicy | null = null;
 
   constructor(private readonly o: DispatcherOptions) {
     o.store.onTasksDue(() => this.wake());
@@ -300,7 +305,7 @@ export class Dispatcher {
    * Null when the delivery does not go out now.
    */
   private async prepare(task: ClaimedTask, ctx: DeliveryContext): Promise<Prepared | null> {
-    const { endpoint, message, throttleRate: rate } = ctx;
+    const { endpoint, message, throttleRate: rate, appPolicy } = ctx;
     const { store, now } = this.o;
     if (!endpoint || endpoint.disabled || !message || message.payload === null) {
       // Gone, disabled or expired: nothing to send, and nothing to retry.
@@ -311,9 +316,10 @@ export class Dispatcher {
     // cool-down lets exactly one delivery through, across processes: the one whose
     // compare-and-set on the stored circuit wins.
     let circuit = this.freshest(endpoint.id, ctx.circuit ?? CLOSED_CIRCUIT);
-    // A probe that has not reported by the end of its attempt's timeout (and a margin to record it)
-    // is given up, and another delivery may probe.
-    const g = gate(ctx.moduleEnabled ?? null, circuit, now(), this.o.attemptTimeoutMs + PROBE_MARGIN_MS, this.o.circuit ?? CIRCUIT_OFF);
+    const policy = this.policyOf(endpoint, appPolicy);
+    // A probe that has not reported by the end of its attempt's timeout (the endpoint's own, when
+    // it has one, and a margin to record it) is given up, and another delivery may probe.
+    const g = gate(ctx.moduleEnabled ?? null, circuit, now(), policy.timeoutMs + PROBE_MARGIN_MS, this.o.circuit ?? CIRCUIT_OFF);
     if (g.kind === 'hold') {
       await store.holdTask(task, g.by, g.until, now());
       return null;
@@ -359,8 +365,9 @@ export class Dispatcher {
         secrets: secrets.map(parsedSecret),
         headers: endpoint.headers,
         timestampSeconds: Math.floor(startedAt / 1000),
+        timeoutMs: policy.timeoutMs,
       };
-      return { task, endpoint, message, request, startedAt, circuit, probe };
+      return { task, endpoint, message, request, startedAt, circuit, probe, policy };
     } catch (e) {
       this.leaveEndpoint(endpoint.id);
       throw e;
@@ -376,6 +383,17 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * The endpoint's retry schedule and timeout, else its application's, else the server's; a
+   * timeout is capped at half the lease, so no lease lapses while its attempt runs.
+   */
+  private policyOf(endpoint: Endpoint, appPolicy: DeliveryContext['appPolicy']): EffectivePolicy {
+    const { retryScheduleMs, attemptTimeoutMs, leaseMs } = this.o;
+    // Most deliveries have no policy of their own: they share one object.
+    if (!endpoint.deliveryPolicy && !appPolicy) return (this.serverPolicy ??= { retryScheduleMs, timeoutMs: attemptTimeoutMs });
+    return effectivePolicy(endpoint.deliveryPolicy, appPolicy, { retryScheduleMs, timeoutMs: attemptTimeoutMs, maxTimeoutMs: Math.max(attemptTimeoutMs, Math.floor(leaseMs / 2)) });
+  }
+
   private leaveEndpoint(id: string): void {
     const n = (this.perEndpoint.get(id) ?? 1) - 1;
     if (n <= 0) this.perEndpoint.delete(id);
@@ -386,11 +404,11 @@ export class Dispatcher {
    * Phase 4, settle: decide the outcome (domain/outcome.ts), record the attempt and the task's
    * next state under the lease's fence, and tell the observers.
    */
-  private async settle({ task, endpoint, message, startedAt, circuit, probe }: Prepared, result: DeliveryResult): Promise<void> {
+  private async settle({ task, endpoint, message, startedAt, circuit, probe, policy }: Prepared, result: DeliveryResult): Promise<void> {
     const settledAt = this.o.now();
     const overload = overloaded(result.statusCode, result.timedOut ?? false);
     const outcome = settle(result.outcome, task, settledAt, {
-      retryScheduleMs: this.o.retryScheduleMs,
+      retryScheduleMs: policy.retryScheduleMs,
       autoDisableAfterMs: AUTO_DISABLE_AFTER_MS,
       random: (this.o.random ?? Math.random)(),
       overloaded: overload,

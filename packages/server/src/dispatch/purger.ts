@@ -82,6 +82,10 @@ export class Purger {
       ['attempts', this.o.attemptRetentionMs === null ? null : now - this.o.attemptRetentionMs],
       ['idempotency', now - IDEMPOTENCY_KEEP_MS],
     ];
+    // Temporary destinations (`herald listen`) whose reader stopped renewing their lease.
+    while ((await this.o.store.expireDestinations(now, this.o.batchSize)) === this.o.batchSize) {
+      if (!manual && !this.running) return counts;
+    }
     for (const [kind, cutoff] of cutoffs) {
       if (cutoff === null) continue;
       for (;;) {

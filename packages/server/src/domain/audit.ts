@@ -46,6 +46,10 @@ export const UNAUDITED_OPERATIONS: ReadonlySet<string> = new Set([
   'v1.engage.point-balance.set',
   'v1.engage.reward-voucher.create',
   'v1.engage.promotion-assignment.create',
+  // A polling endpoint's reader: its reported deliveries are attempts (data, one per message) and
+  // its seeks move its own position, not the application's configuration.
+  'v1.destination.report-attempt',
+  'v1.message.poller.consumer-seek',
 ]);
 
 export function isAudited(method: string, operationId: string, status: number): boolean {

@@ -1,25 +1,42 @@
 // Fan-out: which of an application's endpoints a new message goes to, and the delivery task it
 // starts with at each. The stores persist the tasks this returns, in the message's own commit.
+import { filterFor } from './content-filter.js';
 import { endpointMatches, type Matchable } from './filters.js';
 import { MessageStatus, type DeliveryTask, type Message } from './types.js';
 
 export interface FanOutEndpoint extends Matchable {
   id: string;
+  /** Its content filter's JSON text (domain/content-filter.ts), or null/absent for none. */
+  filter?: string | null;
+}
+
+/** The payload as a value for content filters (undefined when there is none or it is not JSON). */
+function parsed(text: string | null | undefined): { v: unknown } {
+  try {
+    return { v: text === null || text === undefined ? undefined : JSON.parse(text) };
+  } catch {
+    return { v: undefined };
+  }
 }
 
 /**
  * The delivery tasks of `msg`, one per endpoint of `endpoints` (its application's) that it goes
- * to: every endpoint whose filter it matches (domain/filters.ts), or, for a send-example, only
- * `onlyEndpointId`, filters bypassed but never when disabled. Each is pending and due at once.
+ * to: every endpoint whose filter it matches (domain/filters.ts) and whose content filter its
+ * payload matches (domain/content-filter.ts), or, for a send-example, only `onlyEndpointId`,
+ * filters bypassed but never when disabled. Each is pending and due at once.
  */
 export function fanOut(
-  msg: Pick<Message, 'id' | 'appId' | 'eventType' | 'channels' | 'createdAt'>,
+  msg: Pick<Message, 'id' | 'appId' | 'eventType' | 'channels' | 'createdAt'> & { payload?: string | null },
   endpoints: readonly FanOutEndpoint[],
   onlyEndpointId?: string,
 ): DeliveryTask[] {
   const tasks: DeliveryTask[] = [];
+  // Parsed at most once per message, and only when a content filter asks for it.
+  let content: { v: unknown } | undefined;
   for (const ep of endpoints) {
-    const goes = onlyEndpointId ? ep.id === onlyEndpointId && !ep.disabled : endpointMatches(ep, msg.eventType, msg.channels);
+    const goes = onlyEndpointId
+      ? ep.id === onlyEndpointId && !ep.disabled
+      : endpointMatches(ep, msg.eventType, msg.channels) && (!ep.filter || filterFor(ep.filter)((content ??= parsed(msg.payload)).v));
     if (!goes) continue;
     tasks.push({
       msgId: msg.id,

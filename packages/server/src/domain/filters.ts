@@ -13,7 +13,7 @@ export function endpointMatches(ep: Matchable, eventType: string, channels: read
   if (ep.disabled) return false;
   if (ep.eventTypes && ep.eventTypes.length > 0 && !ep.eventTypes.includes(eventType)) return false;
   if (ep.channels && ep.channels.length > 0) {
-    if (!channels || !channels.some((c) => ep.channels!.includes(c))) return false;
+    if (!channels?.some((c) => ep.channels!.includes(c))) return false;
   }
   return true;
 }

@@ -14,6 +14,7 @@ export const ID_PREFIXES = {
   task: 'qtask_',
   session: 'sess_',
   audit: 'audit_',
+  destination: 'dest_',
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

@@ -26,7 +26,7 @@ export const MAX_LIMIT = 250;
 
 export function pageQuery(limit: number | undefined, iterator: string | null | undefined, order: Order): PageQuery {
   const lim = limit === undefined ? DEFAULT_LIMIT : limit;
-  if (iterator && iterator.startsWith('-')) return { limit: lim, after: null, before: iterator.slice(1), order };
+  if (iterator?.startsWith('-')) return { limit: lim, after: null, before: iterator.slice(1), order };
   return { limit: lim, after: iterator || null, before: null, order };
 }
 

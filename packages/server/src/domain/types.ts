@@ -1,4 +1,6 @@
 // Domain records as the store returns them. Times are epoch milliseconds.
+import type { ContentFilter } from './content-filter.js';
+import type { DeliveryPolicy } from './policy.js';
 
 export type Metadata = Record<string, string>;
 
@@ -8,6 +10,8 @@ export interface Application {
   name: string;
   throttleRate: number | null;
   metadata: Metadata;
+  /** Retry schedule and timeout for its endpoints (domain/policy.ts); null or absent: the server's. */
+  deliveryPolicy?: DeliveryPolicy | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -20,8 +24,20 @@ export interface EventType {
   schemas: Record<string, unknown> | null;
   featureFlag: string | null;
   groupName: string | null;
+  /** Whether new messages' payloads are checked against the latest schema; absent means 'off'. */
+  schemaEnforcement?: SchemaEnforcement;
   createdAt: number;
   updatedAt: number;
+}
+
+/** off: not checked; warn: accepted, violations recorded on the message; reject: refused (422), nothing stored. */
+export type SchemaEnforcement = 'off' | 'warn' | 'reject';
+export const SCHEMA_ENFORCEMENTS: readonly SchemaEnforcement[] = ['off', 'warn', 'reject'];
+
+/** One way a payload breaks its event type's schema: where (a JSON Pointer) and what. */
+export interface SchemaViolation {
+  path: string;
+  message: string;
 }
 
 /** A signing secret that is no longer current but still signs until `expiresAt`. */
@@ -48,6 +64,10 @@ export interface Endpoint {
   /** The current signing secret, e.g. `whsec_...`. */
   secret: string;
   previousSecrets: RetiredSecret[];
+  /** Its own retry schedule and timeout (domain/policy.ts); null or absent: its application's. */
+  deliveryPolicy?: DeliveryPolicy | null;
+  /** Only messages whose payload matches go to it (domain/content-filter.ts); null or absent: all. */
+  filter?: ContentFilter | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -62,6 +82,8 @@ export interface Message {
   payload: string | null;
   /** When the payload is purged. */
   expiresAt: number;
+  /** Schema violations found at ingest under 'warn' enforcement; null or absent when none. */
+  schemaViolations?: SchemaViolation[] | null;
   createdAt: number;
 }
 

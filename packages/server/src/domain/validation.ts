@@ -5,7 +5,7 @@ import { ID_PREFIXES, type IdKind } from './ids.js';
 
 /** A uid may not start with the prefix of its kind's ids, so that id and uid look-ups never collide. */
 export function checkUid(kind: IdKind, uid: string | null | undefined, field: (string | number)[] = ['uid']): void {
-  if (uid && uid.startsWith(ID_PREFIXES[kind])) {
+  if (uid?.startsWith(ID_PREFIXES[kind])) {
     throw invalidBody(field, `uid must not start with '${ID_PREFIXES[kind]}'`);
   }
 }

@@ -42,6 +42,8 @@ export async function installEngageCatalog(store: Store, now: number): Promise<C
       schemas: JSON.parse(JSON.stringify(entry.schemas)) as Record<string, unknown>,
       featureFlag: null,
       groupName: entry.groupName,
+      // The installation's choice, not the catalog's: a re-install keeps it.
+      schemaEnforcement: prior?.schemaEnforcement ?? 'off',
       createdAt: prior?.createdAt ?? now,
       updatedAt: now,
     };

@@ -1,12 +1,13 @@
-// Prometheus metrics: deliveries by outcome and endpoint, delivery latency, accepted messages,
-// the queue (depth, due now, age of the oldest due task) and open endpoint circuits, read from the
-// store at scrape time, and circuit changes.
+// Prometheus metrics: deliveries by outcome, delivery latency, accepted messages, circuit changes,
+// and the queue (depth, due now, age of the oldest due task) and open endpoint circuits, read from
+// the store at scrape time. Labels stay bounded: no endpoint or application ids, which grow with
+// the tenants (per-endpoint figures are the API's endpoint stats and health).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/store.js';
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly deliveries: Counter<'outcome' | 'endpoint'>;
+  readonly deliveries: Counter<'outcome'>;
   readonly deliveryDuration: Histogram<'outcome'>;
   readonly accepted: Counter;
   readonly storeErrors: Counter<'kind' | 'store'>;
@@ -16,8 +17,8 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
     this.deliveries = new Counter({
       name: 'herald_deliveries_total',
-      help: 'Delivery attempts by outcome (success, retry, exhausted, abort, disable) and endpoint id',
-      labelNames: ['outcome', 'endpoint'],
+      help: 'Delivery attempts by outcome (success, retry, exhausted, abort, disable)',
+      labelNames: ['outcome'],
       registers: [this.registry],
     });
     this.deliveryDuration = new Histogram({

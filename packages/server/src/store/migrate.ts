@@ -80,11 +80,19 @@ export function schemaVerdict(rows: readonly LedgerRow[], knownLatest: number, r
   return { ok: true };
 }
 
+/**
+ * The requirement an additive migration records when no breaking one ever raised it: any Herald.
+ * It must be a version, not null, because an older Herald reads null on a migration it does not
+ * know as "written before the ledger kept requirements" and stops claiming (schemaVerdict); a
+ * rolling upgrade that adds a column would then halt every old worker.
+ */
+export const ANY_HERALD = '0.0.0';
+
 /** What the ledger records for migration `m`: a breaking one raises the requirement to this Herald; an additive one keeps it. */
-export function recordedMinimum(m: Migration, rows: readonly LedgerRow[], running = VERSION): string | null {
+export function recordedMinimum(m: Migration, rows: readonly LedgerRow[], running = VERSION): string {
   let current: string | null = null;
   for (const r of rows) if (r.minHeraldVersion !== null && (current === null || compareVersions(r.minHeraldVersion, current) > 0)) current = r.minHeraldVersion;
-  if (!m.breaking) return current;
+  if (!m.breaking) return current ?? ANY_HERALD;
   return current === null || compareVersions(running, current) > 0 ? running : current;
 }
 

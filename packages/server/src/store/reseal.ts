@@ -18,9 +18,12 @@ export const SEALED_TABLES: readonly SealedTable[] = [
   { table: 'endpoint', key: ['id'], sealed: ['headers_sealed', 'secret_sealed', 'previous_secrets_sealed'] },
   { table: 'engage_tenant', key: ['app_id'], sealed: ['key_sealed'] },
   { table: 'engage_state', key: ['app_id', 'kind', 'key'], sealed: ['state_sealed'] },
-  // Stored answers of idempotent requests (a portal token, for one): sealed since issue 7; older
-  // plaintext answers are sealed by the first sweep. An answer that names its message has body ''.
+  // Stored answers of idempotent requests (a portal token, for one): sealed when written; older
+  // plaintext answers (from before they were) are sealed by the first sweep. An answer that names its message has body ''.
   { table: 'idempotency', key: ['id'], sealed: ['body'] },
+  // Destinations' settings (a polling endpoint's signing secret, a broker's credentials). Listed
+  // last: a sweep's cursor is an index into this list.
+  { table: 'destination', key: ['id'], sealed: ['config_sealed'] },
 ];
 
 /** Where a sweep goes on: the table (index into SEALED_TABLES) and the last primary key seen. */
@@ -85,7 +88,7 @@ export function resealBatchPlan(d: Dialect, sealer: Sealer, limit: number, curso
     sql: sweepSelect(d, t, c.after !== null),
     params: [...(c.after ?? []), limit],
     /** The updates for the selected rows, and where the sweep goes on. */
-    then(rows: Record<string, unknown>[]): { updates: [string, unknown[]][]; scanned: number; next: ResealCursor | null } {
+    updatesFor(rows: Record<string, unknown>[]): { updates: [string, unknown[]][]; scanned: number; next: ResealCursor | null } {
       const updates: [string, unknown[]][] = [];
       for (const r of rows) {
         const params = resealParams(t, sealer, r);

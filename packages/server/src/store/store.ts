@@ -8,6 +8,8 @@ import type { Page, PageQuery } from '../domain/pagination.js';
 import type { AuditEntry, AuditListQuery } from '../domain/audit.js';
 import type { Circuit, CircuitChange, HeldBy } from '../domain/hold.js';
 import type { EndpointChange } from '../domain/outcome.js';
+import type { Destination } from '../domain/destinations.js';
+import type { DeliveryPolicy } from '../domain/policy.js';
 import type { SchemaVerdict } from './migrate.js';
 import type {
   Application,
@@ -115,6 +117,8 @@ export interface DeliveryContext {
   moduleEnabled: boolean | null;
   /** The endpoint's circuit as stored (CLOSED_CIRCUIT when it has none). */
   circuit: Circuit;
+  /** The application's retry schedule and timeout, which the endpoint's own override (domain/policy.ts). */
+  appPolicy?: DeliveryPolicy | null;
 }
 
 /** How a delivery attempt ends, recorded atomically with the attempt row. */
@@ -300,7 +304,11 @@ export interface EndpointHealthStore {
  * persists what it is told, atomically.
  */
 export interface DeliveryQueue {
-  /** Make one delivery due now as a manual attempt; false if the message never went to that endpoint and `create` is false. */
+  /**
+   * Make one delivery due now as a manual attempt, creating its task if the message never went to
+   * that endpoint. A scheduled retry still pending is kept for after a failed manual attempt; a
+   * lease in progress is fenced out (its attempt is still recorded).
+   */
   requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void>;
   /** Make every failed delivery of the endpoint within the window due again; returns how many. */
   recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number>;
@@ -312,7 +320,13 @@ export interface DeliveryQueue {
   loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]>;
   /** The earliest time any task becomes due (or its lease expires), or null when none is pending. */
   nextDueAt(): Promise<number | null>;
-  /** Record an attempt and the task's next state. Returns whether the endpoint was just disabled. */
+  /**
+   * Record an attempt and, under the task's fence, its next state and the endpoint bookkeeping.
+   * `fenced`: the fence still held, so the task's state was written (false: a newer owner has the
+   * task; the attempt is recorded all the same). `disabled`: this completion disabled the
+   * endpoint. `failSince`: the start of the endpoint's failure streak when the attempt exhausted
+   * its retries, else null.
+   */
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }>;
   /**
    * Put a claimed task back, due at `at`, without an attempt (throttled, endpoint busy). A
@@ -431,12 +445,45 @@ export interface PortalSessionStore {
   revokePortalSession(id: string, now: number): Promise<void>;
 }
 
+/**
+ * Records: destinations of every type (domain/destinations.ts), their config sealed at rest, and
+ * the positions of a polling endpoint's consumers. A polling endpoint's messages are read with
+ * `listMessages`; what it records of a delivery made through it (`herald listen`) is an attempt
+ * row like an endpoint's, its `endpointId` the destination's id.
+ */
+export interface DestinationStore {
+  createDestination(d: Destination, idem?: IdempotencyWrite<Destination>): Promise<Destination>;
+  /** Null when missing, deleted, or of another application (expired leases are the caller's to check). */
+  getDestination(appId: string, idOrUid: string): Promise<Destination | null>;
+  listDestinations(appId: string, q: PageQuery): Promise<Page<Destination>>;
+  updateDestination(d: Destination): Promise<Destination>;
+  /** Delete the destination and its consumers' positions. */
+  deleteDestination(appId: string, id: string, now: number): Promise<void>;
+  /** Move a temporary destination's expiry (a read renewed its lease). */
+  renewDestinationLease(id: string, expiresAt: number): Promise<void>;
+  /** Delete up to `limit` destinations whose lease ran out by `now`; returns how many. */
+  expireDestinations(now: number, limit: number): Promise<number>;
+  /** A consumer's position, or null when it has none yet. */
+  getConsumerPosition(destinationId: string, consumerId: string): Promise<string | null>;
+  /**
+   * Set a consumer's position. `forwardOnly`: only when it moves past the stored one (positions
+   * compare as strings), so a late or repeated write never takes a consumer back.
+   */
+  setConsumerPosition(destinationId: string, consumerId: string, position: string, now: number, forwardOnly: boolean): Promise<void>;
+  /**
+   * Record an attempt made through a destination and, in the same commit, move `consumer`'s
+   * position forward to the attempt's message: the position advances only with the answer.
+   */
+  recordDestinationAttempt(attempt: Attempt, consumer?: { destinationId: string; consumerId: string }): Promise<void>;
+}
+
 /** The whole contract: every sub-contract, as one store implements them. */
 export type Store = StoreLifecycle &
   SchemaLedger &
   ApplicationStore &
   EventTypeStore &
   EndpointStore &
+  DestinationStore &
   MessageStore &
   EndpointHealthStore &
   DeliveryQueue &

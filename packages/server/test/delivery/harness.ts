@@ -3,9 +3,11 @@
 // sends to a loopback Receiver), API calls through the full Fastify stack, and polling helpers
 // with deadlines. Nothing here is mocked.
 
+import * as fixtures from '../helpers/fixtures.js';
 import { startInProcess, type InProcess, type InjectOptions, type Method } from '../helpers/inproc.js';
 import type { Receiver } from '../helpers/receiver.js';
 import { rawRow } from '../helpers/rows.js';
+import { until } from '../helpers/wait.js';
 
 export interface DeliveryHerald extends InProcess {
   /** Call the API; throws unless it answers `status`. Returns the parsed JSON body. */
@@ -48,30 +50,16 @@ export async function startDelivery(opts: StartOptions = {}): Promise<DeliveryHe
   });
 }
 
-let n = 0;
-export const uniq = (p: string): string => `${p}-${++n}-${Math.random().toString(36).slice(2, 7)}`;
+export { createApp, sendMessage, unique as uniq } from '../helpers/fixtures.js';
 
-export async function createApp(h: DeliveryHerald, body: Record<string, unknown> = {}): Promise<any> {
-  return h.call('POST', '/api/v1/app', 201, { name: uniq('app'), ...body });
+/** An event type named `name` (helpers/fixtures.ts's createEventType, with the name chosen). */
+export function createEventType(h: DeliveryHerald, name: string, body: Record<string, unknown> = {}): Promise<any> {
+  return fixtures.createEventType(h, { name, description: `${name} (test)`, ...body });
 }
 
-export async function createEventType(h: DeliveryHerald, name: string, body: Record<string, unknown> = {}): Promise<any> {
-  return h.call('POST', '/api/v1/event-type', 201, { name, description: `${name} (test)`, ...body });
-}
-
-/** An endpoint pointing at `rx` on `path`. */
-export async function createEndpoint(
-  h: DeliveryHerald,
-  appId: string,
-  rx: Receiver,
-  path: string,
-  body: Record<string, unknown> = {},
-): Promise<any> {
-  return h.call('POST', `/api/v1/app/${appId}/endpoint`, 201, { url: rx.url(path), ...body });
-}
-
-export async function sendMessage(h: DeliveryHerald, appId: string, body: Record<string, unknown> = {}): Promise<any> {
-  return h.call('POST', `/api/v1/app/${appId}/msg`, 202, { eventType: 'test.event', payload: { hello: 'world' }, ...body });
+/** An endpoint pointing at `rx` on `path` (helpers/fixtures.ts's createEndpoint, addressed to a receiver). */
+export function createEndpoint(h: DeliveryHerald, appId: string, rx: Receiver, path: string, body: Record<string, unknown> = {}): Promise<any> {
+  return fixtures.createEndpoint(h, appId, { url: rx.url(path), ...body });
 }
 
 export async function getSecret(h: DeliveryHerald, appId: string, epId: string): Promise<string> {
@@ -91,44 +79,17 @@ export async function destination(h: DeliveryHerald, appId: string, msgId: strin
   return page.data.find((d: any) => d.id === endpointId);
 }
 
-export interface TaskRow {
-  msg_id: string;
-  endpoint_id: string;
-  status: number;
-  attempt_count: number;
-  next_attempt_at: number | null;
-  trigger_type: number;
-  lease_owner: string | null;
-}
+export type { TaskRow } from '../helpers/fixtures.js';
 
 /** The delivery-task row straight from the database (either store). */
-export function taskRow(h: DeliveryHerald, msgId: string, endpointId: string): Promise<TaskRow | undefined> {
-  return rawRow<TaskRow>(
-    h,
-    'SELECT msg_id, endpoint_id, status, attempt_count, next_attempt_at, trigger_type, lease_owner FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?',
-    [msgId, endpointId],
-  );
+export function taskRow(h: DeliveryHerald, msgId: string, endpointId: string): Promise<fixtures.TaskRow | undefined> {
+  return rawRow<fixtures.TaskRow>(h, 'SELECT * FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?', [msgId, endpointId]);
 }
 
-/** Poll `fn` until it returns something truthy; fail with `what` at the deadline. */
-export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
+export { until } from '../helpers/wait.js';
 
 /** Wait until the delivery is finished (no next attempt, no lease) and return its row. */
-export function settled(h: DeliveryHerald, msgId: string, endpointId: string, timeoutMs = 10_000): Promise<TaskRow> {
+export function settled(h: DeliveryHerald, msgId: string, endpointId: string, timeoutMs = 10_000): Promise<fixtures.TaskRow> {
   return until(
     `delivery ${msgId} → ${endpointId} to finish`,
     async () => {
@@ -140,7 +101,7 @@ export function settled(h: DeliveryHerald, msgId: string, endpointId: string, ti
 }
 
 /** Wait until the `n`-th attempt of the delivery is recorded and its lease released; returns the row. */
-export function attemptRecorded(h: DeliveryHerald, msgId: string, endpointId: string, n: number, timeoutMs = 10_000): Promise<TaskRow> {
+export function attemptRecorded(h: DeliveryHerald, msgId: string, endpointId: string, n: number, timeoutMs = 10_000): Promise<fixtures.TaskRow> {
   return until(
     `attempt ${n} of ${msgId} → ${endpointId}`,
     async () => {

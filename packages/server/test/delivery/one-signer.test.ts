@@ -1,4 +1,4 @@
-// One implementation of the signature scheme (DESIGN.md, packages table; issue 5): the server signs
+// One implementation of the signature scheme (DESIGN.md, packages table): the server signs
 // deliveries by calling @herald/receiver's `sign`, and computes no webhook signature of its own.
 // The source scan keeps a second HMAC/ed25519 signer from creeping back into packages/server/src;
 // the behavioural check proves the headers the sender builds are exactly what `sign` produces.

@@ -1,4 +1,4 @@
-// Issue 4, "no plaintext of an encrypted tenant's payloads" everywhere Herald keeps or shows data,
+// "No plaintext of an encrypted tenant's payloads" everywhere Herald keeps or shows data,
 // on both stores, with a real `herald serve` process logging at trace level: every producer route
 // is driven for an encrypted tenant and for a plaintext one (the control), with a marker in every
 // free-text payload field; the dispatcher delivers to a real receiver on loopback (one endpoint
@@ -17,6 +17,7 @@ import { markersIn, pgDump, sqliteBytes } from '../helpers/at-rest.js';
 import { call as http, serve, type Served } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { Receiver } from '../helpers/receiver.js';
+import { until } from '../helpers/wait.js';
 import { guid } from './helpers.js';
 
 const TOKEN = `op_${randomBytes(16).toString('hex')}`;
@@ -126,14 +127,14 @@ describe.each(['sqlite', 'postgres'] as const)('engage encryption: no plaintext 
         parts.push(await api('GET', `/api/v1/app/${uid}/attempt/msg/${m.id}?limit=50`, 200));
       }
       // Attempts are recorded after the answer: wait until every one of the failing endpoint's is there.
-      const deadline = Date.now() + 20_000;
-      let failed: any;
-      for (;;) {
-        failed = await api('GET', `/api/v1/app/${uid}/attempt/endpoint/${endpoints[name]!.fail}?limit=100`, 200);
-        if (failed.data.length >= 16 || Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(failed.data.length).toBeGreaterThanOrEqual(16);
+      const failed: any = await until(
+        `the failing endpoint's 16 attempts (${name})`,
+        async () => {
+          const page = await api('GET', `/api/v1/app/${uid}/attempt/endpoint/${endpoints[name]!.fail}?limit=100`, 200);
+          return page.data.length >= 16 ? page : null;
+        },
+        20_000,
+      );
       expect(failed.data.every((a: { response: string }) => a.response.includes('"isEncrypted"'))).toBe(true);
       parts.push(failed, await api('GET', `/api/v1/app/${uid}/attempt/endpoint/${endpoints[name]!.ok}?limit=100`, 200));
       return JSON.stringify(parts);

@@ -1,6 +1,6 @@
-// The Engage producer routes against a real SQLite file, in process: every trigger rule of issue 4
-// (including the ones that must NOT fire), the module switch, bad input, the one-commit path to
-// delivery tasks, idempotency keys and concurrent upserts.
+// The Engage producer routes against a real SQLite file, in process: every trigger rule of the
+// change detector (including the ones that must NOT fire), the module switch, bad input, the
+// one-commit path to delivery tasks, idempotency keys and concurrent upserts.
 import { generateEncryptionKey } from '@herald/engage';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -417,7 +417,8 @@ describe('engage producer: what is stored is what the catalog describes', () => 
       expect(new Set(sent.map((e) => e.eventType)).size).toBe(11);
       for (const e of sent) {
         const schema = (await call(h(), 'GET', `/api/v1/event-type/${e.eventType}`, 200)).json.schemas['1'];
-        const validate = ajv.getSchema(e.eventType) ?? (ajv.addSchema(schema, e.eventType), ajv.getSchema(e.eventType)!);
+        if (!ajv.getSchema(e.eventType)) ajv.addSchema(schema, e.eventType);
+        const validate = ajv.getSchema(e.eventType)!;
         const env = await envelopeOf(h(), t.uid, e.msgId);
         expect(validate(env), `${e.eventType}: ${ajv.errorsText(validate.errors)}`).toBe(true);
         expect(env.isEncrypted).toBe(key !== undefined);

@@ -1,11 +1,13 @@
-// Runs the built `herald` CLI (packages/server/dist/cli/main.js) as a child process for the CLI
-// and durability tests. `npm run build` must have run first; this helper never builds. Waiting is
-// done by polling the child's output against a deadline, never by fixed sleeps.
+// Runs the built `herald` CLI (packages/server/dist/cli/main.js) as a child process: the one
+// launcher of `herald` processes in the tests (herald-process.ts's startHerald builds on `serve`).
+// `npm run build` must have run first; this helper never builds. Waiting is done by polling the
+// child's output against a deadline (helpers/wait.ts), never by fixed sleeps.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from './wait.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const CLI = join(REPO_ROOT, 'packages/server/dist/cli/main.js');
@@ -41,9 +43,10 @@ export interface CliProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
-  assertBuilt();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** `cli`: another build's main.js (an older Herald, for the upgrade tests); this checkout's by default. */
+export function spawnCli(args: string[], env: Record<string, string>, cli = CLI): CliProcess {
+  if (cli === CLI) assertBuilt();
+  const child = spawn(process.execPath, [cli, ...args], { cwd: REPO_ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   let err = '';
@@ -63,12 +66,10 @@ export function spawnCli(args: string[], env: Record<string, string>): CliProces
     stderr: () => err,
     exited,
     async waitFor(what, pred, deadlineMs = DEADLINE_MS) {
-      const deadline = Date.now() + deadlineMs;
-      while (!pred()) {
-        if (done) throw new Error(`herald ${args.join(' ')} exited (${JSON.stringify(done)}) before ${what}\nstdout:\n${out}\nstderr:\n${err}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nstdout:\n${out}\nstderr:\n${err}`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
-      }
+      const seen = await until(what, () => (pred() ? 'held' : done ? 'exited' : false), deadlineMs, POLL_MS).catch((e: Error) => {
+        throw new Error(`${e.message}\nstdout:\n${out}\nstderr:\n${err}`);
+      });
+      if (seen === 'exited') throw new Error(`herald ${args.join(' ')} exited (${JSON.stringify(done)}) before ${what}\nstdout:\n${out}\nstderr:\n${err}`);
     },
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (!done) child.kill(signal);
@@ -95,8 +96,8 @@ export interface Served extends CliProcess {
 }
 
 /** `herald serve` on a random loopback port; resolves once it prints its URL. */
-export async function serve(env: Record<string, string>, args: string[] = []): Promise<Served> {
-  const p = spawnCli(['serve', ...args], { HERALD_HOST: '127.0.0.1', HERALD_PORT: '0', HERALD_LOG_LEVEL: 'warn', ...env });
+export async function serve(env: Record<string, string>, args: string[] = [], cli = CLI): Promise<Served> {
+  const p = spawnCli(['serve', ...args], { HERALD_HOST: '127.0.0.1', HERALD_PORT: '0', HERALD_LOG_LEVEL: 'warn', ...env }, cli);
   const re = /listening on (http:\/\/\S+)/;
   try {
     await p.waitFor('the listening line', () => re.test(p.stdout()));

@@ -94,6 +94,8 @@ export interface TaskRow {
   /** 1 when the next attempt is a manual resend (0/1 on both stores). */
   manual_next: number;
   resume_at: number | null;
+  /** The dispatcher holding the task's lease, or null. */
+  lease_owner: string | null;
 }
 
 /** The delivery-task rows of a message, by endpoint id. */

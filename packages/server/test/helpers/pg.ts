@@ -4,6 +4,7 @@
 // HERALD_TEST_PG_URL points elsewhere.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { until } from './wait.js';
 
 export const PG_ADMIN_URL = process.env.HERALD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -41,12 +42,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
         // are gone. Dropping WITH (FORCE) at that moment terminates those backends, and the FATAL
         // 57P01 they send arrives at a client nobody listens to any more: an unhandled error.
         // So wait (bounded) for the database's sessions to leave on their own first.
-        const deadline = Date.now() + 5_000;
-        while (Date.now() < deadline) {
-          const { rows } = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
-          if (rows[0].n === 0) break;
-          await new Promise((r) => setTimeout(r, 20));
-        }
+        const gone = async () => (await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name])).rows[0].n === 0;
+        await until('the test database sessions to leave', gone, 5_000, 20).catch(() => undefined); // then FORCE
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       });
     },
@@ -57,5 +54,5 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export const HERALD_TABLES = [
   'application', 'event_type', 'endpoint', 'message', 'delivery_task', 'attempt', 'idempotency',
   'portal_session', 'background_task', 'engage_tenant', 'engage_state', 'endpoint_throttle', 'idempotency_lock',
-  'audit_log',
+  'audit_log', 'destination', 'destination_consumer',
 ] as const;

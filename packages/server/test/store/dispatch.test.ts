@@ -306,6 +306,31 @@ eachStore('store: reading a claim and completing many at once', (t) => {
     expect(await store.loadDeliveries([])).toEqual([]);
   });
 
+  it('keeps applications’ and endpoints’ delivery policies, and gives each claimed task its application’s', async () => {
+    const { store } = t();
+    const a = await store.createApplication(app({ deliveryPolicy: { retrySchedule: ['1m', '2h'], timeout: 9 } }));
+    const ep = await store.createEndpoint(endpoint(a.id, { deliveryPolicy: { retrySchedule: [] } }));
+    expect((await store.getApplication(a.id))!.deliveryPolicy).toEqual({ retrySchedule: ['1m', '2h'], timeout: 9 });
+    expect((await store.getEndpoint(a.id, ep.id))!.deliveryPolicy).toEqual({ retrySchedule: [] });
+    const plain = await store.createApplication(app());
+    const plainEp = await store.createEndpoint(endpoint(plain.id));
+    await store.createMessage(message(a.id, { createdAt: T0 }), {});
+    await store.createMessage(message(plain.id, { createdAt: T0 + 1 }), {});
+    const claimed = await store.claimDueTasks('w', T0 + 10, LEASE, 100);
+    const loaded = await store.loadDeliveries(claimed);
+    const byEndpoint = new Map(claimed.map((c, i) => [c.endpointId, loaded[i]!]));
+    expect(byEndpoint.get(ep.id)!.appPolicy).toEqual({ retrySchedule: ['1m', '2h'], timeout: 9 });
+    expect(byEndpoint.get(ep.id)!.endpoint!.deliveryPolicy).toEqual({ retrySchedule: [] });
+    expect(byEndpoint.get(plainEp.id)!.appPolicy).toBeNull();
+    expect(byEndpoint.get(plainEp.id)!.endpoint!.deliveryPolicy).toBeNull();
+    // A change is read by the next claim.
+    await store.updateApplication({ ...a, deliveryPolicy: { timeout: 3 }, updatedAt: T0 + 20 });
+    await store.updateEndpoint({ ...(await store.getEndpoint(a.id, ep.id))!, deliveryPolicy: null, updatedAt: T0 + 20 });
+    const again = await store.loadDeliveries(claimed.filter((c) => c.endpointId === ep.id));
+    expect(again[0]!.appPolicy).toEqual({ timeout: 3 });
+    expect(again[0]!.endpoint!.deliveryPolicy).toBeNull();
+  });
+
   it('completions arriving together each get their own outcome: success, retry, fenced out, failed resend handed back', async () => {
     const { store } = t();
     const { appId, endpointId, msgIds } = await seed(store, 40);

@@ -1,7 +1,7 @@
 // The migration ledger's rules, shared by both runners: which Herald may run on a schema, and
 // what each applied migration records.
 import { describe, expect, it } from 'vitest';
-import { compareVersions, planMigrations, recordedMinimum, schemaVerdict, SchemaTooNewError, type Migration } from '../../src/store/migrate.js';
+import { ANY_HERALD, compareVersions, planMigrations, recordedMinimum, schemaVerdict, SchemaTooNewError, type Migration } from '../../src/store/migrate.js';
 
 const m = (version: number, breaking = false): Migration => ({ version, name: `m${version}`, sql: '', breaking });
 
@@ -23,7 +23,10 @@ describe('store: migration ledger rules', () => {
   });
 
   it('an additive migration keeps the requirement; a breaking one raises it to the Herald that runs it', () => {
-    expect(recordedMinimum(m(4), [], '1.0.0')).toBeNull();
+    // Never null: an older Herald would take a null on a migration it does not know for one from
+    // before the ledger and stop claiming, halting a rolling upgrade's old workers.
+    expect(recordedMinimum(m(4), [], '1.0.0')).toBe(ANY_HERALD);
+    expect(schemaVerdict([{ version: 3, minHeraldVersion: null }, { version: 4, minHeraldVersion: recordedMinimum(m(4), [], '1.0.0') }], 3, '0.1.0')).toEqual({ ok: true });
     expect(recordedMinimum(m(4), [{ version: 3, minHeraldVersion: '0.5.0' }], '1.0.0')).toBe('0.5.0');
     expect(recordedMinimum(m(4, true), [{ version: 3, minHeraldVersion: '0.5.0' }], '1.0.0')).toBe('1.0.0');
   });

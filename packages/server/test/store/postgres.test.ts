@@ -101,7 +101,7 @@ describe('PostgreSQL migrations', () => {
     try {
       const applied = await Promise.all(pools.map((p) => migratePostgres(p)));
       const latest = loadMigrations('postgres').map((m) => m.version);
-      expect(applied.flat().sort()).toEqual(latest);
+      expect(applied.flat().sort((a, b) => a - b)).toEqual(latest);
       expect(applied.filter((a) => a.length > 0)).toHaveLength(1);
       const { rows } = await pools[0]!.query('SELECT version FROM schema_migrations ORDER BY version');
       expect(rows.map((r) => r.version)).toEqual(latest);

@@ -205,6 +205,41 @@ eachStore('store: messages', (t) => {
     expect(only.tasks.map((x) => x.endpointId)).toEqual([typed.id]);
   });
 
+  it('fans out by content filter in the commit, for one message and for several; an edited filter applies at once', async () => {
+    const { store } = t();
+    const a = await store.createApplication(app());
+    const se = await store.createEndpoint(endpoint(a.id, { filter: { 'customer.country': { $eq: 'SE' } } }));
+    const big = await store.createEndpoint(endpoint(a.id, { filter: { total: { $gte: 100 } } }));
+    const all = await store.createEndpoint(endpoint(a.id));
+    expect((await store.getEndpoint(a.id, se.id))!.filter).toEqual({ 'customer.country': { $eq: 'SE' } });
+    const one = await store.createMessage(message(a.id, { payload: '{"customer":{"country":"SE"},"total":5}' }), {});
+    expect(one.tasks.map((x) => x.endpointId).sort()).toEqual([se.id, all.id].sort());
+    const many = await store.createMessages([
+      message(a.id, { payload: '{"customer":{"country":"NO"},"total":500}' }),
+      message(a.id, { payload: '{"customer":{"country":"SE"},"total":500}' }),
+    ], {});
+    expect(many.tasks.filter((x) => x.msgId === many.messages[0]!.id).map((x) => x.endpointId).sort()).toEqual([big.id, all.id].sort());
+    expect(many.tasks.filter((x) => x.msgId === many.messages[1]!.id).map((x) => x.endpointId).sort()).toEqual([se.id, big.id, all.id].sort());
+    await store.updateEndpoint({ ...(await store.getEndpoint(a.id, big.id))!, filter: { total: { $lt: 100 } }, updatedAt: T0 + 1 });
+    const after = await store.createMessage(message(a.id, { payload: '{"total":5}' }), {});
+    expect(after.tasks.map((x) => x.endpointId).sort()).toEqual([big.id, all.id].sort());
+  });
+
+  it('keeps an event type’s schema enforcement and a message’s schema violations', async () => {
+    const { store } = t();
+    await store.putEventType(eventType('checked.one', { schemaEnforcement: 'warn' }));
+    expect((await store.getEventType('checked.one'))!.schemaEnforcement).toBe('warn');
+    await store.putEventType(eventType('checked.one', { schemaEnforcement: 'reject', updatedAt: T0 + 1 }));
+    expect((await store.getEventType('checked.one'))!.schemaEnforcement).toBe('reject');
+    const a = await store.createApplication(app());
+    const violations = [{ path: '/email', message: 'must match format "email"' }];
+    const m = (await store.createMessage(message(a.id, { schemaViolations: violations }), {})).message;
+    expect((await store.getMessage(a.id, m.id))!.schemaViolations).toEqual(violations);
+    const many = await store.createMessages([message(a.id, { schemaViolations: violations }), message(a.id)], {});
+    expect((await store.getMessage(a.id, many.messages[0]!.id))!.schemaViolations).toEqual(violations);
+    expect((await store.getMessage(a.id, many.messages[1]!.id))!.schemaViolations).toBeNull();
+  });
+
   it('eventIds are unique per application; find by id or eventId; expunge the payload', async () => {
     const { store } = t();
     const a = await store.createApplication(app());

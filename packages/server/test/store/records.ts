@@ -17,14 +17,14 @@ export const LEASE = 60_000;
 export const DAY = 864e5;
 
 export function app(o: Partial<Application> = {}): Application {
-  return { id: ids.next('application', T0), uid: null, name: 'app', throttleRate: null, metadata: {}, createdAt: T0, updatedAt: T0, ...o };
+  return { id: ids.next('application', T0), uid: null, name: 'app', throttleRate: null, metadata: {}, deliveryPolicy: null, createdAt: T0, updatedAt: T0, ...o };
 }
 
 export function endpoint(appId: string, o: Partial<Endpoint> = {}): Endpoint {
   return {
     id: ids.next('endpoint', T0), appId, uid: null, url: 'https://example.com/hook', description: '', throttleRate: null,
     disabled: false, disabledReason: null, eventTypes: null, channels: null, metadata: {}, headers: {},
-    secret: `whsec_${randomBytes(24).toString('base64')}`, previousSecrets: [], createdAt: T0, updatedAt: T0, ...o,
+    secret: `whsec_${randomBytes(24).toString('base64')}`, previousSecrets: [], deliveryPolicy: null, filter: null, createdAt: T0, updatedAt: T0, ...o,
   };
 }
 
@@ -32,14 +32,14 @@ export function message(appId: string, o: Partial<Message> = {}): Message {
   const createdAt = o.createdAt ?? T0;
   return {
     id: ids.next('message', createdAt), appId, eventId: null, eventType: 'user.created', channels: null, payload: '{"a":1}',
-    expiresAt: createdAt + 30 * DAY, createdAt, ...o,
+    expiresAt: createdAt + 30 * DAY, schemaViolations: null, createdAt, ...o,
   };
 }
 
 export function eventType(name: string, o: Partial<EventType> = {}): EventType {
   return {
     name, description: `about ${name}`, archived: false, deprecated: false, schemas: null, featureFlag: null, groupName: null,
-    createdAt: T0, updatedAt: T0, ...o,
+    schemaEnforcement: 'off', createdAt: T0, updatedAt: T0, ...o,
   };
 }
 

@@ -2,6 +2,7 @@
 import { invalidBody, notFound } from '../../domain/errors.js';
 import { isIdOf } from '../../domain/ids.js';
 import type { Application } from '../../domain/types.js';
+import { checkPolicy, patchPolicy } from '../../domain/policy.js';
 import { checkMetadata, checkUid } from '../../domain/validation.js';
 import { route, type Ctx } from '../route.js';
 import { applicationOut } from '../serialize.js';
@@ -18,6 +19,7 @@ export function newApplication(c: Ctx, body: Record<string, any>, uidFallback?: 
     name: body.name,
     throttleRate: throttleOf(body) ?? null,
     metadata: body.metadata ?? {},
+    deliveryPolicy: checkPolicy(body),
     createdAt: c.now,
     updatedAt: c.now,
   };
@@ -75,6 +77,8 @@ export const applicationRoutes = [
         uid: b.uid ?? null,
         throttleRate: throttleOf(b) ?? null,
         metadata: b.metadata ?? {},
+        // Herald's fields survive a Svix client's PUT that does not know them; null clears one.
+        deliveryPolicy: patchPolicy(c.app.deliveryPolicy, b),
         updatedAt: c.now,
       });
       return { status: 200, body: applicationOut(app) };
@@ -95,6 +99,7 @@ export const applicationRoutes = [
         uid: b.uid === undefined ? c.app!.uid : b.uid,
         throttleRate: throttle === undefined ? c.app!.throttleRate : throttle,
         metadata: b.metadata ?? c.app!.metadata,
+        deliveryPolicy: patchPolicy(c.app!.deliveryPolicy, b),
         updatedAt: c.now,
       });
       return { status: 200, body: applicationOut(app) };

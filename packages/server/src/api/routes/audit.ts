@@ -1,4 +1,4 @@
-// The audit log (issue 7): management changes, who made them and when, for the operator only.
+// The audit log: management changes, who made them and when, for the operator only.
 // Entries are written by the request pipeline (api/server.ts), never by the routes themselves.
 import type { AuditEntry } from '../../domain/audit.js';
 import { route } from '../route.js';

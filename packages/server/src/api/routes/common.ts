@@ -63,3 +63,26 @@ export async function requireModuleForPortal(c: Ctx): Promise<void> {
   const s = await c.deps.store.getEngageSettings(c.app!.id);
   if (!s.moduleEnabled) throw moduleDisabled("This application's webhooks module is off; the operator turns it on.");
 }
+
+/**
+ * Content filters and Engage encryption exclude each other: an encrypted payload's content cannot
+ * be matched. A filter (non-null) on an application with an encryption key is a 422 naming it.
+ */
+export async function requireFilterable(c: Ctx, filter: unknown): Promise<void> {
+  if (filter === null || filter === undefined) return;
+  if ((await c.deps.store.getEngageSettings(c.app!.id)).encryptionKey !== null) {
+    throw invalidBody(['filter'], "This application's Engage payloads are encrypted (an encryption key is set), so endpoints cannot filter on their content.", 'value_error.filter.encrypted');
+  }
+}
+
+/** The ids of the application's endpoints that carry a content filter. */
+export async function filteredEndpoints(c: Ctx): Promise<string[]> {
+  const ids: string[] = [];
+  let iterator: string | undefined;
+  for (;;) {
+    const page = await c.deps.store.listEndpoints(c.app!.id, pageQuery(MAX_LIMIT, iterator, 'ascending'));
+    for (const ep of page.data) if (ep.filter) ids.push(ep.id);
+    if (page.done || !page.iterator) return ids;
+    iterator = page.iterator;
+  }
+}

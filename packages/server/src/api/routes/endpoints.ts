@@ -3,13 +3,15 @@ import { badRequest, forbidden, invalidBody, notFound } from '../../domain/error
 import { isIdOf } from '../../domain/ids.js';
 import { timeseriesWindow, type TimeseriesBucket } from '../../domain/timeseries.js';
 import type { Endpoint } from '../../domain/types.js';
+import { checkFilter } from '../../domain/content-filter.js';
+import { checkPolicy, patchPolicy } from '../../domain/policy.js';
 import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
 import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from '../../security/secrets.js';
 import { route, type Ctx } from '../route.js';
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 import { backgroundTaskOut, endpointOut } from '../serialize.js';
-import { instant, mapPage, pageOf, requireEventTypes, requireModuleForPortal, throttleOf, timeParam } from './common.js';
+import { instant, mapPage, pageOf, requireEventTypes, requireFilterable, requireModuleForPortal, throttleOf, timeParam } from './common.js';
 
 /**
  * What a tenant is told when the SSRF guard refuses a URL. The guard's own reason names the
@@ -26,7 +28,7 @@ function checkUrl(c: Ctx, url: string): void {
 }
 
 /** `[]` and null both mean "no filter". */
-const listOrNull = (v: string[] | null | undefined) => (v && v.length ? v : null);
+const listOrNull = (v: string[] | null | undefined) => (v?.length ? v : null);
 
 async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string): Promise<Endpoint> {
   const uid = (b.uid as string | null | undefined) ?? uidFallback ?? null;
@@ -41,6 +43,8 @@ async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string)
   await requireEventTypes(c, eventTypes);
   const headers = (b.headers ?? {}) as Record<string, string>;
   checkHeaders(headers);
+  const filter = checkFilter(b.filter);
+  await requireFilterable(c, filter);
   return {
     id: c.deps.ids.next('endpoint', c.now),
     appId: c.app!.id,
@@ -56,6 +60,8 @@ async function newEndpoint(c: Ctx, b: Record<string, any>, uidFallback?: string)
     headers,
     secret: b.secret ? normalizeSigningSecret(b.secret) : generateSigningSecret(),
     previousSecrets: [],
+    deliveryPolicy: checkPolicy(b),
+    filter,
     createdAt: c.now,
     updatedAt: c.now,
   };
@@ -107,6 +113,9 @@ export const endpointRoutes = [
       checkUrl(c, b.url);
       const eventTypes = listOrNull(b.eventTypes ?? b.filterTypes);
       await requireEventTypes(c, eventTypes);
+      // Herald's fields survive a Svix client's PUT that does not know them; null clears one.
+      const filter = b.filter === undefined ? c.endpoint.filter : checkFilter(b.filter);
+      if (b.filter !== undefined) await requireFilterable(c, filter);
       const disabled = b.disabled ?? false;
       const ep = await c.deps.store.updateEndpoint({
         ...c.endpoint,
@@ -119,6 +128,8 @@ export const endpointRoutes = [
         eventTypes,
         channels: listOrNull(b.channels),
         metadata: b.metadata ?? {},
+        deliveryPolicy: patchPolicy(c.endpoint.deliveryPolicy, b),
+        filter,
         updatedAt: c.now,
       });
       c.deps.operational.endpointChanged('endpoint.updated', c.app!, ep);
@@ -137,6 +148,8 @@ export const endpointRoutes = [
       if (types !== undefined) await requireEventTypes(c, types);
       const throttle = throttleOf(b);
       if (throttle === 0) throw invalidBody(['throttleRate'], 'ensure this value is greater than or equal to 1');
+      const filter = b.filter === undefined ? ep.filter : checkFilter(b.filter);
+      if (b.filter !== undefined) await requireFilterable(c, filter);
       const disabled = b.disabled ?? ep.disabled;
       const updated = await c.deps.store.updateEndpoint({
         ...ep,
@@ -149,6 +162,8 @@ export const endpointRoutes = [
         eventTypes: types === undefined ? ep.eventTypes : listOrNull(types),
         channels: b.channels === undefined ? ep.channels : listOrNull(b.channels),
         metadata: b.metadata ?? ep.metadata,
+        deliveryPolicy: patchPolicy(ep.deliveryPolicy, b),
+        filter,
         updatedAt: c.now,
       });
       c.deps.operational.endpointChanged('endpoint.updated', c.app!, updated);

@@ -1,4 +1,4 @@
-// Engage (issue 4): the catalog install, a tenant's settings (webhooks module, payload key) and the
+// Engage: the catalog install, a tenant's settings (webhooks module, payload key) and the
 // producer routes. A producer route validates its body against ENGAGE_INPUT_SCHEMAS (through the
 // contract, see extensions.ts), loads the last known state, runs @herald/engage's detector and
 // commits the new state and one message per event in ONE store write (store.createMessages: the
@@ -25,6 +25,8 @@ import { installEngageCatalog } from '../../engage/catalog.js';
 import { envelopeBodies, KeyedLock, tenantName } from '../../engage/producer.js';
 import { StaleStateError, type EngageSettings, type EngageStateKind } from '../../store/store.js';
 import { route, type Ctx, type Result } from '../route.js';
+import { enforcerOf, lazyPayload } from '../schema-enforcement.js';
+import { filteredEndpoints } from './common.js';
 import { newMessage } from './messages.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -106,6 +108,8 @@ async function emitOnce(c: Ctx, e: Emission): Promise<Result> {
     const msgs = envelopeBodies(d.events, tenantName(app), settings.encryptionKey).map((b) =>
       newMessage(c, app.id, { eventType: b.eventType, rawPayload: b.payload, eventId: b.eventId }),
     );
+    // Engage event types may enforce their catalog schema like any other.
+    for (const m of msgs) m.schemaViolations = await enforcerOf(store).check(m.eventType, lazyPayload(undefined, m.payload), c.now);
     const status = msgs.length ? 202 : 200;
     try {
       const { messages } = await store.createMessages(msgs, {
@@ -132,6 +136,7 @@ export const engageRoutes = [
     method: 'POST', operationId: 'v1.engage.catalog.install', access: 'org',
     async handler(c) {
       const r = await installEngageCatalog(c.deps.store, c.now);
+      for (const name of [...r.created, ...r.updated]) enforcerOf(c.deps.store).forget(name);
       return {
         status: 200,
         body: { created: r.created.length, updated: r.updated.length, unchanged: r.unchanged.length, eventTypes: r },
@@ -158,6 +163,11 @@ export const engageRoutes = [
     async handler(c) {
       // The contract already refused anything but 32 alphanumerics (422 naming body.key).
       const key = (c.body.key as string | null | undefined) ?? generateEncryptionKey();
+      // Encrypted payloads cannot be matched by content filters: the tenant removes those first.
+      const filtered = await filteredEndpoints(c);
+      if (filtered.length > 0) {
+        throw conflict(`Endpoints with a content filter cannot receive encrypted payloads; remove the filter from ${filtered.join(', ')} first.`, 'endpoints_filtered');
+      }
       const s = await c.deps.store.setEngageKey(c.app!.id, key, c.now);
       return { status: 200, body: { key, keySetAt: iso(s.keySetAt) } };
     },

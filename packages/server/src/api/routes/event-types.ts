@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import { conflict, invalidBody, notFound } from '../../domain/errors.js';
 import type { EventType } from '../../domain/types.js';
 import { route, type Ctx } from '../route.js';
+import { enforcementProblem, enforcerOf, latestSchema } from '../schema-enforcement.js';
 import { eventTypeOut } from '../serialize.js';
 import { mapPage, pageOf } from './common.js';
 
@@ -30,9 +31,25 @@ function fromBody(c: Ctx, name: string, b: Record<string, any>, prior: EventType
     schemas: b.schemas ?? null,
     featureFlag: b.featureFlag ?? null,
     groupName: b.groupName ?? prior?.groupName ?? null,
+    // Herald's own setting survives a Svix client's PUT that does not know it.
+    schemaEnforcement: b.schemaEnforcement ?? prior?.schemaEnforcement ?? 'off',
     createdAt: prior?.createdAt ?? c.now,
     updatedAt: c.now,
   };
+}
+
+/** Write an event type; this process's schema enforcement reads it again from the next message on. */
+async function put(c: Ctx, et: EventType, idem?: Parameters<Ctx['deps']['store']['putEventType']>[1]): Promise<EventType> {
+  if (et.schemaEnforcement && et.schemaEnforcement !== 'off') {
+    const why = enforcementProblem(et.schemas);
+    if (why) {
+      const version = Object.keys(et.schemas ?? {}).find((k) => et.schemas![k] === latestSchema(et.schemas)) ?? '';
+      throw invalidBody(['schemas', version], `this schema cannot be enforced (${why}); set schemaEnforcement to "off" or fix the schema`);
+    }
+  }
+  const out = await c.deps.store.putEventType(et, idem);
+  enforcerOf(c.deps.store).forget(et.name);
+  return out;
 }
 
 async function required(c: Ctx): Promise<EventType> {
@@ -60,7 +77,7 @@ export const eventTypeRoutes = [
     async handler(c) {
       const prior = await c.deps.store.getEventType(c.body.name);
       if (prior && !prior.archived) throw conflict('An event type with this name already exists', 'event_type_exists');
-      const et = await c.deps.store.putEventType(fromBody(c, c.body.name, c.body, prior), c.idem(201, out(true)));
+      const et = await put(c, fromBody(c, c.body.name, c.body, prior), c.idem(201, out(true)));
       return { status: 201, body: out(true)(et) };
     },
   }),
@@ -76,7 +93,7 @@ export const eventTypeRoutes = [
       const name = c.params.event_type_name!;
       if (!/^[a-zA-Z0-9\-_.]{1,256}$/.test(name)) throw invalidBody(['name'], 'event type names match ^[a-zA-Z0-9\\-_.]+$ (1..256 characters)');
       const prior = await c.deps.store.getEventType(name);
-      const et = await c.deps.store.putEventType(fromBody(c, name, c.body, prior));
+      const et = await put(c, fromBody(c, name, c.body, prior));
       return { status: prior ? 200 : 201, body: out(true)(et) };
     },
   }),
@@ -86,7 +103,7 @@ export const eventTypeRoutes = [
       const prior = await required(c);
       const b = c.body;
       checkSchemas(b.schemas);
-      const et = await c.deps.store.putEventType({
+      const et = await put(c, {
         ...prior,
         description: b.description ?? prior.description,
         archived: b.archived ?? prior.archived,
@@ -94,6 +111,7 @@ export const eventTypeRoutes = [
         schemas: b.schemas === undefined ? prior.schemas : b.schemas,
         featureFlag: b.featureFlag === undefined ? prior.featureFlag : b.featureFlag,
         groupName: b.groupName === undefined ? prior.groupName : b.groupName,
+        schemaEnforcement: b.schemaEnforcement ?? prior.schemaEnforcement ?? 'off',
         updatedAt: c.now,
       });
       return { status: 200, body: out(true)(et) };
@@ -105,6 +123,7 @@ export const eventTypeRoutes = [
       const prior = await required(c);
       if (c.query.expunge === true) await c.deps.store.expungeEventType(prior.name);
       else await c.deps.store.putEventType({ ...prior, archived: true, updatedAt: c.now });
+      enforcerOf(c.deps.store).forget(prior.name);
       return { status: 204 };
     },
   }),

@@ -3,6 +3,7 @@ import { applicationRoutes } from './applications.js';
 import { attemptRoutes } from './attempts.js';
 import { authRoutes } from './auth.js';
 import { auditRoutes } from './audit.js';
+import { destinationRoutes } from './destinations.js';
 import { endpointRoutes } from './endpoints.js';
 import { engageRoutes } from './engage.js';
 import { eventTypeRoutes } from './event-types.js';
@@ -15,6 +16,7 @@ export const allRoutes: RouteDef[] = [
   ...applicationRoutes,
   ...eventTypeRoutes,
   ...endpointRoutes,
+  ...destinationRoutes,
   ...messageRoutes,
   ...attemptRoutes,
   ...engageRoutes,

@@ -7,6 +7,7 @@ import type { Application, Message } from '../../domain/types.js';
 import { isEngageEventType } from '@herald/engage';
 import { engageExampleFor } from '../../engage/producer.js';
 import { route, type Ctx } from '../route.js';
+import { enforcerOf, lazyPayload } from '../schema-enforcement.js';
 import { messageOut } from '../serialize.js';
 import { newApplication } from './applications.js';
 import { mapPage, pageOf, requireModuleForPortal, timeParam } from './common.js';
@@ -32,13 +33,13 @@ export function newMessage(c: Ctx, appId: string, m: MessageInput): Message {
   if (Buffer.byteLength(payload) > c.deps.config.maxPayloadBytes) {
     throw payloadTooLarge(`The payload is ${Buffer.byteLength(payload)} bytes; at most ${c.deps.config.maxPayloadBytes} are accepted.`);
   }
-  if (m.eventId && m.eventId.startsWith('msg_')) throw invalidBody(['eventId'], "eventId must not start with 'msg_'");
+  if (m.eventId?.startsWith('msg_')) throw invalidBody(['eventId'], "eventId must not start with 'msg_'");
   return {
     id: c.deps.ids.next('message', c.now),
     appId,
     eventId: m.eventId ?? null,
     eventType: m.eventType,
-    channels: m.channels && m.channels.length ? m.channels : null,
+    channels: m.channels?.length ? m.channels : null,
     payload,
     expiresAt: c.now + (m.retentionDays ?? 90) * DAY_MS,
     createdAt: c.now,
@@ -52,6 +53,8 @@ export async function acceptMessage(
   opts: { onlyEndpointId?: string; triggerType?: number; withContent?: boolean; status?: number; createApp?: Application } = {},
 ) {
   const msg = newMessage(c, (c.app ?? opts.createApp)!.id, m);
+  // The event type's schema, when it enforces one: a 422 under 'reject', recorded under 'warn'.
+  msg.schemaViolations = await enforcerOf(c.deps.store).check(msg.eventType, lazyPayload(m.payload, msg.payload), c.now);
   const withContent = opts.withContent ?? true;
   const status = opts.status ?? 202;
   const out = (r: Message) => messageOut(r, withContent);

@@ -1,4 +1,4 @@
-// Source IPs (issue 7): the addresses deliveries come from, published so tenants can allowlist
+// Source IPs: the addresses deliveries come from, published so tenants can allowlist
 // them. Any valid token may read them (operator, or a portal token with `view`): they are the
 // same for every tenant. 404 when the operator has configured none (deliveries then leave from
 // whatever address the machine picks, which is nothing a tenant can rely on).

@@ -8,13 +8,14 @@ export const TAKEN = {
   application: 'An application with that id or uid already exists',
   endpoint: 'An endpoint with that id or uid already exists',
   message: 'A message with that eventId already exists in this application',
+  destination: 'A destination with that id or uid already exists',
 } as const;
 
 /** A write whose uid or id (or eventId) another row already has. */
 export const taken = (what: keyof typeof TAKEN): StoreConflictError => new StoreConflictError(TAKEN[what]);
 
 /** An update that found its row deleted by a concurrent request. */
-export const deletedConcurrently = (what: 'application' | 'endpoint'): StoreConflictError =>
+export const deletedConcurrently = (what: 'application' | 'endpoint' | 'destination'): StoreConflictError =>
   new StoreConflictError(`The ${what} was deleted concurrently`);
 
 /** The Engage precondition checked inside the commit: the tenant's webhooks module is off. */

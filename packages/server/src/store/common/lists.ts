@@ -19,7 +19,7 @@ type MessageFilter = { eventTypes?: string[]; channel?: string; afterMs?: number
 /** WHERE pieces shared by message-shaped lists (alias `m`); `idCol` carries the id-range filter. */
 export function messageFilters(q: MessageFilter, idCol: string, ps: Params): string {
   let where = '';
-  if (q.eventTypes && q.eventTypes.length) where += ` AND ${ps.oneOf('m.event_type', q.eventTypes)}`;
+  if (q.eventTypes?.length) where += ` AND ${ps.oneOf('m.event_type', q.eventTypes)}`;
   if (q.channel !== undefined) where += ` AND ${ps.jsonHas('m.channels', q.channel)}`;
   if (q.afterMs !== undefined) where += ` AND ${idCol} >= ${ps.p(startIdFor('message', q.afterMs))} AND m.created_at > ${ps.p(q.afterMs)}`;
   if (q.beforeMs !== undefined) where += ` AND ${idCol} <= ${ps.p(endIdFor('message', q.beforeMs))} AND m.created_at < ${ps.p(q.beforeMs)}`;
@@ -81,7 +81,7 @@ export function listAttemptsQuery(d: DialectName, appId: string, scopeCol: 'a.en
   if (q.afterMs !== undefined) where += ` AND a.id >= ${ps.p(startIdFor('attempt', q.afterMs))} AND a.created_at > ${ps.p(q.afterMs)}`;
   if (q.beforeMs !== undefined) where += ` AND a.id <= ${ps.p(endIdFor('attempt', q.beforeMs))} AND a.created_at < ${ps.p(q.beforeMs)}`;
   let join = '';
-  if ((q.eventTypes && q.eventTypes.length) || q.channel !== undefined) {
+  if ((q.eventTypes?.length) || q.channel !== undefined) {
     join = ' JOIN message m ON m.app_id = a.app_id AND m.id = a.msg_id';
     where += messageFilters({ eventTypes: q.eventTypes, channel: q.channel }, 'a.msg_id', ps);
   }

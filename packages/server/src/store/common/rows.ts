@@ -2,6 +2,7 @@
 // only how JSON and boolean columns arrive differs (text and 0/1 in SQLite, decoded by pg), so
 // each store passes its decoders. Sealed columns are opened here, the same way for both.
 import type { AuditEntry } from '../../domain/audit.js';
+import type { Destination } from '../../domain/destinations.js';
 import { CLOSED_CIRCUIT, type Circuit } from '../../domain/hold.js';
 import type {
   Application, Attempt, DeliveryTask, Endpoint, EventType, IdempotentResponse, Message, MessageStatusCode, PortalSession,
@@ -35,8 +36,28 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       headers: JSON.parse(sealer.unseal(r.headers_sealed)),
       secret: sealer.unseal(r.secret_sealed),
       previousSecrets: JSON.parse(sealer.unseal(r.previous_secrets_sealed)),
+      deliveryPolicy: json(r.delivery_policy) ?? null,
+      filter: json(r.content_filter) ?? null,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
+    }),
+    /** A destination of any type, its config unsealed. */
+    destination: (r: Row): Destination => ({
+      id: r.id,
+      appId: r.app_id,
+      uid: r.uid,
+      type: r.type,
+      status: r.status,
+      eventTypes: json(r.event_types),
+      channels: json(r.channels),
+      metadata: json(r.metadata),
+      batchSize: Number(r.batch_size),
+      maxWaitSecs: Number(r.max_wait_secs),
+      config: JSON.parse(sealer.unseal(r.config_sealed)),
+      leaseMs: r.lease_ms === null ? null : Number(r.lease_ms),
+      expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
     }),
     eventType: (r: Row): EventType => ({
       name: r.name,
@@ -46,6 +67,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       schemas: json(r.schemas),
       featureFlag: r.feature_flag,
       groupName: r.group_name,
+      schemaEnforcement: r.schema_enforcement ?? 'off',
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     }),
@@ -76,6 +98,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       name: r.name,
       throttleRate: r.throttle_rate,
       metadata: json(r.metadata),
+      deliveryPolicy: json(r.delivery_policy) ?? null,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     }),
@@ -87,6 +110,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       channels: json(r.channels),
       payload: r.payload,
       expiresAt: r.expires_at,
+      schemaViolations: json(r.schema_violations) ?? null,
       createdAt: r.created_at,
     }),
     /** `prefix` reads a task joined under aliased columns (e.g. `t_msg_id`). */

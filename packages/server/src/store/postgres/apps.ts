@@ -15,8 +15,8 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
   protected insertApp(db: Db, a: Application): Promise<number> {
     return this.run(
       db,
-      'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt],
+      'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at, delivery_policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt, jsonOrNull(a.deliveryPolicy)],
     );
   }
 
@@ -43,8 +43,8 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
   async updateApplication(app: Application): Promise<Application> {
     const n = await this.run(
       this.pool,
-      'UPDATE application SET uid = $1, name = $2, throttle_rate = $3, metadata = $4, updated_at = $5 WHERE id = $6 AND deleted_at IS NULL',
-      [app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.updatedAt, app.id],
+      'UPDATE application SET uid = $1, name = $2, throttle_rate = $3, metadata = $4, updated_at = $5, delivery_policy = $7 WHERE id = $6 AND deleted_at IS NULL',
+      [app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.updatedAt, app.id, jsonOrNull(app.deliveryPolicy)],
     ).catch(PgBase.conflictOn('application'));
     if (n === 0) throw deletedConcurrently('application');
     return app;
@@ -89,12 +89,13 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
   async putEventType(et: EventType, idem?: IdempotencyWrite<EventType>): Promise<EventType> {
     const write = async (db: Db) => {
       await db.query(
-        `INSERT INTO event_type (name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        `INSERT INTO event_type (name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at, schema_enforcement)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (name) DO UPDATE SET description = excluded.description, archived = excluded.archived,
            deprecated = excluded.deprecated, schemas = excluded.schemas, feature_flag = excluded.feature_flag,
-           group_name = excluded.group_name, updated_at = excluded.updated_at`,
-        [et.name, et.description, et.archived, et.deprecated, jsonOrNull(et.schemas), et.featureFlag, et.groupName, et.createdAt, et.updatedAt],
+           group_name = excluded.group_name, updated_at = excluded.updated_at, schema_enforcement = excluded.schema_enforcement`,
+        [et.name, et.description, et.archived, et.deprecated, jsonOrNull(et.schemas), et.featureFlag, et.groupName, et.createdAt, et.updatedAt,
+          et.schemaEnforcement ?? 'off'],
       );
       await this.putIdem(db, idem, et);
       return et;

@@ -12,7 +12,7 @@
 // pg-store.ts is the last of them.
 import pg from 'pg';
 import type { Sealer } from '../../security/sealer.js';
-import { TAKEN, taken } from '../common/conflicts.js';
+import { type TAKEN, taken } from '../common/conflicts.js';
 import { IDEMPOTENCY_COLUMNS, idempotencyRow, rowMappers } from '../common/rows.js';
 import { resealBatchPlan, type ResealCursor, type ResealResult } from '../reseal.js';
 import type { IdempotencyWrite } from '../store.js';
@@ -127,7 +127,7 @@ export abstract class PgBase {
 
   async resealBatch(limit: number, cursor: ResealCursor | null): Promise<ResealResult> {
     const plan = resealBatchPlan('postgres', this.sealer, limit, cursor);
-    const { updates, scanned, next } = plan.then(await this.all(this.pool, plan.sql, plan.params));
+    const { updates, scanned, next } = plan.updatesFor(await this.all(this.pool, plan.sql, plan.params));
     let resealed = 0;
     // Each row its own short statement: no long transaction holds locks against live traffic.
     for (const [sql, params] of updates) resealed += (await this.pool.query(sql, params)).rowCount ?? 0;

@@ -4,9 +4,9 @@
 import type { Circuit, CircuitChange, HeldBy } from '../../domain/hold.js';
 import { claimProbeQuery, CIRCUIT_COLS, holdTaskQuery, releaseHeldQuery, writeCircuitQuery } from '../common/holds.js';
 import type { HoldStore, ClaimedTask } from '../store.js';
-import { PgQueue } from './queue.js';
+import { PgDestinations } from './destinations.js';
 
-export abstract class PgHolds extends PgQueue implements HoldStore {
+export abstract class PgHolds extends PgDestinations implements HoldStore {
   async getCircuit(endpointId: string): Promise<Circuit> {
     return this.rows.circuit(await this.one(this.pool, `SELECT ${CIRCUIT_COLS} FROM endpoint_circuit WHERE endpoint_id = $1`, [endpointId]));
   }

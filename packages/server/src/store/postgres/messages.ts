@@ -36,8 +36,8 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
   protected async insertMessageAlone(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
     const tasks = await this.matchTasks(this.pool, msg, opts);
     const ps = new Params(this.dialect);
-    const cols = [msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt];
-    let sql = `WITH m AS (INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at)
+    const cols = [msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations)];
+    let sql = `WITH m AS (INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations)
       VALUES (${cols.map((v) => ps.p(v)).join(', ')}) RETURNING id)`;
     if (tasks.length > 0) {
       sql += `, t AS (INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
@@ -54,7 +54,7 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
 
   /** The delivery tasks a new message gets: one per live endpoint of its application that it matches. */
   protected async matchTasks(db: Db, msg: Message, opts: CreateMessageOptions): Promise<DeliveryTask[]> {
-    const endpoints = await this.all(db, 'SELECT id, disabled, event_types AS "eventTypes", channels FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId]);
+    const endpoints = await this.all(db, 'SELECT id, disabled, event_types AS "eventTypes", channels, content_filter::text AS filter FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId]);
     return fanOut(msg, endpoints as FanOutEndpoint[], opts.onlyEndpointId);
   }
 
@@ -69,9 +69,9 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
       // results and every message goes to it.
       const ins = await this.one(
         c,
-        `INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+        `INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at, delivery_policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (uid) WHERE uid IS NOT NULL DO NOTHING RETURNING id`,
-        [a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt],
+        [a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt, jsonOrNull(a.deliveryPolicy)],
       );
       if (ins) msg = { ...msg, appId: a.id };
       else {
@@ -81,8 +81,8 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
       }
     }
     await c
-      .query('INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
-        msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt,
+      .query('INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+        msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations),
       ])
       .catch(PgBase.conflictOn('message'));
     const tasks = await this.matchTasks(c, msg, opts);

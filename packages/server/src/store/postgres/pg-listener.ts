@@ -1,5 +1,5 @@
-// Cross-process wake-ups on PostgreSQL: a commit that makes delivery tasks due also runs
-// pg_notify(DUE_CHANNEL) in the same transaction, and every dispatcher process LISTENs on one
+// Cross-process wake-ups on PostgreSQL: after a commit that makes delivery tasks due, the store
+// runs pg_notify(DUE_CHANNEL) (coalesced, see base.ts), and every dispatcher process LISTENs on one
 // dedicated connection (not a pool member: a pooled connection is handed to other queries and its
 // LISTEN would be lost with it). Notifications only shorten the wait; polling stays the guarantee,
 // so while this connection is down nothing is lost, only slower.

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, resumesSchedule } from '../../domain/manual.js';
 import { CLOSED_CIRCUIT, type Circuit } from '../../domain/hold.js';
+import type { DeliveryPolicy } from '../../domain/policy.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
 import { CIRCUIT_COLS } from '../common/holds.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
@@ -16,7 +17,7 @@ import { PgMessages } from './messages.js';
 // column under a running process.
 const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at';
 const ENDPOINT_COLS = ['id', 'app_id', 'uid', 'url', 'description', 'throttle_rate', 'disabled', 'disabled_reason', 'event_types',
-  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'created_at', 'updated_at'].map((c) => `e.${c}`).join(', ');
+  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'created_at', 'updated_at', 'delivery_policy'].map((c) => `e.${c}`).join(', ');
 
 /** The most completions one statement writes (about 5 MB of parameters at 20 kB responses). */
 const MAX_COMPLETION_BATCH = 256;
@@ -152,8 +153,10 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       }),
       this.pool.query({
         name: 'herald_load_endpoints',
-        // With the application's Engage module switch and the endpoint's circuit (domain/hold.ts).
-        text: `SELECT ${ENDPOINT_COLS}, a.throttle_rate AS app_throttle_rate, g.module_enabled AS module_enabled, ${CIRCUIT_COLS.split(', ').map((c) => `k.${c} AS k_${c}`).join(', ')}
+        // With the application's delivery policy, its Engage module switch and the endpoint's
+        // circuit (domain/hold.ts).
+        text: `SELECT ${ENDPOINT_COLS}, a.throttle_rate AS app_throttle_rate, a.delivery_policy AS app_delivery_policy, g.module_enabled AS module_enabled,
+                 ${CIRCUIT_COLS.split(', ').map((c) => `k.${c} AS k_${c}`).join(', ')}
                FROM endpoint e
                LEFT JOIN application a ON a.id = e.app_id AND a.deleted_at IS NULL
                LEFT JOIN engage_tenant g ON g.app_id = e.app_id
@@ -163,10 +166,16 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       }),
     ]);
     const messages = new Map<string, Message>(msgRows.rows.map((r) => [`${r.app_id} ${r.id}`, this.rows.message(r)]));
-    const endpoints = new Map<string, { endpoint: Endpoint; appRate: number | null; moduleEnabled: boolean | null; circuit: Circuit }>(
+    const endpoints = new Map<string, { endpoint: Endpoint; appRate: number | null; appPolicy: DeliveryPolicy | null; moduleEnabled: boolean | null; circuit: Circuit }>(
       epRows.rows.map((r) => [
         `${r.app_id} ${r.id}`,
-        { endpoint: this.rows.endpoint(r), appRate: r.app_throttle_rate, moduleEnabled: r.module_enabled ?? null, circuit: this.rows.circuit(r, 'k_') },
+        {
+          endpoint: this.rows.endpoint(r),
+          appRate: r.app_throttle_rate,
+          appPolicy: r.app_delivery_policy ?? null,
+          moduleEnabled: r.module_enabled ?? null,
+          circuit: this.rows.circuit(r, 'k_'),
+        },
       ]),
     );
     return tasks.map((t) => {
@@ -177,6 +186,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         throttleRate: ep ? (ep.endpoint.throttleRate ?? ep.appRate) : null,
         moduleEnabled: ep?.moduleEnabled ?? null,
         circuit: ep?.circuit ?? CLOSED_CIRCUIT,
+        appPolicy: ep?.appPolicy ?? null,
       };
     });
   }

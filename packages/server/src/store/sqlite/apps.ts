@@ -16,8 +16,8 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
     return this.writes.run(() => {
       try {
         this.run(
-          'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          app.id, app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.createdAt, app.updatedAt,
+          'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at, delivery_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          app.id, app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.createdAt, app.updatedAt, json(app.deliveryPolicy),
         );
       } catch (e) {
         if (isUniqueViolation(e)) throw taken('application');
@@ -58,8 +58,8 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
     return this.writes.run(() => {
       try {
         const res = this.run(
-          'UPDATE application SET uid = ?, name = ?, throttle_rate = ?, metadata = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL',
-          app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.updatedAt, app.id,
+          'UPDATE application SET uid = ?, name = ?, throttle_rate = ?, metadata = ?, updated_at = ?, delivery_policy = ? WHERE id = ? AND deleted_at IS NULL',
+          app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.updatedAt, json(app.deliveryPolicy), app.id,
         );
         if (res.changes === 0) throw deletedConcurrently('application');
         this.forgetApp(app.id);
@@ -100,13 +100,13 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
   putEventType(et: EventType, idem?: IdempotencyWrite<EventType>): Promise<EventType> {
     return this.writes.run(() => {
       this.run(
-        `INSERT INTO event_type (name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO event_type (name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at, schema_enforcement)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET description = excluded.description, archived = excluded.archived,
            deprecated = excluded.deprecated, schemas = excluded.schemas, feature_flag = excluded.feature_flag,
-           group_name = excluded.group_name, updated_at = excluded.updated_at`,
+           group_name = excluded.group_name, updated_at = excluded.updated_at, schema_enforcement = excluded.schema_enforcement`,
         et.name, et.description, et.archived ? 1 : 0, et.deprecated ? 1 : 0, json(et.schemas), et.featureFlag, et.groupName,
-        et.createdAt, et.updatedAt,
+        et.createdAt, et.updatedAt, et.schemaEnforcement ?? 'off',
       );
       this.putIdem(idem, et);
       return et;

@@ -40,6 +40,8 @@ export interface MatchEndpoint {
   disabled: boolean;
   eventTypes: string[] | null;
   channels: string[] | null;
+  /** The content filter's JSON text, or null. */
+  filter: string | null;
 }
 
 /**
@@ -161,7 +163,7 @@ export abstract class SqliteBase {
   resealBatch(limit: number, cursor: ResealCursor | null): Promise<ResealResult> {
     return this.writes.run(() => {
       const plan = resealBatchPlan('sqlite', this.sealer, limit, cursor);
-      const { updates, scanned, next } = plan.then(this.all(plan.sql, ...plan.params));
+      const { updates, scanned, next } = plan.updatesFor(this.all(plan.sql, ...plan.params));
       let resealed = 0;
       for (const [sql, params] of updates) resealed += this.run(sql, ...params).changes;
       return { scanned, found: updates.length, resealed, next };

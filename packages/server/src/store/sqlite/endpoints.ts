@@ -17,7 +17,7 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
     return [
       ep.uid, ep.url, ep.description, ep.throttleRate, ep.disabled ? 1 : 0, ep.disabledReason, json(ep.eventTypes),
       json(ep.channels), JSON.stringify(ep.metadata), this.sealer.seal(JSON.stringify(ep.headers)), this.sealer.seal(ep.secret),
-      this.sealer.seal(JSON.stringify(ep.previousSecrets)), ep.updatedAt,
+      this.sealer.seal(JSON.stringify(ep.previousSecrets)), ep.updatedAt, json(ep.deliveryPolicy), json(ep.filter),
     ];
   }
 
@@ -26,8 +26,8 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
       try {
         this.run(
           `INSERT INTO endpoint (uid, url, description, throttle_rate, disabled, disabled_reason, event_types, channels, metadata,
-             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, id, app_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, id, app_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           ...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt,
         );
       } catch (e) {
@@ -64,7 +64,7 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
         const res = this.run(
           `UPDATE endpoint SET uid = ?, url = ?, description = ?, throttle_rate = ?, disabled = ?, disabled_reason = ?,
              event_types = ?, channels = ?, metadata = ?, headers_sealed = ?, secret_sealed = ?, previous_secrets_sealed = ?,
-             updated_at = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
+             updated_at = ?, delivery_policy = ?, content_filter = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
           ...this.endpointParams(ep), ep.id, ep.appId,
         );
         if (res.changes === 0) throw deletedConcurrently('endpoint');
@@ -93,11 +93,12 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
   protected matchEndpoints(appId: string): MatchEndpoint[] {
     let eps = this.matchCache.get(appId);
     if (!eps) {
-      eps = this.all('SELECT id, disabled, event_types, channels FROM endpoint WHERE app_id = ? AND deleted_at IS NULL', appId).map((r) => ({
+      eps = this.all('SELECT id, disabled, event_types, channels, content_filter FROM endpoint WHERE app_id = ? AND deleted_at IS NULL', appId).map((r) => ({
         id: r.id,
         disabled: r.disabled === 1,
         eventTypes: r.event_types === null ? null : JSON.parse(r.event_types),
         channels: r.channels === null ? null : JSON.parse(r.channels),
+        filter: r.content_filter,
       }));
       this.matchCache.set(appId, eps);
     }

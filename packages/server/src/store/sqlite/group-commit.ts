@@ -134,7 +134,10 @@ export class GroupCommit {
   private settle(batch: Op[], outcomes: { ok: boolean; value: unknown }[]): void {
     this.stats.batches++;
     this.stats.writes += batch.length;
-    if (!this.walSync) return this.resolve(batch, outcomes);
+    if (!this.walSync) {
+      this.resolve(batch, outcomes);
+      return;
+    }
     const durable: Op[] = [];
     const durableOutcomes: { ok: boolean; value: unknown }[] = [];
     const early: Op[] = [];

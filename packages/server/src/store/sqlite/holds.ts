@@ -3,9 +3,9 @@
 import type { Circuit, CircuitChange, HeldBy } from '../../domain/hold.js';
 import { claimProbeQuery, CIRCUIT_COLS, holdTaskQuery, releaseHeldQuery, writeCircuitQuery } from '../common/holds.js';
 import type { HoldStore, ClaimedTask } from '../store.js';
-import { SqliteQueue } from './queue.js';
+import { SqliteDestinations } from './destinations.js';
 
-export abstract class SqliteHolds extends SqliteQueue implements HoldStore {
+export abstract class SqliteHolds extends SqliteDestinations implements HoldStore {
   async getCircuit(endpointId: string): Promise<Circuit> {
     return this.circuitOf(endpointId);
   }

@@ -35,16 +35,16 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
       if (existing) msg = { ...msg, appId: existing.id };
       else {
         this.run(
-          'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt,
+          'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at, delivery_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt, json(a.deliveryPolicy),
         );
         msg = { ...msg, appId: a.id };
       }
     }
     try {
       this.run(
-        'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt,
+        'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, json(msg.schemaViolations),
       );
     } catch (e) {
       if (isUniqueViolation(e)) throw taken('message');

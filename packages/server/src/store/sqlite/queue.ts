@@ -71,8 +71,9 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
       tasks.map(async (t) => {
         const [endpoint, message] = await Promise.all([this.getEndpoint(t.appId, t.endpointId), messageOf(t)]);
         const usable = endpoint !== null && !endpoint.disabled;
-        const throttleRate = usable ? (endpoint.throttleRate ?? (await this.getApplication(t.appId))?.throttleRate ?? null) : null;
-        return { endpoint, message, throttleRate, moduleEnabled: moduleOf(t.appId), circuit: circuitOf(t.endpointId) };
+        const app = usable ? await this.getApplication(t.appId) : null;
+        const throttleRate = usable ? (endpoint.throttleRate ?? app?.throttleRate ?? null) : null;
+        return { endpoint, message, throttleRate, appPolicy: app?.deliveryPolicy ?? null, moduleEnabled: moduleOf(t.appId), circuit: circuitOf(t.endpointId) };
       }),
     );
   }

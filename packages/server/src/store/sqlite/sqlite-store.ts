@@ -9,6 +9,7 @@
 //   endpoints.ts    endpoints
 //   messages.ts     messages with their fan-out, delivery and attempt lists
 //   queue.ts        the delivery queue: claim, load, complete, defer, requeue
+//   destinations.ts destinations (polling endpoints), consumers' positions, their attempts
 //   holds.ts        held deliveries and endpoint circuits
 import type { Store } from '../store.js';
 import { SqliteHolds } from './holds.js';

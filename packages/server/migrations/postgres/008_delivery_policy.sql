@@ -1,0 +1,10 @@
+-- Per-tenant delivery rules, all optional (NULL inherits): an application's and an endpoint's
+-- retry schedule and request timeout ({"retrySchedule": ["5s", ...], "timeout": 10}), an
+-- endpoint's content filter over the payload, an event type's schema enforcement
+-- ('off' | 'warn' | 'reject') and the schema violations recorded on a message accepted under 'warn'.
+-- JSON (not JSONB): documents are returned to users with their key order kept.
+ALTER TABLE application ADD COLUMN delivery_policy JSON;
+ALTER TABLE endpoint ADD COLUMN delivery_policy JSON;
+ALTER TABLE endpoint ADD COLUMN content_filter JSON;
+ALTER TABLE event_type ADD COLUMN schema_enforcement TEXT NOT NULL DEFAULT 'off';
+ALTER TABLE message ADD COLUMN schema_violations JSON;
