@@ -113,6 +113,33 @@ describe('the circuit breaker per endpoint', () => {
     expect((await destination(h, app.id, later.id, ep.id)).heldBy).toBeNull();
   });
 
+  it("an open circuit's probe has until its endpoint's own timeout (and the margin to record it)", async () => {
+    // The probe's answer waits until the test has read the half-open circuit.
+    let hold: Promise<void> | null = null;
+    let release = () => {};
+    rx.on('/cb-timeout', async () => {
+      if (hold) await hold;
+      return { status: 503 };
+    });
+    const app = await createApp(h);
+    // The server's timeout is 15 s; this endpoint's is 2 s.
+    const ep = await createEndpoint(h, app.id, rx, '/cb-timeout', { timeout: 2 });
+    for (let i = 0; i < 3; i++) {
+      const m = await sendMessage(h, app.id);
+      await attemptRecorded(h, m.id, ep.id, 1);
+    }
+    const opened = await h.herald.store.getCircuit(ep.id);
+    expect(opened.state).toBe('open');
+    hold = new Promise<void>((r) => (release = r));
+    clock.t = opened.nextProbeAt!;
+    h.wake();
+    await until('the probe to be claimed', async () => (await h.herald.store.getCircuit(ep.id)).state === 'half-open');
+    // 5 s: the dispatcher's margin for recording the probe's attempt.
+    expect((await h.herald.store.getCircuit(ep.id)).probeUntil).toBe(clock.t + 2 * S + 5 * S);
+    release();
+    await until('the probe to fail', async () => (await h.herald.store.getCircuit(ep.id)).consecutiveFailures === 4);
+  });
+
   it('4xx answers other than 429 do not count; 429s do', async () => {
     let status = 404;
     rx.on('/cb4xx', () => ({ status }));
