@@ -140,6 +140,47 @@ describe('the circuit breaker per endpoint', () => {
     await until('the probe to fail', async () => (await h.herald.store.getCircuit(ep.id)).consecutiveFailures === 4);
   });
 
+  it('a held delivery has not ended: at an endpoint ordered by key, the next message of its key stays parked', async () => {
+    let status = 503;
+    rx.on('/cb-order', () => ({ status }));
+    const app = await createApp(h);
+    const ep = await createEndpoint(h, app.id, rx, '/cb-order', { ordering: 'key' });
+    const m1 = await sendMessage(h, app.id, { orderingKey: 'k' });
+    const m2 = await sendMessage(h, app.id, { orderingKey: 'k' });
+    expect((await destination(h, app.id, m2.id, ep.id)).waitingFor).toBe(m1.id);
+    // m1 fails three times in a row (its retries), which opens the circuit; its next retry is held.
+    await attemptRecorded(h, m1.id, ep.id, 1);
+    for (const n of [2, 3]) {
+      clock.advance(2 * S);
+      h.wake();
+      await attemptRecorded(h, m1.id, ep.id, n);
+    }
+    const opened = await h.herald.store.getCircuit(ep.id);
+    expect(opened.state).toBe('open');
+    clock.advance(2 * S);
+    h.wake();
+    await until('m1 held', async () => (await row(h, m1.id, ep.id)).held_by === 'circuit');
+    const d1 = await destination(h, app.id, m1.id, ep.id);
+    expect(d1).toMatchObject({ heldBy: 'circuit', waitingFor: null });
+    // m2 still waits for m1: parked (no due time), never attempted.
+    expect(await destination(h, app.id, m2.id, ep.id)).toMatchObject({ waitingFor: m1.id, heldBy: null });
+    expect(await row(h, m2.id, ep.id)).toMatchObject({ next_attempt_at: null, attempt_count: 0 });
+    expect(rx.forMessage('/cb-order', m2.id)).toHaveLength(0);
+
+    // m1 probes and succeeds: its turn ends, and only then m2 goes.
+    status = 200;
+    clock.t = opened.nextProbeAt!;
+    h.wake();
+    await until('m2 delivered', async () => {
+      if ((await row(h, m2.id, ep.id)).status === 0) return true;
+      clock.advance(100);
+      h.wake();
+      return false;
+    });
+    const got = rx.received('/cb-order').map((r) => r.headers['webhook-id'] ?? r.headers['svix-id']);
+    expect(got).toEqual([m1.id, m1.id, m1.id, m1.id, m2.id]);
+  });
+
   it('4xx answers other than 429 do not count; 429s do', async () => {
     let status = 404;
     rx.on('/cb4xx', () => ({ status }));
