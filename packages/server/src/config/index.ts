@@ -49,9 +49,16 @@ export interface Config {
     /** Which header families carry the signature. */
     signatureHeaders: ('svix' | 'webhook')[];
     concurrency: number;
+    /** The most attempts in flight to one endpoint; the adaptive limit stays between 1 and this. */
     perEndpointConcurrency: number;
     pollMs: number;
     leaseMs: number;
+    /**
+     * The circuit breaker per endpoint (domain/hold.ts): failures in a row that open it
+     * (HERALD_CIRCUIT_FAILURES, 0 = off), the first cool-down (HERALD_CIRCUIT_COOLDOWN) and its
+     * ceiling as it doubles (HERALD_CIRCUIT_MAX_COOLDOWN).
+     */
+    circuit: { failures: number; cooldownMs: number; maxCooldownMs: number };
   };
   /** Retention: message payloads go when their own retention ends; these bound the rest. */
   retention: {
@@ -129,6 +136,12 @@ export function loadConfig(env: Env = process.env): Config {
       perEndpointConcurrency: v.HERALD_ENDPOINT_CONCURRENCY,
       pollMs: v.HERALD_POLL_INTERVAL,
       leaseMs: v.HERALD_LEASE,
+      circuit: {
+        failures: v.HERALD_CIRCUIT_FAILURES,
+        cooldownMs: v.HERALD_CIRCUIT_COOLDOWN,
+        // Unset, the ceiling is 10 minutes, or the first cool-down if that is longer.
+        maxCooldownMs: v.HERALD_CIRCUIT_MAX_COOLDOWN ?? Math.max(600_000, v.HERALD_CIRCUIT_COOLDOWN),
+      },
     },
     retention: {
       attemptMs: v.HERALD_ATTEMPT_RETENTION,

@@ -255,7 +255,26 @@ export const SERVER_VARIABLES = {
   HERALD_ENDPOINT_CONCURRENCY: variable({
     kind: kinds.integer(1, 10_000),
     default: '64',
-    help: 'deliveries in flight to one endpoint, so a slow endpoint cannot take every worker',
+    help:
+      'the most deliveries in flight to one endpoint, so a slow endpoint cannot take every worker; each worker adapts its own limit between 1 and this ' +
+      '(halved on a 429 or a timeout, raised by one per round of other answers)',
+  }),
+  HERALD_CIRCUIT_FAILURES: variable({
+    kind: kinds.integer(0, 10_000),
+    default: '5',
+    help:
+      "failures in a row (timeouts, connection errors, 5xx, 429; other 4xx do not count) that open an endpoint's circuit: its due deliveries are held, " +
+      'without using up retries, until a probe succeeds; `0` turns the circuit breaker off',
+  }),
+  HERALD_CIRCUIT_COOLDOWN: variable({
+    kind: kinds.duration(10, 86_400_000),
+    default: '30s',
+    help: 'how long an open circuit waits before one delivery probes the endpoint; doubles after every failed probe',
+  }),
+  HERALD_CIRCUIT_MAX_COOLDOWN: variable({
+    kind: kinds.duration(10, 86_400_000),
+    defaultText: '`10m`, or `HERALD_CIRCUIT_COOLDOWN` if that is longer',
+    help: 'the longest cool-down',
   }),
   HERALD_POLL_INTERVAL: variable({
     kind: kinds.duration(10, 60_000),
@@ -365,6 +384,13 @@ export const RULES: readonly Rule<typeof SERVER_VARIABLES>[] = [
   (v: Values) =>
     v.HERALD_LEASE !== undefined && v.HERALD_DELIVERY_TIMEOUT !== undefined && v.HERALD_LEASE < v.HERALD_DELIVERY_TIMEOUT * 2
       ? { variable: 'HERALD_LEASE', message: `must be at least twice HERALD_DELIVERY_TIMEOUT (${v.HERALD_DELIVERY_TIMEOUT} ms), got ${v.HERALD_LEASE} ms` }
+      : undefined,
+  (v: Values) =>
+    v.HERALD_CIRCUIT_MAX_COOLDOWN !== undefined && v.HERALD_CIRCUIT_COOLDOWN !== undefined && v.HERALD_CIRCUIT_MAX_COOLDOWN < v.HERALD_CIRCUIT_COOLDOWN
+      ? {
+          variable: 'HERALD_CIRCUIT_MAX_COOLDOWN',
+          message: `must be at least HERALD_CIRCUIT_COOLDOWN (${v.HERALD_CIRCUIT_COOLDOWN} ms), got ${v.HERALD_CIRCUIT_MAX_COOLDOWN} ms`,
+        }
       : undefined,
   (v: Values) =>
     v.HERALD_API_RATE_LIMIT === null && v.HERALD_API_RATE_BURST !== undefined
