@@ -25,6 +25,7 @@ import { loadMigrations } from './store/migrate.js';
 import { PgStore } from './store/postgres/pg-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { startTracing } from './telemetry/tracing.js';
 import { VERSION } from './version.js';
 
 export interface Herald {
@@ -94,6 +95,8 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
   }
   const now = opts.now ?? Date.now;
   const store = await openStore(config, sealer, opts.migrate ?? true);
+  // Loaded only when the OTEL_* environment asks for traces (telemetry/tracing.ts).
+  const tracing = config.tracing ? await startTracing(VERSION, config.tracing.exporter) : null;
   const ids = new IdGenerator((n) => randomBytes(n));
   const operational = new OperationalEvents({ store, ids, now, appUid: config.operationalAppUid });
   const metrics = new Metrics(store, now);
@@ -113,6 +116,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     ssrf: new SsrfGuard(config.ssrfAllowlist),
     storeHealth: new StoreHealth(store, metrics, now),
     closing: stopping.signal,
+    tracing,
   };
   const api = await buildApi(deps, { logger: opts.logger });
   let dispatcher: Dispatcher | null = null;
@@ -155,6 +159,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
         void operational.attempted(e.attempt, e.attemptNumber, e.next, e.msgEventId);
       },
       onEndpointDisabled: (e) => void operational.endpointDisabled(e.appId, e.endpointId, e.failSince),
+      tracing,
     });
     dispatcher.start();
     purger = new Purger({
@@ -188,6 +193,8 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       await purger?.stop();
       await dispatcher?.stop();
       await store.close();
+      // Export the spans still buffered.
+      await tracing?.shutdown();
     },
   };
 }

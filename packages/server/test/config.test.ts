@@ -31,6 +31,20 @@ describe('config', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('turns OpenTelemetry traces on only when the OTEL_* environment asks, with the protocol it names', () => {
+    expect(load({}).tracing).toBeNull();
+    expect(load({ OTEL_SERVICE_NAME: 'herald' }).tracing).toBeNull();
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({ exporter: 'proto' });
+    expect(load({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing).toEqual({ exporter: 'json' });
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }).tracing).toEqual({ exporter: 'proto' });
+    expect(load({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing).toEqual({ exporter: 'proto' });
+    expect(load({ OTEL_TRACES_EXPORTER: 'console' }).tracing).toEqual({ exporter: 'console' });
+    expect(load({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracing).toBeNull();
+    expect(load({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracing).toBeNull();
+    refuses({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL', /http\/protobuf or http\/json/);
+    refuses({ OTEL_TRACES_EXPORTER: 'zipkin' }, 'OTEL_TRACES_EXPORTER', /otlp, console or none/);
+  });
+
   it('reads retry schedules with units, and none', () => {
     expect(load({ HERALD_RETRY_SCHEDULE: '1s,2s,500ms,1m,1h' }).delivery.retryScheduleMs).toEqual([1000, 2000, 500, 60_000, 3_600_000]);
     expect(load({ HERALD_RETRY_SCHEDULE: 'none' }).delivery.retryScheduleMs).toEqual([]);

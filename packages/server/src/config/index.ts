@@ -59,7 +59,15 @@ export interface Config {
     /** Rows per purge batch (each its own short commit). */
     batchSize: number;
   };
+  /**
+   * OpenTelemetry traces (telemetry/tracing.ts): the exporter the standard OTEL_* environment
+   * chooses, or null when it asks for none. The SDK reads the rest of OTEL_* itself.
+   */
+  tracing: { exporter: TracesExporter } | null;
 }
+
+/** `proto` and `json`: OTLP over HTTP (OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf, http/json). */
+export type TracesExporter = 'proto' | 'json' | 'console';
 
 export interface EgressConfig {
   /** Local IPv4/IPv6 addresses delivery connections are bound to (HERALD_EGRESS_ADDRESSES). */
@@ -321,6 +329,26 @@ function operationalApp(env: Env): string {
   return v;
 }
 
+/**
+ * Traces are on with an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or OTEL_TRACES_EXPORTER other than `none`, unless
+ * OTEL_SDK_DISABLED=true. Only the variables that decide whether and how Herald starts the SDK
+ * are read here; the SDK reads the others (endpoint, headers, sampler, service name) itself.
+ */
+function tracing(env: Env): Config['tracing'] {
+  if (str(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return null;
+  const exporter = str(env, 'OTEL_TRACES_EXPORTER')?.split(',')[0]?.trim().toLowerCase();
+  if (exporter === 'none') return null;
+  if (!exporter && !str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') && !str(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')) return null;
+  if (exporter === 'console') return { exporter: 'console' };
+  if (exporter && exporter !== 'otlp') throw new ConfigError('OTEL_TRACES_EXPORTER', `'${exporter}' is not supported; use otlp, console or none`);
+  const name = str(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = (str(env, name) ?? 'http/protobuf').toLowerCase();
+  if (protocol === 'http/protobuf') return { exporter: 'proto' };
+  if (protocol === 'http/json') return { exporter: 'json' };
+  throw new ConfigError(name, `'${protocol}' is not supported; use http/protobuf or http/json`);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = str(env, 'HERALD_HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError('HERALD_HOST', `'${host}' is not a host name or IP address`);
@@ -370,5 +398,6 @@ export function loadConfig(env: Env = process.env): Config {
     egress: Object.freeze(egress(env)),
     delivery: Object.freeze(delivery(env)),
     retention: Object.freeze(retention(env)),
+    tracing: tracing(env),
   });
 }

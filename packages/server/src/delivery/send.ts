@@ -22,6 +22,8 @@ export interface DeliveryRequest {
   timestampSeconds: number;
   /** This request's total deadline (the endpoint's or application's policy); the sender's own by default. */
   timeoutMs?: number;
+  /** The W3C traceparent of the attempt's span, when tracing is on. */
+  traceparent?: string;
 }
 
 export interface DeliveryResult {
@@ -135,6 +137,7 @@ export class Sender {
       h[`${p}-timestamp`] = String(req.timestampSeconds);
       h[`${p}-signature`] = signature;
     }
+    if (req.traceparent) h.traceparent = req.traceparent;
     return h;
   }
 

@@ -17,6 +17,7 @@ import type { Attempt, Endpoint, Message } from '../domain/types.js';
 import { parsedSecret, type Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
 import { tooOldMessage, type SchemaVerdict } from '../store/migrate.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
+import type { Tracing } from '../telemetry/tracing.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -51,6 +52,8 @@ export interface DispatcherOptions {
     next: string;
   }) => void;
   onEndpointDisabled?: (e: { appId: string; endpointId: string; failSince: number | null }) => void;
+  /** OpenTelemetry traces: a span around each attempt's send and settle; absent when tracing is off. */
+  tracing?: Tracing | null;
 }
 
 /** A throttled task within this much of its slot waits in memory instead of going back to the store. */
@@ -247,7 +250,14 @@ export class Dispatcher {
     this.inFlight++;
     try {
       const ready = await this.prepare(task, ctx);
-      if (ready) await this.settle(ready, await this.send(ready));
+      if (ready) {
+        const { message: m, endpoint } = ready;
+        const facts = { msgId: m.id, appId: task.appId, endpointId: endpoint.id, attemptNumber: attemptNumber(task), eventType: m.eventType };
+        const span = this.o.tracing?.attemptSpan(m.traceparent, facts);
+        if (span) ready.request.traceparent = span.traceparent;
+        const result = await this.send(ready);
+        await this.settle(ready, result).finally(() => span?.end({ statusCode: result.statusCode, outcome: result.outcome.kind, durationMs: result.durationMs }));
+      }
     } catch (e) {
       // The lease runs out and the task is retried: nothing is lost, at worst repeated.
       this.o.log?.error({ err: e, msgId: task.msgId, endpointId: task.endpointId }, 'delivery attempt failed unexpectedly');

@@ -46,13 +46,36 @@ export function newMessage(c: Ctx, appId: string, m: MessageInput): Message {
   };
 }
 
+interface AcceptOptions {
+  onlyEndpointId?: string;
+  triggerType?: number;
+  withContent?: boolean;
+  status?: number;
+  createApp?: Application;
+}
+
 /** Accept one message for `c.app` (creating nothing else); shared by create and send-example. */
-export async function acceptMessage(
-  c: Ctx,
-  m: MessageInput,
-  opts: { onlyEndpointId?: string; triggerType?: number; withContent?: boolean; status?: number; createApp?: Application } = {},
-) {
+export async function acceptMessage(c: Ctx, m: MessageInput, opts: AcceptOptions = {}) {
   const msg = newMessage(c, (c.app ?? opts.createApp)!.id, m);
+  // Tracing on: this acceptance is a span (continuing the caller's traceparent), and the message
+  // keeps that span's traceparent so every delivery attempt joins the same trace.
+  const span = c.deps.tracing?.acceptSpan(header(c.headers.traceparent));
+  if (span) msg.traceparent = span.traceparent;
+  try {
+    const accepted = await storeMessage(c, msg, m, opts);
+    span?.end({ msgId: msg.id, appId: msg.appId, eventType: msg.eventType });
+    return accepted;
+  } catch (e) {
+    span?.end(null, e);
+    throw e;
+  }
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function storeMessage(c: Ctx, msg: Message, m: MessageInput, opts: AcceptOptions) {
   // The event type's schema, when it enforces one: a 422 under 'reject', recorded under 'warn'.
   msg.schemaViolations = await enforcerOf(c.deps.store).check(msg.eventType, lazyPayload(m.payload, msg.payload), c.now);
   const withContent = opts.withContent ?? true;

@@ -43,8 +43,8 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
     }
     try {
       this.run(
-        'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, json(msg.schemaViolations),
+        'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, json(msg.schemaViolations), msg.traceparent ?? null,
       );
     } catch (e) {
       if (isUniqueViolation(e)) throw taken('message');

@@ -1,0 +1,176 @@
+// OpenTelemetry end to end, with real `herald` processes exporting to a real OTLP receiver (a
+// loopback HTTP server; helpers/otlp.ts decodes OTLP/protobuf and OTLP/JSON): one message is one
+// trace, from the API request that accepted it (continuing the producer's traceparent) to every
+// delivery attempt, each attempt a child of the acceptance even when another process runs it, and
+// the traceparent the endpoint receives names the attempt's span. On SQLite one `herald serve`
+// does both; on PostgreSQL `herald serve --no-dispatch` accepts and `herald worker` delivers.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
+import { exportedSpans, type ExportedSpan } from './helpers/otlp.js';
+import { usePostgresProcesses } from './helpers/pg-processes.js';
+import { Receiver } from './helpers/receiver.js';
+import { until } from './helpers/wait.js';
+
+const TOKEN = 'otel_test_token_0123456789abcdef';
+const SERVER = 2;
+const CLIENT = 3;
+
+/** The OTEL_* environment of a process exporting to `otlp`, named `instance` in its resource. */
+function otelEnv(otlp: Receiver, protocol: 'http/protobuf' | 'http/json', instance: string): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url(''),
+    OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+    OTEL_SERVICE_NAME: 'herald-under-test',
+    OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${instance}`,
+    OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+    OTEL_BSP_SCHEDULE_DELAY: '50',
+  };
+}
+
+/**
+ * Against a running API (and a dispatcher somewhere): a message sent with a producer's
+ * traceparent fails once and then succeeds; its trace holds the acceptance and both attempts.
+ */
+async function oneMessageOneTrace(apiUrl: string, rx: Receiver, otlp: Receiver, where: { api: string; worker: string }) {
+  const must = expecting(apiUrl, TOKEN);
+  const app = await must('POST', '/api/v1/app', 201, { name: 'traced', uid: `traced-${where.api}` });
+  rx.on('/traced', Receiver.sequence({ status: 500 }, { status: 200 }));
+  const ep = await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/traced') });
+
+  const traceId = randomBytes(16).toString('hex');
+  const producerSpan = randomBytes(8).toString('hex');
+  const res = await fetch(`${apiUrl}/api/v1/app/${app.id}/msg`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', traceparent: `00-${traceId}-${producerSpan}-01` },
+    body: JSON.stringify({ eventType: 'order.paid', payload: { n: 1 } }),
+  });
+  expect(res.status).toBe(202);
+  const msg = (await res.json()) as { id: string };
+
+  const deliveries = await rx.waitForCount(2, { path: '/traced', timeoutMs: 20_000 });
+  const spans = await until(
+    'the acceptance and both attempts exported',
+    () => {
+      const mine = exportedSpans(otlp.received('/v1/traces')).filter((s) => s.traceId === traceId);
+      return mine.length >= 3 ? mine : null;
+    },
+    20_000,
+  );
+  const accept = spans.find((s) => s.name === 'herald.message.accept')!;
+  const attempts = spans
+    .filter((s) => s.name === 'herald.deliver')
+    .sort((a, b) => Number(a.attributes['herald.attempt_number']) - Number(b.attributes['herald.attempt_number']));
+
+  // The acceptance continues the producer's trace and names the message.
+  expect(accept).toMatchObject({
+    parentSpanId: producerSpan,
+    kind: SERVER,
+    attributes: { 'herald.msg_id': msg.id, 'herald.app_id': app.id, 'herald.event_type': 'order.paid' },
+    resource: { 'service.name': 'herald-under-test', 'service.instance.id': where.api },
+  });
+  // Each attempt is a child of the acceptance, in the process that delivered it.
+  expect(attempts).toHaveLength(2);
+  const expected = (n: number, status: number, outcome: string): Partial<ExportedSpan> => ({
+    parentSpanId: accept.spanId,
+    kind: CLIENT,
+    attributes: expect.objectContaining({
+      'herald.msg_id': msg.id,
+      'herald.endpoint_id': ep.id,
+      'herald.attempt_number': n,
+      'http.response.status_code': status,
+      'herald.outcome': outcome,
+      'herald.duration_ms': expect.any(Number),
+    }),
+    resource: expect.objectContaining({ 'service.instance.id': where.worker }),
+  });
+  expect(attempts[0]).toMatchObject(expected(1, 500, 'retry'));
+  expect(attempts[1]).toMatchObject(expected(2, 200, 'success'));
+  // The endpoint received each attempt's own span as its traceparent.
+  expect(deliveries.map((d) => d.headers.traceparent)).toEqual(attempts.map((a) => `00-${traceId}-${a.spanId}-01`));
+
+  // Without a traceparent from the producer, the acceptance starts the trace.
+  const second = await must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'order.shipped', payload: {} });
+  const [delivered] = await rx.waitForCount(1, { path: '/traced', where: (r) => r.headers['svix-id'] === second.id, timeoutMs: 20_000 });
+  const [, secondTrace, attemptSpan] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(delivered!.headers.traceparent))!;
+  const trace = await until('the second trace exported', () => {
+    const mine = exportedSpans(otlp.received('/v1/traces')).filter((s) => s.traceId === secondTrace);
+    return mine.length >= 2 ? mine : null;
+  });
+  const root = trace.find((s) => s.name === 'herald.message.accept')!;
+  expect(root).toMatchObject({ parentSpanId: '', attributes: { 'herald.msg_id': second.id, 'herald.event_type': 'order.shipped' } });
+  expect(trace.find((s) => s.name === 'herald.deliver')).toMatchObject({ spanId: attemptSpan, parentSpanId: root.spanId });
+}
+
+describe('tracing on SQLite: one herald serve exporting OTLP/protobuf', () => {
+  let rx: Receiver;
+  let otlp: Receiver;
+  let dataDir: string;
+  let api: Served | undefined;
+  let plain: Served | undefined;
+  beforeAll(async () => {
+    rx = await Receiver.start();
+    otlp = await Receiver.start();
+    dataDir = mkdtempSync(join(tmpdir(), 'herald-otel-'));
+  });
+  afterAll(async () => {
+    await killAll(api, plain);
+    await rx?.close();
+    await otlp?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('one message is one trace: the acceptance, then each attempt as its child, with the traceparent sent', async () => {
+    api = await serve({
+      HERALD_DATA_DIR: dataDir,
+      HERALD_API_TOKEN: TOKEN,
+      HERALD_POLL_INTERVAL: '50ms',
+      HERALD_RETRY_SCHEDULE: '100ms',
+      ...otelEnv(otlp, 'http/protobuf', 'single'),
+    });
+    await oneMessageOneTrace(api.url, rx, otlp, { api: 'single', worker: 'single' });
+    expect(otlp.received('/v1/traces').every((r) => r.headers['content-type'] === 'application/x-protobuf')).toBe(true);
+    await api.stop();
+  });
+
+  it('with tracing off, deliveries carry no traceparent', async () => {
+    plain = await serve({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: TOKEN, HERALD_POLL_INTERVAL: '50ms' });
+    const must = expecting(plain.url, TOKEN);
+    const app = await must('POST', '/api/v1/app', 201, { name: 'untraced' });
+    rx.on('/untraced', { status: 200 });
+    await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/untraced') });
+    await must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'plain', payload: {} });
+    const [d] = await rx.waitForCount(1, { path: '/untraced' });
+    expect(d!.headers.traceparent).toBeUndefined();
+    await plain.stop();
+  });
+});
+
+describe('tracing on PostgreSQL: herald serve --no-dispatch and herald worker exporting OTLP/JSON', () => {
+  let api: Served | undefined;
+  let worker: CliProcess | undefined;
+  let otlp: Receiver;
+  const fixture = usePostgresProcesses({
+    token: TOKEN,
+    dataDirPrefix: 'herald-pg-otel-',
+    env: { HERALD_POLL_INTERVAL: '50ms', HERALD_RETRY_SCHEDULE: '100ms' },
+    processes: () => [worker, api],
+  });
+  beforeAll(async () => {
+    otlp = await Receiver.start();
+  });
+  afterAll(async () => {
+    await otlp?.close();
+  });
+
+  it('the worker continues the trace the API process started, from the traceparent stored with the message', async () => {
+    api = await serve(fixture.env(otelEnv(otlp, 'http/json', 'api')), ['--no-dispatch']);
+    worker = spawnCli(['worker', '--no-migrate'], fixture.env(otelEnv(otlp, 'http/json', 'worker')));
+    await worker.waitFor('the worker to start', () => /dispatching/.test(worker!.stdout()));
+    await oneMessageOneTrace(api.url, fixture.rx(), otlp, { api: 'api', worker: 'worker' });
+    expect(otlp.received('/v1/traces').every((r) => r.headers['content-type'] === 'application/json')).toBe(true);
+  });
+});
