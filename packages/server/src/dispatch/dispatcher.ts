@@ -256,7 +256,12 @@ export class Dispatcher {
         const span = this.o.tracing?.attemptSpan(m.traceparent, facts);
         if (span) ready.request.traceparent = span.traceparent;
         const result = await this.send(ready);
-        await this.settle(ready, result).finally(() => span?.end({ statusCode: result.statusCode, outcome: result.outcome.kind, durationMs: result.durationMs }));
+        let outcome = 'unsettled';
+        try {
+          outcome = await this.settle(ready, result);
+        } finally {
+          span?.end({ statusCode: result.statusCode, outcome, durationMs: result.durationMs });
+        }
       }
     } catch (e) {
       // The lease runs out and the task is retried: nothing is lost, at worst repeated.
@@ -349,9 +354,10 @@ export class Dispatcher {
 
   /**
    * Phase 4, settle: decide the outcome (domain/outcome.ts), record the attempt and the task's
-   * next state under the lease's fence, and tell the observers.
+   * next state under the lease's fence, and tell the observers. Returns the attempt's outcome as
+   * the metrics name it: success, else what comes next (retry, exhausted, abort, disable).
    */
-  private async settle({ task, endpoint, message, startedAt, policy }: Prepared, result: DeliveryResult): Promise<void> {
+  private async settle({ task, endpoint, message, startedAt, policy }: Prepared, result: DeliveryResult): Promise<string> {
     const settledAt = this.o.now();
     const outcome = settle(result.outcome, task, settledAt, {
       retryScheduleMs: policy.retryScheduleMs,
@@ -375,5 +381,6 @@ export class Dispatcher {
     if (!done.fenced) this.o.log?.warn({ msgId: task.msgId, endpointId: task.endpointId }, 'lease lost during the attempt; a newer owner decides');
     this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: attemptNumber(task), msgEventId: message.eventId, result, next: outcome.next.kind });
     if (done.disabled) this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id, failSince: done.failSince });
+    return result.outcome.kind === 'success' ? 'success' : outcome.next.kind;
   }
 }
