@@ -25,6 +25,7 @@ import { loadMigrations } from './store/migrate.js';
 import { PgStore } from './store/postgres/pg-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { startOtelMetrics } from './telemetry/otel-metrics.js';
 import { startTracing } from './telemetry/tracing.js';
 import { VERSION } from './version.js';
 
@@ -100,6 +101,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
   const ids = new IdGenerator((n) => randomBytes(n));
   const operational = new OperationalEvents({ store, ids, now, appUid: config.operationalAppUid });
   const metrics = new Metrics(store, now);
+  if (config.otelMetrics) metrics.otel = await startOtelMetrics(VERSION, config.otelMetrics.exporter, config.otelMetrics.intervalMs);
   // Aborted when close() starts, so long polls answer at once instead of holding up the stop.
   const stopping = new AbortController();
   const deps: ApiDeps = {
@@ -148,8 +150,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       log: api.log,
       onAttempt: (e) => {
         const outcome = e.result.outcome.kind === 'success' ? 'success' : e.next;
-        deps.metrics.deliveries.inc({ outcome });
-        deps.metrics.deliveryDuration.observe({ outcome }, e.result.durationMs / 1000);
+        deps.metrics.attempted(outcome, e.result.durationMs / 1000);
         if (e.result.outcome.kind !== 'success') {
           api.log.warn(
             { msgId: e.attempt.msgId, attemptId: e.attempt.id, endpointId: e.endpoint.id, statusCode: e.result.statusCode, next: e.next },
@@ -193,8 +194,9 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       await purger?.stop();
       await dispatcher?.stop();
       await store.close();
-      // Export the spans still buffered.
+      // Export the spans still buffered, and the metrics' last figures.
       await tracing?.shutdown();
+      await metrics.otel?.shutdown();
     },
   };
 }

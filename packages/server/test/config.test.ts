@@ -45,6 +45,18 @@ describe('config', () => {
     refuses({ OTEL_TRACES_EXPORTER: 'zipkin' }, 'OTEL_TRACES_EXPORTER', /otlp, console or none/);
   });
 
+  it('turns OpenTelemetry metrics on the same way, each signal with its own exporter and protocol', () => {
+    expect(load({}).otelMetrics).toBeNull();
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).otelMetrics).toEqual({ exporter: 'proto', intervalMs: 60_000 });
+    const split = load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json', OTEL_METRIC_EXPORT_INTERVAL: '5000' });
+    expect(split.otelMetrics).toEqual({ exporter: 'json', intervalMs: 5000 });
+    expect(split.tracing).toEqual({ exporter: 'proto' });
+    const tracesOnly = load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_METRICS_EXPORTER: 'none' });
+    expect([tracesOnly.tracing, tracesOnly.otelMetrics]).toEqual([{ exporter: 'proto' }, null]);
+    refuses({ OTEL_METRICS_EXPORTER: 'prometheus' }, 'OTEL_METRICS_EXPORTER', /otlp, console or none/);
+    refuses({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_METRIC_EXPORT_INTERVAL: 'soon' }, 'OTEL_METRIC_EXPORT_INTERVAL', /milliseconds/);
+  });
+
   it('reads retry schedules with units, and none', () => {
     expect(load({ HERALD_RETRY_SCHEDULE: '1s,2s,500ms,1m,1h' }).delivery.retryScheduleMs).toEqual([1000, 2000, 500, 60_000, 3_600_000]);
     expect(load({ HERALD_RETRY_SCHEDULE: 'none' }).delivery.retryScheduleMs).toEqual([]);

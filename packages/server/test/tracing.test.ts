@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expecting, killAll, serve, spawnCli, type CliProcess, type Served } from './helpers/cli.js';
-import { exportedSpans, type ExportedSpan } from './helpers/otlp.js';
+import { exportedMetricTotals, exportedSpans, type ExportedSpan } from './helpers/otlp.js';
 import { usePostgresProcesses } from './helpers/pg-processes.js';
 import { Receiver } from './helpers/receiver.js';
 import { until } from './helpers/wait.js';
@@ -28,6 +28,9 @@ function otelEnv(otlp: Receiver, protocol: 'http/protobuf' | 'http/json', instan
     OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${instance}`,
     OTEL_TRACES_SAMPLER: 'parentbased_always_on',
     OTEL_BSP_SCHEDULE_DELAY: '50',
+    // Metrics go as OTLP/JSON whatever the traces use (the per-signal protocol wins).
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+    OTEL_METRIC_EXPORT_INTERVAL: '200',
   };
 }
 
@@ -103,6 +106,19 @@ async function oneMessageOneTrace(apiUrl: string, rx: Receiver, otlp: Receiver, 
   const root = trace.find((s) => s.name === 'herald.message.accept')!;
   expect(root).toMatchObject({ parentSpanId: '', attributes: { 'herald.msg_id': second.id, 'herald.event_type': 'order.shipped' } });
   expect(trace.find((s) => s.name === 'herald.deliver')).toMatchObject({ spanId: attemptSpan, parentSpanId: root.spanId });
+
+  // The same events as OpenTelemetry metrics, under the Prometheus metrics' outcome labels.
+  const expectedTotals = {
+    'herald.messages.accepted': 2,
+    'herald.deliveries{retry}': 1,
+    'herald.deliveries{success}': 2,
+    'herald.delivery.duration{retry}': 1,
+    'herald.delivery.duration{success}': 2,
+  };
+  await until('the metrics exported', () => {
+    const totals = exportedMetricTotals(otlp.received('/v1/metrics'));
+    return Object.entries(expectedTotals).every(([k, v]) => totals[k] === v);
+  });
 }
 
 describe('tracing on SQLite: one herald serve exporting OTLP/protobuf', () => {

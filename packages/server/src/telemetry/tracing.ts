@@ -14,7 +14,7 @@
 //                          attempt hours later in another process joins the message's trace. Its
 //                          own traceparent goes out with the request.
 import type { Span, SpanContext, Tracer } from '@opentelemetry/api';
-import type { TracesExporter } from '../config/index.js';
+import type { OtelExporter } from '../config/index.js';
 
 export interface AcceptSpan {
   /** The W3C traceparent of this span: stored with the message. */
@@ -59,7 +59,7 @@ export function formatTraceparent(c: SpanContext): string {
 }
 
 /** Start the SDK: a tracer provider with the OTLP (or console) exporter behind a batch processor. */
-export async function startTracing(version: string, kind: TracesExporter): Promise<Tracing> {
+export async function startTracing(version: string, kind: OtelExporter): Promise<Tracing> {
   const [api, sdk, resources] = await Promise.all([import('@opentelemetry/api'), import('@opentelemetry/sdk-trace-base'), import('@opentelemetry/resources')]);
   const exporter =
     kind === 'console'

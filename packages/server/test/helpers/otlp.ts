@@ -134,3 +134,46 @@ function fromProtobuf(body: Buffer): ExportedSpan[] {
     );
   });
 }
+
+/**
+ * The latest value of every counter and histogram count in the OTLP/JSON metric exports on
+ * record, by `name` or `name{outcome}`, summed over the processes that exported it (identified by
+ * service.instance.id). Counters are cumulative, so the latest export of each process holds its total.
+ */
+export function exportedMetricTotals(requests: ReceivedRequest[]): Record<string, number> {
+  const latest = new Map<string, number>();
+  for (const r of requests) {
+    const body = JSON.parse(r.text) as {
+      resourceMetrics?: {
+        resource?: { attributes?: JsonKeyValue[] };
+        scopeMetrics?: {
+          metrics?: {
+            name: string;
+            sum?: { dataPoints?: { attributes?: JsonKeyValue[]; asInt?: number | string; asDouble?: number }[] };
+            histogram?: { dataPoints?: { attributes?: JsonKeyValue[]; count?: number | string }[] };
+          }[];
+        }[];
+      }[];
+    };
+    for (const rm of body.resourceMetrics ?? []) {
+      const instance = String(jsonAttrs(rm.resource?.attributes)['service.instance.id'] ?? '');
+      for (const sm of rm.scopeMetrics ?? []) {
+        for (const m of sm.metrics ?? []) {
+          const points = m.sum?.dataPoints ?? m.histogram?.dataPoints ?? [];
+          for (const p of points) {
+            const outcome = jsonAttrs(p.attributes).outcome;
+            const key = outcome === undefined ? m.name : `${m.name}{${outcome}}`;
+            const value = 'count' in p ? Number(p.count) : Number((p as { asInt?: number | string }).asInt ?? (p as { asDouble?: number }).asDouble);
+            latest.set(`${instance}\n${key}`, value);
+          }
+        }
+      }
+    }
+  }
+  const totals: Record<string, number> = {};
+  for (const [k, v] of latest) {
+    const key = k.slice(k.indexOf('\n') + 1);
+    totals[key] = (totals[key] ?? 0) + v;
+  }
+  return totals;
+}

@@ -121,7 +121,7 @@ async function emitOnce(c: Ctx, e: Emission): Promise<Result> {
             : undefined,
         },
       });
-      c.deps.metrics.accepted.inc(messages.length);
+      c.deps.metrics.messagesAccepted(messages.length);
       return { status, body: emitOut(messages) };
     } catch (err) {
       if (err instanceof StaleStateError) continue;

@@ -89,7 +89,7 @@ async function storeMessage(c: Ctx, msg: Message, m: MessageInput, opts: AcceptO
       // The stored answer names the message; `replayMessage` renders it again for a repeat.
       idem: c.idem(status, out, (r) => r.id),
     });
-    c.deps.metrics.accepted.inc();
+    c.deps.metrics.messagesAccepted();
     return { status, body: out(message) };
   } catch (e) {
     if (e instanceof Error && 'status' in e && (e as { status: number }).status === 409) {
