@@ -5,7 +5,7 @@
 // the traceparent the endpoint receives names the attempt's span. On SQLite one `herald serve`
 // does both; on PostgreSQL `herald serve --no-dispatch` accepts and `herald worker` delivers.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,23 @@ async function oneMessageOneTrace(apiUrl: string, rx: Receiver, otlp: Receiver, 
     return Object.entries(expectedTotals).every(([k, v]) => totals[k] === v);
   });
 }
+
+describe('tracing off costs no SDK', () => {
+  it('no source file imports an OpenTelemetry package as a value except lazily, inside telemetry/', () => {
+    const src = new URL('../src/', import.meta.url);
+    const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const eager: string[] = [];
+    const lazy: string[] = [];
+    for (const f of files) {
+      const text = readFileSync(new URL(f, src), 'utf8');
+      // A static value import would load the package in every process, tracing on or not.
+      if (/^\s*import\s+(?!type\b)[^;]*?from\s+['"]@opentelemetry\//m.test(text)) eager.push(f);
+      if (/import\(\s*['"]@opentelemetry\//.test(text)) lazy.push(f);
+    }
+    expect(eager).toEqual([]);
+    expect(lazy.sort()).toEqual(['telemetry/otel-metrics.ts', 'telemetry/tracing.ts']);
+  });
+});
 
 describe('tracing on SQLite: one herald serve exporting OTLP/protobuf', () => {
   let rx: Receiver;
