@@ -4,7 +4,7 @@
 // delivery attempt, each attempt a child of the acceptance even when another process runs it, and
 // the traceparent the endpoint receives names the attempt's span. On SQLite one `herald serve`
 // does both; on PostgreSQL `herald serve --no-dispatch` accepts and `herald worker` delivers.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +166,35 @@ describe('tracing on SQLite: one herald serve exporting OTLP/protobuf', () => {
     });
     await oneMessageOneTrace(api.url, rx, otlp, { api: 'single', worker: 'single' });
     expect(otlp.received('/v1/traces').every((r) => r.headers['content-type'] === 'application/x-protobuf')).toBe(true);
+    await api.stop();
+  });
+
+  it('an Engage producer route traces each message it emits, under the request\'s traceparent', async () => {
+    api = await serve({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: TOKEN, HERALD_POLL_INTERVAL: '50ms', ...otelEnv(otlp, 'http/protobuf', 'single') });
+    const must = expecting(api.url, TOKEN);
+    await must('POST', '/api/v1/app', 201, { name: 'engage-traced', uid: 'engage-traced' });
+    await must('PUT', '/api/v1/app/engage-traced/engage/module', 200, { enabled: true });
+    rx.on('/engage', { status: 200 });
+    await must('POST', '/api/v1/app/engage-traced/endpoint', 201, { url: rx.url('/engage') });
+    const traceId = randomBytes(16).toString('hex');
+    const producerSpan = randomBytes(8).toString('hex');
+    const res = await fetch(`${api.url}/api/v1/app/engage-traced/engage/contact`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', traceparent: `00-${traceId}-${producerSpan}-01` },
+      body: JSON.stringify({ contactId: randomUUID(), attributes: { firstName: 'Ada' } }),
+    });
+    expect(res.status).toBe(202);
+    const { messageIds } = (await res.json()) as { messageIds: string[] };
+    expect(messageIds.length).toBeGreaterThan(0);
+    const spans = await until('the Engage messages\' spans', () => {
+      const mine = exportedSpans(otlp.received('/v1/traces')).filter((s) => s.traceId === traceId);
+      return mine.filter((s) => s.name === 'herald.deliver').length >= messageIds.length ? mine : null;
+    });
+    const accepts = spans.filter((s) => s.name === 'herald.message.accept');
+    expect(accepts.map((s) => s.attributes['herald.msg_id']).sort()).toEqual([...messageIds].sort());
+    expect(accepts.every((s) => s.parentSpanId === producerSpan)).toBe(true);
+    const acceptIds = new Set(accepts.map((s) => s.spanId));
+    expect(spans.filter((s) => s.name === 'herald.deliver').every((s) => acceptIds.has(s.parentSpanId))).toBe(true);
     await api.stop();
   });
 

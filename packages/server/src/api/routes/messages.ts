@@ -57,22 +57,38 @@ interface AcceptOptions {
 /** Accept one message for `c.app` (creating nothing else); shared by create and send-example. */
 export async function acceptMessage(c: Ctx, m: MessageInput, opts: AcceptOptions = {}) {
   const msg = newMessage(c, (c.app ?? opts.createApp)!.id, m);
-  // Tracing on: this acceptance is a span (continuing the caller's traceparent), and the message
-  // keeps that span's traceparent so every delivery attempt joins the same trace.
-  const span = c.deps.tracing?.acceptSpan(header(c.headers.traceparent));
-  if (span) msg.traceparent = span.traceparent;
+  const traced = traceAccepts(c, [msg]);
   try {
     const accepted = await storeMessage(c, msg, m, opts);
-    span?.end({ msgId: msg.id, appId: msg.appId, eventType: msg.eventType });
+    traced?.();
     return accepted;
   } catch (e) {
-    span?.end(null, e);
+    traced?.(e);
     throw e;
   }
 }
 
-function header(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+/**
+ * With tracing on, one `herald.message.accept` span per message (continuing the request's
+ * `traceparent`), whose traceparent the message keeps so every delivery attempt joins its trace.
+ * Call the result once the messages are stored, or with the error that stopped them.
+ */
+export function traceAccepts(c: Ctx, msgs: Message[]): ((error?: unknown) => void) | undefined {
+  const tracing = c.deps.tracing;
+  if (!tracing) return undefined;
+  const h = c.headers.traceparent;
+  const incoming = Array.isArray(h) ? h[0] : h;
+  const spans = msgs.map((m) => {
+    const span = tracing.acceptSpan(incoming);
+    m.traceparent = span.traceparent;
+    return span;
+  });
+  return (error) => {
+    spans.forEach((span, i) => {
+      const m = msgs[i]!;
+      span.end(error === undefined ? { msgId: m.id, appId: m.appId, eventType: m.eventType } : null, error);
+    });
+  };
 }
 
 async function storeMessage(c: Ctx, msg: Message, m: MessageInput, opts: AcceptOptions) {
