@@ -166,6 +166,13 @@ describe('tracing on SQLite: one herald serve exporting OTLP/protobuf', () => {
     });
     await oneMessageOneTrace(api.url, rx, otlp, { api: 'single', worker: 'single' });
     expect(otlp.received('/v1/traces').every((r) => r.headers['content-type'] === 'application/x-protobuf')).toBe(true);
+    // The OpenAPI document says which requests honour a traceparent.
+    const doc = (await (await fetch(`${api.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId: string; parameters?: { name: string }[] }>> };
+    const honouring = Object.values(doc.paths)
+      .flatMap((item) => Object.values(item))
+      .filter((o) => o.parameters?.some((p) => p.name === 'traceparent'))
+      .map((o) => o.operationId);
+    expect(honouring).toEqual(expect.arrayContaining(['v1.message.create', 'v1.endpoint.send-example', 'v1.engage.contact.upsert']));
     await api.stop();
   });
 
