@@ -1,4 +1,5 @@
 // Domain records as the store returns them. Times are epoch milliseconds.
+import type { EndpointOrdering } from './ordering.js';
 import type { ContentFilter } from './content-filter.js';
 import type { DeliveryPolicy } from './policy.js';
 
@@ -64,6 +65,8 @@ export interface Endpoint {
   /** The current signing secret, e.g. `whsec_...`. */
   secret: string;
   previousSecrets: RetiredSecret[];
+  /** Herald: 'key' delivers each ordering key's messages in order (domain/ordering.ts); 'none' orders nothing. */
+  ordering: EndpointOrdering;
   /** Its own retry schedule and timeout (domain/policy.ts); null or absent: its application's. */
   deliveryPolicy?: DeliveryPolicy | null;
   /** Only messages whose payload matches go to it (domain/content-filter.ts); null or absent: all. */
@@ -87,6 +90,8 @@ export interface Message {
   /** The W3C traceparent of the span that accepted it, when tracing was on; attempts continue that trace. */
   traceparent?: string | null;
   createdAt: number;
+  /** Herald: the key that orders this message's deliveries at endpoints with ordering 'key'. */
+  orderingKey?: string | null;
 }
 
 /** Svix's MessageStatus numbers, used for attempts, tasks and per-endpoint message status. */
@@ -113,6 +118,12 @@ export interface DeliveryTask {
   nextAttemptAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** The key ordering this delivery (fan-out sets it; the store then numbers the delivery), or null. */
+  orderedBy?: string | null;
+  /** The delivery's place in its (endpoint, key) order, from 1; null when not ordered. */
+  orderingSeq?: number | null;
+  /** While parked: the message ahead of it in its key. */
+  waitingFor?: string | null;
 }
 
 export interface Attempt {
