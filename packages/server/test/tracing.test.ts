@@ -43,6 +43,8 @@ async function oneMessageOneTrace(apiUrl: string, rx: Receiver, otlp: Receiver, 
   const app = await must('POST', '/api/v1/app', 201, { name: 'traced', uid: `traced-${where.api}` });
   rx.on('/traced', Receiver.sequence({ status: 500 }, { status: 200 }));
   const ep = await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/traced') });
+  // A custom header of the same name gives way to Herald's own trace context.
+  await must('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}/headers`, 204, { headers: { Traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`, TraceState: 'x=1', 'X-Team': 'a' } });
 
   const traceId = randomBytes(16).toString('hex');
   const producerSpan = randomBytes(8).toString('hex');
@@ -94,6 +96,10 @@ async function oneMessageOneTrace(apiUrl: string, rx: Receiver, otlp: Receiver, 
   expect(attempts[1]).toMatchObject(expected(2, 200, 'success'));
   // The endpoint received each attempt's own span as its traceparent.
   expect(deliveries.map((d) => d.headers.traceparent)).toEqual(attempts.map((a) => `00-${traceId}-${a.spanId}-01`));
+  expect(deliveries.map((d) => [d.headers.tracestate, d.headers['x-team']])).toEqual([
+    [undefined, 'a'],
+    [undefined, 'a'],
+  ]);
 
   // Without a traceparent from the producer, the acceptance starts the trace.
   const second = await must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'order.shipped', payload: {} });

@@ -137,7 +137,11 @@ export class Sender {
       h[`${p}-timestamp`] = String(req.timestampSeconds);
       h[`${p}-signature`] = signature;
     }
-    if (req.traceparent) h.traceparent = req.traceparent;
+    if (req.traceparent) {
+      // Herald's trace context replaces a custom header of the same name, whatever its case.
+      for (const k of Object.keys(h)) if (/^trace(parent|state)$/i.test(k)) delete h[k];
+      h.traceparent = req.traceparent;
+    }
     return h;
   }
 
