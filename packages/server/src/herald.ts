@@ -144,6 +144,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       retryScheduleMs: d.retryScheduleMs,
       concurrency: d.concurrency,
       perEndpointConcurrency: d.perEndpointConcurrency,
+      circuit: d.circuit,
       leaseMs: d.leaseMs,
       attemptTimeoutMs: d.timeoutMs,
       pollMs: d.pollMs,
@@ -160,8 +161,15 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
         void operational.attempted(e.attempt, e.attemptNumber, e.next, e.msgEventId);
       },
       onEndpointDisabled: (e) => void operational.endpointDisabled(e.appId, e.endpointId, e.failSince),
+      onCircuit: (e) => {
+        deps.metrics.circuitChanges.inc({ change: e.change });
+        api.log.warn({ endpointId: e.endpointId, consecutiveFailures: e.failures }, `endpoint circuit ${e.change}`);
+        void operational.circuitChanged(e.change, e.appId, e.endpointId, e.failures, e.circuit.since);
+      },
       tracing,
     });
+    const d0 = dispatcher;
+    deps.endpointLoad = (id) => d0.endpointLoad(id);
     dispatcher.start();
     purger = new Purger({
       store,
