@@ -322,8 +322,7 @@ export class Dispatcher {
       const ready = await this.prepare(task, ctx);
       if (ready) {
         const { message: m, endpoint } = ready;
-        const facts = { msgId: m.id, appId: task.appId, endpointId: endpoint.id, attemptNumber: attemptNumber(task), eventType: m.eventType };
-        const span = this.o.tracing?.attemptSpan(m.traceparent, facts);
+        const span = this.o.tracing?.attemptSpan(m.traceparent, { msgId: m.id, endpointId: endpoint.id, attemptNumber: attemptNumber(task) });
         if (span) ready.request.traceparent = span.traceparent;
         const result = await this.send(ready);
         let outcome = 'unsettled';

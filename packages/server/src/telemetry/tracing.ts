@@ -28,12 +28,11 @@ export interface AttemptSpan {
   end(r: { statusCode: number; outcome: string; durationMs: number }): void;
 }
 
+/** The application and event type are on the parent span (the message's), not repeated here. */
 export interface AttemptFacts {
   msgId: string;
-  appId: string;
   endpointId: string;
   attemptNumber: number;
-  eventType: string;
 }
 
 export interface Tracing {
@@ -100,9 +99,7 @@ export async function startTracing(version: string, kind: OtelExporter): Promise
           kind: SpanKind.CLIENT,
           attributes: {
             'herald.msg_id': a.msgId,
-            'herald.app_id': a.appId,
             'herald.endpoint_id': a.endpointId,
-            'herald.event_type': a.eventType,
             'herald.attempt_number': a.attemptNumber,
           },
         },
