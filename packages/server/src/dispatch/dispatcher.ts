@@ -303,6 +303,7 @@ export class Dispatcher {
         headers: endpoint.headers,
         timestampSeconds: Math.floor(startedAt / 1000),
         timeoutMs: policy.timeoutMs,
+        ...(endpoint.auth ? { auth: { endpointId: endpoint.id, auth: endpoint.auth } } : {}),
       };
       return { task, endpoint, message, request, startedAt, policy };
     } catch (e) {
