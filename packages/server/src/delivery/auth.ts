@@ -28,9 +28,7 @@ export interface AuthTarget {
 }
 
 /** The credentials of one attempt, or why there are none. */
-export type Prepared =
-  | { ok: true; authorization: string | null; dispatcher: Dispatcher | null; oauth: boolean }
-  | { ok: false; reason: string };
+export type Prepared = { ok: true; authorization: string | null; dispatcher: Dispatcher | null; oauth: boolean } | { ok: false; reason: string };
 
 export interface AuthOptions {
   guard: SsrfGuard;
@@ -91,8 +89,7 @@ export class EndpointAuthenticator {
     const dispatcher = this.dispatcherFor(t);
     const { http, oauth } = t.auth;
     if (http) {
-      const authorization =
-        http.type === 'basic' ? `Basic ${Buffer.from(`${http.username}:${http.password}`).toString('base64')}` : `Bearer ${http.token}`;
+      const authorization = http.type === 'basic' ? `Basic ${Buffer.from(`${http.username}:${http.password}`).toString('base64')}` : `Bearer ${http.token}`;
       return { ok: true, authorization, dispatcher, oauth: false };
     }
     if (oauth) {
@@ -161,7 +158,8 @@ export class EndpointAuthenticator {
     } catch (e) {
       const err = e as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
       if (err.code === 'ESSRF' || err.cause?.code === 'ESSRF') throw new TokenError(`Refused: ${err.code === 'ESSRF' ? err.message : err.cause!.message}`);
-      if (err.name === 'TimeoutError' || err.code === 'UND_ERR_HEADERS_TIMEOUT') throw new TokenError(`the token URL did not answer within ${this.o.tokenTimeoutMs} ms`);
+      if (err.name === 'TimeoutError' || err.code === 'UND_ERR_HEADERS_TIMEOUT')
+        throw new TokenError(`the token URL did not answer within ${this.o.tokenTimeoutMs} ms`);
       throw new TokenError(`could not reach the token URL: ${err.code ?? err.name ?? 'error'}: ${err.message ?? ''}`);
     }
     let body: Record<string, unknown> | null = null;
@@ -172,10 +170,14 @@ export class EndpointAuthenticator {
     }
     if (status < 200 || status >= 300) {
       // RFC 6749 §5.2: `error` and `error_description` say why; never echo anything else (it could hold secrets).
-      const why = body && typeof body.error === 'string' ? `${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description.slice(0, 200)}` : ''}` : 'no OAuth error in the answer';
+      const why =
+        body && typeof body.error === 'string'
+          ? `${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description.slice(0, 200)}` : ''}`
+          : 'no OAuth error in the answer';
       throw new TokenError(`the token URL answered ${status} (${why})`);
     }
     const token = body?.access_token;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a token with control characters cannot be sent as a header
     if (typeof token !== 'string' || token === '' || /[\x00-\x1f\x7f]/.test(token)) {
       throw new TokenError(`the token URL answered ${status} without a usable access_token`);
     }
@@ -199,7 +201,10 @@ export class EndpointAuthenticator {
     let pooled = this.agents.get(id);
     if (!pooled) {
       // The identity PEM holds the certificate (chain) and the key; Node takes both from it.
-      const tls = { ...(mtls ? { cert: mtls.identity, key: mtls.identity } : {}), ...(caFor(ca, this.o.extraCaCerts) ? { ca: caFor(ca, this.o.extraCaCerts)! } : {}) };
+      const tls = {
+        ...(mtls ? { cert: mtls.identity, key: mtls.identity } : {}),
+        ...(caFor(ca, this.o.extraCaCerts) ? { ca: caFor(ca, this.o.extraCaCerts)! } : {}),
+      };
       const egress = this.o.egress ? egressConnector({ egress: this.o.egress, guard: this.o.guard, connectTimeoutMs: this.o.connectTimeoutMs, tls }) : null;
       const agent = new Agent({
         keepAliveTimeout: 30_000,
@@ -240,12 +245,6 @@ export class EndpointAuthenticator {
       for (const [ep, used] of this.identityOf) if (used === id) this.identityOf.delete(ep);
       void pooled.close().catch(() => undefined);
     }
-  }
-
-  /** Forget what is cached for an endpoint (its token and its hold on an Agent). */
-  forget(endpointId: string): void {
-    this.tokens.delete(endpointId);
-    this.release(endpointId, null);
   }
 
   /** How many TLS identities have an open Agent. */

@@ -48,6 +48,7 @@ function text(v: unknown, field: string[], max = MAX_FIELD, required = true): st
   if (typeof v !== 'string') throw invalidBody(field, 'must be a string');
   if (v.length > max) throw invalidBody(field, `must be at most ${max} characters`);
   // Anything that ends up in a header: no control characters.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is to refuse control characters in a header value
   if (max === MAX_FIELD && /[\x00-\x08\x0a-\x1f\x7f]/.test(v)) throw invalidBody(field, 'may not hold control characters');
   return v;
 }
@@ -131,7 +132,10 @@ export function assertSingleAuthorization(kind: 'http' | 'oauth', auth: Endpoint
 /** Custom headers may not set `Authorization` while an authentication setting writes it. */
 export function assertHeadersLeaveAuthorization(headers: Record<string, unknown>, auth: EndpointAuth | null): void {
   if ((auth?.http || auth?.oauth) && headersSetAuthorization(headers)) {
-    throw invalidBody(['headers', 'Authorization'], 'the endpoint sets Authorization through its authentication settings (/auth or /oauth); a custom header may not set it too');
+    throw invalidBody(
+      ['headers', 'Authorization'],
+      'the endpoint sets Authorization through its authentication settings (/auth or /oauth); a custom header may not set it too',
+    );
   }
 }
 

@@ -65,7 +65,11 @@ describe('endpoint authentication: Basic and bearer', () => {
     expect(row!.auth_sealed).not.toContain(SECRET_MARKERS.token);
     expect(row!.auth_sealed).not.toContain(SECRET_MARKERS.password);
     // Not in the endpoint's own answers either.
-    const full = JSON.stringify([await h.call('GET', base, 200), await h.call('GET', `/api/v1/app/${app.id}/endpoint`, 200), await h.call('GET', `${base}/headers`, 200)]);
+    const full = JSON.stringify([
+      await h.call('GET', base, 200),
+      await h.call('GET', `/api/v1/app/${app.id}/endpoint`, 200),
+      await h.call('GET', `${base}/headers`, 200),
+    ]);
     expect(full).not.toContain(SECRET_MARKERS.token);
 
     await h.call('DELETE', `${base}/auth`, 204);
@@ -203,7 +207,11 @@ describe('endpoint authentication: OAuth 2.0 client credentials', () => {
     const ep = await createEndpoint(h, app.id, rx, '/oauth-bad');
     const base = `/api/v1/app/${app.id}/endpoint/${ep.id}`;
     await h.call('PUT', `${base}/oauth`, 204, {
-      grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'client-1', clientSecret: 'wrong', tokenUrl: auth.url('/token'),
+      grantType: 'clientCredentials',
+      authMethod: 'clientSecretPost',
+      clientId: 'client-1',
+      clientSecret: 'wrong',
+      tokenUrl: auth.url('/token'),
     });
     const m = await sendMessage(h, app.id);
     const attempts = await until('the failed attempt', async () => {
@@ -230,12 +238,44 @@ describe('endpoint authentication: OAuth 2.0 client credentials', () => {
 function makePki(dir: string) {
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ca = (name: string) => {
-    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`);
+    run(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+    );
   };
   const leaf = (name: string, issuer: string, ext: string) => {
     run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
     writeFileSync(join(dir, `${name}.ext`), ext);
-    run('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.crt`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+    run(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${issuer}.crt`,
+      '-CAkey',
+      `${issuer}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+    );
   };
   ca('server-ca');
   ca('client-ca');
@@ -282,7 +322,7 @@ describe('endpoint authentication: mutual TLS', () => {
   it('presents the endpoint client certificate and checks the receiver against the endpoint CA', async () => {
     h = await startDelivery({ env: { HERALD_RETRY_SCHEDULE: '1h' } });
     const app = await createApp(h);
-    const ep = (await h.call('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url }));
+    const ep = await h.call('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url });
     const base = `/api/v1/app/${app.id}/endpoint/${ep.id}`;
     expect(await h.call('GET', `${base}/mtls`, 200)).toEqual({ enabled: false });
 
@@ -331,7 +371,7 @@ describe('endpoint authentication: mutual TLS', () => {
     expect(a3[0].responseStatusCode).toBe(0);
     expect(seen).toHaveLength(1);
     // One Agent per identity in use: the endpoint's old one was closed when it changed.
-    expect(h.herald.dispatcher!['o'].sender.auth.agentCount).toBe(1);
+    expect((h.herald.dispatcher as any).o.sender.auth.agentCount).toBe(1);
   });
 
   it('trusts the installation CA (HERALD_EXTRA_CA_CERTS) for every endpoint', async () => {

@@ -1,10 +1,8 @@
 // Authentication to an endpoint beyond the signature: OAuth client credentials, mTLS and the
 // server CA (Svix's routes), Basic and bearer (Herald's /auth). Credentials go in sealed and never
 // come out: reads say only whether each is set. The rules are in domain/endpoint-auth.ts.
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import {
-  assertSingleAuthorization, checkHttpAuth, checkOAuth, checkPem, withAuth, type EndpointAuth,
-} from '../../domain/endpoint-auth.js';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { assertSingleAuthorization, checkHttpAuth, checkOAuth, checkPem, withAuth, type EndpointAuth } from '../../domain/endpoint-auth.js';
 import { invalidBody, notFound } from '../../domain/errors.js';
 import { checkEndpointUrl } from '../../domain/validation.js';
 import { route, type Ctx } from '../route.js';
@@ -25,7 +23,7 @@ function certificateOf(pem: string, field: string): X509Certificate {
 function checkIdentity(v: unknown): string {
   const pem = checkPem(v, 'identity', PEM_CERT);
   const cert = certificateOf(pem, 'identity');
-  let key;
+  let key: KeyObject;
   try {
     key = createPrivateKey(pem);
   } catch (e) {
@@ -57,7 +55,9 @@ const ON_ENDPOINT = { access: 'secrets', app: 'required', endpoint: 'required' }
 
 export const endpointAuthRoutes = [
   route({
-    method: 'GET', operationId: 'v1.endpoint.get-oauth', ...ON_ENDPOINT,
+    method: 'GET',
+    operationId: 'v1.endpoint.get-oauth',
+    ...ON_ENDPOINT,
     async handler(c) {
       const o = c.endpoint!.auth?.oauth;
       if (!o) throw notFound('OAuth configuration');
@@ -66,7 +66,9 @@ export const endpointAuthRoutes = [
     },
   }),
   route({
-    method: 'PUT', operationId: 'v1.endpoint.set-oauth-config', ...ON_ENDPOINT,
+    method: 'PUT',
+    operationId: 'v1.endpoint.set-oauth-config',
+    ...ON_ENDPOINT,
     async handler(c) {
       const oauth = checkOAuth(c.body, tokenUrlCheck(c));
       assertSingleAuthorization('oauth', c.endpoint!.auth ?? null, c.endpoint!.headers);
@@ -74,31 +76,45 @@ export const endpointAuthRoutes = [
     },
   }),
   route({
-    method: 'DELETE', operationId: 'v1.endpoint.delete-oauth-config', ...ON_ENDPOINT,
+    method: 'DELETE',
+    operationId: 'v1.endpoint.delete-oauth-config',
+    ...ON_ENDPOINT,
     handler: (c) => save(c, withAuth(c.endpoint!.auth ?? null, 'oauth', null)),
   }),
   route({
-    method: 'GET', operationId: 'v1.endpoint.get-mtls', ...ON_ENDPOINT,
+    method: 'GET',
+    operationId: 'v1.endpoint.get-mtls',
+    ...ON_ENDPOINT,
     async handler(c) {
       return { status: 200, body: { enabled: c.endpoint!.auth?.mtls !== undefined } };
     },
   }),
   route({
-    method: 'PUT', operationId: 'v1.endpoint.set-mtls-config', ...ON_ENDPOINT,
+    method: 'PUT',
+    operationId: 'v1.endpoint.set-mtls-config',
+    ...ON_ENDPOINT,
     handler: (c) => save(c, withAuth(c.endpoint!.auth ?? null, 'mtls', { identity: checkIdentity(c.body.identity) })),
   }),
   route({
-    method: 'DELETE', operationId: 'v1.endpoint.delete-mtls-config', ...ON_ENDPOINT,
+    method: 'DELETE',
+    operationId: 'v1.endpoint.delete-mtls-config',
+    ...ON_ENDPOINT,
     handler: (c) => save(c, withAuth(c.endpoint!.auth ?? null, 'mtls', null)),
   }),
   route({
-    method: 'GET', operationId: 'v1.endpoint.get-server-ca', access: 'view', app: 'required', endpoint: 'required',
+    method: 'GET',
+    operationId: 'v1.endpoint.get-server-ca',
+    access: 'view',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       return { status: 200, body: { cert: c.endpoint!.auth?.ca ?? null } };
     },
   }),
   route({
-    method: 'PUT', operationId: 'v1.endpoint.set-server-ca', ...ON_ENDPOINT,
+    method: 'PUT',
+    operationId: 'v1.endpoint.set-server-ca',
+    ...ON_ENDPOINT,
     async handler(c) {
       const cert = c.body.cert === undefined || c.body.cert === null ? null : checkPem(c.body.cert, 'cert', PEM_CERT);
       if (cert !== null) certificateOf(cert, 'cert');
@@ -106,7 +122,9 @@ export const endpointAuthRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.endpoint.get-auth', ...ON_ENDPOINT,
+    method: 'GET',
+    operationId: 'v1.endpoint.get-auth',
+    ...ON_ENDPOINT,
     async handler(c) {
       const h = c.endpoint!.auth?.http;
       if (!h) throw notFound('Authentication');
@@ -114,7 +132,9 @@ export const endpointAuthRoutes = [
     },
   }),
   route({
-    method: 'PUT', operationId: 'v1.endpoint.set-auth', ...ON_ENDPOINT,
+    method: 'PUT',
+    operationId: 'v1.endpoint.set-auth',
+    ...ON_ENDPOINT,
     async handler(c) {
       const http = checkHttpAuth(c.body);
       assertSingleAuthorization('http', c.endpoint!.auth ?? null, c.endpoint!.headers);
@@ -122,7 +142,9 @@ export const endpointAuthRoutes = [
     },
   }),
   route({
-    method: 'DELETE', operationId: 'v1.endpoint.delete-auth', ...ON_ENDPOINT,
+    method: 'DELETE',
+    operationId: 'v1.endpoint.delete-auth',
+    ...ON_ENDPOINT,
     handler: (c) => save(c, withAuth(c.endpoint!.auth ?? null, 'http', null)),
   }),
 ];
