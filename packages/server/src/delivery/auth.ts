@@ -157,7 +157,7 @@ export class EndpointAuthenticator {
       text = (await res.body.text()).slice(0, TOKEN_BODY_MAX);
     } catch (e) {
       const err = e as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-      if (err.code === 'ESSRF' || err.cause?.code === 'ESSRF') throw new TokenError(`Refused: ${err.code === 'ESSRF' ? err.message : err.cause!.message}`);
+      if (err.code === 'ESSRF' || err.cause?.code === 'ESSRF') throw new TokenError((err.code === 'ESSRF' ? err.message : err.cause!.message) ?? 'Refused');
       if (err.name === 'TimeoutError' || err.code === 'UND_ERR_HEADERS_TIMEOUT')
         throw new TokenError(`the token URL did not answer within ${this.o.tokenTimeoutMs} ms`);
       throw new TokenError(`could not reach the token URL: ${err.code ?? err.name ?? 'error'}: ${err.message ?? ''}`);
