@@ -6,7 +6,7 @@
 // OAuth tokens are cached per endpoint in this process until shortly before they expire (a tenth
 // of their lifetime, at most a minute, early), keyed by the configuration that fetched them, so a
 // changed configuration fetches anew. A 401 from the endpoint asks for a fresh token once
-// (`refresh`). The token URL is fetched through the sender's own Agent: the same SSRF guard and
+// (`rejected`); attempts that were refused the same token at the same time share one new token. The token URL is fetched through the sender's own Agent: the same SSRF guard and
 // egress settings (fixed source addresses, proxy) as deliveries.
 //
 // Agents: one per distinct TLS identity (client certificate, key and CA bundle), shared by the
@@ -84,8 +84,11 @@ export class EndpointAuthenticator {
 
   constructor(private readonly o: AuthOptions) {}
 
-  /** The credentials for one attempt; `refresh` fetches a new OAuth token (after a 401). */
-  async prepare(t: AuthTarget, nowMs: () => number, refresh = false): Promise<Prepared> {
+  /**
+   * The credentials for one attempt. `rejected`: the Authorization value the endpoint just answered
+   * 401 to; a new OAuth token is fetched unless another attempt has already replaced that one.
+   */
+  async prepare(t: AuthTarget, nowMs: () => number, rejected: string | null = null): Promise<Prepared> {
     const dispatcher = this.dispatcherFor(t);
     const { http, oauth } = t.auth;
     if (http) {
@@ -94,7 +97,7 @@ export class EndpointAuthenticator {
     }
     if (oauth) {
       try {
-        const token = await this.token(t.endpointId, oauth, nowMs, refresh);
+        const token = await this.token(t.endpointId, oauth, nowMs, rejected?.replace(/^Bearer /, '') ?? null);
         return { ok: true, authorization: `Bearer ${token}`, dispatcher, oauth: true };
       } catch (e) {
         return { ok: false, reason: `OAuth token request failed: ${(e as Error).message}` };
@@ -103,19 +106,21 @@ export class EndpointAuthenticator {
     return { ok: true, authorization: null, dispatcher, oauth: false };
   }
 
-  private async token(endpointId: string, cfg: OAuthConfig, nowMs: () => number, refresh: boolean): Promise<string> {
+  private async token(endpointId: string, cfg: OAuthConfig, nowMs: () => number, rejected: string | null): Promise<string> {
     const key = fingerprint(cfg);
     const cached = this.tokens.get(endpointId);
-    if (!refresh && cached && cached.key === key && (cached.refreshAt === null || nowMs() < cached.refreshAt)) return cached.token;
+    const fresh = cached && cached.key === key && (cached.refreshAt === null || nowMs() < cached.refreshAt);
+    // After a 401, a token other than the rejected one (fetched meanwhile for a concurrent attempt) is used as it is.
+    if (fresh && cached.token !== rejected) return cached.token;
     // Concurrent attempts to one endpoint share one token request.
     let p = this.fetching.get(endpointId);
     if (!p) {
       p = this.fetchToken(cfg, key, nowMs).finally(() => this.fetching.delete(endpointId));
       this.fetching.set(endpointId, p);
     }
-    const fresh = await p;
-    this.tokens.set(endpointId, fresh);
-    return fresh.token;
+    const got = await p;
+    this.tokens.set(endpointId, got);
+    return got.token;
   }
 
   private async fetchToken(cfg: OAuthConfig, key: string, nowMs: () => number): Promise<CachedToken> {

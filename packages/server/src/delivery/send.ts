@@ -185,7 +185,7 @@ export class Sender {
       // An OAuth token the endpoint no longer takes: fetch a new one and try again, once, within this attempt.
       if (res.statusCode === 401 && auth?.ok && auth.oauth) {
         await res.body.dump();
-        auth = await this.auth.prepare(req.auth!, nowMs, true);
+        auth = await this.auth.prepare(req.auth!, nowMs, auth.authorization);
         if (!auth.ok) return { outcome: { kind: 'retry' }, statusCode: 401, response: `The endpoint answered 401; ${auth.reason}`, durationMs: took() };
         res = await post(auth);
       }

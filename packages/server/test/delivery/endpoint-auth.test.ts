@@ -14,6 +14,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Clock, HOUR } from '../helpers/inproc.js';
 import { Receiver } from '../helpers/receiver.js';
 import { rawRow } from '../helpers/rows.js';
+import { Sender } from '../../src/delivery/send.js';
+import { SsrfGuard } from '../../src/security/ssrf.js';
 import { portalToken } from '../helpers/fixtures.js';
 import { attemptsOf, createApp, createEndpoint, sendMessage, settled, startDelivery, uniq, until, type DeliveryHerald } from './harness.js';
 
@@ -385,5 +387,49 @@ describe('endpoint authentication: mutual TLS', () => {
     const m = await sendMessage(h, app.id);
     expect((await settled(h, m.id, ep.id)).status).toBe(0);
     expect(seen.length).toBe(before + 1);
+  });
+});
+
+describe('endpoint authentication: the token cache (delivery/auth.ts, against a real token server)', () => {
+  it('attempts refused the same token share one new token; a changed configuration fetches anew', async () => {
+    const server = await Receiver.start();
+    let n = 0;
+    server.on('/token', () => ({
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ access_token: `t${++n}`, expires_in: 600 }),
+    }));
+    const sender = new Sender({ timeoutMs: 5000, headerPrefixes: ['webhook'], userAgent: 'test', guard: new SsrfGuard(['127.0.0.0/8']) });
+    try {
+      const oauth = {
+        grantType: 'clientCredentials' as const,
+        authMethod: 'clientSecretPost' as const,
+        tokenUrl: server.url('/token'),
+        clientId: 'c',
+        clientSecret: 's',
+        scopes: null,
+        audience: null,
+        extraParams: null,
+        extraHeaders: null,
+      };
+      const target = { endpointId: 'ep_1', auth: { oauth } };
+      const now = () => 0;
+      const first = await sender.auth.prepare(target, now);
+      expect(first).toMatchObject({ ok: true, authorization: 'Bearer t1' });
+      expect(await sender.auth.prepare(target, now)).toMatchObject({ authorization: 'Bearer t1' });
+      // Two attempts were both refused t1: the first fetches t2, the second uses it.
+      expect(await sender.auth.prepare(target, now, 'Bearer t1')).toMatchObject({ authorization: 'Bearer t2' });
+      expect(await sender.auth.prepare(target, now, 'Bearer t1')).toMatchObject({ authorization: 'Bearer t2' });
+      expect(server.received('/token')).toHaveLength(2);
+      // A refusal of the current token fetches again; so does a changed configuration.
+      expect(await sender.auth.prepare(target, now, 'Bearer t2')).toMatchObject({ authorization: 'Bearer t3' });
+      expect(await sender.auth.prepare({ endpointId: 'ep_1', auth: { oauth: { ...oauth, scopes: ['more'] } } }, now)).toMatchObject({
+        authorization: 'Bearer t4',
+      });
+      expect(server.received('/token')).toHaveLength(4);
+    } finally {
+      await sender.close();
+      await server.close();
+    }
   });
 });
