@@ -5,6 +5,8 @@
 //           `outstanding` deliveries are accepted but not yet seen by the receiver (the parent
 //           relays the receiver's count). Ingest then runs at the delivery rate: a steady state,
 //           not a queue that grows for as long as the benchmark lasts.
+//           With `keys`, each message gets an ordering key drawn at random from that many
+//           (`orderingKey` replaces the body's "__KEY__" placeholder).
 //   paced   open loop at `rate` messages/s for `durationMs`, recording for every accepted message
 //           its id and the process.hrtime.bigint() at which its 202 arrived.
 // `raw` and `closed` run until the parent sends {cmd: 'stop'}.
@@ -63,7 +65,8 @@ async function closed(m) {
       }
       posting++;
       try {
-        const r = await pool.request({ path: m.path, method: 'POST', headers: m.headers, body: m.body });
+        const body = m.keys ? m.body.replace('__KEY__', `key-${Math.floor(Math.random() * m.keys)}`) : m.body;
+        const r = await pool.request({ path: m.path, method: 'POST', headers: m.headers, body });
         await r.body.dump();
         if (r.statusCode === 202) st.created++;
         else {

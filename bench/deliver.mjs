@@ -5,12 +5,17 @@
 //   e2e       Herald at saturation, 1 endpoint: deliveries/s at the receiver, ratio to raw
 //   latency   202 -> arrival at the receiver, 1,000 messages/s offered, open loop
 //   fanout    one application with 50 endpoints: deliveries/s against the 1-endpoint figure
+//   ordering  (only when asked: --only ordering) ordered delivery per key: the same closed loop to
+//             an endpoint with ordering "key", every message keyed at random among --keys (10,000),
+//             against an endpoint with ordering "none" getting the same keyed messages, in
+//             alternating rounds of one run: deliveries/s of both and their ratio (goal: ordering
+//             costs at most 15%)
 //   backlog   1,000,000 future-dated tasks of a dead endpoint in the store: e2e again, plus the
 //             Herald process's peak resident memory (sampled every 200 ms)
 // Every process (receiver, load client, Herald) is separate; all on 127.0.0.1. Rates are counted
 // at the receiver over a window after a warm-up; figures are medians over --rounds. A full run
 // takes about 3.5 minutes; --quick (1 round of 3 s, 100,000 backlog) about 30 s.
-// Usage: node bench/deliver.mjs [--rounds 3] [--quick] [--only raw,e2e,latency,fanout,backlog]
+// Usage: node bench/deliver.mjs [--rounds 3] [--quick] [--only raw,e2e,latency,fanout,backlog,ordering] [--keys 10000]
 //   [--json]                   also print every round as one JSON line
 //   [--profile] [--keep]       node --cpu-prof on Herald (read with bench/cpuprofile-top.mjs); keep
 //                              the temp folder (data, profiles)
@@ -40,6 +45,7 @@ const { values: opt } = parseArgs({
     connections: { type: 'string', default: '32' },
     outstanding: { type: 'string', default: '2048' },
     fanout: { type: 'string', default: '50' },
+    keys: { type: 'string', default: '10000' },
     backlog: { type: 'string' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -66,6 +72,7 @@ const cfg = {
   connections: Number(opt.connections),
   outstanding: Number(opt.outstanding),
   fanout: Number(opt.fanout),
+  keys: Number(opt.keys),
   backlog: Number(opt.backlog ?? (quick ? 100_000 : 1_000_000)),
 };
 const heraldEnv = Object.fromEntries(opt.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
@@ -319,6 +326,8 @@ const message = {
   },
 };
 const messageBody = JSON.stringify(message);
+/** The same message with an ordering key, "__KEY__" replaced per message by the load client. */
+const keyedMessageBody = JSON.stringify({ ...message, orderingKey: '__KEY__' });
 const deliveryBody = JSON.stringify(message.payload);
 const heraldHeaders = { authorization: `Bearer ${heraldToken}`, 'content-type': 'application/json' };
 // What a Herald delivery carries, so the receiver does the same work per raw request.
@@ -359,7 +368,7 @@ async function rawRound(receiver, client) {
 }
 
 /** One saturation round against Herald: closed loop with at most `outstanding` deliveries pending. */
-async function heraldRound(receiver, client, herald, appUid, fanout) {
+async function heraldRound(receiver, client, herald, appUid, fanout, keys = 0) {
   await receiver.ask('reset');
   const relay = (m) => m.type === 'count' && client.send({ cmd: 'delivered', count: m.count });
   receiver.listeners.add(relay);
@@ -372,7 +381,8 @@ async function heraldRound(receiver, client, herald, appUid, fanout) {
     connections: cfg.connections,
     inflight: cfg.connections,
     headers: heraldHeaders,
-    body: messageBody,
+    body: keys ? keyedMessageBody : messageBody,
+    keys,
     fanout,
     outstanding: cfg.outstanding,
   });
@@ -540,7 +550,7 @@ function build() {
 }
 const buildAtStart = build();
 const startedAt = new Date();
-const R = { raw: [], e2e: [], fanout: [], backlog: [] };
+const R = { raw: [], e2e: [], fanout: [], backlog: [], orderingOff: [], orderingOn: [] };
 const info = {};
 const tmp = mkdtempSync(join(os.tmpdir(), 'herald-deliver-'));
 if (!opt.keep && !opt.profile) tmpToRemove = tmp;
@@ -603,6 +613,20 @@ try {
     info.fanoutEndpointsReached = Object.keys(byPath).filter((p) => p.startsWith('/fanout/')).length;
   }
   info.rss.fanout = rss.stop();
+
+  if (only.has('ordering')) {
+    // Same messages (keyed at random among cfg.keys), same receiver; only the endpoint's ordering
+    // differs. Rounds alternate so that a drift in the machine's speed hits both alike.
+    await api(herald, 'POST', '/api/v1/app', { name: 'Bench, ordering none', uid: 'ord-off' });
+    await api(herald, 'POST', '/api/v1/app/ord-off/endpoint', { url: `${recvUrl}/ordering/off`, ordering: 'none' });
+    await api(herald, 'POST', '/api/v1/app', { name: 'Bench, ordering key', uid: 'ord-on' });
+    await api(herald, 'POST', '/api/v1/app/ord-on/endpoint', { url: `${recvUrl}/ordering/on`, ordering: 'key' });
+    for (let i = 0; i < cfg.rounds; i++) {
+      R.orderingOff.push(await heraldRound(receiver, client, herald, 'ord-off', 1, cfg.keys));
+      R.orderingOn.push(await heraldRound(receiver, client, herald, 'ord-on', 1, cfg.keys));
+      log(`ordering round ${i + 1}: none ${R.orderingOff.at(-1).perSec.toFixed(0)}, key ${R.orderingOn.at(-1).perSec.toFixed(0)} deliveries/s`);
+    }
+  }
 
   if (only.has('backlog')) {
     const back = await api(herald, 'POST', '/api/v1/app', { name: 'Bench, backlog', uid: 'backlog' });
@@ -671,6 +695,8 @@ const raw = med(R.raw, (r) => r.perSec);
 const e2e = med(R.e2e, (r) => r.perSec);
 const fanout = med(R.fanout, (r) => r.perSec);
 const backlog = med(R.backlog, (r) => r.perSec);
+const ordOff = med(R.orderingOff, (r) => r.perSec);
+const ordOn = med(R.orderingOn, (r) => r.perSec);
 const lat = R.latency;
 const rounds = (rs) => rs.map((r) => f0(r.perSec)).join(' / ');
 const cpuOf = (rs, k) => f0(med(rs, (r) => r.cpuPct[k]));
@@ -690,6 +716,11 @@ if (lat) {
 if (R.fanout.length) {
   row(`fan-out, ${cfg.fanout} endpoints`, `${f0(fanout)} del/s`, `rounds ${rounds(R.fanout)}; cpu % ${cpuLine(R.fanout)}; herald ${f0(med(R.fanout, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`, '', null);
   row('  ratio to 1 endpoint', f2(fanout / e2e), `ratio to raw ${f2(fanout / raw)}`, '>= 0.90 (same)', Number.isFinite(e2e) ? fanout / e2e >= 0.9 : null);
+}
+if (R.orderingOn.length) {
+  row(`ordering none, ${cfg.keys.toLocaleString('en')} keys`, `${f0(ordOff)} del/s`, `rounds ${rounds(R.orderingOff)}; cpu % ${cpuLine(R.orderingOff)}; herald ${f0(med(R.orderingOff, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`, '', null);
+  row(`ordering key, ${cfg.keys.toLocaleString('en')} keys`, `${f0(ordOn)} del/s`, `rounds ${rounds(R.orderingOn)}; cpu % ${cpuLine(R.orderingOn)}; herald ${f0(med(R.orderingOn, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`, '', null);
+  row('  ratio key / none', f2(ordOn / ordOff), `ordering costs ${f1((1 - ordOn / ordOff) * 100)}%`, '>= 0.85', Number.isFinite(ordOff) ? ordOn / ordOff >= 0.85 : null);
 }
 if (R.backlog.length) {
   row(`e2e with ${cfg.backlog.toLocaleString('en')} backlog`, `${f0(backlog)} del/s`, `rounds ${rounds(R.backlog)}; cpu % ${cpuLine(R.backlog)}; herald ${f0(med(R.backlog, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`, '', null);
@@ -729,7 +760,7 @@ if (info.attempts) {
       `fan-out ${f2(info.claims.fanout.c)} (${f0(info.claims.fanout.first * 100)}%)`,
   );
 }
-const notDrained = [...R.e2e, ...R.fanout, ...R.backlog].filter((r) => !r.drained).length;
+const notDrained = [...R.e2e, ...R.fanout, ...R.backlog, ...R.orderingOff, ...R.orderingOn].filter((r) => !r.drained).length;
 if (notDrained) out.push(`WARNING: ${notDrained} round(s) did not deliver everything within 60 s of the load stopping`);
 if (info.backlogInsert) {
   out.push(

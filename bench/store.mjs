@@ -3,7 +3,9 @@
 //   accept   createMessage (message + one delivery task per endpoint, one commit), N concurrent
 //   dispatch claimDueTasks (batch) + completeAttempt per task, C concurrent claim loops
 // Usage: npm run build && node bench/store.mjs [--messages 5000] [--concurrency 32] [--endpoints 2]
-//          [--pg postgres://postgres@127.0.0.1:5432/postgres]
+//          [--pg postgres://postgres@127.0.0.1:5432/postgres] [--ordering [--keys 10000]]
+// --ordering runs each store twice in the same run, every message keyed at random among --keys:
+// endpoints with ordering "none", then "key"; each line also gives this process's CPU µs per task.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +23,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     endpoints: { type: 'string', default: '2' },
     pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    ordering: { type: 'boolean', default: false },
+    keys: { type: 'string', default: '10000' },
   },
 });
 const N = Number(values.messages);
@@ -36,24 +40,34 @@ async function pool(n, worker) {
   }));
 }
 
-async function run(name, store) {
+const KEYS = Number(values.keys);
+const cpuUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+async function run(name, store, ordering = null) {
   const now = Date.now();
   const app = await store.createApplication({ id: ids.next('application', now), uid: null, name: 'bench', throttleRate: null, metadata: {}, createdAt: now, updatedAt: now });
   for (let i = 0; i < E; i++) {
     await store.createEndpoint({
       id: ids.next('endpoint', now), appId: app.id, uid: null, url: 'http://127.0.0.1:9/x', description: '', throttleRate: null,
       disabled: false, disabledReason: null, eventTypes: null, channels: null, metadata: {}, headers: {}, secret: `whsec_${randomBytes(24).toString('base64')}`,
-      previousSecrets: [], createdAt: now, updatedAt: now,
+      previousSecrets: [], ordering: ordering ?? 'none', createdAt: now, updatedAt: now,
     });
   }
   let t = performance.now();
+  let cpu = cpuUs();
   await pool(N, async () => {
     const at = Date.now();
-    await store.createMessage({ id: ids.next('message', at), appId: app.id, eventId: null, eventType: 'contact.updated', channels: null, payload, expiresAt: at + 864e5, createdAt: at }, {});
+    const orderingKey = ordering ? `key-${Math.floor(Math.random() * KEYS)}` : null;
+    await store.createMessage({ id: ids.next('message', at), appId: app.id, eventId: null, eventType: 'contact.updated', channels: null, payload, expiresAt: at + 864e5, createdAt: at, orderingKey }, {});
   });
   const acceptS = (performance.now() - t) / 1000;
+  const acceptCpu = (cpuUs() - cpu) / (N * E);
 
   t = performance.now();
+  cpu = cpuUs();
   let done = 0;
   await Promise.all(Array.from({ length: C }, async (_, w) => {
     for (;;) {
@@ -71,9 +85,11 @@ async function run(name, store) {
     }
   }));
   const dispatchS = (performance.now() - t) / 1000;
+  const dispatchCpu = (cpuUs() - cpu) / Math.max(1, done);
+  const label = ordering ? `${name} ${ordering}` : name;
   console.log(
-    `${name.padEnd(10)} accept ${Math.round(N / acceptS).toString().padStart(6)} messages/s (${N * E} tasks)   ` +
-      `dispatch ${Math.round(done / dispatchS).toString().padStart(6)} claim+complete/s (${done} tasks)`,
+    `${label.padEnd(14)} accept ${Math.round(N / acceptS).toString().padStart(6)} messages/s (${N * E} tasks, ${acceptCpu.toFixed(0)} µs cpu/task)   ` +
+      `dispatch ${Math.round(done / dispatchS).toString().padStart(6)} claim+complete/s (${done} tasks, ${dispatchCpu.toFixed(0)} µs cpu/task)`,
   );
 }
 
@@ -81,8 +97,9 @@ console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.
 
 const dir = mkdtempSync(join(os.tmpdir(), 'herald-bench-store-'));
 const sqlite = new SqliteStore({ file: join(dir, 'h.db'), sealer: new Sealer(randomBytes(32)) });
+const runs = values.ordering ? ['none', 'key', 'none', 'key'] : [null];
 try {
-  await run('sqlite', sqlite);
+  for (const o of runs) await run('sqlite', sqlite, o);
 } finally {
   await sqlite.close();
   rmSync(dir, { recursive: true, force: true });
@@ -96,7 +113,7 @@ const url = new URL(values.pg);
 url.pathname = `/${dbName}`;
 const store = await PgStore.open({ url: url.toString(), sealer: new Sealer(randomBytes(32)), poolSize: Math.min(C, 20) });
 try {
-  await run('postgres', store);
+  for (const o of runs) await run('postgres', store, o);
 } finally {
   await store.close();
   await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`);

@@ -1408,6 +1408,45 @@ describe('wire conventions (svix.md §2.4)', () => {
   });
 });
 
+describe('Herald extensions beside the SDK: ordered delivery', () => {
+  // The SDK's models carry only Svix's fields, so `ordering` and `orderingKey` are set over plain
+  // HTTP; what matters is that every SDK call keeps working around them and never undoes them.
+  it('SDK calls work unchanged on ordered endpoints and keyed messages, and an SDK update keeps ordering', async () => {
+    const app = await newApp('ordering');
+    const et = await newEventType('ordering.ev');
+    const url = 'https://ordered.example.invalid/hook';
+    const r = await raw('POST', `/api/v1/app/${app.id}/endpoint`, { body: { url, ordering: 'key' } });
+    expect(r.status, describeRaw(r)).toBe(201);
+    expect(r.json.ordering).toBe('key');
+    const ep = await svix.endpoint.get(app.id, r.json.id);
+    expect(ep.url).toBe(url);
+    // PUT and PATCH through the SDK know nothing of ordering: it stays.
+    await svix.endpoint.upsert(app.id, ep.id, { url, description: 'via sdk' });
+    await svix.endpoint.patch(app.id, ep.id, { description: 'patched via sdk' });
+    expect((await raw('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`)).json).toMatchObject({ ordering: 'key', description: 'patched via sdk' });
+    // What the SDK creates gets the defaults: no ordering, no key.
+    const plain = await svix.endpoint.create(app.id, { url: 'https://plain.example.invalid/hook' });
+    expect((await raw('GET', `/api/v1/app/${app.id}/endpoint/${plain.id}`)).json.ordering).toBe('none');
+    const m = await svix.message.create(app.id, { eventType: et, payload: { n: 1 } });
+    expect('orderingKey' in (await raw('GET', `/api/v1/app/${app.id}/msg/${m.id}`)).json).toBe(false);
+    // Keyed messages (over HTTP) read back through the SDK, and so do their destinations.
+    const keyed: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const k = await raw('POST', `/api/v1/app/${app.id}/msg`, { body: { eventType: et, payload: { i }, orderingKey: 'contact-1' } });
+      expect(k.status, describeRaw(k)).toBe(202);
+      expect(k.json.orderingKey).toBe('contact-1');
+      keyed.push(k.json.id);
+    }
+    expect((await svix.message.get(app.id, keyed[1]!, { withContent: true })).payload).toEqual({ i: 1 });
+    const dests = await svix.messageAttempt.listAttemptedDestinations(app.id, keyed[1]!);
+    expect(dests.data.map((d) => d.id).sort()).toEqual([ep.id, plain.id].sort());
+    const wire = await raw('GET', `/api/v1/app/${app.id}/msg/${keyed[1]}/endpoint`);
+    const byId = new Map(wire.json.data.map((d: any) => [d.id, d]));
+    expect((byId.get(plain.id) as any).waitingFor).toBeNull();
+    expect([null, keyed[0]]).toContain((byId.get(ep.id) as any).waitingFor);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 describe('Herald extensions (retry policy, content filter, schema enforcement) with the SDK unchanged', () => {
   it('SDK reads and writes work with the fields set, and an SDK update keeps them', async () => {

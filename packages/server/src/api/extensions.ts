@@ -1,6 +1,7 @@
 // Herald's additions to the Svix contract, applied to the document before routes are built, so
 // they are validated and documented exactly like the contract's own fields. Every addition is
 // optional: a Svix client that never sends them sees Svix's behaviour.
+import { ENDPOINT_ORDERINGS, ORDERING_KEY_MAX_LENGTH } from '../domain/ordering.js';
 import { addReadiness, addVersionOperation } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
 import { addDeliveryPolicy, addSchemaEnforcement } from './extensions-policy.js';
@@ -83,6 +84,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
     nullable: true,
     description: 'Herald: why Herald disabled this endpoint, when it did (null when enabled or disabled by a user).',
   };
+  addOrdering(s);
   s.EndpointHeadersPatchIn.properties.deleteHeaders = {
     type: 'array',
     items: { type: 'string' },
@@ -125,6 +127,47 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addReadiness(doc);
   addVersionOperation(doc);
   return doc;
+}
+
+/** Ordered delivery per key (domain/ordering.ts): the message's key, the endpoint's switch, and why a delivery waits. */
+function addOrdering(s: Schema): void {
+  s.MessageIn.properties.orderingKey = {
+    type: 'string',
+    nullable: true,
+    minLength: 1,
+    maxLength: ORDERING_KEY_MAX_LENGTH,
+    example: 'cont_2Vx7bLQ9',
+    description:
+      'Herald: the key that orders this message. At an endpoint with `ordering: "key"`, messages with the same key are delivered ' +
+      'in the order they were accepted: the next is not attempted until the one before it has succeeded or ended without success ' +
+      '(retries exhausted, aborted, canceled, endpoint disabled). Other keys and messages without a key never wait. Each delivery ' +
+      'carries the headers `herald-ordering-key` and `herald-sequence` (1, 2, 3… per endpoint and key, the same on every attempt). ' +
+      '1 to 256 characters, no control characters; a key that is not printable ASCII is sent percent-encoded.',
+  };
+  s.MessageOut.properties.orderingKey = {
+    type: 'string',
+    description: "Herald: the message's ordering key; present only when it has one.",
+  };
+  const ordering = {
+    type: 'string',
+    enum: ENDPOINT_ORDERINGS,
+    description:
+      'Herald: `"key"` delivers the messages of each `orderingKey` in order, one at a time per key; `"none"` (the default) orders ' +
+      'nothing. On update (PUT), leaving it out keeps the current value.',
+  };
+  s.EndpointIn.properties.ordering = { ...ordering, default: 'none' };
+  s.EndpointUpdate.properties.ordering = ordering;
+  s.EndpointPatch.properties.ordering = ordering;
+  s.EndpointOut.properties.ordering = ordering;
+  s.MessageEndpointOut.properties.ordering = ordering;
+  s.MessageEndpointOut.properties.waitingFor = {
+    type: 'string',
+    nullable: true,
+    example: 'msg_1srOrx2ZWZBpBUvZwXKQmoEYga2',
+    description:
+      'Herald: while this delivery waits for its turn in its ordering key, the id of the message ahead of it (whose delivery to this ' +
+      'endpoint has not ended yet); null otherwise.',
+  };
 }
 
 /** The audit log of management changes: who, what, when; operator only. */

@@ -91,6 +91,7 @@ function endpointFields(e: Endpoint) {
     filterTypes: e.eventTypes,
     channels: e.channels,
     metadata: e.metadata,
+    ordering: e.ordering,
     ...policyOut(e.deliveryPolicy),
     filter: e.filter ?? null,
     version: 1,
@@ -118,6 +119,8 @@ export function messageOut(m: Message, withContent = true) {
     payload: payloadOf(m, withContent),
     channels: m.channels,
     timestamp: iso(m.createdAt),
+    // Herald: only when set, so a message without one answers exactly as in Svix.
+    ...(m.orderingKey ? { orderingKey: m.orderingKey } : {}),
   };
   // Herald: only on a message accepted with schema violations (its event type enforced 'warn').
   return m.schemaViolations ? { ...out, schemaViolations: m.schemaViolations } : out;
@@ -132,7 +135,7 @@ export function endpointMessageOut(m: Message, t: DeliveryTask, withContent = tr
 }
 
 export function messageEndpointOut(e: Endpoint, t: DeliveryTask) {
-  return { ...endpointFields(e), ...deliveryState(t) };
+  return { ...endpointFields(e), ...deliveryState(t), waitingFor: t.waitingFor ?? null };
 }
 
 export function attemptOut(a: Attempt, withContent = true) {

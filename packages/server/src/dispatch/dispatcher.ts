@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IdGenerator } from '../domain/ids.js';
 import { attemptNumber, attemptTrigger } from '../domain/manual.js';
+import { orderingHeaders } from '../domain/ordering.js';
 import { settle } from '../domain/outcome.js';
 import { effectivePolicy, type EffectivePolicy } from '../domain/policy.js';
 import { AUTO_DISABLE_AFTER_MS } from '../domain/retry.js';
@@ -53,6 +54,16 @@ export interface DispatcherOptions {
   onEndpointDisabled?: (e: { appId: string; endpointId: string; failSince: number | null }) => void;
 }
 
+/** An ordered delivery carries its key and its place in the key's order (domain/ordering.ts), the same on every attempt. */
+function withOrdering(headers: Record<string, string>, task: ClaimedTask, message: Message): Record<string, string> {
+  if (task.orderingSeq == null || !message.orderingKey) return headers;
+  return { ...headers, ...orderingHeaders(message.orderingKey, task.orderingSeq) };
+}
+
+/** How often the ordered-delivery recovery sweep runs (store.sweepOrder), and how many it releases at most per run. */
+const ORDER_SWEEP_MS = 30_000;
+const ORDER_SWEEP_LIMIT = 1000;
+
 /** A throttled task within this much of its slot waits in memory instead of going back to the store. */
 const HOLD_MS = 1000;
 
@@ -82,6 +93,8 @@ export class Dispatcher {
   /** When the ledger is read next (see schemaHolds); at once on start. */
   private schemaCheckAt = -Infinity;
   private schemaTooOld = false;
+  /** When the ordered-delivery sweep runs next; at once on start. */
+  private orderSweepAt = -Infinity;
   private loopTurns = 0;
   /** The policy of a delivery that has none of its own (policyOf). */
   private serverPolicy: EffectivePolicy | null = null;
@@ -160,6 +173,24 @@ export class Dispatcher {
     return this.schemaTooOld;
   }
 
+  /**
+   * Ordered delivery's recovery sweep (store.sweepOrder), at start and then every 30 s: a delivery
+   * parked behind one that has ended is released. Every end releases its successor in its own
+   * commit, so this normally finds nothing; it covers ends recorded by an older Herald during a
+   * rolling upgrade and a manual resend racing an end. A failure is left to the next run.
+   */
+  private async sweepOrder(): Promise<void> {
+    const t = this.o.now();
+    if (t < this.orderSweepAt) return;
+    this.orderSweepAt = t + ORDER_SWEEP_MS;
+    try {
+      const n = await this.o.store.sweepOrder(t, ORDER_SWEEP_LIMIT);
+      if (n > 0) this.o.log?.warn({ released: n }, 'released ordered deliveries whose predecessor had ended');
+    } catch {
+      // the store is unreachable: the claim's own backoff deals with that
+    }
+  }
+
   /** Phase 1, claim: take due tasks under a lease, read them, and start each delivery. */
   private async loop(): Promise<void> {
     while (this.running) {
@@ -169,6 +200,7 @@ export class Dispatcher {
         await this.sleep(this.o.pollMs);
         continue;
       }
+      await this.sweepOrder();
       const free = this.o.concurrency - this.inFlight;
       let claimed = 0;
       if (free > 0) {
@@ -300,7 +332,7 @@ export class Dispatcher {
         msgId: message.id,
         body: message.payload,
         secrets: secrets.map(parsedSecret),
-        headers: endpoint.headers,
+        headers: withOrdering(endpoint.headers, task, message),
         timestampSeconds: Math.floor(startedAt / 1000),
         timeoutMs: policy.timeoutMs,
         ...(endpoint.auth ? { auth: { endpointId: endpoint.id, auth: endpoint.auth } } : {}),

@@ -2,10 +2,12 @@
 // starts with at each. The stores persist the tasks this returns, in the message's own commit.
 import { filterFor } from './content-filter.js';
 import { endpointMatches, type Matchable } from './filters.js';
+import { orderedBy, type EndpointOrdering } from './ordering.js';
 import { MessageStatus, type DeliveryTask, type Message } from './types.js';
 
 export interface FanOutEndpoint extends Matchable {
   id: string;
+  ordering?: EndpointOrdering;
   /** Its content filter's JSON text (domain/content-filter.ts), or null/absent for none. */
   filter?: string | null;
 }
@@ -23,10 +25,13 @@ function parsed(text: string | null | undefined): { v: unknown } {
  * The delivery tasks of `msg`, one per endpoint of `endpoints` (its application's) that it goes
  * to: every endpoint whose filter it matches (domain/filters.ts) and whose content filter its
  * payload matches (domain/content-filter.ts), or, for a send-example, only `onlyEndpointId`,
- * filters bypassed but never when disabled. Each is pending and due at once.
+ * filters bypassed but never when disabled. Each is pending and due at once; one ordered by a key
+ * (`orderedBy`, domain/ordering.ts) is then numbered by the store, and parked instead when the one
+ * ahead of it is still open. A message a content filter keeps out of an endpoint takes no number
+ * there, so the receiver's sequence has no gaps for it.
  */
 export function fanOut(
-  msg: Pick<Message, 'id' | 'appId' | 'eventType' | 'channels' | 'createdAt'> & { payload?: string | null },
+  msg: Pick<Message, 'id' | 'appId' | 'eventType' | 'channels' | 'createdAt' | 'orderingKey'> & { payload?: string | null },
   endpoints: readonly FanOutEndpoint[],
   onlyEndpointId?: string,
 ): DeliveryTask[] {
@@ -47,6 +52,7 @@ export function fanOut(
       nextAttemptAt: msg.createdAt,
       createdAt: msg.createdAt,
       updatedAt: msg.createdAt,
+      orderedBy: orderedBy(ep, msg, onlyEndpointId !== undefined),
     });
   }
   return tasks;

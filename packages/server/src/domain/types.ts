@@ -1,5 +1,6 @@
 // Domain records as the store returns them. Times are epoch milliseconds.
 import type { EndpointAuth } from './endpoint-auth.js';
+import type { EndpointOrdering } from './ordering.js';
 import type { ContentFilter } from './content-filter.js';
 import type { DeliveryPolicy } from './policy.js';
 
@@ -65,6 +66,8 @@ export interface Endpoint {
   /** The current signing secret, e.g. `whsec_...`. */
   secret: string;
   previousSecrets: RetiredSecret[];
+  /** Herald: 'key' delivers each ordering key's messages in order (domain/ordering.ts); 'none' orders nothing. */
+  ordering: EndpointOrdering;
   /** Its own retry schedule and timeout (domain/policy.ts); null or absent: its application's. */
   deliveryPolicy?: DeliveryPolicy | null;
   /** Only messages whose payload matches go to it (domain/content-filter.ts); null or absent: all. */
@@ -88,6 +91,8 @@ export interface Message {
   /** Schema violations found at ingest under 'warn' enforcement; null or absent when none. */
   schemaViolations?: SchemaViolation[] | null;
   createdAt: number;
+  /** Herald: the key that orders this message's deliveries at endpoints with ordering 'key'. */
+  orderingKey?: string | null;
 }
 
 /** Svix's MessageStatus numbers, used for attempts, tasks and per-endpoint message status. */
@@ -114,6 +119,12 @@ export interface DeliveryTask {
   nextAttemptAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** The key ordering this delivery (fan-out sets it; the store then numbers the delivery), or null. */
+  orderedBy?: string | null;
+  /** The delivery's place in its (endpoint, key) order, from 1; null when not ordered. */
+  orderingSeq?: number | null;
+  /** While parked: the message ahead of it in its key. */
+  waitingFor?: string | null;
 }
 
 export interface Attempt {

@@ -102,6 +102,8 @@ export interface ClaimedTask {
   leaseExpiresAt: number;
   /** The throttle slot reserved for this delivery when it was put back (see deferTask), or null. */
   throttleSlot: number | null;
+  /** Its place in its (endpoint, ordering key) order, sent as herald-sequence; null (or absent) when not ordered. */
+  orderingSeq?: number | null;
 }
 
 /** What a dispatcher needs to attempt one claimed delivery; read for a whole claim at once. */
@@ -336,6 +338,13 @@ export interface DeliveryQueue {
   reserveThrottleSlot(endpointId: string, intervalMs: number, now: number): Promise<number>;
   /** End a task without an attempt (endpoint gone or disabled, payload expired). */
   cancelTask(task: ClaimedTask, now: number): Promise<void>;
+  /**
+   * Ordered delivery's recovery sweep: release (make due now) up to `limit` parked deliveries whose
+   * predecessor in their key has ended. Each end releases its successor in its own commit; this
+   * catches what that could not (an end recorded by an older Herald, a resend racing an end).
+   * Returns how many were released.
+   */
+  sweepOrder(now: number, limit: number): Promise<number>;
   /** Give up every lease `owner` holds (graceful stop), so others can claim at once. */
   releaseLeases(owner: string, now: number): Promise<void>;
   /** Register a callback run after a commit that made tasks due (message accepted, resend, recover). */

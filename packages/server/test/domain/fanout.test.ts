@@ -20,7 +20,7 @@ describe('domain: fan-out', () => {
     expect(tasks.map((t) => t.endpointId)).toEqual(['e_all', 'e_type', 'e_chan']);
     expect(tasks[0]).toEqual({
       msgId: 'msg_1', endpointId: 'e_all', appId: 'app_1', status: MessageStatus.pending, attemptCount: 0,
-      nextAttemptAt: 1_000, createdAt: 1_000, updatedAt: 1_000,
+      nextAttemptAt: 1_000, createdAt: 1_000, updatedAt: 1_000, orderedBy: null,
     });
   });
 
@@ -33,5 +33,14 @@ describe('domain: fan-out', () => {
     expect(fanOut(msg, eps, 'b').map((t) => t.endpointId)).toEqual(['b']);
     expect(fanOut(msg, eps, 'c')).toEqual([]);
     expect(fanOut(msg, eps, 'missing')).toEqual([]);
+  });
+
+  it('an ordered endpoint orders only the keyed messages its content filter lets through', () => {
+    const keyed = { ...msg, orderingKey: 'c_1' };
+    const eps = [ep('ordered', { ordering: 'key', filter: '{"country": "SE"}' }), ep('plain', { filter: '{"country": "SE"}' })];
+    const se = fanOut({ ...keyed, payload: '{"country": "SE"}' }, eps);
+    expect(se.map((t) => [t.endpointId, t.orderedBy])).toEqual([['ordered', 'c_1'], ['plain', null]]);
+    // Kept out by its filter, the message gets no task at the ordered endpoint, so takes no turn there.
+    expect(fanOut({ ...keyed, payload: '{"country": "NO"}' }, eps)).toEqual([]);
   });
 });

@@ -427,3 +427,31 @@ describe('engage producer: what is stored is what the catalog describes', () => 
     }
   });
 });
+
+describe('engage producer: one contact’s events are ordered by its id', () => {
+  const h = useInProcess();
+
+  it('every event about a contact carries the contact id as orderingKey, so an ordering endpoint takes them one at a time in order', async () => {
+    const t = await tenant(h());
+    const ep = await createEndpoint(h(), t.uid, { ordering: 'key' });
+    const c = guid(40);
+    const ids: string[] = [];
+    const add = async (route: string, body: unknown, opts: { method?: 'DELETE' } = {}) => {
+      const e = await emit(h(), t.uid, route, body, { status: 202, ...opts });
+      ids.push(...(e.r.json.messageIds as string[]));
+    };
+    await add('contact', { contactId: c });
+    await emit(h(), t.uid, 'contact', { contactId: guid(41) }, { status: 202 }); // another contact
+    await add('contact', { contactId: c, attributes: { firstName: 'Ola' } });
+    await add('point-transaction', { amount: 5, contactId: c, pointDefinitionId: 1, source: 'Manual', description: 'd', userId: 'u', userName: 'U', reason: 'r', sourceId: 's' });
+    await add('point-balance', { contactId: c, accountId: 1, definitionId: 1, balance: 5 });
+    await add('reward-voucher', { id: guid(42), contactId: c, amount: 1, currency: 'SEK', uniqueCode: 'x1', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-12-31T00:00:00Z' });
+    await add(`contact/${c}`, undefined, { method: 'DELETE' });
+    expect(ids).toHaveLength(6);
+    for (const id of ids) expect((await call(h(), 'GET', `/api/v1/app/${t.uid}/msg/${id}`, 200)).json.orderingKey).toBe(c);
+    // In the order accepted: numbered 1..6 at the endpoint, each waiting for the one before.
+    const tasks = await Promise.all(ids.map(async (id) => (await tasksOf(h(), id)).get(ep.id)!));
+    expect(tasks.map((x) => Number(x.ordering_seq))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(tasks.map((x) => x.waiting_for)).toEqual([null, ...ids.slice(0, -1)]);
+  });
+});

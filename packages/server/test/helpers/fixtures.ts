@@ -96,6 +96,9 @@ export interface TaskRow {
   resume_at: number | null;
   /** The dispatcher holding the task's lease, or null. */
   lease_owner: string | null;
+  /** Ordered delivery: the place in its (endpoint, key) order, and the message it is parked behind. */
+  ordering_seq: number | null;
+  waiting_for: string | null;
 }
 
 /** The delivery-task rows of a message, by endpoint id. */

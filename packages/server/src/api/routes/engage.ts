@@ -20,6 +20,7 @@ import {
   type RewardVoucherState,
 } from '@herald/engage';
 import { conflict, HttpError, moduleDisabled, notFound, ValidationError } from '../../domain/errors.js';
+import { orderingKeyProblem } from '../../domain/ordering.js';
 import type { Message } from '../../domain/types.js';
 import { installEngageCatalog } from '../../engage/catalog.js';
 import { envelopeBodies, KeyedLock, tenantName } from '../../engage/producer.js';
@@ -80,6 +81,17 @@ function emit(c: Ctx, e: Emission): Promise<Result> {
   return e.contact === undefined ? inner() : lock('contact', e.contact, inner);
 }
 
+/**
+ * The ordering key of an emission's events: the contact they are about, so that at an endpoint with
+ * `ordering: "key"` one contact's events (created, updated, deleted, points, vouchers, promotions)
+ * arrive in order while other contacts' go on in parallel. Null for a contact id that cannot be a
+ * key (longer than 256 characters, control characters): its events are then not ordered.
+ */
+function contactKey(e: Emission): string | null {
+  const id = e.contact ?? (e.state?.kind === 'contact' ? e.state.key : undefined);
+  return id !== undefined && orderingKeyProblem(id) === null ? id : null;
+}
+
 /** Engage's answer for an event about a contact it does not have (ContactNotFound). */
 const contactNotFound = (contactId: string) =>
   new HttpError(404, 'contact_not_found', `Contact ${JSON.stringify(contactId)} not found: create it first (POST engage/contact)`);
@@ -105,8 +117,9 @@ async function emitOnce(c: Ctx, e: Emission): Promise<Result> {
     }
     // An update that changes nothing sends nothing and writes nothing.
     if (d.events.length === 0 && !d.changed) return { status: 200, body: emitOut([]) };
+    const orderingKey = contactKey(e);
     const msgs = envelopeBodies(d.events, tenantName(app), settings.encryptionKey).map((b) =>
-      newMessage(c, app.id, { eventType: b.eventType, rawPayload: b.payload, eventId: b.eventId }),
+      newMessage(c, app.id, { eventType: b.eventType, rawPayload: b.payload, eventId: b.eventId, orderingKey }),
     );
     // Engage event types may enforce their catalog schema like any other.
     for (const m of msgs) m.schemaViolations = await enforcerOf(store).check(m.eventType, lazyPayload(undefined, m.payload), c.now);

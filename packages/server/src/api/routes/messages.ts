@@ -3,6 +3,7 @@
 import { badRequest, conflict, invalidBody, notFound, payloadTooLarge } from '../../domain/errors.js';
 import { isIdOf } from '../../domain/ids.js';
 import { rawMember } from '../../domain/json-span.js';
+import { orderingKeyProblem } from '../../domain/ordering.js';
 import type { Application, Message } from '../../domain/types.js';
 import { isEngageEventType } from '@herald/engage';
 import { engageExampleFor } from '../../engage/producer.js';
@@ -22,6 +23,8 @@ export interface MessageInput {
   eventId?: string | null;
   channels?: string[] | null;
   retentionDays?: number;
+  /** Herald: orders this message's deliveries among those with the same key (domain/ordering.ts). */
+  orderingKey?: string | null;
 }
 
 /**
@@ -34,6 +37,10 @@ export function newMessage(c: Ctx, appId: string, m: MessageInput): Message {
     throw payloadTooLarge(`The payload is ${Buffer.byteLength(payload)} bytes; at most ${c.deps.config.maxPayloadBytes} are accepted.`);
   }
   if (m.eventId?.startsWith('msg_')) throw invalidBody(['eventId'], "eventId must not start with 'msg_'");
+  if (m.orderingKey !== undefined && m.orderingKey !== null) {
+    const problem = orderingKeyProblem(m.orderingKey);
+    if (problem) throw invalidBody(['orderingKey'], problem);
+  }
   return {
     id: c.deps.ids.next('message', c.now),
     appId,
@@ -43,6 +50,7 @@ export function newMessage(c: Ctx, appId: string, m: MessageInput): Message {
     payload,
     expiresAt: c.now + (m.retentionDays ?? 90) * DAY_MS,
     createdAt: c.now,
+    orderingKey: m.orderingKey ?? null,
   };
 }
 
@@ -127,6 +135,7 @@ export const messageRoutes = [
           eventId: b.eventId,
           channels: b.channels,
           retentionDays: b.payloadRetentionPeriod,
+          orderingKey: b.orderingKey,
         },
         { withContent: c.query.with_content !== false, createApp },
       );

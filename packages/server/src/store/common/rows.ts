@@ -35,6 +35,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       headers: JSON.parse(sealer.unseal(r.headers_sealed)),
       secret: sealer.unseal(r.secret_sealed),
       previousSecrets: JSON.parse(sealer.unseal(r.previous_secrets_sealed)),
+      ordering: r.ordering === 'key' ? 'key' : 'none',
       deliveryPolicy: json(r.delivery_policy) ?? null,
       filter: json(r.content_filter) ?? null,
       auth: r.auth_sealed ? JSON.parse(sealer.unseal(r.auth_sealed)) : null,
@@ -99,6 +100,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       expiresAt: r.expires_at,
       schemaViolations: json(r.schema_violations) ?? null,
       createdAt: r.created_at,
+      orderingKey: r.ordering_key ?? null,
     }),
     /** `prefix` reads a task joined under aliased columns (e.g. `t_msg_id`). */
     task: (r: Row, prefix = ''): DeliveryTask => ({
@@ -110,6 +112,8 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       nextAttemptAt: r[`${prefix}next_attempt_at`],
       createdAt: r[`${prefix}created_at`],
       updatedAt: r[`${prefix}updated_at`],
+      orderingSeq: r[`${prefix}ordering_seq`] ?? null,
+      waitingFor: r[`${prefix}waiting_for`] ?? null,
     }),
     attempt: (r: Row): Attempt => ({
       id: r.id,

@@ -66,10 +66,17 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
    */
   protected async cancelPendingTasks(c: pg.PoolClient, col: 'app_id' | 'endpoint_id', value: string): Promise<void> {
     await c.query(
-      `UPDATE delivery_task SET next_attempt_at = NULL, status = $1 WHERE (msg_id, endpoint_id) IN (
-         SELECT msg_id, endpoint_id FROM delivery_task WHERE ${col} = $2 AND next_attempt_at IS NOT NULL
+      `UPDATE delivery_task SET next_attempt_at = NULL, waiting_for = NULL, status = $1 WHERE (msg_id, endpoint_id) IN (
+         SELECT msg_id, endpoint_id FROM delivery_task WHERE ${col} = $2 AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)
          ORDER BY endpoint_id, msg_id FOR UPDATE)`,
       [MessageStatus.canceled, value],
+    );
+    // The per-key order tails of the endpoints going away (after the tasks, as completions lock them).
+    await c.query(
+      col === 'endpoint_id'
+        ? 'DELETE FROM delivery_order WHERE endpoint_id = $1'
+        : 'DELETE FROM delivery_order WHERE endpoint_id IN (SELECT id FROM endpoint WHERE app_id = $1)',
+      [value],
     );
   }
 

@@ -30,9 +30,10 @@ export abstract class PgAuditRetention extends PgIdempotency implements AuditSto
     return this.tx(async (c) => {
       const got = (await this.one(c, 'SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [PURGE_LOCK_KEY]))!.ok as boolean;
       if (!got) return { purged: 0, busy: true };
-      // A delivery due or in flight (manual resends included) has next_attempt_at set.
+      // A delivery due or in flight (manual resends included) has next_attempt_at set; one parked
+      // behind another in its key's order has waiting_for set.
       const pending = (msgCol: string) =>
-        `EXISTS (SELECT 1 FROM delivery_task t WHERE t.msg_id = ${msgCol} AND t.next_attempt_at IS NOT NULL)`;
+        `EXISTS (SELECT 1 FROM delivery_task t WHERE t.msg_id = ${msgCol} AND (t.next_attempt_at IS NOT NULL OR t.waiting_for IS NOT NULL))`;
       let sql: string;
       let params: unknown[];
       if (kind === 'payloads') {

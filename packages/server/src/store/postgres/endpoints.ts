@@ -27,9 +27,9 @@ export abstract class PgEndpoints extends PgApps implements EndpointStore {
       await db
         .query(
           `INSERT INTO endpoint (uid, url, description, throttle_rate, disabled, disabled_reason, event_types, channels, metadata,
-             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, id, app_id, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-          [...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt],
+             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, id, app_id, created_at, ordering)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+          [...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt, ep.ordering],
         )
         .catch(PgBase.conflictOn('endpoint'));
       await this.putIdem(db, idem, ep);
@@ -54,8 +54,8 @@ export abstract class PgEndpoints extends PgApps implements EndpointStore {
       this.pool,
       `UPDATE endpoint SET uid = $1, url = $2, description = $3, throttle_rate = $4, disabled = $5, disabled_reason = $6,
          event_types = $7, channels = $8, metadata = $9, headers_sealed = $10, secret_sealed = $11, previous_secrets_sealed = $12,
-         updated_at = $13, delivery_policy = $14, content_filter = $15, auth_sealed = $16 WHERE id = $17 AND app_id = $18 AND deleted_at IS NULL`,
-      [...this.endpointParams(ep), ep.id, ep.appId],
+         updated_at = $13, delivery_policy = $14, content_filter = $15, auth_sealed = $16, ordering = $19 WHERE id = $17 AND app_id = $18 AND deleted_at IS NULL`,
+      [...this.endpointParams(ep), ep.id, ep.appId, ep.ordering],
     ).catch(PgBase.conflictOn('endpoint'));
     if (n === 0) throw deletedConcurrently('endpoint');
     return ep;

@@ -10,6 +10,7 @@ import {
   endpointStatsOf, endpointStatsQuery, endpointTimeseriesOf, endpointTimeseriesQuery, listAttemptsQuery, listEndpointMessagesQuery, listMessageDestinationsQuery, listMessagesQuery,
 } from '../common/lists.js';
 import { IDEMPOTENCY_COLUMNS, idempotencyRow } from '../common/rows.js';
+import { takeTurnSql, takeTurnUpsert } from '../common/ordering.js';
 import { Params } from '../common/sql.js';
 import type {
   AttemptListQuery, CreateMessageOptions, CreateMessagesOptions, EndpointHealthStore, EndpointMessage, EndpointStats, HealthBucket, MessageDestination,
@@ -36,13 +37,22 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
   protected async insertMessageAlone(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
     const tasks = await this.matchTasks(this.pool, msg, opts);
     const ps = new Params(this.dialect);
-    const cols = [msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations)];
-    let sql = `WITH m AS (INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations)
+    const cols = [
+      msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations), msg.orderingKey ?? null,
+    ];
+    let sql = `WITH m AS (INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key)
       VALUES (${cols.map((v) => ps.p(v)).join(', ')}) RETURNING id)`;
     if (tasks.length > 0) {
-      sql += `, t AS (INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
-        SELECT m.id, e, $2, ${ps.p(MessageStatus.pending)}, $8, ${ps.p(opts.triggerType ?? 0)}, $8, $8
-        FROM m, unnest(${ps.p(tasks.map((t) => t.endpointId))}::text[]) AS e)`;
+      // Deliveries ordered by the message's key take their turn (domain/ordering.ts takeTurn) in
+      // this same statement: numbered, and parked (no due time) while the one ahead is open.
+      const ordered = tasks.filter((t) => t.orderedBy).map((t) => t.endpointId).sort();
+      if (ordered.length > 0) {
+        sql += `, o AS (${takeTurnUpsert(this.dialect, `SELECT e, $10, 1, m.id, true, NULL::text FROM m, unnest(${ps.p(ordered)}::text[]) AS e ORDER BY e`)})`;
+      }
+      sql += `, t AS (INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at, ordering_seq, waiting_for)
+        SELECT m.id, e, $2, ${ps.p(MessageStatus.pending)}, ${ordered.length > 0 ? 'CASE WHEN o.prev_msg_id IS NULL THEN $8::bigint END' : '$8'},
+          ${ps.p(opts.triggerType ?? 0)}, $8, $8, ${ordered.length > 0 ? 'o.last_seq, o.prev_msg_id' : 'NULL::bigint, NULL::text'}
+        FROM m CROSS JOIN unnest(${ps.p(tasks.map((t) => t.endpointId))}::text[]) AS e${ordered.length > 0 ? ' LEFT JOIN o ON o.endpoint_id = e' : ''})`;
     }
     if (opts.idem) {
       sql += `, i AS (INSERT INTO idempotency (${IDEMPOTENCY_COLUMNS})
@@ -54,7 +64,9 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
 
   /** The delivery tasks a new message gets: one per live endpoint of its application that it matches. */
   protected async matchTasks(db: Db, msg: Message, opts: CreateMessageOptions): Promise<DeliveryTask[]> {
-    const endpoints = await this.all(db, 'SELECT id, disabled, event_types AS "eventTypes", channels, content_filter::text AS filter FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId]);
+    const endpoints = await this.all(
+      db, 'SELECT id, disabled, event_types AS "eventTypes", channels, content_filter::text AS filter, ordering FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId],
+    );
     return fanOut(msg, endpoints as FanOutEndpoint[], opts.onlyEndpointId);
   }
 
@@ -81,16 +93,27 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
       }
     }
     await c
-      .query('INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
-        msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations),
+      .query('INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
+        msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations), msg.orderingKey ?? null,
       ])
       .catch(PgBase.conflictOn('message'));
     const tasks = await this.matchTasks(c, msg, opts);
+    // Deliveries ordered by the message's key take their turn first, in endpoint order.
+    for (const t of [...tasks].filter((t) => t.orderedBy).sort((a, b) => (a.endpointId < b.endpointId ? -1 : 1))) {
+      const q = takeTurnSql(this.dialect, t.endpointId, t.orderedBy!, msg.id);
+      const turn = (await this.one(c, q.sql, q.values))!;
+      t.orderingSeq = turn.last_seq;
+      t.waitingFor = turn.prev_msg_id ?? null;
+      if (t.waitingFor) t.nextAttemptAt = null;
+    }
     if (tasks.length > 0) {
       await c.query(
-        `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
-         SELECT $1, e, $2, $3, $4, $5, $4, $4 FROM unnest($6::text[]) AS e`,
-        [msg.id, msg.appId, MessageStatus.pending, msg.createdAt, opts.triggerType ?? 0, tasks.map((t) => t.endpointId)],
+        `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at, ordering_seq, waiting_for)
+         SELECT $1, v.e, $2, $3, v.due, $5, $4, $4, v.seq, v.waiting FROM unnest($6::text[], $7::bigint[], $8::bigint[], $9::text[]) AS v(e, due, seq, waiting)`,
+        [
+          msg.id, msg.appId, MessageStatus.pending, msg.createdAt, opts.triggerType ?? 0, tasks.map((t) => t.endpointId),
+          tasks.map((t) => t.nextAttemptAt), tasks.map((t) => t.orderingSeq ?? null), tasks.map((t) => t.waitingFor ?? null),
+        ],
       );
     }
     await this.putIdem(c, opts.idem, msg);

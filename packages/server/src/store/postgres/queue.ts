@@ -3,9 +3,11 @@
 // (outcome, manual attempts, throttle); this persists them atomically.
 import type pg from 'pg';
 import { endIdFor, startIdFor } from '../../domain/ids.js';
-import { attemptNumber, resumesSchedule } from '../../domain/manual.js';
+import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
 import type { DeliveryPolicy } from '../../domain/policy.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
+import { turnEnds } from '../../domain/ordering.js';
+import { afterRecordWrites, passTurnsWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql, tailsSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import type { Db, Row } from './base.js';
 import { PgMessages } from './messages.js';
@@ -13,9 +15,9 @@ import { PgMessages } from './messages.js';
 // The columns the named (prepared) statements read, listed rather than `*`: a prepared `SELECT *`
 // fails on every later call ("cached plan must not change result type") once a migration adds a
 // column under a running process.
-const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at';
+const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at, ordering_key';
 const ENDPOINT_COLS = ['id', 'app_id', 'uid', 'url', 'description', 'throttle_rate', 'disabled', 'disabled_reason', 'event_types',
-  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'created_at', 'updated_at', 'delivery_policy', 'auth_sealed'].map((c) => `e.${c}`).join(', ');
+  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'ordering', 'created_at', 'updated_at', 'delivery_policy', 'auth_sealed'].map((c) => `e.${c}`).join(', ');
 
 /** The most completions one statement writes (about 5 MB of parameters at 20 kB responses). */
 const MAX_COMPLETION_BATCH = 256;
@@ -67,9 +69,14 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
   private readonly completions: PendingCompletion[] = [];
   private completionsFlushing = false;
   private readonly completionsDrained: (() => void)[] = [];
+  /** Ordered deliveries whose turn ends, batched apart (flushOrderedEnds). */
+  private readonly orderedEnds: PendingCompletion[] = [];
+  private orderedEndsFlushing = false;
+  private readonly orderedEndsDrained: (() => void)[] = [];
 
   override async close(): Promise<void> {
     if (this.completionsFlushing) await new Promise<void>((r) => this.completionsDrained.push(r));
+    if (this.orderedEndsFlushing) await new Promise<void>((r) => this.orderedEndsDrained.push(r));
     await super.close();
   }
 
@@ -122,7 +129,8 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
        UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
          throttle_slot = NULL
        FROM next WHERE t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
-       RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot`,
+       RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
+         t.ordering_seq`,
       values: [owner, leaseUntil, MessageStatus.sending, now, limit],
     });
     return rows.map((r) => ({
@@ -134,6 +142,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       fence: r.fence,
       leaseExpiresAt: r.lease_expires_at,
       throttleSlot: r.throttle_slot,
+      orderingSeq: r.ordering_seq,
     }));
   }
 
@@ -194,6 +203,14 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
     const ep = result.endpoint;
     if (ep !== undefined && ep.kind !== 'success') return this.completeNow(task, result, now);
+    // An ordered delivery whose turn ends moves its key's order on in the commit that records its
+    // outcome: with others that end now (flushOrderedEnds), or alone after a manual attempt, which
+    // must read its row first. A retry of one (its turn goes on) joins the batch like any other.
+    if (task.orderingSeq != null) {
+      const ends = turnEnds(isManual(task.triggerType), result.task.status);
+      if (ends === null) return this.completeNow(task, result, now);
+      if (ends) return this.queueOrderedEnd(task, result, now);
+    }
     // The common outcomes (success, retry later) share one statement with every other such
     // completion that arrives meanwhile (see flushCompletions).
     return new Promise<boolean>((resolve, reject) => {
@@ -211,8 +228,10 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
    */
   protected completeNow(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
     const ep = result.endpoint;
+    let released = false;
     return this.tx(async (c) => {
       const fenced = (await this.writeCompletions(c, [{ task, result, now }])).size === 1;
+      released = fenced && task.orderingSeq != null && (await this.afterOrderedRecord(c, task, result.task.status, now));
       let disabled = false;
       let failSince: number | null = null;
       if (ep?.kind === 'exhausted') {
@@ -230,7 +249,59 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         disabled = await this.disableEndpoint(c, task.endpointId, ep.reason, now);
       }
       return { fenced, disabled, failSince };
+    }).then((r) => {
+      if (released) this.announceDue(); // due now: other processes' dispatchers hear of it
+      return r;
     });
+  }
+
+  private queueOrderedEnd(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.orderedEnds.push({ task, result, now, resolve, reject });
+      if (!this.orderedEndsFlushing) {
+        this.orderedEndsFlushing = true;
+        setImmediate(() => void this.flushOrderedEnds());
+      }
+    }).then((fenced) => ({ fenced, disabled: false, failSince: null }));
+  }
+
+  /**
+   * Ordered deliveries whose turn ends (success, abort), batched like flushCompletions but in one
+   * transaction per batch: their completions in one statement, then their keys' tails locked in
+   * one statement, then the turns passed on (tails closed in one statement, next deliveries
+   * released in another: statements of their own after the locks, so they see what an acceptance
+   * committed while the locks were awaited). If a batch fails, each of its completions is written
+   * alone (completeNow).
+   */
+  private async flushOrderedEnds(): Promise<void> {
+    const key = (c: { task: ClaimedTask }) => `${c.task.msgId} ${c.task.endpointId} ${c.task.fence}`;
+    while (this.orderedEnds.length > 0) {
+      const batch = this.orderedEnds.splice(0, MAX_COMPLETION_BATCH);
+      try {
+        let released = false;
+        const fenced = await this.tx(async (c) => {
+          const fenced = await this.writeCompletions(c, batch);
+          const ending = batch.filter((x) => fenced.has(key(x)));
+          released = false;
+          if (ending.length > 0) {
+            const tq = tailsSql(ending.map((x) => x.task));
+            const tails = new Map((await this.all(c, tq.sql, tq.values)).map((r) => [`${r.msg_id} ${r.endpoint_id}`, r]));
+            const pass = passTurnsWrites(ending.map((x) => ({ task: x.task, tail: tails.get(`${x.task.msgId} ${x.task.endpointId}`), now: x.now })));
+            for (const q of pass.writes) await c.query(q.sql, q.values);
+            released = pass.released;
+          }
+          return fenced;
+        });
+        this.completionStats.batches++;
+        this.completionStats.completions += batch.length;
+        if (released) this.announceDue();
+        for (const x of batch) x.resolve(fenced.has(key(x)));
+      } catch {
+        await Promise.all(batch.map((x) => this.completeNow(x.task, x.result, x.now).then((r) => x.resolve(r.fenced), x.reject)));
+      }
+    }
+    this.orderedEndsFlushing = false;
+    for (const r of this.orderedEndsDrained.splice(0)) r();
   }
 
   /**
@@ -300,11 +371,50 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
   }
 
   async cancelTask(task: ClaimedTask, now: number): Promise<void> {
-    await this.pool.query(
-      `UPDATE delivery_task SET status = $1, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
-       WHERE msg_id = $3 AND endpoint_id = $4 AND fence = $5`,
-      [MessageStatus.canceled, now, task.msgId, task.endpointId, task.fence],
-    );
+    const cancel = (db: Db) =>
+      this.run(
+        db,
+        `UPDATE delivery_task SET status = $1, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
+         WHERE msg_id = $3 AND endpoint_id = $4 AND fence = $5`,
+        [MessageStatus.canceled, now, task.msgId, task.endpointId, task.fence],
+      );
+    if (task.orderingSeq == null) {
+      await cancel(this.pool);
+      return;
+    }
+    // A delivery released here is due now: other processes' dispatchers hear of it after the commit.
+    const released = await this.tx(async (c) => (await cancel(c)) === 1 && (await this.afterOrderedRecord(c, task, MessageStatus.canceled, now)));
+    if (released) this.announceDue();
+  }
+
+  /**
+   * An ordered delivery's outcome is recorded (or it was canceled): move its key's order on, in the
+   * same transaction (domain/ordering.ts afterRecord, passTurn). The tail's row lock serialises this
+   * with an acceptance of the same key: whichever commits first, the other sees it, so a delivery
+   * accepted behind this one is either parked and released here, or accepted due at once.
+   */
+  private async afterOrderedRecord(c: pg.PoolClient, task: ClaimedTask, status: number, now: number): Promise<boolean> {
+    const ends = turnEnds(isManual(task.triggerType), status);
+    if (ends === false) return false;
+    if (ends === null) {
+      const st = recordedStateSql(this.dialect, task.msgId, task.endpointId);
+      const after = afterRecordWrites(this.dialect, task, await this.one(c, st.sql, st.values), now);
+      let n = 0;
+      for (const q of after.writes) n += await this.run(c, q.sql, q.values);
+      if (!after.pass) return after.released && n > 0;
+    }
+    // Its turn ended: lock the tail and decide by it as it is now; the release that follows is a
+    // statement of its own, so it sees a delivery that an acceptance parked while we waited.
+    const tq = tailSql(this.dialect, task.appId, task.msgId, task.endpointId);
+    const { writes, released } = passTurnWrites(this.dialect, task, await this.one(c, tq.sql, tq.values), now);
+    let n = 0;
+    for (const q of writes) n += await this.run(c, q.sql, q.values);
+    return released && n > 0;
+  }
+
+  async sweepOrder(now: number, limit: number): Promise<number> {
+    const q = sweepSql(this.dialect, now, limit);
+    return this.notifyAfter(this.run(this.pool, q.sql, q.values), (n) => n > 0);
   }
 
   async releaseLeases(owner: string, now: number): Promise<void> {

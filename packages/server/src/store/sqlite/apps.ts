@@ -78,7 +78,12 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
       // Its endpoints go with it, so nothing is delivered for a deleted tenant.
       this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE app_id = ? AND deleted_at IS NULL', now, id);
       this.endpointCache.clear();
-      this.run('UPDATE delivery_task SET next_attempt_at = NULL, status = ? WHERE app_id = ? AND next_attempt_at IS NOT NULL', MessageStatus.canceled, id);
+      this.run(
+        `UPDATE delivery_task SET next_attempt_at = NULL, waiting_for = NULL, status = ?
+         WHERE app_id = ? AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)`,
+        MessageStatus.canceled, id,
+      );
+      this.run('DELETE FROM delivery_order WHERE endpoint_id IN (SELECT id FROM endpoint WHERE app_id = ?)', id);
       this.matchCache.delete(id);
     });
   }

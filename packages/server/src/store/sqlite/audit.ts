@@ -15,7 +15,9 @@ import { SqliteIdempotency } from './idempotency.js';
  * (delivery_task_due) for every candidate row.
  */
 export const SQLITE_PURGE_SQL: Record<PurgeKind, string> = (() => {
-  const pending = (msgCol: string) => `EXISTS (SELECT 1 FROM delivery_task t WHERE t.msg_id = ${msgCol} AND +t.next_attempt_at IS NOT NULL)`;
+  // A parked delivery (waiting for its turn in a key's order) is pending too: waiting_for is set.
+  const pending = (msgCol: string) =>
+    `EXISTS (SELECT 1 FROM delivery_task t WHERE t.msg_id = ${msgCol} AND (+t.next_attempt_at IS NOT NULL OR +t.waiting_for IS NOT NULL))`;
   return {
     payloads: `UPDATE message SET payload = NULL WHERE (app_id, id) IN (
       SELECT app_id, id FROM message m WHERE m.expires_at <= ? AND m.payload IS NOT NULL AND NOT ${pending('m.id')}

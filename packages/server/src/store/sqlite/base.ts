@@ -37,6 +37,7 @@ export function keyHash(key: string): bigint {
 /** An endpoint's filter, as fan-out reads it (domain/fanout.ts). */
 export interface MatchEndpoint {
   id: string;
+  ordering: 'key' | 'none';
   disabled: boolean;
   eventTypes: string[] | null;
   channels: string[] | null;

@@ -27,9 +27,9 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
       try {
         this.run(
           `INSERT INTO endpoint (uid, url, description, throttle_rate, disabled, disabled_reason, event_types, channels, metadata,
-             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, id, app_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          ...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt,
+             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, id, app_id, created_at, ordering)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          ...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt, ep.ordering,
         );
       } catch (e) {
         if (isUniqueViolation(e)) throw taken('endpoint');
@@ -65,8 +65,8 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
         const res = this.run(
           `UPDATE endpoint SET uid = ?, url = ?, description = ?, throttle_rate = ?, disabled = ?, disabled_reason = ?,
              event_types = ?, channels = ?, metadata = ?, headers_sealed = ?, secret_sealed = ?, previous_secrets_sealed = ?,
-             updated_at = ?, delivery_policy = ?, content_filter = ?, auth_sealed = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
-          ...this.endpointParams(ep), ep.id, ep.appId,
+             updated_at = ?, delivery_policy = ?, content_filter = ?, auth_sealed = ?, ordering = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
+          ...this.endpointParams(ep), ep.ordering, ep.id, ep.appId,
         );
         if (res.changes === 0) throw deletedConcurrently('endpoint');
         this.endpointCache.delete(ep.id);
@@ -83,10 +83,13 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
     return this.writes.run(() => {
       this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE id = ? AND app_id = ? AND deleted_at IS NULL', now, id, appId);
       this.endpointCache.delete(id);
+      // Parked deliveries (waiting for their turn in a key's order) are canceled with the rest.
       this.run(
-        'UPDATE delivery_task SET next_attempt_at = NULL, status = ? WHERE endpoint_id = ? AND next_attempt_at IS NOT NULL',
+        `UPDATE delivery_task SET next_attempt_at = NULL, waiting_for = NULL, status = ?
+         WHERE endpoint_id = ? AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)`,
         MessageStatus.canceled, id,
       );
+      this.run('DELETE FROM delivery_order WHERE endpoint_id = ?', id);
       this.matchCache.delete(appId);
     });
   }
@@ -94,8 +97,9 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
   protected matchEndpoints(appId: string): MatchEndpoint[] {
     let eps = this.matchCache.get(appId);
     if (!eps) {
-      eps = this.all('SELECT id, disabled, event_types, channels, content_filter FROM endpoint WHERE app_id = ? AND deleted_at IS NULL', appId).map((r) => ({
+      eps = this.all('SELECT id, disabled, event_types, channels, content_filter, ordering FROM endpoint WHERE app_id = ? AND deleted_at IS NULL', appId).map((r) => ({
         id: r.id,
+        ordering: r.ordering === 'key' ? ('key' as const) : ('none' as const),
         disabled: r.disabled === 1,
         eventTypes: r.event_types === null ? null : JSON.parse(r.event_types),
         channels: r.channels === null ? null : JSON.parse(r.channels),

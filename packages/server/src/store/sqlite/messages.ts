@@ -5,6 +5,7 @@ import { isIdOf } from '../../domain/ids.js';
 import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
 import type { Attempt, DeliveryTask, Message } from '../../domain/types.js';
 import { taken } from '../common/conflicts.js';
+import { takeTurnSql } from '../common/ordering.js';
 import {
   endpointStatsOf, endpointStatsQuery, endpointTimeseriesOf, endpointTimeseriesQuery, listAttemptsQuery, listEndpointMessagesQuery, listMessageDestinationsQuery, listMessagesQuery,
 } from '../common/lists.js';
@@ -43,8 +44,8 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
     }
     try {
       this.run(
-        'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, json(msg.schemaViolations),
+        'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, json(msg.schemaViolations), msg.orderingKey ?? null,
       );
     } catch (e) {
       if (isUniqueViolation(e)) throw taken('message');
@@ -52,10 +53,18 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
     }
     const tasks = fanOut(msg, this.matchEndpoints(msg.appId), opts.onlyEndpointId);
     for (const t of tasks) {
+      if (t.orderedBy) {
+        // Its turn in the key's order (domain/ordering.ts takeTurn): parked while the one ahead is open.
+        const q = takeTurnSql(this.dialect, t.endpointId, t.orderedBy, t.msgId);
+        const turn = this.get(q.sql, ...q.values)!;
+        t.orderingSeq = turn.last_seq;
+        t.waitingFor = turn.prev_msg_id ?? null;
+        if (t.waitingFor) t.nextAttemptAt = null;
+      }
       this.run(
-        `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        t.msgId, t.endpointId, t.appId, t.status, t.nextAttemptAt, opts.triggerType ?? 0, t.createdAt, t.updatedAt,
+        `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at, ordering_seq, waiting_for)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        t.msgId, t.endpointId, t.appId, t.status, t.nextAttemptAt, opts.triggerType ?? 0, t.createdAt, t.updatedAt, t.orderingSeq ?? null, t.waitingFor ?? null,
       );
     }
     this.putIdem(opts.idem, msg);

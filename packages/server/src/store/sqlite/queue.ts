@@ -2,8 +2,10 @@
 // resends and recovery. Decisions come from domain/ (outcome, manual attempts, throttle); this
 // persists them atomically.
 import { endIdFor, startIdFor } from '../../domain/ids.js';
-import { attemptNumber, resumesSchedule } from '../../domain/manual.js';
+import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
 import { MessageStatus, type Message } from '../../domain/types.js';
+import { turnEnds } from '../../domain/ordering.js';
+import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import { SqliteMessages } from './messages.js';
 
@@ -86,7 +88,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
         `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
            throttle_slot = NULL
          WHERE (msg_id, endpoint_id) IN (${due})
-         RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, manual_next, fence, lease_expires_at`,
+         RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, manual_next, fence, lease_expires_at, ordering_seq`,
         owner, leaseUntil, leaseUntil, MessageStatus.sending, now, now, limit,
       );
       return rows.map((r) => ({
@@ -98,6 +100,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
         fence: r.fence,
         leaseExpiresAt: r.lease_expires_at,
         throttleSlot: slots.get(`${r.msg_id} ${r.endpoint_id}`) ?? null,
+        orderingSeq: r.ordering_seq,
       }));
       // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
     }, { durable: false });
@@ -128,6 +131,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
          WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
         failedManual, result.task.status, failedManual, result.task.nextAttemptAt, now, task.msgId, task.endpointId, task.fence,
       );
+      if (res.changes === 1 && task.orderingSeq != null) this.afterOrderedRecord(task, result.task.status, now);
       let disabled = false;
       let failSince: number | null = null;
       const ep = result.endpoint;
@@ -184,12 +188,37 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
 
   cancelTask(task: ClaimedTask, now: number): Promise<void> {
     return this.writes.run(() => {
-      this.run(
+      const res = this.run(
         `UPDATE delivery_task SET status = ?, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
          WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
         MessageStatus.canceled, now, task.msgId, task.endpointId, task.fence,
       );
+      if (res.changes === 1 && task.orderingSeq != null) this.afterOrderedRecord(task, MessageStatus.canceled, now);
     });
+  }
+
+  /**
+   * An ordered delivery's outcome is recorded (or it was canceled): move its key's order on, in the
+   * same commit (domain/ordering.ts afterRecord, passTurn).
+   */
+  private afterOrderedRecord(task: ClaimedTask, status: number, now: number): void {
+    const ends = turnEnds(isManual(task.triggerType), status);
+    if (ends === false) return;
+    if (ends === null) {
+      const st = recordedStateSql(this.dialect, task.msgId, task.endpointId);
+      const after = afterRecordWrites(this.dialect, task, this.get(st.sql, ...st.values), now);
+      for (const q of after.writes) this.run(q.sql, ...q.values);
+      if (!after.pass) return;
+    }
+    const tq = tailSql(this.dialect, task.appId, task.msgId, task.endpointId);
+    for (const q of passTurnWrites(this.dialect, task, this.get(tq.sql, ...tq.values), now).writes) this.run(q.sql, ...q.values);
+  }
+
+  sweepOrder(now: number, limit: number): Promise<number> {
+    return this.notifyAfter(this.writes.run(() => {
+      const q = sweepSql(this.dialect, now, limit);
+      return this.run(q.sql, ...q.values).changes;
+    }), (n) => n > 0);
   }
 
   releaseLeases(owner: string, now: number): Promise<void> {
