@@ -67,7 +67,7 @@ export function addEndpointAuth(doc: Schema): void {
   };
   s.EndpointOauthConfigOut = {
     type: 'object',
-    required: ['authMethod', 'clientId', 'grantType', 'tokenUrl', 'clientSecretSet'],
+    required: ['authMethod', 'clientId', 'grantType', 'tokenUrl', 'clientSecretSet', 'sensitiveExtraHeaders'],
     properties: {
       grantType: { type: 'string', enum: ['clientCredentials', 'refreshToken'] },
       authMethod: { type: 'string', enum: ['clientSecretJwt', 'clientSecretBasic', 'clientSecretPost'] },
@@ -78,6 +78,11 @@ export function addEndpointAuth(doc: Schema): void {
       extraParams: { type: 'object', additionalProperties: { type: 'string' }, nullable: true },
       extraHeaders: { type: 'object', additionalProperties: { type: 'string' }, nullable: true },
       clientSecretSet: { type: 'boolean', description: 'Herald: whether a client secret is set (it is never returned).' },
+      sensitiveExtraHeaders: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Herald: extra headers whose values are hidden (Authorization, X-Api-Key and the like); they are left out of `extraHeaders`.',
+      },
     },
   };
   s.EndpointMtlsConfigIn = {

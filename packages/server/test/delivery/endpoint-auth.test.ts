@@ -168,10 +168,13 @@ describe('endpoint authentication: OAuth 2.0 client credentials', () => {
       tokenUrl: auth.url('/token'),
       scopes: ['webhooks:write', 'events'],
       audience: 'https://receiver.example',
+      extraHeaders: { 'X-Api-Key': 'xk-SECRET-extra', 'X-Tenant': 'shop-1' },
     });
     const shown = await h.call('GET', `${base}/oauth`, 200);
     expect(shown).toMatchObject({ grantType: 'clientCredentials', clientId: 'client-1', scopes: ['webhooks:write', 'events'], clientSecretSet: true });
+    expect(shown).toMatchObject({ extraHeaders: { 'X-Tenant': 'shop-1' }, sensitiveExtraHeaders: ['X-Api-Key'] });
     expect(JSON.stringify(shown)).not.toContain(SECRET_MARKERS.clientSecret);
+    expect(JSON.stringify(shown)).not.toContain('xk-SECRET-extra');
 
     const before = tokenRequests();
     await sendMessage(h, app.id);
@@ -183,6 +186,7 @@ describe('endpoint authentication: OAuth 2.0 client credentials', () => {
     expect(two[1]!.headers.authorization).toBe(first);
     // The scopes went space-separated, the audience as its own parameter, the secret in Basic.
     const tokenReq = auth.received('/token').at(-1)!;
+    expect(tokenReq.headers['x-api-key']).toBe('xk-SECRET-extra');
     expect(new URLSearchParams(tokenReq.text).get('scope')).toBe('webhooks:write events');
 
     // 59 minutes on: inside the last tenth of the hour, so the next delivery fetches a new token.

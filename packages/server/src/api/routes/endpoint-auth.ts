@@ -4,7 +4,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { assertSingleAuthorization, checkHttpAuth, checkOAuth, checkPem, withAuth, type EndpointAuth } from '../../domain/endpoint-auth.js';
 import { invalidBody, notFound } from '../../domain/errors.js';
-import { checkEndpointUrl } from '../../domain/validation.js';
+import { checkEndpointUrl, SENSITIVE_HEADERS } from '../../domain/validation.js';
 import { route, type Ctx } from '../route.js';
 import { TENANT_SSRF_REFUSAL } from './endpoints.js';
 
@@ -61,8 +61,14 @@ export const endpointAuthRoutes = [
     async handler(c) {
       const o = c.endpoint!.auth?.oauth;
       if (!o) throw notFound('OAuth configuration');
-      const { clientSecret, ...shown } = o;
-      return { status: 200, body: { ...shown, clientSecretSet: clientSecret !== null } };
+      const { clientSecret, extraHeaders, ...shown } = o;
+      // Credential-bearing header values are hidden, as GET …/headers hides them.
+      const visible = Object.entries(extraHeaders ?? {}).filter(([k]) => !SENSITIVE_HEADERS.has(k.toLowerCase()));
+      const hidden = Object.keys(extraHeaders ?? {}).filter((k) => SENSITIVE_HEADERS.has(k.toLowerCase()));
+      return {
+        status: 200,
+        body: { ...shown, extraHeaders: extraHeaders ? Object.fromEntries(visible) : null, sensitiveExtraHeaders: hidden, clientSecretSet: clientSecret !== null },
+      };
     },
   }),
   route({
