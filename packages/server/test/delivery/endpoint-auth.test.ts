@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Clock, HOUR } from '../helpers/inproc.js';
+import { Svix } from 'svix';
+import { Clock, HOUR, OPERATOR_TOKEN } from '../helpers/inproc.js';
 import { Receiver } from '../helpers/receiver.js';
 import { rawRow } from '../helpers/rows.js';
 import { Sender } from '../../src/delivery/send.js';
@@ -79,6 +80,24 @@ describe('endpoint authentication: Basic and bearer', () => {
     await sendMessage(h, app.id);
     const after = await rx.waitForCount(3, { path: '/basic' });
     expect(after[2]!.headers.authorization).toBeUndefined();
+  });
+
+  it('the svix SDK keeps working on an endpoint with authentication: its upsert and patch keep the credential', async () => {
+    const address = await h.herald.api.listen({ port: 0, host: '127.0.0.1' });
+    const svix = new Svix(OPERATOR_TOKEN, { serverUrl: address });
+    const app = await createApp(h);
+    const ep = await svix.endpoint.create(app.id, { url: rx.url('/sdk'), description: 'before' });
+    await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}/auth`, 204, { type: 'bearer', token: SECRET_MARKERS.token });
+    const got = await svix.endpoint.get(app.id, ep.id);
+    expect(JSON.stringify(got)).not.toContain(SECRET_MARKERS.token);
+    await svix.endpoint.upsert(app.id, ep.id, { url: rx.url('/sdk'), description: 'after' });
+    // Its header update may not set Authorization beside the credential.
+    await expect(svix.endpoint.patchHeaders(app.id, ep.id, { headers: { Authorization: 'Bearer other' } })).rejects.toMatchObject({ code: 422 });
+    await svix.endpoint.patch(app.id, ep.id, { description: 'patched' });
+    expect((await svix.endpoint.list(app.id)).data.map((e) => e.description)).toEqual(['patched']);
+    await svix.message.create(app.id, { eventType: 'test.event', payload: { sdk: true } });
+    const [r] = await rx.waitForCount(1, { path: '/sdk' });
+    expect(r!.headers.authorization).toBe(`Bearer ${SECRET_MARKERS.token}`);
   });
 
   it('keeps one writer of Authorization: custom header, /auth and /oauth exclude each other', async () => {
