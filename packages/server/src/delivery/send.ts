@@ -137,7 +137,9 @@ export class Sender {
       egress: opts.egress,
       extraCaCerts: opts.extraCaCerts,
       connectTimeoutMs,
-      tokenTimeoutMs: Math.min(opts.timeoutMs, 10_000),
+      // A token request runs inside the attempt's deadline, except the one after a 401: at most half
+      // the default timeout keeps the attempt well inside its lease (at least twice the timeout).
+      tokenTimeoutMs: Math.min(Math.floor(opts.timeoutMs / 2), 10_000),
       userAgent: opts.userAgent,
       agent: () => this.agent,
     });
