@@ -66,6 +66,13 @@ const TOKEN_BODY_MAX = 64 * 1024;
 class TokenError extends Error {}
 
 const fingerprint = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex');
+/** Fingerprints by settings object: a store hands out the same object while the endpoint is unchanged (SQLite's cache). */
+const prints = new WeakMap<object, string>();
+function printOf(o: object, of: () => unknown): string {
+  let p = prints.get(o);
+  if (p === undefined) prints.set(o, (p = fingerprint(of())));
+  return p;
+}
 
 /** The CA bundle for an endpoint: its own (which replaces the public ones), else the system's plus the installation's. */
 export function caFor(endpointCa: string | undefined, extra: string | null | undefined): string[] | undefined {
@@ -107,7 +114,7 @@ export class EndpointAuthenticator {
   }
 
   private async token(endpointId: string, cfg: OAuthConfig, nowMs: () => number, rejected: string | null): Promise<string> {
-    const key = fingerprint(cfg);
+    const key = printOf(cfg, () => cfg);
     const cached = this.tokens.get(endpointId);
     const fresh = cached && cached.key === key && (cached.refreshAt === null || nowMs() < cached.refreshAt);
     // After a 401, a token other than the rejected one (fetched meanwhile for a concurrent attempt) is used as it is.
@@ -201,7 +208,7 @@ export class EndpointAuthenticator {
       this.release(t.endpointId, null);
       return null;
     }
-    const id = fingerprint([mtls?.identity ?? null, ca ?? null]);
+    const id = printOf(t.auth, () => [mtls?.identity ?? null, ca ?? null]);
     this.release(t.endpointId, id);
     let pooled = this.agents.get(id);
     if (!pooled) {
