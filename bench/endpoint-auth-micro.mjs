@@ -25,12 +25,26 @@ await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const tokenUrl = `http://127.0.0.1:${server.address().port}/token`;
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-bench-pki-'));
-execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=bench'], { cwd: dir, stdio: 'pipe' });
+execFileSync(
+  'openssl',
+  ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=bench'],
+  { cwd: dir, stdio: 'pipe' },
+);
 const identity = readFileSync(join(dir, 'c.pem'), 'utf8') + readFileSync(join(dir, 'k.pem'), 'utf8');
 rmSync(dir, { recursive: true, force: true });
 
 const sender = new Sender({ timeoutMs: 15_000, headerPrefixes: ['webhook'], userAgent: 'bench', guard: new SsrfGuard(['127.0.0.0/8']) });
-const oauth = { grantType: 'clientCredentials', authMethod: 'clientSecretBasic', tokenUrl, clientId: 'c', clientSecret: 's', scopes: ['a'], audience: null, extraParams: null, extraHeaders: null };
+const oauth = {
+  grantType: 'clientCredentials',
+  authMethod: 'clientSecretBasic',
+  tokenUrl,
+  clientId: 'c',
+  clientSecret: 's',
+  scopes: ['a'],
+  audience: null,
+  extraParams: null,
+  extraHeaders: null,
+};
 const cases = {
   none: { endpointId: 'ep_none', auth: {} },
   basic: { endpointId: 'ep_basic', auth: { http: { type: 'basic', username: 'u', password: 'p' } } },

@@ -67,7 +67,12 @@ export const endpointAuthRoutes = [
       const hidden = Object.keys(extraHeaders ?? {}).filter((k) => SENSITIVE_HEADERS.has(k.toLowerCase()));
       return {
         status: 200,
-        body: { ...shown, extraHeaders: extraHeaders ? Object.fromEntries(visible) : null, sensitiveExtraHeaders: hidden, clientSecretSet: clientSecret !== null },
+        body: {
+          ...shown,
+          extraHeaders: extraHeaders ? Object.fromEntries(visible) : null,
+          sensitiveExtraHeaders: hidden,
+          clientSecretSet: clientSecret !== null,
+        },
       };
     },
   }),
