@@ -66,6 +66,18 @@ export interface EndpointMessage {
   status: Status;
   nextAttempt?: string | null;
   timestamp: string;
+  /** Herald: why this pending delivery is held without attempts. */
+  heldBy?: 'circuit' | 'module' | null;
+}
+
+/** Herald: an endpoint's circuit breaker and this server's view of its load. */
+export interface EndpointHealth {
+  circuit: 'closed' | 'open' | 'half-open';
+  since: string | null;
+  consecutiveFailures: number;
+  nextProbeAt: string | null;
+  inFlight: number;
+  concurrencyLimit: number;
 }
 
 export interface EventType {

@@ -1,6 +1,6 @@
 // Small shared pieces: state badge, relative times, error text, the grouped event picker.
 import { useId, useState } from 'react';
-import type { Endpoint, EventType } from './api';
+import type { Endpoint, EndpointHealth, EventType } from './api';
 import { t } from './i18n';
 
 export function StateBadge({ endpoint: e }: { endpoint: Endpoint }) {
@@ -9,6 +9,27 @@ export function StateBadge({ endpoint: e }: { endpoint: Endpoint }) {
     <span>
       <span className="badge off">{t('disabled')}</span>
       {e.disabledReason && <span className="muted"> {e.disabledReason}</span>}
+    </span>
+  );
+}
+
+/** An endpoint's circuit when it is not closed: its deliveries are held until a probe succeeds. */
+export function CircuitBadge({ health }: { health: EndpointHealth | null | undefined }) {
+  if (!health || health.circuit === 'closed') return null;
+  return (
+    <span data-testid="circuit">
+      {' '}
+      <span className="badge warn">{health.circuit === 'open' ? t('circuitOpen') : t('circuitHalfOpen')}</span>
+      <span className="muted">
+        {' '}
+        {t('circuitFailures', { n: health.consecutiveFailures })}
+        {health.nextProbeAt && (
+          <>
+            {'; '}
+            {t('circuitNextProbe')} <Ago iso={health.nextProbeAt} />
+          </>
+        )}
+      </span>
     </span>
   );
 }

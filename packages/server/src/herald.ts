@@ -139,6 +139,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       retryScheduleMs: d.retryScheduleMs,
       concurrency: d.concurrency,
       perEndpointConcurrency: d.perEndpointConcurrency,
+      circuit: d.circuit,
       leaseMs: d.leaseMs,
       attemptTimeoutMs: d.timeoutMs,
       pollMs: d.pollMs,
@@ -156,7 +157,14 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
         void operational.attempted(e.attempt, e.attemptNumber, e.next, e.msgEventId);
       },
       onEndpointDisabled: (e) => void operational.endpointDisabled(e.appId, e.endpointId, e.failSince),
+      onCircuit: (e) => {
+        deps.metrics.circuitChanges.inc({ change: e.change });
+        api.log.warn({ endpointId: e.endpointId, consecutiveFailures: e.failures }, `endpoint circuit ${e.change}`);
+        void operational.circuitChanged(e.change, e.appId, e.endpointId, e.failures, e.circuit.since);
+      },
     });
+    const d0 = dispatcher;
+    deps.endpointLoad = (id) => d0.endpointLoad(id);
     dispatcher.start();
     purger = new Purger({
       store,

@@ -34,6 +34,16 @@ describe('config', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('reads the circuit breaker: failures (0 = off), a cool-down and its ceiling', () => {
+    expect(loadConfig({}).delivery.circuit).toEqual({ failures: 5, cooldownMs: 30_000, maxCooldownMs: 600_000 });
+    expect(loadConfig({ HERALD_CIRCUIT_FAILURES: '0' }).delivery.circuit.failures).toBe(0);
+    expect(loadConfig({ HERALD_CIRCUIT_COOLDOWN: '2s', HERALD_CIRCUIT_MAX_COOLDOWN: '1m' }).delivery.circuit).toEqual({ failures: 5, cooldownMs: 2000, maxCooldownMs: 60_000 });
+    // A first cool-down past the default ceiling raises the ceiling; one set lower is refused.
+    expect(loadConfig({ HERALD_CIRCUIT_COOLDOWN: '1h' }).delivery.circuit.maxCooldownMs).toBe(3_600_000);
+    expect(() => loadConfig({ HERALD_CIRCUIT_COOLDOWN: '1h', HERALD_CIRCUIT_MAX_COOLDOWN: '10m' })).toThrow(/HERALD_CIRCUIT_MAX_COOLDOWN/);
+    expect(() => loadConfig({ HERALD_CIRCUIT_FAILURES: 'many' })).toThrow(/HERALD_CIRCUIT_FAILURES/);
+  });
+
   it('reads retry schedules with units, and none', () => {
     expect(load({ HERALD_RETRY_SCHEDULE: '1s,2s,500ms,1m,1h' }).delivery.retryScheduleMs).toEqual([1000, 2000, 500, 60_000, 3_600_000]);
     expect(load({ HERALD_RETRY_SCHEDULE: 'none' }).delivery.retryScheduleMs).toEqual([]);

@@ -25,6 +25,10 @@ describe('PostgreSQL: auto-disable with two worker processes', () => {
       HERALD_OPERATIONAL_APP: OPS_UID,
       // Few deliveries per claim, so the burst is shared between the two workers.
       HERALD_DISPATCH_CONCURRENCY: '4',
+      // The endpoint's circuit opens during the burst; its failed probes carry the streak, every
+      // 100-200 ms here instead of every 30 s to 10 min.
+      HERALD_CIRCUIT_COOLDOWN: '100ms',
+      HERALD_CIRCUIT_MAX_COOLDOWN: '200ms',
     },
     routes: {
       // Slow failures, so the burst's leases are visible while it runs.

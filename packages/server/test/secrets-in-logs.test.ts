@@ -31,7 +31,8 @@ describe('secrets in logs, and a master-key rotation under a running server (rea
   it('logs no secret while creating, rotating, revealing and delivering, nor while rotating the master key', async () => {
     rx = await Receiver.start();
     rx.on('/fail', { status: 500, body: 'nope' });
-    const env = { HERALD_DATA_DIR: dir, HERALD_API_TOKEN: TOKEN, HERALD_RETRY_SCHEDULE: '1s', HERALD_POLL_INTERVAL: '50ms' };
+    // Three messages fail twice each on purpose; an open circuit would hold the last retry for 30 s.
+    const env = { HERALD_DATA_DIR: dir, HERALD_API_TOKEN: TOKEN, HERALD_RETRY_SCHEDULE: '1s', HERALD_POLL_INTERVAL: '50ms', HERALD_CIRCUIT_FAILURES: '0' };
     server = await serve({ ...env, HERALD_LOG_LEVEL: 'trace' });
     const api = async (method: string, path: string, status: number, body?: unknown) => {
       const r = await call(server!.url, TOKEN, method, path, body);

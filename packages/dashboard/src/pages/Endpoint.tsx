@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import { appPath, enc, type Endpoint, type EndpointStats } from '../api';
+import { appPath, enc, type Endpoint, type EndpointHealth, type EndpointStats } from '../api';
 import { go, useLoad, usePortal, type Loaded } from '../hooks';
-import { CopyButton, ErrorText, StateBadge } from '../ui';
+import { CircuitBadge, CopyButton, ErrorText, StateBadge } from '../ui';
 import { Authentication } from './EndpointAuth';
 import { DeliveryRules, Details, FilterAndRate, Headers, SigningSecret } from './EndpointForms';
 import { HealthChart } from './HealthChart';
@@ -67,6 +67,7 @@ function Overview({ ep, base }: { ep: Loaded<Endpoint> & { data: Endpoint }; bas
   const { api, can } = usePortal();
   const e = ep.data;
   const stats = useLoad(() => api.get<EndpointStats>(`${base}/stats`), [base, e.updatedAt], 5000);
+  const health = useLoad(() => api.get<EndpointHealth>(`${base}/health`), [base, e.updatedAt], 5000);
   const [error, setError] = useState<string | null>(null);
 
   async function patch(body: Record<string, unknown>) {
@@ -109,6 +110,7 @@ function Overview({ ep, base }: { ep: Loaded<Endpoint> & { data: Endpoint }; bas
         <h2>{t('state')}</h2>
         <p data-testid="state">
           <StateBadge endpoint={e} />
+          {!e.disabled && <CircuitBadge health={health.data} />}
         </p>
         <ErrorText error={error} />
         {can('manage') && (

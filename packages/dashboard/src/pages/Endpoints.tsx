@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import { ApiError, appPath, enc, type Api, type Attempt, type Endpoint, type EndpointStats, type Page } from '../api';
+import { ApiError, appPath, enc, type Api, type Attempt, type Endpoint, type EndpointHealth, type EndpointStats, type Page } from '../api';
 import { useLoad, usePortal } from '../hooks';
-import { Ago, ErrorText, StateBadge } from '../ui';
+import { Ago, CircuitBadge, ErrorText, StateBadge } from '../ui';
 import { statusText, t, tn } from '../i18n';
 
 /** Endpoints per page of the list; "Load more" fetches the next page. */
@@ -42,10 +42,12 @@ interface Details {
   last: Attempt | null;
   /** The endpoint read again (rows the list poll does not cover); 'gone' once deleted. */
   endpoint?: Endpoint | 'gone' | null;
+  /** Its circuit breaker (Herald). */
+  health?: EndpointHealth | null;
 }
 
 async function detailsOf(api: Api, appId: string, endpointId: string, readOwn: boolean): Promise<Details> {
-  const [endpoint, stats, last] = await Promise.all([
+  const [endpoint, stats, last, health] = await Promise.all([
     readOwn
       ? limited(() => api.get<Endpoint>(appPath(appId, `/endpoint/${enc(endpointId)}`))).catch((e) => (e instanceof ApiError && e.status === 404 ? ('gone' as const) : null))
       : null,
@@ -53,8 +55,9 @@ async function detailsOf(api: Api, appId: string, endpointId: string, readOwn: b
     limited(() => api.get<Page<Attempt>>(appPath(appId, `/attempt/endpoint/${enc(endpointId)}?limit=1&with_content=false`)))
       .then((p) => p.data[0] ?? null)
       .catch(() => null),
+    limited(() => api.get<EndpointHealth>(appPath(appId, `/endpoint/${enc(endpointId)}/health`))).catch(() => null),
   ]);
-  return { stats, last, endpoint };
+  return { stats, last, endpoint, health };
 }
 
 /** Whether the element is on (or near) the screen. */
@@ -105,6 +108,7 @@ function EndpointRow({ endpoint: listed, readOwn }: { endpoint: Endpoint; readOw
       </td>
       <td data-label={t('state')}>
         {fresh === 'gone' ? <span className="badge off">{t('deleted')}</span> : <StateBadge endpoint={e} />}
+        {fresh !== 'gone' && !e.disabled && <CircuitBadge health={details?.health} />}
       </td>
       <td data-label={t('successRate')}>{details ? rateOf(details.stats) : <span className="muted">…</span>}</td>
       <td data-label={t('colLast')}>

@@ -187,6 +187,11 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
                     <span className={`status s${m.status}`}>{statusText(m.status)}</span> <code>{m.eventType}</code>{' '}
                     <span className="muted">{m.id}</span>
                   </button>
+                  {m.status === 1 && m.heldBy && (
+                    <span className="badge warn" data-testid="held">
+                      {m.heldBy === 'circuit' ? t('heldCircuit') : t('heldModule')}
+                    </span>
+                  )}
                   {m.status === 1 && m.nextAttempt && (
                     <span className="next" data-testid="next-attempt">
                       {t('nextAttempt')} <Ago iso={m.nextAttempt} />

@@ -60,3 +60,53 @@ export function addEndpointTimeseries(doc: Schema): void {
     },
   };
 }
+
+/** The endpoint's circuit and this process's view of its load (`GET …/endpoint/{endpoint_id}/health`). */
+export function addEndpointCircuitHealth(doc: Schema): void {
+  const s = doc.components.schemas as Schema;
+  const time = (description: string) => ({ type: 'string', format: 'date-time', nullable: true, description });
+  s.EndpointCircuitHealthOut = {
+    type: 'object',
+    required: ['circuit', 'since', 'consecutiveFailures', 'nextProbeAt', 'inFlight', 'concurrencyLimit'],
+    properties: {
+      circuit: {
+        type: 'string',
+        enum: ['closed', 'open', 'half-open'],
+        description:
+          '`open`: failures in a row (HERALD_CIRCUIT_FAILURES) opened it; due deliveries are held without using up retries. ' +
+          '`half-open`: one delivery is probing the endpoint. `closed`: deliveries go out.',
+      },
+      since: time('When the circuit opened (open, half-open) or last closed (closed); null if it never opened.'),
+      consecutiveFailures: { type: 'integer', description: 'Failures in a row that count against the circuit: timeouts, connection errors, 5xx and 429.' },
+      nextProbeAt: time('When one delivery may probe the endpoint next (open), or when the probe in flight is given up (half-open); null when closed.'),
+      inFlight: { type: 'integer', description: "Deliveries to the endpoint in flight in the answering process (each worker process has its own)." },
+      concurrencyLimit: {
+        type: 'integer',
+        description: "The answering process's adaptive limit of deliveries in flight to the endpoint, between 1 and HERALD_ENDPOINT_CONCURRENCY.",
+      },
+    },
+  };
+  const ep = doc.paths['/api/v1/app/{app_id}/endpoint/{endpoint_id}']?.get;
+  if (!ep) throw new Error('extension targets a missing operation: get endpoint');
+  const err = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } });
+  doc.paths['/api/v1/app/{app_id}/endpoint/{endpoint_id}/health'] = {
+    get: {
+      operationId: 'v1.endpoint.get-health',
+      summary: 'Endpoint circuit and load',
+      description:
+        "Herald: the endpoint's circuit breaker, as stored (every worker process sees the same), and the answering process's " +
+        'own view of its deliveries in flight and adaptive concurrency limit. Times are ISO 8601 or null. A portal token ' +
+        "reads only its own application's endpoints.",
+      tags: ['Endpoint'],
+      parameters: (ep.parameters as Schema[]).filter((p) => p.in === 'path'),
+      responses: {
+        '200': { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/EndpointCircuitHealthOut' } } } },
+        '401': err('Unauthorized'),
+        '403': err('Forbidden'),
+        '404': err('Not Found'),
+        '429': err('Too Many Requests'),
+      },
+      security: [{ HTTPBearer: [] }],
+    },
+  };
+}

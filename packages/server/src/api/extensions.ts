@@ -5,7 +5,7 @@ import { ENDPOINT_ORDERINGS, ORDERING_KEY_MAX_LENGTH } from '../domain/ordering.
 import { addReadiness, addVersionOperation } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
 import { addDeliveryPolicy, addSchemaEnforcement } from './extensions-policy.js';
-import { addEndpointTimeseries } from './extensions-stats.js';
+import { addEndpointCircuitHealth, addEndpointTimeseries } from './extensions-stats.js';
 import { addDestinations } from './extensions-destinations.js';
 import { addEndpointAuth } from './extensions-endpoint-auth.js';
 import { addPortalLookSchema } from './portal-look.js';
@@ -84,6 +84,15 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
     nullable: true,
     description: 'Herald: why Herald disabled this endpoint, when it did (null when enabled or disabled by a user).',
   };
+  s.MessageEndpointOut.properties.heldBy = {
+    type: 'string',
+    enum: ['circuit', 'module'],
+    nullable: true,
+    description:
+      'Herald: why this pending delivery is held without attempts (and without using up retries): `circuit` while the ' +
+      "endpoint's circuit is open, `module` while the application's Engage webhooks module is off; null otherwise.",
+  };
+  s.EndpointMessageOut.properties.heldBy = s.MessageEndpointOut.properties.heldBy;
   addOrdering(s);
   s.EndpointHeadersPatchIn.properties.deleteHeaders = {
     type: 'array',
@@ -120,6 +129,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addEngage(doc);
   addAuditLog(doc);
   addEndpointTimeseries(doc);
+  addEndpointCircuitHealth(doc);
   addDestinations(doc);
   addEndpointAuth(doc);
   addDeliveryPolicy(doc);

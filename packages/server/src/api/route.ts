@@ -29,6 +29,11 @@ export interface ApiDeps {
   ssrf: SsrfGuard;
   /** Turns driver errors into store errors, counts them, and answers the readiness probe. */
   storeHealth: StoreHealth;
+  /**
+   * This process's own view of an endpoint's deliveries: in flight now and its adaptive concurrency
+   * limit (the dispatcher's, when this process runs one).
+   */
+  endpointLoad?: (endpointId: string) => { inFlight: number; concurrencyLimit: number };
   /** Aborted when the process starts to stop: long polls answer at once instead of holding it up. */
   closing?: AbortSignal;
 }

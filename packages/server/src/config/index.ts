@@ -46,9 +46,16 @@ export interface Config {
     /** Which header families carry the signature. */
     signatureHeaders: ('svix' | 'webhook')[];
     concurrency: number;
+    /** The most attempts in flight to one endpoint; the adaptive limit stays between 1 and this. */
     perEndpointConcurrency: number;
     pollMs: number;
     leaseMs: number;
+    /**
+     * The circuit breaker per endpoint (domain/hold.ts): failures in a row that open it
+     * (HERALD_CIRCUIT_FAILURES, 0 = off), the first cool-down (HERALD_CIRCUIT_COOLDOWN) and its
+     * ceiling as it doubles (HERALD_CIRCUIT_MAX_COOLDOWN).
+     */
+    circuit: { failures: number; cooldownMs: number; maxCooldownMs: number };
   };
   /** Retention: message payloads go when their own retention ends; these bound the rest. */
   retention: {
@@ -192,7 +199,19 @@ function delivery(env: Env): Config['delivery'] {
     perEndpointConcurrency: int(env, 'HERALD_ENDPOINT_CONCURRENCY', 64, 1, 10_000),
     pollMs: duration(env, 'HERALD_POLL_INTERVAL', 1000, 10, 60_000),
     leaseMs,
+    circuit: circuit(env),
   };
+}
+
+function circuit(env: Env): Config['delivery']['circuit'] {
+  const failures = int(env, 'HERALD_CIRCUIT_FAILURES', 5, 0, 10_000);
+  const cooldownMs = duration(env, 'HERALD_CIRCUIT_COOLDOWN', 30_000, 10, 86_400_000);
+  // Unset, the ceiling is 10 minutes, or the first cool-down if that is longer.
+  const maxCooldownMs = duration(env, 'HERALD_CIRCUIT_MAX_COOLDOWN', Math.max(600_000, cooldownMs), 10, 86_400_000);
+  if (maxCooldownMs < cooldownMs) {
+    throw new ConfigError('HERALD_CIRCUIT_MAX_COOLDOWN', `must be at least HERALD_CIRCUIT_COOLDOWN (${cooldownMs} ms), got ${maxCooldownMs} ms`);
+  }
+  return { failures, cooldownMs, maxCooldownMs };
 }
 
 function retention(env: Env): Config['retention'] {

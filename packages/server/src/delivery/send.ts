@@ -33,6 +33,8 @@ export interface DeliveryResult {
   /** The first 20 kB of the response body, or why there was none. */
   response: string;
   durationMs: number;
+  /** No answer within the delivery timeout. */
+  timedOut?: boolean;
 }
 
 export interface SenderOptions {
@@ -207,7 +209,7 @@ export class Sender {
         : err.code === 'ESSRF' || cause?.code === 'ESSRF'
           ? (err.code === 'ESSRF' ? err.message : cause!.message) ?? 'Refused'
           : `Connection failed: ${err.code ?? err.name ?? 'error'}: ${err.message ?? ''}`;
-      return { outcome: { kind: 'retry' }, statusCode: 0, response: why, durationMs: took() };
+      return { outcome: { kind: 'retry' }, statusCode: 0, response: why, durationMs: took(), ...(timedOut ? { timedOut } : {}) };
     } finally {
       deadline.done();
     }

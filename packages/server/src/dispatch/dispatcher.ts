@@ -3,11 +3,14 @@
 //
 // Each delivery goes through four phases, each a method below:
 //   claim   (loop)    take due tasks under a lease and read what they need, a whole claim at once
-//   prepare           nothing to send? cancel. Throttle slot, per-endpoint concurrency, signed request
+//   prepare           nothing to send? cancel. Held (module off, circuit open)? put back. Throttle slot,
+//                     per-endpoint adaptive concurrency, signed request
 //   send              the HTTP request (delivery/send.ts)
 //   settle            the outcome (domain/outcome.ts), recorded under the lease's fence
 import { randomBytes } from 'node:crypto';
 import type { IdGenerator } from '../domain/ids.js';
+import { nextLimit, placesFor } from '../domain/concurrency.js';
+import { afterAttempt, CLOSED_CIRCUIT, countsAgainst, gate, overloaded, pristine, type Circuit, type CircuitPolicy } from '../domain/hold.js';
 import { attemptNumber, attemptTrigger } from '../domain/manual.js';
 import { orderingHeaders } from '../domain/ordering.js';
 import { settle } from '../domain/outcome.js';
@@ -27,8 +30,13 @@ export interface DispatcherOptions {
   retryScheduleMs: readonly number[];
   /** Attempts in flight at once, across all endpoints. */
   concurrency: number;
-  /** Attempts in flight at once to one endpoint, so a slow endpoint cannot take every worker. */
+  /**
+   * Attempts in flight at once to one endpoint, so a slow endpoint cannot take every worker: the cap
+   * of the endpoint's adaptive limit (domain/concurrency.ts).
+   */
   perEndpointConcurrency: number;
+  /** The circuit breaker per endpoint (domain/hold.ts); off (failures 0) when absent. */
+  circuit?: CircuitPolicy;
   leaseMs: number;
   /** The longest one attempt can take (the delivery timeout). */
   attemptTimeoutMs: number;
@@ -52,7 +60,13 @@ export interface DispatcherOptions {
     next: string;
   }) => void;
   onEndpointDisabled?: (e: { appId: string; endpointId: string; failSince: number | null }) => void;
+  /** An endpoint's circuit opened (from closed) or closed; told by the process whose write changed it. */
+  onCircuit?: (e: { appId: string; endpointId: string; change: 'opened' | 'closed'; circuit: Circuit; failures: number }) => void;
 }
+
+const CIRCUIT_OFF: CircuitPolicy = { failures: 0, cooldownMs: 0, maxCooldownMs: 0 };
+/** How long past the attempt's timeout a probe may take to be recorded before another may go. */
+const PROBE_MARGIN_MS = 5000;
 
 /** An ordered delivery carries its key and its place in the key's order (domain/ordering.ts), the same on every attempt. */
 function withOrdering(headers: Record<string, string>, task: ClaimedTask, message: Message): Record<string, string> {
@@ -74,6 +88,9 @@ interface Prepared {
   message: Message;
   request: DeliveryRequest;
   startedAt: number;
+  /** The circuit as this delivery saw it; `probe` when it is the half-open probe. */
+  circuit: Circuit;
+  probe: boolean;
   /** The retry schedule and timeout this delivery runs with (domain/policy.ts). */
   policy: EffectivePolicy;
 }
@@ -83,6 +100,10 @@ export class Dispatcher {
   private running = false;
   private inFlight = 0;
   private readonly perEndpoint = new Map<string, number>();
+  /** Each endpoint's adaptive concurrency limit (domain/concurrency.ts); absent: the cap. */
+  private readonly limits = new Map<string, number>();
+  /** The newest circuit this process has seen per endpoint (by version), fresher than a claim's read. */
+  private readonly circuits = new Map<string, Circuit>();
   private wakeUp: (() => void) | null = null;
   private listening = false;
   private claimFailures = 0;
@@ -144,6 +165,23 @@ export class Dispatcher {
   /** Turns of the claim loop so far: a marker for tests and diagnostics that the loop has moved on. */
   get turns(): number {
     return this.loopTurns;
+  }
+
+  /** This process's view of an endpoint: attempts in flight and its adaptive concurrency limit. */
+  endpointLoad(endpointId: string): { inFlight: number; concurrencyLimit: number } {
+    return { inFlight: this.perEndpoint.get(endpointId) ?? 0, concurrencyLimit: placesFor(this.limitOf(endpointId)) };
+  }
+
+  private limitOf(endpointId: string): number {
+    return this.limits.get(endpointId) ?? this.o.perEndpointConcurrency;
+  }
+
+  /** The newer of a stored circuit just read and the one this process last wrote or saw. */
+  private freshest(endpointId: string, c: Circuit): Circuit {
+    const mine = this.circuits.get(endpointId);
+    if (mine && mine.version >= c.version) return mine;
+    if (c.version > 0) this.circuits.set(endpointId, c);
+    return c;
   }
 
   /** True while the schema needs a newer Herald than this one: nothing is claimed. */
@@ -292,16 +330,42 @@ export class Dispatcher {
   }
 
   /**
-   * Phase 2, prepare: cancel a delivery with nothing to send, wait for (or put back until) the
-   * endpoint's throttle slot, take one of the endpoint's concurrency places (or put the task back
-   * briefly), and build the signed request. Null when the delivery does not go out now.
+   * Phase 2, prepare: cancel a delivery with nothing to send, put back a held one (domain/hold.ts:
+   * the application's module is off, the endpoint's circuit is open; one delivery claims the probe
+   * of an open circuit), wait for (or put back until) the endpoint's throttle slot, take one of the
+   * endpoint's concurrency places (or put the task back briefly), and build the signed request.
+   * Null when the delivery does not go out now.
    */
-  private async prepare(task: ClaimedTask, { endpoint, message, throttleRate: rate, appPolicy }: DeliveryContext): Promise<Prepared | null> {
+  private async prepare(task: ClaimedTask, ctx: DeliveryContext): Promise<Prepared | null> {
+    const { endpoint, message, throttleRate: rate, appPolicy } = ctx;
     const { store, now } = this.o;
     if (!endpoint || endpoint.disabled || !message || message.payload === null) {
       // Gone, disabled or expired: nothing to send, and nothing to retry.
       await store.cancelTask(task, now());
       return null;
+    }
+    // Held: put back without an attempt, so no retry is used up. An open circuit past its
+    // cool-down lets exactly one delivery through, across processes: the one whose
+    // compare-and-set on the stored circuit wins.
+    let circuit = this.freshest(endpoint.id, ctx.circuit ?? CLOSED_CIRCUIT);
+    const policy = this.policyOf(endpoint, appPolicy);
+    // A probe that has not reported by the end of its attempt's timeout (the endpoint's own, when
+    // it has one, and a margin to record it) is given up, and another delivery may probe.
+    const g = gate(ctx.moduleEnabled ?? null, circuit, now(), policy.timeoutMs + PROBE_MARGIN_MS, this.o.circuit ?? CIRCUIT_OFF);
+    if (g.kind === 'hold') {
+      await store.holdTask(task, g.by, g.until, now());
+      return null;
+    }
+    let probe = false;
+    if (g.kind === 'probe') {
+      const won = await store.claimProbe(endpoint.id, circuit.version, g.until, now());
+      if (!won) {
+        // Another delivery probes: wait for its verdict (or its deadline).
+        await store.holdTask(task, 'circuit', g.until, now());
+        return null;
+      }
+      this.circuits.set(endpoint.id, (circuit = won));
+      probe = true;
     }
     // The endpoint's schedule lives in the store, so every worker process sharing it takes slots
     // from one schedule and the rate holds cluster-wide. A task put back until its slot keeps
@@ -318,7 +382,7 @@ export class Dispatcher {
       if (d.waitMs > 0) await new Promise((r) => setTimeout(r, d.waitMs));
     }
     const busy = this.perEndpoint.get(endpoint.id) ?? 0;
-    if (busy >= this.o.perEndpointConcurrency) {
+    if (busy >= placesFor(this.limitOf(endpoint.id)) && !probe) {
       await store.deferTask(task, now() + 100, slot);
       return null;
     }
@@ -326,7 +390,6 @@ export class Dispatcher {
     const startedAt = now();
     try {
       const secrets = [endpoint.secret, ...endpoint.previousSecrets.filter((s) => s.expiresAt > startedAt).map((s) => s.key)];
-      const policy = this.policyOf(endpoint, appPolicy);
       const request: DeliveryRequest = {
         url: endpoint.url,
         msgId: message.id,
@@ -337,7 +400,7 @@ export class Dispatcher {
         timeoutMs: policy.timeoutMs,
         ...(endpoint.auth ? { auth: { endpointId: endpoint.id, auth: endpoint.auth } } : {}),
       };
-      return { task, endpoint, message, request, startedAt, policy };
+      return { task, endpoint, message, request, startedAt, circuit, probe, policy };
     } catch (e) {
       this.leaveEndpoint(endpoint.id);
       throw e;
@@ -374,12 +437,14 @@ export class Dispatcher {
    * Phase 4, settle: decide the outcome (domain/outcome.ts), record the attempt and the task's
    * next state under the lease's fence, and tell the observers.
    */
-  private async settle({ task, endpoint, message, startedAt, policy }: Prepared, result: DeliveryResult): Promise<void> {
+  private async settle({ task, endpoint, message, startedAt, circuit, probe, policy }: Prepared, result: DeliveryResult): Promise<void> {
     const settledAt = this.o.now();
+    const overload = overloaded(result.statusCode, result.timedOut ?? false);
     const outcome = settle(result.outcome, task, settledAt, {
       retryScheduleMs: policy.retryScheduleMs,
       autoDisableAfterMs: AUTO_DISABLE_AFTER_MS,
       random: (this.o.random ?? Math.random)(),
+      overloaded: overload,
     });
     const attempt: Attempt = {
       id: this.o.ids.next('attempt', startedAt),
@@ -394,9 +459,35 @@ export class Dispatcher {
       triggerType: attemptTrigger(task.triggerType),
       createdAt: startedAt,
     };
+    // The circuit first: once the task is written back it may be claimed again (here or in another
+    // process), and that claim must see the circuit this attempt left.
+    // Only limits below the cap are kept: an endpoint at its cap (the usual case) costs no entry.
+    const limit = nextLimit(this.limitOf(endpoint.id), overload, this.o.perEndpointConcurrency);
+    if (limit >= this.o.perEndpointConcurrency) this.limits.delete(endpoint.id);
+    else this.limits.set(endpoint.id, limit);
+    await this.recordCircuit(task.appId, endpoint.id, circuit, countsAgainst(result.statusCode), probe, settledAt);
     const done = await this.o.store.completeAttempt(task, { attempt, task: outcome.task, endpoint: outcome.endpoint }, settledAt);
     if (!done.fenced) this.o.log?.warn({ msgId: task.msgId, endpointId: task.endpointId }, 'lease lost during the attempt; a newer owner decides');
     this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: attemptNumber(task), msgEventId: message.eventId, result, next: outcome.next.kind });
-    if (done.disabled) this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id, failSince: done.failSince });
+    if (done.disabled) {
+      this.o.onEndpointDisabled?.({ appId: task.appId, endpointId: endpoint.id, failSince: done.failSince });
+      // What its circuit held is due now, to be cancelled as for any disabled endpoint.
+      await this.o.store.releaseCircuitHolds(task.appId, endpoint.id, this.o.now());
+    }
+  }
+
+  /**
+   * The endpoint's circuit after an attempt (domain/hold.ts afterAttempt), applied by the store to
+   * the stored circuit as it is then. A success against a circuit that was closed with no failures
+   * (the usual case) writes nothing. When the circuit closes, the deliveries it held are due again
+   * and this process's limit for the endpoint starts from 1: they go out at a rising rate.
+   */
+  private async recordCircuit(appId: string, endpointId: string, seen: Circuit, failed: boolean, probe: boolean, at: number): Promise<void> {
+    const policy = this.o.circuit ?? CIRCUIT_OFF;
+    if (policy.failures <= 0 || (!failed && pristine(this.freshest(endpointId, seen)))) return;
+    const r = await this.o.store.updateCircuit(appId, endpointId, at, (c) => afterAttempt(c, failed, probe, at, policy));
+    this.circuits.set(endpointId, r.circuit);
+    if (r.change === 'closed') this.limits.set(endpointId, 1);
+    if (r.change) this.o.onCircuit?.({ appId, endpointId, change: r.change, circuit: r.circuit, failures: r.failures ?? r.circuit.consecutiveFailures });
   }
 }

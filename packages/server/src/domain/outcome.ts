@@ -39,6 +39,8 @@ export interface SettlePolicy {
   autoDisableAfterMs: number;
   /** In [0, 1), for the retry jitter. */
   random: number;
+  /** Whether this attempt's answer said the endpoint is overloaded (429, timeout): a longer retry delay. */
+  overloaded?: boolean;
 }
 
 /**
@@ -53,7 +55,7 @@ export function settle(
   policy: SettlePolicy,
 ): Settlement {
   const manual = isManual(task.triggerType);
-  const next = nextStep(outcome, task.attemptCount + 1, nowMs, policy.retryScheduleMs, policy.random, manual);
+  const next = nextStep(outcome, task.attemptCount + 1, nowMs, policy.retryScheduleMs, policy.random, manual, policy.overloaded ?? false);
   const attemptStatus = outcome.kind === 'success' ? MessageStatus.success : MessageStatus.fail;
   switch (next.kind) {
     case 'done':

@@ -3,6 +3,11 @@
 /** Svix's default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after the first try (8 attempts). */
 export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [5e3, 3e5, 18e5, 72e5, 18e6, 36e6, 36e6];
 export const JITTER = 0.2;
+/**
+ * A retry after an overloaded answer (429 without Retry-After, a timeout) waits this many times its
+ * scheduled delay: an endpoint that says it is overloaded is given more room than one that failed.
+ */
+export const OVERLOAD_PENALTY = 2;
 /** An endpoint whose deliveries keep exhausting, with no success, for this long is disabled. */
 export const AUTO_DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
 
@@ -24,7 +29,9 @@ export type Next =
 
 /**
  * What follows attempt number `attempt` (1-based) given its outcome. `random` is in [0, 1).
- * Manual attempts (resend, recover) are single shots: they are never retried.
+ * Manual attempts (resend, recover) are single shots: they are never retried. An `overloaded`
+ * answer (domain/hold.ts) waits OVERLOAD_PENALTY times longer; a Retry-After, when given, decides
+ * instead, within its usual bounds.
  */
 export function nextStep(
   outcome: Outcome,
@@ -33,6 +40,7 @@ export function nextStep(
   schedule: readonly number[],
   random: number,
   manual = false,
+  overloaded = false,
 ): Next {
   switch (outcome.kind) {
     case 'success':
@@ -44,7 +52,7 @@ export function nextStep(
     case 'retry': {
       if (manual || attempt > schedule.length) return { kind: 'exhausted' };
       const base = schedule[attempt - 1]!;
-      let delay = base * (1 - JITTER + 2 * JITTER * random);
+      let delay = base * (1 - JITTER + 2 * JITTER * random) * (overloaded ? OVERLOAD_PENALTY : 1);
       // Retry-After is honoured within [base, 2 x base]: a receiver can slow us down, not
       // stall the delivery or make us hammer it.
       if (outcome.retryAfterMs !== undefined) delay = Math.min(Math.max(outcome.retryAfterMs, base), 2 * base);

@@ -119,6 +119,8 @@ export interface DeliveryTask {
   nextAttemptAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** Why it was put back without an attempt (domain/hold.ts), until it is tried again; null otherwise. */
+  heldBy?: 'module' | 'circuit' | null;
   /** The key ordering this delivery (fan-out sets it; the store then numbers the delivery), or null. */
   orderedBy?: string | null;
   /** The delivery's place in its (endpoint, key) order, from 1; null when not ordered. */

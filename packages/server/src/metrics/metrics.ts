@@ -1,7 +1,7 @@
-// Prometheus metrics: deliveries by outcome, delivery latency, accepted messages, and the queue
-// (depth, due now, age of the oldest due task) read from the store at scrape time. Labels stay
-// bounded: no endpoint or application ids, which grow with the tenants (per-endpoint figures are
-// the API's endpoint stats).
+// Prometheus metrics: deliveries by outcome, delivery latency, accepted messages, circuit changes,
+// and the queue (depth, due now, age of the oldest due task) and open endpoint circuits, read from
+// the store at scrape time. Labels stay bounded: no endpoint or application ids, which grow with
+// the tenants (per-endpoint figures are the API's endpoint stats and health).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/store.js';
 
@@ -11,6 +11,7 @@ export class Metrics {
   readonly deliveryDuration: Histogram<'outcome'>;
   readonly accepted: Counter;
   readonly storeErrors: Counter<'kind' | 'store'>;
+  readonly circuitChanges: Counter<'change'>;
 
   constructor(store: Store, now: () => number) {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
@@ -37,6 +38,24 @@ export class Metrics {
       help: 'Requests the store could not take, by kind (unavailable: outage, lost connection, lock; full: no room to write)',
       labelNames: ['kind', 'store'],
       registers: [this.registry],
+    });
+    this.circuitChanges = new Counter({
+      name: 'herald_circuit_changes_total',
+      help: 'Endpoint circuits this process opened or closed, by change (opened, closed)',
+      labelNames: ['change'],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'herald_circuits_open',
+      help: 'Endpoints whose circuit is open or half-open now (their due deliveries are held), read from the store',
+      registers: [this.registry],
+      async collect() {
+        try {
+          this.set(await store.openCircuits());
+        } catch {
+          // the last value stands
+        }
+      },
     });
     let last: Promise<{ waiting: number; due: number; oldestDueAgeMs: number }> | null = null;
     // One store read serves the three queue gauges of a scrape.

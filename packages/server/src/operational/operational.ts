@@ -12,6 +12,8 @@ export const OPERATIONAL_EVENT_TYPES: Record<string, string> = {
   'endpoint.updated': 'An endpoint was updated (including a secret rotation).',
   'endpoint.deleted': 'An endpoint was deleted.',
   'endpoint.disabled': 'An endpoint was disabled automatically after continuous failures, or at its own request.',
+  'endpoint.circuit.opened': "An endpoint's circuit opened after failures in a row: its deliveries are held until a probe succeeds (Herald).",
+  'endpoint.circuit.closed': "An endpoint's circuit closed after a successful delivery: its held deliveries go out again (Herald).",
   'message.attempt.failing': 'A delivery failed its fourth attempt.',
   'message.attempt.exhausted': 'A delivery failed its last retry.',
   'message.attempt.recovered': 'A delivery succeeded after failing four or more times.',
@@ -77,6 +79,19 @@ export class OperationalEvents {
       endpointId,
       endpointUid: ep?.uid ?? null,
       failSince: iso(failSince ?? this.o.now()),
+    });
+  }
+
+  /** An endpoint's circuit opened or closed (domain/hold.ts); `since` is when it did. */
+  async circuitChanged(change: 'opened' | 'closed', appId: string, endpointId: string, consecutiveFailures: number, since: number | null): Promise<void> {
+    const [app, ep] = await Promise.all([this.o.store.getApplication(appId), this.o.store.getEndpoint(appId, endpointId)]);
+    await this.send(`endpoint.circuit.${change}`, appId, {
+      appId,
+      appUid: app?.uid ?? null,
+      endpointId,
+      endpointUid: ep?.uid ?? null,
+      consecutiveFailures,
+      since: iso(since ?? this.o.now()),
     });
   }
 

@@ -6,6 +6,7 @@
 import type { ResealCursor, ResealResult } from './reseal.js';
 import type { Page, PageQuery } from '../domain/pagination.js';
 import type { AuditEntry, AuditListQuery } from '../domain/audit.js';
+import type { Circuit, CircuitChange, HeldBy } from '../domain/hold.js';
 import type { EndpointChange } from '../domain/outcome.js';
 import type { Destination } from '../domain/destinations.js';
 import type { DeliveryPolicy } from '../domain/policy.js';
@@ -114,6 +115,10 @@ export interface DeliveryContext {
   message: Message | null;
   /** The endpoint's throttle rate, else its application's, else null (unthrottled). */
   throttleRate: number | null;
+  /** The application's Engage webhooks module: on, off, or null when it has no Engage settings. */
+  moduleEnabled: boolean | null;
+  /** The endpoint's circuit as stored (CLOSED_CIRCUIT when it has none). */
+  circuit: Circuit;
   /** The application's retry schedule and timeout, which the endpoint's own override (domain/policy.ts). */
   appPolicy?: DeliveryPolicy | null;
 }
@@ -407,6 +412,41 @@ export interface EngageStore {
   getEngageState(appId: string, kind: EngageStateKind, key: string): Promise<EngageStateRecord>;
 }
 
+/**
+ * Held deliveries and endpoint circuits (domain/hold.ts): one stored circuit row per endpoint,
+ * shared by every worker process.
+ */
+export interface HoldStore {
+  /**
+   * Put a claimed task back without an attempt because `by` holds it (domain/hold.ts), due again at
+   * `until`, marked held. The hold re-checks, in the same transaction, that the module is still
+   * off or the circuit still not closed (a release in between: due now instead); false then.
+   */
+  holdTask(task: ClaimedTask, by: HeldBy, until: number, now: number): Promise<boolean>;
+
+  /** The endpoint's circuit (CLOSED_CIRCUIT when none is stored). */
+  getCircuit(endpointId: string): Promise<Circuit>;
+  /**
+   * Apply `next` (domain/hold.ts afterAttempt) to the circuit as it is inside one transaction, so
+   * concurrent writers from any process never lose a count. The version rises. When the change
+   * closes the circuit, the endpoint's deliveries held by it are due at `now` in the same commit.
+   */
+  updateCircuit(appId: string, endpointId: string, now: number, next: (c: Circuit) => CircuitChange): Promise<CircuitChange>;
+  /**
+   * Claim the half-open probe: the circuit goes half-open with the probe due to finish by `until`,
+   * only if it is still at `expectedVersion` (compare-and-set). The new circuit, or null when another
+   * delivery (in any process) claimed it first.
+   */
+  claimProbe(endpointId: string, expectedVersion: number, until: number, now: number): Promise<Circuit | null>;
+  /**
+   * Make every delivery the circuit holds for this endpoint due at `now` (after the endpoint was
+   * disabled: they are then cancelled like any delivery to a disabled endpoint). Returns how many.
+   */
+  releaseCircuitHolds(appId: string, endpointId: string, now: number): Promise<number>;
+  /** How many endpoints' circuits are open or half-open now (for metrics). */
+  openCircuits(): Promise<number>;
+}
+
 /** Portal sessions. */
 export interface PortalSessionStore {
   createPortalSession(s: PortalSession, idem?: IdempotencyWrite<PortalSession>): Promise<PortalSession>;
@@ -461,4 +501,5 @@ export type Store = StoreLifecycle &
   BackgroundTaskStore &
   IdempotencyStore &
   EngageStore &
+  HoldStore &
   PortalSessionStore;

@@ -24,14 +24,19 @@ export interface StartOptions {
   database?: 'sqlite' | 'postgres';
 }
 
-/** A Herald with the dispatcher on. Polls every 20 ms so moved clocks are noticed promptly. */
+/**
+ * A Herald with the dispatcher on. Polls every 20 ms so moved clocks are noticed promptly. The
+ * circuit breaker is on as in production, with cool-downs of milliseconds (unless a test sets its
+ * own): an endpoint a test fails on purpose opens its circuit after five failures in a row, and
+ * retries a few milliseconds apart still go out (each as the probe) instead of waiting 30 s.
+ */
 export async function startDelivery(opts: StartOptions = {}): Promise<DeliveryHerald> {
   const h = await startInProcess({
     dispatch: true,
     now: opts.now,
     dataDir: opts.dataDir,
     database: opts.database,
-    env: { HERALD_POLL_INTERVAL: '20ms', HERALD_LOG_LEVEL: 'silent', ...opts.env },
+    env: { HERALD_POLL_INTERVAL: '20ms', HERALD_LOG_LEVEL: 'silent', HERALD_CIRCUIT_COOLDOWN: '10ms', HERALD_CIRCUIT_MAX_COOLDOWN: '40ms', ...opts.env },
   });
   return Object.assign(h, {
     async call(method: Method, url: string, status: number, body?: unknown, o: InjectOptions = {}) {

@@ -76,6 +76,25 @@ describe('operational webhooks', () => {
     await waitEvent('message.attempt.recovered', { msgId: msg.id });
   });
 
+  it('reports endpoint.circuit.opened after five failures in a row and endpoint.circuit.closed when a delivery succeeds again', async () => {
+    rx.on('/breaker', Receiver.sequence({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 200 }));
+    const app = await createApp(h, { uid: 'tenant-breaker' });
+    const ep = await createEndpoint(h, app.id, rx, '/breaker', { uid: 'ep-breaker' });
+    const msg = await sendMessage(h, app.id);
+    expect((await settled(h, msg.id, ep.id)).status).toBe(0);
+    const opened = await waitEvent('endpoint.circuit.opened', { endpointId: ep.id });
+    expect(opened.data).toEqual({ appId: app.id, appUid: 'tenant-breaker', endpointId: ep.id, endpointUid: 'ep-breaker', consecutiveFailures: 5, since: expect.any(String) });
+    const closed = await waitEvent('endpoint.circuit.closed', { endpointId: ep.id });
+    expect(closed.data).toMatchObject({ appId: app.id, endpointId: ep.id, consecutiveFailures: 5 });
+    expect(Date.parse(closed.data.since)).toBeGreaterThanOrEqual(Date.parse(opened.data.since));
+    expect(events('endpoint.circuit.opened', { endpointId: ep.id })).toHaveLength(1);
+    // Metrics count the changes and the circuits open now.
+    const metrics = (await h.inject('GET', '/metrics')).text;
+    expect(metrics).toMatch(/herald_circuit_changes_total\{change="opened"\} [1-9]/);
+    expect(metrics).toMatch(/herald_circuit_changes_total\{change="closed"\} [1-9]/);
+    expect(metrics).toMatch(/^herald_circuits_open \d+$/m);
+  });
+
   it('reports endpoint.disabled with failSince when an endpoint is disabled', async () => {
     rx.on('/gone', { status: 410 });
     const app = await createApp(h);

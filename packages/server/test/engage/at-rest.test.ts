@@ -76,6 +76,8 @@ describe.each(['sqlite', 'postgres'] as const)('engage encryption: no plaintext 
       HERALD_API_TOKEN: TOKEN,
       HERALD_RETRY_SCHEDULE: '1s',
       HERALD_POLL_INTERVAL: '50ms',
+      // Eight messages fail twice each on purpose: an open circuit would hold the retries for 30 s.
+      HERALD_CIRCUIT_FAILURES: '0',
       HERALD_LOG_LEVEL: 'trace',
       ...(db ? { HERALD_DATABASE_URL: db.url } : {}),
     });

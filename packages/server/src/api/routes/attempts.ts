@@ -55,14 +55,16 @@ export const attemptRoutes = [
         beforeMs: iterating ? undefined : timeParam(c, 'before'),
       });
       const withContent = c.query.with_content !== false;
-      return { status: 200, body: mapPage(page, (x) => endpointMessageOut(x.message, x.task, withContent)) };
+      // Herald: heldBy, as on a message's destinations (domain/hold.ts).
+      return { status: 200, body: mapPage(page, (x) => ({ ...endpointMessageOut(x.message, x.task, withContent), heldBy: x.task.heldBy ?? null })) };
     },
   }),
   route({
     method: 'GET', operationId: 'v1.message-attempt.list-attempted-destinations', access: 'view', app: 'required', message: 'required',
     async handler(c) {
       const page = await c.deps.store.listMessageDestinations(c.app!.id, c.message!.id, pageOf(c, 'descending'));
-      return { status: 200, body: mapPage(page, (x) => messageEndpointOut(x.endpoint, x.task)) };
+      // Herald: heldBy, why a pending delivery is being held without attempts (domain/hold.ts).
+      return { status: 200, body: mapPage(page, (x) => ({ ...messageEndpointOut(x.endpoint, x.task), heldBy: x.task.heldBy ?? null })) };
     },
   }),
   route({

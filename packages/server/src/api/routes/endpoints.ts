@@ -9,6 +9,8 @@ import { checkPolicy, patchPolicy } from '../../domain/policy.js';
 import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
 import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from '../../security/secrets.js';
 import { route, type Ctx } from '../route.js';
+
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 import { backgroundTaskOut, endpointOut } from '../serialize.js';
 import { instant, mapPage, pageOf, requireEventTypes, requireFilterable, requireModuleForPortal, throttleOf, timeParam } from './common.js';
 
@@ -292,6 +294,27 @@ export const endpointRoutes = [
       if (until - since > MAX_STATS_WINDOW_MS) throw badRequest('The window between `since` and `until` is at most 28 days', 'invalid_range');
       const stats = await c.deps.store.endpointStats(c.app!.id, c.endpoint!.id, since, until);
       return { status: 200, body: { ...stats, canceled: 0 } };
+    },
+  }),
+  route({
+    // Herald: the endpoint's circuit (stored, the same for every process) and this process's own
+    // view of its deliveries in flight and adaptive concurrency limit.
+    method: 'GET', operationId: 'v1.endpoint.get-health', access: 'view', app: 'required', endpoint: 'required',
+    async handler(c) {
+      const circuit = await c.deps.store.getCircuit(c.endpoint!.id);
+      const load = c.deps.endpointLoad?.(c.endpoint!.id) ?? { inFlight: 0, concurrencyLimit: c.deps.config.delivery.perEndpointConcurrency };
+      const on = c.deps.config.delivery.circuit.failures > 0;
+      return {
+        status: 200,
+        body: {
+          circuit: on ? circuit.state : 'closed',
+          since: isoOrNull(circuit.since),
+          consecutiveFailures: circuit.consecutiveFailures,
+          nextProbeAt: on && circuit.state !== 'closed' ? isoOrNull(circuit.state === 'open' ? circuit.nextProbeAt : circuit.probeUntil) : null,
+          inFlight: load.inFlight,
+          concurrencyLimit: load.concurrencyLimit,
+        },
+      };
     },
   }),
   route({

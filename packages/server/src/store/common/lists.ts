@@ -12,7 +12,7 @@ import { Params, type DialectName, type Query } from './sql.js';
 /** A delivery task's columns, aliased `t_*` beside a joined message or endpoint (rows.task(r, 't_')). */
 export const TASK_COLS = `t.msg_id AS t_msg_id, t.endpoint_id AS t_endpoint_id, t.app_id AS t_app_id, t.status AS t_status,
   t.attempt_count AS t_attempt_count, t.next_attempt_at AS t_next_attempt_at, t.created_at AS t_created_at,
-  t.updated_at AS t_updated_at, t.ordering_seq AS t_ordering_seq, t.waiting_for AS t_waiting_for`;
+  t.updated_at AS t_updated_at, t.held_by AS t_held_by, t.ordering_seq AS t_ordering_seq, t.waiting_for AS t_waiting_for`;
 
 type MessageFilter = { eventTypes?: string[]; channel?: string; afterMs?: number; beforeMs?: number };
 

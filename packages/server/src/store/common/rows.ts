@@ -3,6 +3,7 @@
 // each store passes its decoders. Sealed columns are opened here, the same way for both.
 import type { AuditEntry } from '../../domain/audit.js';
 import type { Destination } from '../../domain/destinations.js';
+import { CLOSED_CIRCUIT, type Circuit } from '../../domain/hold.js';
 import type {
   Application, Attempt, DeliveryTask, Endpoint, EventType, IdempotentResponse, Message, MessageStatusCode, PortalSession,
   TriggerTypeCode,
@@ -73,6 +74,19 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       updatedAt: r.updated_at,
     }),
     /** An application's Engage settings; no row means the defaults (module off, no key). */
+    /** An endpoint_circuit row (columns under `prefix`), or the closed circuit when there is none. */
+    circuit: (r: Row | undefined, prefix = ''): Circuit =>
+      !r || r[`${prefix}state`] == null
+        ? CLOSED_CIRCUIT
+        : {
+            state: r[`${prefix}state`],
+            consecutiveFailures: Number(r[`${prefix}consecutive_failures`]),
+            since: r[`${prefix}since`] ?? null,
+            nextProbeAt: r[`${prefix}next_probe_at`] ?? null,
+            probeUntil: r[`${prefix}probe_until`] ?? null,
+            cooldownMs: Number(r[`${prefix}cooldown_ms`]),
+            version: Number(r[`${prefix}version`]),
+          },
     engageSettings: (appId: string, r: Row | undefined): EngageSettings => ({
       appId,
       moduleEnabled: r !== undefined && bool(r.module_enabled),
@@ -112,6 +126,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       nextAttemptAt: r[`${prefix}next_attempt_at`],
       createdAt: r[`${prefix}created_at`],
       updatedAt: r[`${prefix}updated_at`],
+      heldBy: r[`${prefix}held_by`] ?? null,
       orderingSeq: r[`${prefix}ordering_seq`] ?? null,
       waitingFor: r[`${prefix}waiting_for`] ?? null,
     }),

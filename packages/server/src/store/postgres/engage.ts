@@ -2,7 +2,9 @@
 import type pg from 'pg';
 import { assertModuleOn, assertStateWon, engageStateCas, engageStateOf } from '../common/engage.js';
 import type { EngageSettings, EngageStateKind, EngageStateRecord, EngageStateWrite, EngageStore } from '../store.js';
+import { releaseHeldQuery } from '../common/holds.js';
 import { PgAuditRetention } from './audit.js';
+import type { Db } from './base.js';
 
 export abstract class PgEngage extends PgAuditRetention implements EngageStore {
   async getEngageSettings(appId: string): Promise<EngageSettings> {
@@ -10,12 +12,27 @@ export abstract class PgEngage extends PgAuditRetention implements EngageStore {
   }
 
   async setEngageModule(appId: string, enabled: boolean, now: number): Promise<EngageSettings> {
-    const r = await this.one(
-      this.pool,
-      `INSERT INTO engage_tenant (app_id, module_enabled, updated_at) VALUES ($1, $2, $3)
-       ON CONFLICT (app_id) DO UPDATE SET module_enabled = excluded.module_enabled, updated_at = excluded.updated_at
-       RETURNING *`,
-      [appId, enabled, now],
+    const upsert = (c: Db) =>
+      this.one(
+        c,
+        `INSERT INTO engage_tenant (app_id, module_enabled, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (app_id) DO UPDATE SET module_enabled = excluded.module_enabled, updated_at = excluded.updated_at
+         RETURNING *`,
+        [appId, enabled, now],
+      );
+    if (!enabled) return this.rows.engageSettings(appId, await upsert(this.pool));
+    // Switched on: the deliveries the module held are due now (domain/hold.ts). The upsert locks
+    // the tenant row first, so a hold still deciding on the old value (holdTask reads it FOR SHARE)
+    // has committed before the release looks for held rows, and one deciding after sees "on".
+    let released = 0;
+    const r = await this.notifyAfter(
+      this.tx(async (c) => {
+        const row = await upsert(c);
+        const q = releaseHeldQuery('postgres', 'module', appId, null, now);
+        released = await this.run(c, q.sql, q.values);
+        return row;
+      }),
+      () => released > 0,
     );
     return this.rows.engageSettings(appId, r);
   }

@@ -10,14 +10,15 @@
 //   messages.ts     messages with their fan-out, delivery and attempt lists
 //   queue.ts        the delivery queue: claim, load, complete (batched), defer, requeue
 //   destinations.ts destinations (polling endpoints), consumers' positions, their attempts
+//   holds.ts        held deliveries and endpoint circuits
 import type { Store } from '../store.js';
 import type { PgStoreOptions } from './base.js';
 import { migratePostgres } from './pg-migrate.js';
-import { PgDestinations } from './destinations.js';
+import { PgHolds } from './holds.js';
 
 export type { PgStoreOptions } from './base.js';
 
-export class PgStore extends PgDestinations implements Store {
+export class PgStore extends PgHolds implements Store {
   private constructor(opts: PgStoreOptions) {
     super(opts);
   }

@@ -4,9 +4,11 @@
 import type pg from 'pg';
 import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
+import { CLOSED_CIRCUIT, type Circuit } from '../../domain/hold.js';
 import type { DeliveryPolicy } from '../../domain/policy.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
 import { turnEnds } from '../../domain/ordering.js';
+import { CIRCUIT_COLS } from '../common/holds.js';
 import { afterRecordWrites, passTurnsWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql, tailsSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import type { Db, Row } from './base.js';
@@ -127,7 +129,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
          SELECT msg_id, endpoint_id, throttle_slot FROM delivery_task WHERE next_attempt_at <= $4
          ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED)
        UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
-         throttle_slot = NULL
+         throttle_slot = NULL, held_by = NULL
        FROM next WHERE t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
        RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
          t.ordering_seq`,
@@ -160,15 +162,30 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       }),
       this.pool.query({
         name: 'herald_load_endpoints',
-        text: `SELECT ${ENDPOINT_COLS}, a.throttle_rate AS app_throttle_rate, a.delivery_policy AS app_delivery_policy FROM endpoint e
+        // With the application's delivery policy, its Engage module switch and the endpoint's
+        // circuit (domain/hold.ts).
+        text: `SELECT ${ENDPOINT_COLS}, a.throttle_rate AS app_throttle_rate, a.delivery_policy AS app_delivery_policy, g.module_enabled AS module_enabled,
+                 ${CIRCUIT_COLS.split(', ').map((c) => `k.${c} AS k_${c}`).join(', ')}
+               FROM endpoint e
                LEFT JOIN application a ON a.id = e.app_id AND a.deleted_at IS NULL
+               LEFT JOIN engage_tenant g ON g.app_id = e.app_id
+               LEFT JOIN endpoint_circuit k ON k.endpoint_id = e.id
                WHERE e.id = ANY($1::text[]) AND e.deleted_at IS NULL`,
         values: [[...new Set(tasks.map((t) => t.endpointId))]],
       }),
     ]);
     const messages = new Map<string, Message>(msgRows.rows.map((r) => [`${r.app_id} ${r.id}`, this.rows.message(r)]));
-    const endpoints = new Map<string, { endpoint: Endpoint; appRate: number | null; appPolicy: DeliveryPolicy | null }>(
-      epRows.rows.map((r) => [`${r.app_id} ${r.id}`, { endpoint: this.rows.endpoint(r), appRate: r.app_throttle_rate, appPolicy: r.app_delivery_policy ?? null }]),
+    const endpoints = new Map<string, { endpoint: Endpoint; appRate: number | null; appPolicy: DeliveryPolicy | null; moduleEnabled: boolean | null; circuit: Circuit }>(
+      epRows.rows.map((r) => [
+        `${r.app_id} ${r.id}`,
+        {
+          endpoint: this.rows.endpoint(r),
+          appRate: r.app_throttle_rate,
+          appPolicy: r.app_delivery_policy ?? null,
+          moduleEnabled: r.module_enabled ?? null,
+          circuit: this.rows.circuit(r, 'k_'),
+        },
+      ]),
     );
     return tasks.map((t) => {
       const ep = endpoints.get(`${t.appId} ${t.endpointId}`);
@@ -176,6 +193,8 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         endpoint: ep?.endpoint ?? null,
         message: messages.get(`${t.appId} ${t.msgId}`) ?? null,
         throttleRate: ep ? (ep.endpoint.throttleRate ?? ep.appRate) : null,
+        moduleEnabled: ep?.moduleEnabled ?? null,
+        circuit: ep?.circuit ?? CLOSED_CIRCUIT,
         appPolicy: ep?.appPolicy ?? null,
       };
     });

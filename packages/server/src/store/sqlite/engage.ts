@@ -1,6 +1,7 @@
 // SQLite store, Engage: tenant settings and the change detector's state (sealed at rest).
 import type { EngageSettings, EngageStateKind, EngageStateRecord, EngageStateWrite, EngageStore } from '../store.js';
 import { assertModuleOn, assertStateWon, engageStateCas, engageStateOf } from '../common/engage.js';
+import { releaseHeldQuery } from '../common/holds.js';
 import { SqliteAuditRetention } from './audit.js';
 
 export abstract class SqliteEngage extends SqliteAuditRetention implements EngageStore {
@@ -9,14 +10,20 @@ export abstract class SqliteEngage extends SqliteAuditRetention implements Engag
   }
 
   setEngageModule(appId: string, enabled: boolean, now: number): Promise<EngageSettings> {
-    return this.writes.run(() => {
+    let released = 0;
+    return this.notifyAfter(this.writes.run(() => {
       this.run(
         `INSERT INTO engage_tenant (app_id, module_enabled, updated_at) VALUES (?, ?, ?)
          ON CONFLICT (app_id) DO UPDATE SET module_enabled = excluded.module_enabled, updated_at = excluded.updated_at`,
         appId, enabled ? 1 : 0, now,
       );
+      // Switched on: the deliveries the module held are due now (domain/hold.ts).
+      if (enabled) {
+        const q = releaseHeldQuery('sqlite', 'module', appId, null, now);
+        released = this.run(q.sql, ...q.values).changes;
+      }
       return this.rows.engageSettings(appId, this.get('SELECT * FROM engage_tenant WHERE app_id = ?', appId));
-    });
+    }), () => released > 0);
   }
 
   setEngageKey(appId: string, key: string | null, now: number): Promise<EngageSettings> {

@@ -3,8 +3,10 @@
 // persists them atomically.
 import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
+import type { Circuit } from '../../domain/hold.js';
 import { MessageStatus, type Message } from '../../domain/types.js';
 import { turnEnds } from '../../domain/ordering.js';
+import { CIRCUIT_COLS } from '../common/holds.js';
 import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import { SqliteMessages } from './messages.js';
@@ -52,13 +54,28 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
       if (!m) messages.set(k, (m = this.getMessage(t.appId, t.msgId)));
       return m;
     };
+    // The Engage module switch and the circuit: one indexed read each per application or endpoint of the claim.
+    const modules = new Map<string, boolean | null>();
+    const moduleOf = (appId: string) => {
+      if (!modules.has(appId)) {
+        const r = this.get('SELECT module_enabled FROM engage_tenant WHERE app_id = ?', appId);
+        modules.set(appId, r ? r.module_enabled === 1 : null);
+      }
+      return modules.get(appId)!;
+    };
+    const circuits = new Map<string, Circuit>();
+    const circuitOf = (endpointId: string) => {
+      let c = circuits.get(endpointId);
+      if (!c) circuits.set(endpointId, (c = this.rows.circuit(this.get(`SELECT ${CIRCUIT_COLS} FROM endpoint_circuit WHERE endpoint_id = ?`, endpointId))));
+      return c;
+    };
     return Promise.all(
       tasks.map(async (t) => {
         const [endpoint, message] = await Promise.all([this.getEndpoint(t.appId, t.endpointId), messageOf(t)]);
         const usable = endpoint !== null && !endpoint.disabled;
         const app = usable ? await this.getApplication(t.appId) : null;
         const throttleRate = usable ? (endpoint.throttleRate ?? app?.throttleRate ?? null) : null;
-        return { endpoint, message, throttleRate, appPolicy: app?.deliveryPolicy ?? null };
+        return { endpoint, message, throttleRate, appPolicy: app?.deliveryPolicy ?? null, moduleEnabled: moduleOf(t.appId), circuit: circuitOf(t.endpointId) };
       }),
     );
   }
@@ -86,7 +103,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
       }
       const rows = this.all(
         `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
-           throttle_slot = NULL
+           throttle_slot = NULL, held_by = NULL
          WHERE (msg_id, endpoint_id) IN (${due})
          RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, manual_next, fence, lease_expires_at, ordering_seq`,
         owner, leaseUntil, leaseUntil, MessageStatus.sending, now, now, limit,

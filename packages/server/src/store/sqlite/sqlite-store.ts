@@ -10,10 +10,11 @@
 //   messages.ts     messages with their fan-out, delivery and attempt lists
 //   queue.ts        the delivery queue: claim, load, complete, defer, requeue
 //   destinations.ts destinations (polling endpoints), consumers' positions, their attempts
+//   holds.ts        held deliveries and endpoint circuits
 import type { Store } from '../store.js';
-import { SqliteDestinations } from './destinations.js';
+import { SqliteHolds } from './holds.js';
 
 export type { SqliteStoreOptions } from './base.js';
 export { SQLITE_PURGE_SQL } from './audit.js';
 
-export class SqliteStore extends SqliteDestinations implements Store {}
+export class SqliteStore extends SqliteHolds implements Store {}

@@ -1,0 +1,65 @@
+// The circuit breaker and held deliveries in Chromium: an endpoint that failed twice in a row (the
+// threshold here) shows its open circuit on the endpoint list and its page, and a delivery that
+// fell due meanwhile shows as held in the log; axe stays clean. Needs `npm run build` first, like
+// dashboard.e2e.test.ts.
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Receiver } from '../../server/test/helpers/receiver.js';
+import { en } from '../src/i18n/en.js';
+import { axeViolations, DESKTOP, Herald, launchChromium, open } from './harness.js';
+
+let herald: Herald;
+let receiver: Receiver;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let ctx: BrowserContext;
+
+beforeAll(async () => {
+  herald = await Herald.start({ HERALD_RETRY_SCHEDULE: '1h', HERALD_CIRCUIT_FAILURES: '2', HERALD_CIRCUIT_COOLDOWN: '1h' });
+  receiver = await Receiver.start();
+  await herald.ok('POST', '/api/v1/engage/catalog/install');
+  browser = await launchChromium();
+  ctx = browser.ctx;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await receiver?.close();
+  await herald?.stop();
+});
+
+async function openAt(app: string, route: string): Promise<Page> {
+  const page = await open(ctx, (await herald.portal(app)).url, DESKTOP);
+  await page.goto(`${herald.url}/portal/#${route}`);
+  return page;
+}
+
+describe('an endpoint whose circuit is open', () => {
+  it('shows the circuit on the list and the endpoint page, and the held delivery in the log', async () => {
+    const app = await herald.tenant('breaker');
+    receiver.on('/down', { status: 503, body: 'down' });
+    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/down') });
+    const send = () => herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId: 'c1' } }).then((m) => m.id as string);
+    await send();
+    await send();
+    await receiver.waitForCount(2, { path: '/down' });
+    await expect.poll(async () => (await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/health`)).circuit).toBe('open');
+    const held = await send();
+    await expect.poll(async () => (await herald.ok('GET', `/api/v1/app/${app}/msg/${held}/endpoint`)).data[0].heldBy).toBe('circuit');
+
+    const list = await openAt(app, '/endpoints');
+    const row = list.locator(`tr[data-endpoint="${ep.id}"]`);
+    await row.getByTestId('circuit').waitFor();
+    expect(await row.getByTestId('circuit').textContent()).toContain(en.circuitOpen);
+
+    const page = await openAt(app, `/endpoints/${ep.id}/overview`);
+    await page.getByTestId('state').getByTestId('circuit').waitFor();
+    expect(await page.getByTestId('state').textContent()).toContain('2 failures in a row');
+    expect(await axeViolations(page, 'endpoint page with an open circuit')).toEqual([]);
+
+    const log = await openAt(app, `/endpoints/${ep.id}/log`);
+    const entry = log.locator(`li[data-msg="${held}"]`);
+    await entry.getByTestId('held').waitFor();
+    expect(await entry.getByTestId('held').textContent()).toBe(en.heldCircuit);
+    expect(await axeViolations(log, 'log with a held delivery')).toEqual([]);
+  });
+});
