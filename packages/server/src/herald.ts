@@ -140,6 +140,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
         userAgent: `Herald-Webhooks/${VERSION}`,
         guard: deps.ssrf,
         egress: config.egress,
+        extraCaCerts: config.egress.extraCaCerts,
       }),
       retryScheduleMs: d.retryScheduleMs,
       concurrency: d.concurrency,

@@ -1,4 +1,7 @@
 // Configuration is read once and validated: every bad value names its variable and what is allowed.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { DEFAULT_RETRY_SCHEDULE_MS } from '../src/domain/retry.js';
@@ -117,8 +120,9 @@ describe('config: egress', () => {
       proxy: 'http://user:pw@proxy.internal:3128',
       noProxy: ['internal.example', '.corp.test', '10.0.0.0/8', '*'],
       publishedSourceIps: ['127.0.0.2', '::1'],
+      extraCaCerts: null,
     });
-    expect(load({}).egress).toEqual({ addresses: [], proxy: null, noProxy: [], publishedSourceIps: [] });
+    expect(load({}).egress).toEqual({ addresses: [], proxy: null, noProxy: [], publishedSourceIps: [], extraCaCerts: null });
     expect(load({ HERALD_EGRESS_ADDRESSES: '10.0.0.5', HERALD_PUBLISHED_SOURCE_IPS: '203.0.113.7,198.51.100.0/28' }).egress.publishedSourceIps)
       .toEqual(['203.0.113.7', '198.51.100.0/28']);
     expect(load({ HERALD_EGRESS_PROXY: 'socks5://127.0.0.1:1080' }).egress.proxy).toBe('socks5://127.0.0.1:1080');
@@ -133,6 +137,20 @@ describe('config: egress', () => {
     refuses({ HERALD_NO_PROXY: 'ok.example,bad host' }, 'HERALD_NO_PROXY', /'bad host'/);
     refuses({ HERALD_NO_PROXY: '10.0.0.0/99' }, 'HERALD_NO_PROXY', /CIDR/);
     refuses({ HERALD_PUBLISHED_SOURCE_IPS: 'nat-gateway' }, 'HERALD_PUBLISHED_SOURCE_IPS', /IP address or CIDR/);
+  });
+
+  it('reads the installation CA bundle from HERALD_EXTRA_CA_CERTS, and refuses a missing or empty one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-config-ca-'));
+    try {
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+      writeFileSync(join(dir, 'ca.pem'), pem);
+      writeFileSync(join(dir, 'empty.pem'), 'nothing here');
+      expect(load({ HERALD_EXTRA_CA_CERTS: join(dir, 'ca.pem') }).egress.extraCaCerts).toBe(pem);
+      refuses({ HERALD_EXTRA_CA_CERTS: join(dir, 'missing.pem') }, 'HERALD_EXTRA_CA_CERTS', /cannot read .*ENOENT/);
+      refuses({ HERALD_EXTRA_CA_CERTS: join(dir, 'empty.pem') }, 'HERALD_EXTRA_CA_CERTS', /no PEM certificate/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never echoes proxy credentials', () => {

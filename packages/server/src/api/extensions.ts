@@ -7,6 +7,7 @@ import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
 import { addDeliveryPolicy, addSchemaEnforcement } from './extensions-policy.js';
 import { addEndpointCircuitHealth, addEndpointTimeseries } from './extensions-stats.js';
 import { addDestinations } from './extensions-destinations.js';
+import { addEndpointAuth } from './extensions-endpoint-auth.js';
 import { addPortalLookSchema } from './portal-look.js';
 
 type Schema = Record<string, any>;
@@ -130,6 +131,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addEndpointTimeseries(doc);
   addEndpointCircuitHealth(doc);
   addDestinations(doc);
+  addEndpointAuth(doc);
   addDeliveryPolicy(doc);
   addSchemaEnforcement(doc);
   addReadiness(doc);

@@ -90,6 +90,8 @@ export interface EgressConfig {
   noProxy: string[];
   /** What GET /api/v1/source-ips tells tenants to allowlist (HERALD_PUBLISHED_SOURCE_IPS; default: the addresses). */
   publishedSourceIps: string[];
+  /** PEM CA certificates trusted for receivers besides the system's (HERALD_EXTRA_CA_CERTS, a file), or null. */
+  extraCaCerts: string | null;
 }
 
 export class ConfigError extends Error {
@@ -308,7 +310,21 @@ function egress(env: Env): EgressConfig {
       throw new ConfigError('HERALD_PUBLISHED_SOURCE_IPS', `'${p}' is not an IP address or CIDR; list what receivers see, e.g. 203.0.113.10,198.51.100.0/28`);
     }
   }
-  return { addresses, proxy, noProxy, publishedSourceIps: publishedRaw.length ? publishedRaw : [...addresses] };
+  return { addresses, proxy, noProxy, publishedSourceIps: publishedRaw.length ? publishedRaw : [...addresses], extraCaCerts: extraCaCerts(env) };
+}
+
+/** HERALD_EXTRA_CA_CERTS: a PEM file of CA certificates receivers' certificates may also chain to. */
+function extraCaCerts(env: Env): string | null {
+  const file = str(env, 'HERALD_EXTRA_CA_CERTS');
+  if (file === undefined) return null;
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError('HERALD_EXTRA_CA_CERTS', `cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); name a PEM file of CA certificates`);
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(pem)) throw new ConfigError('HERALD_EXTRA_CA_CERTS', `'${file}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return pem;
 }
 
 function cidrOk(c: string): boolean {

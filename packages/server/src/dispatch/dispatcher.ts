@@ -412,6 +412,7 @@ export class Dispatcher {
         headers: withOrdering(endpoint.headers, task, message),
         timestampSeconds: Math.floor(startedAt / 1000),
         timeoutMs: policy.timeoutMs,
+        ...(endpoint.auth ? { auth: { endpointId: endpoint.id, auth: endpoint.auth } } : {}),
       };
       return { task, endpoint, message, request, startedAt, circuit, probe, policy };
     } catch (e) {

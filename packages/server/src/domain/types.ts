@@ -1,4 +1,5 @@
 // Domain records as the store returns them. Times are epoch milliseconds.
+import type { EndpointAuth } from './endpoint-auth.js';
 import type { EndpointOrdering } from './ordering.js';
 import type { ContentFilter } from './content-filter.js';
 import type { DeliveryPolicy } from './policy.js';
@@ -71,6 +72,8 @@ export interface Endpoint {
   deliveryPolicy?: DeliveryPolicy | null;
   /** Only messages whose payload matches go to it (domain/content-filter.ts); null or absent: all. */
   filter?: ContentFilter | null;
+  /** How Herald authenticates to it beyond the signature (domain/endpoint-auth.ts); null or absent: none. */
+  auth?: EndpointAuth | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -39,6 +39,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       ordering: r.ordering === 'key' ? 'key' : 'none',
       deliveryPolicy: json(r.delivery_policy) ?? null,
       filter: json(r.content_filter) ?? null,
+      auth: r.auth_sealed ? JSON.parse(sealer.unseal(r.auth_sealed)) : null,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     }),
