@@ -34,6 +34,32 @@ describe('config', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('turns OpenTelemetry traces on only when the OTEL_* environment asks, with the protocol it names', () => {
+    expect(load({}).tracing).toBeNull();
+    expect(load({ OTEL_SERVICE_NAME: 'herald' }).tracing).toBeNull();
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({ exporter: 'proto' });
+    expect(load({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing).toEqual({ exporter: 'json' });
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }).tracing).toEqual({ exporter: 'proto' });
+    expect(load({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing).toEqual({ exporter: 'proto' });
+    expect(load({ OTEL_TRACES_EXPORTER: 'console' }).tracing).toEqual({ exporter: 'console' });
+    expect(load({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracing).toBeNull();
+    expect(load({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracing).toBeNull();
+    refuses({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL', /http\/protobuf or http\/json/);
+    refuses({ OTEL_TRACES_EXPORTER: 'zipkin' }, 'OTEL_TRACES_EXPORTER', /otlp, console or none/);
+  });
+
+  it('turns OpenTelemetry metrics on the same way, each signal with its own exporter and protocol', () => {
+    expect(load({}).otelMetrics).toBeNull();
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).otelMetrics).toEqual({ exporter: 'proto', intervalMs: 60_000 });
+    const split = load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json', OTEL_METRIC_EXPORT_INTERVAL: '5000' });
+    expect(split.otelMetrics).toEqual({ exporter: 'json', intervalMs: 5000 });
+    expect(split.tracing).toEqual({ exporter: 'proto' });
+    const tracesOnly = load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_METRICS_EXPORTER: 'none' });
+    expect([tracesOnly.tracing, tracesOnly.otelMetrics]).toEqual([{ exporter: 'proto' }, null]);
+    refuses({ OTEL_METRICS_EXPORTER: 'prometheus' }, 'OTEL_METRICS_EXPORTER', /otlp, console or none/);
+    refuses({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_METRIC_EXPORT_INTERVAL: 'soon' }, 'OTEL_METRIC_EXPORT_INTERVAL', /milliseconds/);
+  });
+
   it('reads the circuit breaker: failures (0 = off), a cool-down and its ceiling', () => {
     expect(loadConfig({}).delivery.circuit).toEqual({ failures: 5, cooldownMs: 30_000, maxCooldownMs: 600_000 });
     expect(loadConfig({ HERALD_CIRCUIT_FAILURES: '0' }).delivery.circuit.failures).toBe(0);

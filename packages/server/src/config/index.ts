@@ -66,7 +66,20 @@ export interface Config {
     /** Rows per purge batch (each its own short commit). */
     batchSize: number;
   };
+  /**
+   * OpenTelemetry traces (telemetry/tracing.ts): the exporter the standard OTEL_* environment
+   * chooses, or null when it asks for none. The SDK reads the rest of OTEL_* itself.
+   */
+  tracing: { exporter: OtelExporter } | null;
+  /**
+   * OpenTelemetry metrics (telemetry/otel-metrics.ts), chosen the same way by OTEL_METRICS_EXPORTER
+   * and the OTLP variables, exported every `intervalMs` (OTEL_METRIC_EXPORT_INTERVAL); or null.
+   */
+  otelMetrics: { exporter: OtelExporter; intervalMs: number } | null;
 }
+
+/** `proto` and `json`: OTLP over HTTP (OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf, http/json). */
+export type OtelExporter = 'proto' | 'json' | 'console';
 
 export interface EgressConfig {
   /** Local IPv4/IPv6 addresses delivery connections are bound to (HERALD_EGRESS_ADDRESSES). */
@@ -356,6 +369,37 @@ function operationalApp(env: Env): string {
   return v;
 }
 
+/**
+ * An OpenTelemetry signal (traces or metrics) is on with an OTLP endpoint
+ * (OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT) or
+ * OTEL_<SIGNAL>_EXPORTER other than `none`, unless OTEL_SDK_DISABLED=true. Only the variables that
+ * decide whether and how Herald starts the SDK are read here; the SDK reads the others (endpoint,
+ * headers, sampler, service name) itself.
+ */
+function otelSignal(env: Env, signal: 'TRACES' | 'METRICS'): { exporter: OtelExporter } | null {
+  if (str(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return null;
+  const exporterVar = `OTEL_${signal}_EXPORTER`;
+  const exporter = str(env, exporterVar)?.split(',')[0]?.trim().toLowerCase();
+  if (exporter === 'none') return null;
+  if (!exporter && !str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') && !str(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`)) return null;
+  if (exporter === 'console') return { exporter: 'console' };
+  if (exporter && exporter !== 'otlp') throw new ConfigError(exporterVar, `'${exporter}' is not supported; use otlp, console or none`);
+  const name = str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = (str(env, name) ?? 'http/protobuf').toLowerCase();
+  if (protocol === 'http/protobuf') return { exporter: 'proto' };
+  if (protocol === 'http/json') return { exporter: 'json' };
+  throw new ConfigError(name, `'${protocol}' is not supported; use http/protobuf or http/json`);
+}
+
+function otelMetrics(env: Env): Config['otelMetrics'] {
+  const on = otelSignal(env, 'METRICS');
+  const v = str(env, 'OTEL_METRIC_EXPORT_INTERVAL');
+  if (v !== undefined && (!/^\d+$/.test(v) || Number(v) < 100 || Number(v) > 86_400_000)) {
+    throw new ConfigError('OTEL_METRIC_EXPORT_INTERVAL', `'${v}' is not an interval in milliseconds (100 to 86400000)`);
+  }
+  return on && { ...on, intervalMs: v === undefined ? 60_000 : Number(v) };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = str(env, 'HERALD_HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError('HERALD_HOST', `'${host}' is not a host name or IP address`);
@@ -405,5 +449,7 @@ export function loadConfig(env: Env = process.env): Config {
     egress: Object.freeze(egress(env)),
     delivery: Object.freeze(delivery(env)),
     retention: Object.freeze(retention(env)),
+    tracing: otelSignal(env, 'TRACES'),
+    otelMetrics: otelMetrics(env),
   });
 }

@@ -25,6 +25,8 @@ export interface DeliveryRequest {
   timeoutMs?: number;
   /** How to authenticate to the endpoint beyond the signature (delivery/auth.ts); none by default. */
   auth?: AuthTarget;
+  /** The W3C traceparent of the attempt's span, when tracing is on. */
+  traceparent?: string;
 }
 
 export interface DeliveryResult {
@@ -158,6 +160,11 @@ export class Sender {
       h[`${p}-id`] = req.msgId;
       h[`${p}-timestamp`] = String(req.timestampSeconds);
       h[`${p}-signature`] = signature;
+    }
+    if (req.traceparent) {
+      // Herald's trace context replaces a custom header of the same name, whatever its case.
+      for (const k of Object.keys(h)) if (/^trace(parent|state)$/i.test(k)) delete h[k];
+      h.traceparent = req.traceparent;
     }
     return h;
   }

@@ -90,6 +90,8 @@ export interface Message {
   expiresAt: number;
   /** Schema violations found at ingest under 'warn' enforcement; null or absent when none. */
   schemaViolations?: SchemaViolation[] | null;
+  /** The W3C traceparent of the span that accepted it, when tracing was on; attempts continue that trace. */
+  traceparent?: string | null;
   createdAt: number;
   /** Herald: the key that orders this message's deliveries at endpoints with ordering 'key'. */
   orderingKey?: string | null;

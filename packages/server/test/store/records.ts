@@ -32,7 +32,7 @@ export function message(appId: string, o: Partial<Message> = {}): Message {
   const createdAt = o.createdAt ?? T0;
   return {
     id: ids.next('message', createdAt), appId, eventId: null, eventType: 'user.created', channels: null, payload: '{"a":1}',
-    expiresAt: createdAt + 30 * DAY, schemaViolations: null, createdAt, orderingKey: null, ...o,
+    expiresAt: createdAt + 30 * DAY, schemaViolations: null, createdAt, orderingKey: null, traceparent: null, ...o,
   };
 }
 

@@ -113,6 +113,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       payload: r.payload,
       expiresAt: r.expires_at,
       schemaViolations: json(r.schema_violations) ?? null,
+      traceparent: r.traceparent ?? null,
       createdAt: r.created_at,
       orderingKey: r.ordering_key ?? null,
     }),
