@@ -25,7 +25,7 @@ const BOTH_STORES = [
   'hostile-input', 'idempotency', 'messages', 'portal', 'rate-limit', 'source-ips', 'ssrf',
   'engage/encryption', 'engage/producer', 'engage/settings',
   'delivery/auto-disable', 'delivery/egress', 'delivery/filters', 'delivery/operational', 'delivery/retries', 'delivery/retry-policy', 'delivery/content-filter',
-  'delivery/signing', 'delivery/throttle', 'delivery/holds', 'delivery/circuit', 'delivery/adaptive-concurrency', 'delivery/ordering',
+  'delivery/signing', 'delivery/throttle', 'delivery/holds', 'delivery/circuit', 'delivery/adaptive-concurrency', 'delivery/ordering', 'delivery/endpoint-auth',
 ].map((f) => `packages/server/test/${f}.test.ts`);
 
 export default defineConfig({

@@ -21,6 +21,10 @@
 //                              the temp folder (data, profiles)
 //   [--env K=V] [--node-arg=F] [--split]   experiments: Herald environment, node flags, API and
 //                              dispatcher as two processes (see the options below)
+//   [--tracing]                also the cost of OpenTelemetry tracing: a second Herald exporting every
+//                              span (OTEL_TRACES_SAMPLER=always_on, OTLP/protobuf) to a loopback
+//                              collector; its e2e rounds alternate with rounds on the untraced Herald
+//                              and the report gives both and their ratio (e.g. --only e2e --tracing)
 import Database from 'better-sqlite3';
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -57,6 +61,7 @@ const { values: opt } = parseArgs({
     split: { type: 'boolean', default: false },
     // Extra node flags for the Herald process(es), e.g. --node-arg=--cpu-prof-interval=500.
     'node-arg': { type: 'string', multiple: true, default: [] },
+    tracing: { type: 'boolean', default: false },
   },
 });
 const quick = opt.quick;
@@ -167,13 +172,13 @@ async function forkHelper(file) {
 const heraldToken = 'bench_operator_token_0123456789';
 
 /** Start `herald serve` on `dataDir` (created if needed); resolves once it answers. */
-async function startHerald(dataDir, nodeArgs = []) {
+async function startHerald(dataDir, nodeArgs = [], extraEnv = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = track(
     spawn(process.execPath, [...nodeArgs, 'packages/server/dist/cli/main.js', 'serve', ...(opt.split ? ['--no-dispatch'] : [])], {
       cwd: ROOT,
-      env: { ...process.env, HERALD_PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: heraldToken, HERALD_LOG_LEVEL: 'warn', HERALD_SSRF_ALLOWLIST: '127.0.0.0/8', ...heraldEnv },
+      env: { ...process.env, HERALD_PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: heraldToken, HERALD_LOG_LEVEL: 'warn', HERALD_SSRF_ALLOWLIST: '127.0.0.0/8', ...heraldEnv, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -190,7 +195,7 @@ async function startHerald(dataDir, nodeArgs = []) {
   const worker = track(
     spawn(process.execPath, [...nodeArgs, 'packages/server/dist/cli/main.js', 'worker'], {
       cwd: ROOT,
-      env: { ...process.env, HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: heraldToken, HERALD_LOG_LEVEL: 'warn', HERALD_SSRF_ALLOWLIST: '127.0.0.0/8', ...heraldEnv },
+      env: { ...process.env, HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: heraldToken, HERALD_LOG_LEVEL: 'warn', HERALD_SSRF_ALLOWLIST: '127.0.0.0/8', ...heraldEnv, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -206,6 +211,34 @@ async function startHerald(dataDir, nodeArgs = []) {
     log: () => log,
     stop: () => Promise.all([stopChild(child), stopChild(worker)]),
   };
+}
+
+/**
+ * A stand-in OTLP collector on loopback: answers every export 200 and counts requests, bytes and
+ * the spans in them (by their names' bytes in the protobuf, enough to see whether any were dropped).
+ */
+async function startOtlpSink() {
+  const { createServer } = await import('node:http');
+  const stats = { requests: 0, bytes: 0, spans: 0 };
+  const names = [Buffer.from('herald.deliver'), Buffer.from('herald.message.accept')];
+  const count = (buf, needle) => {
+    let n = 0;
+    for (let i = buf.indexOf(needle); i !== -1; i = buf.indexOf(needle, i + needle.length)) n++;
+    return n;
+  };
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      stats.bytes += body.length;
+      for (const name of names) stats.spans += count(body, name);
+      stats.requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}`, stats, close: () => new Promise((r) => server.close(r)) };
 }
 
 async function api(h, method, path, body) {
@@ -550,7 +583,7 @@ function build() {
 }
 const buildAtStart = build();
 const startedAt = new Date();
-const R = { raw: [], e2e: [], fanout: [], backlog: [], orderingOff: [], orderingOn: [] };
+const R = { raw: [], e2e: [], fanout: [], backlog: [], orderingOff: [], orderingOn: [], untraced: [], traced: [] };
 const info = {};
 const tmp = mkdtempSync(join(os.tmpdir(), 'herald-deliver-'));
 if (!opt.keep && !opt.profile) tmpToRemove = tmp;
@@ -595,6 +628,37 @@ try {
     }
   }
   info.rss.e2e = rss.stop();
+  if (opt.tracing) {
+    // Tracing on against off in the same run: a second Herald (its own data folder) with every span
+    // sampled and exported with the SDK's default batching, its rounds alternating with rounds on
+    // the untraced one. The report counts the spans that arrived: a dropped span would flatter it.
+    const sink = await startOtlpSink();
+    const traced = await startHerald(join(tmp, 'data-traced'), nodeArgs, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_TRACES_SAMPLER: 'always_on',
+      OTEL_METRICS_EXPORTER: 'none',
+    });
+    let tracedDeliveries = 0;
+    try {
+      await api(traced, 'POST', '/api/v1/event-type', { name: message.eventType, description: 'A contact changed' });
+      await api(traced, 'POST', '/api/v1/app', { name: 'Bench, one endpoint', uid: 'bench' });
+      await api(traced, 'POST', '/api/v1/app/bench/endpoint', { url: `${recvUrl}/bench/traced` });
+      // A fresh process and data folder start slower: one round on it first, not counted.
+      tracedDeliveries += (await heraldRound(receiver, client, traced, 'bench', 1)).received;
+      for (let i = 0; i < cfg.rounds; i++) {
+        R.untraced.push(await heraldRound(receiver, client, herald, 'bench', 1));
+        sent.bench += R.untraced.at(-1).received;
+        R.traced.push(await heraldRound(receiver, client, traced, 'bench', 1));
+        tracedDeliveries += R.traced.at(-1).received;
+        log(`tracing round ${i + 1}: off ${R.untraced.at(-1).perSec.toFixed(0)}, on ${R.traced.at(-1).perSec.toFixed(0)} deliveries/s`);
+      }
+    } finally {
+      await traced.stop();
+      info.otlp = { ...sink.stats, tracedDeliveries };
+      await sink.close();
+    }
+  }
   rss = rssSampler(herald.pid);
   if (only.has('latency')) {
     R.latency = await latencyRun(receiver, client, herald, 'bench');
@@ -708,6 +772,14 @@ if (R.raw.length) row('raw limit: undici -> receiver', `${f0(raw)} req/s`, `roun
 if (R.e2e.length) {
   row('Herald e2e, 1 endpoint', `${f0(e2e)} del/s`, `rounds ${rounds(R.e2e)}; cpu % ${cpuLine(R.e2e)}; herald ${f0(med(R.e2e, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`, '', null);
   row('  ratio to raw limit', f2(e2e / raw), '', '>= 0.40', Number.isFinite(raw) ? e2e / raw >= 0.4 : null);
+}
+if (R.traced.length) {
+  const off = med(R.untraced, (r) => r.perSec);
+  const on = med(R.traced, (r) => r.perSec);
+  const cpu = (rs) => f0(med(rs, (r) => r.heraldCpuUsPerDelivery));
+  row('tracing off (alternating rounds)', `${f0(off)} del/s`, `rounds ${rounds(R.untraced)}; herald ${cpu(R.untraced)} µs cpu/delivery`, '', null);
+  row('tracing on, 100% sampled, OTLP', `${f0(on)} del/s`, `rounds ${rounds(R.traced)}; herald ${cpu(R.traced)} µs cpu/delivery; ${info.otlp.requests} exports, ${f1(info.otlp.bytes / 1e6)} MB, ${info.otlp.spans} of ${2 * info.otlp.tracedDeliveries} spans arrived`, '', null);
+  row('  cost of tracing', `${f1((1 - on / off) * 100)}%`, `ratio on/off ${f2(on / off)}`, '<= 15%', Number.isFinite(off) ? on / off >= 0.85 : null);
 }
 if (lat) {
   row(`latency 202 -> arrival @ ${cfg.rate}/s`, `p50 ${f2(lat.p50)} ms`, `p90 ${f2(lat.p90)}, max ${f1(lat.max)} ms; ${lat.measured} msgs, ${lat.negative} negative (as 0), ${lat.missing} missing`, 'p50 < 5 ms', lat.p50 < 5 && lat.missing === 0);

@@ -259,3 +259,36 @@ describe('languages', () => {
     await swedish.close();
   });
 });
+
+describe('authentication to the endpoint', () => {
+  it('sets a bearer token, then Basic auth, under the secrets permission; never shows the credential back', async () => {
+    const app = await herald.tenant('authn');
+    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/authn') });
+    const page = await openAt(app, `/endpoints/${ep.id}`);
+    await page.getByRole('heading', { name: en.authentication }).waitFor();
+    await page.getByLabel(en.authKind).selectOption('bearer');
+    await page.getByLabel(en.bearerToken).fill('tok-from-the-dashboard');
+    await page.getByRole('button', { name: en.saveAuthentication }).click();
+    await page.getByTestId('auth-state').getByText(en.authBearerSet).waitFor();
+    await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.updated', payload: { n: 1 } });
+    const [got] = await receiver.waitForCount(1, { path: '/authn' });
+    expect(got!.headers.authorization).toBe('Bearer tok-from-the-dashboard');
+
+    await page.getByLabel(en.authKind).selectOption('basic');
+    await page.getByLabel(en.username).fill('shop');
+    await page.getByLabel(en.password).fill('pw-from-the-dashboard');
+    await page.getByRole('button', { name: en.saveAuthentication }).click();
+    await page.getByTestId('auth-state').getByText(en.authBasicSet.replace('{user}', 'shop')).waitFor();
+    expect(await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/auth`)).toEqual({ type: 'basic', username: 'shop', passwordSet: true });
+    expect(await page.content()).not.toContain('pw-from-the-dashboard');
+    expect(await axeViolations(page, 'endpoint authentication')).toEqual([]);
+    await page.close();
+
+    // Without the secrets permission the card says so and offers nothing.
+    const viewer = await open(ctx, (await herald.portal(app, { permissions: ['view', 'manage'] })).url, DESKTOP);
+    await viewer.goto(`${herald.url}/portal/#/endpoints/${ep.id}`);
+    await viewer.getByText(en.cannotAuthentication).waitFor();
+    expect(await viewer.getByLabel(en.authKind).count()).toBe(0);
+    await viewer.close();
+  });
+});

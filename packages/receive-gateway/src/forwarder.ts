@@ -111,7 +111,8 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
     if (!destination) error = `no destination named ${JSON.stringify(d.destination)} in the configuration`;
     else {
       try {
-        await destination.send({ webhookId: d.webhookId, eventType: d.eventType, body: d.body, receivedAt: d.receivedAt });
+        const message = { webhookId: d.webhookId, eventType: d.eventType, body: d.body, receivedAt: d.receivedAt };
+        await destination.send(d.traceparent === null ? message : { ...message, traceparent: d.traceparent });
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
       }

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createReceiver, createRouter, handleNodeRequest, type DedupeStore } from '@herald/receiver';
+import { createReceiver, createRouter, handleNodeRequest, type DedupeStore, type ReceiverOptions } from '@herald/receiver';
 import { destinationsFor, type GatewayConfig } from './config.js';
 import { createDestination } from './destinations/index.js';
 import type { Destination } from './destinations/types.js';
@@ -15,6 +15,11 @@ import { createGatewayMetrics } from './metrics.js';
 export interface GatewayOptions {
   now?: () => number;
   log?: (entry: Record<string, unknown>) => void;
+  /**
+   * An OpenTelemetry tracer: each webhook is a `herald.receive` span continuing Herald's
+   * traceparent, and destinations get that span's traceparent. Without one they get Herald's.
+   */
+  tracer?: ReceiverOptions['tracer'];
 }
 
 export interface Gateway {
@@ -55,7 +60,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const targets = destinationsFor(config.routes, event.eventType);
     // Destinations get the plain envelope: the payload is decrypted, so it says so.
     const body = JSON.stringify({ ...event, isEncrypted: false });
-    const result = await inbox.accept({ webhookId: context.webhookId, eventType: event.eventType, body, destinations: targets });
+    const result = await inbox.accept({ webhookId: context.webhookId, eventType: event.eventType, body, destinations: targets, traceparent: context.traceparent });
     // Success is not logged per event (the inbox is the record); refusals and retries are.
     metrics.received(result);
     if (result === 'stored') forwarder?.wake();
@@ -70,6 +75,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     router,
     dedupe,
     now,
+    tracer: options.tracer,
     onError: (err) => {
       metrics.received(err.code);
       log({ msg: 'refused', code: err.code, status: err.status, detail: err.message });

@@ -19,6 +19,8 @@ export interface AcceptInput {
   /** The verified, decrypted envelope as JSON text: what destinations receive. */
   body: string;
   destinations: readonly string[];
+  /** The W3C trace context the event arrived in; destinations get it with the event. */
+  traceparent?: string | undefined;
 }
 
 export type AcceptResult = 'stored' | 'duplicate';
@@ -31,6 +33,7 @@ export interface DueDelivery {
   eventType: string;
   body: string;
   receivedAt: number;
+  traceparent: string | null;
 }
 
 export type DeliveryStatus = 'pending' | 'done' | 'failed';
@@ -121,6 +124,9 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  // Added after the first release: an inbox an older gateway made gets the column when opened.
+  const eventColumns = db.prepare("SELECT name FROM pragma_table_info('events')").pluck().all();
+  if (!eventColumns.includes('traceparent')) db.exec('ALTER TABLE events ADD COLUMN traceparent TEXT');
   // The WAL file keeps its inode while a connection is open (SQLite rewinds it, never replaces it).
   const walFd = path === ':memory:' ? undefined : openSync(`${path}-wal`, 'r');
   // Attempt results go through a second connection and are not synced on their own: losing one
@@ -133,7 +139,7 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
   }
 
   const insertEvent = db.prepare(
-    'INSERT INTO events (webhook_id, event_type, body, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (webhook_id) DO NOTHING',
+    'INSERT INTO events (webhook_id, event_type, body, received_at, traceparent) VALUES (?, ?, ?, ?, ?) ON CONFLICT (webhook_id) DO NOTHING',
   );
   const insertDelivery = db.prepare(
     "INSERT INTO deliveries (event_id, destination, status, next_attempt_at) VALUES (?, ?, 'pending', ?)",
@@ -141,21 +147,21 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
   const hasEvent = db.prepare('SELECT 1 FROM events WHERE webhook_id = ?').pluck();
   const selectDue = db.prepare(`
     SELECT d.event_id AS eventId, d.destination, d.attempts, e.webhook_id AS webhookId,
-           e.event_type AS eventType, e.body, e.received_at AS receivedAt
+           e.event_type AS eventType, e.body, e.received_at AS receivedAt, e.traceparent
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.status = 'pending' AND d.next_attempt_at <= ?
     ORDER BY d.next_attempt_at, d.event_id
     LIMIT ?`);
   const selectDueFor = db.prepare(`
     SELECT d.event_id AS eventId, d.destination, d.attempts, e.webhook_id AS webhookId,
-           e.event_type AS eventType, e.body, e.received_at AS receivedAt
+           e.event_type AS eventType, e.body, e.received_at AS receivedAt, e.traceparent
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.status = 'pending' AND d.destination = ? AND d.next_attempt_at <= ?
     ORDER BY d.next_attempt_at, d.event_id
     LIMIT ?`);
   const selectDueElsewhere = db.prepare(`
     SELECT d.event_id AS eventId, d.destination, d.attempts, e.webhook_id AS webhookId,
-           e.event_type AS eventType, e.body, e.received_at AS receivedAt
+           e.event_type AS eventType, e.body, e.received_at AS receivedAt, e.traceparent
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.status = 'pending' AND d.next_attempt_at <= ?
       AND d.destination NOT IN (SELECT value FROM json_each(?))
@@ -212,7 +218,7 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
 
   const commitBatch = db.transaction((batch: Pending[], at: number): AcceptResult[] =>
     batch.map(({ input }) => {
-      const info = insertEvent.run(input.webhookId, input.eventType, input.body, at);
+      const info = insertEvent.run(input.webhookId, input.eventType, input.body, at, input.traceparent ?? null);
       if (info.changes === 0) return 'duplicate';
       for (const destination of input.destinations) insertDelivery.run(info.lastInsertRowid, destination, at);
       return 'stored';

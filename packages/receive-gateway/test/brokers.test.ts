@@ -10,8 +10,9 @@ import { connect as natsConnect, type NatsConnection } from 'nats';
 import { generateSecret } from '@herald/receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../src/config.js';
-import { startGateway, type Gateway } from '../src/gateway.js';
-import { envelope, postSigned, tempDir, uniqueName, waitFor } from './helpers.js';
+import { startGateway, type Gateway, type GatewayOptions } from '../src/gateway.js';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { envelope, postSigned, startSink, tempDir, uniqueName, waitFor } from './helpers.js';
 
 const REDIS = 'redis://127.0.0.1:6379';
 const AMQP = 'amqp://guest:guest@127.0.0.1:5672';
@@ -37,7 +38,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function gatewayWith(destinations: Record<string, unknown>, routes?: unknown[]): Promise<Gateway> {
+async function gatewayWith(destinations: Record<string, unknown>, routes?: unknown[], options: GatewayOptions = {}): Promise<Gateway> {
   const gateway = await startGateway(
     validateConfig({
       host: '127.0.0.1',
@@ -48,6 +49,7 @@ async function gatewayWith(destinations: Record<string, unknown>, routes?: unkno
       destinations,
       routes: routes ?? [{ events: ['*'], to: Object.keys(destinations) }],
     }),
+    options,
   );
   cleanups.unshift(() => gateway.close());
   return gateway;
@@ -135,6 +137,61 @@ describe('forwarding to the real brokers', () => {
     expect(JSON.parse(fields[fields.indexOf('body') + 1])).toMatchObject({ eventType: 'point.balance.updated', isEncrypted: false });
     expect((await queueIds(queue, 3)).sort()).toEqual([...ids].sort());
     expect((await jetStreamIds(js.stream)).sort()).toEqual([...ids].sort());
+  });
+
+  it('the traceparent a webhook arrived with goes on to HTTP, Redis, RabbitMQ and NATS; none when none came', async () => {
+    const stream = uniqueName('herald-gw-stream');
+    cleanups.push(() => redis.del(stream));
+    const queue = await newQueue();
+    const js = await newJetStream();
+    const sink = await startSink();
+    cleanups.push(() => sink.close());
+    const gateway = await gatewayWith({
+      http: { type: 'http', url: sink.url },
+      redis: { type: 'redis', url: REDIS, stream },
+      rabbit: { type: 'rabbitmq', url: AMQP, exchange: '', routingKey: queue },
+      nats: { type: 'nats', servers: [NATS], subject: js.subject },
+    });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const [traced, plain] = [uniqueName('msg'), uniqueName('msg')];
+    expect((await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id: traced, headers: { traceparent } })).status).toBe(200);
+    expect((await postSigned(gateway.url, JSON.stringify(envelope()), secret, { id: plain })).status).toBe(200);
+    await waitFor('all forwards', () => gateway.inbox.deliveries().length === 8 && gateway.inbox.deliveries().every((d) => d.status === 'done'));
+
+    const byId = <T>(pairs: [string, T][]) => Object.fromEntries(pairs);
+    expect(byId(sink.raw.map((r) => [String(r.headers['herald-webhook-id']), r.headers.traceparent]))).toEqual({ [traced]: traceparent, [plain]: undefined });
+    const entries = await redis.xrange(stream, '-', '+');
+    const field = (f: string[], name: string) => (f.includes(name) ? f[f.indexOf(name) + 1] : undefined);
+    expect(byId(entries.map(([, f]) => [field(f, 'id')!, field(f, 'traceparent')]))).toEqual({ [traced]: traceparent, [plain]: undefined });
+    const ch = await amqp.createChannel();
+    const rabbit: [string, unknown][] = [];
+    for (let m = await ch.get(queue, { noAck: true }); m; m = await ch.get(queue, { noAck: true })) {
+      rabbit.push([String(m.properties.messageId), m.properties.headers?.traceparent]);
+    }
+    await ch.close();
+    expect(byId(rabbit)).toEqual({ [traced]: traceparent, [plain]: undefined });
+    const jsm = await nats.jetstreamManager();
+    const natsSeen: [string, string][] = [];
+    for (const seq of [1, 2]) {
+      const m = await jsm.streams.getMessage(js.stream, { seq });
+      natsSeen.push([m.header.get('herald-webhook-id'), m.header.get('traceparent')]);
+    }
+    // NATS reads an absent header as ''.
+    expect(byId(natsSeen)).toEqual({ [traced]: traceparent, [plain]: '' });
+  });
+
+  it('with a tracer, destinations get the gateway\'s receive span, a child of the sender\'s', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const sink = await startSink();
+    cleanups.push(() => sink.close());
+    const gateway = await gatewayWith({ http: { type: 'http', url: sink.url } }, undefined, { tracer: provider.getTracer('gateway-test') });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    expect((await postSigned(gateway.url, JSON.stringify(envelope()), secret, { headers: { traceparent } })).status).toBe(200);
+    await waitFor('the forward', () => sink.raw.length === 1);
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
+    expect(sink.raw[0]?.headers.traceparent).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${span?.spanContext().spanId}-01`);
   });
 
   it('RabbitMQ: an unroutable publish is a failed attempt, retried until a queue exists', async () => {

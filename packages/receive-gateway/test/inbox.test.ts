@@ -1,6 +1,7 @@
 // The inbox on a real SQLite file: dedupe by webhook id, attempt state, and what survives a reopen.
 import { rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { retryDelay } from '../src/forwarder.js';
 import { openInbox } from '../src/inbox.js';
@@ -17,6 +18,23 @@ describe('inbox', () => {
     expect(results).toEqual(['stored', 'duplicate', 'stored']);
     expect(await inbox.accept(input)).toBe('duplicate');
     expect(inbox.deliveries().map((d) => `${d.webhookId}/${d.destination}`)).toEqual(['msg_1/a', 'msg_1/b', 'msg_2/a', 'msg_2/b']);
+    inbox.close();
+  });
+
+  it('keeps the traceparent an event arrived with, also in an inbox made before it had the column', async () => {
+    const path = join(dir, `${uniqueName('old')}.db`);
+    const old = new Database(path);
+    old.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, webhook_id TEXT NOT NULL UNIQUE, event_type TEXT NOT NULL, body TEXT NOT NULL, received_at INTEGER NOT NULL)');
+    old.prepare("INSERT INTO events (webhook_id, event_type, body, received_at) VALUES ('msg_old', 'contact.deleted', '{}', 1)").run();
+    old.close();
+    const inbox = openInbox(path, () => 1000);
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await inbox.accept({ webhookId: 'msg_t', eventType: 'contact.deleted', body: '{}', destinations: ['a'], traceparent });
+    await inbox.accept({ webhookId: 'msg_u', eventType: 'contact.deleted', body: '{}', destinations: ['a'] });
+    expect(inbox.due(1000, 10, new Set()).map((d) => [d.webhookId, d.traceparent])).toEqual([
+      ['msg_t', traceparent],
+      ['msg_u', null],
+    ]);
     inbox.close();
   });
 

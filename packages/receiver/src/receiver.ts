@@ -13,11 +13,13 @@ import {
 } from '@herald/engage';
 import { createMemoryDedupeStore, type DedupeStore } from './dedupe.js';
 import { WebhookVerificationError, type VerificationFailureReason } from './errors.js';
-import type { HeadersLike } from './headers.js';
+import { getHeader, type HeadersLike } from './headers.js';
 import { createClientIpResolver, createIpAllowlist, isIpAllowlist, type IpAllowlist } from './ip.js';
 import type { EngageRouter } from './router.js';
 import type { SecretInput } from './secrets.js';
+import { traced } from './tracing.js';
 import { createVerifier, type VerifyOptions } from './verify.js';
+import type { Tracer } from '@opentelemetry/api';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -46,6 +48,12 @@ export interface ReceiverOptions {
   now?: (() => number) | undefined;
   /** Called with every refused or failed delivery, for logging. Never throws into the pipeline. */
   onError?: ((error: ReceiverError) => void) | undefined;
+  /**
+   * An OpenTelemetry tracer (from `@opentelemetry/api`, an optional peer dependency): each
+   * verified delivery is a `herald.receive` span continuing the sender's `traceparent`, and the
+   * handler runs inside it. Absent: no span, and the handler's context carries the header as sent.
+   */
+  tracer?: Tracer | undefined;
 }
 
 export interface InboundRequest {
@@ -168,11 +176,11 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     return refuse('ip_not_allowed', `source address ${ip ?? '(unknown)'} is not allowed`);
   }
 
-  async function process(id: string, timestamp: number, payload: unknown): Promise<ReceiverResponse> {
+  async function process(id: string, timestamp: number, payload: unknown, traceparent: string | undefined): Promise<ReceiverResponse> {
     try {
       if (dedupe && (await dedupe.has(id))) return { status: 200, body: { ok: true, duplicate: true } };
       const event = decryptEnvelope(parseEnvelope(payload), keys);
-      await options.router.dispatch(event, { webhookId: id, timestamp });
+      await options.router.dispatch(event, traceparent === undefined ? { webhookId: id, timestamp } : { webhookId: id, timestamp, traceparent });
       if (dedupe) await dedupe.add(id);
       return { status: 200, body: { ok: true } };
     } catch (err) {
@@ -194,7 +202,12 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     }
     const running = inFlight.get(verified.id);
     if (running) return running;
-    const result = process(verified.id, verified.timestamp, verified.payload);
+    const { id, timestamp, payload } = verified;
+    const traceparent = getHeader(request.headers, 'traceparent');
+    const { tracer } = options;
+    const result = tracer
+      ? traced(tracer, traceparent, id, (own) => process(id, timestamp, payload, own))
+      : process(id, timestamp, payload, traceparent);
     inFlight.set(verified.id, result);
     try {
       return await result;

@@ -10,6 +10,12 @@ export interface DeliveryContext {
   webhookId: string;
   /** Unix seconds of this attempt's signature. */
   timestamp: number;
+  /**
+   * The W3C trace context this delivery belongs to: the receiver's `herald.receive` span when it
+   * has a tracer, else the `traceparent` header as the sender sent it (absent when there was none).
+   * Pass it on (a header, a message field) to carry the trace further.
+   */
+  traceparent?: string | undefined;
 }
 
 export type EventHandler<T extends EngageEventType> = (

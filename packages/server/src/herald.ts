@@ -25,6 +25,8 @@ import { loadMigrations } from './store/migrate.js';
 import { PgStore } from './store/postgres/pg-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { startOtelMetrics } from './telemetry/otel-metrics.js';
+import { startTracing } from './telemetry/tracing.js';
 import { VERSION } from './version.js';
 
 export interface Herald {
@@ -94,9 +96,12 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
   }
   const now = opts.now ?? Date.now;
   const store = await openStore(config, sealer, opts.migrate ?? true);
+  // Loaded only when the OTEL_* environment asks for traces (telemetry/tracing.ts).
+  const tracing = config.tracing ? await startTracing(VERSION, config.tracing.exporter) : null;
   const ids = new IdGenerator((n) => randomBytes(n));
   const operational = new OperationalEvents({ store, ids, now, appUid: config.operationalAppUid });
   const metrics = new Metrics(store, now);
+  if (config.otelMetrics) metrics.otel = await startOtelMetrics(VERSION, config.otelMetrics.exporter, config.otelMetrics.intervalMs);
   // Aborted when close() starts, so long polls answer at once instead of holding up the stop.
   const stopping = new AbortController();
   const deps: ApiDeps = {
@@ -113,6 +118,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     ssrf: new SsrfGuard(config.ssrfAllowlist),
     storeHealth: new StoreHealth(store, metrics, now),
     closing: stopping.signal,
+    tracing,
   };
   const api = await buildApi(deps, { logger: opts.logger });
   let dispatcher: Dispatcher | null = null;
@@ -134,6 +140,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
         userAgent: `Herald-Webhooks/${VERSION}`,
         guard: deps.ssrf,
         egress: config.egress,
+        extraCaCerts: config.egress.extraCaCerts,
       }),
       retryScheduleMs: d.retryScheduleMs,
       concurrency: d.concurrency,
@@ -145,8 +152,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       log: api.log,
       onAttempt: (e) => {
         const outcome = e.result.outcome.kind === 'success' ? 'success' : e.next;
-        deps.metrics.deliveries.inc({ outcome });
-        deps.metrics.deliveryDuration.observe({ outcome }, e.result.durationMs / 1000);
+        deps.metrics.attempted(outcome, e.result.durationMs / 1000);
         if (e.result.outcome.kind !== 'success') {
           api.log.warn(
             { msgId: e.attempt.msgId, attemptId: e.attempt.id, endpointId: e.endpoint.id, statusCode: e.result.statusCode, next: e.next },
@@ -161,6 +167,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
         api.log.warn({ endpointId: e.endpointId, consecutiveFailures: e.failures }, `endpoint circuit ${e.change}`);
         void operational.circuitChanged(e.change, e.appId, e.endpointId, e.failures, e.circuit.since);
       },
+      tracing,
     });
     const d0 = dispatcher;
     deps.endpointLoad = (id) => d0.endpointLoad(id);
@@ -196,6 +203,9 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       await purger?.stop();
       await dispatcher?.stop();
       await store.close();
+      // Export the spans still buffered, and the metrics' last figures.
+      await tracing?.shutdown();
+      await metrics.otel?.shutdown();
     },
   };
 }

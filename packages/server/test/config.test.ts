@@ -1,4 +1,7 @@
 // Configuration is read once and validated: every bad value names its variable and what is allowed.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseDuration } from '@herald/config';
 import { describe, expect, it } from 'vitest';
 import { generalHelp } from '../src/cli/commands.js';
@@ -31,6 +34,32 @@ describe('config', () => {
     expect(c.delivery.signatureHeaders).toEqual(['svix', 'webhook']);
     expect(c.operationalAppUid).toBe('herald-operational');
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('turns OpenTelemetry traces on only when the OTEL_* environment asks, with the protocol it names', () => {
+    expect(load({}).tracing).toBeNull();
+    expect(load({ OTEL_SERVICE_NAME: 'herald' }).tracing).toBeNull();
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({ exporter: 'proto' });
+    expect(load({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing).toEqual({ exporter: 'json' });
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }).tracing).toEqual({ exporter: 'proto' });
+    expect(load({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing).toEqual({ exporter: 'proto' });
+    expect(load({ OTEL_TRACES_EXPORTER: 'console' }).tracing).toEqual({ exporter: 'console' });
+    expect(load({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracing).toBeNull();
+    expect(load({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracing).toBeNull();
+    refuses({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL', /http\/protobuf or http\/json/);
+    refuses({ OTEL_TRACES_EXPORTER: 'zipkin' }, 'OTEL_TRACES_EXPORTER', /otlp, console or none/);
+  });
+
+  it('turns OpenTelemetry metrics on the same way, each signal with its own exporter and protocol', () => {
+    expect(load({}).otelMetrics).toBeNull();
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).otelMetrics).toEqual({ exporter: 'proto', intervalMs: 60_000 });
+    const split = load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json', OTEL_METRIC_EXPORT_INTERVAL: '5000' });
+    expect(split.otelMetrics).toEqual({ exporter: 'json', intervalMs: 5000 });
+    expect(split.tracing).toEqual({ exporter: 'proto' });
+    const tracesOnly = load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_METRICS_EXPORTER: 'none' });
+    expect([tracesOnly.tracing, tracesOnly.otelMetrics]).toEqual([{ exporter: 'proto' }, null]);
+    refuses({ OTEL_METRICS_EXPORTER: 'prometheus' }, 'OTEL_METRICS_EXPORTER', /otlp, console or none/);
+    refuses({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_METRIC_EXPORT_INTERVAL: 'soon' }, 'OTEL_METRIC_EXPORT_INTERVAL', /milliseconds/);
   });
 
   it('reads the circuit breaker: failures (0 = off), a cool-down and its ceiling', () => {
@@ -93,8 +122,9 @@ describe('config: egress', () => {
       proxy: 'http://user:pw@proxy.internal:3128',
       noProxy: ['internal.example', '.corp.test', '10.0.0.0/8', '*'],
       publishedSourceIps: ['127.0.0.2', '::1'],
+      extraCaCerts: null,
     });
-    expect(load({}).egress).toEqual({ addresses: [], proxy: null, noProxy: [], publishedSourceIps: [] });
+    expect(load({}).egress).toEqual({ addresses: [], proxy: null, noProxy: [], publishedSourceIps: [], extraCaCerts: null });
     expect(load({ HERALD_EGRESS_ADDRESSES: '10.0.0.5', HERALD_PUBLISHED_SOURCE_IPS: '203.0.113.7,198.51.100.0/28' }).egress.publishedSourceIps)
       .toEqual(['203.0.113.7', '198.51.100.0/28']);
     expect(load({ HERALD_EGRESS_PROXY: 'socks5://127.0.0.1:1080' }).egress.proxy).toBe('socks5://127.0.0.1:1080');
@@ -109,6 +139,20 @@ describe('config: egress', () => {
     refuses({ HERALD_NO_PROXY: 'ok.example,bad host' }, 'HERALD_NO_PROXY', /'bad host'/);
     refuses({ HERALD_NO_PROXY: '10.0.0.0/99' }, 'HERALD_NO_PROXY', /CIDR/);
     refuses({ HERALD_PUBLISHED_SOURCE_IPS: 'nat-gateway' }, 'HERALD_PUBLISHED_SOURCE_IPS', /IP address or CIDR/);
+  });
+
+  it('reads the installation CA bundle from HERALD_EXTRA_CA_CERTS, and refuses a missing or empty one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-config-ca-'));
+    try {
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+      writeFileSync(join(dir, 'ca.pem'), pem);
+      writeFileSync(join(dir, 'empty.pem'), 'nothing here');
+      expect(load({ HERALD_EXTRA_CA_CERTS: join(dir, 'ca.pem') }).egress.extraCaCerts).toBe(pem);
+      refuses({ HERALD_EXTRA_CA_CERTS: join(dir, 'missing.pem') }, 'HERALD_EXTRA_CA_CERTS', /cannot read .*ENOENT/);
+      refuses({ HERALD_EXTRA_CA_CERTS: join(dir, 'empty.pem') }, 'HERALD_EXTRA_CA_CERTS', /no PEM certificate/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never echoes proxy credentials', () => {

@@ -60,7 +60,7 @@ const whsec = () => `whsec_${randomBytes(24).toString('base64')}`;
 
 interface Expected {
   app: string;
-  endpoints: { id: string; secret: string; auth: string }[];
+  endpoints: { id: string; secret: string; auth: string; clientSecret: string }[];
   engageKey: string;
 }
 
@@ -71,10 +71,15 @@ async function populate(h: Herald, n: number): Promise<Expected> {
   const endpoints: Expected['endpoints'] = [];
   for (let i = 0; i < n; i++) {
     const auth = `Bearer tok-${randomBytes(8).toString('hex')}`;
-    const ep = await api(h, 'POST', `/api/v1/app/${app}/endpoint`, 201, { url: `http://127.0.0.1:9/${i}`, secret: whsec(), headers: { Authorization: auth } });
+    const ep = await api(h, 'POST', `/api/v1/app/${app}/endpoint`, 201, { url: `http://127.0.0.1:9/${i}`, secret: whsec(), headers: { 'X-Api-Key': auth } });
     const secret = whsec();
     await api(h, 'POST', `/api/v1/app/${app}/endpoint/${ep.id}/secret/rotate`, 204, { key: secret });
-    endpoints.push({ id: ep.id, secret, auth });
+    // Authentication to the endpoint: an OAuth client secret, sealed in its own column.
+    const clientSecret = `cs-${randomBytes(8).toString('hex')}`;
+    await api(h, 'PUT', `/api/v1/app/${app}/endpoint/${ep.id}/oauth`, 204, {
+      grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'rot', clientSecret, tokenUrl: 'http://127.0.0.1:9/token',
+    });
+    endpoints.push({ id: ep.id, secret, auth, clientSecret });
   }
   await api(h, 'PUT', `/api/v1/app/${uid}/engage/module`, 200, { enabled: true });
   const engageKey = (await api(h, 'PUT', `/api/v1/app/${uid}/engage/encryption-key`, 200, {})).key;
@@ -87,7 +92,8 @@ async function expectReadable(h: Herald, x: Expected): Promise<void> {
   for (const ep of x.endpoints) {
     expect((await api(h, 'GET', `/api/v1/app/${x.app}/endpoint/${ep.id}/secret`, 200)).key).toBe(ep.secret);
     const headers = await api(h, 'GET', `/api/v1/app/${x.app}/endpoint/${ep.id}/headers`, 200);
-    expect(headers.sensitive).toEqual(['Authorization']);
+    expect(headers.sensitive).toEqual(['X-Api-Key']);
+    expect((await api(h, 'GET', `/api/v1/app/${x.app}/endpoint/${ep.id}/oauth`, 200)).clientSecretSet).toBe(true);
   }
   // Engage state is unsealed on every producer call: the same contact again is "nothing changed".
   const again = await h.api.inject({
@@ -104,7 +110,8 @@ async function expectStoreReadable(store: Store, x: Expected): Promise<void> {
   for (const ep of x.endpoints) {
     const e = await store.getEndpoint(x.app, ep.id);
     expect(e?.secret).toBe(ep.secret);
-    expect(e?.headers).toEqual({ Authorization: ep.auth });
+    expect(e?.headers).toEqual({ 'X-Api-Key': ep.auth });
+    expect(e?.auth?.oauth?.clientSecret).toBe(ep.clientSecret);
     expect(e?.previousSecrets.length).toBe(1);
   }
   expect((await store.getEngageSettings(x.app)).encryptionKey).toBe(x.engageKey);
@@ -118,6 +125,7 @@ async function keyIds(store: Store): Promise<Record<string, number>> {
     'SELECT state_sealed AS v FROM engage_state WHERE state_sealed IS NOT NULL',
     // A message create's answer names its message and holds no body: nothing to seal.
     "SELECT body AS v FROM idempotency WHERE body <> ''",
+    'SELECT auth_sealed AS v FROM endpoint WHERE auth_sealed IS NOT NULL',
   ];
   const out: Record<string, number> = {};
   for (const sql of sqls) {
@@ -172,7 +180,7 @@ describe.each(STORES)('rotate-master-key with the key file (%s)', (kind) => {
 
     let batches = 0;
     let sawMixed = false;
-    let written: { id: string; secret: string; auth: string } | undefined;
+    let written: Expected['endpoints'][number] | undefined;
     const report = await rotateMasterKey(config, {
       openStore: (sealer) => openStore(config, sealer, true),
       batchSize: 5,
@@ -188,9 +196,13 @@ describe.each(STORES)('rotate-master-key with the key file (%s)', (kind) => {
         // ...takes writes (sealed under the new key: it picked up the new key file)...
         const secret = whsec();
         const auth = `Bearer mid-${randomBytes(6).toString('hex')}`;
-        const ep = await api(running!, 'POST', `/api/v1/app/${x.app}/endpoint`, 201, { url: 'http://127.0.0.1:9/mid', secret, headers: { Authorization: auth } });
+        const ep = await api(running!, 'POST', `/api/v1/app/${x.app}/endpoint`, 201, { url: 'http://127.0.0.1:9/mid', secret, headers: { 'X-Api-Key': auth } });
         await api(running!, 'POST', `/api/v1/app/${x.app}/endpoint/${ep.id}/secret/rotate`, 204, { key: whsec() });
-        written = { id: ep.id, secret: (await api(running!, 'GET', `/api/v1/app/${x.app}/endpoint/${ep.id}/secret`, 200)).key, auth };
+        const clientSecret = `cs-mid-${randomBytes(6).toString('hex')}`;
+        await api(running!, 'PUT', `/api/v1/app/${x.app}/endpoint/${ep.id}/oauth`, 204, {
+          grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'rot', clientSecret, tokenUrl: 'http://127.0.0.1:9/token',
+        });
+        written = { id: ep.id, secret: (await api(running!, 'GET', `/api/v1/app/${x.app}/endpoint/${ep.id}/secret`, 200)).key, auth, clientSecret };
         // ...and still accepts a portal token signed before the rotation.
         await api(running!, 'GET', `/api/v1/app/${x.app}/endpoint`, 200, undefined, portal);
       },

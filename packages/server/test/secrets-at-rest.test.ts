@@ -4,8 +4,11 @@
 // idempotency key, and real deliveries, neither the raw SQLite files (database, -wal, -shm) nor a
 // pg_dump contains any of those values, as written or base64/hex encoded. A control value that is
 // stored in plaintext by design (the application's name) is found, so the search itself works.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+// Endpoints' authentication settings (a Basic password, an OAuth client secret, an mTLS private key)
+// are among the values.
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,6 +34,17 @@ async function api(h: Herald, method: string, url: string, status: number, body?
   });
   if (r.statusCode !== status) throw new Error(`${method} ${url} answered ${r.statusCode} (wanted ${status}): ${r.body}`);
   return r.body ? JSON.parse(r.body) : undefined;
+}
+
+/** A client certificate and its key (PEM), made by openssl. */
+function selfSigned(): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-rest-pki-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=rest'], { cwd: dir, stdio: 'pipe' });
+    return { cert: readFileSync(join(dir, 'c.pem'), 'utf8'), key: readFileSync(join(dir, 'k.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Fill a Herald with secrets; returns the markers that must not be at rest and the control that must. */
@@ -59,6 +73,23 @@ async function populate(h: Herald, rx: Receiver): Promise<{ secret: Record<strin
   await api(h, 'PUT', `/api/v1/app/${uid}/engage/encryption-key`, 200, { key: engageKey });
   await api(h, 'POST', `/api/v1/app/${uid}/engage/contact`, 202, { contactId: '00000000-0000-4000-8000-000000000007', attributes: { email } });
 
+  // Authentication to endpoints: Basic credentials, an OAuth client secret, an mTLS private key.
+  const basicPassword = `BASIC${rand()}`;
+  const clientSecret = `OAUTH${rand()}`;
+  const withBasic = await api(h, 'POST', `/api/v1/app/${app}/endpoint`, 201, { url: rx.url('/basic') });
+  await api(h, 'PUT', `/api/v1/app/${app}/endpoint/${withBasic.id}/auth`, 204, { type: 'basic', username: 'rest', password: basicPassword });
+  await api(h, 'PUT', `/api/v1/app/${app}/endpoint/${withBasic.id}/oauth`, 409, {
+    grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'rest', clientSecret, tokenUrl: rx.url('/token'),
+  });
+  const withOauth = await api(h, 'POST', `/api/v1/app/${app}/endpoint`, 201, { url: 'https://127.0.0.1:9/never' });
+  await api(h, 'PUT', `/api/v1/app/${app}/endpoint/${withOauth.id}/oauth`, 204, {
+    grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'rest', clientSecret, tokenUrl: rx.url('/token'),
+  });
+  const { cert, key } = selfSigned();
+  // The private scalar itself: it is in the PEM, base64-encoded at some alignment.
+  const scalar = Buffer.from(createPrivateKey(key).export({ format: 'jwk' }).d!, 'base64url');
+  await api(h, 'PUT', `/api/v1/app/${app}/endpoint/${withOauth.id}/mtls`, 204, { identity: cert + key });
+
   const portal = (await api(h, 'POST', `/api/v1/auth/app-portal-access/${app}`, 200, {}, { 'idempotency-key': `idem-${rand()}` })).token as string;
 
   // Real deliveries: the dispatcher reads the sealed secret and headers and signs with them.
@@ -81,6 +112,9 @@ async function populate(h: Herald, rx: Receiver): Promise<{ secret: Record<strin
       'portal token': portal,
       'portal token signature': portal.split('.')[1]!,
       'operator token': OPERATOR_TOKEN,
+      'basic auth password': basicPassword,
+      'oauth client secret': clientSecret,
+      'mtls private key': scalar,
     },
     control: { 'application name': name },
   };

@@ -2,7 +2,8 @@
 // `herald serve` logging at trace level takes endpoints with signing secrets and sensitive
 // headers, rotates and reveals secrets, sets an Engage key, issues a portal token and delivers
 // (successes and failures) to a real receiver; meanwhile `herald rotate-master-key` runs in a
-// second process and the server keeps answering every secret read. Nothing either process wrote
+// second process and the server keeps answering every secret read. Endpoints authenticate with a
+// bearer token and with OAuth client credentials (a token server on the receiver). Nothing either process wrote
 // to stdout or stderr contains a secret, as written or base64/hex encoded.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -53,12 +54,26 @@ describe('secrets in logs, and a master-key rotation under a running server (rea
       Object.assign(secrets, { [`first secret ${path}`]: first, [`secret ${path}`]: second, [`header ${path}`]: header });
       endpoints.push({ id: ep.id, secret: second });
     }
+    // Authentication to the endpoint: a static bearer token, and OAuth client credentials against a token server.
+    const bearer = `BEAR${rand()}`;
+    const accessToken = `ACCESS${rand()}`;
+    const clientSecret = `CLIENT${rand()}`;
+    rx.on('/token', { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ access_token: accessToken, expires_in: 3600 }) });
+    const withBearer = await api('POST', `/api/v1/app/${app}/endpoint`, 201, { url: rx.url('/authd') });
+    await api('PUT', `/api/v1/app/${app}/endpoint/${withBearer.id}/auth`, 204, { type: 'bearer', token: bearer });
+    const withOauth = await api('POST', `/api/v1/app/${app}/endpoint`, 201, { url: rx.url('/oauthd') });
+    await api('PUT', `/api/v1/app/${app}/endpoint/${withOauth.id}/oauth`, 204, {
+      grantType: 'clientCredentials', authMethod: 'clientSecretBasic', clientId: 'logs', clientSecret, tokenUrl: rx.url('/token'),
+    });
+    Object.assign(secrets, { 'bearer token': bearer, 'oauth access token': accessToken, 'oauth client secret': clientSecret });
     await api('PUT', `/api/v1/app/${uid}/engage/module`, 200, { enabled: true });
     secrets['engage key'] = (await api('PUT', `/api/v1/app/${uid}/engage/encryption-key`, 200, {})).key;
     const portal = await api('POST', `/api/v1/auth/app-portal-access/${app}`, 200, {});
     secrets['portal token'] = portal.token;
     for (let i = 0; i < 3; i++) await api('POST', `/api/v1/app/${app}/msg`, 202, { eventType: 'logs.event', payload: { i } });
     await rx.waitForCount(3, { path: '/ok' });
+    expect((await rx.waitForCount(3, { path: '/authd' }))[0]!.headers.authorization).toBe(`Bearer ${bearer}`);
+    expect((await rx.waitForCount(3, { path: '/oauthd' }))[0]!.headers.authorization).toBe(`Bearer ${accessToken}`);
     await rx.waitForCount(6, { path: '/fail' }); // first attempts and a retry each
     const oldKey = readFileSync(join(dir, 'master.key'), 'utf8').trim();
     secrets['old master key'] = oldKey;

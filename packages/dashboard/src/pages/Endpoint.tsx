@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { appPath, enc, type Endpoint, type EndpointHealth, type EndpointStats } from '../api';
 import { go, useLoad, usePortal, type Loaded } from '../hooks';
 import { CircuitBadge, CopyButton, ErrorText, StateBadge } from '../ui';
+import { Authentication } from './EndpointAuth';
 import { DeliveryRules, Details, FilterAndRate, Headers, SigningSecret } from './EndpointForms';
 import { HealthChart } from './HealthChart';
 import { rateOf } from './Endpoints';
@@ -128,6 +129,7 @@ function Overview({ ep, base }: { ep: Loaded<Endpoint> & { data: Endpoint }; bas
       <FilterAndRate e={e} patch={patch} />
       <DeliveryRules e={e} patch={patch} />
       <Headers base={base} />
+      <Authentication base={base} />
     </div>
   );
 }

@@ -30,6 +30,7 @@ export function createHttpDestination(name: string, config: HttpDestinationConfi
           // Stable across retries, so the internal service can dedupe too.
           'herald-webhook-id': message.webhookId,
           'herald-event-type': message.eventType,
+          ...(message.traceparent === undefined ? {} : { traceparent: message.traceparent }),
           // Standard Webhooks headers under the gateway's own key: the next hop verifies them with
           // the receiver kit (or any Standard Webhooks library). The id is the webhook id.
           ...(secret

@@ -28,6 +28,7 @@ export function createNatsDestination(name: string, config: NatsDestinationConfi
       h.set('herald-webhook-id', message.webhookId);
       h.set('herald-event-type', message.eventType);
       h.set('content-type', 'application/json');
+      if (message.traceparent !== undefined) h.set('traceparent', message.traceparent);
       await nc.jetstream().publish(config.subject, new TextEncoder().encode(message.body), {
         msgID: message.webhookId,
         headers: h,

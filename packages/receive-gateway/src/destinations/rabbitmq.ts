@@ -69,7 +69,12 @@ export function createRabbitMqDestination(name: string, config: RabbitMqDestinat
               messageId: message.webhookId,
               type: message.eventType,
               timestamp: Math.floor(message.receivedAt / 1000),
-              headers: { 'herald-webhook-id': message.webhookId, 'herald-event-type': message.eventType, [ATTEMPT_HEADER]: attemptId },
+              headers: {
+                'herald-webhook-id': message.webhookId,
+                'herald-event-type': message.eventType,
+                [ATTEMPT_HEADER]: attemptId,
+                ...(message.traceparent === undefined ? {} : { traceparent: message.traceparent }),
+              },
             },
             (err) => (err ? reject(err instanceof Error ? err : new Error(`broker nacked: ${String(err)}`)) : resolve()),
           );

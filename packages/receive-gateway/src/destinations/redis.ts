@@ -18,6 +18,7 @@ export function createRedisDestination(name: string, config: RedisDestinationCon
     name,
     async send(message: ForwardMessage) {
       const fields = ['id', message.webhookId, 'type', message.eventType, 'body', message.body];
+      if (message.traceparent !== undefined) fields.push('traceparent', message.traceparent);
       const cap = config.maxLen === undefined ? [] : ['MAXLEN', '~', String(config.maxLen)];
       let reply: string | null;
       try {

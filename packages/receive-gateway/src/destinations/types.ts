@@ -6,6 +6,11 @@ export interface ForwardMessage {
   body: string;
   /** When the gateway accepted it, epoch ms. */
   receivedAt: number;
+  /**
+   * The W3C trace context it arrived in (Herald's attempt span, or the gateway's receive span when
+   * it has a tracer): passed on as a `traceparent` header (HTTP, RabbitMQ, NATS) or stream field (Redis).
+   */
+  traceparent?: string | undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
 import { addDeliveryPolicy, addSchemaEnforcement } from './extensions-policy.js';
 import { addEndpointCircuitHealth, addEndpointTimeseries } from './extensions-stats.js';
 import { addDestinations } from './extensions-destinations.js';
+import { addEndpointAuth } from './extensions-endpoint-auth.js';
 import { addPortalLookSchema } from './portal-look.js';
 
 type Schema = Record<string, any>;
@@ -130,10 +131,12 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addEndpointTimeseries(doc);
   addEndpointCircuitHealth(doc);
   addDestinations(doc);
+  addEndpointAuth(doc);
   addDeliveryPolicy(doc);
   addSchemaEnforcement(doc);
   addReadiness(doc);
   addVersionOperation(doc);
+  addTraceparent(doc);
   return doc;
 }
 
@@ -329,6 +332,30 @@ const appParam = {
   description: 'The tenant: the application id or uid.',
   schema: { type: 'string', minLength: 1, maxLength: 256 },
 };
+/**
+ * A producer's W3C trace context, honoured on every request that accepts messages (message create,
+ * an endpoint's send-example, the Engage producer routes) when OpenTelemetry tracing is on.
+ */
+const traceparentParam = {
+  in: 'header',
+  name: 'traceparent',
+  required: false,
+  description:
+    "Herald: the caller's W3C trace context (`00-<trace id>-<span id>-<flags>`). With OpenTelemetry tracing on, each message accepted is a span in this trace, and so is each of its delivery attempts, however much later. Ignored when tracing is off or the value is malformed.",
+  schema: { type: 'string' },
+};
+
+function addTraceparent(doc: Schema): void {
+  for (const item of Object.values(doc.paths as Record<string, Schema>)) {
+    for (const o of Object.values(item) as Schema[]) {
+      const id = String(o?.operationId ?? '');
+      // The Engage producer routes are those that answer 202 with the messages they emitted.
+      const accepts = id === 'v1.message.create' || id === 'v1.endpoint.send-example' || (id.startsWith('v1.engage.') && o.responses?.['202']);
+      if (accepts) o.parameters = [...(o.parameters ?? []), traceparentParam];
+    }
+  }
+}
+
 const idemParam = {
   in: 'header',
   name: 'idempotency-key',

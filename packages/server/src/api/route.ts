@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { SsrfGuard } from '../security/ssrf.js';
 import type { OperationalEvents } from '../operational/operational.js';
 import type { StoreHealth } from './store-health.js';
+import type { Tracing } from '../telemetry/tracing.js';
 
 export interface ApiDeps {
   store: Store;
@@ -36,6 +37,8 @@ export interface ApiDeps {
   endpointLoad?: (endpointId: string) => { inFlight: number; concurrencyLimit: number };
   /** Aborted when the process starts to stop: long polls answer at once instead of holding it up. */
   closing?: AbortSignal;
+  /** OpenTelemetry traces (telemetry/tracing.ts); absent when tracing is off. */
+  tracing?: Tracing | null;
 }
 
 /** `org`: the operator only. Otherwise the portal permission a token needs. */

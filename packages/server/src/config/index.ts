@@ -2,7 +2,7 @@
 // validated object. Every variable is described once, in variables.ts; a bad configuration stops
 // start-up with every problem listed, each naming its variable and what is allowed.
 import { resolve } from 'node:path';
-import { deepFreeze, type Env, readEnv } from '@herald/config';
+import { ConfigError, deepFreeze, type Env, readEnv } from '@herald/config';
 import { RULES, SERVER_VARIABLES } from './variables.js';
 
 export { ConfigError } from '@herald/config';
@@ -69,7 +69,20 @@ export interface Config {
     /** Rows per purge batch (each its own short commit). */
     batchSize: number;
   };
+  /**
+   * OpenTelemetry traces (telemetry/tracing.ts): the exporter the standard OTEL_* environment
+   * chooses, or null when it asks for none. The SDK reads the rest of OTEL_* itself.
+   */
+  tracing: { exporter: OtelExporter } | null;
+  /**
+   * OpenTelemetry metrics (telemetry/otel-metrics.ts), chosen the same way by OTEL_METRICS_EXPORTER
+   * and the OTLP variables, exported every `intervalMs` (OTEL_METRIC_EXPORT_INTERVAL); or null.
+   */
+  otelMetrics: { exporter: OtelExporter; intervalMs: number } | null;
 }
+
+/** `proto` and `json`: OTLP over HTTP (OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf, http/json). */
+export type OtelExporter = 'proto' | 'json' | 'console';
 
 export interface EgressConfig {
   /** Local IPv4/IPv6 addresses delivery connections are bound to (HERALD_EGRESS_ADDRESSES). */
@@ -80,12 +93,50 @@ export interface EgressConfig {
   noProxy: string[];
   /** What GET /api/v1/source-ips tells tenants to allowlist (HERALD_PUBLISHED_SOURCE_IPS; default: the addresses). */
   publishedSourceIps: string[];
+  /** PEM CA certificates trusted for receivers besides the system's (HERALD_EXTRA_CA_CERTS, a file), or null. */
+  extraCaCerts: string | null;
 }
 
 /** Requests per second, and how many may arrive at once from idle. */
 export interface RateLimit {
   perSecond: number;
   burst: number;
+}
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+/**
+ * An OpenTelemetry signal (traces or metrics) is on with an OTLP endpoint
+ * (OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT) or
+ * OTEL_<SIGNAL>_EXPORTER other than `none`, unless OTEL_SDK_DISABLED=true. Only the variables that
+ * decide whether and how Herald starts the SDK are read here; the SDK reads the others (endpoint,
+ * headers, sampler, service name) itself.
+ */
+function otelSignal(env: Env, signal: 'TRACES' | 'METRICS'): { exporter: OtelExporter } | null {
+  if (str(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return null;
+  const exporterVar = `OTEL_${signal}_EXPORTER`;
+  const exporter = str(env, exporterVar)?.split(',')[0]?.trim().toLowerCase();
+  if (exporter === 'none') return null;
+  if (!exporter && !str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') && !str(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`)) return null;
+  if (exporter === 'console') return { exporter: 'console' };
+  if (exporter && exporter !== 'otlp') throw new ConfigError(exporterVar, `'${exporter}' is not supported; use otlp, console or none`);
+  const name = str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = (str(env, name) ?? 'http/protobuf').toLowerCase();
+  if (protocol === 'http/protobuf') return { exporter: 'proto' };
+  if (protocol === 'http/json') return { exporter: 'json' };
+  throw new ConfigError(name, `'${protocol}' is not supported; use http/protobuf or http/json`);
+}
+
+function otelMetrics(env: Env): Config['otelMetrics'] {
+  const on = otelSignal(env, 'METRICS');
+  const v = str(env, 'OTEL_METRIC_EXPORT_INTERVAL');
+  if (v !== undefined && (!/^\d+$/.test(v) || Number(v) < 100 || Number(v) > 86_400_000)) {
+    throw new ConfigError('OTEL_METRIC_EXPORT_INTERVAL', `'${v}' is not an interval in milliseconds (100 to 86400000)`);
+  }
+  return on && { ...on, intervalMs: v === undefined ? 60_000 : Number(v) };
 }
 
 /** Reads the environment (process.env unless given) into the configuration, or throws a ConfigError listing every problem. */
@@ -127,6 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
       proxy: v.HERALD_EGRESS_PROXY ?? null,
       noProxy: v.HERALD_NO_PROXY ?? [],
       publishedSourceIps: v.HERALD_PUBLISHED_SOURCE_IPS ?? [...(v.HERALD_EGRESS_ADDRESSES ?? [])],
+      extraCaCerts: v.HERALD_EXTRA_CA_CERTS ?? null,
     },
     delivery: {
       retryScheduleMs: [...v.HERALD_RETRY_SCHEDULE],
@@ -143,6 +195,9 @@ export function loadConfig(env: Env = process.env): Config {
         maxCooldownMs: v.HERALD_CIRCUIT_MAX_COOLDOWN ?? Math.max(600_000, v.HERALD_CIRCUIT_COOLDOWN),
       },
     },
+    // OTEL_* are the OpenTelemetry SDK's own variables, read by the rules the SDK documents.
+    tracing: otelSignal(env, 'TRACES'),
+    otelMetrics: otelMetrics(env),
     retention: {
       attemptMs: v.HERALD_ATTEMPT_RETENTION,
       intervalMs: v.HERALD_PURGE_INTERVAL,

@@ -320,6 +320,24 @@ export const SERVER_VARIABLES = {
     kind: proxy,
     help: 'the proxy (credentials as `user:pass@`) that deliveries tunnel through',
   }),
+  HERALD_EXTRA_CA_CERTS: variable({
+    kind: kinds.custom<string>({
+      type: 'file',
+      allowed: 'a readable PEM file of CA certificates',
+      parse(file) {
+        let pem: string;
+        try {
+          pem = readFileSync(file, 'utf8');
+        } catch (e) {
+          throw new Invalid(`cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); name a PEM file of CA certificates`);
+        }
+        if (!/-----BEGIN CERTIFICATE-----/.test(pem)) throw new Invalid(`'${file}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+        return pem;
+      },
+      schema: { type: 'string' },
+    }),
+    help: "CA certificates receivers' certificates may also chain to, besides the system's",
+  }),
   HERALD_NO_PROXY: variable({
     kind: kinds.list({
       item: { format: 'no-proxy' },

@@ -66,6 +66,8 @@ export interface EgressOptions {
   connectTimeoutMs: number;
   /** TLS options for an https:// proxy (tests pass a CA; operators use the system's or NODE_EXTRA_CA_CERTS). */
   proxyTls?: { ca?: string | Buffer; servername?: string };
+  /** TLS options for the connection to the receiver (a CA bundle, an mTLS client certificate and key). */
+  tls?: { ca?: string | string[]; cert?: string; key?: string };
 }
 
 /**
@@ -76,7 +78,7 @@ export function egressConnector(opts: EgressOptions): { connect: Connector; clos
   const { addresses, proxy: proxyUrl, noProxy: bypass } = opts.egress;
   if (addresses.length === 0 && proxyUrl === null) return null;
   const byFamily: Record<4 | 6, string[]> = { 4: addresses.filter((a) => isIP(a) === 4), 6: addresses.filter((a) => isIP(a) === 6) };
-  const direct = buildConnector({ timeout: opts.connectTimeoutMs });
+  const direct = buildConnector({ timeout: opts.connectTimeoutMs, ...opts.tls });
   const proxy = proxyUrl === null ? null : new URL(proxyUrl);
   const noProxy = new NoProxy(bypass);
   const pools = new Map<string, Pool>();

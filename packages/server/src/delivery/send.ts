@@ -5,6 +5,7 @@ import { Agent, request } from 'undici';
 import { parseRetryAfter, type Outcome } from '../domain/retry.js';
 import type { EgressConfig } from '../config/index.js';
 import type { SsrfGuard } from '../security/ssrf.js';
+import { caFor, EndpointAuthenticator, type AuthTarget } from './auth.js';
 import { egressConnector } from './egress.js';
 
 /** What is kept of a response body in the attempt log. */
@@ -22,6 +23,10 @@ export interface DeliveryRequest {
   timestampSeconds: number;
   /** This request's total deadline (the endpoint's or application's policy); the sender's own by default. */
   timeoutMs?: number;
+  /** How to authenticate to the endpoint beyond the signature (delivery/auth.ts); none by default. */
+  auth?: AuthTarget;
+  /** The W3C traceparent of the attempt's span, when tracing is on. */
+  traceparent?: string;
 }
 
 export interface DeliveryResult {
@@ -43,6 +48,8 @@ export interface SenderOptions {
   guard: SsrfGuard;
   /** Fixed source addresses and/or a proxy (see egress.ts); none by default. */
   egress?: Pick<EgressConfig, 'addresses' | 'proxy' | 'noProxy'>;
+  /** CA certificates receivers' certificates may also chain to (HERALD_EXTRA_CA_CERTS), PEM. */
+  extraCaCerts?: string | null;
   /** Injectable for tests; a keep-alive pool by default. */
   dispatcher?: Agent;
 }
@@ -112,9 +119,13 @@ export class Sender {
   readonly agent: Agent;
   private readonly deadlines = new Map<number, Deadlines>();
   private readonly egress: ReturnType<typeof egressConnector>;
+  /** Basic, bearer and OAuth credentials, and the Agents of endpoints with their own TLS identity. */
+  readonly auth: EndpointAuthenticator;
   constructor(private readonly opts: SenderOptions) {
     const connectTimeoutMs = Math.min(opts.timeoutMs, 10_000);
-    this.egress = opts.egress ? egressConnector({ egress: opts.egress, guard: opts.guard, connectTimeoutMs }) : null;
+    const ca = caFor(undefined, opts.extraCaCerts);
+    const tls = ca ? { ca } : {};
+    this.egress = opts.egress ? egressConnector({ egress: opts.egress, guard: opts.guard, connectTimeoutMs, tls }) : null;
     this.agent =
       opts.dispatcher ??
       // No per-origin connection cap: endpoints sharing a host (several paths of one API, or many
@@ -123,19 +134,37 @@ export class Sender {
       new Agent({
         keepAliveTimeout: 30_000,
         connections: null,
-        connect: this.egress?.connect ?? { timeout: connectTimeoutMs, lookup: opts.guard.lookup as never },
+        connect: this.egress?.connect ?? { timeout: connectTimeoutMs, lookup: opts.guard.lookup as never, ...tls },
       });
+    this.auth = new EndpointAuthenticator({
+      guard: opts.guard,
+      egress: opts.egress,
+      extraCaCerts: opts.extraCaCerts,
+      connectTimeoutMs,
+      // A token request runs inside the attempt's deadline, except the one after a 401: at most half
+      // the default timeout keeps the attempt well inside its lease (at least twice the timeout).
+      tokenTimeoutMs: Math.min(Math.floor(opts.timeoutMs / 2), 10_000),
+      userAgent: opts.userAgent,
+      agent: () => this.agent,
+    });
   }
 
-  headersFor(req: DeliveryRequest): Record<string, string> {
+  /** `authorization`: the endpoint's credential (delivery/auth.ts), set over the custom headers. */
+  headersFor(req: DeliveryRequest, authorization: string | null = null): Record<string, string> {
     // @herald/receiver's `sign` is the one implementation of the scheme (one entry per secret).
     const signature = sign({ id: req.msgId, timestamp: req.timestampSeconds, body: req.body, secrets: req.secrets });
     // Custom headers first, so Herald's own always win (the API also refuses reserved names).
     const h: Record<string, string> = { ...req.headers, 'content-type': 'application/json', 'user-agent': this.opts.userAgent };
+    if (authorization !== null) h.authorization = authorization;
     for (const p of this.opts.headerPrefixes) {
       h[`${p}-id`] = req.msgId;
       h[`${p}-timestamp`] = String(req.timestampSeconds);
       h[`${p}-signature`] = signature;
+    }
+    if (req.traceparent) {
+      // Herald's trace context replaces a custom header of the same name, whatever its case.
+      for (const k of Object.keys(h)) if (/^trace(parent|state)$/i.test(k)) delete h[k];
+      h.traceparent = req.traceparent;
     }
     return h;
   }
@@ -151,15 +180,26 @@ export class Sender {
     if (!deadlines) this.deadlines.set(timeoutMs, (deadlines = new Deadlines(timeoutMs)));
     const deadline = deadlines.start();
     try {
-      const res = await request(req.url, {
-        method: 'POST',
-        body: req.body,
-        headers: this.headersFor(req),
-        dispatcher: this.agent,
-        signal: deadline.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
+      let auth = req.auth ? await this.auth.prepare(req.auth, nowMs) : null;
+      if (auth && !auth.ok) return { outcome: { kind: 'retry' }, statusCode: 0, response: auth.reason, durationMs: took() };
+      const post = (a: typeof auth) =>
+        request(req.url, {
+          method: 'POST',
+          body: req.body,
+          headers: this.headersFor(req, a?.ok ? a.authorization : null),
+          dispatcher: (a?.ok && a.dispatcher) || this.agent,
+          signal: deadline.signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+      let res = await post(auth);
+      // An OAuth token the endpoint no longer takes: fetch a new one and try again, once, within this attempt.
+      if (res.statusCode === 401 && auth?.ok && auth.oauth) {
+        await res.body.dump();
+        auth = await this.auth.prepare(req.auth!, nowMs, auth.authorization);
+        if (!auth.ok) return { outcome: { kind: 'retry' }, statusCode: 401, response: `The endpoint answered 401; ${auth.reason}`, durationMs: took() };
+        res = await post(auth);
+      }
       const response = await readCapped(res.body);
       const statusCode = res.statusCode;
       const header = (name: string) => {
@@ -183,6 +223,7 @@ export class Sender {
   }
 
   async close(): Promise<void> {
+    await this.auth.close();
     await this.agent.close();
     await this.egress?.close();
   }

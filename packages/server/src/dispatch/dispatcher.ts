@@ -21,6 +21,7 @@ import type { Attempt, Endpoint, Message } from '../domain/types.js';
 import { parsedSecret, type Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
 import { tooOldMessage, type SchemaVerdict } from '../store/migrate.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
+import type { Tracing } from '../telemetry/tracing.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -62,6 +63,8 @@ export interface DispatcherOptions {
   onEndpointDisabled?: (e: { appId: string; endpointId: string; failSince: number | null }) => void;
   /** An endpoint's circuit opened (from closed) or closed; told by the process whose write changed it. */
   onCircuit?: (e: { appId: string; endpointId: string; change: 'opened' | 'closed'; circuit: Circuit; failures: number }) => void;
+  /** OpenTelemetry traces: a span around each attempt's send and settle; absent when tracing is off. */
+  tracing?: Tracing | null;
 }
 
 const CIRCUIT_OFF: CircuitPolicy = { failures: 0, cooldownMs: 0, maxCooldownMs: 0 };
@@ -317,7 +320,18 @@ export class Dispatcher {
     this.inFlight++;
     try {
       const ready = await this.prepare(task, ctx);
-      if (ready) await this.settle(ready, await this.send(ready));
+      if (ready) {
+        const { message: m, endpoint } = ready;
+        const span = this.o.tracing?.attemptSpan(m.traceparent, { msgId: m.id, endpointId: endpoint.id, attemptNumber: attemptNumber(task) });
+        if (span) ready.request.traceparent = span.traceparent;
+        const result = await this.send(ready);
+        let outcome = 'unsettled';
+        try {
+          outcome = await this.settle(ready, result);
+        } finally {
+          span?.end({ statusCode: result.statusCode, outcome, durationMs: result.durationMs });
+        }
+      }
     } catch (e) {
       // The lease runs out and the task is retried: nothing is lost, at worst repeated.
       this.o.log?.error({ err: e, msgId: task.msgId, endpointId: task.endpointId }, 'delivery attempt failed unexpectedly');
@@ -398,6 +412,7 @@ export class Dispatcher {
         headers: withOrdering(endpoint.headers, task, message),
         timestampSeconds: Math.floor(startedAt / 1000),
         timeoutMs: policy.timeoutMs,
+        ...(endpoint.auth ? { auth: { endpointId: endpoint.id, auth: endpoint.auth } } : {}),
       };
       return { task, endpoint, message, request, startedAt, circuit, probe, policy };
     } catch (e) {
@@ -434,9 +449,10 @@ export class Dispatcher {
 
   /**
    * Phase 4, settle: decide the outcome (domain/outcome.ts), record the attempt and the task's
-   * next state under the lease's fence, and tell the observers.
+   * next state under the lease's fence, and tell the observers. Returns the attempt's outcome as
+   * the metrics name it: success, else what comes next (retry, exhausted, abort, disable).
    */
-  private async settle({ task, endpoint, message, startedAt, circuit, probe, policy }: Prepared, result: DeliveryResult): Promise<void> {
+  private async settle({ task, endpoint, message, startedAt, circuit, probe, policy }: Prepared, result: DeliveryResult): Promise<string> {
     const settledAt = this.o.now();
     const overload = overloaded(result.statusCode, result.timedOut ?? false);
     const outcome = settle(result.outcome, task, settledAt, {
@@ -473,6 +489,7 @@ export class Dispatcher {
       // What its circuit held is due now, to be cancelled as for any disabled endpoint.
       await this.o.store.releaseCircuitHolds(task.appId, endpoint.id, this.o.now());
     }
+    return result.outcome.kind === 'success' ? 'success' : outcome.next.kind;
   }
 
   /**

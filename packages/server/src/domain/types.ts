@@ -1,4 +1,5 @@
 // Domain records as the store returns them. Times are epoch milliseconds.
+import type { EndpointAuth } from './endpoint-auth.js';
 import type { EndpointOrdering } from './ordering.js';
 import type { ContentFilter } from './content-filter.js';
 import type { DeliveryPolicy } from './policy.js';
@@ -71,6 +72,8 @@ export interface Endpoint {
   deliveryPolicy?: DeliveryPolicy | null;
   /** Only messages whose payload matches go to it (domain/content-filter.ts); null or absent: all. */
   filter?: ContentFilter | null;
+  /** How Herald authenticates to it beyond the signature (domain/endpoint-auth.ts); null or absent: none. */
+  auth?: EndpointAuth | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -87,6 +90,8 @@ export interface Message {
   expiresAt: number;
   /** Schema violations found at ingest under 'warn' enforcement; null or absent when none. */
   schemaViolations?: SchemaViolation[] | null;
+  /** The W3C traceparent of the span that accepted it, when tracing was on; attempts continue that trace. */
+  traceparent?: string | null;
   createdAt: number;
   /** Herald: the key that orders this message's deliveries at endpoints with ordering 'key'. */
   orderingKey?: string | null;

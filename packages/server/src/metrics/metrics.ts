@@ -4,6 +4,7 @@
 // the tenants (per-endpoint figures are the API's endpoint stats and health).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/store.js';
+import { DURATION_BUCKETS_S, type OtelMetrics } from '../telemetry/otel-metrics.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -12,6 +13,8 @@ export class Metrics {
   readonly accepted: Counter;
   readonly storeErrors: Counter<'kind' | 'store'>;
   readonly circuitChanges: Counter<'change'>;
+  /** The same figures over OTLP, when OpenTelemetry metrics are on (telemetry/otel-metrics.ts). */
+  otel: OtelMetrics | null = null;
 
   constructor(store: Store, now: () => number) {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
@@ -25,7 +28,7 @@ export class Metrics {
       name: 'herald_delivery_duration_seconds',
       help: 'Time from sending a delivery request to its response (or failure)',
       labelNames: ['outcome'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      buckets: DURATION_BUCKETS_S,
       registers: [this.registry],
     });
     this.accepted = new Counter({
@@ -93,5 +96,18 @@ export class Metrics {
         await read(this, (s) => s.oldestDueAgeMs / 1000);
       },
     });
+  }
+
+  /** `n` messages accepted (answered 202). */
+  messagesAccepted(n = 1): void {
+    this.accepted.inc(n);
+    this.otel?.accepted(n);
+  }
+
+  /** One settled attempt; `outcome` is success, else what comes next (retry, exhausted, abort, disable). */
+  attempted(outcome: string, durationSeconds: number): void {
+    this.deliveries.inc({ outcome });
+    this.deliveryDuration.observe({ outcome }, durationSeconds);
+    this.otel?.attempted(outcome, durationSeconds);
   }
 }

@@ -24,6 +24,9 @@ export const SEALED_TABLES: readonly SealedTable[] = [
   // Destinations' settings (a polling endpoint's signing secret, a broker's credentials). Listed
   // last: a sweep's cursor is an index into this list.
   { table: 'destination', key: ['id'], sealed: ['config_sealed'] },
+  // Endpoints' authentication settings (Basic or bearer credentials, OAuth client secrets, mTLS
+  // keys): a column added after the list above was in use, so it gets its own sweep at the end.
+  { table: 'endpoint', key: ['id'], sealed: ['auth_sealed'] },
 ];
 
 /** Where a sweep goes on: the table (index into SEALED_TABLES) and the last primary key seen. */

@@ -2,7 +2,8 @@
 // 127.0.0.3 are on Linux's loopback without set-up) arrive from exactly those; through an HTTP
 // CONNECT proxy and a SOCKS5 proxy (small real ones, here) the tunnel goes to the IP Herald
 // resolved and checked, never to the name; HERALD_NO_PROXY goes around the proxy; and the SSRF
-// guard still refuses before any proxy is asked.
+// guard still refuses before any proxy is asked. An endpoint's OAuth token request and its own TLS
+// Agent (a CA of its own) leave through the same settings.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -301,6 +302,59 @@ describe('egress: through a proxy', () => {
     expect(snis).toEqual(['localhost']);
     // The test certificate is self-signed, so Herald (rightly) refuses it.
     expect(attempts[0].response).toMatch(/Connection failed/);
+  });
+
+  it('fetches an endpoint OAuth token through the proxy too, and delivers with it', async () => {
+    const proxy = await httpProxy();
+    closers.push(proxy.close);
+    rx.on('/token', { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ access_token: 'via-proxy', expires_in: 60 }) });
+    h = await startDelivery({ env: { HERALD_EGRESS_PROXY: proxy.url } });
+    const appId = await setUp(h);
+    const ep = await h.call('POST', `/api/v1/app/${appId}/endpoint`, 201, { url: `http://localhost:${rx.port}/oauth-proxied` });
+    await h.call('PUT', `/api/v1/app/${appId}/endpoint/${ep.id}/oauth`, 204, {
+      grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'c', clientSecret: 's', tokenUrl: `http://localhost:${rx.port}/token`,
+    });
+    await sendMessage(h, appId);
+    const [got] = await rx.waitForCount(1, { path: '/oauth-proxied' });
+    expect(got!.headers.authorization).toBe('Bearer via-proxy');
+    // Two tunnels: one for the token request, one for the delivery (each through the proxy).
+    expect(proxy.connects.map((c) => c.target)).toEqual([`127.0.0.1:${rx.port}`, `127.0.0.1:${rx.port}`]);
+    expect(rx.received('/token')[0]!.remoteAddress).toBe('127.0.0.1');
+  });
+
+  it('delivers over TLS through the proxy with an endpoint CA (the per-endpoint Agent keeps the egress settings)', async () => {
+    const proxy = await httpProxy();
+    closers.push(proxy.close);
+    const server = createHttpsServer({ key: fixture('localhost-key.pem'), cert: fixture('localhost-cert.pem') }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as AddressInfo).port;
+    h = await startDelivery({ env: { HERALD_EGRESS_PROXY: proxy.url, HERALD_RETRY_SCHEDULE: 'none' } });
+    const appId = await setUp(h);
+    const ep = await h.call('POST', `/api/v1/app/${appId}/endpoint`, 201, { url: `https://localhost:${port}/ca` });
+    // The self-signed test certificate is this endpoint's CA.
+    await h.call('PUT', `/api/v1/app/${appId}/endpoint/${ep.id}/ca`, 204, { cert: fixture('localhost-cert.pem').toString() });
+    const msgId = (await sendMessage(h, appId)).id;
+    const attempts = await firstAttempt(h, appId, msgId);
+    expect(attempts[0].responseStatusCode).toBe(204);
+    expect(proxy.connects.map((c) => c.target)).toEqual([`127.0.0.1:${port}`]);
+  });
+
+  it('refuses an OAuth token URL that resolves to a non-global address, at delivery time', async () => {
+    h = await startDelivery({ env: { HERALD_SSRF_ALLOWLIST: '', HERALD_RETRY_SCHEDULE: 'none' } });
+    const appId = await setUp(h);
+    const ep = await h.call('POST', `/api/v1/app/${appId}/endpoint`, 201, { url: 'https://hooks.example.invalid/x' });
+    // A name passes the API (it resolves only when used); the guard refuses it when it does.
+    await h.call('PUT', `/api/v1/app/${appId}/endpoint/${ep.id}/oauth`, 204, {
+      grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'c', tokenUrl: `http://localhost:${rx.port}/token-ssrf`,
+    });
+    const msgId = (await sendMessage(h, appId)).id;
+    const attempts = await firstAttempt(h, appId, msgId);
+    expect(attempts[0].response).toMatch(/^OAuth token request failed: Refused localhost: .*not a globally routable address/);
+    expect(rx.received('/token-ssrf')).toEqual([]);
   });
 
   it('refuses a non-global target before asking the proxy', async () => {

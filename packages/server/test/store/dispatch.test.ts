@@ -27,6 +27,21 @@ eachStore('store: claims, leases and fencing', (t) => {
     expect(await store.nextDueAt()).toBe(T0 + 10 + LEASE);
   });
 
+  it('a claimed delivery brings the traceparent its message was accepted under, for the attempt to continue', async () => {
+    const { store } = t();
+    const a = await store.createApplication(app());
+    const ep = await store.createEndpoint(endpoint(a.id));
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = (await store.createMessage(message(a.id, { traceparent }), {})).message;
+    const plain = (await store.createMessage(message(a.id), {})).message;
+    expect((await store.getMessage(a.id, traced.id))?.traceparent).toBe(traceparent);
+    const claims = await store.claimDueTasks('w1', T0 + 1, LEASE, 10);
+    const loaded = await store.loadDeliveries(claims);
+    const byMsg = new Map(claims.map((c, i) => [c.msgId, loaded[i]?.message?.traceparent]));
+    expect(Object.fromEntries(byMsg)).toEqual({ [traced.id]: traceparent, [plain.id]: null });
+    expect(ep.id).toBe(claims[0]?.endpointId);
+  });
+
   it('a claim carries what the dispatcher needs and shows the task as sending', async () => {
     const { store } = t();
     const { appId, endpointId, msgIds } = await seed(store, 1);

@@ -141,6 +141,27 @@ eachStore('store: endpoints', (t) => {
     expect(rows[0]!.secret_sealed).toMatch(/^sealed:v1:/);
   });
 
+  it('keeps an endpoint\'s authentication settings sealed at rest, returns them whole, and clears them', async () => {
+    const { store, raw } = t();
+    const a = await store.createApplication(app());
+    const auth = {
+      http: { type: 'basic' as const, username: 'u', password: 'hunter2-basic' },
+      mtls: { identity: '-----BEGIN PRIVATE KEY-----\nhunter2-key\n-----END PRIVATE KEY-----\n' },
+      ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+    };
+    const ep = await store.createEndpoint(endpoint(a.id, { auth }));
+    expect((await store.getEndpoint(a.id, ep.id))?.auth).toEqual(auth);
+    const rows = await raw('SELECT auth_sealed FROM endpoint WHERE id = $1', [ep.id]);
+    expect(rows[0]!.auth_sealed).toMatch(/^sealed:v1:/);
+    expect(JSON.stringify(rows)).not.toContain('hunter2');
+    // An update that carries the settings keeps them; one without clears them.
+    await store.updateEndpoint({ ...ep, description: 'moved', updatedAt: T0 + 1 });
+    expect((await store.getEndpoint(a.id, ep.id))?.auth).toEqual(auth);
+    await store.updateEndpoint({ ...ep, auth: null, updatedAt: T0 + 2 });
+    expect((await store.getEndpoint(a.id, ep.id))?.auth).toBeNull();
+    expect((await raw('SELECT auth_sealed FROM endpoint WHERE id = $1', [ep.id]))[0]!.auth_sealed).toBeNull();
+  });
+
   it('uids are unique per application; updates, deletes and lists', async () => {
     const { store } = t();
     const a = await store.createApplication(app());

@@ -24,7 +24,7 @@ export function endpoint(appId: string, o: Partial<Endpoint> = {}): Endpoint {
   return {
     id: ids.next('endpoint', T0), appId, uid: null, url: 'https://example.com/hook', description: '', throttleRate: null,
     disabled: false, disabledReason: null, eventTypes: null, channels: null, metadata: {}, headers: {},
-    secret: `whsec_${randomBytes(24).toString('base64')}`, previousSecrets: [], deliveryPolicy: null, filter: null, ordering: 'none', createdAt: T0, updatedAt: T0, ...o,
+    secret: `whsec_${randomBytes(24).toString('base64')}`, previousSecrets: [], deliveryPolicy: null, filter: null, ordering: 'none', auth: null, createdAt: T0, updatedAt: T0, ...o,
   };
 }
 
@@ -32,7 +32,7 @@ export function message(appId: string, o: Partial<Message> = {}): Message {
   const createdAt = o.createdAt ?? T0;
   return {
     id: ids.next('message', createdAt), appId, eventId: null, eventType: 'user.created', channels: null, payload: '{"a":1}',
-    expiresAt: createdAt + 30 * DAY, schemaViolations: null, createdAt, orderingKey: null, ...o,
+    expiresAt: createdAt + 30 * DAY, schemaViolations: null, createdAt, orderingKey: null, traceparent: null, ...o,
   };
 }
 

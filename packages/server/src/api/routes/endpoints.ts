@@ -4,6 +4,7 @@ import { isIdOf } from '../../domain/ids.js';
 import { timeseriesWindow, type TimeseriesBucket } from '../../domain/timeseries.js';
 import type { Endpoint } from '../../domain/types.js';
 import { checkFilter } from '../../domain/content-filter.js';
+import { assertHeadersLeaveAuthorization } from '../../domain/endpoint-auth.js';
 import { checkPolicy, patchPolicy } from '../../domain/policy.js';
 import { checkEndpointUrl, checkHeaders, checkMetadata, checkUid, SENSITIVE_HEADERS } from '../../domain/validation.js';
 import { generateSigningSecret, normalizeSigningSecret, revealableSecret } from '../../security/secrets.js';
@@ -219,6 +220,7 @@ export const endpointRoutes = [
     async handler(c) {
       const headers = c.body.headers as Record<string, string>;
       checkHeaders(headers);
+      assertHeadersLeaveAuthorization(headers, c.endpoint!.auth ?? null);
       await c.deps.store.updateEndpoint({ ...c.endpoint!, headers, updatedAt: c.now });
       return { status: 204 };
     },
@@ -228,6 +230,7 @@ export const endpointRoutes = [
     async handler(c) {
       const patch = c.body.headers as Record<string, string | null>;
       checkHeaders(patch);
+      assertHeadersLeaveAuthorization(Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== null)), c.endpoint!.auth ?? null);
       const headers = { ...c.endpoint!.headers };
       for (const [name, value] of Object.entries(patch)) {
         const existing = headerKey(headers, name);

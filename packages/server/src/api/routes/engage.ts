@@ -28,7 +28,7 @@ import { StaleStateError, type EngageSettings, type EngageStateKind } from '../.
 import { route, type Ctx, type Result } from '../route.js';
 import { enforcerOf, lazyPayload } from '../schema-enforcement.js';
 import { filteredEndpoints } from './common.js';
-import { newMessage } from './messages.js';
+import { newMessage, traceAccepts } from './messages.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -124,6 +124,7 @@ async function emitOnce(c: Ctx, e: Emission): Promise<Result> {
     // Engage event types may enforce their catalog schema like any other.
     for (const m of msgs) m.schemaViolations = await enforcerOf(store).check(m.eventType, lazyPayload(undefined, m.payload), c.now);
     const status = msgs.length ? 202 : 200;
+    const traced = traceAccepts(c, msgs);
     try {
       const { messages } = await store.createMessages(msgs, {
         idem: c.idem(status, emitOut),
@@ -134,9 +135,11 @@ async function emitOnce(c: Ctx, e: Emission): Promise<Result> {
             : undefined,
         },
       });
-      c.deps.metrics.accepted.inc(messages.length);
+      c.deps.metrics.messagesAccepted(messages.length);
+      traced?.();
       return { status, body: emitOut(messages) };
     } catch (err) {
+      traced?.(err);
       if (err instanceof StaleStateError) continue;
       throw err;
     }

@@ -4,6 +4,7 @@ import { attemptRoutes } from './attempts.js';
 import { authRoutes } from './auth.js';
 import { auditRoutes } from './audit.js';
 import { destinationRoutes } from './destinations.js';
+import { endpointAuthRoutes } from './endpoint-auth.js';
 import { endpointRoutes } from './endpoints.js';
 import { engageRoutes } from './engage.js';
 import { eventTypeRoutes } from './event-types.js';
@@ -16,6 +17,7 @@ export const allRoutes: RouteDef[] = [
   ...applicationRoutes,
   ...eventTypeRoutes,
   ...endpointRoutes,
+  ...endpointAuthRoutes,
   ...destinationRoutes,
   ...messageRoutes,
   ...attemptRoutes,

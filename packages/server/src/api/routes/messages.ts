@@ -54,13 +54,52 @@ export function newMessage(c: Ctx, appId: string, m: MessageInput): Message {
   };
 }
 
+interface AcceptOptions {
+  onlyEndpointId?: string;
+  triggerType?: number;
+  withContent?: boolean;
+  status?: number;
+  createApp?: Application;
+}
+
 /** Accept one message for `c.app` (creating nothing else); shared by create and send-example. */
-export async function acceptMessage(
-  c: Ctx,
-  m: MessageInput,
-  opts: { onlyEndpointId?: string; triggerType?: number; withContent?: boolean; status?: number; createApp?: Application } = {},
-) {
+export async function acceptMessage(c: Ctx, m: MessageInput, opts: AcceptOptions = {}) {
   const msg = newMessage(c, (c.app ?? opts.createApp)!.id, m);
+  const traced = traceAccepts(c, [msg]);
+  try {
+    const accepted = await storeMessage(c, msg, m, opts);
+    traced?.();
+    return accepted;
+  } catch (e) {
+    traced?.(e);
+    throw e;
+  }
+}
+
+/**
+ * With tracing on, one `herald.message.accept` span per message (continuing the request's
+ * `traceparent`), whose traceparent the message keeps so every delivery attempt joins its trace.
+ * Call the result once the messages are stored, or with the error that stopped them.
+ */
+export function traceAccepts(c: Ctx, msgs: Message[]): ((error?: unknown) => void) | undefined {
+  const tracing = c.deps.tracing;
+  if (!tracing) return undefined;
+  const h = c.headers.traceparent;
+  const incoming = Array.isArray(h) ? h[0] : h;
+  const spans = msgs.map((m) => {
+    const span = tracing.acceptSpan(incoming);
+    m.traceparent = span.traceparent;
+    return span;
+  });
+  return (error) => {
+    spans.forEach((span, i) => {
+      const m = msgs[i]!;
+      span.end(error === undefined ? { msgId: m.id, appId: m.appId, eventType: m.eventType } : null, error);
+    });
+  };
+}
+
+async function storeMessage(c: Ctx, msg: Message, m: MessageInput, opts: AcceptOptions) {
   // The event type's schema, when it enforces one: a 422 under 'reject', recorded under 'warn'.
   msg.schemaViolations = await enforcerOf(c.deps.store).check(msg.eventType, lazyPayload(m.payload, msg.payload), c.now);
   const withContent = opts.withContent ?? true;
@@ -74,7 +113,7 @@ export async function acceptMessage(
       // The stored answer names the message; `replayMessage` renders it again for a repeat.
       idem: c.idem(status, out, (r) => r.id),
     });
-    c.deps.metrics.accepted.inc();
+    c.deps.metrics.messagesAccepted();
     return { status, body: out(message) };
   } catch (e) {
     if (e instanceof Error && 'status' in e && (e as { status: number }).status === 409) {

@@ -12,12 +12,13 @@ export abstract class PgEndpoints extends PgApps implements EndpointStore {
   // ---- endpoints -----------------------------------------------------------------------------
 
 
-  /** $1..$15 in the order createEndpoint and updateEndpoint name the columns. */
+  /** $1..$16 in the order createEndpoint and updateEndpoint name the columns. */
   protected endpointParams(ep: Endpoint): unknown[] {
     return [
       ep.uid, ep.url, ep.description, ep.throttleRate, ep.disabled, ep.disabledReason, jsonOrNull(ep.eventTypes),
       jsonOrNull(ep.channels), JSON.stringify(ep.metadata), this.sealer.seal(JSON.stringify(ep.headers)), this.sealer.seal(ep.secret),
       this.sealer.seal(JSON.stringify(ep.previousSecrets)), ep.updatedAt, jsonOrNull(ep.deliveryPolicy), jsonOrNull(ep.filter),
+      ep.auth ? this.sealer.seal(JSON.stringify(ep.auth)) : null,
     ];
   }
 
@@ -26,8 +27,8 @@ export abstract class PgEndpoints extends PgApps implements EndpointStore {
       await db
         .query(
           `INSERT INTO endpoint (uid, url, description, throttle_rate, disabled, disabled_reason, event_types, channels, metadata,
-             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, id, app_id, created_at, ordering)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, id, app_id, created_at, ordering)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
           [...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt, ep.ordering],
         )
         .catch(PgBase.conflictOn('endpoint'));
@@ -53,7 +54,7 @@ export abstract class PgEndpoints extends PgApps implements EndpointStore {
       this.pool,
       `UPDATE endpoint SET uid = $1, url = $2, description = $3, throttle_rate = $4, disabled = $5, disabled_reason = $6,
          event_types = $7, channels = $8, metadata = $9, headers_sealed = $10, secret_sealed = $11, previous_secrets_sealed = $12,
-         updated_at = $13, delivery_policy = $14, content_filter = $15, ordering = $18 WHERE id = $16 AND app_id = $17 AND deleted_at IS NULL`,
+         updated_at = $13, delivery_policy = $14, content_filter = $15, auth_sealed = $16, ordering = $19 WHERE id = $17 AND app_id = $18 AND deleted_at IS NULL`,
       [...this.endpointParams(ep), ep.id, ep.appId, ep.ordering],
     ).catch(PgBase.conflictOn('endpoint'));
     if (n === 0) throw deletedConcurrently('endpoint');

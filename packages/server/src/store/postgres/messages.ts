@@ -39,8 +39,9 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
     const ps = new Params(this.dialect);
     const cols = [
       msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations), msg.orderingKey ?? null,
+      msg.traceparent ?? null,
     ];
-    let sql = `WITH m AS (INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key)
+    let sql = `WITH m AS (INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key, traceparent)
       VALUES (${cols.map((v) => ps.p(v)).join(', ')}) RETURNING id)`;
     if (tasks.length > 0) {
       // Deliveries ordered by the message's key take their turn (domain/ordering.ts takeTurn) in
@@ -93,8 +94,8 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
       }
     }
     await c
-      .query('INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
-        msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations), msg.orderingKey ?? null,
+      .query('INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
+        msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations), msg.orderingKey ?? null, msg.traceparent ?? null,
       ])
       .catch(PgBase.conflictOn('message'));
     const tasks = await this.matchTasks(c, msg, opts);

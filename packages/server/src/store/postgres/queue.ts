@@ -17,9 +17,9 @@ import { PgMessages } from './messages.js';
 // The columns the named (prepared) statements read, listed rather than `*`: a prepared `SELECT *`
 // fails on every later call ("cached plan must not change result type") once a migration adds a
 // column under a running process.
-const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at, ordering_key';
+const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at, ordering_key, traceparent';
 const ENDPOINT_COLS = ['id', 'app_id', 'uid', 'url', 'description', 'throttle_rate', 'disabled', 'disabled_reason', 'event_types',
-  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'ordering', 'created_at', 'updated_at', 'delivery_policy'].map((c) => `e.${c}`).join(', ');
+  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'ordering', 'created_at', 'updated_at', 'delivery_policy', 'auth_sealed'].map((c) => `e.${c}`).join(', ');
 
 /** The most completions one statement writes (about 5 MB of parameters at 20 kB responses). */
 const MAX_COMPLETION_BATCH = 256;

@@ -18,6 +18,7 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
       ep.uid, ep.url, ep.description, ep.throttleRate, ep.disabled ? 1 : 0, ep.disabledReason, json(ep.eventTypes),
       json(ep.channels), JSON.stringify(ep.metadata), this.sealer.seal(JSON.stringify(ep.headers)), this.sealer.seal(ep.secret),
       this.sealer.seal(JSON.stringify(ep.previousSecrets)), ep.updatedAt, json(ep.deliveryPolicy), json(ep.filter),
+      ep.auth ? this.sealer.seal(JSON.stringify(ep.auth)) : null,
     ];
   }
 
@@ -26,8 +27,8 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
       try {
         this.run(
           `INSERT INTO endpoint (uid, url, description, throttle_rate, disabled, disabled_reason, event_types, channels, metadata,
-             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, id, app_id, created_at, ordering)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, id, app_id, created_at, ordering)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           ...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt, ep.ordering,
         );
       } catch (e) {
@@ -64,7 +65,7 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
         const res = this.run(
           `UPDATE endpoint SET uid = ?, url = ?, description = ?, throttle_rate = ?, disabled = ?, disabled_reason = ?,
              event_types = ?, channels = ?, metadata = ?, headers_sealed = ?, secret_sealed = ?, previous_secrets_sealed = ?,
-             updated_at = ?, delivery_policy = ?, content_filter = ?, ordering = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
+             updated_at = ?, delivery_policy = ?, content_filter = ?, auth_sealed = ?, ordering = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
           ...this.endpointParams(ep), ep.ordering, ep.id, ep.appId,
         );
         if (res.changes === 0) throw deletedConcurrently('endpoint');

@@ -44,8 +44,8 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
     }
     try {
       this.run(
-        'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, json(msg.schemaViolations), msg.orderingKey ?? null,
+        'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, json(msg.schemaViolations), msg.orderingKey ?? null, msg.traceparent ?? null,
       );
     } catch (e) {
       if (isUniqueViolation(e)) throw taken('message');
