@@ -29,14 +29,21 @@ module.exports = {
       comment: '@herald/engage is published on its own: it imports nothing of ours.',
       severity: 'error',
       from: { path: '^packages/engage/src/' },
-      to: { path: '^packages/(server|receiver|receive-gateway|dashboard)/' },
+      to: { path: '^packages/(server|config|receiver|receive-gateway|dashboard)/' },
     },
     {
       name: 'receiver-stands-alone',
       comment: '@herald/receiver is published on its own: of ours it imports only @herald/engage.',
       severity: 'error',
       from: { path: '^packages/receiver/src/' },
-      to: { path: '^packages/(server|receive-gateway|dashboard)/' },
+      to: { path: '^packages/(server|config|receive-gateway|dashboard)/' },
+    },
+    {
+      name: 'config-stands-alone',
+      comment: '@herald/config is the mechanism the server and the gateway share: it imports nothing of ours.',
+      severity: 'error',
+      from: { path: '^packages/config/src/' },
+      to: { path: '^packages/(server|engage|receiver|receive-gateway|dashboard)/' },
     },
     {
       name: 'server-not-gateway',

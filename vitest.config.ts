@@ -35,7 +35,7 @@ export default defineConfig({
     // imported as packages). Code run as a child process (`herald serve`, the gateway's CLI) runs
     // from dist/, which `npm test` builds first.
     alias: Object.fromEntries(
-      ['engage', 'receiver', 'receive-gateway'].map((p) => [`@herald/${p}`, fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url))]),
+      ['config', 'engage', 'receiver', 'receive-gateway'].map((p) => [`@herald/${p}`, fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url))]),
     ),
   },
   test: {

@@ -8,12 +8,7 @@
 import { ConfigError, type GatewayConfig, loadConfig } from './config.js';
 import { startGateway } from './gateway.js';
 import { openInbox } from './inbox.js';
-
-const USAGE =
-  'usage: herald-receive [--config <file.json>]\n' +
-  '       herald-receive requeue-failed [--destination <name>] [--config <file.json>]\n' +
-  '       herald-receive --help\n' +
-  '  settings: see the README (file, or HERALD_RECEIVE_* variables)\n';
+import { USAGE } from './variables.js';
 
 /** `--help` asked for it: stdout, exit 0. A wrong command line: stderr, exit 2. */
 function usage(asked = false): never {

@@ -5,9 +5,11 @@
  * before it listens rather than on the first webhook.
  */
 import { readFileSync } from 'node:fs';
+import { checkEnv, ConfigError, deepFreeze } from '@herald/config';
 import { ENGAGE_EVENT_TYPES, parseEncryptionKey } from '@herald/engage';
 import { createIpAllowlist, parseSecret } from '@herald/receiver';
 import { Checker, type Json } from './checker.js';
+import { SETTING_DEFAULTS as D, GATEWAY_VARIABLES, SETTING_RANGES } from './variables.js';
 
 /** Settings every destination has. */
 interface DestinationBase {
@@ -101,52 +103,14 @@ export interface GatewayConfig {
   routes: RouteConfig[];
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  }
-}
+export { ConfigError } from '@herald/config';
 
-const TOP_KEYS = [
-  'host',
-  'port',
-  'path',
-  'secrets',
-  'encryptionKey',
-  'allowlist',
-  'trustedProxies',
-  'maxBodyBytes',
-  'toleranceSeconds',
-  'inboxPath',
-  'retry',
-  'concurrency',
-  'retentionHours',
-  'signingSecret',
-  'destinations',
-  'routes',
-] as const;
+const TOP_KEYS = Object.values(GATEWAY_VARIABLES).flatMap((v) => (v.setting === null ? [] : [v.setting]));
 
-/** Which variable sets which file setting; JSON-valued ones hold the same JSON as the file. */
-export const ENV_VARS: Record<string, (typeof TOP_KEYS)[number]> = {
-  HERALD_RECEIVE_HOST: 'host',
-  HERALD_RECEIVE_PORT: 'port',
-  HERALD_RECEIVE_PATH: 'path',
-  HERALD_RECEIVE_SECRETS: 'secrets',
-  HERALD_RECEIVE_ENCRYPTION_KEY: 'encryptionKey',
-  HERALD_RECEIVE_ALLOWLIST: 'allowlist',
-  HERALD_RECEIVE_TRUSTED_PROXIES: 'trustedProxies',
-  HERALD_RECEIVE_MAX_BODY_BYTES: 'maxBodyBytes',
-  HERALD_RECEIVE_TOLERANCE_SECONDS: 'toleranceSeconds',
-  HERALD_RECEIVE_INBOX: 'inboxPath',
-  HERALD_RECEIVE_RETRY: 'retry',
-  HERALD_RECEIVE_CONCURRENCY: 'concurrency',
-  HERALD_RECEIVE_RETENTION_HOURS: 'retentionHours',
-  HERALD_RECEIVE_SIGNING_SECRET: 'signingSecret',
-  HERALD_RECEIVE_DESTINATIONS: 'destinations',
-  HERALD_RECEIVE_ROUTES: 'routes',
-};
-const JSON_VARS = new Set(['HERALD_RECEIVE_RETRY', 'HERALD_RECEIVE_DESTINATIONS', 'HERALD_RECEIVE_ROUTES']);
+/** Which variable sets which file setting (from the table in variables.ts). */
+export const ENV_VARS: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(GATEWAY_VARIABLES).flatMap(([name, v]) => (v.setting === null ? [] : [[name, v.setting]]))),
+);
 
 const DESTINATION_KEYS: Record<DestinationConfig['type'], readonly string[]> = {
   http: ['type', 'url', 'headers', 'timeoutMs', 'concurrency', 'signingSecret'],
@@ -236,10 +200,12 @@ export function validateConfig(raw: Json): GatewayConfig {
   const o = c.object('(configuration)', raw);
   if (!o) throw new ConfigError(c.problems);
   c.unknownKeys('', o, TOP_KEYS);
+  // A whole-number setting: its default and range come from the table of variables.
+  const int = (setting: string) => c.int(setting, o[setting] ?? D[setting], ...SETTING_RANGES[setting]!);
 
-  const host = c.string('host', o.host ?? '0.0.0.0', { nonEmpty: true });
-  const port = c.int('port', o.port ?? 8080, 0, 65535);
-  const path = c.string('path', o.path ?? '/', { nonEmpty: true });
+  const host = c.string('host', o.host ?? D.host, { nonEmpty: true });
+  const port = int('port');
+  const path = c.string('path', o.path ?? D.path, { nonEmpty: true });
   if (path !== undefined && !path.startsWith('/')) c.fail('path', `must start with "/", got ${JSON.stringify(path)}`);
 
   const secrets = c.stringList('secrets', o.secrets, { nonEmpty: true });
@@ -272,12 +238,12 @@ export function validateConfig(raw: Json): GatewayConfig {
   };
   const allowlist = o.allowlist === undefined ? undefined : ipList('allowlist', o.allowlist);
   const trustedProxies = ipList('trustedProxies', o.trustedProxies ?? []) ?? [];
-  const maxBodyBytes = c.int('maxBodyBytes', o.maxBodyBytes, 1, 64 * 1024 * 1024, 1024 * 1024);
-  const toleranceSeconds = c.int('toleranceSeconds', o.toleranceSeconds, 1, 86_400, 300);
-  const inboxPath = c.string('inboxPath', o.inboxPath ?? './data/inbox.db', { nonEmpty: true });
-  const concurrency = c.int('concurrency', o.concurrency, 1, 1000, 16);
+  const maxBodyBytes = int('maxBodyBytes');
+  const toleranceSeconds = int('toleranceSeconds');
+  const inboxPath = c.string('inboxPath', o.inboxPath ?? D.inboxPath, { nonEmpty: true });
+  const concurrency = int('concurrency');
   // At least a day: Svix retries a message for about 28 h, and a pruned id is no longer a repeat.
-  const retentionHours = c.int('retentionHours', o.retentionHours, 24, 24 * 365 * 10, 72);
+  const retentionHours = int('retentionHours');
   const signingSecret = o.signingSecret === undefined ? undefined : checkSigningSecret(c, 'signingSecret', o.signingSecret);
 
   let retry: RetryConfig | undefined;
@@ -341,7 +307,7 @@ export function validateConfig(raw: Json): GatewayConfig {
   }
 
   if (c.problems.length > 0) throw new ConfigError(c.problems);
-  return Object.freeze({
+  return deepFreeze<GatewayConfig>({
     host: host!,
     port: port!,
     path: path!,
@@ -391,23 +357,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, configPath?: string): Gateway
     fileOk = problems.length === 0;
   }
   const merged: Record<string, Json> = { ...raw };
-  const skipped: string[] = [];
-  for (const [name, key] of Object.entries(ENV_VARS)) {
-    const value = env[name];
-    if (value === undefined || value === '') continue;
-    if (JSON_VARS.has(name)) {
-      try {
-        merged[key] = JSON.parse(value);
-      } catch {
-        problems.push(`${name}: must be JSON (the same value as "${key}" in the config file)`);
-        // Reported here; what the setting's check would say about it is left out below.
-        skipped.push(key);
-      }
-    } else merged[key] = value;
+  const fromEnv = checkEnv(GATEWAY_VARIABLES, env, [], { defaults: false });
+  for (const [name, value] of Object.entries(fromEnv.values)) {
+    const setting = GATEWAY_VARIABLES[name as keyof typeof GATEWAY_VARIABLES].setting;
+    if (setting !== null) merged[setting] = value;
   }
+  problems.push(...fromEnv.problems.map((p) => `${p.variable}: ${p.message}`));
+  // A variable reported here is left out below, where its setting's check would only repeat it.
+  const skipped = fromEnv.problems.map((p) => ENV_VARS[p.variable]).filter((s): s is string => s !== undefined);
   for (const name of Object.keys(env)) {
-    if (name.startsWith('HERALD_RECEIVE_') && name !== 'HERALD_RECEIVE_CONFIG' && !(name in ENV_VARS)) {
-      problems.push(`${name}: unknown variable; known: HERALD_RECEIVE_CONFIG, ${Object.keys(ENV_VARS).join(', ')}`);
+    if (name.startsWith('HERALD_RECEIVE_') && !(name in GATEWAY_VARIABLES)) {
+      problems.push(`${name}: unknown variable; known: ${Object.keys(GATEWAY_VARIABLES).join(', ')}`);
     }
   }
   // Without the file's settings, checking the rest would only list what the file should have set.

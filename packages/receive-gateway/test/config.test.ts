@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { generateEncryptionKey } from '@herald/engage';
 import { generateSecret } from '@herald/receiver';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, destinationsFor, loadConfig, validateConfig } from '../src/config.js';
+import { ConfigError, destinationsFor, ENV_VARS, loadConfig, validateConfig } from '../src/config.js';
+import { GATEWAY_VARIABLES, USAGE } from '../src/variables.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir();
@@ -245,5 +246,42 @@ describe('configuration', () => {
       const config = validateConfig({ ...raw, secrets: [generateSecret()], encryptionKey: generateEncryptionKey() });
       expect(Object.keys(config.destinations).length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('configuration as data', () => {
+  it('herald-receive --help lists every variable, its setting and its default, from the table the gateway reads them by', () => {
+    for (const [name, v] of Object.entries(GATEWAY_VARIABLES)) {
+      expect(USAGE).toContain(`  ${name} (default: `);
+      if (v.setting !== null) expect(ENV_VARS[name]).toBe(v.setting);
+    }
+    expect(USAGE).toMatch(/HERALD_RECEIVE_PORT \(default: 8080\)\n\s+port: port to listen on/);
+  });
+
+  it('the defaults it fills in are the table\'s', () => {
+    const config = validateConfig(minimal);
+    for (const v of Object.values(GATEWAY_VARIABLES)) {
+      if (v.setting === null || v.default === undefined) continue;
+      expect(String(config[v.setting as keyof typeof config]), v.setting).toBe(v.default);
+    }
+  });
+
+  it('is frozen all the way down, and every problem is listed at once', () => {
+    const config = validateConfig(minimal);
+    for (const part of [config, config.destinations, config.destinations.crm, config.routes, config.routes[0], config.routes[0]!.events, config.retry, config.secrets]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+    let err: unknown;
+    try {
+      loadConfig({ HERALD_RECEIVE_DESTINATIONS: '{', HERALD_RECEIVE_RETRY: 'x', HERALD_RECEIVE_PORT: '99999', HERALD_RECEIVE_SECRETS: secret, HERALD_RECEIVE_ROUTES: '[]' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).problems).toEqual([
+      'HERALD_RECEIVE_RETRY: must be JSON (the same value as "retry" in the config file)',
+      'HERALD_RECEIVE_DESTINATIONS: must be JSON (the same value as "destinations" in the config file)',
+      'port: must be an integer from 0 to 65535, got "99999"',
+      'routes: must list at least one route, or no event is forwarded anywhere',
+    ]);
   });
 });

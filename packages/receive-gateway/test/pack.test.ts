@@ -1,4 +1,5 @@
-// The packages as a user gets them: `npm pack` the kit, the Engage domain and the gateway, install
+// The packages as a user gets them: `npm pack` the kit, the Engage domain, the gateway and the
+// configuration mechanism it reads its settings with, install
 // the tarballs into an empty project with `npm install --offline` (every third-party package comes
 // from the npm cache that `npm ci` filled; none is asked of the registry), and use them there: sign
 // and verify with the kit, run `herald-receive --help`, and start the gateway and deliver a signed
@@ -17,7 +18,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const dir = tempDir();
 const tarballs = join(dir, 'tarballs');
 const project = join(dir, 'project');
-const PACKAGES = ['@herald/engage', '@herald/receiver', '@herald/receive-gateway'] as const;
+const PACKAGES = ['@herald/config', '@herald/engage', '@herald/receiver', '@herald/receive-gateway'] as const;
 
 interface PackResult {
   name: string;
@@ -157,6 +158,8 @@ console.log(JSON.stringify({ id, eventType: parseEnvelope(payload).eventType }))
     const bin = join(project, 'node_modules/.bin/herald-receive');
     const direct = await run(bin, ['--help'], { cwd: project });
     expect(direct.stdout).toMatch(/^usage: herald-receive \[--config <file\.json>\]/);
+    // The variables, listed from the gateway's table by the installed @herald/config.
+    expect(direct.stdout).toMatch(/\n {2}HERALD_RECEIVE_ROUTES \(default: required\)\n/);
     const viaNpm = await run('npm', ['exec', '--offline', '--no', '--', 'herald-receive', '--help'], { cwd: project });
     expect(viaNpm.stdout).toMatch(/^usage: herald-receive/);
   });

@@ -2,9 +2,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseDuration } from '@herald/config';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config/index.js';
-import { DEFAULT_RETRY_SCHEDULE_MS } from '../src/domain/retry.js';
+import { generalHelp } from '../src/cli/commands.js';
+import { ConfigError, loadConfig, SERVER_VARIABLES } from '../src/config/index.js';
+import { DEFAULT_RETRY_SCHEDULE_MS, parseSchedule } from '../src/domain/retry.js';
 
 const base = { HERALD_DATA_DIR: '/tmp/herald-config-test' };
 const load = (env: Record<string, string>) => loadConfig({ ...base, ...env });
@@ -155,5 +157,59 @@ describe('config: egress', () => {
 
   it('never echoes proxy credentials', () => {
     expect(() => load({ HERALD_EGRESS_PROXY: 'ftp://user:hunter2@proxy:21' })).not.toThrow(/hunter2/);
+  });
+});
+
+describe('config: as data', () => {
+  it('lists every problem at once, each naming its variable', () => {
+    let err: unknown;
+    try {
+      load({ HERALD_PORT: 'abc', HERALD_LOG_LEVEL: 'loud', HERALD_DELIVERY_TIMEOUT: '10m', HERALD_EGRESS_ADDRESSES: 'eth0', HERALD_API_RATE_LIMIT: 'off', HERALD_API_RATE_BURST: '5' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const e = err as ConfigError;
+    expect(e.issues.map((p) => p.variable).sort()).toEqual([
+      'HERALD_API_RATE_BURST',
+      'HERALD_DELIVERY_TIMEOUT',
+      'HERALD_EGRESS_ADDRESSES',
+      'HERALD_LOG_LEVEL',
+      'HERALD_PORT',
+    ]);
+    for (const p of e.problems) expect(e.message).toContain(p);
+    expect(e.message).toMatch(/^5 problems in the configuration:/);
+  });
+
+  it('is frozen all the way down', () => {
+    const c = load({ HERALD_EGRESS_ADDRESSES: '127.0.0.2', HERALD_MASTER_KEY_PREVIOUS: 'a'.repeat(64) });
+    for (const part of [c, c.database, c.http, c.delivery, c.delivery.retryScheduleMs, c.delivery.signatureHeaders, c.egress, c.egress.addresses, c.apiRateLimit, c.apiRateLimit.portal, c.retention, c.previousMasterKeys]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+    expect(() => (c.delivery.retryScheduleMs as number[]).push(1)).toThrow(TypeError);
+    expect(() => {
+      (c.http as { idleTimeoutMs: number }).idleTimeoutMs = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('herald --help lists every variable with its default and what is allowed, from the same table', () => {
+    const help = generalHelp();
+    for (const [name, v] of Object.entries(SERVER_VARIABLES)) {
+      expect(help).toContain(`  ${name} (default: `);
+      if (v.default !== undefined) expect(help).toContain(`  ${name} (default: ${v.default})`);
+    }
+    expect(help).toContain('HERALD_LEASE (default: 60s)');
+    expect(help).toMatch(/HERALD_LOG_LEVEL \(default: info\)\n\s+how much the server logs\. Allowed: one of fatal, error, warn, info, debug, trace, silent\./);
+  });
+});
+
+describe('config: durations', () => {
+  it('a single duration reads as one entry of a retry schedule does', () => {
+    for (const text of ['500ms', '15s', '2m', '1.5h', '30d', '90', ' 5 s ', '0s']) expect(parseDuration(text), text).toBe(parseSchedule(text)[0]);
+    for (const text of ['soon', '5s,5m', '-1s', '5 parsecs', '']) expect(parseDuration(text), text).toBeNull();
+  });
+
+  it('a header list with a blank entry is refused, as before', () => {
+    refuses({ HERALD_SIGNATURE_HEADERS: 'svix,' }, 'HERALD_SIGNATURE_HEADERS', /svix/);
   });
 });

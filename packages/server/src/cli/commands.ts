@@ -1,6 +1,8 @@
 // The commands `herald` knows, their options and their help. main.ts parses a command line against
 // this table: an unknown command or option is a usage error (exit 2) whatever follows it, and every
 // command answers `--help` with its own text.
+import { helpText } from '@herald/config';
+import { SERVER_VARIABLES } from '../config/variables.js';
 import { VERSION } from '../version.js';
 
 export interface OptionSpec {
@@ -102,10 +104,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
   help: { summary: 'Show this help, or a command\'s (`herald help <command>`)', args: ['[command]'], description: 'Shows the general help, or the help of one command.' },
 };
 
-const CONFIG_NOTE = `Configuration comes from the environment; see README.md (HERALD_HOST, HERALD_PORT,
-HERALD_DATA_DIR, HERALD_DATABASE_URL, HERALD_API_TOKEN, HERALD_MASTER_KEY,
-HERALD_MASTER_KEY_FILE, HERALD_PUBLIC_URL, HERALD_LOG_LEVEL).
-`;
+const CONFIG_NOTE = 'Configuration comes from the environment: `herald --help` lists every variable (README.md, "Configuration").\n';
+
+/** The variables, from the table that loadConfig reads them by. */
+const CONFIG_HELP = `Configuration (environment variables, read once at start):\n${helpText(SERVER_VARIABLES)}`;
 
 export function generalHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
@@ -113,7 +115,7 @@ export function generalHelp(): string {
   return (
     `Herald ${VERSION}: a self-hosted, Svix-compatible webhook platform\n\n` +
     `Usage: herald <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n` +
-    `Run \`herald <command> --help\` for a command's options.\n\n${CONFIG_NOTE}`
+    `Run \`herald <command> --help\` for a command's options.\n\n${CONFIG_HELP}`
   );
 }
 
