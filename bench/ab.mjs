@@ -50,7 +50,11 @@ for (let i = 0; i < pairs; i++) {
   for (const side of ['a', 'b']) {
     const fig = runOnce(opt[side]);
     runs[side].push(fig);
-    console.log(`pair ${i + 1} ${side.toUpperCase()}: ${Object.entries(fig).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    console.log(
+      `pair ${i + 1} ${side.toUpperCase()}: ${Object.entries(fig)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ')}`,
+    );
   }
 }
 console.log(`\n${opt.bench}: medians of ${pairs} alternated pairs; A = ${opt.a}, B = ${opt.b}`);

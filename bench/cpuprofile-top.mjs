@@ -16,7 +16,11 @@ const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
-const short = (url) => url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '~/').replace(/^.*\/packages\//, 'packages/');
+const short = (url) =>
+  url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, '~/')
+    .replace(/^.*\/packages\//, 'packages/');
 const keyOf = (n) => {
   const cf = n.callFrame;
   const where = cf.url ? `${short(cf.url)}:${cf.lineNumber + 1}` : '';
@@ -79,9 +83,16 @@ for (let i = 0; i < prof.samples.length; i++) {
 
 const pct = (us) => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
 const list = (m, n, filter = () => true) =>
-  [...m].filter(([k]) => filter(k)).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `  ${pct(v)}  ${k}`).join('\n');
+  [...m]
+    .filter(([k]) => filter(k))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `  ${pct(v)}  ${k}`)
+    .join('\n');
 
-console.log(`profile ${positionals[0]}: ${(total / 1e6).toFixed(1)} s sampled${values.from || values.to ? ` (from ${values.from ?? 0} s to ${values.to ?? 'the end'})` : ''}, ${dts.filter((d) => d > 0).length} samples`);
+console.log(
+  `profile ${positionals[0]}: ${(total / 1e6).toFixed(1)} s sampled${values.from || values.to ? ` (from ${values.from ?? 0} s to ${values.to ?? 'the end'})` : ''}, ${dts.filter((d) => d > 0).length} samples`,
+);
 console.log(`by area:\n${list(areas, 20)}`);
 console.log(`self time, top ${top}:\n${list(self, top)}`);
 const skip = /^\((root|program|idle|garbage collector)\)|^processTicksAndRejections|^listOnTimeout|^processImmediate|^emit |^\(anonymous\) $/;

@@ -164,7 +164,11 @@ async function createEndpoints(dataDir, dbUrl, recvUrl) {
     throw new Error(`${e.message}\n${err}`);
   }
   const call = async (path, body) => {
-    const r = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (r.status >= 300) throw new Error(`POST ${path}: ${r.status} ${await r.text()}`);
     return r.json();
   };
@@ -239,7 +243,13 @@ async function measureDrain(receiver, base, n, pids, timeoutMs, db) {
   const deadline = Date.now() + timeoutMs;
   let a = null;
   let b = null;
-  const cpuNow = () => ({ workers: pids.reduce((s, p) => s + safeCpu(p), 0), postgres: db ? postgresCpuMs() : 0, own: ownCpu(), machine: machineBusyMs(), receiver: safeCpu(receiver.pid) });
+  const cpuNow = () => ({
+    workers: pids.reduce((s, p) => s + safeCpu(p), 0),
+    postgres: db ? postgresCpuMs() : 0,
+    own: ownCpu(),
+    machine: machineBusyMs(),
+    receiver: safeCpu(receiver.pid),
+  });
   for (;;) {
     const s = await receiver.ask('stats');
     const t = performance.now();
@@ -270,14 +280,33 @@ async function measureDrain(receiver, base, n, pids, timeoutMs, db) {
 
 // ---- raw limit -------------------------------------------------------------------------------
 
-const payload = JSON.stringify({ contactId: '4f6a1c9e-3f0b-4a51-9d0e-8f5c2a7b1e20', changes: { email: 'anna@example.com', firstName: 'Anna', acceptsEmail: true }, tenant: 'acme' });
+const payload = JSON.stringify({
+  contactId: '4f6a1c9e-3f0b-4a51-9d0e-8f5c2a7b1e20',
+  changes: { email: 'anna@example.com', firstName: 'Anna', acceptsEmail: true },
+  tenant: 'acme',
+});
 const nowS = String(Math.floor(Date.now() / 1000));
 const fakeSig = `v1,${randomBytes(32).toString('base64')}`;
-const rawHeaders = { 'content-type': 'application/json', 'user-agent': 'Herald-Webhooks/bench', 'svix-timestamp': nowS, 'svix-signature': fakeSig, 'webhook-timestamp': nowS, 'webhook-signature': fakeSig };
+const rawHeaders = {
+  'content-type': 'application/json',
+  'user-agent': 'Herald-Webhooks/bench',
+  'svix-timestamp': nowS,
+  'svix-signature': fakeSig,
+  'webhook-timestamp': nowS,
+  'webhook-signature': fakeSig,
+};
 
 async function rawRound(receiver, client) {
   const done = client.next((m) => m.type === 'done' || m.type === 'error');
-  client.send({ cmd: 'raw', origin: `http://127.0.0.1:${receiver.ready.port}`, path: '/raw', connections: 64, inflight: 128, headers: rawHeaders, body: payload });
+  client.send({
+    cmd: 'raw',
+    origin: `http://127.0.0.1:${receiver.ready.port}`,
+    path: '/raw',
+    connections: 64,
+    inflight: 128,
+    headers: rawHeaders,
+    body: payload,
+  });
   await sleep(1000);
   const a = { c: (await receiver.ask('stats')).count, t: performance.now() };
   await sleep(cfg.rawS * 1000);
@@ -311,7 +340,9 @@ function seedSqlite(file, round, { appId, endpoints }) {
   const db = new Database(file);
   const now = Date.now();
   db.exec('DELETE FROM attempt; DELETE FROM delivery_task; DELETE FROM message;');
-  const insMsg = db.prepare('INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at) VALUES (?, ?, NULL, ?, NULL, ?, ?, ?)');
+  const insMsg = db.prepare(
+    'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at) VALUES (?, ?, NULL, ?, NULL, ?, ?, ?)',
+  );
   const insTask = db.prepare(
     `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, attempt_count, next_attempt_at, trigger_type, fence, created_at, updated_at)
      VALUES (?, ?, ?, 1, 0, ?, 0, 0, ?, ?)`,
@@ -407,7 +438,9 @@ try {
     db.on('error', () => {});
     meta.postgres = (await db.query('SHOW server_version')).rows[0].server_version;
     meta.pgSettings = Object.fromEntries(
-      (await db.query("SELECT name, setting FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', 'max_connections', 'wal_level', 'fsync')")).rows.map((r) => [r.name, r.setting]),
+      (
+        await db.query("SELECT name, setting FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', 'max_connections', 'wal_level', 'fsync')")
+      ).rows.map((r) => [r.name, r.setting]),
     );
   }
   let sqliteSetup = null;
@@ -429,10 +462,19 @@ try {
       seedSqlite(join(sqDataDir, 'herald.db'), round, sqliteSetup);
       const base = (await receiver.ask('stats')).count;
       const ws = await startWorkers(1, sqDataDir, null, `sqlite-r${r}`);
-      const m = await measureDrain(receiver, base, cfg.n, ws.map((w) => w.c.pid), 600_000, null);
+      const m = await measureDrain(
+        receiver,
+        base,
+        cfg.n,
+        ws.map((w) => w.c.pid),
+        600_000,
+        null,
+      );
       await Promise.all(ws.map((w) => stopChild(w.c)));
       R.sqlite.push(m);
-      log(`sqlite, 1 process: ${m.perSec.toFixed(0)} deliveries/s, worker ${m.cpuPct.workers.toFixed(0)}% cpu, ${m.workerCpuUsPerDelivery.toFixed(0)} µs/delivery`);
+      log(
+        `sqlite, 1 process: ${m.perSec.toFixed(0)} deliveries/s, worker ${m.cpuPct.workers.toFixed(0)}% cpu, ${m.workerCpuUsPerDelivery.toFixed(0)} µs/delivery`,
+      );
     }
     if (only.has('pg')) {
       for (const k of cfg.workers) {
@@ -444,7 +486,14 @@ try {
         const base = (await receiver.ask('stats')).count;
         await seedPg(db, round, pgSetup);
         const seeded = await pgCounters(db);
-        const m = await measureDrain(receiver, base, cfg.n, ws.map((w) => w.c.pid), 600_000, db);
+        const m = await measureDrain(
+          receiver,
+          base,
+          cfg.n,
+          ws.map((w) => w.c.pid),
+          600_000,
+          db,
+        );
         await Promise.all(ws.map((w) => stopChild(w.c)));
         // Backends flush their statistics when their session ends; give them a moment.
         await sleep(1500);
@@ -497,10 +546,14 @@ const raw = med(R.raw, (x) => x.perSec);
 const one = med(R.pg[cfg.workers[0]] ?? [], (x) => x.perSec);
 const lines = [];
 lines.push(`Delivery scale-out, ${cfg.rounds} round(s) of ${cfg.n.toLocaleString('en-US')} deliveries over ${cfg.endpoints} endpoints; medians.`);
-lines.push(`Machine: ${meta.machine.cpus} × ${meta.machine.model}, ${meta.machine.memoryGiB} GiB, Node ${meta.machine.node}, PostgreSQL ${meta.postgres ?? '—'}; commit ${meta.commit}${meta.dirty ? ' (+ uncommitted changes)' : ''}`);
+lines.push(
+  `Machine: ${meta.machine.cpus} × ${meta.machine.model}, ${meta.machine.memoryGiB} GiB, Node ${meta.machine.node}, PostgreSQL ${meta.postgres ?? '—'}; commit ${meta.commit}${meta.dirty ? ' (+ uncommitted changes)' : ''}`,
+);
 lines.push(`Load average (1/5/15 min): start ${meta.loadStart.map((x) => x.toFixed(2)).join(' / ')}, end ${meta.loadEnd.map((x) => x.toFixed(2)).join(' / ')}`);
 lines.push('');
-lines.push('| configuration | deliveries/s (median) | rounds | × 1 PG worker | of raw | CPU % of one core (workers / postgres / receiver / machine) | µs CPU per delivery: workers + postgres (own backends) |');
+lines.push(
+  '| configuration | deliveries/s (median) | rounds | × 1 PG worker | of raw | CPU % of one core (workers / postgres / receiver / machine) | µs CPU per delivery: workers + postgres (own backends) |',
+);
 lines.push('| --- | ---: | --- | ---: | ---: | --- | --- |');
 if (R.raw.length) lines.push(`| raw: undici → receiver | ${fmt(raw)} req/s | ${R.raw.map((x) => fmt(x.perSec)).join(' / ')} | | 1 | | |`);
 const row = (name, xs) => {
@@ -520,13 +573,31 @@ if (all.length) {
   for (const t of ['message', 'delivery_task', 'attempt', 'endpoint', 'endpoint_throttle']) {
     if (!all[0].rowsPerDelivery[t]) continue;
     lines.push(
-      `- ${t}: ${fmt(med(all, (x) => x.rowsPerDelivery[t].ins), 2)} rows inserted, ${fmt(med(all, (x) => x.rowsPerDelivery[t].upd), 2)} updated ` +
-        `(${fmt(med(all, (x) => x.rowsPerDelivery[t].hotUpd), 2)} of them HOT)` +
-        (all[0].bytesPer100k[t] !== undefined ? `; ${fmt(med(all, (x) => x.bytesPer100k[t]) / 2 ** 20, 1)} MiB per 100k deliveries (table + indexes + TOAST)` : ''),
+      `- ${t}: ${fmt(
+        med(all, (x) => x.rowsPerDelivery[t].ins),
+        2,
+      )} rows inserted, ${fmt(
+        med(all, (x) => x.rowsPerDelivery[t].upd),
+        2,
+      )} updated ` +
+        `(${fmt(
+          med(all, (x) => x.rowsPerDelivery[t].hotUpd),
+          2,
+        )} of them HOT)` +
+        (all[0].bytesPer100k[t] !== undefined
+          ? `; ${fmt(med(all, (x) => x.bytesPer100k[t]) / 2 ** 20, 1)} MiB per 100k deliveries (table + indexes + TOAST)`
+          : ''),
     );
   }
-  lines.push(`- transactions (autocommit statements and explicit transactions): ${fmt(med(all, (x) => x.xactsPerDelivery), 2)} per delivery`);
-  lines.push(`- WAL: ${fmt(med(all, (x) => x.walBytesPerDelivery))} bytes per delivery (claim, attempt, completion); the seeding wrote ${fmt(med(all, (x) => x.seedWalBytesPerMessage))} bytes per message + task`);
+  lines.push(
+    `- transactions (autocommit statements and explicit transactions): ${fmt(
+      med(all, (x) => x.xactsPerDelivery),
+      2,
+    )} per delivery`,
+  );
+  lines.push(
+    `- WAL: ${fmt(med(all, (x) => x.walBytesPerDelivery))} bytes per delivery (claim, attempt, completion); the seeding wrote ${fmt(med(all, (x) => x.seedWalBytesPerMessage))} bytes per message + task`,
+  );
 }
 console.log(lines.join('\n'));
 if (opt.json) console.log(JSON.stringify({ meta, R }));

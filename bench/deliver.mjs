@@ -178,7 +178,16 @@ async function startHerald(dataDir, nodeArgs = [], extraEnv = {}) {
   const child = track(
     spawn(process.execPath, [...nodeArgs, 'packages/server/dist/cli/main.js', 'serve', ...(opt.split ? ['--no-dispatch'] : [])], {
       cwd: ROOT,
-      env: { ...process.env, HERALD_PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: heraldToken, HERALD_LOG_LEVEL: 'warn', HERALD_SSRF_ALLOWLIST: '127.0.0.0/8', ...heraldEnv, ...extraEnv },
+      env: {
+        ...process.env,
+        HERALD_PORT: String(port),
+        HERALD_DATA_DIR: dataDir,
+        HERALD_API_TOKEN: heraldToken,
+        HERALD_LOG_LEVEL: 'warn',
+        HERALD_SSRF_ALLOWLIST: '127.0.0.0/8',
+        ...heraldEnv,
+        ...extraEnv,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -195,7 +204,15 @@ async function startHerald(dataDir, nodeArgs = [], extraEnv = {}) {
   const worker = track(
     spawn(process.execPath, [...nodeArgs, 'packages/server/dist/cli/main.js', 'worker'], {
       cwd: ROOT,
-      env: { ...process.env, HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: heraldToken, HERALD_LOG_LEVEL: 'warn', HERALD_SSRF_ALLOWLIST: '127.0.0.0/8', ...heraldEnv, ...extraEnv },
+      env: {
+        ...process.env,
+        HERALD_DATA_DIR: dataDir,
+        HERALD_API_TOKEN: heraldToken,
+        HERALD_LOG_LEVEL: 'warn',
+        HERALD_SSRF_ALLOWLIST: '127.0.0.0/8',
+        ...heraldEnv,
+        ...extraEnv,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -434,7 +451,16 @@ async function heraldRound(receiver, client, herald, appUid, fanout, keys = 0) {
     if (st.created === 0) throw new Error(`no message was accepted: ${st.lastError}\n${herald.log()}`);
     const drain = await waitCount(receiver, st.created * fanout, 60_000);
     const w = windowFigures(a, b);
-    return { ...w, mem, heraldCpuUsPerDelivery: ((b.cpu.herald - a.cpu.herald) * 1000) / Math.max(1, w.n), created: st.created, non202: st.non202, errors: st.errors, drained: drain.drained, received: drain.count };
+    return {
+      ...w,
+      mem,
+      heraldCpuUsPerDelivery: ((b.cpu.herald - a.cpu.herald) * 1000) / Math.max(1, w.n),
+      created: st.created,
+      non202: st.non202,
+      errors: st.errors,
+      drained: drain.drained,
+      received: drain.count,
+    };
   } finally {
     receiver.listeners.delete(relay);
     await receiver.ask('push', { everyMs: 0 });
@@ -764,13 +790,23 @@ const ordOn = med(R.orderingOn, (r) => r.perSec);
 const lat = R.latency;
 const rounds = (rs) => rs.map((r) => f0(r.perSec)).join(' / ');
 const cpuOf = (rs, k) => f0(med(rs, (r) => r.cpuPct[k]));
-const cpuLine = (rs) => ['herald', 'api', 'worker', 'receiver', 'client', 'other'].filter((k) => rs[0]?.cpuPct[k] !== undefined).map((k) => `${k} ${cpuOf(rs, k)}`).join(', ');
+const cpuLine = (rs) =>
+  ['herald', 'api', 'worker', 'receiver', 'client', 'other']
+    .filter((k) => rs[0]?.cpuPct[k] !== undefined)
+    .map((k) => `${k} ${cpuOf(rs, k)}`)
+    .join(', ');
 
 const rows = [];
 const row = (what, value, detail, goal, met) => rows.push([what, value, detail, goal, verdict(met)]);
 if (R.raw.length) row('raw limit: undici -> receiver', `${f0(raw)} req/s`, `rounds ${rounds(R.raw)}; cpu % ${cpuLine(R.raw)}`, '', null);
 if (R.e2e.length) {
-  row('Herald e2e, 1 endpoint', `${f0(e2e)} del/s`, `rounds ${rounds(R.e2e)}; cpu % ${cpuLine(R.e2e)}; herald ${f0(med(R.e2e, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`, '', null);
+  row(
+    'Herald e2e, 1 endpoint',
+    `${f0(e2e)} del/s`,
+    `rounds ${rounds(R.e2e)}; cpu % ${cpuLine(R.e2e)}; herald ${f0(med(R.e2e, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`,
+    '',
+    null,
+  );
   row('  ratio to raw limit', f2(e2e / raw), '', '>= 0.40', Number.isFinite(raw) ? e2e / raw >= 0.4 : null);
 }
 if (R.traced.length) {
@@ -778,49 +814,127 @@ if (R.traced.length) {
   const on = med(R.traced, (r) => r.perSec);
   const cpu = (rs) => f0(med(rs, (r) => r.heraldCpuUsPerDelivery));
   row('tracing off (alternating rounds)', `${f0(off)} del/s`, `rounds ${rounds(R.untraced)}; herald ${cpu(R.untraced)} µs cpu/delivery`, '', null);
-  row('tracing on, 100% sampled, OTLP', `${f0(on)} del/s`, `rounds ${rounds(R.traced)}; herald ${cpu(R.traced)} µs cpu/delivery; ${info.otlp.requests} exports, ${f1(info.otlp.bytes / 1e6)} MB, ${info.otlp.spans} of ${2 * info.otlp.tracedDeliveries} spans arrived`, '', null);
+  row(
+    'tracing on, 100% sampled, OTLP',
+    `${f0(on)} del/s`,
+    `rounds ${rounds(R.traced)}; herald ${cpu(R.traced)} µs cpu/delivery; ${info.otlp.requests} exports, ${f1(info.otlp.bytes / 1e6)} MB, ${info.otlp.spans} of ${2 * info.otlp.tracedDeliveries} spans arrived`,
+    '',
+    null,
+  );
   row('  cost of tracing', `${f1((1 - on / off) * 100)}%`, `ratio on/off ${f2(on / off)}`, '<= 15%', Number.isFinite(off) ? on / off >= 0.85 : null);
 }
 if (lat) {
-  row(`latency 202 -> arrival @ ${cfg.rate}/s`, `p50 ${f2(lat.p50)} ms`, `p90 ${f2(lat.p90)}, max ${f1(lat.max)} ms; ${lat.measured} msgs, ${lat.negative} negative (as 0), ${lat.missing} missing`, 'p50 < 5 ms', lat.p50 < 5 && lat.missing === 0);
-  row('', `p99 ${f2(lat.p99)} ms`, `sent ${f0(lat.achievedSendRate)}/s; POST->202 p50 ${f2(lat.ingestP50)} p99 ${f2(lat.ingestP99)} ms; herald ${f0(lat.heraldCpuPct)}% cpu`, 'p99 < 25 ms', lat.p99 < 25 && lat.missing === 0);
+  row(
+    `latency 202 -> arrival @ ${cfg.rate}/s`,
+    `p50 ${f2(lat.p50)} ms`,
+    `p90 ${f2(lat.p90)}, max ${f1(lat.max)} ms; ${lat.measured} msgs, ${lat.negative} negative (as 0), ${lat.missing} missing`,
+    'p50 < 5 ms',
+    lat.p50 < 5 && lat.missing === 0,
+  );
+  row(
+    '',
+    `p99 ${f2(lat.p99)} ms`,
+    `sent ${f0(lat.achievedSendRate)}/s; POST->202 p50 ${f2(lat.ingestP50)} p99 ${f2(lat.ingestP99)} ms; herald ${f0(lat.heraldCpuPct)}% cpu`,
+    'p99 < 25 ms',
+    lat.p99 < 25 && lat.missing === 0,
+  );
 }
 if (R.fanout.length) {
-  row(`fan-out, ${cfg.fanout} endpoints`, `${f0(fanout)} del/s`, `rounds ${rounds(R.fanout)}; cpu % ${cpuLine(R.fanout)}; herald ${f0(med(R.fanout, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`, '', null);
+  row(
+    `fan-out, ${cfg.fanout} endpoints`,
+    `${f0(fanout)} del/s`,
+    `rounds ${rounds(R.fanout)}; cpu % ${cpuLine(R.fanout)}; herald ${f0(med(R.fanout, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`,
+    '',
+    null,
+  );
   row('  ratio to 1 endpoint', f2(fanout / e2e), `ratio to raw ${f2(fanout / raw)}`, '>= 0.90 (same)', Number.isFinite(e2e) ? fanout / e2e >= 0.9 : null);
 }
 if (R.orderingOn.length) {
-  row(`ordering none, ${cfg.keys.toLocaleString('en')} keys`, `${f0(ordOff)} del/s`, `rounds ${rounds(R.orderingOff)}; cpu % ${cpuLine(R.orderingOff)}; herald ${f0(med(R.orderingOff, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`, '', null);
-  row(`ordering key, ${cfg.keys.toLocaleString('en')} keys`, `${f0(ordOn)} del/s`, `rounds ${rounds(R.orderingOn)}; cpu % ${cpuLine(R.orderingOn)}; herald ${f0(med(R.orderingOn, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`, '', null);
-  row('  ratio key / none', f2(ordOn / ordOff), `ordering costs ${f1((1 - ordOn / ordOff) * 100)}%`, '>= 0.85', Number.isFinite(ordOff) ? ordOn / ordOff >= 0.85 : null);
+  row(
+    `ordering none, ${cfg.keys.toLocaleString('en')} keys`,
+    `${f0(ordOff)} del/s`,
+    `rounds ${rounds(R.orderingOff)}; cpu % ${cpuLine(R.orderingOff)}; herald ${f0(med(R.orderingOff, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`,
+    '',
+    null,
+  );
+  row(
+    `ordering key, ${cfg.keys.toLocaleString('en')} keys`,
+    `${f0(ordOn)} del/s`,
+    `rounds ${rounds(R.orderingOn)}; cpu % ${cpuLine(R.orderingOn)}; herald ${f0(med(R.orderingOn, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`,
+    '',
+    null,
+  );
+  row(
+    '  ratio key / none',
+    f2(ordOn / ordOff),
+    `ordering costs ${f1((1 - ordOn / ordOff) * 100)}%`,
+    '>= 0.85',
+    Number.isFinite(ordOff) ? ordOn / ordOff >= 0.85 : null,
+  );
 }
 if (R.backlog.length) {
-  row(`e2e with ${cfg.backlog.toLocaleString('en')} backlog`, `${f0(backlog)} del/s`, `rounds ${rounds(R.backlog)}; cpu % ${cpuLine(R.backlog)}; herald ${f0(med(R.backlog, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`, '', null);
-  row('  change vs no backlog', `${f1((backlog / e2e - 1) * 100)}%`, `ratio to raw ${f2(backlog / raw)}`, '>= -20%', Number.isFinite(e2e) ? backlog / e2e >= 0.8 : null);
-  row('  Herald max RSS (backlog)', `${f0(info.rss.backlog.maxMB)} MB`, `${info.rss.backlog.count} samples every 200 ms from restart`, '< 300 MB', info.rss.backlog.maxMB < 300);
+  row(
+    `e2e with ${cfg.backlog.toLocaleString('en')} backlog`,
+    `${f0(backlog)} del/s`,
+    `rounds ${rounds(R.backlog)}; cpu % ${cpuLine(R.backlog)}; herald ${f0(med(R.backlog, (r) => r.heraldCpuUsPerDelivery))} µs cpu/delivery`,
+    '',
+    null,
+  );
+  row(
+    '  change vs no backlog',
+    `${f1((backlog / e2e - 1) * 100)}%`,
+    `ratio to raw ${f2(backlog / raw)}`,
+    '>= -20%',
+    Number.isFinite(e2e) ? backlog / e2e >= 0.8 : null,
+  );
+  row(
+    '  Herald max RSS (backlog)',
+    `${f0(info.rss.backlog.maxMB)} MB`,
+    `${info.rss.backlog.count} samples every 200 ms from restart`,
+    '< 300 MB',
+    info.rss.backlog.maxMB < 300,
+  );
 }
 
 const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i].length), ['what', 'value', 'detail', 'goal', 'verdict'][i].length));
-const fmt = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+const fmt = (r) =>
+  r
+    .map((c, i) => c.padEnd(widths[i]))
+    .join('  ')
+    .trimEnd();
 const out = [];
 out.push(`delivery benchmark, ${startedAt.toISOString()}`);
 out.push(`machine: ${machine.cpus} x ${machine.model}, ${machine.memoryGiB} GiB, node ${machine.node}, linux ${machine.kernel}`);
 out.push(hostGaugeLine(machine.gauge));
 out.push(`herald: commit ${buildAtStart.commit}${buildAtStart.dirty ? ' + uncommitted changes under packages/' : ''}, dist built ${buildAtStart.distBuilt}`);
-if (buildAtEnd.distBuilt !== buildAtStart.distBuilt) out.push(`WARNING: packages/server/dist was rebuilt during the run (now ${buildAtEnd.distBuilt}); the parts may have measured different code`);
+if (buildAtEnd.distBuilt !== buildAtStart.distBuilt)
+  out.push(`WARNING: packages/server/dist was rebuilt during the run (now ${buildAtEnd.distBuilt}); the parts may have measured different code`);
 out.push(`load average (1/5/15 min): at start ${load.start.map(f2).join(' ')}, at end ${load.end.map(f2).join(' ')}`);
 out.push(
   `settings: ${cfg.rounds} round(s), warm-up ${cfg.warmupS} s + window ${cfg.windowS} s; raw ${cfg.rawConnections} connections / ${cfg.rawInflight} in flight; ` +
     `Herald sender ${cfg.connections} connections, <= ${cfg.outstanding} deliveries outstanding; latency ${cfg.latencyS} s at ${cfg.rate}/s after ${cfg.latencyWarmupS} s warm-up`,
 );
-if (opt.env.length || opt.split) out.push(`Herald beyond the defaults: ${opt.split ? 'split into serve --no-dispatch + worker (CPU and RSS are the sum of both); ' : ''}${Object.entries(heraldEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+if (opt.env.length || opt.split)
+  out.push(
+    `Herald beyond the defaults: ${opt.split ? 'split into serve --no-dispatch + worker (CPU and RSS are the sum of both); ' : ''}${Object.entries(heraldEnv)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
 out.push(fmt(['what', 'value', 'detail', 'goal', 'verdict']));
 out.push(fmt(widths.map((w) => '-'.repeat(w))));
 for (const r of rows) out.push(fmt(r));
 if (info.rss) {
-  const memOf = (rs) => (rs.length ? `; after each round heap used/total ${rs.map((r) => `${f0(r.mem.heapUsedMB)}/${f0(r.mem.heapTotalMB)}`).join(', ')} MB, external ${rs.map((r) => f0(r.mem.externalMB)).join(', ')} MB` : '');
-  out.push(`Herald max RSS by part (MB, sampled every 200 ms): ${Object.entries(info.rss).map(([k, v]) => `${k} ${f0(v.maxMB)}`).join(', ')}`);
-  for (const [k, rs] of Object.entries({ e2e: R.e2e, fanout: R.fanout, backlog: R.backlog })) if (rs.length) out.push(`  ${k}${memOf(rs)}; /metrics scrape ${rs.map((r) => f0(r.mem.scrapeMs)).join(', ')} ms`);
+  const memOf = (rs) =>
+    rs.length
+      ? `; after each round heap used/total ${rs.map((r) => `${f0(r.mem.heapUsedMB)}/${f0(r.mem.heapTotalMB)}`).join(', ')} MB, external ${rs.map((r) => f0(r.mem.externalMB)).join(', ')} MB`
+      : '';
+  out.push(
+    `Herald max RSS by part (MB, sampled every 200 ms): ${Object.entries(info.rss)
+      .map(([k, v]) => `${k} ${f0(v.maxMB)}`)
+      .join(', ')}`,
+  );
+  for (const [k, rs] of Object.entries({ e2e: R.e2e, fanout: R.fanout, backlog: R.backlog }))
+    if (rs.length) out.push(`  ${k}${memOf(rs)}; /metrics scrape ${rs.map((r) => f0(r.mem.scrapeMs)).join(', ')} ms`);
 }
 if (info.attempts) {
   out.push(
@@ -843,5 +957,6 @@ if (info.backlogInsert) {
 if (info.profiles) out.push(`cpu profiles: ${info.profiles.join(' ')}`);
 if (info.kept) out.push(`kept: ${info.kept}`);
 console.log(out.join('\n'));
-if (opt.json) console.log(JSON.stringify({ machine, load, cfg, results: R, info }, (k, v) => (typeof v === 'bigint' ? String(v) : k === 'records' ? undefined : v)));
+if (opt.json)
+  console.log(JSON.stringify({ machine, load, cfg, results: R, info }, (k, v) => (typeof v === 'bigint' ? String(v) : k === 'records' ? undefined : v)));
 process.exitCode = exitCode;

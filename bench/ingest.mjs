@@ -97,7 +97,11 @@ const variant = mode === 'filters' ? 'bench-filtered' : mode === 'schema' ? 'ben
 let variantBody = body;
 if (variant) {
   await api(herald, 'POST', '/api/v1/app', { name: 'Bench variant', uid: variant });
-  const filter = { 'changes.email': { $exist: true }, tenant: { $in: ['acme', 'globex'] }, $or: [{ 'changes.acceptsEmail': true }, { 'changes.firstName': { $neq: '' } }] };
+  const filter = {
+    'changes.email': { $exist: true },
+    tenant: { $in: ['acme', 'globex'] },
+    $or: [{ 'changes.acceptsEmail': true }, { 'changes.firstName': { $neq: '' } }],
+  };
   let eventType = 'contact.updated';
   if (mode === 'schema') {
     eventType = 'contact.checked';
@@ -106,11 +110,19 @@ if (variant) {
       required: ['contactId', 'changes', 'tenant'],
       properties: {
         contactId: { type: 'string', format: 'uuid' },
-        changes: { type: 'object', properties: { email: { type: 'string', format: 'email' }, firstName: { type: 'string' }, acceptsEmail: { type: 'boolean' } } },
+        changes: {
+          type: 'object',
+          properties: { email: { type: 'string', format: 'email' }, firstName: { type: 'string' }, acceptsEmail: { type: 'boolean' } },
+        },
         tenant: { type: 'string' },
       },
     };
-    await api(herald, 'POST', '/api/v1/event-type', { name: eventType, description: 'A contact changed, checked', schemas: { 1: schema }, schemaEnforcement: 'reject' });
+    await api(herald, 'POST', '/api/v1/event-type', {
+      name: eventType,
+      description: 'A contact changed, checked',
+      schemas: { 1: schema },
+      schemaEnforcement: 'reject',
+    });
     variantBody = JSON.stringify({ ...payload, eventType });
   }
   for (const i of [1, 2]) {
@@ -128,15 +140,17 @@ const common = {
   duration,
   headers: { authorization: `Bearer ${herald.token}`, 'content-type': 'application/json' },
 };
-const servers = variant ? {
-  herald: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/bench/msg` },
-  [mode]: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/${variant}/msg`, body: variantBody },
-} : {
-  baseline: { pid: baseline.child.pid, url: `http://127.0.0.1:${basePort}/api/v1/app/bench/msg` },
-  herald: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/bench/msg` },
-  // As the svix SDK sends it: a fresh idempotency-key on every POST.
-  heraldIdem: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/bench/msg`, idem: true },
-};
+const servers = variant
+  ? {
+      herald: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/bench/msg` },
+      [mode]: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/${variant}/msg`, body: variantBody },
+    }
+  : {
+      baseline: { pid: baseline.child.pid, url: `http://127.0.0.1:${basePort}/api/v1/app/bench/msg` },
+      herald: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/bench/msg` },
+      // As the svix SDK sends it: a fresh idempotency-key on every POST.
+      heraldIdem: { pid: herald.child.pid, url: `${herald.url}/api/v1/app/bench/msg`, idem: true },
+    };
 /** results[server][connections] = one summary per round */
 const results = Object.fromEntries(Object.keys(servers).map((k) => [k, Object.fromEntries(levels.map((c) => [c, []]))]));
 let n = 0;
@@ -166,9 +180,17 @@ function saturation(k) {
 }
 const fmt = (k, c) =>
   `rps ${med(k, c, 'rps').toFixed(0).padStart(7)}   cpu ${med(k, c, 'cpuUsPerReq').toFixed(1).padStart(5)} µs/req   p50 ${med(k, c, 'p50').toFixed(1).padStart(5)} ms   p99 ${med(k, c, 'p99').toFixed(1).padStart(6)} ms`;
-const errors = (k) => Object.values(results[k]).flat().reduce((a, r) => a + r.non2xx + r.errors, 0);
+const errors = (k) =>
+  Object.values(results[k])
+    .flat()
+    .reduce((a, r) => a + r.non2xx + r.errors, 0);
 console.log(`ingest benchmark: ${rounds} rounds x ${duration}s at ${levels.join(', ')} connections; body ${body.length} B, 2 matching endpoints`);
-console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log(hostGaugeLine(gauge));
 for (const k of Object.keys(servers)) {
   console.log(`${k} (non-2xx and errors: ${errors(k)})`);
@@ -179,10 +201,14 @@ if (variant) {
   const what = mode === 'filters' ? 'a content filter on every endpoint' : 'schema enforcement (reject) on the event type';
   const r = med(mode, sat[mode], 'rps') / med('herald', sat.herald, 'rps');
   const cpu = med(mode, sat[mode], 'cpuUsPerReq') / med('herald', sat.herald, 'cpuUsPerReq');
-  console.log(`${what}: rps ratio ${r.toFixed(3)} (cost ${((1 - r) * 100).toFixed(1)}%), CPU per request ratio ${cpu.toFixed(3)} (at saturation: ${sat[mode]} vs ${sat.herald} connections)`);
+  console.log(
+    `${what}: rps ratio ${r.toFixed(3)} (cost ${((1 - r) * 100).toFixed(1)}%), CPU per request ratio ${cpu.toFixed(3)} (at saturation: ${sat[mode]} vs ${sat.herald} connections)`,
+  );
   // The same connection count side by side: CPU per request is the steadier figure on a busy host.
   for (const c of levels) {
-    console.log(`  at ${c} connections: rps ratio ${(med(mode, c, 'rps') / med('herald', c, 'rps')).toFixed(3)}, CPU per request ratio ${(med(mode, c, 'cpuUsPerReq') / med('herald', c, 'cpuUsPerReq')).toFixed(3)}`);
+    console.log(
+      `  at ${c} connections: rps ratio ${(med(mode, c, 'rps') / med('herald', c, 'rps')).toFixed(3)}, CPU per request ratio ${(med(mode, c, 'cpuUsPerReq') / med('herald', c, 'cpuUsPerReq')).toFixed(3)}`,
+    );
   }
   console.log(JSON.stringify(results));
   process.exit(0);
@@ -193,6 +219,8 @@ console.log(
     `with idempotency keys ${ratio('heraldIdem')} (p99 ${med('heraldIdem', sat.heraldIdem, 'p99')} ms at ${sat.heraldIdem})`,
 );
 if (levels.includes(64)) {
-  console.log(`at 64 connections: herald/baseline ${(med('herald', 64, 'rps') / med('baseline', 64, 'rps')).toFixed(2)}; with keys ${(med('heraldIdem', 64, 'rps') / med('baseline', 64, 'rps')).toFixed(2)}`);
+  console.log(
+    `at 64 connections: herald/baseline ${(med('herald', 64, 'rps') / med('baseline', 64, 'rps')).toFixed(2)}; with keys ${(med('heraldIdem', 64, 'rps') / med('baseline', 64, 'rps')).toFixed(2)}`,
+  );
 }
 console.log(JSON.stringify(results));

@@ -47,7 +47,11 @@ export async function startProcess(args, env, readyUrl) {
   }
   return {
     child,
-    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -58,7 +62,14 @@ export async function startHerald(extraEnv = {}, args = []) {
   const url = `http://127.0.0.1:${port}`;
   const p = await startProcess(
     ['packages/server/dist/cli/main.js', 'serve', ...args],
-    { HERALD_PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: token, HERALD_LOG_LEVEL: 'warn', HERALD_SSRF_ALLOWLIST: '127.0.0.0/8', ...extraEnv },
+    {
+      HERALD_PORT: String(port),
+      HERALD_DATA_DIR: dataDir,
+      HERALD_API_TOKEN: token,
+      HERALD_LOG_LEVEL: 'warn',
+      HERALD_SSRF_ALLOWLIST: '127.0.0.0/8',
+      ...extraEnv,
+    },
     `${url}/api/v1/health/ping`,
   );
   return { ...p, url, token, dataDir };

@@ -36,7 +36,9 @@ const api = (method, path, body) =>
 
 const app = (await api('POST', '/api/v1/app', { name: 'bench-listen' })).id;
 const listen = spawn(process.execPath, ['packages/server/dist/cli/main.js', 'listen', target, '--app', app, '--server', herald.url, '--token', herald.token], {
-  cwd: ROOT, env: { ...process.env, HERALD_DATA_DIR: herald.dataDir }, stdio: ['ignore', 'ignore', 'pipe'],
+  cwd: ROOT,
+  env: { ...process.env, HERALD_DATA_DIR: herald.dataDir },
+  stdio: ['ignore', 'ignore', 'pipe'],
 });
 await new Promise((r) => setTimeout(r, 1500));
 
@@ -47,7 +49,9 @@ const until = async (pred) => {
 // Backlog: send everything, then time the drain from the first arrival to the last.
 const ids = [];
 for (let i = 0; i < backlog; i += 50) {
-  const batch = await Promise.all(Array.from({ length: Math.min(50, backlog - i) }, (_, k) => api('POST', `/api/v1/app/${app}/msg`, { eventType: 'bench.event', payload: { i: i + k } })));
+  const batch = await Promise.all(
+    Array.from({ length: Math.min(50, backlog - i) }, (_, k) => api('POST', `/api/v1/app/${app}/msg`, { eventType: 'bench.event', payload: { i: i + k } })),
+  );
   ids.push(...batch.map((m) => m.id));
 }
 await until(() => ids.every((id) => arrived.has(id)));

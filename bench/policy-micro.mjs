@@ -20,7 +20,11 @@ const payload = {
   tenant: 'acme',
 };
 const text = JSON.stringify(payload);
-const filter = JSON.stringify({ 'changes.email': { $exist: true }, tenant: { $in: ['acme', 'globex'] }, $or: [{ 'changes.acceptsEmail': true }, { 'changes.firstName': { $neq: '' } }] });
+const filter = JSON.stringify({
+  'changes.email': { $exist: true },
+  tenant: { $in: ['acme', 'globex'] },
+  $or: [{ 'changes.acceptsEmail': true }, { 'changes.firstName': { $neq: '' } }],
+});
 const plain = [1, 2].map((i) => ({ id: `ep_${i}`, disabled: false, eventTypes: ['contact.updated'], channels: null }));
 const filtered = plain.map((e) => ({ ...e, filter }));
 
@@ -70,5 +74,7 @@ for (let i = 0; i < rounds; i++) {
 }
 const us = (ns) => `${(ns / 1000).toFixed(2)} µs`;
 console.log(`policy micro-benchmark: ${rounds} rounds x ${n} messages, payload ${text.length} B, node ${process.version}`);
-console.log(`fan-out to 2 endpoints: no filter ${us(median(r.plain))}/msg, a filter on each ${us(median(r.filtered))}/msg (+${us(median(r.filtered) - median(r.plain))})`);
+console.log(
+  `fan-out to 2 endpoints: no filter ${us(median(r.plain))}/msg, a filter on each ${us(median(r.filtered))}/msg (+${us(median(r.filtered) - median(r.plain))})`,
+);
 console.log(`schema check (parse included): off ${us(median(r.off))}/msg, reject ${us(median(r.reject))}/msg (+${us(median(r.reject) - median(r.off))})`);

@@ -42,9 +42,22 @@ const app = { id: ids.next('application', now), uid: 'bench', name: 'bench', thr
 await store.createApplication(app);
 for (const i of [1, 2]) {
   await store.createEndpoint({
-    id: ids.next('endpoint', now), appId: app.id, uid: null, url: `https://example.com/hook${i}`, description: '', throttleRate: null,
-    disabled: false, disabledReason: null, eventTypes: ['contact.updated'], channels: null, metadata: {}, headers: {},
-    secret: `whsec_${randomBytes(24).toString('base64')}`, previousSecrets: [], createdAt: now, updatedAt: now,
+    id: ids.next('endpoint', now),
+    appId: app.id,
+    uid: null,
+    url: `https://example.com/hook${i}`,
+    description: '',
+    throttleRate: null,
+    disabled: false,
+    disabledReason: null,
+    eventTypes: ['contact.updated'],
+    channels: null,
+    metadata: {},
+    headers: {},
+    secret: `whsec_${randomBytes(24).toString('base64')}`,
+    previousSecrets: [],
+    createdAt: now,
+    updatedAt: now,
   });
 }
 // bench/ingest.mjs's payload.
@@ -56,10 +69,17 @@ const payload = JSON.stringify({
 
 function create() {
   const t = Date.now();
-  const msg = { id: ids.next('message', t), appId: app.id, eventId: null, eventType: 'contact.updated', channels: null, payload, expiresAt: t + 90 * 864e5, createdAt: t };
-  const idem = values.idem
-    ? { key: randomBytes(32).toString('base64url'), status: 202, body: () => '', msgId: (m) => m.id, now: t }
-    : undefined;
+  const msg = {
+    id: ids.next('message', t),
+    appId: app.id,
+    eventId: null,
+    eventType: 'contact.updated',
+    channels: null,
+    payload,
+    expiresAt: t + 90 * 864e5,
+    createdAt: t,
+  };
+  const idem = values.idem ? { key: randomBytes(32).toString('base64url'), status: 202, body: () => '', msgId: (m) => m.id, now: t } : undefined;
   return store.createMessage(msg, { idem });
 }
 
@@ -100,7 +120,12 @@ await store.close();
 rmSync(dir, { recursive: true, force: true });
 
 console.log(`store write benchmark: ${seconds} s per batch size, 1 message + 2 delivery tasks each${values.idem ? ' + an idempotency answer' : ''}`);
-console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log('batch   messages/s   main-thread cpu µs/msg   WAL frames/commit   WAL KiB/msg');
 for (const r of rows) {
   console.log(

@@ -35,9 +35,11 @@ const payload = JSON.stringify({ contactId: '4f6a1c9e', changes: { email: 'anna@
 
 async function pool(n, worker) {
   let next = 0;
-  await Promise.all(Array.from({ length: C }, async () => {
-    while (next < n) await worker(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < n) await worker(next++);
+    }),
+  );
 }
 
 const KEYS = Number(values.keys);
@@ -48,12 +50,34 @@ const cpuUs = () => {
 
 async function run(name, store, ordering = null) {
   const now = Date.now();
-  const app = await store.createApplication({ id: ids.next('application', now), uid: null, name: 'bench', throttleRate: null, metadata: {}, createdAt: now, updatedAt: now });
+  const app = await store.createApplication({
+    id: ids.next('application', now),
+    uid: null,
+    name: 'bench',
+    throttleRate: null,
+    metadata: {},
+    createdAt: now,
+    updatedAt: now,
+  });
   for (let i = 0; i < E; i++) {
     await store.createEndpoint({
-      id: ids.next('endpoint', now), appId: app.id, uid: null, url: 'http://127.0.0.1:9/x', description: '', throttleRate: null,
-      disabled: false, disabledReason: null, eventTypes: null, channels: null, metadata: {}, headers: {}, secret: `whsec_${randomBytes(24).toString('base64')}`,
-      previousSecrets: [], ordering: ordering ?? 'none', createdAt: now, updatedAt: now,
+      id: ids.next('endpoint', now),
+      appId: app.id,
+      uid: null,
+      url: 'http://127.0.0.1:9/x',
+      description: '',
+      throttleRate: null,
+      disabled: false,
+      disabledReason: null,
+      eventTypes: null,
+      channels: null,
+      metadata: {},
+      headers: {},
+      secret: `whsec_${randomBytes(24).toString('base64')}`,
+      previousSecrets: [],
+      ordering: ordering ?? 'none',
+      createdAt: now,
+      updatedAt: now,
     });
   }
   let t = performance.now();
@@ -61,7 +85,20 @@ async function run(name, store, ordering = null) {
   await pool(N, async () => {
     const at = Date.now();
     const orderingKey = ordering ? `key-${Math.floor(Math.random() * KEYS)}` : null;
-    await store.createMessage({ id: ids.next('message', at), appId: app.id, eventId: null, eventType: 'contact.updated', channels: null, payload, expiresAt: at + 864e5, createdAt: at, orderingKey }, {});
+    await store.createMessage(
+      {
+        id: ids.next('message', at),
+        appId: app.id,
+        eventId: null,
+        eventType: 'contact.updated',
+        channels: null,
+        payload,
+        expiresAt: at + 864e5,
+        createdAt: at,
+        orderingKey,
+      },
+      {},
+    );
   });
   const acceptS = (performance.now() - t) / 1000;
   const acceptCpu = (cpuUs() - cpu) / (N * E);
@@ -69,27 +106,49 @@ async function run(name, store, ordering = null) {
   t = performance.now();
   cpu = cpuUs();
   let done = 0;
-  await Promise.all(Array.from({ length: C }, async (_, w) => {
-    for (;;) {
-      const at = Date.now();
-      const got = await store.claimDueTasks(`w${w}`, at, 60_000, 10);
-      if (got.length === 0) return;
-      for (const c of got) {
-        await store.completeAttempt(c, {
-          attempt: { id: ids.next('attempt', at), msgId: c.msgId, endpointId: c.endpointId, appId: c.appId, url: 'http://127.0.0.1:9/x', response: 'ok', responseStatusCode: 200, responseDurationMs: 1, status: 0, triggerType: 0, createdAt: at },
-          task: { status: 0, nextAttemptAt: null },
-          endpoint: { kind: 'success' },
-        }, at);
-        done++;
+  await Promise.all(
+    Array.from({ length: C }, async (_, w) => {
+      for (;;) {
+        const at = Date.now();
+        const got = await store.claimDueTasks(`w${w}`, at, 60_000, 10);
+        if (got.length === 0) return;
+        for (const c of got) {
+          await store.completeAttempt(
+            c,
+            {
+              attempt: {
+                id: ids.next('attempt', at),
+                msgId: c.msgId,
+                endpointId: c.endpointId,
+                appId: c.appId,
+                url: 'http://127.0.0.1:9/x',
+                response: 'ok',
+                responseStatusCode: 200,
+                responseDurationMs: 1,
+                status: 0,
+                triggerType: 0,
+                createdAt: at,
+              },
+              task: { status: 0, nextAttemptAt: null },
+              endpoint: { kind: 'success' },
+            },
+            at,
+          );
+          done++;
+        }
       }
-    }
-  }));
+    }),
+  );
   const dispatchS = (performance.now() - t) / 1000;
   const dispatchCpu = (cpuUs() - cpu) / Math.max(1, done);
   const label = ordering ? `${name} ${ordering}` : name;
   console.log(
-    `${label.padEnd(14)} accept ${Math.round(N / acceptS).toString().padStart(6)} messages/s (${N * E} tasks, ${acceptCpu.toFixed(0)} µs cpu/task)   ` +
-      `dispatch ${Math.round(done / dispatchS).toString().padStart(6)} claim+complete/s (${done} tasks, ${dispatchCpu.toFixed(0)} µs cpu/task)`,
+    `${label.padEnd(14)} accept ${Math.round(N / acceptS)
+      .toString()
+      .padStart(6)} messages/s (${N * E} tasks, ${acceptCpu.toFixed(0)} µs cpu/task)   ` +
+      `dispatch ${Math.round(done / dispatchS)
+        .toString()
+        .padStart(6)} claim+complete/s (${done} tasks, ${dispatchCpu.toFixed(0)} µs cpu/task)`,
   );
 }
 

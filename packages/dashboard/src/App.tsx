@@ -58,7 +58,12 @@ export function App() {
     })();
   }, []);
 
-  if (boot.state === 'loading') return <main className="center" aria-busy="true">{t('loading')}</main>;
+  if (boot.state === 'loading')
+    return (
+      <main className="center" aria-busy="true">
+        {t('loading')}
+      </main>
+    );
   if (boot.state === 'error') {
     return (
       <main className="center">
@@ -138,13 +143,22 @@ function Shell() {
       {(p) => (
         <>
           {/* biome-ignore lint/a11y/useValidAnchor: a skip link; the hash router owns #, so it moves focus itself */}
-          <a className="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+          <a
+            className="skip"
+            href="#main"
+            onClick={(e) => {
+              e.preventDefault();
+              document.getElementById('main')?.focus();
+            }}
+          >
             {t('skip')}
           </a>
           <header className="top">
             <div className="brand">
               {LOOK.logoUrl && <img className="logo" src={LOOK.logoUrl} alt="" data-testid="logo" />}
-              <span className="crumbs">{LOOK.displayName ?? t('administration')} → {t('webhooks')}</span>
+              <span className="crumbs">
+                {LOOK.displayName ?? t('administration')} → {t('webhooks')}
+              </span>
               <strong>{p!.app.name}</strong>
             </div>
             <nav aria-label={t('webhooks')}>

@@ -196,7 +196,6 @@ export const enc = encodeURIComponent;
 export const filterOf = (e: Endpoint): string[] => e.filterTypes ?? e.eventTypes ?? [];
 export const throttleOf = (e: Endpoint): number | null => e.throttleRate ?? e.rateLimit ?? null;
 
-
 /** All pages of a list (the catalog is small; capped so a huge one cannot hang the page). */
 export async function listAll<T>(api: Api, path: string, maxPages = 20): Promise<T[]> {
   const out: T[] = [];

@@ -38,10 +38,21 @@ export function Ago({ iso }: { iso: string }) {
   const d = new Date(iso);
   const diff = Math.round((Date.now() - d.getTime()) / 1000);
   const s = Math.abs(diff);
-  const span = s < 60 ? t('secondsSpan', { n: s }) : s < 3600 ? t('minutesSpan', { n: Math.floor(s / 60) }) : s < 86400 ? t('hoursSpan', { n: Math.floor(s / 3600) }) : null;
+  const span =
+    s < 60
+      ? t('secondsSpan', { n: s })
+      : s < 3600
+        ? t('minutesSpan', { n: Math.floor(s / 60) })
+        : s < 86400
+          ? t('hoursSpan', { n: Math.floor(s / 3600) })
+          : null;
   // A time in the future (a retry's next attempt) reads "in …"; clock skew of a few seconds reads "0 s ago".
   const text = span === null ? d.toLocaleString() : diff < -5 ? t('inFuture', { span }) : t('ago', { span: diff < 0 ? t('secondsSpan', { n: 0 }) : span });
-  return <time dateTime={iso} title={d.toLocaleString()}>{text}</time>;
+  return (
+    <time dateTime={iso} title={d.toLocaleString()}>
+      {text}
+    </time>
+  );
 }
 
 export function ErrorText({ error, id }: { error: string | null | undefined; id?: string }) {
@@ -89,27 +100,27 @@ export function EventPicker({
         const names = list.map((et) => et.name);
         const all = names.every((n) => chosen.includes(n));
         return (
-        <fieldset key={group} className="group">
-          <legend>{group}</legend>
-          {!disabled && list.length > 1 && (
-            <button
-              type="button"
-              className="small"
-              onClick={() => onChange(all ? chosen.filter((n) => !names.includes(n)) : [...chosen, ...names.filter((n) => !chosen.includes(n))])}
-            >
-              {all ? t('clearGroup', { group }) : t('selectGroup', { group })}
-            </button>
-          )}
-          {list.map((et) => (
-            <label key={et.name} className="check">
-              <input type="checkbox" checked={chosen.includes(et.name)} onChange={(e) => toggle(et.name, e.target.checked)} />
-              <span>
-                <code>{et.name}</code>
-                {et.description && <span className="muted"> — {et.description}</span>}
-              </span>
-            </label>
-          ))}
-        </fieldset>
+          <fieldset key={group} className="group">
+            <legend>{group}</legend>
+            {!disabled && list.length > 1 && (
+              <button
+                type="button"
+                className="small"
+                onClick={() => onChange(all ? chosen.filter((n) => !names.includes(n)) : [...chosen, ...names.filter((n) => !chosen.includes(n))])}
+              >
+                {all ? t('clearGroup', { group }) : t('selectGroup', { group })}
+              </button>
+            )}
+            {list.map((et) => (
+              <label key={et.name} className="check">
+                <input type="checkbox" checked={chosen.includes(et.name)} onChange={(e) => toggle(et.name, e.target.checked)} />
+                <span>
+                  <code>{et.name}</code>
+                  {et.description && <span className="muted"> — {et.description}</span>}
+                </span>
+              </label>
+            ))}
+          </fieldset>
         );
       })}
       {error && <ErrorText error={error} id={`${id}-err`} />}

@@ -186,7 +186,11 @@ describe('the dashboard', () => {
     const row = page.locator('tbody tr').filter({ hasText: receiver.url('/acme') });
     await row.filter({ hasText: '100%' }).waitFor();
     expect(await row.textContent()).toContain('Enabled');
-    await page.locator('tbody tr').filter({ hasText: receiver.url('/crm') }).filter({ hasText: 'Disabled' }).waitFor();
+    await page
+      .locator('tbody tr')
+      .filter({ hasText: receiver.url('/crm') })
+      .filter({ hasText: 'Disabled' })
+      .waitFor();
     await shot(page, 'endpoints');
 
     // Catalog and settings.
@@ -509,7 +513,13 @@ describe('the dashboard', () => {
     // The API agrees: the same session cannot send a test straight through it either.
     const status = await page.evaluate(
       async ({ token, path }) =>
-        (await fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"eventType":"svix.ping"}' })).status,
+        (
+          await fetch(path, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: '{"eventType":"svix.ping"}',
+          })
+        ).status,
       { token, path: `/api/v1/app/${app}/endpoint/${ep.id}/send-example` },
     );
     expect(status).toBe(409);

@@ -68,7 +68,8 @@ describe('defects a tenant ran into', () => {
     const app = await herald.tenant('paging');
     const ep = await endpointOf(app, '/paging');
     const ids: string[] = [];
-    for (let i = 0; i < 60; i++) ids.push((await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId: `p${i}` } })).id);
+    for (let i = 0; i < 60; i++)
+      ids.push((await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId: `p${i}` } })).id);
     const page = await openAt(app, `/endpoints/${ep.id}/log`);
     await page.getByText('50 messages shown, older ones to load.').waitFor();
     expect(await page.locator(`li[data-msg="${ids[0]}"]`).count()).toBe(0);
@@ -221,7 +222,10 @@ describe('defects a tenant ran into', () => {
     const page = await openAt(app, `/endpoints/${ep.id}`);
     const box = page.getByRole('checkbox', { name: /^contact\.deleted/ });
     await box.check();
-    const description = page.locator('form').filter({ has: page.getByRole('heading', { name: 'URL and description' }) }).getByLabel('Description');
+    const description = page
+      .locator('form')
+      .filter({ has: page.getByRole('heading', { name: 'URL and description' }) })
+      .getByLabel('Description');
     await description.fill('Typed, not saved');
     await page.getByRole('button', { name: 'Disable endpoint' }).click();
     await page.getByRole('button', { name: 'Enable endpoint' }).waitFor();
@@ -281,9 +285,11 @@ describe('defects a tenant ran into', () => {
     expect(icon!.headers()['content-type']).toContain('image/svg+xml');
     await page.goto(`${herald.url}/portal/#/catalog`);
     await page.locator('#et-contact\\.created').waitFor();
-    const gaps = await page.locator('section section').first().locator('article.card').evaluateAll((cards) =>
-      cards.slice(1).map((c, i) => c.getBoundingClientRect().top - cards[i]!.getBoundingClientRect().bottom),
-    );
+    const gaps = await page
+      .locator('section section')
+      .first()
+      .locator('article.card')
+      .evaluateAll((cards) => cards.slice(1).map((c, i) => c.getBoundingClientRect().top - cards[i]!.getBoundingClientRect().bottom));
     expect(gaps.length).toBeGreaterThan(0);
     for (const g of gaps) expect(g).toBeGreaterThanOrEqual(8);
     await page.close();
@@ -304,7 +310,10 @@ describe('defects a tenant ran into', () => {
     expect(reads.filter((u) => u.includes('iterator='))).toEqual([]);
     // A new endpoint still shows up at the top.
     await endpointOf(app, '/polled/new');
-    await page.locator('tbody tr').filter({ hasText: receiver.url('/polled/new') }).waitFor({ timeout: 10_000 });
+    await page
+      .locator('tbody tr')
+      .filter({ hasText: receiver.url('/polled/new') })
+      .waitFor({ timeout: 10_000 });
     await page.close();
   });
 });

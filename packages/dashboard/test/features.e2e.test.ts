@@ -132,7 +132,7 @@ describe('the endpoint', () => {
 });
 
 describe('delivery rules on the endpoint page', () => {
-  it('sets retry delays, a timeout and a content filter; shows the server\'s refusal by the field; empty inherits again', async () => {
+  it("sets retry delays, a timeout and a content filter; shows the server's refusal by the field; empty inherits again", async () => {
     const app = await herald.tenant('rules');
     const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/rules') });
     const page = await openAt(app, `/endpoints/${ep.id}`);
@@ -148,7 +148,10 @@ describe('delivery rules on the endpoint page', () => {
     // A delay the server refuses is shown at its field, and nothing changes.
     await page.getByLabel(en.retrySchedule).fill('30s, 2 days');
     await page.getByRole('button', { name: en.saveDeliveryRules }).click();
-    await page.getByText(/'2 days' is not a duration/).first().waitFor();
+    await page
+      .getByText(/'2 days' is not a duration/)
+      .first()
+      .waitFor();
     expect((await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`)).retrySchedule).toEqual(['30s', '5m', '1h']);
 
     // One attempt only, and the rest back to inherited.
@@ -156,9 +159,7 @@ describe('delivery rules on the endpoint page', () => {
     await page.getByLabel(en.timeoutSeconds).fill('');
     await page.getByLabel(en.contentFilter).fill('');
     await page.getByRole('button', { name: en.saveDeliveryRules }).click();
-    await expect
-      .poll(async () => herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`))
-      .toMatchObject({ retrySchedule: [], timeout: null, filter: null });
+    await expect.poll(async () => herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`)).toMatchObject({ retrySchedule: [], timeout: null, filter: null });
     expect(await axeViolations(page, 'delivery rules')).toEqual([]);
     await page.close();
   });

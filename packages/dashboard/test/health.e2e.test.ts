@@ -29,11 +29,17 @@ describe('endpoint health', () => {
     const app = await herald.tenant('health');
     // "slow" is answered after 300 ms, "fail" with a 500 (its retry is an hour away), the rest at once.
     receiver.on('/health', (r) =>
-      r.text.includes('"fail"') ? { status: 500, body: 'no' } : r.text.includes('"slow"') ? { status: 200, body: '{}', delayMs: 300 } : { status: 200, body: '{}' });
+      r.text.includes('"fail"')
+        ? { status: 500, body: 'no' }
+        : r.text.includes('"slow"')
+          ? { status: 200, body: '{}', delayMs: 300 }
+          : { status: 200, body: '{}' },
+    );
     const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/health') });
     for (const kind of ['fast', 'slow', 'fail']) await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { kind } });
     await receiver.waitForCount(3, { path: '/health' });
-    const series = (bucket: string) => herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/stats/timeseries?bucket=${bucket}`).then((r) => r.buckets as Bucket[]);
+    const series = (bucket: string) =>
+      herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/stats/timeseries?bucket=${bucket}`).then((r) => r.buckets as Bucket[]);
     const nonEmpty = (b: Bucket[]) => b.filter((x) => x.succeeded + x.failed > 0);
     await expect.poll(async () => nonEmpty(await series('hour')).reduce((n, x) => n + x.succeeded + x.failed, 0)).toBe(3);
     const hourly = nonEmpty(await series('hour'));
@@ -41,8 +47,7 @@ describe('endpoint health', () => {
     expect(Math.max(...hourly.map((x) => x.p95Ms!))).toBeGreaterThanOrEqual(300);
 
     const rows = async (page: import('playwright-core').Page) =>
-      page.locator('[data-testid=health-table] tbody tr').evaluateAll((trs) =>
-        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+      page.locator('[data-testid=health-table] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     const expected = (b: Bucket[]) => b.map((x) => [String(x.succeeded), String(x.failed), String(x.p50Ms), String(x.p95Ms)]);
 
     for (const viewport of [DESKTOP, PHONE]) {

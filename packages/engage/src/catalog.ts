@@ -64,8 +64,7 @@ export const ENGAGE_PAYLOAD_SCHEMAS = {
   'contact.acceptsPostal.changed': preferenceSchema('acceptsPostal', 'postal mail'),
   'contact.consent.changed': {
     type: 'object',
-    description:
-      'One consent-typed field that changed, with its new value (fields per the Engage REST consent model). [Herald design]',
+    description: 'One consent-typed field that changed, with its new value (fields per the Engage REST consent model). [Herald design]',
     required: ['contactId', 'consentId', 'value', 'date', 'source', 'comment'],
     additionalProperties: false,
     properties: {
@@ -86,17 +85,7 @@ export const ENGAGE_PAYLOAD_SCHEMAS = {
   'loyalty.addPoints': {
     type: 'object',
     description: 'The point transaction added in Engage (documented by Voyado; point-follower setups).',
-    required: [
-      'amount',
-      'contactId',
-      'pointDefinitionId',
-      'source',
-      'description',
-      'userId',
-      'userName',
-      'reason',
-      'sourceId',
-    ],
+    required: ['amount', 'contactId', 'pointDefinitionId', 'source', 'description', 'userId', 'userName', 'reason', 'sourceId'],
     additionalProperties: false,
     properties: {
       amount: { type: 'number', description: 'The points added (a decimal).' },
@@ -121,8 +110,7 @@ export const ENGAGE_PAYLOAD_SCHEMAS = {
       accountId: { type: 'integer', description: 'The point account id.' },
       definitionId: {
         type: ['integer', 'string'],
-        description:
-          "The point definition id. Voyado's page types it String; real tenants and Herald send a number. Receivers accept both.",
+        description: "The point definition id. Voyado's page types it String; real tenants and Herald send a number. Receivers accept both.",
       },
       balanceExpires: {
         type: ['string', 'null'],
@@ -183,8 +171,7 @@ export const ENGAGE_PAYLOAD_SCHEMAS = {
         minItems: 1,
         uniqueItems: true,
         items: { type: 'string' },
-        description:
-          'Sorted paths of what changed: `contactType`, `attributes.<name>`, `preferences.<name>`, `consents.<id>`.',
+        description: 'Sorted paths of what changed: `contactType`, `attributes.<name>`, `preferences.<name>`, `consents.<id>`.',
       },
     },
   },
@@ -321,16 +308,11 @@ const EXAMPLES: { readonly [T in EngageEventType]: PlainEngageEnvelope<T> } = {
 };
 
 const DESCRIPTIONS: { readonly [T in EngageEventType]: string } = {
-  'contact.acceptsEmail.changed':
-    "A contact's acceptsEmail preference changed. Only for existing contacts: creating a contact never fires it.",
-  'contact.acceptsSms.changed':
-    "A contact's acceptsSms preference changed. Only for existing contacts: creating a contact never fires it.",
-  'contact.acceptsPostal.changed':
-    "A contact's acceptsPostal preference changed. Only for existing contacts: creating a contact never fires it.",
-  'contact.consent.changed':
-    'A consent-typed field on an existing contact changed; one event per consent. A consent never reverts to "not set".',
-  'loyalty.addPoints':
-    'Points were added to a contact in the Engage UI or by an automation; the transaction is sent (point-follower setups).',
+  'contact.acceptsEmail.changed': "A contact's acceptsEmail preference changed. Only for existing contacts: creating a contact never fires it.",
+  'contact.acceptsSms.changed': "A contact's acceptsSms preference changed. Only for existing contacts: creating a contact never fires it.",
+  'contact.acceptsPostal.changed': "A contact's acceptsPostal preference changed. Only for existing contacts: creating a contact never fires it.",
+  'contact.consent.changed': 'A consent-typed field on an existing contact changed; one event per consent. A consent never reverts to "not set".',
+  'loyalty.addPoints': 'Points were added to a contact in the Engage UI or by an automation; the transaction is sent (point-follower setups).',
   'point.balance.updated': "A contact's point balance changed.",
   'reward.voucher.created': 'A reward voucher was created for a contact.',
   'promotion.multichannel.assigned': 'A multichannel promotion was assigned to a contact.',

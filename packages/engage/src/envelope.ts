@@ -81,10 +81,7 @@ export function parseEnvelope(value: unknown): UnknownEngageEnvelope {
  * passes it to the next, and when none does, the first key's error is thrown. Only ever decrypt
  * after the webhook signature was verified (CBC has no integrity of its own).
  */
-export function decryptEnvelope(
-  envelope: UnknownEngageEnvelope,
-  key?: EngageKeyInput | readonly EngageKeyInput[],
-): UnknownEngageEnvelope {
+export function decryptEnvelope(envelope: UnknownEngageEnvelope, key?: EngageKeyInput | readonly EngageKeyInput[]): UnknownEngageEnvelope {
   if (!envelope.isEncrypted) return envelope;
   const keys: readonly EngageKeyInput[] = key === undefined ? [] : Array.isArray(key) ? key : [key as EngageKeyInput];
   if (keys.length === 0) {

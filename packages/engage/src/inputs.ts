@@ -24,8 +24,7 @@ export const ENGAGE_INPUT_SCHEMAS = deepFreeze({
   contact: {
     $schema: DRAFT_07,
     title: 'ContactInput',
-    description:
-      'A contact upsert, merged into the stored contact: what is left out is kept. A consent left out or null keeps its value.',
+    description: 'A contact upsert, merged into the stored contact: what is left out is kept. A consent left out or null keeps its value.',
     type: 'object',
     required: ['contactId'],
     additionalProperties: false,
@@ -42,9 +41,7 @@ export const ENGAGE_INPUT_SCHEMAS = deepFreeze({
         type: 'object',
         description: 'The channel preferences; null or left out keeps a value.',
         additionalProperties: false,
-        properties: Object.fromEntries(
-          CONTACT_PREFERENCES.map((p) => [p, { type: ['boolean', 'null'], description: `The new ${p}.` }]),
-        ),
+        properties: Object.fromEntries(CONTACT_PREFERENCES.map((p) => [p, { type: ['boolean', 'null'], description: `The new ${p}.` }])),
       },
       consents: {
         type: 'array',
@@ -77,8 +74,7 @@ export const ENGAGE_INPUT_SCHEMAS = deepFreeze({
       definitionId: {
         type: ['integer', 'string'],
         pattern: '^[0-9]{1,15}$',
-        description:
-          "The point definition id: a whole number, or a string of digits (Voyado's page types it String). Events carry the number.",
+        description: "The point definition id: a whole number, or a string of digits (Voyado's page types it String). Events carry the number.",
       },
       balance: { type: 'number', description: 'The new balance; compared at 4 decimals.' },
       balanceExpires: nullableDateTime('When the balance expires; left out keeps the stored value.'),

@@ -128,9 +128,5 @@ export type EngagePayload<T extends EngageEventType = EngageEventType> = EngageP
 // Compile-time guard: the payload map must cover exactly the event catalog.
 type Assert<T extends true> = T;
 export type _PayloadMapCoversCatalog = Assert<
-  [EngageEventType] extends [keyof EngagePayloadMap]
-    ? [keyof EngagePayloadMap] extends [EngageEventType]
-      ? true
-      : false
-    : false
+  [EngageEventType] extends [keyof EngagePayloadMap] ? ([keyof EngagePayloadMap] extends [EngageEventType] ? true : false) : false
 >;

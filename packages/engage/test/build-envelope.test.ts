@@ -23,9 +23,7 @@ interface EncryptionVector {
   plaintext: string;
   ciphertext: string;
 }
-const vector: EncryptionVector = JSON.parse(
-  readFileSync(new URL('./vectors/engage-encryption.json', import.meta.url), 'utf8'),
-).engageEncryption[0];
+const vector: EncryptionVector = JSON.parse(readFileSync(new URL('./vectors/engage-encryption.json', import.meta.url), 'utf8')).engageEncryption[0];
 
 const event = {
   eventType: 'point.balance.updated' as const,

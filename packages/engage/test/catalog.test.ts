@@ -193,9 +193,7 @@ describe('documented payloads keep Voyado’s names, casing and order', () => {
     const keys = ['Amount', 'ContactId', 'Currency', 'Id', 'UniqueCode', 'ValidFrom', 'ValidTo'];
     expect(keysOf('reward.voucher.created')).toEqual(keys);
     expect(Object.keys(engageExample('reward.voucher.created').payload)).toEqual(keys);
-    const camel = Object.fromEntries(
-      Object.entries(engageExample('reward.voucher.created').payload).map(([k, v]) => [k[0].toLowerCase() + k.slice(1), v]),
-    );
+    const camel = Object.fromEntries(Object.entries(engageExample('reward.voucher.created').payload).map(([k, v]) => [k[0].toLowerCase() + k.slice(1), v]));
     expect(validPayload('reward.voucher.created', camel)).toBe(false);
   });
 
@@ -209,8 +207,7 @@ describe('documented payloads keep Voyado’s names, casing and order', () => {
 
   it('the addPoints example is the plaintext of the shared encryption vector', async () => {
     const { readFileSync } = await import('node:fs');
-    const vector = JSON.parse(readFileSync(new URL('./vectors/engage-encryption.json', import.meta.url), 'utf8'))
-      .engageEncryption[0];
+    const vector = JSON.parse(readFileSync(new URL('./vectors/engage-encryption.json', import.meta.url), 'utf8')).engageEncryption[0];
     expect(JSON.stringify(engageExample('loyalty.addPoints').payload)).toBe(vector.plaintext);
   });
 });

@@ -96,7 +96,10 @@ describe('contact upserts, 300 random sequences of 40 steps', () => {
         const where = `seed ${seed} step ${step}`;
         if (state !== undefined && rand() < 0.03) {
           const deleted = detectContactDelete(state);
-          expect(deleted.events.map((e) => e.eventType), where).toEqual(['contact.deleted']);
+          expect(
+            deleted.events.map((e) => e.eventType),
+            where,
+          ).toEqual(['contact.deleted']);
           state = undefined;
           continue;
         }

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  detectContactDelete,
-  detectContactUpsert,
-  EngageInputError,
-  type ContactInput,
-  type ContactState,
-  type DetectedEvent,
-} from '../src/index.js';
+import { detectContactDelete, detectContactUpsert, EngageInputError, type ContactInput, type ContactState, type DetectedEvent } from '../src/index.js';
 import { payloadErrors } from './schemas.js';
 
 const NOW = Date.UTC(2024, 4, 16, 10, 20, 3); // 2024-05-16T10:20:03.000Z
@@ -101,21 +94,33 @@ describe('a new contact', () => {
 describe('an update that changes nothing sends nothing', () => {
   it.each<[string, Omit<ContactInput, 'contactId'>]>([
     ['the id alone', {}],
-    ['every value restated', {
-      contactType: 'Member',
-      attributes: { firstName: 'Anna', city: 'Göteborg', createdInStore: 'S-01' },
-      preferences: { acceptsEmail: false, acceptsSms: false, acceptsPostal: false },
-      consents: [{ id: 'memberConsent', value: true }],
-    }],
-    ['nulls for preferences, consents and contact type', {
-      contactType: null,
-      preferences: { acceptsEmail: null, acceptsSms: null, acceptsPostal: null },
-      consents: [{ id: 'memberConsent', value: null }, { id: 'neverSet', value: null }],
-    }],
+    [
+      'every value restated',
+      {
+        contactType: 'Member',
+        attributes: { firstName: 'Anna', city: 'Göteborg', createdInStore: 'S-01' },
+        preferences: { acceptsEmail: false, acceptsSms: false, acceptsPostal: false },
+        consents: [{ id: 'memberConsent', value: true }],
+      },
+    ],
+    [
+      'nulls for preferences, consents and contact type',
+      {
+        contactType: null,
+        preferences: { acceptsEmail: null, acceptsSms: null, acceptsPostal: null },
+        consents: [
+          { id: 'memberConsent', value: null },
+          { id: 'neverSet', value: null },
+        ],
+      },
+    ],
     ['clearing an attribute that is not set', { attributes: { lastName: null } }],
-    ['a consent restated with a new date, source and comment', {
-      consents: [{ id: 'memberConsent', value: true, date: '2024-05-01T00:00:00Z', source: 'ECOM', comment: 'again' }],
-    }],
+    [
+      'a consent restated with a new date, source and comment',
+      {
+        consents: [{ id: 'memberConsent', value: true, date: '2024-05-01T00:00:00Z', source: 'ECOM', comment: 'again' }],
+      },
+    ],
     ['empty objects and lists', { attributes: {}, preferences: {}, consents: [] }],
   ])('%s', (_label, rest) => {
     const previous = deepFreeze(existing());
@@ -134,9 +139,7 @@ describe('an update that changes nothing sends nothing', () => {
 describe('attributes and contact type', () => {
   it('an attribute change fires contact.updated naming it, and no *.changed', () => {
     const { events, state } = upsert(existing(), { contactId: ID, attributes: { firstName: 'Annie' } });
-    expect(events).toEqual([
-      { eventType: 'contact.updated', payload: { contactId: ID, contactType: 'Member', changedFields: ['attributes.firstName'] } },
-    ]);
+    expect(events).toEqual([{ eventType: 'contact.updated', payload: { contactId: ID, contactType: 'Member', changedFields: ['attributes.firstName'] } }]);
     expect(state.attributes.firstName).toBe('Annie');
   });
 
@@ -289,12 +292,7 @@ describe('consents', () => {
         { id: 'alreadyNull', value: null },
       ],
     });
-    expect(types(events)).toEqual([
-      'contact.updated',
-      'contact.acceptsEmail.changed',
-      'contact.consent.changed',
-      'contact.consent.changed',
-    ]);
+    expect(types(events)).toEqual(['contact.updated', 'contact.acceptsEmail.changed', 'contact.consent.changed', 'contact.consent.changed']);
     expect(events.slice(2).map((e) => (e.payload as { consentId: string }).consentId)).toEqual(['memberConsent', 'profiling']);
     expect(events[0].payload).toMatchObject({
       changedFields: ['consents.memberConsent', 'consents.profiling', 'preferences.acceptsEmail'],
@@ -342,7 +340,17 @@ describe('bad input names the field', () => {
     ['a preference that is not a boolean', { contactId: ID, preferences: { acceptsSms: 'yes' } }, 'preferences.acceptsSms'],
     ['consents as an object', { contactId: ID, consents: { memberConsent: true } }, 'consents'],
     ['a consent without id', { contactId: ID, consents: [{ value: true }] }, 'consents[0].id'],
-    ['a repeated consent', { contactId: ID, consents: [{ id: 'a', value: true }, { id: 'a', value: false }] }, 'consents[1].id'],
+    [
+      'a repeated consent',
+      {
+        contactId: ID,
+        consents: [
+          { id: 'a', value: true },
+          { id: 'a', value: false },
+        ],
+      },
+      'consents[1].id',
+    ],
     ['a consent value "true"', { contactId: ID, consents: [{ id: 'a', value: 'true' }] }, 'consents[0].value'],
     ['a consent without value', { contactId: ID, consents: [{ id: 'a' }] }, 'consents[0].value'],
     ['a consent dated without offset', { contactId: ID, consents: [{ id: 'a', value: true, date: '2024-05-16 12:00' }] }, 'consents[0].date'],

@@ -166,8 +166,7 @@ describe('loyalty.addPoints', () => {
 
   it('the payload serializes to the plaintext of the shared encryption vector', async () => {
     const { readFileSync } = await import('node:fs');
-    const vector = JSON.parse(readFileSync(new URL('./vectors/engage-encryption.json', import.meta.url), 'utf8'))
-      .engageEncryption[0];
+    const vector = JSON.parse(readFileSync(new URL('./vectors/engage-encryption.json', import.meta.url), 'utf8')).engageEncryption[0];
     // Built from the input in another key order, to prove the payload order is the detector's.
     const shuffled = Object.fromEntries(Object.entries(tx).reverse()) as PointTransactionInput;
     expect(JSON.stringify(detectPointTransaction(shuffled).events[0].payload)).toBe(vector.plaintext);
@@ -278,9 +277,7 @@ describe('promotion.multichannel.assigned', () => {
   });
 
   it('fills what is left out with null', () => {
-    const { events } = checked(
-      detectPromotionAssignment(undefined, { id: assignment.id, contactId: ID, promotionId: assignment.promotionId }),
-    );
+    const { events } = checked(detectPromotionAssignment(undefined, { id: assignment.id, contactId: ID, promotionId: assignment.promotionId }));
     expect(events[0].payload).toEqual({
       contactId: ID,
       id: assignment.id,

@@ -1,13 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  decryptPayload,
-  decryptPayloadJson,
-  EngageError,
-  encryptPayload,
-  generateEncryptionKey,
-  parseEncryptionKey,
-} from '../src/index.js';
+import { decryptPayload, decryptPayloadJson, EngageError, encryptPayload, generateEncryptionKey, parseEncryptionKey } from '../src/index.js';
 
 interface EncryptionVector {
   key: string;
@@ -15,9 +8,7 @@ interface EncryptionVector {
   plaintext: string;
   ciphertext: string;
 }
-const vectors: EncryptionVector[] = JSON.parse(
-  readFileSync(new URL('./vectors/engage-encryption.json', import.meta.url), 'utf8'),
-).engageEncryption;
+const vectors: EncryptionVector[] = JSON.parse(readFileSync(new URL('./vectors/engage-encryption.json', import.meta.url), 'utf8')).engageEncryption;
 
 function toStandardBase64(b64url: string): string {
   const b64 = b64url.replace(/-/g, '+').replace(/_/g, '/');

@@ -107,7 +107,11 @@ describe('encryptEnvelope / decryptEnvelope', () => {
     const next = generateEncryptionKey();
     const underOld = parseEnvelope(encryptEnvelope(balance, key));
     const underNew = parseEnvelope(encryptEnvelope(balance, next));
-    for (const keys of [[next, key], [key, next], [parseEncryptionKey(next), parseEncryptionKey(key)]]) {
+    for (const keys of [
+      [next, key],
+      [key, next],
+      [parseEncryptionKey(next), parseEncryptionKey(key)],
+    ]) {
       expect(decryptEnvelope(underOld, keys).payload).toEqual(balance.payload);
       expect(decryptEnvelope(underNew, keys).payload).toEqual(balance.payload);
     }

@@ -14,9 +14,10 @@ import {
 } from '../src/index.js';
 import { ajv } from './schemas.js';
 
-const validators = Object.fromEntries(
-  Object.entries(ENGAGE_INPUT_SCHEMAS).map(([kind, schema]) => [kind, ajv.compile(schema)]),
-) as Record<EngageInputKind, ValidateFunction>;
+const validators = Object.fromEntries(Object.entries(ENGAGE_INPUT_SCHEMAS).map(([kind, schema]) => [kind, ajv.compile(schema)])) as Record<
+  EngageInputKind,
+  ValidateFunction
+>;
 
 const detectors: Record<EngageInputKind, (input: never) => unknown> = {
   contact: (input) => detectContactUpsert(undefined, input, { now: 0 }),
@@ -69,7 +70,10 @@ const kinds = Object.keys(valid) as EngageInputKind[];
 
 /** ajv's error location in the detectors' notation: `consents[1].value`, `attributes.age`. */
 function fieldOf(error: ErrorObject): string {
-  const parts = error.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (error.propertyName !== undefined) parts.push(error.propertyName);
   else if (error.keyword === 'required') parts.push((error.params as { missingProperty: string }).missingProperty);
   return parts.reduce((path, p) => (/^\d+$/.test(p) ? `${path}[${p}]` : path ? `${path}.${p}` : p), '');
@@ -128,7 +132,13 @@ describe('ENGAGE_INPUT_SCHEMAS', () => {
   });
 
   it('leave the rules across fields or state to the detectors', () => {
-    const repeated = { ...valid.contact, consents: [{ id: 'a', value: true }, { id: 'a', value: false }] };
+    const repeated = {
+      ...valid.contact,
+      consents: [
+        { id: 'a', value: true },
+        { id: 'a', value: false },
+      ],
+    };
     expect(schemaFields('contact', repeated)).toEqual([]);
     expect(detectorField('contact', repeated)).toBe('consents[1].id');
     const backwards = { ...valid.voucher, validTo: '2024-01-01T00:00:00Z' };
@@ -145,9 +155,27 @@ describe('ENGAGE_INPUT_SCHEMAS', () => {
   });
 
   it('agree on 20,000 randomly broken inputs: schema-valid ⇒ the detector accepts; detector refuses ⇒ schema refuses', () => {
-    const pool: unknown[] = [undefined, null, '', 'x', 'SEK', 0, 1, 1.5, -2, true, [], {}, '2024-01-01T00:00:00Z', '2030-01-01 00:00:00+01:00', [{ id: 'a', value: null }], { firstName: null }, { acceptsPostal: false }];
+    const pool: unknown[] = [
+      undefined,
+      null,
+      '',
+      'x',
+      'SEK',
+      0,
+      1,
+      1.5,
+      -2,
+      true,
+      [],
+      {},
+      '2024-01-01T00:00:00Z',
+      '2030-01-01 00:00:00+01:00',
+      [{ id: 'a', value: null }],
+      { firstName: null },
+      { acceptsPostal: false },
+    ];
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     const crossField = new Set(['validTo']); // an end before the start is the detectors' call
     let accepted = 0;
     for (let i = 0; i < 20_000; i++) {

@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   }
   if (command === 'requeue-failed') {
     if (destination !== undefined && !(destination in config.destinations)) {
-      process.stderr.write(`herald-receive: --destination: ${JSON.stringify(destination)} is not a destination; defined: ${Object.keys(config.destinations).join(', ')}\n`);
+      process.stderr.write(
+        `herald-receive: --destination: ${JSON.stringify(destination)} is not a destination; defined: ${Object.keys(config.destinations).join(', ')}\n`,
+      );
       process.exit(2);
     }
     const inbox = openInbox(config.inboxPath);

@@ -52,11 +52,7 @@ export interface NatsDestinationConfig extends DestinationBase {
   subject: string;
   timeoutMs: number;
 }
-export type DestinationConfig =
-  | HttpDestinationConfig
-  | RedisDestinationConfig
-  | RabbitMqDestinationConfig
-  | NatsDestinationConfig;
+export type DestinationConfig = HttpDestinationConfig | RedisDestinationConfig | RabbitMqDestinationConfig | NatsDestinationConfig;
 
 export interface RouteConfig {
   /** Event types; `*` matches every type, `contact.*` every type starting with `contact.`. */
@@ -178,9 +174,7 @@ function checkDestination(
       const url = c.url(`${setting}.url`, d.url ?? 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']);
       const exchange = c.string(`${setting}.exchange`, d.exchange ?? '');
       const routingKey = c.string(`${setting}.routingKey`, d.routingKey, { nonEmpty: exchange === '' });
-      return url && exchange !== undefined && routingKey !== undefined && timeoutMs
-        ? { type, url, exchange, routingKey, timeoutMs, concurrency }
-        : undefined;
+      return url && exchange !== undefined && routingKey !== undefined && timeoutMs ? { type, url, exchange, routingKey, timeoutMs, concurrency } : undefined;
     }
     case 'nats': {
       const servers = c.stringList(`${setting}.servers`, d.servers ?? ['127.0.0.1:4222'], { nonEmpty: true });
@@ -378,7 +372,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, configPath?: string): Gateway
     return config;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const about = (p: string, key: string): boolean => [':', '.', '['].some((end) => p.startsWith(`${key}${end}`)) || p.startsWith(`routes[`) && key === 'routes';
+    const about = (p: string, key: string): boolean =>
+      [':', '.', '['].some((end) => p.startsWith(`${key}${end}`)) || (p.startsWith(`routes[`) && key === 'routes');
     throw new ConfigError([...problems, ...err.problems.filter((p) => !skipped.some((key) => about(p, key)))]);
   }
 }

@@ -60,7 +60,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const targets = destinationsFor(config.routes, event.eventType);
     // Destinations get the plain envelope: the payload is decrypted, so it says so.
     const body = JSON.stringify({ ...event, isEncrypted: false });
-    const result = await inbox.accept({ webhookId: context.webhookId, eventType: event.eventType, body, destinations: targets, traceparent: context.traceparent });
+    const result = await inbox.accept({
+      webhookId: context.webhookId,
+      eventType: event.eventType,
+      body,
+      destinations: targets,
+      traceparent: context.traceparent,
+    });
     // Success is not logged per event (the inbox is the record); refusals and retries are.
     metrics.received(result);
     if (result === 'stored') forwarder?.wake();

@@ -141,9 +141,7 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
   const insertEvent = db.prepare(
     'INSERT INTO events (webhook_id, event_type, body, received_at, traceparent) VALUES (?, ?, ?, ?, ?) ON CONFLICT (webhook_id) DO NOTHING',
   );
-  const insertDelivery = db.prepare(
-    "INSERT INTO deliveries (event_id, destination, status, next_attempt_at) VALUES (?, ?, 'pending', ?)",
-  );
+  const insertDelivery = db.prepare("INSERT INTO deliveries (event_id, destination, status, next_attempt_at) VALUES (?, ?, 'pending', ?)");
   const hasEvent = db.prepare('SELECT 1 FROM events WHERE webhook_id = ?').pluck();
   const selectDue = db.prepare(`
     SELECT d.event_id AS eventId, d.destination, d.attempts, e.webhook_id AS webhookId,
@@ -170,15 +168,11 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
   const selectCounts = db.prepare(`
     SELECT destination, SUM(status = 'pending') AS pending, SUM(status = 'failed') AS failed
     FROM deliveries WHERE status <> 'done' GROUP BY destination ORDER BY destination`);
-  const selectNext = db
-    .prepare("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?")
-    .pluck();
+  const selectNext = db.prepare("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?").pluck();
   const updateDone = state.prepare(
     "UPDATE deliveries SET status = 'done', attempts = ?, finished_at = ?, last_error = NULL WHERE event_id = ? AND destination = ?",
   );
-  const updateRetry = state.prepare(
-    'UPDATE deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE event_id = ? AND destination = ?',
-  );
+  const updateRetry = state.prepare('UPDATE deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE event_id = ? AND destination = ?');
   const updateFailed = state.prepare(
     "UPDATE deliveries SET status = 'failed', attempts = ?, finished_at = ?, last_error = ? WHERE event_id = ? AND destination = ?",
   );
@@ -237,8 +231,9 @@ export function openInbox(path: string, now: () => number = Date.now): Inbox {
     syncing = true;
     const done = (err: unknown): void => {
       syncing = false;
-      for (const w of group) if (err) w.reject(err);
-      else w.resolve();
+      for (const w of group)
+        if (err) w.reject(err);
+        else w.resolve();
       // close() synced the rest itself and left the descriptor to us while this sync ran.
       if (closed) closeSync(walFd!);
       else if (unsynced.length > 0) startSync();

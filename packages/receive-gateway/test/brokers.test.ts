@@ -180,7 +180,7 @@ describe('forwarding to the real brokers', () => {
     expect(byId(natsSeen)).toEqual({ [traced]: traceparent, [plain]: '' });
   });
 
-  it('with a tracer, destinations get the gateway\'s receive span, a child of the sender\'s', async () => {
+  it("with a tracer, destinations get the gateway's receive span, a child of the sender's", async () => {
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     const sink = await startSink();

@@ -69,7 +69,14 @@ describe('configuration', () => {
       HERALD_RECEIVE_ROUTES: JSON.stringify([{ events: ['*'], to: ['s'] }]),
     });
     expect(config.secrets).toHaveLength(2);
-    expect(config.destinations.s).toEqual({ type: 'redis', url: 'redis://127.0.0.1:6379', stream: 'engage', maxLen: undefined, timeoutMs: 10_000, concurrency: 16 });
+    expect(config.destinations.s).toEqual({
+      type: 'redis',
+      url: 'redis://127.0.0.1:6379',
+      stream: 'engage',
+      maxLen: undefined,
+      timeoutMs: 10_000,
+      concurrency: 16,
+    });
   });
 
   it('names every bad setting and what it allows, all at once', () => {
@@ -107,7 +114,11 @@ describe('configuration', () => {
       /^routes\[0\]\.events: "contact deleted" is not an event type/,
       /^routes\[0\]\.to: "z" is not a destination; defined: a, b, c, d$/,
     ];
-    for (const re of expected) expect(list.some((p) => re.test(p)), `${re} in\n${list.join('\n')}`).toBe(true);
+    for (const re of expected)
+      expect(
+        list.some((p) => re.test(p)),
+        `${re} in\n${list.join('\n')}`,
+      ).toBe(true);
   });
 
   it('takes the Engage key, or during a rotation several (a list, or separated by commas in the variable)', () => {
@@ -155,14 +166,19 @@ describe('configuration', () => {
       ],
     });
     expect(list).toEqual([
-      expect.stringMatching(/^routes\[0\]\.events: "loyalty\.add\.points" matches no Engage event type \(.*loyalty\.addPoints.*\); for types of your own, set "allowCustomEvents": true on the route$/),
+      expect.stringMatching(
+        /^routes\[0\]\.events: "loyalty\.add\.points" matches no Engage event type \(.*loyalty\.addPoints.*\); for types of your own, set "allowCustomEvents": true on the route$/,
+      ),
       expect.stringMatching(/^routes\[1\]\.events: "voucher\.\*" matches no Engage event type/),
       'routes[2].allowCustomEvents: must be true or false',
       expect.stringMatching(/^routes\[2\]\.events: "shop\.order\.placed" matches no Engage event type/),
     ]);
     const config = validateConfig({
       ...minimal,
-      routes: [{ events: ['shop.order.placed', 'shop.*'], to: ['crm'], allowCustomEvents: true }, { events: ['loyalty.addPoints'], to: ['crm'] }],
+      routes: [
+        { events: ['shop.order.placed', 'shop.*'], to: ['crm'], allowCustomEvents: true },
+        { events: ['loyalty.addPoints'], to: ['crm'] },
+      ],
     });
     expect(config.routes).toEqual([
       { events: ['shop.order.placed', 'shop.*'], to: ['crm'], allowCustomEvents: true },
@@ -203,7 +219,13 @@ describe('configuration', () => {
   it('lists the problems of the file, the variables and the settings all at once', () => {
     let err: unknown;
     try {
-      loadConfig({ HERALD_RECEIVE_PROT: '80', HERALD_RECEIVE_ROUTES: '[{', HERALD_RECEIVE_PORT: 'eighty', HERALD_RECEIVE_SECRETS: secret, HERALD_RECEIVE_DESTINATIONS: '{}' });
+      loadConfig({
+        HERALD_RECEIVE_PROT: '80',
+        HERALD_RECEIVE_ROUTES: '[{',
+        HERALD_RECEIVE_PORT: 'eighty',
+        HERALD_RECEIVE_SECRETS: secret,
+        HERALD_RECEIVE_DESTINATIONS: '{}',
+      });
     } catch (e) {
       err = e;
     }
@@ -258,7 +280,7 @@ describe('configuration as data', () => {
     expect(USAGE).toMatch(/HERALD_RECEIVE_PORT \(default: 8080\)\n\s+port: port to listen on/);
   });
 
-  it('the defaults it fills in are the table\'s', () => {
+  it("the defaults it fills in are the table's", () => {
     const config = validateConfig(minimal);
     for (const v of Object.values(GATEWAY_VARIABLES)) {
       if (v.setting === null || v.default === undefined) continue;
@@ -268,12 +290,27 @@ describe('configuration as data', () => {
 
   it('is frozen all the way down, and every problem is listed at once', () => {
     const config = validateConfig(minimal);
-    for (const part of [config, config.destinations, config.destinations.crm, config.routes, config.routes[0], config.routes[0]!.events, config.retry, config.secrets]) {
+    for (const part of [
+      config,
+      config.destinations,
+      config.destinations.crm,
+      config.routes,
+      config.routes[0],
+      config.routes[0]!.events,
+      config.retry,
+      config.secrets,
+    ]) {
       expect(Object.isFrozen(part)).toBe(true);
     }
     let err: unknown;
     try {
-      loadConfig({ HERALD_RECEIVE_DESTINATIONS: '{', HERALD_RECEIVE_RETRY: 'x', HERALD_RECEIVE_PORT: '99999', HERALD_RECEIVE_SECRETS: secret, HERALD_RECEIVE_ROUTES: '[]' });
+      loadConfig({
+        HERALD_RECEIVE_DESTINATIONS: '{',
+        HERALD_RECEIVE_RETRY: 'x',
+        HERALD_RECEIVE_PORT: '99999',
+        HERALD_RECEIVE_SECRETS: secret,
+        HERALD_RECEIVE_ROUTES: '[]',
+      });
     } catch (e) {
       err = e;
     }

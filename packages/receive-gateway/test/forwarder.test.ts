@@ -50,7 +50,12 @@ describe('forwarder', () => {
     const inbox = openInbox(join(dir, `${uniqueName('f')}.db`));
     for (let i = 0; i < 50; i++) await inbox.accept({ webhookId: `m${i}`, eventType: 'x', body: '{}', destinations: ['mem'] });
     const mem = memoryDestination();
-    const forwarder = startForwarder({ inbox, destinations: new Map([['mem', mem]]), retry: { initialDelayMs: 10, maxDelayMs: 10, maxAttempts: 5 }, concurrency: 3 });
+    const forwarder = startForwarder({
+      inbox,
+      destinations: new Map([['mem', mem]]),
+      retry: { initialDelayMs: 10, maxDelayMs: 10, maxAttempts: 5 },
+      concurrency: 3,
+    });
     await waitFor('all done', () => inbox.deliveries().every((d) => d.status === 'done'));
     await forwarder.stop();
     expect(mem.sent.map((m) => m.webhookId).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`).sort());
@@ -62,7 +67,12 @@ describe('forwarder', () => {
     await inbox.accept({ webhookId: 'gone', eventType: 'x', body: '{}', destinations: ['removed'] });
     await inbox.accept({ webhookId: 'kept', eventType: 'x', body: '{}', destinations: ['mem'] });
     const mem = memoryDestination();
-    const forwarder = startForwarder({ inbox, destinations: new Map([['mem', mem]]), retry: { initialDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 }, concurrency: 2 });
+    const forwarder = startForwarder({
+      inbox,
+      destinations: new Map([['mem', mem]]),
+      retry: { initialDelayMs: 1, maxDelayMs: 1, maxAttempts: 2 },
+      concurrency: 2,
+    });
     await waitFor('both finished', () => inbox.deliveries().every((d) => d.status !== 'pending'));
     await forwarder.stop();
     const rows = Object.fromEntries(inbox.deliveries().map((d) => [d.destination, d]));
@@ -83,7 +93,12 @@ describe('forwarder', () => {
       send: () => {
         running++;
         most = Math.max(most, running);
-        return new Promise<void>((resolve) => gates.push(() => { running--; resolve(); }));
+        return new Promise<void>((resolve) =>
+          gates.push(() => {
+            running--;
+            resolve();
+          }),
+        );
       },
       close: async () => undefined,
     };

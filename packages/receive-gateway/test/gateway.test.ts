@@ -69,7 +69,11 @@ describe('herald-receive gateway', () => {
       const res = await postSigned(gateway.url, JSON.stringify(encryptEnvelope(plain as never, key)), secret);
       expect(res).toEqual({ status: 200, body: { ok: true } });
     }
-    const stranger = await postSigned(gateway.url, JSON.stringify(encryptEnvelope(envelope('point.balance.updated') as never, generateEncryptionKey())), secret);
+    const stranger = await postSigned(
+      gateway.url,
+      JSON.stringify(encryptEnvelope(envelope('point.balance.updated') as never, generateEncryptionKey())),
+      secret,
+    );
     expect(stranger.status).toBe(400);
     await waitFor('both forwards', () => sink.received.length === 2);
     expect(sink.received.every((r) => (r.body as { isEncrypted: boolean }).isEncrypted === false)).toBe(true);
@@ -192,41 +196,63 @@ describe('herald-receive gateway', () => {
     // contact.deleted routes to both sinks: a bad request that slipped through would show at either.
     const bad = () => envelope('contact.deleted');
     const cases: [string, number, string, (url: string, id: string) => Promise<PostResult>][] = [
-      ['missing headers', 400, 'missing_headers', async (url) => {
-        const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bad()) });
-        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-      }],
-      ['a missing signature header (webhook-*)', 400, 'missing_headers', async (url, id) => {
-        const r = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(now()) },
-          body: JSON.stringify(bad()),
-        });
-        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-      }],
+      [
+        'missing headers',
+        400,
+        'missing_headers',
+        async (url) => {
+          const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bad()) });
+          return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+        },
+      ],
+      [
+        'a missing signature header (webhook-*)',
+        400,
+        'missing_headers',
+        async (url, id) => {
+          const r = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(now()) },
+            body: JSON.stringify(bad()),
+          });
+          return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+        },
+      ],
       ['a bad signature', 401, 'no_matching_signature', (url, id) => postSigned(url, JSON.stringify(bad()), generateSecret(), { id })],
       ['a stale signature', 401, 'timestamp_too_old', (url, id) => postSigned(url, JSON.stringify(bad()), secret, { id, timestamp: now() - 3600 })],
       ['a signature from the future', 401, 'timestamp_too_new', (url, id) => postSigned(url, JSON.stringify(bad()), secret, { id, timestamp: now() + 3600 })],
-      ['unreadable ciphertext', 400, 'invalid_ciphertext', (url, id) =>
-        postSigned(url, JSON.stringify({ ...bad(), isEncrypted: true, payload: 'bm90IGNpcGhlcnRleHQ' }), secret, { id })],
-      ['ciphertext under another key', 400, 'invalid_ciphertext', (url, id) =>
-        postSigned(url, JSON.stringify(encryptEnvelope(bad() as never, generateEncryptionKey())), secret, { id })],
+      [
+        'unreadable ciphertext',
+        400,
+        'invalid_ciphertext',
+        (url, id) => postSigned(url, JSON.stringify({ ...bad(), isEncrypted: true, payload: 'bm90IGNpcGhlcnRleHQ' }), secret, { id }),
+      ],
+      [
+        'ciphertext under another key',
+        400,
+        'invalid_ciphertext',
+        (url, id) => postSigned(url, JSON.stringify(encryptEnvelope(bad() as never, generateEncryptionKey())), secret, { id }),
+      ],
       ['a source IP outside the allowlist', 403, 'ip_not_allowed', (url, id) => postSigned(url, JSON.stringify(bad()), secret, { id })],
-      ['an oversized body', 413, 'payload_too_large', (url, id) =>
-        postSigned(url, JSON.stringify({ ...bad(), pad: 'x'.repeat(5000) }), secret, { id })],
-      ['an oversized body sent chunked, with no content-length', 413, 'payload_too_large', async (url, id) => {
-        const body = JSON.stringify({ ...bad(), pad: 'x'.repeat(5000) });
-        const headers = { 'content-type': 'application/json', ...signatureHeaders({ id, timestamp: now(), body, secrets: secret }) };
-        const bytes = Buffer.from(body);
-        const stream = new ReadableStream<Uint8Array>({
-          start(controller) {
-            for (let i = 0; i < bytes.length; i += 1000) controller.enqueue(bytes.subarray(i, i + 1000));
-            controller.close();
-          },
-        });
-        const r = await fetch(url, { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
-        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-      }],
+      ['an oversized body', 413, 'payload_too_large', (url, id) => postSigned(url, JSON.stringify({ ...bad(), pad: 'x'.repeat(5000) }), secret, { id })],
+      [
+        'an oversized body sent chunked, with no content-length',
+        413,
+        'payload_too_large',
+        async (url, id) => {
+          const body = JSON.stringify({ ...bad(), pad: 'x'.repeat(5000) });
+          const headers = { 'content-type': 'application/json', ...signatureHeaders({ id, timestamp: now(), body, secrets: secret }) };
+          const bytes = Buffer.from(body);
+          const stream = new ReadableStream<Uint8Array>({
+            start(controller) {
+              for (let i = 0; i < bytes.length; i += 1000) controller.enqueue(bytes.subarray(i, i + 1000));
+              controller.close();
+            },
+          });
+          const r = await fetch(url, { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
+          return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+        },
+      ],
       ['a body that is not an envelope', 400, 'invalid_envelope', (url, id) => postSigned(url, '{"hello":"world"}', secret, { id })],
     ];
 

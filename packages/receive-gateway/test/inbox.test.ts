@@ -24,7 +24,9 @@ describe('inbox', () => {
   it('keeps the traceparent an event arrived with, also in an inbox made before it had the column', async () => {
     const path = join(dir, `${uniqueName('old')}.db`);
     const old = new Database(path);
-    old.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, webhook_id TEXT NOT NULL UNIQUE, event_type TEXT NOT NULL, body TEXT NOT NULL, received_at INTEGER NOT NULL)');
+    old.exec(
+      'CREATE TABLE events (id INTEGER PRIMARY KEY, webhook_id TEXT NOT NULL UNIQUE, event_type TEXT NOT NULL, body TEXT NOT NULL, received_at INTEGER NOT NULL)',
+    );
     old.prepare("INSERT INTO events (webhook_id, event_type, body, received_at) VALUES ('msg_old', 'contact.deleted', '{}', 1)").run();
     old.close();
     const inbox = openInbox(path, () => 1000);

@@ -97,7 +97,10 @@ beforeAll(async () => {
   mkdirSync(project);
   const { stdout } = await run('npm', ['pack', ...PACKAGES.flatMap((p) => ['-w', p]), '--pack-destination', tarballs, '--json'], { cwd: root });
   packed = JSON.parse(stdout) as PackResult[];
-  for (const p of packed) p.integrity = `sha512-${createHash('sha512').update(readFileSync(join(tarballs, p.filename))).digest('base64')}`;
+  for (const p of packed)
+    p.integrity = `sha512-${createHash('sha512')
+      .update(readFileSync(join(tarballs, p.filename)))
+      .digest('base64')}`;
   const deps = Object.fromEntries(packed.map((p) => [p.name, `file:../tarballs/${p.filename}`]));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'herald-pack-check', private: true, type: 'module', dependencies: deps }));
   writeFileSync(join(project, 'package-lock.json'), JSON.stringify(projectLock(), null, 2));
@@ -115,7 +118,9 @@ describe('the packed packages, installed offline into an empty project', () => {
     expect(packed.map((p) => p.name).sort()).toEqual([...PACKAGES].sort());
     for (const p of packed) {
       const outside = p.files.map((f) => f.path).filter((f) => !f.startsWith('dist/'));
-      expect(outside.sort(), p.name).toEqual(p.name === '@herald/receive-gateway' ? ['README.md', 'bin/herald-receive.js', 'package.json'] : ['README.md', 'package.json']);
+      expect(outside.sort(), p.name).toEqual(
+        p.name === '@herald/receive-gateway' ? ['README.md', 'bin/herald-receive.js', 'package.json'] : ['README.md', 'package.json'],
+      );
       expect(p.files.some((f) => f.path === 'dist/index.js' || f.path === 'dist/index.d.ts')).toBe(true);
       expect(p.files.some((f) => /tsbuildinfo|\.test\./.test(f.path))).toBe(false);
     }
@@ -133,7 +138,10 @@ describe('the packed packages, installed offline into an empty project', () => {
     for (const name of ['@herald/engage', '@herald/receiver']) {
       // Anything optional would be an optional peer, never a dependency.
       const peers = Object.keys(manifestOf(name).peerDependencies ?? {});
-      expect(peers.every((p) => manifestOf(name).peerDependenciesMeta?.[p]?.optional === true), name).toBe(true);
+      expect(
+        peers.every((p) => manifestOf(name).peerDependenciesMeta?.[p]?.optional === true),
+        name,
+      ).toBe(true);
     }
   });
 

@@ -105,7 +105,11 @@ describe('herald-receive as a real process', () => {
 
       // The restarted process sent each event once: nothing was completed before the kill, and the
       // repeated id is one event.
-      expect(answered().map((r) => r.webhookId).sort()).toEqual([...ids].sort());
+      expect(
+        answered()
+          .map((r) => r.webhookId)
+          .sort(),
+      ).toEqual([...ids].sort());
       const inStream = (await redis.xrange(stream, '-', '+')).map(([, f]) => f[f.indexOf('id') + 1]);
       expect([...new Set(inStream)].sort()).toEqual([...ids].sort());
 

@@ -15,7 +15,11 @@ function bench(name, iterations, fn) {
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) fn(i);
   const ns = Number(process.hrtime.bigint() - start);
-  console.log(`${name.padEnd(44)} ${Math.round((iterations * 1e9) / ns).toLocaleString('en').padStart(10)} ops/s  ${(ns / iterations / 1000).toFixed(2)} µs/op`);
+  console.log(
+    `${name.padEnd(44)} ${Math.round((iterations * 1e9) / ns)
+      .toLocaleString('en')
+      .padStart(10)} ops/s  ${(ns / iterations / 1000).toFixed(2)} µs/op`,
+  );
 }
 
 const secret = generateSecret();

@@ -94,9 +94,7 @@ export type ClientIpResolver = (remoteAddress: string | undefined, headers: Head
  * an allowlist must then refuse.
  */
 export function createClientIpResolver(options: ClientIpOptions = {}): ClientIpResolver {
-  const trusted = isAllowlist(options.trustedProxies)
-    ? options.trustedProxies
-    : createIpAllowlist(options.trustedProxies ?? []);
+  const trusted = isAllowlist(options.trustedProxies) ? options.trustedProxies : createIpAllowlist(options.trustedProxies ?? []);
   const headerName = (options.header ?? 'x-forwarded-for').toLowerCase();
   return (remoteAddress, headers) => {
     let hop = normalizeIp(remoteAddress);

@@ -3,14 +3,7 @@
  * decrypt → route. Framework adapters only translate their request into `InboundRequest` and the
  * `ReceiverResponse` back, so every framework behaves the same.
  */
-import {
-  decryptEnvelope,
-  EngageError,
-  parseEncryptionKey,
-  parseEnvelope,
-  type EngageErrorCode,
-  type EngageKey,
-} from '@herald/engage';
+import { decryptEnvelope, EngageError, parseEncryptionKey, parseEnvelope, type EngageErrorCode, type EngageKey } from '@herald/engage';
 import { createMemoryDedupeStore, type DedupeStore } from './dedupe.js';
 import { WebhookVerificationError, type VerificationFailureReason } from './errors.js';
 import { getHeader, type HeadersLike } from './headers.js';
@@ -63,12 +56,7 @@ export interface InboundRequest {
   remoteAddress: string | undefined;
 }
 
-export type ReceiverErrorCode =
-  | VerificationFailureReason
-  | EngageErrorCode
-  | 'ip_not_allowed'
-  | 'payload_too_large'
-  | 'handler_failed';
+export type ReceiverErrorCode = VerificationFailureReason | EngageErrorCode | 'ip_not_allowed' | 'payload_too_large' | 'handler_failed';
 
 export interface ReceiverResponse {
   status: number;
@@ -133,16 +121,8 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const verifyOptions: VerifyOptions = { toleranceSeconds: options.toleranceSeconds, now: options.now };
   const verifier = createVerifier(toList(options.secrets), verifyOptions);
   // Parsed once, up front: a malformed key is a configuration error, not a per-request failure.
-  const keys =
-    options.encryptionKey === undefined
-      ? undefined
-      : toList(options.encryptionKey).map((k) => (typeof k === 'string' ? parseEncryptionKey(k) : k));
-  const allowlist =
-    options.allowlist === undefined
-      ? undefined
-      : isIpAllowlist(options.allowlist)
-        ? options.allowlist
-        : createIpAllowlist(options.allowlist);
+  const keys = options.encryptionKey === undefined ? undefined : toList(options.encryptionKey).map((k) => (typeof k === 'string' ? parseEncryptionKey(k) : k));
+  const allowlist = options.allowlist === undefined ? undefined : isIpAllowlist(options.allowlist) ? options.allowlist : createIpAllowlist(options.allowlist);
   const clientIp = createClientIpResolver({ trustedProxies: options.trustedProxies });
   const dedupe = options.dedupe === false ? undefined : (options.dedupe ?? createMemoryDedupeStore({ now: options.now }));
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -205,9 +185,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     const { id, timestamp, payload } = verified;
     const traceparent = getHeader(request.headers, 'traceparent');
     const { tracer } = options;
-    const result = tracer
-      ? traced(tracer, traceparent, id, (own) => process(id, timestamp, payload, own))
-      : process(id, timestamp, payload, traceparent);
+    const result = tracer ? traced(tracer, traceparent, id, (own) => process(id, timestamp, payload, own)) : process(id, timestamp, payload, traceparent);
     inFlight.set(verified.id, result);
     try {
       return await result;

@@ -18,10 +18,7 @@ export interface DeliveryContext {
   traceparent?: string | undefined;
 }
 
-export type EventHandler<T extends EngageEventType> = (
-  event: EngageEvent<T>,
-  context: DeliveryContext,
-) => unknown | Promise<unknown>;
+export type EventHandler<T extends EngageEventType> = (event: EngageEvent<T>, context: DeliveryContext) => unknown | Promise<unknown>;
 
 /** For event types this version does not know: the payload is untyped. */
 export type FallbackHandler = (event: UnknownEngageEnvelope, context: DeliveryContext) => unknown | Promise<unknown>;

@@ -95,13 +95,7 @@ function parseEntries(header: string): { v1: Buffer[]; v1a: Buffer[] } {
   return { v1, v1a };
 }
 
-function anySignatureMatches(
-  secrets: readonly ParsedSecret[],
-  id: string,
-  timestamp: number,
-  body: WebhookBody,
-  header: string,
-): boolean {
+function anySignatureMatches(secrets: readonly ParsedSecret[], id: string, timestamp: number, body: WebhookBody, header: string): boolean {
   const { v1, v1a } = parseEntries(header);
   let content: Buffer | undefined;
   for (const secret of secrets) {
@@ -136,12 +130,7 @@ function checkBody(rawBody: unknown): asserts rawBody is WebhookBody {
   }
 }
 
-function verifyWith(
-  secrets: readonly ParsedSecret[],
-  rawBody: WebhookBody,
-  headers: HeadersLike,
-  options: VerifyOptions | undefined,
-): VerifiedWebhook {
+function verifyWith(secrets: readonly ParsedSecret[], rawBody: WebhookBody, headers: HeadersLike, options: VerifyOptions | undefined): VerifiedWebhook {
   checkBody(rawBody);
   const h = readHeaders(headers);
   const timestamp = checkTimestamp(h.timestamp, options);
@@ -171,12 +160,7 @@ export function verifyWebhook(
 }
 
 /** Verifies a webhook and returns its parsed JSON payload. Throws `WebhookVerificationError`. */
-export function verify(
-  rawBody: WebhookBody,
-  headers: HeadersLike,
-  secrets: SecretInput | readonly SecretInput[],
-  options?: VerifyOptions,
-): unknown {
+export function verify(rawBody: WebhookBody, headers: HeadersLike, secrets: SecretInput | readonly SecretInput[], options?: VerifyOptions): unknown {
   return verifyWebhook(rawBody, headers, secrets, options).payload;
 }
 

@@ -27,9 +27,10 @@ const BODY = '{"eventId":"e1","eventType":"contact.deleted","isEncrypted":false,
 const opts = { now: () => T * 1000 };
 
 function digest(secret: string, id: string): Buffer {
-  return createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(`${id}.${T}.${BODY}`).digest();
+  return createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+    .update(`${id}.${T}.${BODY}`)
+    .digest();
 }
-
 
 describe('constant-time signature comparison', () => {
   beforeEach(() => {

@@ -134,7 +134,10 @@ describe('file dedupe store', () => {
     const path = freshPath();
     const c = clock();
     const store = await openFileDedupeStore({ path, ttlMs: 1000, now: c.now });
-    const lineCount = () => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').length;
+    const lineCount = () =>
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '').length;
     let most = 0;
     let round: string[] = [];
     for (let r = 0; r < 10; r++) {

@@ -34,7 +34,7 @@ describe('@herald/receiver dependencies', () => {
     }
   });
 
-  it('imports only node: built-ins, its own files, @herald/engage (and the optional peer\'s types)', () => {
+  it("imports only node: built-ins, its own files, @herald/engage (and the optional peer's types)", () => {
     const files = sources(join(root, 'src'));
     expect(files.length).toBeGreaterThan(10);
     const foreign: string[] = [];

@@ -53,9 +53,7 @@ describe('what sign produces, the official libraries verify', () => {
     const ts = String(Math.floor(timestamp.getTime() / 1000));
     for (const secret of [current, previous]) {
       expect(() => new SvixWebhook(secret).verify(BODY, { 'svix-id': id, 'svix-timestamp': ts, 'svix-signature': header })).not.toThrow();
-      expect(() =>
-        new StandardWebhook(secret).verify(BODY, { 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': header }),
-      ).not.toThrow();
+      expect(() => new StandardWebhook(secret).verify(BODY, { 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': header })).not.toThrow();
     }
   });
 

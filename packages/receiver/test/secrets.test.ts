@@ -1,22 +1,11 @@
 import { verify as edVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  generateKeyPair,
-  generateSecret,
-  parseSecret,
-  publicKeyOf,
-  sign,
-  signatureHeaders,
-  signedContent,
-  WebhookVerificationError,
-} from '../src/index.js';
+import { generateKeyPair, generateSecret, parseSecret, publicKeyOf, sign, signatureHeaders, signedContent, WebhookVerificationError } from '../src/index.js';
 import { reasonOf } from './helpers.js';
 
 // The key pair printed in the svix-server README (reference/svix.md §3).
-const SVIX_README_SECRET_KEY =
-  'whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg==';
+const SVIX_README_SECRET_KEY = 'whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg==';
 const SVIX_README_PUBLIC_KEY = 'whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=';
-
 
 describe('secrets', () => {
   it('derives the Svix README public key from its secret key', () => {
@@ -86,18 +75,12 @@ describe('sign', () => {
   it('signs a string body and its bytes identically', () => {
     const secret = generateSecret();
     const body = '{"name":"Åsa"}';
-    expect(sign({ id: 'm', timestamp: 5, body, secrets: secret })).toBe(
-      sign({ id: 'm', timestamp: 5, body: Buffer.from(body), secrets: secret }),
-    );
+    expect(sign({ id: 'm', timestamp: 5, body, secrets: secret })).toBe(sign({ id: 'm', timestamp: 5, body: Buffer.from(body), secrets: secret }));
   });
 
   it('builds svix-* headers by default and webhook-* on request', () => {
     const secret = generateSecret();
-    expect(Object.keys(signatureHeaders({ id: 'm', timestamp: 5, body: '{}', secrets: secret }))).toEqual([
-      'svix-id',
-      'svix-timestamp',
-      'svix-signature',
-    ]);
+    expect(Object.keys(signatureHeaders({ id: 'm', timestamp: 5, body: '{}', secrets: secret }))).toEqual(['svix-id', 'svix-timestamp', 'svix-signature']);
     expect(signatureHeaders({ id: 'm', timestamp: 5, body: '{}', secrets: secret, prefix: 'webhook' })['webhook-timestamp']).toBe('5');
   });
 });

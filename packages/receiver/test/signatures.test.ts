@@ -21,9 +21,7 @@ interface Negative {
   reason: string | null;
   expect?: 'accept';
 }
-const vectors: { positive: Positive[]; negative: Negative[] } = JSON.parse(
-  readFileSync(new URL('./vectors/signatures.json', import.meta.url), 'utf8'),
-);
+const vectors: { positive: Positive[]; negative: Negative[] } = JSON.parse(readFileSync(new URL('./vectors/signatures.json', import.meta.url), 'utf8'));
 
 // The vectors name reasons in prose; these are our stable codes for them.
 const REASONS: Record<string, VerificationFailureReason> = {
@@ -36,7 +34,6 @@ const REASONS: Record<string, VerificationFailureReason> = {
 function headersFor(id: string, timestamp: number, signature: string): Record<string, string> {
   return { 'svix-id': id, 'svix-timestamp': String(timestamp), 'svix-signature': signature };
 }
-
 
 describe('positive signature vectors', () => {
   it('has vectors', () => expect(vectors.positive.length).toBeGreaterThanOrEqual(3));
@@ -63,9 +60,7 @@ describe('negative signature vectors', () => {
       const body = n.body ?? base.body;
       const signature = n.signature ?? base.signature;
       const at = n.verifyAt ?? base.timestamp;
-      const outcome = reasonOf(() =>
-        verify(body, headersFor(id, base.timestamp, signature), base.secret, { now: () => at * 1000 }),
-      );
+      const outcome = reasonOf(() => verify(body, headersFor(id, base.timestamp, signature), base.secret, { now: () => at * 1000 }));
       if (n.expect === 'accept') {
         expect(outcome).toBe('accepted');
       } else {
@@ -78,9 +73,7 @@ describe('negative signature vectors', () => {
   it('accepts exactly at the ±300 s edges', () => {
     const v = vectors.positive[0];
     for (const at of [v.timestamp - 300, v.timestamp + 300]) {
-      expect(reasonOf(() => verify(v.body, headersFor(v.id, v.timestamp, v.signature), v.secret, { now: () => at * 1000 }))).toBe(
-        'accepted',
-      );
+      expect(reasonOf(() => verify(v.body, headersFor(v.id, v.timestamp, v.signature), v.secret, { now: () => at * 1000 }))).toBe('accepted');
     }
   });
 });

@@ -23,7 +23,6 @@ function headers(secrets: Parameters<typeof sign>[0]['secrets'], opts: { id?: st
   return { 'svix-id': id, 'svix-timestamp': String(ts), 'svix-signature': sign({ id, timestamp: ts, body: opts.body ?? BODY, secrets }) };
 }
 
-
 describe('verify: headers', () => {
   const secret = generateSecret();
   const h = headers(secret);
@@ -54,7 +53,11 @@ describe('verify: headers', () => {
     });
     const url = await listen(server);
     try {
-      await fetch(url, { method: 'POST', headers: { 'Svix-Id': h['svix-id'], 'Svix-Timestamp': h['svix-timestamp'], 'Svix-Signature': h['svix-signature'] }, body: BODY });
+      await fetch(url, {
+        method: 'POST',
+        headers: { 'Svix-Id': h['svix-id'], 'Svix-Timestamp': h['svix-timestamp'], 'Svix-Signature': h['svix-signature'] },
+        body: BODY,
+      });
     } finally {
       await close(server);
     }

@@ -339,12 +339,7 @@ describe('applications: concurrent writes and id order', () => {
     const taken = unique('taken');
     await createApp(h(), { uid: taken });
     const before = await count(h(), 'application');
-    const bodies = [
-      { name: 'ok 1', uid: unique('ok') },
-      { name: 'dup', uid: taken },
-      { name: 'ok 2', uid: unique('ok') },
-      { name: 'ok 3' },
-    ];
+    const bodies = [{ name: 'ok 1', uid: unique('ok') }, { name: 'dup', uid: taken }, { name: 'ok 2', uid: unique('ok') }, { name: 'ok 3' }];
     const rs = await Promise.all(bodies.map((body) => h().inject('POST', '/api/v1/app', { body })));
     expect(rs.map((r) => r.status)).toEqual([201, 409, 201, 201]);
     expect(await count(h(), 'application')).toBe(before + 3);

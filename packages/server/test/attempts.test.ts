@@ -7,8 +7,17 @@ import { Clock, HOUR, idRe, listAll, MINUTE, SECOND, useInProcess } from './help
 import { rawRun } from './helpers/rows.js';
 
 const ATTEMPT_FIELDS = [
-  'endpointId', 'id', 'msgId', 'response', 'responseDurationMs', 'responseStatusCode', 'status', 'statusText', 'timestamp',
-  'triggerType', 'url',
+  'endpointId',
+  'id',
+  'msgId',
+  'response',
+  'responseDurationMs',
+  'responseStatusCode',
+  'status',
+  'statusText',
+  'timestamp',
+  'triggerType',
+  'url',
 ];
 
 describe('attempts: empty pages', () => {
@@ -62,7 +71,7 @@ describe('attempts: lists, filters, get, expunge', () => {
     [0, 204],
   ];
 
-  it('lists an endpoint\'s attempts newest first, paging to done with every attempt once', async () => {
+  it("lists an endpoint's attempts newest first, paging to done with every attempt once", async () => {
     app = (await createApp(h())).id;
     ep = (await createEndpoint(h(), app)).id;
     ep2 = (await createEndpoint(h(), app)).id;
@@ -123,7 +132,7 @@ describe('attempts: lists, filters, get, expunge', () => {
     expect((await h().inject('GET', `/api/v1/app/${app}/attempt/endpoint/${ep}?status_code_class=250`)).status).toBe(422);
   });
 
-  it('lists a message\'s attempts, optionally for one endpoint', async () => {
+  it("lists a message's attempts, optionally for one endpoint", async () => {
     const all = (await listAll(h(), `/api/v1/app/${app}/attempt/msg/${msg}`)).items;
     expect(all).toHaveLength(7);
     const one = (await listAll(h(), `/api/v1/app/${app}/attempt/msg/${msg}?endpoint_id=${ep2}`)).items;
@@ -135,7 +144,7 @@ describe('attempts: lists, filters, get, expunge', () => {
     expect(r.json.data[0].response).toBe('{}');
   });
 
-  it('gets one attempt; another message\'s path or an unknown id is 404', async () => {
+  it("gets one attempt; another message's path or an unknown id is 404", async () => {
     const r = await h().inject('GET', `/api/v1/app/${app}/msg/${msg}/attempt/${ids[0]}`);
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ id: ids[0], msgId: msg, status: 2, statusText: 'fail', responseStatusCode: 500, response: 'body 500' });
@@ -151,7 +160,7 @@ describe('attempts: lists, filters, get, expunge', () => {
     expect((await listAll(h(), `/api/v1/app/${app}/attempt/msg/evt-attempts`)).items.map((x) => x.id)).toEqual([a]);
   });
 
-  it('expunging an attempt\'s content answers 204 and the response reads EXPUNGED', async () => {
+  it("expunging an attempt's content answers 204 and the response reads EXPUNGED", async () => {
     const del = await h().inject('DELETE', `/api/v1/app/${app}/msg/${msg}/attempt/${ids[1]}/content`);
     expect(del.status).toBe(204);
     expect((await h().inject('GET', `/api/v1/app/${app}/msg/${msg}/attempt/${ids[1]}`)).json.response).toBe('EXPUNGED');
@@ -252,7 +261,7 @@ describe('attempts: resend and delivery state', () => {
     expect(paged.pages).toHaveLength(3);
   });
 
-  it('list-attempted-destinations shows each endpoint with the message\'s delivery status there', async () => {
+  it("list-attempted-destinations shows each endpoint with the message's delivery status there", async () => {
     const a3 = (await createApp(h())).id;
     const ok = (await createEndpoint(h(), a3, { url: 'https://ok.example.com' })).id;
     const bad = (await createEndpoint(h(), a3, { url: 'https://bad.example.com' })).id;

@@ -45,11 +45,7 @@ interface Target {
 }
 
 function fill(path: string, t: Target): string {
-  return path
-    .replace('{app_id}', t.app)
-    .replace('{endpoint_id}', t.endpoint)
-    .replace('{msg_id}', t.msg)
-    .replace('{attempt_id}', t.attempt);
+  return path.replace('{app_id}', t.app).replace('{endpoint_id}', t.endpoint).replace('{msg_id}', t.msg).replace('{attempt_id}', t.attempt);
 }
 
 async function makeTarget(h: InProcess): Promise<Target> {
@@ -227,7 +223,7 @@ describe('auth: portal tokens are scoped to their application', () => {
     expect((await h().inject('GET', '/api/v1/app/no-such-uid/endpoint', { token })).status).toBe(403);
   });
 
-  it('resources of another application are not reachable through the token\'s own application', async () => {
+  it("resources of another application are not reachable through the token's own application", async () => {
     expect((await h().inject('GET', `/api/v1/app/${mine.app}/endpoint/${theirs.endpoint}`, { token })).status).toBe(404);
     expect((await h().inject('GET', `/api/v1/app/${mine.app}/msg/${theirs.msg}`, { token })).status).toBe(404);
     expect((await h().inject('GET', `/api/v1/app/${mine.app}/endpoint/${theirs.endpoint}/secret`, { token })).status).toBe(404);

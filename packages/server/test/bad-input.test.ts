@@ -45,9 +45,15 @@ describe('bad input: bodies', () => {
     }
     expect({ types: await count(h(), 'event_type'), messages: await count(h(), 'message') }).toEqual(before);
     // 128 levels in all is fine.
-    const ok = await h().inject('POST', `/api/v1/app/${app}/msg`, { raw: `{"eventType":"deep.ok","payload":${nest(127)}}`, headers: { 'content-type': 'application/json' } });
+    const ok = await h().inject('POST', `/api/v1/app/${app}/msg`, {
+      raw: `{"eventType":"deep.ok","payload":${nest(127)}}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(ok.status).toBe(202);
-    const et = await h().inject('POST', '/api/v1/event-type', { raw: `{"name":"deep.ok","description":"d","schemas":${nest(127)}}`, headers: { 'content-type': 'application/json' } });
+    const et = await h().inject('POST', '/api/v1/event-type', {
+      raw: `{"name":"deep.ok","description":"d","schemas":${nest(127)}}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(et.status).toBe(201);
   });
 
@@ -154,7 +160,7 @@ describe('bad input: unknown ids and paths', () => {
     const app = (await createApp(h())).id;
     const ep = (await createEndpoint(h(), app)).id;
     const msg = (await sendMessage(h(), app)).id;
-    const urls: [('GET' | 'DELETE' | 'PATCH' | 'POST'), string, unknown?][] = [
+    const urls: ['GET' | 'DELETE' | 'PATCH' | 'POST', string, unknown?][] = [
       ['GET', '/api/v1/app/app_2aVHbyVjDtmnqf4k3nwCrUnPwQe'],
       ['GET', '/api/v1/app/unknown-uid'],
       ['DELETE', '/api/v1/app/unknown-uid'],
@@ -225,7 +231,11 @@ describe('bad input: every error has the documented shape', () => {
         status: 413,
         run: () => h().inject('POST', `/api/v1/app/${app}/msg`, { body: { eventType: 'x', payload: { b: 'x'.repeat(3 * 1024 * 1024) } } }),
       },
-      { what: 'not json', status: 415, run: () => h().inject('POST', '/api/v1/app', { raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }) },
+      {
+        what: 'not json',
+        status: 415,
+        run: () => h().inject('POST', '/api/v1/app', { raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      },
       { what: 'validation', status: 422, run: () => h().inject('POST', '/api/v1/app', { body: {} }) },
       { what: 'bad json', status: 422, run: () => h().inject('POST', '/api/v1/app', { raw: '{', headers: { 'content-type': 'application/json' } }) },
       {

@@ -9,19 +9,24 @@ import { assertBuilt, REPO_ROOT, runCli } from './helpers/cli.js';
 beforeAll(() => assertBuilt());
 
 const latest = (dialect: string) =>
-  Math.max(...readdirSync(join(REPO_ROOT, 'packages/server/migrations', dialect)).map((f) => Number(f.slice(0, 3))).filter(Number.isFinite));
+  Math.max(
+    ...readdirSync(join(REPO_ROOT, 'packages/server/migrations', dialect))
+      .map((f) => Number(f.slice(0, 3)))
+      .filter(Number.isFinite),
+  );
 
 describe('cli: commands and help', () => {
-  it.each([['frobnicate'], ['frobnicate', '--help'], ['frobnicate', '-h'], ['frobnicate', '--no-dispatch'], ['frobnicate', 'serve']].map((a) => [a.join(' '), a] as const))(
-    '`herald %s` is an unknown command: exit 2, says so on stderr, prints nothing on stdout',
-    async (_title, argv) => {
-      const r = await runCli([...argv], {});
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain("unknown command 'frobnicate'");
-      expect(r.stderr).toContain('serve');
-      expect(r.stdout).toBe('');
-    },
-  );
+  it.each(
+    [['frobnicate'], ['frobnicate', '--help'], ['frobnicate', '-h'], ['frobnicate', '--no-dispatch'], ['frobnicate', 'serve']].map(
+      (a) => [a.join(' '), a] as const,
+    ),
+  )('`herald %s` is an unknown command: exit 2, says so on stderr, prints nothing on stdout', async (_title, argv) => {
+    const r = await runCli([...argv], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+    expect(r.stderr).toContain('serve');
+    expect(r.stdout).toBe('');
+  });
 
   it('every command answers --help (and -h, and `herald help <command>`) with its own usage and options, exit 0', async () => {
     for (const name of Object.keys(COMMANDS)) {

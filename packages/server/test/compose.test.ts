@@ -29,9 +29,7 @@ const instructions = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8')
   });
 const finalStage = instructions.slice(instructions.map((i) => i.op).lastIndexOf('FROM'));
 const of = (op: string) => finalStage.filter((i) => i.op === op).map((i) => i.args);
-const imageEnv: Record<string, string> = Object.fromEntries(
-  of('ENV').flatMap((a) => [...a.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])),
-);
+const imageEnv: Record<string, string> = Object.fromEntries(of('ENV').flatMap((a) => [...a.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])));
 
 /** `${VAR:-default}` as compose substitutes it with nothing set. */
 const substitute = (v: string) => String(v).replace(/\$\{\w+:-([^}]*)\}/g, '$1');
@@ -55,7 +53,11 @@ describe('compose.yaml', () => {
     for (const [name, s] of herald) {
       const [cmd, ...flags] = s.command as string[];
       expect(Object.keys(COMMANDS), name).toContain(cmd);
-      for (const f of flags) expect(Object.keys(COMMANDS[cmd!]!.options ?? {}).map((o) => `--${o}`), `${name} ${f}`).toContain(f);
+      for (const f of flags)
+        expect(
+          Object.keys(COMMANDS[cmd!]!.options ?? {}).map((o) => `--${o}`),
+          `${name} ${f}`,
+        ).toContain(f);
     }
   });
 

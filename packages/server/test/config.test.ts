@@ -40,13 +40,22 @@ describe('config', () => {
     expect(load({}).tracing).toBeNull();
     expect(load({ OTEL_SERVICE_NAME: 'herald' }).tracing).toBeNull();
     expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({ exporter: 'proto' });
-    expect(load({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing).toEqual({ exporter: 'json' });
-    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }).tracing).toEqual({ exporter: 'proto' });
+    expect(load({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing).toEqual({
+      exporter: 'json',
+    });
+    expect(
+      load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' })
+        .tracing,
+    ).toEqual({ exporter: 'proto' });
     expect(load({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing).toEqual({ exporter: 'proto' });
     expect(load({ OTEL_TRACES_EXPORTER: 'console' }).tracing).toEqual({ exporter: 'console' });
     expect(load({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracing).toBeNull();
     expect(load({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracing).toBeNull();
-    refuses({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL', /http\/protobuf or http\/json/);
+    refuses(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      /http\/protobuf or http\/json/,
+    );
     refuses({ OTEL_TRACES_EXPORTER: 'zipkin' }, 'OTEL_TRACES_EXPORTER', /otlp, console or none/);
   });
 
@@ -65,7 +74,11 @@ describe('config', () => {
   it('reads the circuit breaker: failures (0 = off), a cool-down and its ceiling', () => {
     expect(loadConfig({}).delivery.circuit).toEqual({ failures: 5, cooldownMs: 30_000, maxCooldownMs: 600_000 });
     expect(loadConfig({ HERALD_CIRCUIT_FAILURES: '0' }).delivery.circuit.failures).toBe(0);
-    expect(loadConfig({ HERALD_CIRCUIT_COOLDOWN: '2s', HERALD_CIRCUIT_MAX_COOLDOWN: '1m' }).delivery.circuit).toEqual({ failures: 5, cooldownMs: 2000, maxCooldownMs: 60_000 });
+    expect(loadConfig({ HERALD_CIRCUIT_COOLDOWN: '2s', HERALD_CIRCUIT_MAX_COOLDOWN: '1m' }).delivery.circuit).toEqual({
+      failures: 5,
+      cooldownMs: 2000,
+      maxCooldownMs: 60_000,
+    });
     // A first cool-down past the default ceiling raises the ceiling; one set lower is refused.
     expect(loadConfig({ HERALD_CIRCUIT_COOLDOWN: '1h' }).delivery.circuit.maxCooldownMs).toBe(3_600_000);
     expect(() => loadConfig({ HERALD_CIRCUIT_COOLDOWN: '1h', HERALD_CIRCUIT_MAX_COOLDOWN: '10m' })).toThrow(/HERALD_CIRCUIT_MAX_COOLDOWN/);
@@ -91,7 +104,7 @@ describe('config', () => {
     refuses({ HERALD_DATABASE_URL: 'mysql://x' }, 'HERALD_DATABASE_URL', /sqlite:.*postgres/);
     refuses({ HERALD_OPERATIONAL_APP: 'app_x' }, 'HERALD_OPERATIONAL_APP', /uid/);
     refuses({ HERALD_DISPATCH_CONCURRENCY: '0' }, 'HERALD_DISPATCH_CONCURRENCY', /1 to 10000/);
-    refuses({ HERALD_PORTAL_FRAME_ANCESTORS: "https://a.example; script-src *" }, 'HERALD_PORTAL_FRAME_ANCESTORS', /not an origin/);
+    refuses({ HERALD_PORTAL_FRAME_ANCESTORS: 'https://a.example; script-src *' }, 'HERALD_PORTAL_FRAME_ANCESTORS', /not an origin/);
     refuses({ HERALD_PORTAL_FRAME_ANCESTORS: 'https://a.example/admin' }, 'HERALD_PORTAL_FRAME_ANCESTORS', /not an origin/);
   });
 
@@ -125,8 +138,10 @@ describe('config: egress', () => {
       extraCaCerts: null,
     });
     expect(load({}).egress).toEqual({ addresses: [], proxy: null, noProxy: [], publishedSourceIps: [], extraCaCerts: null });
-    expect(load({ HERALD_EGRESS_ADDRESSES: '10.0.0.5', HERALD_PUBLISHED_SOURCE_IPS: '203.0.113.7,198.51.100.0/28' }).egress.publishedSourceIps)
-      .toEqual(['203.0.113.7', '198.51.100.0/28']);
+    expect(load({ HERALD_EGRESS_ADDRESSES: '10.0.0.5', HERALD_PUBLISHED_SOURCE_IPS: '203.0.113.7,198.51.100.0/28' }).egress.publishedSourceIps).toEqual([
+      '203.0.113.7',
+      '198.51.100.0/28',
+    ]);
     expect(load({ HERALD_EGRESS_PROXY: 'socks5://127.0.0.1:1080' }).egress.proxy).toBe('socks5://127.0.0.1:1080');
   });
 
@@ -164,7 +179,14 @@ describe('config: as data', () => {
   it('lists every problem at once, each naming its variable', () => {
     let err: unknown;
     try {
-      load({ HERALD_PORT: 'abc', HERALD_LOG_LEVEL: 'loud', HERALD_DELIVERY_TIMEOUT: '10m', HERALD_EGRESS_ADDRESSES: 'eth0', HERALD_API_RATE_LIMIT: 'off', HERALD_API_RATE_BURST: '5' });
+      load({
+        HERALD_PORT: 'abc',
+        HERALD_LOG_LEVEL: 'loud',
+        HERALD_DELIVERY_TIMEOUT: '10m',
+        HERALD_EGRESS_ADDRESSES: 'eth0',
+        HERALD_API_RATE_LIMIT: 'off',
+        HERALD_API_RATE_BURST: '5',
+      });
     } catch (e) {
       err = e;
     }
@@ -183,7 +205,20 @@ describe('config: as data', () => {
 
   it('is frozen all the way down', () => {
     const c = load({ HERALD_EGRESS_ADDRESSES: '127.0.0.2', HERALD_MASTER_KEY_PREVIOUS: 'a'.repeat(64) });
-    for (const part of [c, c.database, c.http, c.delivery, c.delivery.retryScheduleMs, c.delivery.signatureHeaders, c.egress, c.egress.addresses, c.apiRateLimit, c.apiRateLimit.portal, c.retention, c.previousMasterKeys]) {
+    for (const part of [
+      c,
+      c.database,
+      c.http,
+      c.delivery,
+      c.delivery.retryScheduleMs,
+      c.delivery.signatureHeaders,
+      c.egress,
+      c.egress.addresses,
+      c.apiRateLimit,
+      c.apiRateLimit.portal,
+      c.retention,
+      c.previousMasterKeys,
+    ]) {
       expect(Object.isFrozen(part)).toBe(true);
     }
     expect(() => (c.delivery.retryScheduleMs as number[]).push(1)).toThrow(TypeError);

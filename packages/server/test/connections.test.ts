@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHerald, type HeraldProcess } from './helpers/herald-process.js';
 
 function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number(line.replace(/\D+/g, '')) * 1024;
 }
 
@@ -31,10 +33,12 @@ function open(port: number): Promise<Conn> {
     let done = false;
     socket.on('data', (d) => (out += d.toString('latin1')));
     socket.on('error', () => undefined);
-    const closed = new Promise<void>((r) => socket.once('close', () => {
-      done = true;
-      r();
-    }));
+    const closed = new Promise<void>((r) =>
+      socket.once('close', () => {
+        done = true;
+        r();
+      }),
+    );
     socket.once('connect', () => resolve({ socket, received: () => out, closed, isClosed: () => done }));
     socket.once('error', reject);
   });
@@ -83,7 +87,9 @@ describe('connections cannot pin the server', () => {
     const conns: Conn[] = [];
     for (let i = 0; i < 20; i++) {
       const c = await open(h.port);
-      c.socket.write(`POST /api/v1/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-the-token-${i}\r\nContent-Type: application/json\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`);
+      c.socket.write(
+        `POST /api/v1/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-the-token-${i}\r\nContent-Type: application/json\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`,
+      );
       conns.push(c);
     }
     await vi.waitFor(() => expect(conns.filter((c) => c.isClosed()).length).toBe(20), { timeout: 30_000, interval: 100 });
@@ -96,7 +102,9 @@ describe('connections cannot pin the server', () => {
 
   it('an authenticated body that stops arriving is cut by HERALD_REQUEST_TIMEOUT with a 408 in Herald shape', async () => {
     const c = await open(h.port);
-    c.socket.write(`POST /api/v1/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name":`);
+    c.socket.write(
+      `POST /api/v1/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name":`,
+    );
     // Keep trickling so the idle timeout is not what ends it.
     const drip = setInterval(() => c.socket.write(' '), 300);
     try {
@@ -135,7 +143,9 @@ describe('graceful shutdown', () => {
       keepAlive.socket.write(`GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n`);
       await vi.waitFor(() => expect(keepAlive.received()).toMatch(/^HTTP\/1\.1 204 /), { timeout: 10_000 });
       const halfSent = await open(h.port);
-      halfSent.socket.write(`POST /api/v1/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`);
+      halfSent.socket.write(
+        `POST /api/v1/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`,
+      );
       expect(await apiAnswers(h)).toBe(200);
       h.kill('SIGTERM');
       // Grace 2 s; the bound below is generous (the machine is shared), it is not a measurement.

@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { useInProcess, type Method } from './helpers/inproc.js';
 
-const CONTRACT = JSON.parse(
-  readFileSync(new URL('../contract/svix-openapi.json', import.meta.url), 'utf8'),
-) as { paths: Record<string, Record<string, unknown>> };
+const CONTRACT = JSON.parse(readFileSync(new URL('../contract/svix-openapi.json', import.meta.url), 'utf8')) as {
+  paths: Record<string, Record<string, unknown>>;
+};
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head'];
 const OPERATIONS = Object.entries(CONTRACT.paths).flatMap(([path, item]) =>
@@ -31,8 +31,7 @@ function fill(path: string): string {
   });
 }
 
-const isRouterMiss = (status: number, json: any) =>
-  status === 404 && typeof json?.detail === 'string' && json.detail.startsWith('No route for');
+const isRouterMiss = (status: number, json: any) => status === 404 && typeof json?.detail === 'string' && json.detail.startsWith('No route for');
 
 describe('contract: routing', () => {
   const h = useInProcess();
@@ -78,7 +77,7 @@ describe('contract: routing', () => {
 describe('contract: OpenAPI document and docs page', () => {
   const h = useInProcess();
 
-  it('GET /api/v1/openapi.json serves Herald\'s document with every contract path', async () => {
+  it("GET /api/v1/openapi.json serves Herald's document with every contract path", async () => {
     const r = await h().inject('GET', '/api/v1/openapi.json', { token: null });
     expect(r.status).toBe(200);
     expect(String(r.headers['content-type'])).toContain('application/json');

@@ -32,8 +32,18 @@ describe('destinations and polling endpoints', () => {
     const et = (await createEventType(h())).name;
     const d = await create(app, { uid: 'pull-a', eventTypes: [et], metadata: { team: 'x' } });
     expect(d).toMatchObject({
-      type: 'pollingEndpoint', config: {}, uid: 'pull-a', status: 'enabled', eventTypes: [et], metadata: { team: 'x' },
-      batchSize: 100, maxWaitSecs: 0, failureReason: null, nextRetryAt: null, expiresAt: null, leaseSecs: null,
+      type: 'pollingEndpoint',
+      config: {},
+      uid: 'pull-a',
+      status: 'enabled',
+      eventTypes: [et],
+      metadata: { team: 'x' },
+      batchSize: 100,
+      maxWaitSecs: 0,
+      failureReason: null,
+      nextRetryAt: null,
+      expiresAt: null,
+      leaseSecs: null,
     });
     expect(d.id).toMatch(idRe('dest_'));
     expect(typeof d.currentIterator).toBe('string');
@@ -199,12 +209,17 @@ describe('destinations and polling endpoints', () => {
     expect(denied.status).toBe(403);
   });
 
-  it('documents the routes: Svix\'s as Svix has them, Herald\'s additions marked', async () => {
+  it("documents the routes: Svix's as Svix has them, Herald's additions marked", async () => {
     const doc = (await h().inject('GET', '/api/v1/openapi.json', { token: null })).json;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining([
-      '/api/v1/app/{app_id}/destination', '/api/v1/app/{app_id}/destination/{destination_id}', '/api/v1/app/{app_id}/poller/{sink_id}',
-      '/api/v1/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}', '/api/v1/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}/seek',
-    ]));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/app/{app_id}/destination',
+        '/api/v1/app/{app_id}/destination/{destination_id}',
+        '/api/v1/app/{app_id}/poller/{sink_id}',
+        '/api/v1/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}',
+        '/api/v1/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}/seek',
+      ]),
+    );
     expect(doc.paths['/api/v1/app/{app_id}/destination/{destination_id}/attempt'].post.description).toMatch(/^Herald:/);
     expect(doc.components.schemas.DestinationIn.properties.leaseSecs.description).toMatch(/^Herald:/);
     const consumerParams = doc.paths['/api/v1/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}'].get.parameters;

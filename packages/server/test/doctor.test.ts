@@ -57,7 +57,9 @@ describe('doctor on the embedded store', () => {
     const wrong = randomBytes(32).toString('hex');
     const r = await doctor({ HERALD_DATA_DIR: dataDir, HERALD_MASTER_KEY: wrong });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/FAIL +master key: (\d+) of \1 sealed values sampled cannot be opened .*HERALD_MASTER_KEY environment variable.*sealed under key id [0-9a-f]{8}/);
+    expect(r.stdout).toMatch(
+      /FAIL +master key: (\d+) of \1 sealed values sampled cannot be opened .*HERALD_MASTER_KEY environment variable.*sealed under key id [0-9a-f]{8}/,
+    );
     expect(r.stdout).toMatch(/put back the master key in force when it was written/);
     expect(r.stdout).not.toContain(wrong);
     expect(r.stdout).toMatch(/1 problem\(s\) to fix/);

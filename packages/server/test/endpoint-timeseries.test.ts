@@ -33,7 +33,11 @@ describe('endpoint timeseries', () => {
     const at = (iso: string) => b.find((x) => x.start === iso);
     expect(t).toBe(Date.parse('2026-01-01T05:30:00Z'));
     expect(at('2026-01-01T05:00:00.000Z')).toEqual({
-      start: '2026-01-01T05:00:00.000Z', succeeded: 2, failed: 1, p50Ms: 200, p95Ms: 300,
+      start: '2026-01-01T05:00:00.000Z',
+      succeeded: 2,
+      failed: 1,
+      p50Ms: 200,
+      p95Ms: 300,
     });
     expect(at('2026-01-01T06:00:00.000Z')).toEqual({ start: '2026-01-01T06:00:00.000Z', succeeded: 1, failed: 0, p50Ms: 50, p95Ms: 50 });
     expect(at('2026-01-01T07:00:00.000Z')).toEqual({ start: '2026-01-01T07:00:00.000Z', succeeded: 0, failed: 0, p50Ms: null, p95Ms: null });
@@ -45,9 +49,7 @@ describe('endpoint timeseries', () => {
     expect(r.json.buckets).toHaveLength(14);
     expect(r.json.buckets.at(-1)).toEqual({ start: '2026-01-01T00:00:00.000Z', succeeded: 3, failed: 1, p50Ms: 100, p95Ms: 300 });
     const w = await h().inject('GET', url('?bucket=day&since=2025-12-30T12:00:00Z&until=2026-01-01T01:00:00Z'));
-    expect(w.json.buckets.map((x: { start: string }) => x.start)).toEqual([
-      '2025-12-30T00:00:00.000Z', '2025-12-31T00:00:00.000Z', '2026-01-01T00:00:00.000Z',
-    ]);
+    expect(w.json.buckets.map((x: { start: string }) => x.start)).toEqual(['2025-12-30T00:00:00.000Z', '2025-12-31T00:00:00.000Z', '2026-01-01T00:00:00.000Z']);
     // Until 01:00 leaves every attempt (05:31 on) out of the window.
     expect(w.json.buckets.every((x: { succeeded: number; failed: number }) => x.succeeded + x.failed === 0)).toBe(true);
   });

@@ -349,7 +349,9 @@ describe('endpoints: custom headers', () => {
 
   it('header names are case-insensitive: PATCH replaces or removes whatever spelling is stored; sensitivity ignores case', async () => {
     const ep = await createEndpoint(h(), app);
-    await h().inject('PUT', `/api/v1/app/${app}/endpoint/${ep.id}/headers`, { body: { headers: { 'X-Tenant': 'a', 'X-Gone': 'g', authorization: 'Bearer s3cret' } } });
+    await h().inject('PUT', `/api/v1/app/${app}/endpoint/${ep.id}/headers`, {
+      body: { headers: { 'X-Tenant': 'a', 'X-Gone': 'g', authorization: 'Bearer s3cret' } },
+    });
     const r = await h().inject('PATCH', `/api/v1/app/${app}/endpoint/${ep.id}/headers`, { body: { headers: { 'x-tenant': 'b', 'x-gone': null } } });
     expect(r.status).toBe(204);
     const got = (await h().inject('GET', `/api/v1/app/${app}/endpoint/${ep.id}/headers`)).json;
@@ -397,7 +399,7 @@ describe('endpoints: stats, recover, channels, list order', () => {
   const h = useInProcess({ now: clock.now });
   let app: string;
 
-  it('stats has {success, pending, sending, fail, canceled} and counts this endpoint\'s deliveries', async () => {
+  it("stats has {success, pending, sending, fail, canceled} and counts this endpoint's deliveries", async () => {
     app = (await createApp(h())).id;
     const ep = await createEndpoint(h(), app);
     const empty = await h().inject('GET', `/api/v1/app/${app}/endpoint/${ep.id}/stats`);
@@ -438,7 +440,7 @@ describe('endpoints: stats, recover, channels, list order', () => {
     expect(r.json.updatedAt).toBe(new Date(clock.t).toISOString());
   });
 
-  it('recover makes the endpoint\'s failed deliveries in the window due again as manual ones', async () => {
+  it("recover makes the endpoint's failed deliveries in the window due again as manual ones", async () => {
     const ep = await createEndpoint(h(), app);
     const msg = await sendMessage(h(), app);
     await rawRun(h(), 'UPDATE delivery_task SET status = 2, next_attempt_at = NULL WHERE msg_id = ? AND endpoint_id = ?', [msg.id, ep.id]);

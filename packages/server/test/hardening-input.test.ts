@@ -135,7 +135,10 @@ describe.each(STORES)('hostile text and numbers on %s', (database) => {
 
   it('endpoint header values the HTTP client would refuse are a 422 at the API', async () => {
     for (const value of ['a\u0001b', 'a\u007fb', '\u65e5\u672c', 'x\u0000', 'a\rb']) {
-      for (const [method, url] of [['POST', `/api/v1/app/${app}/endpoint`], ['PATCH', `/api/v1/app/${app}/endpoint/${ep}/headers`]] as const) {
+      for (const [method, url] of [
+        ['POST', `/api/v1/app/${app}/endpoint`],
+        ['PATCH', `/api/v1/app/${app}/endpoint/${ep}/headers`],
+      ] as const) {
         const body = method === 'POST' ? { url: 'https://example.com/h', headers: { 'X-Custom': value } } : { headers: { 'X-Custom': value } };
         const r = await h().inject(method, url, { body });
         expect(r.status, `${url} ${JSON.stringify(value)}`).toBe(422);
@@ -192,9 +195,7 @@ describe.each(STORES)('hostile text and numbers on %s', (database) => {
   it('recover with an old since finishes its task (nothing in the window) instead of failing', async () => {
     const r = await h().inject('POST', `/api/v1/app/${app}/endpoint/${ep}/recover`, { body: { since: '2000-01-01T00:00:00Z', until: '2000-01-10T00:00:00Z' } });
     expect(r.status, r.text).toBe(202);
-    await expect
-      .poll(async () => (await h().inject('GET', `/api/v1/background-task/${r.json.id}`)).json.status, { timeout: 10_000 })
-      .toBe('finished');
+    await expect.poll(async () => (await h().inject('GET', `/api/v1/background-task/${r.json.id}`)).json.status, { timeout: 10_000 }).toBe('finished');
     const task = await h().inject('GET', `/api/v1/background-task/${r.json.id}`);
     expect(task.json.data.messagesSent).toBe(0);
   });
@@ -216,7 +217,10 @@ describe('a payload with prototype keys is delivered byte for byte', () => {
     await createEndpoint(h, app, { url: rx.url('/proto') });
     await createEventType(h, { name: 'proto.test' });
     const payload = '{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"polluted":1}},"big":12345678901234567890}';
-    const r = await h.inject('POST', `/api/v1/app/${app}/msg`, { raw: `{"eventType":"proto.test","payload":${payload}}`, headers: { 'content-type': 'application/json' } });
+    const r = await h.inject('POST', `/api/v1/app/${app}/msg`, {
+      raw: `{"eventType":"proto.test","payload":${payload}}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(r.status).toBe(202);
     const [got] = await rx.waitForCount(1);
     expect(got!.text).toBe(payload);

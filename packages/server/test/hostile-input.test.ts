@@ -34,9 +34,34 @@ interface World {
 
 /** Strings that have broken servers before: encodings, traversal, injection, overlong forms. */
 const NASTY = [
-  '', ' ', '%00', '%FF', '%C3%28', '%ED%A0%80', '%F0%28%8C%BC', '%0D%0AX-Injected:%201', '..', '%2e%2e%2f%2e%2e', '%2F',
-  "'%20OR%201=1--", '%22%3E%3Cscript%3E', 'null', 'undefined', '-1', '0', '1e309', 'NaN', '%7B%7D', '__proto__', 'constructor',
-  'app_', 'app_0000000000000000000000000000', 'ep_zzzzzzzzzzzzzzzzzzzzzzzzzzz', 'msg_%00', 'sess_x', `app_${'A'.repeat(27)}`,
+  '',
+  ' ',
+  '%00',
+  '%FF',
+  '%C3%28',
+  '%ED%A0%80',
+  '%F0%28%8C%BC',
+  '%0D%0AX-Injected:%201',
+  '..',
+  '%2e%2e%2f%2e%2e',
+  '%2F',
+  "'%20OR%201=1--",
+  '%22%3E%3Cscript%3E',
+  'null',
+  'undefined',
+  '-1',
+  '0',
+  '1e309',
+  'NaN',
+  '%7B%7D',
+  '__proto__',
+  'constructor',
+  'app_',
+  'app_0000000000000000000000000000',
+  'ep_zzzzzzzzzzzzzzzzzzzzzzzzzzz',
+  'msg_%00',
+  'sess_x',
+  `app_${'A'.repeat(27)}`,
 ];
 
 /** A path or query value, already encoded for the URL (NASTY ones are sent raw, on purpose). */
@@ -84,28 +109,31 @@ function bodyFor(fields: string[], base: Record<string, unknown>): fc.Arbitrary<
     { weight: 2, arbitrary: crlfHeaders.map((headers): Body => ({ kind: 'json', value: { ...base, headers } })) },
     {
       weight: 2,
-      arbitrary: fc.record({ field: fc.constantFrom(...keys), n: fc.constantFrom(1_000, 70_000, 300_000) }).map(
-        ({ field, n }): Body => ({ kind: 'json', value: { ...base, [field]: 'é'.repeat(n) } }),
-      ),
+      arbitrary: fc
+        .record({ field: fc.constantFrom(...keys), n: fc.constantFrom(1_000, 70_000, 300_000) })
+        .map(({ field, n }): Body => ({ kind: 'json', value: { ...base, [field]: 'é'.repeat(n) } })),
     },
     {
       weight: 2,
-      arbitrary: fc.record({ field: fc.constantFrom(...keys), depth: fc.integer({ min: 50, max: 20_000 }), kind: fc.constantFrom<'array' | 'object'>('array', 'object') }).map(
-        ({ field, depth, kind }): Body => ({ kind: 'raw', raw: `{${JSON.stringify(field)}:${deepNest(depth, kind)}}` }),
-      ),
+      arbitrary: fc
+        .record({ field: fc.constantFrom(...keys), depth: fc.integer({ min: 50, max: 20_000 }), kind: fc.constantFrom<'array' | 'object'>('array', 'object') })
+        .map(({ field, depth, kind }): Body => ({ kind: 'raw', raw: `{${JSON.stringify(field)}:${deepNest(depth, kind)}}` })),
     },
     {
       weight: 2,
-      arbitrary: fc.record({ field: fc.constantFrom(...keys), bad: fc.constantFrom(...BAD_UTF8) }).map(
-        ({ field, bad }): Body => ({ kind: 'raw', raw: Buffer.concat([Buffer.from(`{${JSON.stringify(field)}:"a`), bad, Buffer.from('b"}')]) }),
-      ),
+      arbitrary: fc
+        .record({ field: fc.constantFrom(...keys), bad: fc.constantFrom(...BAD_UTF8) })
+        .map(({ field, bad }): Body => ({ kind: 'raw', raw: Buffer.concat([Buffer.from(`{${JSON.stringify(field)}:"a`), bad, Buffer.from('b"}')]) })),
     },
     { weight: 1, arbitrary: fc.constantFrom<Body>({ kind: 'raw', raw: Buffer.alloc(2 * 1024 * 1024 + 100 * 1024, 0x20) }) },
     {
       weight: 1,
-      arbitrary: fc.record({ raw: fc.string({ maxLength: 60 }), type: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', '') }).map(
-        ({ raw, type }): Body => ({ kind: 'raw', raw, type }),
-      ),
+      arbitrary: fc
+        .record({
+          raw: fc.string({ maxLength: 60 }),
+          type: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', ''),
+        })
+        .map(({ raw, type }): Body => ({ kind: 'raw', raw, type })),
     },
   );
 }
@@ -145,14 +173,21 @@ function baseBody(operationId: string, w: World): Record<string, unknown> {
 
 /** Every table except the audit log (which records refused changes by design), hashed. */
 async function fingerprint(h: InProcess): Promise<string> {
-  return createHash('sha256').update(JSON.stringify(await snapshotTables(h, ['audit_log']))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(await snapshotTables(h, ['audit_log'])))
+    .digest('hex');
 }
 
 let totalCases = 0;
 const statusCounts = new Map<number, number>();
 afterAll(() => {
-  const by = [...statusCounts.entries()].sort((a, b) => a[0] - b[0]).map(([c, n]) => `${c}:${n}`).join(' ');
-  console.info(`hostile input: ${totalCases} cases (${RUNS_PER_ROUTE} per route over ${allRoutes.length} routes, plus raw-socket cases); in-process statuses ${by}`);
+  const by = [...statusCounts.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([c, n]) => `${c}:${n}`)
+    .join(' ');
+  console.info(
+    `hostile input: ${totalCases} cases (${RUNS_PER_ROUTE} per route over ${allRoutes.length} routes, plus raw-socket cases); in-process statuses ${by}`,
+  );
 });
 
 describe('hostile input: every route of the route table', () => {
@@ -173,7 +208,13 @@ describe('hostile input: every route of the route table', () => {
     const attempt = await insertAttempt(h(), { appId: app.id, msgId: msg, endpointId: endpoint });
     const other = await createApp(h());
     w = {
-      app: app.id, appUid: 'fuzz-target', endpoint, msg, attempt, eventType, otherApp: other.id,
+      app: app.id,
+      appUid: 'fuzz-target',
+      endpoint,
+      msg,
+      attempt,
+      eventType,
+      otherApp: other.id,
       portalAll: await portalToken(h(), app.id),
       portalView: await portalToken(h(), app.id, { permissions: ['view'] }),
     };
@@ -208,10 +249,7 @@ describe('hostile input: every route of the route table', () => {
       { weight: 3, arbitrary: fc.constantFrom<string | null>(wd.portalAll, wd.portalView) },
       { weight: 1, arbitrary: fc.constantFrom<string | null>(null, 'appsk_x.y', `${wd.portalAll}x`, 'a'.repeat(9000)) },
     );
-    const headers = fc.record(
-      { 'idempotency-key': fc.oneof(fc.string({ maxLength: 30 }), fc.constant('k'.repeat(3000))) },
-      { requiredKeys: [] },
-    );
+    const headers = fc.record({ 'idempotency-key': fc.oneof(fc.string({ maxLength: 30 }), fc.constant('k'.repeat(3000))) }, { requiredKeys: [] });
     const body = bodyFor(bodyFields(h(), op), baseBody(op.operationId, wd));
 
     await fc.assert(
@@ -273,7 +311,11 @@ describe('hostile input: byte-level garbage against a real process', () => {
         `\u0000\u0001\u0002garbage\r\n\r\n`,
       ];
       const bodies = [
-        Buffer.concat([Buffer.from(`POST /api/v1/app HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: 14\r\n\r\n{"name":"`), Buffer.from([0xff, 0xc3, 0x28, 0xed]), Buffer.from('"}')]),
+        Buffer.concat([
+          Buffer.from(`POST /api/v1/app HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: 14\r\n\r\n{"name":"`),
+          Buffer.from([0xff, 0xc3, 0x28, 0xed]),
+          Buffer.from('"}'),
+        ]),
       ];
       const send = (data: string | Buffer) =>
         new Promise<string>((resolve) => {

@@ -237,9 +237,7 @@ describe('idempotency: concurrency and failures', () => {
     const app = (await createApp(h())).id;
     await createEndpoint(h(), app);
     const k = key();
-    const rs = await Promise.all(
-      Array.from({ length: 5 }, () => post(h(), `/api/v1/app/${app}/msg`, { eventType: 'racy', payload: { n: 1 } }, k)),
-    );
+    const rs = await Promise.all(Array.from({ length: 5 }, () => post(h(), `/api/v1/app/${app}/msg`, { eventType: 'racy', payload: { n: 1 } }, k)));
     expect(rs.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
     expect(new Set(rs.map((r) => r.json.id)).size).toBe(1);
     expect(await count(h(), 'message', 'app_id = ?', app)).toBe(1);

@@ -139,7 +139,7 @@ describe.each(['sqlite', 'postgres'] as const)('herald listen (%s)', (store) => 
   it('a killed listen leaves nothing behind: the server removes its endpoint when the lease runs out', async () => {
     const app = (await api('POST', '/api/v1/app', { name: 'listen-killed' })).json.id as string;
     expect((await api('POST', '/api/v1/event-type', { name: 'order.paid', description: 'An order was paid' })).status).toBe(201);
-    expect((await api('GET', '/api/v1/app/' + app + '/destination')).json.data).toEqual([]);
+    expect((await api('GET', `/api/v1/app/${app}/destination`)).json.data).toEqual([]);
     const p = listen(app, ['--lease', '10', '--events', 'order.paid']);
     await p.waitFor('the forwarding line', () => destinationOf(p) !== undefined);
     const dest = destinationOf(p)!;

@@ -77,7 +77,11 @@ async function populate(h: Herald, n: number): Promise<Expected> {
     // Authentication to the endpoint: an OAuth client secret, sealed in its own column.
     const clientSecret = `cs-${randomBytes(8).toString('hex')}`;
     await api(h, 'PUT', `/api/v1/app/${app}/endpoint/${ep.id}/oauth`, 204, {
-      grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'rot', clientSecret, tokenUrl: 'http://127.0.0.1:9/token',
+      grantType: 'clientCredentials',
+      authMethod: 'clientSecretPost',
+      clientId: 'rot',
+      clientSecret,
+      tokenUrl: 'http://127.0.0.1:9/token',
     });
     endpoints.push({ id: ep.id, secret, auth, clientSecret });
   }
@@ -167,7 +171,12 @@ describe.each(STORES)('rotate-master-key with the key file (%s)', (kind) => {
     await expectReadable(running, x);
     // A stored idempotent answer carrying a secret (a portal token) is sealed too, and re-sealed.
     const idem = `idem-${randomBytes(6).toString('hex')}`;
-    const portalReq = { method: 'POST' as const, url: `/api/v1/auth/app-portal-access/${x.app}`, headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': idem }, payload: '{}' };
+    const portalReq = {
+      method: 'POST' as const,
+      url: `/api/v1/auth/app-portal-access/${x.app}`,
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': idem },
+      payload: '{}',
+    };
     const portal = JSON.parse((await running.api.inject(portalReq)).body).token;
     // A stored message answer has no body to seal: the sweep leaves it as it is.
     const msgReq = { ...portalReq, url: `/api/v1/app/${x.app}/msg`, payload: JSON.stringify({ eventType: 'rotation.probe', payload: { n: 1 } }) };
@@ -200,7 +209,11 @@ describe.each(STORES)('rotate-master-key with the key file (%s)', (kind) => {
         await api(running!, 'POST', `/api/v1/app/${x.app}/endpoint/${ep.id}/secret/rotate`, 204, { key: whsec() });
         const clientSecret = `cs-mid-${randomBytes(6).toString('hex')}`;
         await api(running!, 'PUT', `/api/v1/app/${x.app}/endpoint/${ep.id}/oauth`, 204, {
-          grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'rot', clientSecret, tokenUrl: 'http://127.0.0.1:9/token',
+          grantType: 'clientCredentials',
+          authMethod: 'clientSecretPost',
+          clientId: 'rot',
+          clientSecret,
+          tokenUrl: 'http://127.0.0.1:9/token',
         });
         written = { id: ep.id, secret: (await api(running!, 'GET', `/api/v1/app/${x.app}/endpoint/${ep.id}/secret`, 200)).key, auth, clientSecret };
         // ...and still accepts a portal token signed before the rotation.
@@ -298,7 +311,12 @@ describe.each(STORES)('rotate-master-key with HERALD_MASTER_KEY and HERALD_MASTE
     expect(Object.keys(mixed).sort()).toEqual([Sealer.idOf(Buffer.from(a, 'hex')), Sealer.idOf(Buffer.from(b, 'hex'))].sort());
 
     // An answer stored before answers were sealed (plaintext) still replays, and the sweep seals it.
-    const idem = { method: 'POST' as const, url: `/api/v1/auth/app-portal-access/${x.app}`, headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': 'legacy-1' }, payload: '{}' };
+    const idem = {
+      method: 'POST' as const,
+      url: `/api/v1/auth/app-portal-access/${x.app}`,
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': 'legacy-1' },
+      payload: '{}',
+    };
     expect((await running.api.inject(idem)).statusCode).toBe(200);
     const legacy = '{"url":"http://legacy.example/portal","token":"appsk_legacy"}';
     await rawRun(running.store, 'UPDATE idempotency SET body = ?', [legacy]);

@@ -353,11 +353,13 @@ describe('messages: send-example', () => {
   const h = useInProcess();
   let app: string;
 
-  it('sends the schema\'s examples[0] to that endpoint only (200 MessageOut)', async () => {
+  it("sends the schema's examples[0] to that endpoint only (200 MessageOut)", async () => {
     app = (await createApp(h())).id;
     const et = await createEventType(h(), {
       name: 'user.signup',
-      schemas: { '1': { type: 'object', properties: { email: { type: 'string' } }, examples: [{ email: 'first@example.com' }, { email: 'second@example.com' }] } },
+      schemas: {
+        '1': { type: 'object', properties: { email: { type: 'string' } }, examples: [{ email: 'first@example.com' }, { email: 'second@example.com' }] },
+      },
     });
     const target = await createEndpoint(h(), app, { eventTypes: ['user.signup'] });
     await createEndpoint(h(), app); // would match an ordinary user.signup message

@@ -13,7 +13,7 @@ import { useInProcess } from './helpers/inproc.js';
 describe('GET /api/v1/auth/session', () => {
   const h = useInProcess();
 
-  it("tells a portal token its application and permissions", async () => {
+  it('tells a portal token its application and permissions', async () => {
     const app = (await createApp(h(), { uid: unique('tenant') })).id;
     const token = await portalToken(h(), app, { permissions: ['view', 'secrets'] });
     const r = await h().inject('GET', '/api/v1/auth/session', { token });

@@ -59,8 +59,9 @@ describe('PostgreSQL: auto-disable with two worker processes', () => {
     try {
       // One exhausted delivery starts the streak.
       await must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'first', payload: { n: 0 } });
-      const started = await waitFor('the failure streak to start', async () =>
-        (await admin.query('SELECT first_failure_at AS f FROM endpoint WHERE id = $1', [ep.id])).rows[0].f as number | null,
+      const started = await waitFor(
+        'the failure streak to start',
+        async () => (await admin.query('SELECT first_failure_at AS f FROM endpoint WHERE id = $1', [ep.id])).rows[0].f as number | null,
       );
       expect(Math.abs(Number(started) - Date.now())).toBeLessThan(60_000);
       // Every claim of a delivery to the endpoint, by owner: a trigger sees each one, where polling
@@ -90,7 +91,10 @@ describe('PostgreSQL: auto-disable with two worker processes', () => {
       expect(row.disabled).toBe(true);
       expect(row.disabled_reason).toBe(got.disabledReason);
       const reports = () =>
-        rx.received('/ops').map((r) => JSON.parse(r.text)).filter((e) => e.type === 'endpoint.disabled' && e.data?.endpointId === ep.id);
+        rx
+          .received('/ops')
+          .map((r) => JSON.parse(r.text))
+          .filter((e) => e.type === 'endpoint.disabled' && e.data?.endpointId === ep.id);
       await waitFor('endpoint.disabled to be reported', async () => reports().length > 0);
       // Nothing of the burst is due or in flight any more, so no worker can exhaust a delivery (and
       // report) again. Then every report there will be is written: the operational application's

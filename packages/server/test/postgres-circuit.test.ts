@@ -60,7 +60,9 @@ describe('the circuit breaker with two herald workers on one PostgreSQL database
     // Due while open: held by both workers, not attempted.
     const held: string[] = [];
     for (let i = 0; i < HELD; i += 10) {
-      const batch = await Promise.all(Array.from({ length: 10 }, (_, j) => must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'pg.circuit', payload: { held: i + j } })));
+      const batch = await Promise.all(
+        Array.from({ length: 10 }, (_, j) => must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'pg.circuit', payload: { held: i + j } })),
+      );
       held.push(...batch.map((m) => m.id as string));
     }
     const heldBy = async (msgId: string) => (await must('GET', `/api/v1/app/${app.id}/msg/${msgId}/endpoint`, 200)).data[0]?.heldBy;
@@ -78,10 +80,15 @@ describe('the circuit breaker with two herald workers on one PostgreSQL database
     const ids = requests.map((r) => String(r.headers['svix-id']));
     for (const id of held) expect(ids.filter((x) => x === id)).toHaveLength(1);
     for (const id of first) expect(ids.filter((x) => x === id)).toHaveLength(2);
-    await expect.poll(async () => {
-      const states = await Promise.all([...first, ...held].map(async (m) => (await must('GET', `/api/v1/app/${app.id}/msg/${m}/endpoint`, 200)).data[0]));
-      return states.every((s) => s.statusText === 'success' && s.heldBy === null);
-    }, { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const states = await Promise.all([...first, ...held].map(async (m) => (await must('GET', `/api/v1/app/${app.id}/msg/${m}/endpoint`, 200)).data[0]));
+          return states.every((s) => s.statusText === 'success' && s.heldBy === null);
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
     expect(ids.length).toBe(3 + 3 + HELD);
 
     for (const w of workers) w.kill('SIGTERM');

@@ -92,7 +92,9 @@ describe.skipIf(!available.ok)(`rolling upgrade on PostgreSQL from ${UPGRADE_FRO
 
     // What the old workers recorded reads back through the new API.
     const last = sent.at(-1)!;
-    await expect.poll(async () => (await must('GET', `/api/v1/app/${app.id}/msg/${last}/endpoint`, 200)).data[0]?.statusText, { timeout: 10_000 }).toBe('success');
+    await expect
+      .poll(async () => (await must('GET', `/api/v1/app/${app.id}/msg/${last}/endpoint`, 200)).data[0]?.statusText, { timeout: 10_000 })
+      .toBe('success');
     const attempts = await must('GET', `/api/v1/app/${app.id}/attempt/msg/${last}`, 200);
     expect(attempts.data.map((a: { responseStatusCode: number }) => a.responseStatusCode)).toEqual([200]);
 

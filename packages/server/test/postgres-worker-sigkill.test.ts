@@ -38,7 +38,9 @@ describe('PostgreSQL: SIGKILL of a worker process mid-delivery', () => {
     await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/w') });
     const accepted: string[] = [];
     for (let i = 0; i < N; i += 25) {
-      const batch = await Promise.all(Array.from({ length: 25 }, (_, j) => must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'w', payload: { n: i + j } })));
+      const batch = await Promise.all(
+        Array.from({ length: 25 }, (_, j) => must('POST', `/api/v1/app/${app.id}/msg`, 202, { eventType: 'w', payload: { n: i + j } })),
+      );
       accepted.push(...batch.map((m) => m.id as string));
     }
     for (let i = 0; i < 2; i++) {

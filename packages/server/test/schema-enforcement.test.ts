@@ -61,7 +61,8 @@ describe('schemaEnforcement on event types and messages', () => {
       expect(s[k].properties.timeout.description, k).toMatch(/^Herald:/);
     }
     for (const k of ['EndpointIn', 'EndpointUpdate', 'EndpointPatch', 'EndpointOut']) expect(s[k].properties.filter.description, k).toMatch(/^Herald:/);
-    for (const k of ['EventTypeIn', 'EventTypeUpdate', 'EventTypePatch', 'EventTypeOut']) expect(s[k].properties.schemaEnforcement.description, k).toMatch(/^Herald:/);
+    for (const k of ['EventTypeIn', 'EventTypeUpdate', 'EventTypePatch', 'EventTypeOut'])
+      expect(s[k].properties.schemaEnforcement.description, k).toMatch(/^Herald:/);
     expect(s.MessageOut.properties.schemaViolations.description).toMatch(/^Herald:/);
     expect(doc.paths['/api/v1/app/{app_id}/engage/encryption-key'].put.responses['409'].description).toMatch(/^Herald:.*endpoints_filtered/);
   });
@@ -118,11 +119,15 @@ describe('schemaEnforcement on event types and messages', () => {
     expect((await send(appId, et.name, BAD)).status).toBe(202);
     // A schema that cannot be compiled (a reference to another document) cannot be enforced: 422.
     const unresolvable = { $ref: 'https://schemas.example.com/user.json' };
-    const refused = await h().inject('POST', '/api/v1/event-type', { body: { name: `ref.${++n}`, description: 'd', schemas: { 1: unresolvable }, schemaEnforcement: 'warn' } });
+    const refused = await h().inject('POST', '/api/v1/event-type', {
+      body: { name: `ref.${++n}`, description: 'd', schemas: { 1: unresolvable }, schemaEnforcement: 'warn' },
+    });
     expect(refused.status).toBe(422);
     expect(refused.json.detail[0].loc).toEqual(['body', 'schemas', '1']);
     expect(refused.json.detail[0].msg).toMatch(/cannot be enforced/);
-    expect((await h().inject('PATCH', `/api/v1/event-type/${et.name}`, { body: { schemas: { 1: unresolvable }, schemaEnforcement: 'reject' } })).status).toBe(422);
+    expect((await h().inject('PATCH', `/api/v1/event-type/${et.name}`, { body: { schemas: { 1: unresolvable }, schemaEnforcement: 'reject' } })).status).toBe(
+      422,
+    );
     expect((await call(h(), 'GET', `/api/v1/event-type/${et.name}`, 200)).json.schemaEnforcement).toBe('off');
     // An event type without a schema has nothing to enforce.
     const bare = (await call(h(), 'POST', '/api/v1/event-type', 201, { body: { name: `bare.${++n}`, description: 'd', schemaEnforcement: 'reject' } })).json;
@@ -142,7 +147,9 @@ describe('the Engage producer routes emit what the catalog says (reject on all 1
     }
     // Enforcement is live: a hand-made contact.created that breaks the catalog is refused.
     const probe = await tenant(h());
-    const refused = await h().inject('POST', `/api/v1/app/${probe.uid}/msg`, { body: { eventType: 'contact.created', payload: { eventType: 'contact.created', payload: {} } } });
+    const refused = await h().inject('POST', `/api/v1/app/${probe.uid}/msg`, {
+      body: { eventType: 'contact.created', payload: { eventType: 'contact.created', payload: {} } },
+    });
     expect(refused.status).toBe(422);
 
     for (const key of [undefined, generateEncryptionKey()]) {
@@ -154,16 +161,39 @@ describe('the Engage producer routes emit what the catalog says (reject on all 1
         for (const type of e.types) seen.add(type);
       };
       const c1 = guid(101);
-      await go('contact', { contactId: c1, contactType: 'Member', attributes: { firstName: 'Ada', email: 'ada@example.com' }, preferences: { acceptsEmail: false, acceptsSms: false, acceptsPostal: false } });
+      await go('contact', {
+        contactId: c1,
+        contactType: 'Member',
+        attributes: { firstName: 'Ada', email: 'ada@example.com' },
+        preferences: { acceptsEmail: false, acceptsSms: false, acceptsPostal: false },
+      });
       await go('contact', { contactId: c1, attributes: { firstName: 'Ada B' } });
       await go('contact', {
         contactId: c1,
         preferences: { acceptsEmail: true, acceptsSms: true, acceptsPostal: true },
         consents: [{ id: 'memberConsent', value: true, source: 'POS' }],
       });
-      await go('point-transaction', { amount: 150, contactId: c1, pointDefinitionId: 1, source: 'Manual', description: 'Goodwill', userId: 'u1', userName: 'Una', reason: 'Late delivery', sourceId: 's1' });
+      await go('point-transaction', {
+        amount: 150,
+        contactId: c1,
+        pointDefinitionId: 1,
+        source: 'Manual',
+        description: 'Goodwill',
+        userId: 'u1',
+        userName: 'Una',
+        reason: 'Late delivery',
+        sourceId: 's1',
+      });
       await go('point-balance', { contactId: c1, accountId: 7, definitionId: 1, balance: 100 });
-      await go('reward-voucher', { id: guid(102), contactId: c1, amount: 195, currency: 'SEK', uniqueCode: '2511233093766', validFrom: '2026-01-01T00:00:00+01:00', validTo: '2026-12-31T23:59:59+01:00' });
+      await go('reward-voucher', {
+        id: guid(102),
+        contactId: c1,
+        amount: 195,
+        currency: 'SEK',
+        uniqueCode: '2511233093766',
+        validFrom: '2026-01-01T00:00:00+01:00',
+        validTo: '2026-12-31T23:59:59+01:00',
+      });
       await go('promotion-assignment', { id: guid(103), contactId: c1, promotionId: guid(104), externalId: 'SO-14034' });
       await go(`contact/${c1}`, undefined, 'DELETE');
       expect([...seen].sort(), key ? 'encrypted' : 'plaintext').toEqual([...ENGAGE_EVENT_TYPES].sort());

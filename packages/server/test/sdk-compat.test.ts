@@ -12,16 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ApiException,
-  MessageStatus,
-  Ordering,
-  StatusCodeClass,
-  Svix,
-  type ApplicationOut,
-  type EndpointOut,
-  type MessageAttemptOut,
-} from 'svix';
+import { ApiException, MessageStatus, Ordering, StatusCodeClass, Svix, type ApplicationOut, type EndpointOut, type MessageAttemptOut } from 'svix';
 import { startHerald, type HeraldProcess } from './helpers/herald-process.js';
 import { until } from './helpers/wait.js';
 
@@ -94,11 +85,8 @@ function expectValidationBody(err: ApiException<any>, field?: string): void {
     expect(typeof item.type).toBe('string');
   }
   if (field !== undefined) {
-    const hit = detail.find(
-      (d: { loc: unknown[] }) => d.loc[0] === 'body' && d.loc.includes(field),
-    );
-    expect(hit, `no detail item with loc ["body", …"${field}"…] in ${JSON.stringify(detail)}`)
-      .toBeDefined();
+    const hit = detail.find((d: { loc: unknown[] }) => d.loc[0] === 'body' && d.loc.includes(field));
+    expect(hit, `no detail item with loc ["body", …"${field}"…] in ${JSON.stringify(detail)}`).toBeDefined();
   }
 }
 
@@ -153,10 +141,7 @@ interface Page<T> {
 function expectPage<T>(page: Page<T>): void {
   expect(Array.isArray(page.data), JSON.stringify(page)).toBe(true);
   expect(typeof page.done, JSON.stringify(page)).toBe('boolean');
-  expect(
-    page.iterator === null || typeof page.iterator === 'string',
-    `iterator must be null or a string, got ${JSON.stringify(page.iterator)}`,
-  ).toBe(true);
+  expect(page.iterator === null || typeof page.iterator === 'string', `iterator must be null or a string, got ${JSON.stringify(page.iterator)}`).toBe(true);
 }
 
 function expectEmptyPage<T>(page: Page<T>): void {
@@ -200,8 +185,10 @@ function checkTraversal<T extends { id: string }>(pages: Page<T>[], limit: numbe
     if (i < pages.length - 1) expect(p.done).toBe(false);
   });
   for (const id of wanted) {
-    expect(ids.filter((x) => x === id), `id ${id} seen ${ids.filter((x) => x === id).length} times`)
-      .toHaveLength(1);
+    expect(
+      ids.filter((x) => x === id),
+      `id ${id} seen ${ids.filter((x) => x === id).length} times`,
+    ).toHaveLength(1);
   }
   expect(new Set(ids).size, 'an id was returned twice').toBe(ids.length);
   return ids;
@@ -418,8 +405,7 @@ describe('application', () => {
     // And through the SDK.
     await expect(svix.application.delete(reborn.id)).resolves.toBeUndefined();
     await expectStatus(svix.application.get(reborn.id), 404);
-    const ids = (await allPages((it) => svix.application.list({ limit: 250, iterator: it })))
-      .flatMap((p) => p.data.map((a) => a.id));
+    const ids = (await allPages((it) => svix.application.list({ limit: 250, iterator: it }))).flatMap((p) => p.data.map((a) => a.id));
     expect(ids).not.toContain(app.id);
     expect(ids).not.toContain(reborn.id);
   });
@@ -436,9 +422,7 @@ describe('application', () => {
     expect(ids.filter((id) => created.includes(id))).toEqual(created);
 
     // Explicit descending order walks the same set backwards.
-    const down = await allPages((iterator) =>
-      svix.application.list({ limit: 3, iterator, order: Ordering.Descending }),
-    );
+    const down = await allPages((iterator) => svix.application.list({ limit: 3, iterator, order: Ordering.Descending }));
     const downIds = checkTraversal(down, 3, created);
     expectStrictlyDescending(downIds);
     expect([...downIds].sort()).toEqual([...ids].sort());
@@ -469,9 +453,7 @@ describe('application', () => {
     expect(b.json.id).toBe(a.json.id);
     expect(b.json).toEqual(a.json);
 
-    const all = (await allPages((it) => svix.application.list({ limit: 250, iterator: it })))
-      .flatMap((p) => p.data)
-      .filter((x) => x.name === name);
+    const all = (await allPages((it) => svix.application.list({ limit: 250, iterator: it }))).flatMap((p) => p.data).filter((x) => x.name === name);
     expect(all.map((x) => x.id)).toEqual([a.json.id]);
 
     // The SDK passes an explicit key through, and sends a fresh auto_ key otherwise.
@@ -487,16 +469,12 @@ describe('application', () => {
   it('idempotency: concurrent duplicates with one key create a single app', async () => {
     const name = uniq('idem-concurrent');
     const headers = { 'idempotency-key': `conc-${randomBytes(8).toString('hex')}` };
-    const results = await Promise.all(
-      Array.from({ length: 5 }, () => raw('POST', '/api/v1/app', { body: { name }, headers })),
-    );
+    const results = await Promise.all(Array.from({ length: 5 }, () => raw('POST', '/api/v1/app', { body: { name }, headers })));
     for (const r of results) {
       expect(r.status, describeRaw(r)).toBe(201);
       expect(r.json.id).toBe(results[0].json.id);
     }
-    const same = (await allPages((it) => svix.application.list({ limit: 250, iterator: it })))
-      .flatMap((p) => p.data)
-      .filter((x) => x.name === name);
+    const same = (await allPages((it) => svix.application.list({ limit: 250, iterator: it }))).flatMap((p) => p.data).filter((x) => x.name === name);
     expect(same).toHaveLength(1);
   });
 
@@ -609,8 +587,7 @@ describe('event type', () => {
     for (const n of names) expect(seen.filter((x) => x === n)).toHaveLength(1);
     for (const e of pages.flatMap((p) => p.data)) expect(e.schemas ?? null).toBeNull();
 
-    const full = (await allPages((iterator) => svix.eventType.list({ limit: 250, iterator, withContent: true })))
-      .flatMap((p) => p.data);
+    const full = (await allPages((iterator) => svix.eventType.list({ limit: 250, iterator, withContent: true }))).flatMap((p) => p.data);
     expect(full.find((e) => e.name === names[0])?.schemas).toEqual({ '1': { title: names[0] } });
   });
 
@@ -620,8 +597,7 @@ describe('event type', () => {
     expect(r.status, describeRaw(r)).toBe(204);
 
     const listNames = async (includeArchived: boolean) =>
-      (await allPages((iterator) => svix.eventType.list({ limit: 250, iterator, includeArchived })))
-        .flatMap((p) => p.data);
+      (await allPages((iterator) => svix.eventType.list({ limit: 250, iterator, includeArchived }))).flatMap((p) => p.data);
     expect((await listNames(false)).map((e) => e.name)).not.toContain(name);
     const archived = (await listNames(true)).find((e) => e.name === name);
     expect(archived, 'archived event type missing from include_archived=true').toBeDefined();
@@ -637,9 +613,7 @@ describe('event type', () => {
     const name = await newEventType('expunge');
     await svix.eventType.delete(name, { expunge: true });
     await expectStatus(svix.eventType.get(name), 404);
-    const all = (await allPages((iterator) =>
-      svix.eventType.list({ limit: 250, iterator, includeArchived: true }),
-    )).flatMap((p) => p.data.map((e) => e.name));
+    const all = (await allPages((iterator) => svix.eventType.list({ limit: 250, iterator, includeArchived: true }))).flatMap((p) => p.data.map((e) => e.name));
     expect(all).not.toContain(name);
     await expectStatus(svix.eventType.delete(name), 404);
   });
@@ -697,10 +671,7 @@ describe('endpoint', () => {
   it('validates the body: bad url, unknown event type, bad secret → 422; missing app → 404', async () => {
     const badUrl = await expectStatus(svix.endpoint.create(app.id, { url: 'not a url' }), 422);
     expectValidationBody(badUrl, 'url');
-    await expectStatus(
-      svix.endpoint.create(app.id, { url: 'https://a.example.invalid/', eventTypes: [`nope.${RUN}`] }),
-      422,
-    );
+    await expectStatus(svix.endpoint.create(app.id, { url: 'https://a.example.invalid/', eventTypes: [`nope.${RUN}`] }), 422);
     await expectStatus(svix.endpoint.create(app.id, { url: 'https://a.example.invalid/', secret: 'whsec_short' }), 422);
     await expectStatus(svix.endpoint.create(MISSING_APP, { url: 'https://a.example.invalid/' }), 404);
     await expectStatus(svix.endpoint.get(app.id, MISSING_EP), 404);
@@ -788,9 +759,7 @@ describe('endpoint', () => {
     const ids = checkTraversal(pages, 2, created);
     expect(ids).toEqual([...created].reverse());
 
-    const asc = await allPages((iterator) =>
-      svix.endpoint.list(host.uid as string, { limit: 2, iterator, order: Ordering.Ascending }),
-    );
+    const asc = await allPages((iterator) => svix.endpoint.list(host.uid as string, { limit: 2, iterator, order: Ordering.Ascending }));
     expect(checkTraversal(asc, 2, created)).toEqual(created);
 
     await expectStatus(svix.endpoint.list(MISSING_APP), 404);
@@ -875,10 +844,7 @@ describe('endpoint', () => {
   it('recover refuses a window of more than 14 days with 422', async () => {
     // svix.md §1.8: "The window is at most 14 days + 5 minutes; otherwise 422".
     const ep = await svix.endpoint.create(app.id, { url: 'https://rec2.example.invalid/' });
-    const err = await expectStatus(
-      svix.endpoint.recover(app.id, ep.id, { since: new Date(Date.now() - 15 * 24 * 3_600_000) }),
-      422,
-    );
+    const err = await expectStatus(svix.endpoint.recover(app.id, ep.id, { since: new Date(Date.now() - 15 * 24 * 3_600_000) }), 422);
     expectValidationBody(err);
   });
 
@@ -942,8 +908,7 @@ describe('endpoint', () => {
     const again = await svix.endpoint.create(app.id, { url: 'https://del2.example.invalid/', uid });
     expect(again.id).not.toBe(ep.id);
     await expect(svix.endpoint.delete(app.id, uid)).resolves.toBeUndefined();
-    const listed = (await allPages((iterator) => svix.endpoint.list(app.id, { limit: 250, iterator })))
-      .flatMap((p) => p.data.map((e) => e.id));
+    const listed = (await allPages((iterator) => svix.endpoint.list(app.id, { limit: 250, iterator }))).flatMap((p) => p.data.map((e) => e.id));
     expect(listed).not.toContain(ep.id);
     expect(listed).not.toContain(again.id);
   });
@@ -1147,11 +1112,7 @@ describe('message attempt', () => {
     eventId = uniq('att-evt');
     msgId = (await svix.message.create(app.id, { eventType, payload: { hello: 'attempts' }, eventId })).id;
     // Wait for the delivery to succeed, so the attempt lists below are stable (and not empty).
-    await until(
-      'the delivery to succeed',
-      async () => (await svix.messageAttempt.listAttemptedDestinations(app.id, msgId)).data[0]?.status === 0,
-      15_000,
-    );
+    await until('the delivery to succeed', async () => (await svix.messageAttempt.listAttemptedDestinations(app.id, msgId)).data[0]?.status === 0, 15_000);
   });
 
   it('the delivery made exactly one successful attempt, visible in both attempt lists', async () => {
@@ -1488,7 +1449,9 @@ describe('Herald extensions (retry policy, content filter, schema enforcement) w
     const warned = await svix.message.create(app.id, { eventType: et, payload: { email: 'nope' } });
     expect(warned.id).toMatch(MSG_ID);
     expect((await svix.message.get(app.id, warned.id)).eventType).toBe(et);
-    expect((await raw('GET', `/api/v1/app/${app.id}/msg/${warned.id}`)).json.schemaViolations).toEqual([{ path: '/email', message: 'must match format "email"' }]);
+    expect((await raw('GET', `/api/v1/app/${app.id}/msg/${warned.id}`)).json.schemaViolations).toEqual([
+      { path: '/email', message: 'must match format "email"' },
+    ]);
 
     expect((await raw('PATCH', `/api/v1/event-type/${et}`, { body: { schemaEnforcement: 'reject' } })).status).toBe(200);
     const err = await expectStatus(svix.message.create(app.id, { eventType: et, payload: { email: 'nope' } }), 422);

@@ -47,10 +47,7 @@ async function endpointScenario(svix: Svix): Promise<Array<'created' | 'existed'
   const app = await svix.application.create({ name: 'App' });
   expect(app.name).toBe('App');
 
-  const outcomes = [
-    await ensureEventType(svix, 'event.started', 'Something started'),
-    await ensureEventType(svix, 'event.ended', 'Something ended'),
-  ];
+  const outcomes = [await ensureEventType(svix, 'event.started', 'Something started'), await ensureEventType(svix, 'event.ended', 'Something ended')];
 
   const ep = await svix.endpoint.create(app.id, {
     url: 'https://example.svix.com/',

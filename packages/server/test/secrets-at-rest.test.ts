@@ -40,7 +40,27 @@ async function api(h: Herald, method: string, url: string, status: number, body?
 function selfSigned(): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), 'herald-rest-pki-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=rest'], { cwd: dir, stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'k.pem',
+        '-out',
+        'c.pem',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=rest',
+      ],
+      { cwd: dir, stdio: 'pipe' },
+    );
     return { cert: readFileSync(join(dir, 'c.pem'), 'utf8'), key: readFileSync(join(dir, 'k.pem'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -79,11 +99,19 @@ async function populate(h: Herald, rx: Receiver): Promise<{ secret: Record<strin
   const withBasic = await api(h, 'POST', `/api/v1/app/${app}/endpoint`, 201, { url: rx.url('/basic') });
   await api(h, 'PUT', `/api/v1/app/${app}/endpoint/${withBasic.id}/auth`, 204, { type: 'basic', username: 'rest', password: basicPassword });
   await api(h, 'PUT', `/api/v1/app/${app}/endpoint/${withBasic.id}/oauth`, 409, {
-    grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'rest', clientSecret, tokenUrl: rx.url('/token'),
+    grantType: 'clientCredentials',
+    authMethod: 'clientSecretPost',
+    clientId: 'rest',
+    clientSecret,
+    tokenUrl: rx.url('/token'),
   });
   const withOauth = await api(h, 'POST', `/api/v1/app/${app}/endpoint`, 201, { url: 'https://127.0.0.1:9/never' });
   await api(h, 'PUT', `/api/v1/app/${app}/endpoint/${withOauth.id}/oauth`, 204, {
-    grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'rest', clientSecret, tokenUrl: rx.url('/token'),
+    grantType: 'clientCredentials',
+    authMethod: 'clientSecretPost',
+    clientId: 'rest',
+    clientSecret,
+    tokenUrl: rx.url('/token'),
   });
   const { cert, key } = selfSigned();
   // The private scalar itself: it is in the PEM, base64-encoded at some alignment.

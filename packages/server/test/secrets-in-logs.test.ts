@@ -46,7 +46,11 @@ describe('secrets in logs, and a master-key rotation under a running server (rea
     for (const path of ['/ok', '/fail']) {
       const first = whsec();
       const header = `Bearer SENS${rand()}`;
-      const ep = await api('POST', `/api/v1/app/${app}/endpoint`, 201, { url: rx.url(path), secret: first, headers: { Authorization: header, 'X-Api-Key': `KEY${rand()}` } });
+      const ep = await api('POST', `/api/v1/app/${app}/endpoint`, 201, {
+        url: rx.url(path),
+        secret: first,
+        headers: { Authorization: header, 'X-Api-Key': `KEY${rand()}` },
+      });
       const second = whsec();
       await api('POST', `/api/v1/app/${app}/endpoint/${ep.id}/secret/rotate`, 204, { key: second });
       expect((await api('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`, 200)).key).toBe(second);
@@ -63,7 +67,11 @@ describe('secrets in logs, and a master-key rotation under a running server (rea
     await api('PUT', `/api/v1/app/${app}/endpoint/${withBearer.id}/auth`, 204, { type: 'bearer', token: bearer });
     const withOauth = await api('POST', `/api/v1/app/${app}/endpoint`, 201, { url: rx.url('/oauthd') });
     await api('PUT', `/api/v1/app/${app}/endpoint/${withOauth.id}/oauth`, 204, {
-      grantType: 'clientCredentials', authMethod: 'clientSecretBasic', clientId: 'logs', clientSecret, tokenUrl: rx.url('/token'),
+      grantType: 'clientCredentials',
+      authMethod: 'clientSecretBasic',
+      clientId: 'logs',
+      clientSecret,
+      tokenUrl: rx.url('/token'),
     });
     Object.assign(secrets, { 'bearer token': bearer, 'oauth access token': accessToken, 'oauth client secret': clientSecret });
     await api('PUT', `/api/v1/app/${uid}/engage/module`, 200, { enabled: true });

@@ -11,9 +11,30 @@ import { until } from './helpers/wait.js';
 describe('SsrfGuard', () => {
   const guard = new SsrfGuard();
   it.each([
-    '127.0.0.1', '127.1.2.3', '10.0.0.1', '172.16.5.4', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1',
-    '0.0.0.0', '224.0.0.1', '255.255.255.255', '198.18.0.1', '::1', '::', 'fe80::1', 'fc00::1', 'fd12:3456::1', 'ff02::1',
-    '::ffff:127.0.0.1', '::ffff:10.1.2.3', '::ffff:169.254.169.254', '2002:7f00:1::', '2002:a00:1::1', '64:ff9b::a00:1',
+    '127.0.0.1',
+    '127.1.2.3',
+    '10.0.0.1',
+    '172.16.5.4',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '224.0.0.1',
+    '255.255.255.255',
+    '198.18.0.1',
+    '::1',
+    '::',
+    'fe80::1',
+    'fc00::1',
+    'fd12:3456::1',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:10.1.2.3',
+    '::ffff:169.254.169.254',
+    '2002:7f00:1::',
+    '2002:a00:1::1',
+    '64:ff9b::a00:1',
   ])('refuses %s', (ip) => {
     expect(guard.refusal(ip)).toMatch(/not a globally routable address/);
   });
@@ -84,15 +105,19 @@ describe('SSRF guard in the API and the dispatcher', () => {
     receiver.close();
   });
 
-  it.each(['http://127.0.0.1:8080/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'http://[::ffff:10.0.0.1]/x', 'http://2130706433/x', 'http://0x7f.1/x'])(
-    'endpoint creation refuses %s with a clear 422',
-    async (url) => {
-      const r = await h.inject('POST', '/api/v1/app/a/endpoint', { body: { url } });
-      expect(r.status).toBe(422);
-      expect(r.json.detail[0].loc).toEqual(['body', 'url']);
-      expect(r.json.detail[0].msg).toMatch(/not a globally routable address.*HERALD_SSRF_ALLOWLIST/);
-    },
-  );
+  it.each([
+    'http://127.0.0.1:8080/x',
+    'http://169.254.169.254/latest/meta-data',
+    'http://[::1]/x',
+    'http://[::ffff:10.0.0.1]/x',
+    'http://2130706433/x',
+    'http://0x7f.1/x',
+  ])('endpoint creation refuses %s with a clear 422', async (url) => {
+    const r = await h.inject('POST', '/api/v1/app/a/endpoint', { body: { url } });
+    expect(r.status).toBe(422);
+    expect(r.json.detail[0].loc).toEqual(['body', 'url']);
+    expect(r.json.detail[0].msg).toMatch(/not a globally routable address.*HERALD_SSRF_ALLOWLIST/);
+  });
 
   it('a host name that resolves to loopback is refused at delivery, with the reason in the attempt', async () => {
     const ep = await h.inject('POST', '/api/v1/app/a/endpoint', { body: { url: `http://localhost:${port}/hook` } });
@@ -153,8 +178,13 @@ describe('SsrfGuard: IPv6 forms that carry an IPv4 address', () => {
     expect(g.refusal('::ffff:0:127.0.0.1')).not.toBeNull();
   });
   it.each([
-    'http://[::127.0.0.1]/x', 'http://[::ffff:0:127.0.0.1]/x', 'http://[::a9fe:a9fe]/latest', 'http://[::ffff:0:a9fe:a9fe]/latest',
-    'http://[64:ff9b::a9fe:a9fe]/x', 'http://[2002:a9fe:a9fe::]/x', 'http://[::ffff:a9fe:a9fe]/x',
+    'http://[::127.0.0.1]/x',
+    'http://[::ffff:0:127.0.0.1]/x',
+    'http://[::a9fe:a9fe]/latest',
+    'http://[::ffff:0:a9fe:a9fe]/latest',
+    'http://[64:ff9b::a9fe:a9fe]/x',
+    'http://[2002:a9fe:a9fe::]/x',
+    'http://[::ffff:a9fe:a9fe]/x',
   ])('judges the URL literal %s the same way', (url) => {
     expect(guard.urlRefusal(url)).toMatch(/not a globally routable address/);
   });
@@ -169,13 +199,17 @@ describe('SSRF guard: endpoint creation refuses IPv6 literals that carry IPv4', 
   afterAll(async () => {
     await h.close();
   });
-  it.each(['http://[::127.0.0.1]/x', 'http://[::ffff:0:127.0.0.1]/x', 'http://[::a9fe:a9fe]/x', 'http://[::ffff:0:a9fe:a9fe]/x', 'http://[64:ff9b::7f00:1]/x', 'http://[2002:7f00:1::]/x'])(
-    '%s is a 422 at create',
-    async (url) => {
-      const r = await h.inject('POST', '/api/v1/app/a/endpoint', { body: { url } });
-      expect(r.status).toBe(422);
-      expect(r.json.detail[0].loc).toEqual(['body', 'url']);
-      expect(r.json.detail[0].msg).toMatch(/not a globally routable address/);
-    },
-  );
+  it.each([
+    'http://[::127.0.0.1]/x',
+    'http://[::ffff:0:127.0.0.1]/x',
+    'http://[::a9fe:a9fe]/x',
+    'http://[::ffff:0:a9fe:a9fe]/x',
+    'http://[64:ff9b::7f00:1]/x',
+    'http://[2002:7f00:1::]/x',
+  ])('%s is a 422 at create', async (url) => {
+    const r = await h.inject('POST', '/api/v1/app/a/endpoint', { body: { url } });
+    expect(r.status).toBe(422);
+    expect(r.json.detail[0].loc).toEqual(['body', 'url']);
+    expect(r.json.detail[0].msg).toMatch(/not a globally routable address/);
+  });
 });

@@ -101,7 +101,9 @@ describe('PostgreSQL: an outage answers 503 store_unavailable with Retry-After',
   beforeAll(async () => {
     cluster = await startPrivateCluster();
     dataDir = mkdtempSync(join(tmpdir(), 'herald-outage-'));
-    herald = await createHerald(loadConfig({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: OPERATOR_TOKEN, HERALD_DATABASE_URL: cluster.url }), { dispatch: false });
+    herald = await createHerald(loadConfig({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: OPERATOR_TOKEN, HERALD_DATABASE_URL: cluster.url }), {
+      dispatch: false,
+    });
   }, 120_000);
   afterAll(async () => {
     await herald?.close().catch(() => undefined);

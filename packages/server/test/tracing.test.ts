@@ -44,7 +44,9 @@ async function oneMessageOneTrace(apiUrl: string, rx: Receiver, otlp: Receiver, 
   rx.on('/traced', Receiver.sequence({ status: 500 }, { status: 200 }));
   const ep = await must('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: rx.url('/traced') });
   // A custom header of the same name gives way to Herald's own trace context.
-  await must('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}/headers`, 204, { headers: { Traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`, TraceState: 'x=1', 'X-Team': 'a' } });
+  await must('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}/headers`, 204, {
+    headers: { Traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`, TraceState: 'x=1', 'X-Team': 'a' },
+  });
 
   const traceId = randomBytes(16).toString('hex');
   const producerSpan = randomBytes(8).toString('hex');
@@ -173,7 +175,9 @@ describe('tracing on SQLite: one herald serve exporting OTLP/protobuf', () => {
     await oneMessageOneTrace(api.url, rx, otlp, { api: 'single', worker: 'single' });
     expect(otlp.received('/v1/traces').every((r) => r.headers['content-type'] === 'application/x-protobuf')).toBe(true);
     // The OpenAPI document says which requests honour a traceparent.
-    const doc = (await (await fetch(`${api.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId: string; parameters?: { name: string }[] }>> };
+    const doc = (await (await fetch(`${api.url}/api/v1/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { operationId: string; parameters?: { name: string }[] }>>;
+    };
     const honouring = Object.values(doc.paths)
       .flatMap((item) => Object.values(item))
       .filter((o) => o.parameters?.some((p) => p.name === 'traceparent'))
@@ -182,7 +186,7 @@ describe('tracing on SQLite: one herald serve exporting OTLP/protobuf', () => {
     await api.stop();
   });
 
-  it('an Engage producer route traces each message it emits, under the request\'s traceparent', async () => {
+  it("an Engage producer route traces each message it emits, under the request's traceparent", async () => {
     api = await serve({ HERALD_DATA_DIR: dataDir, HERALD_API_TOKEN: TOKEN, HERALD_POLL_INTERVAL: '50ms', ...otelEnv(otlp, 'http/protobuf', 'single') });
     const must = expecting(api.url, TOKEN);
     await must('POST', '/api/v1/app', 201, { name: 'engage-traced', uid: 'engage-traced' });
@@ -199,7 +203,7 @@ describe('tracing on SQLite: one herald serve exporting OTLP/protobuf', () => {
     expect(res.status).toBe(202);
     const { messageIds } = (await res.json()) as { messageIds: string[] };
     expect(messageIds.length).toBeGreaterThan(0);
-    const spans = await until('the Engage messages\' spans', () => {
+    const spans = await until("the Engage messages' spans", () => {
       const mine = exportedSpans(otlp.received('/v1/traces')).filter((s) => s.traceId === traceId);
       return mine.filter((s) => s.name === 'herald.deliver').length >= messageIds.length ? mine : null;
     });

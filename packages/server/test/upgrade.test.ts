@@ -32,7 +32,18 @@ const ROWS: [string, string[], unknown[]][] = [
   [
     'endpoint',
     ['id', 'app_id', 'uid', 'url', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'created_at', 'updated_at'],
-    ['ep_2legacyAAAAAAAAAAAAAAAAAAAAAAA', 'app_2legacyAAAAAAAAAAAAAAAAAAAAAA', 'legacy-ep', 'https://example.com/legacy', '{}', sealer.seal('{}'), sealer.seal(SECRET), sealer.seal('[]'), now, now],
+    [
+      'ep_2legacyAAAAAAAAAAAAAAAAAAAAAAA',
+      'app_2legacyAAAAAAAAAAAAAAAAAAAAAA',
+      'legacy-ep',
+      'https://example.com/legacy',
+      '{}',
+      sealer.seal('{}'),
+      sealer.seal(SECRET),
+      sealer.seal('[]'),
+      now,
+      now,
+    ],
   ],
   [
     'message',
@@ -67,7 +78,8 @@ async function oldPostgres(url: string, upTo: number): Promise<void> {
       await c.query(m.sql);
       await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, now]);
     }
-    for (const [table, cols, values] of ROWS) await c.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, values);
+    for (const [table, cols, values] of ROWS)
+      await c.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, values);
   } finally {
     await c.end();
   }

@@ -27,13 +27,17 @@ export function Catalog() {
                 {schema && (
                   <details>
                     <summary>{t('schema')}</summary>
-                    <pre className="code" tabIndex={0}>{JSON.stringify({ ...schema, examples: undefined }, null, 2)}</pre>
+                    <pre className="code" tabIndex={0}>
+                      {JSON.stringify({ ...schema, examples: undefined }, null, 2)}
+                    </pre>
                   </details>
                 )}
                 {example !== undefined && (
                   <details>
                     <summary>{t('example')}</summary>
-                    <pre className="code" tabIndex={0}>{JSON.stringify(example, null, 2)}</pre>
+                    <pre className="code" tabIndex={0}>
+                      {JSON.stringify(example, null, 2)}
+                    </pre>
                   </details>
                 )}
               </article>

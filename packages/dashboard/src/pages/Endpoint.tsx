@@ -58,7 +58,13 @@ export function EndpointPage({ id, tab }: { id: string; tab: string }) {
           </a>
         ))}
       </nav>
-      {tab === 'testing' ? <Testing endpoint={e} /> : tab === 'log' ? <Log endpoint={e} /> : <Overview ep={ep as Loaded<Endpoint> & { data: Endpoint }} base={base} />}
+      {tab === 'testing' ? (
+        <Testing endpoint={e} />
+      ) : tab === 'log' ? (
+        <Log endpoint={e} />
+      ) : (
+        <Overview ep={ep as Loaded<Endpoint> & { data: Endpoint }} base={base} />
+      )}
     </section>
   );
 }
@@ -99,10 +105,22 @@ function Overview({ ep, base }: { ep: Loaded<Endpoint> & { data: Endpoint }; bas
         <ErrorText error={stats.error} />
         {stats.data && (
           <dl className="stats">
-            <div><dt>{t('successRate')}</dt><dd>{rateOf(stats.data)}</dd></div>
-            <div><dt>{t('succeeded')}</dt><dd>{stats.data.success}</dd></div>
-            <div><dt>{t('failed')}</dt><dd>{stats.data.fail}</dd></div>
-            <div><dt>{t('pending')}</dt><dd>{stats.data.pending + stats.data.sending}</dd></div>
+            <div>
+              <dt>{t('successRate')}</dt>
+              <dd>{rateOf(stats.data)}</dd>
+            </div>
+            <div>
+              <dt>{t('succeeded')}</dt>
+              <dd>{stats.data.success}</dd>
+            </div>
+            <div>
+              <dt>{t('failed')}</dt>
+              <dd>{stats.data.fail}</dd>
+            </div>
+            <div>
+              <dt>{t('pending')}</dt>
+              <dd>{stats.data.pending + stats.data.sending}</dd>
+            </div>
           </dl>
         )}
       </div>

@@ -49,21 +49,40 @@ export function Details({ e, patch }: { e: Endpoint; patch: Patch }) {
       <h2>{t('urlAndDescription')}</h2>
       <Field label={t('endpointUrl')} error={errors.url}>
         {(p) => (
-          <input {...p} type="url" name="url" value={draft.value.url} disabled={!manage}
-            onChange={(ev) => { setSaved(false); draft.set({ ...draft.value, url: ev.target.value }); }} />
+          <input
+            {...p}
+            type="url"
+            name="url"
+            value={draft.value.url}
+            disabled={!manage}
+            onChange={(ev) => {
+              setSaved(false);
+              draft.set({ ...draft.value, url: ev.target.value });
+            }}
+          />
         )}
       </Field>
       <Field label={t('description')} error={errors.description}>
         {(p) => (
-          <input {...p} name="description" value={draft.value.description} disabled={!manage}
-            onChange={(ev) => { setSaved(false); draft.set({ ...draft.value, description: ev.target.value }); }} />
+          <input
+            {...p}
+            name="description"
+            value={draft.value.description}
+            disabled={!manage}
+            onChange={(ev) => {
+              setSaved(false);
+              draft.set({ ...draft.value, description: ev.target.value });
+            }}
+          />
         )}
       </Field>
       <Stale on={draft.stale} discard={draft.discard} />
       <ErrorText error={errors.form} />
       {manage && (
         <div className="actions">
-          <button type="submit" className="primary">{t('saveUrl')}</button>
+          <button type="submit" className="primary">
+            {t('saveUrl')}
+          </button>
           {saved && <span role="status">{t('saved')}</span>}
         </div>
       )}
@@ -115,11 +134,15 @@ export function SigningSecret({ base }: { base: string }) {
           <div className="actions">
             {secret ? (
               <>
-                <button type="button" onClick={() => setSecret(null)}>{t('hide')}</button>
+                <button type="button" onClick={() => setSecret(null)}>
+                  {t('hide')}
+                </button>
                 <CopyButton text={secret} label={t('copySecret')} />
               </>
             ) : (
-              <button type="button" onClick={reveal}>{t('revealSecret')}</button>
+              <button type="button" onClick={reveal}>
+                {t('revealSecret')}
+              </button>
             )}
           </div>
           <div className="inline">
@@ -130,7 +153,9 @@ export function SigningSecret({ base }: { base: string }) {
               <option value="86400">{t('grace86400')}</option>
               <option value="604800">{t('grace604800')}</option>
             </select>
-            <button type="button" onClick={rotate}>{t('rotateSecret')}</button>
+            <button type="button" onClick={rotate}>
+              {t('rotateSecret')}
+            </button>
           </div>
           {msg && <p role="status">{msg}</p>}
           <ErrorText error={error} />
@@ -173,18 +198,35 @@ export function FilterAndRate({ e, patch }: { e: Endpoint; patch: Patch }) {
         <EventPicker
           types={catalog.data.filter((et) => !et.archived || events.includes(et.name))}
           chosen={events}
-          onChange={(next) => { setSaved(false); draft.set({ events: next, rate }); }}
+          onChange={(next) => {
+            setSaved(false);
+            draft.set({ events: next, rate });
+          }}
           disabled={!manage}
           error={errors.eventTypes}
         />
       )}
       <Field label={t('rateLimit')} error={errors.throttleRate} hint={t('rateEmpty')}>
-        {(p) => <input {...p} name="throttleRate" inputMode="numeric" value={rate} onChange={(ev) => { setSaved(false); draft.set({ events, rate: ev.target.value }); }} disabled={!manage} />}
+        {(p) => (
+          <input
+            {...p}
+            name="throttleRate"
+            inputMode="numeric"
+            value={rate}
+            onChange={(ev) => {
+              setSaved(false);
+              draft.set({ events, rate: ev.target.value });
+            }}
+            disabled={!manage}
+          />
+        )}
       </Field>
       <Stale on={draft.stale} discard={draft.discard} />
       {manage && (
         <div className="actions">
-          <button type="submit" className="primary">{t('saveEvents')}</button>
+          <button type="submit" className="primary">
+            {t('saveEvents')}
+          </button>
           {saved && <span role="status">{t('saved')}</span>}
         </div>
       )}
@@ -225,7 +267,10 @@ export function DeliveryRules({ e, patch }: { e: Endpoint; patch: Patch }) {
       }
     }
     if (Object.keys(local).length) return setErrors(local);
-    const parts = v.schedule.split(',').map((s) => s.trim()).filter(Boolean);
+    const parts = v.schedule
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     setErrors({});
     try {
       await patch({ retrySchedule: v.none ? [] : parts.length ? parts : null, timeout: timeout ? Number(timeout) : null, filter });
@@ -240,7 +285,16 @@ export function DeliveryRules({ e, patch }: { e: Endpoint; patch: Patch }) {
     <form className="card wide" onSubmit={save} noValidate>
       <h2>{t('deliveryRules')}</h2>
       <Field label={t('retrySchedule')} error={errors.retrySchedule} hint={t('retryScheduleHint')}>
-        {(p) => <input {...p} name="retrySchedule" value={v.schedule} placeholder="30s, 5m, 1h" disabled={!manage || v.none} onChange={(ev) => set({ schedule: ev.target.value })} />}
+        {(p) => (
+          <input
+            {...p}
+            name="retrySchedule"
+            value={v.schedule}
+            placeholder="30s, 5m, 1h"
+            disabled={!manage || v.none}
+            onChange={(ev) => set({ schedule: ev.target.value })}
+          />
+        )}
       </Field>
       <label className="inline">
         <input type="checkbox" name="noRetries" checked={v.none} disabled={!manage} onChange={(ev) => set({ none: ev.target.checked })} /> {t('noRetries')}
@@ -249,13 +303,17 @@ export function DeliveryRules({ e, patch }: { e: Endpoint; patch: Patch }) {
         {(p) => <input {...p} name="timeout" inputMode="numeric" value={v.timeout} disabled={!manage} onChange={(ev) => set({ timeout: ev.target.value })} />}
       </Field>
       <Field label={t('contentFilter')} error={errors.filter} hint={t('contentFilterHint')}>
-        {(p) => <textarea {...p} name="filter" rows={4} spellCheck={false} value={v.filter} disabled={!manage} onChange={(ev) => set({ filter: ev.target.value })} />}
+        {(p) => (
+          <textarea {...p} name="filter" rows={4} spellCheck={false} value={v.filter} disabled={!manage} onChange={(ev) => set({ filter: ev.target.value })} />
+        )}
       </Field>
       <Stale on={draft.stale} discard={draft.discard} />
       <ErrorText error={errors.form} />
       {manage && (
         <div className="actions">
-          <button type="submit" className="primary">{t('saveDeliveryRules')}</button>
+          <button type="submit" className="primary">
+            {t('saveDeliveryRules')}
+          </button>
           {saved && <span role="status">{t('saved')}</span>}
         </div>
       )}

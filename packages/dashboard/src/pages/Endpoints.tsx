@@ -49,7 +49,9 @@ interface Details {
 async function detailsOf(api: Api, appId: string, endpointId: string, readOwn: boolean): Promise<Details> {
   const [endpoint, stats, last, health] = await Promise.all([
     readOwn
-      ? limited(() => api.get<Endpoint>(appPath(appId, `/endpoint/${enc(endpointId)}`))).catch((e) => (e instanceof ApiError && e.status === 404 ? ('gone' as const) : null))
+      ? limited(() => api.get<Endpoint>(appPath(appId, `/endpoint/${enc(endpointId)}`))).catch((e) =>
+          e instanceof ApiError && e.status === 404 ? ('gone' as const) : null,
+        )
       : null,
     limited(() => api.get<EndpointStats>(appPath(appId, `/endpoint/${enc(endpointId)}/stats`))).catch(() => null),
     limited(() => api.get<Page<Attempt>>(appPath(appId, `/attempt/endpoint/${enc(endpointId)}?limit=1&with_content=false`)))
@@ -116,8 +118,8 @@ function EndpointRow({ endpoint: listed, readOwn }: { endpoint: Endpoint; readOw
           <span className="muted">…</span>
         ) : last ? (
           <>
-            <span className={`status s${last.status}`}>{statusText(last.status)}</span>{' '}
-            {last.responseStatusCode > 0 && <code>{last.responseStatusCode}</code>} <Ago iso={last.timestamp} />
+            <span className={`status s${last.status}`}>{statusText(last.status)}</span> {last.responseStatusCode > 0 && <code>{last.responseStatusCode}</code>}{' '}
+            <Ago iso={last.timestamp} />
           </>
         ) : (
           <span className="muted">{t('never')}</span>
@@ -166,7 +168,6 @@ export function Endpoints() {
     }
   }
 
-
   return (
     <section aria-labelledby="eph">
       <div className="head">
@@ -179,7 +180,9 @@ export function Endpoints() {
       </div>
       <ErrorText error={list.error ?? moreError} />
       {rows && rows.length === 0 && (
-        <p className="empty">{t('noEndpoints')} {can('manage') ? t('addOne') : ''}</p>
+        <p className="empty">
+          {t('noEndpoints')} {can('manage') ? t('addOne') : ''}
+        </p>
       )}
       {rows && rows.length > 0 && (
         <div className="scroll">

@@ -61,9 +61,8 @@ export function HealthChart({ base }: { base: string }) {
   const p50s = b.map((x) => x.p50Ms).filter((v): v is number => v !== null);
   const p95s = b.map((x) => x.p95Ms).filter((v): v is number => v !== null);
   const ms = (n: number) => t('msValue', { n });
-  const summary = ok + bad === 0
-    ? t('healthEmpty')
-    : t('healthSummary', { ok, bad, lo: ms(Math.min(...p50s)), hi: ms(Math.max(...p50s)), p95: ms(Math.max(...p95s)) });
+  const summary =
+    ok + bad === 0 ? t('healthEmpty') : t('healthSummary', { ok, bad, lo: ms(Math.min(...p50s)), hi: ms(Math.max(...p50s)), p95: ms(Math.max(...p95s)) });
   const step = b.length ? (W - 2 * PAD) / b.length : 0;
   const countMax = niceMax(Math.max(0, ...b.map((x) => x.succeeded + x.failed)));
   const msMax = niceMax(Math.max(0, ...p95s));
@@ -84,11 +83,17 @@ export function HealthChart({ base }: { base: string }) {
       <ErrorText error={series.error} />
       {series.data && (
         <figure aria-labelledby="health-h health-sum">
-          <p id="health-sum" data-testid="health-summary">{summary}</p>
+          <p id="health-sum" data-testid="health-summary">
+            {summary}
+          </p>
           <div className="charts" aria-hidden="true">
             <div>
-              <h3>{t('attemptsOverTime')} <span className="muted">(max {countMax})</span></h3>
-              <p className="legend"><span className="key ok" /> {t('succeeded')} <span className="key bad" /> {t('failed')}</p>
+              <h3>
+                {t('attemptsOverTime')} <span className="muted">(max {countMax})</span>
+              </h3>
+              <p className="legend">
+                <span className="key ok" /> {t('succeeded')} <span className="key bad" /> {t('failed')}
+              </p>
               <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart" data-testid="attempts-chart" aria-hidden="true">
                 <line x1={PAD} x2={W - PAD} y1={H - PAD} y2={H - PAD} className="axis" />
                 {b.map((x, i) => {
@@ -106,37 +111,73 @@ export function HealthChart({ base }: { base: string }) {
               </svg>
             </div>
             <div>
-              <h3>{t('latencyOverTime')} <span className="muted">(max {msMax})</span></h3>
-              <p className="legend"><span className="key p50" /> p50 <span className="key p95" /> p95</p>
+              <h3>
+                {t('latencyOverTime')} <span className="muted">(max {msMax})</span>
+              </h3>
+              <p className="legend">
+                <span className="key p50" /> p50 <span className="key p95" /> p95
+              </p>
               <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart" data-testid="latency-chart" aria-hidden="true">
                 <line x1={PAD} x2={W - PAD} y1={H - PAD} y2={H - PAD} className="axis" />
-                <path className="p95" d={linePath(b.map((x) => x.p95Ms), msMax, step)} />
-                <path className="p50" d={linePath(b.map((x) => x.p50Ms), msMax, step)} />
-                {b.map((x, i) => (x.p50Ms === null ? null : (
-                  <g key={x.start}>
-                    <rect className="p95" x={PAD + step * (i + 0.5) - 2} width={4} y={H - PAD - y(x.p95Ms!, msMax) - 2} height={4} />
-                    <rect className="p50" x={PAD + step * (i + 0.5) - 2} width={4} y={H - PAD - y(x.p50Ms, msMax) - 2} height={4} />
-                  </g>
-                )))}
+                <path
+                  className="p95"
+                  d={linePath(
+                    b.map((x) => x.p95Ms),
+                    msMax,
+                    step,
+                  )}
+                />
+                <path
+                  className="p50"
+                  d={linePath(
+                    b.map((x) => x.p50Ms),
+                    msMax,
+                    step,
+                  )}
+                />
+                {b.map((x, i) =>
+                  x.p50Ms === null ? null : (
+                    <g key={x.start}>
+                      <rect className="p95" x={PAD + step * (i + 0.5) - 2} width={4} y={H - PAD - y(x.p95Ms!, msMax) - 2} height={4} />
+                      <rect className="p50" x={PAD + step * (i + 0.5) - 2} width={4} y={H - PAD - y(x.p50Ms, msMax) - 2} height={4} />
+                    </g>
+                  ),
+                )}
               </svg>
             </div>
             {b.length > 0 && (
-              <p className="axis-labels muted"><span>{label(b[0]!.start, range)}</span><span>{label(b.at(-1)!.start, range)}</span></p>
+              <p className="axis-labels muted">
+                <span>{label(b[0]!.start, range)}</span>
+                <span>{label(b.at(-1)!.start, range)}</span>
+              </p>
             )}
           </div>
           <details>
             <summary>{t('healthTable')}</summary>
             <table data-testid="health-table">
               <thead>
-                <tr><th scope="col">{t('bucketStart')}</th><th scope="col">{t('succeeded')}</th><th scope="col">{t('failed')}</th><th scope="col">{t('p50')}</th><th scope="col">{t('p95')}</th></tr>
+                <tr>
+                  <th scope="col">{t('bucketStart')}</th>
+                  <th scope="col">{t('succeeded')}</th>
+                  <th scope="col">{t('failed')}</th>
+                  <th scope="col">{t('p50')}</th>
+                  <th scope="col">{t('p95')}</th>
+                </tr>
               </thead>
               <tbody>
-                {b.filter((x) => x.succeeded + x.failed > 0).map((x) => (
-                  <tr key={x.start}>
-                    <th scope="row"><time dateTime={x.start}>{label(x.start, range)}</time></th>
-                    <td>{x.succeeded}</td><td>{x.failed}</td><td>{x.p50Ms ?? '–'}</td><td>{x.p95Ms ?? '–'}</td>
-                  </tr>
-                ))}
+                {b
+                  .filter((x) => x.succeeded + x.failed > 0)
+                  .map((x) => (
+                    <tr key={x.start}>
+                      <th scope="row">
+                        <time dateTime={x.start}>{label(x.start, range)}</time>
+                      </th>
+                      <td>{x.succeeded}</td>
+                      <td>{x.failed}</td>
+                      <td>{x.p50Ms ?? '–'}</td>
+                      <td>{x.p95Ms ?? '–'}</td>
+                    </tr>
+                  ))}
               </tbody>
             </table>
           </details>

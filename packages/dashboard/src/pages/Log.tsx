@@ -46,7 +46,9 @@ async function findAt(api: Api, appId: string, endpointId: string, q: string): P
   }
   const dests = await listAll<{ id: string; status: Status; nextAttempt?: string | null }>(api, appPath(appId, `/msg/${enc(msg.id)}/endpoint`), 4);
   const here = dests.find((d) => d.id === endpointId);
-  return here ? { id: msg.id, eventType: msg.eventType, eventId: msg.eventId, status: here.status, nextAttempt: here.nextAttempt, timestamp: msg.timestamp } : null;
+  return here
+    ? { id: msg.id, eventType: msg.eventType, eventId: msg.eventId, status: here.status, nextAttempt: here.nextAttempt, timestamp: msg.timestamp }
+    : null;
 }
 
 export function Log({ endpoint }: { endpoint: Endpoint }) {
@@ -129,7 +131,13 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
               <input id="log-q" value={search} onChange={(e) => setSearch(e.target.value)} spellCheck={false} autoComplete="off" />
               <button type="submit">{t('find')}</button>
               {found && (
-                <button type="button" onClick={() => { setFound(null); setSearch(''); }}>
+                <button
+                  type="button"
+                  onClick={() => {
+                    setFound(null);
+                    setSearch('');
+                  }}
+                >
                   {t('showAll')}
                 </button>
               )}
@@ -143,7 +151,9 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
               <select id="log-status" value={filters.status} onChange={(e) => set({ status: e.target.value as Filters['status'] })}>
                 <option value="">{t('any')}</option>
                 {([0, 1, 3, 2] as Status[]).map((s) => (
-                  <option key={s} value={String(s)}>{statusText(s)}</option>
+                  <option key={s} value={String(s)}>
+                    {statusText(s)}
+                  </option>
                 ))}
               </select>
             </div>
@@ -152,7 +162,9 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
               <select id="log-type" value={filters.eventType} onChange={(e) => set({ eventType: e.target.value })}>
                 <option value="">{t('any')}</option>
                 {types.map((et) => (
-                  <option key={et.name} value={et.name}>{et.name}</option>
+                  <option key={et.name} value={et.name}>
+                    {et.name}
+                  </option>
                 ))}
               </select>
             </div>
@@ -175,17 +187,14 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
         {note && <p role="status">{note}</p>}
         <ErrorText error={error ?? head.error} />
         {found && !found.msg && <p role="status">{t('notSentHere', { q: found.q })}</p>}
-        {!found && headPage && rows.length === 0 && (
-          <p className="muted">{filtered ? t('noMatch') : t('noMessages')}</p>
-        )}
+        {!found && headPage && rows.length === 0 && <p className="muted">{filtered ? t('noMatch') : t('noMessages')}</p>}
         {shown.length > 0 && (
           <ul className="log">
             {shown.map((m) => (
               <li key={m.id} data-msg={m.id}>
                 <div className="row">
                   <button type="button" className="link" aria-expanded={open === m.id} onClick={() => setOpen(open === m.id ? null : m.id)}>
-                    <span className={`status s${m.status}`}>{statusText(m.status)}</span> <code>{m.eventType}</code>{' '}
-                    <span className="muted">{m.id}</span>
+                    <span className={`status s${m.status}`}>{statusText(m.status)}</span> <code>{m.eventType}</code> <span className="muted">{m.id}</span>
                   </button>
                   {m.status === 1 && m.heldBy && (
                     <span className="badge warn" data-testid="held">

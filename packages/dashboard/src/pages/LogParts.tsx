@@ -17,7 +17,12 @@ export function Attempts({ msgId, endpointId }: { msgId: string; endpointId: str
   );
   if (list.error && !list.data) return <ErrorText error={list.error} />;
   if (!list.data) return <p aria-busy="true">{t('loadingAttempts')}</p>;
-  if (list.data.data.length === 0) return <p className="muted" role="status">{t('noAttemptYet')}</p>;
+  if (list.data.data.length === 0)
+    return (
+      <p className="muted" role="status">
+        {t('noAttemptYet')}
+      </p>
+    );
   return (
     <div className="scroll">
       <table className="attempts">
@@ -49,7 +54,9 @@ export function Attempts({ msgId, endpointId }: { msgId: string; endpointId: str
                 {a.response ? (
                   <details>
                     <summary>{t('show')}</summary>
-                    <pre className="code" tabIndex={0}>{a.response}</pre>
+                    <pre className="code" tabIndex={0}>
+                      {a.response}
+                    </pre>
                   </details>
                 ) : (
                   <span className="muted">{t('empty')}</span>
@@ -101,7 +108,9 @@ function RecoverProgress({ taskId }: { taskId: string }) {
       ? t('recovering')
       : task.status === 'finished'
         ? `${tn('recovered', task.data.messagesSent ?? 0)}${task.data.messagesSent ? '' : ` ${t('retryingNote')}`}`
-        : task.data.error ? t('recoveryFailedWhy', { error: task.data.error }) : t('recoveryFailed');
+        : task.data.error
+          ? t('recoveryFailedWhy', { error: task.data.error })
+          : t('recoveryFailed');
   return (
     <>
       <p role="status" data-testid="recover-result" data-state={task?.status ?? 'running'} aria-busy={!task || task.status === 'running'}>

@@ -24,10 +24,7 @@ function EncryptionKey() {
 
   async function set(key: string | null) {
     // Replacing a key in use breaks receivers that hold only the old one: ask first.
-    if (
-      engage?.encryptionEnabled &&
-      !window.confirm(t('confirmReplaceKey'))
-    ) {
+    if (engage?.encryptionEnabled && !window.confirm(t('confirmReplaceKey'))) {
       return;
     }
     setError(undefined);
@@ -72,7 +69,10 @@ function EncryptionKey() {
           <p>
             <strong>{t('newKeyOnce')}</strong> {t('storeItNow')}
           </p>
-          <code className="secret" data-testid="encryption-key">{shown}</code> <CopyButton text={shown} label={t('copyKey')} />
+          <code className="secret" data-testid="encryption-key">
+            {shown}
+          </code>{' '}
+          <CopyButton text={shown} label={t('copyKey')} />
         </div>
       )}
       {!can('secrets') ? (
@@ -97,9 +97,7 @@ function EncryptionKey() {
               <button type="submit">{t('setKey')}</button>
             </div>
           </form>
-          <p className="hint">
-            {t('keyNote')}
-          </p>
+          <p className="hint">{t('keyNote')}</p>
         </>
       )}
     </div>
@@ -126,7 +124,9 @@ function SourceIps() {
       <ErrorText error={ips.error} />
       {ips.data &&
         (ips.data.addresses.length === 0 ? (
-          <p className="muted" data-testid="no-source-ips">{t('noSourceIps')}</p>
+          <p className="muted" data-testid="no-source-ips">
+            {t('noSourceIps')}
+          </p>
         ) : (
           <>
             <p>{t('sourceIpsIntro')}</p>

@@ -78,12 +78,16 @@ export function Testing({ endpoint }: { endpoint: Endpoint }) {
       {example === undefined ? (
         <p className="muted">{t('noExample')}</p>
       ) : (
-        <pre className="code" tabIndex={0} data-testid="example">{JSON.stringify(shown.body, null, 2)}</pre>
+        <pre className="code" tabIndex={0} data-testid="example">
+          {JSON.stringify(shown.body, null, 2)}
+        </pre>
       )}
       {shown.encrypted && (
         <>
           <h3>{t('payloadDecrypted')}</h3>
-          <pre className="code" tabIndex={0}>{JSON.stringify(shown.plaintext, null, 2)}</pre>
+          <pre className="code" tabIndex={0}>
+            {JSON.stringify(shown.plaintext, null, 2)}
+          </pre>
         </>
       )}
       <ErrorText error={error} />

@@ -4,13 +4,7 @@
  */
 import { EngageInputError } from '../errors.js';
 import { COMPUTED_ATTRIBUTES, CONTACT_PREFERENCES, RESERVED_ATTRIBUTES } from './fields.js';
-import type {
-  ContactInput,
-  PointBalanceInput,
-  PointTransactionInput,
-  PromotionAssignmentInput,
-  RewardVoucherInput,
-} from './types.js';
+import type { ContactInput, PointBalanceInput, PointTransactionInput, PromotionAssignmentInput, RewardVoucherInput } from './types.js';
 
 export function fail(field: string, message: string): never {
   throw new EngageInputError('invalid_input', field, `${field} ${message}`);
@@ -98,11 +92,7 @@ export function checkContactInput(input: unknown): asserts input is ContactInput
       const field = `attributes.${name}`;
       if (RESERVED_ATTRIBUTES.has(name)) fail(field, 'is not an attribute: it has its own field');
       if (COMPUTED_ATTRIBUTES.has(name)) fail(field, 'is computed by Engage and cannot be set');
-      const ok =
-        value === null ||
-        typeof value === 'string' ||
-        typeof value === 'boolean' ||
-        (typeof value === 'number' && Number.isFinite(value));
+      const ok = value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
       if (!ok) fail(field, 'must be a string, a finite number, a boolean or null');
     }
   }

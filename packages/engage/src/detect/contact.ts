@@ -15,11 +15,7 @@ import type { ContactInput, ContactPreference, ContactState, DetectedEvent, Dete
  * preference that changed (email, SMS, postal), then one `contact.consent.changed` per consent
  * that changed (by consent id). `options.now` (epoch ms) dates consents given without a date.
  */
-export function detectContactUpsert(
-  previous: ContactState | undefined,
-  input: ContactInput,
-  options: { now: number },
-): Detection<ContactState> {
+export function detectContactUpsert(previous: ContactState | undefined, input: ContactInput, options: { now: number }): Detection<ContactState> {
   checkContactInput(input);
   const now = isoTime(options.now);
   if (previous !== undefined && previous.contactId !== input.contactId) {
@@ -84,9 +80,7 @@ export function detectContactUpsert(
 
   if (changedFields.length === 0) return { events: [], state: previous, changed: false };
 
-  const events: DetectedEvent[] = [
-    { eventType: 'contact.updated', payload: { contactId, contactType, changedFields: changedFields.sort(byCodeUnit) } },
-  ];
+  const events: DetectedEvent[] = [{ eventType: 'contact.updated', payload: { contactId, contactType, changedFields: changedFields.sort(byCodeUnit) } }];
   for (const p of changedPreferences) {
     events.push({ eventType: PREFERENCE_EVENTS[p], payload: { contactId, value: preferences[p] } });
   }
@@ -118,4 +112,3 @@ export function detectContactDelete(previous: ContactState | undefined): Detecti
     changed: true,
   };
 }
-

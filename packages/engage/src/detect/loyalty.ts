@@ -3,16 +3,7 @@
  * assignments. Pure, like the contact detector: state in, events and state out.
  */
 import { EngageInputError } from '../errors.js';
-import {
-  checkBalanceInput,
-  checkPromotionInput,
-  checkTransactionInput,
-  checkVoucherInput,
-  definitionIdOf,
-  fail,
-  normaliseDateTime,
-  round4,
-} from './checks.js';
+import { checkBalanceInput, checkPromotionInput, checkTransactionInput, checkVoucherInput, definitionIdOf, fail, normaliseDateTime, round4 } from './checks.js';
 import type {
   DetectedEvent,
   Detection,
@@ -31,10 +22,7 @@ import type {
  * starts from 0, as Engage's accounts do: its first balance fires unless it is 0. A change of
  * `balanceExpires` alone is stored but fires nothing (the event is about the balance).
  */
-export function detectBalanceChange(
-  previous: PointAccountState | undefined,
-  input: PointBalanceInput,
-): Detection<PointAccountState> {
+export function detectBalanceChange(previous: PointAccountState | undefined, input: PointBalanceInput): Detection<PointAccountState> {
   checkBalanceInput(input);
   const definitionId = definitionIdOf(input.definitionId);
   if (previous !== undefined) {
@@ -108,10 +96,7 @@ export function detectPointTransaction(input: PointTransactionInput): { events: 
  * has no voucher-updated event): the same voucher again is a no-op, the same id with other content
  * is a `conflict`.
  */
-export function detectVoucherCreated(
-  previous: RewardVoucherState | undefined,
-  input: RewardVoucherInput,
-): Detection<RewardVoucherState> {
+export function detectVoucherCreated(previous: RewardVoucherState | undefined, input: RewardVoucherInput): Detection<RewardVoucherState> {
   checkVoucherInput(input);
   const state: RewardVoucherState = {
     id: input.id,
@@ -194,4 +179,3 @@ export function detectPromotionAssignment(
     changed: true,
   };
 }
-

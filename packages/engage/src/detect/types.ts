@@ -20,9 +20,7 @@ import type { ContactPreference } from './fields.js';
 export type { ContactPreference };
 
 /** One event to send: its type and its payload, built to the catalog's schema. */
-export type DetectedEvent<T extends EngageEventType = EngageEventType> = T extends EngageEventType
-  ? { eventType: T; payload: EngagePayloadMap[T] }
-  : never;
+export type DetectedEvent<T extends EngageEventType = EngageEventType> = T extends EngageEventType ? { eventType: T; payload: EngagePayloadMap[T] } : never;
 
 /**
  * What a detector returns. `state` is what to persist (undefined: delete the stored state);
@@ -156,4 +154,3 @@ export interface PromotionAssignmentState {
   validFrom: DateTimeOffset | null;
   validTo: DateTimeOffset | null;
 }
-

@@ -1,22 +1,8 @@
 // Type-level proof that each payload JSON Schema and its TypeScript payload type describe the
 // same object: same keys, same optionality, same JSON types. Checked by ../typecheck.test.ts.
-import type {
-  EngageEventType,
-  EngagePayloadMap,
-  EngagePayloadSchemas,
-  LoyaltyAddPointsPayload,
-  RewardVoucherCreatedPayload,
-} from '../../src/index.js';
+import type { EngageEventType, EngagePayloadMap, EngagePayloadSchemas, LoyaltyAddPointsPayload, RewardVoucherCreatedPayload } from '../../src/index.js';
 
-type JsonType<T> = T extends 'string'
-  ? string
-  : T extends 'number' | 'integer'
-    ? number
-    : T extends 'boolean'
-      ? boolean
-      : T extends 'null'
-        ? null
-        : never;
+type JsonType<T> = T extends 'string' ? string : T extends 'number' | 'integer' ? number : T extends 'boolean' ? boolean : T extends 'null' ? null : never;
 
 type FromProperty<P> = P extends { type: 'array'; items: infer I }
   ? FromProperty<I>[]

@@ -1,12 +1,5 @@
 // The README's examples, type-checked (not run) by ../typecheck.test.ts, so the docs cannot drift.
-import {
-  buildEnvelope,
-  detectContactUpsert,
-  ENGAGE_CATALOG,
-  type ContactInput,
-  type ContactState,
-  type EngageEventTypeIn,
-} from '../../src/index.js';
+import { buildEnvelope, detectContactUpsert, ENGAGE_CATALOG, type ContactInput, type ContactState, type EngageEventTypeIn } from '../../src/index.js';
 
 declare function loadContact(tenant: string, contactId: string): Promise<ContactState | undefined>;
 declare const svix: { eventType: { create(body: EngageEventTypeIn): Promise<unknown> } };

@@ -33,9 +33,7 @@ export function createHttpDestination(name: string, config: HttpDestinationConfi
           ...(message.traceparent === undefined ? {} : { traceparent: message.traceparent }),
           // Standard Webhooks headers under the gateway's own key: the next hop verifies them with
           // the receiver kit (or any Standard Webhooks library). The id is the webhook id.
-          ...(secret
-            ? signatureHeaders({ id: message.webhookId, timestamp: new Date(), body: message.body, secrets: secret, prefix: 'webhook' })
-            : {}),
+          ...(secret ? signatureHeaders({ id: message.webhookId, timestamp: new Date(), body: message.body, secrets: secret, prefix: 'webhook' }) : {}),
         },
         body: message.body,
         headersTimeout: config.timeoutMs,

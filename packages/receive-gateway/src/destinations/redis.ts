@@ -22,11 +22,7 @@ export function createRedisDestination(name: string, config: RedisDestinationCon
       const cap = config.maxLen === undefined ? [] : ['MAXLEN', '~', String(config.maxLen)];
       let reply: string | null;
       try {
-        reply = await withTimeout(
-          redis.xadd(config.stream, ...(cap as ['MAXLEN', '~', string]), '*', ...fields),
-          config.timeoutMs,
-          `XADD ${config.stream}`,
-        );
+        reply = await withTimeout(redis.xadd(config.stream, ...(cap as ['MAXLEN', '~', string]), '*', ...fields), config.timeoutMs, `XADD ${config.stream}`);
       } catch (err) {
         const cause = connectionError === undefined ? '' : ` (connection: ${connectionError})`;
         throw new Error(`XADD ${config.stream} failed: ${(err as Error).message}${cause}`, { cause: err });

@@ -13,17 +13,13 @@ export interface ExpressLikeRequest extends IncomingMessage {
 
 export type ExpressLikeNext = (err?: unknown) => void;
 
-export function expressHandler(
-  receiver: Receiver,
-): (req: ExpressLikeRequest, res: ServerResponse, next: ExpressLikeNext) => void {
+export function expressHandler(receiver: Receiver): (req: ExpressLikeRequest, res: ServerResponse, next: ExpressLikeNext) => void {
   return (req, res, next) => {
     const remoteAddress = req.socket.remoteAddress;
     const body = req.body;
     if (typeof body === 'string' || body instanceof Uint8Array) {
       // express.raw() / express.text() kept the bytes for us (its own limit applies).
-      receiver
-        .handle({ rawBody: body, headers: req.headers, remoteAddress })
-        .then((response) => sendResponse(res, response), next);
+      receiver.handle({ rawBody: body, headers: req.headers, remoteAddress }).then((response) => sendResponse(res, response), next);
       return;
     }
     if (req.readableEnded) {

@@ -51,9 +51,7 @@ export function fastifyPlugin(instance: FastifyLikeInstance, options: FastifyPlu
   const { receiver } = options;
   // Every content type, as raw bytes: the signature covers the bytes, whatever the sender labels them.
   instance.removeAllContentTypeParsers();
-  instance.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: receiver.maxBodyBytes }, (_req, body, next) =>
-    next(null, body),
-  );
+  instance.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: receiver.maxBodyBytes }, (_req, body, next) => next(null, body));
   // Refuse disallowed sources before the body is read.
   instance.addHook('onRequest', (request, reply, next) => {
     const refused = receiver.checkSource(request.headers, request.raw.socket.remoteAddress);

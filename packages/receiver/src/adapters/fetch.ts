@@ -32,8 +32,7 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array 
   return Buffer.concat(chunks, size);
 }
 
-const CONSUMED =
-  'the request body was read before the webhook handler and its raw bytes are gone: mount the handler before any body parser';
+const CONSUMED = 'the request body was read before the webhook handler and its raw bytes are gone: mount the handler before any body parser';
 
 /**
  * Handles a fetch `Request`. `rawBody` is for frameworks whose middleware may already have read

@@ -23,10 +23,7 @@ function nodeServerAddress(c: HonoLikeContext): string | undefined {
   return env?.incoming?.socket?.remoteAddress;
 }
 
-export function honoHandler<C extends HonoLikeContext>(
-  receiver: Receiver,
-  options: HonoHandlerOptions<C> = {},
-): (c: C) => Promise<Response> {
+export function honoHandler<C extends HonoLikeContext>(receiver: Receiver, options: HonoHandlerOptions<C> = {}): (c: C) => Promise<Response> {
   const remoteAddress = options.remoteAddress ?? nodeServerAddress;
   return async (c) => {
     const request = c.req.raw;

@@ -54,8 +54,7 @@ export async function readme(rawBody: Buffer, req: { headers: Record<string, str
   hono.post('/webhooks/engage', honoHandler(receiver));
   serve({ fetch: hono.fetch, port: 3000 });
 
-  const fetchHandler = (request: Request, remoteAddress: string | undefined): Promise<Response> =>
-    handleFetchRequest(receiver, request, remoteAddress);
+  const fetchHandler = (request: Request, remoteAddress: string | undefined): Promise<Response> => handleFetchRequest(receiver, request, remoteAddress);
   void fetchHandler;
 
   verify(rawBody, req.headers, ['whsec_current', 'whsec_previous']);

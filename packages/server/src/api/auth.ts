@@ -6,9 +6,7 @@ import { unauthorized } from '../domain/errors.js';
 import type { Permission, PortalSession } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 
-export type Principal =
-  | { kind: 'operator' }
-  | { kind: 'portal'; sessionId: string; appId: string; permissions: Permission[] };
+export type Principal = { kind: 'operator' } | { kind: 'portal'; sessionId: string; appId: string; permissions: Permission[] };
 
 export const ALL_PERMISSIONS: Permission[] = ['view', 'manage', 'secrets'];
 const PORTAL_PREFIX = 'appsk_';

@@ -86,9 +86,7 @@ export class Contract {
     this.document = applyHeraldExtensions(JSON.parse(readFileSync(file, 'utf8')), version);
     this.ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: false });
     addFormats.default(this.ajv, ['date-time', 'email']);
-    const definitions = Object.fromEntries(
-      Object.entries(this.document.components.schemas as Schema).map(([k, v]) => [k, toJsonSchema(v)]),
-    );
+    const definitions = Object.fromEntries(Object.entries(this.document.components.schemas as Schema).map(([k, v]) => [k, toJsonSchema(v)]));
     this.ajv.addSchema({ $id: CONTRACT_ID, definitions });
     this.operations = [];
     for (const [path, item] of Object.entries(this.document.paths as Schema)) {
@@ -96,20 +94,22 @@ export class Contract {
         if (!['get', 'post', 'put', 'patch', 'delete', 'head'].includes(method)) continue;
         const operationId = (op.operationId as string | undefined) ?? `${method}:${path}`;
         const bodyRef = op.requestBody?.content?.['application/json']?.schema?.$ref as string | undefined;
-        const validateBody = bodyRef
-          ? this.ajv.compile({ $ref: `${CONTRACT_ID}${bodyRef.replace('#/components/schemas/', '#/definitions/')}` })
-          : null;
+        const validateBody = bodyRef ? this.ajv.compile({ $ref: `${CONTRACT_ID}${bodyRef.replace('#/components/schemas/', '#/definitions/')}` }) : null;
         const query: QueryParam[] = (op.parameters ?? [])
           .filter((p: Schema) => p.in === 'query')
           .map((p: Schema) => {
             const schema = toJsonSchema(p.schema);
             const resolved = p.schema.$ref ? (this.document.components.schemas[p.schema.$ref.split('/').pop()] as Schema) : p.schema;
             const kind: QueryParam['kind'] =
-              resolved.type === 'array' ? 'array'
-              : resolved.type === 'integer' ? 'integer'
-              : resolved.type === 'boolean' ? 'boolean'
-              : resolved.format === 'date-time' ? 'date-time'
-              : 'string';
+              resolved.type === 'array'
+                ? 'array'
+                : resolved.type === 'integer'
+                  ? 'integer'
+                  : resolved.type === 'boolean'
+                    ? 'boolean'
+                    : resolved.format === 'date-time'
+                      ? 'date-time'
+                      : 'string';
             return { name: p.name, schema, kind };
           });
         const validateQuery = this.ajv.compile({
@@ -155,7 +155,12 @@ export function coerceQuery(op: Operation, raw: Record<string, unknown>): Record
       const parts: string[] = [];
       for (const [k, val] of Object.entries(raw)) {
         if (k === p.name || k === `${p.name}[]` || new RegExp(`^${p.name}\\[\\d+\\]$`).test(k)) {
-          for (const x of Array.isArray(val) ? val : [val]) parts.push(...String(x).split(',').filter((s) => s !== ''));
+          for (const x of Array.isArray(val) ? val : [val])
+            parts.push(
+              ...String(x)
+                .split(',')
+                .filter((s) => s !== ''),
+            );
         }
       }
       if (parts.length) out[p.name] = parts;
@@ -188,14 +193,15 @@ export function validateBody(op: Operation, body: unknown): void {
 export function toIssues(errors: ErrorObject[], where: 'body' | 'query'): ValidationIssue[] {
   // A propertyNames failure is reported twice (the keyword and its subschema's); the subschema's
   // error carries the offending name, so that one is kept.
-  const deep = errors.filter(
-    (e) => e.keyword !== 'anyOf' && e.keyword !== 'propertyNames' && !(e.keyword === 'type' && e.params.type === 'null'),
-  );
+  const deep = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'propertyNames' && !(e.keyword === 'type' && e.params.type === 'null'));
   const chosen = deep.length ? deep : errors;
   const seen = new Set<string>();
   const issues: ValidationIssue[] = [];
   for (const e of chosen) {
-    const path = e.instancePath.split('/').slice(1).map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const path = e.instancePath
+      .split('/')
+      .slice(1)
+      .map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~'));
     const loc: (string | number)[] = [where, ...path.map((x) => (/^\d+$/.test(x) ? Number(x) : x))];
     // An error about a property's name (propertyNames) names that property, not the object holding it.
     const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName;
@@ -253,7 +259,10 @@ export function toIssues(errors: ErrorObject[], where: 'body' | 'query'): Valida
         type = 'value_error.list.unique_items';
         break;
       case 'enum':
-        msg = `value is not a valid enumeration member; permitted: ${(e.params.allowedValues as unknown[]).filter((x) => x !== null).map((x) => JSON.stringify(x)).join(', ')}`;
+        msg = `value is not a valid enumeration member; permitted: ${(e.params.allowedValues as unknown[])
+          .filter((x) => x !== null)
+          .map((x) => JSON.stringify(x))
+          .join(', ')}`;
         type = 'type_error.enum';
         break;
       case 'format':

@@ -7,15 +7,30 @@ type Schema = Record<string, any>;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const idParam = (name: string, example: string) => ({
-  in: 'path', name, required: true, style: 'simple',
+  in: 'path',
+  name,
+  required: true,
+  style: 'simple',
   schema: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[a-zA-Z0-9\\-_.]+$', example },
 });
 const APP = idParam('app_id', 'unique-app-identifier');
 const DEST = idParam('destination_id', 'unique-destination-identifier');
 const SINK = idParam('sink_id', 'dest_1srOrx2ZWZBpBUvZwXKQmoEYga2');
 const CONSUMER = idParam('consumer_id', 'my-consumer');
-const limit = { in: 'query', name: 'limit', style: 'form', schema: { type: 'integer', format: 'uint64', minimum: 1, maximum: POLL_MAX_LIMIT, nullable: true }, description: 'Limit the number of returned items' };
-const iterator = { in: 'query', name: 'iterator', style: 'form', schema: { type: 'string', nullable: true }, description: 'The iterator returned from a prior invocation' };
+const limit = {
+  in: 'query',
+  name: 'limit',
+  style: 'form',
+  schema: { type: 'integer', format: 'uint64', minimum: 1, maximum: POLL_MAX_LIMIT, nullable: true },
+  description: 'Limit the number of returned items',
+};
+const iterator = {
+  in: 'query',
+  name: 'iterator',
+  style: 'form',
+  schema: { type: 'string', nullable: true },
+  description: 'The iterator returned from a prior invocation',
+};
 const err = (description: string) => ({ description, content: { 'application/json': { schema: ref('HttpErrorOut') } } });
 const json = (schema: Schema, description = '') => ({ description, content: { 'application/json': { schema } } });
 const ERRORS = {
@@ -28,7 +43,7 @@ const ERRORS = {
 };
 const op = (o: Schema) => ({ ...o, security: [{ HTTPBearer: [] }], responses: { ...o.responses, ...ERRORS } });
 const body = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
-const idempotencyKey = { in: 'header', name: 'idempotency-key', required: false, schema: { type: 'string' }, description: 'The request\'s idempotency key' };
+const idempotencyKey = { in: 'header', name: 'idempotency-key', required: false, schema: { type: 'string' }, description: "The request's idempotency key" };
 
 const common: Schema = {
   uid: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[a-zA-Z0-9\\-_.]+$', nullable: true, description: "The destination's UID." },
@@ -36,11 +51,21 @@ const common: Schema = {
   batchSize: { type: 'integer', format: 'uint16', minimum: 1, maximum: 5000, description: 'Ignored by polling endpoints.' },
   maxWaitSecs: { type: 'integer', format: 'uint16', minimum: 0, maximum: 300, description: 'Ignored by polling endpoints.' },
   eventTypes: { type: 'array', items: { type: 'string', maxLength: 256, pattern: '^[a-zA-Z0-9\\-_.]+$' }, uniqueItems: true, nullable: true },
-  channels: { type: 'array', items: { type: 'string', maxLength: 128, pattern: '^[a-zA-Z0-9\\-_.:]+$' }, minItems: 1, maxItems: 10, uniqueItems: true, nullable: true },
+  channels: {
+    type: 'array',
+    items: { type: 'string', maxLength: 128, pattern: '^[a-zA-Z0-9\\-_.:]+$' },
+    minItems: 1,
+    maxItems: 10,
+    uniqueItems: true,
+    nullable: true,
+  },
   metadata: { type: 'object', additionalProperties: { type: 'string' } },
-  config: { type: 'object', description: 'The type\'s settings. A polling endpoint has none.' },
+  config: { type: 'object', description: "The type's settings. A polling endpoint has none." },
   leaseSecs: {
-    type: 'integer', minimum: MIN_LEASE_MS / 1000, maximum: MAX_LEASE_MS / 1000, nullable: true,
+    type: 'integer',
+    minimum: MIN_LEASE_MS / 1000,
+    maximum: MAX_LEASE_MS / 1000,
+    nullable: true,
     description:
       'Herald: make the destination temporary. It is removed this many seconds after it was last read (a poll renews the lease), ' +
       'so a reader that dies leaves nothing behind. `herald listen` creates its polling endpoint this way. Omitted or null: permanent.',
@@ -70,7 +95,10 @@ export function addDestinations(doc: Schema): void {
       id: { type: 'string', example: 'dest_1srOrx2ZWZBpBUvZwXKQmoEYga2' },
       uid: common.uid,
       status: { type: 'string', enum: ['enabled', 'paused', 'disabled', 'retrying'] },
-      currentIterator: { type: 'string', description: "For a polling endpoint: the iterator of its start (reading from it returns every message it has seen)." },
+      currentIterator: {
+        type: 'string',
+        description: 'For a polling endpoint: the iterator of its start (reading from it returns every message it has seen).',
+      },
       failureReason: { type: 'string', nullable: true },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
@@ -80,14 +108,24 @@ export function addDestinations(doc: Schema): void {
       channels: common.channels,
       nextRetryAt: { type: 'string', format: 'date-time', nullable: true },
       metadata: common.metadata,
-      expiresAt: { type: 'string', format: 'date-time', nullable: true, description: 'Herald: when a temporary destination is removed unless read before then.' },
+      expiresAt: {
+        type: 'string',
+        format: 'date-time',
+        nullable: true,
+        description: 'Herald: when a temporary destination is removed unless read before then.',
+      },
       leaseSecs: { type: 'integer', nullable: true, description: 'Herald: the lease a temporary destination was created with; null when permanent.' },
     },
   };
   s.ListResponse_DestinationOut_ = {
     type: 'object',
     required: ['data', 'done'],
-    properties: { data: { type: 'array', items: ref('DestinationOut') }, iterator: { type: 'string', nullable: true }, prevIterator: { type: 'string', nullable: true }, done: { type: 'boolean' } },
+    properties: {
+      data: { type: 'array', items: ref('DestinationOut') },
+      iterator: { type: 'string', nullable: true },
+      prevIterator: { type: 'string', nullable: true },
+      done: { type: 'boolean' },
+    },
   };
   s.PollingEndpointMessageOut = {
     type: 'object',
@@ -121,10 +159,21 @@ export function addDestinations(doc: Schema): void {
     required: ['msgId', 'url', 'responseStatusCode', 'responseDurationMs'],
     properties: {
       msgId: { type: 'string', description: 'The message that was delivered.' },
-      consumerId: { type: 'string', maxLength: 256, pattern: '^[a-zA-Z0-9\\-_.]+$', nullable: true, description: "The consumer whose position moves to this message (never backwards), in the same commit as the attempt." },
+      consumerId: {
+        type: 'string',
+        maxLength: 256,
+        pattern: '^[a-zA-Z0-9\\-_.]+$',
+        nullable: true,
+        description: 'The consumer whose position moves to this message (never backwards), in the same commit as the attempt.',
+      },
       url: { type: 'string', maxLength: 65536, description: 'Where the message was delivered (e.g. the local URL `herald listen` forwarded to).' },
-      responseStatusCode: { type: 'integer', minimum: 0, maximum: 999, description: 'The answer\'s status; 0 when there was none (refused connection, timeout).' },
-      response: { type: 'string', maxLength: 65536, description: 'The answer\'s body (kept as Herald keeps an endpoint\'s).' },
+      responseStatusCode: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 999,
+        description: "The answer's status; 0 when there was none (refused connection, timeout).",
+      },
+      response: { type: 'string', maxLength: 65536, description: "The answer's body (kept as Herald keeps an endpoint's)." },
       responseDurationMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
     },
   };
@@ -132,64 +181,128 @@ export function addDestinations(doc: Schema): void {
   const tags = ['Destination'];
   doc.paths['/api/v1/app/{app_id}/destination'] = {
     get: op({
-      operationId: 'v1.destination.list', summary: 'List Destinations', tags, description: "List of all the application's destinations.",
-      parameters: [APP, { ...limit, schema: { type: 'integer', minimum: 1, maximum: 250, nullable: true } }, iterator,
-        { in: 'query', name: 'order', style: 'form', schema: ref('Ordering') }],
+      operationId: 'v1.destination.list',
+      summary: 'List Destinations',
+      tags,
+      description: "List of all the application's destinations.",
+      parameters: [
+        APP,
+        { ...limit, schema: { type: 'integer', minimum: 1, maximum: 250, nullable: true } },
+        iterator,
+        { in: 'query', name: 'order', style: 'form', schema: ref('Ordering') },
+      ],
       responses: { '200': json(ref('ListResponse_DestinationOut_')) },
     }),
     post: op({
-      operationId: 'v1.destination.create', summary: 'Create Destination', tags,
-      description: 'Creates a new destination. A `pollingEndpoint` sees the messages created from then on that match its event types and channels; read them with the poller routes.',
-      parameters: [APP, idempotencyKey], requestBody: body('DestinationIn'), responses: { '201': json(ref('DestinationOut')) },
+      operationId: 'v1.destination.create',
+      summary: 'Create Destination',
+      tags,
+      description:
+        'Creates a new destination. A `pollingEndpoint` sees the messages created from then on that match its event types and channels; read them with the poller routes.',
+      parameters: [APP, idempotencyKey],
+      requestBody: body('DestinationIn'),
+      responses: { '201': json(ref('DestinationOut')) },
     }),
   };
   doc.paths['/api/v1/app/{app_id}/destination/{destination_id}'] = {
-    get: op({ operationId: 'v1.destination.get', summary: 'Get Destination', tags, description: 'Get a destination by id or uid.', parameters: [APP, DEST], responses: { '200': json(ref('DestinationOut')) } }),
+    get: op({
+      operationId: 'v1.destination.get',
+      summary: 'Get Destination',
+      tags,
+      description: 'Get a destination by id or uid.',
+      parameters: [APP, DEST],
+      responses: { '200': json(ref('DestinationOut')) },
+    }),
     put: op({
-      operationId: 'v1.destination.upsert', summary: 'Update Destination', tags, description: 'Create or update a destination (a missing uid creates one).',
-      parameters: [APP, DEST], requestBody: body('DestinationIn'), responses: { '200': json(ref('DestinationOut')), '201': json(ref('DestinationOut')) },
+      operationId: 'v1.destination.upsert',
+      summary: 'Update Destination',
+      tags,
+      description: 'Create or update a destination (a missing uid creates one).',
+      parameters: [APP, DEST],
+      requestBody: body('DestinationIn'),
+      responses: { '200': json(ref('DestinationOut')), '201': json(ref('DestinationOut')) },
     }),
     patch: op({
-      operationId: 'v1.destination.patch', summary: 'Patch Destination', tags, description: 'Partially update a destination. Its type cannot change.',
-      parameters: [APP, DEST], requestBody: body('DestinationPatch'), responses: { '200': json(ref('DestinationOut')) },
+      operationId: 'v1.destination.patch',
+      summary: 'Patch Destination',
+      tags,
+      description: 'Partially update a destination. Its type cannot change.',
+      parameters: [APP, DEST],
+      requestBody: body('DestinationPatch'),
+      responses: { '200': json(ref('DestinationOut')) },
     }),
-    delete: op({ operationId: 'v1.destination.delete', summary: 'Delete Destination', tags, description: 'Delete a destination and its consumers\' positions.', parameters: [APP, DEST], responses: { '204': { description: 'No Content' } } }),
+    delete: op({
+      operationId: 'v1.destination.delete',
+      summary: 'Delete Destination',
+      tags,
+      description: "Delete a destination and its consumers' positions.",
+      parameters: [APP, DEST],
+      responses: { '204': { description: 'No Content' } },
+    }),
   };
   doc.paths['/api/v1/app/{app_id}/destination/{destination_id}/secret'] = {
     get: op({
-      operationId: 'v1.destination.get-secret', summary: "Get a polling endpoint's signing secret", tags,
-      description: "Herald: the secret a reader signs the messages it forwards with (`herald listen` signs with it, in Standard Webhooks headers, so a receiver verifies them as it would Herald's own deliveries). Needs the portal 'secrets' permission.",
-      parameters: [APP, DEST], responses: { '200': json(ref('DestinationSecretOut')) },
+      operationId: 'v1.destination.get-secret',
+      summary: "Get a polling endpoint's signing secret",
+      tags,
+      description:
+        "Herald: the secret a reader signs the messages it forwards with (`herald listen` signs with it, in Standard Webhooks headers, so a receiver verifies them as it would Herald's own deliveries). Needs the portal 'secrets' permission.",
+      parameters: [APP, DEST],
+      responses: { '200': json(ref('DestinationSecretOut')) },
     }),
   };
   doc.paths['/api/v1/app/{app_id}/destination/{destination_id}/attempt'] = {
     get: op({
-      operationId: 'v1.destination.list-attempts', summary: 'List attempts made through a destination', tags,
-      description: "Herald: the attempts reported for this destination, newest first. They are also in the message's attempt log (`GET /api/v1/app/{app_id}/attempt/msg/{msg_id}`), where their `endpointId` is the destination's id.",
+      operationId: 'v1.destination.list-attempts',
+      summary: 'List attempts made through a destination',
+      tags,
+      description:
+        "Herald: the attempts reported for this destination, newest first. They are also in the message's attempt log (`GET /api/v1/app/{app_id}/attempt/msg/{msg_id}`), where their `endpointId` is the destination's id.",
       parameters: [APP, DEST, { ...limit, schema: { type: 'integer', minimum: 1, maximum: 250, nullable: true } }, iterator],
       responses: { '200': json(ref('ListResponse_MessageAttemptOut_')) },
     }),
     post: op({
-      operationId: 'v1.destination.report-attempt', summary: 'Report a delivery made through a destination', tags,
+      operationId: 'v1.destination.report-attempt',
+      summary: 'Report a delivery made through a destination',
+      tags,
       description:
         'Herald: record what a reader of a polling endpoint did with a message (`herald listen` reports each local answer here), as an attempt like those Herald makes ' +
         "to endpoints: status success for a 2xx, fail otherwise. With `consumerId`, that consumer's position moves to the message in the same commit, so a reader " +
         'that only reports after the answer never skips a message it did not deliver.',
-      parameters: [APP, DEST], requestBody: body('DestinationAttemptIn'), responses: { '201': json(ref('MessageAttemptOut')) },
+      parameters: [APP, DEST],
+      requestBody: body('DestinationAttemptIn'),
+      responses: { '201': json(ref('MessageAttemptOut')) },
     }),
   };
   const pollTags = ['Message Poller'];
   doc.paths['/api/v1/app/{app_id}/poller/{sink_id}'] = {
     get: op({
-      operationId: 'v1.message.poller.poll', summary: 'Poll', tags: pollTags,
+      operationId: 'v1.message.poller.poll',
+      summary: 'Poll',
+      tags: pollTags,
       description:
         "Reads the stream of created messages for an application, filtered on the polling endpoint's event types and channels, oldest first. Without an iterator " +
         `it reads from the endpoint's creation on (or from \`after\`). A message becomes readable ${POLL_SETTLE_MS} ms after it was accepted (so concurrent commits cannot appear behind a reader). ` +
         '`done` is true when the read reached the newest message for now; keep the iterator and read again later.',
       parameters: [
-        APP, SINK, limit, iterator,
-        { in: 'query', name: 'event_type', style: 'form', schema: { type: 'string', maxLength: 256, pattern: '^[a-zA-Z0-9\\-_.]+$', nullable: true }, description: 'Filters messages sent with this event type (optional).' },
-        { in: 'query', name: 'channel', style: 'form', schema: { type: 'string', maxLength: 128, nullable: true }, description: 'Filters messages sent with this channel (optional).' },
+        APP,
+        SINK,
+        limit,
+        iterator,
+        {
+          in: 'query',
+          name: 'event_type',
+          style: 'form',
+          schema: { type: 'string', maxLength: 256, pattern: '^[a-zA-Z0-9\\-_.]+$', nullable: true },
+          description: 'Filters messages sent with this event type (optional).',
+        },
+        {
+          in: 'query',
+          name: 'channel',
+          style: 'form',
+          schema: { type: 'string', maxLength: 128, nullable: true },
+          description: 'Filters messages sent with this channel (optional).',
+        },
         { in: 'query', name: 'after', style: 'form', schema: { type: 'string', format: 'date-time', nullable: true } },
       ],
       responses: { '200': json(ref('PollingEndpointOut')) },
@@ -197,25 +310,47 @@ export function addDestinations(doc: Schema): void {
   };
   doc.paths['/api/v1/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}'] = {
     get: op({
-      operationId: 'v1.message.poller.consumer-poll', summary: 'Consumer Poll', tags: pollTags,
+      operationId: 'v1.message.poller.consumer-poll',
+      summary: 'Consumer Poll',
+      tags: pollTags,
       description:
         "Reads the stream like Poll, from the position the server keeps for this consumer (from the endpoint's creation for a new one; `iterator` overrides it), " +
-        'and keeps the returned iterator as the consumer\'s new position.',
+        "and keeps the returned iterator as the consumer's new position.",
       parameters: [
-        APP, SINK, CONSUMER, limit, iterator,
-        { in: 'query', name: 'wait', style: 'form', schema: { type: 'integer', minimum: 0, maximum: POLL_MAX_WAIT_S, nullable: true },
-          description: `Herald: long poll. When nothing is there to read, wait up to this many seconds (at most ${POLL_MAX_WAIT_S}) for a first message before answering.` },
-        { in: 'query', name: 'commit', style: 'form', schema: { type: 'boolean', default: true, nullable: true },
-          description: "Herald: false leaves the consumer's position where it is; the reader moves it itself when it has handled the messages (report their attempts with `consumerId`, or seek). `herald listen` reads this way." },
+        APP,
+        SINK,
+        CONSUMER,
+        limit,
+        iterator,
+        {
+          in: 'query',
+          name: 'wait',
+          style: 'form',
+          schema: { type: 'integer', minimum: 0, maximum: POLL_MAX_WAIT_S, nullable: true },
+          description: `Herald: long poll. When nothing is there to read, wait up to this many seconds (at most ${POLL_MAX_WAIT_S}) for a first message before answering.`,
+        },
+        {
+          in: 'query',
+          name: 'commit',
+          style: 'form',
+          schema: { type: 'boolean', default: true, nullable: true },
+          description:
+            "Herald: false leaves the consumer's position where it is; the reader moves it itself when it has handled the messages (report their attempts with `consumerId`, or seek). `herald listen` reads this way.",
+        },
       ],
       responses: { '200': json(ref('PollingEndpointOut')) },
     }),
   };
   doc.paths['/api/v1/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}/seek'] = {
     post: op({
-      operationId: 'v1.message.poller.consumer-seek', summary: 'Consumer Seek', tags: pollTags,
-      description: "Sets the consumer's position to just before the messages created after `after` (never before the endpoint's creation), and returns that iterator.",
-      parameters: [APP, SINK, CONSUMER, idempotencyKey], requestBody: body('PollingEndpointConsumerSeekIn'), responses: { '200': json(ref('PollingEndpointConsumerSeekOut')) },
+      operationId: 'v1.message.poller.consumer-seek',
+      summary: 'Consumer Seek',
+      tags: pollTags,
+      description:
+        "Sets the consumer's position to just before the messages created after `after` (never before the endpoint's creation), and returns that iterator.",
+      parameters: [APP, SINK, CONSUMER, idempotencyKey],
+      requestBody: body('PollingEndpointConsumerSeekIn'),
+      responses: { '200': json(ref('PollingEndpointConsumerSeekOut')) },
     }),
   };
 }

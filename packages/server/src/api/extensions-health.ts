@@ -17,7 +17,11 @@ export function addReadiness(doc: Schema): void {
       responses: {
         '200': {
           description: 'The store takes writes',
-          content: { 'application/json': { schema: { type: 'object', properties: { status: { type: 'string', enum: ['ready'] }, store: { type: 'string', enum: ['sqlite', 'postgres'] } } } } },
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { status: { type: 'string', enum: ['ready'] }, store: { type: 'string', enum: ['sqlite', 'postgres'] } } },
+            },
+          },
         },
         '503': { description: 'The store does not take writes now; the body says why', content: error },
       },

@@ -10,7 +10,7 @@ export function addEndpointTimeseries(doc: Schema): void {
     type: 'object',
     required: ['start', 'succeeded', 'failed', 'p50Ms', 'p95Ms'],
     properties: {
-      start: { type: 'string', format: 'date-time', description: 'The bucket\'s start: a whole UTC hour or day.' },
+      start: { type: 'string', format: 'date-time', description: "The bucket's start: a whole UTC hour or day." },
       succeeded: { type: 'integer', description: 'Attempts answered with a 2xx.' },
       failed: { type: 'integer', description: 'Every other attempt (error status, timeout, refused connection).' },
       p50Ms: { type: 'integer', nullable: true, description: 'Median attempt duration (nearest rank); null when the bucket has no attempts.' },
@@ -53,7 +53,10 @@ export function addEndpointTimeseries(doc: Schema): void {
         '401': err('Unauthorized'),
         '403': err('Forbidden'),
         '404': err('Not Found'),
-        '422': { description: 'Validation Error: `loc` names the field', content: { 'application/json': { schema: { $ref: '#/components/schemas/HTTPValidationError' } } } },
+        '422': {
+          description: 'Validation Error: `loc` names the field',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/HTTPValidationError' } } },
+        },
         '429': err('Too Many Requests'),
       },
       security: [{ HTTPBearer: [] }],
@@ -79,7 +82,7 @@ export function addEndpointCircuitHealth(doc: Schema): void {
       since: time('When the circuit opened (open, half-open) or last closed (closed); null if it never opened.'),
       consecutiveFailures: { type: 'integer', description: 'Failures in a row that count against the circuit: timeouts, connection errors, 5xx and 429.' },
       nextProbeAt: time('When one delivery may probe the endpoint next (open), or when the probe in flight is given up (half-open); null when closed.'),
-      inFlight: { type: 'integer', description: "Deliveries to the endpoint in flight in the answering process (each worker process has its own)." },
+      inFlight: { type: 'integer', description: 'Deliveries to the endpoint in flight in the answering process (each worker process has its own).' },
       concurrencyLimit: {
         type: 'integer',
         description: "The answering process's adaptive limit of deliveries in flight to the endpoint, between 1 and HERALD_ENDPOINT_CONCURRENCY.",

@@ -51,7 +51,8 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
     get: {
       operationId: 'v1.background-task.get',
       summary: 'Get a background task',
-      description: "Herald: the state of a background task such as an endpoint recover. A portal token reads only its own application's tasks; any other id answers 404.",
+      description:
+        "Herald: the state of a background task such as an endpoint recover. A portal token reads only its own application's tasks; any other id answers 404.",
       tags: ['Background Task'],
       parameters: [{ in: 'path', name: 'task_id', required: true, schema: { type: 'string' } }],
       responses: {
@@ -104,7 +105,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
     type: 'integer',
     minimum: 0,
     default: 0,
-    description: 'Which of the schema\'s `examples` to send (as in Svix cloud).',
+    description: "Which of the schema's `examples` to send (as in Svix cloud).",
   };
 
   s.AppPortalAccessIn.properties.permissions = {
@@ -227,9 +228,27 @@ function addAuditLog(doc: Schema): void {
       tags: ['Audit Log'],
       parameters: [
         { in: 'query', name: 'limit', style: 'form', description: 'Limit the number of returned items', schema: { type: 'integer', minimum: 1 } },
-        { in: 'query', name: 'iterator', style: 'form', description: 'The iterator returned from a prior invocation', schema: { type: 'string', nullable: true } },
-        { in: 'query', name: 'order', style: 'form', description: 'The sorting order (default: newest first)', schema: { $ref: '#/components/schemas/Ordering' } },
-        { in: 'query', name: 'app_id', style: 'form', description: 'Only entries about this application (id or uid)', schema: { type: 'string', maxLength: 256 } },
+        {
+          in: 'query',
+          name: 'iterator',
+          style: 'form',
+          description: 'The iterator returned from a prior invocation',
+          schema: { type: 'string', nullable: true },
+        },
+        {
+          in: 'query',
+          name: 'order',
+          style: 'form',
+          description: 'The sorting order (default: newest first)',
+          schema: { $ref: '#/components/schemas/Ordering' },
+        },
+        {
+          in: 'query',
+          name: 'app_id',
+          style: 'form',
+          description: 'Only entries about this application (id or uid)',
+          schema: { type: 'string', maxLength: 256 },
+        },
       ],
       responses: {
         '200': { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/ListResponse_AuditEntryOut_' } } } },
@@ -266,7 +285,10 @@ function addSourceIps(doc: Schema): void {
       responses: {
         '200': { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/SourceIpsOut' } } } },
         '401': { description: 'Unauthorized', content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } },
-        '404': { description: 'No fixed source addresses are configured', content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } } },
+        '404': {
+          description: 'No fixed source addresses are configured',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/HttpErrorOut' } } },
+        },
       },
       security: [{ HTTPBearer: [] }],
     },
@@ -434,7 +456,10 @@ function addEngage(doc: Schema): void {
     type: 'object',
     required: ['moduleEnabled', 'encryptionEnabled', 'keySetAt'],
     properties: {
-      moduleEnabled: { type: 'boolean', description: 'The webhooks module: off until the operator turns it on; while off, producer routes answer 409 `module_disabled`.' },
+      moduleEnabled: {
+        type: 'boolean',
+        description: 'The webhooks module: off until the operator turns it on; while off, producer routes answer 409 `module_disabled`.',
+      },
       encryptionEnabled: { type: 'boolean', description: 'Whether payloads are encrypted. The key itself is never shown again after it is set.' },
       keySetAt: { type: 'string', format: 'date-time', nullable: true, description: 'When the current key was set (null: no key).' },
     },
@@ -471,60 +496,112 @@ function addEngage(doc: Schema): void {
   const emitted = {
     '200': { description: 'Nothing changed: nothing was sent', content: json('EngageEmitOut') },
     '202': { description: 'The events were accepted: their messages and delivery tasks are committed', content: json('EngageEmitOut') },
-    '404': ERR('`not_found`: unknown tenant; `contact_not_found` (points, vouchers, promotions): the contact was never created, or was deleted (nothing was written)'),
+    '404': ERR(
+      '`not_found`: unknown tenant; `contact_not_found` (points, vouchers, promotions): the contact was never created, or was deleted (nothing was written)',
+    ),
     '409': ERR('`module_disabled`: the webhooks module is off (nothing was written); `conflict`: the input contradicts what is stored'),
   };
   const producer = (name: string, body: string, summary: string, description: string) =>
-    op(`v1.engage.${name}`, summary, `${description} Operator only; the tenant's webhooks module must be on.`, {
-      parameters: [appParam, idemParam],
-      requestBody: { required: true, content: json(body) },
-    }, emitted);
+    op(
+      `v1.engage.${name}`,
+      summary,
+      `${description} Operator only; the tenant's webhooks module must be on.`,
+      {
+        parameters: [appParam, idemParam],
+        requestBody: { required: true, content: json(body) },
+      },
+      emitted,
+    );
 
   doc.paths['/api/v1/engage/catalog/install'] = {
-    post: op('v1.engage.catalog.install', 'Install the Engage event catalog',
-      "creates or updates the 11 Engage event types (installation-wide, like every event type). Idempotent: a second run changes nothing. Operator only.",
-      {}, { '200': { description: '', content: json('EngageCatalogInstallOut') } }),
+    post: op(
+      'v1.engage.catalog.install',
+      'Install the Engage event catalog',
+      'creates or updates the 11 Engage event types (installation-wide, like every event type). Idempotent: a second run changes nothing. Operator only.',
+      {},
+      { '200': { description: '', content: json('EngageCatalogInstallOut') } },
+    ),
   };
   doc.paths['/api/v1/app/{app_id}/engage'] = {
-    get: op('v1.engage.settings.get', "Get a tenant's Engage settings", 'the webhooks module switch and whether payloads are encrypted.',
-      { parameters: [appParam] }, { '200': { description: '', content: json('EngageSettingsOut') }, '404': ERR('Not Found') }),
+    get: op(
+      'v1.engage.settings.get',
+      "Get a tenant's Engage settings",
+      'the webhooks module switch and whether payloads are encrypted.',
+      { parameters: [appParam] },
+      { '200': { description: '', content: json('EngageSettingsOut') }, '404': ERR('Not Found') },
+    ),
   };
   doc.paths['/api/v1/app/{app_id}/engage/module'] = {
-    put: op('v1.engage.module.set', 'Turn the webhooks module on or off', 'the operator turns a tenant\'s webhooks module on (it starts off). Operator only.',
+    put: op(
+      'v1.engage.module.set',
+      'Turn the webhooks module on or off',
+      "the operator turns a tenant's webhooks module on (it starts off). Operator only.",
       { parameters: [appParam], requestBody: { required: true, content: json('EngageModuleIn') } },
-      { '200': { description: '', content: json('EngageSettingsOut') }, '404': ERR('Not Found') }),
+      { '200': { description: '', content: json('EngageSettingsOut') }, '404': ERR('Not Found') },
+    ),
   };
   doc.paths['/api/v1/app/{app_id}/engage/encryption-key'] = {
-    put: op('v1.engage.encryption-key.set', 'Set or rotate the payload encryption key',
-      'sets the tenant\'s 32-character key (or generates one); from the next event on, `payload` is base64url(IV ‖ AES-256-CBC(JSON)) and `isEncrypted` is true. ' +
-        'Messages stored earlier keep the old key\'s ciphertext, retries included: a receiver accepts both keys until those retries are over. ' +
+    put: op(
+      'v1.engage.encryption-key.set',
+      'Set or rotate the payload encryption key',
+      "sets the tenant's 32-character key (or generates one); from the next event on, `payload` is base64url(IV ‖ AES-256-CBC(JSON)) and `isEncrypted` is true. " +
+        "Messages stored earlier keep the old key's ciphertext, retries included: a receiver accepts both keys until those retries are over. " +
         'The key is returned in this answer only. Needs the `secrets` permission.',
       { parameters: [appParam], requestBody: { required: false, content: json('EngageEncryptionKeyIn') } },
-      { '200': { description: '', content: json('EngageEncryptionKeyOut') }, '404': ERR('Not Found') }),
-    delete: op('v1.engage.encryption-key.delete', 'Clear the payload encryption key', 'payloads go in plaintext from the next event on. Needs the `secrets` permission.',
-      { parameters: [appParam] }, { '204': { description: 'No Content' }, '404': ERR('Not Found') }),
+      { '200': { description: '', content: json('EngageEncryptionKeyOut') }, '404': ERR('Not Found') },
+    ),
+    delete: op(
+      'v1.engage.encryption-key.delete',
+      'Clear the payload encryption key',
+      'payloads go in plaintext from the next event on. Needs the `secrets` permission.',
+      { parameters: [appParam] },
+      { '204': { description: 'No Content' }, '404': ERR('Not Found') },
+    ),
   };
   doc.paths['/api/v1/app/{app_id}/engage/contact'] = {
-    post: producer('contact.upsert', 'EngageContactIn', 'Upsert a contact',
-      'merges the contact into its last known state. New: `contact.created` only. Existing: `contact.updated` plus `contact.accepts{Email,Sms,Postal}.changed` and `contact.consent.changed` for what really changed; nothing when nothing changed.'),
+    post: producer(
+      'contact.upsert',
+      'EngageContactIn',
+      'Upsert a contact',
+      'merges the contact into its last known state. New: `contact.created` only. Existing: `contact.updated` plus `contact.accepts{Email,Sms,Postal}.changed` and `contact.consent.changed` for what really changed; nothing when nothing changed.',
+    ),
   };
   doc.paths['/api/v1/app/{app_id}/engage/contact/{contact_id}'] = {
-    delete: op('v1.engage.contact.delete', 'Delete a contact', '`contact.deleted`. An unknown contact is a 404. Operator only; the webhooks module must be on.', {
-      parameters: [appParam, { in: 'path', name: 'contact_id', required: true, schema: { type: 'string', minLength: 1 } }],
-    }, emitted),
+    delete: op(
+      'v1.engage.contact.delete',
+      'Delete a contact',
+      '`contact.deleted`. An unknown contact is a 404. Operator only; the webhooks module must be on.',
+      {
+        parameters: [appParam, { in: 'path', name: 'contact_id', required: true, schema: { type: 'string', minLength: 1 } }],
+      },
+      emitted,
+    ),
   };
   doc.paths['/api/v1/app/{app_id}/engage/point-transaction'] = {
-    post: producer('point-transaction.create', 'EngagePointTransactionIn', 'Add a point transaction', '`loyalty.addPoints` with the transaction (nothing for 0 points).'),
+    post: producer(
+      'point-transaction.create',
+      'EngagePointTransactionIn',
+      'Add a point transaction',
+      '`loyalty.addPoints` with the transaction (nothing for 0 points).',
+    ),
   };
   doc.paths['/api/v1/app/{app_id}/engage/point-balance'] = {
     post: producer('point-balance.set', 'EngagePointBalanceIn', "Set a point account's balance", '`point.balance.updated` only when the balance moved.'),
   };
   doc.paths['/api/v1/app/{app_id}/engage/reward-voucher'] = {
-    post: producer('reward-voucher.create', 'EngageRewardVoucherIn', 'Create a reward voucher',
-      '`reward.voucher.created` (PascalCase payload). The same voucher again sends nothing; its id with other content is a 409.'),
+    post: producer(
+      'reward-voucher.create',
+      'EngageRewardVoucherIn',
+      'Create a reward voucher',
+      '`reward.voucher.created` (PascalCase payload). The same voucher again sends nothing; its id with other content is a 409.',
+    ),
   };
   doc.paths['/api/v1/app/{app_id}/engage/promotion-assignment'] = {
-    post: producer('promotion-assignment.create', 'EngagePromotionAssignmentIn', 'Assign a multichannel promotion',
-      '`promotion.multichannel.assigned`. A promotion the contact already holds sends nothing.'),
+    post: producer(
+      'promotion-assignment.create',
+      'EngagePromotionAssignmentIn',
+      'Assign a multichannel promotion',
+      '`promotion.multichannel.assigned`. A promotion the contact already holds sends nothing.',
+    ),
   };
 }

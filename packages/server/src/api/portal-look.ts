@@ -25,7 +25,8 @@ export function lookOf(branding: unknown, locale: unknown): PortalLook | null {
     if (typeof branding !== 'object' || Array.isArray(branding)) throw invalidBody(['branding'], 'must be an object');
     const b = branding as Record<string, unknown>;
     for (const k of Object.keys(b)) {
-      if (!['displayName', 'logoUrl', 'accentColor'].includes(k)) throw invalidBody(['branding', k], 'is not a branding field (displayName, logoUrl, accentColor)');
+      if (!['displayName', 'logoUrl', 'accentColor'].includes(k))
+        throw invalidBody(['branding', k], 'is not a branding field (displayName, logoUrl, accentColor)');
     }
     if (b.displayName !== undefined && b.displayName !== null) {
       // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is to refuse control characters in a display name
@@ -41,7 +42,8 @@ export function lookOf(branding: unknown, locale: unknown): PortalLook | null {
       look.logoUrl = b.logoUrl;
     }
     if (b.accentColor !== undefined && b.accentColor !== null) {
-      if (typeof b.accentColor !== 'string' || !/^#[0-9a-fA-F]{6}$/.test(b.accentColor)) throw invalidBody(['branding', 'accentColor'], 'must be a colour as #rrggbb');
+      if (typeof b.accentColor !== 'string' || !/^#[0-9a-fA-F]{6}$/.test(b.accentColor))
+        throw invalidBody(['branding', 'accentColor'], 'must be a colour as #rrggbb');
       look.accentColor = b.accentColor.toLowerCase();
     }
   }
@@ -87,8 +89,7 @@ export function addPortalLookSchema(schemas: Record<string, any>): void {
   schemas.AppPortalAccessIn.properties.branding = {
     type: 'object',
     nullable: true,
-    description:
-      'Herald extension: how the portal presents itself in the host product. The logo is loaded from its own origin, which the portal page allows.',
+    description: 'Herald extension: how the portal presents itself in the host product. The logo is loaded from its own origin, which the portal page allows.',
     properties: {
       displayName: { type: 'string', maxLength: MAX_NAME, nullable: true },
       logoUrl: { type: 'string', format: 'uri', maxLength: MAX_LOGO_URL, nullable: true, description: 'https:// (http:// on loopback only)' },

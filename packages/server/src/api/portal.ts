@@ -36,8 +36,7 @@ export function portalSecurityHeaders(opts: PortalOptions = {}, look: PortalLook
   // A branded link's logo comes from the host product: its origin (and only it) may serve images.
   const logo = look?.logoUrl ? ` ${new URL(look.logoUrl).origin}` : '';
   const headers: Record<string, string> = {
-    'content-security-policy':
-      `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:${logo}; connect-src 'self'; frame-ancestors ${ancestors}; base-uri 'none'; form-action 'none'`,
+    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:${logo}; connect-src 'self'; frame-ancestors ${ancestors}; base-uri 'none'; form-action 'none'`,
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
   };

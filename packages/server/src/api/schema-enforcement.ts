@@ -103,7 +103,14 @@ export class SchemaEnforcer {
     if (e.enforcement === 'warn') return violations;
     throw new ValidationError(
       violations.map((v) => ({
-        loc: ['body', 'payload', ...v.path.split('/').slice(1).map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~'))],
+        loc: [
+          'body',
+          'payload',
+          ...v.path
+            .split('/')
+            .slice(1)
+            .map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~')),
+        ],
         msg: `${v.path || 'the payload'} ${v.message} (event type '${eventType}' enforces its schema)`,
         type: 'value_error.schema',
       })),

@@ -133,16 +133,19 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
       // Who is calling is known from the headers: a caller is admitted before its body is read, so
       // an unauthenticated client holds no body bytes (only on routes that take a body: the hook
       // runner costs, and a GET has nothing to read).
-      preParsing: def.access !== 'public' && BODY_METHODS.has(def.method) ? (req, reply, payload, done) => {
-        admit(deps, limits, def, req).then(
-          () => done(null, payload),
-          (err: unknown) => {
-            // The body is left unread: close the connection rather than drain it.
-            if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) reply.header('connection', 'close');
-            done(err as Error);
-          },
-        );
-      } : undefined,
+      preParsing:
+        def.access !== 'public' && BODY_METHODS.has(def.method)
+          ? (req, reply, payload, done) => {
+              admit(deps, limits, def, req).then(
+                () => done(null, payload),
+                (err: unknown) => {
+                  // The body is left unread: close the connection rather than drain it.
+                  if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) reply.header('connection', 'close');
+                  done(err as Error);
+                },
+              );
+            }
+          : undefined,
       handler: (req, reply) => handle(deps, guard, limits, def, op, req, reply),
     });
   }
@@ -170,7 +173,12 @@ async function resolveApp(deps: ApiDeps, def: RouteDef, principal: Principal, id
 
 /** What each path parameter names, for the 404 an unusable id answers. */
 const PATH_THINGS: Record<string, string> = {
-  app_id: 'Application', endpoint_id: 'Endpoint', msg_id: 'Message', attempt_id: 'Attempt', event_type_name: 'Event type', task_id: 'Task',
+  app_id: 'Application',
+  endpoint_id: 'Endpoint',
+  msg_id: 'Message',
+  attempt_id: 'Attempt',
+  event_type_name: 'Event type',
+  task_id: 'Task',
   contact_id: 'Contact',
 };
 
@@ -190,9 +198,7 @@ async function admit(deps: ApiDeps, limits: ApiRateLimits, def: RouteDef, req: F
   return principal;
 }
 
-async function handle(
-  deps: ApiDeps, guard: IdempotencyGuard, limits: ApiRateLimits, def: RouteDef, op: Operation, req: FastifyRequest, reply: FastifyReply,
-) {
+async function handle(deps: ApiDeps, guard: IdempotencyGuard, limits: ApiRateLimits, def: RouteDef, op: Operation, req: FastifyRequest, reply: FastifyReply) {
   corsHeaders(reply);
   let caller: Principal | undefined;
   try {
@@ -228,15 +234,21 @@ async function handle(
     }
 
     const rawKey = def.method === 'POST' ? req.headers['idempotency-key'] : undefined;
-    const key =
-      typeof rawKey === 'string' && rawKey !== ''
-        ? idempotencyKey(req.headers.authorization ?? '', rawKey, req.method, req.url)
-        : null;
+    const key = typeof rawKey === 'string' && rawKey !== '' ? idempotencyKey(req.headers.authorization ?? '', rawKey, req.method, req.url) : null;
     let stored = false;
     /** The answer as serialized for the store, sent as it is rather than serialized twice. */
     let storedBody: string | undefined;
     const ctx: Ctx = {
-      deps, op, principal, params, query, body, app, endpoint, message, now,
+      deps,
+      op,
+      principal,
+      params,
+      query,
+      body,
+      app,
+      endpoint,
+      message,
+      now,
       headers: req.headers,
       rawBody: (req as FastifyRequest & { rawBody?: string }).rawBody,
       idem: (status, out, msgId) => {
@@ -289,7 +301,11 @@ async function handle(
  * does not turn it into an error answer (a retry would repeat the change); it is logged instead.
  */
 async function audit(
-  deps: ApiDeps, def: RouteDef, req: FastifyRequest, principal: Principal, status: number,
+  deps: ApiDeps,
+  def: RouteDef,
+  req: FastifyRequest,
+  principal: Principal,
+  status: number,
   ids: { appId: string | null; endpointId: string | null; msgId: string | null },
 ): Promise<void> {
   if (!isAudited(def.method, def.operationId, status)) return;

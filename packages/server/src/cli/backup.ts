@@ -29,7 +29,7 @@ function postgresRecipe(config: Config, out: Out): number {
   u.password = u.password ? '***' : '';
   out(
     `herald backup and restore copy the embedded SQLite store; this Herald uses PostgreSQL (${u.host}${u.pathname}).\n` +
-      'Back it up with PostgreSQL\'s own tools, which take a consistent snapshot while Herald runs:\n\n' +
+      "Back it up with PostgreSQL's own tools, which take a consistent snapshot while Herald runs:\n\n" +
       `  pg_dump --format=custom --file=herald.dump '${u.toString()}'\n\n` +
       'and restore into an empty database (then start Herald, which applies any newer migrations):\n\n' +
       `  createdb herald_restored && pg_restore --no-owner --dbname='postgres://…/herald_restored' herald.dump\n\n` +
@@ -171,7 +171,9 @@ export async function restore(config: Config, source: string, out: Out): Promise
     return 1;
   }
   if (!schemaVerdict(ledger, latest).ok) {
-    out(`herald: the backup is at schema version ${schema}, which this Herald (knowing up to ${latest}) cannot run on: restore it with the Herald that made it, or a newer one.`);
+    out(
+      `herald: the backup is at schema version ${schema}, which this Herald (knowing up to ${latest}) cannot run on: restore it with the Herald that made it, or a newer one.`,
+    );
     return 1;
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

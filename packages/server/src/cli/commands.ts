@@ -37,12 +37,18 @@ export const COMMANDS: Record<string, CommandSpec> = {
     description: 'Delivers messages and runs the retention purger. Several workers may share one PostgreSQL database. Stops like `serve` on SIGTERM.',
     options: { 'no-migrate': noMigrate },
   },
-  migrate: { summary: 'Apply pending database migrations and exit', description: 'Brings the configured store to the schema this version needs. Safe to run again; concurrent runs serialise.' },
+  migrate: {
+    summary: 'Apply pending database migrations and exit',
+    description: 'Brings the configured store to the schema this version needs. Safe to run again; concurrent runs serialise.',
+  },
   purge: {
     summary: 'Run one full retention pass now and exit',
     description: 'Clears expired payloads, deletes attempts older than HERALD_ATTEMPT_RETENTION and old idempotency answers, and prints the counts.',
   },
-  'install-engage-catalog': { summary: 'Create or update the 11 Engage event types and exit', description: 'Idempotent: running it again changes nothing that is current.' },
+  'install-engage-catalog': {
+    summary: 'Create or update the 11 Engage event types and exit',
+    description: 'Idempotent: running it again changes nothing that is current.',
+  },
   simulate: {
     summary: 'Drive realistic Engage activity through a running Herald',
     description: "Sends producer calls at a steady rate and prints a report. The token is HERALD_API_TOKEN or the data folder's api-token.",
@@ -56,14 +62,14 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   listen: {
-    summary: 'Forward an application\'s messages to a local URL, through a temporary polling endpoint',
+    summary: "Forward an application's messages to a local URL, through a temporary polling endpoint",
     args: ['<local-url>'],
     description:
       'Creates a temporary polling endpoint for the application, follows it (long polls: no inbound connection needed), ' +
       "forwards each message to <local-url> signed with the endpoint's secret (svix-* and webhook-* headers), and reports each local answer " +
       "back to Herald, where it shows in the message's attempt log. Prints one line per delivery: time, event type, message id, local status, ms. " +
       'Ctrl-C removes the endpoint; if the command dies, the server removes it when its lease runs out. ' +
-      'The token is --token, else HERALD_API_TOKEN, else the data folder\'s api-token.',
+      "The token is --token, else HERALD_API_TOKEN, else the data folder's api-token.",
     options: {
       app: { type: 'string', value: 'APP', help: 'Application id or uid (required)' },
       events: { type: 'string', value: 'A,B', help: 'Only these event types (default: all)' },
@@ -100,8 +106,15 @@ export const COMMANDS: Record<string, CommandSpec> = {
     summary: 'Check the configuration, store, master key, egress and SSRF settings',
     description: 'Reads the configuration and the store without changing anything and says what is wrong and what to do. Exits 1 if anything is.',
   },
-  version: { summary: 'Print the version and the schema version', description: "Prints Herald's version and the database schema version it brings a store to." },
-  help: { summary: 'Show this help, or a command\'s (`herald help <command>`)', args: ['[command]'], description: 'Shows the general help, or the help of one command.' },
+  version: {
+    summary: 'Print the version and the schema version',
+    description: "Prints Herald's version and the database schema version it brings a store to.",
+  },
+  help: {
+    summary: "Show this help, or a command's (`herald help <command>`)",
+    args: ['[command]'],
+    description: 'Shows the general help, or the help of one command.',
+  },
 };
 
 const CONFIG_NOTE = 'Configuration comes from the environment: `herald --help` lists every variable (README.md, "Configuration").\n';

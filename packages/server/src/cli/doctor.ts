@@ -115,19 +115,35 @@ async function checkStore(config: Config, f: Finding[]): Promise<StoreProbe | nu
     return null;
   }
   if (probe.ledger === null) {
-    f.push({ level: 'warn', area: 'store', text: `${probe.describe} does not exist yet: \`herald serve\` creates it (or \`herald restore\` a backup). Is HERALD_DATA_DIR right?` });
+    f.push({
+      level: 'warn',
+      area: 'store',
+      text: `${probe.describe} does not exist yet: \`herald serve\` creates it (or \`herald restore\` a backup). Is HERALD_DATA_DIR right?`,
+    });
     return probe;
   }
   const s = Math.max(0, ...probe.ledger.map((r) => r.version));
   const verdict = schemaVerdict(probe.ledger, latest);
   if (!verdict.ok) {
     const needs = verdict.requires === null ? 'a newer Herald' : `Herald ${verdict.requires} or newer`;
-    f.push({ level: 'FAIL', area: 'store', text: `${probe.describe} is at schema version ${s}, newer than this Herald ${VERSION} knows (${latest}), and it needs ${needs}: a newer Herald migrated it. Run that version (or newer), or restore a backup taken before the upgrade.` });
+    f.push({
+      level: 'FAIL',
+      area: 'store',
+      text: `${probe.describe} is at schema version ${s}, newer than this Herald ${VERSION} knows (${latest}), and it needs ${needs}: a newer Herald migrated it. Run that version (or newer), or restore a backup taken before the upgrade.`,
+    });
   } else if (s === latest) f.push({ level: 'ok', area: 'store', text: `${probe.describe}, schema version ${s} (current)` });
   else if (s < latest) {
-    f.push({ level: 'warn', area: 'store', text: `${probe.describe} is at schema version ${s}; this Herald applies migrations ${s + 1} to ${latest} when it starts (or run \`herald migrate\`). Take a backup first.` });
+    f.push({
+      level: 'warn',
+      area: 'store',
+      text: `${probe.describe} is at schema version ${s}; this Herald applies migrations ${s + 1} to ${latest} when it starts (or run \`herald migrate\`). Take a backup first.`,
+    });
   } else {
-    f.push({ level: 'warn', area: 'store', text: `${probe.describe} is at schema version ${s}, migrated by a newer Herald; its migrations let this Herald ${VERSION} (which knows up to ${latest}) run on it, but upgrade this process.` });
+    f.push({
+      level: 'warn',
+      area: 'store',
+      text: `${probe.describe} is at schema version ${s}, migrated by a newer Herald; its migrations let this Herald ${VERSION} (which knows up to ${latest}) run on it, but upgrade this process.`,
+    });
   }
   return probe;
 }
@@ -140,8 +156,13 @@ async function checkMasterKey(config: Config, probe: StoreProbe | null, f: Findi
     const file = keyFileOf(config);
     if (!existsSync(file)) {
       if (sealed.length) {
-        f.push({ level: 'FAIL', area: 'master key', text: `the database holds sealed secrets but there is no key file at ${file} and HERALD_MASTER_KEY is not set. Put back the master key this data was sealed with (the master.key you kept, or set HERALD_MASTER_KEY / HERALD_MASTER_KEY_FILE). Starting Herald now would make a new key that cannot open them.` });
-      } else f.push({ level: 'ok', area: 'master key', text: `no key file yet; Herald creates ${file} on first start. Keep a copy of it apart from your backups.` });
+        f.push({
+          level: 'FAIL',
+          area: 'master key',
+          text: `the database holds sealed secrets but there is no key file at ${file} and HERALD_MASTER_KEY is not set. Put back the master key this data was sealed with (the master.key you kept, or set HERALD_MASTER_KEY / HERALD_MASTER_KEY_FILE). Starting Herald now would make a new key that cannot open them.`,
+        });
+      } else
+        f.push({ level: 'ok', area: 'master key', text: `no key file yet; Herald creates ${file} on first start. Keep a copy of it apart from your backups.` });
       return;
     }
     try {
@@ -200,7 +221,13 @@ async function checkEgress(config: Config, f: Finding[]): Promise<void> {
   const e = config.egress;
   try {
     await checkSourceAddresses(e.addresses);
-    f.push({ level: 'ok', area: 'egress', text: e.addresses.length ? `deliveries leave from ${e.addresses.join(', ')}` : 'deliveries leave from whatever address the system picks (HERALD_EGRESS_ADDRESSES is not set)' });
+    f.push({
+      level: 'ok',
+      area: 'egress',
+      text: e.addresses.length
+        ? `deliveries leave from ${e.addresses.join(', ')}`
+        : 'deliveries leave from whatever address the system picks (HERALD_EGRESS_ADDRESSES is not set)',
+    });
   } catch (err) {
     f.push({ level: 'FAIL', area: 'egress', text: `${(err as Error).message}. Herald refuses to dispatch until it is fixed.` });
   }
@@ -208,18 +235,37 @@ async function checkEgress(config: Config, f: Finding[]): Promise<void> {
     const u = new URL(e.proxy);
     const port = Number(u.port || (u.protocol === 'https:' ? 443 : u.protocol === 'socks5:' ? 1080 : 80));
     const why = await reachable(u.hostname, port);
-    if (why) f.push({ level: 'FAIL', area: 'egress', text: `cannot connect to the egress proxy ${u.hostname}:${port} (${why}): every delivery fails until it is reachable. Check HERALD_EGRESS_PROXY.` });
+    if (why)
+      f.push({
+        level: 'FAIL',
+        area: 'egress',
+        text: `cannot connect to the egress proxy ${u.hostname}:${port} (${why}): every delivery fails until it is reachable. Check HERALD_EGRESS_PROXY.`,
+      });
     else f.push({ level: 'ok', area: 'egress', text: `the egress proxy ${u.hostname}:${port} accepts connections` });
     if (e.publishedSourceIps.length === 0) {
-      f.push({ level: 'warn', area: 'egress', text: "deliveries go through a proxy but HERALD_PUBLISHED_SOURCE_IPS is not set, so tenants cannot learn the proxy's address to allowlist (GET /api/v1/source-ips answers 404)" });
+      f.push({
+        level: 'warn',
+        area: 'egress',
+        text: "deliveries go through a proxy but HERALD_PUBLISHED_SOURCE_IPS is not set, so tenants cannot learn the proxy's address to allowlist (GET /api/v1/source-ips answers 404)",
+      });
     }
   }
 }
 
 /** Addresses whose reach through the allowlist an operator should know about. */
 const SENSITIVE: { ip: string; family: 'ipv4' | 'ipv6'; what: string; level: Level }[] = [
-  { ip: '169.254.169.254', family: 'ipv4', what: "the cloud metadata service (169.254.169.254): a tenant's endpoint could read this machine's cloud credentials", level: 'FAIL' },
-  { ip: 'fd00:ec2::254', family: 'ipv6', what: "the cloud metadata service (fd00:ec2::254): a tenant's endpoint could read this machine's cloud credentials", level: 'FAIL' },
+  {
+    ip: '169.254.169.254',
+    family: 'ipv4',
+    what: "the cloud metadata service (169.254.169.254): a tenant's endpoint could read this machine's cloud credentials",
+    level: 'FAIL',
+  },
+  {
+    ip: 'fd00:ec2::254',
+    family: 'ipv6',
+    what: "the cloud metadata service (fd00:ec2::254): a tenant's endpoint could read this machine's cloud credentials",
+    level: 'FAIL',
+  },
   { ip: '127.0.0.1', family: 'ipv4', what: "this machine's loopback (127.0.0.0/8): tenants' endpoints can reach services on this host", level: 'warn' },
   { ip: '::1', family: 'ipv6', what: "this machine's loopback (::1): tenants' endpoints can reach services on this host", level: 'warn' },
 ];
@@ -237,7 +283,11 @@ function checkSsrf(config: Config, f: Finding[]): void {
     bl.addSubnet(c.address, c.prefix, c.family);
     if (c.prefix === 0) {
       flagged = true;
-      f.push({ level: 'FAIL', area: 'SSRF guard', text: `HERALD_SSRF_ALLOWLIST contains ${cidr}, which turns the guard off: any tenant endpoint can reach internal services. List only the ranges your receivers are in.` });
+      f.push({
+        level: 'FAIL',
+        area: 'SSRF guard',
+        text: `HERALD_SSRF_ALLOWLIST contains ${cidr}, which turns the guard off: any tenant endpoint can reach internal services. List only the ranges your receivers are in.`,
+      });
       continue;
     }
     for (const s of SENSITIVE) {
@@ -255,7 +305,11 @@ function checkFolders(config: Config, f: Finding[]): void {
   if (existsSync(d) && (statSync(d).mode & 0o077) !== 0) f.push({ level: 'warn', area: 'data folder', text: `${d} is open to other users: chmod 700 ${d}` });
   const wildcard = config.host === '0.0.0.0' || config.host === '::' || config.host === '[::]';
   if (wildcard && /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(`${config.publicUrl}/`)) {
-    f.push({ level: 'warn', area: 'configuration', text: `Herald listens on all interfaces but HERALD_PUBLIC_URL is ${config.publicUrl}, so portal links only open on this machine. Set HERALD_PUBLIC_URL to the address users reach Herald at.` });
+    f.push({
+      level: 'warn',
+      area: 'configuration',
+      text: `Herald listens on all interfaces but HERALD_PUBLIC_URL is ${config.publicUrl}, so portal links only open on this machine. Set HERALD_PUBLIC_URL to the address users reach Herald at.`,
+    });
   }
 }
 

@@ -40,7 +40,10 @@ interface PolledMessage {
 class Unreachable extends Error {}
 /** Herald refused the request for good (4xx). */
 class Refused extends Error {
-  constructor(readonly status: number, detail: string) {
+  constructor(
+    readonly status: number,
+    detail: string,
+  ) {
     super(detail);
   }
 }
@@ -156,7 +159,12 @@ export class Listener {
         try {
           await this.persist('report', () =>
             this.call('POST', `/destination/${id}/attempt`, {
-              msgId: m.id, consumerId: LISTEN_CONSUMER, url: this.o.target, responseStatusCode: r.status, response: r.response, responseDurationMs: r.ms,
+              msgId: m.id,
+              consumerId: LISTEN_CONSUMER,
+              url: this.o.target,
+              responseStatusCode: r.status,
+              response: r.response,
+              responseDurationMs: r.ms,
             }),
           );
         } catch (e) {

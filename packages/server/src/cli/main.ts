@@ -124,9 +124,7 @@ async function installCatalog(): Promise<void> {
   const store = await openStore(c, new Sealer(masterKeyFor(c)), true);
   try {
     const r = await installEngageCatalog(store, Date.now());
-    process.stdout.write(
-      `Engage catalog: ${r.created.length} created, ${r.updated.length} updated, ${r.unchanged.length} unchanged\n`,
-    );
+    process.stdout.write(`Engage catalog: ${r.created.length} created, ${r.updated.length} updated, ${r.unchanged.length} unchanged\n`);
   } finally {
     await store.close();
   }
@@ -195,10 +193,21 @@ async function runListen(target: string, flags: { app?: string; events?: string;
   }
   const leaseSecs = Math.floor(positiveNumber('lease', flags.lease, 60));
   if (leaseSecs < 10) fail('listen: --lease must be at least 10 seconds', 2);
-  const events = flags.events ? flags.events.split(',').map((e) => e.trim()).filter(Boolean) : null;
+  const events = flags.events
+    ? flags.events
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)
+    : null;
   const listener = new Listener({
-    target, app: flags.app, events: events?.length ? events : null, server: flags.server ?? c.publicUrl, token: token!, leaseSecs,
-    out, err: (line) => process.stderr.write(`${line}\n`),
+    target,
+    app: flags.app,
+    events: events?.length ? events : null,
+    server: flags.server ?? c.publicUrl,
+    token: token!,
+    leaseSecs,
+    out,
+    err: (line) => process.stderr.write(`${line}\n`),
   });
   let stopping = false;
   const stop = () => {

@@ -214,7 +214,7 @@ export class Sender {
       const why = timedOut
         ? `Timed out after ${timeoutMs} ms`
         : err.code === 'ESSRF' || cause?.code === 'ESSRF'
-          ? (err.code === 'ESSRF' ? err.message : cause!.message) ?? 'Refused'
+          ? ((err.code === 'ESSRF' ? err.message : cause!.message) ?? 'Refused')
           : `Connection failed: ${err.code ?? err.name ?? 'error'}: ${err.message ?? ''}`;
       return { outcome: { kind: 'retry' }, statusCode: 0, response: why, durationMs: took(), ...(timedOut ? { timedOut } : {}) };
     } finally {

@@ -438,7 +438,11 @@ export class Dispatcher {
     const { retryScheduleMs, attemptTimeoutMs, leaseMs } = this.o;
     // Most deliveries have no policy of their own: they share one object.
     if (!endpoint.deliveryPolicy && !appPolicy) return (this.serverPolicy ??= { retryScheduleMs, timeoutMs: attemptTimeoutMs });
-    return effectivePolicy(endpoint.deliveryPolicy, appPolicy, { retryScheduleMs, timeoutMs: attemptTimeoutMs, maxTimeoutMs: Math.max(attemptTimeoutMs, Math.floor(leaseMs / 2)) });
+    return effectivePolicy(endpoint.deliveryPolicy, appPolicy, {
+      retryScheduleMs,
+      timeoutMs: attemptTimeoutMs,
+      maxTimeoutMs: Math.max(attemptTimeoutMs, Math.floor(leaseMs / 2)),
+    });
   }
 
   private leaveEndpoint(id: string): void {

@@ -30,7 +30,10 @@ const MISSING = Symbol('missing');
 
 /** A filter that cannot be compiled: `at` is where in the filter, `msg` what is wrong. */
 export class FilterError extends Error {
-  constructor(readonly at: string[], msg: string) {
+  constructor(
+    readonly at: string[],
+    msg: string,
+  ) {
     super(msg);
   }
 }
@@ -94,7 +97,8 @@ function op(name: string, operand: unknown, at: string[], depth: number): Pred {
     case '$lt':
     case '$lte': {
       if (typeof operand !== 'number' && typeof operand !== 'string') throw new FilterError(at, `${name} compares with a number or a string`);
-      const test = name === '$gt' ? (c: number) => c > 0 : name === '$gte' ? (c: number) => c >= 0 : name === '$lt' ? (c: number) => c < 0 : (c: number) => c <= 0;
+      const test =
+        name === '$gt' ? (c: number) => c > 0 : name === '$gte' ? (c: number) => c >= 0 : name === '$lt' ? (c: number) => c < 0 : (c: number) => c <= 0;
       return (v) => typeof v === typeof operand && test(v! < operand ? -1 : v! > operand ? 1 : 0);
     }
     case '$in':

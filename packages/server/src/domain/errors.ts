@@ -35,10 +35,8 @@ export const notFound = (what = 'Entity') => new HttpError(404, 'not_found', `${
 export const conflict = (detail = 'A conflict has occurred', code = 'conflict') => new HttpError(409, code, detail);
 export const badRequest = (detail: string, code = 'generic_error') => new HttpError(400, code, detail);
 export const unauthorized = (detail = 'Invalid token') => new HttpError(401, 'authentication_failed', detail);
-export const forbidden = (detail = 'Insufficient access for the given operation.') =>
-  new HttpError(403, 'insufficient access', detail);
+export const forbidden = (detail = 'Insufficient access for the given operation.') => new HttpError(403, 'insufficient access', detail);
 export const payloadTooLarge = (detail = 'Request payload is too large.') => new HttpError(413, 'payload_too_large', detail);
 /** Engage: the tenant's webhooks module is off (the operator turns it on), so nothing is emitted. */
-export const MODULE_DISABLED_DETAIL =
-  "This application's webhooks module is off: the operator turns it on with PUT /api/v1/app/{app_id}/engage/module";
+export const MODULE_DISABLED_DETAIL = "This application's webhooks module is off: the operator turns it on with PUT /api/v1/app/{app_id}/engage/module";
 export const moduleDisabled = (detail = MODULE_DISABLED_DETAIL) => new HttpError(409, 'module_disabled', detail);

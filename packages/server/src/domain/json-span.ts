@@ -64,10 +64,7 @@ export function rawMember(json: string, key: string): string | undefined {
     if (json.charCodeAt(i) !== 0x22) break;
     const keyEnd = skipString(json, i);
     if (esc !== -1 && esc < i) esc = json.indexOf('\\', i);
-    const isKey =
-      esc !== -1 && esc < keyEnd
-        ? JSON.parse(json.slice(i, keyEnd)) === key
-        : keyEnd - i - 2 === key.length && json.startsWith(key, i + 1);
+    const isKey = esc !== -1 && esc < keyEnd ? JSON.parse(json.slice(i, keyEnd)) === key : keyEnd - i - 2 === key.length && json.startsWith(key, i + 1);
     i = keyEnd;
     while (i < json.length && (WS(json.charCodeAt(i)) || json.charCodeAt(i) === 0x3a)) i++;
     const end = skipValue(json, i);

@@ -13,8 +13,7 @@ export const attemptTrigger = (triggerType: number): TriggerTypeCode => (isManua
  * The number an attempt is recorded under: 1-based within the retry schedule, or -1 for a manual
  * attempt, which the schedule does not count.
  */
-export const attemptNumber = (task: { triggerType: number; attemptCount: number }): number =>
-  isManual(task.triggerType) ? -1 : task.attemptCount + 1;
+export const attemptNumber = (task: { triggerType: number; attemptCount: number }): number => (isManual(task.triggerType) ? -1 : task.attemptCount + 1);
 
 /**
  * Whether a finished attempt hands its delivery back to the scheduled retry it jumped ahead of (if

@@ -48,12 +48,7 @@ export interface SettlePolicy {
  * `outcome` at `nowMs`. A success ends the streak; a manual attempt never retries and never starts
  * or extends a failure streak; a scheduled delivery out of retries does.
  */
-export function settle(
-  outcome: Outcome,
-  task: { attemptCount: number; triggerType: number },
-  nowMs: number,
-  policy: SettlePolicy,
-): Settlement {
+export function settle(outcome: Outcome, task: { attemptCount: number; triggerType: number }, nowMs: number, policy: SettlePolicy): Settlement {
   const manual = isManual(task.triggerType);
   const next = nextStep(outcome, task.attemptCount + 1, nowMs, policy.retryScheduleMs, policy.random, manual, policy.overloaded ?? false);
   const attemptStatus = outcome.kind === 'success' ? MessageStatus.success : MessageStatus.fail;

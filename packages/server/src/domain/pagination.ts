@@ -43,7 +43,7 @@ export function toPage<R, T>(rows: R[], q: PageQuery, key: (r: R) => string, map
   const last = kept[kept.length - 1];
   return {
     data,
-    iterator: last ? key(last) : q.after ?? null,
+    iterator: last ? key(last) : (q.after ?? null),
     prevIterator: first ? `-${key(first)}` : q.before !== null ? `-${q.before}` : null,
     done: !more,
   };

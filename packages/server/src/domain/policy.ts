@@ -91,7 +91,11 @@ export function policyIssues(p: { retrySchedule?: unknown; timeout?: unknown }):
   const t = p.timeout;
   if (t !== undefined && t !== null) {
     if (typeof t !== 'number' || !Number.isInteger(t) || t < POLICY_MIN_TIMEOUT_S || t > POLICY_MAX_TIMEOUT_S) {
-      issues.push({ loc: ['body', 'timeout'], msg: `the timeout is whole seconds from ${POLICY_MIN_TIMEOUT_S} to ${POLICY_MAX_TIMEOUT_S}`, type: 'value_error.timeout' });
+      issues.push({
+        loc: ['body', 'timeout'],
+        msg: `the timeout is whole seconds from ${POLICY_MIN_TIMEOUT_S} to ${POLICY_MAX_TIMEOUT_S}`,
+        type: 'value_error.timeout',
+      });
     }
   }
   return issues;

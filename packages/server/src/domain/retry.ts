@@ -20,12 +20,7 @@ export type Outcome =
   /** The receiver asked to stop deliveries to the endpoint (HTTP 410, `webhook-delivery: disable`). */
   | { kind: 'disable'; reason: string };
 
-export type Next =
-  | { kind: 'done' }
-  | { kind: 'retry'; atMs: number }
-  | { kind: 'exhausted' }
-  | { kind: 'abort' }
-  | { kind: 'disable'; reason: string };
+export type Next = { kind: 'done' } | { kind: 'retry'; atMs: number } | { kind: 'exhausted' } | { kind: 'abort' } | { kind: 'disable'; reason: string };
 
 /**
  * What follows attempt number `attempt` (1-based) given its outcome. `random` is in [0, 1).

@@ -37,13 +37,38 @@ export function checkEndpointUrl(url: string, field: (string | number)[] = ['url
 // Custom endpoint headers: the same limits Svix applies, so a tenant can never override the
 // signature, content or hop-by-hop headers that Herald itself sets.
 const FORBIDDEN_HEADERS = new Set([
-  'user-agent', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers',
-  'transfer-encoding', 'upgrade', 'age', 'cache-control', 'clear-site-data', 'expires', 'pragma',
-  'warning', 'content-length', 'content-type', 'content-encoding', 'content-language',
-  'content-location', 'host', 'connection',
+  'user-agent',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+  'age',
+  'cache-control',
+  'clear-site-data',
+  'expires',
+  'pragma',
+  'warning',
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'content-language',
+  'content-location',
+  'host',
+  'connection',
 ]);
 const FORBIDDEN_PREFIXES = ['x-amz-', 'x-amzn-', 'x-google', 'x-goog-', 'x-gfe', 'x-azure-', 'x-fd-', 'x-svix-', 'svix-', 'webhook-', 'x-herald-'];
-export const SENSITIVE_HEADERS = new Set(['x-auth-token', 'x-api-key', 'www-authenticate', 'authorization', 'proxy-authenticate', 'proxy-authorization', 'cookie']);
+export const SENSITIVE_HEADERS = new Set([
+  'x-auth-token',
+  'x-api-key',
+  'www-authenticate',
+  'authorization',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'cookie',
+]);
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE_MAX = 4096;
 /** What the HTTP client (undici, like Node's http) sends as a header value: tab, 0x20-0x7E, 0x80-0xFF. */
@@ -59,9 +84,12 @@ export function checkHeaders(headers: Record<string, string | null>, field = 'he
       issues.push({ loc, msg: `the header '${name}' is reserved and cannot be set`, type: 'value_error' });
     if (value === null) continue;
     if (!HEADER_VALUE.test(value)) {
-      issues.push({ loc, msg: 'header values may hold only tab, visible ASCII, space and Latin-1 text (no control characters such as CR, LF, NUL or DEL)', type: 'value_error' });
-    }
-    else if (new TextEncoder().encode(value).length > HEADER_VALUE_MAX)
+      issues.push({
+        loc,
+        msg: 'header values may hold only tab, visible ASCII, space and Latin-1 text (no control characters such as CR, LF, NUL or DEL)',
+        type: 'value_error',
+      });
+    } else if (new TextEncoder().encode(value).length > HEADER_VALUE_MAX)
       issues.push({ loc, msg: `header values must be at most ${HEADER_VALUE_MAX} bytes`, type: 'value_error' });
   }
   if (issues.length) throw new ValidationError(issues);

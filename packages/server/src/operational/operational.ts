@@ -36,8 +36,15 @@ export class OperationalEvents {
     for (const [name, description] of Object.entries(OPERATIONAL_EVENT_TYPES)) {
       if (await this.o.store.getEventType(name)) continue;
       const et: EventType = {
-        name, description, archived: false, deprecated: false, schemas: null, featureFlag: null, groupName: 'herald.operational',
-        createdAt: now, updatedAt: now,
+        name,
+        description,
+        archived: false,
+        deprecated: false,
+        schemas: null,
+        featureFlag: null,
+        groupName: 'herald.operational',
+        createdAt: now,
+        updatedAt: now,
       };
       await this.o.store.putEventType(et);
     }

@@ -17,7 +17,10 @@ export function keyFileOf(config: Pick<Config, 'dataDir'>): string {
 }
 
 export function parseKeyFile(text: string, file: string): KeyRing {
-  const keys = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const keys = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   if (keys.length === 0 || keys.some((k) => !/^[0-9a-fA-F]{64}$/.test(k))) {
     throw new Error(`${file}: expected one master key per line, 64 hex digits each (the current key first)`);
   }

@@ -48,7 +48,11 @@ export class Sealer {
    * the ring is looked up again at most every second before sealing, and whenever a value names
    * a key this process does not hold, so a rotation needs no restart.
    */
-  constructor(current: Buffer, previous: Buffer[] = [], private readonly reload?: KeyRingReload) {
+  constructor(
+    current: Buffer,
+    previous: Buffer[] = [],
+    private readonly reload?: KeyRingReload,
+  ) {
     this.use({ current, previous });
   }
 

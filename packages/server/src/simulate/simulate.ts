@@ -115,14 +115,20 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
       for (const p of PREFERENCES) c.preferences[p] = bool();
       c.consents.memberConsent = true; // given at sign-up, below
       contacts.push(c);
-      return ['contact.create', 'POST', `/api/v1/app/${app}/engage/contact`, {
-        contactId: c.id,
-        attributes: { firstName: first, lastName: last, email: `${first}.${last}.${c.id.slice(0, 6)}@example.com`.toLowerCase(), city: pick(CITIES) },
-        // A copy: the body is serialized only when the request goes out, after the contact's
-        // earlier requests, and a toggle generated meanwhile must not leak into it.
-        preferences: { ...c.preferences },
-        consents: [{ id: 'memberConsent', value: true, source: 'ECOM' }],
-      }, c];
+      return [
+        'contact.create',
+        'POST',
+        `/api/v1/app/${app}/engage/contact`,
+        {
+          contactId: c.id,
+          attributes: { firstName: first, lastName: last, email: `${first}.${last}.${c.id.slice(0, 6)}@example.com`.toLowerCase(), city: pick(CITIES) },
+          // A copy: the body is serialized only when the request goes out, after the contact's
+          // earlier requests, and a toggle generated meanwhile must not leak into it.
+          preferences: { ...c.preferences },
+          consents: [{ id: 'memberConsent', value: true, source: 'ECOM' }],
+        },
+        c,
+      ];
     }
     const c = pick(contacts);
     if (r < 0.35) return ['contact.edit', 'POST', `/api/v1/app/${app}/engage/contact`, { contactId: c.id, attributes: { city: pick(CITIES) } }, c];
@@ -134,35 +140,82 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
     if (r < 0.55) {
       const id = pick(CONSENTS);
       c.consents[id] = !(c.consents[id] ?? false);
-      return ['contact.consent', 'POST', `/api/v1/app/${app}/engage/contact`, {
-        contactId: c.id,
-        consents: [{ id, value: c.consents[id], source: pick(['ECOM', 'POS', 'APP']) }],
-      }, c];
+      return [
+        'contact.consent',
+        'POST',
+        `/api/v1/app/${app}/engage/contact`,
+        {
+          contactId: c.id,
+          consents: [{ id, value: c.consents[id], source: pick(['ECOM', 'POS', 'APP']) }],
+        },
+        c,
+      ];
     }
     if (r < 0.7) {
       const amount = 10 * (1 + Math.floor(rnd() * 20));
-      return ['points.add', 'POST', `/api/v1/app/${app}/engage/point-transaction`, {
-        amount, contactId: c.id, pointDefinitionId: 1, source: pick(['Manual', 'Automation']), description: 'Purchase bonus',
-        userId: '', userName: '', reason: 'Campaign', sourceId: randomUUID(),
-      }, c];
+      return [
+        'points.add',
+        'POST',
+        `/api/v1/app/${app}/engage/point-transaction`,
+        {
+          amount,
+          contactId: c.id,
+          pointDefinitionId: 1,
+          source: pick(['Manual', 'Automation']),
+          description: 'Purchase bonus',
+          userId: '',
+          userName: '',
+          reason: 'Campaign',
+          sourceId: randomUUID(),
+        },
+        c,
+      ];
     }
     if (r < 0.82) {
       c.balance += 10 * (1 + Math.floor(rnd() * 20));
-      return ['points.balance', 'POST', `/api/v1/app/${app}/engage/point-balance`, {
-        contactId: c.id, accountId: c.accountId, definitionId: 1, balance: c.balance,
-      }, c];
+      return [
+        'points.balance',
+        'POST',
+        `/api/v1/app/${app}/engage/point-balance`,
+        {
+          contactId: c.id,
+          accountId: c.accountId,
+          definitionId: 1,
+          balance: c.balance,
+        },
+        c,
+      ];
     }
     if (r < 0.9) {
       const from = new Date();
-      return ['voucher.create', 'POST', `/api/v1/app/${app}/engage/reward-voucher`, {
-        id: randomUUID(), contactId: c.id, amount: pick([50, 100, 200]), currency: 'SEK', uniqueCode: `RV-${Math.floor(rnd() * 1e9)}`,
-        validFrom: from.toISOString(), validTo: new Date(from.getTime() + 30 * 864e5).toISOString(),
-      }, c];
+      return [
+        'voucher.create',
+        'POST',
+        `/api/v1/app/${app}/engage/reward-voucher`,
+        {
+          id: randomUUID(),
+          contactId: c.id,
+          amount: pick([50, 100, 200]),
+          currency: 'SEK',
+          uniqueCode: `RV-${Math.floor(rnd() * 1e9)}`,
+          validFrom: from.toISOString(),
+          validTo: new Date(from.getTime() + 30 * 864e5).toISOString(),
+        },
+        c,
+      ];
     }
     if (r < 0.98) {
-      return ['promotion.assign', 'POST', `/api/v1/app/${app}/engage/promotion-assignment`, {
-        id: randomUUID(), contactId: c.id, promotionId: `promo-${1 + Math.floor(rnd() * 5)}`,
-      }, c];
+      return [
+        'promotion.assign',
+        'POST',
+        `/api/v1/app/${app}/engage/promotion-assignment`,
+        {
+          id: randomUUID(),
+          contactId: c.id,
+          promotionId: `promo-${1 + Math.floor(rnd() * 5)}`,
+        },
+        c,
+      ];
     }
     contacts.splice(contacts.indexOf(c), 1);
     return ['contact.delete', 'DELETE', `/api/v1/app/${app}/engage/contact/${encodeURIComponent(c.id)}`, undefined, c];

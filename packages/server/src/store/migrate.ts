@@ -45,7 +45,11 @@ export interface LedgerRow {
 
 /** Order two dotted versions (`1.10.0` after `1.9.2`); a pre-release suffix (`-rc.1`) is ignored. */
 export function compareVersions(a: string, b: string): number {
-  const parts = (v: string) => v.split('-')[0]!.split('.').map((p) => Number(p) || 0);
+  const parts = (v: string) =>
+    v
+      .split('-')[0]!
+      .split('.')
+      .map((p) => Number(p) || 0);
   const x = parts(a);
   const y = parts(b);
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
@@ -76,7 +80,8 @@ export function schemaVerdict(rows: readonly LedgerRow[], knownLatest: number, r
       if (requires === null || compareVersions(r.minHeraldVersion, requires) > 0) requires = r.minHeraldVersion;
     } else if (r.version > knownLatest) unknownWithout = true;
   }
-  if (unknownWithout || (requires !== null && compareVersions(requires, running) > 0)) return { ok: false, dbVersion, requires: unknownWithout ? null : requires, running };
+  if (unknownWithout || (requires !== null && compareVersions(requires, running) > 0))
+    return { ok: false, dbVersion, requires: unknownWithout ? null : requires, running };
   return { ok: true };
 }
 

@@ -63,8 +63,12 @@ export function sweepSelect(d: Dialect, t: SealedTable, withAfter: boolean): str
 /** The compare-and-set update; params: [new sealed…, key…, old sealed…]. */
 export function resealUpdate(d: Dialect, t: SealedTable): string {
   const n = t.sealed.length;
-  const set = placeholders(d, 1, n).map((p, i) => `${t.sealed[i]} = ${p}`).join(', ');
-  const key = placeholders(d, n + 1, t.key.length).map((p, i) => `${t.key[i]} = ${p}`).join(' AND ');
+  const set = placeholders(d, 1, n)
+    .map((p, i) => `${t.sealed[i]} = ${p}`)
+    .join(', ');
+  const key = placeholders(d, n + 1, t.key.length)
+    .map((p, i) => `${t.key[i]} = ${p}`)
+    .join(' AND ');
   const same = placeholders(d, n + t.key.length + 1, n)
     .map((p, i) => `${t.sealed[i]} ${d === 'sqlite' ? 'IS' : 'IS NOT DISTINCT FROM'} ${p}`)
     .join(' AND ');

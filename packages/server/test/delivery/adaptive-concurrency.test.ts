@@ -12,7 +12,15 @@ const CAP = 8;
 
 /** The most requests the receiver had open at once among `reqs`. */
 function mostAtOnce(reqs: ReceivedRequest[]): number {
-  const events = reqs.flatMap((r) => [[r.hr, 1], [r.answeredHr ?? Infinity, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const events = reqs
+    .flatMap(
+      (r) =>
+        [
+          [r.hr, 1],
+          [r.answeredHr ?? Infinity, -1],
+        ] as const,
+    )
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
   let most = 0;
   for (const [, d] of events) most = Math.max(most, (open += d));

@@ -13,9 +13,18 @@ import { attemptRecorded, createApp, createEndpoint, destination, sendMessage, s
 
 const S = 1000;
 
-interface Row { held_by: string | null; attempt_count: number; lease_owner: string | null; status: number; next_attempt_at: number | null }
+interface Row {
+  held_by: string | null;
+  attempt_count: number;
+  lease_owner: string | null;
+  status: number;
+  next_attempt_at: number | null;
+}
 const row = async (h: DeliveryHerald, msgId: string, epId: string) =>
-  (await rawRow<Row>(h, 'SELECT held_by, attempt_count, lease_owner, status, next_attempt_at FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?', [msgId, epId]))!;
+  (await rawRow<Row>(h, 'SELECT held_by, attempt_count, lease_owner, status, next_attempt_at FROM delivery_task WHERE msg_id = ? AND endpoint_id = ?', [
+    msgId,
+    epId,
+  ]))!;
 
 describe('the circuit breaker per endpoint', () => {
   let rx: Receiver;
@@ -108,7 +117,12 @@ describe('the circuit breaker per endpoint', () => {
     const closed = await circuit();
     expect(closed).toMatchObject({ state: 'closed', consecutiveFailures: 0, nextProbeAt: null });
     expect(closed.since).toBeGreaterThanOrEqual(reopened.nextProbeAt!);
-    expect(await h.call('GET', health, 200)).toMatchObject({ circuit: 'closed', since: new Date(closed.since!).toISOString(), consecutiveFailures: 0, nextProbeAt: null });
+    expect(await h.call('GET', health, 200)).toMatchObject({
+      circuit: 'closed',
+      since: new Date(closed.since!).toISOString(),
+      consecutiveFailures: 0,
+      nextProbeAt: null,
+    });
     for (const id of [later.id, ...first]) expect(rx.forMessage('/cb', id)).toHaveLength(before.get(id)! + 1);
     expect((await destination(h, app.id, later.id, ep.id)).heldBy).toBeNull();
   });

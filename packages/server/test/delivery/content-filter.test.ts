@@ -146,7 +146,13 @@ describe('content filters through the API and fan-out', () => {
     expect(await destinations(app.id, mVip.id)).toEqual(sorted([nordic.id, all.id]));
     expect(await destinations(app.id, mNone.id)).toEqual([all.id]);
     // And the receiver got exactly those requests.
-    for (const [m, ep] of [[mSe, se], [mNo, nordic], [mVip, nordic], [mNone, all]] as const) await settled(h, m.id, ep.id);
+    for (const [m, ep] of [
+      [mSe, se],
+      [mNo, nordic],
+      [mVip, nordic],
+      [mNone, all],
+    ] as const)
+      await settled(h, m.id, ep.id);
     await settled(h, mSe.id, all.id);
     await settled(h, mNo.id, all.id);
     await settled(h, mVip.id, all.id);
@@ -163,7 +169,9 @@ describe('content filters through the API and fan-out', () => {
     expect(await destinations(app.id, m2.id)).toEqual([ep.id]);
     // PATCH without `filter` keeps it.
     expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { description: 'd' })).toMatchObject({ filter: { n: 2 } });
-    expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url: 'https://example.com/a', filter: { n: 3 } })).toMatchObject({ filter: { n: 3 } });
+    expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url: 'https://example.com/a', filter: { n: 3 } })).toMatchObject({
+      filter: { n: 3 },
+    });
     // PUT without `filter` (as a Svix client sends it) keeps it too.
     expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url: 'https://example.com/a' })).toMatchObject({ filter: { n: 3 } });
     const m3 = await sendMessage(h, app.id, { payload: { n: 2 } });

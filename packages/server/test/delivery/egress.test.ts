@@ -76,7 +76,14 @@ async function socksProxy(): Promise<{ url: string; connects: { target: string; 
         let off: number;
         if (atyp === 1) [host, off] = [[...buf.subarray(4, 8)].join('.'), 8];
         else if (atyp === 3) [host, off] = [buf.subarray(5, 5 + buf[4]!).toString(), 5 + buf[4]!];
-        else [host, off] = [buf.subarray(4, 20).toString('hex').replace(/(.{4})(?!$)/g, '$1:'), 20];
+        else
+          [host, off] = [
+            buf
+              .subarray(4, 20)
+              .toString('hex')
+              .replace(/(.{4})(?!$)/g, '$1:'),
+            20,
+          ];
         const port = buf.readUInt16BE(off);
         connects.push({ target: `${atyp === 3 ? 'name:' : ''}${host}:${port}`, from: client.remoteAddress ?? '' });
         client.off('data', onData);
@@ -312,7 +319,11 @@ describe('egress: through a proxy', () => {
     const appId = await setUp(h);
     const ep = await h.call('POST', `/api/v1/app/${appId}/endpoint`, 201, { url: `http://localhost:${rx.port}/oauth-proxied` });
     await h.call('PUT', `/api/v1/app/${appId}/endpoint/${ep.id}/oauth`, 204, {
-      grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'c', clientSecret: 's', tokenUrl: `http://localhost:${rx.port}/token`,
+      grantType: 'clientCredentials',
+      authMethod: 'clientSecretPost',
+      clientId: 'c',
+      clientSecret: 's',
+      tokenUrl: `http://localhost:${rx.port}/token`,
     });
     await sendMessage(h, appId);
     const [got] = await rx.waitForCount(1, { path: '/oauth-proxied' });
@@ -349,7 +360,10 @@ describe('egress: through a proxy', () => {
     const ep = await h.call('POST', `/api/v1/app/${appId}/endpoint`, 201, { url: 'https://hooks.example.invalid/x' });
     // A name passes the API (it resolves only when used); the guard refuses it when it does.
     await h.call('PUT', `/api/v1/app/${appId}/endpoint/${ep.id}/oauth`, 204, {
-      grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'c', tokenUrl: `http://localhost:${rx.port}/token-ssrf`,
+      grantType: 'clientCredentials',
+      authMethod: 'clientSecretPost',
+      clientId: 'c',
+      tokenUrl: `http://localhost:${rx.port}/token-ssrf`,
     });
     const msgId = (await sendMessage(h, appId)).id;
     const attempts = await firstAttempt(h, appId, msgId);

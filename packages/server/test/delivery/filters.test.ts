@@ -69,7 +69,13 @@ describe('fan-out: each message goes only to the endpoints it matches', () => {
       offLater: [],
     };
     const paths: Record<keyof typeof eps, string> = {
-      all: '/f-all', typeA: '/f-a', typeB: '/f-b', eu: '/f-eu', aEuUs: '/f-a-eu-us', off: '/f-off', offLater: '/f-off-later',
+      all: '/f-all',
+      typeA: '/f-a',
+      typeB: '/f-b',
+      eu: '/f-eu',
+      aEuUs: '/f-a-eu-us',
+      off: '/f-off',
+      offLater: '/f-off-later',
     };
 
     // Every expected delivery completes...
@@ -103,8 +109,7 @@ describe('resend', () => {
     await rx?.close();
   });
 
-  const resend = (appId: string, msgId: string, epId: string) =>
-    h.call('POST', `/api/v1/app/${appId}/msg/${msgId}/endpoint/${epId}/resend`, 202, {});
+  const resend = (appId: string, msgId: string, epId: string) => h.call('POST', `/api/v1/app/${appId}/msg/${msgId}/endpoint/${epId}/resend`, 202, {});
 
   it('sends a delivered message once more, as a manual attempt with the same svix-id', async () => {
     const app = await createApp(h);

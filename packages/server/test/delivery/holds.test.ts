@@ -8,7 +8,18 @@ import { MODULE_RECHECK_MS } from '../../src/domain/hold.js';
 import { Clock } from '../helpers/inproc.js';
 import { Receiver } from '../helpers/receiver.js';
 import { rawRow } from '../helpers/rows.js';
-import { attemptRecorded, createApp, createEndpoint, destination, sendMessage, settled, startDelivery, taskRow, until, type DeliveryHerald } from './harness.js';
+import {
+  attemptRecorded,
+  createApp,
+  createEndpoint,
+  destination,
+  sendMessage,
+  settled,
+  startDelivery,
+  taskRow,
+  until,
+  type DeliveryHerald,
+} from './harness.js';
 
 const S = 1000;
 

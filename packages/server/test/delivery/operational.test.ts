@@ -37,8 +37,7 @@ describe('operational webhooks', () => {
       .map((r: ReceivedRequest) => heraldVerify(r.body, r.headers, opsSecret) as any)
       .filter((e) => e.type === type && Object.entries(match).every(([k, v]) => e.data?.[k] === v));
   }
-  const waitEvent = (type: string, match: Record<string, unknown>) =>
-    until(`${type} ${JSON.stringify(match)}`, () => events(type, match)[0]);
+  const waitEvent = (type: string, match: Record<string, unknown>) => until(`${type} ${JSON.stringify(match)}`, () => events(type, match)[0]);
 
   it('reports endpoint.created, endpoint.updated and endpoint.deleted', async () => {
     const app = await createApp(h, { uid: 'tenant-a' });
@@ -83,7 +82,14 @@ describe('operational webhooks', () => {
     const msg = await sendMessage(h, app.id);
     expect((await settled(h, msg.id, ep.id)).status).toBe(0);
     const opened = await waitEvent('endpoint.circuit.opened', { endpointId: ep.id });
-    expect(opened.data).toEqual({ appId: app.id, appUid: 'tenant-breaker', endpointId: ep.id, endpointUid: 'ep-breaker', consecutiveFailures: 5, since: expect.any(String) });
+    expect(opened.data).toEqual({
+      appId: app.id,
+      appUid: 'tenant-breaker',
+      endpointId: ep.id,
+      endpointUid: 'ep-breaker',
+      consecutiveFailures: 5,
+      since: expect.any(String),
+    });
     const closed = await waitEvent('endpoint.circuit.closed', { endpointId: ep.id });
     expect(closed.data).toMatchObject({ appId: app.id, endpointId: ep.id, consecutiveFailures: 5 });
     expect(Date.parse(closed.data.since)).toBeGreaterThanOrEqual(Date.parse(opened.data.since));

@@ -214,10 +214,16 @@ describe('ordering: the recovery sweep in a running dispatcher', () => {
     const first = (await hs.call('POST', `/api/v1/app/${app}/msg`, 202, { eventType: 'a', payload: {}, orderingKey: 'S' })).id;
     const second = (await hs.call('POST', `/api/v1/app/${app}/msg`, 202, { eventType: 'a', payload: {}, orderingKey: 'S' })).id;
     // The first fails and waits an hour (the clock stands still); the second waits for it.
-    await until('the first attempt to be recorded', async () => (await rawRow<{ n: number }>(hs, 'SELECT attempt_count AS n FROM delivery_task WHERE msg_id = ?', [first]))?.n === 1);
+    await until(
+      'the first attempt to be recorded',
+      async () => (await rawRow<{ n: number }>(hs, 'SELECT attempt_count AS n FROM delivery_task WHERE msg_id = ?', [first]))?.n === 1,
+    );
     // An older Herald, which knows nothing of the order, ends the first without releasing the second.
     await rawRun(hs, 'UPDATE delivery_task SET status = 2, next_attempt_at = NULL WHERE msg_id = ?', [first]);
-    expect(await rawRow(hs, 'SELECT waiting_for, next_attempt_at FROM delivery_task WHERE msg_id = ?', [second])).toEqual({ waiting_for: first, next_attempt_at: null });
+    expect(await rawRow(hs, 'SELECT waiting_for, next_attempt_at FROM delivery_task WHERE msg_id = ?', [second])).toEqual({
+      waiting_for: first,
+      next_attempt_at: null,
+    });
     clock.advance(31_000);
     hs.wake();
     const got = await rs.waitForCount(1, { path: '/sweep', where: (r) => idOf(r) === second, timeoutMs: 10_000 });

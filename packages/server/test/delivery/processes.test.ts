@@ -71,7 +71,10 @@ describe('herald serve --no-dispatch and herald worker on one data folder', () =
     await expect.poll(states, { timeout: 10_000 }).toEqual({ [ok.id]: 'success', [bad.id]: 'fail' });
     // Each delivery was made once, by the worker: the API process logged no attempt.
     expect(rx.forMessage('/roles-ok', msg.id)).toHaveLength(1);
-    const apiRecords = (api.stdout() + api.stderr()).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const apiRecords = (api.stdout() + api.stderr())
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(apiRecords.filter((r) => r.attemptId !== undefined)).toEqual([]);
 
     // Graceful stop on SIGTERM, then read what it logged.

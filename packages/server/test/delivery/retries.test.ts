@@ -247,9 +247,7 @@ describe('retries end to end (short schedule 150ms × 3, timeout 300ms)', () => 
   });
 
   it('`webhook-delivery: abort-message` stops retries for that message only', async () => {
-    rx.on('/abort', (r) =>
-      JSON.parse(r.text).abort ? { status: 500, headers: { 'webhook-delivery': 'abort-message' } } : { status: 200 },
-    );
+    rx.on('/abort', (r) => (JSON.parse(r.text).abort ? { status: 500, headers: { 'webhook-delivery': 'abort-message' } } : { status: 200 }));
     const ep = await createEndpoint(h, appId, rx, '/abort');
     const m1 = await sendMessage(h, appId, { payload: { abort: true } });
     const t = await settled(h, m1.id, ep.id);

@@ -69,7 +69,10 @@ describe('retry policy through the API', () => {
     const ep = await h.call('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url, retrySchedule: [], timeout: 60 });
     expect(ep).toMatchObject({ retrySchedule: [], timeout: 60 });
     expect(await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200)).toMatchObject({ retrySchedule: [], timeout: 60 });
-    expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { retrySchedule: ['2h'] })).toMatchObject({ retrySchedule: ['2h'], timeout: 60 });
+    expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { retrySchedule: ['2h'] })).toMatchObject({
+      retrySchedule: ['2h'],
+      timeout: 60,
+    });
     expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { retrySchedule: null })).toMatchObject({ retrySchedule: null, timeout: 60 });
     expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url })).toMatchObject({ retrySchedule: null, timeout: 60 });
     expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url, timeout: null })).toMatchObject({ retrySchedule: null, timeout: null });
@@ -104,7 +107,10 @@ describe('retry policy through the API', () => {
       for (const [method, path, body] of writes) {
         const r = await h.inject(method as 'POST', path, { body });
         expect(r.status, `${method} ${path} ${JSON.stringify(extra)}`).toBe(422);
-        expect(r.json.detail.map((d: any) => d.loc.join('.')), `${method} ${path} ${JSON.stringify(extra)}`).toContain(loc);
+        expect(
+          r.json.detail.map((d: any) => d.loc.join('.')),
+          `${method} ${path} ${JSON.stringify(extra)}`,
+        ).toContain(loc);
       }
     }
     // Nothing was changed by the refused writes.

@@ -155,8 +155,8 @@ describe(`durability: ${N} messages, ${KILLS} SIGKILLs, restarts on the same dat
       // What was in flight: answered 2xx at the receiver, but not recorded as a success.
       const db = new Database(join(dataDir, 'herald.db'), { fileMustExist: true });
       const recorded = new Set(
-        (db.prepare('SELECT DISTINCT msg_id, endpoint_id FROM attempt WHERE status = 0').all() as { msg_id: string; endpoint_id: string }[]).map(
-          (r) => pairKey(r.msg_id, pathOfEndpoint.get(r.endpoint_id)!),
+        (db.prepare('SELECT DISTINCT msg_id, endpoint_id FROM attempt WHERE status = 0').all() as { msg_id: string; endpoint_id: string }[]).map((r) =>
+          pairKey(r.msg_id, pathOfEndpoint.get(r.endpoint_id)!),
         ),
       );
       db.close();
@@ -208,7 +208,10 @@ describe(`durability: ${N} messages, ${KILLS} SIGKILLs, restarts on the same dat
       return type !== undefined && !MATCHES[type]!.includes(path!);
     });
     console.log(
-      [...killLog, `${expectedPairs.length} deliveries expected; ${rx.requests.length} requests received; ${duplicates} duplicates; bound ${inFlightBound}`].join('\n'),
+      [
+        ...killLog,
+        `${expectedPairs.length} deliveries expected; ${rx.requests.length} requests received; ${duplicates} duplicates; bound ${inFlightBound}`,
+      ].join('\n'),
     );
     expect(stray).toEqual([]);
     // Every repeat is of a delivery that was in flight at a kill, and there are no more of them than that.

@@ -12,17 +12,7 @@ import { parsedSecret, Sender } from '../../src/delivery/send.js';
 import { SsrfGuard } from '../../src/security/ssrf.js';
 import { VERSION } from '../../src/version.js';
 import { Receiver, type ReceivedRequest } from '../helpers/receiver.js';
-import {
-  attemptsOf,
-  createApp,
-  createEndpoint,
-  getSecret,
-  sendMessage,
-  settled,
-  startDelivery,
-
-  type DeliveryHerald,
-} from './harness.js';
+import { attemptsOf, createApp, createEndpoint, getSecret, sendMessage, settled, startDelivery, type DeliveryHerald } from './harness.js';
 
 const SIG_ENTRY = /^v1,[A-Za-z0-9+/]{43}=$/;
 
@@ -311,12 +301,17 @@ describe('signature vectors (shared/vectors/signatures.json, copied into package
   afterAll(() => sender.close());
 
   it.each(vectors.positive.map((v, i) => [i, v] as const))('the sender reproduces positive vector %i', (_i, v) => {
-    const h = sender.headersFor({ url: 'http://127.0.0.1:1/', msgId: v.id, body: v.body, secrets: [parsedSecret(v.secret)], headers: {}, timestampSeconds: v.timestamp });
+    const h = sender.headersFor({
+      url: 'http://127.0.0.1:1/',
+      msgId: v.id,
+      body: v.body,
+      secrets: [parsedSecret(v.secret)],
+      headers: {},
+      timestampSeconds: v.timestamp,
+    });
     expect(h['svix-signature']).toBe(v.signature);
     expect(h['webhook-signature']).toBe(v.signature);
     expect(h['svix-id']).toBe(v.id);
     expect(h['svix-timestamp']).toBe(String(v.timestamp));
   });
 });
-
-

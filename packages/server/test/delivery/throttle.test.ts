@@ -17,9 +17,7 @@ const N = 60;
 async function burst(h: DeliveryHerald, appId: string, n: number, parallel = 20): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i += parallel) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(parallel, n - i) }, (_, j) => sendMessage(h, appId, { payload: { i: i + j } })),
-    );
+    const batch = await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, (_, j) => sendMessage(h, appId, { payload: { i: i + j } })));
     ids.push(...batch.map((m) => m.id));
   }
   return ids;
@@ -58,7 +56,10 @@ describe('throttling', () => {
     expect(new Set(rx.received('/t-free').map((r) => r.headers['svix-id'])).size).toBe(N);
     for (let k = 0; ; k++) {
       const expected = slotsUsed(RATE, k, N);
-      for (const [ep, path] of [[throttled.id, '/t-own'], [inherited.id, '/t-inherited']] as const) {
+      for (const [ep, path] of [
+        [throttled.id, '/t-own'],
+        [inherited.id, '/t-inherited'],
+      ] as const) {
         // The slots that are due have been used; every other delivery waits in the store for a
         // slot after now, unleased, so no dispatcher can take it before the clock moves.
         await expect.poll(() => deliveryStates(h, ep, clock.t), { timeout: 10_000 }).toEqual({ sent: expected, waiting: N - expected, other: 0 });
@@ -75,7 +76,6 @@ describe('throttling', () => {
       expect(seen).toHaveLength(N);
     }
   });
-
 });
 
 describe('slow endpoints', () => {

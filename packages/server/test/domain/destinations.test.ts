@@ -2,15 +2,40 @@
 // temporary destination's lease runs, and which config members are never shown.
 import { describe, expect, it } from 'vitest';
 import {
-  clampPosition, destinationMatches, isDestinationType, isPosition, leaseExpired, leaseRenewal, pollWindow, positionAfter, positionTimeMs,
-  publicConfig, startPosition, POLL_SETTLE_MS, type Destination,
+  clampPosition,
+  destinationMatches,
+  isDestinationType,
+  isPosition,
+  leaseExpired,
+  leaseRenewal,
+  pollWindow,
+  positionAfter,
+  positionTimeMs,
+  publicConfig,
+  startPosition,
+  POLL_SETTLE_MS,
+  type Destination,
 } from '../../src/domain/destinations.js';
 import { endIdFor, startIdFor } from '../../src/domain/ids.js';
 
 const T = Date.parse('2026-03-01T00:00:00Z');
 const dest = (o: Partial<Destination> = {}): Destination => ({
-  id: 'dest_1', appId: 'app_1', uid: null, type: 'pollingEndpoint', status: 'enabled', eventTypes: null, channels: null, metadata: {},
-  batchSize: 100, maxWaitSecs: 0, config: { secret: 'whsec_x', note: 'shown' }, leaseMs: null, expiresAt: null, createdAt: T, updatedAt: T, ...o,
+  id: 'dest_1',
+  appId: 'app_1',
+  uid: null,
+  type: 'pollingEndpoint',
+  status: 'enabled',
+  eventTypes: null,
+  channels: null,
+  metadata: {},
+  batchSize: 100,
+  maxWaitSecs: 0,
+  config: { secret: 'whsec_x', note: 'shown' },
+  leaseMs: null,
+  expiresAt: null,
+  createdAt: T,
+  updatedAt: T,
+  ...o,
 });
 
 describe('domain: destinations', () => {
@@ -35,7 +60,7 @@ describe('domain: destinations', () => {
     expect(isPosition('nonsense')).toBe(false);
   });
 
-  it("filters as an endpoint does, and a disabled destination sees nothing", () => {
+  it('filters as an endpoint does, and a disabled destination sees nothing', () => {
     expect(destinationMatches(dest({ eventTypes: ['a'] }), 'a', null)).toBe(true);
     expect(destinationMatches(dest({ eventTypes: ['a'] }), 'b', null)).toBe(false);
     expect(destinationMatches(dest({ channels: ['eu'] }), 'a', ['us', 'eu'])).toBe(true);

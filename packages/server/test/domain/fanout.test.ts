@@ -19,8 +19,15 @@ describe('domain: fan-out', () => {
     const tasks = fanOut(msg, eps);
     expect(tasks.map((t) => t.endpointId)).toEqual(['e_all', 'e_type', 'e_chan']);
     expect(tasks[0]).toEqual({
-      msgId: 'msg_1', endpointId: 'e_all', appId: 'app_1', status: MessageStatus.pending, attemptCount: 0,
-      nextAttemptAt: 1_000, createdAt: 1_000, updatedAt: 1_000, orderedBy: null,
+      msgId: 'msg_1',
+      endpointId: 'e_all',
+      appId: 'app_1',
+      status: MessageStatus.pending,
+      attemptCount: 0,
+      nextAttemptAt: 1_000,
+      createdAt: 1_000,
+      updatedAt: 1_000,
+      orderedBy: null,
     });
   });
 
@@ -39,7 +46,10 @@ describe('domain: fan-out', () => {
     const keyed = { ...msg, orderingKey: 'c_1' };
     const eps = [ep('ordered', { ordering: 'key', filter: '{"country": "SE"}' }), ep('plain', { filter: '{"country": "SE"}' })];
     const se = fanOut({ ...keyed, payload: '{"country": "SE"}' }, eps);
-    expect(se.map((t) => [t.endpointId, t.orderedBy])).toEqual([['ordered', 'c_1'], ['plain', null]]);
+    expect(se.map((t) => [t.endpointId, t.orderedBy])).toEqual([
+      ['ordered', 'c_1'],
+      ['plain', null],
+    ]);
     // Kept out by its filter, the message gets no task at the ordered endpoint, so takes no turn there.
     expect(fanOut({ ...keyed, payload: '{"country": "NO"}' }, eps)).toEqual([]);
   });

@@ -2,7 +2,17 @@
 // (domain/concurrency.ts) and the overload penalty on retries (domain/retry.ts).
 import { describe, expect, it } from 'vitest';
 import { nextLimit, placesFor } from '../../src/domain/concurrency.js';
-import { afterAttempt, CLOSED_CIRCUIT, countsAgainst, gate, MODULE_RECHECK_MS, overloaded, pristine, type Circuit, type CircuitPolicy } from '../../src/domain/hold.js';
+import {
+  afterAttempt,
+  CLOSED_CIRCUIT,
+  countsAgainst,
+  gate,
+  MODULE_RECHECK_MS,
+  overloaded,
+  pristine,
+  type Circuit,
+  type CircuitPolicy,
+} from '../../src/domain/hold.js';
 import { nextStep, OVERLOAD_PENALTY } from '../../src/domain/retry.js';
 
 const NOW = 1_700_000_000_000;
@@ -44,7 +54,15 @@ describe('domain: holding deliveries', () => {
     expect(afterAttempt(two.circuit, false, false, NOW, policy)).toEqual({ circuit: { ...CLOSED_CIRCUIT, consecutiveFailures: 0 }, change: null });
     const r = failTimes(4);
     expect(r.changes).toEqual([null, null, 'opened', null]);
-    expect(r.circuit).toEqual({ state: 'open', consecutiveFailures: 4, since: NOW, nextProbeAt: NOW + 30_000, probeUntil: null, cooldownMs: 30_000, version: 0 });
+    expect(r.circuit).toEqual({
+      state: 'open',
+      consecutiveFailures: 4,
+      since: NOW,
+      nextProbeAt: NOW + 30_000,
+      probeUntil: null,
+      cooldownMs: 30_000,
+      version: 0,
+    });
   });
 
   it('holds while open until the cool-down ends, then one delivery may probe; half-open holds until the probe’s deadline', () => {

@@ -29,7 +29,10 @@ describe('ordering keys', () => {
       { id: 'ep_1', disabled: false, eventTypes: null, channels: null, ordering: 'key' as const },
       { id: 'ep_2', disabled: false, eventTypes: null, channels: null, ordering: 'none' as const },
     ];
-    expect(fanOut(msg, eps).map((t) => [t.endpointId, t.orderedBy])).toEqual([['ep_1', 'k'], ['ep_2', null]]);
+    expect(fanOut(msg, eps).map((t) => [t.endpointId, t.orderedBy])).toEqual([
+      ['ep_1', 'k'],
+      ['ep_2', null],
+    ]);
     expect(fanOut(msg, eps, 'ep_1')[0]!.orderedBy).toBeNull();
   });
 });

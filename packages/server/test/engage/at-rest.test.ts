@@ -39,15 +39,27 @@ async function drive(api: (method: string, path: string, status: number, body?: 
     consents: [{ id: 'memberConsent', value: true, source: `${m}-source`, comment: `${m}-comment` }],
   });
   await emit('POST', 'point-transaction', {
-    amount: 25, contactId: c, pointDefinitionId: 1, source: 'Manual', description: `${m}-description`,
-    userId: `${m}-user`, userName: `${m}-username`, reason: `${m}-reason`, sourceId: `${m}-sourceid`,
+    amount: 25,
+    contactId: c,
+    pointDefinitionId: 1,
+    source: 'Manual',
+    description: `${m}-description`,
+    userId: `${m}-user`,
+    userName: `${m}-username`,
+    reason: `${m}-reason`,
+    sourceId: `${m}-sourceid`,
   });
   // Points need an existing contact (404 contact_not_found otherwise), and a contact id is then a
   // state key, kept in the clear like every contact id: so the balance carries no marker.
   await emit('POST', 'point-balance', { contactId: c, accountId: 42, definitionId: 1, balance: 125 });
   await emit('POST', 'reward-voucher', {
-    id: guid(2), contactId: c, amount: 100, currency: 'SEK', uniqueCode: `${m}-code`,
-    validFrom: '2026-01-01T00:00:00+01:00', validTo: '2026-12-31T23:59:59+01:00',
+    id: guid(2),
+    contactId: c,
+    amount: 100,
+    currency: 'SEK',
+    uniqueCode: `${m}-code`,
+    validFrom: '2026-01-01T00:00:00+01:00',
+    validTo: '2026-12-31T23:59:59+01:00',
   });
   await emit('POST', 'promotion-assignment', { id: guid(3), contactId: c, promotionId: guid(4), externalId: `${m}-external` });
   await emit('DELETE', `contact/${c}`);
@@ -90,7 +102,10 @@ describe.each(['sqlite', 'postgres'] as const)('engage encryption: no plaintext 
 
     const hidden = `HIDDEN${randomBytes(6).toString('hex')}`;
     const shown = `SHOWN${randomBytes(6).toString('hex')}`;
-    const tenants = { secret: { uid: `enc-${randomBytes(3).toString('hex')}`, marker: hidden }, plain: { uid: `pln-${randomBytes(3).toString('hex')}`, marker: shown } };
+    const tenants = {
+      secret: { uid: `enc-${randomBytes(3).toString('hex')}`, marker: hidden },
+      plain: { uid: `pln-${randomBytes(3).toString('hex')}`, marker: shown },
+    };
     const endpoints: Record<string, { ok: string; fail: string }> = {};
     const sent: Record<string, number> = {};
     for (const [name, t] of Object.entries(tenants)) {

@@ -13,7 +13,6 @@ import { startInProcess, TEST_DATABASE, type InProcess } from '../helpers/inproc
 import { Receiver } from '../helpers/receiver.js';
 import { call, emit, envelopeOf, guid, tenant } from './helpers.js';
 
-
 // The raw files searched here are SQLite's; engage/at-rest.test.ts searches both stores.
 describe.skipIf(TEST_DATABASE === 'postgres')('engage encryption: no plaintext at rest', () => {
   it('an encrypted tenant leaves no payload field value in the SQLite files; a plaintext tenant does (control)', async () => {
@@ -25,17 +24,44 @@ describe.skipIf(TEST_DATABASE === 'postgres')('engage encryption: no plaintext a
       const secret = await tenant(h, { key: generateEncryptionKey() });
       const plain = await tenant(h);
       await createEndpoint(h, secret.uid);
-      for (const [t, marker] of [[secret, hidden], [plain, shown]] as const) {
+      for (const [t, marker] of [
+        [secret, hidden],
+        [plain, shown],
+      ] as const) {
         await emit(h, t.uid, 'contact', { contactId: guid(1), attributes: { email: `${marker}@example.com` } }, { status: 202 });
         await emit(h, t.uid, 'contact', { contactId: guid(1), consents: [{ id: 'memberConsent', value: true, source: `${marker}-src` }] }, { status: 202 });
-        await emit(h, t.uid, 'reward-voucher', {
-          id: guid(2), contactId: guid(1), amount: 10, currency: 'SEK', uniqueCode: `${marker}-code`,
-          validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z',
-        }, { status: 202 });
-        await emit(h, t.uid, 'point-transaction', {
-          amount: 5, contactId: guid(1), pointDefinitionId: 1, source: 'Manual', description: `${marker}-desc`,
-          userId: 'u', userName: 'n', reason: 'r', sourceId: 's',
-        }, { status: 202 });
+        await emit(
+          h,
+          t.uid,
+          'reward-voucher',
+          {
+            id: guid(2),
+            contactId: guid(1),
+            amount: 10,
+            currency: 'SEK',
+            uniqueCode: `${marker}-code`,
+            validFrom: '2026-01-01T00:00:00Z',
+            validTo: '2026-02-01T00:00:00Z',
+          },
+          { status: 202 },
+        );
+        await emit(
+          h,
+          t.uid,
+          'point-transaction',
+          {
+            amount: 5,
+            contactId: guid(1),
+            pointDefinitionId: 1,
+            source: 'Manual',
+            description: `${marker}-desc`,
+            userId: 'u',
+            userName: 'n',
+            reason: 'r',
+            sourceId: 's',
+          },
+          { status: 202 },
+        );
       }
       // Nor does the API give it back: it only has the ciphertext.
       const list = await call(h, 'GET', `/api/v1/app/${secret.uid}/msg`, 200);
@@ -72,7 +98,8 @@ describe('engage encryption: end to end over loopback', () => {
     await call(h, 'POST', '/api/v1/engage/catalog/install', 200);
     const key = generateEncryptionKey();
     const t = await tenant(h, { key });
-    const ep = (await createEndpoint(h, t.uid, { url: rx.url('/engage'), eventTypes: ['contact.created', 'contact.updated', 'contact.acceptsEmail.changed'] })).id;
+    const ep = (await createEndpoint(h, t.uid, { url: rx.url('/engage'), eventTypes: ['contact.created', 'contact.updated', 'contact.acceptsEmail.changed'] }))
+      .id;
     const secret = (await call(h, 'GET', `/api/v1/app/${t.uid}/endpoint/${ep}/secret`, 200)).json.key as string;
 
     const created = await emit(h, t.uid, 'contact', { contactId: guid(9) }, { status: 202 });

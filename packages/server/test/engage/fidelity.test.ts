@@ -13,7 +13,15 @@ import { call, emit, envelopeOf, guid, tenant } from './helpers.js';
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
 const tx = (contactId: string, amount = 10) => ({
-  amount, contactId, pointDefinitionId: 1, source: 'Manual', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 's',
+  amount,
+  contactId,
+  pointDefinitionId: 1,
+  source: 'Manual',
+  description: 'd',
+  userId: 'u',
+  userName: 'n',
+  reason: 'r',
+  sourceId: 's',
 });
 
 describe('engage fidelity: events about a contact Engage does not have', () => {
@@ -29,7 +37,10 @@ describe('engage fidelity: events about a contact Engage does not have', () => {
       const calls: [string, unknown][] = [
         ['point-transaction', tx(contactId)],
         ['point-balance', { contactId, accountId: 5, definitionId: 1, balance: 10 }],
-        ['reward-voucher', { id: guid(3), contactId, amount: 1, currency: 'SEK', uniqueCode: 'X', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' }],
+        [
+          'reward-voucher',
+          { id: guid(3), contactId, amount: 1, currency: 'SEK', uniqueCode: 'X', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' },
+        ],
         ['promotion-assignment', { id: guid(4), contactId, promotionId: guid(5) }],
       ];
       for (const [route, body] of calls) {
@@ -56,11 +67,17 @@ describe('engage fidelity: values as Voyado documents them', () => {
     await emit(h(), t.uid, 'contact', { contactId: guid(10) }, { status: 202 });
     const e = await emit(h(), t.uid, 'point-balance', { contactId: guid(10), accountId: 3, definitionId: '2', balance: 50 }, { status: 202 });
     expect((await envelopeOf(h(), t.uid, e.r.json.messageIds[0])).payload).toEqual({
-      balance: 50, contactId: guid(10), accountId: 3, definitionId: 2, balanceExpires: null,
+      balance: 50,
+      contactId: guid(10),
+      accountId: 3,
+      definitionId: 2,
+      balanceExpires: null,
     });
     // The same account by number: the same account.
     await emit(h(), t.uid, 'point-balance', { contactId: guid(10), accountId: 3, definitionId: 2, balance: 50 }, { status: 200 });
-    const bad = await h().inject('POST', `/api/v1/app/${t.uid}/engage/point-balance`, { body: { contactId: guid(10), accountId: 3, definitionId: 'two', balance: 1 } });
+    const bad = await h().inject('POST', `/api/v1/app/${t.uid}/engage/point-balance`, {
+      body: { contactId: guid(10), accountId: 3, definitionId: 'two', balance: 1 },
+    });
     expect(bad.status).toBe(422);
     expect(bad.json.detail.map((d: { loc: string[] }) => d.loc)).toContainEqual(['body', 'definitionId']);
   });
@@ -68,13 +85,27 @@ describe('engage fidelity: values as Voyado documents them', () => {
   it('date-times are delivered in the form Engage sends (T, upper-case Z), whatever they came in as', async () => {
     const t = await tenant(h());
     await emit(h(), t.uid, 'contact', { contactId: guid(11) }, { status: 202 });
-    const v = { id: guid(12), contactId: guid(11), amount: 5, currency: 'SEK', uniqueCode: 'Y', validFrom: '2024-01-01 00:00:00z', validTo: '2024-02-01t00:00:00.5+01:00' };
+    const v = {
+      id: guid(12),
+      contactId: guid(11),
+      amount: 5,
+      currency: 'SEK',
+      uniqueCode: 'Y',
+      validFrom: '2024-01-01 00:00:00z',
+      validTo: '2024-02-01t00:00:00.5+01:00',
+    };
     const e = await emit(h(), t.uid, 'reward-voucher', v, { status: 202 });
     expect((await envelopeOf(h(), t.uid, e.r.json.messageIds[0])).payload).toMatchObject({
       ValidFrom: '2024-01-01T00:00:00Z',
       ValidTo: '2024-02-01T00:00:00.5+01:00',
     });
-    const c = await emit(h(), t.uid, 'contact', { contactId: guid(11), consents: [{ id: 'memberConsent', value: true, date: '2024-05-16 12:20:03z' }] }, { status: 202 });
+    const c = await emit(
+      h(),
+      t.uid,
+      'contact',
+      { contactId: guid(11), consents: [{ id: 'memberConsent', value: true, date: '2024-05-16 12:20:03z' }] },
+      { status: 202 },
+    );
     expect((await envelopeOf(h(), t.uid, c.r.json.messageIds[1])).payload).toMatchObject({ date: '2024-05-16T12:20:03Z' });
   });
 
@@ -98,7 +129,9 @@ describe('engage fidelity: every 422 names the field', () => {
     for (const name of ['age', 'contactId', 'acceptsEmail', 'nps.grade']) {
       const r = await h().inject('POST', `/api/v1/app/${t.uid}/engage/contact`, { body: { contactId: guid(20), attributes: { firstName: 'A', [name]: 1 } } });
       expect(r.status, name).toBe(422);
-      expect(r.json.detail).toEqual([{ loc: ['body', 'attributes', name], msg: `the name ${JSON.stringify(name)} is not allowed here`, type: 'value_error.not_allowed' }]);
+      expect(r.json.detail).toEqual([
+        { loc: ['body', 'attributes', name], msg: `the name ${JSON.stringify(name)} is not allowed here`, type: 'value_error.not_allowed' },
+      ]);
     }
     expect(await count(h(), 'message', 'app_id = ?', t.id)).toBe(0);
   });

@@ -4,7 +4,13 @@ import { expect } from 'vitest';
 import { unique } from '../helpers/fixtures.js';
 import type { InProcess, InjectOptions, InjectResult } from '../helpers/inproc.js';
 
-export async function call(h: InProcess, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, status: number, opts: InjectOptions = {}): Promise<InjectResult> {
+export async function call(
+  h: InProcess,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  status: number,
+  opts: InjectOptions = {},
+): Promise<InjectResult> {
   const r = await h.inject(method, url, opts);
   if (r.status !== status) throw new Error(`${method} ${url} answered ${r.status} (wanted ${status}): ${r.text}`);
   return r;

@@ -16,12 +16,18 @@ describe('engage producer: contacts', () => {
 
   it('a new contact fires contact.created only, even with preferences and consents set', async () => {
     const t = await tenant(h());
-    const { types, r } = await emit(h(), t.uid, 'contact', {
-      contactId: guid(1),
-      attributes: { firstName: 'Ada', email: 'ada@example.com' },
-      preferences: { acceptsEmail: true, acceptsSms: true },
-      consents: [{ id: 'memberConsent', value: true, source: 'ECOM' }],
-    }, { status: 202 });
+    const { types, r } = await emit(
+      h(),
+      t.uid,
+      'contact',
+      {
+        contactId: guid(1),
+        attributes: { firstName: 'Ada', email: 'ada@example.com' },
+        preferences: { acceptsEmail: true, acceptsSms: true },
+        consents: [{ id: 'memberConsent', value: true, source: 'ECOM' }],
+      },
+      { status: 202 },
+    );
     expect(types).toEqual(['contact.created']);
     const env = await envelopeOf(h(), t.uid, r.json.messageIds[0]);
     expect(env).toEqual({
@@ -67,11 +73,20 @@ describe('engage producer: contacts', () => {
     expect(e.types).toEqual(['contact.updated', 'contact.acceptsSms.changed']);
     expect((await envelopeOf(h(), t.uid, e.r.json.messageIds[1])).payload).toEqual({ contactId: guid(3), value: true });
 
-    e = await emit(h(), t.uid, 'contact', {
-      contactId: guid(3),
-      preferences: { acceptsPostal: true, acceptsEmail: false },
-      consents: [{ id: 'memberConsent', value: true, source: 'POS' }, { id: 'smsConsent', value: false }],
-    }, { status: 202 });
+    e = await emit(
+      h(),
+      t.uid,
+      'contact',
+      {
+        contactId: guid(3),
+        preferences: { acceptsPostal: true, acceptsEmail: false },
+        consents: [
+          { id: 'memberConsent', value: true, source: 'POS' },
+          { id: 'smsConsent', value: false },
+        ],
+      },
+      { status: 202 },
+    );
     expect(e.types).toEqual([
       'contact.updated',
       'contact.acceptsEmail.changed',
@@ -120,7 +135,17 @@ describe('engage producer: points, vouchers, promotions', () => {
   it('loyalty.addPoints carries the transaction; 0 points sends nothing', async () => {
     const t = await tenant(h());
     await emit(h(), t.uid, 'contact', { contactId: guid(10) }, { status: 202 });
-    const tx = { amount: 150, contactId: guid(10), pointDefinitionId: 1, source: 'Manual', description: 'Goodwill', userId: 'u1', userName: 'Una', reason: 'Late delivery', sourceId: 's1' };
+    const tx = {
+      amount: 150,
+      contactId: guid(10),
+      pointDefinitionId: 1,
+      source: 'Manual',
+      description: 'Goodwill',
+      userId: 'u1',
+      userName: 'Una',
+      reason: 'Late delivery',
+      sourceId: 's1',
+    };
     const e = await emit(h(), t.uid, 'point-transaction', tx, { status: 202 });
     expect(e.types).toEqual(['loyalty.addPoints']);
     expect((await envelopeOf(h(), t.uid, e.r.json.messageIds[0])).payload).toEqual(tx);
@@ -149,11 +174,25 @@ describe('engage producer: points, vouchers, promotions', () => {
   it('reward.voucher.created once, PascalCase; the same voucher again is nothing, other content is a 409', async () => {
     const t = await tenant(h());
     await emit(h(), t.uid, 'contact', { contactId: guid(11) }, { status: 202 });
-    const v = { id: guid(12), contactId: guid(11), amount: 195, currency: 'SEK', uniqueCode: '2511233093766', validFrom: '2026-01-01T00:00:00+01:00', validTo: '2026-12-31T23:59:59+01:00' };
+    const v = {
+      id: guid(12),
+      contactId: guid(11),
+      amount: 195,
+      currency: 'SEK',
+      uniqueCode: '2511233093766',
+      validFrom: '2026-01-01T00:00:00+01:00',
+      validTo: '2026-12-31T23:59:59+01:00',
+    };
     const e = await emit(h(), t.uid, 'reward-voucher', v, { status: 202 });
     expect(e.types).toEqual(['reward.voucher.created']);
     expect((await envelopeOf(h(), t.uid, e.r.json.messageIds[0])).payload).toEqual({
-      Amount: 195, ContactId: guid(11), Currency: 'SEK', Id: guid(12), UniqueCode: '2511233093766', ValidFrom: v.validFrom, ValidTo: v.validTo,
+      Amount: 195,
+      ContactId: guid(11),
+      Currency: 'SEK',
+      Id: guid(12),
+      UniqueCode: '2511233093766',
+      ValidFrom: v.validFrom,
+      ValidTo: v.validTo,
     });
     expect((await emit(h(), t.uid, 'reward-voucher', v, { status: 200 })).types).toEqual([]);
     const clash = await emit(h(), t.uid, 'reward-voucher', { ...v, amount: 200 }, { status: 409 });
@@ -168,7 +207,9 @@ describe('engage producer: points, vouchers, promotions', () => {
     expect(e.types).toEqual(['promotion.multichannel.assigned']);
     expect((await envelopeOf(h(), t.uid, e.r.json.messageIds[0])).payload).toEqual({ ...p, validFrom: null, validTo: null });
     expect((await emit(h(), t.uid, 'promotion-assignment', { ...p, id: guid(15) }, { status: 200 })).types).toEqual([]);
-    expect((await emit(h(), t.uid, 'promotion-assignment', { ...p, id: guid(15), contactId: guid(16) }, { status: 202 })).types).toEqual(['promotion.multichannel.assigned']);
+    expect((await emit(h(), t.uid, 'promotion-assignment', { ...p, id: guid(15), contactId: guid(16) }, { status: 202 })).types).toEqual([
+      'promotion.multichannel.assigned',
+    ]);
   });
 });
 
@@ -182,9 +223,17 @@ describe('engage producer: module switch, bad input, access', () => {
     const calls: [string, unknown, 'POST' | 'DELETE'][] = [
       ['contact', { contactId: guid(20) }, 'POST'],
       [`contact/${guid(20)}`, undefined, 'DELETE'],
-      ['point-transaction', { amount: 1, contactId: guid(20), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' }, 'POST'],
+      [
+        'point-transaction',
+        { amount: 1, contactId: guid(20), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' },
+        'POST',
+      ],
       ['point-balance', { contactId: guid(20), accountId: 1, definitionId: 1, balance: 5 }, 'POST'],
-      ['reward-voucher', { id: guid(21), contactId: guid(20), amount: 1, currency: 'SEK', uniqueCode: 'X1', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' }, 'POST'],
+      [
+        'reward-voucher',
+        { id: guid(21), contactId: guid(20), amount: 1, currency: 'SEK', uniqueCode: 'X1', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' },
+        'POST',
+      ],
       ['promotion-assignment', { id: guid(22), contactId: guid(20), promotionId: guid(23) }, 'POST'],
     ];
     for (const [route, body, method] of calls) {
@@ -212,9 +261,29 @@ describe('engage producer: module switch, bad input, access', () => {
       ['contact', { contactId: guid(30), consents: [{ id: 'c', value: true, date: 'yesterday' }] }, ['body', 'consents', '0', 'date']],
       ['contact', { contactId: guid(30), shoeSize: 42 }, ['body', 'shoeSize']],
       ['point-balance', { contactId: guid(30), accountId: 1.5, definitionId: 1, balance: 1 }, ['body', 'accountId']],
-      ['reward-voucher', { id: guid(31), contactId: guid(30), amount: 1, currency: 'kronor', uniqueCode: 'X', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' }, ['body', 'currency']],
-      ['point-transaction', { amount: '10', contactId: guid(30), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' }, ['body', 'amount']],
-      ['point-transaction', { amount: 10, contactId: guid(30), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r' }, ['body', 'sourceId']],
+      [
+        'reward-voucher',
+        {
+          id: guid(31),
+          contactId: guid(30),
+          amount: 1,
+          currency: 'kronor',
+          uniqueCode: 'X',
+          validFrom: '2026-01-01T00:00:00Z',
+          validTo: '2026-02-01T00:00:00Z',
+        },
+        ['body', 'currency'],
+      ],
+      [
+        'point-transaction',
+        { amount: '10', contactId: guid(30), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' },
+        ['body', 'amount'],
+      ],
+      [
+        'point-transaction',
+        { amount: 10, contactId: guid(30), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r' },
+        ['body', 'sourceId'],
+      ],
       ['promotion-assignment', { id: guid(32), contactId: guid(30) }, ['body', 'promotionId']],
       ['promotion-assignment', { id: guid(32), contactId: guid(30), promotionId: guid(33), validFrom: 'soon' }, ['body', 'validFrom']],
     ];
@@ -226,7 +295,13 @@ describe('engage producer: module switch, bad input, access', () => {
     }
     // Rules only the detector knows (two values, or the stored state) are 422s naming the field too.
     const dup = await h().inject('POST', `/api/v1/app/${t.uid}/engage/contact`, {
-      body: { contactId: guid(30), consents: [{ id: 'c', value: true }, { id: 'c', value: false }] },
+      body: {
+        contactId: guid(30),
+        consents: [
+          { id: 'c', value: true },
+          { id: 'c', value: false },
+        ],
+      },
     });
     expect(dup.status).toBe(422);
     expect(dup.json.detail[0].loc).toEqual(['body', 'consents', '1', 'id']);
@@ -235,7 +310,15 @@ describe('engage producer: module switch, bad input, access', () => {
     // A voucher is checked against the stored contact, so it needs one to get that far.
     await emit(h(), t.uid, 'contact', { contactId: guid(30) }, { status: 202 });
     const backwards = await h().inject('POST', `/api/v1/app/${t.uid}/engage/reward-voucher`, {
-      body: { id: guid(31), contactId: guid(30), amount: 1, currency: 'SEK', uniqueCode: 'X', validFrom: '2026-02-01T00:00:00Z', validTo: '2026-01-01T00:00:00Z' },
+      body: {
+        id: guid(31),
+        contactId: guid(30),
+        amount: 1,
+        currency: 'SEK',
+        uniqueCode: 'X',
+        validFrom: '2026-02-01T00:00:00Z',
+        validTo: '2026-01-01T00:00:00Z',
+      },
     });
     expect(backwards.status).toBe(422);
     expect(backwards.json.detail[0].loc).toEqual(['body', 'validTo']);
@@ -247,7 +330,15 @@ describe('engage producer: module switch, bad input, access', () => {
     const t = await tenant(h());
     const off = await tenant(h(), { moduleOn: false });
     const portal = await portalToken(h(), t.uid, { permissions: ['view', 'manage', 'secrets'] });
-    const v = { id: guid(81), contactId: guid(80), amount: 1, currency: 'SEK', uniqueCode: 'X1', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' };
+    const v = {
+      id: guid(81),
+      contactId: guid(80),
+      amount: 1,
+      currency: 'SEK',
+      uniqueCode: 'X1',
+      validFrom: '2026-01-01T00:00:00Z',
+      validTo: '2026-02-01T00:00:00Z',
+    };
     const tx = { amount: 1, contactId: guid(80), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' };
     const good: [string, unknown, 'POST' | 'DELETE'][] = [
       ['contact', { contactId: guid(80), attributes: { firstName: 'Ed' } }, 'POST'],
@@ -277,7 +368,19 @@ describe('engage producer: module switch, bad input, access', () => {
       await refuse(t.uid, route, body, method, 403, portal); // not the producer
       if (method === 'POST') await refuse(t.uid, route, { ...(body as object), unknownField: 1 }, method, 422); // schema
     }
-    await refuse(t.uid, 'contact', { contactId: guid(80), consents: [{ id: 'c', value: true }, { id: 'c', value: false }] }, 'POST', 422);
+    await refuse(
+      t.uid,
+      'contact',
+      {
+        contactId: guid(80),
+        consents: [
+          { id: 'c', value: true },
+          { id: 'c', value: false },
+        ],
+      },
+      'POST',
+      422,
+    );
     await refuse(t.uid, 'contact', { contactId: guid(80), attributes: { createdInStore: 'S1' } }, 'POST', 422);
     await refuse(t.uid, 'reward-voucher', { ...v, amount: 2 }, 'POST', 409); // same id, other content
     await refuse(t.uid, `contact/${guid(89)}`, undefined, 'DELETE', 404); // unknown contact
@@ -341,9 +444,19 @@ describe('engage producer: the durable path', () => {
     const all = (await createEndpoint(h(), t.uid)).id;
     const routes: [string, unknown, 'POST' | 'DELETE', string][] = [
       ['contact', { contactId: guid(55) }, 'POST', 'contact.created'],
-      ['point-transaction', { amount: 3, contactId: guid(55), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' }, 'POST', 'loyalty.addPoints'],
+      [
+        'point-transaction',
+        { amount: 3, contactId: guid(55), pointDefinitionId: 1, source: 's', description: 'd', userId: 'u', userName: 'n', reason: 'r', sourceId: 'i' },
+        'POST',
+        'loyalty.addPoints',
+      ],
       ['point-balance', { contactId: guid(55), accountId: 5, definitionId: 1, balance: 3 }, 'POST', 'point.balance.updated'],
-      ['reward-voucher', { id: guid(56), contactId: guid(55), amount: 1, currency: 'SEK', uniqueCode: 'X', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' }, 'POST', 'reward.voucher.created'],
+      [
+        'reward-voucher',
+        { id: guid(56), contactId: guid(55), amount: 1, currency: 'SEK', uniqueCode: 'X', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-02-01T00:00:00Z' },
+        'POST',
+        'reward.voucher.created',
+      ],
       ['promotion-assignment', { id: guid(57), contactId: guid(55), promotionId: guid(58) }, 'POST', 'promotion.multichannel.assigned'],
       [`contact/${guid(55)}`, undefined, 'DELETE', 'contact.deleted'],
     ];
@@ -356,7 +469,8 @@ describe('engage producer: the durable path', () => {
       const ref = (await call(h(), 'POST', `/api/v1/app/${t.uid}/msg`, 202, { body: { eventType: type, payload: { ref: true } } })).json.id;
       const tasks = await tasksOf(h(), id);
       expect([...tasks.keys()].sort(), route).toEqual([all, only].sort());
-      const shape = (m: Map<string, TaskRow>) => [...m.values()].map((r) => [r.endpoint_id, r.status, r.attempt_count, r.trigger_type, r.next_attempt_at !== null]).sort();
+      const shape = (m: Map<string, TaskRow>) =>
+        [...m.values()].map((r) => [r.endpoint_id, r.status, r.attempt_count, r.trigger_type, r.next_attempt_at !== null]).sort();
       expect(shape(tasks)).toEqual(shape(await tasksOf(h(), ref)));
       expect(await count(h(), 'message', 'id = ? AND event_type = ?', id, type)).toBe(1);
     }
@@ -377,9 +491,7 @@ describe('engage producer: the durable path', () => {
 
   it('concurrent upserts of one new contact: exactly one contact.created, the rest are updates or nothing', async () => {
     const t = await tenant(h());
-    const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => emit(h(), t.uid, 'contact', { contactId: guid(70), attributes: { n: i } })),
-    );
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => emit(h(), t.uid, 'contact', { contactId: guid(70), attributes: { n: i } })));
     for (const r of results) expect(r.r.status === 200 || r.r.status === 202).toBe(true);
     const types = results.flatMap((r) => r.types);
     expect(types.filter((x) => x === 'contact.created')).toHaveLength(1);
@@ -393,7 +505,7 @@ describe('engage producer: what is stored is what the catalog describes', () => 
   // ajv-formats is CommonJS; under NodeNext its default import is the module object.
   const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
-  it('all 11 event types, plaintext and encrypted, validate against the installed event types\' schemas', async () => {
+  it("all 11 event types, plaintext and encrypted, validate against the installed event types' schemas", async () => {
     await call(h(), 'POST', '/api/v1/engage/catalog/install', 200);
     const ajv = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true });
     addFormats(ajv);
@@ -402,16 +514,67 @@ describe('engage producer: what is stored is what the catalog describes', () => 
       const c = guid(90);
       const sent = [
         ...(await emit(h(), t.uid, 'contact', { contactId: c, attributes: { firstName: 'Vi' } }, { status: 202 })).r.json.events,
-        ...(await emit(h(), t.uid, 'contact', {
-          contactId: c,
-          attributes: { city: 'Lund' },
-          preferences: { acceptsEmail: true, acceptsSms: true, acceptsPostal: true },
-          consents: [{ id: 'memberConsent', value: true, source: 'ECOM', comment: 'signed up in store' }],
-        }, { status: 202 })).r.json.events,
-        ...(await emit(h(), t.uid, 'point-transaction', { amount: 50, contactId: c, pointDefinitionId: 1, source: 'Manual', description: 'Goodwill', userId: 'u-1', userName: 'Ulla', reason: 'Late delivery', sourceId: 'case-1' }, { status: 202 })).r.json.events,
-        ...(await emit(h(), t.uid, 'point-balance', { contactId: c, accountId: 77, definitionId: 1, balance: 50, balanceExpires: '2027-12-31T23:59:59+01:00' }, { status: 202 })).r.json.events,
-        ...(await emit(h(), t.uid, 'reward-voucher', { id: guid(91), contactId: c, amount: 100, currency: 'SEK', uniqueCode: '2511233093766', validFrom: '2026-01-01T00:00:00+01:00', validTo: '2026-06-30T23:59:59+02:00' }, { status: 202 })).r.json.events,
-        ...(await emit(h(), t.uid, 'promotion-assignment', { id: guid(92), contactId: c, promotionId: guid(93), externalId: 'SO-1' }, { status: 202 })).r.json.events,
+        ...(
+          await emit(
+            h(),
+            t.uid,
+            'contact',
+            {
+              contactId: c,
+              attributes: { city: 'Lund' },
+              preferences: { acceptsEmail: true, acceptsSms: true, acceptsPostal: true },
+              consents: [{ id: 'memberConsent', value: true, source: 'ECOM', comment: 'signed up in store' }],
+            },
+            { status: 202 },
+          )
+        ).r.json.events,
+        ...(
+          await emit(
+            h(),
+            t.uid,
+            'point-transaction',
+            {
+              amount: 50,
+              contactId: c,
+              pointDefinitionId: 1,
+              source: 'Manual',
+              description: 'Goodwill',
+              userId: 'u-1',
+              userName: 'Ulla',
+              reason: 'Late delivery',
+              sourceId: 'case-1',
+            },
+            { status: 202 },
+          )
+        ).r.json.events,
+        ...(
+          await emit(
+            h(),
+            t.uid,
+            'point-balance',
+            { contactId: c, accountId: 77, definitionId: 1, balance: 50, balanceExpires: '2027-12-31T23:59:59+01:00' },
+            { status: 202 },
+          )
+        ).r.json.events,
+        ...(
+          await emit(
+            h(),
+            t.uid,
+            'reward-voucher',
+            {
+              id: guid(91),
+              contactId: c,
+              amount: 100,
+              currency: 'SEK',
+              uniqueCode: '2511233093766',
+              validFrom: '2026-01-01T00:00:00+01:00',
+              validTo: '2026-06-30T23:59:59+02:00',
+            },
+            { status: 202 },
+          )
+        ).r.json.events,
+        ...(await emit(h(), t.uid, 'promotion-assignment', { id: guid(92), contactId: c, promotionId: guid(93), externalId: 'SO-1' }, { status: 202 })).r.json
+          .events,
         ...(await emit(h(), t.uid, `contact/${c}`, undefined, { method: 'DELETE', status: 202 })).r.json.events,
       ] as { msgId: string; eventType: string }[];
       expect(new Set(sent.map((e) => e.eventType)).size).toBe(11);
@@ -443,9 +606,27 @@ describe('engage producer: one contact’s events are ordered by its id', () => 
     await add('contact', { contactId: c });
     await emit(h(), t.uid, 'contact', { contactId: guid(41) }, { status: 202 }); // another contact
     await add('contact', { contactId: c, attributes: { firstName: 'Ola' } });
-    await add('point-transaction', { amount: 5, contactId: c, pointDefinitionId: 1, source: 'Manual', description: 'd', userId: 'u', userName: 'U', reason: 'r', sourceId: 's' });
+    await add('point-transaction', {
+      amount: 5,
+      contactId: c,
+      pointDefinitionId: 1,
+      source: 'Manual',
+      description: 'd',
+      userId: 'u',
+      userName: 'U',
+      reason: 'r',
+      sourceId: 's',
+    });
     await add('point-balance', { contactId: c, accountId: 1, definitionId: 1, balance: 5 });
-    await add('reward-voucher', { id: guid(42), contactId: c, amount: 1, currency: 'SEK', uniqueCode: 'x1', validFrom: '2026-01-01T00:00:00Z', validTo: '2026-12-31T00:00:00Z' });
+    await add('reward-voucher', {
+      id: guid(42),
+      contactId: c,
+      amount: 1,
+      currency: 'SEK',
+      uniqueCode: 'x1',
+      validFrom: '2026-01-01T00:00:00Z',
+      validTo: '2026-12-31T00:00:00Z',
+    });
     await add(`contact/${c}`, undefined, { method: 'DELETE' });
     expect(ids).toHaveLength(6);
     for (const id of ids) expect((await call(h(), 'GET', `/api/v1/app/${t.uid}/msg/${id}`, 200)).json.orderingKey).toBe(c);

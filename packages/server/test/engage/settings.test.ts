@@ -78,7 +78,12 @@ describe('engage settings: the encryption key', () => {
     const plain = await tenant(h());
     const ep2 = (await createEndpoint(h(), plain.uid)).id;
     const p = await call(h(), 'POST', `/api/v1/app/${plain.uid}/endpoint/${ep2}/send-example`, 200, { body: { eventType: 'contact.created' } });
-    expect(p.json.payload).toMatchObject({ eventType: 'contact.created', isEncrypted: false, tenant: plain.uid, payload: engageExample('contact.created').payload });
+    expect(p.json.payload).toMatchObject({
+      eventType: 'contact.created',
+      isEncrypted: false,
+      tenant: plain.uid,
+      payload: engageExample('contact.created').payload,
+    });
   });
 });
 
@@ -144,7 +149,9 @@ describe('engage catalog install', () => {
     expect(s.EngageContactIn.$schema).toBeUndefined();
     expect(s.EngageContactIn.properties.contactType).toMatchObject({ type: 'string', nullable: true });
     expect(s.EngageRewardVoucherIn.properties.currency.pattern).toBe('^[A-Z]{3}$');
-    expect(doc.paths['/api/v1/app/{app_id}/engage/contact'].post.responses['202'].content['application/json'].schema.$ref).toBe('#/components/schemas/EngageEmitOut');
+    expect(doc.paths['/api/v1/app/{app_id}/engage/contact'].post.responses['202'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/EngageEmitOut',
+    );
   });
 });
 
@@ -157,8 +164,14 @@ describe('engage store: one commit, re-checked', () => {
     const rec = await h().herald.store.getEngageState(t.id, 'contact', guid(1));
     expect(rec.version).toBe(1);
     const msg = (id: string) => ({
-      id: h().herald.deps.ids.next('message', Date.now()), appId: t.id, eventId: id, eventType: 'contact.updated',
-      channels: null, payload: '{}', expiresAt: Date.now() + 1e6, createdAt: Date.now(),
+      id: h().herald.deps.ids.next('message', Date.now()),
+      appId: t.id,
+      eventId: id,
+      eventType: 'contact.updated',
+      channels: null,
+      payload: '{}',
+      expiresAt: Date.now() + 1e6,
+      createdAt: Date.now(),
     });
     const before = await count(h(), 'message', 'app_id = ?', t.id);
     await expect(

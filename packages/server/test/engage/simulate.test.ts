@@ -7,9 +7,17 @@ import { simulate } from '../../src/simulate/simulate.js';
 import { startHerald, type HeraldProcess } from '../helpers/herald-process.js';
 
 const ALL_EVENTS = [
-  'contact.created', 'contact.updated', 'contact.acceptsEmail.changed', 'contact.acceptsSms.changed',
-  'contact.acceptsPostal.changed', 'contact.consent.changed', 'loyalty.addPoints', 'point.balance.updated',
-  'reward.voucher.created', 'promotion.multichannel.assigned', 'contact.deleted',
+  'contact.created',
+  'contact.updated',
+  'contact.acceptsEmail.changed',
+  'contact.acceptsSms.changed',
+  'contact.acceptsPostal.changed',
+  'contact.consent.changed',
+  'loyalty.addPoints',
+  'point.balance.updated',
+  'reward.voucher.created',
+  'promotion.multichannel.assigned',
+  'contact.deleted',
 ];
 
 describe('herald simulate', () => {

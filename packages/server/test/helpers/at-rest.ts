@@ -37,7 +37,9 @@ export function spellings(marker: string | Buffer): Buffer[] {
   const b = typeof marker === 'string' ? Buffer.from(marker, 'utf8') : marker;
   const out = [b, Buffer.from(b.toString('hex'))];
   for (const shift of [0, 1, 2]) {
-    const enc = Buffer.concat([Buffer.alloc(shift), b]).toString('base64').replace(/=+$/, '');
+    const enc = Buffer.concat([Buffer.alloc(shift), b])
+      .toString('base64')
+      .replace(/=+$/, '');
     const core = enc.slice([0, 2, 3][shift], enc.length - 3);
     out.push(Buffer.from(core), Buffer.from(core.replace(/\+/g, '-').replace(/\//g, '_')));
   }

@@ -120,13 +120,7 @@ export async function serve(env: Record<string, string>, args: string[] = [], cl
 }
 
 /** fetch with a bearer token and a JSON body; returns status and parsed JSON (if any). */
-export async function call(
-  url: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: any }> {
+export async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${url}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

@@ -13,13 +13,7 @@ export function unique(prefix = 'x'): string {
   return `${prefix}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-async function expectStatus(
-  h: InProcess,
-  method: 'POST' | 'PUT' | 'PATCH' | 'GET',
-  url: string,
-  status: number,
-  opts: InjectOptions,
-): Promise<any> {
+async function expectStatus(h: InProcess, method: 'POST' | 'PUT' | 'PATCH' | 'GET', url: string, status: number, opts: InjectOptions): Promise<any> {
   const r = await h.inject(method, url, opts);
   if (r.status !== status) throw new Error(`${method} ${url} answered ${r.status} (wanted ${status}): ${r.text}`);
   return r.json;
@@ -76,8 +70,17 @@ export async function insertAttempt(h: InProcess, a: AttemptRow): Promise<string
     `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms,
        status, trigger_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
-      id, a.msgId, a.endpointId, a.appId, a.url ?? 'https://example.com/hook', a.response ?? '{"ok":true}',
-      a.responseStatusCode ?? 200, a.durationMs ?? 12, a.status ?? 0, a.triggerType ?? 0, at,
+      id,
+      a.msgId,
+      a.endpointId,
+      a.appId,
+      a.url ?? 'https://example.com/hook',
+      a.response ?? '{"ok":true}',
+      a.responseStatusCode ?? 200,
+      a.durationMs ?? 12,
+      a.status ?? 0,
+      a.triggerType ?? 0,
+      at,
     ],
   );
   return id;
@@ -103,11 +106,7 @@ export interface TaskRow {
 
 /** The delivery-task rows of a message, by endpoint id. */
 export async function tasksOf(h: InProcess, msgId: string): Promise<Map<string, TaskRow>> {
-  const rows = await rawRows<TaskRow>(
-    h,
-    'SELECT * FROM delivery_task WHERE msg_id = ?',
-    [msgId],
-  );
+  const rows = await rawRows<TaskRow>(h, 'SELECT * FROM delivery_task WHERE msg_id = ?', [msgId]);
   return new Map(rows.map((r) => [r.endpoint_id, r]));
 }
 

@@ -17,12 +17,63 @@ const SEED = Number(process.env.HERALD_FUZZ_SEED ?? 16);
 
 /** Strings that have broken servers and stores before. */
 const NASTY = [
-  '\u0000', 'a\u0000b', '\ud800', '\udfff', 'a\ud83d', '\ud83d\ude00', '__proto__', 'constructor', 'prototype', '', ' ', '\u2028', '\r\n',
-  '\t', '\u007f', '\u0001', '%00', '../../etc/passwd', "' OR 1=1--", '"; DROP TABLE app;--', '<script>', 'x'.repeat(300), '0', '-1',
-  'NaN', 'Infinity', '1e309', 'null', 'true', '2000-01-01T00:00:00Z', '0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z',
-  '2024-06-30T23:59:60Z', '2200-01-01T00:00:00Z', 'app_', 'msg_0000000000000000000000000000', `ep_${'z'.repeat(27)}`, '\u00e9', '\u65e5\u672c',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  '\udfff',
+  'a\ud83d',
+  '\ud83d\ude00',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '',
+  ' ',
+  '\u2028',
+  '\r\n',
+  '\t',
+  '\u007f',
+  '\u0001',
+  '%00',
+  '../../etc/passwd',
+  "' OR 1=1--",
+  '"; DROP TABLE app;--',
+  '<script>',
+  'x'.repeat(300),
+  '0',
+  '-1',
+  'NaN',
+  'Infinity',
+  '1e309',
+  'null',
+  'true',
+  '2000-01-01T00:00:00Z',
+  '0001-01-01T00:00:00Z',
+  '9999-12-31T23:59:59Z',
+  '2024-06-30T23:59:60Z',
+  '2200-01-01T00:00:00Z',
+  'app_',
+  'msg_0000000000000000000000000000',
+  `ep_${'z'.repeat(27)}`,
+  '\u00e9',
+  '\u65e5\u672c',
 ];
-const NUMBERS = ['0', '-1', '1', '250', '251', '65535', '65536', '4294967296', '9007199254740993', '12345678901234567890', '1e999', '-1e999', '-0', '0.5', '1e-300'];
+const NUMBERS = [
+  '0',
+  '-1',
+  '1',
+  '250',
+  '251',
+  '65535',
+  '65536',
+  '4294967296',
+  '9007199254740993',
+  '12345678901234567890',
+  '1e999',
+  '-1e999',
+  '-0',
+  '0.5',
+  '1e-300',
+];
 
 /** Any UTF-16 code unit, lone surrogates included. */
 const unit = fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n));
@@ -53,11 +104,13 @@ const { json: hostileJson } = fc.letrec<{ json: string }>((tie) => ({
 
 /** A URL component for `s`; a lone surrogate (which has no UTF-8 form) is sent as its would-be bytes. */
 function enc(s: string): string {
-  return [...s].map((c) => {
-    const code = c.charCodeAt(0);
-    if (c.length === 1 && code >= 0xd800 && code <= 0xdfff) return '%ED%A0%80';
-    return encodeURIComponent(c);
-  }).join('');
+  return [...s]
+    .map((c) => {
+      const code = c.charCodeAt(0);
+      if (c.length === 1 && code >= 0xd800 && code <= 0xdfff) return '%ED%A0%80';
+      return encodeURIComponent(c);
+    })
+    .join('');
 }
 
 interface World {
@@ -80,19 +133,27 @@ function bodyFields(doc: Record<string, any>, path: string, method: string): str
 /** A body the route accepts, as JSON text without its closing brace, so hostile fields can follow. */
 function baseBody(operationId: string, w: World): string {
   const base: Record<string, unknown> =
-    operationId.startsWith('v1.application.') || operationId === 'patch_application' ? { name: 'fuzzed' }
-    : operationId.startsWith('v1.endpoint.create') || operationId.startsWith('v1.endpoint.update') || operationId === 'patch_endpoint' ? { url: 'https://example.com/fuzz' }
-    : operationId === 'v1.event-type.create' ? { name: 'fuzz.made', description: 'd' }
-    : operationId === 'v1.message.create' ? { eventType: w.eventType, payload: { a: 1 } }
-    : operationId === 'v1.endpoint.recover' ? { since: '2026-01-01T00:00:00Z' }
-    : {};
+    operationId.startsWith('v1.application.') || operationId === 'patch_application'
+      ? { name: 'fuzzed' }
+      : operationId.startsWith('v1.endpoint.create') || operationId.startsWith('v1.endpoint.update') || operationId === 'patch_endpoint'
+        ? { url: 'https://example.com/fuzz' }
+        : operationId === 'v1.event-type.create'
+          ? { name: 'fuzz.made', description: 'd' }
+          : operationId === 'v1.message.create'
+            ? { eventType: w.eventType, payload: { a: 1 } }
+            : operationId === 'v1.endpoint.recover'
+              ? { since: '2026-01-01T00:00:00Z' }
+              : {};
   return JSON.stringify(base).slice(0, -1);
 }
 
 const statuses = new Map<string, Map<number, number>>();
 afterAll(() => {
   for (const [store, m] of statuses) {
-    const by = [...m.entries()].sort((a, b) => a[0] - b[0]).map(([c, n]) => `${c}:${n}`).join(' ');
+    const by = [...m.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([c, n]) => `${c}:${n}`)
+      .join(' ');
     const total = [...m.values()].reduce((a, b) => a + b, 0);
     console.info(`fuzz (${store}, seed ${SEED}): ${total} requests over ${allRoutes.length} routes; statuses ${by}`);
   }
@@ -122,27 +183,37 @@ export function fuzzStore(database: 'sqlite' | 'postgres'): void {
       const doc = h().herald.deps.contract.document as Record<string, any>;
       const counts = new Map<number, number>();
       statuses.set(database, counts);
-      const ids: Record<string, string[]> = { app_id: [w.app, w.appUid], endpoint_id: [w.endpoint], msg_id: [w.msg], event_type_name: [w.eventType], contact_id: ['c1'] };
+      const ids: Record<string, string[]> = {
+        app_id: [w.app, w.appUid],
+        endpoint_id: [w.endpoint],
+        msg_id: [w.msg],
+        event_type_name: [w.eventType],
+        contact_id: ['c1'],
+      };
       const real = (name: string): string[] => ids[name] ?? ['x'];
-      const request = fc
-        .constantFrom(...allRoutes)
-        .chain((def: RouteDef) => {
-          const op = h().herald.deps.contract.operation(def.method, def.operationId);
-          const names = [...op.path.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!);
-          const fields = bodyFields(doc, op.path, op.method);
-          const queryNames = [...op.query.map((q) => q.name), 'limit', 'iterator', 'after', 'before', 'since', 'until', '__proto__'];
-          return fc.record({
-            def: fc.constant(def),
-            params: fc.tuple(...names.map((n) => fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...real(n)) }, { weight: 1, arbitrary: hostileString }))),
-            query: fc.array(fc.tuple(fc.constantFrom(...queryNames), fc.oneof(hostileString, fc.constantFrom(...NUMBERS))), { maxLength: 3 }),
-            body: fc.array(fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...(fields.length ? fields : ['name'])) }, { weight: 1, arbitrary: hostileString }), hostileJson), { maxLength: 3 }),
-            token: fc.oneof(
-              { weight: 6, arbitrary: fc.constant<'operator' | 'all' | 'view' | 'none' | 'junk'>('operator') },
-              { weight: 2, arbitrary: fc.constantFrom<'all' | 'view'>('all', 'view') },
-              { weight: 1, arbitrary: fc.constantFrom<'none' | 'junk'>('none', 'junk') },
+      const request = fc.constantFrom(...allRoutes).chain((def: RouteDef) => {
+        const op = h().herald.deps.contract.operation(def.method, def.operationId);
+        const names = [...op.path.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!);
+        const fields = bodyFields(doc, op.path, op.method);
+        const queryNames = [...op.query.map((q) => q.name), 'limit', 'iterator', 'after', 'before', 'since', 'until', '__proto__'];
+        return fc.record({
+          def: fc.constant(def),
+          params: fc.tuple(...names.map((n) => fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...real(n)) }, { weight: 1, arbitrary: hostileString }))),
+          query: fc.array(fc.tuple(fc.constantFrom(...queryNames), fc.oneof(hostileString, fc.constantFrom(...NUMBERS))), { maxLength: 3 }),
+          body: fc.array(
+            fc.tuple(
+              fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...(fields.length ? fields : ['name'])) }, { weight: 1, arbitrary: hostileString }),
+              hostileJson,
             ),
-          });
+            { maxLength: 3 },
+          ),
+          token: fc.oneof(
+            { weight: 6, arbitrary: fc.constant<'operator' | 'all' | 'view' | 'none' | 'junk'>('operator') },
+            { weight: 2, arbitrary: fc.constantFrom<'all' | 'view'>('all', 'view') },
+            { weight: 1, arbitrary: fc.constantFrom<'none' | 'junk'>('none', 'junk') },
+          ),
         });
+      });
       let sent = 0;
       await fc.assert(
         fc.asyncProperty(request, async ({ def, params, query, body, token }) => {
@@ -164,7 +235,10 @@ export function fuzzStore(database: 'sqlite' | 'postgres'): void {
           if (r.status >= 500) throw new Error(`${def.method} ${url.slice(0, 300)} ${raw?.slice(0, 300) ?? ''} → ${r.status} ${r.text.slice(0, 300)}`);
           // A HEAD answer has no body to hold the error.
           if (r.status >= 400 && def.method !== 'HEAD') {
-            const ok = typeof r.json === 'object' && r.json !== null && (Array.isArray(r.json.detail) || (typeof r.json.code === 'string' && typeof r.json.detail === 'string'));
+            const ok =
+              typeof r.json === 'object' &&
+              r.json !== null &&
+              (Array.isArray(r.json.detail) || (typeof r.json.code === 'string' && typeof r.json.detail === 'string'));
             if (!ok) throw new Error(`${def.method} ${url.slice(0, 200)} → ${r.status} not in Herald's error shape: ${r.text.slice(0, 200)}`);
           }
           clock.advance(3);

@@ -178,11 +178,7 @@ export async function startInProcess(opts: StartInProcessOptions = {}): Promise<
 export const idRe = (prefix: string): RegExp => new RegExp(`^${prefix}[A-Za-z0-9]{27}$`);
 
 /** Follow a list's `iterator` until `done`, returning every item (and the pages seen). */
-export async function listAll(
-  h: InProcess,
-  path: string,
-  opts: { token?: string | null; maxPages?: number } = {},
-): Promise<{ items: any[]; pages: any[] }> {
+export async function listAll(h: InProcess, path: string, opts: { token?: string | null; maxPages?: number } = {}): Promise<{ items: any[]; pages: any[] }> {
   const items: any[] = [];
   const pages: any[] = [];
   let iterator: string | null = null;
@@ -213,9 +209,15 @@ export function isValidationErrorBody(b: unknown): boolean {
   if (!Array.isArray(d) || d.length === 0) return false;
   return d.every(
     (i) =>
-      typeof i === 'object' && i !== null && Array.isArray(i.loc) && i.loc.length > 0 &&
+      typeof i === 'object' &&
+      i !== null &&
+      Array.isArray(i.loc) &&
+      i.loc.length > 0 &&
       i.loc.every((x: unknown) => typeof x === 'string' || typeof x === 'number') &&
-      typeof i.msg === 'string' && i.msg !== '' && typeof i.type === 'string' && i.type !== '',
+      typeof i.msg === 'string' &&
+      i.msg !== '' &&
+      typeof i.type === 'string' &&
+      i.type !== '',
   );
 }
 

@@ -52,7 +52,10 @@ export function buildOldHerald(ref = UPGRADE_FROM): OldHerald {
       const name = (JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as { name: string }).name;
       if (name.startsWith('@herald/')) symlinkSync(join(root, 'packages', dir), join(modules, name));
     }
-    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/server'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/server'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (e) {
     rmSync(root, { recursive: true, force: true });
     throw e;
@@ -60,7 +63,11 @@ export function buildOldHerald(ref = UPGRADE_FROM): OldHerald {
   return {
     cli: join(root, 'packages/server/dist/cli/main.js'),
     latestMigration: (dialect) =>
-      Math.max(...readdirSync(join(root, 'packages/server/migrations', dialect)).filter((f) => /^\d{3}_/.test(f)).map((f) => Number(f.slice(0, 3)))),
+      Math.max(
+        ...readdirSync(join(root, 'packages/server/migrations', dialect))
+          .filter((f) => /^\d{3}_/.test(f))
+          .map((f) => Number(f.slice(0, 3))),
+      ),
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
 }

@@ -46,9 +46,7 @@ export interface PostgresProcesses<D extends ProcessDatabase> {
  * tests. Without `database`, the database is a fresh one from createTestDatabase().
  */
 export function usePostgresProcesses(opts: PostgresProcessesOptions<TestDatabase>): PostgresProcesses<TestDatabase>;
-export function usePostgresProcesses<D extends ProcessDatabase>(
-  opts: PostgresProcessesOptions<D> & { database: () => Promise<D> },
-): PostgresProcesses<D>;
+export function usePostgresProcesses<D extends ProcessDatabase>(opts: PostgresProcessesOptions<D> & { database: () => Promise<D> }): PostgresProcesses<D>;
 export function usePostgresProcesses(opts: PostgresProcessesOptions<ProcessDatabase>): PostgresProcesses<ProcessDatabase> {
   let rx: Receiver | undefined;
   let db: ProcessDatabase | undefined;

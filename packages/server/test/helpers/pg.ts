@@ -52,7 +52,21 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** Every Herald table (not the migration ledger), for resetting a database between tests. */
 export const HERALD_TABLES = [
-  'application', 'event_type', 'endpoint', 'message', 'delivery_task', 'attempt', 'idempotency',
-  'portal_session', 'background_task', 'engage_tenant', 'engage_state', 'endpoint_throttle', 'idempotency_lock',
-  'audit_log', 'destination', 'destination_consumer', 'delivery_order',
+  'application',
+  'event_type',
+  'endpoint',
+  'message',
+  'delivery_task',
+  'attempt',
+  'idempotency',
+  'portal_session',
+  'background_task',
+  'engage_tenant',
+  'engage_state',
+  'endpoint_throttle',
+  'idempotency_lock',
+  'audit_log',
+  'destination',
+  'destination_consumer',
+  'delivery_order',
 ] as const;

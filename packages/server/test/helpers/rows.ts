@@ -67,8 +67,14 @@ export async function tableNames(src: RowSource): Promise<string[]> {
   const rows =
     store.kind === 'sqlite'
       ? await rawRows<{ name: string }>(store, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-      : await rawRows<{ name: string }>(store, "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
-  return rows.map((r) => r.name).filter((n) => n !== 'schema_migrations').sort();
+      : await rawRows<{ name: string }>(
+          store,
+          "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+        );
+  return rows
+    .map((r) => r.name)
+    .filter((n) => n !== 'schema_migrations')
+    .sort();
 }
 
 /**

@@ -38,8 +38,14 @@ eachStore('audit log', (t) => {
   it('keeps every field of an entry, portal sessions included', async () => {
     const ids = new IdGenerator((n) => randomBytes(n));
     const e = entry(ids, 1, {
-      actor: 'portal', sessionId: 'sess_abc', actorAppId: 'app_odd', operationId: 'v1.message-attempt.resend',
-      method: 'POST', path: '/api/v1/app/app_odd/msg/msg_1/endpoint/ep_1/resend', status: 202, msgId: 'msg_1',
+      actor: 'portal',
+      sessionId: 'sess_abc',
+      actorAppId: 'app_odd',
+      operationId: 'v1.message-attempt.resend',
+      method: 'POST',
+      path: '/api/v1/app/app_odd/msg/msg_1/endpoint/ep_1/resend',
+      status: 202,
+      msgId: 'msg_1',
     });
     await t().store.appendAudit(e);
     await t().store.appendAudit(entry(ids, 2, { status: 403, endpointId: null, appId: null }));

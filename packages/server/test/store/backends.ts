@@ -50,34 +50,34 @@ const sqlite: Backend = {
 const postgres = (): Backend => {
   let db: TestDatabase | undefined;
   return {
-  name: 'postgres',
-  setup() {
-    beforeAll(async () => {
-      db = await createTestDatabase();
-    });
-    afterAll(async () => {
-      await db?.drop();
-    });
-  },
-  async open() {
-    const key = randomBytes(32);
-    const store = await PgStore.open({ url: db!.url, sealer: new Sealer(key) });
-    await store.pool.query(`TRUNCATE ${HERALD_TABLES.join(', ')}`);
-    const siblings: PgStore[] = [];
-    return {
-      store,
-      raw: async (sql, params = []) => (await store.pool.query(sql, params)).rows,
-      async sibling() {
-        const s = await PgStore.open({ url: db!.url, sealer: new Sealer(key) });
-        siblings.push(s);
-        return s;
-      },
-      async close() {
-        for (const s of siblings) await s.close();
-        await store.close();
-      },
-    };
-  },
+    name: 'postgres',
+    setup() {
+      beforeAll(async () => {
+        db = await createTestDatabase();
+      });
+      afterAll(async () => {
+        await db?.drop();
+      });
+    },
+    async open() {
+      const key = randomBytes(32);
+      const store = await PgStore.open({ url: db!.url, sealer: new Sealer(key) });
+      await store.pool.query(`TRUNCATE ${HERALD_TABLES.join(', ')}`);
+      const siblings: PgStore[] = [];
+      return {
+        store,
+        raw: async (sql, params = []) => (await store.pool.query(sql, params)).rows,
+        async sibling() {
+          const s = await PgStore.open({ url: db!.url, sealer: new Sealer(key) });
+          siblings.push(s);
+          return s;
+        },
+        async close() {
+          for (const s of siblings) await s.close();
+          await store.close();
+        },
+      };
+    },
   };
 };
 

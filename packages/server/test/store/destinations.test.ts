@@ -11,16 +11,38 @@ import { app, ids, message, page, T0 } from './records.js';
 
 function destination(appId: string, o: Partial<Destination> = {}): Destination {
   return {
-    id: ids.next('destination', T0), appId, uid: null, type: 'pollingEndpoint', status: 'enabled', eventTypes: null, channels: null,
-    metadata: {}, batchSize: 100, maxWaitSecs: 0, config: { secret: 'whsec_c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw==' },
-    leaseMs: null, expiresAt: null, createdAt: T0, updatedAt: T0, ...o,
+    id: ids.next('destination', T0),
+    appId,
+    uid: null,
+    type: 'pollingEndpoint',
+    status: 'enabled',
+    eventTypes: null,
+    channels: null,
+    metadata: {},
+    batchSize: 100,
+    maxWaitSecs: 0,
+    config: { secret: 'whsec_c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw==' },
+    leaseMs: null,
+    expiresAt: null,
+    createdAt: T0,
+    updatedAt: T0,
+    ...o,
   };
 }
 
 function attempt(appId: string, msgId: string, destinationId: string, at: number, code = 200): Attempt {
   return {
-    id: ids.next('attempt', at), msgId, endpointId: destinationId, appId, url: 'http://127.0.0.1:9/hook', response: 'ok',
-    responseStatusCode: code, responseDurationMs: 3, status: code < 300 ? MessageStatus.success : MessageStatus.fail, triggerType: 0, createdAt: at,
+    id: ids.next('attempt', at),
+    msgId,
+    endpointId: destinationId,
+    appId,
+    url: 'http://127.0.0.1:9/hook',
+    response: 'ok',
+    responseStatusCode: code,
+    responseDurationMs: 3,
+    status: code < 300 ? MessageStatus.success : MessageStatus.fail,
+    triggerType: 0,
+    createdAt: at,
   };
 }
 
@@ -112,7 +134,7 @@ eachStore('store: destinations', (t) => {
     const a = await store.createApplication(app());
     const d = await store.createDestination(destination(a.id));
     // A value the current key did not seal (here: not sealed at all), as a rotation leaves behind.
-    await raw("UPDATE destination SET config_sealed = '{\"secret\":\"whsec_plain\"}' WHERE id = $1 RETURNING id", [d.id]);
+    await raw('UPDATE destination SET config_sealed = \'{"secret":"whsec_plain"}\' WHERE id = $1 RETURNING id', [d.id]);
     let found = 0;
     let cursor = null;
     do {

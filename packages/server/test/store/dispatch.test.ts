@@ -70,7 +70,11 @@ eachStore('store: claims, leases and fencing', (t) => {
     const [b] = await store.claimDueTasks('w2', T0 + LEASE, LEASE, 1);
     expect(b!.fence).toBe(a!.fence + 1);
 
-    const won = await store.completeAttempt(b!, { attempt: attemptFor(b!, T0 + LEASE + 5, true), task: { status: MessageStatus.success, nextAttemptAt: null } }, T0 + LEASE + 5);
+    const won = await store.completeAttempt(
+      b!,
+      { attempt: attemptFor(b!, T0 + LEASE + 5, true), task: { status: MessageStatus.success, nextAttemptAt: null } },
+      T0 + LEASE + 5,
+    );
     expect(won.fenced).toBe(true);
     const lost = await store.completeAttempt(
       a!,
@@ -129,10 +133,18 @@ eachStore('store: claims, leases and fencing', (t) => {
     const { store } = t();
     const { appId, endpointId } = await seed(store, 3);
     const exhaust = async (c: ClaimedTask, at: number) =>
-      store.completeAttempt(c, { attempt: attemptFor(c, at, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(at, 5 * DAY) }, at);
+      store.completeAttempt(
+        c,
+        { attempt: attemptFor(c, at, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(at, 5 * DAY) },
+        at,
+      );
     const [t1, t2, t3] = await store.claimDueTasks('w', T0 + 2, LEASE, 3);
     expect(await exhaust(t1!, T0 + 1)).toEqual({ fenced: true, disabled: false, failSince: T0 + 1 });
-    await store.completeAttempt(t2!, { attempt: attemptFor(t2!, T0 + 2, true), task: { status: MessageStatus.success, nextAttemptAt: null }, endpoint: { kind: 'success' } }, T0 + 2);
+    await store.completeAttempt(
+      t2!,
+      { attempt: attemptFor(t2!, T0 + 2, true), task: { status: MessageStatus.success, nextAttemptAt: null }, endpoint: { kind: 'success' } },
+      T0 + 2,
+    );
     expect((await exhaust(t3!, T0 + 5 * DAY + 1)).disabled).toBe(false);
     await store.createMessage(message(appId, { createdAt: T0 + 10 }), {});
     await store.createMessage(message(appId, { createdAt: T0 + 11 }), {});
@@ -155,7 +167,11 @@ eachStore('store: claims, leases and fencing', (t) => {
     const { appId, endpointId } = await seed(store, 6);
     const claimed = await store.claimDueTasks('w', T0 + 10, LEASE, 6);
     const exhaust = (s: typeof store, c: ClaimedTask) =>
-      s.completeAttempt(c, { attempt: attemptFor(c, T0 + 6 * DAY, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(T0 + 6 * DAY, 5 * DAY) }, T0 + 6 * DAY);
+      s.completeAttempt(
+        c,
+        { attempt: attemptFor(c, T0 + 6 * DAY, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(T0 + 6 * DAY, 5 * DAY) },
+        T0 + 6 * DAY,
+      );
     // The streak started long ago.
     await exhaust(store, claimed[0]!).then((r) => expect(r.disabled).toBe(false));
     const rest = await Promise.all(claimed.slice(1).map((c, i) => exhaust(i % 2 ? store : other, c)));
@@ -167,9 +183,15 @@ eachStore('store: claims, leases and fencing', (t) => {
     await store.createMessage(message(appId, { createdAt: T0 + 22 }), {});
     const late = await store.claimDueTasks('w', T0 + 12 * DAY, LEASE, 3);
     const at = T0 + 12 * DAY;
-    const results = await Promise.all(late.map((c, i) =>
-      (i % 2 ? other : store).completeAttempt(c, { attempt: attemptFor(c, at, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(at, 5 * DAY) }, at),
-    ));
+    const results = await Promise.all(
+      late.map((c, i) =>
+        (i % 2 ? other : store).completeAttempt(
+          c,
+          { attempt: attemptFor(c, at, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(at, 5 * DAY) },
+          at,
+        ),
+      ),
+    );
     expect(results.filter((r) => r.disabled)).toHaveLength(1);
     expect((await store.getEndpoint(appId, endpointId))!.disabled).toBe(true);
   });
@@ -178,7 +200,11 @@ eachStore('store: claims, leases and fencing', (t) => {
     const { store } = t();
     const { appId, endpointId } = await seed(store, 1);
     const [c] = await store.claimDueTasks('w', T0, LEASE, 1);
-    const r = await store.completeAttempt(c!, { attempt: attemptFor(c!, T0 + 1, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: { kind: 'disable', reason: 'gone' } }, T0 + 1);
+    const r = await store.completeAttempt(
+      c!,
+      { attempt: attemptFor(c!, T0 + 1, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: { kind: 'disable', reason: 'gone' } },
+      T0 + 1,
+    );
     expect(r.disabled).toBe(true);
     expect(await store.getEndpoint(appId, endpointId)).toMatchObject({ disabled: true, disabledReason: 'gone' });
   });
@@ -247,7 +273,11 @@ eachStore('store: manual resend and recover', (t) => {
     const claimed = await store.claimDueTasks('w', T0 + 5, LEASE, 3);
     for (const c of claimed) {
       const ok = c.msgId === msgIds[1];
-      await store.completeAttempt(c, { attempt: attemptFor(c, T0 + 6, ok), task: { status: ok ? MessageStatus.success : MessageStatus.fail, nextAttemptAt: null } }, T0 + 6);
+      await store.completeAttempt(
+        c,
+        { attempt: attemptFor(c, T0 + 6, ok), task: { status: ok ? MessageStatus.success : MessageStatus.fail, nextAttemptAt: null } },
+        T0 + 6,
+      );
     }
     let woke = 0;
     store.onTasksDue(() => woke++);
@@ -277,7 +307,6 @@ eachStore('store: stats', (t) => {
     expect(await store.queueStats(T0 + 20)).toEqual({ waiting: 3, due: 1, oldestDueAgeMs: 17 });
   });
 });
-
 
 eachStore('store: reading a claim and completing many at once', (t) => {
   it('loadDeliveries gives each claimed task, in claim order, its endpoint, its message and the rate that applies', async () => {
@@ -352,7 +381,11 @@ eachStore('store: reading a claim and completing many at once', (t) => {
     // Message 0 has a scheduled retry that a manual resend jumps ahead of.
     const [first] = await store.claimDueTasks('w', T0 + 100, LEASE, 1);
     expect(first!.msgId).toBe(msgIds[0]);
-    await store.completeAttempt(first!, { attempt: attemptFor(first!, T0 + 101, false), task: { status: MessageStatus.pending, nextAttemptAt: T0 + 1e6 } }, T0 + 101);
+    await store.completeAttempt(
+      first!,
+      { attempt: attemptFor(first!, T0 + 101, false), task: { status: MessageStatus.pending, nextAttemptAt: T0 + 1e6 } },
+      T0 + 101,
+    );
     await store.requeueDelivery(msgIds[0]!, endpointId, appId, T0 + 102);
     const stale = await store.claimDueTasks('old', T0 + 103, LEASE, 5);
     // The old owner's leases lapse; a new owner takes everything, stale tasks included.
@@ -368,7 +401,11 @@ eachStore('store: reading a claim and completing many at once', (t) => {
         }
         return outcome(i) === 'retry'
           ? store.completeAttempt(c, { attempt: attemptFor(c, at, false), task: { status: MessageStatus.pending, nextAttemptAt: T0 + 2e6 + i } }, at)
-          : store.completeAttempt(c, { attempt: attemptFor(c, at, true), task: { status: MessageStatus.success, nextAttemptAt: null }, endpoint: { kind: 'success' } }, at);
+          : store.completeAttempt(
+              c,
+              { attempt: attemptFor(c, at, true), task: { status: MessageStatus.success, nextAttemptAt: null }, endpoint: { kind: 'success' } },
+              at,
+            );
       }),
       ...stale.map((c) => store.completeAttempt(c, { attempt: attemptFor(c, at, true), task: { status: MessageStatus.success, nextAttemptAt: null } }, at)),
     ]);

@@ -13,7 +13,13 @@ eachStore('store: Engage settings and state', (t) => {
     const { store, raw } = t();
     const a = await store.createApplication(app());
     expect(await store.getEngageSettings(a.id)).toEqual({ appId: a.id, moduleEnabled: false, encryptionKey: null, keySetAt: null, updatedAt: null });
-    expect(await store.setEngageModule(a.id, true, T0 + 1)).toEqual({ appId: a.id, moduleEnabled: true, encryptionKey: null, keySetAt: null, updatedAt: T0 + 1 });
+    expect(await store.setEngageModule(a.id, true, T0 + 1)).toEqual({
+      appId: a.id,
+      moduleEnabled: true,
+      encryptionKey: null,
+      keySetAt: null,
+      updatedAt: T0 + 1,
+    });
     const key = randomBytes(16).toString('hex');
     expect(await store.setEngageKey(a.id, key, T0 + 2)).toEqual({ appId: a.id, moduleEnabled: true, encryptionKey: key, keySetAt: T0 + 2, updatedAt: T0 + 2 });
     const rows = await raw('SELECT key_sealed FROM engage_tenant WHERE app_id = $1', [a.id]);

@@ -96,7 +96,11 @@ eachStore('store: held deliveries and circuits', (t) => {
     expect(closed.change).toBe('closed');
     expect(closed.circuit).toMatchObject({ state: 'closed', consecutiveFailures: 0, since: at + 100 });
     const rows = await raw('SELECT held_by, next_attempt_at FROM delivery_task WHERE endpoint_id = $1', [endpointId]);
-    expect(rows.map((r) => [r.held_by, Number(r.next_attempt_at)])).toEqual([[null, at + 100], [null, at + 100], [null, at + 100]]);
+    expect(rows.map((r) => [r.held_by, Number(r.next_attempt_at)])).toEqual([
+      [null, at + 100],
+      [null, at + 100],
+      [null, at + 100],
+    ]);
   });
 
   it('a failed probe re-opens the circuit with the cool-down doubled, up to the maximum', async () => {

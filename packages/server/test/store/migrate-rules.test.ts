@@ -14,7 +14,11 @@ describe('store: migration ledger rules', () => {
   });
 
   it('a schema runs for any Herald at or above every recorded requirement', () => {
-    const rows = [{ version: 1, minHeraldVersion: null }, { version: 2, minHeraldVersion: '0.2.0' }, { version: 3, minHeraldVersion: null }];
+    const rows = [
+      { version: 1, minHeraldVersion: null },
+      { version: 2, minHeraldVersion: '0.2.0' },
+      { version: 3, minHeraldVersion: null },
+    ];
     expect(schemaVerdict(rows, 3, '0.2.0')).toEqual({ ok: true });
     expect(schemaVerdict(rows, 2, '0.3.1')).toEqual({ ok: false, dbVersion: 3, requires: null, running: '0.3.1' });
     expect(schemaVerdict(rows, 3, '0.1.9')).toEqual({ ok: false, dbVersion: 3, requires: '0.2.0', running: '0.1.9' });
@@ -26,7 +30,16 @@ describe('store: migration ledger rules', () => {
     // Never null: an older Herald would take a null on a migration it does not know for one from
     // before the ledger and stop claiming, halting a rolling upgrade's old workers.
     expect(recordedMinimum(m(4), [], '1.0.0')).toBe(ANY_HERALD);
-    expect(schemaVerdict([{ version: 3, minHeraldVersion: null }, { version: 4, minHeraldVersion: recordedMinimum(m(4), [], '1.0.0') }], 3, '0.1.0')).toEqual({ ok: true });
+    expect(
+      schemaVerdict(
+        [
+          { version: 3, minHeraldVersion: null },
+          { version: 4, minHeraldVersion: recordedMinimum(m(4), [], '1.0.0') },
+        ],
+        3,
+        '0.1.0',
+      ),
+    ).toEqual({ ok: true });
     expect(recordedMinimum(m(4), [{ version: 3, minHeraldVersion: '0.5.0' }], '1.0.0')).toBe('0.5.0');
     expect(recordedMinimum(m(4, true), [{ version: 3, minHeraldVersion: '0.5.0' }], '1.0.0')).toBe('1.0.0');
   });

@@ -96,9 +96,7 @@ describe('PostgreSQL: LISTEN/NOTIFY wake-ups across processes', () => {
     // A rolled-back transaction notifies nobody: a duplicate eventId fails the whole batch.
     expect(await notificationsFor(() => api.createMessage(message(a.id, { eventId: 'dup' }), {}))).toEqual(['']);
     heard.length = 0;
-    await expect(
-      notificationsFor(() => api.createMessages([message(a.id), message(a.id, { eventId: 'dup' })], {})),
-    ).rejects.toThrow();
+    await expect(notificationsFor(() => api.createMessages([message(a.id), message(a.id, { eventId: 'dup' })], {}))).rejects.toThrow();
     const marker = `marker-${randomBytes(4).toString('hex')}`;
     await api.pool.query('SELECT pg_notify($1, $2)', [DUE_CHANNEL, marker]);
     await until('the marker', () => heard.includes(marker));
@@ -116,9 +114,9 @@ describe('PostgreSQL: LISTEN/NOTIFY wake-ups across processes', () => {
     await until('a wake-up from the other store', () => woken > before);
 
     const sessions = async () =>
-      (
-        await api.pool.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [db.name, LISTENER_APPLICATION_NAME])
-      ).rows.map((r) => r.pid as number);
+      (await api.pool.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [db.name, LISTENER_APPLICATION_NAME])).rows.map(
+        (r) => r.pid as number,
+      );
     const [old] = await sessions();
     expect(old).toBeDefined();
     await api.pool.query('SELECT pg_terminate_backend($1)', [old]);

@@ -47,7 +47,13 @@ describe('PostgreSQL store: several processes on one database', () => {
                 seen.set(k, (seen.get(k) ?? 0) + 1);
               }
               await Promise.all(
-                got.map((c) => st.completeAttempt(c, { attempt: attemptFor(c, T0 + 10_001, true), task: { status: MessageStatus.success, nextAttemptAt: null } }, T0 + 10_001)),
+                got.map((c) =>
+                  st.completeAttempt(
+                    c,
+                    { attempt: attemptFor(c, T0 + 10_001, true), task: { status: MessageStatus.success, nextAttemptAt: null } },
+                    T0 + 10_001,
+                  ),
+                ),
               );
             }
           }),
@@ -76,11 +82,19 @@ describe('PostgreSQL store: writes that lock rows in opposite orders', () => {
       // write the endpoint row too (clearing it): task row first, endpoint row second.
       const first = new Map(claimed.map((c) => [c.endpointId, c]));
       for (const c of first.values()) {
-        await s1!.completeAttempt(c, { attempt: attemptFor(c, T0 + 101, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(T0 + 101, 5 * 864e5) }, T0 + 101);
+        await s1!.completeAttempt(
+          c,
+          { attempt: attemptFor(c, T0 + 101, false), task: { status: MessageStatus.fail, nextAttemptAt: null }, endpoint: exhausted(T0 + 101, 5 * 864e5) },
+          T0 + 101,
+        );
       }
       const rest = claimed.filter((c) => first.get(c.endpointId) !== c);
       const ops: Promise<unknown>[] = rest.map((c, i) =>
-        (i % 2 ? s1! : s2!).completeAttempt(c, { attempt: attemptFor(c, T0 + 102, true), task: { status: MessageStatus.success, nextAttemptAt: null }, endpoint: { kind: 'success' } }, T0 + 102),
+        (i % 2 ? s1! : s2!).completeAttempt(
+          c,
+          { attempt: attemptFor(c, T0 + 102, true), task: { status: MessageStatus.success, nextAttemptAt: null }, endpoint: { kind: 'success' } },
+          T0 + 102,
+        ),
       );
       ops.push(...eps.map((e, i) => (i % 2 ? s2! : s1!).deleteEndpoint(a.id, e.id, T0 + 103)));
       const results = await Promise.allSettled(ops);
@@ -175,7 +189,11 @@ describe('PostgreSQL store: a claim read and completed in few statements', () =>
         expect(claimed).toHaveLength(1);
         const [ctx] = await store.loadDeliveries(claimed);
         expect(ctx!.message!.payload).toBe('{"a":1}');
-        const done = await store.completeAttempt(claimed[0]!, { attempt: attemptFor(claimed[0]!, at + 1, true), task: { status: MessageStatus.success, nextAttemptAt: null } }, at + 1);
+        const done = await store.completeAttempt(
+          claimed[0]!,
+          { attempt: attemptFor(claimed[0]!, at + 1, true), task: { status: MessageStatus.success, nextAttemptAt: null } },
+          at + 1,
+        );
         expect(done.fenced).toBe(true);
       };
       await round(T0 + 10_000);
@@ -217,7 +235,13 @@ describe('PostgreSQL store: a claim read and completed in few statements', () =>
       const next = (await store.claimDueTasks('w', T0 + 300 + LEASE, LEASE, 1000)).filter((c) => c.appId === a.id);
       expect(next).toHaveLength(50);
       const done = await Promise.all(
-        next.map((c) => store.completeAttempt(c, { attempt: attemptFor(c, T0 + 301 + LEASE, true), task: { status: MessageStatus.success, nextAttemptAt: null } }, T0 + 301 + LEASE)),
+        next.map((c) =>
+          store.completeAttempt(
+            c,
+            { attempt: attemptFor(c, T0 + 301 + LEASE, true), task: { status: MessageStatus.success, nextAttemptAt: null } },
+            T0 + 301 + LEASE,
+          ),
+        ),
       );
       expect(done.every((d) => d.fenced)).toBe(true);
       expect(store.completionStats.completions).toBe(50);

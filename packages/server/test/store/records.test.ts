@@ -83,10 +83,20 @@ eachStore('store: applications', (t) => {
     }
     const asc = byteSort(made);
     for (const limit of [1, 4, 13, 50]) {
-      const a = await walk((q) => store.listApplications(q), limit, 'ascending', (x) => x.id);
+      const a = await walk(
+        (q) => store.listApplications(q),
+        limit,
+        'ascending',
+        (x) => x.id,
+      );
       expect(a.forward).toEqual(asc);
       expect(a.backward).toEqual(asc);
-      const d = await walk((q) => store.listApplications(q), limit, 'descending', (x) => x.id);
+      const d = await walk(
+        (q) => store.listApplications(q),
+        limit,
+        'descending',
+        (x) => x.id,
+      );
       expect(d.forward).toEqual([...asc].reverse());
       expect(d.backward).toEqual([...asc].reverse());
     }
@@ -110,7 +120,12 @@ eachStore('store: event types', (t) => {
 
     const live = await store.listEventTypes(page({ order: 'ascending' }), false);
     expect(live.data.map((e) => e.name)).toEqual(['User.deleted', 'user.created']);
-    const all = await walk((q) => store.listEventTypes(q, true), 1, 'ascending', (e) => e.name);
+    const all = await walk(
+      (q) => store.listEventTypes(q, true),
+      1,
+      'ascending',
+      (e) => e.name,
+    );
     expect(all.forward).toEqual(['User.deleted', 'invoice.paid', 'user.created']);
     expect(all.backward).toEqual(all.forward);
 
@@ -128,7 +143,12 @@ eachStore('store: endpoints', (t) => {
     const ep = endpoint(a.id, {
       headers: { 'X-Api-Key': 'hunter2-header' },
       previousSecrets: [{ key: 'whsec_b2xkb2xkb2xkb2xkb2xkb2xkb2xk', expiresAt: T0 + 1000 }],
-      eventTypes: ['a', 'b'], channels: ['c'], metadata: { k: 'v' }, uid: 'ep-1', throttleRate: 3, description: 'd',
+      eventTypes: ['a', 'b'],
+      channels: ['c'],
+      metadata: { k: 'v' },
+      uid: 'ep-1',
+      throttleRate: 3,
+      description: 'd',
     });
     await store.createEndpoint(ep);
     expect(await store.getEndpoint(a.id, ep.id)).toEqual(ep);
@@ -141,7 +161,7 @@ eachStore('store: endpoints', (t) => {
     expect(rows[0]!.secret_sealed).toMatch(/^sealed:v1:/);
   });
 
-  it('keeps an endpoint\'s authentication settings sealed at rest, returns them whole, and clears them', async () => {
+  it("keeps an endpoint's authentication settings sealed at rest, returns them whole, and clears them", async () => {
     const { store, raw } = t();
     const a = await store.createApplication(app());
     const auth = {
@@ -177,7 +197,12 @@ eachStore('store: endpoints', (t) => {
     const e2b = await store.updateEndpoint({ ...e2, url: 'https://example.org/x', secret: 'whsec_new', disabled: true, updatedAt: T0 + 9 });
     expect(await store.getEndpoint(a.id, e2.id)).toEqual(e2b);
 
-    const listed = await walk((q) => store.listEndpoints(a.id, q), 1, 'ascending', (e) => e.id);
+    const listed = await walk(
+      (q) => store.listEndpoints(a.id, q),
+      1,
+      'ascending',
+      (e) => e.id,
+    );
     expect(listed.forward).toEqual([e1.id, e2.id]);
     expect(listed.backward).toEqual([e1.id, e2.id]);
 
@@ -235,12 +260,22 @@ eachStore('store: messages', (t) => {
     expect((await store.getEndpoint(a.id, se.id))!.filter).toEqual({ 'customer.country': { $eq: 'SE' } });
     const one = await store.createMessage(message(a.id, { payload: '{"customer":{"country":"SE"},"total":5}' }), {});
     expect(one.tasks.map((x) => x.endpointId).sort()).toEqual([se.id, all.id].sort());
-    const many = await store.createMessages([
-      message(a.id, { payload: '{"customer":{"country":"NO"},"total":500}' }),
-      message(a.id, { payload: '{"customer":{"country":"SE"},"total":500}' }),
-    ], {});
-    expect(many.tasks.filter((x) => x.msgId === many.messages[0]!.id).map((x) => x.endpointId).sort()).toEqual([big.id, all.id].sort());
-    expect(many.tasks.filter((x) => x.msgId === many.messages[1]!.id).map((x) => x.endpointId).sort()).toEqual([se.id, big.id, all.id].sort());
+    const many = await store.createMessages(
+      [message(a.id, { payload: '{"customer":{"country":"NO"},"total":500}' }), message(a.id, { payload: '{"customer":{"country":"SE"},"total":500}' })],
+      {},
+    );
+    expect(
+      many.tasks
+        .filter((x) => x.msgId === many.messages[0]!.id)
+        .map((x) => x.endpointId)
+        .sort(),
+    ).toEqual([big.id, all.id].sort());
+    expect(
+      many.tasks
+        .filter((x) => x.msgId === many.messages[1]!.id)
+        .map((x) => x.endpointId)
+        .sort(),
+    ).toEqual([se.id, big.id, all.id].sort());
     await store.updateEndpoint({ ...(await store.getEndpoint(a.id, big.id))!, filter: { total: { $lt: 100 } }, updatedAt: T0 + 1 });
     const after = await store.createMessage(message(a.id, { payload: '{"total":5}' }), {});
     expect(after.tasks.map((x) => x.endpointId).sort()).toEqual([big.id, all.id].sort());
@@ -307,14 +342,22 @@ eachStore('store: messages', (t) => {
     const ep = await store.createEndpoint(endpoint(a.id));
     const ms = [];
     for (let i = 0; i < 6; i++) {
-      ms.push((await store.createMessage(message(a.id, { eventType: i % 2 ? 'odd' : 'even', channels: i < 3 ? ['low'] : null, createdAt: T0 + i * 1000 }), {})).message);
+      ms.push(
+        (await store.createMessage(message(a.id, { eventType: i % 2 ? 'odd' : 'even', channels: i < 3 ? ['low'] : null, createdAt: T0 + i * 1000 }), {}))
+          .message,
+      );
     }
     const idsOf = (p: Page<{ id: string }>) => p.data.map((m) => m.id);
     expect(idsOf(await store.listMessages(a.id, page()))).toEqual(ms.map((m) => m.id).reverse());
     expect(idsOf(await store.listMessages(a.id, { ...page({ order: 'ascending' }), eventTypes: ['odd'] }))).toEqual([ms[1]!.id, ms[3]!.id, ms[5]!.id]);
     expect(idsOf(await store.listMessages(a.id, { ...page({ order: 'ascending' }), channel: 'low' }))).toEqual([ms[0]!.id, ms[1]!.id, ms[2]!.id]);
     expect(idsOf(await store.listMessages(a.id, { ...page({ order: 'ascending' }), afterMs: T0 + 1000, beforeMs: T0 + 4000 }))).toEqual([ms[2]!.id, ms[3]!.id]);
-    const w = await walk((q) => store.listMessages(a.id, q), 4, 'descending', (m) => m.id);
+    const w = await walk(
+      (q) => store.listMessages(a.id, q),
+      4,
+      'descending',
+      (m) => m.id,
+    );
     expect(w.forward).toEqual(ms.map((m) => m.id).reverse());
     expect(w.backward).toEqual(w.forward);
 
@@ -358,10 +401,13 @@ eachStore('store: attempts', (t) => {
     const onlyE2 = await store.listAttemptsByMessage(a.id, m1.id, { ...page(), endpointId: e2.id });
     expect(onlyE2.data.map((x) => x.endpointId)).toEqual([e2.id]);
 
-    const all = async (q: object) => [
-      ...(await store.listAttemptsByEndpoint(a.id, e1.id, { ...page(), ...q })).data,
-      ...(await store.listAttemptsByEndpoint(a.id, e2.id, { ...page(), ...q })).data,
-    ].map((x) => x.responseStatusCode).sort();
+    const all = async (q: object) =>
+      [
+        ...(await store.listAttemptsByEndpoint(a.id, e1.id, { ...page(), ...q })).data,
+        ...(await store.listAttemptsByEndpoint(a.id, e2.id, { ...page(), ...q })).data,
+      ]
+        .map((x) => x.responseStatusCode)
+        .sort();
     expect(await all({ status: MessageStatus.success })).toEqual([200]);
     expect(await all({ statusCodeClass: 400 })).toEqual([404]);
     expect(await all({ statusCodeClass: 500 })).toEqual([503]);
@@ -426,13 +472,22 @@ eachStore('store: idempotency, sessions and background tasks', (t) => {
     expect((await store.getIdempotentResponse(k3, 0))!.body).toBe(r.message.id);
     // A message answer stored by reference: no body at all, the message id to render it from.
     const k4 = randomBytes(32).toString('base64url');
-    const body = () => { throw new Error('a message answer stored by reference is not serialized'); };
+    const body = () => {
+      throw new Error('a message answer stored by reference is not serialized');
+    };
     const m4 = await store.createMessage(message(a.id), { idem: { key: k4, status: 202, body, msgId: (m) => m.id, now: T0 } });
     expect(await store.getIdempotentResponse(k4, 0)).toEqual({ status: 202, body: '', msgId: m4.message.id, createdAt: T0 });
     for (const [k, write] of [
       ['ep', (idem: never) => store.createEndpoint(endpoint(a.id), idem)],
       ['et', (idem: never) => store.putEventType(eventType('e.t'), idem)],
-      ['ps', (idem: never) => store.createPortalSession({ id: ids.next('session', T0), appId: a.id, permissions: ['view'], featureFlags: [], createdAt: T0, expiresAt: T0 + 1, revokedAt: null }, idem)],
+      [
+        'ps',
+        (idem: never) =>
+          store.createPortalSession(
+            { id: ids.next('session', T0), appId: a.id, permissions: ['view'], featureFlags: [], createdAt: T0, expiresAt: T0 + 1, revokedAt: null },
+            idem,
+          ),
+      ],
     ] as const) {
       const key = randomBytes(32).toString('base64url');
       await write({ key, status: 201, body: () => k, now: T0 } as never);
@@ -442,7 +497,15 @@ eachStore('store: idempotency, sessions and background tasks', (t) => {
 
   it('portal sessions: create, find, revoke once', async () => {
     const { store } = t();
-    const s = { id: ids.next('session', T0), appId: 'app_x', permissions: ['view', 'manage'] as ('view' | 'manage')[], featureFlags: ['f1'], createdAt: T0, expiresAt: T0 + 3600_000, revokedAt: null };
+    const s = {
+      id: ids.next('session', T0),
+      appId: 'app_x',
+      permissions: ['view', 'manage'] as ('view' | 'manage')[],
+      featureFlags: ['f1'],
+      createdAt: T0,
+      expiresAt: T0 + 3600_000,
+      revokedAt: null,
+    };
     await store.createPortalSession(s);
     expect(await store.getPortalSession(s.id)).toEqual(s);
     await store.revokePortalSession(s.id, T0 + 5);
@@ -453,7 +516,15 @@ eachStore('store: idempotency, sessions and background tasks', (t) => {
 
   it('background tasks: create, update, find', async () => {
     const { store } = t();
-    const bt = { id: ids.next('task', T0), appId: 'app_1', kind: 'endpoint.recover', status: 'running' as const, data: { z: 1, a: [1, 2] }, createdAt: T0, updatedAt: T0 };
+    const bt = {
+      id: ids.next('task', T0),
+      appId: 'app_1',
+      kind: 'endpoint.recover',
+      status: 'running' as const,
+      data: { z: 1, a: [1, 2] },
+      createdAt: T0,
+      updatedAt: T0,
+    };
     expect(await store.createBackgroundTask(bt)).toEqual(bt);
     expect(await store.getBackgroundTask(bt.id)).toEqual(bt);
     await store.updateBackgroundTask({ ...bt, status: 'finished', data: { n: 3 }, updatedAt: T0 + 1 });

@@ -17,42 +17,101 @@ export const LEASE = 60_000;
 export const DAY = 864e5;
 
 export function app(o: Partial<Application> = {}): Application {
-  return { id: ids.next('application', T0), uid: null, name: 'app', throttleRate: null, metadata: {}, deliveryPolicy: null, createdAt: T0, updatedAt: T0, ...o };
+  return {
+    id: ids.next('application', T0),
+    uid: null,
+    name: 'app',
+    throttleRate: null,
+    metadata: {},
+    deliveryPolicy: null,
+    createdAt: T0,
+    updatedAt: T0,
+    ...o,
+  };
 }
 
 export function endpoint(appId: string, o: Partial<Endpoint> = {}): Endpoint {
   return {
-    id: ids.next('endpoint', T0), appId, uid: null, url: 'https://example.com/hook', description: '', throttleRate: null,
-    disabled: false, disabledReason: null, eventTypes: null, channels: null, metadata: {}, headers: {},
-    secret: `whsec_${randomBytes(24).toString('base64')}`, previousSecrets: [], deliveryPolicy: null, filter: null, ordering: 'none', auth: null, createdAt: T0, updatedAt: T0, ...o,
+    id: ids.next('endpoint', T0),
+    appId,
+    uid: null,
+    url: 'https://example.com/hook',
+    description: '',
+    throttleRate: null,
+    disabled: false,
+    disabledReason: null,
+    eventTypes: null,
+    channels: null,
+    metadata: {},
+    headers: {},
+    secret: `whsec_${randomBytes(24).toString('base64')}`,
+    previousSecrets: [],
+    deliveryPolicy: null,
+    filter: null,
+    ordering: 'none',
+    auth: null,
+    createdAt: T0,
+    updatedAt: T0,
+    ...o,
   };
 }
 
 export function message(appId: string, o: Partial<Message> = {}): Message {
   const createdAt = o.createdAt ?? T0;
   return {
-    id: ids.next('message', createdAt), appId, eventId: null, eventType: 'user.created', channels: null, payload: '{"a":1}',
-    expiresAt: createdAt + 30 * DAY, schemaViolations: null, createdAt, orderingKey: null, traceparent: null, ...o,
+    id: ids.next('message', createdAt),
+    appId,
+    eventId: null,
+    eventType: 'user.created',
+    channels: null,
+    payload: '{"a":1}',
+    expiresAt: createdAt + 30 * DAY,
+    schemaViolations: null,
+    createdAt,
+    orderingKey: null,
+    traceparent: null,
+    ...o,
   };
 }
 
 export function eventType(name: string, o: Partial<EventType> = {}): EventType {
   return {
-    name, description: `about ${name}`, archived: false, deprecated: false, schemas: null, featureFlag: null, groupName: null,
-    schemaEnforcement: 'off', createdAt: T0, updatedAt: T0, ...o,
+    name,
+    description: `about ${name}`,
+    archived: false,
+    deprecated: false,
+    schemas: null,
+    featureFlag: null,
+    groupName: null,
+    schemaEnforcement: 'off',
+    createdAt: T0,
+    updatedAt: T0,
+    ...o,
   };
 }
 
 export function attemptFor(t: ClaimedTask, at: number, ok: boolean, o: Partial<Attempt> = {}): Attempt {
   return {
-    id: ids.next('attempt', at), msgId: t.msgId, endpointId: t.endpointId, appId: t.appId, url: 'https://example.com/hook',
-    response: ok ? 'ok' : 'no', responseStatusCode: ok ? 200 : 500, responseDurationMs: 1,
-    status: ok ? MessageStatus.success : MessageStatus.fail, triggerType: t.triggerType === 1 ? 1 : 0, createdAt: at, ...o,
+    id: ids.next('attempt', at),
+    msgId: t.msgId,
+    endpointId: t.endpointId,
+    appId: t.appId,
+    url: 'https://example.com/hook',
+    response: ok ? 'ok' : 'no',
+    responseStatusCode: ok ? 200 : 500,
+    responseDurationMs: 1,
+    status: ok ? MessageStatus.success : MessageStatus.fail,
+    triggerType: t.triggerType === 1 ? 1 : 0,
+    createdAt: at,
+    ...o,
   };
 }
 
 export const page = (o: { limit?: number; after?: string | null; before?: string | null; order?: 'ascending' | 'descending' } = {}) => ({
-  limit: o.limit ?? 50, after: o.after ?? null, before: o.before ?? null, order: o.order ?? ('descending' as const),
+  limit: o.limit ?? 50,
+  after: o.after ?? null,
+  before: o.before ?? null,
+  order: o.order ?? ('descending' as const),
 });
 
 /** One application, one catch-all endpoint and `messages` messages, one millisecond apart. */

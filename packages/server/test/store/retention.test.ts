@@ -57,7 +57,11 @@ eachStore('store: retention', (t, kind) => {
     const [c] = await store.claimDueTasks('w', T0 + 120 * DAY, LEASE, 10);
     expect(c!.msgId).toBe(retrying.id);
     expect((await store.purgeBatch('payloads', T0 + 120 * DAY, 100)).purged).toBe(0);
-    await store.completeAttempt(c!, { attempt: attemptFor(c!, T0 + 120 * DAY, true), task: { status: MessageStatus.success, nextAttemptAt: null } }, T0 + 120 * DAY);
+    await store.completeAttempt(
+      c!,
+      { attempt: attemptFor(c!, T0 + 120 * DAY, true), task: { status: MessageStatus.success, nextAttemptAt: null } },
+      T0 + 120 * DAY,
+    );
     // Once it has ended, the payload past its retention goes too; the later one stays until its own.
     expect((await store.purgeBatch('payloads', T0 + 120 * DAY, 100)).purged).toBe(1);
     expect((await store.getMessage(a.id, retrying.id))!.payload).toBeNull();
@@ -171,10 +175,19 @@ eachStore('store: retention', (t, kind) => {
       // which would scan every pending task for every candidate row.
       db.exec('ANALYZE');
       for (const [kind, sql] of Object.entries(SQLITE_PURGE_SQL)) {
-        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(kind === 'attempts' ? ['a', 1, 1] : [1, 1])) as { detail: string }[]).map((r) => r.detail);
-        if (kind !== 'idempotency') expect(plan.filter((d) => d.includes(' t ')), kind).toEqual(['SEARCH t USING PRIMARY KEY (msg_id=?)']);
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(kind === 'attempts' ? ['a', 1, 1] : [1, 1])) as { detail: string }[]).map(
+          (r) => r.detail,
+        );
+        if (kind !== 'idempotency')
+          expect(
+            plan.filter((d) => d.includes(' t ')),
+            kind,
+          ).toEqual(['SEARCH t USING PRIMARY KEY (msg_id=?)']);
         // Every candidate scan is an index range bounded by the cutoff, never a full scan.
-        expect(plan.filter((d) => d.startsWith('SCAN')), kind).toEqual([]);
+        expect(
+          plan.filter((d) => d.startsWith('SCAN')),
+          kind,
+        ).toEqual([]);
       }
     });
   }
@@ -210,7 +223,9 @@ eachStore('store: retention', (t, kind) => {
       await store.createEndpoint(endpoint(a.id));
       for (let i = 0; i < 60; i++) await store.createMessage(message(a.id, { createdAt: T0 + i, expiresAt: T0 + DAY }), {});
       await deliverDue(store, T0 + 100, () => ({ ok: true }));
-      const purgers = stores.map((s) => new Purger({ store: s, now: () => T0 + 2 * DAY, attemptRetentionMs: DAY, batchSize: 5, intervalMs: 60_000, minPauseMs: 0 }));
+      const purgers = stores.map(
+        (s) => new Purger({ store: s, now: () => T0 + 2 * DAY, attemptRetentionMs: DAY, batchSize: 5, intervalMs: 60_000, minPauseMs: 0 }),
+      );
       // Manual passes: each one waits for gaps in the others' batches and runs to the end.
       const results = await Promise.all(purgers.map((p) => p.runPass()));
       expect(results.reduce((n, r) => n + r.payloads, 0)).toBe(60);

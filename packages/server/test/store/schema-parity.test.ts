@@ -36,9 +36,7 @@ it('SQLite and PostgreSQL migrate to the same tables, columns and nullability', 
   try {
     const store = await PgStore.open({ url: db.url, sealer });
     try {
-      const { rows } = await store.pool.query(
-        "SELECT table_name, column_name, is_nullable FROM information_schema.columns WHERE table_schema = 'public'",
-      );
+      const { rows } = await store.pool.query("SELECT table_name, column_name, is_nullable FROM information_schema.columns WHERE table_schema = 'public'");
       for (const r of rows) pgCols[`${r.table_name}.${r.column_name}`] = { nullable: r.is_nullable === 'YES' };
     } finally {
       await store.close();

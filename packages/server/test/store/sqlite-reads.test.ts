@@ -29,7 +29,10 @@ describe('SQLite queue gauges', () => {
     await store.createEndpoint(endpoint(a.id));
     const N = 40_000;
     for (let i = 0; i < N; i += 2_000) {
-      await store.createMessages(Array.from({ length: 2_000 }, (_, j) => message(a.id, { createdAt: T0 + i + j })), {});
+      await store.createMessages(
+        Array.from({ length: 2_000 }, (_, j) => message(a.id, { createdAt: T0 + i + j })),
+        {},
+      );
     }
     // A callback queued now runs before the count returns only if the count leaves the event
     // loop free while it scans (on the main thread it would run after: the scan is synchronous).

@@ -14,10 +14,14 @@ async function attempt(store: Store, appId: string, endpointId: string, at: numb
   const { message: m } = await store.createMessage(message(appId, { createdAt: at - 1 }), { onlyEndpointId: endpointId });
   const claimed = await store.claimDueTasks('w', at, LEASE, 100);
   const task = claimed.find((c) => c.msgId === m.id)!;
-  await store.completeAttempt(task, {
-    attempt: attemptFor(task, at, ok, { responseDurationMs: ms }),
-    task: { status: ok ? MessageStatus.success : MessageStatus.fail, nextAttemptAt: null },
-  }, at);
+  await store.completeAttempt(
+    task,
+    {
+      attempt: attemptFor(task, at, ok, { responseDurationMs: ms }),
+      task: { status: ok ? MessageStatus.success : MessageStatus.fail, nextAttemptAt: null },
+    },
+    at,
+  );
 }
 
 eachStore('store: endpoint timeseries', (t) => {

@@ -32,14 +32,18 @@ async function operationalOptIn(c: Ctx, app: Application): Promise<void> {
 
 export const applicationRoutes = [
   route({
-    method: 'GET', operationId: 'v1.application.list', access: 'org',
+    method: 'GET',
+    operationId: 'v1.application.list',
+    access: 'org',
     async handler(c) {
       const page = await c.deps.store.listApplications(pageOf(c, 'ascending'));
       return { status: 200, body: mapPage(page, applicationOut) };
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.application.create', access: 'org',
+    method: 'POST',
+    operationId: 'v1.application.create',
+    access: 'org',
     async handler(c) {
       if (c.query.get_if_exists === true && c.body.uid) {
         const existing = await c.deps.store.getApplication(c.body.uid);
@@ -51,13 +55,19 @@ export const applicationRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.application.get', access: 'view', app: 'required',
+    method: 'GET',
+    operationId: 'v1.application.get',
+    access: 'view',
+    app: 'required',
     async handler(c) {
       return { status: 200, body: applicationOut(c.app!) };
     },
   }),
   route({
-    method: 'PUT', operationId: 'v1.application.update', access: 'org', app: 'optional',
+    method: 'PUT',
+    operationId: 'v1.application.update',
+    access: 'org',
+    app: 'optional',
     async handler(c) {
       const b = c.body;
       if (!c.app) {
@@ -85,7 +95,10 @@ export const applicationRoutes = [
     },
   }),
   route({
-    method: 'PATCH', operationId: 'patch_application', access: 'org', app: 'required',
+    method: 'PATCH',
+    operationId: 'patch_application',
+    access: 'org',
+    app: 'required',
     async handler(c) {
       const b = c.body;
       checkUid('application', b.uid);
@@ -106,7 +119,10 @@ export const applicationRoutes = [
     },
   }),
   route({
-    method: 'DELETE', operationId: 'v1.application.delete', access: 'org', app: 'required',
+    method: 'DELETE',
+    operationId: 'v1.application.delete',
+    access: 'org',
+    app: 'required',
     async handler(c) {
       await c.deps.store.deleteApplication(c.app!.id, c.now);
       return { status: 204 };

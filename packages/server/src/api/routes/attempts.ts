@@ -21,7 +21,11 @@ function attemptQuery(c: Ctx): AttemptListQuery {
 
 export const attemptRoutes = [
   route({
-    method: 'GET', operationId: 'v1.message-attempt.list-by-endpoint', access: 'view', app: 'required', endpoint: 'required',
+    method: 'GET',
+    operationId: 'v1.message-attempt.list-by-endpoint',
+    access: 'view',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       const page = await c.deps.store.listAttemptsByEndpoint(c.app!.id, c.endpoint!.id, attemptQuery(c));
       const withContent = c.query.with_content !== false;
@@ -29,7 +33,11 @@ export const attemptRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.message-attempt.list-by-msg', access: 'view', app: 'required', message: 'required',
+    method: 'GET',
+    operationId: 'v1.message-attempt.list-by-msg',
+    access: 'view',
+    app: 'required',
+    message: 'required',
     async handler(c) {
       const q = attemptQuery(c);
       if (c.query.endpoint_id !== undefined) {
@@ -43,7 +51,11 @@ export const attemptRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.message-attempt.list-attempted-messages', access: 'view', app: 'required', endpoint: 'required',
+    method: 'GET',
+    operationId: 'v1.message-attempt.list-attempted-messages',
+    access: 'view',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       const iterating = Boolean(c.query.iterator);
       const page = await c.deps.store.listEndpointMessages(c.app!.id, c.endpoint!.id, {
@@ -60,7 +72,11 @@ export const attemptRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.message-attempt.list-attempted-destinations', access: 'view', app: 'required', message: 'required',
+    method: 'GET',
+    operationId: 'v1.message-attempt.list-attempted-destinations',
+    access: 'view',
+    app: 'required',
+    message: 'required',
     async handler(c) {
       const page = await c.deps.store.listMessageDestinations(c.app!.id, c.message!.id, pageOf(c, 'descending'));
       // Herald: heldBy, why a pending delivery is being held without attempts (domain/hold.ts).
@@ -68,7 +84,11 @@ export const attemptRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.message-attempt.get', access: 'view', app: 'required', message: 'required',
+    method: 'GET',
+    operationId: 'v1.message-attempt.get',
+    access: 'view',
+    app: 'required',
+    message: 'required',
     async handler(c) {
       const a = await c.deps.store.getAttempt(c.app!.id, c.message!.id, c.params.attempt_id!);
       if (!a) throw notFound('Message attempt');
@@ -76,7 +96,11 @@ export const attemptRoutes = [
     },
   }),
   route({
-    method: 'DELETE', operationId: 'v1.message-attempt.expunge-content', access: 'org', app: 'required', message: 'required',
+    method: 'DELETE',
+    operationId: 'v1.message-attempt.expunge-content',
+    access: 'org',
+    app: 'required',
+    message: 'required',
     async handler(c) {
       const a = await c.deps.store.getAttempt(c.app!.id, c.message!.id, c.params.attempt_id!);
       if (!a) throw notFound('Message attempt');
@@ -85,7 +109,12 @@ export const attemptRoutes = [
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.message-attempt.resend', access: 'manage', app: 'required', message: 'required', endpoint: 'required',
+    method: 'POST',
+    operationId: 'v1.message-attempt.resend',
+    access: 'manage',
+    app: 'required',
+    message: 'required',
+    endpoint: 'required',
     async handler(c) {
       await requireModuleForPortal(c);
       if (c.endpoint!.disabled) throw conflict('The endpoint is disabled; enable it before resending', 'endpoint_disabled');

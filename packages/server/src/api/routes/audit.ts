@@ -21,7 +21,9 @@ function auditOut(e: AuditEntry) {
 
 export const auditRoutes = [
   route({
-    method: 'GET', operationId: 'v1.audit-log.list', access: 'org',
+    method: 'GET',
+    operationId: 'v1.audit-log.list',
+    access: 'org',
     async handler(c) {
       const p = pageOf(c, 'descending');
       let appId: string | null = (c.query.app_id as string | undefined) ?? null;

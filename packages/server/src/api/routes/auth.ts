@@ -10,7 +10,10 @@ const DEFAULT_EXPIRY_S = 7 * 24 * 3600;
 
 export const authRoutes = [
   route({
-    method: 'POST', operationId: 'v1.authentication.app-portal-access', access: 'org', app: 'optional',
+    method: 'POST',
+    operationId: 'v1.authentication.app-portal-access',
+    access: 'org',
+    app: 'optional',
     async handler(c) {
       const b = c.body;
       const look = lookOf(b.branding, b.locale);
@@ -40,7 +43,9 @@ export const authRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.authentication.session', access: 'view',
+    method: 'GET',
+    operationId: 'v1.authentication.session',
+    access: 'view',
     async handler(c) {
       if (c.principal.kind !== 'portal') throw badRequest('The operator token has no portal session.');
       const s = await c.deps.store.getPortalSession(c.principal.sessionId);
@@ -49,7 +54,9 @@ export const authRoutes = [
     },
   }),
   route({
-    method: 'POST', operationId: 'logout_api_v1_auth_logout__post', access: 'view',
+    method: 'POST',
+    operationId: 'logout_api_v1_auth_logout__post',
+    access: 'view',
     async handler(c) {
       if (c.principal.kind !== 'portal') {
         throw badRequest('Only portal tokens can log out; the operator token is configured with HERALD_API_TOKEN.');

@@ -29,7 +29,8 @@ export function timeParam(c: Ctx, name: string): number | undefined {
  */
 export function instant(v: string, loc: (string | number)[]): number {
   const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new ValidationError([{ loc, msg: 'not a time Herald can use (use RFC 3339, e.g. 2024-01-31T12:00:00Z)', type: 'value_error.datetime' }]);
+  if (Number.isNaN(ms))
+    throw new ValidationError([{ loc, msg: 'not a time Herald can use (use RFC 3339, e.g. 2024-01-31T12:00:00Z)', type: 'value_error.datetime' }]);
   return ms;
 }
 
@@ -71,7 +72,11 @@ export async function requireModuleForPortal(c: Ctx): Promise<void> {
 export async function requireFilterable(c: Ctx, filter: unknown): Promise<void> {
   if (filter === null || filter === undefined) return;
   if ((await c.deps.store.getEngageSettings(c.app!.id)).encryptionKey !== null) {
-    throw invalidBody(['filter'], "This application's Engage payloads are encrypted (an encryption key is set), so endpoints cannot filter on their content.", 'value_error.filter.encrypted');
+    throw invalidBody(
+      ['filter'],
+      "This application's Engage payloads are encrypted (an encryption key is set), so endpoints cannot filter on their content.",
+      'value_error.filter.encrypted',
+    );
   }
 }
 

@@ -2,8 +2,17 @@
 // with Herald's additions: a temporary destination's lease, the signing secret a reader forwards
 // with, long polls, and the attempts a reader reports. The rules are in domain/destinations.ts.
 import {
-  clampPosition, destinationMatches, isPosition, leaseExpired, leaseRenewal, pollWindow, positionAfter, startPosition,
-  POLL_DEFAULT_LIMIT, POLL_MAX_LIMIT, type Destination,
+  clampPosition,
+  destinationMatches,
+  isPosition,
+  leaseExpired,
+  leaseRenewal,
+  pollWindow,
+  positionAfter,
+  startPosition,
+  POLL_DEFAULT_LIMIT,
+  POLL_MAX_LIMIT,
+  type Destination,
 } from '../../domain/destinations.js';
 import { invalidBody, notFound, ValidationError } from '../../domain/errors.js';
 import { isIdOf } from '../../domain/ids.js';
@@ -14,7 +23,7 @@ import { route, type Ctx } from '../route.js';
 import { attemptOut, destinationOut, pollingMessageOut } from '../serialize.js';
 import { instant, mapPage, pageOf, requireEventTypes } from './common.js';
 
-const listOrNull = (v: string[] | null | undefined) => (v && v.length ? v : null);
+const listOrNull = (v: string[] | null | undefined) => (v?.length ? v : null);
 const DEFAULT_BATCH_SIZE = 100;
 /** How often a long poll looks again while it waits. */
 const WAIT_STEP_MS = 200;
@@ -108,7 +117,14 @@ async function readSink(c: Ctx, d: Destination, from: string, limit: number, onl
   if (d.status === 'disabled' || (eventTypes && eventTypes.length === 0)) return { data: [], iterator: from, done: true };
   const w = pollWindow(d, c.deps.now());
   const page = await c.deps.store.listMessages(d.appId, {
-    limit, after: from, before: null, order: 'ascending', eventTypes, channel: only.channel, afterMs: w.afterMs, beforeMs: w.beforeMs,
+    limit,
+    after: from,
+    before: null,
+    order: 'ascending',
+    eventTypes,
+    channel: only.channel,
+    afterMs: w.afterMs,
+    beforeMs: w.beforeMs,
   });
   // Channels (any in common) are checked here; the page's iterator still moves past what they leave out.
   return { data: page.data.filter((m) => destinationMatches(d, m.eventType, m.channels)), iterator: page.iterator ?? from, done: page.done };
@@ -125,7 +141,8 @@ function pollLimit(c: Ctx): number {
 function iteratorParam(c: Ctx, d: Destination): string | null {
   const it = c.query.iterator as string | undefined;
   if (it === undefined || it === '') return null;
-  if (!isPosition(it)) throw new ValidationError([{ loc: ['query', 'iterator'], msg: 'not an iterator this polling endpoint handed out', type: 'value_error' }]);
+  if (!isPosition(it))
+    throw new ValidationError([{ loc: ['query', 'iterator'], msg: 'not an iterator this polling endpoint handed out', type: 'value_error' }]);
   return clampPosition(d, it);
 }
 
@@ -148,7 +165,10 @@ const pollOut = (r: PollRead) => ({ data: r.data.map(pollingMessageOut), iterato
 
 export const destinationRoutes = [
   route({
-    method: 'GET', operationId: 'v1.destination.list', access: 'view', app: 'required',
+    method: 'GET',
+    operationId: 'v1.destination.list',
+    access: 'view',
+    app: 'required',
     async handler(c) {
       // Temporary destinations whose lease ran out are removed first (the retention pass does too).
       await c.deps.store.expireDestinations(c.now, 100);
@@ -157,20 +177,29 @@ export const destinationRoutes = [
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.destination.create', access: 'manage', app: 'required',
+    method: 'POST',
+    operationId: 'v1.destination.create',
+    access: 'manage',
+    app: 'required',
     async handler(c) {
       const d = await c.deps.store.createDestination(await newDestination(c, c.body), c.idem(201, destinationOut));
       return { status: 201, body: destinationOut(d) };
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.destination.get', access: 'view', app: 'required',
+    method: 'GET',
+    operationId: 'v1.destination.get',
+    access: 'view',
+    app: 'required',
     async handler(c) {
       return { status: 200, body: destinationOut(await destinationOf(c, c.params.destination_id!)) };
     },
   }),
   route({
-    method: 'PUT', operationId: 'v1.destination.upsert', access: 'manage', app: 'required',
+    method: 'PUT',
+    operationId: 'v1.destination.upsert',
+    access: 'manage',
+    app: 'required',
     async handler(c) {
       const id = c.params.destination_id!;
       const found = await c.deps.store.getDestination(c.app!.id, id);
@@ -184,14 +213,20 @@ export const destinationRoutes = [
     },
   }),
   route({
-    method: 'PATCH', operationId: 'v1.destination.patch', access: 'manage', app: 'required',
+    method: 'PATCH',
+    operationId: 'v1.destination.patch',
+    access: 'manage',
+    app: 'required',
     async handler(c) {
       const d = await destinationOf(c, c.params.destination_id!);
       return { status: 200, body: destinationOut(await c.deps.store.updateDestination(await changed(c, d, c.body, true))) };
     },
   }),
   route({
-    method: 'DELETE', operationId: 'v1.destination.delete', access: 'manage', app: 'required',
+    method: 'DELETE',
+    operationId: 'v1.destination.delete',
+    access: 'manage',
+    app: 'required',
     async handler(c) {
       const d = await destinationOf(c, c.params.destination_id!);
       await c.deps.store.deleteDestination(d.appId, d.id, c.now);
@@ -199,7 +234,10 @@ export const destinationRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.destination.get-secret', access: 'secrets', app: 'required',
+    method: 'GET',
+    operationId: 'v1.destination.get-secret',
+    access: 'secrets',
+    app: 'required',
     async handler(c) {
       const d = await destinationOf(c, c.params.destination_id!);
       const secret = d.config.secret;
@@ -208,7 +246,10 @@ export const destinationRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.destination.list-attempts', access: 'view', app: 'required',
+    method: 'GET',
+    operationId: 'v1.destination.list-attempts',
+    access: 'view',
+    app: 'required',
     async handler(c) {
       const d = await destinationOf(c, c.params.destination_id!);
       const page = await c.deps.store.listAttemptsByEndpoint(d.appId, d.id, pageOf(c, 'descending'));
@@ -216,7 +257,10 @@ export const destinationRoutes = [
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.destination.report-attempt', access: 'manage', app: 'required',
+    method: 'POST',
+    operationId: 'v1.destination.report-attempt',
+    access: 'manage',
+    app: 'required',
     async handler(c) {
       const d = await destinationOf(c, c.params.destination_id!);
       const b = c.body as { msgId: string; consumerId?: string | null; url: string; responseStatusCode: number; response?: string; responseDurationMs: number };
@@ -242,7 +286,10 @@ export const destinationRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.message.poller.poll', access: 'view', app: 'required',
+    method: 'GET',
+    operationId: 'v1.message.poller.poll',
+    access: 'view',
+    app: 'required',
     async handler(c) {
       const d = await sinkOf(c);
       const after = c.query.after as string | undefined;
@@ -253,7 +300,10 @@ export const destinationRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.message.poller.consumer-poll', access: 'view', app: 'required',
+    method: 'GET',
+    operationId: 'v1.message.poller.consumer-poll',
+    access: 'view',
+    app: 'required',
     async handler(c) {
       const d = await sinkOf(c);
       const consumer = c.params.consumer_id!;
@@ -274,7 +324,10 @@ export const destinationRoutes = [
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.message.poller.consumer-seek', access: 'view', app: 'required',
+    method: 'POST',
+    operationId: 'v1.message.poller.consumer-seek',
+    access: 'view',
+    app: 'required',
     async handler(c) {
       const d = await sinkOf(c);
       const iterator = positionAfter(d, instant(c.body.after, ['body', 'after']));

@@ -18,8 +18,7 @@ import { instant, mapPage, pageOf, requireEventTypes, requireFilterable, require
  * What a tenant is told when the SSRF guard refuses a URL. The guard's own reason names the
  * operator's allowlist setting, which only the operator can change; a portal session gets this.
  */
-export const TENANT_SSRF_REFUSAL =
-  'This address is private or internal (not reachable from the internet), so webhooks cannot be sent to it. Use a public URL.';
+export const TENANT_SSRF_REFUSAL = 'This address is private or internal (not reachable from the internet), so webhooks cannot be sent to it. Use a public URL.';
 
 /** A valid http(s) URL whose target, when it is an IP literal, the SSRF guard lets through. */
 function checkUrl(c: Ctx, url: string): void {
@@ -80,14 +79,20 @@ const MAX_STATS_WINDOW_MS = 28 * 24 * 3600 * 1000 + 5 * 60 * 1000;
 
 export const endpointRoutes = [
   route({
-    method: 'GET', operationId: 'v1.endpoint.list', access: 'view', app: 'required',
+    method: 'GET',
+    operationId: 'v1.endpoint.list',
+    access: 'view',
+    app: 'required',
     async handler(c) {
       const page = await c.deps.store.listEndpoints(c.app!.id, pageOf(c, 'descending'));
       return { status: 200, body: mapPage(page, endpointOut) };
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.endpoint.create', access: 'manage', app: 'required',
+    method: 'POST',
+    operationId: 'v1.endpoint.create',
+    access: 'manage',
+    app: 'required',
     async handler(c) {
       const ep = await c.deps.store.createEndpoint(await newEndpoint(c, c.body), c.idem(201, endpointOut));
       c.deps.operational.endpointChanged('endpoint.created', c.app!, ep);
@@ -95,13 +100,21 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.endpoint.get', access: 'view', app: 'required', endpoint: 'required',
+    method: 'GET',
+    operationId: 'v1.endpoint.get',
+    access: 'view',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       return { status: 200, body: endpointOut(c.endpoint!) };
     },
   }),
   route({
-    method: 'PUT', operationId: 'v1.endpoint.update', access: 'manage', app: 'required', endpoint: 'optional',
+    method: 'PUT',
+    operationId: 'v1.endpoint.update',
+    access: 'manage',
+    app: 'required',
+    endpoint: 'optional',
     async handler(c) {
       const b = c.body;
       if (!c.endpoint) {
@@ -141,7 +154,11 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'PATCH', operationId: 'patch_endpoint', access: 'manage', app: 'required', endpoint: 'required',
+    method: 'PATCH',
+    operationId: 'patch_endpoint',
+    access: 'manage',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       const b = c.body;
       const ep = c.endpoint!;
@@ -176,7 +193,11 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'DELETE', operationId: 'v1.endpoint.delete', access: 'manage', app: 'required', endpoint: 'required',
+    method: 'DELETE',
+    operationId: 'v1.endpoint.delete',
+    access: 'manage',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       await c.deps.store.deleteEndpoint(c.app!.id, c.endpoint!.id, c.now);
       c.deps.operational.endpointChanged('endpoint.deleted', c.app!, c.endpoint!);
@@ -184,13 +205,21 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.endpoint.get-secret', access: 'secrets', app: 'required', endpoint: 'required',
+    method: 'GET',
+    operationId: 'v1.endpoint.get-secret',
+    access: 'secrets',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       return { status: 200, body: { key: revealableSecret(c.endpoint!.secret) } };
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.endpoint.rotate-secret', access: 'secrets', app: 'required', endpoint: 'required',
+    method: 'POST',
+    operationId: 'v1.endpoint.rotate-secret',
+    access: 'secrets',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       const ep = c.endpoint!;
       const graceMs = (c.body.gracePeriodSeconds ?? 86400) * 1000;
@@ -204,7 +233,11 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.endpoint.get-headers', access: 'view', app: 'required', endpoint: 'required',
+    method: 'GET',
+    operationId: 'v1.endpoint.get-headers',
+    access: 'view',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       const headers: Record<string, string> = {};
       const sensitive: string[] = [];
@@ -216,7 +249,11 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'PUT', operationId: 'v1.endpoint.update-headers', access: 'manage', app: 'required', endpoint: 'required',
+    method: 'PUT',
+    operationId: 'v1.endpoint.update-headers',
+    access: 'manage',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       const headers = c.body.headers as Record<string, string>;
       checkHeaders(headers);
@@ -226,7 +263,11 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'PATCH', operationId: 'v1.endpoint.patch-headers', access: 'manage', app: 'required', endpoint: 'required',
+    method: 'PATCH',
+    operationId: 'v1.endpoint.patch-headers',
+    access: 'manage',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       const patch = c.body.headers as Record<string, string | null>;
       checkHeaders(patch);
@@ -246,7 +287,11 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.endpoint.recover', access: 'manage', app: 'required', endpoint: 'required',
+    method: 'POST',
+    operationId: 'v1.endpoint.recover',
+    access: 'manage',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       await requireModuleForPortal(c);
       const since = instant(c.body.since, ['body', 'since']);
@@ -277,7 +322,9 @@ export const endpointRoutes = [
   route({
     // The operator reads any task; a portal token (`view`) only its own application's, and another
     // application's task answers exactly like one that does not exist, so ids leak nothing.
-    method: 'GET', operationId: 'v1.background-task.get', access: 'view',
+    method: 'GET',
+    operationId: 'v1.background-task.get',
+    access: 'view',
     async handler(c) {
       const t = await c.deps.store.getBackgroundTask(c.params.task_id!);
       if (!t || (c.principal.kind === 'portal' && t.appId !== c.principal.appId)) throw notFound('Background task');
@@ -285,7 +332,11 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.endpoint.get-stats', access: 'view', app: 'required', endpoint: 'required',
+    method: 'GET',
+    operationId: 'v1.endpoint.get-stats',
+    access: 'view',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       const until = timeParam(c, 'until') ?? c.now;
       const since = timeParam(c, 'since') ?? until - 28 * 24 * 3600 * 1000;
@@ -299,7 +350,11 @@ export const endpointRoutes = [
   route({
     // Herald: the endpoint's circuit (stored, the same for every process) and this process's own
     // view of its deliveries in flight and adaptive concurrency limit.
-    method: 'GET', operationId: 'v1.endpoint.get-health', access: 'view', app: 'required', endpoint: 'required',
+    method: 'GET',
+    operationId: 'v1.endpoint.get-health',
+    access: 'view',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       const circuit = await c.deps.store.getCircuit(c.endpoint!.id);
       const load = c.deps.endpointLoad?.(c.endpoint!.id) ?? { inFlight: 0, concurrencyLimit: c.deps.config.delivery.perEndpointConcurrency };
@@ -318,7 +373,11 @@ export const endpointRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.endpoint.get-stats-timeseries', access: 'view', app: 'required', endpoint: 'required',
+    method: 'GET',
+    operationId: 'v1.endpoint.get-stats-timeseries',
+    access: 'view',
+    app: 'required',
+    endpoint: 'required',
     async handler(c) {
       const w = timeseriesWindow(c.now, (c.query.bucket as TimeseriesBucket | undefined) ?? 'hour', timeParam(c, 'since'), timeParam(c, 'until'));
       const buckets = await c.deps.store.endpointTimeseries(c.app!.id, c.endpoint!.id, w.sinceMs, w.untilMs, w.bucketMs);

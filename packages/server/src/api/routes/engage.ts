@@ -130,9 +130,7 @@ async function emitOnce(c: Ctx, e: Emission): Promise<Result> {
         idem: c.idem(status, emitOut),
         engage: {
           appId: app.id,
-          state: e.state && d.changed && rec
-            ? { ...e.state, expectedVersion: rec.version, state: d.state ?? null, now: c.now }
-            : undefined,
+          state: e.state && d.changed && rec ? { ...e.state, expectedVersion: rec.version, state: d.state ?? null, now: c.now } : undefined,
         },
       });
       c.deps.metrics.messagesAccepted(messages.length);
@@ -149,7 +147,9 @@ async function emitOnce(c: Ctx, e: Emission): Promise<Result> {
 
 export const engageRoutes = [
   route({
-    method: 'POST', operationId: 'v1.engage.catalog.install', access: 'org',
+    method: 'POST',
+    operationId: 'v1.engage.catalog.install',
+    access: 'org',
     async handler(c) {
       const r = await installEngageCatalog(c.deps.store, c.now);
       for (const name of [...r.created, ...r.updated]) enforcerOf(c.deps.store).forget(name);
@@ -160,14 +160,20 @@ export const engageRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.engage.settings.get', access: 'view', app: 'required',
+    method: 'GET',
+    operationId: 'v1.engage.settings.get',
+    access: 'view',
+    app: 'required',
     async handler(c) {
       return { status: 200, body: settingsOut(await c.deps.store.getEngageSettings(c.app!.id)) };
     },
   }),
   route({
     // [design] The switch is the operator's (Engage: "module enablement"), not the tenant's.
-    method: 'PUT', operationId: 'v1.engage.module.set', access: 'org', app: 'required',
+    method: 'PUT',
+    operationId: 'v1.engage.module.set',
+    access: 'org',
+    app: 'required',
     async handler(c) {
       return { status: 200, body: settingsOut(await c.deps.store.setEngageModule(c.app!.id, c.body.enabled === true, c.now)) };
     },
@@ -175,28 +181,40 @@ export const engageRoutes = [
   route({
     // [design] Like a signing secret: a `secrets` token (or the operator) sets and rotates it. It is
     // shown in this answer only; afterwards the API says whether one is set, never what it is.
-    method: 'PUT', operationId: 'v1.engage.encryption-key.set', access: 'secrets', app: 'required',
+    method: 'PUT',
+    operationId: 'v1.engage.encryption-key.set',
+    access: 'secrets',
+    app: 'required',
     async handler(c) {
       // The contract already refused anything but 32 alphanumerics (422 naming body.key).
       const key = (c.body.key as string | null | undefined) ?? generateEncryptionKey();
       // Encrypted payloads cannot be matched by content filters: the tenant removes those first.
       const filtered = await filteredEndpoints(c);
       if (filtered.length > 0) {
-        throw conflict(`Endpoints with a content filter cannot receive encrypted payloads; remove the filter from ${filtered.join(', ')} first.`, 'endpoints_filtered');
+        throw conflict(
+          `Endpoints with a content filter cannot receive encrypted payloads; remove the filter from ${filtered.join(', ')} first.`,
+          'endpoints_filtered',
+        );
       }
       const s = await c.deps.store.setEngageKey(c.app!.id, key, c.now);
       return { status: 200, body: { key, keySetAt: iso(s.keySetAt) } };
     },
   }),
   route({
-    method: 'DELETE', operationId: 'v1.engage.encryption-key.delete', access: 'secrets', app: 'required',
+    method: 'DELETE',
+    operationId: 'v1.engage.encryption-key.delete',
+    access: 'secrets',
+    app: 'required',
     async handler(c) {
       await c.deps.store.setEngageKey(c.app!.id, null, c.now);
       return { status: 204 };
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.engage.contact.upsert', access: 'org', app: 'required',
+    method: 'POST',
+    operationId: 'v1.engage.contact.upsert',
+    access: 'org',
+    app: 'required',
     handler: (c) =>
       emit(c, {
         state: { kind: 'contact', key: c.body.contactId },
@@ -204,7 +222,10 @@ export const engageRoutes = [
       }),
   }),
   route({
-    method: 'DELETE', operationId: 'v1.engage.contact.delete', access: 'org', app: 'required',
+    method: 'DELETE',
+    operationId: 'v1.engage.contact.delete',
+    access: 'org',
+    app: 'required',
     handler: (c) =>
       emit(c, {
         state: { kind: 'contact', key: c.params.contact_id! },
@@ -216,11 +237,17 @@ export const engageRoutes = [
   }),
   route({
     // [design] Stateless: a transaction does not move the stored balance (point-follower setups).
-    method: 'POST', operationId: 'v1.engage.point-transaction.create', access: 'org', app: 'required',
+    method: 'POST',
+    operationId: 'v1.engage.point-transaction.create',
+    access: 'org',
+    app: 'required',
     handler: (c) => emit(c, { contact: c.body.contactId, detect: () => ({ ...detectPointTransaction(c.body), changed: false }) }),
   }),
   route({
-    method: 'POST', operationId: 'v1.engage.point-balance.set', access: 'org', app: 'required',
+    method: 'POST',
+    operationId: 'v1.engage.point-balance.set',
+    access: 'org',
+    app: 'required',
     handler: (c) =>
       emit(c, {
         contact: c.body.contactId,
@@ -229,7 +256,10 @@ export const engageRoutes = [
       }),
   }),
   route({
-    method: 'POST', operationId: 'v1.engage.reward-voucher.create', access: 'org', app: 'required',
+    method: 'POST',
+    operationId: 'v1.engage.reward-voucher.create',
+    access: 'org',
+    app: 'required',
     handler: (c) =>
       emit(c, {
         contact: c.body.contactId,
@@ -238,7 +268,10 @@ export const engageRoutes = [
       }),
   }),
   route({
-    method: 'POST', operationId: 'v1.engage.promotion-assignment.create', access: 'org', app: 'required',
+    method: 'POST',
+    operationId: 'v1.engage.promotion-assignment.create',
+    access: 'org',
+    app: 'required',
     handler: (c) =>
       emit(c, {
         contact: c.body.contactId,

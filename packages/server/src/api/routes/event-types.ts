@@ -66,14 +66,18 @@ const out = (withContent: boolean) => (e: EventType) => {
 
 export const eventTypeRoutes = [
   route({
-    method: 'GET', operationId: 'v1.event-type.list', access: 'view',
+    method: 'GET',
+    operationId: 'v1.event-type.list',
+    access: 'view',
     async handler(c) {
       const page = await c.deps.store.listEventTypes(pageOf(c, 'ascending'), c.query.include_archived === true);
       return { status: 200, body: mapPage(page, out(c.query.with_content === true)) };
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.event-type.create', access: 'org',
+    method: 'POST',
+    operationId: 'v1.event-type.create',
+    access: 'org',
     async handler(c) {
       const prior = await c.deps.store.getEventType(c.body.name);
       if (prior && !prior.archived) throw conflict('An event type with this name already exists', 'event_type_exists');
@@ -82,13 +86,17 @@ export const eventTypeRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.event-type.get', access: 'view',
+    method: 'GET',
+    operationId: 'v1.event-type.get',
+    access: 'view',
     async handler(c) {
       return { status: 200, body: out(true)(await required(c)) };
     },
   }),
   route({
-    method: 'PUT', operationId: 'v1.event-type.update', access: 'org',
+    method: 'PUT',
+    operationId: 'v1.event-type.update',
+    access: 'org',
     async handler(c) {
       const name = c.params.event_type_name!;
       if (!/^[a-zA-Z0-9\-_.]{1,256}$/.test(name)) throw invalidBody(['name'], 'event type names match ^[a-zA-Z0-9\\-_.]+$ (1..256 characters)');
@@ -98,7 +106,9 @@ export const eventTypeRoutes = [
     },
   }),
   route({
-    method: 'PATCH', operationId: 'patch_event_type', access: 'org',
+    method: 'PATCH',
+    operationId: 'patch_event_type',
+    access: 'org',
     async handler(c) {
       const prior = await required(c);
       const b = c.body;
@@ -118,7 +128,9 @@ export const eventTypeRoutes = [
     },
   }),
   route({
-    method: 'DELETE', operationId: 'v1.event-type.delete', access: 'org',
+    method: 'DELETE',
+    operationId: 'v1.event-type.delete',
+    access: 'org',
     async handler(c) {
       const prior = await required(c);
       if (c.query.expunge === true) await c.deps.store.expungeEventType(prior.name);

@@ -13,7 +13,9 @@ export const healthRoutes = [
   route({ method: 'GET', operationId: 'get:/api/v1/health/ping', access: 'public', handler: alive }),
   route({ method: 'HEAD', operationId: 'head:/api/v1/health/ping', access: 'public', handler: alive }),
   route({
-    method: 'GET', operationId: 'v1.health.ready', access: 'public',
+    method: 'GET',
+    operationId: 'v1.health.ready',
+    access: 'public',
     async handler(c) {
       const why = await c.deps.storeHealth.notReady();
       if (why === null) return { status: 200, body: { status: 'ready', store: c.deps.store.kind } };

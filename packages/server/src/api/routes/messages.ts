@@ -135,7 +135,10 @@ async function replayMessage(c: Ctx, msgId: string) {
 
 export const messageRoutes = [
   route({
-    method: 'GET', operationId: 'v1.message.list', access: 'view', app: 'required',
+    method: 'GET',
+    operationId: 'v1.message.list',
+    access: 'view',
+    app: 'required',
     async handler(c) {
       const page = await c.deps.store.listMessages(c.app!.id, {
         ...pageOf(c, 'descending'),
@@ -149,7 +152,10 @@ export const messageRoutes = [
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.message.create', access: 'org', app: 'optional',
+    method: 'POST',
+    operationId: 'v1.message.create',
+    access: 'org',
+    app: 'optional',
     replay: replayMessage,
     opaque: ['payload'],
     async handler(c) {
@@ -181,20 +187,32 @@ export const messageRoutes = [
     },
   }),
   route({
-    method: 'GET', operationId: 'v1.message.get', access: 'view', app: 'required', message: 'required',
+    method: 'GET',
+    operationId: 'v1.message.get',
+    access: 'view',
+    app: 'required',
+    message: 'required',
     async handler(c) {
       return { status: 200, body: messageOut(c.message!, c.query.with_content !== false) };
     },
   }),
   route({
-    method: 'DELETE', operationId: 'v1.message.expunge-content', access: 'org', app: 'required', message: 'required',
+    method: 'DELETE',
+    operationId: 'v1.message.expunge-content',
+    access: 'org',
+    app: 'required',
+    message: 'required',
     async handler(c) {
       await c.deps.store.expungeMessageContent(c.app!.id, c.message!.id);
       return { status: 204 };
     },
   }),
   route({
-    method: 'POST', operationId: 'v1.endpoint.send-example', access: 'manage', app: 'required', endpoint: 'required',
+    method: 'POST',
+    operationId: 'v1.endpoint.send-example',
+    access: 'manage',
+    app: 'required',
+    endpoint: 'required',
     replay: replayMessage,
     async handler(c) {
       await requireModuleForPortal(c);

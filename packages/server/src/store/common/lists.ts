@@ -81,7 +81,7 @@ export function listAttemptsQuery(d: DialectName, appId: string, scopeCol: 'a.en
   if (q.afterMs !== undefined) where += ` AND a.id >= ${ps.p(startIdFor('attempt', q.afterMs))} AND a.created_at > ${ps.p(q.afterMs)}`;
   if (q.beforeMs !== undefined) where += ` AND a.id <= ${ps.p(endIdFor('attempt', q.beforeMs))} AND a.created_at < ${ps.p(q.beforeMs)}`;
   let join = '';
-  if ((q.eventTypes?.length) || q.channel !== undefined) {
+  if (q.eventTypes?.length || q.channel !== undefined) {
     join = ' JOIN message m ON m.app_id = a.app_id AND m.id = a.msg_id';
     where += messageFilters({ eventTypes: q.eventTypes, channel: q.channel }, 'a.msg_id', ps);
   }

@@ -9,7 +9,13 @@ import type { DialectName, Query } from './sql.js';
 
 /** One statement's text in both dialects, built once. */
 function both(pgText: string): Record<DialectName, string> {
-  return { postgres: pgText.replace(/\bTRUE\b/g, 'true').replace(/\bFALSE\b/g, 'false'), sqlite: pgText.replace(/\$\d+/g, '?').replace(/\bTRUE\b/g, '1').replace(/\bFALSE\b/g, '0') };
+  return {
+    postgres: pgText.replace(/\bTRUE\b/g, 'true').replace(/\bFALSE\b/g, 'false'),
+    sqlite: pgText
+      .replace(/\$\d+/g, '?')
+      .replace(/\bTRUE\b/g, '1')
+      .replace(/\bFALSE\b/g, '0'),
+  };
 }
 
 /**
@@ -32,7 +38,10 @@ export function takeTurnUpsert(d: DialectName, rows: string): string {
       RETURNING endpoint_id, last_seq, prev_msg_id`;
 }
 
-const TAKE_TURN = { postgres: takeTurnUpsert('postgres', 'VALUES ($1, $2, 1, $3, true, NULL)'), sqlite: takeTurnUpsert('sqlite', 'VALUES (?, ?, 1, ?, 1, NULL)') };
+const TAKE_TURN = {
+  postgres: takeTurnUpsert('postgres', 'VALUES ($1, $2, 1, $3, true, NULL)'),
+  sqlite: takeTurnUpsert('sqlite', 'VALUES (?, ?, 1, ?, 1, NULL)'),
+};
 
 /** takeTurn for one (endpoint, key) and a new message. */
 export const takeTurnSql = (d: DialectName, endpointId: string, key: string, msgId: string): Query => ({
@@ -140,16 +149,30 @@ export const tailsSql = (tasks: readonly { appId: string; msgId: string; endpoin
  * the task's turn (`pass`), the caller passes the turn on (tailSql, then passTurnWrites).
  * `released`: a delivery became due now.
  */
-export function afterRecordWrites(d: DialectName, task: { msgId: string; endpointId: string }, r: Record<string, any> | undefined, now: number): { pass: boolean; writes: Query[]; released: boolean } {
+export function afterRecordWrites(
+  d: DialectName,
+  task: { msgId: string; endpointId: string },
+  r: Record<string, any> | undefined,
+  now: number,
+): { pass: boolean; writes: Query[]; released: boolean } {
   if (!r) return { pass: false, writes: [], released: false };
   const step = afterRecord({ status: r.status, nextAttemptAt: r.next_attempt_at, waitingFor: r.waiting_for, waitingForStatus: r.waiting_for_status ?? null });
-  if (step === 'park' || step === 'release') return { pass: false, writes: [reparkSql(d, task.msgId, task.endpointId, now, step === 'release')], released: step === 'release' };
+  if (step === 'park' || step === 'release')
+    return { pass: false, writes: [reparkSql(d, task.msgId, task.endpointId, now, step === 'release')], released: step === 'release' };
   return { pass: step === 'pass', writes: [], released: false };
 }
 
 /** domain/ordering.ts passTurn with the key's tail as tailSql read it: close it, or release the next one. */
-export function passTurnWrites(d: DialectName, task: { msgId: string; endpointId: string }, tail: Record<string, any> | undefined, now: number): { writes: Query[]; released: boolean } {
-  const passed = passTurn(tail ? { lastSeq: Number(tail.last_seq), lastMsgId: tail.last_msg_id, lastOpen: tail.last_open === true || tail.last_open === 1 } : null, task.msgId);
+export function passTurnWrites(
+  d: DialectName,
+  task: { msgId: string; endpointId: string },
+  tail: Record<string, any> | undefined,
+  now: number,
+): { writes: Query[]; released: boolean } {
+  const passed = passTurn(
+    tail ? { lastSeq: Number(tail.last_seq), lastMsgId: tail.last_msg_id, lastOpen: tail.last_open === true || tail.last_open === 1 } : null,
+    task.msgId,
+  );
   if (passed.kind === 'close') return { writes: [closeTailSql(d, task.endpointId, tail!.ordering_key, task.msgId)], released: false };
   if (passed.kind === 'release') return { writes: [releaseSql(d, task.endpointId, passed.waitingFor, now)], released: true };
   return { writes: [], released: false };
@@ -159,7 +182,10 @@ export function passTurnWrites(d: DialectName, task: { msgId: string; endpointId
  * PostgreSQL: passTurnWrites for the deliveries of one batch at once (each with its tail as
  * tailsSql read it): at most one statement closing tails and one releasing the next deliveries.
  */
-export function passTurnsWrites(ends: readonly { task: { msgId: string; endpointId: string }; tail: Record<string, any> | undefined; now: number }[]): { writes: Query[]; released: boolean } {
+export function passTurnsWrites(ends: readonly { task: { msgId: string; endpointId: string }; tail: Record<string, any> | undefined; now: number }[]): {
+  writes: Query[];
+  released: boolean;
+} {
   const close: [string, string, string][] = [];
   const release: [string, string, number][] = [];
   for (const { task, tail, now } of ends) {

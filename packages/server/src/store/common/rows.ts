@@ -5,7 +5,15 @@ import type { AuditEntry } from '../../domain/audit.js';
 import type { Destination } from '../../domain/destinations.js';
 import { CLOSED_CIRCUIT, type Circuit } from '../../domain/hold.js';
 import type {
-  Application, Attempt, DeliveryTask, Endpoint, EventType, IdempotentResponse, Message, MessageStatusCode, PortalSession,
+  Application,
+  Attempt,
+  DeliveryTask,
+  Endpoint,
+  EventType,
+  IdempotentResponse,
+  Message,
+  MessageStatusCode,
+  PortalSession,
   TriggerTypeCode,
 } from '../../domain/types.js';
 import type { Sealer } from '../../security/sealer.js';
@@ -206,5 +214,16 @@ export function auditRow(r: Record<string, unknown>): AuditEntry {
 export const AUDIT_COLUMNS = 'id, at, actor, session_id, actor_app_id, operation_id, method, path, status, app_id, endpoint_id, msg_id';
 
 export const auditValues = (e: AuditEntry): unknown[] => [
-  e.id, e.at, e.actor, e.sessionId, e.actorAppId, e.operationId, e.method, e.path, e.status, e.appId, e.endpointId, e.msgId,
+  e.id,
+  e.at,
+  e.actor,
+  e.sessionId,
+  e.actorAppId,
+  e.operationId,
+  e.method,
+  e.path,
+  e.status,
+  e.appId,
+  e.endpointId,
+  e.msgId,
 ];

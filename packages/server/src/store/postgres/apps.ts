@@ -82,7 +82,6 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
 
   // ---- event types ---------------------------------------------------------------------------
 
-
   async getEventType(name: string): Promise<EventType | null> {
     const r = await this.one(this.pool, 'SELECT * FROM event_type WHERE name = $1', [name]);
     return r ? this.rows.eventType(r) : null;
@@ -101,8 +100,18 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
          ON CONFLICT (name) DO UPDATE SET description = excluded.description, archived = excluded.archived,
            deprecated = excluded.deprecated, schemas = excluded.schemas, feature_flag = excluded.feature_flag,
            group_name = excluded.group_name, updated_at = excluded.updated_at, schema_enforcement = excluded.schema_enforcement`,
-        [et.name, et.description, et.archived, et.deprecated, jsonOrNull(et.schemas), et.featureFlag, et.groupName, et.createdAt, et.updatedAt,
-          et.schemaEnforcement ?? 'off'],
+        [
+          et.name,
+          et.description,
+          et.archived,
+          et.deprecated,
+          jsonOrNull(et.schemas),
+          et.featureFlag,
+          et.groupName,
+          et.createdAt,
+          et.updatedAt,
+          et.schemaEnforcement ?? 'off',
+        ],
       );
       await this.putIdem(db, idem, et);
       return et;
@@ -125,14 +134,23 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
 
   async createBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
     await this.pool.query('INSERT INTO background_task (id, app_id, kind, status, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-      t.id, t.appId, t.kind, t.status, JSON.stringify(t.data), t.createdAt, t.updatedAt,
+      t.id,
+      t.appId,
+      t.kind,
+      t.status,
+      JSON.stringify(t.data),
+      t.createdAt,
+      t.updatedAt,
     ]);
     return t;
   }
 
   async updateBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
     await this.pool.query('UPDATE background_task SET status = $1, data = $2, updated_at = $3 WHERE id = $4', [
-      t.status, JSON.stringify(t.data), t.updatedAt, t.id,
+      t.status,
+      JSON.stringify(t.data),
+      t.updatedAt,
+      t.id,
     ]);
     return t;
   }
@@ -164,5 +182,4 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
   async revokePortalSession(id: string, now: number): Promise<void> {
     await this.pool.query('UPDATE portal_session SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now, id]);
   }
-
 }

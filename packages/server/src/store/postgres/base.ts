@@ -93,7 +93,11 @@ export abstract class PgBase {
     this.url = opts.url;
     this.location = describeUrl(opts.url);
     this.sealer = opts.sealer;
-    this.rows = rowMappers((v) => v, (v) => v === true, this.sealer);
+    this.rows = rowMappers(
+      (v) => v,
+      (v) => v === true,
+      this.sealer,
+    );
     // A PostgreSQL that hangs (rather than refusing) must not hold requests until their own
     // timeout: a connection not made within 10 s fails, and the API answers 503 store_unavailable.
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types, connectionTimeoutMillis: 10_000 });

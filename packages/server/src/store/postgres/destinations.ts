@@ -21,8 +21,18 @@ export abstract class PgDestinations extends PgQueue implements DestinationStore
   /** $1..$12 in the order createDestination and updateDestination name the columns. */
   private destinationParams(d: Destination): unknown[] {
     return [
-      d.uid, d.type, d.status, jsonOrNull(d.eventTypes), jsonOrNull(d.channels), JSON.stringify(d.metadata), d.batchSize, d.maxWaitSecs,
-      this.sealer.seal(JSON.stringify(d.config)), d.leaseMs, d.expiresAt, d.updatedAt,
+      d.uid,
+      d.type,
+      d.status,
+      jsonOrNull(d.eventTypes),
+      jsonOrNull(d.channels),
+      JSON.stringify(d.metadata),
+      d.batchSize,
+      d.maxWaitSecs,
+      this.sealer.seal(JSON.stringify(d.config)),
+      d.leaseMs,
+      d.expiresAt,
+      d.updatedAt,
     ];
   }
 
@@ -73,10 +83,10 @@ export abstract class PgDestinations extends PgQueue implements DestinationStore
   }
 
   async renewDestinationLease(id: string, expiresAt: number): Promise<void> {
-    await this.pool.query(
-      'UPDATE destination SET expires_at = $1 WHERE id = $2 AND deleted_at IS NULL AND expires_at IS NOT NULL AND expires_at < $1',
-      [expiresAt, id],
-    );
+    await this.pool.query('UPDATE destination SET expires_at = $1 WHERE id = $2 AND deleted_at IS NULL AND expires_at IS NOT NULL AND expires_at < $1', [
+      expiresAt,
+      id,
+    ]);
   }
 
   async expireDestinations(now: number, limit: number): Promise<number> {
@@ -97,7 +107,10 @@ export abstract class PgDestinations extends PgQueue implements DestinationStore
   }
 
   async getConsumerPosition(destinationId: string, consumerId: string): Promise<string | null> {
-    const r = await this.one(this.pool, 'SELECT position FROM destination_consumer WHERE destination_id = $1 AND consumer_id = $2', [destinationId, consumerId]);
+    const r = await this.one(this.pool, 'SELECT position FROM destination_consumer WHERE destination_id = $1 AND consumer_id = $2', [
+      destinationId,
+      consumerId,
+    ]);
     return r ? (r.position as string) : null;
   }
 

@@ -10,8 +10,7 @@ import { StoreFullError, StoreUnavailableError, type StoreError } from '../error
 const RETRYABLE = new Set(['40001', '40P01']);
 const UNIQUE_VIOLATION = '23505';
 
-export const sqlState = (e: unknown): string | undefined =>
-  typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined;
+export const sqlState = (e: unknown): string | undefined => (typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined);
 
 /** The statement or transaction was rolled back whole and may simply run again. */
 export const isRetryable = (e: unknown): boolean => RETRYABLE.has(sqlState(e) ?? '');
@@ -73,5 +72,9 @@ function classifyOne(e: { code?: unknown; message?: unknown; errors?: unknown },
 }
 
 function unavailable(why: string, cause: unknown): StoreError {
-  return new StoreUnavailableError(`The database is unavailable: ${why}. Herald answers again as soon as PostgreSQL does; retry after the delay given.`, 5, cause);
+  return new StoreUnavailableError(
+    `The database is unavailable: ${why}. Herald answers again as soon as PostgreSQL does; retry after the delay given.`,
+    5,
+    cause,
+  );
 }

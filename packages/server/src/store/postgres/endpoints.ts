@@ -11,13 +11,24 @@ import { jsonOrNull, PgBase, type Db } from './base.js';
 export abstract class PgEndpoints extends PgApps implements EndpointStore {
   // ---- endpoints -----------------------------------------------------------------------------
 
-
   /** $1..$16 in the order createEndpoint and updateEndpoint name the columns. */
   protected endpointParams(ep: Endpoint): unknown[] {
     return [
-      ep.uid, ep.url, ep.description, ep.throttleRate, ep.disabled, ep.disabledReason, jsonOrNull(ep.eventTypes),
-      jsonOrNull(ep.channels), JSON.stringify(ep.metadata), this.sealer.seal(JSON.stringify(ep.headers)), this.sealer.seal(ep.secret),
-      this.sealer.seal(JSON.stringify(ep.previousSecrets)), ep.updatedAt, jsonOrNull(ep.deliveryPolicy), jsonOrNull(ep.filter),
+      ep.uid,
+      ep.url,
+      ep.description,
+      ep.throttleRate,
+      ep.disabled,
+      ep.disabledReason,
+      jsonOrNull(ep.eventTypes),
+      jsonOrNull(ep.channels),
+      JSON.stringify(ep.metadata),
+      this.sealer.seal(JSON.stringify(ep.headers)),
+      this.sealer.seal(ep.secret),
+      this.sealer.seal(JSON.stringify(ep.previousSecrets)),
+      ep.updatedAt,
+      jsonOrNull(ep.deliveryPolicy),
+      jsonOrNull(ep.filter),
       ep.auth ? this.sealer.seal(JSON.stringify(ep.auth)) : null,
     ];
   }

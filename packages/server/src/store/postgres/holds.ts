@@ -71,4 +71,3 @@ export abstract class PgHolds extends PgDestinations implements HoldStore {
     return this.notifyAfter(Promise.resolve(held), (h) => !h);
   }
 }
-

@@ -7,15 +7,30 @@ import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
 import { MessageStatus, type Attempt, type DeliveryTask, type Message } from '../../domain/types.js';
 import { deletedConcurrently } from '../common/conflicts.js';
 import {
-  endpointStatsOf, endpointStatsQuery, endpointTimeseriesOf, endpointTimeseriesQuery, listAttemptsQuery, listEndpointMessagesQuery, listMessageDestinationsQuery, listMessagesQuery,
+  endpointStatsOf,
+  endpointStatsQuery,
+  endpointTimeseriesOf,
+  endpointTimeseriesQuery,
+  listAttemptsQuery,
+  listEndpointMessagesQuery,
+  listMessageDestinationsQuery,
+  listMessagesQuery,
 } from '../common/lists.js';
 import { IDEMPOTENCY_COLUMNS, idempotencyRow } from '../common/rows.js';
 import { takeTurnSql, takeTurnUpsert } from '../common/ordering.js';
 import { Params } from '../common/sql.js';
 import type {
-  AttemptListQuery, CreateMessageOptions, CreateMessagesOptions, EndpointHealthStore, EndpointMessage, EndpointStats, HealthBucket, MessageDestination,
+  AttemptListQuery,
+  CreateMessageOptions,
+  CreateMessagesOptions,
+  EndpointHealthStore,
+  EndpointMessage,
+  EndpointStats,
+  HealthBucket,
+  MessageDestination,
   MessageListQuery,
-  MessageStore, TaskListQuery,
+  MessageStore,
+  TaskListQuery,
 } from '../store.js';
 import { jsonOrNull, keyHash, PgBase, type Db } from './base.js';
 import { PgEndpoints } from './endpoints.js';
@@ -38,7 +53,16 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
     const tasks = await this.matchTasks(this.pool, msg, opts);
     const ps = new Params(this.dialect);
     const cols = [
-      msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations), msg.orderingKey ?? null,
+      msg.id,
+      msg.appId,
+      msg.eventId,
+      msg.eventType,
+      jsonOrNull(msg.channels),
+      msg.payload,
+      msg.expiresAt,
+      msg.createdAt,
+      jsonOrNull(msg.schemaViolations),
+      msg.orderingKey ?? null,
       msg.traceparent ?? null,
     ];
     let sql = `WITH m AS (INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key, traceparent)
@@ -46,7 +70,10 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
     if (tasks.length > 0) {
       // Deliveries ordered by the message's key take their turn (domain/ordering.ts takeTurn) in
       // this same statement: numbered, and parked (no due time) while the one ahead is open.
-      const ordered = tasks.filter((t) => t.orderedBy).map((t) => t.endpointId).sort();
+      const ordered = tasks
+        .filter((t) => t.orderedBy)
+        .map((t) => t.endpointId)
+        .sort();
       if (ordered.length > 0) {
         sql += `, o AS (${takeTurnUpsert(this.dialect, `SELECT e, $10, 1, m.id, true, NULL::text FROM m, unnest(${ps.p(ordered)}::text[]) AS e ORDER BY e`)})`;
       }
@@ -57,7 +84,9 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
     }
     if (opts.idem) {
       sql += `, i AS (INSERT INTO idempotency (${IDEMPOTENCY_COLUMNS})
-        SELECT ${idempotencyRow(opts.idem, msg, this.sealer, keyHash).map((v) => ps.p(v)).join(', ')} FROM m)`;
+        SELECT ${idempotencyRow(opts.idem, msg, this.sealer, keyHash)
+          .map((v) => ps.p(v))
+          .join(', ')} FROM m)`;
     }
     await this.pool.query(`${sql} SELECT 1 FROM m`, ps.values).catch(PgBase.conflictOn('message'));
     return { message: msg, tasks };
@@ -66,7 +95,9 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
   /** The delivery tasks a new message gets: one per live endpoint of its application that it matches. */
   protected async matchTasks(db: Db, msg: Message, opts: CreateMessageOptions): Promise<DeliveryTask[]> {
     const endpoints = await this.all(
-      db, 'SELECT id, disabled, event_types AS "eventTypes", channels, content_filter::text AS filter, ordering FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [msg.appId],
+      db,
+      'SELECT id, disabled, event_types AS "eventTypes", channels, content_filter::text AS filter, ordering FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL',
+      [msg.appId],
     );
     return fanOut(msg, endpoints as FanOutEndpoint[], opts.onlyEndpointId);
   }
@@ -94,9 +125,22 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
       }
     }
     await c
-      .query('INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
-        msg.id, msg.appId, msg.eventId, msg.eventType, jsonOrNull(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, jsonOrNull(msg.schemaViolations), msg.orderingKey ?? null, msg.traceparent ?? null,
-      ])
+      .query(
+        'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+        [
+          msg.id,
+          msg.appId,
+          msg.eventId,
+          msg.eventType,
+          jsonOrNull(msg.channels),
+          msg.payload,
+          msg.expiresAt,
+          msg.createdAt,
+          jsonOrNull(msg.schemaViolations),
+          msg.orderingKey ?? null,
+          msg.traceparent ?? null,
+        ],
+      )
       .catch(PgBase.conflictOn('message'));
     const tasks = await this.matchTasks(c, msg, opts);
     // Deliveries ordered by the message's key take their turn first, in endpoint order.
@@ -112,8 +156,15 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
         `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at, ordering_seq, waiting_for)
          SELECT $1, v.e, $2, $3, v.due, $5, $4, $4, v.seq, v.waiting FROM unnest($6::text[], $7::bigint[], $8::bigint[], $9::text[]) AS v(e, due, seq, waiting)`,
         [
-          msg.id, msg.appId, MessageStatus.pending, msg.createdAt, opts.triggerType ?? 0, tasks.map((t) => t.endpointId),
-          tasks.map((t) => t.nextAttemptAt), tasks.map((t) => t.orderingSeq ?? null), tasks.map((t) => t.waitingFor ?? null),
+          msg.id,
+          msg.appId,
+          MessageStatus.pending,
+          msg.createdAt,
+          opts.triggerType ?? 0,
+          tasks.map((t) => t.endpointId),
+          tasks.map((t) => t.nextAttemptAt),
+          tasks.map((t) => t.orderingSeq ?? null),
+          tasks.map((t) => t.waitingFor ?? null),
         ],
       );
     }
@@ -158,12 +209,22 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
 
   async listEndpointMessages(appId: string, endpointId: string, q: TaskListQuery): Promise<Page<EndpointMessage>> {
     const { sql, values } = listEndpointMessagesQuery(this.dialect, appId, endpointId, q);
-    return toPage(await this.all(this.pool, sql, values), q, (r) => r.id, (r) => ({ message: this.rows.message(r), task: this.rows.task(r, 't_') }));
+    return toPage(
+      await this.all(this.pool, sql, values),
+      q,
+      (r) => r.id,
+      (r) => ({ message: this.rows.message(r), task: this.rows.task(r, 't_') }),
+    );
   }
 
   async listMessageDestinations(appId: string, msgId: string, q: PageQuery): Promise<Page<MessageDestination>> {
     const { sql, values } = listMessageDestinationsQuery(this.dialect, appId, msgId, q);
-    return toPage(await this.all(this.pool, sql, values), q, (r) => r.id, (r) => ({ endpoint: this.rows.endpoint(r), task: this.rows.task(r, 't_') }));
+    return toPage(
+      await this.all(this.pool, sql, values),
+      q,
+      (r) => r.id,
+      (r) => ({ endpoint: this.rows.endpoint(r), task: this.rows.task(r, 't_') }),
+    );
   }
 
   protected async listAttempts(appId: string, scopeCol: 'a.endpoint_id' | 'a.msg_id', scope: string, q: AttemptListQuery): Promise<Page<Attempt>> {

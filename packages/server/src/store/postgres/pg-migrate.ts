@@ -48,7 +48,10 @@ export async function migratePostgres(pool: pg.Pool, apply = true): Promise<numb
         const min = recordedMinimum(m, rows);
         await c.query(m.sql);
         await c.query(`INSERT INTO schema_migrations (version, name, applied_at, ${LEDGER_MIN_VERSION}) VALUES ($1, $2, $3, $4)`, [
-          m.version, m.name, Date.now(), min,
+          m.version,
+          m.name,
+          Date.now(),
+          min,
         ]);
         rows.push({ version: m.version, minHeraldVersion: min });
       }

@@ -18,8 +18,29 @@ import { PgMessages } from './messages.js';
 // fails on every later call ("cached plan must not change result type") once a migration adds a
 // column under a running process.
 const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at, ordering_key, traceparent';
-const ENDPOINT_COLS = ['id', 'app_id', 'uid', 'url', 'description', 'throttle_rate', 'disabled', 'disabled_reason', 'event_types',
-  'channels', 'metadata', 'headers_sealed', 'secret_sealed', 'previous_secrets_sealed', 'ordering', 'created_at', 'updated_at', 'delivery_policy', 'auth_sealed'].map((c) => `e.${c}`).join(', ');
+const ENDPOINT_COLS = [
+  'id',
+  'app_id',
+  'uid',
+  'url',
+  'description',
+  'throttle_rate',
+  'disabled',
+  'disabled_reason',
+  'event_types',
+  'channels',
+  'metadata',
+  'headers_sealed',
+  'secret_sealed',
+  'previous_secrets_sealed',
+  'ordering',
+  'created_at',
+  'updated_at',
+  'delivery_policy',
+  'auth_sealed',
+]
+  .map((c) => `e.${c}`)
+  .join(', ');
 
 /** The most completions one statement writes (about 5 MB of parameters at 20 kB responses). */
 const MAX_COMPLETION_BATCH = 256;
@@ -97,7 +118,10 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
          lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`,
       [msgId, endpointId, appId, MessageStatus.pending, now],
     );
-    return this.notifyAfter(p.then(() => undefined), () => true);
+    return this.notifyAfter(
+      p.then(() => undefined),
+      () => true,
+    );
   }
 
   recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number> {
@@ -165,7 +189,9 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         // With the application's delivery policy, its Engage module switch and the endpoint's
         // circuit (domain/hold.ts).
         text: `SELECT ${ENDPOINT_COLS}, a.throttle_rate AS app_throttle_rate, a.delivery_policy AS app_delivery_policy, g.module_enabled AS module_enabled,
-                 ${CIRCUIT_COLS.split(', ').map((c) => `k.${c} AS k_${c}`).join(', ')}
+                 ${CIRCUIT_COLS.split(', ')
+                   .map((c) => `k.${c} AS k_${c}`)
+                   .join(', ')}
                FROM endpoint e
                LEFT JOIN application a ON a.id = e.app_id AND a.deleted_at IS NULL
                LEFT JOIN engage_tenant g ON g.app_id = e.app_id
@@ -175,7 +201,10 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       }),
     ]);
     const messages = new Map<string, Message>(msgRows.rows.map((r) => [`${r.app_id} ${r.id}`, this.rows.message(r)]));
-    const endpoints = new Map<string, { endpoint: Endpoint; appRate: number | null; appPolicy: DeliveryPolicy | null; moduleEnabled: boolean | null; circuit: Circuit }>(
+    const endpoints = new Map<
+      string,
+      { endpoint: Endpoint; appRate: number | null; appPolicy: DeliveryPolicy | null; moduleEnabled: boolean | null; circuit: Circuit }
+    >(
       epRows.rows.map((r) => [
         `${r.app_id} ${r.id}`,
         {
@@ -341,9 +370,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         this.completionStats.completions += batch.length;
         for (const c of batch) c.resolve(fenced.has(key(c)));
       } catch {
-        await Promise.all(
-          batch.map((c) => this.retrying(() => this.writeCompletions(this.pool, [c])).then((f) => c.resolve(f.has(key(c))), c.reject)),
-        );
+        await Promise.all(batch.map((c) => this.retrying(() => this.writeCompletions(this.pool, [c])).then((f) => c.resolve(f.has(key(c))), c.reject)));
       }
     }
     this.completionsFlushing = false;
@@ -360,9 +387,24 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
     for (const { task, result, now } of batch) {
       const a = result.attempt;
       [
-        a.id, a.msgId, a.endpointId, a.appId, a.url, a.response, a.responseStatusCode, a.responseDurationMs, a.status, a.triggerType,
-        a.createdAt, attemptNumber(task), task.fence, resumesSchedule(task.triggerType, a.status), result.task.status,
-        result.task.nextAttemptAt, now, result.endpoint?.kind === 'success',
+        a.id,
+        a.msgId,
+        a.endpointId,
+        a.appId,
+        a.url,
+        a.response,
+        a.responseStatusCode,
+        a.responseDurationMs,
+        a.status,
+        a.triggerType,
+        a.createdAt,
+        attemptNumber(task),
+        task.fence,
+        resumesSchedule(task.triggerType, a.status),
+        result.task.status,
+        result.task.nextAttemptAt,
+        now,
+        result.endpoint?.kind === 'success',
       ].forEach((v, i) => cols[i]!.push(v));
     }
     const { rows } = await db.query({ name: 'herald_complete_batch', text: COMPLETE_BATCH_SQL, values: cols });
@@ -459,5 +501,4 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
     ))!;
     return { waiting: r.waiting, due: r.due, oldestDueAgeMs: r.oldest !== null && r.oldest <= now ? now - r.oldest : 0 };
   }
-
 }

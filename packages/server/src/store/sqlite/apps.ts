@@ -17,7 +17,14 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
       try {
         this.run(
           'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at, delivery_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          app.id, app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.createdAt, app.updatedAt, json(app.deliveryPolicy),
+          app.id,
+          app.uid,
+          app.name,
+          app.throttleRate,
+          JSON.stringify(app.metadata),
+          app.createdAt,
+          app.updatedAt,
+          json(app.deliveryPolicy),
         );
       } catch (e) {
         if (isUniqueViolation(e)) throw taken('application');
@@ -59,7 +66,13 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
       try {
         const res = this.run(
           'UPDATE application SET uid = ?, name = ?, throttle_rate = ?, metadata = ?, updated_at = ?, delivery_policy = ? WHERE id = ? AND deleted_at IS NULL',
-          app.uid, app.name, app.throttleRate, JSON.stringify(app.metadata), app.updatedAt, json(app.deliveryPolicy), app.id,
+          app.uid,
+          app.name,
+          app.throttleRate,
+          JSON.stringify(app.metadata),
+          app.updatedAt,
+          json(app.deliveryPolicy),
+          app.id,
         );
         if (res.changes === 0) throw deletedConcurrently('application');
         this.forgetApp(app.id);
@@ -81,16 +94,15 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
       this.run(
         `UPDATE delivery_task SET next_attempt_at = NULL, waiting_for = NULL, status = ?
          WHERE app_id = ? AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)`,
-        MessageStatus.canceled, id,
+        MessageStatus.canceled,
+        id,
       );
       this.run('DELETE FROM delivery_order WHERE endpoint_id IN (SELECT id FROM endpoint WHERE app_id = ?)', id);
       this.matchCache.delete(id);
     });
   }
 
-
   // ---- event types ---------------------------------------------------------------------------
-
 
   async getEventType(name: string): Promise<EventType | null> {
     const r = this.get('SELECT * FROM event_type WHERE name = ?', name);
@@ -110,8 +122,16 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
          ON CONFLICT (name) DO UPDATE SET description = excluded.description, archived = excluded.archived,
            deprecated = excluded.deprecated, schemas = excluded.schemas, feature_flag = excluded.feature_flag,
            group_name = excluded.group_name, updated_at = excluded.updated_at, schema_enforcement = excluded.schema_enforcement`,
-        et.name, et.description, et.archived ? 1 : 0, et.deprecated ? 1 : 0, json(et.schemas), et.featureFlag, et.groupName,
-        et.createdAt, et.updatedAt, et.schemaEnforcement ?? 'off',
+        et.name,
+        et.description,
+        et.archived ? 1 : 0,
+        et.deprecated ? 1 : 0,
+        json(et.schemas),
+        et.featureFlag,
+        et.groupName,
+        et.createdAt,
+        et.updatedAt,
+        et.schemaEnforcement ?? 'off',
       );
       this.putIdem(idem, et);
       return et;
@@ -132,14 +152,19 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
     return names.filter((n) => !found.has(n));
   }
 
-
   // ---- background tasks ----------------------------------------------------------------------
 
   createBackgroundTask(t: BackgroundTask): Promise<BackgroundTask> {
     return this.writes.run(() => {
       this.run(
         'INSERT INTO background_task (id, app_id, kind, status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        t.id, t.appId, t.kind, t.status, JSON.stringify(t.data), t.createdAt, t.updatedAt,
+        t.id,
+        t.appId,
+        t.kind,
+        t.status,
+        JSON.stringify(t.data),
+        t.createdAt,
+        t.updatedAt,
       );
       return t;
     });
@@ -163,7 +188,13 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
     return this.writes.run(() => {
       this.run(
         'INSERT INTO portal_session (id, app_id, permissions, feature_flags, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        s.id, s.appId, JSON.stringify(s.permissions), JSON.stringify(s.featureFlags), s.createdAt, s.expiresAt, s.revokedAt,
+        s.id,
+        s.appId,
+        JSON.stringify(s.permissions),
+        JSON.stringify(s.featureFlags),
+        s.createdAt,
+        s.expiresAt,
+        s.revokedAt,
       );
       this.putIdem(idem, s);
       return s;

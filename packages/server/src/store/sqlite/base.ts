@@ -94,7 +94,11 @@ export abstract class SqliteBase {
     this.db.pragma('cache_size = -16384');
     // Savepoint journals and sorts stay in memory.
     this.db.pragma('temp_store = MEMORY');
-    this.rows = rowMappers((v) => (v === null || v === undefined ? null : JSON.parse(v as string)), (v) => v === 1, this.sealer);
+    this.rows = rowMappers(
+      (v) => (v === null || v === undefined ? null : JSON.parse(v as string)),
+      (v) => v === 1,
+      this.sealer,
+    );
     this.migrate(opts.migrate ?? true);
     this.walSync = new WalSync(`${opts.file}-wal`);
     this.reads = new ReadWorker(opts.file);
@@ -108,7 +112,6 @@ export abstract class SqliteBase {
       this.walSync,
     );
   }
-
 
   /** Apply pending migrations; refuse a schema this Herald cannot run on. Returns the versions applied. */
   migrate(apply = true): number[] {
@@ -149,7 +152,6 @@ export abstract class SqliteBase {
     this.run(`INSERT INTO idempotency (${IDEMPOTENCY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`, ...idempotencyRow(idem, result, this.sealer, keyHash));
   }
 
-
   async close(): Promise<void> {
     this.writes.flush();
     await this.walSync.close();
@@ -170,7 +172,6 @@ export abstract class SqliteBase {
       return { scanned, found: updates.length, resealed, next };
     });
   }
-
 
   onTasksDue(listener: () => void): void {
     this.dueListeners.push(listener);

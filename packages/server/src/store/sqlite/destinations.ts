@@ -15,8 +15,18 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
   /** In the order createDestination and updateDestination name the columns. */
   private destinationParams(d: Destination): unknown[] {
     return [
-      d.uid, d.type, d.status, json(d.eventTypes), json(d.channels), JSON.stringify(d.metadata), d.batchSize, d.maxWaitSecs,
-      this.sealer.seal(JSON.stringify(d.config)), d.leaseMs, d.expiresAt, d.updatedAt,
+      d.uid,
+      d.type,
+      d.status,
+      json(d.eventTypes),
+      json(d.channels),
+      JSON.stringify(d.metadata),
+      d.batchSize,
+      d.maxWaitSecs,
+      this.sealer.seal(JSON.stringify(d.config)),
+      d.leaseMs,
+      d.expiresAt,
+      d.updatedAt,
     ];
   }
 
@@ -26,7 +36,10 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
         this.run(
           `INSERT INTO destination (uid, type, status, event_types, channels, metadata, batch_size, max_wait_secs, config_sealed,
              lease_ms, expires_at, updated_at, id, app_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          ...this.destinationParams(d), d.id, d.appId, d.createdAt,
+          ...this.destinationParams(d),
+          d.id,
+          d.appId,
+          d.createdAt,
         );
       } catch (e) {
         if (isUniqueViolation(e)) throw taken('destination');
@@ -55,7 +68,9 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
           `UPDATE destination SET uid = ?, type = ?, status = ?, event_types = ?, channels = ?, metadata = ?, batch_size = ?,
              max_wait_secs = ?, config_sealed = ?, lease_ms = ?, expires_at = ?, updated_at = ?
            WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
-          ...this.destinationParams(d), d.id, d.appId,
+          ...this.destinationParams(d),
+          d.id,
+          d.appId,
         );
         if (res.changes === 0) throw deletedConcurrently('destination');
       } catch (e) {
@@ -75,14 +90,21 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
 
   renewDestinationLease(id: string, expiresAt: number): Promise<void> {
     return this.writes.run(() => {
-      this.run('UPDATE destination SET expires_at = ? WHERE id = ? AND deleted_at IS NULL AND expires_at IS NOT NULL AND expires_at < ?', expiresAt, id, expiresAt);
+      this.run(
+        'UPDATE destination SET expires_at = ? WHERE id = ? AND deleted_at IS NULL AND expires_at IS NOT NULL AND expires_at < ?',
+        expiresAt,
+        id,
+        expiresAt,
+      );
     });
   }
 
   expireDestinations(now: number, limit: number): Promise<number> {
     return this.writes.run(() => {
       const ids = this.all(
-        'SELECT id FROM destination WHERE expires_at IS NOT NULL AND expires_at <= ? AND deleted_at IS NULL ORDER BY expires_at LIMIT ?', now, limit,
+        'SELECT id FROM destination WHERE expires_at IS NOT NULL AND expires_at <= ? AND deleted_at IS NULL ORDER BY expires_at LIMIT ?',
+        now,
+        limit,
       ).map((r) => r.id as string);
       for (const id of ids) {
         this.run('UPDATE destination SET deleted_at = ?, uid = NULL WHERE id = ?', now, id);
@@ -107,7 +129,11 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
        SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM destination WHERE id = ? AND deleted_at IS NULL)
        ON CONFLICT (destination_id, consumer_id) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
        ${forwardOnly ? 'WHERE excluded.position > destination_consumer.position' : ''}`,
-      destinationId, consumerId, position, now, destinationId,
+      destinationId,
+      consumerId,
+      position,
+      now,
+      destinationId,
     );
   }
 
@@ -116,8 +142,18 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
       this.run(
         `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
            trigger_type, created_at, attempt_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        a.id, a.msgId, a.endpointId, a.appId, a.url, a.response, a.responseStatusCode, a.responseDurationMs, a.status,
-        a.triggerType, a.createdAt, 1,
+        a.id,
+        a.msgId,
+        a.endpointId,
+        a.appId,
+        a.url,
+        a.response,
+        a.responseStatusCode,
+        a.responseDurationMs,
+        a.status,
+        a.triggerType,
+        a.createdAt,
+        1,
       );
       if (consumer) this.upsertPosition(consumer.destinationId, consumer.consumerId, a.msgId, a.createdAt, true);
     });

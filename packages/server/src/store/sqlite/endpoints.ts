@@ -12,12 +12,23 @@ import { isUniqueViolation } from './driver-errors.js';
 export abstract class SqliteEndpoints extends SqliteApps implements EndpointStore {
   // ---- endpoints -----------------------------------------------------------------------------
 
-
   protected endpointParams(ep: Endpoint): unknown[] {
     return [
-      ep.uid, ep.url, ep.description, ep.throttleRate, ep.disabled ? 1 : 0, ep.disabledReason, json(ep.eventTypes),
-      json(ep.channels), JSON.stringify(ep.metadata), this.sealer.seal(JSON.stringify(ep.headers)), this.sealer.seal(ep.secret),
-      this.sealer.seal(JSON.stringify(ep.previousSecrets)), ep.updatedAt, json(ep.deliveryPolicy), json(ep.filter),
+      ep.uid,
+      ep.url,
+      ep.description,
+      ep.throttleRate,
+      ep.disabled ? 1 : 0,
+      ep.disabledReason,
+      json(ep.eventTypes),
+      json(ep.channels),
+      JSON.stringify(ep.metadata),
+      this.sealer.seal(JSON.stringify(ep.headers)),
+      this.sealer.seal(ep.secret),
+      this.sealer.seal(JSON.stringify(ep.previousSecrets)),
+      ep.updatedAt,
+      json(ep.deliveryPolicy),
+      json(ep.filter),
       ep.auth ? this.sealer.seal(JSON.stringify(ep.auth)) : null,
     ];
   }
@@ -29,7 +40,11 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
           `INSERT INTO endpoint (uid, url, description, throttle_rate, disabled, disabled_reason, event_types, channels, metadata,
              headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, id, app_id, created_at, ordering)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          ...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt, ep.ordering,
+          ...this.endpointParams(ep),
+          ep.id,
+          ep.appId,
+          ep.createdAt,
+          ep.ordering,
         );
       } catch (e) {
         if (isUniqueViolation(e)) throw taken('endpoint');
@@ -66,7 +81,10 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
           `UPDATE endpoint SET uid = ?, url = ?, description = ?, throttle_rate = ?, disabled = ?, disabled_reason = ?,
              event_types = ?, channels = ?, metadata = ?, headers_sealed = ?, secret_sealed = ?, previous_secrets_sealed = ?,
              updated_at = ?, delivery_policy = ?, content_filter = ?, auth_sealed = ?, ordering = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
-          ...this.endpointParams(ep), ep.ordering, ep.id, ep.appId,
+          ...this.endpointParams(ep),
+          ep.ordering,
+          ep.id,
+          ep.appId,
         );
         if (res.changes === 0) throw deletedConcurrently('endpoint');
         this.endpointCache.delete(ep.id);
@@ -87,7 +105,8 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
       this.run(
         `UPDATE delivery_task SET next_attempt_at = NULL, waiting_for = NULL, status = ?
          WHERE endpoint_id = ? AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)`,
-        MessageStatus.canceled, id,
+        MessageStatus.canceled,
+        id,
       );
       this.run('DELETE FROM delivery_order WHERE endpoint_id = ?', id);
       this.matchCache.delete(appId);
@@ -97,17 +116,18 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
   protected matchEndpoints(appId: string): MatchEndpoint[] {
     let eps = this.matchCache.get(appId);
     if (!eps) {
-      eps = this.all('SELECT id, disabled, event_types, channels, content_filter, ordering FROM endpoint WHERE app_id = ? AND deleted_at IS NULL', appId).map((r) => ({
-        id: r.id,
-        ordering: r.ordering === 'key' ? ('key' as const) : ('none' as const),
-        disabled: r.disabled === 1,
-        eventTypes: r.event_types === null ? null : JSON.parse(r.event_types),
-        channels: r.channels === null ? null : JSON.parse(r.channels),
-        filter: r.content_filter,
-      }));
+      eps = this.all('SELECT id, disabled, event_types, channels, content_filter, ordering FROM endpoint WHERE app_id = ? AND deleted_at IS NULL', appId).map(
+        (r) => ({
+          id: r.id,
+          ordering: r.ordering === 'key' ? ('key' as const) : ('none' as const),
+          disabled: r.disabled === 1,
+          eventTypes: r.event_types === null ? null : JSON.parse(r.event_types),
+          channels: r.channels === null ? null : JSON.parse(r.channels),
+          filter: r.content_filter,
+        }),
+      );
       this.matchCache.set(appId, eps);
     }
     return eps;
   }
-
 }

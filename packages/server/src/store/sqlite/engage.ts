@@ -11,19 +11,24 @@ export abstract class SqliteEngage extends SqliteAuditRetention implements Engag
 
   setEngageModule(appId: string, enabled: boolean, now: number): Promise<EngageSettings> {
     let released = 0;
-    return this.notifyAfter(this.writes.run(() => {
-      this.run(
-        `INSERT INTO engage_tenant (app_id, module_enabled, updated_at) VALUES (?, ?, ?)
+    return this.notifyAfter(
+      this.writes.run(() => {
+        this.run(
+          `INSERT INTO engage_tenant (app_id, module_enabled, updated_at) VALUES (?, ?, ?)
          ON CONFLICT (app_id) DO UPDATE SET module_enabled = excluded.module_enabled, updated_at = excluded.updated_at`,
-        appId, enabled ? 1 : 0, now,
-      );
-      // Switched on: the deliveries the module held are due now (domain/hold.ts).
-      if (enabled) {
-        const q = releaseHeldQuery('sqlite', 'module', appId, null, now);
-        released = this.run(q.sql, ...q.values).changes;
-      }
-      return this.rows.engageSettings(appId, this.get('SELECT * FROM engage_tenant WHERE app_id = ?', appId));
-    }), () => released > 0);
+          appId,
+          enabled ? 1 : 0,
+          now,
+        );
+        // Switched on: the deliveries the module held are due now (domain/hold.ts).
+        if (enabled) {
+          const q = releaseHeldQuery('sqlite', 'module', appId, null, now);
+          released = this.run(q.sql, ...q.values).changes;
+        }
+        return this.rows.engageSettings(appId, this.get('SELECT * FROM engage_tenant WHERE app_id = ?', appId));
+      }),
+      () => released > 0,
+    );
   }
 
   setEngageKey(appId: string, key: string | null, now: number): Promise<EngageSettings> {
@@ -33,14 +38,20 @@ export abstract class SqliteEngage extends SqliteAuditRetention implements Engag
         `INSERT INTO engage_tenant (app_id, key_sealed, key_set_at, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (app_id) DO UPDATE SET key_sealed = excluded.key_sealed, key_set_at = excluded.key_set_at,
            updated_at = excluded.updated_at`,
-        appId, sealed, key === null ? null : now, now,
+        appId,
+        sealed,
+        key === null ? null : now,
+        now,
       );
       return this.rows.engageSettings(appId, this.get('SELECT * FROM engage_tenant WHERE app_id = ?', appId));
     });
   }
 
   async getEngageState(appId: string, kind: EngageStateKind, key: string): Promise<EngageStateRecord> {
-    return engageStateOf(this.get('SELECT state_sealed, version FROM engage_state WHERE app_id = ? AND kind = ? AND key = ?', appId, kind, key) as never, this.sealer);
+    return engageStateOf(
+      this.get('SELECT state_sealed, version FROM engage_state WHERE app_id = ? AND kind = ? AND key = ?', appId, kind, key) as never,
+      this.sealer,
+    );
   }
 
   /** Inside a write: the module must be on and the state unchanged since it was read (common/engage.ts). Throws otherwise. */

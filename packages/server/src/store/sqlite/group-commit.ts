@@ -42,12 +42,13 @@ export class GroupCommit {
     this.rollbackTo = db.prepare('ROLLBACK TO w');
     // While the disk works on one batch, the next one gathers; it commits when the fsync returns,
     // so batches grow with load instead of shrinking into many small commits.
-    if (walSync) walSync.onIdle = () => {
-      if (this.queue.length && !this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.tick());
-      }
-    };
+    if (walSync)
+      walSync.onIdle = () => {
+        if (this.queue.length && !this.scheduled) {
+          this.scheduled = true;
+          setImmediate(() => this.tick());
+        }
+      };
   }
 
   private tick(): void {

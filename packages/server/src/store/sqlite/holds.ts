@@ -15,16 +15,19 @@ export abstract class SqliteHolds extends SqliteDestinations implements HoldStor
   }
 
   updateCircuit(appId: string, endpointId: string, now: number, next: (c: Circuit) => CircuitChange): Promise<CircuitChange> {
-    return this.notifyAfter(this.writes.run(() => {
-      const decided = next(this.circuitOf(endpointId));
-      const w = writeCircuitQuery('sqlite', endpointId, decided.circuit, now);
-      const circuit = this.rows.circuit(this.get(w.sql, ...w.values));
-      if (decided.change === 'closed') {
-        const r = releaseHeldQuery('sqlite', 'circuit', appId, endpointId, now);
-        this.run(r.sql, ...r.values);
-      }
-      return { ...decided, circuit };
-    }), (r) => r.change === 'closed');
+    return this.notifyAfter(
+      this.writes.run(() => {
+        const decided = next(this.circuitOf(endpointId));
+        const w = writeCircuitQuery('sqlite', endpointId, decided.circuit, now);
+        const circuit = this.rows.circuit(this.get(w.sql, ...w.values));
+        if (decided.change === 'closed') {
+          const r = releaseHeldQuery('sqlite', 'circuit', appId, endpointId, now);
+          this.run(r.sql, ...r.values);
+        }
+        return { ...decided, circuit };
+      }),
+      (r) => r.change === 'closed',
+    );
   }
 
   claimProbe(endpointId: string, expectedVersion: number, until: number, now: number): Promise<Circuit | null> {
@@ -37,7 +40,10 @@ export abstract class SqliteHolds extends SqliteDestinations implements HoldStor
 
   releaseCircuitHolds(appId: string, endpointId: string, now: number): Promise<number> {
     const q = releaseHeldQuery('sqlite', 'circuit', appId, endpointId, now);
-    return this.notifyAfter(this.writes.run(() => this.run(q.sql, ...q.values).changes), (n) => n > 0);
+    return this.notifyAfter(
+      this.writes.run(() => this.run(q.sql, ...q.values).changes),
+      (n) => n > 0,
+    );
   }
 
   async openCircuits(): Promise<number> {
@@ -45,14 +51,18 @@ export abstract class SqliteHolds extends SqliteDestinations implements HoldStor
   }
 
   holdTask(task: ClaimedTask, by: HeldBy, until: number, now: number): Promise<boolean> {
-    return this.notifyAfter(this.writes.run(() => {
-      // The module switched on, or the circuit closed, since the claim read it: not held but due now.
-      const holds = by === 'module'
-        ? this.get('SELECT module_enabled FROM engage_tenant WHERE app_id = ?', task.appId)?.module_enabled === 0
-        : this.circuitOf(task.endpointId).state !== 'closed';
-      const q = holds ? holdTaskQuery('sqlite', task, by, until) : holdTaskQuery('sqlite', task, null, now);
-      this.run(q.sql, ...q.values);
-      return holds;
-    }), (held) => !held);
+    return this.notifyAfter(
+      this.writes.run(() => {
+        // The module switched on, or the circuit closed, since the claim read it: not held but due now.
+        const holds =
+          by === 'module'
+            ? this.get('SELECT module_enabled FROM engage_tenant WHERE app_id = ?', task.appId)?.module_enabled === 0
+            : this.circuitOf(task.endpointId).state !== 'closed';
+        const q = holds ? holdTaskQuery('sqlite', task, by, until) : holdTaskQuery('sqlite', task, null, now);
+        this.run(q.sql, ...q.values);
+        return holds;
+      }),
+      (held) => !held,
+    );
   }
 }

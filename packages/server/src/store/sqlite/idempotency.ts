@@ -11,7 +11,9 @@ export abstract class SqliteIdempotency extends SqliteBase implements Idempotenc
   async getIdempotentResponse(key: string, notBefore: number): Promise<IdempotentResponse | null> {
     const r = this.get(
       'SELECT status, body, msg_id, created_at FROM idempotency WHERE key_hash = ? AND key = ? AND created_at >= ? ORDER BY id DESC LIMIT 1',
-      keyHash(key), key, notBefore,
+      keyHash(key),
+      key,
+      notBefore,
     );
     return r ? idempotentResponse(r, this.sealer) : null;
   }

@@ -7,12 +7,27 @@ import type { Attempt, DeliveryTask, Message } from '../../domain/types.js';
 import { taken } from '../common/conflicts.js';
 import { takeTurnSql } from '../common/ordering.js';
 import {
-  endpointStatsOf, endpointStatsQuery, endpointTimeseriesOf, endpointTimeseriesQuery, listAttemptsQuery, listEndpointMessagesQuery, listMessageDestinationsQuery, listMessagesQuery,
+  endpointStatsOf,
+  endpointStatsQuery,
+  endpointTimeseriesOf,
+  endpointTimeseriesQuery,
+  listAttemptsQuery,
+  listEndpointMessagesQuery,
+  listMessageDestinationsQuery,
+  listMessagesQuery,
 } from '../common/lists.js';
 import type {
-  AttemptListQuery, CreateMessageOptions, CreateMessagesOptions, EndpointHealthStore, EndpointMessage, EndpointStats, HealthBucket, MessageDestination,
+  AttemptListQuery,
+  CreateMessageOptions,
+  CreateMessagesOptions,
+  EndpointHealthStore,
+  EndpointMessage,
+  EndpointStats,
+  HealthBucket,
+  MessageDestination,
   MessageListQuery,
-  MessageStore, TaskListQuery,
+  MessageStore,
+  TaskListQuery,
 } from '../store.js';
 import { json } from './base.js';
 import { isUniqueViolation } from './driver-errors.js';
@@ -22,7 +37,10 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
   // ---- messages ------------------------------------------------------------------------------
 
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
-    return this.notifyAfter(this.writes.run(() => this.insertMessage(msg, opts)), (r) => r.tasks.length > 0);
+    return this.notifyAfter(
+      this.writes.run(() => this.insertMessage(msg, opts)),
+      (r) => r.tasks.length > 0,
+    );
   }
 
   /**
@@ -37,7 +55,14 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
       else {
         this.run(
           'INSERT INTO application (id, uid, name, throttle_rate, metadata, created_at, updated_at, delivery_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          a.id, a.uid, a.name, a.throttleRate, JSON.stringify(a.metadata), a.createdAt, a.updatedAt, json(a.deliveryPolicy),
+          a.id,
+          a.uid,
+          a.name,
+          a.throttleRate,
+          JSON.stringify(a.metadata),
+          a.createdAt,
+          a.updatedAt,
+          json(a.deliveryPolicy),
         );
         msg = { ...msg, appId: a.id };
       }
@@ -45,7 +70,17 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
     try {
       this.run(
         'INSERT INTO message (id, app_id, uid, event_type, channels, payload, expires_at, created_at, schema_violations, ordering_key, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        msg.id, msg.appId, msg.eventId, msg.eventType, json(msg.channels), msg.payload, msg.expiresAt, msg.createdAt, json(msg.schemaViolations), msg.orderingKey ?? null, msg.traceparent ?? null,
+        msg.id,
+        msg.appId,
+        msg.eventId,
+        msg.eventType,
+        json(msg.channels),
+        msg.payload,
+        msg.expiresAt,
+        msg.createdAt,
+        json(msg.schemaViolations),
+        msg.orderingKey ?? null,
+        msg.traceparent ?? null,
       );
     } catch (e) {
       if (isUniqueViolation(e)) throw taken('message');
@@ -64,7 +99,16 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
       this.run(
         `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, created_at, updated_at, ordering_seq, waiting_for)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        t.msgId, t.endpointId, t.appId, t.status, t.nextAttemptAt, opts.triggerType ?? 0, t.createdAt, t.updatedAt, t.orderingSeq ?? null, t.waitingFor ?? null,
+        t.msgId,
+        t.endpointId,
+        t.appId,
+        t.status,
+        t.nextAttemptAt,
+        opts.triggerType ?? 0,
+        t.createdAt,
+        t.updatedAt,
+        t.orderingSeq ?? null,
+        t.waitingFor ?? null,
       );
     }
     this.putIdem(opts.idem, msg);
@@ -72,18 +116,21 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
   }
 
   createMessages(msgs: Message[], opts: CreateMessagesOptions): Promise<{ messages: Message[]; tasks: DeliveryTask[] }> {
-    return this.notifyAfter(this.writes.run(() => {
-      if (opts.engage) this.applyEngageChange(opts.engage.appId, opts.engage.state);
-      const messages: Message[] = [];
-      const tasks: DeliveryTask[] = [];
-      for (const m of msgs) {
-        const r = this.insertMessage(m, { triggerType: opts.triggerType });
-        messages.push(r.message);
-        tasks.push(...r.tasks);
-      }
-      this.putIdem(opts.idem, messages);
-      return { messages, tasks };
-    }), (r) => r.tasks.length > 0);
+    return this.notifyAfter(
+      this.writes.run(() => {
+        if (opts.engage) this.applyEngageChange(opts.engage.appId, opts.engage.state);
+        const messages: Message[] = [];
+        const tasks: DeliveryTask[] = [];
+        for (const m of msgs) {
+          const r = this.insertMessage(m, { triggerType: opts.triggerType });
+          messages.push(r.message);
+          tasks.push(...r.tasks);
+        }
+        this.putIdem(opts.idem, messages);
+        return { messages, tasks };
+      }),
+      (r) => r.tasks.length > 0,
+    );
   }
 
   async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
@@ -108,12 +155,22 @@ export abstract class SqliteMessages extends SqliteEndpoints implements MessageS
 
   async listEndpointMessages(appId: string, endpointId: string, q: TaskListQuery): Promise<Page<EndpointMessage>> {
     const { sql, values } = listEndpointMessagesQuery(this.dialect, appId, endpointId, q);
-    return toPage(this.all(sql, ...values), q, (r) => r.id, (r) => ({ message: this.rows.message(r), task: this.rows.task(r, 't_') }));
+    return toPage(
+      this.all(sql, ...values),
+      q,
+      (r) => r.id,
+      (r) => ({ message: this.rows.message(r), task: this.rows.task(r, 't_') }),
+    );
   }
 
   async listMessageDestinations(appId: string, msgId: string, q: PageQuery): Promise<Page<MessageDestination>> {
     const { sql, values } = listMessageDestinationsQuery(this.dialect, appId, msgId, q);
-    return toPage(this.all(sql, ...values), q, (r) => r.id, (r) => ({ endpoint: this.rows.endpoint(r), task: this.rows.task(r, 't_') }));
+    return toPage(
+      this.all(sql, ...values),
+      q,
+      (r) => r.id,
+      (r) => ({ endpoint: this.rows.endpoint(r), task: this.rows.task(r, 't_') }),
+    );
   }
 
   protected listAttempts(appId: string, scopeCol: 'a.endpoint_id' | 'a.msg_id', scope: string, q: AttemptListQuery): Page<Attempt> {

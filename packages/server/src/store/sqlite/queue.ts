@@ -15,34 +15,52 @@ const ANY_DUE = 'SELECT 1 AS due FROM delivery_task WHERE next_attempt_at <= ? L
 
 export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueue {
   requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void> {
-    return this.notifyAfter(this.writes.run(() => {
-      // One manual attempt, now. A delivery still waiting for a scheduled retry keeps that retry
-      // (resume_at) in case the manual attempt fails; a finished one gets a single shot. A lease
-      // in progress is fenced out (its attempt is still logged), so the resend is not lost to it.
-      this.run(
-        `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, manual_next, created_at, updated_at)
+    return this.notifyAfter(
+      this.writes.run(() => {
+        // One manual attempt, now. A delivery still waiting for a scheduled retry keeps that retry
+        // (resume_at) in case the manual attempt fails; a finished one gets a single shot. A lease
+        // in progress is fenced out (its attempt is still logged), so the resend is not lost to it.
+        this.run(
+          `INSERT INTO delivery_task (msg_id, endpoint_id, app_id, status, next_attempt_at, trigger_type, manual_next, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, 1, 1, ?, ?)
          ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET
            resume_at = CASE WHEN status = ${MessageStatus.pending} AND next_attempt_at > excluded.next_attempt_at THEN next_attempt_at ELSE NULL END,
            status = excluded.status, next_attempt_at = excluded.next_attempt_at, manual_next = 1,
            fence = CASE WHEN status = ${MessageStatus.sending} THEN fence + 1 ELSE fence END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`,
-        msgId, endpointId, appId, MessageStatus.pending, now, now, now,
-      );
-    }), () => true);
+          msgId,
+          endpointId,
+          appId,
+          MessageStatus.pending,
+          now,
+          now,
+          now,
+        );
+      }),
+      () => true,
+    );
   }
 
   recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number> {
-    return this.notifyAfter(this.writes.run(() => {
-      const res = this.run(
-        `UPDATE delivery_task SET status = ?, next_attempt_at = ?, trigger_type = 1, updated_at = ?
+    return this.notifyAfter(
+      this.writes.run(() => {
+        const res = this.run(
+          `UPDATE delivery_task SET status = ?, next_attempt_at = ?, trigger_type = 1, updated_at = ?
          WHERE endpoint_id = ? AND app_id = ? AND status = ? AND msg_id >= ? AND msg_id <= ?`,
-        MessageStatus.pending, now, now, endpointId, appId, MessageStatus.fail, startIdFor('message', sinceMs), endIdFor('message', untilMs),
-      );
-      return res.changes;
-    }), (n) => n > 0);
+          MessageStatus.pending,
+          now,
+          now,
+          endpointId,
+          appId,
+          MessageStatus.fail,
+          startIdFor('message', sinceMs),
+          endIdFor('message', untilMs),
+        );
+        return res.changes;
+      }),
+      (n) => n > 0,
+    );
   }
-
 
   loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]> {
     // One task at a time: endpoints and applications come from memory, the message from the file,
@@ -90,37 +108,50 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.writes.run(() => {
-      // While leased, a task's next_attempt_at is its lease expiry: if this dispatcher dies, the
-      // task simply becomes due again then, and any dispatcher reclaims it (no separate reaper).
-      const leaseUntil = now + leaseMs;
-      const due = `SELECT msg_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`;
-      // A reserved throttle slot goes to this claimer and leaves the row; RETURNING shows new
-      // values, so the slots are read first, in the same transaction (the same rows).
-      const slots = new Map<string, number>();
-      for (const r of this.all(`SELECT msg_id, endpoint_id, throttle_slot FROM delivery_task WHERE (msg_id, endpoint_id) IN (${due}) AND throttle_slot IS NOT NULL`, now, limit)) {
-        slots.set(`${r.msg_id} ${r.endpoint_id}`, r.throttle_slot);
-      }
-      const rows = this.all(
-        `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
+    return this.writes.run(
+      () => {
+        // While leased, a task's next_attempt_at is its lease expiry: if this dispatcher dies, the
+        // task simply becomes due again then, and any dispatcher reclaims it (no separate reaper).
+        const leaseUntil = now + leaseMs;
+        const due = `SELECT msg_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`;
+        // A reserved throttle slot goes to this claimer and leaves the row; RETURNING shows new
+        // values, so the slots are read first, in the same transaction (the same rows).
+        const slots = new Map<string, number>();
+        for (const r of this.all(
+          `SELECT msg_id, endpoint_id, throttle_slot FROM delivery_task WHERE (msg_id, endpoint_id) IN (${due}) AND throttle_slot IS NOT NULL`,
+          now,
+          limit,
+        )) {
+          slots.set(`${r.msg_id} ${r.endpoint_id}`, r.throttle_slot);
+        }
+        const rows = this.all(
+          `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
            throttle_slot = NULL, held_by = NULL
          WHERE (msg_id, endpoint_id) IN (${due})
          RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, manual_next, fence, lease_expires_at, ordering_seq`,
-        owner, leaseUntil, leaseUntil, MessageStatus.sending, now, now, limit,
-      );
-      return rows.map((r) => ({
-        msgId: r.msg_id,
-        endpointId: r.endpoint_id,
-        appId: r.app_id,
-        attemptCount: r.attempt_count,
-        triggerType: r.manual_next === 1 ? 1 : r.trigger_type,
-        fence: r.fence,
-        leaseExpiresAt: r.lease_expires_at,
-        throttleSlot: slots.get(`${r.msg_id} ${r.endpoint_id}`) ?? null,
-        orderingSeq: r.ordering_seq,
-      }));
-      // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
-    }, { durable: false });
+          owner,
+          leaseUntil,
+          leaseUntil,
+          MessageStatus.sending,
+          now,
+          now,
+          limit,
+        );
+        return rows.map((r) => ({
+          msgId: r.msg_id,
+          endpointId: r.endpoint_id,
+          appId: r.app_id,
+          attemptCount: r.attempt_count,
+          triggerType: r.manual_next === 1 ? 1 : r.trigger_type,
+          fence: r.fence,
+          leaseExpiresAt: r.lease_expires_at,
+          throttleSlot: slots.get(`${r.msg_id} ${r.endpoint_id}`) ?? null,
+          orderingSeq: r.ordering_seq,
+        }));
+        // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
+      },
+      { durable: false },
+    );
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -133,8 +164,18 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
       this.run(
         `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
            trigger_type, created_at, attempt_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        a.id, a.msgId, a.endpointId, a.appId, a.url, a.response, a.responseStatusCode, a.responseDurationMs, a.status,
-        a.triggerType, a.createdAt, attemptNumber(task),
+        a.id,
+        a.msgId,
+        a.endpointId,
+        a.appId,
+        a.url,
+        a.response,
+        a.responseStatusCode,
+        a.responseDurationMs,
+        a.status,
+        a.triggerType,
+        a.createdAt,
+        attemptNumber(task),
       );
       // A failed manual attempt that jumped ahead of a scheduled retry hands the delivery back to
       // that schedule (domain/manual.ts).
@@ -146,7 +187,14 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
            attempt_count = attempt_count + CASE WHEN manual_next = 1 THEN 0 ELSE 1 END,
            manual_next = 0, resume_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
          WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
-        failedManual, result.task.status, failedManual, result.task.nextAttemptAt, now, task.msgId, task.endpointId, task.fence,
+        failedManual,
+        result.task.status,
+        failedManual,
+        result.task.nextAttemptAt,
+        now,
+        task.msgId,
+        task.endpointId,
+        task.fence,
       );
       if (res.changes === 1 && task.orderingSeq != null) this.afterOrderedRecord(task, result.task.status, now);
       let disabled = false;
@@ -171,7 +219,9 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
   protected disableEndpoint(appId: string, id: string, reason: string, now: number): boolean {
     const res = this.run(
       'UPDATE endpoint SET disabled = 1, disabled_reason = ?, updated_at = ? WHERE id = ? AND disabled = 0 AND deleted_at IS NULL',
-      reason, now, id,
+      reason,
+      now,
+      id,
     );
     this.matchCache.delete(appId);
     this.endpointCache.delete(id);
@@ -183,7 +233,12 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
       const res = this.run(
         `UPDATE delivery_task SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, throttle_slot = ?
          WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
-        MessageStatus.pending, at, throttleSlot, task.msgId, task.endpointId, task.fence,
+        MessageStatus.pending,
+        at,
+        throttleSlot,
+        task.msgId,
+        task.endpointId,
+        task.fence,
       );
       return res.changes === 1;
     });
@@ -192,15 +247,23 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
   reserveThrottleSlot(endpointId: string, interval: number, now: number): Promise<number> {
     // domain/throttle.ts reserveSlot as one statement, as on PostgreSQL. A reservation lost in a
     // power cut only frees a slot: no need to wait for the disk.
-    return this.writes.run(() => {
-      const r = this.get(
-        `INSERT INTO endpoint_throttle (endpoint_id, next_free_at) VALUES (?, ? + ?)
+    return this.writes.run(
+      () => {
+        const r = this.get(
+          `INSERT INTO endpoint_throttle (endpoint_id, next_free_at) VALUES (?, ? + ?)
          ON CONFLICT (endpoint_id) DO UPDATE SET next_free_at = MAX(next_free_at, ?) + ?
          RETURNING next_free_at - ? AS at`,
-        endpointId, now, interval, now, interval, interval,
-      );
-      return r!.at as number;
-    }, { durable: false });
+          endpointId,
+          now,
+          interval,
+          now,
+          interval,
+          interval,
+        );
+        return r!.at as number;
+      },
+      { durable: false },
+    );
   }
 
   cancelTask(task: ClaimedTask, now: number): Promise<void> {
@@ -208,7 +271,11 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
       const res = this.run(
         `UPDATE delivery_task SET status = ?, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
          WHERE msg_id = ? AND endpoint_id = ? AND fence = ?`,
-        MessageStatus.canceled, now, task.msgId, task.endpointId, task.fence,
+        MessageStatus.canceled,
+        now,
+        task.msgId,
+        task.endpointId,
+        task.fence,
       );
       if (res.changes === 1 && task.orderingSeq != null) this.afterOrderedRecord(task, MessageStatus.canceled, now);
     });
@@ -232,10 +299,13 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
   }
 
   sweepOrder(now: number, limit: number): Promise<number> {
-    return this.notifyAfter(this.writes.run(() => {
-      const q = sweepSql(this.dialect, now, limit);
-      return this.run(q.sql, ...q.values).changes;
-    }), (n) => n > 0);
+    return this.notifyAfter(
+      this.writes.run(() => {
+        const q = sweepSql(this.dialect, now, limit);
+        return this.run(q.sql, ...q.values).changes;
+      }),
+      (n) => n > 0,
+    );
   }
 
   releaseLeases(owner: string, now: number): Promise<void> {
@@ -243,7 +313,9 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
       this.run(
         `UPDATE delivery_task SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
          WHERE lease_owner = ? AND next_attempt_at IS NOT NULL`,
-        MessageStatus.pending, now, owner,
+        MessageStatus.pending,
+        now,
+        owner,
       );
     });
   }

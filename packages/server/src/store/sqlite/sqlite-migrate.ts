@@ -33,7 +33,10 @@ export function migrateSqlite(db: Database, apply = true): number[] {
       if (!rows.some((r) => r.version === m.version)) {
         db.exec(m.sql);
         db.prepare(`INSERT INTO schema_migrations (version, name, applied_at, ${LEDGER_MIN_VERSION}) VALUES (?, ?, ?, ?)`).run(
-          m.version, m.name, Date.now(), recordedMinimum(m, rows),
+          m.version,
+          m.name,
+          Date.now(),
+          recordedMinimum(m, rows),
         );
       }
       db.exec('COMMIT');
