@@ -227,3 +227,22 @@ export const auditValues = (e: AuditEntry): unknown[] => [
   e.endpointId,
   e.msgId,
 ];
+
+/** The attempt columns in the order attemptValues gives them (the batched PostgreSQL completion lists its own). */
+export const ATTEMPT_COLUMNS =
+  'id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at, attempt_number';
+
+export const attemptValues = (a: Attempt, attemptNumber: number): unknown[] => [
+  a.id,
+  a.msgId,
+  a.endpointId,
+  a.appId,
+  a.url,
+  a.response,
+  a.responseStatusCode,
+  a.responseDurationMs,
+  a.status,
+  a.triggerType,
+  a.createdAt,
+  attemptNumber,
+];

@@ -6,6 +6,7 @@ import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
 import type { Attempt } from '../../domain/types.js';
 import { deletedConcurrently } from '../common/conflicts.js';
 import { listQuery } from '../common/lists.js';
+import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
 import type { DestinationStore, IdempotencyWrite } from '../store.js';
 import { jsonOrNull, PgBase, type Db } from './base.js';
 import { PgQueue } from './queue.js';
@@ -120,11 +121,7 @@ export abstract class PgDestinations extends PgQueue implements DestinationStore
 
   async recordDestinationAttempt(a: Attempt, consumer?: { destinationId: string; consumerId: string }): Promise<void> {
     await this.tx(async (c) => {
-      await c.query(
-        `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
-           trigger_type, created_at, attempt_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1)`,
-        [a.id, a.msgId, a.endpointId, a.appId, a.url, a.response, a.responseStatusCode, a.responseDurationMs, a.status, a.triggerType, a.createdAt],
-      );
+      await c.query(`INSERT INTO attempt (${ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, attemptValues(a, 1));
       if (consumer) await c.query(upsertPosition(true), [consumer.destinationId, consumer.consumerId, a.msgId, a.createdAt]);
     });
   }

@@ -6,6 +6,7 @@ import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
 import type { Attempt } from '../../domain/types.js';
 import { deletedConcurrently, taken } from '../common/conflicts.js';
 import { listQuery } from '../common/lists.js';
+import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
 import type { DestinationStore, IdempotencyWrite } from '../store.js';
 import { json } from './base.js';
 import { isUniqueViolation } from './driver-errors.js';
@@ -139,22 +140,7 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
 
   recordDestinationAttempt(a: Attempt, consumer?: { destinationId: string; consumerId: string }): Promise<void> {
     return this.writes.run(() => {
-      this.run(
-        `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
-           trigger_type, created_at, attempt_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        a.id,
-        a.msgId,
-        a.endpointId,
-        a.appId,
-        a.url,
-        a.response,
-        a.responseStatusCode,
-        a.responseDurationMs,
-        a.status,
-        a.triggerType,
-        a.createdAt,
-        1,
-      );
+      this.run(`INSERT INTO attempt (${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...attemptValues(a, 1));
       if (consumer) this.upsertPosition(consumer.destinationId, consumer.consumerId, a.msgId, a.createdAt, true);
     });
   }

@@ -8,6 +8,7 @@ import { MessageStatus, type Message } from '../../domain/types.js';
 import { turnEnds } from '../../domain/ordering.js';
 import { CIRCUIT_COLS } from '../common/holds.js';
 import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql } from '../common/ordering.js';
+import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import { SqliteMessages } from './messages.js';
 
@@ -161,22 +162,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
     return this.writes.run(() => {
       const a = result.attempt;
-      this.run(
-        `INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
-           trigger_type, created_at, attempt_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        a.id,
-        a.msgId,
-        a.endpointId,
-        a.appId,
-        a.url,
-        a.response,
-        a.responseStatusCode,
-        a.responseDurationMs,
-        a.status,
-        a.triggerType,
-        a.createdAt,
-        attemptNumber(task),
-      );
+      this.run(`INSERT INTO attempt (${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...attemptValues(a, attemptNumber(task)));
       // A failed manual attempt that jumped ahead of a scheduled retry hands the delivery back to
       // that schedule (domain/manual.ts).
       const failedManual = resumesSchedule(task.triggerType, a.status) ? 1 : 0;
