@@ -69,6 +69,11 @@ export interface Variable<T> {
   help: string;
   /** Never echo the value in a message. */
   secret?: boolean;
+  /**
+   * Who reads the variable instead of this program (e.g. `the OpenTelemetry SDK`): it is listed in
+   * the docs and `--help` only, never read or checked here. Made by `documented`.
+   */
+  readBy?: string;
 }
 
 /** A variable with a default: its value is always there. */
@@ -79,8 +84,39 @@ export function variable<T>(spec: Variable<T>): Variable<T> {
   return spec;
 }
 
+/**
+ * A variable another component reads itself (`readBy`), listed beside the program's own so that
+ * the docs and `--help` name everything that configures it; never read or checked here.
+ */
+export function documented(spec: {
+  readBy: string;
+  allowed: string;
+  default?: string;
+  defaultText?: string;
+  help: string;
+}): Variable<never> & { readBy: string } {
+  const { allowed, ...rest } = spec;
+  return {
+    ...rest,
+    kind: {
+      type: 'text',
+      allowed,
+      parse: () => {
+        throw new Error(`read by ${spec.readBy}, not by this program`);
+      },
+      schema: {},
+    },
+  };
+}
+
 export type Table = Record<string, Variable<unknown>>;
-export type ValuesOf<T extends Table> = { readonly [K in keyof T]: T[K] extends Variable<infer V> ? V : never };
+/** The values of the variables the program reads (those `documented` as read elsewhere are left out). */
+export type ValuesOf<T extends Table> = { readonly [K in keyof T as T[K] extends { readBy: string } ? never : K]: T[K] extends Variable<infer V> ? V : never };
+
+/** The variables the program reads itself. */
+function ownEntries(table: Table): [string, Variable<unknown>][] {
+  return Object.entries(table).filter(([, v]) => v.readBy === undefined);
+}
 
 /** A rule over several variables, checked once each of them read cleanly. */
 export type Rule<T extends Table> = (values: ValuesOf<T>) => Problem | undefined;
@@ -91,10 +127,10 @@ function validatorFor(table: Table): ValidateFunction {
   let v = validators.get(table);
   if (!v) {
     const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-    for (const variable of Object.values(table)) {
+    for (const [, variable] of ownEntries(table)) {
       for (const [name, test] of Object.entries(variable.kind.formats ?? {})) if (!ajv.formats[name]) ajv.addFormat(name, test);
     }
-    const properties = Object.fromEntries(Object.entries(table).map(([name, variable]) => [name, variable.kind.schema]));
+    const properties = Object.fromEntries(ownEntries(table).map(([name, variable]) => [name, variable.kind.schema]));
     v = ajv.compile({ type: 'object', properties });
     validators.set(table, v);
   }
@@ -131,7 +167,7 @@ export function checkEnv<T extends Table>(
   const problems: Problem[] = [];
   const values: Record<string, unknown> = {};
   const texts: Record<string, string> = {};
-  for (const [name, variable] of Object.entries(table)) {
+  for (const [name, variable] of ownEntries(table)) {
     const raw = text(env, name) ?? (opts.defaults === false ? undefined : variable.default);
     if (raw === undefined) continue;
     texts[name] = raw;
@@ -308,7 +344,7 @@ export function defaultOf(variable: Variable<unknown>): string {
 /** A Markdown table of the variables: name, default, what is allowed, meaning. */
 export function markdownTable(table: Table): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const rows = Object.entries(table).map(([name, v]) => `| \`${name}\` | ${cell(defaultOf(v))} | ${cell(v.kind.allowed)} | ${cell(v.help)} |`);
+  const rows = Object.entries(table).map(([name, v]) => `| \`${name}\` | ${cell(defaultOf(v))} | ${cell(v.kind.allowed)} | ${cell(meaning(v))} |`);
   return ['| variable | default | allowed | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
@@ -318,9 +354,14 @@ export function helpText(table: Table, width = 100): string {
   for (const [name, v] of Object.entries(table)) {
     const def = defaultOf(v).replace(/`/g, '');
     out.push(`  ${name} (default: ${def})`);
-    for (const line of wrap(`${v.help.replace(/`/g, '')}. Allowed: ${v.kind.allowed.replace(/`/g, '')}.`, width - 6)) out.push(`      ${line}`);
+    for (const line of wrap(`${meaning(v).replace(/`/g, '')}. Allowed: ${v.kind.allowed.replace(/`/g, '')}.`, width - 6)) out.push(`      ${line}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The help text, saying who reads a variable the program only documents. */
+function meaning(v: Variable<unknown>): string {
+  return v.readBy === undefined ? v.help : `${v.help} (read by ${v.readBy} itself)`;
 }
 
 function wrap(s: string, width: number): string[] {

@@ -5,6 +5,7 @@ import {
   ConfigError,
   checkEnv,
   deepFreeze,
+  documented,
   helpText,
   Invalid,
   kinds,
@@ -130,5 +131,25 @@ describe('docs and help from the table', () => {
     const help = helpText(TABLE);
     for (const name of Object.keys(TABLE)) expect(help).toContain(`  ${name} (default: `);
     expect(help).toContain('T_PORT (default: 10)');
+  });
+});
+
+describe('variables another component reads (documented)', () => {
+  const WITH_SDK = {
+    T_PORT: variable({ kind: kinds.integer(1, 100), default: '10', help: 'a port' }),
+    T_SDK: documented({ readBy: 'the SDK', allowed: 'a name', defaultText: '`x`', help: 'a name the SDK reads' }),
+  };
+
+  it('are neither read nor checked, and are not among the values', () => {
+    const values = readEnv(WITH_SDK, { T_SDK: 'anything at all', T_PORT: '20' });
+    expect(values).toEqual({ T_PORT: 20 });
+    // @ts-expect-error: a variable read elsewhere has no value here
+    expect(values.T_SDK).toBeUndefined();
+    expect(checkEnv(WITH_SDK, { T_SDK: '' }).problems).toEqual([]);
+  });
+
+  it('are listed in the docs and help, saying who reads them', () => {
+    expect(markdownTable(WITH_SDK)).toContain('| `T_SDK` | `x` | a name | a name the SDK reads (read by the SDK itself) |');
+    expect(helpText(WITH_SDK)).toContain('  T_SDK (default: x)\n      a name the SDK reads (read by the SDK itself). Allowed: a name.');
   });
 });

@@ -71,6 +71,19 @@ describe('config', () => {
     refuses({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_METRIC_EXPORT_INTERVAL: 'soon' }, 'OTEL_METRIC_EXPORT_INTERVAL', /milliseconds/);
   });
 
+  it('lists bad OTEL_* variables with every other problem, and documents those the SDK reads itself', () => {
+    let err: unknown;
+    try {
+      load({ HERALD_PORT: 'x', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_METRICS_EXPORTER: 'prometheus' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).issues.map((p) => p.variable).sort()).toEqual(['HERALD_PORT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_METRICS_EXPORTER']);
+    // The SDK's own variables are listed for reference, never judged by Herald.
+    expect(load({ OTEL_SERVICE_NAME: '', OTEL_TRACES_SAMPLER: 'whatever' }).tracing).toBeNull();
+    expect(generalHelp()).toMatch(/OTEL_TRACES_SAMPLER \(default: parentbased_always_on\)\n\s+which traces are kept \(read by the OpenTelemetry SDK itself\)/);
+  });
+
   it('reads the circuit breaker: failures (0 = off), a cool-down and its ceiling', () => {
     expect(loadConfig({}).delivery.circuit).toEqual({ failures: 5, cooldownMs: 30_000, maxCooldownMs: 600_000 });
     expect(loadConfig({ HERALD_CIRCUIT_FAILURES: '0' }).delivery.circuit.failures).toBe(0);

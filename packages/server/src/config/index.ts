@@ -2,7 +2,7 @@
 // validated object. Every variable is described once, in variables.ts; a bad configuration stops
 // start-up with every problem listed, each naming its variable and what is allowed.
 import { resolve } from 'node:path';
-import { ConfigError, deepFreeze, type Env, readEnv } from '@herald/config';
+import { deepFreeze, type Env, readEnv, type ValuesOf } from '@herald/config';
 import { RULES, SERVER_VARIABLES } from './variables.js';
 
 export { ConfigError } from '@herald/config';
@@ -103,40 +103,21 @@ export interface RateLimit {
   burst: number;
 }
 
-function str(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
 /**
  * An OpenTelemetry signal (traces or metrics) is on with an OTLP endpoint
  * (OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT) or
  * OTEL_<SIGNAL>_EXPORTER other than `none`, unless OTEL_SDK_DISABLED=true. Only the variables that
- * decide whether and how Herald starts the SDK are read here; the SDK reads the others (endpoint,
- * headers, sampler, service name) itself.
+ * decide whether and how Herald starts the SDK are in the table; the SDK reads the others
+ * (headers, sampler, service name) and the endpoint URLs itself.
  */
-function otelSignal(env: Env, signal: 'TRACES' | 'METRICS'): { exporter: OtelExporter } | null {
-  if (str(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return null;
-  const exporterVar = `OTEL_${signal}_EXPORTER`;
-  const exporter = str(env, exporterVar)?.split(',')[0]?.trim().toLowerCase();
+function otelSignal(v: ValuesOf<typeof SERVER_VARIABLES>, signal: 'TRACES' | 'METRICS'): { exporter: OtelExporter } | null {
+  if (v.OTEL_SDK_DISABLED) return null;
+  const exporter = v[`OTEL_${signal}_EXPORTER`];
   if (exporter === 'none') return null;
-  if (!exporter && !str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') && !str(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`)) return null;
+  if (!exporter && v.OTEL_EXPORTER_OTLP_ENDPOINT === undefined && v[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`] === undefined) return null;
   if (exporter === 'console') return { exporter: 'console' };
-  if (exporter && exporter !== 'otlp') throw new ConfigError(exporterVar, `'${exporter}' is not supported; use otlp, console or none`);
-  const name = str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
-  const protocol = (str(env, name) ?? 'http/protobuf').toLowerCase();
-  if (protocol === 'http/protobuf') return { exporter: 'proto' };
-  if (protocol === 'http/json') return { exporter: 'json' };
-  throw new ConfigError(name, `'${protocol}' is not supported; use http/protobuf or http/json`);
-}
-
-function otelMetrics(env: Env): Config['otelMetrics'] {
-  const on = otelSignal(env, 'METRICS');
-  const v = str(env, 'OTEL_METRIC_EXPORT_INTERVAL');
-  if (v !== undefined && (!/^\d+$/.test(v) || Number(v) < 100 || Number(v) > 86_400_000)) {
-    throw new ConfigError('OTEL_METRIC_EXPORT_INTERVAL', `'${v}' is not an interval in milliseconds (100 to 86400000)`);
-  }
-  return on && { ...on, intervalMs: v === undefined ? 60_000 : Number(v) };
+  const protocol = v[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`] ?? v.OTEL_EXPORTER_OTLP_PROTOCOL;
+  return { exporter: protocol === 'http/json' ? 'json' : 'proto' };
 }
 
 /** Reads the environment (process.env unless given) into the configuration, or throws a ConfigError listing every problem. */
@@ -146,6 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
   const host = v.HERALD_HOST;
   const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const fileKey = v.HERALD_MASTER_KEY_FILE;
+  const metricsOn = otelSignal(v, 'METRICS');
   return deepFreeze<Config>({
     host,
     port: v.HERALD_PORT,
@@ -196,8 +178,8 @@ export function loadConfig(env: Env = process.env): Config {
       },
     },
     // OTEL_* are the OpenTelemetry SDK's own variables, read by the rules the SDK documents.
-    tracing: otelSignal(env, 'TRACES'),
-    otelMetrics: otelMetrics(env),
+    tracing: otelSignal(v, 'TRACES'),
+    otelMetrics: metricsOn && { ...metricsOn, intervalMs: v.OTEL_METRIC_EXPORT_INTERVAL },
     retention: {
       attemptMs: v.HERALD_ATTEMPT_RETENTION,
       intervalMs: v.HERALD_PURGE_INTERVAL,

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
-import { Invalid, kinds, parseDuration, type Rule, type ValuesOf, variable } from '@herald/config';
+import { documented, Invalid, kinds, parseDuration, type Rule, type ValuesOf, variable } from '@herald/config';
 import { parseSchedule } from '../domain/retry.js';
 import { parseCidr } from '../security/ssrf.js';
 
@@ -168,6 +168,37 @@ const rate = kinds.custom<number | null>({
 
 const ipList = (itemText: string, format: string, allowed: string, unique = false) =>
   kinds.list({ item: { format }, itemText, allowed, unique, formats: FORMATS });
+
+// OpenTelemetry: Herald reads only the OTEL_* variables that decide whether it starts the SDK and
+// with which exporter; the SDK reads these and the others (listed with `documented`) itself.
+const OTEL = 'the OpenTelemetry SDK';
+
+/** OTEL_<SIGNAL>_EXPORTER: the first exporter named, in lower case. */
+const otelExporter = kinds.custom<'otlp' | 'console' | 'none'>({
+  type: 'enum',
+  allowed: '`otlp`, `console` (on stdout, for a look) or `none`',
+  parse(v) {
+    const first = (v.split(',')[0] ?? '').trim().toLowerCase();
+    if (first !== 'otlp' && first !== 'console' && first !== 'none') throw new Invalid(`'${first}' is not supported; use otlp, console or none`);
+    return first;
+  },
+  schema: { type: 'string' },
+});
+
+/** OTEL_EXPORTER_OTLP_[<SIGNAL>_]PROTOCOL, in lower case; gRPC is not built in. */
+const otlpProtocol = kinds.custom<'http/protobuf' | 'http/json'>({
+  type: 'enum',
+  allowed: '`http/protobuf` or `http/json` (gRPC is not built in)',
+  parse(v) {
+    const protocol = v.toLowerCase();
+    if (protocol !== 'http/protobuf' && protocol !== 'http/json') throw new Invalid(`'${protocol}' is not supported; use http/protobuf or http/json`);
+    return protocol;
+  },
+  schema: { type: 'string' },
+});
+
+/** An OTLP endpoint: Herald only asks whether it is set; the SDK reads the URL. */
+const otlpEndpoint = kinds.text({ allowed: 'an http(s) URL, e.g. `http://otel-collector:4318`' });
 
 export const SERVER_VARIABLES = {
   HERALD_HOST: variable({
@@ -388,6 +419,75 @@ export const SERVER_VARIABLES = {
     default: '10s',
     help: 'on SIGTERM/SIGINT, idle connections close at once; requests still in flight get this long before their connections are cut (deliveries in flight settle either way)',
   }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable({
+    kind: otlpEndpoint,
+    help:
+      'turns OpenTelemetry traces and metrics on and sends them over OTLP/HTTP to this base URL (`/v1/traces`, `/v1/metrics` are added); ' +
+      'see *OpenTelemetry*',
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: variable({
+    kind: otlpEndpoint,
+    help: "the traces' full URL instead (e.g. `http://otel-collector:4318/v1/traces`); turns traces on",
+  }),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: variable({
+    kind: otlpEndpoint,
+    help: "the metrics' full URL instead (e.g. `http://otel-collector:4318/v1/metrics`); turns metrics on",
+  }),
+  OTEL_EXPORTER_OTLP_PROTOCOL: variable({ kind: otlpProtocol, default: 'http/protobuf', help: 'how OTLP is sent' }),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: variable({ kind: otlpProtocol, defaultText: '`OTEL_EXPORTER_OTLP_PROTOCOL`', help: 'how OTLP traces are sent' }),
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: variable({ kind: otlpProtocol, defaultText: '`OTEL_EXPORTER_OTLP_PROTOCOL`', help: 'how OTLP metrics are sent' }),
+  OTEL_TRACES_EXPORTER: variable({
+    kind: otelExporter,
+    defaultText: '`otlp` when an endpoint is set',
+    help: 'where traces go; setting it turns traces on even without an endpoint (`otlp` then sends to `http://localhost:4318`), `none` turns them off',
+  }),
+  OTEL_METRICS_EXPORTER: variable({
+    kind: otelExporter,
+    defaultText: '`otlp` when an endpoint is set',
+    help: 'the same for metrics (e.g. `none` for traces without metrics)',
+  }),
+  OTEL_METRIC_EXPORT_INTERVAL: variable({
+    kind: kinds.integer(100, 86_400_000, 'an interval in milliseconds (100 to 86400000)'),
+    default: '60000',
+    help: 'milliseconds between metric exports (and one more on shutdown)',
+  }),
+  OTEL_SDK_DISABLED: variable({
+    kind: kinds.custom<boolean>({
+      type: 'boolean',
+      allowed: '`true`, or anything else for false',
+      parse: (v) => v.toLowerCase() === 'true',
+      schema: { type: 'boolean' },
+    }),
+    default: 'false',
+    help: '`true` turns OpenTelemetry off whatever else is set',
+  }),
+  OTEL_SERVICE_NAME: documented({ readBy: OTEL, allowed: 'text', defaultText: '`herald`', help: "the `service.name` of Herald's spans and metrics" }),
+  OTEL_RESOURCE_ATTRIBUTES: documented({
+    readBy: OTEL,
+    allowed: 'comma-separated `key=value` pairs',
+    help: 'more resource attributes, e.g. `deployment.environment=prod,service.instance.id=worker-1`',
+  }),
+  OTEL_TRACES_SAMPLER: documented({
+    readBy: OTEL,
+    allowed: '`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_traceidratio`, …',
+    defaultText: '`parentbased_always_on`',
+    help: 'which traces are kept',
+  }),
+  OTEL_TRACES_SAMPLER_ARG: documented({ readBy: OTEL, allowed: 'a number from 0 to 1', help: 'the ratio the `traceidratio` samplers keep, e.g. `0.1`' }),
+  OTEL_EXPORTER_OTLP_HEADERS: documented({
+    readBy: OTEL,
+    allowed: 'comma-separated `key=value` pairs',
+    help: 'headers sent to the collector (e.g. an API key); `OTEL_EXPORTER_OTLP_TRACES_HEADERS`, `…_METRICS_HEADERS` for one signal',
+  }),
+  OTEL_BSP_SCHEDULE_DELAY: documented({
+    readBy: OTEL,
+    allowed: 'milliseconds',
+    defaultText: '`5000`',
+    help: "the batch span processor's delay between exports",
+  }),
+  OTEL_BSP_MAX_QUEUE_SIZE: documented({ readBy: OTEL, allowed: 'a whole number', defaultText: '`2048`', help: 'spans queued for export; more are dropped' }),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: documented({ readBy: OTEL, allowed: 'a whole number', defaultText: '`512`', help: 'spans per export' }),
+  OTEL_BSP_EXPORT_TIMEOUT: documented({ readBy: OTEL, allowed: 'milliseconds', defaultText: '`30000`', help: 'how long one export may take' }),
 };
 
 type Values = ValuesOf<typeof SERVER_VARIABLES>;
