@@ -68,6 +68,8 @@ export interface EndpointMessage {
   timestamp: string;
   /** Herald: why this pending delivery is held without attempts. */
   heldBy?: 'circuit' | 'module' | null;
+  /** The message ahead of this one in its ordering key, while this one waits for its turn. */
+  waitingFor?: string | null;
 }
 
 /** Herald: an endpoint's circuit breaker and this server's view of its load. */

@@ -1,6 +1,7 @@
-// The circuit breaker and held deliveries in Chromium: an endpoint that failed twice in a row (the
-// threshold here) shows its open circuit on the endpoint list and its page, and a delivery that
-// fell due meanwhile shows as held in the log; axe stays clean. Needs `npm run build` first, like
+// Why a delivery waits, in Chromium: an endpoint that failed twice in a row (the threshold here)
+// shows its open circuit on the endpoint list and its page, and a delivery that fell due meanwhile
+// shows as held in the log; a message behind an unfinished one in its ordering key shows what it
+// waits for; axe stays clean. Needs `npm run build` first, like
 // dashboard.e2e.test.ts.
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,5 +62,28 @@ describe('an endpoint whose circuit is open', () => {
     await entry.getByTestId('held').waitFor();
     expect(await entry.getByTestId('held').textContent()).toBe(en.heldCircuit);
     expect(await axeViolations(log, 'log with a held delivery')).toEqual([]);
+  });
+});
+
+describe('a message waiting for its turn in an ordering key', () => {
+  it('shows the message ahead of it in the log', async () => {
+    const app = await herald.tenant('ordered');
+    receiver.on('/ordered', { status: 503, body: 'not yet' });
+    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/ordered'), ordering: 'key' });
+    const send = () =>
+      herald
+        .ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.updated', payload: { contactId: 'c7' }, orderingKey: 'c7' })
+        .then((m) => m.id as string);
+    const first = await send();
+    await receiver.waitForCount(1, { path: '/ordered' });
+    const second = await send();
+    await expect.poll(async () => (await herald.ok('GET', `/api/v1/app/${app}/msg/${second}/endpoint`)).data[0].waitingFor).toBe(first);
+
+    const log = await openAt(app, `/endpoints/${ep.id}/log`);
+    const entry = log.locator(`li[data-msg="${second}"]`);
+    await entry.getByTestId('waiting').waitFor();
+    expect(await entry.getByTestId('waiting').textContent()).toBe(en.waitingFor.replace('{id}', first));
+    expect(await log.locator(`li[data-msg="${first}"]`).getByTestId('waiting').count()).toBe(0);
+    expect(await axeViolations(log, 'log with a waiting delivery')).toEqual([]);
   });
 });

@@ -34,6 +34,7 @@ export const en = {
   circuitNextProbe: 'next probe',
   heldCircuit: 'Held: the endpoint is failing',
   heldModule: 'Held: webhooks are switched off',
+  waitingFor: 'Waiting for {id}, ahead of it in its ordering key',
   secondsSpan: '{n} s',
   minutesSpan: '{n} min',
   hoursSpan: '{n} h',

@@ -34,6 +34,7 @@ export const sv: Record<keyof typeof en, string> = {
   circuitNextProbe: 'nästa prov',
   heldCircuit: 'Väntar: endpointen svarar inte',
   heldModule: 'Väntar: webhooks är avstängda',
+  waitingFor: 'Väntar på {id}, som ligger före i samma ordningsnyckel',
   deleted: 'Borttagen',
   secondsSpan: '{n} s',
   minutesSpan: '{n} min',

@@ -201,6 +201,11 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
                       {m.heldBy === 'circuit' ? t('heldCircuit') : t('heldModule')}
                     </span>
                   )}
+                  {m.status === 1 && m.waitingFor && (
+                    <span className="badge" data-testid="waiting">
+                      {t('waitingFor', { id: m.waitingFor })}
+                    </span>
+                  )}
                   {m.status === 1 && m.nextAttempt && (
                     <span className="next" data-testid="next-attempt">
                       {t('nextAttempt')} <Ago iso={m.nextAttempt} />

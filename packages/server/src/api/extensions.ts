@@ -180,6 +180,7 @@ function addOrdering(s: Schema): void {
       'Herald: while this delivery waits for its turn in its ordering key, the id of the message ahead of it (whose delivery to this ' +
       'endpoint has not ended yet); null otherwise.',
   };
+  s.EndpointMessageOut.properties.waitingFor = s.MessageEndpointOut.properties.waitingFor;
 }
 
 /** The audit log of management changes: who, what, when; operator only. */

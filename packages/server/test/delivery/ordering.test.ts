@@ -108,6 +108,10 @@ describe('ordering: delivery', () => {
     expect((await destination(h, appId, ids.k3!, ep.id)).waitingFor).toBe(ids.k2);
     expect((await destination(h, appId, ids.k2!, other.id)).waitingFor).toBeNull();
     expect(rx.forMessage('/ordered', ids.k2!)).toEqual([]);
+    // The endpoint's message list (what the dashboard's log reads) says the same.
+    const listed = (await h.call('GET', `/api/v1/app/${appId}/endpoint/${ep.id}/msg`, 200)).data as { id: string; waitingFor: string | null }[];
+    expect(listed.find((m) => m.id === ids.k2)?.waitingFor).toBe(ids.k1);
+    expect(listed.find((m) => m.id === ids.k1)?.waitingFor).toBeNull();
     k2SeenWaiting = true;
 
     await ended(ids.k3!, ep.id);

@@ -67,8 +67,15 @@ export const attemptRoutes = [
         beforeMs: iterating ? undefined : timeParam(c, 'before'),
       });
       const withContent = c.query.with_content !== false;
-      // Herald: heldBy, as on a message's destinations (domain/hold.ts).
-      return { status: 200, body: mapPage(page, (x) => ({ ...endpointMessageOut(x.message, x.task, withContent), heldBy: x.task.heldBy ?? null })) };
+      // Herald: heldBy and waitingFor, as on a message's destinations (domain/hold.ts, domain/ordering.ts).
+      return {
+        status: 200,
+        body: mapPage(page, (x) => ({
+          ...endpointMessageOut(x.message, x.task, withContent),
+          heldBy: x.task.heldBy ?? null,
+          waitingFor: x.task.waitingFor ?? null,
+        })),
+      };
     },
   }),
   route({
