@@ -131,10 +131,10 @@ describe('the dashboard', () => {
     const text = (await attempt.textContent())!;
     expect(text).toContain('200');
     expect(text).toMatch(/\d+ ms/);
-    await attempt.getByText('Show').last().click();
+    await attempt.getByText('Show', { exact: true }).last().click();
     await attempt.getByText('{"ok":true}').waitFor();
     // Beside it, the request: the headers sent and the payload.
-    await attempt.getByTestId('request').getByText('Show').click();
+    await attempt.getByTestId('request').locator('summary').click();
     await attempt.getByTestId('request').getByText('svix-signature: v1,').waitFor();
 
     // A message accepted while the log is open appears without a reload (the log polls).
