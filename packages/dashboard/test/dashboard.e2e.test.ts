@@ -106,7 +106,6 @@ describe('the dashboard', () => {
     expect([...ep.eventTypes].sort()).toEqual(['contact.created', 'contact.deleted']);
     expect(ep.throttleRate).toBe(10);
     await page.getByText('Stats (28 days)').waitFor();
-    await shot(page, 'endpoint');
 
     // Testing: pick an event type, see its example, send it, watch the attempt appear.
     await page.getByRole('link', { name: 'Testing', exact: true }).click();
