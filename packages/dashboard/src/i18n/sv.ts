@@ -259,7 +259,7 @@ export const sv: Record<keyof typeof en, string> = {
   authKindNone: 'Ingen',
   authKindBasic: 'Basic (användarnamn och lösenord)',
   authKindBearer: 'Bearer-token',
-  authKindOauth: 'OAuth 2.0 med klientens inloggningsuppgifter',
+  authKindOauth: 'OAuth 2.0 med klientuppgifter',
   username: 'Användarnamn',
   password: 'Lösenord',
   bearerToken: 'Token',
