@@ -49,6 +49,7 @@ const BOTH_STORES = [
   'delivery/retry-policy',
   'delivery/content-filter',
   'delivery/signing',
+  'delivery/request-headers',
   'delivery/throttle',
   'delivery/holds',
   'delivery/circuit',

@@ -55,6 +55,8 @@ export interface Attempt {
   response: string;
   responseStatusCode: number;
   responseDurationMs: number;
+  /** Herald: the request's headers (credentials masked); null for attempts recorded before. */
+  requestHeaders?: Record<string, string> | null;
   timestamp: string;
   triggerType: 0 | 1;
 }

@@ -106,7 +106,6 @@ describe('the dashboard', () => {
     expect([...ep.eventTypes].sort()).toEqual(['contact.created', 'contact.deleted']);
     expect(ep.throttleRate).toBe(10);
     await page.getByText('Stats (28 days)').waitFor();
-    await shot(page, 'endpoint');
 
     // Testing: pick an event type, see its example, send it, watch the attempt appear.
     await page.getByRole('link', { name: 'Testing', exact: true }).click();
@@ -131,8 +130,11 @@ describe('the dashboard', () => {
     const text = (await attempt.textContent())!;
     expect(text).toContain('200');
     expect(text).toMatch(/\d+ ms/);
-    await attempt.getByText('Show').click();
+    await attempt.getByText('Show', { exact: true }).last().click();
     await attempt.getByText('{"ok":true}').waitFor();
+    // Beside it, the request: the headers sent and the payload.
+    await attempt.getByTestId('request').locator('summary').click();
+    await attempt.getByTestId('request').getByText('svix-signature: v1,').waitFor();
 
     // A message accepted while the log is open appears without a reload (the log polls).
     const later = await ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.deleted', payload: { contactId: 'c-9' } });

@@ -5,7 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Receiver } from '../../server/test/helpers/receiver.js';
 import { en } from '../src/i18n/en.js';
-import { axeViolations, DESKTOP, Herald, launchChromium, open, overflowX, PHONE } from './harness.js';
+import { axeViolations, DESKTOP, Herald, launchChromium, open, overflowX, PHONE, shot } from './harness.js';
 
 let herald: Herald;
 let receiver: Receiver;
@@ -224,6 +224,9 @@ describe('languages', () => {
   it('speaks Swedish when the link says so, or else when the browser does', async () => {
     const app = await herald.tenant('svenska');
     const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/svenska'), description: 'Kassa' });
+    // A few attempts, so the endpoint page's health chart has something to show in Swedish too.
+    for (const contactId of ['c1', 'c2', 'c3']) await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId } });
+    await receiver.waitForCount(3, { path: '/svenska' });
     const page = await ctx.newPage();
     await page.goto((await herald.portal(app, { locale: 'sv' })).url);
     await page.getByRole('heading', { level: 1, name: 'Slutpunkter' }).waitFor();
@@ -242,6 +245,10 @@ describe('languages', () => {
       await page.getByText(ready, { exact: true }).first().waitFor();
       expect(await english(page), route).toEqual([]);
       expect(await axeViolations(page, `sv ${route}`)).toEqual([]);
+      if (route === `/endpoints/${ep.id}`) {
+        await page.getByTestId('attempts-chart').locator('rect').first().waitFor();
+        await shot(page, 'endpoint-sv');
+      }
     }
     await page.close();
 

@@ -61,7 +61,7 @@ describe('endpoint health', () => {
       expect(await page.locator('[data-testid=latency-chart] path.p95').getAttribute('d')).toMatch(/^M/);
       await page.getByText('Show the numbers as a table').click();
       expect(await rows(page)).toEqual(expected(hourly));
-      await shot(page, `health-${viewport.width}`);
+      if (viewport === DESKTOP) await shot(page, 'endpoint-health');
       expect(await axeViolations(page, `${viewport.width}px health, hourly`)).toEqual([]);
       expect(await overflowX(page)).toBeLessThanOrEqual(0);
 

@@ -10,6 +10,7 @@ const ATTEMPT_FIELDS = [
   'endpointId',
   'id',
   'msgId',
+  'requestHeaders',
   'response',
   'responseDurationMs',
   'responseStatusCode',

@@ -33,6 +33,7 @@ export function Attempts({ msgId, endpointId }: { msgId: string; endpointId: str
             <th scope="col">{t('colCode')}</th>
             <th scope="col">{t('colDuration')}</th>
             <th scope="col">{t('colWhen')}</th>
+            <th scope="col">{t('colRequest')}</th>
             <th scope="col">{t('colBody')}</th>
           </tr>
         </thead>
@@ -51,6 +52,9 @@ export function Attempts({ msgId, endpointId }: { msgId: string; endpointId: str
                 <Ago iso={a.timestamp} />
               </td>
               <td>
+                <RequestSent attempt={a} />
+              </td>
+              <td>
                 {a.response ? (
                   <details>
                     <summary>{t('show')}</summary>
@@ -67,6 +71,51 @@ export function Attempts({ msgId, endpointId }: { msgId: string; endpointId: str
         </tbody>
       </table>
     </div>
+  );
+}
+
+/**
+ * What an attempt sent: its headers as recorded (custom headers and authorization masked by the
+ * server) and the body, which is the message's payload, read from the message when opened.
+ */
+function RequestSent({ attempt }: { attempt: Attempt }) {
+  const [open, setOpen] = useState(false);
+  const headers = attempt.requestHeaders;
+  return (
+    <details data-testid="request" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>{t('show')}</summary>
+      <p>
+        <strong>{t('requestHeaders')}</strong>
+      </p>
+      {headers ? (
+        <>
+          <pre className="code" tabIndex={0}>
+            {Object.entries(headers)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join('\n')}
+          </pre>
+          <p className="muted">{t('maskedNote')}</p>
+        </>
+      ) : (
+        <p className="muted">{t('requestNotKept')}</p>
+      )}
+      <p>
+        <strong>{t('requestBody')}</strong>
+      </p>
+      {open && <Payload msgId={attempt.msgId} />}
+    </details>
+  );
+}
+
+function Payload({ msgId }: { msgId: string }) {
+  const { api, app } = usePortal();
+  const msg = useLoad(() => api.get<{ payload: unknown }>(appPath(app.id, `/msg/${enc(msgId)}`)), [msgId]);
+  if (msg.error && !msg.data) return <ErrorText error={msg.error} />;
+  if (!msg.data) return <p aria-busy="true">{t('loadingPayload')}</p>;
+  return (
+    <pre className="code" tabIndex={0}>
+      {JSON.stringify(msg.data.payload, null, 2)}
+    </pre>
   );
 }
 

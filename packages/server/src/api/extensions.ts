@@ -2,6 +2,7 @@
 // they are validated and documented exactly like the contract's own fields. Every addition is
 // optional: a Svix client that never sends them sees Svix's behaviour.
 import { ENDPOINT_ORDERINGS, ORDERING_KEY_MAX_LENGTH } from '../domain/ordering.js';
+import { HEADER_MASK } from '../domain/request-headers.js';
 import { addReadiness, addVersionOperation } from './extensions-health.js';
 import { ENGAGE_INPUT_SCHEMAS } from '@herald/engage';
 import { addDeliveryPolicy, addSchemaEnforcement } from './extensions-policy.js';
@@ -94,6 +95,16 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
       "endpoint's circuit is open, `module` while the application's Engage webhooks module is off; null otherwise.",
   };
   s.EndpointMessageOut.properties.heldBy = s.MessageEndpointOut.properties.heldBy;
+  s.MessageAttemptOut.properties.requestHeaders = {
+    type: 'object',
+    nullable: true,
+    additionalProperties: { type: 'string' },
+    description:
+      "Herald: the headers of the request this attempt sent. Herald's own (`webhook-*`/`svix-*` id, timestamp and signature, " +
+      '`content-type`, `user-agent`, `traceparent`, `herald-*`) as sent; custom endpoint headers and `authorization` by name, ' +
+      `their value replaced by \`${HEADER_MASK}\` since they may be credentials. The body sent is the message's payload. ` +
+      'Null for attempts recorded before Herald kept them and for attempts reported by readers of polling endpoints.',
+  };
   addOrdering(s);
   s.EndpointHeadersPatchIn.properties.deleteHeaders = {
     type: 'array',

@@ -147,6 +147,7 @@ export function attemptOut(a: Attempt, withContent = true) {
     response: withContent ? a.response : '{}',
     responseStatusCode: a.responseStatusCode,
     responseDurationMs: a.responseDurationMs,
+    requestHeaders: withContent && a.requestHeaders !== null ? (JSON.parse(a.requestHeaders) as Record<string, string>) : null,
     status: a.status,
     statusText: STATUS_TEXT[a.status],
     triggerType: a.triggerType,

@@ -2,6 +2,7 @@
 // Knows nothing of the store: it takes values and returns values.
 import { parseSecret, sign, type ParsedSecret } from '@herald/receiver';
 import { Agent, request } from 'undici';
+import { recordedRequestHeaders } from '../domain/request-headers.js';
 import { parseRetryAfter, type Outcome } from '../domain/retry.js';
 import type { EgressConfig } from '../config/index.js';
 import type { SsrfGuard } from '../security/ssrf.js';
@@ -37,6 +38,8 @@ export interface DeliveryResult {
   durationMs: number;
   /** No answer within the delivery timeout. */
   timedOut?: boolean;
+  /** The request's headers as the attempt records them (domain/request-headers.ts); absent when none was sent. */
+  requestHeaders?: string | null;
 }
 
 export interface SenderOptions {
@@ -179,6 +182,9 @@ export class Sender {
     let deadlines = this.deadlines.get(timeoutMs);
     if (!deadlines) this.deadlines.set(timeoutMs, (deadlines = new Deadlines(timeoutMs)));
     const deadline = deadlines.start();
+    // The headers of the last request made, recorded (credentials masked) with the attempt.
+    let sent: Record<string, string> | null = null;
+    const requestHeaders = () => (sent === null ? null : recordedRequestHeaders(sent, this.opts.headerPrefixes));
     try {
       let auth = req.auth ? await this.auth.prepare(req.auth, nowMs) : null;
       if (auth && !auth.ok) return { outcome: { kind: 'retry' }, statusCode: 0, response: auth.reason, durationMs: took() };
@@ -186,7 +192,7 @@ export class Sender {
         request(req.url, {
           method: 'POST',
           body: req.body,
-          headers: this.headersFor(req, a?.ok ? a.authorization : null),
+          headers: (sent = this.headersFor(req, a?.ok ? a.authorization : null)),
           dispatcher: (a?.ok && a.dispatcher) || this.agent,
           signal: deadline.signal,
           headersTimeout: timeoutMs,
@@ -197,7 +203,14 @@ export class Sender {
       if (res.statusCode === 401 && auth?.ok && auth.oauth) {
         await res.body.dump();
         auth = await this.auth.prepare(req.auth!, nowMs, auth.authorization);
-        if (!auth.ok) return { outcome: { kind: 'retry' }, statusCode: 401, response: `The endpoint answered 401; ${auth.reason}`, durationMs: took() };
+        if (!auth.ok)
+          return {
+            outcome: { kind: 'retry' },
+            statusCode: 401,
+            response: `The endpoint answered 401; ${auth.reason}`,
+            durationMs: took(),
+            requestHeaders: requestHeaders(),
+          };
         res = await post(auth);
       }
       const response = await readCapped(res.body);
@@ -206,7 +219,7 @@ export class Sender {
         const v = res.headers[name];
         return Array.isArray(v) ? v[0] : v;
       };
-      return { outcome: classify(statusCode, header, nowMs()), statusCode, response, durationMs: took() };
+      return { outcome: classify(statusCode, header, nowMs()), statusCode, response, durationMs: took(), requestHeaders: requestHeaders() };
     } catch (e) {
       const err = e as { name?: string; code?: string; message?: string };
       const timedOut = err.name === 'TimeoutError' || err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT';
@@ -216,7 +229,14 @@ export class Sender {
         : err.code === 'ESSRF' || cause?.code === 'ESSRF'
           ? ((err.code === 'ESSRF' ? err.message : cause!.message) ?? 'Refused')
           : `Connection failed: ${err.code ?? err.name ?? 'error'}: ${err.message ?? ''}`;
-      return { outcome: { kind: 'retry' }, statusCode: 0, response: why, durationMs: took(), ...(timedOut ? { timedOut } : {}) };
+      return {
+        outcome: { kind: 'retry' },
+        statusCode: 0,
+        response: why,
+        durationMs: took(),
+        requestHeaders: requestHeaders(),
+        ...(timedOut ? { timedOut } : {}),
+      };
     } finally {
       deadline.done();
     }

@@ -474,6 +474,7 @@ export class Dispatcher {
       response: result.response,
       responseStatusCode: result.statusCode,
       responseDurationMs: result.durationMs,
+      requestHeaders: result.requestHeaders ?? null,
       status: outcome.attemptStatus,
       triggerType: attemptTrigger(task.triggerType),
       createdAt: startedAt,

@@ -140,6 +140,8 @@ export interface Attempt {
   response: string;
   responseStatusCode: number;
   responseDurationMs: number;
+  /** The request's headers, JSON object text, credentials masked (request-headers.ts); null when not recorded. */
+  requestHeaders: string | null;
   status: MessageStatusCode;
   triggerType: TriggerTypeCode;
   createdAt: number;

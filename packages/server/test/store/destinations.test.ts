@@ -40,6 +40,7 @@ function attempt(appId: string, msgId: string, destinationId: string, at: number
     response: 'ok',
     responseStatusCode: code,
     responseDurationMs: 3,
+    requestHeaders: null,
     status: code < 300 ? MessageStatus.success : MessageStatus.fail,
     triggerType: 0,
     createdAt: at,

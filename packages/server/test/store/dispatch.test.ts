@@ -88,6 +88,9 @@ eachStore('store: claims, leases and fencing', (t) => {
     // Both attempts happened, so both are in the log.
     const log = await store.listAttemptsByMessage(a!.appId, a!.msgId, page());
     expect(log.data.map((x) => x.responseStatusCode).sort()).toEqual([200, 500]);
+    // The request's headers are kept as given (JSON text), through the batched write too.
+    const kept = `{"webhook-id":"${a!.msgId}","x-api-key":"••••"}`;
+    expect(log.data.map((x) => x.requestHeaders)).toEqual([kept, kept]);
     expect(await store.claimDueTasks('w3', T0 + 1e7, LEASE, 10)).toHaveLength(0);
   });
 

@@ -100,6 +100,7 @@ export function attemptFor(t: ClaimedTask, at: number, ok: boolean, o: Partial<A
     response: ok ? 'ok' : 'no',
     responseStatusCode: ok ? 200 : 500,
     responseDurationMs: 1,
+    requestHeaders: `{"webhook-id":"${t.msgId}","x-api-key":"••••"}`,
     status: ok ? MessageStatus.success : MessageStatus.fail,
     triggerType: t.triggerType === 1 ? 1 : 0,
     createdAt: at,

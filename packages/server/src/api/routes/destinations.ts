@@ -276,6 +276,7 @@ export const destinationRoutes = [
         response: b.response ?? '',
         responseStatusCode: code,
         responseDurationMs: b.responseDurationMs,
+        requestHeaders: null,
         status: code >= 200 && code < 300 ? MessageStatus.success : MessageStatus.fail,
         triggerType: 0,
         createdAt: c.now,

@@ -148,6 +148,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       response: r.response,
       responseStatusCode: r.response_status_code,
       responseDurationMs: r.response_duration_ms,
+      requestHeaders: r.request_headers ?? null,
       status: r.status as MessageStatusCode,
       triggerType: r.trigger_type as TriggerTypeCode,
       createdAt: r.created_at,
@@ -230,7 +231,7 @@ export const auditValues = (e: AuditEntry): unknown[] => [
 
 /** The attempt columns in the order attemptValues gives them (the batched PostgreSQL completion lists its own). */
 export const ATTEMPT_COLUMNS =
-  'id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at, attempt_number';
+  'id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at, attempt_number, request_headers';
 
 export const attemptValues = (a: Attempt, attemptNumber: number): unknown[] => [
   a.id,
@@ -245,4 +246,5 @@ export const attemptValues = (a: Attempt, attemptNumber: number): unknown[] => [
   a.triggerType,
   a.createdAt,
   attemptNumber,
+  a.requestHeaders,
 ];

@@ -121,7 +121,7 @@ export abstract class PgDestinations extends PgQueue implements DestinationStore
 
   async recordDestinationAttempt(a: Attempt, consumer?: { destinationId: string; consumerId: string }): Promise<void> {
     await this.tx(async (c) => {
-      await c.query(`INSERT INTO attempt (${ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, attemptValues(a, 1));
+      await c.query(`INSERT INTO attempt (${ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, attemptValues(a, 1));
       if (consumer) await c.query(upsertPosition(true), [consumer.destinationId, consumer.consumerId, a.msgId, a.createdAt]);
     });
   }

@@ -57,13 +57,13 @@ const MAX_COMPLETION_BATCH = 256;
  */
 const COMPLETE_BATCH_SQL = `WITH v AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::smallint[],
-      $10::smallint[], $11::bigint[], $12::int[], $13::bigint[], $14::bool[], $15::smallint[], $16::bigint[], $17::bigint[], $18::bool[])
+      $10::smallint[], $11::bigint[], $12::int[], $13::bigint[], $14::bool[], $15::smallint[], $16::bigint[], $17::bigint[], $18::bool[], $19::text[])
       AS v(id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at,
-        attempt_number, fence, failed_manual, task_status, next_attempt_at, now, clear_failure)),
+        attempt_number, fence, failed_manual, task_status, next_attempt_at, now, clear_failure, request_headers)),
   a AS (INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
-      trigger_type, created_at, attempt_number)
+      trigger_type, created_at, attempt_number, request_headers)
     SELECT id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at,
-      attempt_number FROM v),
+      attempt_number, request_headers FROM v),
   l AS MATERIALIZED (SELECT d.msg_id, d.endpoint_id FROM delivery_task d JOIN v ON d.msg_id = v.msg_id AND d.endpoint_id = v.endpoint_id
     ORDER BY d.endpoint_id, d.msg_id FOR UPDATE OF d),
   t AS (UPDATE delivery_task d SET
@@ -383,7 +383,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
    * each task whose fence held.
    */
   protected async writeCompletions(db: Db, batch: { task: ClaimedTask; result: AttemptResult; now: number }[]): Promise<Set<string>> {
-    const cols: unknown[][] = Array.from({ length: 18 }, () => []);
+    const cols: unknown[][] = Array.from({ length: 19 }, () => []);
     for (const { task, result, now } of batch) {
       const a = result.attempt;
       [
@@ -405,6 +405,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         result.task.nextAttemptAt,
         now,
         result.endpoint?.kind === 'success',
+        a.requestHeaders,
       ].forEach((v, i) => cols[i]!.push(v));
     }
     const { rows } = await db.query({ name: 'herald_complete_batch', text: COMPLETE_BATCH_SQL, values: cols });

@@ -140,7 +140,7 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
 
   recordDestinationAttempt(a: Attempt, consumer?: { destinationId: string; consumerId: string }): Promise<void> {
     return this.writes.run(() => {
-      this.run(`INSERT INTO attempt (${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...attemptValues(a, 1));
+      this.run(`INSERT INTO attempt (${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...attemptValues(a, 1));
       if (consumer) this.upsertPosition(consumer.destinationId, consumer.consumerId, a.msgId, a.createdAt, true);
     });
   }

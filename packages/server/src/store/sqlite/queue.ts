@@ -167,7 +167,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
   completeAttempt(task: ClaimedTask, result: AttemptResult, now: number): Promise<{ fenced: boolean; disabled: boolean; failSince: number | null }> {
     return this.writes.run(() => {
       const a = result.attempt;
-      this.run(`INSERT INTO attempt (${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...attemptValues(a, attemptNumber(task)));
+      this.run(`INSERT INTO attempt (${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...attemptValues(a, attemptNumber(task)));
       // A failed manual attempt that jumped ahead of a scheduled retry hands the delivery back to
       // that schedule (domain/manual.ts).
       const failedManual = resumesSchedule(task.triggerType, a.status) ? 1 : 0;
