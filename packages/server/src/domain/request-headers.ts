@@ -17,8 +17,12 @@ export function recordedRequestHeaders(sent: Readonly<Record<string, string>>, s
   return JSON.stringify(out);
 }
 
+/** The signature headers (`<prefix>-id`, `-timestamp`, `-signature`) of a prefix list, built once per list: this runs for every attempt. */
+const signatureNames = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 function isHeraldHeader(name: string, prefixes: readonly string[]): boolean {
   if (name === 'content-type' || name === 'user-agent' || name === 'traceparent' || name.startsWith('herald-')) return true;
-  for (const p of prefixes) if (name === `${p}-id` || name === `${p}-timestamp` || name === `${p}-signature`) return true;
-  return false;
+  let names = signatureNames.get(prefixes);
+  if (!names) signatureNames.set(prefixes, (names = new Set(prefixes.flatMap((p) => [`${p}-id`, `${p}-timestamp`, `${p}-signature`]))));
+  return names.has(name);
 }

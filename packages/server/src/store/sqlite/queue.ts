@@ -14,6 +14,12 @@ import { SqliteMessages } from './messages.js';
 
 const ANY_DUE = 'SELECT 1 AS due FROM delivery_task WHERE next_attempt_at <= ? LIMIT 1';
 
+/** An application's Engage module switch (NULL: no settings row) and an endpoint's circuit (k_ columns, NULL: none), in one row. */
+const HOLDS = `SELECT (SELECT module_enabled FROM engage_tenant WHERE app_id = ?) AS module_enabled, ${CIRCUIT_COLS.split(', ')
+  .map((c) => `k.${c} AS k_${c}`)
+  .join(', ')}
+  FROM (SELECT ? AS id) x LEFT JOIN endpoint_circuit k ON k.endpoint_id = x.id`;
+
 export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueue {
   requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void> {
     return this.notifyAfter(
@@ -73,20 +79,18 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
       if (!m) messages.set(k, (m = this.getMessage(t.appId, t.msgId)));
       return m;
     };
-    // The Engage module switch and the circuit: one indexed read each per application or endpoint of the claim.
-    const modules = new Map<string, boolean | null>();
-    const moduleOf = (appId: string) => {
-      if (!modules.has(appId)) {
-        const r = this.get('SELECT module_enabled FROM engage_tenant WHERE app_id = ?', appId);
-        modules.set(appId, r ? r.module_enabled === 1 : null);
+    // The Engage module switch and the circuit, read together: one statement per endpoint of the
+    // claim, as PostgreSQL reads them with the endpoint. Read at every claim, never cached, so a
+    // circuit another process opened or a module switched off is seen at the next claim.
+    const holds = new Map<string, { moduleEnabled: boolean | null; circuit: Circuit }>();
+    const holdsOf = (t: ClaimedTask) => {
+      const k = `${t.appId} ${t.endpointId}`;
+      let h = holds.get(k);
+      if (!h) {
+        const r = this.get(HOLDS, t.appId, t.endpointId);
+        holds.set(k, (h = { moduleEnabled: r?.module_enabled == null ? null : r.module_enabled === 1, circuit: this.rows.circuit(r, 'k_') }));
       }
-      return modules.get(appId)!;
-    };
-    const circuits = new Map<string, Circuit>();
-    const circuitOf = (endpointId: string) => {
-      let c = circuits.get(endpointId);
-      if (!c) circuits.set(endpointId, (c = this.rows.circuit(this.get(`SELECT ${CIRCUIT_COLS} FROM endpoint_circuit WHERE endpoint_id = ?`, endpointId))));
-      return c;
+      return h;
     };
     return Promise.all(
       tasks.map(async (t) => {
@@ -94,7 +98,8 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
         const usable = endpoint !== null && !endpoint.disabled;
         const app = usable ? await this.getApplication(t.appId) : null;
         const throttleRate = usable ? (endpoint.throttleRate ?? app?.throttleRate ?? null) : null;
-        return { endpoint, message, throttleRate, appPolicy: app?.deliveryPolicy ?? null, moduleEnabled: moduleOf(t.appId), circuit: circuitOf(t.endpointId) };
+        const { moduleEnabled, circuit } = holdsOf(t);
+        return { endpoint, message, throttleRate, appPolicy: app?.deliveryPolicy ?? null, moduleEnabled, circuit };
       }),
     );
   }
