@@ -229,7 +229,7 @@ export const auditValues = (e: AuditEntry): unknown[] => [
   e.msgId,
 ];
 
-/** The attempt columns in the order attemptValues gives them (the batched PostgreSQL completion lists its own). */
+/** The attempt columns in the order attemptValues gives them (also the leading columns of the batched PostgreSQL completion). */
 export const ATTEMPT_COLUMNS =
   'id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at, attempt_number, request_headers';
 

@@ -9,6 +9,7 @@ import type { DeliveryPolicy } from '../../domain/policy.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
 import { turnEnds } from '../../domain/ordering.js';
 import { CIRCUIT_COLS } from '../common/holds.js';
+import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
 import { afterRecordWrites, passTurnsWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql, tailsSql } from '../common/ordering.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import type { Db, Row } from './base.js';
@@ -57,13 +58,10 @@ const MAX_COMPLETION_BATCH = 256;
  */
 const COMPLETE_BATCH_SQL = `WITH v AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::smallint[],
-      $10::smallint[], $11::bigint[], $12::int[], $13::bigint[], $14::bool[], $15::smallint[], $16::bigint[], $17::bigint[], $18::bool[], $19::text[])
+      $10::smallint[], $11::bigint[], $12::int[], $13::text[], $14::bigint[], $15::bool[], $16::smallint[], $17::bigint[], $18::bigint[], $19::bool[])
       AS v(id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at,
-        attempt_number, fence, failed_manual, task_status, next_attempt_at, now, clear_failure, request_headers)),
-  a AS (INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status,
-      trigger_type, created_at, attempt_number, request_headers)
-    SELECT id, msg_id, endpoint_id, app_id, url, response, response_status_code, response_duration_ms, status, trigger_type, created_at,
-      attempt_number, request_headers FROM v),
+        attempt_number, request_headers, fence, failed_manual, task_status, next_attempt_at, now, clear_failure)),
+  a AS (INSERT INTO attempt (${ATTEMPT_COLUMNS}) SELECT ${ATTEMPT_COLUMNS} FROM v),
   l AS MATERIALIZED (SELECT d.msg_id, d.endpoint_id FROM delivery_task d JOIN v ON d.msg_id = v.msg_id AND d.endpoint_id = v.endpoint_id
     ORDER BY d.endpoint_id, d.msg_id FOR UPDATE OF d),
   t AS (UPDATE delivery_task d SET
@@ -386,26 +384,15 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
     const cols: unknown[][] = Array.from({ length: 19 }, () => []);
     for (const { task, result, now } of batch) {
       const a = result.attempt;
+      // The attempt's columns in attemptValues' order (ATTEMPT_COLUMNS), then the task's.
       [
-        a.id,
-        a.msgId,
-        a.endpointId,
-        a.appId,
-        a.url,
-        a.response,
-        a.responseStatusCode,
-        a.responseDurationMs,
-        a.status,
-        a.triggerType,
-        a.createdAt,
-        attemptNumber(task),
+        ...attemptValues(a, attemptNumber(task)),
         task.fence,
         resumesSchedule(task.triggerType, a.status),
         result.task.status,
         result.task.nextAttemptAt,
         now,
         result.endpoint?.kind === 'success',
-        a.requestHeaders,
       ].forEach((v, i) => cols[i]!.push(v));
     }
     const { rows } = await db.query({ name: 'herald_complete_batch', text: COMPLETE_BATCH_SQL, values: cols });
