@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IdGenerator } from '../domain/ids.js';
 import { nextLimit, placesFor } from '../domain/concurrency.js';
+import { endpointRoom, type ClaimRoom } from '../domain/fairness.js';
 import { afterAttempt, CLOSED_CIRCUIT, countsAgainst, gate, overloaded, pristine, type Circuit, type CircuitPolicy } from '../domain/hold.js';
 import { attemptNumber, attemptTrigger } from '../domain/manual.js';
 import { orderingHeaders } from '../domain/ordering.js';
@@ -244,9 +245,10 @@ export class Dispatcher {
       await this.sweepOrder();
       const free = this.o.concurrency - this.inFlight;
       let claimed = 0;
+      const claimedAt = this.o.now();
       if (free > 0) {
         try {
-          const tasks = await this.o.store.claimDueTasks(this.owner, this.o.now(), this.o.leaseMs, Math.min(free, 128));
+          const tasks = await this.o.store.claimDueTasks(this.owner, claimedAt, this.o.leaseMs, Math.min(free, 128), this.claimRoom());
           claimed = tasks.length;
           if (claimed > 0) {
             // If this read fails the tasks stay leased and come back when their leases lapse.
@@ -271,15 +273,32 @@ export class Dispatcher {
         }
       }
       if (this.woken && free > claimed) continue;
-      await this.sleep(await this.sleepMs());
+      await this.sleep(await this.sleepMs(claimedAt));
     }
   }
 
-  private async sleepMs(): Promise<number> {
+  /**
+   * What each endpoint can still take (domain/fairness.ts): its places under its adaptive limit
+   * less the deliveries in flight to it. Only endpoints with something in flight or a lowered
+   * limit are named; every other endpoint has the cap.
+   */
+  private claimRoom(): ClaimRoom {
+    const below = new Map<string, number>();
+    for (const id of this.limits.keys()) below.set(id, endpointRoom(placesFor(this.limitOf(id)), this.perEndpoint.get(id) ?? 0));
+    for (const [id, busy] of this.perEndpoint) below.set(id, endpointRoom(placesFor(this.limitOf(id)), busy));
+    return { cap: placesFor(this.o.perEndpointConcurrency), below };
+  }
+
+  /**
+   * How long to sleep after a claim at `claimedAt` that took less than it asked for. A task that
+   * was already due then and was not taken waits for room at its endpoint (or is another
+   * process's): an attempt ending here wakes the loop, so sleep until then (or the poll).
+   */
+  private async sleepMs(claimedAt: number): Promise<number> {
     if (this.inFlight >= this.o.concurrency) return this.o.pollMs;
     try {
       const next = await this.o.store.nextDueAt();
-      if (next === null) return this.o.pollMs;
+      if (next === null || next <= claimedAt) return this.o.pollMs;
       return Math.max(0, Math.min(this.o.pollMs, next - this.o.now()));
     } catch {
       return this.o.pollMs;
