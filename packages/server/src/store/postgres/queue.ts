@@ -86,8 +86,10 @@ const COMPLETE_BATCH_SQL = `WITH v AS (
  * $8) with SKIP LOCKED, so concurrent claimers in other processes take disjoint rows without
  * waiting. `ranked` numbers them as fairPick does (an endpoint's turn, then its application's turn)
  * and `next` keeps the first $5: a MATERIALIZED CTE, so it runs exactly once whatever the plan.
- * Candidates not kept are unlocked at the statement's end. A reserved throttle slot goes to this
- * claimer and leaves the row (`next` has the old value).
+ * Candidates not kept are unlocked at the statement's end. The update finds its rows by primary
+ * key from an array of their message ids: a join on `next` alone gets a hash join over the whole
+ * table once the statement's generic plan is cached (it cannot know how few rows `LIMIT $5`
+ * keeps). A reserved throttle slot goes to this claimer and leaves the row (`next` has the old value).
  */
 const CLAIM_SQL = `WITH RECURSIVE pairs AS (
     (SELECT app_id, endpoint_id, next_attempt_at AS first FROM delivery_task WHERE next_attempt_at IS NOT NULL
@@ -114,7 +116,7 @@ const CLAIM_SQL = `WITH RECURSIVE pairs AS (
     ORDER BY app_turn, next_attempt_at, app_id, endpoint_id, msg_id LIMIT $5)
   UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
     throttle_slot = NULL, held_by = NULL
-  FROM next WHERE t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
+  FROM next WHERE t.msg_id = ANY(ARRAY(SELECT msg_id FROM next)) AND t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
   RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
     t.ordering_seq, next.app_turn, next.next_attempt_at AS due_at`;
 
