@@ -124,7 +124,7 @@ try {
     return r.json();
   };
   const a = await call('POST', '/api/v1/app', { name: 'tenant A', uid: 'tenant-a' });
-  const b = await call('POST', '/api/v1/app', { name: 'tenant B', uid: 'tenant-b' });
+  await call('POST', '/api/v1/app', { name: 'tenant B', uid: 'tenant-b' });
   await call('POST', '/api/v1/app/tenant-a/endpoint', { url: `${rxUrl}/slow` });
   await call('POST', '/api/v1/app/tenant-b/endpoint', { url: `${rxUrl}/fast` });
   sql = new pg.Client({ connectionString: dbUrl.toString() });
