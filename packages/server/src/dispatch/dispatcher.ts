@@ -82,6 +82,10 @@ function withOrdering(headers: Record<string, string>, task: ClaimedTask, messag
 const ORDER_SWEEP_MS = 30_000;
 const ORDER_SWEEP_LIMIT = 1000;
 
+/** While endpoints are full, places freed are gathered this long, or until this many, before the next claim (attemptEnded). */
+const GATHER_MS = 5;
+const GATHER_PLACES = 16;
+
 /** A throttled task within this much of its slot waits in memory instead of going back to the store. */
 const HOLD_MS = 1000;
 
@@ -121,6 +125,10 @@ export class Dispatcher {
   /** When the ordered-delivery sweep runs next; at once on start. */
   private orderSweepAt = -Infinity;
   private loopTurns = 0;
+  /** The last claim left due deliveries for want of room at their endpoints (attemptEnded). */
+  private roomBound = false;
+  private freedWhileBound = 0;
+  private gather: NodeJS.Timeout | null = null;
   /** The policy of a delivery that has none of its own (policyOf). */
   private serverPolicy: EffectivePolicy | null = null;
 
@@ -157,6 +165,10 @@ export class Dispatcher {
 
   wake(): void {
     this.woken = true;
+    if (this.gather) {
+      clearTimeout(this.gather);
+      this.gather = null;
+    }
     const w = this.wakeUp;
     this.wakeUp = null;
     w?.();
@@ -246,6 +258,8 @@ export class Dispatcher {
       const free = this.o.concurrency - this.inFlight;
       let claimed = 0;
       const claimedAt = this.o.now();
+      this.roomBound = false;
+      this.freedWhileBound = 0;
       if (free > 0) {
         try {
           const tasks = await this.o.store.claimDueTasks(this.owner, claimedAt, this.o.leaseMs, Math.min(free, 128), this.claimRoom());
@@ -290,6 +304,22 @@ export class Dispatcher {
   }
 
   /**
+   * An attempt ended: a place is free. While the last claim left due deliveries behind for want of
+   * room at their endpoints, the places freed are gathered for a few milliseconds (or until
+   * GATHER_PLACES of them) before the next claim, so a busy endpoint is refilled by claims of
+   * several deliveries instead of one claim per delivery. New due work (onTasksDue) still wakes the
+   * loop at once.
+   */
+  private attemptEnded(): void {
+    if (!this.roomBound || !this.running) return this.wake();
+    if (++this.freedWhileBound >= GATHER_PLACES) return this.wake();
+    this.gather ??= setTimeout(() => {
+      this.gather = null;
+      this.wake();
+    }, GATHER_MS);
+  }
+
+  /**
    * How long to sleep after a claim at `claimedAt` that took less than it asked for. A task that
    * was already due then and was not taken waits for room at its endpoint (or is another
    * process's): an attempt ending here wakes the loop, so sleep until then (or the poll).
@@ -298,7 +328,11 @@ export class Dispatcher {
     if (this.inFlight >= this.o.concurrency) return this.o.pollMs;
     try {
       const next = await this.o.store.nextDueAt();
-      if (next === null || next <= claimedAt) return this.o.pollMs;
+      if (next === null) return this.o.pollMs;
+      if (next <= claimedAt) {
+        this.roomBound = true;
+        return this.o.pollMs;
+      }
       return Math.max(0, Math.min(this.o.pollMs, next - this.o.now()));
     } catch {
       return this.o.pollMs;
@@ -358,7 +392,7 @@ export class Dispatcher {
       this.inFlight--;
       for (const r of this.idle) r();
       this.idle.clear();
-      this.wake();
+      this.attemptEnded();
     }
   }
 
