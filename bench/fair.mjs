@@ -20,7 +20,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { ROOT, cpuMs, freePort, waitFor } from './lib.mjs';
+import { ROOT, cpuMs, freePort, median as med, waitFor } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -221,7 +221,6 @@ try {
     ]);
     while ((await waitingOfA()) > 0) await sleep(200);
   }
-  const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
   const p99Alone = med(results.alone.map((x) => x.p99));
   const p99Backlog = med(results.backlog.map((x) => x.p99));
   const summary = { p99Alone, p99Backlog, ratio: p99Backlog / p99Alone, under500: p99Backlog < 500, under2x: p99Backlog < 2 * p99Alone };

@@ -11,6 +11,7 @@ import { CIRCUIT_COLS } from '../common/holds.js';
 import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql } from '../common/ordering.js';
 import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
+import type { Row } from './base.js';
 import { SqliteMessages } from './messages.js';
 
 const ANY_DUE = 'SELECT 1 AS due FROM delivery_task WHERE next_attempt_at <= ? LIMIT 1';
@@ -25,10 +26,10 @@ const NEXT_ENDPOINT = `${PAIR_COLS} WHERE app_id = ? AND endpoint_id > ? ${PAIR_
 const NEXT_APP = `${PAIR_COLS} WHERE app_id > ? ${PAIR_ORDER}`;
 const PAIR_DUE = `SELECT msg_id, endpoint_id, app_id, next_attempt_at, throttle_slot FROM delivery_task
   WHERE app_id = ? AND endpoint_id = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, msg_id LIMIT ?`;
-const CLAIM_ONE = `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
+const CLAIM_PICKED = `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
     throttle_slot = NULL, held_by = NULL
-  WHERE msg_id = ? AND endpoint_id = ?
-  RETURNING attempt_count, trigger_type, manual_next, fence, ordering_seq`;
+  WHERE (msg_id, endpoint_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
+  RETURNING msg_id, endpoint_id, attempt_count, trigger_type, manual_next, fence, ordering_seq`;
 
 type Candidate = FairCandidate & { throttleSlot: number | null };
 
@@ -152,11 +153,16 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
             candidates.push({ appId: r.app_id, endpointId: r.endpoint_id, msgId: r.msg_id, dueAt: r.next_attempt_at, throttleSlot: r.throttle_slot });
           }
         }
-        const claimed: ClaimedTask[] = [];
-        for (const c of fairPick(candidates, limit, rooms)) {
-          // A reserved throttle slot goes to this claimer and leaves the row (the candidate has it).
-          const r = this.get(CLAIM_ONE, owner, leaseUntil, leaseUntil, MessageStatus.sending, now, c.msgId, c.endpointId)!;
-          claimed.push({
+        const picked = fairPick(candidates, limit, rooms);
+        if (picked.length === 0) return [];
+        // One statement leases them all (their keys as one JSON array); a reserved throttle slot
+        // goes to this claimer and leaves the row (the candidate has it).
+        const keys = JSON.stringify(picked.map((c) => [c.msgId, c.endpointId]));
+        const leased = new Map<string, Row>();
+        for (const r of this.all(CLAIM_PICKED, owner, leaseUntil, leaseUntil, MessageStatus.sending, now, keys)) leased.set(`${r.msg_id} ${r.endpoint_id}`, r);
+        return picked.map((c) => {
+          const r = leased.get(`${c.msgId} ${c.endpointId}`)!;
+          return {
             msgId: c.msgId,
             endpointId: c.endpointId,
             appId: c.appId,
@@ -166,9 +172,8 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
             leaseExpiresAt: leaseUntil,
             throttleSlot: c.throttleSlot,
             orderingSeq: r.ordering_seq,
-          });
-        }
-        return claimed;
+          };
+        });
         // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
       },
       { durable: false },
