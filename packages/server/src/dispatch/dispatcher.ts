@@ -311,8 +311,10 @@ export class Dispatcher {
    * loop at once.
    */
   private attemptEnded(): void {
-    if (!this.roomBound || !this.running) return this.wake();
-    if (++this.freedWhileBound >= GATHER_PLACES) return this.wake();
+    if (!this.roomBound || !this.running || ++this.freedWhileBound >= GATHER_PLACES) {
+      this.wake();
+      return;
+    }
     this.gather ??= setTimeout(() => {
       this.gather = null;
       this.wake();
