@@ -85,6 +85,8 @@ const ORDER_SWEEP_LIMIT = 1000;
 /** While endpoints are full, places freed are gathered this long, or until this many, before the next claim (attemptEnded). */
 const GATHER_MS = 5;
 const GATHER_PLACES = 16;
+/** While endpoints are full and nothing wakes the loop, it claims again after this long (sleepMs). */
+const ROOM_RECHECK_MS = 100;
 
 /** A throttled task within this much of its slot waits in memory instead of going back to the store. */
 const HOLD_MS = 1000;
@@ -324,7 +326,7 @@ export class Dispatcher {
   /**
    * How long to sleep after a claim at `claimedAt` that took less than it asked for. A task that
    * was already due then and was not taken waits for room at its endpoint (or is another
-   * process's): an attempt ending here wakes the loop, so sleep until then (or the poll).
+   * process's): an attempt ending here wakes the loop, so sleep until then, or ROOM_RECHECK_MS.
    */
   private async sleepMs(claimedAt: number): Promise<number> {
     if (this.inFlight >= this.o.concurrency) return this.o.pollMs;
@@ -332,8 +334,10 @@ export class Dispatcher {
       const next = await this.o.store.nextDueAt();
       if (next === null) return this.o.pollMs;
       if (next <= claimedAt) {
+        // Another endpoint's delivery may fall due meanwhile without any wake: look again within
+        // ROOM_RECHECK_MS (the put-back interval of a full endpoint before claims were capped).
         this.roomBound = true;
-        return this.o.pollMs;
+        return Math.min(this.o.pollMs, ROOM_RECHECK_MS);
       }
       return Math.max(0, Math.min(this.o.pollMs, next - this.o.now()));
     } catch {
