@@ -153,11 +153,12 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       leaseMs: d.leaseMs,
       attemptTimeoutMs: d.timeoutMs,
       pollMs: d.pollMs,
+      transforms,
       log: api.log,
       onAttempt: (e) => {
         const outcome = e.result.outcome.kind === 'success' ? 'success' : e.next;
         deps.metrics.attempted(outcome, e.result.durationMs / 1000);
-        if (e.result.outcome.kind !== 'success') {
+        if (e.result.outcome.kind !== 'success' && e.result.outcome.kind !== 'cancel') {
           api.log.warn(
             { msgId: e.attempt.msgId, attemptId: e.attempt.id, endpointId: e.endpoint.id, statusCode: e.result.statusCode, next: e.next },
             'delivery attempt failed',
