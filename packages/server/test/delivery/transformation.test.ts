@@ -114,6 +114,7 @@ describe('transformations in delivery', () => {
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ status: 4, responseStatusCode: 0, response: CANCELED_BY_TRANSFORMATION });
     expect((await destination(h, app.id, skipped.id, ep.id)).status).toBe(4);
+    expect(await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}/stats`, 200)).toMatchObject({ canceled: 1 });
     const [r] = await rx.waitForCount(1, { path: '/maybe' });
     expect(r!.headers['webhook-id']).toBe(kept.id);
     expect(rx.forMessage('/maybe', skipped.id)).toEqual([]);
