@@ -13,11 +13,22 @@ import { sandboxWorker, type SandboxAnswer, type SandboxJob, type SandboxLimits 
 
 export type { SandboxAnswer } from './sandbox.js';
 
+// The thread's own CPU time, from Linux's per-thread scheduler statistics (nanoseconds on the
+// CPU; the file descriptor belongs to the thread that opened it); null elsewhere, where the
+// sandbox falls back to wall time.
 const SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
 const core = require(workerData.core);
 const variant = require(workerData.variant).default;
-(${sandboxWorker.toString()})(core, variant, parentPort, workerData.limits, (code) => process.exit(code));
+let threadCpuMs = null;
+try {
+  const fd = fs.openSync('/proc/thread-self/schedstat', 'r');
+  const buf = Buffer.alloc(128);
+  const read = () => Number(buf.toString('latin1', 0, fs.readSync(fd, buf, 0, 128, 0)).split(' ')[0]) / 1e6;
+  if (Number.isFinite(read())) threadCpuMs = read;
+} catch {}
+(${sandboxWorker.toString()})(core, variant, parentPort, workerData.limits, (code) => process.exit(code), threadCpuMs);
 `;
 
 /**

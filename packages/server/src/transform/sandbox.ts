@@ -1,14 +1,14 @@
 // What runs inside a transformation worker thread: QuickJS compiled to WebAssembly
-// (quickjs-emscripten), never Node's own VM. Each run gets a fresh QuickJS runtime and context, so
-// nothing a script does (Object.prototype, globals) outlives its run or reaches another tenant's;
-// the runtime has a memory limit, a stack limit and an interrupt handler that stops it at its CPU
-// deadline. QuickJS as built here has no filesystem, network, timers, process or module loader:
+// (quickjs-emscripten), never Node's own VM. Each run gets a fresh QuickJS context (its own global
+// object and intrinsics), so nothing a script does (Object.prototype, globals) outlives its run or
+// reaches another tenant's; the runtime has a memory limit, a stack limit and an interrupt handler
+// that stops it at its CPU deadline. QuickJS as built here has no filesystem, network, timers, process or module loader:
 // a script sees only the language's own globals.
 //
 // `sandboxWorker` is sent to the worker as its source text (Function.prototype.toString), like the
 // SQLite read worker's source, so one file serves dist/ and the TypeScript sources the tests run:
 // it must use nothing from outside its own body.
-import type { QuickJSContext, QuickJSHandle, QuickJSWASMModule } from 'quickjs-emscripten-core';
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 
 export interface SandboxLimits {
   /** CPU time a run may take, timed on the worker's own thread (which does nothing else meanwhile). */
@@ -44,7 +44,14 @@ interface Core {
  * a runtime after a stack overflow), the answer already made is sent and the worker exits: the pool
  * starts a fresh one, so no damaged module serves another run.
  */
-export async function sandboxWorker(core: Core, variant: unknown, port: Port, limits: SandboxLimits, exit: (code: number) => void): Promise<void> {
+export async function sandboxWorker(
+  core: Core,
+  variant: unknown,
+  port: Port,
+  limits: SandboxLimits,
+  exit: (code: number) => void,
+  threadCpuMs: (() => number) | null,
+): Promise<void> {
   const mod = await core.newQuickJSWASMModuleFromVariant(variant);
   const CALL = `(function (input) {
     if (typeof handler !== 'function') throw new TypeError('the code must declare function handler(webhook)');
@@ -96,8 +103,17 @@ export async function sandboxWorker(core: Core, variant: unknown, port: Port, li
     return answer;
   }
 
+  // A runtime serves successive runs, each in a context of its own (its own global object and
+  // intrinsics, so nothing a script changes is seen by the next): making a runtime costs about a
+  // third of a run. It is replaced after any run that failed, that left promise jobs queued (they
+  // would keep its context alive), and every RUNTIME_RUNS runs, so nothing a run left behind
+  // accumulates in it; only one context lives in it at a time, so its memory limit is per run.
+  const RUNTIME_RUNS = 500;
+  let shared: QuickJSRuntime | null = null;
+  let runs = 0;
+
   function runOne(job: SandboxJob): { answer: SandboxAnswer; broken: boolean } {
-    const rt = mod.newRuntime();
+    const rt = (shared ??= mod.newRuntime());
     let ctx: QuickJSContext | null = null;
     let interrupted = false;
     let answer: SandboxAnswer;
@@ -105,11 +121,21 @@ export async function sandboxWorker(core: Core, variant: unknown, port: Port, li
     try {
       rt.setMemoryLimit(limits.memoryBytes);
       rt.setMaxStackSize(limits.stackBytes);
-      const deadline = performance.now() + limits.cpuMs;
-      // Once past the deadline every check says stop, so a script that catches the interruption cannot go on.
+      // The limit is CPU time: a busy host can keep this thread off the CPU, and a script must not
+      // fail for that. Cheap checks against the clock until as much wall time as the limit has
+      // passed; then the thread's own CPU time decides (read only then), and the next look is when
+      // the rest of the limit could at the soonest have been used. Without a CPU clock, wall time.
+      const cpu0 = threadCpuMs?.() ?? 0;
+      let deadline = performance.now() + limits.cpuMs;
+      // Once past the limit every check says stop, so a script that catches the interruption cannot go on.
       rt.setInterruptHandler(() => {
-        if (!interrupted && performance.now() > deadline) interrupted = true;
-        return interrupted;
+        if (interrupted) return true;
+        const now = performance.now();
+        if (now <= deadline) return false;
+        const used = threadCpuMs ? threadCpuMs() - cpu0 : limits.cpuMs;
+        if (used >= limits.cpuMs) return (interrupted = true);
+        deadline = now + (limits.cpuMs - used);
+        return false;
       });
       ctx = rt.newContext();
       answer = evaluate(ctx, job, () => interrupted);
@@ -120,7 +146,11 @@ export async function sandboxWorker(core: Core, variant: unknown, port: Port, li
     }
     try {
       ctx?.dispose();
-      rt.dispose();
+      if (broken || !answer.ok || rt.hasPendingJob() || ++runs >= RUNTIME_RUNS) {
+        shared = null;
+        runs = 0;
+        rt.dispose();
+      }
     } catch {
       // Freeing after some failures (a stack overflow) trips an assertion that aborts the module:
       // the answer stands, and the worker is retired.
