@@ -36,6 +36,11 @@ const SANDBOX =
 
 export function addTransformation(doc: Schema): void {
   const s = doc.components.schemas as Schema;
+  // Svix's newer SDKs know Canceled = 4; the vendored document predates it.
+  s.MessageStatus.enum = [0, 1, 2, 3, 4];
+  s.MessageStatus['x-enum-varnames'] = [...s.MessageStatus['x-enum-varnames'], 'Canceled'];
+  s.MessageStatus.description +=
+    "\n- Canceled = 4 (the delivery ended without being sent: the endpoint's transformation canceled it, or the endpoint was deleted or disabled)";
   const code = {
     type: 'string',
     nullable: true,
