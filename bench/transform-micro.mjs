@@ -1,7 +1,7 @@
 // The per-delivery cost of an endpoint transformation, against none: what the dispatcher adds
 // before the request (transform/pool.ts and domain/transformation.ts from dist/), without sending.
 // Prints the process's CPU (main thread and the sandbox's worker threads together, µs per
-// delivery) and wall time, one delivery at a time and with as many in flight as the pool has
+// delivery), the event loop's busy time (the main thread's share) and wall time, one delivery at a time and with as many in flight as the pool has
 // workers; then where a run's time goes inside QuickJS (fresh runtime and context, evaluating the
 // code, calling the handler), measured on this thread.
 //
@@ -43,6 +43,7 @@ async function prepare(pool, t) {
 
 async function measure(pool, t, inFlight) {
   const c0 = process.cpuUsage();
+  const e0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -51,7 +52,8 @@ async function measure(pool, t, inFlight) {
     }),
   );
   const cpu = process.cpuUsage(c0);
-  return { cpuUs: (cpu.user + cpu.system) / n, wallUs: ((performance.now() - t0) * 1000) / n };
+  const loop = performance.eventLoopUtilization(e0);
+  return { cpuUs: (cpu.user + cpu.system) / n, loopUs: (loop.active * 1000) / n, wallUs: ((performance.now() - t0) * 1000) / n };
 }
 
 const pool = new TransformPool({ size: workers });
@@ -64,7 +66,9 @@ for (const [name, t, inFlight] of [
   [`simple, ${workers} in flight`, on, workers],
 ]) {
   const r = await measure(pool, t, inFlight);
-  console.log(`${name.padEnd(24)} ${r.cpuUs.toFixed(1).padStart(8)} µs CPU   ${r.wallUs.toFixed(1).padStart(8)} µs wall per delivery`);
+  console.log(
+    `${name.padEnd(24)} ${r.cpuUs.toFixed(1).padStart(8)} µs CPU (all threads)   ${r.loopUs.toFixed(1).padStart(7)} µs on the event loop   ${r.wallUs.toFixed(1).padStart(8)} µs wall per delivery`,
+  );
 }
 await pool.close();
 
