@@ -25,6 +25,8 @@ export const TRANSFORMATION_MAX_BYTES = 64 * 1024;
 /** The CPU time and memory one run may use. */
 export const TRANSFORMATION_CPU_MS = 50;
 export const TRANSFORMATION_MEMORY_BYTES = 16 * 1024 * 1024;
+/** The largest body a transformation may make: as large as an accepted payload may be. */
+export const TRANSFORMED_BODY_MAX_BYTES = 2 * 1024 * 1024;
 
 export type TransformMethod = 'POST' | 'PUT';
 
@@ -110,6 +112,9 @@ export function transformed(outputText: string | undefined, input: WebhookInput)
   }
   // An absent payload keeps the message's; anything else is sent as its JSON text.
   const body = JSON.stringify(w.payload === undefined ? input.payload : w.payload);
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most bodies need no counting.
+  const bytes = body.length * 3 <= TRANSFORMED_BODY_MAX_BYTES ? 0 : new TextEncoder().encode(body).length;
+  if (bytes > TRANSFORMED_BODY_MAX_BYTES) return { kind: 'invalid', error: `the payload is ${bytes} bytes; at most ${TRANSFORMED_BODY_MAX_BYTES} are sent` };
   return { kind: 'send', method, url, body, headers: headers as Record<string, string> };
 }
 

@@ -76,6 +76,8 @@ describe('transformed', () => {
     expect(why({ headers: { 'webhook-signature': 'v1,forged' } })).toMatch(/reserved/);
     expect(why({ headers: { 'x-a': 'line\r\nbreak' } })).toMatch(/control characters/);
     expect(why({ headers: { 'bad name': 'x' } })).toMatch(/not a valid header name/);
+    expect(why({ payload: 'é'.repeat(1024 * 1024) })).toBe('the payload is 2097154 bytes; at most 2097152 are sent');
+    expect(why({ payload: 'x'.repeat(2 * 1024 * 1024 - 2) })).toBeNull();
   });
 });
 
