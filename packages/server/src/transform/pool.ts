@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { TRANSFORMATION_CPU_MS, TRANSFORMATION_MEMORY_BYTES, type WebhookInput } from '../domain/transformation.js';
-import { sandboxWorker, type SandboxAnswer, type SandboxJob, type SandboxLimits } from './sandbox.js';
+import { cpuLimitCheck, sandboxWorker, type SandboxAnswer, type SandboxJob, type SandboxLimits } from './sandbox.js';
 
 export type { SandboxAnswer } from './sandbox.js';
 
@@ -28,7 +28,7 @@ try {
   const read = () => Number(buf.toString('latin1', 0, fs.readSync(fd, buf, 0, 128, 0)).split(' ')[0]) / 1e6;
   if (Number.isFinite(read())) threadCpuMs = read;
 } catch {}
-(${sandboxWorker.toString()})(core, variant, parentPort, workerData.limits, (code) => process.exit(code), threadCpuMs);
+(${sandboxWorker.toString()})(core, variant, parentPort, workerData.limits, (code) => process.exit(code), threadCpuMs, ${cpuLimitCheck.toString()});
 `;
 
 /**

@@ -30,6 +30,29 @@ export type SandboxFailure = 'error' | 'timeout' | 'memory';
 /** A run's answer: the handler's result as JSON text (undefined when it returned nothing JSON can hold), or why it failed. */
 export type SandboxAnswer = { ok: true; output?: string } | { ok: false; kind: SandboxFailure; error: string };
 
+/**
+ * The CPU limit as an interrupt handler (true: stop). The limit is CPU time: a busy host can keep
+ * the thread off the CPU, and a script must not fail for that. Cheap checks against the wall clock
+ * until as much wall time as the limit has passed; then the thread's own CPU time decides (read
+ * only then), and the next look is when the rest of the limit could at the soonest have been
+ * used. Without a CPU clock, wall time. Once it says stop it always does, so a script that catches
+ * the interruption cannot go on. Sent to the worker as source text too: self-contained.
+ */
+export function cpuLimitCheck(limitMs: number, wallMs: () => number, threadCpuMs: (() => number) | null): () => boolean {
+  const cpu0 = threadCpuMs ? threadCpuMs() : 0;
+  let deadline = wallMs() + limitMs;
+  let stopped = false;
+  return () => {
+    if (stopped) return true;
+    const now = wallMs();
+    if (now <= deadline) return false;
+    const used = threadCpuMs ? threadCpuMs() - cpu0 : limitMs;
+    if (used >= limitMs) return (stopped = true);
+    deadline = now + (limitMs - used);
+    return false;
+  };
+}
+
 interface Port {
   on(event: 'message', f: (job: SandboxJob) => void): void;
   postMessage(m: SandboxAnswer & { id: number; retiring?: true }): void;
@@ -51,6 +74,7 @@ export async function sandboxWorker(
   limits: SandboxLimits,
   exit: (code: number) => void,
   threadCpuMs: (() => number) | null,
+  cpuLimit: typeof cpuLimitCheck,
 ): Promise<void> {
   const mod = await core.newQuickJSWASMModuleFromVariant(variant);
   const CALL = `(function (input) {
@@ -121,22 +145,8 @@ export async function sandboxWorker(
     try {
       rt.setMemoryLimit(limits.memoryBytes);
       rt.setMaxStackSize(limits.stackBytes);
-      // The limit is CPU time: a busy host can keep this thread off the CPU, and a script must not
-      // fail for that. Cheap checks against the clock until as much wall time as the limit has
-      // passed; then the thread's own CPU time decides (read only then), and the next look is when
-      // the rest of the limit could at the soonest have been used. Without a CPU clock, wall time.
-      const cpu0 = threadCpuMs?.() ?? 0;
-      let deadline = performance.now() + limits.cpuMs;
-      // Once past the limit every check says stop, so a script that catches the interruption cannot go on.
-      rt.setInterruptHandler(() => {
-        if (interrupted) return true;
-        const now = performance.now();
-        if (now <= deadline) return false;
-        const used = threadCpuMs ? threadCpuMs() - cpu0 : limits.cpuMs;
-        if (used >= limits.cpuMs) return (interrupted = true);
-        deadline = now + (limits.cpuMs - used);
-        return false;
-      });
+      const stop = cpuLimit(limits.cpuMs, () => performance.now(), threadCpuMs);
+      rt.setInterruptHandler(() => (interrupted = stop()));
       ctx = rt.newContext();
       answer = evaluate(ctx, job, () => interrupted);
     } catch (e) {

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WebhookInput } from '../../src/domain/transformation.js';
 import { TransformPool } from '../../src/transform/pool.js';
+import { cpuLimitCheck } from '../../src/transform/sandbox.js';
 
 const input: WebhookInput = {
   method: 'POST',
@@ -183,5 +184,50 @@ describe('transformation sandbox', () => {
       error: 'Error: no customer id',
     });
     expect(await p.run('function handler(w) { throw "plain"; }', input)).toEqual({ ok: false, kind: 'error', error: 'uncaught "plain"' });
+  });
+});
+
+describe('the CPU limit', () => {
+  it('counts the thread’s CPU time, not the time it waited for a CPU', () => {
+    let wall = 1000;
+    let cpu = 7;
+    let cpuReads = 0;
+    const stop = cpuLimitCheck(
+      50,
+      () => wall,
+      () => {
+        cpuReads++;
+        return cpu;
+      },
+    );
+    cpuReads = 0;
+    // Within the limit's worth of wall time, the CPU clock is not even read.
+    wall = 1049;
+    expect(stop()).toBe(false);
+    expect(cpuReads).toBe(0);
+    // A busy host kept the thread waiting: 60 ms passed, 10 ms of them on the CPU.
+    wall = 1060;
+    cpu = 17;
+    expect(stop()).toBe(false);
+    expect(cpuReads).toBe(1);
+    // The next look is when the remaining 40 ms could have been used at the soonest.
+    wall = 1099;
+    cpu = 56;
+    expect(stop()).toBe(false);
+    expect(cpuReads).toBe(1);
+    wall = 1101;
+    cpu = 58;
+    expect(stop()).toBe(true);
+    // Once stopped, always stopped.
+    expect(stop()).toBe(true);
+  });
+
+  it('falls back to wall time without a CPU clock', () => {
+    let wall = 0;
+    const stop = cpuLimitCheck(50, () => wall, null);
+    wall = 50;
+    expect(stop()).toBe(false);
+    wall = 51;
+    expect(stop()).toBe(true);
   });
 });
