@@ -120,6 +120,17 @@ describe('transformations in delivery', () => {
     expect(rx.forMessage('/maybe', skipped.id)).toEqual([]);
   });
 
+  it('a canceled delivery passes its ordering key’s turn to the next message', async () => {
+    const app = await createApp(h);
+    const ep = await transforming(app.id, '/ordered', 'function handler(w) { if (w.payload.skip) w.cancel = true; return w; }', { ordering: 'key' });
+    const first = await sendMessage(h, app.id, { eventType: 'x', payload: { skip: true }, orderingKey: 'contact-1' });
+    const second = await sendMessage(h, app.id, { eventType: 'x', payload: { n: 2 }, orderingKey: 'contact-1' });
+    const [r] = await rx.waitForCount(1, { path: '/ordered' });
+    expect(r!.headers['webhook-id']).toBe(second.id);
+    expect(r!.headers['herald-sequence']).toBe('2');
+    expect((await settled(h, first.id, ep.id)).status).toBe(4);
+  });
+
   it('a failing transformation is a failed attempt with the error, retried on the schedule; it does not open the circuit', async () => {
     const app = await createApp(h);
     const ep = await transforming(app.id, '/throws', 'function handler(w) { if (!w.payload.id) throw new Error("no customer id"); return w; }');
