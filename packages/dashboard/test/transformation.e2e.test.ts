@@ -2,11 +2,13 @@
 // field and nothing is saved; "Try it" runs the code being edited on a sample payload; saved and
 // switched on, the next delivery arrives transformed; a canceled one shows as canceled in the log;
 // axe stays clean. Needs `npm run build` first, like dashboard.e2e.test.ts.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Receiver } from '../../server/test/helpers/receiver.js';
 import { en } from '../src/i18n/en.js';
-import { axeViolations, DESKTOP, Herald, launchChromium, open } from './harness.js';
+import { axeViolations, DESKTOP, Herald, launchChromium, open, SHOTS } from './harness.js';
 
 let herald: Herald;
 let receiver: Receiver;
@@ -57,6 +59,10 @@ describe("an endpoint's transformation in the dashboard", () => {
     const result = card.getByTestId('transformation-result');
     await result.getByText('"text":"Contact c-7"').waitFor();
     expect(await result.textContent()).toContain(`POST ${receiver.url('/tx')}`);
+    if (SHOTS) {
+      mkdirSync(SHOTS, { recursive: true });
+      await card.screenshot({ path: join(SHOTS, 'transformation.png') });
+    }
     await card.getByLabel(en.samplePayload).fill('{"id": "c-8", "skip": true}');
     await card.getByRole('button', { name: en.tryTransformation }).click();
     await result.getByText(en.transformationCanceled).waitFor();

@@ -104,16 +104,20 @@ export function Transformation({ base }: { base: string }) {
             </button>
             {saved && <span role="status">{t('saved')}</span>}
           </div>
-          <Field label={t('sampleEventType')}>
-            {(p) => <input {...p} name="sampleEventType" value={eventType} onChange={(ev) => setEventType(ev.target.value)} />}
-          </Field>
-          <Field label={t('samplePayload')} error={errors.sample ?? errors.payload}>
-            {(p) => <textarea {...p} name="sample" rows={4} spellCheck={false} className="code" value={sample} onChange={(ev) => setSample(ev.target.value)} />}
-          </Field>
-          <div className="actions">
-            <button type="button" onClick={() => void tryIt()}>
-              {t('tryTransformation')}
-            </button>
+          <div className="try">
+            <Field label={t('sampleEventType')}>
+              {(p) => <input {...p} name="sampleEventType" value={eventType} onChange={(ev) => setEventType(ev.target.value)} />}
+            </Field>
+            <Field label={t('samplePayload')} error={errors.sample ?? errors.payload}>
+              {(p) => (
+                <textarea {...p} name="sample" rows={4} spellCheck={false} className="code" value={sample} onChange={(ev) => setSample(ev.target.value)} />
+              )}
+            </Field>
+            <div className="actions">
+              <button type="button" onClick={() => void tryIt()}>
+                {t('tryTransformation')}
+              </button>
+            </div>
           </div>
         </>
       )}
