@@ -79,7 +79,9 @@ export async function sandboxWorker(
   const mod = await core.newQuickJSWASMModuleFromVariant(variant);
   const CALL = `(function (input) {
     if (typeof handler !== 'function') throw new TypeError('the code must declare function handler(webhook)');
-    return JSON.stringify(handler(JSON.parse(input)));
+    const out = handler(JSON.parse(input));
+    if (out instanceof Promise) throw new TypeError('handler must return the webhook, not a promise: it cannot be async');
+    return JSON.stringify(out);
   })(globalThis.__heraldInput)`;
 
   function describe(ctx: QuickJSContext, h: QuickJSHandle, interrupted: boolean): SandboxAnswer {

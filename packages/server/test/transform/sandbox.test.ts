@@ -184,6 +184,11 @@ describe('transformation sandbox', () => {
       error: 'Error: no customer id',
     });
     expect(await p.run('function handler(w) { throw "plain"; }', input)).toEqual({ ok: false, kind: 'error', error: 'uncaught "plain"' });
+    expect(await p.run('async function handler(w) { return w; }', input)).toEqual({
+      ok: false,
+      kind: 'error',
+      error: 'TypeError: handler must return the webhook, not a promise: it cannot be async',
+    });
   });
 });
 
