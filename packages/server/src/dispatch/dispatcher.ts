@@ -498,7 +498,7 @@ export class Dispatcher {
   /**
    * Phase 4, settle: decide the outcome (domain/outcome.ts), record the attempt and the task's
    * next state under the lease's fence, and tell the observers. Returns the attempt's outcome as
-   * the metrics name it: success, else what comes next (retry, exhausted, abort, disable).
+   * the metrics name it: success, else what comes next (retry, exhausted, abort, disable, canceled).
    */
   private async settle({ task, endpoint, message, request, startedAt, circuit, probe, policy }: Prepared, result: DeliveryResult): Promise<string> {
     const settledAt = this.o.now();
