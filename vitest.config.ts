@@ -56,6 +56,7 @@ const BOTH_STORES = [
   'delivery/adaptive-concurrency',
   'delivery/ordering',
   'delivery/endpoint-auth',
+  'delivery/transformation',
 ].map((f) => `packages/server/test/${f}.test.ts`);
 
 export default defineConfig({

@@ -3,6 +3,7 @@ import type { EndpointAuth } from './endpoint-auth.js';
 import type { EndpointOrdering } from './ordering.js';
 import type { ContentFilter } from './content-filter.js';
 import type { DeliveryPolicy } from './policy.js';
+import type { EndpointTransformation } from './transformation.js';
 
 export type Metadata = Record<string, string>;
 
@@ -74,6 +75,8 @@ export interface Endpoint {
   filter?: ContentFilter | null;
   /** How Herald authenticates to it beyond the signature (domain/endpoint-auth.ts); null or absent: none. */
   auth?: EndpointAuth | null;
+  /** JavaScript that rewrites or cancels each delivery before it is signed (domain/transformation.ts); null or absent: none. */
+  transformation?: EndpointTransformation | null;
   createdAt: number;
   updatedAt: number;
 }
