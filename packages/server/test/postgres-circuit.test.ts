@@ -24,7 +24,8 @@ describe('the circuit breaker with two herald workers on one PostgreSQL database
       HERALD_POLL_INTERVAL: '50ms',
       HERALD_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms,200ms',
       HERALD_CIRCUIT_FAILURES: '3',
-      HERALD_CIRCUIT_COOLDOWN: '8s',
+      // Long enough that a loaded host still posts and holds the messages below inside it.
+      HERALD_CIRCUIT_COOLDOWN: '15s',
     },
     processes: () => [...workers, api],
   });
@@ -67,10 +68,10 @@ describe('the circuit breaker with two herald workers on one PostgreSQL database
     }
     const heldBy = async (msgId: string) => (await must('GET', `/api/v1/app/${app.id}/msg/${msgId}/endpoint`, 200)).data[0]?.heldBy;
     // The cool-down may end while this looks, so "held" or already delivered both count as not attempted before the probe.
-    await expect.poll(async () => (await Promise.all(held.map(heldBy))).filter((h) => h === 'circuit').length, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => (await Promise.all(held.map(heldBy))).filter((h) => h === 'circuit').length, { timeout: 15_000 }).toBeGreaterThan(0);
 
     // After the cool-down: one probe, then everything.
-    await rx.waitForCount(3 + 3 + HELD, { path: '/cb', timeoutMs: 20_000 });
+    await rx.waitForCount(3 + 3 + HELD, { path: '/cb', timeoutMs: 30_000 });
     await expect.poll(async () => (await health()).circuit, { timeout: 10_000 }).toBe('closed');
     const requests = rx.received('/cb');
     const probe = requests[3]!;
@@ -93,5 +94,5 @@ describe('the circuit breaker with two herald workers on one PostgreSQL database
 
     for (const w of workers) w.kill('SIGTERM');
     expect((await Promise.all(workers.map((w) => w.exited))).map((e) => e.code)).toEqual([0, 0]);
-  });
+  }, 90_000);
 });
