@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IdGenerator } from '../domain/ids.js';
 import { nextLimit, placesFor } from '../domain/concurrency.js';
+import { endpointRoom, type ClaimRoom } from '../domain/fairness.js';
 import { afterAttempt, CLOSED_CIRCUIT, countsAgainst, gate, overloaded, pristine, type Circuit, type CircuitPolicy } from '../domain/hold.js';
 import { attemptNumber, attemptTrigger } from '../domain/manual.js';
 import { orderingHeaders } from '../domain/ordering.js';
@@ -85,6 +86,12 @@ function withOrdering(headers: Record<string, string>, task: ClaimedTask, messag
 const ORDER_SWEEP_MS = 30_000;
 const ORDER_SWEEP_LIMIT = 1000;
 
+/** While endpoints are full, places freed are gathered this long, or until this many, before the next claim (attemptEnded). */
+const GATHER_MS = 5;
+const GATHER_PLACES = 16;
+/** While endpoints are full and nothing wakes the loop, it claims again after this long (sleepMs). */
+const ROOM_RECHECK_MS = 100;
+
 /** A throttled task within this much of its slot waits in memory instead of going back to the store. */
 const HOLD_MS = 1000;
 
@@ -124,6 +131,10 @@ export class Dispatcher {
   /** When the ordered-delivery sweep runs next; at once on start. */
   private orderSweepAt = -Infinity;
   private loopTurns = 0;
+  /** The last claim left due deliveries for want of room at their endpoints (attemptEnded). */
+  private roomBound = false;
+  private freedWhileBound = 0;
+  private gather: NodeJS.Timeout | null = null;
   /** The policy of a delivery that has none of its own (policyOf). */
   private serverPolicy: EffectivePolicy | null = null;
 
@@ -160,6 +171,10 @@ export class Dispatcher {
 
   wake(): void {
     this.woken = true;
+    if (this.gather) {
+      clearTimeout(this.gather);
+      this.gather = null;
+    }
     const w = this.wakeUp;
     this.wakeUp = null;
     w?.();
@@ -248,9 +263,12 @@ export class Dispatcher {
       await this.sweepOrder();
       const free = this.o.concurrency - this.inFlight;
       let claimed = 0;
+      const claimedAt = this.o.now();
+      this.roomBound = false;
+      this.freedWhileBound = 0;
       if (free > 0) {
         try {
-          const tasks = await this.o.store.claimDueTasks(this.owner, this.o.now(), this.o.leaseMs, Math.min(free, 128));
+          const tasks = await this.o.store.claimDueTasks(this.owner, claimedAt, this.o.leaseMs, Math.min(free, 128), this.claimRoom());
           claimed = tasks.length;
           if (claimed > 0) {
             // If this read fails the tasks stay leased and come back when their leases lapse.
@@ -275,15 +293,56 @@ export class Dispatcher {
         }
       }
       if (this.woken && free > claimed) continue;
-      await this.sleep(await this.sleepMs());
+      await this.sleep(await this.sleepMs(claimedAt));
     }
   }
 
-  private async sleepMs(): Promise<number> {
+  /**
+   * What each endpoint can still take (domain/fairness.ts): its places under its adaptive limit
+   * less the deliveries in flight to it. Only endpoints with something in flight or a lowered
+   * limit are named; every other endpoint has the cap.
+   */
+  private claimRoom(): ClaimRoom {
+    const below = new Map<string, number>();
+    for (const id of this.limits.keys()) below.set(id, endpointRoom(placesFor(this.limitOf(id)), this.perEndpoint.get(id) ?? 0));
+    for (const [id, busy] of this.perEndpoint) below.set(id, endpointRoom(placesFor(this.limitOf(id)), busy));
+    return { cap: placesFor(this.o.perEndpointConcurrency), below };
+  }
+
+  /**
+   * An attempt ended: a place is free. While the last claim left due deliveries behind for want of
+   * room at their endpoints, the places freed are gathered for a few milliseconds (or until
+   * GATHER_PLACES of them) before the next claim, so a busy endpoint is refilled by claims of
+   * several deliveries instead of one claim per delivery. New due work (onTasksDue) still wakes the
+   * loop at once.
+   */
+  private attemptEnded(): void {
+    if (!this.roomBound || !this.running || ++this.freedWhileBound >= GATHER_PLACES) {
+      this.wake();
+      return;
+    }
+    this.gather ??= setTimeout(() => {
+      this.gather = null;
+      this.wake();
+    }, GATHER_MS);
+  }
+
+  /**
+   * How long to sleep after a claim at `claimedAt` that took less than it asked for. A task that
+   * was already due then and was not taken waits for room at its endpoint (or is another
+   * process's): an attempt ending here wakes the loop, so sleep until then, or ROOM_RECHECK_MS.
+   */
+  private async sleepMs(claimedAt: number): Promise<number> {
     if (this.inFlight >= this.o.concurrency) return this.o.pollMs;
     try {
       const next = await this.o.store.nextDueAt();
       if (next === null) return this.o.pollMs;
+      if (next <= claimedAt) {
+        // Another endpoint's delivery may fall due meanwhile without any wake: look again within
+        // ROOM_RECHECK_MS (the put-back interval of a full endpoint before claims were capped).
+        this.roomBound = true;
+        return Math.min(this.o.pollMs, ROOM_RECHECK_MS);
+      }
       return Math.max(0, Math.min(this.o.pollMs, next - this.o.now()));
     } catch {
       return this.o.pollMs;
@@ -343,7 +402,7 @@ export class Dispatcher {
       this.inFlight--;
       for (const r of this.idle) r();
       this.idle.clear();
-      this.wake();
+      this.attemptEnded();
     }
   }
 

@@ -10,6 +10,7 @@ import type { Circuit, CircuitChange, HeldBy } from '../domain/hold.js';
 import type { EndpointChange } from '../domain/outcome.js';
 import type { Destination } from '../domain/destinations.js';
 import type { DeliveryPolicy } from '../domain/policy.js';
+import type { ClaimRoom } from '../domain/fairness.js';
 import type { SchemaVerdict } from './migrate.js';
 import type {
   Application,
@@ -316,7 +317,13 @@ export interface DeliveryQueue {
   requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void>;
   /** Make every failed delivery of the endpoint within the window due again; returns how many. */
   recoverEndpoint(appId: string, endpointId: string, sinceMs: number, untilMs: number, now: number): Promise<number>;
-  claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]>;
+  /**
+   * Claim up to `limit` due tasks under a lease, in domain/fairness.ts's fair order (applications
+   * take turns, then their endpoints, oldest first within an endpoint), at most `room` per endpoint
+   * (no cap when absent). The cost does not grow with the number of due tasks: each endpoint with
+   * waiting tasks is visited once, through an index, and gives at most its room.
+   */
+  claimDueTasks(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<ClaimedTask[]>;
   /**
    * Read what the claimed tasks need (endpoint, message, throttle rate), in claim order. A store
    * behind a network reads a whole claim in a few statements instead of three per delivery.

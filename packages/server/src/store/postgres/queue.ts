@@ -6,6 +6,7 @@ import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
 import { CLOSED_CIRCUIT, type Circuit } from '../../domain/hold.js';
 import type { DeliveryPolicy } from '../../domain/policy.js';
+import type { ClaimRoom } from '../../domain/fairness.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
 import { turnEnds } from '../../domain/ordering.js';
 import { CIRCUIT_COLS } from '../common/holds.js';
@@ -77,6 +78,49 @@ const COMPLETE_BATCH_SQL = `WITH v AS (
     WHERE id IN (SELECT endpoint_id FROM v WHERE clear_failure) AND first_failure_at IS NOT NULL)
   SELECT msg_id, endpoint_id, fence FROM t`;
 
+/**
+ * The fair claim (domain/fairness.ts fairPick, as one statement). `pairs` visits each (application,
+ * endpoint) with waiting tasks once, skipping from one to the next through delivery_task_fair (a
+ * loose index scan: one index probe per pair, however many tasks it has); its first entry is its
+ * earliest task, so a pair with nothing due is passed over without reading further. `cand` locks,
+ * per due pair, its oldest due tasks up to the endpoint's room ($6/$7 for endpoints below the cap
+ * $8) with SKIP LOCKED, so concurrent claimers in other processes take disjoint rows without
+ * waiting. `ranked` numbers them as fairPick does (an endpoint's turn, then its application's turn)
+ * and `next` keeps the first $5: a MATERIALIZED CTE, so it runs exactly once whatever the plan.
+ * Candidates not kept are unlocked at the statement's end. The update finds its rows by primary
+ * key from an array of their message ids: a join on `next` alone gets a hash join over the whole
+ * table once the statement's generic plan is cached (it cannot know how few rows `LIMIT $5`
+ * keeps). A reserved throttle slot goes to this claimer and leaves the row (`next` has the old value).
+ */
+const CLAIM_SQL = `WITH RECURSIVE pairs AS (
+    (SELECT app_id, endpoint_id, next_attempt_at AS first FROM delivery_task WHERE next_attempt_at IS NOT NULL
+      ORDER BY app_id, endpoint_id, next_attempt_at LIMIT 1)
+    UNION ALL
+    SELECT n.app_id, n.endpoint_id, n.first FROM pairs p CROSS JOIN LATERAL (
+      SELECT d.app_id, d.endpoint_id, d.next_attempt_at AS first FROM delivery_task d
+      WHERE (d.app_id, d.endpoint_id) > (p.app_id, p.endpoint_id) AND d.next_attempt_at IS NOT NULL
+      ORDER BY d.app_id, d.endpoint_id, d.next_attempt_at LIMIT 1) n),
+  cand AS (
+    SELECT c.* FROM pairs p CROSS JOIN LATERAL (
+      SELECT d.msg_id, d.endpoint_id, d.app_id, d.next_attempt_at, d.throttle_slot FROM delivery_task d
+      WHERE d.app_id = p.app_id AND d.endpoint_id = p.endpoint_id AND d.next_attempt_at <= $4
+      ORDER BY d.next_attempt_at, d.msg_id
+      LIMIT LEAST($5::int, COALESCE((SELECT r.n FROM unnest($6::text[], $7::int[]) AS r(id, n) WHERE r.id = p.endpoint_id), $8::int))
+      FOR UPDATE SKIP LOCKED) c
+    WHERE p.first <= $4),
+  by_endpoint AS (
+    SELECT cand.*, row_number() OVER (PARTITION BY app_id, endpoint_id ORDER BY next_attempt_at, msg_id) AS turn FROM cand),
+  ranked AS (
+    SELECT by_endpoint.*, row_number() OVER (PARTITION BY app_id ORDER BY turn, next_attempt_at, endpoint_id, msg_id) AS app_turn FROM by_endpoint),
+  next AS MATERIALIZED (
+    SELECT msg_id, endpoint_id, throttle_slot, app_turn, next_attempt_at, app_id FROM ranked
+    ORDER BY app_turn, next_attempt_at, app_id, endpoint_id, msg_id LIMIT $5)
+  UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
+    throttle_slot = NULL, held_by = NULL
+  FROM next WHERE t.msg_id = ANY(ARRAY(SELECT msg_id FROM next)) AND t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
+  RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
+    t.ordering_seq, next.app_turn, next.next_attempt_at AS due_at`;
+
 interface PendingCompletion {
   task: ClaimedTask;
   result: AttemptResult;
@@ -134,30 +178,30 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
   }
 
   // ---- dispatch -------------------------------------------------------------------------------
-  async claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]> {
+  async claimDueTasks(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<ClaimedTask[]> {
     // While leased, a task's next_attempt_at is its lease expiry: if this dispatcher dies, the task
     // simply becomes due again then and any dispatcher reclaims it (no separate reaper). SKIP
     // LOCKED lets concurrent claimers in other processes take disjoint rows without waiting; a row
     // changed under us (completed, deferred) is re-checked against `next_attempt_at <= now` after
     // its lock is taken, so it is never claimed when it is no longer due.
     const leaseUntil = now + leaseMs;
+    const below = room ? [...room.below] : [];
     const { rows } = await this.pool.query({
       // Named: each pooled connection parses and plans it once, not on every claim.
       name: 'herald_claim',
-      // The locking SELECT is a MATERIALIZED CTE so that it runs exactly once whatever the plan
-      // (an IN (subquery) could in principle be rescanned and lock a second batch); today's plan
-      // for either form is one index range scan on delivery_task_due, then an index look-up per row.
-      // A reserved throttle slot goes to this claimer and leaves the row (`next` has the old value).
-      text: `WITH next AS MATERIALIZED (
-         SELECT msg_id, endpoint_id, throttle_slot FROM delivery_task WHERE next_attempt_at <= $4
-         ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED)
-       UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
-         throttle_slot = NULL, held_by = NULL
-       FROM next WHERE t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
-       RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
-         t.ordering_seq`,
-      values: [owner, leaseUntil, MessageStatus.sending, now, limit],
+      text: CLAIM_SQL,
+      values: [owner, leaseUntil, MessageStatus.sending, now, limit, below.map(([id]) => id), below.map(([, n]) => n), room?.cap ?? limit],
     });
+    // In claim order (RETURNING keeps none): the order `next` chose them in.
+    const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    rows.sort(
+      (a: Row, b: Row) =>
+        Number(a.app_turn) - Number(b.app_turn) ||
+        Number(a.due_at) - Number(b.due_at) ||
+        str(a.app_id, b.app_id) ||
+        str(a.endpoint_id, b.endpoint_id) ||
+        str(a.msg_id, b.msg_id),
+    );
     return rows.map((r) => ({
       msgId: r.msg_id,
       endpointId: r.endpoint_id,

@@ -4,15 +4,34 @@
 import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
 import type { Circuit } from '../../domain/hold.js';
+import { fairPick, roomOf, type ClaimRoom, type FairCandidate } from '../../domain/fairness.js';
 import { MessageStatus, type Message } from '../../domain/types.js';
 import { turnEnds } from '../../domain/ordering.js';
 import { CIRCUIT_COLS } from '../common/holds.js';
 import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql } from '../common/ordering.js';
 import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
 import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
+import type { Row } from './base.js';
 import { SqliteMessages } from './messages.js';
 
 const ANY_DUE = 'SELECT 1 AS due FROM delivery_task WHERE next_attempt_at <= ? LIMIT 1';
+
+// The fair claim's statements (see claimDueTasks), all on delivery_task_fair: the first (application,
+// endpoint) with waiting tasks, the next endpoint of the same application, the next application
+// (each with its earliest task's time), and one pair's oldest due tasks.
+const PAIR_COLS = 'SELECT app_id, endpoint_id, next_attempt_at AS first FROM delivery_task';
+const PAIR_ORDER = 'AND next_attempt_at IS NOT NULL ORDER BY app_id, endpoint_id, next_attempt_at LIMIT 1';
+const FIRST_PAIR = `${PAIR_COLS} WHERE 1 ${PAIR_ORDER}`;
+const NEXT_ENDPOINT = `${PAIR_COLS} WHERE app_id = ? AND endpoint_id > ? ${PAIR_ORDER}`;
+const NEXT_APP = `${PAIR_COLS} WHERE app_id > ? ${PAIR_ORDER}`;
+const PAIR_DUE = `SELECT msg_id, endpoint_id, app_id, next_attempt_at, throttle_slot FROM delivery_task
+  WHERE app_id = ? AND endpoint_id = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, msg_id LIMIT ?`;
+const CLAIM_PICKED = `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
+    throttle_slot = NULL, held_by = NULL
+  WHERE (msg_id, endpoint_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
+  RETURNING msg_id, endpoint_id, attempt_count, trigger_type, manual_next, fence, ordering_seq`;
+
+type Candidate = FairCandidate & { throttleSlot: number | null };
 
 /** An application's Engage module switch (NULL: no settings row) and an endpoint's circuit (k_ columns, NULL: none), in one row. */
 const HOLDS = `SELECT (SELECT module_enabled FROM engage_tenant WHERE app_id = ?) AS module_enabled, ${CIRCUIT_COLS.split(', ')
@@ -104,9 +123,9 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
     );
   }
 
-  claimDueTasks(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedTask[]> {
+  claimDueTasks(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<ClaimedTask[]> {
     // Nothing due is the usual answer at moderate load: the dispatcher claims again after every
-    // attempt it finishes. A claim is a write transaction of its own there (BEGIN IMMEDIATE, two
+    // attempt it finishes. A claim is a write transaction of its own there (BEGIN IMMEDIATE, its
     // statements, COMMIT), so a read that finds nothing due answers first. A task that becomes due
     // after this read wakes the dispatcher (onTasksDue, or nextDueAt's timer) and is claimed then.
     try {
@@ -114,46 +133,47 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
     } catch (e) {
       return Promise.reject(e);
     }
+    const rooms = room ?? { cap: limit, below: new Map<string, number>() };
     return this.writes.run(
       () => {
         // While leased, a task's next_attempt_at is its lease expiry: if this dispatcher dies, the
         // task simply becomes due again then, and any dispatcher reclaims it (no separate reaper).
         const leaseUntil = now + leaseMs;
-        const due = `SELECT msg_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`;
-        // A reserved throttle slot goes to this claimer and leaves the row; RETURNING shows new
-        // values, so the slots are read first, in the same transaction (the same rows).
-        const slots = new Map<string, number>();
-        for (const r of this.all(
-          `SELECT msg_id, endpoint_id, throttle_slot FROM delivery_task WHERE (msg_id, endpoint_id) IN (${due}) AND throttle_slot IS NOT NULL`,
-          now,
-          limit,
-        )) {
-          slots.set(`${r.msg_id} ${r.endpoint_id}`, r.throttle_slot);
+        // domain/fairness.ts: each (application, endpoint) with waiting tasks offers its oldest due
+        // ones, up to its room, and fairPick orders them. The pairs are visited by skipping
+        // through delivery_task_fair (the first entry of a pair is its earliest task, so whether
+        // it has anything due is known from that entry alone); a pair's due tasks are read from
+        // the same index, at most its room of them, however many are due.
+        const candidates: Candidate[] = [];
+        for (let p = this.get(FIRST_PAIR); p; p = this.get(NEXT_ENDPOINT, p.app_id, p.endpoint_id) ?? this.get(NEXT_APP, p.app_id)) {
+          if (p.first > now) continue;
+          const n = Math.min(limit, roomOf(rooms, p.endpoint_id));
+          if (n <= 0) continue;
+          for (const r of this.all(PAIR_DUE, p.app_id, p.endpoint_id, now, n)) {
+            candidates.push({ appId: r.app_id, endpointId: r.endpoint_id, msgId: r.msg_id, dueAt: r.next_attempt_at, throttleSlot: r.throttle_slot });
+          }
         }
-        const rows = this.all(
-          `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
-           throttle_slot = NULL, held_by = NULL
-         WHERE (msg_id, endpoint_id) IN (${due})
-         RETURNING msg_id, endpoint_id, app_id, attempt_count, trigger_type, manual_next, fence, lease_expires_at, ordering_seq`,
-          owner,
-          leaseUntil,
-          leaseUntil,
-          MessageStatus.sending,
-          now,
-          now,
-          limit,
-        );
-        return rows.map((r) => ({
-          msgId: r.msg_id,
-          endpointId: r.endpoint_id,
-          appId: r.app_id,
-          attemptCount: r.attempt_count,
-          triggerType: r.manual_next === 1 ? 1 : r.trigger_type,
-          fence: r.fence,
-          leaseExpiresAt: r.lease_expires_at,
-          throttleSlot: slots.get(`${r.msg_id} ${r.endpoint_id}`) ?? null,
-          orderingSeq: r.ordering_seq,
-        }));
+        const picked = fairPick(candidates, limit, rooms);
+        if (picked.length === 0) return [];
+        // One statement leases them all (their keys as one JSON array); a reserved throttle slot
+        // goes to this claimer and leaves the row (the candidate has it).
+        const keys = JSON.stringify(picked.map((c) => [c.msgId, c.endpointId]));
+        const leased = new Map<string, Row>();
+        for (const r of this.all(CLAIM_PICKED, owner, leaseUntil, leaseUntil, MessageStatus.sending, now, keys)) leased.set(`${r.msg_id} ${r.endpoint_id}`, r);
+        return picked.map((c) => {
+          const r = leased.get(`${c.msgId} ${c.endpointId}`)!;
+          return {
+            msgId: c.msgId,
+            endpointId: c.endpointId,
+            appId: c.appId,
+            attemptCount: r.attempt_count,
+            triggerType: r.manual_next === 1 ? 1 : r.trigger_type,
+            fence: r.fence,
+            leaseExpiresAt: leaseUntil,
+            throttleSlot: c.throttleSlot,
+            orderingSeq: r.ordering_seq,
+          };
+        });
         // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
       },
       { durable: false },

@@ -1,0 +1,234 @@
+// Fairness between tenants on PostgreSQL, with real processes: `herald serve --no-dispatch` and
+// two `herald worker`s on a fresh database, a loopback receiver in this process.
+//
+// Tenant B sends messages open loop (--rate per second for --seconds) to a fast endpoint; the
+// figure is each message's time from its 202 to its arrival at the receiver (p50, p99, max).
+// Rounds alternate: B alone, then B while tenant A has a backlog of --backlog due deliveries to an
+// endpoint that answers in 50 ms (seeded by SQL: one message accepted through the API, copied with
+// its task; enough that A still has work waiting when B's round ends, which is printed). Between
+// rounds A's leftover backlog is cancelled.
+//
+// Usage: npm run build && node bench/fair.mjs [--rounds 2] [--rate 50] [--seconds 10]
+//   [--backlog 100000] [--workers 2] [--build <checkout>] [--env K=V ...] [--json]
+//   --build runs the herald processes from another built checkout (an older claim, say), with
+//   this script and receiver unchanged.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { ROOT, cpuMs, freePort, median as med, waitFor } from './lib.mjs';
+
+const { values: opt } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '2' },
+    rate: { type: 'string', default: '50' },
+    seconds: { type: 'string', default: '10' },
+    backlog: { type: 'string', default: '100000' },
+    workers: { type: 'string', default: '2' },
+    build: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'pg-url': { type: 'string', default: process.env.HERALD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+    env: { type: 'string', multiple: true, default: [] },
+  },
+});
+const cfg = {
+  rounds: Number(opt.rounds),
+  rate: Number(opt.rate),
+  seconds: Number(opt.seconds),
+  backlog: Number(opt.backlog),
+  workers: Number(opt.workers),
+};
+const BUILD = resolve(opt.build ?? ROOT);
+const CLI = join(BUILD, 'packages/server/dist/cli/main.js');
+const extraEnv = Object.fromEntries(opt.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const log = (...a) => !opt.json && console.log(...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- receiver: /slow answers after 50 ms, /fast at once; B's arrivals are timed by svix-id ----
+const arrivals = new Map();
+let slowCount = 0;
+const rx = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    if (req.url === '/fast') {
+      arrivals.set(String(req.headers['svix-id']), performance.now());
+      res.end('ok');
+    } else {
+      slowCount++;
+      setTimeout(() => res.end('ok'), 50);
+    }
+  });
+});
+rx.keepAliveTimeout = 60_000;
+await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+const rxUrl = `http://127.0.0.1:${rx.address().port}`;
+
+// ---- database and processes ----
+const dbName = `herald_bench_fair_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: opt['pg-url'] });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${dbName}`);
+const dbUrl = new URL(opt['pg-url']);
+dbUrl.pathname = `/${dbName}`;
+const dataDir = mkdtempSync(join(os.tmpdir(), 'herald-bench-fair-'));
+const token = 'bench_operator_token_0123456789';
+const env = {
+  ...process.env,
+  HERALD_DATA_DIR: dataDir,
+  HERALD_API_TOKEN: token,
+  HERALD_MASTER_KEY: randomBytes(32).toString('hex'),
+  HERALD_LOG_LEVEL: 'warn',
+  HERALD_SSRF_ALLOWLIST: '127.0.0.0/8',
+  HERALD_DATABASE_URL: dbUrl.toString(),
+  ...extraEnv,
+};
+const children = [];
+const start = (args, extra = {}) => {
+  const c = spawn(process.execPath, [CLI, ...args], { cwd: BUILD, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  c.stdout.on('data', (d) => (out += d));
+  c.stderr.on('data', (d) => (out += d));
+  children.push(c);
+  return { c, out: () => out };
+};
+const cleanup = async () => {
+  for (const c of children) c.kill('SIGKILL');
+  rx.close();
+  await sql?.end().catch(() => {});
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+  await admin.end().catch(() => {});
+  rmSync(dataDir, { recursive: true, force: true });
+};
+let sql;
+process.on('SIGINT', async () => {
+  await cleanup();
+  process.exit(130);
+});
+
+try {
+  const port = await freePort();
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const apiProc = start(['serve', '--no-dispatch'], { HERALD_PORT: String(port) });
+  await waitFor(`${apiUrl}/api/v1/health/ping`, { timeoutMs: 60_000 });
+  const call = async (method, path, body) => {
+    const r = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return r.json();
+  };
+  const a = await call('POST', '/api/v1/app', { name: 'tenant A', uid: 'tenant-a' });
+  await call('POST', '/api/v1/app', { name: 'tenant B', uid: 'tenant-b' });
+  await call('POST', '/api/v1/app/tenant-a/endpoint', { url: `${rxUrl}/slow` });
+  await call('POST', '/api/v1/app/tenant-b/endpoint', { url: `${rxUrl}/fast` });
+  sql = new pg.Client({ connectionString: dbUrl.toString() });
+  await sql.connect();
+
+  const workers = [];
+  for (let i = 0; i < cfg.workers; i++) workers.push(start(['worker', '--no-migrate']));
+  const deadline = Date.now() + 60_000;
+  while (!workers.every((w) => /dispatching/.test(w.out()))) {
+    if (Date.now() > deadline) throw new Error(`workers did not start:\n${workers.map((w) => w.out()).join('\n')}`);
+    await sleep(20);
+  }
+  void apiProc;
+
+  const waitingOfA = async () =>
+    (await sql.query('SELECT count(*)::int AS n FROM delivery_task WHERE app_id = $1 AND next_attempt_at IS NOT NULL', [a.id])).rows[0].n;
+
+  /** A's backlog: one message through the API, copied with its task to `n` in all, due now. */
+  async function seedBacklog(n) {
+    const first = await call('POST', '/api/v1/app/tenant-a/msg', { eventType: 'a.backlog', payload: { filler: 'x'.repeat(200) } });
+    const tag = randomBytes(3).toString('hex');
+    // The workers may have delivered the original already: the copies are pending and due now.
+    const now = Date.now();
+    for (const [table, key, more] of [
+      ['message', 'id', ''],
+      ['delivery_task', 'msg_id', `, 'status', 1, 'next_attempt_at', ${now}, 'lease_owner', NULL, 'lease_expires_at', NULL, 'attempt_count', 0`],
+    ]) {
+      await sql.query(
+        `INSERT INTO ${table} SELECT (jsonb_populate_record(NULL::${table}, to_jsonb(t) || jsonb_build_object('${key}', t.${key} || '_${tag}_' || lpad(g::text, 7, '0')${more}))).*
+         FROM ${table} t, generate_series(1, $2::int) g WHERE t.${key} = $1`,
+        [first.id, n - 1],
+      );
+    }
+    await sql.query('ANALYZE delivery_task');
+  }
+
+  /** B sends open loop for cfg.seconds at cfg.rate; returns 202 → arrival per message, in ms. */
+  async function bRound() {
+    const n = cfg.rate * cfg.seconds;
+    const sent = new Map();
+    const t0 = performance.now();
+    const posts = [];
+    for (let i = 0; i < n; i++) {
+      const due = t0 + (i * 1000) / cfg.rate;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      posts.push(
+        call('POST', '/api/v1/app/tenant-b/msg', { eventType: 'b.fresh', payload: { i } }).then((m) => {
+          sent.set(m.id, performance.now());
+        }),
+      );
+    }
+    await Promise.all(posts);
+    const until = performance.now() + 60_000;
+    while ([...sent.keys()].some((id) => !arrivals.has(id)) && performance.now() < until) await sleep(20);
+    const lat = [...sent].map(([id, at]) => (arrivals.has(id) ? arrivals.get(id) - at : Number.POSITIVE_INFINITY)).sort((x, y) => x - y);
+    const q = (p) => lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)];
+    return { n, arrived: lat.filter(Number.isFinite).length, p50: q(0.5), p99: q(0.99), max: lat.at(-1) };
+  }
+
+  const cpuOf = () => workers.reduce((s, w) => s + cpuMs(w.c.pid), 0);
+  const results = { alone: [], backlog: [] };
+  log(
+    `fair: ${cfg.workers} workers from ${BUILD}; B at ${cfg.rate}/s for ${cfg.seconds} s; A's backlog ${cfg.backlog.toLocaleString('en')} to a 50 ms endpoint`,
+  );
+  for (let r = 0; r < cfg.rounds; r++) {
+    const alone = await bRound();
+    results.alone.push(alone);
+    log(
+      `round ${r + 1} B alone:        p50 ${alone.p50.toFixed(1)} ms  p99 ${alone.p99.toFixed(1)} ms  max ${alone.max.toFixed(1)} ms  (${alone.arrived}/${alone.n})`,
+    );
+
+    const slow0 = slowCount;
+    await seedBacklog(cfg.backlog);
+    const seen = Date.now() + 60_000;
+    while (slowCount - slow0 < 500) {
+      // A's backlog is being worked on
+      if (Date.now() > seen) throw new Error(`A's backlog is not being delivered (${slowCount - slow0}):\n${workers.map((w) => w.out()).join('\n')}`);
+      await sleep(10);
+    }
+    const cpu0 = cpuOf();
+    const withA = await bRound();
+    withA.aLeft = await waitingOfA();
+    withA.aDelivered = slowCount - slow0;
+    withA.workerCpuMs = cpuOf() - cpu0;
+    results.backlog.push(withA);
+    log(
+      `round ${r + 1} B, A's backlog: p50 ${withA.p50.toFixed(1)} ms  p99 ${withA.p99.toFixed(1)} ms  max ${withA.max.toFixed(1)} ms  (${withA.arrived}/${withA.n}); ` +
+        `A delivered ${withA.aDelivered} meanwhile, ${withA.aLeft} still waiting`,
+    );
+    // End A's backlog before the next round.
+    await sql.query(`UPDATE delivery_task SET status = 4, next_attempt_at = NULL WHERE app_id = $1 AND next_attempt_at IS NOT NULL AND lease_owner IS NULL`, [
+      a.id,
+    ]);
+    while ((await waitingOfA()) > 0) await sleep(200);
+  }
+  const p99Alone = med(results.alone.map((x) => x.p99));
+  const p99Backlog = med(results.backlog.map((x) => x.p99));
+  const summary = { p99Alone, p99Backlog, ratio: p99Backlog / p99Alone, under500: p99Backlog < 500, under2x: p99Backlog < 2 * p99Alone };
+  log(
+    `B's p99, median of rounds: alone ${p99Alone.toFixed(1)} ms, with A's backlog ${p99Backlog.toFixed(1)} ms; ratio ${summary.ratio.toFixed(2)} ` +
+      `(goal: < 500 ms ${summary.under500 ? 'met' : 'MISSED'}, < 2x ${summary.under2x ? 'met' : 'MISSED'})`,
+  );
+  if (opt.json) console.log(JSON.stringify({ cfg, build: BUILD, results, summary }));
+} finally {
+  await cleanup();
+}
