@@ -2,8 +2,11 @@
 // with Herald's additions: a temporary destination's lease, the signing secret a reader forwards
 // with, long polls, and the attempts a reader reports. The rules are in domain/destinations.ts.
 import {
+  checkBrokerConfig,
   clampPosition,
+  DESTINATION_TYPES,
   destinationMatches,
+  isBrokerKind,
   isPosition,
   leaseExpired,
   leaseRenewal,
@@ -24,6 +27,10 @@ import { attemptOut, destinationOut, pollingMessageOut } from '../serialize.js';
 import { instant, mapPage, pageOf, requireEventTypes } from './common.js';
 
 const listOrNull = (v: string[] | null | undefined) => (v?.length ? v : null);
+/** The types Svix's SDKs know: a list shows only these unless `include_herald_types` asks for all. */
+const SVIX_TYPES = Object.entries(DESTINATION_TYPES)
+  .filter(([, r]) => !r.herald)
+  .map(([t]) => t);
 const DEFAULT_BATCH_SIZE = 100;
 /** How often a long poll looks again while it waits. */
 const WAIT_STEP_MS = 200;
@@ -58,9 +65,23 @@ async function checkFields(c: Ctx, b: Record<string, any>): Promise<void> {
   await requireEventTypes(c, listOrNull(b.eventTypes));
 }
 
+/** A broker destination is permanent: its deliveries are the dispatcher's, not a reader's. */
+function checkLease(b: Record<string, any>): void {
+  if (isBrokerKind(b.type) && b.leaseSecs !== undefined && b.leaseSecs !== null)
+    throw invalidBody(['leaseSecs'], 'only a polling endpoint can be temporary', 'value_error.lease');
+}
+
+/** The type's settings: a polling endpoint's signing secret; a broker's connection, checked, and its own signing secret. */
+function newConfig(b: Record<string, any>): Record<string, unknown> {
+  const secret = generateSigningSecret();
+  return isBrokerKind(b.type) ? { ...checkBrokerConfig(b.type, b.config), secret } : { secret };
+}
+
 async function newDestination(c: Ctx, b: Record<string, any>, uidFallback?: string): Promise<Destination> {
   const uid = (b.uid as string | null | undefined) ?? uidFallback ?? null;
   await checkFields(c, { ...b, uid });
+  checkLease(b);
+  const config = newConfig(b);
   const leaseMs = typeof b.leaseSecs === 'number' ? b.leaseSecs * 1000 : null;
   return {
     id: c.deps.ids.next('destination', c.now),
@@ -73,8 +94,7 @@ async function newDestination(c: Ctx, b: Record<string, any>, uidFallback?: stri
     metadata: b.metadata ?? {},
     batchSize: b.batchSize ?? DEFAULT_BATCH_SIZE,
     maxWaitSecs: b.maxWaitSecs ?? 0,
-    // A polling endpoint's one setting is Herald's: the secret its reader signs forwarded messages with.
-    config: { secret: generateSigningSecret() },
+    config,
     leaseMs,
     expiresAt: leaseMs === null ? null : c.now + leaseMs,
     createdAt: c.now,
@@ -86,6 +106,10 @@ async function newDestination(c: Ctx, b: Record<string, any>, uidFallback?: stri
 async function changed(c: Ctx, d: Destination, b: Record<string, any>, patch: boolean): Promise<Destination> {
   if (b.type !== undefined && b.type !== d.type) throw invalidBody(['type'], "a destination's type cannot change");
   await checkFields(c, b);
+  checkLease({ ...b, type: d.type });
+  // A broker's connection: replaced when sent (redacted values and left-out secrets keep the stored ones), kept on a PATCH without it.
+  const config =
+    isBrokerKind(d.type) && (b.config !== undefined || !patch) ? { ...checkBrokerConfig(d.type, b.config, d.config), secret: d.config.secret } : d.config;
   const pick = <K extends keyof Destination>(k: K, v: Destination[K] | undefined, dflt: Destination[K]): Destination[K] =>
     v !== undefined ? v : patch ? d[k] : dflt;
   const leaseMs = b.leaseSecs === undefined ? (patch ? d.leaseMs : null) : b.leaseSecs === null ? null : b.leaseSecs * 1000;
@@ -98,6 +122,7 @@ async function changed(c: Ctx, d: Destination, b: Record<string, any>, patch: bo
     metadata: pick('metadata', b.metadata, {}),
     batchSize: pick('batchSize', b.batchSize, DEFAULT_BATCH_SIZE),
     maxWaitSecs: pick('maxWaitSecs', b.maxWaitSecs, 0),
+    config,
     leaseMs,
     expiresAt: leaseMs === null ? null : c.now + leaseMs,
     updatedAt: c.now,
@@ -172,7 +197,7 @@ export const destinationRoutes = [
     async handler(c) {
       // Temporary destinations whose lease ran out are removed first (the retention pass does too).
       await c.deps.store.expireDestinations(c.now, 100);
-      const page = await c.deps.store.listDestinations(c.app!.id, pageOf(c, 'descending'));
+      const page = await c.deps.store.listDestinations(c.app!.id, pageOf(c, 'descending'), c.query.include_herald_types ? undefined : SVIX_TYPES);
       return { status: 200, body: mapPage(page, destinationOut) };
     },
   }),

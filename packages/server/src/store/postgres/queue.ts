@@ -39,6 +39,7 @@ const ENDPOINT_COLS = [
   'updated_at',
   'delivery_policy',
   'auth_sealed',
+  'kind',
 ]
   .map((c) => `e.${c}`)
   .join(', ');
