@@ -62,11 +62,12 @@ export function createNatsJetStreamPublisher(o: NatsJetStreamOptions): Publisher
       const h = headers();
       for (const [k, v] of Object.entries(message.headers)) h.set(k, v);
       if (!h.has('content-type')) h.set('content-type', 'application/json');
-      await nc.jetstream().publish(o.subject, new TextEncoder().encode(message.body), {
+      const ack = await nc.jetstream().publish(o.subject, new TextEncoder().encode(message.body), {
         msgID: message.messageId,
         headers: h,
         timeout: o.timeoutMs,
       });
+      return `stream ${ack.stream} seq ${ack.seq}${ack.duplicate ? ' (a duplicate: the stream had it)' : ''}`;
     },
     async close() {
       const current = connection;

@@ -98,6 +98,7 @@ export function createRabbitMqPublisher(o: RabbitMqOptions): Publisher {
         if (returned.delete(attemptId)) {
           throw new Error(`unroutable: no queue bound to exchange ${JSON.stringify(o.exchange)} with key ${JSON.stringify(o.routingKey)}`);
         }
+        return 'confirmed by the broker';
       } catch (err) {
         drop(current);
         throw err;

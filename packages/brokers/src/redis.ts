@@ -65,6 +65,7 @@ export function createRedisStreamPublisher(o: RedisStreamOptions): Publisher {
         throw new Error(`XADD ${o.stream} failed: ${(err as Error).message}${cause}`, { cause: err });
       }
       if (reply === null) throw new Error(`XADD ${o.stream} returned no id`);
+      return `stream ${o.stream} entry ${reply}`;
     },
     async close() {
       const current = client;

@@ -27,7 +27,8 @@ export interface BrokerMessage {
  * EventBridge) are further implementations of this interface.
  */
 export interface Publisher {
-  publish(message: BrokerMessage): Promise<void>;
+  /** Resolves with the broker's receipt in words (the stream entry's id, the JetStream sequence), for logs. */
+  publish(message: BrokerMessage): Promise<string>;
   /** Closes the connection; a publish after close opens a new one. */
   close(): Promise<void>;
 }

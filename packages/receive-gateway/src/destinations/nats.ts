@@ -15,8 +15,8 @@ export function createNatsDestination(name: string, config: NatsDestinationConfi
   });
   return {
     name,
-    send: (message: ForwardMessage) =>
-      publisher.publish({
+    send: async (message: ForwardMessage) => {
+      await publisher.publish({
         body: message.body,
         messageId: message.webhookId,
         headers: {
@@ -25,7 +25,8 @@ export function createNatsDestination(name: string, config: NatsDestinationConfi
           'content-type': 'application/json',
           ...(message.traceparent === undefined ? {} : { traceparent: message.traceparent }),
         },
-      }),
+      });
+    },
     close: () => publisher.close(),
   };
 }

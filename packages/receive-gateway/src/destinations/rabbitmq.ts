@@ -15,8 +15,8 @@ export function createRabbitMqDestination(name: string, config: RabbitMqDestinat
   });
   return {
     name,
-    send: (message: ForwardMessage) =>
-      publisher.publish({
+    send: async (message: ForwardMessage) => {
+      await publisher.publish({
         body: message.body,
         messageId: message.webhookId,
         type: message.eventType,
@@ -26,7 +26,8 @@ export function createRabbitMqDestination(name: string, config: RabbitMqDestinat
           'herald-event-type': message.eventType,
           ...(message.traceparent === undefined ? {} : { traceparent: message.traceparent }),
         },
-      }),
+      });
+    },
     close: () => publisher.close(),
   };
 }

@@ -7,8 +7,8 @@ export function createRedisDestination(name: string, config: RedisDestinationCon
   const publisher = createRedisStreamPublisher({ uri: config.url, stream: config.stream, maxLen: config.maxLen, timeoutMs: config.timeoutMs });
   return {
     name,
-    send: (message: ForwardMessage) =>
-      publisher.publish({
+    send: async (message: ForwardMessage) => {
+      await publisher.publish({
         body: message.body,
         messageId: message.webhookId,
         headers: {
@@ -16,7 +16,8 @@ export function createRedisDestination(name: string, config: RedisDestinationCon
           type: message.eventType,
           ...(message.traceparent === undefined ? {} : { traceparent: message.traceparent }),
         },
-      }),
+      });
+    },
     close: () => publisher.close(),
   };
 }
