@@ -110,6 +110,14 @@ describe('broker destinations through the API', () => {
     expect((await tasksOf(h(), m2.id)).size).toBe(0);
     await h().inject('PATCH', `/api/v1/app/${app}/destination/${d.id}`, { body: { status: 'enabled', eventTypes: null } });
     expect([...(await tasksOf(h(), (await sendMessage(h(), app, { eventType: 'order.paid', payload: {} })).id)).keys()]).toEqual([d.id]);
+    // Disabled by Herald (its endpoint row auto-disabled), it shows as disabled with the reason; enabling it again clears that.
+    const row = (await h().herald.store.getEndpoint(app, d.id))!;
+    await h().herald.store.updateEndpoint({ ...row, disabled: true, disabledReason: 'failing since 2026-01-01' });
+    const off = (await h().inject('GET', `/api/v1/app/${app}/destination/${d.id}`)).json;
+    expect(off).toMatchObject({ status: 'disabled', failureReason: 'failing since 2026-01-01' });
+    await h().inject('PATCH', `/api/v1/app/${app}/destination/${d.id}`, { body: { status: 'enabled' } });
+    expect((await h().inject('GET', `/api/v1/app/${app}/destination/${d.id}`)).json).toMatchObject({ status: 'enabled', failureReason: null });
+    expect((await h().herald.store.getEndpoint(app, d.id))!.disabled).toBe(false);
     expect((await h().inject('DELETE', `/api/v1/app/${app}/destination/${d.id}`)).status).toBe(204);
     expect(await h().herald.store.getEndpoint(app, d.id)).toBeNull();
     const m3 = await sendMessage(h(), app, { eventType: 'order.paid', payload: {} });

@@ -272,10 +272,10 @@ export function addDestinations(doc: Schema): void {
   doc.paths['/api/v1/app/{app_id}/destination/{destination_id}/secret'] = {
     get: op({
       operationId: 'v1.destination.get-secret',
-      summary: "Get a polling endpoint's signing secret",
+      summary: "Get a destination's signing secret",
       tags,
       description:
-        "Herald: the secret a reader signs the messages it forwards with (`herald listen` signs with it, in Standard Webhooks headers, so a receiver verifies them as it would Herald's own deliveries). Needs the portal 'secrets' permission.",
+        "Herald: the secret a reader signs the messages it forwards with (`herald listen` signs with it, in Standard Webhooks headers, so a receiver verifies them as it would Herald's own deliveries); for a broker destination, the secret its messages' `webhook-signature` is made with. Needs the portal 'secrets' permission.",
       parameters: [APP, DEST],
       responses: { '200': json(ref('DestinationSecretOut')) },
     }),

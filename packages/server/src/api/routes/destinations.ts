@@ -65,6 +65,16 @@ async function checkFields(c: Ctx, b: Record<string, any>): Promise<void> {
   await requireEventTypes(c, listOrNull(b.eventTypes));
 }
 
+/**
+ * A destination as answered: a broker destination that Herald disabled (its endpoint row was
+ * auto-disabled after failing for days, or the broker asked) shows as disabled, with the reason.
+ */
+async function shown(c: Ctx, d: Destination) {
+  if (!isBrokerKind(d.type) || d.status === 'disabled') return destinationOut(d);
+  const ep = await c.deps.store.getEndpoint(d.appId, d.id);
+  return destinationOut(d, ep?.disabled ? (ep.disabledReason ?? 'Disabled by Herald') : null);
+}
+
 /** A broker destination is permanent: its deliveries are the dispatcher's, not a reader's. */
 function checkLease(b: Record<string, any>): void {
   if (isBrokerKind(b.type) && b.leaseSecs !== undefined && b.leaseSecs !== null)
@@ -198,7 +208,8 @@ export const destinationRoutes = [
       // Temporary destinations whose lease ran out are removed first (the retention pass does too).
       await c.deps.store.expireDestinations(c.now, 100);
       const page = await c.deps.store.listDestinations(c.app!.id, pageOf(c, 'descending'), c.query.include_herald_types ? undefined : SVIX_TYPES);
-      return { status: 200, body: mapPage(page, destinationOut) };
+      const data = await Promise.all(page.data.map((d) => shown(c, d)));
+      return { status: 200, body: { ...mapPage(page, destinationOut), data } };
     },
   }),
   route({
@@ -217,7 +228,7 @@ export const destinationRoutes = [
     access: 'view',
     app: 'required',
     async handler(c) {
-      return { status: 200, body: destinationOut(await destinationOf(c, c.params.destination_id!)) };
+      return { status: 200, body: await shown(c, await destinationOf(c, c.params.destination_id!)) };
     },
   }),
   route({
