@@ -20,6 +20,8 @@ export interface BrokerSenderOptions {
   timeoutMs: number;
   /** A broker destination's settings (its sealed config, unsealed), or null when it is gone. */
   configOf(appId: string, destinationId: string): Promise<Record<string, unknown> | null>;
+  /** A monotonic clock in ms, for closing idle publishers; performance.now() by default (tests inject one). */
+  clock?: () => number;
 }
 
 /** The status code a broker attempt records: 200 when the broker acknowledged, 0 (no answer) otherwise. */
@@ -29,7 +31,12 @@ interface Pooled {
   /** The destination's version the publisher was built for (its endpoint row's `updatedAt`). */
   version: number;
   publisher: Promise<Publisher>;
+  /** When it last published (the sender's clock). */
+  usedAt: number;
 }
+
+/** A publisher unused this long is closed (its destination deleted, disabled or quiet); the next delivery reopens it. */
+export const IDLE_CLOSE_MS = 10 * 60_000;
 
 /**
  * Publishes deliveries to broker destinations, with one publisher (one connection) per destination,
@@ -38,10 +45,14 @@ interface Pooled {
 export class BrokerSender {
   private readonly pool = new Map<string, Pooled>();
   private closed = false;
+  private readonly clock: () => number;
+  private sweptAt: number;
   /** The signature header families sent: webhook-* always. */
   private readonly prefixes: readonly ('svix' | 'webhook')[];
 
   constructor(private readonly o: BrokerSenderOptions) {
+    this.clock = o.clock ?? (() => performance.now());
+    this.sweptAt = this.clock();
     this.prefixes = o.headerPrefixes.includes('webhook') ? o.headerPrefixes : ['webhook', ...o.headerPrefixes];
   }
 
@@ -71,14 +82,29 @@ export class BrokerSender {
 
   /** The destination's publisher, built (or rebuilt after a change) on first use. */
   private publisherFor(endpoint: Endpoint, kind: BrokerKind): Promise<Publisher> {
+    const now = this.clock();
+    if (now - this.sweptAt > IDLE_CLOSE_MS / 10) this.sweep(now);
     const pooled = this.pool.get(endpoint.id);
-    if (pooled && pooled.version === endpoint.updatedAt) return pooled.publisher;
+    if (pooled && pooled.version === endpoint.updatedAt) {
+      pooled.usedAt = now;
+      return pooled.publisher;
+    }
     if (pooled) void pooled.publisher.then((p) => p.close()).catch(() => undefined);
     const publisher = this.build(endpoint, kind);
-    const entry = { version: endpoint.updatedAt, publisher };
+    const entry = { version: endpoint.updatedAt, publisher, usedAt: now };
     this.pool.set(endpoint.id, entry);
     publisher.catch(() => this.pool.get(endpoint.id) === entry && this.pool.delete(endpoint.id));
     return publisher;
+  }
+
+  /** Close the publishers nothing has used for IDLE_CLOSE_MS. */
+  private sweep(now: number): void {
+    this.sweptAt = now;
+    for (const [id, p] of this.pool) {
+      if (now - p.usedAt < IDLE_CLOSE_MS) continue;
+      this.pool.delete(id);
+      void p.publisher.then((x) => x.close()).catch(() => undefined);
+    }
   }
 
   /** The message headers: Standard Webhooks' (and svix-* when configured), as the HTTP delivery would send them. */
