@@ -115,6 +115,14 @@ describe('broker destinations: delivered, signed, acknowledged', () => {
     expect(log.map((a: any) => [a.msgId, a.status, a.responseStatusCode])).toEqual([[msg.id, 0, 200]]);
     expect(log[0].url).toBe(`amqp://127.0.0.1:5672 routingKey=${queue}`);
     expect(log[0].response).toMatch(/confirmed/);
+
+    // Svix's resend route takes the destination's id: the same message is published again, as a manual attempt.
+    await h.call('POST', `/api/v1/app/${appId}/msg/${msg.id}/endpoint/${d.id}/resend`, 202);
+    const ch2 = await amqp.createChannel();
+    const again = await until('the resent message', async () => (await ch2.get(queue, { noAck: true })) || null);
+    await ch2.close();
+    expect(again.properties.headers!['webhook-id']).toBe(msg.id);
+    await until('the manual attempt', async () => (await attempts(appId, d.id)).some((a) => a.triggerType === 1 && a.status === 0));
   });
 
   it('Redis Streams gets an entry per message: the webhook headers as fields, then the body', async () => {
