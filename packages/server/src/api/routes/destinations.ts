@@ -209,7 +209,7 @@ export const destinationRoutes = [
       await c.deps.store.expireDestinations(c.now, 100);
       const page = await c.deps.store.listDestinations(c.app!.id, pageOf(c, 'descending'), c.query.include_herald_types ? undefined : SVIX_TYPES);
       const data = await Promise.all(page.data.map((d) => shown(c, d)));
-      return { status: 200, body: { ...mapPage(page, destinationOut), data } };
+      return { status: 200, body: { data, iterator: page.iterator, prevIterator: page.prevIterator, done: page.done } };
     },
   }),
   route({
