@@ -41,6 +41,16 @@ describe('broker destinations through the API', () => {
       expect(r.json.detail[0].loc, JSON.stringify(body)).toEqual(loc);
     }
     expect((await post(app, { type: 'kafka', config: {} })).status).toBe(422);
+
+    // A private IP literal is refused at once, as for endpoint URLs (names are judged as they resolve).
+    const ssrf = await post(app, { type: 'natsJetStream', config: { servers: ['nats://127.0.0.1:4222', 'nats://10.1.2.3:4222'], subject: 's' } });
+    expect(ssrf.status).toBe(422);
+    expect(ssrf.json.detail[0]).toMatchObject({ loc: ['body', 'config', 'servers', 1], type: 'value_error.url.ssrf' });
+    expect((await post(app, { type: 'rabbitMq', config: { uri: 'amqp://u:p@[fd00::1]:5672', routingKey: 'q' } })).json.detail[0].loc).toEqual([
+      'body',
+      'config',
+      'uri',
+    ]);
   });
 
   it('seals the connection settings: answers show redacted URIs and `credentialsSet`, never a password, token or credentials', async () => {

@@ -242,7 +242,12 @@ describe('broker destinations: the SSRF guard', () => {
     try {
       const app = await createApp(strict);
       const stream = uniq('herald-ssrf');
-      const dest = await strict.call('POST', `/api/v1/app/${app.id}/destination`, 201, { type: 'redisStream', config: { uri: REDIS, stream } });
+      // An IP literal is refused at creation (destination-brokers.test.ts); a name is judged as it resolves, at delivery.
+      await strict.call('POST', `/api/v1/app/${app.id}/destination`, 422, { type: 'redisStream', config: { uri: REDIS, stream } });
+      const dest = await strict.call('POST', `/api/v1/app/${app.id}/destination`, 201, {
+        type: 'redisStream',
+        config: { uri: 'redis://localhost:6379', stream },
+      });
       await sendMessage(strict, app.id, { eventType: 'order.paid', payload: {} });
       const a = await until('the refused attempt', async () => (await strict.call('GET', `/api/v1/app/${app.id}/destination/${dest.id}/attempt`, 200)).data[0]);
       expect(a.status).toBe(2);

@@ -17,6 +17,7 @@ import {
   POLL_MAX_LIMIT,
   type Destination,
 } from '../../domain/destinations.js';
+import type { BrokerKind } from '../../domain/types.js';
 import { invalidBody, notFound, ValidationError } from '../../domain/errors.js';
 import { isIdOf } from '../../domain/ids.js';
 import { MessageStatus, type Attempt, type Message } from '../../domain/types.js';
@@ -25,6 +26,7 @@ import { generateSigningSecret, revealableSecret } from '../../security/secrets.
 import { route, type Ctx } from '../route.js';
 import { attemptOut, destinationOut, pollingMessageOut } from '../serialize.js';
 import { instant, mapPage, pageOf, requireEventTypes } from './common.js';
+import { TENANT_SSRF_REFUSAL } from './endpoints.js';
 
 const listOrNull = (v: string[] | null | undefined) => (v?.length ? v : null);
 /** The types Svix's SDKs know: a list shows only these unless `include_herald_types` asks for all. */
@@ -81,17 +83,33 @@ function checkLease(b: Record<string, any>): void {
     throw invalidBody(['leaseSecs'], 'only a polling endpoint can be temporary', 'value_error.lease');
 }
 
+/**
+ * A broker's config, checked (domain/destinations.ts), whose hosts, when IP literals, the SSRF
+ * guard lets through (names are judged as they resolve, at each connection), as for endpoint URLs.
+ */
+function brokerConfig(c: Ctx, type: BrokerKind, raw: unknown, previous?: Record<string, unknown>): Record<string, unknown> {
+  const config = checkBrokerConfig(type, raw, previous);
+  const uris: [(string | number)[], string][] = Array.isArray(config.servers)
+    ? (config.servers as string[]).map((u, i) => [['config', 'servers', i], u])
+    : [[['config', 'uri'], String(config.uri)]];
+  for (const [loc, uri] of uris) {
+    const refused = c.deps.ssrf.urlRefusal(/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? uri : `nats://${uri}`);
+    if (refused) throw invalidBody(loc, c.principal.kind === 'portal' ? TENANT_SSRF_REFUSAL : refused, 'value_error.url.ssrf');
+  }
+  return config;
+}
+
 /** The type's settings: a polling endpoint's signing secret; a broker's connection, checked, and its own signing secret. */
-function newConfig(b: Record<string, any>): Record<string, unknown> {
+function newConfig(c: Ctx, b: Record<string, any>): Record<string, unknown> {
   const secret = generateSigningSecret();
-  return isBrokerKind(b.type) ? { ...checkBrokerConfig(b.type, b.config), secret } : { secret };
+  return isBrokerKind(b.type) ? { ...brokerConfig(c, b.type, b.config), secret } : { secret };
 }
 
 async function newDestination(c: Ctx, b: Record<string, any>, uidFallback?: string): Promise<Destination> {
   const uid = (b.uid as string | null | undefined) ?? uidFallback ?? null;
   await checkFields(c, { ...b, uid });
   checkLease(b);
-  const config = newConfig(b);
+  const config = newConfig(c, b);
   const leaseMs = typeof b.leaseSecs === 'number' ? b.leaseSecs * 1000 : null;
   return {
     id: c.deps.ids.next('destination', c.now),
@@ -119,7 +137,7 @@ async function changed(c: Ctx, d: Destination, b: Record<string, any>, patch: bo
   checkLease({ ...b, type: d.type });
   // A broker's connection: replaced when sent (redacted values and left-out secrets keep the stored ones), kept on a PATCH without it.
   const config =
-    isBrokerKind(d.type) && (b.config !== undefined || !patch) ? { ...checkBrokerConfig(d.type, b.config, d.config), secret: d.config.secret } : d.config;
+    isBrokerKind(d.type) && (b.config !== undefined || !patch) ? { ...brokerConfig(c, d.type, b.config, d.config), secret: d.config.secret } : d.config;
   const pick = <K extends keyof Destination>(k: K, v: Destination[K] | undefined, dflt: Destination[K]): Destination[K] =>
     v !== undefined ? v : patch ? d[k] : dflt;
   const leaseMs = b.leaseSecs === undefined ? (patch ? d.leaseMs : null) : b.leaseSecs === null ? null : b.leaseSecs * 1000;
