@@ -119,7 +119,12 @@ export function addDestinations(doc: Schema): void {
         type: 'string',
         description: 'For a polling endpoint: the iterator of its start (reading from it returns every message it has seen).',
       },
-      failureReason: { type: 'string', nullable: true },
+      failureReason: {
+        type: 'string',
+        nullable: true,
+        description:
+          'Herald: why Herald disabled a broker destination (failing deliveries past the auto-disable cutoff); it then shows as disabled until set enabled again.',
+      },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
       batchSize: { type: 'integer' },
