@@ -58,6 +58,7 @@ const BOTH_STORES = [
   'delivery/endpoint-auth',
   'delivery/brokers',
   'destination-brokers',
+  'delivery/transformation',
 ].map((f) => `packages/server/test/${f}.test.ts`);
 
 export default defineConfig({

@@ -41,10 +41,27 @@ export interface EndpointStats {
   pending: number;
   sending: number;
   fail: number;
+  canceled?: number;
 }
 
-/** 0 success, 1 pending, 2 fail, 3 sending (Svix's MessageStatus). */
-export type Status = 0 | 1 | 2 | 3;
+/** An endpoint's transformation (Svix's shape). */
+export interface TransformationOut {
+  code: string | null;
+  enabled: boolean;
+  updatedAt: string | null;
+}
+
+/** What a transformation would send (`…/transformation/simulate`). */
+export interface SimulationOut {
+  cancel: boolean;
+  method: 'POST' | 'PUT' | null;
+  url: string | null;
+  payload: string | null;
+  headers: Record<string, string> | null;
+}
+
+/** 0 success, 1 pending, 2 fail, 3 sending, 4 canceled (Svix's MessageStatus). */
+export type Status = 0 | 1 | 2 | 3 | 4;
 
 export interface Attempt {
   id: string;

@@ -28,6 +28,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 import { startOtelMetrics } from './telemetry/otel-metrics.js';
 import { startTracing } from './telemetry/tracing.js';
+import { TransformPool } from './transform/pool.js';
 import { VERSION } from './version.js';
 
 export interface Herald {
@@ -105,6 +106,8 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
   if (config.otelMetrics) metrics.otel = await startOtelMetrics(VERSION, config.otelMetrics.exporter, config.otelMetrics.intervalMs);
   // Aborted when close() starts, so long polls answer at once instead of holding up the stop.
   const stopping = new AbortController();
+  // One pool per process, shared by the API (checks, simulations) and the dispatcher; its workers start on first use.
+  const transforms = new TransformPool({ size: config.delivery.transformWorkers });
   const deps: ApiDeps = {
     store,
     config,
@@ -120,6 +123,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     storeHealth: new StoreHealth(store, metrics, now),
     closing: stopping.signal,
     tracing,
+    transforms,
   };
   const api = await buildApi(deps, { logger: opts.logger });
   let dispatcher: Dispatcher | null = null;
@@ -156,11 +160,12 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       leaseMs: d.leaseMs,
       attemptTimeoutMs: d.timeoutMs,
       pollMs: d.pollMs,
+      transforms,
       log: api.log,
       onAttempt: (e) => {
         const outcome = e.result.outcome.kind === 'success' ? 'success' : e.next;
         deps.metrics.attempted(outcome, e.result.durationMs / 1000);
-        if (e.result.outcome.kind !== 'success') {
+        if (e.result.outcome.kind !== 'success' && e.result.outcome.kind !== 'cancel') {
           api.log.warn(
             { msgId: e.attempt.msgId, attemptId: e.attempt.id, endpointId: e.endpoint.id, statusCode: e.result.statusCode, next: e.next },
             'delivery attempt failed',
@@ -209,6 +214,7 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
       await closed.finally(() => clearTimeout(force));
       await purger?.stop();
       await dispatcher?.stop();
+      await transforms.close();
       await store.close();
       // Export the spans still buffered, and the metrics' last figures.
       await tracing?.shutdown();

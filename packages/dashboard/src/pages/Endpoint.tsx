@@ -8,6 +8,7 @@ import { HealthChart } from './HealthChart';
 import { rateOf } from './Endpoints';
 import { Log } from './Log';
 import { Testing } from './Testing';
+import { Transformation } from './Transformation';
 import { t } from '../i18n';
 
 const TABS = [
@@ -147,6 +148,7 @@ function Overview({ ep, base }: { ep: Loaded<Endpoint> & { data: Endpoint }; bas
       <FilterAndRate e={e} patch={patch} />
       <DeliveryRules e={e} patch={patch} />
       <Headers base={base} />
+      <Transformation base={base} />
       <Authentication base={base} />
     </div>
   );

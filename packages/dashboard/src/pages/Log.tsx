@@ -150,7 +150,7 @@ export function Log({ endpoint }: { endpoint: Endpoint }) {
               <label htmlFor="log-status">{t('status')}</label>
               <select id="log-status" value={filters.status} onChange={(e) => set({ status: e.target.value as Filters['status'] })}>
                 <option value="">{t('any')}</option>
-                {([0, 1, 3, 2] as Status[]).map((s) => (
+                {([0, 1, 3, 2, 4] as Status[]).map((s) => (
                   <option key={s} value={String(s)}>
                     {statusText(s)}
                   </option>

@@ -9,6 +9,7 @@ import { addDeliveryPolicy, addSchemaEnforcement } from './extensions-policy.js'
 import { addEndpointCircuitHealth, addEndpointTimeseries } from './extensions-stats.js';
 import { addDestinations } from './extensions-destinations.js';
 import { addEndpointAuth } from './extensions-endpoint-auth.js';
+import { addTransformation } from './extensions-transformation.js';
 import { addPortalLookSchema } from './portal-look.js';
 
 type Schema = Record<string, any>;
@@ -144,6 +145,7 @@ export function applyHeraldExtensions(doc: Schema, version: string): Schema {
   addEndpointCircuitHealth(doc);
   addDestinations(doc);
   addEndpointAuth(doc);
+  addTransformation(doc);
   addDeliveryPolicy(doc);
   addSchemaEnforcement(doc);
   addReadiness(doc);

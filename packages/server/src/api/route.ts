@@ -12,6 +12,7 @@ import type { SsrfGuard } from '../security/ssrf.js';
 import type { OperationalEvents } from '../operational/operational.js';
 import type { StoreHealth } from './store-health.js';
 import type { Tracing } from '../telemetry/tracing.js';
+import type { TransformPool } from '../transform/pool.js';
 
 export interface ApiDeps {
   store: Store;
@@ -39,6 +40,8 @@ export interface ApiDeps {
   closing?: AbortSignal;
   /** OpenTelemetry traces (telemetry/tracing.ts); absent when tracing is off. */
   tracing?: Tracing | null;
+  /** Runs endpoints' transformations in the sandbox: checking code on save, and simulating a run. */
+  transforms: TransformPool;
 }
 
 /** `org`: the operator only. Otherwise the portal permission a token needs. */

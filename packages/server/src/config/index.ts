@@ -59,6 +59,8 @@ export interface Config {
      * ceiling as it doubles (HERALD_CIRCUIT_MAX_COOLDOWN).
      */
     circuit: { failures: number; cooldownMs: number; maxCooldownMs: number };
+    /** Worker threads that run transformations (HERALD_TRANSFORM_WORKERS). */
+    transformWorkers: number;
   };
   /** Retention: message payloads go when their own retention ends; these bound the rest. */
   retention: {
@@ -176,6 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
         // Unset, the ceiling is 10 minutes, or the first cool-down if that is longer.
         maxCooldownMs: v.HERALD_CIRCUIT_MAX_COOLDOWN ?? Math.max(600_000, v.HERALD_CIRCUIT_COOLDOWN),
       },
+      transformWorkers: v.HERALD_TRANSFORM_WORKERS,
     },
     // OTEL_* are the OpenTelemetry SDK's own variables, read by the rules the SDK documents.
     tracing: otelSignal(v, 'TRACES'),

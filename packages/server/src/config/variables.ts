@@ -290,6 +290,13 @@ export const SERVER_VARIABLES = {
       'the most deliveries in flight to one endpoint, so a slow endpoint cannot take every worker; each worker adapts its own limit between 1 and this ' +
       '(halved on a 429 or a timeout, raised by one per round of other answers)',
   }),
+  HERALD_TRANSFORM_WORKERS: variable({
+    kind: kinds.integer(1, 256),
+    default: '2',
+    help:
+      "worker threads that run endpoints' transformations (QuickJS in WebAssembly, at most 50 ms of CPU and 16 MB each), off the event loop; " +
+      "a script that runs to its limit holds one of them, so other tenants' transformations go on on the rest",
+  }),
   HERALD_CIRCUIT_FAILURES: variable({
     kind: kinds.integer(0, 10_000),
     default: '5',

@@ -14,6 +14,8 @@ export const RESPONSE_KEEP_BYTES = 20 * 1024;
 
 export interface DeliveryRequest {
   url: string;
+  /** POST unless the endpoint's transformation chose PUT. */
+  method?: 'POST' | 'PUT';
   msgId: string;
   /** The exact bytes to send. */
   body: string;
@@ -40,6 +42,8 @@ export interface DeliveryResult {
   timedOut?: boolean;
   /** The request's headers as the attempt records them (domain/request-headers.ts); absent when none was sent. */
   requestHeaders?: string | null;
+  /** Nothing was sent because the endpoint's transformation canceled the delivery or failed: says nothing of the endpoint's health. */
+  notSent?: boolean;
 }
 
 export interface SenderOptions {
@@ -190,7 +194,7 @@ export class Sender {
       if (auth && !auth.ok) return { outcome: { kind: 'retry' }, statusCode: 0, response: auth.reason, durationMs: took() };
       const post = (a: typeof auth) =>
         request(req.url, {
-          method: 'POST',
+          method: req.method ?? 'POST',
           body: req.body,
           headers: (sent = this.headersFor(req, a?.ok ? a.authorization : null)),
           dispatcher: (a?.ok && a.dispatcher) || this.agent,

@@ -5,7 +5,7 @@
 //   claim   (loop)    take due tasks under a lease and read what they need, a whole claim at once
 //   prepare           nothing to send? cancel. Held (module off, circuit open)? put back. Throttle slot,
 //                     per-endpoint adaptive concurrency, signed request
-//   send              the HTTP request (delivery/send.ts)
+//   send              the endpoint's transformation, if it has one (transform/), then the HTTP request (delivery/send.ts)
 //   settle            the outcome (domain/outcome.ts), recorded under the lease's fence
 import { randomBytes } from 'node:crypto';
 import type { IdGenerator } from '../domain/ids.js';
@@ -17,12 +17,14 @@ import { settle } from '../domain/outcome.js';
 import { effectivePolicy, type EffectivePolicy } from '../domain/policy.js';
 import { AUTO_DISABLE_AFTER_MS } from '../domain/retry.js';
 import { slotInterval, throttleDecision } from '../domain/throttle.js';
+import { CANCELED_BY_TRANSFORMATION, transformationFailure, transformationOf, transformed, webhookInput, type WebhookInput } from '../domain/transformation.js';
 import type { Attempt, Endpoint, Message } from '../domain/types.js';
 import { parsedSecret, type Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
 import type { BrokerSender } from '../delivery/brokers.js';
 import { tooOldMessage, type SchemaVerdict } from '../store/migrate.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
 import type { Tracing } from '../telemetry/tracing.js';
+import type { TransformPool } from '../transform/pool.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -68,6 +70,8 @@ export interface DispatcherOptions {
   onCircuit?: (e: { appId: string; endpointId: string; change: 'opened' | 'closed'; circuit: Circuit; failures: number }) => void;
   /** OpenTelemetry traces: a span around each attempt's send and settle; absent when tracing is off. */
   tracing?: Tracing | null;
+  /** Runs endpoints' transformations (transform/pool.ts); without it, a delivery that needs one fails and is retried. */
+  transforms?: TransformPool;
 }
 
 const CIRCUIT_OFF: CircuitPolicy = { failures: 0, cooldownMs: 0, maxCooldownMs: 0 };
@@ -425,12 +429,18 @@ export class Dispatcher {
     }
   }
 
-  /** Phase 3, send: the HTTP request (or, to a broker destination, the publish), then give the endpoint's concurrency place back. */
+  /**
+   * Phase 3, send: the endpoint's transformation when it has one switched on, then the HTTP request
+   * (signed over the body as transformed), or, to a broker destination (which has no
+   * transformation), the publish; then give the endpoint's concurrency place back.
+   */
   private async send(p: Prepared): Promise<DeliveryResult> {
     try {
       const { kind } = p.endpoint;
       if (kind) return await this.publish(p, kind);
-      return await this.o.sender.send(p.request, this.o.now);
+      const code = transformationOf(p.endpoint.transformation);
+      const unsent = code === null ? null : await this.transform(p, code);
+      return unsent ?? (await this.o.sender.send(p.request, this.o.now));
     } finally {
       this.leaveEndpoint(p.endpoint.id);
     }
@@ -440,6 +450,41 @@ export class Dispatcher {
   private publish(p: Prepared, kind: NonNullable<Endpoint['kind']>): Promise<DeliveryResult> {
     if (!this.o.brokers) return Promise.resolve({ outcome: { kind: 'retry' }, statusCode: 0, response: 'This worker publishes to no broker', durationMs: 0 });
     return this.o.brokers.send(p.request, { ...p.endpoint, kind });
+  }
+
+  /**
+   * Run the endpoint's transformation (domain/transformation.ts) in the sandbox's worker threads and
+   * rewrite the request with what it returned: body, URL (the sender's SSRF guard checks it),
+   * method and custom headers. Returns the result of a delivery that does not go out instead:
+   * canceled by the code, or failed (it threw, ran out of time or memory, returned something that
+   * cannot be sent), which is a failed attempt retried on the schedule, its response the error.
+   */
+  private async transform(p: Prepared, code: string): Promise<DeliveryResult | null> {
+    const started = performance.now();
+    const unsent = (outcome: DeliveryResult['outcome'], response: string): DeliveryResult => ({
+      outcome,
+      statusCode: 0,
+      response,
+      durationMs: Math.round(performance.now() - started),
+      notSent: true,
+    });
+    if (!this.o.transforms) return unsent({ kind: 'retry' }, transformationFailure('this process runs no transformations'));
+    let input: WebhookInput;
+    try {
+      input = webhookInput(p.request.url, p.message.eventType, p.request.body, p.endpoint.headers);
+    } catch {
+      return unsent({ kind: 'retry' }, transformationFailure('the payload is not JSON'));
+    }
+    const ran = await this.o.transforms.run(code, input);
+    if (!ran.ok) return unsent({ kind: 'retry' }, transformationFailure(ran.error));
+    const t = transformed(ran.output, input);
+    if (t.kind === 'invalid') return unsent({ kind: 'retry' }, transformationFailure(`the handler's result cannot be sent: ${t.error}`));
+    if (t.kind === 'cancel') return unsent({ kind: 'cancel' }, CANCELED_BY_TRANSFORMATION);
+    p.request.url = t.url;
+    p.request.body = t.body;
+    p.request.method = t.method;
+    p.request.headers = withOrdering(t.headers, p.task, p.message);
+    return null;
   }
 
   /**
@@ -466,9 +511,9 @@ export class Dispatcher {
   /**
    * Phase 4, settle: decide the outcome (domain/outcome.ts), record the attempt and the task's
    * next state under the lease's fence, and tell the observers. Returns the attempt's outcome as
-   * the metrics name it: success, else what comes next (retry, exhausted, abort, disable).
+   * the metrics name it: success, else what comes next (retry, exhausted, abort, disable, canceled).
    */
-  private async settle({ task, endpoint, message, startedAt, circuit, probe, policy }: Prepared, result: DeliveryResult): Promise<string> {
+  private async settle({ task, endpoint, message, request, startedAt, circuit, probe, policy }: Prepared, result: DeliveryResult): Promise<string> {
     const settledAt = this.o.now();
     const overload = overloaded(result.statusCode, result.timedOut ?? false);
     const outcome = settle(result.outcome, task, settledAt, {
@@ -482,7 +527,8 @@ export class Dispatcher {
       msgId: message.id,
       endpointId: endpoint.id,
       appId: task.appId,
-      url: endpoint.url,
+      // Where it went: the endpoint's URL, or the one its transformation chose.
+      url: request.url,
       response: result.response,
       responseStatusCode: result.statusCode,
       responseDurationMs: result.durationMs,
@@ -497,7 +543,7 @@ export class Dispatcher {
     const limit = nextLimit(this.limitOf(endpoint.id), overload, this.o.perEndpointConcurrency);
     if (limit >= this.o.perEndpointConcurrency) this.limits.delete(endpoint.id);
     else this.limits.set(endpoint.id, limit);
-    await this.recordCircuit(task.appId, endpoint.id, circuit, countsAgainst(result.statusCode), probe, settledAt);
+    await this.recordCircuit(task.appId, endpoint.id, circuit, countsAgainst(result.statusCode, !result.notSent), probe, settledAt);
     const done = await this.o.store.completeAttempt(task, { attempt, task: outcome.task, endpoint: outcome.endpoint }, settledAt);
     if (!done.fenced) this.o.log?.warn({ msgId: task.msgId, endpointId: task.endpointId }, 'lease lost during the attempt; a newer owner decides');
     this.o.onAttempt?.({ task, endpoint, attempt, attemptNumber: attemptNumber(task), msgEventId: message.eventId, result, next: outcome.next.kind });

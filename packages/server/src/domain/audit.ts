@@ -50,6 +50,8 @@ export const UNAUDITED_OPERATIONS: ReadonlySet<string> = new Set([
   // its seeks move its own position, not the application's configuration.
   'v1.destination.report-attempt',
   'v1.message.poller.consumer-seek',
+  // Trying a transformation on a sample payload changes nothing.
+  'v1.endpoint.transformation-simulate',
 ]);
 
 export function isAudited(method: string, operationId: string, status: number): boolean {

@@ -76,10 +76,11 @@ export function gate(moduleEnabled: boolean | null, circuit: Circuit, nowMs: num
 
 /**
  * Whether an attempt's result counts against the circuit: no answer (timeout, connection error,
- * refused), a 5xx or a 429. Any other answer, 4xx included, shows the endpoint is up.
+ * refused), a 5xx or a 429. Any other answer, 4xx included, shows the endpoint is up. An attempt
+ * that was never `sent` (its transformation canceled it or failed) says nothing of the endpoint.
  */
-export function countsAgainst(statusCode: number): boolean {
-  return statusCode === 0 || statusCode === 429 || statusCode >= 500;
+export function countsAgainst(statusCode: number, sent = true): boolean {
+  return sent && (statusCode === 0 || statusCode === 429 || statusCode >= 500);
 }
 
 /**

@@ -51,7 +51,7 @@ export interface SettlePolicy {
 export function settle(outcome: Outcome, task: { attemptCount: number; triggerType: number }, nowMs: number, policy: SettlePolicy): Settlement {
   const manual = isManual(task.triggerType);
   const next = nextStep(outcome, task.attemptCount + 1, nowMs, policy.retryScheduleMs, policy.random, manual, policy.overloaded ?? false);
-  const attemptStatus = outcome.kind === 'success' ? MessageStatus.success : MessageStatus.fail;
+  const attemptStatus = outcome.kind === 'success' ? MessageStatus.success : outcome.kind === 'cancel' ? MessageStatus.canceled : MessageStatus.fail;
   switch (next.kind) {
     case 'done':
       return { next, attemptStatus, task: { status: MessageStatus.success, nextAttemptAt: null }, endpoint: { kind: 'success' } };
@@ -68,5 +68,9 @@ export function settle(outcome: Outcome, task: { attemptCount: number; triggerTy
       };
     case 'abort':
       return { next, attemptStatus, task: { status: MessageStatus.fail, nextAttemptAt: null } };
+    case 'canceled':
+      // Canceled by the endpoint's transformation: ended, neither a success nor a failure, so the
+      // endpoint's failure streak is left as it is.
+      return { next, attemptStatus, task: { status: MessageStatus.canceled, nextAttemptAt: null } };
   }
 }

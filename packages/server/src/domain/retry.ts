@@ -18,9 +18,17 @@ export type Outcome =
   /** The receiver asked to stop retrying this message (`webhook-delivery: abort-message`). */
   | { kind: 'abort' }
   /** The receiver asked to stop deliveries to the endpoint (HTTP 410, `webhook-delivery: disable`). */
-  | { kind: 'disable'; reason: string };
+  | { kind: 'disable'; reason: string }
+  /** Nothing was sent, by the endpoint's own choice: its transformation canceled the delivery (domain/transformation.ts). */
+  | { kind: 'cancel' };
 
-export type Next = { kind: 'done' } | { kind: 'retry'; atMs: number } | { kind: 'exhausted' } | { kind: 'abort' } | { kind: 'disable'; reason: string };
+export type Next =
+  | { kind: 'done' }
+  | { kind: 'retry'; atMs: number }
+  | { kind: 'exhausted' }
+  | { kind: 'abort' }
+  | { kind: 'disable'; reason: string }
+  | { kind: 'canceled' };
 
 /**
  * What follows attempt number `attempt` (1-based) given its outcome. `random` is in [0, 1).
@@ -44,6 +52,8 @@ export function nextStep(
       return { kind: 'abort' };
     case 'disable':
       return { kind: 'disable', reason: outcome.reason };
+    case 'cancel':
+      return { kind: 'canceled' };
     case 'retry': {
       if (manual || attempt > schedule.length) return { kind: 'exhausted' };
       const base = schedule[attempt - 1]!;

@@ -3,6 +3,7 @@ import type { EndpointAuth } from './endpoint-auth.js';
 import type { EndpointOrdering } from './ordering.js';
 import type { ContentFilter } from './content-filter.js';
 import type { DeliveryPolicy } from './policy.js';
+import type { EndpointTransformation } from './transformation.js';
 
 export type Metadata = Record<string, string>;
 
@@ -83,6 +84,8 @@ export interface Endpoint {
    * Such rows are not endpoints to the API. Null or absent: an HTTP endpoint.
    */
   kind?: BrokerKind | null;
+  /** JavaScript that rewrites or cancels each delivery before it is signed (domain/transformation.ts); null or absent: none. */
+  transformation?: EndpointTransformation | null;
   createdAt: number;
   updatedAt: number;
 }

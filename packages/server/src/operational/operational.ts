@@ -106,7 +106,7 @@ export class OperationalEvents {
   async attempted(a: Attempt, attemptNumber: number, next: string, msgEventId: string | null): Promise<void> {
     let type: string | null = null;
     if (next === 'exhausted') type = 'message.attempt.exhausted';
-    else if (a.status !== 0 && attemptNumber === 4) type = 'message.attempt.failing';
+    else if (a.status === 2 && attemptNumber === 4) type = 'message.attempt.failing';
     else if (a.status === 0 && attemptNumber >= 5) type = 'message.attempt.recovered';
     if (!type) return;
     const app = await this.o.store.getApplication(a.appId);

@@ -175,6 +175,8 @@ export interface EndpointStats {
   pending: number;
   sending: number;
   fail: number;
+  /** Ended without being sent: canceled by the endpoint's transformation, or by its deletion or disabling. */
+  canceled: number;
 }
 
 /** One bucket of an endpoint's attempts (EndpointHealthStore). */

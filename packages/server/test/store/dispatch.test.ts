@@ -305,8 +305,8 @@ eachStore('store: stats', (t) => {
     expect(b).toBeDefined();
     const [c] = await store.claimDueTasks('w', T0 + 12, LEASE, 1);
     await store.completeAttempt(c!, { attempt: attemptFor(c!, T0 + 13, false), task: { status: MessageStatus.fail, nextAttemptAt: null } }, T0 + 13);
-    expect(await store.endpointStats(appId, endpointId, T0 - 1000, T0 + 1000)).toEqual({ success: 1, pending: 1, sending: 1, fail: 1 });
-    expect(await store.endpointStats(appId, endpointId, T0 - 1000, T0 + 120_000)).toEqual({ success: 1, pending: 2, sending: 1, fail: 1 });
+    expect(await store.endpointStats(appId, endpointId, T0 - 1000, T0 + 1000)).toEqual({ success: 1, pending: 1, sending: 1, fail: 1, canceled: 0 });
+    expect(await store.endpointStats(appId, endpointId, T0 - 1000, T0 + 120_000)).toEqual({ success: 1, pending: 2, sending: 1, fail: 1, canceled: 0 });
     expect(await store.queueStats(T0 + 20)).toEqual({ waiting: 3, due: 1, oldestDueAgeMs: 17 });
   });
 });

@@ -182,6 +182,26 @@ eachStore('store: endpoints', (t) => {
     expect((await raw('SELECT auth_sealed FROM endpoint WHERE id = $1', [ep.id]))[0]!.auth_sealed).toBeNull();
   });
 
+  it("keeps an endpoint's transformation, returns it with the endpoint and with a claimed delivery, and clears it", async () => {
+    const { store } = t();
+    const a = await store.createApplication(app());
+    const transformation = { code: 'function handler(webhook) {\n  webhook.payload.n = "ü€";\n  return webhook;\n}', enabled: true, updatedAt: T0 };
+    const ep = await store.createEndpoint(endpoint(a.id, { transformation }));
+    expect((await store.getEndpoint(a.id, ep.id))?.transformation).toEqual(transformation);
+    await store.createMessage(message(a.id), {});
+    const claimed = await store.claimDueTasks('w', T0 + 10, LEASE, 10);
+    const [loaded] = await store.loadDeliveries(claimed);
+    expect(loaded!.endpoint!.transformation).toEqual(transformation);
+    // An update that carries it keeps it; one with null clears it.
+    await store.updateEndpoint({ ...ep, description: 'moved', updatedAt: T0 + 1 });
+    expect((await store.getEndpoint(a.id, ep.id))?.transformation).toEqual(transformation);
+    const off = { ...transformation, enabled: false, updatedAt: T0 + 2 };
+    await store.updateEndpoint({ ...ep, transformation: off, updatedAt: T0 + 2 });
+    expect((await store.getEndpoint(a.id, ep.id))?.transformation).toEqual(off);
+    await store.updateEndpoint({ ...ep, transformation: null, updatedAt: T0 + 3 });
+    expect((await store.getEndpoint(a.id, ep.id))?.transformation).toBeNull();
+  });
+
   it('uids are unique per application; updates, deletes and lists', async () => {
     const { store } = t();
     const a = await store.createApplication(app());

@@ -50,6 +50,7 @@ export function endpoint(appId: string, o: Partial<Endpoint> = {}): Endpoint {
     filter: null,
     ordering: 'none',
     auth: null,
+    transformation: null,
     createdAt: T0,
     updatedAt: T0,
     ...o,

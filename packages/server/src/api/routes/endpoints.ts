@@ -344,7 +344,7 @@ export const endpointRoutes = [
       if (since > until) throw badRequest('`since` must be before `until`', 'invalid_range');
       if (until - since > MAX_STATS_WINDOW_MS) throw badRequest('The window between `since` and `until` is at most 28 days', 'invalid_range');
       const stats = await c.deps.store.endpointStats(c.app!.id, c.endpoint!.id, since, until);
-      return { status: 200, body: { ...stats, canceled: 0 } };
+      return { status: 200, body: stats };
     },
   }),
   route({

@@ -11,6 +11,7 @@ import { eventTypeRoutes } from './event-types.js';
 import { healthRoutes } from './health.js';
 import { messageRoutes } from './messages.js';
 import { sourceIpRoutes } from './source-ips.js';
+import { transformationRoutes } from './transformation.js';
 import { versionRoutes } from './version.js';
 
 export const allRoutes: RouteDef[] = [
@@ -18,6 +19,7 @@ export const allRoutes: RouteDef[] = [
   ...eventTypeRoutes,
   ...endpointRoutes,
   ...endpointAuthRoutes,
+  ...transformationRoutes,
   ...destinationRoutes,
   ...messageRoutes,
   ...attemptRoutes,

@@ -104,12 +104,13 @@ export function endpointStatsQuery(d: DialectName, appId: string, endpointId: st
 
 /** The endpointStatsQuery rows as counts per state (states with no deliveries count 0). */
 export function endpointStatsOf(rows: { status: number; n: number }[]): EndpointStats {
-  const stats: EndpointStats = { success: 0, pending: 0, sending: 0, fail: 0 };
+  const stats: EndpointStats = { success: 0, pending: 0, sending: 0, fail: 0, canceled: 0 };
   for (const r of rows) {
     if (r.status === MessageStatus.success) stats.success = r.n;
     else if (r.status === MessageStatus.pending) stats.pending = r.n;
     else if (r.status === MessageStatus.sending) stats.sending = r.n;
     else if (r.status === MessageStatus.fail) stats.fail = r.n;
+    else if (r.status === MessageStatus.canceled) stats.canceled = r.n;
   }
   return stats;
 }

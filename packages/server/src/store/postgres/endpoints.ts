@@ -11,7 +11,7 @@ import { jsonOrNull, PgBase, type Db } from './base.js';
 export abstract class PgEndpoints extends PgApps implements EndpointStore {
   // ---- endpoints -----------------------------------------------------------------------------
 
-  /** $1..$16 in the order createEndpoint and updateEndpoint name the columns. */
+  /** $1..$17 in the order createEndpoint and updateEndpoint name the columns. */
   protected endpointParams(ep: Endpoint): unknown[] {
     return [
       ep.uid,
@@ -30,6 +30,7 @@ export abstract class PgEndpoints extends PgApps implements EndpointStore {
       jsonOrNull(ep.deliveryPolicy),
       jsonOrNull(ep.filter),
       ep.auth ? this.sealer.seal(JSON.stringify(ep.auth)) : null,
+      jsonOrNull(ep.transformation),
     ];
   }
 
@@ -38,8 +39,8 @@ export abstract class PgEndpoints extends PgApps implements EndpointStore {
       await db
         .query(
           `INSERT INTO endpoint (uid, url, description, throttle_rate, disabled, disabled_reason, event_types, channels, metadata,
-             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, id, app_id, created_at, ordering)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, transformation, id, app_id, created_at, ordering)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
           [...this.endpointParams(ep), ep.id, ep.appId, ep.createdAt, ep.ordering],
         )
         .catch(PgBase.conflictOn('endpoint'));
@@ -66,7 +67,8 @@ export abstract class PgEndpoints extends PgApps implements EndpointStore {
       this.pool,
       `UPDATE endpoint SET uid = $1, url = $2, description = $3, throttle_rate = $4, disabled = $5, disabled_reason = $6,
          event_types = $7, channels = $8, metadata = $9, headers_sealed = $10, secret_sealed = $11, previous_secrets_sealed = $12,
-         updated_at = $13, delivery_policy = $14, content_filter = $15, auth_sealed = $16, ordering = $19 WHERE id = $17 AND app_id = $18 AND deleted_at IS NULL`,
+         updated_at = $13, delivery_policy = $14, content_filter = $15, auth_sealed = $16, transformation = $17, ordering = $20
+         WHERE id = $18 AND app_id = $19 AND deleted_at IS NULL`,
       [...this.endpointParams(ep), ep.id, ep.appId, ep.ordering],
     ).catch(PgBase.conflictOn('endpoint'));
     if (n === 0) throw deletedConcurrently('endpoint');

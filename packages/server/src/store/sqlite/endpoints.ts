@@ -30,6 +30,7 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
       json(ep.deliveryPolicy),
       json(ep.filter),
       ep.auth ? this.sealer.seal(JSON.stringify(ep.auth)) : null,
+      json(ep.transformation),
     ];
   }
 
@@ -38,8 +39,8 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
       try {
         this.run(
           `INSERT INTO endpoint (uid, url, description, throttle_rate, disabled, disabled_reason, event_types, channels, metadata,
-             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, id, app_id, created_at, ordering)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             headers_sealed, secret_sealed, previous_secrets_sealed, updated_at, delivery_policy, content_filter, auth_sealed, transformation, id, app_id, created_at, ordering)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           ...this.endpointParams(ep),
           ep.id,
           ep.appId,
@@ -82,7 +83,7 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
         const res = this.run(
           `UPDATE endpoint SET uid = ?, url = ?, description = ?, throttle_rate = ?, disabled = ?, disabled_reason = ?,
              event_types = ?, channels = ?, metadata = ?, headers_sealed = ?, secret_sealed = ?, previous_secrets_sealed = ?,
-             updated_at = ?, delivery_policy = ?, content_filter = ?, auth_sealed = ?, ordering = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
+             updated_at = ?, delivery_policy = ?, content_filter = ?, auth_sealed = ?, transformation = ?, ordering = ? WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
           ...this.endpointParams(ep),
           ep.ordering,
           ep.id,
