@@ -26,6 +26,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 COPY packages/server/package.json packages/server/
 COPY packages/config/package.json packages/config/
+COPY packages/brokers/package.json packages/brokers/
 COPY packages/engage/package.json packages/engage/
 COPY packages/receiver/package.json packages/receiver/
 COPY packages/receive-gateway/package.json packages/receive-gateway/
@@ -46,12 +47,12 @@ WORKDIR /app
 RUN --mount=type=secret,id=npm_ca set -eu; \
     if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi; \
     cp /src/package.json /src/package-lock.json ./; \
-    for p in server config engage receiver receive-gateway dashboard; do mkdir -p packages/$p && cp /src/packages/$p/package.json packages/$p/; done; \
+    for p in server config brokers engage receiver receive-gateway dashboard; do mkdir -p packages/$p && cp /src/packages/$p/package.json packages/$p/; done; \
     npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund -w @herald/server; \
     addon=node_modules/better-sqlite3/build/Release; mkdir -p $addon; cp /src/$addon/better_sqlite3.node $addon/; \
     rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src node_modules/.package-lock.json \
       packages/receive-gateway packages/dashboard/package.json; \
-    for p in server config engage receiver; do cp -r /src/packages/$p/dist packages/$p/; rm -f packages/$p/dist/.tsbuildinfo; done; \
+    for p in server config brokers engage receiver; do cp -r /src/packages/$p/dist packages/$p/; rm -f packages/$p/dist/.tsbuildinfo; done; \
     cp -r /src/packages/server/migrations /src/packages/server/contract packages/server/; \
     cp -r /src/packages/dashboard/dist packages/dashboard/; \
     find /app -name '*.d.ts' -delete -o -name '*.map' -delete -o -name '*.md' -delete; \

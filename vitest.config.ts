@@ -56,6 +56,8 @@ const BOTH_STORES = [
   'delivery/adaptive-concurrency',
   'delivery/ordering',
   'delivery/endpoint-auth',
+  'delivery/brokers',
+  'destination-brokers',
   'delivery/transformation',
 ].map((f) => `packages/server/test/${f}.test.ts`);
 
@@ -66,7 +68,10 @@ export default defineConfig({
     // imported as packages). Code run as a child process (`herald serve`, the gateway's CLI) runs
     // from dist/, which `npm test` builds first.
     alias: Object.fromEntries(
-      ['config', 'engage', 'receiver', 'receive-gateway'].map((p) => [`@herald/${p}`, fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url))]),
+      ['brokers', 'config', 'engage', 'receiver', 'receive-gateway'].map((p) => [
+        `@herald/${p}`,
+        fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url)),
+      ]),
     ),
   },
   test: {

@@ -3,6 +3,7 @@ import { Api, ApiError, appPath, forgetToken, readLook, takeToken, type Applicat
 import { PortalContext, useLoad, useRoute, type Portal } from './hooks';
 import { AddEndpoint } from './pages/AddEndpoint';
 import { Catalog } from './pages/Catalog';
+import { Destinations } from './pages/Destinations';
 import { EndpointPage } from './pages/Endpoint';
 import { Endpoints } from './pages/Endpoints';
 import { Settings } from './pages/Settings';
@@ -102,6 +103,7 @@ function pageName(route: string): string {
   const parts = route.split('/').filter(Boolean);
   if (parts[0] === 'catalog') return t('navCatalog');
   if (parts[0] === 'settings') return t('navSettings');
+  if (parts[0] === 'destinations') return t('pageDestinations');
   if (parts[1] === 'new') return t('pageAdd');
   if (parts[1]) return parts[2] === 'testing' ? t('pageTesting') : parts[2] === 'log' ? t('pageLog') : t('pageOverview');
   return t('navEndpoints');
@@ -131,6 +133,7 @@ function useRouteFocus(route: string): string {
 
 const NAV = [
   ['/endpoints', 'navEndpoints'],
+  ['/destinations', 'navDestinations'],
   ['/catalog', 'navCatalog'],
   ['/settings', 'navSettings'],
 ] as const;
@@ -193,6 +196,7 @@ function Page({ route }: { route: string }) {
   const parts = route.split('/').filter(Boolean);
   if (parts[0] === 'catalog') return <Catalog />;
   if (parts[0] === 'settings') return <Settings />;
+  if (parts[0] === 'destinations') return <Destinations />;
   if (parts[0] === 'endpoints' && parts[1] === 'new') return <AddEndpoint />;
   if (parts[0] === 'endpoints' && parts[1]) return <EndpointPage id={decodeURIComponent(parts[1])} tab={parts[2] ?? 'overview'} />;
   return <Endpoints />;

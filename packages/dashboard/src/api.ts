@@ -101,6 +101,18 @@ export interface EndpointHealth {
   concurrencyLimit: number;
 }
 
+/** A broker destination (Svix's destination API; `rabbitMq`, and Herald's `redisStream` and `natsJetStream`). */
+export type BrokerType = 'rabbitMq' | 'redisStream' | 'natsJetStream';
+export interface Destination {
+  id: string;
+  type: BrokerType | 'pollingEndpoint';
+  status: 'enabled' | 'disabled';
+  eventTypes?: string[] | null;
+  /** As the server shows it: URIs without credentials, `credentialsSet` for NATS credentials. */
+  config: { uri?: string; routingKey?: string; stream?: string; maxLen?: number; servers?: string[]; subject?: string; credentialsSet?: boolean };
+  createdAt: string;
+}
+
 export interface EventType {
   name: string;
   description: string;

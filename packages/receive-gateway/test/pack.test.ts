@@ -18,7 +18,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const dir = tempDir();
 const tarballs = join(dir, 'tarballs');
 const project = join(dir, 'project');
-const PACKAGES = ['@herald/config', '@herald/engage', '@herald/receiver', '@herald/receive-gateway'] as const;
+const PACKAGES = ['@herald/brokers', '@herald/config', '@herald/engage', '@herald/receiver', '@herald/receive-gateway'] as const;
 
 interface PackResult {
   name: string;

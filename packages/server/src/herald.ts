@@ -14,6 +14,7 @@ import type { Config } from './config/index.js';
 import { IdGenerator } from './domain/ids.js';
 import { checkSourceAddresses } from './delivery/egress.js';
 import { Sender } from './delivery/send.js';
+import { BrokerSender } from './delivery/brokers.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { Purger } from './dispatch/purger.js';
 import { Metrics } from './metrics/metrics.js';
@@ -145,6 +146,12 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
         guard: deps.ssrf,
         egress: config.egress,
         extraCaCerts: config.egress.extraCaCerts,
+      }),
+      brokers: new BrokerSender({
+        headerPrefixes: d.signatureHeaders,
+        guard: deps.ssrf,
+        timeoutMs: d.timeoutMs,
+        configOf: async (appId, id) => (await store.getDestination(appId, id))?.config ?? null,
       }),
       retryScheduleMs: d.retryScheduleMs,
       concurrency: d.concurrency,

@@ -23,6 +23,7 @@ const CLEAN: Record<string, string> = {
   'packages/server/src/api/routes.ts': "import type { Store } from '../store/store.js';\nexport const routes = (s: Store) => [s];\n",
   'packages/engage/src/index.ts': 'export const catalog = [];\n',
   'packages/config/src/index.ts': 'export const readEnv = () => ({});\n',
+  'packages/brokers/src/index.ts': 'export const publish = () => undefined;\n',
   'packages/receiver/src/index.ts': "import { catalog } from '@herald/engage';\nexport const verify = () => catalog;\n",
   'packages/receive-gateway/src/index.ts': "import { verify } from '@herald/receiver';\nexport const gateway = verify;\n",
 };
@@ -38,6 +39,7 @@ const CROSSINGS: Record<string, [string, string]> = {
   'engage-stands-alone': ['packages/engage/src/verify.ts', "import { verify } from '@herald/receiver';\nexport const check = verify;\n"],
   'receiver-stands-alone': ['packages/receiver/src/store.ts', "import type { Store } from '../../server/src/store/store.js';\nexport type S = Store;\n"],
   'config-stands-alone': ['packages/config/src/engage.ts', "import { catalog } from '@herald/engage';\nexport const types = catalog;\n"],
+  'brokers-stand-alone': ['packages/brokers/src/env.ts', "import { readEnv } from '@herald/config';\nexport const env = readEnv;\n"],
   'server-not-gateway': ['packages/server/src/inbound.ts', "import { gateway } from '@herald/receive-gateway';\nexport const inbound = gateway;\n"],
   'no-circular': ['packages/server/src/domain/loop.ts', "import { next } from './retry.js';\nexport const again = next;\nexport const id = 'loop';\n"],
   'not-to-unresolvable': ['packages/server/src/api/typo.ts', "import { routes } from './route.js';\nexport const r = routes;\n"],

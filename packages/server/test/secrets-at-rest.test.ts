@@ -118,6 +118,19 @@ async function populate(h: Herald, rx: Receiver): Promise<{ secret: Record<strin
   const scalar = Buffer.from(createPrivateKey(key).export({ format: 'jwk' }).d!, 'base64url');
   await api(h, 'PUT', `/api/v1/app/${app}/endpoint/${withOauth.id}/mtls`, 204, { identity: cert + key });
 
+  // Broker destinations' connection settings: a password in a URI, a NATS credentials file.
+  const amqpPassword = `AMQP${rand()}`;
+  const natsSeed = `SU${alnum(56).toUpperCase()}`;
+  await api(h, 'POST', `/api/v1/app/${app}/destination`, 201, {
+    type: 'rabbitMq',
+    config: { uri: `amqp://rest:${amqpPassword}@rabbit.invalid`, routingKey: 'q' },
+  });
+  const creds = `-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QifQ.e30.c2ln\n------END NATS USER JWT------\n-----BEGIN USER NKEY SEED-----\n${natsSeed}\n------END USER NKEY SEED------\n`;
+  await api(h, 'POST', `/api/v1/app/${app}/destination`, 201, {
+    type: 'natsJetStream',
+    config: { servers: ['nats://nats.invalid'], subject: 's', credentials: creds },
+  });
+
   const portal = (await api(h, 'POST', `/api/v1/auth/app-portal-access/${app}`, 200, {}, { 'idempotency-key': `idem-${rand()}` })).token as string;
 
   // Real deliveries: the dispatcher reads the sealed secret and headers and signs with them.
@@ -143,6 +156,8 @@ async function populate(h: Herald, rx: Receiver): Promise<{ secret: Record<strin
       'basic auth password': basicPassword,
       'oauth client secret': clientSecret,
       'mtls private key': scalar,
+      'broker URI password': amqpPassword,
+      'NATS credentials seed': natsSeed,
     },
     control: { 'application name': name },
   };

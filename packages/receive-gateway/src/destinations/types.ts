@@ -22,16 +22,3 @@ export interface Destination {
   send(message: ForwardMessage): Promise<void>;
   close(): Promise<void>;
 }
-
-/** Rejects after `ms` unless `promise` settles first. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -1,7 +1,7 @@
 // Destinations and polling endpoints in the served contract. The routes and models are Svix's
 // (the shapes the official SDKs speak: `destination.*`, `message.poller.*`); the vendored Svix
 // document predates them, so they are added here. Herald's additions are marked "Herald:".
-import { MAX_LEASE_MS, MIN_LEASE_MS, POLL_MAX_LIMIT, POLL_MAX_WAIT_S, POLL_SETTLE_MS } from '../domain/destinations.js';
+import { DESTINATION_TYPES, MAX_LEASE_MS, MIN_LEASE_MS, POLL_MAX_LIMIT, POLL_MAX_WAIT_S, POLL_SETTLE_MS } from '../domain/destinations.js';
 
 type Schema = Record<string, any>;
 
@@ -60,7 +60,19 @@ const common: Schema = {
     nullable: true,
   },
   metadata: { type: 'object', additionalProperties: { type: 'string' } },
-  config: { type: 'object', description: "The type's settings. A polling endpoint has none." },
+  config: {
+    type: 'object',
+    description:
+      "The type's settings. A polling endpoint has none. `rabbitMq` (Svix's shape): `{uri, routingKey}`, `uri` an amqp:// or amqps:// URI with credentials " +
+      'and virtual host; each message is published to the default exchange with `routingKey` (the queue name), persistent and mandatory, and counts as ' +
+      'delivered on the publisher confirm. Herald: `redisStream`: `{uri, stream, maxLen?}`, `uri` a redis:// or rediss:// URL; each message is an `XADD` ' +
+      '(approximately capped at `maxLen` entries). Herald: `natsJetStream`: `{servers, subject, credentials?}`, `servers` a list of nats:// or tls:// URIs ' +
+      '(`uri` is accepted for one), `credentials` the text of a .creds file; each message is a JetStream publish acknowledged by the stream, with ' +
+      '`Nats-Msg-Id` `<message id>:<destination id>`. Every broker message carries `webhook-id`, `webhook-timestamp` and `webhook-signature` headers (Redis: ' +
+      "fields) signed with the destination's secret (`GET …/destination/{destination_id}/secret`), and the payload as its body. URIs and credentials are " +
+      'sealed at rest; answers show URIs without user, password or query, and `credentialsSet: true` for credentials. On an update, a URI sent back as ' +
+      'shown, or credentials left out, keep the stored ones. Broker hosts pass the same SSRF guard as endpoint URLs.',
+  },
   leaseSecs: {
     type: 'integer',
     minimum: MIN_LEASE_MS / 1000,
@@ -72,25 +84,33 @@ const common: Schema = {
   },
 };
 
+const TYPES = Object.keys(DESTINATION_TYPES);
+
 export function addDestinations(doc: Schema): void {
   const s = doc.components.schemas as Schema;
   s.DestinationIn = {
     type: 'object',
     required: ['type'],
     properties: {
-      type: { type: 'string', enum: ['pollingEndpoint'], description: 'The kind of destination. Herald supports `pollingEndpoint`.' },
+      type: {
+        type: 'string',
+        enum: TYPES,
+        description:
+          'The kind of destination. Herald supports `pollingEndpoint` and `rabbitMq`, and, as Herald types, `redisStream` and `natsJetStream`. A broker ' +
+          'destination is delivered like an endpoint: the retry schedule, the attempt log (`endpointId` is the destination id) and auto-disable apply.',
+      },
       ...common,
     },
   };
   s.DestinationPatch = {
     type: 'object',
-    properties: { type: { type: 'string', enum: ['pollingEndpoint'] }, ...common },
+    properties: { type: { type: 'string', enum: TYPES }, ...common },
   };
   s.DestinationOut = {
     type: 'object',
     required: ['type', 'id', 'status', 'currentIterator', 'createdAt', 'updatedAt', 'batchSize', 'maxWaitSecs', 'metadata'],
     properties: {
-      type: { type: 'string', enum: ['pollingEndpoint'] },
+      type: { type: 'string', enum: TYPES },
       config: { type: 'object' },
       id: { type: 'string', example: 'dest_1srOrx2ZWZBpBUvZwXKQmoEYga2' },
       uid: common.uid,
@@ -99,7 +119,12 @@ export function addDestinations(doc: Schema): void {
         type: 'string',
         description: 'For a polling endpoint: the iterator of its start (reading from it returns every message it has seen).',
       },
-      failureReason: { type: 'string', nullable: true },
+      failureReason: {
+        type: 'string',
+        nullable: true,
+        description:
+          'Herald: why Herald disabled a broker destination (failing deliveries past the auto-disable cutoff); it then shows as disabled until set enabled again.',
+      },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
       batchSize: { type: 'integer' },
@@ -190,6 +215,15 @@ export function addDestinations(doc: Schema): void {
         { ...limit, schema: { type: 'integer', minimum: 1, maximum: 250, nullable: true } },
         iterator,
         { in: 'query', name: 'order', style: 'form', schema: ref('Ordering') },
+        {
+          in: 'query',
+          name: 'include_herald_types',
+          style: 'form',
+          schema: { type: 'boolean', default: false, nullable: true },
+          description:
+            "Herald: also list destinations of Herald's own types (`redisStream`, `natsJetStream`). Left out by default, because Svix's SDKs refuse a list " +
+            'holding a type they do not know; a get by id answers any type.',
+        },
       ],
       responses: { '200': json(ref('ListResponse_DestinationOut_')) },
     }),
@@ -209,7 +243,7 @@ export function addDestinations(doc: Schema): void {
       operationId: 'v1.destination.get',
       summary: 'Get Destination',
       tags,
-      description: 'Get a destination by id or uid.',
+      description: 'Get a destination by id or uid (Herald: of any type, Herald types included).',
       parameters: [APP, DEST],
       responses: { '200': json(ref('DestinationOut')) },
     }),
@@ -243,10 +277,10 @@ export function addDestinations(doc: Schema): void {
   doc.paths['/api/v1/app/{app_id}/destination/{destination_id}/secret'] = {
     get: op({
       operationId: 'v1.destination.get-secret',
-      summary: "Get a polling endpoint's signing secret",
+      summary: "Get a destination's signing secret",
       tags,
       description:
-        "Herald: the secret a reader signs the messages it forwards with (`herald listen` signs with it, in Standard Webhooks headers, so a receiver verifies them as it would Herald's own deliveries). Needs the portal 'secrets' permission.",
+        "Herald: the secret a reader signs the messages it forwards with (`herald listen` signs with it, in Standard Webhooks headers, so a receiver verifies them as it would Herald's own deliveries); for a broker destination, the secret its messages' `webhook-signature` is made with. Needs the portal 'secrets' permission.",
       parameters: [APP, DEST],
       responses: { '200': json(ref('DestinationSecretOut')) },
     }),

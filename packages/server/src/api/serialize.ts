@@ -159,15 +159,16 @@ export function backgroundTaskOut(t: BackgroundTask) {
   return { id: t.id, status: t.status, task: t.kind, data: t.data, updatedAt: iso(t.updatedAt) };
 }
 
-export function destinationOut(d: Destination) {
+/** `failureReason`: why Herald disabled a broker destination (its endpoint row's auto-disable); it then shows as disabled. */
+export function destinationOut(d: Destination, failureReason: string | null = null) {
   return {
     type: d.type,
     config: publicConfig(d),
     id: d.id,
     uid: d.uid,
-    status: d.status,
+    status: failureReason === null ? d.status : 'disabled',
     currentIterator: startPosition(d),
-    failureReason: null,
+    failureReason,
     createdAt: iso(d.createdAt),
     updatedAt: iso(d.updatedAt),
     batchSize: d.batchSize,

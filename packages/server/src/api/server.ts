@@ -225,6 +225,9 @@ async function handle(deps: ApiDeps, guard: IdempotencyGuard, limits: ApiRateLim
     let endpoint = null;
     if (params.endpoint_id !== undefined && app) {
       endpoint = await deps.store.getEndpoint(app.id, params.endpoint_id);
+      // A broker destination's endpoint row is reached through the destination routes only, and a
+      // resend, which takes the destination's id in the endpoint's place.
+      if (endpoint?.kind && def.operationId !== 'v1.message-attempt.resend') endpoint = null;
       if (!endpoint && def.endpoint === 'required') throw notFound('Endpoint');
     }
     let message = null;

@@ -21,6 +21,7 @@ import { slotInterval, throttleDecision } from '../domain/throttle.js';
 import { CANCELED_BY_TRANSFORMATION, transformationFailure, transformationOf, transformed, webhookInput, type WebhookInput } from '../domain/transformation.js';
 import type { Attempt, Endpoint, Message } from '../domain/types.js';
 import { parsedSecret, type Sender, type DeliveryRequest, type DeliveryResult } from '../delivery/send.js';
+import type { BrokerSender } from '../delivery/brokers.js';
 import { tooOldMessage, type SchemaVerdict } from '../store/migrate.js';
 import type { ClaimedTask, DeliveryContext, Store } from '../store/store.js';
 import type { Tracing } from '../telemetry/tracing.js';
@@ -30,6 +31,8 @@ export interface DispatcherOptions {
   store: Store;
   ids: IdGenerator;
   sender: Sender;
+  /** Publishes to broker destinations (endpoint rows with a `kind`); absent, their deliveries fail and retry. */
+  brokers?: BrokerSender;
   now: () => number;
   retryScheduleMs: readonly number[];
   /** Attempts in flight at once, across all endpoints. */
@@ -167,6 +170,7 @@ export class Dispatcher {
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise<void>((r) => this.idle.add(r) && setTimeout(r, 50));
     await this.o.store.releaseLeases(this.owner, this.o.now());
     await this.o.sender.close();
+    await this.o.brokers?.close();
   }
 
   wake(): void {
@@ -486,16 +490,25 @@ export class Dispatcher {
 
   /**
    * Phase 3, send: the endpoint's transformation when it has one switched on, then the HTTP request
-   * (signed over the body as transformed), then give the endpoint's concurrency place back.
+   * (signed over the body as transformed), or, to a broker destination (which has no
+   * transformation), the publish; then give the endpoint's concurrency place back.
    */
   private async send(p: Prepared): Promise<DeliveryResult> {
     try {
+      const { kind } = p.endpoint;
+      if (kind) return await this.publish(p, kind);
       const code = transformationOf(p.endpoint.transformation);
       const unsent = code === null ? null : await this.transform(p, code);
       return unsent ?? (await this.o.sender.send(p.request, this.o.now));
     } finally {
       this.leaveEndpoint(p.endpoint.id);
     }
+  }
+
+  /** A broker destination's delivery: the same signed request, published (delivery/brokers.ts). */
+  private publish(p: Prepared, kind: NonNullable<Endpoint['kind']>): Promise<DeliveryResult> {
+    if (!this.o.brokers) return Promise.resolve({ outcome: { kind: 'retry' }, statusCode: 0, response: 'This worker publishes to no broker', durationMs: 0 });
+    return this.o.brokers.send(p.request, { ...p.endpoint, kind });
   }
 
   /**

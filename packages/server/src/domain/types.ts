@@ -49,6 +49,9 @@ export interface RetiredSecret {
   expiresAt: number;
 }
 
+/** Herald: the broker destination types, each delivered through an endpoint row of its kind (domain/destinations.ts). */
+export type BrokerKind = 'rabbitMq' | 'redisStream' | 'natsJetStream';
+
 export interface Endpoint {
   id: string;
   appId: string;
@@ -75,6 +78,12 @@ export interface Endpoint {
   filter?: ContentFilter | null;
   /** How Herald authenticates to it beyond the signature (domain/endpoint-auth.ts); null or absent: none. */
   auth?: EndpointAuth | null;
+  /**
+   * Herald: set when this row is a broker destination's (its id is the destination's): the
+   * dispatcher publishes to the broker instead of POSTing to `url`, which only names the target.
+   * Such rows are not endpoints to the API. Null or absent: an HTTP endpoint.
+   */
+  kind?: BrokerKind | null;
   /** JavaScript that rewrites or cancels each delivery before it is signed (domain/transformation.ts); null or absent: none. */
   transformation?: EndpointTransformation | null;
   createdAt: number;

@@ -473,7 +473,8 @@ export interface DestinationStore {
   createDestination(d: Destination, idem?: IdempotencyWrite<Destination>): Promise<Destination>;
   /** Null when missing, deleted, or of another application (expired leases are the caller's to check). */
   getDestination(appId: string, idOrUid: string): Promise<Destination | null>;
-  listDestinations(appId: string, q: PageQuery): Promise<Page<Destination>>;
+  /** `types`: only destinations of these types (the API leaves Herald's own out unless asked). */
+  listDestinations(appId: string, q: PageQuery, types?: readonly string[]): Promise<Page<Destination>>;
   updateDestination(d: Destination): Promise<Destination>;
   /** Delete the destination and its consumers' positions. */
   deleteDestination(appId: string, id: string, now: number): Promise<void>;

@@ -2,8 +2,11 @@
 // with Herald's additions: a temporary destination's lease, the signing secret a reader forwards
 // with, long polls, and the attempts a reader reports. The rules are in domain/destinations.ts.
 import {
+  checkBrokerConfig,
   clampPosition,
+  DESTINATION_TYPES,
   destinationMatches,
+  isBrokerKind,
   isPosition,
   leaseExpired,
   leaseRenewal,
@@ -14,6 +17,7 @@ import {
   POLL_MAX_LIMIT,
   type Destination,
 } from '../../domain/destinations.js';
+import type { BrokerKind } from '../../domain/types.js';
 import { invalidBody, notFound, ValidationError } from '../../domain/errors.js';
 import { isIdOf } from '../../domain/ids.js';
 import { MessageStatus, type Attempt, type Message } from '../../domain/types.js';
@@ -22,8 +26,13 @@ import { generateSigningSecret, revealableSecret } from '../../security/secrets.
 import { route, type Ctx } from '../route.js';
 import { attemptOut, destinationOut, pollingMessageOut } from '../serialize.js';
 import { instant, mapPage, pageOf, requireEventTypes } from './common.js';
+import { TENANT_SSRF_REFUSAL } from './endpoints.js';
 
 const listOrNull = (v: string[] | null | undefined) => (v?.length ? v : null);
+/** The types Svix's SDKs know: a list shows only these unless `include_herald_types` asks for all. */
+const SVIX_TYPES = Object.entries(DESTINATION_TYPES)
+  .filter(([, r]) => !r.herald)
+  .map(([t]) => t);
 const DEFAULT_BATCH_SIZE = 100;
 /** How often a long poll looks again while it waits. */
 const WAIT_STEP_MS = 200;
@@ -58,9 +67,49 @@ async function checkFields(c: Ctx, b: Record<string, any>): Promise<void> {
   await requireEventTypes(c, listOrNull(b.eventTypes));
 }
 
+/**
+ * A destination as answered: a broker destination that Herald disabled (its endpoint row was
+ * auto-disabled after failing for days, or the broker asked) shows as disabled, with the reason.
+ */
+async function shown(c: Ctx, d: Destination) {
+  if (!isBrokerKind(d.type) || d.status === 'disabled') return destinationOut(d);
+  const ep = await c.deps.store.getEndpoint(d.appId, d.id);
+  return destinationOut(d, ep?.disabled ? (ep.disabledReason ?? 'Disabled by Herald') : null);
+}
+
+/** A broker destination is permanent: its deliveries are the dispatcher's, not a reader's. */
+function checkLease(b: Record<string, any>): void {
+  if (isBrokerKind(b.type) && b.leaseSecs !== undefined && b.leaseSecs !== null)
+    throw invalidBody(['leaseSecs'], 'only a polling endpoint can be temporary', 'value_error.lease');
+}
+
+/**
+ * A broker's config, checked (domain/destinations.ts), whose hosts, when IP literals, the SSRF
+ * guard lets through (names are judged as they resolve, at each connection), as for endpoint URLs.
+ */
+function brokerConfig(c: Ctx, type: BrokerKind, raw: unknown, previous?: Record<string, unknown>): Record<string, unknown> {
+  const config = checkBrokerConfig(type, raw, previous);
+  const uris: [(string | number)[], string][] = Array.isArray(config.servers)
+    ? (config.servers as string[]).map((u, i) => [['config', 'servers', i], u])
+    : [[['config', 'uri'], String(config.uri)]];
+  for (const [loc, uri] of uris) {
+    const refused = c.deps.ssrf.urlRefusal(/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? uri : `nats://${uri}`);
+    if (refused) throw invalidBody(loc, c.principal.kind === 'portal' ? TENANT_SSRF_REFUSAL : refused, 'value_error.url.ssrf');
+  }
+  return config;
+}
+
+/** The type's settings: a polling endpoint's signing secret; a broker's connection, checked, and its own signing secret. */
+function newConfig(c: Ctx, b: Record<string, any>): Record<string, unknown> {
+  const secret = generateSigningSecret();
+  return isBrokerKind(b.type) ? { ...brokerConfig(c, b.type, b.config), secret } : { secret };
+}
+
 async function newDestination(c: Ctx, b: Record<string, any>, uidFallback?: string): Promise<Destination> {
   const uid = (b.uid as string | null | undefined) ?? uidFallback ?? null;
   await checkFields(c, { ...b, uid });
+  checkLease(b);
+  const config = newConfig(c, b);
   const leaseMs = typeof b.leaseSecs === 'number' ? b.leaseSecs * 1000 : null;
   return {
     id: c.deps.ids.next('destination', c.now),
@@ -73,8 +122,7 @@ async function newDestination(c: Ctx, b: Record<string, any>, uidFallback?: stri
     metadata: b.metadata ?? {},
     batchSize: b.batchSize ?? DEFAULT_BATCH_SIZE,
     maxWaitSecs: b.maxWaitSecs ?? 0,
-    // A polling endpoint's one setting is Herald's: the secret its reader signs forwarded messages with.
-    config: { secret: generateSigningSecret() },
+    config,
     leaseMs,
     expiresAt: leaseMs === null ? null : c.now + leaseMs,
     createdAt: c.now,
@@ -86,6 +134,10 @@ async function newDestination(c: Ctx, b: Record<string, any>, uidFallback?: stri
 async function changed(c: Ctx, d: Destination, b: Record<string, any>, patch: boolean): Promise<Destination> {
   if (b.type !== undefined && b.type !== d.type) throw invalidBody(['type'], "a destination's type cannot change");
   await checkFields(c, b);
+  checkLease({ ...b, type: d.type });
+  // A broker's connection: replaced when sent (redacted values and left-out secrets keep the stored ones), kept on a PATCH without it.
+  const config =
+    isBrokerKind(d.type) && (b.config !== undefined || !patch) ? { ...brokerConfig(c, d.type, b.config, d.config), secret: d.config.secret } : d.config;
   const pick = <K extends keyof Destination>(k: K, v: Destination[K] | undefined, dflt: Destination[K]): Destination[K] =>
     v !== undefined ? v : patch ? d[k] : dflt;
   const leaseMs = b.leaseSecs === undefined ? (patch ? d.leaseMs : null) : b.leaseSecs === null ? null : b.leaseSecs * 1000;
@@ -98,6 +150,7 @@ async function changed(c: Ctx, d: Destination, b: Record<string, any>, patch: bo
     metadata: pick('metadata', b.metadata, {}),
     batchSize: pick('batchSize', b.batchSize, DEFAULT_BATCH_SIZE),
     maxWaitSecs: pick('maxWaitSecs', b.maxWaitSecs, 0),
+    config,
     leaseMs,
     expiresAt: leaseMs === null ? null : c.now + leaseMs,
     updatedAt: c.now,
@@ -172,8 +225,9 @@ export const destinationRoutes = [
     async handler(c) {
       // Temporary destinations whose lease ran out are removed first (the retention pass does too).
       await c.deps.store.expireDestinations(c.now, 100);
-      const page = await c.deps.store.listDestinations(c.app!.id, pageOf(c, 'descending'));
-      return { status: 200, body: mapPage(page, destinationOut) };
+      const page = await c.deps.store.listDestinations(c.app!.id, pageOf(c, 'descending'), c.query.include_herald_types ? undefined : SVIX_TYPES);
+      const data = await Promise.all(page.data.map((d) => shown(c, d)));
+      return { status: 200, body: { data, iterator: page.iterator, prevIterator: page.prevIterator, done: page.done } };
     },
   }),
   route({
@@ -192,7 +246,7 @@ export const destinationRoutes = [
     access: 'view',
     app: 'required',
     async handler(c) {
-      return { status: 200, body: destinationOut(await destinationOf(c, c.params.destination_id!)) };
+      return { status: 200, body: await shown(c, await destinationOf(c, c.params.destination_id!)) };
     },
   }),
   route({

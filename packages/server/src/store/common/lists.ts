@@ -164,3 +164,13 @@ export function endpointTimeseriesOf(rows: TimeseriesRow[], sinceMs: number, unt
   }
   return out;
 }
+
+/**
+ * The condition a destination list adds to keep to `types` (constants of domain/destinations.ts,
+ * never user text); nothing when all are wanted.
+ */
+export function destinationTypesOnly(types: readonly string[] | undefined): string {
+  if (types === undefined) return '';
+  if (!types.every((t) => /^[a-zA-Z]+$/.test(t))) throw new Error('destination types are identifiers');
+  return types.length === 0 ? ' AND 1 = 0' : ` AND type IN (${types.map((t) => `'${t}'`).join(', ')})`;
+}

@@ -48,6 +48,7 @@ export function rowMappers(json: JsonDecoder, bool: BoolDecoder, sealer: Sealer)
       deliveryPolicy: json(r.delivery_policy) ?? null,
       filter: json(r.content_filter) ?? null,
       auth: r.auth_sealed ? JSON.parse(sealer.unseal(r.auth_sealed)) : null,
+      kind: r.kind ?? undefined,
       transformation: json(r.transformation) ?? null,
       createdAt: r.created_at,
       updatedAt: r.updated_at,

@@ -1,11 +1,11 @@
 // PostgreSQL store, records: destinations (config sealed at rest), polling consumers' positions,
 // and the attempts made through a destination.
-import type { Destination } from '../../domain/destinations.js';
+import { brokerEndpoint, isBrokerKind, type Destination } from '../../domain/destinations.js';
 import { isIdOf } from '../../domain/ids.js';
 import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
 import type { Attempt } from '../../domain/types.js';
 import { deletedConcurrently } from '../common/conflicts.js';
-import { listQuery } from '../common/lists.js';
+import { destinationTypesOnly, listQuery } from '../common/lists.js';
 import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
 import type { DestinationStore, IdempotencyWrite } from '../store.js';
 import { jsonOrNull, PgBase, type Db } from './base.js';
@@ -37,6 +37,44 @@ export abstract class PgDestinations extends PgQueue implements DestinationStore
     ];
   }
 
+  /**
+   * A broker destination's endpoint row (domain/destinations.ts brokerEndpoint), written with the
+   * destination: created with it, then its target, filters, status and secret follow each update.
+   * Re-enabling clears what an automatic disable left.
+   */
+  private async writeBrokerEndpoint(db: Db, d: Destination, create: boolean): Promise<void> {
+    if (!isBrokerKind(d.type)) return;
+    const ep = brokerEndpoint(d);
+    const seal = (v: string) => this.sealer.seal(v);
+    if (create) {
+      await db.query(
+        `INSERT INTO endpoint (id, app_id, url, disabled, event_types, channels, headers_sealed, secret_sealed, previous_secrets_sealed,
+           created_at, updated_at, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [
+          ep.id,
+          ep.appId,
+          ep.url,
+          ep.disabled,
+          jsonOrNull(ep.eventTypes),
+          jsonOrNull(ep.channels),
+          seal('{}'),
+          seal(ep.secret),
+          seal('[]'),
+          ep.createdAt,
+          ep.updatedAt,
+          ep.kind,
+        ],
+      );
+    } else {
+      await db.query(
+        `UPDATE endpoint SET url = $1, disabled = $2, event_types = $3, channels = $4, secret_sealed = $5, updated_at = $6,
+           disabled_reason = CASE WHEN $2 THEN disabled_reason END, first_failure_at = CASE WHEN $2 THEN first_failure_at END
+         WHERE id = $7 AND app_id = $8 AND deleted_at IS NULL`,
+        [ep.url, ep.disabled, jsonOrNull(ep.eventTypes), jsonOrNull(ep.channels), seal(ep.secret), ep.updatedAt, ep.id, ep.appId],
+      );
+    }
+  }
+
   async createDestination(d: Destination, idem?: IdempotencyWrite<Destination>): Promise<Destination> {
     const write = async (db: Db) => {
       await db
@@ -47,10 +85,11 @@ export abstract class PgDestinations extends PgQueue implements DestinationStore
           [...this.destinationParams(d), d.id, d.appId, d.createdAt],
         )
         .catch(PgBase.conflictOn('destination'));
+      await this.writeBrokerEndpoint(db, d, true);
       await this.putIdem(db, idem, d);
       return d;
     };
-    return idem ? this.tx(write) : write(this.pool);
+    return idem || isBrokerKind(d.type) ? this.tx(write) : write(this.pool);
   }
 
   async getDestination(appId: string, idOrUid: string): Promise<Destination | null> {
@@ -59,20 +98,26 @@ export abstract class PgDestinations extends PgQueue implements DestinationStore
     return r ? this.rows.destination(r) : null;
   }
 
-  async listDestinations(appId: string, q: PageQuery): Promise<Page<Destination>> {
-    const { sql, values } = listQuery(this.dialect, 'destination', 'id', 'deleted_at IS NULL', q, ['app_id', appId]);
+  async listDestinations(appId: string, q: PageQuery, types?: readonly string[]): Promise<Page<Destination>> {
+    const { sql, values } = listQuery(this.dialect, 'destination', 'id', `deleted_at IS NULL${destinationTypesOnly(types)}`, q, ['app_id', appId]);
     return toPage(await this.all(this.pool, sql, values), q, (r) => r.id, this.rows.destination);
   }
 
   async updateDestination(d: Destination): Promise<Destination> {
+    if (isBrokerKind(d.type)) return this.tx((c) => this.updateDestinationIn(c, d));
+    return this.updateDestinationIn(this.pool, d);
+  }
+
+  private async updateDestinationIn(db: Db, d: Destination): Promise<Destination> {
     const n = await this.run(
-      this.pool,
+      db,
       `UPDATE destination SET uid = $1, type = $2, status = $3, event_types = $4, channels = $5, metadata = $6, batch_size = $7,
          max_wait_secs = $8, config_sealed = $9, lease_ms = $10, expires_at = $11, updated_at = $12
        WHERE id = $13 AND app_id = $14 AND deleted_at IS NULL`,
       [...this.destinationParams(d), d.id, d.appId],
     ).catch(PgBase.conflictOn('destination'));
     if (n === 0) throw deletedConcurrently('destination');
+    await this.writeBrokerEndpoint(db, d, false);
     return d;
   }
 
@@ -80,6 +125,13 @@ export abstract class PgDestinations extends PgQueue implements DestinationStore
     await this.tx(async (c) => {
       const n = await this.run(c, 'UPDATE destination SET deleted_at = $1, uid = NULL WHERE id = $2 AND app_id = $3 AND deleted_at IS NULL', [now, id, appId]);
       if (n > 0) await c.query('DELETE FROM destination_consumer WHERE destination_id = $1', [id]);
+      // A broker destination's endpoint row goes with it, and its pending deliveries are canceled.
+      const e = await this.run(c, 'UPDATE endpoint SET deleted_at = $1 WHERE id = $2 AND app_id = $3 AND kind IS NOT NULL AND deleted_at IS NULL', [
+        now,
+        id,
+        appId,
+      ]);
+      if (e > 0) await this.cancelPendingTasks(c, 'endpoint_id', id);
     });
   }
 

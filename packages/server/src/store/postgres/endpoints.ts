@@ -51,13 +51,14 @@ export abstract class PgEndpoints extends PgApps implements EndpointStore {
   }
 
   async getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null> {
-    const col = isIdOf('endpoint', idOrUid) ? 'id' : 'uid';
+    // A broker destination's endpoint row has the destination's id.
+    const col = isIdOf('endpoint', idOrUid) || isIdOf('destination', idOrUid) ? 'id' : 'uid';
     const r = await this.one(this.pool, `SELECT * FROM endpoint WHERE ${col} = $1 AND app_id = $2 AND deleted_at IS NULL`, [idOrUid, appId]);
     return r ? this.rows.endpoint(r) : null;
   }
 
   async listEndpoints(appId: string, q: PageQuery): Promise<Page<Endpoint>> {
-    const { sql, values } = listQuery(this.dialect, 'endpoint', 'id', 'deleted_at IS NULL', q, ['app_id', appId]);
+    const { sql, values } = listQuery(this.dialect, 'endpoint', 'id', 'deleted_at IS NULL AND kind IS NULL', q, ['app_id', appId]);
     return toPage(await this.all(this.pool, sql, values), q, (r) => r.id, this.rows.endpoint);
   }
 

@@ -40,6 +40,7 @@ const ENDPOINT_COLS = [
   'updated_at',
   'delivery_policy',
   'auth_sealed',
+  'kind',
   'transformation',
 ]
   .map((c) => `e.${c}`)

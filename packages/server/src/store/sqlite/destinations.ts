@@ -1,11 +1,11 @@
 // SQLite store, records: destinations (config sealed at rest), polling consumers' positions, and
 // the attempts made through a destination.
-import type { Destination } from '../../domain/destinations.js';
+import { brokerEndpoint, isBrokerKind, type Destination } from '../../domain/destinations.js';
 import { isIdOf } from '../../domain/ids.js';
 import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
-import type { Attempt } from '../../domain/types.js';
+import { MessageStatus, type Attempt } from '../../domain/types.js';
 import { deletedConcurrently, taken } from '../common/conflicts.js';
-import { listQuery } from '../common/lists.js';
+import { destinationTypesOnly, listQuery } from '../common/lists.js';
 import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
 import type { DestinationStore, IdempotencyWrite } from '../store.js';
 import { json } from './base.js';
@@ -31,6 +31,53 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
     ];
   }
 
+  /**
+   * A broker destination's endpoint row (domain/destinations.ts brokerEndpoint), written with the
+   * destination: created with it, then its target, filters, status and secret follow each update.
+   * Re-enabling clears what an automatic disable left.
+   */
+  private writeBrokerEndpoint(d: Destination, create: boolean): void {
+    if (!isBrokerKind(d.type)) return;
+    const ep = brokerEndpoint(d);
+    const seal = (v: string) => this.sealer.seal(v);
+    if (create) {
+      this.run(
+        `INSERT INTO endpoint (id, app_id, url, disabled, event_types, channels, headers_sealed, secret_sealed, previous_secrets_sealed,
+           created_at, updated_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ep.id,
+        ep.appId,
+        ep.url,
+        ep.disabled ? 1 : 0,
+        json(ep.eventTypes),
+        json(ep.channels),
+        seal('{}'),
+        seal(ep.secret),
+        seal('[]'),
+        ep.createdAt,
+        ep.updatedAt,
+        ep.kind,
+      );
+    } else {
+      this.run(
+        `UPDATE endpoint SET url = ?, disabled = ?, event_types = ?, channels = ?, secret_sealed = ?, updated_at = ?,
+           disabled_reason = CASE WHEN ? = 0 THEN NULL ELSE disabled_reason END, first_failure_at = CASE WHEN ? = 0 THEN NULL ELSE first_failure_at END
+         WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
+        ep.url,
+        ep.disabled ? 1 : 0,
+        json(ep.eventTypes),
+        json(ep.channels),
+        seal(ep.secret),
+        ep.updatedAt,
+        ep.disabled ? 1 : 0,
+        ep.disabled ? 1 : 0,
+        ep.id,
+        ep.appId,
+      );
+    }
+    this.endpointCache.delete(ep.id);
+    this.matchCache.delete(ep.appId);
+  }
+
   createDestination(d: Destination, idem?: IdempotencyWrite<Destination>): Promise<Destination> {
     return this.writes.run(() => {
       try {
@@ -46,6 +93,7 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
         if (isUniqueViolation(e)) throw taken('destination');
         throw e;
       }
+      this.writeBrokerEndpoint(d, true);
       this.putIdem(idem, d);
       return d;
     });
@@ -57,8 +105,8 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
     return r ? this.rows.destination(r) : null;
   }
 
-  async listDestinations(appId: string, q: PageQuery): Promise<Page<Destination>> {
-    const { sql, values } = listQuery(this.dialect, 'destination', 'id', 'deleted_at IS NULL', q, ['app_id', appId]);
+  async listDestinations(appId: string, q: PageQuery, types?: readonly string[]): Promise<Page<Destination>> {
+    const { sql, values } = listQuery(this.dialect, 'destination', 'id', `deleted_at IS NULL${destinationTypesOnly(types)}`, q, ['app_id', appId]);
     return toPage(this.all(sql, ...values), q, (r) => r.id, this.rows.destination);
   }
 
@@ -78,6 +126,7 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
         if (isUniqueViolation(e)) throw taken('destination');
         throw e;
       }
+      this.writeBrokerEndpoint(d, false);
       return d;
     });
   }
@@ -86,6 +135,16 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
     return this.writes.run(() => {
       const res = this.run('UPDATE destination SET deleted_at = ?, uid = NULL WHERE id = ? AND app_id = ? AND deleted_at IS NULL', now, id, appId);
       if (res.changes > 0) this.run('DELETE FROM destination_consumer WHERE destination_id = ?', id);
+      // A broker destination's endpoint row goes with it, and its pending deliveries are canceled.
+      if (this.run('UPDATE endpoint SET deleted_at = ? WHERE id = ? AND app_id = ? AND kind IS NOT NULL AND deleted_at IS NULL', now, id, appId).changes > 0) {
+        this.run(
+          'UPDATE delivery_task SET next_attempt_at = NULL, status = ? WHERE endpoint_id = ? AND next_attempt_at IS NOT NULL',
+          MessageStatus.canceled,
+          id,
+        );
+        this.endpointCache.delete(id);
+        this.matchCache.delete(appId);
+      }
     });
   }
 

@@ -60,9 +60,11 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
   async getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null> {
     const hit = this.endpointCache.get(idOrUid);
     if (hit) return hit.appId === appId ? hit : null;
-    const r = isIdOf('endpoint', idOrUid)
-      ? this.get('SELECT * FROM endpoint WHERE id = ? AND app_id = ? AND deleted_at IS NULL', idOrUid, appId)
-      : this.get('SELECT * FROM endpoint WHERE uid = ? AND app_id = ? AND deleted_at IS NULL', idOrUid, appId);
+    // A broker destination's endpoint row has the destination's id.
+    const r =
+      isIdOf('endpoint', idOrUid) || isIdOf('destination', idOrUid)
+        ? this.get('SELECT * FROM endpoint WHERE id = ? AND app_id = ? AND deleted_at IS NULL', idOrUid, appId)
+        : this.get('SELECT * FROM endpoint WHERE uid = ? AND app_id = ? AND deleted_at IS NULL', idOrUid, appId);
     if (!r) return null;
     const ep = this.rows.endpoint(r);
     if (this.endpointCache.size > 10_000) this.endpointCache.clear();
@@ -71,7 +73,7 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
   }
 
   async listEndpoints(appId: string, q: PageQuery): Promise<Page<Endpoint>> {
-    const { sql, values } = listQuery(this.dialect, 'endpoint', 'id', 'deleted_at IS NULL', q, ['app_id', appId]);
+    const { sql, values } = listQuery(this.dialect, 'endpoint', 'id', 'deleted_at IS NULL AND kind IS NULL', q, ['app_id', appId]);
     return toPage(this.all(sql, ...values), q, (r) => r.id, this.rows.endpoint);
   }
 
