@@ -3,49 +3,32 @@
 // shows as held in the log; a message behind an unfinished one in its ordering key shows what it
 // waits for; axe stays clean. Needs `npm run build` first, like
 // dashboard.e2e.test.ts.
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Receiver } from '../../server/test/helpers/receiver.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en.js';
-import { axeViolations, DESKTOP, Herald, launchChromium, open } from './harness.js';
+import { axeViolations, DESKTOP, open, dashboardSuite } from './harness.js';
 
-let herald: Herald;
-let receiver: Receiver;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-let ctx: BrowserContext;
-
-beforeAll(async () => {
-  herald = await Herald.start({ HERALD_RETRY_SCHEDULE: '1h', HERALD_CIRCUIT_FAILURES: '2', HERALD_CIRCUIT_COOLDOWN: '1h' });
-  receiver = await Receiver.start();
-  await herald.ok('POST', '/api/v1/engage/catalog/install');
-  browser = await launchChromium();
-  ctx = browser.ctx;
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await receiver?.close();
-  await herald?.stop();
-});
+const s = dashboardSuite({ HERALD_RETRY_SCHEDULE: '1h', HERALD_CIRCUIT_FAILURES: '2', HERALD_CIRCUIT_COOLDOWN: '1h' });
 
 async function openAt(app: string, route: string): Promise<Page> {
-  const page = await open(ctx, (await herald.portal(app)).url, DESKTOP);
-  await page.goto(`${herald.url}/portal/#${route}`);
+  const page = await open(s.ctx, (await s.herald.portal(app)).url, DESKTOP);
+  await page.goto(`${s.herald.url}/portal/#${route}`);
   return page;
 }
 
 describe('an endpoint whose circuit is open', () => {
   it('shows the circuit on the list and the endpoint page, and the held delivery in the log', async () => {
-    const app = await herald.tenant('breaker');
-    receiver.on('/down', { status: 503, body: 'down' });
-    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/down') });
-    const send = () => herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId: 'c1' } }).then((m) => m.id as string);
+    const app = await s.herald.tenant('breaker');
+    s.receiver.on('/down', { status: 503, body: 'down' });
+    const ep = await s.herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: s.receiver.url('/down') });
+    const send = () =>
+      s.herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId: 'c1' } }).then((m) => m.id as string);
     await send();
     await send();
-    await receiver.waitForCount(2, { path: '/down' });
-    await expect.poll(async () => (await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/health`)).circuit).toBe('open');
+    await s.receiver.waitForCount(2, { path: '/down' });
+    await expect.poll(async () => (await s.herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/health`)).circuit).toBe('open');
     const held = await send();
-    await expect.poll(async () => (await herald.ok('GET', `/api/v1/app/${app}/msg/${held}/endpoint`)).data[0].heldBy).toBe('circuit');
+    await expect.poll(async () => (await s.herald.ok('GET', `/api/v1/app/${app}/msg/${held}/endpoint`)).data[0].heldBy).toBe('circuit');
 
     const list = await openAt(app, '/endpoints');
     const row = list.locator(`tr[data-endpoint="${ep.id}"]`);
@@ -67,17 +50,17 @@ describe('an endpoint whose circuit is open', () => {
 
 describe('a message waiting for its turn in an ordering key', () => {
   it('shows the message ahead of it in the log', async () => {
-    const app = await herald.tenant('ordered');
-    receiver.on('/ordered', { status: 503, body: 'not yet' });
-    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/ordered'), ordering: 'key' });
+    const app = await s.herald.tenant('ordered');
+    s.receiver.on('/ordered', { status: 503, body: 'not yet' });
+    const ep = await s.herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: s.receiver.url('/ordered'), ordering: 'key' });
     const send = () =>
-      herald
+      s.herald
         .ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.updated', payload: { contactId: 'c7' }, orderingKey: 'c7' })
         .then((m) => m.id as string);
     const first = await send();
-    await receiver.waitForCount(1, { path: '/ordered' });
+    await s.receiver.waitForCount(1, { path: '/ordered' });
     const second = await send();
-    await expect.poll(async () => (await herald.ok('GET', `/api/v1/app/${app}/msg/${second}/endpoint`)).data[0].waitingFor).toBe(first);
+    await expect.poll(async () => (await s.herald.ok('GET', `/api/v1/app/${app}/msg/${second}/endpoint`)).data[0].waitingFor).toBe(first);
 
     const log = await openAt(app, `/endpoints/${ep.id}/log`);
     const entry = log.locator(`li[data-msg="${second}"]`);

@@ -1,34 +1,16 @@
 // What tenants expect from a webhooks portal (Svix's App Portal, Stripe's webhooks page), in
 // Chromium: the log filtered and searched, events chosen a group at a time, ids copied.
 // Needs `npm run build` first, like dashboard.e2e.test.ts.
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Receiver } from '../../server/test/helpers/receiver.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en.js';
-import { axeViolations, DESKTOP, Herald, launchChromium, open, overflowX, PHONE, shot } from './harness.js';
+import { axeViolations, DESKTOP, open, overflowX, PHONE, shot, dashboardSuite } from './harness.js';
 
-let herald: Herald;
-let receiver: Receiver;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-let ctx: BrowserContext;
-
-beforeAll(async () => {
-  herald = await Herald.start({ HERALD_RETRY_SCHEDULE: '1h' });
-  receiver = await Receiver.start();
-  await herald.ok('POST', '/api/v1/engage/catalog/install');
-  browser = await launchChromium();
-  ctx = browser.ctx;
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await receiver?.close();
-  await herald?.stop();
-});
+const s = dashboardSuite({ HERALD_RETRY_SCHEDULE: '1h' });
 
 async function openAt(app: string, route: string, viewport = DESKTOP): Promise<Page> {
-  const page = await open(ctx, (await herald.portal(app)).url, viewport);
-  await page.goto(`${herald.url}/portal/#${route}`);
+  const page = await open(s.ctx, (await s.herald.portal(app)).url, viewport);
+  await page.goto(`${s.herald.url}/portal/#${route}`);
   return page;
 }
 
@@ -36,17 +18,17 @@ const shownIds = (page: Page) => page.locator('li[data-msg]').evaluateAll((lis) 
 
 describe('the log', () => {
   it('filters by status, event type and date range, and finds a message by id or Engage eventId', async () => {
-    const app = await herald.tenant('filters');
+    const app = await s.herald.tenant('filters');
     // Payloads that say "fail" are answered 500 (and so wait for a retry an hour later).
-    receiver.on('/filters', (r) => (r.text.includes('"fail"') ? { status: 500, body: 'no' } : { status: 200, body: '{}' }));
-    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/filters') });
+    s.receiver.on('/filters', (r) => (r.text.includes('"fail"') ? { status: 500, body: 'no' } : { status: 200, body: '{}' }));
+    const ep = await s.herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: s.receiver.url('/filters') });
     const send = (eventType: string, payload: unknown, eventId?: string) =>
-      herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType, payload, ...(eventId ? { eventId } : {}) }).then((m) => m.id as string);
+      s.herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType, payload, ...(eventId ? { eventId } : {}) }).then((m) => m.id as string);
     const created = await send('contact.created', { contactId: 'ok' });
     const deleted = await send('contact.deleted', { contactId: 'ok' });
     const failing = await send('contact.created', { contactId: 'fail' });
     const engage = await send('contact.created', { contactId: 'ok2' }, 'evt-4711');
-    await receiver.waitForCount(4, { path: '/filters' });
+    await s.receiver.waitForCount(4, { path: '/filters' });
 
     const page = await openAt(app, `/endpoints/${ep.id}/log`);
     await page.getByText('4 messages shown.').waitFor();
@@ -85,7 +67,7 @@ describe('the log', () => {
 
 describe('the endpoint', () => {
   it('chooses a group of events at once, and copies its id and secret', async () => {
-    const app = await herald.tenant('groups');
+    const app = await s.herald.tenant('groups');
     const page = await openAt(app, '/endpoints/new');
     const contacts = page
       .locator('fieldset.group')
@@ -100,19 +82,19 @@ describe('the endpoint', () => {
     await page.getByRole('button', { name: 'Clear all contact events' }).click();
     await page.getByText('No event chosen: this endpoint receives every event.').waitFor();
     await page.getByRole('button', { name: 'Select all contact events' }).click();
-    await page.getByLabel('Endpoint URL').fill(receiver.url('/groups'));
+    await page.getByLabel('Endpoint URL').fill(s.receiver.url('/groups'));
     await page.getByRole('button', { name: 'Create' }).click();
     await page.getByText('Stats (28 days)').waitFor();
-    const [ep] = (await herald.ok('GET', `/api/v1/app/${app}/endpoint`)).data;
+    const [ep] = (await s.herald.ok('GET', `/api/v1/app/${app}/endpoint`)).data;
     expect(ep.eventTypes).toHaveLength(n);
 
-    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: herald.url });
+    await s.ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.herald.url });
     await page.getByRole('button', { name: 'Copy endpoint id' }).click();
     await page.getByText('Copied.').first().waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(ep.id);
     await page.getByRole('button', { name: 'Reveal secret' }).click();
     await page.getByRole('button', { name: 'Copy secret' }).click();
-    const secret = (await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`)).key;
+    const secret = (await s.herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/secret`)).key;
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('button', { name: 'Generate a key' }).click();
@@ -133,8 +115,8 @@ describe('the endpoint', () => {
 
 describe('delivery rules on the endpoint page', () => {
   it("sets retry delays, a timeout and a content filter; shows the server's refusal by the field; empty inherits again", async () => {
-    const app = await herald.tenant('rules');
-    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/rules') });
+    const app = await s.herald.tenant('rules');
+    const ep = await s.herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: s.receiver.url('/rules') });
     const page = await openAt(app, `/endpoints/${ep.id}`);
     await page.getByRole('heading', { name: en.deliveryRules }).waitFor();
     await page.getByLabel(en.retrySchedule).fill('30s, 5m, 1h');
@@ -142,7 +124,7 @@ describe('delivery rules on the endpoint page', () => {
     await page.getByLabel(en.contentFilter).fill('{"country": {"$eq": "SE"}}');
     await page.getByRole('button', { name: en.saveDeliveryRules }).click();
     await expect
-      .poll(async () => herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`))
+      .poll(async () => s.herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`))
       .toMatchObject({ retrySchedule: ['30s', '5m', '1h'], timeout: 10, filter: { country: { $eq: 'SE' } } });
 
     // A delay the server refuses is shown at its field, and nothing changes.
@@ -152,14 +134,14 @@ describe('delivery rules on the endpoint page', () => {
       .getByText(/'2 days' is not a duration/)
       .first()
       .waitFor();
-    expect((await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`)).retrySchedule).toEqual(['30s', '5m', '1h']);
+    expect((await s.herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`)).retrySchedule).toEqual(['30s', '5m', '1h']);
 
     // One attempt only, and the rest back to inherited.
     await page.getByLabel(en.noRetries).check();
     await page.getByLabel(en.timeoutSeconds).fill('');
     await page.getByLabel(en.contentFilter).fill('');
     await page.getByRole('button', { name: en.saveDeliveryRules }).click();
-    await expect.poll(async () => herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`)).toMatchObject({ retrySchedule: [], timeout: null, filter: null });
+    await expect.poll(async () => s.herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}`)).toMatchObject({ retrySchedule: [], timeout: null, filter: null });
     expect(await axeViolations(page, 'delivery rules')).toEqual([]);
     await page.close();
   });
@@ -167,29 +149,29 @@ describe('delivery rules on the endpoint page', () => {
 
 describe('branding for the host product', () => {
   it("shows the operator's name, logo (its origin allowed by the CSP) and accent colour; refuses altered links", async () => {
-    const app = await herald.tenant('branded');
-    receiver.on('/brand/logo.svg', {
+    const app = await s.herald.tenant('branded');
+    s.receiver.on('/brand/logo.svg', {
       status: 200,
       headers: { 'content-type': 'image/svg+xml' },
       body: '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="28"><rect width="120" height="28" fill="#7a1f5c"/></svg>',
     });
-    const branding = { displayName: 'Northwind Admin', logoUrl: receiver.url('/brand/logo.svg'), accentColor: '#7A1F5C' };
+    const branding = { displayName: 'Northwind Admin', logoUrl: s.receiver.url('/brand/logo.svg'), accentColor: '#7A1F5C' };
     for (const bad of [
       { ...branding, accentColor: 'purple' },
       { ...branding, logoUrl: 'javascript:alert(1)' },
       { ...branding, logo: 'x' },
     ]) {
-      expect((await herald.api('POST', `/api/v1/auth/app-portal-access/${app}`, { branding: bad })).status).toBe(422);
+      expect((await s.herald.api('POST', `/api/v1/auth/app-portal-access/${app}`, { branding: bad })).status).toBe(422);
     }
-    expect((await herald.api('POST', `/api/v1/auth/app-portal-access/${app}`, { locale: 'de' })).status).toBe(422);
-    const { url } = await herald.portal(app, { branding });
-    const page = await open(ctx, url);
+    expect((await s.herald.api('POST', `/api/v1/auth/app-portal-access/${app}`, { locale: 'de' })).status).toBe(422);
+    const { url } = await s.herald.portal(app, { branding });
+    const page = await open(s.ctx, url);
     await page.getByText('Northwind Admin → Webhooks').waitFor();
     expect(await page.title()).toBe('Endpoints · Northwind Admin');
     // The logo loaded: the page's CSP allows its origin (and the default CSP would not).
     await expect.poll(() => page.getByTestId('logo').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(120);
-    const csp = (await herald.api('GET', new URL(url).pathname + new URL(url).search)).headers.get('content-security-policy')!;
-    expect(csp).toContain(`img-src 'self' data: ${new URL(receiver.url('/')).origin};`);
+    const csp = (await s.herald.api('GET', new URL(url).pathname + new URL(url).search)).headers.get('content-security-policy')!;
+    expect(csp).toContain(`img-src 'self' data: ${new URL(s.receiver.url('/')).origin};`);
     const add = page.getByRole('link', { name: '+ Add Endpoint' });
     expect(await add.evaluate((a) => getComputedStyle(a).backgroundColor)).toBe('rgb(122, 31, 92)');
     expect(await axeViolations(page, 'branded endpoints')).toEqual([]);
@@ -202,7 +184,7 @@ describe('branding for the host product', () => {
     const [data, sig] = u.searchParams.get('look')!.split('.');
     const forged = Buffer.from(JSON.stringify({ ...branding, displayName: 'Evil Corp' })).toString('base64url');
     for (const look of [`${forged}.${sig}`, `${data}.${sig!.slice(0, -2)}xx`]) {
-      const r = await page.goto(`${herald.url}/portal/?look=${look}${u.hash}`);
+      const r = await page.goto(`${s.herald.url}/portal/?look=${look}${u.hash}`);
       expect(r!.status()).toBe(400);
     }
     await page.close();
@@ -222,13 +204,13 @@ describe('languages', () => {
     );
 
   it('speaks Swedish when the link says so, or else when the browser does', async () => {
-    const app = await herald.tenant('svenska');
-    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/svenska'), description: 'Kassa' });
+    const app = await s.herald.tenant('svenska');
+    const ep = await s.herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: s.receiver.url('/svenska'), description: 'Kassa' });
     // A few attempts, so the endpoint page's health chart has something to show in Swedish too.
-    for (const contactId of ['c1', 'c2', 'c3']) await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId } });
-    await receiver.waitForCount(3, { path: '/svenska' });
-    const page = await ctx.newPage();
-    await page.goto((await herald.portal(app, { locale: 'sv' })).url);
+    for (const contactId of ['c1', 'c2', 'c3']) await s.herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId } });
+    await s.receiver.waitForCount(3, { path: '/svenska' });
+    const page = await s.ctx.newPage();
+    await page.goto((await s.herald.portal(app, { locale: 'sv' })).url);
     await page.getByRole('heading', { level: 1, name: 'Slutpunkter' }).waitFor();
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('sv');
     await page.locator('tbody tr').filter({ hasText: 'Aktiverad' }).waitFor();
@@ -241,7 +223,7 @@ describe('languages', () => {
       ['/catalog', 'Exempel'],
       ['/settings', 'Krypteringsnyckel för innehållet'],
     ] as const) {
-      await page.goto(`${herald.url}/portal/${new URL(page.url()).search}#${route}`);
+      await page.goto(`${s.herald.url}/portal/${new URL(page.url()).search}#${route}`);
       await page.getByText(ready, { exact: true }).first().waitFor();
       expect(await english(page), route).toEqual([]);
       expect(await axeViolations(page, `sv ${route}`)).toEqual([]);
@@ -253,12 +235,12 @@ describe('languages', () => {
     await page.close();
 
     // No locale in the link: the browser's languages decide.
-    const swedish = await ctx.newPage();
+    const swedish = await s.ctx.newPage();
     await swedish.addInitScript(() => Object.defineProperty(navigator, 'languages', { get: () => ['sv-SE', 'en-US'] }));
-    await swedish.goto((await herald.portal(app)).url);
+    await swedish.goto((await s.herald.portal(app)).url);
     await swedish.getByRole('heading', { level: 1, name: 'Slutpunkter' }).waitFor();
     // The link's choice wins over the browser's.
-    await swedish.goto((await herald.portal(app, { locale: 'en' })).url);
+    await swedish.goto((await s.herald.portal(app, { locale: 'en' })).url);
     await swedish.reload();
     await swedish.getByRole('heading', { level: 1, name: 'Endpoints' }).waitFor();
     expect(await swedish.evaluate(() => document.documentElement.lang)).toBe('en');
@@ -270,16 +252,16 @@ describe('languages', () => {
 
 describe('authentication to the endpoint', () => {
   it('sets a bearer token, then Basic auth, under the secrets permission; never shows the credential back', async () => {
-    const app = await herald.tenant('authn');
-    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/authn') });
+    const app = await s.herald.tenant('authn');
+    const ep = await s.herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: s.receiver.url('/authn') });
     const page = await openAt(app, `/endpoints/${ep.id}`);
     await page.getByRole('heading', { name: en.authentication }).waitFor();
     await page.getByLabel(en.authKind).selectOption('bearer');
     await page.getByLabel(en.bearerToken).fill('tok-from-the-dashboard');
     await page.getByRole('button', { name: en.saveAuthentication }).click();
     await page.getByTestId('auth-state').getByText(en.authBearerSet).waitFor();
-    await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.updated', payload: { n: 1 } });
-    const [got] = await receiver.waitForCount(1, { path: '/authn' });
+    await s.herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.updated', payload: { n: 1 } });
+    const [got] = await s.receiver.waitForCount(1, { path: '/authn' });
     expect(got!.headers.authorization).toBe('Bearer tok-from-the-dashboard');
 
     await page.getByLabel(en.authKind).selectOption('basic');
@@ -287,14 +269,14 @@ describe('authentication to the endpoint', () => {
     await page.getByLabel(en.password).fill('pw-from-the-dashboard');
     await page.getByRole('button', { name: en.saveAuthentication }).click();
     await page.getByTestId('auth-state').getByText(en.authBasicSet.replace('{user}', 'shop')).waitFor();
-    expect(await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/auth`)).toEqual({ type: 'basic', username: 'shop', passwordSet: true });
+    expect(await s.herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/auth`)).toEqual({ type: 'basic', username: 'shop', passwordSet: true });
     expect(await page.content()).not.toContain('pw-from-the-dashboard');
     expect(await axeViolations(page, 'endpoint authentication')).toEqual([]);
     await page.close();
 
     // Without the secrets permission the card says so and offers nothing.
-    const viewer = await open(ctx, (await herald.portal(app, { permissions: ['view', 'manage'] })).url, DESKTOP);
-    await viewer.goto(`${herald.url}/portal/#/endpoints/${ep.id}`);
+    const viewer = await open(s.ctx, (await s.herald.portal(app, { permissions: ['view', 'manage'] })).url, DESKTOP);
+    await viewer.goto(`${s.herald.url}/portal/#/endpoints/${ep.id}`);
     await viewer.getByText(en.cannotAuthentication).waitFor();
     expect(await viewer.getByLabel(en.authKind).count()).toBe(0);
     await viewer.close();

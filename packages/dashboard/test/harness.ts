@@ -5,7 +5,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { startHerald, type HeraldProcess } from '../../server/test/helpers/herald-process.js';
+import { Receiver } from '../../server/test/helpers/receiver.js';
 
 export const CHROMIUM = process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium';
 export const SHOTS = process.env.HERALD_SCREENSHOTS;
@@ -118,3 +120,32 @@ export async function axeViolations(page: Page, what: string): Promise<string[]>
 
 /** Content wider than the viewport means sideways scrolling on a phone. */
 export const overflowX = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+/** What a browser test file works with; filled in before its first test. */
+export interface DashboardSuite {
+  herald: Herald;
+  receiver: Receiver;
+  ctx: BrowserContext;
+}
+
+/**
+ * Starts a Herald (with `env`), a receiver and Chromium before the file's tests and stops them
+ * after; the Engage event catalog is installed unless `catalog: false`.
+ */
+export function dashboardSuite(env: Record<string, string> = {}, { catalog = true }: { catalog?: boolean } = {}): DashboardSuite {
+  const suite = {} as DashboardSuite;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  beforeAll(async () => {
+    suite.herald = await Herald.start(env);
+    suite.receiver = await Receiver.start();
+    if (catalog) await suite.herald.ok('POST', '/api/v1/engage/catalog/install');
+    browser = await launchChromium();
+    suite.ctx = browser.ctx;
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await suite.receiver?.close();
+    await suite.herald?.stop();
+  });
+  return suite;
+}

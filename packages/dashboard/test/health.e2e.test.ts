@@ -1,45 +1,29 @@
 // The endpoint's health chart in Chromium: real deliveries to a loopback receiver, then the
 // chart's summary and table show the server's numbers, by the hour and by the day, with axe
 // clean at desktop and phone width. Needs `npm run build` first, like dashboard.e2e.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Receiver } from '../../server/test/helpers/receiver.js';
-import { axeViolations, DESKTOP, Herald, launchChromium, open, overflowX, PHONE, shot } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { axeViolations, DESKTOP, open, overflowX, PHONE, shot, dashboardSuite } from './harness.js';
 
-let herald: Herald;
-let receiver: Receiver;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-
-beforeAll(async () => {
-  herald = await Herald.start({ HERALD_RETRY_SCHEDULE: '1h' });
-  receiver = await Receiver.start();
-  await herald.ok('POST', '/api/v1/engage/catalog/install');
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await receiver?.close();
-  await herald?.stop();
-});
+const s = dashboardSuite({ HERALD_RETRY_SCHEDULE: '1h' });
 
 type Bucket = { start: string; succeeded: number; failed: number; p50Ms: number | null; p95Ms: number | null };
 
 describe('endpoint health', () => {
   it('charts real attempts: counts and p50/p95 as the server aggregates them, by the hour and by the day', async () => {
-    const app = await herald.tenant('health');
+    const app = await s.herald.tenant('health');
     // "slow" is answered after 300 ms, "fail" with a 500 (its retry is an hour away), the rest at once.
-    receiver.on('/health', (r) =>
+    s.receiver.on('/health', (r) =>
       r.text.includes('"fail"')
         ? { status: 500, body: 'no' }
         : r.text.includes('"slow"')
           ? { status: 200, body: '{}', delayMs: 300 }
           : { status: 200, body: '{}' },
     );
-    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/health') });
-    for (const kind of ['fast', 'slow', 'fail']) await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { kind } });
-    await receiver.waitForCount(3, { path: '/health' });
+    const ep = await s.herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: s.receiver.url('/health') });
+    for (const kind of ['fast', 'slow', 'fail']) await s.herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { kind } });
+    await s.receiver.waitForCount(3, { path: '/health' });
     const series = (bucket: string) =>
-      herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/stats/timeseries?bucket=${bucket}`).then((r) => r.buckets as Bucket[]);
+      s.herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/stats/timeseries?bucket=${bucket}`).then((r) => r.buckets as Bucket[]);
     const nonEmpty = (b: Bucket[]) => b.filter((x) => x.succeeded + x.failed > 0);
     await expect.poll(async () => nonEmpty(await series('hour')).reduce((n, x) => n + x.succeeded + x.failed, 0)).toBe(3);
     const hourly = nonEmpty(await series('hour'));
@@ -51,8 +35,8 @@ describe('endpoint health', () => {
     const expected = (b: Bucket[]) => b.map((x) => [String(x.succeeded), String(x.failed), String(x.p50Ms), String(x.p95Ms)]);
 
     for (const viewport of [DESKTOP, PHONE]) {
-      const page = await open(browser.ctx, (await herald.portal(app)).url, viewport);
-      await page.goto(`${herald.url}/portal/#/endpoints/${ep.id}/overview`);
+      const page = await open(s.ctx, (await s.herald.portal(app)).url, viewport);
+      await page.goto(`${s.herald.url}/portal/#/endpoints/${ep.id}/overview`);
       const summary = page.getByTestId('health-summary');
       await expect.poll(() => summary.textContent()).toContain('2 succeeded and 1 failed');
       expect(await page.getByRole('button', { name: 'Last 24 h' }).getAttribute('aria-pressed')).toBe('true');

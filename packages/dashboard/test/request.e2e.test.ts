@@ -1,43 +1,24 @@
 // The request of an attempt beside its response, in Chromium: opened in the log, it shows the
 // headers sent (the signature, a custom header by name with its value masked, never the value) and
 // the payload; axe stays clean. Needs `npm run build` first, like dashboard.e2e.test.ts.
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Receiver } from '../../server/test/helpers/receiver.js';
+import { describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en.js';
-import { axeViolations, DESKTOP, Herald, launchChromium, open } from './harness.js';
+import { axeViolations, DESKTOP, open, dashboardSuite } from './harness.js';
 
 const CUSTOM_SECRET = 'api-key-SECRET-93ab1e';
 
-let herald: Herald;
-let receiver: Receiver;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-let ctx: BrowserContext;
-
-beforeAll(async () => {
-  herald = await Herald.start();
-  receiver = await Receiver.start();
-  await herald.ok('POST', '/api/v1/engage/catalog/install');
-  browser = await launchChromium();
-  ctx = browser.ctx;
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await receiver?.close();
-  await herald?.stop();
-});
+const s = dashboardSuite();
 
 describe("an attempt's request in the log", () => {
   it('shows the headers sent, a custom header masked, and the payload', async () => {
-    const app = await herald.tenant('request');
-    receiver.on('/rq', { status: 200, body: '{"ok":true}' });
-    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/rq'), headers: { 'X-Api-Key': CUSTOM_SECRET } });
-    const msg = await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId: 'c-request-42' } });
-    await receiver.waitForCount(1, { path: '/rq' });
+    const app = await s.herald.tenant('request');
+    s.receiver.on('/rq', { status: 200, body: '{"ok":true}' });
+    const ep = await s.herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: s.receiver.url('/rq'), headers: { 'X-Api-Key': CUSTOM_SECRET } });
+    const msg = await s.herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.created', payload: { contactId: 'c-request-42' } });
+    await s.receiver.waitForCount(1, { path: '/rq' });
 
-    const page = await open(ctx, (await herald.portal(app)).url, DESKTOP);
-    await page.goto(`${herald.url}/portal/#/endpoints/${ep.id}/log`);
+    const page = await open(s.ctx, (await s.herald.portal(app)).url, DESKTOP);
+    await page.goto(`${s.herald.url}/portal/#/endpoints/${ep.id}/log`);
     const entry = page.locator(`li[data-msg="${msg.id}"]`);
     await entry.waitFor();
     await entry.getByRole('button', { expanded: false }).first().click();

@@ -4,29 +4,11 @@
 // axe stays clean. Needs `npm run build` first, like dashboard.e2e.test.ts.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Receiver } from '../../server/test/helpers/receiver.js';
+import { describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en.js';
-import { axeViolations, DESKTOP, Herald, launchChromium, open, SHOTS } from './harness.js';
+import { axeViolations, DESKTOP, open, SHOTS, dashboardSuite } from './harness.js';
 
-let herald: Herald;
-let receiver: Receiver;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-let ctx: BrowserContext;
-
-beforeAll(async () => {
-  herald = await Herald.start();
-  receiver = await Receiver.start();
-  browser = await launchChromium();
-  ctx = browser.ctx;
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await receiver?.close();
-  await herald?.stop();
-});
+const s = dashboardSuite({}, { catalog: false });
 
 const CODE = `function handler(webhook) {
   if (webhook.payload.skip) webhook.cancel = true;
@@ -36,12 +18,12 @@ const CODE = `function handler(webhook) {
 
 describe("an endpoint's transformation in the dashboard", () => {
   it('refuses a syntax error, tries code on a sample, saves it, and deliveries go out transformed or canceled', async () => {
-    const app = await herald.tenant('transforming');
-    receiver.on('/tx', { status: 200 });
-    const ep = await herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url('/tx') });
+    const app = await s.herald.tenant('transforming');
+    s.receiver.on('/tx', { status: 200 });
+    const ep = await s.herald.ok('POST', `/api/v1/app/${app}/endpoint`, { url: s.receiver.url('/tx') });
 
-    const page = await open(ctx, (await herald.portal(app)).url, DESKTOP);
-    await page.goto(`${herald.url}/portal/#/endpoints/${ep.id}/overview`);
+    const page = await open(s.ctx, (await s.herald.portal(app)).url, DESKTOP);
+    await page.goto(`${s.herald.url}/portal/#/endpoints/${ep.id}/overview`);
     const card = page.locator('form[aria-labelledby="transformation-h"]');
     await card.waitFor();
     const code = card.getByLabel(en.transformationCode);
@@ -51,14 +33,14 @@ describe("an endpoint's transformation in the dashboard", () => {
     await card.getByRole('button', { name: en.saveTransformation }).click();
     await card.getByText(/SyntaxError/).waitFor();
     expect(await code.getAttribute('aria-invalid')).toBe('true');
-    expect(await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/transformation`)).toMatchObject({ code: null, enabled: false });
+    expect(await s.herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/transformation`)).toMatchObject({ code: null, enabled: false });
 
     await code.fill(CODE);
     await card.getByLabel(en.samplePayload).fill('{"id": "c-7"}');
     await card.getByRole('button', { name: en.tryTransformation }).click();
     const result = card.getByTestId('transformation-result');
     await result.getByText('"text":"Contact c-7"').waitFor();
-    expect(await result.textContent()).toContain(`POST ${receiver.url('/tx')}`);
+    expect(await result.textContent()).toContain(`POST ${s.receiver.url('/tx')}`);
     if (SHOTS) {
       mkdirSync(SHOTS, { recursive: true });
       await card.screenshot({ path: join(SHOTS, 'transformation.png') });
@@ -70,15 +52,15 @@ describe("an endpoint's transformation in the dashboard", () => {
 
     await card.getByRole('button', { name: en.saveTransformation }).click();
     await card.getByRole('status').filter({ hasText: en.saved }).waitFor();
-    expect(await herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/transformation`)).toMatchObject({ code: CODE, enabled: true });
+    expect(await s.herald.ok('GET', `/api/v1/app/${app}/endpoint/${ep.id}/transformation`)).toMatchObject({ code: CODE, enabled: true });
 
-    const sent = await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.updated', payload: { id: 'c-9' } });
-    const [r] = await receiver.waitForCount(1, { path: '/tx' });
+    const sent = await s.herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.updated', payload: { id: 'c-9' } });
+    const [r] = await s.receiver.waitForCount(1, { path: '/tx' });
     expect(JSON.parse(r!.text)).toEqual({ text: 'Contact c-9', kind: 'contact.updated' });
     expect(r!.headers['webhook-id']).toBe(sent.id);
 
-    const skipped = await herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.updated', payload: { id: 'c-10', skip: true } });
-    await page.goto(`${herald.url}/portal/#/endpoints/${ep.id}/log`);
+    const skipped = await s.herald.ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'contact.updated', payload: { id: 'c-10', skip: true } });
+    await page.goto(`${s.herald.url}/portal/#/endpoints/${ep.id}/log`);
     const entry = page.locator(`li[data-msg="${skipped.id}"]`);
     await entry.locator('.status.s4').filter({ hasText: en.status4 }).waitFor();
   });
