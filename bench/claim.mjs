@@ -1,7 +1,8 @@
 // The claim alone, on both stores: how long one claim takes with a large backlog of due tasks for
 // one tenant, and with many endpoints that have waiting (not yet due) tasks, for the fair claim
 // (the store's claimDueTasks) against the claim before it (oldest due first, one index range scan),
-// which this file keeps for comparison only.
+// which this file keeps for comparison only, and for the fair claim with its walk unbounded (every
+// endpoint with waiting tasks visited by every claim; the store's claimWalk set past any count).
 //
 // Each case seeds delivery_task rows directly (tenant A: --due tasks due now to one endpoint;
 // tenant W: --waiting endpoints with one task due in an hour each; tenant B: 1,000 due tasks to one
@@ -32,6 +33,8 @@ const WAITING = opt.waiting.split(',').map(Number);
 const CLAIMS = Number(opt.claims);
 const LEASE = 60_000;
 const room = { cap: 64, below: new Map() };
+/** A walk bound no installation reaches: the fair claim as it was before its walk was bounded. */
+const UNBOUNDED = 2 ** 31 - 1;
 
 // The claim before the fair one, kept here only to compare.
 const OLD_SQLITE_DUE = 'SELECT msg_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?';
@@ -85,6 +88,8 @@ for (const waiting of WAITING) {
   {
     const store = new SqliteStore({ file, sealer: new Sealer(randomBytes(32)) });
     await time('fair claim', async (i) => (await store.claimDueTasks(`w${i}`, now, LEASE, 10, room)).length);
+    store.claimWalk = UNBOUNDED;
+    await time('fair claim, walk unbounded', async (i) => (await store.claimDueTasks(`u${i}`, now, LEASE, 10, room)).length);
     await store.close();
     const raw = new Database(file);
     const old = raw.prepare(OLD_SQLITE);
@@ -122,6 +127,8 @@ for (const waiting of WAITING) {
     await c.query('VACUUM ANALYZE delivery_task');
     console.log(`postgres, ${waiting} endpoints with waiting tasks:`);
     await time('fair claim', async (i) => (await store.claimDueTasks(`w${i}`, now, LEASE, 10, room)).length);
+    store.claimWalk = UNBOUNDED;
+    await time('fair claim, walk unbounded', async (i) => (await store.claimDueTasks(`u${i}`, now, LEASE, 10, room)).length);
     await time('claim before', async (i) => (await c.query({ name: 'old', text: OLD_PG, values: [`o${i}`, now + LEASE, 3, now, 10] })).rowCount);
     await c.end();
     await store.close();

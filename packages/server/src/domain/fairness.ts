@@ -13,6 +13,34 @@
 // - The claim takes the first `limit` of that order.
 // So with two applications due, each gets about half of every claim however many deliveries the
 // other has waiting; an application alone gets all of it.
+//
+// Which endpoints a claim looks at: the stores find the candidates by walking the (application,
+// endpoint) pairs with waiting deliveries, due or not, in (application id, endpoint id) order. One
+// claim walks at most CLAIM_WALK pairs, from where the previous claim's walk stopped and round to
+// the start, and also looks at the pairs of the OLDEST_DUE_PAIRS oldest due deliveries wherever
+// they are. So a claim's cost is bounded however many endpoints wait (failing endpoints in retry
+// back-off, open circuits): with N pairs waiting, every pair is looked at within ⌈N / CLAIM_WALK⌉
+// claims, and the oldest due work in every claim. Up to CLAIM_WALK pairs, every claim sees all of
+// them and the rule above holds exactly.
+
+/** The most (application, endpoint) pairs with waiting deliveries one claim walks (the stores' claimWalk). */
+export const CLAIM_WALK = 128;
+/** A claim also looks at the pairs of this many of the oldest due deliveries. */
+export const OLDEST_DUE_PAIRS = 16;
+
+/** An (application, endpoint) pair with waiting deliveries, as a claim's walk visits them. */
+export interface WalkPair {
+  appId: string;
+  endpointId: string;
+}
+
+/**
+ * Where the next claim's walk starts, given the pairs this one visited in order: after the last
+ * one if the walk stopped at its bound `cap`, else from the start (null), since it went round.
+ */
+export function walkAfter(visited: readonly WalkPair[], cap: number): WalkPair | null {
+  return visited.length >= cap ? visited[visited.length - 1]! : null;
+}
 
 /** How many more deliveries each endpoint may have claimed: `cap` unless `below` names it. */
 export interface ClaimRoom {

@@ -320,10 +320,17 @@ export interface DeliveryQueue {
   /**
    * Claim up to `limit` due tasks under a lease, in domain/fairness.ts's fair order (applications
    * take turns, then their endpoints, oldest first within an endpoint), at most `room` per endpoint
-   * (no cap when absent). The cost does not grow with the number of due tasks: each endpoint with
-   * waiting tasks is visited once, through an index, and gives at most its room.
+   * (no cap when absent). The cost does not grow with the number of due tasks nor with the number
+   * of endpoints waiting: at most `claimWalk` endpoints with waiting tasks are visited, through an
+   * index, plus those of the oldest due tasks, and each gives at most its room.
    */
   claimDueTasks(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<ClaimedTask[]>;
+  /**
+   * The most (application, endpoint) pairs with waiting tasks one claim walks (domain/fairness.ts
+   * CLAIM_WALK), continuing from where the previous claim of this store stopped. Settable for
+   * tests and benchmarks.
+   */
+  claimWalk: number;
   /**
    * Read what the claimed tasks need (endpoint, message, throttle rate), in claim order. A store
    * behind a network reads a whole claim in a few statements instead of three per delivery.

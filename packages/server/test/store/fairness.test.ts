@@ -122,3 +122,61 @@ eachStore('store: the fair claim', (t) => {
     for (const c of claims) expect(c.filter((x) => x.appId === b.appId).length).toBe(5);
   });
 });
+
+eachStore('store: the fair claim walks a bounded number of endpoints', (t) => {
+  it('walks at most claimWalk endpoints per claim, going on where the last claim stopped, and always takes the oldest due work', async () => {
+    const { store } = t();
+    store.claimWalk = 3;
+    // A: 20 due deliveries older than anything else, to one endpoint (the oldest due work).
+    const a = await tenant(store);
+    await send(store, a.appId, 20, T0);
+    // W: 8 endpoints with one due delivery each, all newer than A's.
+    const w = await tenant(store, 8);
+    await send(store, w.appId, 1, T0 + 1000);
+    // The walk's order: (application id, endpoint id), byte-wise; leased tasks still wait, so the
+    // same nine pairs are walked by every claim.
+    const order = [{ appId: a.appId, endpointId: a.eps[0]! }, ...w.eps.map((endpointId) => ({ appId: w.appId, endpointId }))].sort((x, y) =>
+      x.appId + x.endpointId < y.appId + y.endpointId ? -1 : 1,
+    );
+    const window = (k: number) => new Set([0, 1, 2].map((i) => order[(3 * k + i) % order.length]!.endpointId));
+    const room: ClaimRoom = { cap: 2, below: new Map() };
+    const seen = new Set<string>();
+    for (let k = 0; k < 4; k++) {
+      // The fourth claim comes after the first three's leases lapsed (their tasks are due again)
+      // and goes round to the start.
+      const claimed = await store.claimDueTasks('w', k < 3 ? T0 + 5000 : T0 + 5000 + LEASE + 1, LEASE, 100, room);
+      const wEps = claimed.filter((c) => c.appId === w.appId).map((c) => c.endpointId);
+      // Only W's endpoints in this claim's window of three, each once (one due delivery each).
+      expect(new Set(wEps)).toEqual(new Set([...window(k)].filter((id) => id !== a.eps[0])));
+      // A's endpoint holds the oldest due deliveries: in every claim, wherever the window is.
+      expect(claimed.filter((c) => c.appId === a.appId)).toHaveLength(2);
+      for (const id of wEps) seen.add(id);
+    }
+    // Claims of three go round all nine pairs: every W endpoint was claimed.
+    expect(seen).toEqual(new Set(w.eps));
+  });
+
+  it('a due endpoint among more waiting endpoints than one walk visits is found within a round of walks', async () => {
+    const { store } = t();
+    store.claimWalk = 5;
+    // W: 10 endpoints whose deliveries are due an hour later; B: one due delivery, newer than A's.
+    const w = await tenant(store, 10);
+    await send(store, w.appId, 1, T0 + 3_600_000);
+    const a = await tenant(store);
+    await send(store, a.appId, 40, T0);
+    const b = await tenant(store);
+    await send(store, b.appId, 1, T0 + 100);
+    const room: ClaimRoom = { cap: 1, below: new Map() };
+    let claims = 0;
+    let found = false;
+    // 12 pairs wait and a walk visits 5: B's pair, the last, is walked by the third claim, which
+    // goes round to the start.
+    while (!found && claims < 3) {
+      const claimed = await store.claimDueTasks('w', T0 + 1000, LEASE, 10, room);
+      claims++;
+      expect(claimed.some((c) => c.appId === w.appId)).toBe(false);
+      found = claimed.some((c) => c.appId === b.appId);
+    }
+    expect(found).toBe(true);
+  });
+});

@@ -6,7 +6,7 @@ import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
 import { CLOSED_CIRCUIT, type Circuit } from '../../domain/hold.js';
 import type { DeliveryPolicy } from '../../domain/policy.js';
-import type { ClaimRoom } from '../../domain/fairness.js';
+import { CLAIM_WALK, OLDEST_DUE_PAIRS, type ClaimRoom, type WalkPair } from '../../domain/fairness.js';
 import { MessageStatus, type Endpoint, type Message } from '../../domain/types.js';
 import { turnEnds } from '../../domain/ordering.js';
 import { CIRCUIT_COLS } from '../common/holds.js';
@@ -79,48 +79,72 @@ const COMPLETE_BATCH_SQL = `WITH v AS (
     WHERE id IN (SELECT endpoint_id FROM v WHERE clear_failure) AND first_failure_at IS NOT NULL)
   SELECT msg_id, endpoint_id, fence FROM t`;
 
+/** A pair's first entry in delivery_task_fair after ($1, $2); the walk's step. */
+const pairAfter = (app: string, endpoint: string) => `SELECT d.app_id, d.endpoint_id, d.next_attempt_at AS first FROM delivery_task d
+      WHERE (d.app_id, d.endpoint_id) > (${app}, ${endpoint}) AND d.next_attempt_at IS NOT NULL
+      ORDER BY d.app_id, d.endpoint_id, d.next_attempt_at LIMIT 1`;
+
 /**
- * The fair claim (domain/fairness.ts fairPick, as one statement). `pairs` visits each (application,
- * endpoint) with waiting tasks once, skipping from one to the next through delivery_task_fair (a
- * loose index scan: one index probe per pair, however many tasks it has); its first entry is its
- * earliest task, so a pair with nothing due is passed over without reading further. `cand` locks,
- * per due pair, its oldest due tasks up to the endpoint's room ($6/$7 for endpoints below the cap
- * $8) with SKIP LOCKED, so concurrent claimers in other processes take disjoint rows without
- * waiting. `ranked` numbers them as fairPick does (an endpoint's turn, then its application's turn)
- * and `next` keeps the first $5: a MATERIALIZED CTE, so it runs exactly once whatever the plan.
- * Candidates not kept are unlocked at the statement's end. The update finds its rows by primary
- * key from an array of their message ids: a join on `next` alone gets a hash join over the whole
- * table once the statement's generic plan is cached (it cannot know how few rows `LIMIT $5`
- * keeps). A reserved throttle slot goes to this claimer and leaves the row (`next` has the old value).
+ * The fair claim (domain/fairness.ts fairPick, as one statement). The walk visits at most $11
+ * (application, endpoint) pairs with waiting tasks (domain/fairness.ts CLAIM_WALK): `fwd` from
+ * after the pair ($9, $10) where the previous claim's walk stopped ('' '' at first), `wrap` from
+ * the start up to that pair for the rest, each skipping from one pair to the next through
+ * delivery_task_fair (a loose index scan: one index probe per pair, however many tasks it has).
+ * A pair's first entry is its earliest task, so a pair with nothing due is passed over without
+ * reading further. `oldest` adds the pairs of the oldest due tasks (delivery_task_due), wherever
+ * they are. `cand` locks, per due pair, its oldest due tasks up to the endpoint's room ($6/$7 for
+ * endpoints below the cap $8) with SKIP LOCKED, so concurrent claimers in other processes take
+ * disjoint rows without waiting. `ranked` numbers them as fairPick does (an endpoint's turn, then
+ * its application's turn) and `next` keeps the first $5: a MATERIALIZED CTE, so it runs exactly
+ * once whatever the plan. Candidates not kept are unlocked at the statement's end. The update
+ * finds its rows by primary key from an array of their message ids: a join on `next` alone gets a
+ * hash join over the whole table once the statement's generic plan is cached (it cannot know how
+ * few rows `LIMIT $5` keeps). A reserved throttle slot goes to this claimer and leaves the row
+ * (`next` has the old value). The claimed rows come back with NULL walk columns; when the walk
+ * stopped at its bound, one more row (NULL task columns) names the last pair it visited.
  */
-const CLAIM_SQL = `WITH RECURSIVE pairs AS (
-    (SELECT app_id, endpoint_id, next_attempt_at AS first FROM delivery_task WHERE next_attempt_at IS NOT NULL
+const CLAIM_SQL = `WITH RECURSIVE fwd AS (
+    (SELECT app_id, endpoint_id, next_attempt_at AS first, 1 AS n FROM delivery_task
+      WHERE (app_id, endpoint_id) > ($9::text, $10::text) AND next_attempt_at IS NOT NULL
       ORDER BY app_id, endpoint_id, next_attempt_at LIMIT 1)
     UNION ALL
-    SELECT n.app_id, n.endpoint_id, n.first FROM pairs p CROSS JOIN LATERAL (
-      SELECT d.app_id, d.endpoint_id, d.next_attempt_at AS first FROM delivery_task d
-      WHERE (d.app_id, d.endpoint_id) > (p.app_id, p.endpoint_id) AND d.next_attempt_at IS NOT NULL
-      ORDER BY d.app_id, d.endpoint_id, d.next_attempt_at LIMIT 1) n),
+    SELECT x.app_id, x.endpoint_id, x.first, p.n + 1 FROM fwd p CROSS JOIN LATERAL (${pairAfter('p.app_id', 'p.endpoint_id')}) x
+    WHERE p.n < $11),
+  wrap AS (
+    (SELECT app_id, endpoint_id, next_attempt_at AS first, (SELECT count(*) FROM fwd)::int + 1 AS n FROM delivery_task
+      WHERE next_attempt_at IS NOT NULL AND (SELECT count(*) FROM fwd) < $11
+      ORDER BY app_id, endpoint_id, next_attempt_at LIMIT 1)
+    UNION ALL
+    SELECT x.app_id, x.endpoint_id, x.first, p.n + 1 FROM wrap p CROSS JOIN LATERAL (${pairAfter('p.app_id', 'p.endpoint_id')}) x
+    WHERE p.n < $11 AND (p.app_id, p.endpoint_id) < ($9::text, $10::text)),
+  walk AS (SELECT * FROM fwd UNION ALL SELECT * FROM wrap WHERE (app_id, endpoint_id) <= ($9::text, $10::text)),
+  oldest AS (SELECT o.app_id, o.endpoint_id FROM (
+      SELECT app_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= $4 ORDER BY next_attempt_at LIMIT ${OLDEST_DUE_PAIRS}) o),
+  pairs AS (SELECT app_id, endpoint_id FROM walk WHERE first <= $4 UNION SELECT app_id, endpoint_id FROM oldest),
   cand AS (
     SELECT c.* FROM pairs p CROSS JOIN LATERAL (
       SELECT d.msg_id, d.endpoint_id, d.app_id, d.next_attempt_at, d.throttle_slot FROM delivery_task d
       WHERE d.app_id = p.app_id AND d.endpoint_id = p.endpoint_id AND d.next_attempt_at <= $4
       ORDER BY d.next_attempt_at, d.msg_id
       LIMIT LEAST($5::int, COALESCE((SELECT r.n FROM unnest($6::text[], $7::int[]) AS r(id, n) WHERE r.id = p.endpoint_id), $8::int))
-      FOR UPDATE SKIP LOCKED) c
-    WHERE p.first <= $4),
+      FOR UPDATE SKIP LOCKED) c),
   by_endpoint AS (
     SELECT cand.*, row_number() OVER (PARTITION BY app_id, endpoint_id ORDER BY next_attempt_at, msg_id) AS turn FROM cand),
   ranked AS (
     SELECT by_endpoint.*, row_number() OVER (PARTITION BY app_id ORDER BY turn, next_attempt_at, endpoint_id, msg_id) AS app_turn FROM by_endpoint),
   next AS MATERIALIZED (
     SELECT msg_id, endpoint_id, throttle_slot, app_turn, next_attempt_at, app_id FROM ranked
-    ORDER BY app_turn, next_attempt_at, app_id, endpoint_id, msg_id LIMIT $5)
-  UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
-    throttle_slot = NULL, held_by = NULL
-  FROM next WHERE t.msg_id = ANY(ARRAY(SELECT msg_id FROM next)) AND t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
-  RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
-    t.ordering_seq, next.app_turn, next.next_attempt_at AS due_at`;
+    ORDER BY app_turn, next_attempt_at, app_id, endpoint_id, msg_id LIMIT $5),
+  claimed AS (
+    UPDATE delivery_task t SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, fence = t.fence + 1, status = $3, updated_at = $4,
+      throttle_slot = NULL, held_by = NULL
+    FROM next WHERE t.msg_id = ANY(ARRAY(SELECT msg_id FROM next)) AND t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
+    RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
+      t.ordering_seq, next.app_turn, next.next_attempt_at AS due_at)
+  SELECT claimed.*, NULL::text AS walk_app, NULL::text AS walk_endpoint FROM claimed
+  UNION ALL
+  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, w.app_id, w.endpoint_id
+  FROM (SELECT app_id, endpoint_id FROM walk ORDER BY n DESC LIMIT 1) w WHERE (SELECT count(*) FROM walk) >= $11`;
 
 interface PendingCompletion {
   task: ClaimedTask;
@@ -131,6 +155,9 @@ interface PendingCompletion {
 }
 
 export abstract class PgQueue extends PgMessages implements DeliveryQueue {
+  claimWalk = CLAIM_WALK;
+  /** Where this store's next claim's walk starts: after this pair (null: at the first). */
+  private walkFrom: WalkPair | null = null;
   /** Completion statements written and completions in them, for metrics, tests and benchmarks. */
   readonly completionStats = { batches: 0, completions: 0 };
   private readonly completions: PendingCompletion[] = [];
@@ -187,12 +214,29 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
     // its lock is taken, so it is never claimed when it is no longer due.
     const leaseUntil = now + leaseMs;
     const below = room ? [...room.below] : [];
-    const { rows } = await this.pool.query({
+    const from = this.walkFrom;
+    const { rows: all } = await this.pool.query({
       // Named: each pooled connection parses and plans it once, not on every claim.
       name: 'herald_claim',
       text: CLAIM_SQL,
-      values: [owner, leaseUntil, MessageStatus.sending, now, limit, below.map(([id]) => id), below.map(([, n]) => n), room?.cap ?? limit],
+      values: [
+        owner,
+        leaseUntil,
+        MessageStatus.sending,
+        now,
+        limit,
+        below.map(([id]) => id),
+        below.map(([, n]) => n),
+        room?.cap ?? limit,
+        from?.appId ?? '',
+        from?.endpointId ?? '',
+        this.claimWalk,
+      ],
     });
+    // The walk's last pair, when it stopped at its bound (domain/fairness.ts walkAfter).
+    const stop = all.find((r: Row) => r.walk_app !== null);
+    this.walkFrom = stop ? { appId: stop.walk_app, endpointId: stop.walk_endpoint } : null;
+    const rows = stop ? all.filter((r: Row) => r !== stop) : all;
     // In claim order (RETURNING keeps none): the order `next` chose them in.
     const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     rows.sort(

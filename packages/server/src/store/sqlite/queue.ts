@@ -4,7 +4,7 @@
 import { endIdFor, startIdFor } from '../../domain/ids.js';
 import { attemptNumber, isManual, resumesSchedule } from '../../domain/manual.js';
 import type { Circuit } from '../../domain/hold.js';
-import { fairPick, roomOf, type ClaimRoom, type FairCandidate } from '../../domain/fairness.js';
+import { CLAIM_WALK, fairPick, OLDEST_DUE_PAIRS, roomOf, walkAfter, type ClaimRoom, type FairCandidate, type WalkPair } from '../../domain/fairness.js';
 import { MessageStatus, type Message } from '../../domain/types.js';
 import { turnEnds } from '../../domain/ordering.js';
 import { CIRCUIT_COLS } from '../common/holds.js';
@@ -24,6 +24,9 @@ const PAIR_ORDER = 'AND next_attempt_at IS NOT NULL ORDER BY app_id, endpoint_id
 const FIRST_PAIR = `${PAIR_COLS} WHERE 1 ${PAIR_ORDER}`;
 const NEXT_ENDPOINT = `${PAIR_COLS} WHERE app_id = ? AND endpoint_id > ? ${PAIR_ORDER}`;
 const NEXT_APP = `${PAIR_COLS} WHERE app_id > ? ${PAIR_ORDER}`;
+/** The pairs of the oldest due tasks, from delivery_task_due, whatever part of the walk they are in. */
+const OLDEST_DUE = `SELECT app_id, endpoint_id, next_attempt_at AS first FROM delivery_task WHERE next_attempt_at <= ?
+  ORDER BY next_attempt_at LIMIT ${OLDEST_DUE_PAIRS}`;
 const PAIR_DUE = `SELECT msg_id, endpoint_id, app_id, next_attempt_at, throttle_slot FROM delivery_task
   WHERE app_id = ? AND endpoint_id = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, msg_id LIMIT ?`;
 const CLAIM_PICKED = `UPDATE delivery_task SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, fence = fence + 1, status = ?, updated_at = ?,
@@ -40,6 +43,10 @@ const HOLDS = `SELECT (SELECT module_enabled FROM engage_tenant WHERE app_id = ?
   FROM (SELECT ? AS id) x LEFT JOIN endpoint_circuit k ON k.endpoint_id = x.id`;
 
 export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueue {
+  claimWalk = CLAIM_WALK;
+  /** Where the next claim's walk starts: after this pair (null: at the first). */
+  private walkFrom: WalkPair | null = null;
+
   requeueDelivery(msgId: string, endpointId: string, appId: string, now: number): Promise<void> {
     return this.notifyAfter(
       this.writes.run(() => {
@@ -144,12 +151,33 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
         // through delivery_task_fair (the first entry of a pair is its earliest task, so whether
         // it has anything due is known from that entry alone); a pair's due tasks are read from
         // the same index, at most its room of them, however many are due.
+        // At most claimWalk pairs are visited, from where the previous claim's walk stopped, and
+        // the pairs of the oldest due tasks besides (domain/fairness.ts walkAfter).
+        const pairs = new Map<string, Row>();
+        const visited: WalkPair[] = [];
+        const next = (p: Row) => this.get(NEXT_ENDPOINT, p.app_id, p.endpoint_id) ?? this.get(NEXT_APP, p.app_id);
+        const from = this.walkFrom;
+        let p = from ? next({ app_id: from.appId, endpoint_id: from.endpointId }) : this.get(FIRST_PAIR);
+        let wrapped = from === null;
+        while (visited.length < this.claimWalk) {
+          if (!p) {
+            if (wrapped) break;
+            wrapped = true;
+            p = this.get(FIRST_PAIR);
+            continue;
+          }
+          if (wrapped && from && (p.app_id > from.appId || (p.app_id === from.appId && p.endpoint_id > from.endpointId))) break;
+          visited.push({ appId: p.app_id, endpointId: p.endpoint_id });
+          if (p.first <= now) pairs.set(`${p.app_id} ${p.endpoint_id}`, p);
+          p = next(p);
+        }
+        this.walkFrom = walkAfter(visited, this.claimWalk);
+        for (const o of this.all(OLDEST_DUE, now)) pairs.set(`${o.app_id} ${o.endpoint_id}`, o);
         const candidates: Candidate[] = [];
-        for (let p = this.get(FIRST_PAIR); p; p = this.get(NEXT_ENDPOINT, p.app_id, p.endpoint_id) ?? this.get(NEXT_APP, p.app_id)) {
-          if (p.first > now) continue;
-          const n = Math.min(limit, roomOf(rooms, p.endpoint_id));
+        for (const pair of pairs.values()) {
+          const n = Math.min(limit, roomOf(rooms, pair.endpoint_id));
           if (n <= 0) continue;
-          for (const r of this.all(PAIR_DUE, p.app_id, p.endpoint_id, now, n)) {
+          for (const r of this.all(PAIR_DUE, pair.app_id, pair.endpoint_id, now, n)) {
             candidates.push({ appId: r.app_id, endpointId: r.endpoint_id, msgId: r.msg_id, dueAt: r.next_attempt_at, throttleSlot: r.throttle_slot });
           }
         }
