@@ -1,5 +1,6 @@
 // Fairness between tenants on PostgreSQL, with real processes: `herald serve --no-dispatch` and
-// two `herald worker`s on a fresh database, a loopback receiver in this process.
+// two `herald worker`s on a fresh database; B's loopback receiver in this process, A's in a process
+// of its own (bench/receiver-server.mjs), as two tenants' servers would be.
 //
 // Tenant B sends messages open loop (--rate per second for --seconds) to a fast endpoint; the
 // figure is each message's time from its 202 to its arrival at the receiver (p50, p99, max).
@@ -12,7 +13,7 @@
 //   [--backlog 100000] [--workers 2] [--build <checkout>] [--env K=V ...] [--json]
 //   --build runs the herald processes from another built checkout (an older claim, say), with
 //   this script and receiver unchanged.
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -48,24 +49,34 @@ const extraEnv = Object.fromEntries(opt.env.map((kv) => [kv.slice(0, kv.indexOf(
 const log = (...a) => !opt.json && console.log(...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// ---- receiver: /slow answers after 50 ms, /fast at once; B's arrivals are timed by svix-id ----
+// ---- receivers: A's answers after 50 ms, in a process of its own (receiver-server.mjs), as a
+// tenant's server would be; B's answers at once, here, and its arrivals are timed by svix-id ----
 const arrivals = new Map();
-let slowCount = 0;
 const rx = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
-    if (req.url === '/fast') {
-      arrivals.set(String(req.headers['svix-id']), performance.now());
-      res.end('ok');
-    } else {
-      slowCount++;
-      setTimeout(() => res.end('ok'), 50);
-    }
+    arrivals.set(String(req.headers['svix-id']), performance.now());
+    res.end('ok');
   });
 });
 rx.keepAliveTimeout = 60_000;
 await new Promise((r) => rx.listen(0, '127.0.0.1', r));
 const rxUrl = `http://127.0.0.1:${rx.address().port}`;
+const slowRx = fork(join(ROOT, 'bench/receiver-server.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+const slowReplies = new Map();
+let slowAsk = 0;
+slowRx.on('message', (m) => slowReplies.get(m.id)?.(m));
+const slowPort = await new Promise((r) => slowRx.once('message', (m) => r(m.port)));
+/** What A's receiver has answered so far. */
+const slowCount = () =>
+  new Promise((resolve) => {
+    const id = ++slowAsk;
+    slowReplies.set(id, (m) => {
+      slowReplies.delete(id);
+      resolve(m.count);
+    });
+    slowRx.send({ cmd: 'stats', id });
+  });
 
 // ---- database and processes ----
 const dbName = `herald_bench_fair_${randomBytes(4).toString('hex')}`;
@@ -97,6 +108,7 @@ const start = (args, extra = {}) => {
 };
 const cleanup = async () => {
   for (const c of children) c.kill('SIGKILL');
+  slowRx.kill('SIGKILL');
   rx.close();
   await sql?.end().catch(() => {});
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
@@ -125,7 +137,7 @@ try {
   };
   const a = await call('POST', '/api/v1/app', { name: 'tenant A', uid: 'tenant-a' });
   await call('POST', '/api/v1/app', { name: 'tenant B', uid: 'tenant-b' });
-  await call('POST', '/api/v1/app/tenant-a/endpoint', { url: `${rxUrl}/slow` });
+  await call('POST', '/api/v1/app/tenant-a/endpoint', { url: `http://127.0.0.1:${slowPort}/delay-50` });
   await call('POST', '/api/v1/app/tenant-b/endpoint', { url: `${rxUrl}/fast` });
   sql = new pg.Client({ connectionString: dbUrl.toString() });
   await sql.connect();
@@ -197,18 +209,18 @@ try {
       `round ${r + 1} B alone:        p50 ${alone.p50.toFixed(1)} ms  p99 ${alone.p99.toFixed(1)} ms  max ${alone.max.toFixed(1)} ms  (${alone.arrived}/${alone.n})`,
     );
 
-    const slow0 = slowCount;
+    const slow0 = await slowCount();
     await seedBacklog(cfg.backlog);
     const seen = Date.now() + 60_000;
-    while (slowCount - slow0 < 500) {
+    while ((await slowCount()) - slow0 < 500) {
       // A's backlog is being worked on
-      if (Date.now() > seen) throw new Error(`A's backlog is not being delivered (${slowCount - slow0}):\n${workers.map((w) => w.out()).join('\n')}`);
+      if (Date.now() > seen) throw new Error(`A's backlog is not being delivered:\n${workers.map((w) => w.out()).join('\n')}`);
       await sleep(10);
     }
     const cpu0 = cpuOf();
     const withA = await bRound();
     withA.aLeft = await waitingOfA();
-    withA.aDelivered = slowCount - slow0;
+    withA.aDelivered = (await slowCount()) - slow0;
     withA.workerCpuMs = cpuOf() - cpu0;
     results.backlog.push(withA);
     log(

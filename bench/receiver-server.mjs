@@ -1,5 +1,5 @@
 // The webhook receiver for the delivery benchmark: a plain node:http server on loopback that
-// answers every POST with 200 and counts what arrived. Run with an IPC channel (child_process.fork,
+// answers every POST with 200 (after a delay for paths /delay-<ms>…) and counts what arrived. Run with an IPC channel (child_process.fork,
 // serialization 'advanced'); the parent reads counts and arrival times over it, so measuring adds
 // no HTTP traffic. Arrival times are process.hrtime.bigint() (CLOCK_MONOTONIC, the same clock in
 // every process on Linux), keyed by the svix-id header.
@@ -21,9 +21,15 @@ const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
   count++;
   byPath.set(req.url, (byPath.get(req.url) ?? 0) + 1);
   req.resume();
+  // A path that starts with /delay-<ms> is answered that long after the request has arrived.
+  const delay = Number(/^\/delay-(\d+)/.exec(req.url)?.[1] ?? 0);
   req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-    res.end('ok');
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+      res.end('ok');
+    };
+    if (delay > 0) setTimeout(answer, delay);
+    else answer();
   });
 });
 server.headersTimeout = 60_000;
