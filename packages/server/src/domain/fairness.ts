@@ -17,15 +17,15 @@
 // Which endpoints a claim looks at: the stores find the candidates by walking the (application,
 // endpoint) pairs with waiting deliveries, due or not, in (application id, endpoint id) order. One
 // claim walks at most CLAIM_WALK pairs, from where the previous claim's walk stopped and round to
-// the start, and also looks at the pairs of the OLDEST_DUE_PAIRS oldest due deliveries wherever
-// they are. So a claim's cost is bounded however many endpoints wait (failing endpoints in retry
+// the start, and, when that bound stops it, also looks at the pairs of the OLDEST_DUE_PAIRS oldest
+// due deliveries wherever they are. So a claim's cost is bounded however many endpoints wait (failing endpoints in retry
 // back-off, open circuits): with N pairs waiting, every pair is looked at within ⌈N / CLAIM_WALK⌉
 // claims, and the oldest due work in every claim. Up to CLAIM_WALK pairs, every claim sees all of
 // them and the rule above holds exactly.
 
 /** The most (application, endpoint) pairs with waiting deliveries one claim walks (the stores' claimWalk). */
 export const CLAIM_WALK = 128;
-/** A claim also looks at the pairs of this many of the oldest due deliveries. */
+/** A claim whose walk stopped at its bound also looks at the pairs of this many of the oldest due deliveries. */
 export const OLDEST_DUE_PAIRS = 16;
 
 /** An (application, endpoint) pair with waiting deliveries, as a claim's walk visits them. */

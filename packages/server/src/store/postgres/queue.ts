@@ -91,8 +91,8 @@ const pairAfter = (app: string, endpoint: string) => `SELECT d.app_id, d.endpoin
  * the start up to that pair for the rest, each skipping from one pair to the next through
  * delivery_task_fair (a loose index scan: one index probe per pair, however many tasks it has).
  * A pair's first entry is its earliest task, so a pair with nothing due is passed over without
- * reading further. `oldest` adds the pairs of the oldest due tasks (delivery_task_due), wherever
- * they are. `cand` locks, per due pair, its oldest due tasks up to the endpoint's room ($6/$7 for
+ * reading further. When the walk stopped at its bound, `oldest` adds the pairs of the oldest due
+ * tasks (delivery_task_due), wherever they are; a walk that went round saw them already. `cand` locks, per due pair, its oldest due tasks up to the endpoint's room ($6/$7 for
  * endpoints below the cap $8) with SKIP LOCKED, so concurrent claimers in other processes take
  * disjoint rows without waiting. `ranked` numbers them as fairPick does (an endpoint's turn, then
  * its application's turn) and `next` keeps the first $5: a MATERIALIZED CTE, so it runs exactly
@@ -119,7 +119,8 @@ const CLAIM_SQL = `WITH RECURSIVE fwd AS (
     WHERE p.n < $11 AND (p.app_id, p.endpoint_id) < ($9::text, $10::text)),
   walk AS (SELECT * FROM fwd UNION ALL SELECT * FROM wrap WHERE (app_id, endpoint_id) <= ($9::text, $10::text)),
   oldest AS (SELECT o.app_id, o.endpoint_id FROM (
-      SELECT app_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= $4 ORDER BY next_attempt_at LIMIT ${OLDEST_DUE_PAIRS}) o),
+      SELECT app_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= $4 AND (SELECT count(*) FROM walk) >= $11
+      ORDER BY next_attempt_at LIMIT ${OLDEST_DUE_PAIRS}) o),
   pairs AS (SELECT app_id, endpoint_id FROM walk WHERE first <= $4 UNION SELECT app_id, endpoint_id FROM oldest),
   cand AS (
     SELECT c.* FROM pairs p CROSS JOIN LATERAL (

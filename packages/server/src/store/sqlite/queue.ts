@@ -151,8 +151,8 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
         // through delivery_task_fair (the first entry of a pair is its earliest task, so whether
         // it has anything due is known from that entry alone); a pair's due tasks are read from
         // the same index, at most its room of them, however many are due.
-        // At most claimWalk pairs are visited, from where the previous claim's walk stopped, and
-        // the pairs of the oldest due tasks besides (domain/fairness.ts walkAfter).
+        // At most claimWalk pairs are visited, from where the previous claim's walk stopped, and,
+        // when that bound stopped it, the pairs of the oldest due tasks besides (domain/fairness.ts).
         const pairs = new Map<string, Row>();
         const visited: WalkPair[] = [];
         const next = (p: Row) => this.get(NEXT_ENDPOINT, p.app_id, p.endpoint_id) ?? this.get(NEXT_APP, p.app_id);
@@ -172,7 +172,8 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
           p = next(p);
         }
         this.walkFrom = walkAfter(visited, this.claimWalk);
-        for (const o of this.all(OLDEST_DUE, now)) pairs.set(`${o.app_id} ${o.endpoint_id}`, o);
+        // A walk that went round saw every pair, those of the oldest due tasks too.
+        if (this.walkFrom) for (const o of this.all(OLDEST_DUE, now)) pairs.set(`${o.app_id} ${o.endpoint_id}`, o);
         const candidates: Candidate[] = [];
         for (const pair of pairs.values()) {
           const n = Math.min(limit, roomOf(rooms, pair.endpoint_id));
