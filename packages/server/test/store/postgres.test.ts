@@ -251,3 +251,29 @@ describe('PostgreSQL store: a claim read and completed in few statements', () =>
     }
   });
 });
+
+describe('PostgreSQL store: the claim statement', () => {
+  it('keeps reading indexes from a plan cached while delivery_task was small', async () => {
+    const store = await PgStore.open({ url: db.url, sealer: new Sealer(randomBytes(32)), poolSize: 2 });
+    try {
+      const a = await store.createApplication(app());
+      await store.createEndpoint(endpoint(a.id));
+      for (let i = 0; i < 5; i++) await store.createMessage(message(a.id, { createdAt: T0 + i }), {});
+      // Prepared on the claim's connection while the table holds a handful of rows.
+      expect(await store.claimDueTasks('w', T0 + 10, LEASE, 2)).toHaveLength(2);
+      // The plan that connection would cache for every later claim (a pool of one: the same
+      // session). Planned for a table this small, sequential scans would win; they would read the
+      // whole table in every claim once a backlog arrived.
+      await store.claimPool.query('SET plan_cache_mode = force_generic_plan');
+      const plan = (
+        await store.claimPool.query(`EXPLAIN (COSTS OFF) EXECUTE herald_claim('w', ${T0 + LEASE}, 3, ${T0 + 10}, 10, '{}', '{}', 64, '', '', 128)`)
+      ).rows
+        .map((r) => r['QUERY PLAN'])
+        .join('\n');
+      expect(plan).toMatch(/Index (Only )?Scan/);
+      expect(plan).not.toMatch(/Seq Scan on delivery_task/);
+    } finally {
+      await store.close();
+    }
+  });
+});
