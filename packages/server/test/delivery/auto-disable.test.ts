@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Clock } from '../helpers/inproc.js';
 import { Receiver } from '../helpers/receiver.js';
 import { rawRow, rawRun } from '../helpers/rows.js';
-import { createApp, createEndpoint, sendMessage, settled, startDelivery, taskRow, until, type DeliveryHerald } from './harness.js';
+import { createApp, createEndpoint, deliverySuite, sendMessage, settled, startDelivery, taskRow, until, type DeliveryHerald } from './harness.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -142,23 +142,16 @@ describe('auto-disable after 5 days of exhausted deliveries (back-dated rows)', 
 
 describe('auto-disable counts exhausted deliveries only (injected clock, default schedule)', () => {
   const clock = new Clock('2026-05-01T00:00:00Z');
-  let rx: Receiver;
-  let h: DeliveryHerald;
+  const s = deliverySuite({ now: clock.now });
   beforeAll(async () => {
-    rx = await Receiver.start();
-    rx.otherwise({ status: 500 });
-    h = await startDelivery({ now: clock.now });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
+    s.rx.otherwise({ status: 500 });
   });
 
   /** Walk one message through every scheduled attempt by moving the clock; returns when it is fail. */
   async function walkToExhaustion(msgId: string, epId: string): Promise<void> {
     for (let n = 1; n <= 8; n++) {
       const t = await until(`attempt ${n}`, async () => {
-        const r = await taskRow(h, msgId, epId);
+        const r = await taskRow(s.h, msgId, epId);
         return r && r.attempt_count === n && r.lease_owner === null ? r : undefined;
       });
       if (n === 8) {
@@ -166,29 +159,29 @@ describe('auto-disable counts exhausted deliveries only (injected clock, default
         return;
       }
       clock.t = t.next_attempt_at!;
-      h.wake();
+      s.h.wake();
     }
   }
 
   it('a failed attempt with retries left does not start the streak; days of failures with no exhaustion do not disable', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/clocked');
-    const m1 = await sendMessage(h, app.id);
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/clocked');
+    const m1 = await sendMessage(s.h, app.id);
     await until('first attempt', async () => {
-      const r = await taskRow(h, m1.id, ep.id);
+      const r = await taskRow(s.h, m1.id, ep.id);
       return r?.attempt_count === 1 && r.lease_owner === null;
     });
-    expect(await firstFailureAt(h, ep.id)).toBeNull();
+    expect(await firstFailureAt(s.h, ep.id)).toBeNull();
 
     await walkToExhaustion(m1.id, ep.id);
-    const started = await firstFailureAt(h, ep.id);
+    const started = await firstFailureAt(s.h, ep.id);
     expect(started).toBe(clock.t);
 
     // Five days and a bit later another message exhausts: now the endpoint is disabled.
     clock.advance(5 * DAY);
-    const m2 = await sendMessage(h, app.id);
+    const m2 = await sendMessage(s.h, app.id);
     await walkToExhaustion(m2.id, ep.id);
-    const got = await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200);
+    const got = await s.h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200);
     expect(got.disabled).toBe(true);
     expect(got.disabledReason).toEqual(expect.any(String));
   });

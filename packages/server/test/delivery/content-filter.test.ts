@@ -2,12 +2,11 @@
 // its rules (domain/content-filter.ts), its validation (422 naming the error), fan-out that
 // honours it in the message's own commit, and its exclusion with Engage payload encryption.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkFilter, compileFilter, filterFor } from '../../src/domain/content-filter.js';
 import { fanOut } from '../../src/domain/fanout.js';
 import { ValidationError } from '../../src/domain/errors.js';
-import { Receiver } from '../helpers/receiver.js';
-import { createApp, createEndpoint, sendMessage, settled, startDelivery, type DeliveryHerald } from './harness.js';
+import { createApp, createEndpoint, deliverySuite, sendMessage, settled } from './harness.js';
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
@@ -112,35 +111,26 @@ describe('filter rules (pure)', () => {
 });
 
 describe('content filters through the API and fan-out', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery();
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite();
 
   /** The endpoints a message went to, from the store's own record (list-attempted-destinations). */
   const destinations = async (appId: string, msgId: string) =>
-    sorted((await h.call('GET', `/api/v1/app/${appId}/msg/${msgId}/endpoint`, 200)).data.map((d: any) => d.id));
+    sorted((await s.h.call('GET', `/api/v1/app/${appId}/msg/${msgId}/endpoint`, 200)).data.map((d: any) => d.id));
 
   it('delivers each message only to the endpoints whose filter its payload matches', async () => {
-    const app = await createApp(h);
+    const app = await createApp(s.h);
     const path = `/filtered-${app.id}`;
-    rx.on(path, { status: 200 });
-    const se = await createEndpoint(h, app.id, rx, path, { filter: { country: { $eq: 'SE' } } });
-    const nordic = await createEndpoint(h, app.id, rx, path, { filter: { $or: [{ country: { $in: ['NO', 'DK'] } }, { 'customer.vip': true }] } });
-    const all = await createEndpoint(h, app.id, rx, path);
+    s.rx.on(path, { status: 200 });
+    const se = await createEndpoint(s.h, app.id, s.rx, path, { filter: { country: { $eq: 'SE' } } });
+    const nordic = await createEndpoint(s.h, app.id, s.rx, path, { filter: { $or: [{ country: { $in: ['NO', 'DK'] } }, { 'customer.vip': true }] } });
+    const all = await createEndpoint(s.h, app.id, s.rx, path);
     expect(se.filter).toEqual({ country: { $eq: 'SE' } });
     expect(all.filter).toBeNull();
 
-    const mSe = await sendMessage(h, app.id, { payload: { country: 'SE' } });
-    const mNo = await sendMessage(h, app.id, { payload: { country: 'NO' } });
-    const mVip = await sendMessage(h, app.id, { payload: { country: 'US', customer: { vip: true } } });
-    const mNone = await sendMessage(h, app.id, { payload: { country: 'US' } });
+    const mSe = await sendMessage(s.h, app.id, { payload: { country: 'SE' } });
+    const mNo = await sendMessage(s.h, app.id, { payload: { country: 'NO' } });
+    const mVip = await sendMessage(s.h, app.id, { payload: { country: 'US', customer: { vip: true } } });
+    const mNone = await sendMessage(s.h, app.id, { payload: { country: 'US' } });
     expect(await destinations(app.id, mSe.id)).toEqual(sorted([se.id, all.id]));
     expect(await destinations(app.id, mNo.id)).toEqual(sorted([nordic.id, all.id]));
     expect(await destinations(app.id, mVip.id)).toEqual(sorted([nordic.id, all.id]));
@@ -152,79 +142,79 @@ describe('content filters through the API and fan-out', () => {
       [mVip, nordic],
       [mNone, all],
     ] as const)
-      await settled(h, m.id, ep.id);
-    await settled(h, mSe.id, all.id);
-    await settled(h, mNo.id, all.id);
-    await settled(h, mVip.id, all.id);
-    expect(rx.received(path)).toHaveLength(7);
+      await settled(s.h, m.id, ep.id);
+    await settled(s.h, mSe.id, all.id);
+    await settled(s.h, mNo.id, all.id);
+    await settled(s.h, mVip.id, all.id);
+    expect(s.rx.received(path)).toHaveLength(7);
   });
 
   it('follows a changed filter from the next message on, through PATCH and PUT; null removes it', async () => {
-    const app = await createApp(h);
-    const ep = await h.call('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: 'https://example.com/a', filter: { n: 1 } });
-    const m1 = await sendMessage(h, app.id, { payload: { n: 2 } });
+    const app = await createApp(s.h);
+    const ep = await s.h.call('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: 'https://example.com/a', filter: { n: 1 } });
+    const m1 = await sendMessage(s.h, app.id, { payload: { n: 2 } });
     expect(await destinations(app.id, m1.id)).toEqual([]);
-    expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { filter: { n: 2 } })).toMatchObject({ filter: { n: 2 } });
-    const m2 = await sendMessage(h, app.id, { payload: { n: 2 } });
+    expect(await s.h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { filter: { n: 2 } })).toMatchObject({ filter: { n: 2 } });
+    const m2 = await sendMessage(s.h, app.id, { payload: { n: 2 } });
     expect(await destinations(app.id, m2.id)).toEqual([ep.id]);
     // PATCH without `filter` keeps it.
-    expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { description: 'd' })).toMatchObject({ filter: { n: 2 } });
-    expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url: 'https://example.com/a', filter: { n: 3 } })).toMatchObject({
+    expect(await s.h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { description: 'd' })).toMatchObject({ filter: { n: 2 } });
+    expect(await s.h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url: 'https://example.com/a', filter: { n: 3 } })).toMatchObject({
       filter: { n: 3 },
     });
     // PUT without `filter` (as a Svix client sends it) keeps it too.
-    expect(await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url: 'https://example.com/a' })).toMatchObject({ filter: { n: 3 } });
-    const m3 = await sendMessage(h, app.id, { payload: { n: 2 } });
+    expect(await s.h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { url: 'https://example.com/a' })).toMatchObject({ filter: { n: 3 } });
+    const m3 = await sendMessage(s.h, app.id, { payload: { n: 2 } });
     expect(await destinations(app.id, m3.id)).toEqual([]);
-    expect(await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { filter: null })).toMatchObject({ filter: null });
-    const m4 = await sendMessage(h, app.id, { payload: { n: 2 } });
+    expect(await s.h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { filter: null })).toMatchObject({ filter: null });
+    const m4 = await sendMessage(s.h, app.id, { payload: { n: 2 } });
     expect(await destinations(app.id, m4.id)).toEqual([ep.id]);
-    expect((await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200)).filter).toBeNull();
+    expect((await s.h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200)).filter).toBeNull();
   });
 
   it('refuses an invalid filter with a 422 naming the error, on create, update and patch', async () => {
-    const app = await createApp(h);
-    const ep = await h.call('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: 'https://example.com/b' });
+    const app = await createApp(s.h);
+    const ep = await s.h.call('POST', `/api/v1/app/${app.id}/endpoint`, 201, { url: 'https://example.com/b' });
     for (const [method, path, body] of [
       ['POST', `/api/v1/app/${app.id}/endpoint`, { url: 'https://example.com/c', filter: { country: { $like: 'S%' } } }],
       ['PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}`, { url: 'https://example.com/c', filter: { country: { $like: 'S%' } } }],
       ['PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, { filter: { country: { $like: 'S%' } } }],
     ] as const) {
-      const r = await h.inject(method, path, { body });
+      const r = await s.h.inject(method, path, { body });
       expect(r.status).toBe(422);
       expect(r.json.detail[0].loc).toEqual(['body', 'filter', 'country', '$like']);
       expect(r.json.detail[0].msg).toMatch(/unknown operator \$like/);
     }
-    const notObject = await h.inject('POST', `/api/v1/app/${app.id}/endpoint`, { body: { url: 'https://example.com/c', filter: ['SE'] } });
+    const notObject = await s.h.inject('POST', `/api/v1/app/${app.id}/endpoint`, { body: { url: 'https://example.com/c', filter: ['SE'] } });
     expect(notObject.status).toBe(422);
     expect(notObject.json.detail[0].loc).toEqual(['body', 'filter']);
   });
 
   it('excludes Engage payload encryption: a filter on an encrypted application is a 422, a key on a filtered one a 409 naming the endpoints', async () => {
     const key = 'a'.repeat(32);
-    const encrypted = await createApp(h);
-    await h.call('PUT', `/api/v1/app/${encrypted.id}/engage/encryption-key`, 200, { key });
-    const refused = await h.inject('POST', `/api/v1/app/${encrypted.id}/endpoint`, { body: { url: 'https://example.com/d', filter: { a: 1 } } });
+    const encrypted = await createApp(s.h);
+    await s.h.call('PUT', `/api/v1/app/${encrypted.id}/engage/encryption-key`, 200, { key });
+    const refused = await s.h.inject('POST', `/api/v1/app/${encrypted.id}/endpoint`, { body: { url: 'https://example.com/d', filter: { a: 1 } } });
     expect(refused.status).toBe(422);
     expect(refused.json.detail[0].loc).toEqual(['body', 'filter']);
     expect(refused.json.detail[0].msg).toMatch(/encrypted/);
     // Without a filter it is fine; adding one later is refused the same way.
-    const plain = await h.call('POST', `/api/v1/app/${encrypted.id}/endpoint`, 201, { url: 'https://example.com/d' });
-    expect((await h.inject('PATCH', `/api/v1/app/${encrypted.id}/endpoint/${plain.id}`, { body: { filter: { a: 1 } } })).status).toBe(422);
+    const plain = await s.h.call('POST', `/api/v1/app/${encrypted.id}/endpoint`, 201, { url: 'https://example.com/d' });
+    expect((await s.h.inject('PATCH', `/api/v1/app/${encrypted.id}/endpoint/${plain.id}`, { body: { filter: { a: 1 } } })).status).toBe(422);
 
-    const filtered = await createApp(h);
-    const f1 = await h.call('POST', `/api/v1/app/${filtered.id}/endpoint`, 201, { url: 'https://example.com/e', filter: { a: 1 } });
-    const f2 = await h.call('POST', `/api/v1/app/${filtered.id}/endpoint`, 201, { url: 'https://example.com/f', filter: { b: 2 } });
-    await h.call('POST', `/api/v1/app/${filtered.id}/endpoint`, 201, { url: 'https://example.com/g' });
-    const conflict = await h.inject('PUT', `/api/v1/app/${filtered.id}/engage/encryption-key`, { body: { key } });
+    const filtered = await createApp(s.h);
+    const f1 = await s.h.call('POST', `/api/v1/app/${filtered.id}/endpoint`, 201, { url: 'https://example.com/e', filter: { a: 1 } });
+    const f2 = await s.h.call('POST', `/api/v1/app/${filtered.id}/endpoint`, 201, { url: 'https://example.com/f', filter: { b: 2 } });
+    await s.h.call('POST', `/api/v1/app/${filtered.id}/endpoint`, 201, { url: 'https://example.com/g' });
+    const conflict = await s.h.inject('PUT', `/api/v1/app/${filtered.id}/engage/encryption-key`, { body: { key } });
     expect(conflict.status).toBe(409);
     expect(conflict.json.code).toBe('endpoints_filtered');
     expect(conflict.json.detail).toContain(f1.id);
     expect(conflict.json.detail).toContain(f2.id);
-    expect((await h.call('GET', `/api/v1/app/${filtered.id}/engage`, 200)).encryptionEnabled).toBe(false);
+    expect((await s.h.call('GET', `/api/v1/app/${filtered.id}/engage`, 200)).encryptionEnabled).toBe(false);
     // Once the filters are gone the key is accepted.
-    await h.call('PATCH', `/api/v1/app/${filtered.id}/endpoint/${f1.id}`, 200, { filter: null });
-    await h.call('PATCH', `/api/v1/app/${filtered.id}/endpoint/${f2.id}`, 200, { filter: {} });
-    await h.call('PUT', `/api/v1/app/${filtered.id}/engage/encryption-key`, 200, { key });
+    await s.h.call('PATCH', `/api/v1/app/${filtered.id}/endpoint/${f1.id}`, 200, { filter: null });
+    await s.h.call('PATCH', `/api/v1/app/${filtered.id}/endpoint/${f2.id}`, 200, { filter: {} });
+    await s.h.call('PUT', `/api/v1/app/${filtered.id}/engage/encryption-key`, 200, { key });
   });
 });

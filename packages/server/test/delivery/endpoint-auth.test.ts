@@ -18,7 +18,7 @@ import { rawRow } from '../helpers/rows.js';
 import { Sender } from '../../src/delivery/send.js';
 import { SsrfGuard } from '../../src/security/ssrf.js';
 import { portalToken } from '../helpers/fixtures.js';
-import { attemptsOf, createApp, createEndpoint, sendMessage, settled, startDelivery, uniq, until, type DeliveryHerald } from './harness.js';
+import { attemptsOf, createApp, createEndpoint, deliverySuite, sendMessage, settled, startDelivery, uniq, until, type DeliveryHerald } from './harness.js';
 
 const SECRET_MARKERS = {
   password: 'pw-SECRET-basic-7f3a9c',
@@ -31,111 +31,102 @@ function basicOf(user: string, pass: string): string {
 }
 
 describe('endpoint authentication: Basic and bearer', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery();
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite();
 
   it('sends Basic credentials as Authorization, then a bearer token after the switch; answers never hold them; the row is sealed', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/basic');
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/basic');
     const base = `/api/v1/app/${app.id}/endpoint/${ep.id}`;
-    await h.call('GET', `${base}/auth`, 404);
-    await h.call('PUT', `${base}/auth`, 204, { type: 'basic', username: 'herald', password: SECRET_MARKERS.password });
-    const shown = await h.call('GET', `${base}/auth`, 200);
+    await s.h.call('GET', `${base}/auth`, 404);
+    await s.h.call('PUT', `${base}/auth`, 204, { type: 'basic', username: 'herald', password: SECRET_MARKERS.password });
+    const shown = await s.h.call('GET', `${base}/auth`, 200);
     expect(shown).toEqual({ type: 'basic', username: 'herald', passwordSet: true });
 
-    const m1 = await sendMessage(h, app.id);
-    const [r1] = await rx.waitForCount(1, { path: '/basic' });
+    const m1 = await sendMessage(s.h, app.id);
+    const [r1] = await s.rx.waitForCount(1, { path: '/basic' });
     expect(r1!.headers.authorization).toBe(basicOf('herald', SECRET_MARKERS.password));
-    await settled(h, m1.id, ep.id);
+    await settled(s.h, m1.id, ep.id);
 
-    await h.call('PUT', `${base}/auth`, 204, { type: 'bearer', token: SECRET_MARKERS.token });
-    expect(await h.call('GET', `${base}/auth`, 200)).toEqual({ type: 'bearer', tokenSet: true });
-    await sendMessage(h, app.id);
-    const got = await rx.waitForCount(2, { path: '/basic' });
+    await s.h.call('PUT', `${base}/auth`, 204, { type: 'bearer', token: SECRET_MARKERS.token });
+    expect(await s.h.call('GET', `${base}/auth`, 200)).toEqual({ type: 'bearer', tokenSet: true });
+    await sendMessage(s.h, app.id);
+    const got = await s.rx.waitForCount(2, { path: '/basic' });
     expect(got[1]!.headers.authorization).toBe(`Bearer ${SECRET_MARKERS.token}`);
 
     // Sealed at rest: the column holds neither credential.
-    const row = await rawRow<{ auth_sealed: string }>(h, 'SELECT auth_sealed FROM endpoint WHERE id = ?', [ep.id]);
+    const row = await rawRow<{ auth_sealed: string }>(s.h, 'SELECT auth_sealed FROM endpoint WHERE id = ?', [ep.id]);
     expect(row!.auth_sealed).toMatch(/^sealed:v1:/);
     expect(row!.auth_sealed).not.toContain(SECRET_MARKERS.token);
     expect(row!.auth_sealed).not.toContain(SECRET_MARKERS.password);
     // Not in the endpoint's own answers either.
     const full = JSON.stringify([
-      await h.call('GET', base, 200),
-      await h.call('GET', `/api/v1/app/${app.id}/endpoint`, 200),
-      await h.call('GET', `${base}/headers`, 200),
+      await s.h.call('GET', base, 200),
+      await s.h.call('GET', `/api/v1/app/${app.id}/endpoint`, 200),
+      await s.h.call('GET', `${base}/headers`, 200),
     ]);
     expect(full).not.toContain(SECRET_MARKERS.token);
 
-    await h.call('DELETE', `${base}/auth`, 204);
-    await h.call('GET', `${base}/auth`, 404);
-    await sendMessage(h, app.id);
-    const after = await rx.waitForCount(3, { path: '/basic' });
+    await s.h.call('DELETE', `${base}/auth`, 204);
+    await s.h.call('GET', `${base}/auth`, 404);
+    await sendMessage(s.h, app.id);
+    const after = await s.rx.waitForCount(3, { path: '/basic' });
     expect(after[2]!.headers.authorization).toBeUndefined();
   });
 
   it('the svix SDK keeps working on an endpoint with authentication: its upsert and patch keep the credential', async () => {
-    const address = await h.herald.api.listen({ port: 0, host: '127.0.0.1' });
+    const address = await s.h.herald.api.listen({ port: 0, host: '127.0.0.1' });
     const svix = new Svix(OPERATOR_TOKEN, { serverUrl: address });
-    const app = await createApp(h);
-    const ep = await svix.endpoint.create(app.id, { url: rx.url('/sdk'), description: 'before' });
-    await h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}/auth`, 204, { type: 'bearer', token: SECRET_MARKERS.token });
+    const app = await createApp(s.h);
+    const ep = await svix.endpoint.create(app.id, { url: s.rx.url('/sdk'), description: 'before' });
+    await s.h.call('PUT', `/api/v1/app/${app.id}/endpoint/${ep.id}/auth`, 204, { type: 'bearer', token: SECRET_MARKERS.token });
     const got = await svix.endpoint.get(app.id, ep.id);
     expect(JSON.stringify(got)).not.toContain(SECRET_MARKERS.token);
-    await svix.endpoint.upsert(app.id, ep.id, { url: rx.url('/sdk'), description: 'after' });
+    await svix.endpoint.upsert(app.id, ep.id, { url: s.rx.url('/sdk'), description: 'after' });
     // Its header update may not set Authorization beside the credential.
     await expect(svix.endpoint.patchHeaders(app.id, ep.id, { headers: { Authorization: 'Bearer other' } })).rejects.toMatchObject({ code: 422 });
     await svix.endpoint.patch(app.id, ep.id, { description: 'patched' });
     expect((await svix.endpoint.list(app.id)).data.map((e) => e.description)).toEqual(['patched']);
     await svix.message.create(app.id, { eventType: 'test.event', payload: { sdk: true } });
-    const [r] = await rx.waitForCount(1, { path: '/sdk' });
+    const [r] = await s.rx.waitForCount(1, { path: '/sdk' });
     expect(r!.headers.authorization).toBe(`Bearer ${SECRET_MARKERS.token}`);
   });
 
   it('keeps one writer of Authorization: custom header, /auth and /oauth exclude each other', async () => {
-    const app = await createApp(h);
-    const withHeader = await createEndpoint(h, app.id, rx, '/h', { headers: { Authorization: 'Bearer custom' } });
+    const app = await createApp(s.h);
+    const withHeader = await createEndpoint(s.h, app.id, s.rx, '/h', { headers: { Authorization: 'Bearer custom' } });
     const b1 = `/api/v1/app/${app.id}/endpoint/${withHeader.id}`;
-    const r = await h.inject('PUT', `${b1}/auth`, { body: { type: 'bearer', token: 'x' } });
+    const r = await s.h.inject('PUT', `${b1}/auth`, { body: { type: 'bearer', token: 'x' } });
     expect(r.status).toBe(409);
     expect(r.json.detail).toMatch(/custom Authorization header/);
 
-    const ep = await createEndpoint(h, app.id, rx, '/h2');
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/h2');
     const base = `/api/v1/app/${app.id}/endpoint/${ep.id}`;
-    await h.call('PUT', `${base}/auth`, 204, { type: 'bearer', token: 'x' });
-    const hdr = await h.inject('PATCH', `${base}/headers`, { body: { headers: { authorization: 'Bearer other' } } });
+    await s.h.call('PUT', `${base}/auth`, 204, { type: 'bearer', token: 'x' });
+    const hdr = await s.h.inject('PATCH', `${base}/headers`, { body: { headers: { authorization: 'Bearer other' } } });
     expect(hdr.status).toBe(422);
     expect(JSON.stringify(hdr.json)).toMatch(/authentication settings/);
-    await h.call('PATCH', `${base}/headers`, 204, { headers: { 'X-Other': 'fine' } });
-    const oauth = await h.inject('PUT', `${base}/oauth`, {
-      body: { grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'c', clientSecret: 's', tokenUrl: rx.url('/token') },
+    await s.h.call('PATCH', `${base}/headers`, 204, { headers: { 'X-Other': 'fine' } });
+    const oauth = await s.h.inject('PUT', `${base}/oauth`, {
+      body: { grantType: 'clientCredentials', authMethod: 'clientSecretPost', clientId: 'c', clientSecret: 's', tokenUrl: s.rx.url('/token') },
     });
     expect(oauth.status).toBe(409);
-    const bad = await h.inject('PUT', `${base}/auth`, { body: { type: 'basic', username: 'a:b', password: 'p' } });
+    const bad = await s.h.inject('PUT', `${base}/auth`, { body: { type: 'basic', username: 'a:b', password: 'p' } });
     expect(bad.status).toBe(422);
     expect(JSON.stringify(bad.json.detail)).toContain('username');
   });
 
   it('needs the secrets permission with a portal token, and its reads never hold a credential', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/p');
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/p');
     const base = `/api/v1/app/${app.id}/endpoint/${ep.id}`;
-    const manager = await portalToken(h, app.id, { permissions: ['view', 'manage'] });
-    const refused = await h.inject('PUT', `${base}/auth`, { body: { type: 'bearer', token: 'x' }, token: manager });
+    const manager = await portalToken(s.h, app.id, { permissions: ['view', 'manage'] });
+    const refused = await s.h.inject('PUT', `${base}/auth`, { body: { type: 'bearer', token: 'x' }, token: manager });
     expect(refused.status).toBe(403);
-    expect((await h.inject('GET', `${base}/oauth`, { token: manager })).status).toBe(403);
-    const keeper = await portalToken(h, app.id, { permissions: ['view', 'secrets'] });
-    const ok = await h.inject('PUT', `${base}/auth`, { body: { type: 'bearer', token: SECRET_MARKERS.token }, token: keeper });
+    expect((await s.h.inject('GET', `${base}/oauth`, { token: manager })).status).toBe(403);
+    const keeper = await portalToken(s.h, app.id, { permissions: ['view', 'secrets'] });
+    const ok = await s.h.inject('PUT', `${base}/auth`, { body: { type: 'bearer', token: SECRET_MARKERS.token }, token: keeper });
     expect(ok.status).toBe(204);
-    const read = await h.inject('GET', `${base}/auth`, { token: keeper });
+    const read = await s.h.inject('GET', `${base}/auth`, { token: keeper });
     expect(read.json).toEqual({ type: 'bearer', tokenSet: true });
   });
 });

@@ -3,61 +3,50 @@
 // send-example, and delivery status as the API shows it (pending → sending → success / fail in
 // list-attempted-messages, list-attempted-destinations and endpoint stats).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Clock } from '../helpers/inproc.js';
-import { Receiver } from '../helpers/receiver.js';
 import {
   attemptRecorded,
   attemptsOf,
   createApp,
   createEndpoint,
   createEventType,
+  deliverySuite,
   destination,
   sendMessage,
   settled,
-  startDelivery,
   taskRow,
   uniq,
   until,
-  type DeliveryHerald,
 } from './harness.js';
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
 // ---------------------------------------------------------------------------------------------
 describe('fan-out: each message goes only to the endpoints it matches', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery();
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite();
 
   it('filters by event type and channel and skips disabled endpoints', async () => {
     const A = uniq('contact.created').replaceAll('-', '_');
     const B = uniq('contact.deleted').replaceAll('-', '_');
-    await createEventType(h, A);
-    await createEventType(h, B);
-    const app = await createApp(h);
+    await createEventType(s.h, A);
+    await createEventType(s.h, B);
+    const app = await createApp(s.h);
     const eps = {
-      all: await createEndpoint(h, app.id, rx, '/f-all'),
-      typeA: await createEndpoint(h, app.id, rx, '/f-a', { eventTypes: [A] }),
-      typeB: await createEndpoint(h, app.id, rx, '/f-b', { filterTypes: [B] }),
-      eu: await createEndpoint(h, app.id, rx, '/f-eu', { channels: ['eu'] }),
-      aEuUs: await createEndpoint(h, app.id, rx, '/f-a-eu-us', { eventTypes: [A], channels: ['eu', 'us'] }),
-      off: await createEndpoint(h, app.id, rx, '/f-off', { disabled: true }),
-      offLater: await createEndpoint(h, app.id, rx, '/f-off-later'),
+      all: await createEndpoint(s.h, app.id, s.rx, '/f-all'),
+      typeA: await createEndpoint(s.h, app.id, s.rx, '/f-a', { eventTypes: [A] }),
+      typeB: await createEndpoint(s.h, app.id, s.rx, '/f-b', { filterTypes: [B] }),
+      eu: await createEndpoint(s.h, app.id, s.rx, '/f-eu', { channels: ['eu'] }),
+      aEuUs: await createEndpoint(s.h, app.id, s.rx, '/f-a-eu-us', { eventTypes: [A], channels: ['eu', 'us'] }),
+      off: await createEndpoint(s.h, app.id, s.rx, '/f-off', { disabled: true }),
+      offLater: await createEndpoint(s.h, app.id, s.rx, '/f-off-later'),
     };
-    await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${eps.offLater.id}`, 200, { disabled: true });
+    await s.h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${eps.offLater.id}`, 200, { disabled: true });
 
-    const m1 = await sendMessage(h, app.id, { eventType: A });
-    const m2 = await sendMessage(h, app.id, { eventType: B, channels: ['eu'] });
-    const m3 = await sendMessage(h, app.id, { eventType: A, channels: ['us'] });
-    const m4 = await sendMessage(h, app.id, { eventType: B, channels: ['asia'] });
+    const m1 = await sendMessage(s.h, app.id, { eventType: A });
+    const m2 = await sendMessage(s.h, app.id, { eventType: B, channels: ['eu'] });
+    const m3 = await sendMessage(s.h, app.id, { eventType: A, channels: ['us'] });
+    const m4 = await sendMessage(s.h, app.id, { eventType: B, channels: ['asia'] });
 
     const expected: Record<keyof typeof eps, string[]> = {
       all: [m1.id, m2.id, m3.id, m4.id],
@@ -80,17 +69,17 @@ describe('fan-out: each message goes only to the endpoints it matches', () => {
 
     // Every expected delivery completes...
     for (const [k, ids] of Object.entries(expected) as [keyof typeof eps, string[]][]) {
-      for (const id of ids) expect((await settled(h, id, eps[k].id)).status, `${k} ← ${id}`).toBe(0);
+      for (const id of ids) expect((await settled(s.h, id, eps[k].id)).status, `${k} ← ${id}`).toBe(0);
     }
     // ...and no other delivery exists (the API's view: destinations per message).
     for (const m of [m1, m2, m3, m4]) {
-      const page = await h.call('GET', `/api/v1/app/${app.id}/msg/${m.id}/endpoint`, 200);
+      const page = await s.h.call('GET', `/api/v1/app/${app.id}/msg/${m.id}/endpoint`, 200);
       const want = (Object.keys(expected) as (keyof typeof eps)[]).filter((k) => expected[k].includes(m.id)).map((k) => eps[k].id);
       expect(sorted(page.data.map((d: any) => d.id)), `destinations of ${m.id}`).toEqual(sorted(want));
     }
     // The receiver saw exactly that, once each.
     for (const [k, ids] of Object.entries(expected) as [keyof typeof eps, string[]][]) {
-      const got = rx.received(paths[k]).map((r) => String(r.headers['svix-id']));
+      const got = s.rx.received(paths[k]).map((r) => String(r.headers['svix-id']));
       expect(sorted(got), k).toEqual(sorted(ids));
     }
   });
@@ -98,30 +87,21 @@ describe('fan-out: each message goes only to the endpoints it matches', () => {
 
 // ---------------------------------------------------------------------------------------------
 describe('resend', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery({ env: { HERALD_RETRY_SCHEDULE: '100ms' } });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite({ env: { HERALD_RETRY_SCHEDULE: '100ms' } });
 
-  const resend = (appId: string, msgId: string, epId: string) => h.call('POST', `/api/v1/app/${appId}/msg/${msgId}/endpoint/${epId}/resend`, 202, {});
+  const resend = (appId: string, msgId: string, epId: string) => s.h.call('POST', `/api/v1/app/${appId}/msg/${msgId}/endpoint/${epId}/resend`, 202, {});
 
   it('sends a delivered message once more, as a manual attempt with the same svix-id', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/resend-ok');
-    const msg = await sendMessage(h, app.id, { payload: { n: 1 } });
-    await settled(h, msg.id, ep.id);
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/resend-ok');
+    const msg = await sendMessage(s.h, app.id, { payload: { n: 1 } });
+    await settled(s.h, msg.id, ep.id);
     expect(await resend(app.id, msg.id, ep.id)).toEqual({});
-    const reqs = await rx.waitForCount(2, { path: '/resend-ok' });
+    const reqs = await s.rx.waitForCount(2, { path: '/resend-ok' });
     expect(reqs.map((r) => r.headers['svix-id'])).toEqual([msg.id, msg.id]);
     expect(reqs[1]!.text).toBe(reqs[0]!.text);
-    await until('the manual attempt to be recorded', async () => (await attemptsOf(h, app.id, msg.id)).length === 2);
-    const attempts = await attemptsOf(h, app.id, msg.id);
+    await until('the manual attempt to be recorded', async () => (await attemptsOf(s.h, app.id, msg.id)).length === 2);
+    const attempts = await attemptsOf(s.h, app.id, msg.id);
     expect(attempts.map((a) => [a.triggerType, a.statusText])).toEqual([
       [0, 'success'],
       [1, 'success'],
@@ -129,23 +109,23 @@ describe('resend', () => {
   });
 
   it('makes exactly one manual attempt on a failing endpoint, which is not retried', async () => {
-    rx.on('/resend-fail', { status: 500 });
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/resend-fail');
-    const msg = await sendMessage(h, app.id);
-    expect((await settled(h, msg.id, ep.id)).attempt_count).toBe(2);
+    s.rx.on('/resend-fail', { status: 500 });
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/resend-fail');
+    const msg = await sendMessage(s.h, app.id);
+    expect((await settled(s.h, msg.id, ep.id)).attempt_count).toBe(2);
     await resend(app.id, msg.id, ep.id);
-    await rx.waitForCount(3, { path: '/resend-fail' });
-    const t = await settled(h, msg.id, ep.id);
+    await s.rx.waitForCount(3, { path: '/resend-fail' });
+    const t = await settled(s.h, msg.id, ep.id);
     expect(t.status).toBe(2);
     // The store has nothing more to hand out for this delivery: no next attempt, ever.
     expect(t.next_attempt_at).toBeNull();
     // A positive marker: a later message to the same endpoint runs its whole schedule; a retry
     // of the manual attempt, had one been scheduled, would have been due before it finished.
-    const marker = await sendMessage(h, app.id);
-    expect((await settled(h, marker.id, ep.id)).attempt_count).toBe(2);
-    expect(rx.forMessage('/resend-fail', msg.id)).toHaveLength(3);
-    const attempts = await attemptsOf(h, app.id, msg.id);
+    const marker = await sendMessage(s.h, app.id);
+    expect((await settled(s.h, marker.id, ep.id)).attempt_count).toBe(2);
+    expect(s.rx.forMessage('/resend-fail', msg.id)).toHaveLength(3);
+    const attempts = await attemptsOf(s.h, app.id, msg.id);
     expect(attempts.map((a) => [a.triggerType, a.statusText])).toEqual([
       [0, 'fail'],
       [0, 'fail'],
@@ -155,143 +135,127 @@ describe('resend', () => {
 
   it('bypasses the event-type filter (the message never went to this endpoint)', async () => {
     const T = uniq('only.this').replaceAll('-', '_');
-    await createEventType(h, T);
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/resend-unmatched', { eventTypes: [T] });
-    const msg = await sendMessage(h, app.id, { eventType: 'something.else' });
-    expect(await taskRow(h, msg.id, ep.id)).toBeUndefined();
+    await createEventType(s.h, T);
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/resend-unmatched', { eventTypes: [T] });
+    const msg = await sendMessage(s.h, app.id, { eventType: 'something.else' });
+    expect(await taskRow(s.h, msg.id, ep.id)).toBeUndefined();
     await resend(app.id, msg.id, ep.id);
-    const [r] = await rx.waitForCount(1, { path: '/resend-unmatched' });
+    const [r] = await s.rx.waitForCount(1, { path: '/resend-unmatched' });
     expect(r!.headers['svix-id']).toBe(msg.id);
-    await until('the manual attempt', async () => (await attemptsOf(h, app.id, msg.id, ep.id)).length === 1);
-    expect((await attemptsOf(h, app.id, msg.id, ep.id))[0]).toMatchObject({ triggerType: 1, statusText: 'success' });
+    await until('the manual attempt', async () => (await attemptsOf(s.h, app.id, msg.id, ep.id)).length === 1);
+    expect((await attemptsOf(s.h, app.id, msg.id, ep.id))[0]).toMatchObject({ triggerType: 1, statusText: 'success' });
   });
 
   it('does not send to a disabled endpoint', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/resend-disabled');
-    const msg = await sendMessage(h, app.id);
-    await settled(h, msg.id, ep.id);
-    await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { disabled: true });
-    const r = await h.inject('POST', `/api/v1/app/${app.id}/msg/${msg.id}/endpoint/${ep.id}/resend`, { body: {} });
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/resend-disabled');
+    const msg = await sendMessage(s.h, app.id);
+    await settled(s.h, msg.id, ep.id);
+    await s.h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { disabled: true });
+    const r = await s.h.inject('POST', `/api/v1/app/${app.id}/msg/${msg.id}/endpoint/${ep.id}/resend`, { body: {} });
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
     // Nothing was queued: the delivery is still finished in the store.
-    expect(await taskRow(h, msg.id, ep.id)).toMatchObject({ attempt_count: 1, next_attempt_at: null });
+    expect(await taskRow(s.h, msg.id, ep.id)).toMatchObject({ attempt_count: 1, next_attempt_at: null });
     // A positive marker: enabled again, the endpoint gets a new message, and still only the one
     // delivery of the first.
-    await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { disabled: false });
-    const marker = await sendMessage(h, app.id);
-    await rx.waitForCount(2, { path: '/resend-disabled' });
-    expect((await settled(h, marker.id, ep.id)).status).toBe(0);
-    expect(rx.forMessage('/resend-disabled', msg.id)).toHaveLength(1);
-    expect(rx.received('/resend-disabled')).toHaveLength(2);
+    await s.h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { disabled: false });
+    const marker = await sendMessage(s.h, app.id);
+    await s.rx.waitForCount(2, { path: '/resend-disabled' });
+    expect((await settled(s.h, marker.id, ep.id)).status).toBe(0);
+    expect(s.rx.forMessage('/resend-disabled', msg.id)).toHaveLength(1);
+    expect(s.rx.received('/resend-disabled')).toHaveLength(2);
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 describe('resend while scheduled retries are pending (injected clock, default schedule)', () => {
   const clock = new Clock('2026-04-01T00:00:00Z');
-  let h: DeliveryHerald;
-  let rx: Receiver;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery({ now: clock.now });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite({ now: clock.now });
 
   it('a failed manual resend does not cancel the scheduled retries (Svix runs them as separate tasks)', async () => {
-    rx.on('/resend-mid', { status: 500 });
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/resend-mid');
-    const msg = await sendMessage(h, app.id);
-    const first = await attemptRecorded(h, msg.id, ep.id, 1);
+    s.rx.on('/resend-mid', { status: 500 });
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/resend-mid');
+    const msg = await sendMessage(s.h, app.id);
+    const first = await attemptRecorded(s.h, msg.id, ep.id, 1);
     expect(first.status).toBe(1);
     const scheduledAt = first.next_attempt_at!;
 
-    await h.call('POST', `/api/v1/app/${app.id}/msg/${msg.id}/endpoint/${ep.id}/resend`, 202, {});
-    await rx.waitForCount(2, { path: '/resend-mid' });
-    await until('the manual attempt', async () => (await attemptsOf(h, app.id, msg.id)).length === 2);
+    await s.h.call('POST', `/api/v1/app/${app.id}/msg/${msg.id}/endpoint/${ep.id}/resend`, 202, {});
+    await s.rx.waitForCount(2, { path: '/resend-mid' });
+    await until('the manual attempt', async () => (await attemptsOf(s.h, app.id, msg.id)).length === 2);
 
     // The delivery is still being retried on its schedule.
-    const d = await destination(h, app.id, msg.id, ep.id);
+    const d = await destination(s.h, app.id, msg.id, ep.id);
     expect(d.statusText).toBe('pending');
     expect(d.nextAttempt).not.toBeNull();
     clock.t = Math.max(scheduledAt, clock.t) + 1;
-    h.wake();
-    await rx.waitForCount(3, { path: '/resend-mid', timeoutMs: 3000 });
-    await until('the scheduled retry', async () => (await attemptsOf(h, app.id, msg.id)).length === 3);
-    expect((await attemptsOf(h, app.id, msg.id)).map((a) => a.triggerType)).toEqual([0, 1, 0]);
+    s.h.wake();
+    await s.rx.waitForCount(3, { path: '/resend-mid', timeoutMs: 3000 });
+    await until('the scheduled retry', async () => (await attemptsOf(s.h, app.id, msg.id)).length === 3);
+    expect((await attemptsOf(s.h, app.id, msg.id)).map((a) => a.triggerType)).toEqual([0, 1, 0]);
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 describe('recover', () => {
   const clock = new Clock('2026-02-01T00:00:00Z');
-  let h: DeliveryHerald;
-  let rx: Receiver;
   let healthy = false;
+  const s = deliverySuite({ now: clock.now, env: { HERALD_RETRY_SCHEDULE: 'none' } });
   beforeAll(async () => {
-    rx = await Receiver.start();
-    rx.otherwise((r) => (healthy || JSON.parse(r.text).ok ? { status: 200 } : { status: 503, body: 'maintenance' }));
-    h = await startDelivery({ now: clock.now, env: { HERALD_RETRY_SCHEDULE: 'none' } });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
+    s.rx.otherwise((r) => (healthy || JSON.parse(r.text).ok ? { status: 200 } : { status: 503, body: 'maintenance' }));
   });
 
   let recoverTaskId = '';
 
   it('re-sends, once each as manual attempts, the failed deliveries since the given time and nothing else', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/recover');
-    const old = await sendMessage(h, app.id, { payload: { n: 0 } });
-    expect((await settled(h, old.id, ep.id)).status).toBe(2);
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/recover');
+    const old = await sendMessage(s.h, app.id, { payload: { n: 0 } });
+    expect((await settled(s.h, old.id, ep.id)).status).toBe(2);
 
     clock.advance(2 * 3600 * 1000);
     const failed = [];
-    for (let n = 1; n <= 3; n++) failed.push(await sendMessage(h, app.id, { payload: { n } }));
-    const good = await sendMessage(h, app.id, { payload: { ok: true } });
-    for (const m of failed) expect((await settled(h, m.id, ep.id)).status).toBe(2);
-    expect((await settled(h, good.id, ep.id)).status).toBe(0);
-    expect(rx.received('/recover')).toHaveLength(5);
+    for (let n = 1; n <= 3; n++) failed.push(await sendMessage(s.h, app.id, { payload: { n } }));
+    const good = await sendMessage(s.h, app.id, { payload: { ok: true } });
+    for (const m of failed) expect((await settled(s.h, m.id, ep.id)).status).toBe(2);
+    expect((await settled(s.h, good.id, ep.id)).status).toBe(0);
+    expect(s.rx.received('/recover')).toHaveLength(5);
 
     healthy = true;
     clock.advance(1000);
     const since = new Date(clock.t - 3600 * 1000).toISOString();
-    const res = await h.call('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/recover`, 202, { since });
+    const res = await s.h.call('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/recover`, 202, { since });
     expect(res).toMatchObject({ status: 'running', task: 'endpoint.recover' });
     expect(res.id).toMatch(/^qtask_/);
     recoverTaskId = res.id;
 
     // Recover runs after the answer, in the background: wait for the re-sends to arrive.
-    await rx.waitForCount(8, { path: '/recover' });
+    await s.rx.waitForCount(8, { path: '/recover' });
     for (const m of failed) {
-      await until(`${m.id} recovered`, async () => (await taskRow(h, m.id, ep.id))?.status === 0);
+      await until(`${m.id} recovered`, async () => (await taskRow(s.h, m.id, ep.id))?.status === 0);
     }
     for (const m of failed) {
-      expect(rx.forMessage('/recover', m.id)).toHaveLength(2);
-      const attempts = await attemptsOf(h, app.id, m.id);
+      expect(s.rx.forMessage('/recover', m.id)).toHaveLength(2);
+      const attempts = await attemptsOf(s.h, app.id, m.id);
       expect(attempts.map((a) => [a.triggerType, a.statusText])).toEqual([
         [0, 'fail'],
         [1, 'success'],
       ]);
     }
     // Before `since`, and already delivered: left alone.
-    expect(rx.forMessage('/recover', old.id)).toHaveLength(1);
-    expect(rx.forMessage('/recover', good.id)).toHaveLength(1);
-    expect((await taskRow(h, old.id, ep.id))!.status).toBe(2);
+    expect(s.rx.forMessage('/recover', old.id)).toHaveLength(1);
+    expect(s.rx.forMessage('/recover', good.id)).toHaveLength(1);
+    expect((await taskRow(s.h, old.id, ep.id))!.status).toBe(2);
     healthy = false;
   });
 
   it('the recover task can be looked up and reports how many messages it sent', async () => {
     expect(recoverTaskId).not.toBe('');
     const t = await until('the recover task to finish', async () => {
-      const r = await h.inject('GET', `/api/v1/background-task/${recoverTaskId}`);
+      const r = await s.h.inject('GET', `/api/v1/background-task/${recoverTaskId}`);
       return r.status === 200 && r.json.status === 'finished' ? r.json : r.status === 404 ? { notFound: r.text } : undefined;
     });
     expect(t).toMatchObject({ id: recoverTaskId, status: 'finished', task: 'endpoint.recover', data: { messagesSent: 3 } });
@@ -300,16 +264,7 @@ describe('recover', () => {
 
 // ---------------------------------------------------------------------------------------------
 describe('send-example', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery();
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite();
 
   it('delivers the event type’s example payload to that endpoint only', async () => {
     const name = uniq('voucher.issued').replaceAll('-', '_');
@@ -317,37 +272,37 @@ describe('send-example', () => {
       { voucherId: 'v-1', contact: { id: 'c-1', email: 'a@example.com' }, amount: 100 },
       { voucherId: 'v-2', amount: 5 },
     ];
-    await createEventType(h, name, { schemas: { '1': { type: 'object', examples } } });
+    await createEventType(s.h, name, { schemas: { '1': { type: 'object', examples } } });
     const other = uniq('other.type').replaceAll('-', '_');
-    await createEventType(h, other);
-    const app = await createApp(h);
+    await createEventType(s.h, other);
+    const app = await createApp(s.h);
     // Forced to this endpoint even though its filter does not list the type.
-    const ep = await createEndpoint(h, app.id, rx, '/example', { eventTypes: [other] });
-    const bystander = await createEndpoint(h, app.id, rx, '/example-bystander');
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/example', { eventTypes: [other] });
+    const bystander = await createEndpoint(s.h, app.id, s.rx, '/example-bystander');
 
-    const r = await h.inject('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/send-example`, { body: { eventType: name } });
+    const r = await s.h.inject('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/send-example`, { body: { eventType: name } });
     expect([200, 202]).toContain(r.status);
     expect(r.json.id).toMatch(/^msg_/);
-    const [got] = await rx.waitForCount(1, { path: '/example' });
+    const [got] = await s.rx.waitForCount(1, { path: '/example' });
     expect(JSON.parse(got!.text)).toEqual(examples[0]);
     expect(got!.headers['svix-id']).toBe(r.json.id);
 
-    const r2 = await h.inject('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/send-example`, { body: { eventType: name, exampleIndex: 1 } });
+    const r2 = await s.h.inject('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/send-example`, { body: { eventType: name, exampleIndex: 1 } });
     expect([200, 202]).toContain(r2.status);
-    const [, got2] = await rx.waitForCount(2, { path: '/example' });
+    const [, got2] = await s.rx.waitForCount(2, { path: '/example' });
     expect(JSON.parse(got2!.text)).toEqual(examples[1]);
 
-    await settled(h, r2.json.id, ep.id);
-    expect(await taskRow(h, r.json.id, bystander.id)).toBeUndefined();
-    expect(rx.received('/example-bystander')).toHaveLength(0);
+    await settled(s.h, r2.json.id, ep.id);
+    expect(await taskRow(s.h, r.json.id, bystander.id)).toBeUndefined();
+    expect(s.rx.received('/example-bystander')).toHaveLength(0);
   });
 
   it('sends {"success": true} for svix.ping', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/ping');
-    const r = await h.inject('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/send-example`, { body: { eventType: 'svix.ping' } });
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/ping');
+    const r = await s.h.inject('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/send-example`, { body: { eventType: 'svix.ping' } });
     expect([200, 202]).toContain(r.status);
-    const [got] = await rx.waitForCount(1, { path: '/ping' });
+    const [got] = await s.rx.waitForCount(1, { path: '/ping' });
     expect(JSON.parse(got!.text)).toEqual({ success: true });
   });
 });
@@ -355,43 +310,34 @@ describe('send-example', () => {
 // ---------------------------------------------------------------------------------------------
 describe('delivery status in the API: pending, sending, success, fail, and endpoint stats', () => {
   const clock = new Clock('2026-06-01T00:00:00Z');
-  let h: DeliveryHerald;
-  let rx: Receiver;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery({ now: clock.now, env: { HERALD_RETRY_SCHEDULE: '10s' } });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite({ now: clock.now, env: { HERALD_RETRY_SCHEDULE: '10s' } });
 
-  const stats = (appId: string, epId: string) => h.call('GET', `/api/v1/app/${appId}/endpoint/${epId}/stats`, 200);
+  const stats = (appId: string, epId: string) => s.h.call('GET', `/api/v1/app/${appId}/endpoint/${epId}/stats`, 200);
   const attempted = async (appId: string, epId: string, msgId: string) =>
-    (await h.call('GET', `/api/v1/app/${appId}/endpoint/${epId}/msg`, 200)).data.find((m: any) => m.id === msgId);
+    (await s.h.call('GET', `/api/v1/app/${appId}/endpoint/${epId}/msg`, 200)).data.find((m: any) => m.id === msgId);
 
   it('moves each delivery through its states, visible in list-attempted-messages, list-attempted-destinations and stats', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    rx.on('/st-ok', { status: 200 });
-    rx.on('/st-fail', { status: 500 });
-    rx.on('/st-held', () => gate.then(() => ({ status: 200 })));
-    const app = await createApp(h);
-    const ok = await createEndpoint(h, app.id, rx, '/st-ok');
-    const bad = await createEndpoint(h, app.id, rx, '/st-fail');
-    const held = await createEndpoint(h, app.id, rx, '/st-held');
+    s.rx.on('/st-ok', { status: 200 });
+    s.rx.on('/st-fail', { status: 500 });
+    s.rx.on('/st-held', () => gate.then(() => ({ status: 200 })));
+    const app = await createApp(s.h);
+    const ok = await createEndpoint(s.h, app.id, s.rx, '/st-ok');
+    const bad = await createEndpoint(s.h, app.id, s.rx, '/st-fail');
+    const held = await createEndpoint(s.h, app.id, s.rx, '/st-held');
 
-    const msg = await sendMessage(h, app.id);
-    await settled(h, msg.id, ok.id);
-    await attemptRecorded(h, msg.id, bad.id, 1);
-    await rx.waitForCount(1, { path: '/st-held' });
+    const msg = await sendMessage(s.h, app.id);
+    await settled(s.h, msg.id, ok.id);
+    await attemptRecorded(s.h, msg.id, bad.id, 1);
+    await s.rx.waitForCount(1, { path: '/st-held' });
 
     // While the held endpoint has not answered: sending; the failed one: pending with a next attempt.
-    expect(await destination(h, app.id, msg.id, ok.id)).toMatchObject({ status: 0, statusText: 'success', nextAttempt: null });
-    const pendingDest = await destination(h, app.id, msg.id, bad.id);
+    expect(await destination(s.h, app.id, msg.id, ok.id)).toMatchObject({ status: 0, statusText: 'success', nextAttempt: null });
+    const pendingDest = await destination(s.h, app.id, msg.id, bad.id);
     expect(pendingDest).toMatchObject({ status: 1, statusText: 'pending' });
     expect(Date.parse(pendingDest.nextAttempt)).toBeGreaterThan(clock.t);
-    expect(await destination(h, app.id, msg.id, held.id)).toMatchObject({ status: 3, statusText: 'sending' });
+    expect(await destination(s.h, app.id, msg.id, held.id)).toMatchObject({ status: 3, statusText: 'sending' });
 
     expect(await attempted(app.id, ok.id, msg.id)).toMatchObject({ status: 0, statusText: 'success' });
     expect(await attempted(app.id, bad.id, msg.id)).toMatchObject({ status: 1, statusText: 'pending' });
@@ -403,36 +349,36 @@ describe('delivery status in the API: pending, sending, success, fail, and endpo
 
     // The held one answers: success. The failing one's last retry fails: fail.
     release();
-    expect((await settled(h, msg.id, held.id)).status).toBe(0);
+    expect((await settled(s.h, msg.id, held.id)).status).toBe(0);
     clock.advance(13_000);
-    h.wake();
-    expect((await settled(h, msg.id, bad.id)).status).toBe(2);
+    s.h.wake();
+    expect((await settled(s.h, msg.id, bad.id)).status).toBe(2);
 
-    expect(await destination(h, app.id, msg.id, held.id)).toMatchObject({ status: 0, statusText: 'success' });
-    expect(await destination(h, app.id, msg.id, bad.id)).toMatchObject({ status: 2, statusText: 'fail', nextAttempt: null });
+    expect(await destination(s.h, app.id, msg.id, held.id)).toMatchObject({ status: 0, statusText: 'success' });
+    expect(await destination(s.h, app.id, msg.id, bad.id)).toMatchObject({ status: 2, statusText: 'fail', nextAttempt: null });
     expect(await attempted(app.id, bad.id, msg.id)).toMatchObject({ status: 2, statusText: 'fail' });
     expect(await stats(app.id, held.id)).toMatchObject({ success: 1, pending: 0, sending: 0, fail: 0 });
     expect(await stats(app.id, bad.id)).toMatchObject({ success: 0, pending: 0, sending: 0, fail: 1 });
 
     // Filtering list-attempted-messages by status.
-    const failed = await h.call('GET', `/api/v1/app/${app.id}/endpoint/${bad.id}/msg?status=2`, 200);
+    const failed = await s.h.call('GET', `/api/v1/app/${app.id}/endpoint/${bad.id}/msg?status=2`, 200);
     expect(failed.data.map((m: any) => m.id)).toEqual([msg.id]);
-    const succeeded = await h.call('GET', `/api/v1/app/${app.id}/endpoint/${bad.id}/msg?status=0`, 200);
+    const succeeded = await s.h.call('GET', `/api/v1/app/${app.id}/endpoint/${bad.id}/msg?status=0`, 200);
     expect(succeeded.data).toEqual([]);
   });
 
   it('counts several messages per endpoint in stats', async () => {
-    rx.on('/st-mixed', (r) => (JSON.parse(r.text).ok ? { status: 200 } : { status: 500 }));
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/st-mixed');
+    s.rx.on('/st-mixed', (r) => (JSON.parse(r.text).ok ? { status: 200 } : { status: 500 }));
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/st-mixed');
     const msgs = [];
-    for (const ok of [true, true, true, false, false]) msgs.push(await sendMessage(h, app.id, { payload: { ok } }));
-    for (const m of msgs.slice(0, 3)) expect((await settled(h, m.id, ep.id)).status).toBe(0);
-    for (const m of msgs.slice(3)) await attemptRecorded(h, m.id, ep.id, 1);
+    for (const ok of [true, true, true, false, false]) msgs.push(await sendMessage(s.h, app.id, { payload: { ok } }));
+    for (const m of msgs.slice(0, 3)) expect((await settled(s.h, m.id, ep.id)).status).toBe(0);
+    for (const m of msgs.slice(3)) await attemptRecorded(s.h, m.id, ep.id, 1);
     expect(await stats(app.id, ep.id)).toMatchObject({ success: 3, pending: 2, sending: 0, fail: 0 });
     clock.advance(13_000);
-    h.wake();
-    for (const m of msgs.slice(3)) expect((await settled(h, m.id, ep.id)).status).toBe(2);
+    s.h.wake();
+    for (const m of msgs.slice(3)) expect((await settled(s.h, m.id, ep.id)).status).toBe(2);
     expect(await stats(app.id, ep.id)).toMatchObject({ success: 3, pending: 0, sending: 0, fail: 2 });
   });
 });

@@ -3,9 +3,10 @@
 // sends to a loopback Receiver), API calls through the full Fastify stack, and polling helpers
 // with deadlines. Nothing here is mocked.
 
+import { afterAll, beforeAll } from 'vitest';
 import * as fixtures from '../helpers/fixtures.js';
 import { startInProcess, type InProcess, type InjectOptions, type Method } from '../helpers/inproc.js';
-import type { Receiver } from '../helpers/receiver.js';
+import { Receiver } from '../helpers/receiver.js';
 import { rawRow } from '../helpers/rows.js';
 import { until } from '../helpers/wait.js';
 
@@ -48,6 +49,43 @@ export async function startDelivery(opts: StartOptions = {}): Promise<DeliveryHe
       h.herald.dispatcher?.wake();
     },
   });
+}
+
+/** What a `describe` block of delivery tests works with; both are there from its first hook on. */
+export interface DeliverySuite {
+  readonly h: DeliveryHerald;
+  readonly rx: Receiver;
+}
+
+/**
+ * Starts a Receiver, then a Herald (`startDelivery(opts)`), before the block's tests and closes the
+ * Herald, then the Receiver, after them. Hooks the block registers after this call run after the
+ * start and before the close (vitest runs after-hooks in reverse), so they can set up routes or
+ * replace parts of the Herald and tear them down first.
+ */
+export function deliverySuite(opts?: StartOptions): DeliverySuite {
+  let h: DeliveryHerald | undefined;
+  let rx: Receiver | undefined;
+  beforeAll(async () => {
+    rx = await Receiver.start();
+    h = await startDelivery(opts);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await rx?.close();
+  });
+  const started = <T>(what: string, v: T | undefined): T => {
+    if (v === undefined) throw new Error(`deliverySuite: the ${what} is not started yet (use it in a hook or a test)`);
+    return v;
+  };
+  return {
+    get h() {
+      return started('Herald', h);
+    },
+    get rx() {
+      return started('Receiver', rx);
+    },
+  };
 }
 
 export { createApp, sendMessage, unique as uniq } from '../helpers/fixtures.js';

@@ -3,7 +3,7 @@
 // retry used up, shown as held) and switching it on releases them. Time moves through an injected
 // clock; "not attempted" is shown by the store's rows and by a later delivery that did arrive.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MODULE_RECHECK_MS } from '../../src/domain/hold.js';
 import { Clock } from '../helpers/inproc.js';
 import { Receiver } from '../helpers/receiver.js';
@@ -12,10 +12,10 @@ import {
   attemptRecorded,
   createApp,
   createEndpoint,
+  deliverySuite,
   destination,
   sendMessage,
   settled,
-  startDelivery,
   taskRow,
   until,
   type DeliveryHerald,
@@ -30,72 +30,63 @@ async function heldBy(h: DeliveryHerald, msgId: string, endpointId: string): Pro
 const moduleSwitch = (h: DeliveryHerald, appId: string, enabled: boolean) => h.call('PUT', `/api/v1/app/${appId}/engage/module`, 200, { enabled });
 
 describe('the Engage webhooks module holds an application’s deliveries while it is off', () => {
-  let rx: Receiver;
-  let h: DeliveryHerald;
   const clock = new Clock();
 
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery({ now: clock.now, env: { HERALD_RETRY_SCHEDULE: '10s,10s' } });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite({ now: clock.now, env: { HERALD_RETRY_SCHEDULE: '10s,10s' } });
 
   it('a queued retry is held while the module is off, uses no attempt, shows as held, and goes out when it is switched on', async () => {
-    const app = await createApp(h);
-    await moduleSwitch(h, app.id, true);
-    rx.on('/retry', Receiver.sequence({ status: 500 }, { status: 200 }));
-    const ep = await createEndpoint(h, app.id, rx, '/retry');
-    const msg = await sendMessage(h, app.id);
-    const first = await attemptRecorded(h, msg.id, ep.id, 1);
+    const app = await createApp(s.h);
+    await moduleSwitch(s.h, app.id, true);
+    s.rx.on('/retry', Receiver.sequence({ status: 500 }, { status: 200 }));
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/retry');
+    const msg = await sendMessage(s.h, app.id);
+    const first = await attemptRecorded(s.h, msg.id, ep.id, 1);
     expect(first.status).toBe(1);
 
     // Switched off with the retry queued; the retry falls due.
-    await moduleSwitch(h, app.id, false);
+    await moduleSwitch(s.h, app.id, false);
     clock.t = first.next_attempt_at!;
-    h.wake();
-    await until('the retry to be held', async () => (await heldBy(h, msg.id, ep.id)) === 'module');
-    const held = (await taskRow(h, msg.id, ep.id))!;
+    s.h.wake();
+    await until('the retry to be held', async () => (await heldBy(s.h, msg.id, ep.id)) === 'module');
+    const held = (await taskRow(s.h, msg.id, ep.id))!;
     expect(held).toMatchObject({ status: 1, attempt_count: 1, lease_owner: null });
     expect(held.next_attempt_at).toBe(clock.t + MODULE_RECHECK_MS);
-    expect(rx.received('/retry')).toHaveLength(1);
-    expect((await destination(h, app.id, msg.id, ep.id)).heldBy).toBe('module');
+    expect(s.rx.received('/retry')).toHaveLength(1);
+    expect((await destination(s.h, app.id, msg.id, ep.id)).heldBy).toBe('module');
     // The endpoint's own message list (the dashboard's log) says so too.
-    const listed = await h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}/msg`, 200);
+    const listed = await s.h.call('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}/msg`, 200);
     expect(listed.data.find((m: any) => m.id === msg.id)).toMatchObject({ status: 1, heldBy: 'module' });
 
     // Later still: nothing is due, however long the module stays off (short of the re-check).
     clock.t += MODULE_RECHECK_MS - S;
-    expect((await taskRow(h, msg.id, ep.id))!.attempt_count).toBe(1);
+    expect((await taskRow(s.h, msg.id, ep.id))!.attempt_count).toBe(1);
 
     // Switched on: due at once, delivered, with the retry it had left.
-    await moduleSwitch(h, app.id, true);
-    const done = await settled(h, msg.id, ep.id);
+    await moduleSwitch(s.h, app.id, true);
+    const done = await settled(s.h, msg.id, ep.id);
     expect(done).toMatchObject({ status: 0, attempt_count: 2 });
-    expect(rx.received('/retry')).toHaveLength(2);
-    expect((await destination(h, app.id, msg.id, ep.id)).heldBy).toBeNull();
+    expect(s.rx.received('/retry')).toHaveLength(2);
+    expect((await destination(s.h, app.id, msg.id, ep.id)).heldBy).toBeNull();
   });
 
   it('a message accepted while the module is off is held from its first attempt and delivered once it is on', async () => {
-    const app = await createApp(h);
-    await moduleSwitch(h, app.id, false);
-    const ep = await createEndpoint(h, app.id, rx, '/fresh');
-    const msg = await sendMessage(h, app.id);
-    await until('the first attempt to be held', async () => (await heldBy(h, msg.id, ep.id)) === 'module');
-    expect((await taskRow(h, msg.id, ep.id))!.attempt_count).toBe(0);
+    const app = await createApp(s.h);
+    await moduleSwitch(s.h, app.id, false);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/fresh');
+    const msg = await sendMessage(s.h, app.id);
+    await until('the first attempt to be held', async () => (await heldBy(s.h, msg.id, ep.id)) === 'module');
+    expect((await taskRow(s.h, msg.id, ep.id))!.attempt_count).toBe(0);
 
     // A plain application (no Engage settings) sharing the receiver is delivered meanwhile: the marker.
-    const plain = await createApp(h);
-    const pep = await createEndpoint(h, plain.id, rx, '/plain');
-    const pm = await sendMessage(h, plain.id);
-    expect((await settled(h, pm.id, pep.id)).status).toBe(0);
-    expect(rx.received('/fresh')).toHaveLength(0);
-    expect(await heldBy(h, pm.id, pep.id)).toBeNull();
+    const plain = await createApp(s.h);
+    const pep = await createEndpoint(s.h, plain.id, s.rx, '/plain');
+    const pm = await sendMessage(s.h, plain.id);
+    expect((await settled(s.h, pm.id, pep.id)).status).toBe(0);
+    expect(s.rx.received('/fresh')).toHaveLength(0);
+    expect(await heldBy(s.h, pm.id, pep.id)).toBeNull();
 
-    await moduleSwitch(h, app.id, true);
-    expect((await settled(h, msg.id, ep.id)).status).toBe(0);
-    expect(rx.forMessage('/fresh', msg.id)).toHaveLength(1);
+    await moduleSwitch(s.h, app.id, true);
+    expect((await settled(s.h, msg.id, ep.id)).status).toBe(0);
+    expect(s.rx.forMessage('/fresh', msg.id)).toHaveLength(1);
   });
 });

@@ -6,33 +6,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verify as heraldVerify } from '@herald/receiver';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startInProcess } from '../helpers/inproc.js';
 import { Receiver, type ReceivedRequest } from '../helpers/receiver.js';
 import { rawRow, rawRows } from '../helpers/rows.js';
-import { attemptRecorded, createApp, createEndpoint, getSecret, sendMessage, settled, startDelivery, until, type DeliveryHerald } from './harness.js';
+import { attemptRecorded, createApp, createEndpoint, deliverySuite, getSecret, sendMessage, settled, startDelivery, until } from './harness.js';
 
 const OPS_UID = 'ops-for-tests';
 
 describe('operational webhooks', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
   let opsSecret: string;
+  const s = deliverySuite({ env: { HERALD_RETRY_SCHEDULE: '50ms,50ms,50ms,50ms,50ms', HERALD_OPERATIONAL_APP: OPS_UID } });
   beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery({ env: { HERALD_RETRY_SCHEDULE: '50ms,50ms,50ms,50ms,50ms', HERALD_OPERATIONAL_APP: OPS_UID } });
-    const ops = await createApp(h, { uid: OPS_UID });
-    const ep = await createEndpoint(h, ops.id, rx, '/ops');
-    opsSecret = await getSecret(h, ops.id, ep.id);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
+    const ops = await createApp(s.h, { uid: OPS_UID });
+    const ep = await createEndpoint(s.h, ops.id, s.rx, '/ops');
+    opsSecret = await getSecret(s.h, ops.id, ep.id);
   });
 
   /** Operational events received so far about `match` (by data field), verified and parsed. */
   function events(type: string, match: Record<string, unknown>): any[] {
-    return rx
+    return s.rx
       .received('/ops')
       .map((r: ReceivedRequest) => heraldVerify(r.body, r.headers, opsSecret) as any)
       .filter((e) => e.type === type && Object.entries(match).every(([k, v]) => e.data?.[k] === v));
@@ -40,23 +33,23 @@ describe('operational webhooks', () => {
   const waitEvent = (type: string, match: Record<string, unknown>) => until(`${type} ${JSON.stringify(match)}`, () => events(type, match)[0]);
 
   it('reports endpoint.created, endpoint.updated and endpoint.deleted', async () => {
-    const app = await createApp(h, { uid: 'tenant-a' });
-    const ep = await createEndpoint(h, app.id, rx, '/tenant-a', { uid: 'ep-a' });
+    const app = await createApp(s.h, { uid: 'tenant-a' });
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/tenant-a', { uid: 'ep-a' });
     const created = await waitEvent('endpoint.created', { endpointId: ep.id });
     expect(created).toMatchObject({ type: 'endpoint.created', data: { appId: app.id, appUid: 'tenant-a', endpointId: ep.id, endpointUid: 'ep-a' } });
     expect(Number.isNaN(Date.parse(created.timestamp))).toBe(false);
-    await h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { description: 'changed' });
+    await s.h.call('PATCH', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 200, { description: 'changed' });
     await waitEvent('endpoint.updated', { endpointId: ep.id });
-    await h.call('DELETE', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 204);
+    await s.h.call('DELETE', `/api/v1/app/${app.id}/endpoint/${ep.id}`, 204);
     await waitEvent('endpoint.deleted', { endpointId: ep.id });
   });
 
   it('reports message.attempt.failing on the 4th failed attempt and message.attempt.exhausted when retries run out', async () => {
-    rx.on('/always-fails', { status: 500 });
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/always-fails');
-    const msg = await sendMessage(h, app.id, { eventId: 'evt-exhaust-1' });
-    expect((await settled(h, msg.id, ep.id)).status).toBe(2);
+    s.rx.on('/always-fails', { status: 500 });
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/always-fails');
+    const msg = await sendMessage(s.h, app.id, { eventId: 'evt-exhaust-1' });
+    expect((await settled(s.h, msg.id, ep.id)).status).toBe(2);
     const failing = await waitEvent('message.attempt.failing', { msgId: msg.id });
     expect(failing.data).toMatchObject({ appId: app.id, endpointId: ep.id, msgId: msg.id, msgEventId: 'evt-exhaust-1' });
     expect(failing.data.lastAttempt).toMatchObject({ responseStatusCode: 500 });
@@ -67,20 +60,20 @@ describe('operational webhooks', () => {
   });
 
   it('reports message.attempt.recovered when a delivery succeeds after failing four or more times', async () => {
-    rx.on('/late-ok', Receiver.sequence({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 200 }));
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/late-ok');
-    const msg = await sendMessage(h, app.id);
-    expect((await settled(h, msg.id, ep.id)).status).toBe(0);
+    s.rx.on('/late-ok', Receiver.sequence({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 200 }));
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/late-ok');
+    const msg = await sendMessage(s.h, app.id);
+    expect((await settled(s.h, msg.id, ep.id)).status).toBe(0);
     await waitEvent('message.attempt.recovered', { msgId: msg.id });
   });
 
   it('reports endpoint.circuit.opened after five failures in a row and endpoint.circuit.closed when a delivery succeeds again', async () => {
-    rx.on('/breaker', Receiver.sequence({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 200 }));
-    const app = await createApp(h, { uid: 'tenant-breaker' });
-    const ep = await createEndpoint(h, app.id, rx, '/breaker', { uid: 'ep-breaker' });
-    const msg = await sendMessage(h, app.id);
-    expect((await settled(h, msg.id, ep.id)).status).toBe(0);
+    s.rx.on('/breaker', Receiver.sequence({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 200 }));
+    const app = await createApp(s.h, { uid: 'tenant-breaker' });
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/breaker', { uid: 'ep-breaker' });
+    const msg = await sendMessage(s.h, app.id);
+    expect((await settled(s.h, msg.id, ep.id)).status).toBe(0);
     const opened = await waitEvent('endpoint.circuit.opened', { endpointId: ep.id });
     expect(opened.data).toEqual({
       appId: app.id,
@@ -95,18 +88,18 @@ describe('operational webhooks', () => {
     expect(Date.parse(closed.data.since)).toBeGreaterThanOrEqual(Date.parse(opened.data.since));
     expect(events('endpoint.circuit.opened', { endpointId: ep.id })).toHaveLength(1);
     // Metrics count the changes and the circuits open now.
-    const metrics = (await h.inject('GET', '/metrics')).text;
+    const metrics = (await s.h.inject('GET', '/metrics')).text;
     expect(metrics).toMatch(/herald_circuit_changes_total\{change="opened"\} [1-9]/);
     expect(metrics).toMatch(/herald_circuit_changes_total\{change="closed"\} [1-9]/);
     expect(metrics).toMatch(/^herald_circuits_open \d+$/m);
   });
 
   it('reports endpoint.disabled with failSince when an endpoint is disabled', async () => {
-    rx.on('/gone', { status: 410 });
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/gone');
-    const msg = await sendMessage(h, app.id);
-    await settled(h, msg.id, ep.id);
+    s.rx.on('/gone', { status: 410 });
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/gone');
+    const msg = await sendMessage(s.h, app.id);
+    await settled(s.h, msg.id, ep.id);
     const ev = await waitEvent('endpoint.disabled', { endpointId: ep.id });
     expect(ev.data).toMatchObject({ appId: app.id, endpointId: ep.id });
     expect(Number.isNaN(Date.parse(ev.data.failSince))).toBe(false);
@@ -114,37 +107,28 @@ describe('operational webhooks', () => {
 });
 
 describe('/metrics', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery({ env: { HERALD_RETRY_SCHEDULE: '1h' } });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite({ env: { HERALD_RETRY_SCHEDULE: '1h' } });
 
   it('counts deliveries by outcome (no per-endpoint series), times them, and shows the queue', async () => {
-    rx.on('/m-ok', { status: 200 });
-    rx.on('/m-bad', { status: 500 });
-    const app = await createApp(h);
-    const ok = await createEndpoint(h, app.id, rx, '/m-ok');
-    const bad = await createEndpoint(h, app.id, rx, '/m-bad');
-    const msgs = [await sendMessage(h, app.id), await sendMessage(h, app.id)];
+    s.rx.on('/m-ok', { status: 200 });
+    s.rx.on('/m-bad', { status: 500 });
+    const app = await createApp(s.h);
+    const ok = await createEndpoint(s.h, app.id, s.rx, '/m-ok');
+    const bad = await createEndpoint(s.h, app.id, s.rx, '/m-bad');
+    const msgs = [await sendMessage(s.h, app.id), await sendMessage(s.h, app.id)];
     for (const m of msgs) {
-      await settled(h, m.id, ok.id);
-      await attemptRecorded(h, m.id, bad.id, 1);
+      await settled(s.h, m.id, ok.id);
+      await attemptRecorded(s.h, m.id, bad.id, 1);
     }
 
-    expect((await h.inject('GET', '/metrics', { token: null })).status).toBe(401);
+    expect((await s.h.inject('GET', '/metrics', { token: null })).status).toBe(401);
     const okRe = /^herald_deliveries_total\{outcome="success"\} (\d+)$/m;
     const badRe = /^herald_deliveries_total\{outcome="retry"\} (\d+)$/m;
     let text = '';
     const value = (re: RegExp) => Number(re.exec(text)?.[1]);
     // The counters move just after the attempt is committed: scrape until all four are counted.
     await until('the four attempts in /metrics', async () => {
-      const r = await h.inject('GET', '/metrics');
+      const r = await s.h.inject('GET', '/metrics');
       expect(r.status).toBe(200);
       text = r.text;
       return value(okRe) + value(badRe) >= 4;

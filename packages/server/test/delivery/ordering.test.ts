@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Clock, isValidationErrorBody } from '../helpers/inproc.js';
 import { rawRow, rawRun } from '../helpers/rows.js';
 import { Receiver, type ReceivedRequest } from '../helpers/receiver.js';
-import { createApp, createEndpoint, destination, sendMessage, startDelivery, until, type DeliveryHerald } from './harness.js';
+import { createApp, createEndpoint, deliverySuite, destination, sendMessage, startDelivery, until, type DeliveryHerald } from './harness.js';
 
 const RETRIES = 20;
 
@@ -200,38 +200,29 @@ describe('ordering: delivery', () => {
 
 describe('ordering: the recovery sweep in a running dispatcher', () => {
   const clock = new Clock('2026-06-01T00:00:00Z');
-  let hs: DeliveryHerald;
-  let rs: Receiver;
-  beforeAll(async () => {
-    rs = await Receiver.start();
-    hs = await startDelivery({ now: clock.now, env: { HERALD_RETRY_SCHEDULE: '1h' } });
-  });
-  afterAll(async () => {
-    await hs?.close();
-    await rs?.close();
-  });
+  const s = deliverySuite({ now: clock.now, env: { HERALD_RETRY_SCHEDULE: '1h' } });
 
   it('a delivery left parked behind one an older Herald ended is released within 30 s and delivered', async () => {
-    const app = (await createApp(hs)).id;
-    const ep = await createEndpoint(hs, app, rs, '/sweep', { ordering: 'key' });
-    rs.on('/sweep', (req) => ({ status: req.headers['herald-sequence'] === '1' ? 500 : 200 }));
-    const first = (await hs.call('POST', `/api/v1/app/${app}/msg`, 202, { eventType: 'a', payload: {}, orderingKey: 'S' })).id;
-    const second = (await hs.call('POST', `/api/v1/app/${app}/msg`, 202, { eventType: 'a', payload: {}, orderingKey: 'S' })).id;
+    const app = (await createApp(s.h)).id;
+    const ep = await createEndpoint(s.h, app, s.rx, '/sweep', { ordering: 'key' });
+    s.rx.on('/sweep', (req) => ({ status: req.headers['herald-sequence'] === '1' ? 500 : 200 }));
+    const first = (await s.h.call('POST', `/api/v1/app/${app}/msg`, 202, { eventType: 'a', payload: {}, orderingKey: 'S' })).id;
+    const second = (await s.h.call('POST', `/api/v1/app/${app}/msg`, 202, { eventType: 'a', payload: {}, orderingKey: 'S' })).id;
     // The first fails and waits an hour (the clock stands still); the second waits for it.
     await until(
       'the first attempt to be recorded',
-      async () => (await rawRow<{ n: number }>(hs, 'SELECT attempt_count AS n FROM delivery_task WHERE msg_id = ?', [first]))?.n === 1,
+      async () => (await rawRow<{ n: number }>(s.h, 'SELECT attempt_count AS n FROM delivery_task WHERE msg_id = ?', [first]))?.n === 1,
     );
     // An older Herald, which knows nothing of the order, ends the first without releasing the second.
-    await rawRun(hs, 'UPDATE delivery_task SET status = 2, next_attempt_at = NULL WHERE msg_id = ?', [first]);
-    expect(await rawRow(hs, 'SELECT waiting_for, next_attempt_at FROM delivery_task WHERE msg_id = ?', [second])).toEqual({
+    await rawRun(s.h, 'UPDATE delivery_task SET status = 2, next_attempt_at = NULL WHERE msg_id = ?', [first]);
+    expect(await rawRow(s.h, 'SELECT waiting_for, next_attempt_at FROM delivery_task WHERE msg_id = ?', [second])).toEqual({
       waiting_for: first,
       next_attempt_at: null,
     });
     clock.advance(31_000);
-    hs.wake();
-    const got = await rs.waitForCount(1, { path: '/sweep', where: (r) => idOf(r) === second, timeoutMs: 10_000 });
+    s.h.wake();
+    const got = await s.rx.waitForCount(1, { path: '/sweep', where: (r) => idOf(r) === second, timeoutMs: 10_000 });
     expect(got[0]!.headers['herald-sequence']).toBe('2');
-    expect((await destination(hs, app, second, ep.id)).waitingFor).toBeNull();
+    expect((await destination(s.h, app, second, ep.id)).waitingFor).toBeNull();
   });
 });

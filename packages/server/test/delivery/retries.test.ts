@@ -4,7 +4,7 @@
 // timeouts, success after failures, `webhook-delivery: abort-message` / `disable`, HTTP 410, and
 // the default schedule walked through with an injected clock (never by waiting minutes).
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { classify } from '../../src/delivery/send.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, nextStep, parseRetryAfter, parseSchedule, type Outcome } from '../../src/domain/retry.js';
@@ -15,13 +15,12 @@ import {
   attemptsOf,
   createApp,
   createEndpoint,
+  deliverySuite,
   destination,
   sendMessage,
   settled,
-  startDelivery,
   taskRow,
   until,
-  type DeliveryHerald,
 } from './harness.js';
 
 const S = 1000;
@@ -118,97 +117,88 @@ describe('the retry policy (pure)', () => {
 
 // ---------------------------------------------------------------------------------------------
 describe('retries end to end (short schedule 150ms × 3, timeout 300ms)', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
   let appId: string;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery({ env: { HERALD_RETRY_SCHEDULE: '150ms,150ms,150ms', HERALD_DELIVERY_TIMEOUT: '300ms' } });
-  });
+  const s = deliverySuite({ env: { HERALD_RETRY_SCHEDULE: '150ms,150ms,150ms', HERALD_DELIVERY_TIMEOUT: '300ms' } });
   // A fresh application per test, so each message goes only to that test's endpoints.
   beforeEach(async () => {
-    appId = (await createApp(h)).id;
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
+    appId = (await createApp(s.h)).id;
   });
 
   it('a failing endpoint gets exactly schedule + 1 attempts, each recorded with its status code and body; then the delivery is fail', async () => {
     let i = 0;
-    rx.on('/fail', () => {
+    s.rx.on('/fail', () => {
       i += 1;
       return { status: [500, 502, 503, 400][i - 1] ?? 500, body: `boom-${i}` };
     });
-    const ep = await createEndpoint(h, appId, rx, '/fail');
-    const msg = await sendMessage(h, appId);
-    const t = await settled(h, msg.id, ep.id);
+    const ep = await createEndpoint(s.h, appId, s.rx, '/fail');
+    const msg = await sendMessage(s.h, appId);
+    const t = await settled(s.h, msg.id, ep.id);
     expect(t.status).toBe(2);
     expect(t.attempt_count).toBe(4);
-    expect(rx.received('/fail')).toHaveLength(4);
+    expect(s.rx.received('/fail')).toHaveLength(4);
 
-    const attempts = await attemptsOf(h, appId, msg.id);
+    const attempts = await attemptsOf(s.h, appId, msg.id);
     expect(attempts.map((a) => a.responseStatusCode)).toEqual([500, 502, 503, 400]);
     expect(attempts.map((a) => a.response)).toEqual(['boom-1', 'boom-2', 'boom-3', 'boom-4']);
     for (const a of attempts) {
-      expect(a).toMatchObject({ msgId: msg.id, endpointId: ep.id, url: rx.url('/fail'), status: 2, statusText: 'fail', triggerType: 0 });
+      expect(a).toMatchObject({ msgId: msg.id, endpointId: ep.id, url: s.rx.url('/fail'), status: 2, statusText: 'fail', triggerType: 0 });
       expect(typeof a.responseDurationMs).toBe('number');
       expect(Number.isNaN(Date.parse(a.timestamp))).toBe(false);
     }
-    const d = await destination(h, appId, msg.id, ep.id);
+    const d = await destination(s.h, appId, msg.id, ep.id);
     expect(d).toMatchObject({ status: 2, statusText: 'fail', nextAttempt: null });
-    const listed = await h.call('GET', `/api/v1/app/${appId}/endpoint/${ep.id}/msg`, 200);
+    const listed = await s.h.call('GET', `/api/v1/app/${appId}/endpoint/${ep.id}/msg`, 200);
     expect(listed.data.find((m: any) => m.id === msg.id)).toMatchObject({ status: 2, statusText: 'fail' });
   });
 
   it('keeps only the first 20 kB (20480 bytes) of a response body', async () => {
     const big = Array.from({ length: 50 * 1024 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
-    rx.on('/big-ok', { status: 200, body: big });
-    rx.on('/big-fail', { status: 500, body: big });
-    const ok = await createEndpoint(h, appId, rx, '/big-ok');
-    const bad = await createEndpoint(h, appId, rx, '/big-fail');
-    const msg = await sendMessage(h, appId);
-    await settled(h, msg.id, ok.id);
-    await settled(h, msg.id, bad.id);
-    const [okAttempt] = await attemptsOf(h, appId, msg.id, ok.id);
+    s.rx.on('/big-ok', { status: 200, body: big });
+    s.rx.on('/big-fail', { status: 500, body: big });
+    const ok = await createEndpoint(s.h, appId, s.rx, '/big-ok');
+    const bad = await createEndpoint(s.h, appId, s.rx, '/big-fail');
+    const msg = await sendMessage(s.h, appId);
+    await settled(s.h, msg.id, ok.id);
+    await settled(s.h, msg.id, bad.id);
+    const [okAttempt] = await attemptsOf(s.h, appId, msg.id, ok.id);
     expect(okAttempt!.status).toBe(0);
     expect(Buffer.byteLength(okAttempt!.response)).toBe(20480);
     expect(okAttempt!.response).toBe(big.slice(0, 20480));
-    const badAttempts = await attemptsOf(h, appId, msg.id, bad.id);
+    const badAttempts = await attemptsOf(s.h, appId, msg.id, bad.id);
     expect(badAttempts).toHaveLength(4);
     for (const a of badAttempts) expect(a.response).toBe(big.slice(0, 20480));
   });
 
   it('records how long the endpoint took to answer', async () => {
-    rx.on('/slowish', { status: 200, delayMs: 200 });
-    const ep = await createEndpoint(h, appId, rx, '/slowish');
-    const msg = await sendMessage(h, appId);
-    await settled(h, msg.id, ep.id);
-    const [a] = await attemptsOf(h, appId, msg.id, ep.id);
+    s.rx.on('/slowish', { status: 200, delayMs: 200 });
+    const ep = await createEndpoint(s.h, appId, s.rx, '/slowish');
+    const msg = await sendMessage(s.h, appId);
+    await settled(s.h, msg.id, ep.id);
+    const [a] = await attemptsOf(s.h, appId, msg.id, ep.id);
     expect(a!.responseDurationMs).toBeGreaterThanOrEqual(150);
   });
 
   it('treats a redirect as a failure and never follows it', async () => {
-    rx.on('/redirect', { status: 302, headers: { location: rx.url('/landed') }, body: 'moved' });
-    rx.on('/landed', { status: 200 });
-    const ep = await createEndpoint(h, appId, rx, '/redirect');
-    const msg = await sendMessage(h, appId);
-    const t = await settled(h, msg.id, ep.id);
+    s.rx.on('/redirect', { status: 302, headers: { location: s.rx.url('/landed') }, body: 'moved' });
+    s.rx.on('/landed', { status: 200 });
+    const ep = await createEndpoint(s.h, appId, s.rx, '/redirect');
+    const msg = await sendMessage(s.h, appId);
+    const t = await settled(s.h, msg.id, ep.id);
     expect(t.status).toBe(2);
-    const attempts = await attemptsOf(h, appId, msg.id);
+    const attempts = await attemptsOf(s.h, appId, msg.id);
     expect(attempts).toHaveLength(4);
     for (const a of attempts) expect(a).toMatchObject({ responseStatusCode: 302, status: 2 });
-    expect(rx.received('/redirect')).toHaveLength(4);
-    expect(rx.received('/landed')).toHaveLength(0);
+    expect(s.rx.received('/redirect')).toHaveLength(4);
+    expect(s.rx.received('/landed')).toHaveLength(0);
   });
 
   it('a timeout is a failed attempt with status code 0 and a reason', async () => {
-    rx.on('/hang', { hang: true });
-    const ep = await createEndpoint(h, appId, rx, '/hang');
-    const msg = await sendMessage(h, appId);
-    const t = await settled(h, msg.id, ep.id);
+    s.rx.on('/hang', { hang: true });
+    const ep = await createEndpoint(s.h, appId, s.rx, '/hang');
+    const msg = await sendMessage(s.h, appId);
+    const t = await settled(s.h, msg.id, ep.id);
     expect(t.status).toBe(2);
-    const attempts = await attemptsOf(h, appId, msg.id);
+    const attempts = await attemptsOf(s.h, appId, msg.id);
     expect(attempts).toHaveLength(4);
     for (const a of attempts) {
       expect(a).toMatchObject({ responseStatusCode: 0, status: 2, statusText: 'fail' });
@@ -220,10 +210,10 @@ describe('retries end to end (short schedule 150ms × 3, timeout 300ms)', () => 
     const dead = await Receiver.start();
     const url = dead.url('/nobody');
     await dead.close();
-    const ep = await h.call('POST', `/api/v1/app/${appId}/endpoint`, 201, { url });
-    const msg = await sendMessage(h, appId);
-    await settled(h, msg.id, ep.id);
-    const attempts = await attemptsOf(h, appId, msg.id);
+    const ep = await s.h.call('POST', `/api/v1/app/${appId}/endpoint`, 201, { url });
+    const msg = await sendMessage(s.h, appId);
+    await settled(s.h, msg.id, ep.id);
+    const attempts = await attemptsOf(s.h, appId, msg.id);
     expect(attempts).toHaveLength(4);
     for (const a of attempts) {
       expect(a.responseStatusCode).toBe(0);
@@ -232,33 +222,33 @@ describe('retries end to end (short schedule 150ms × 3, timeout 300ms)', () => 
   });
 
   it('a 2xx after failures ends the retries with success', async () => {
-    rx.on('/recovers', Receiver.sequence({ status: 500 }, { status: 500 }, { status: 204 }));
-    const ep = await createEndpoint(h, appId, rx, '/recovers');
-    const msg = await sendMessage(h, appId);
-    const t = await settled(h, msg.id, ep.id);
+    s.rx.on('/recovers', Receiver.sequence({ status: 500 }, { status: 500 }, { status: 204 }));
+    const ep = await createEndpoint(s.h, appId, s.rx, '/recovers');
+    const msg = await sendMessage(s.h, appId);
+    const t = await settled(s.h, msg.id, ep.id);
     expect(t.status).toBe(0);
-    expect((await attemptsOf(h, appId, msg.id)).map((a) => [a.responseStatusCode, a.statusText])).toEqual([
+    expect((await attemptsOf(s.h, appId, msg.id)).map((a) => [a.responseStatusCode, a.statusText])).toEqual([
       [500, 'fail'],
       [500, 'fail'],
       [204, 'success'],
     ]);
-    expect(rx.received('/recovers')).toHaveLength(3);
-    expect(await destination(h, appId, msg.id, ep.id)).toMatchObject({ status: 0, statusText: 'success', nextAttempt: null });
+    expect(s.rx.received('/recovers')).toHaveLength(3);
+    expect(await destination(s.h, appId, msg.id, ep.id)).toMatchObject({ status: 0, statusText: 'success', nextAttempt: null });
   });
 
   it('`webhook-delivery: abort-message` stops retries for that message only', async () => {
-    rx.on('/abort', (r) => (JSON.parse(r.text).abort ? { status: 500, headers: { 'webhook-delivery': 'abort-message' } } : { status: 200 }));
-    const ep = await createEndpoint(h, appId, rx, '/abort');
-    const m1 = await sendMessage(h, appId, { payload: { abort: true } });
-    const t = await settled(h, m1.id, ep.id);
+    s.rx.on('/abort', (r) => (JSON.parse(r.text).abort ? { status: 500, headers: { 'webhook-delivery': 'abort-message' } } : { status: 200 }));
+    const ep = await createEndpoint(s.h, appId, s.rx, '/abort');
+    const m1 = await sendMessage(s.h, appId, { payload: { abort: true } });
+    const t = await settled(s.h, m1.id, ep.id);
     expect(t.status).toBe(2);
-    expect(await attemptsOf(h, appId, m1.id)).toHaveLength(1);
-    expect(rx.forMessage('/abort', m1.id)).toHaveLength(1);
-    const after = await h.call('GET', `/api/v1/app/${appId}/endpoint/${ep.id}`, 200);
+    expect(await attemptsOf(s.h, appId, m1.id)).toHaveLength(1);
+    expect(s.rx.forMessage('/abort', m1.id)).toHaveLength(1);
+    const after = await s.h.call('GET', `/api/v1/app/${appId}/endpoint/${ep.id}`, 200);
     expect(after.disabled).toBe(false);
     // The endpoint keeps receiving other messages.
-    const m2 = await sendMessage(h, appId, { payload: { abort: false } });
-    expect((await settled(h, m2.id, ep.id)).status).toBe(0);
+    const m2 = await sendMessage(s.h, appId, { payload: { abort: false } });
+    expect((await settled(s.h, m2.id, ep.id)).status).toBe(0);
   });
 
   for (const [label, reply, reasonRe] of [
@@ -267,73 +257,64 @@ describe('retries end to end (short schedule 150ms × 3, timeout 300ms)', () => 
   ] as const) {
     it(`${label} disables the endpoint, with the reason on GET endpoint; later messages skip it until re-enabled`, async () => {
       const path = `/disable-${label.length}`;
-      rx.on(path, reply);
-      const ep = await createEndpoint(h, appId, rx, path);
-      const m1 = await sendMessage(h, appId);
-      const t = await settled(h, m1.id, ep.id);
+      s.rx.on(path, reply);
+      const ep = await createEndpoint(s.h, appId, s.rx, path);
+      const m1 = await sendMessage(s.h, appId);
+      const t = await settled(s.h, m1.id, ep.id);
       expect(t.status).toBe(2);
-      expect(await attemptsOf(h, appId, m1.id)).toHaveLength(1);
+      expect(await attemptsOf(s.h, appId, m1.id)).toHaveLength(1);
 
-      const got = await h.call('GET', `/api/v1/app/${appId}/endpoint/${ep.id}`, 200);
+      const got = await s.h.call('GET', `/api/v1/app/${appId}/endpoint/${ep.id}`, 200);
       expect(got.disabled).toBe(true);
       expect(typeof got.disabledReason).toBe('string');
       expect(got.disabledReason).toMatch(reasonRe);
 
-      const m2 = await sendMessage(h, appId);
-      expect(await taskRow(h, m2.id, ep.id)).toBeUndefined();
+      const m2 = await sendMessage(s.h, appId);
+      expect(await taskRow(s.h, m2.id, ep.id)).toBeUndefined();
 
       // Re-enabled by the tenant: the reason goes, deliveries resume.
-      rx.on(path, { status: 200 });
-      const patched = await h.call('PATCH', `/api/v1/app/${appId}/endpoint/${ep.id}`, 200, { disabled: false });
+      s.rx.on(path, { status: 200 });
+      const patched = await s.h.call('PATCH', `/api/v1/app/${appId}/endpoint/${ep.id}`, 200, { disabled: false });
       expect(patched.disabled).toBe(false);
       expect(patched.disabledReason ?? null).toBeNull();
-      const m3 = await sendMessage(h, appId);
-      expect((await settled(h, m3.id, ep.id)).status).toBe(0);
-      expect(rx.forMessage(path, m2.id)).toHaveLength(0);
+      const m3 = await sendMessage(s.h, appId);
+      expect((await settled(s.h, m3.id, ep.id)).status).toBe(0);
+      expect(s.rx.forMessage(path, m2.id)).toHaveLength(0);
     });
   }
 
   it('a disabled endpoint’s pending retries are not sent', async () => {
-    rx.on('/disable-later', (r) => (JSON.parse(r.text).gone ? { status: 410 } : { status: 500 }));
-    const ep = await createEndpoint(h, appId, rx, '/disable-later');
+    s.rx.on('/disable-later', (r) => (JSON.parse(r.text).gone ? { status: 410 } : { status: 500 }));
+    const ep = await createEndpoint(s.h, appId, s.rx, '/disable-later');
     // A long first retry keeps m1 pending while m2 disables the endpoint.
-    const m1 = await sendMessage(h, appId, { payload: { gone: false } });
-    await until('m1 to fail once', async () => (await attemptsOf(h, appId, m1.id)).length >= 1);
-    const m2 = await sendMessage(h, appId, { payload: { gone: true } });
-    await settled(h, m2.id, ep.id);
-    await settled(h, m1.id, ep.id);
+    const m1 = await sendMessage(s.h, appId, { payload: { gone: false } });
+    await until('m1 to fail once', async () => (await attemptsOf(s.h, appId, m1.id)).length >= 1);
+    const m2 = await sendMessage(s.h, appId, { payload: { gone: true } });
+    await settled(s.h, m2.id, ep.id);
+    await settled(s.h, m1.id, ep.id);
     // m1's first retry was due 150 ms after its first try; by then the endpoint was disabled.
-    expect(rx.forMessage('/disable-later', m1.id)).toHaveLength(1);
-    expect(await attemptsOf(h, appId, m1.id)).toHaveLength(1);
-    expect((await taskRow(h, m1.id, ep.id))!.status).not.toBe(0);
+    expect(s.rx.forMessage('/disable-later', m1.id)).toHaveLength(1);
+    expect(await attemptsOf(s.h, appId, m1.id)).toHaveLength(1);
+    expect((await taskRow(s.h, m1.id, ep.id))!.status).not.toBe(0);
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 describe('the default schedule and Retry-After, end to end with an injected clock', () => {
   const clock = new Clock('2026-03-01T00:00:00Z');
-  let h: DeliveryHerald;
-  let rx: Receiver;
   let appId: string;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery({ now: clock.now });
-  });
+  const s = deliverySuite({ now: clock.now });
   beforeEach(async () => {
-    appId = (await createApp(h)).id;
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
+    appId = (await createApp(s.h)).id;
   });
 
   /** Wait for the n-th attempt of msg at ep to be recorded and its task to be released. */
-  const attemptRecorded = (msgId: string, epId: string, n: number) => attemptRecordedIn(h, msgId, epId, n);
+  const attemptRecorded = (msgId: string, epId: string, n: number) => attemptRecordedIn(s.h, msgId, epId, n);
 
   it('makes 8 attempts at 5s, 5m, 30m, 2h, 5h, 10h, 10h (±20%) and then fails the delivery', async () => {
-    rx.on('/always-500', { status: 500, body: 'nope' });
-    const ep = await createEndpoint(h, appId, rx, '/always-500');
-    const msg = await sendMessage(h, appId);
+    s.rx.on('/always-500', { status: 500, body: 'nope' });
+    const ep = await createEndpoint(s.h, appId, s.rx, '/always-500');
+    const msg = await sendMessage(s.h, appId);
     for (let n = 1; n <= 7; n++) {
       const t = await attemptRecorded(msg.id, ep.id, n);
       expect(t.status).toBe(1);
@@ -341,26 +322,26 @@ describe('the default schedule and Retry-After, end to end with an injected cloc
       const base = SVIX_SCHEDULE[n - 1]!;
       expect(delay, `delay before attempt ${n + 1}`).toBeGreaterThanOrEqual(Math.floor(base * 0.8));
       expect(delay, `delay before attempt ${n + 1}`).toBeLessThanOrEqual(Math.ceil(base * 1.2));
-      const d = await destination(h, appId, msg.id, ep.id);
+      const d = await destination(s.h, appId, msg.id, ep.id);
       expect(d.statusText).toBe('pending');
       expect(Date.parse(d.nextAttempt)).toBe(t.next_attempt_at);
       if (n === 1) {
         // Not a moment early: 1 ms before it is due the store hands nothing out, and the
         // dispatcher, woken then, has not sent it.
         clock.t = t.next_attempt_at! - 1;
-        h.wake();
-        expect(await h.herald.store.claimDueTasks('early-probe', clock.t, 60_000, 10)).toEqual([]);
-        expect(await taskRow(h, msg.id, ep.id)).toMatchObject({ attempt_count: 1, lease_owner: null });
-        expect(rx.received('/always-500')).toHaveLength(1);
+        s.h.wake();
+        expect(await s.h.herald.store.claimDueTasks('early-probe', clock.t, 60_000, 10)).toEqual([]);
+        expect(await taskRow(s.h, msg.id, ep.id)).toMatchObject({ attempt_count: 1, lease_owner: null });
+        expect(s.rx.received('/always-500')).toHaveLength(1);
       }
       clock.t = t.next_attempt_at!;
-      h.wake();
+      s.h.wake();
     }
     const last = await attemptRecorded(msg.id, ep.id, 8);
     expect(last.status).toBe(2);
     expect(last.next_attempt_at).toBeNull();
-    expect(rx.received('/always-500')).toHaveLength(8);
-    const attempts = await attemptsOf(h, appId, msg.id);
+    expect(s.rx.received('/always-500')).toHaveLength(8);
+    const attempts = await attemptsOf(s.h, appId, msg.id);
     expect(attempts).toHaveLength(8);
     // 1 + 7 retries spread over roughly 27.6 h (±20%).
     const span = Date.parse(attempts[7].timestamp) - Date.parse(attempts[0].timestamp);
@@ -378,15 +359,15 @@ describe('the default schedule and Retry-After, end to end with an injected cloc
     it(`honours Retry-After within [base, 2 × base] (${label})`, async () => {
       clock.t = Math.ceil(clock.t / 1000) * 1000 + 1000; // whole seconds, so an HTTP date is exact
       const path = `/ra-${status}-${expected}`;
-      rx.on(path, Receiver.sequence({ status, headers: { 'retry-after': retryAfter() } }, { status: 200 }));
-      const ep = await createEndpoint(h, appId, rx, path);
-      const msg = await sendMessage(h, appId);
+      s.rx.on(path, Receiver.sequence({ status, headers: { 'retry-after': retryAfter() } }, { status: 200 }));
+      const ep = await createEndpoint(s.h, appId, s.rx, path);
+      const msg = await sendMessage(s.h, appId);
       const t = await attemptRecorded(msg.id, ep.id, 1);
       expect(t.status).toBe(1);
       expect(t.next_attempt_at! - clock.t).toBe(expected);
       clock.t = t.next_attempt_at!;
-      h.wake();
-      expect((await settled(h, msg.id, ep.id)).status).toBe(0);
+      s.h.wake();
+      expect((await settled(s.h, msg.id, ep.id)).status).toBe(0);
     });
   }
 });

@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { effectivePolicy, policyIssues } from '../../src/domain/policy.js';
 import { Clock } from '../helpers/inproc.js';
-import { Receiver } from '../helpers/receiver.js';
-import { attemptRecorded, attemptsOf, createApp, createEndpoint, sendMessage, settled, startDelivery, type DeliveryHerald } from './harness.js';
+import { attemptRecorded, attemptsOf, createApp, createEndpoint, deliverySuite, sendMessage, settled, startDelivery, type DeliveryHerald } from './harness.js';
 
 const S = 1000;
 const M = 60 * S;
@@ -120,16 +119,9 @@ describe('retry policy through the API', () => {
 
 describe('retry policy end to end, with an injected clock', () => {
   const clock = new Clock('2026-04-01T00:00:00Z');
-  let h: DeliveryHerald;
-  let rx: Receiver;
+  const s = deliverySuite({ now: clock.now, env: { HERALD_RETRY_SCHEDULE: '5s,5m,30m' } });
   beforeAll(async () => {
-    rx = await Receiver.start();
-    rx.on('/fail', { status: 500, body: 'nope' });
-    h = await startDelivery({ now: clock.now, env: { HERALD_RETRY_SCHEDULE: '5s,5m,30m' } });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
+    s.rx.on('/fail', { status: 500, body: 'nope' });
   });
   beforeEach(() => {
     clock.advance(H);
@@ -139,14 +131,14 @@ describe('retry policy end to end, with an injected clock', () => {
   async function walk(msgId: string, epId: string): Promise<number[]> {
     const delays: number[] = [];
     for (let n = 1; ; n++) {
-      const t = await attemptRecorded(h, msgId, epId, n);
+      const t = await attemptRecorded(s.h, msgId, epId, n);
       if (t.next_attempt_at === null) {
         expect(t.status).toBe(2);
         return delays;
       }
       delays.push(t.next_attempt_at - clock.t);
       clock.t = t.next_attempt_at;
-      h.wake();
+      s.h.wake();
     }
   }
 
@@ -160,68 +152,61 @@ describe('retry policy end to end, with an injected clock', () => {
   };
 
   it('uses the endpoint’s schedule, else the application’s, else the server’s', async () => {
-    const withPolicy = await createApp(h, { retrySchedule: ['1m', '2h'] });
-    const own = await createEndpoint(h, withPolicy.id, rx, '/fail', { retrySchedule: ['10s'] });
-    const inherits = await createEndpoint(h, withPolicy.id, rx, '/fail');
-    const plainApp = await createApp(h);
-    const server = await createEndpoint(h, plainApp.id, rx, '/fail');
+    const withPolicy = await createApp(s.h, { retrySchedule: ['1m', '2h'] });
+    const own = await createEndpoint(s.h, withPolicy.id, s.rx, '/fail', { retrySchedule: ['10s'] });
+    const inherits = await createEndpoint(s.h, withPolicy.id, s.rx, '/fail');
+    const plainApp = await createApp(s.h);
+    const server = await createEndpoint(s.h, plainApp.id, s.rx, '/fail');
 
-    const m1 = await sendMessage(h, withPolicy.id);
+    const m1 = await sendMessage(s.h, withPolicy.id);
     near(await walk(m1.id, own.id), [10 * S]);
-    const m2 = await sendMessage(h, withPolicy.id);
+    const m2 = await sendMessage(s.h, withPolicy.id);
     near(await walk(m2.id, inherits.id), [M, 2 * H]);
-    const m3 = await sendMessage(h, plainApp.id);
+    const m3 = await sendMessage(s.h, plainApp.id);
     near(await walk(m3.id, server.id), [5 * S, 5 * M, 30 * M]);
-    expect(await attemptsOf(h, plainApp.id, m3.id)).toHaveLength(4);
+    expect(await attemptsOf(s.h, plainApp.id, m3.id)).toHaveLength(4);
   });
 
   it('makes a single attempt for an endpoint with an empty schedule, whatever its application says', async () => {
-    const app = await createApp(h, { retrySchedule: ['1m', '1m', '1m'] });
-    const ep = await createEndpoint(h, app.id, rx, '/fail', { retrySchedule: [] });
-    const msg = await sendMessage(h, app.id);
-    const t = await settled(h, msg.id, ep.id);
+    const app = await createApp(s.h, { retrySchedule: ['1m', '1m', '1m'] });
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/fail', { retrySchedule: [] });
+    const msg = await sendMessage(s.h, app.id);
+    const t = await settled(s.h, msg.id, ep.id);
     expect(t).toMatchObject({ status: 2, attempt_count: 1 });
-    expect(await attemptsOf(h, app.id, msg.id)).toHaveLength(1);
+    expect(await attemptsOf(s.h, app.id, msg.id)).toHaveLength(1);
   });
 
   it('follows a change of the application’s schedule for the next retry', async () => {
-    const app = await createApp(h, { retrySchedule: ['1m', '1m'] });
-    const ep = await createEndpoint(h, app.id, rx, '/fail');
-    const msg = await sendMessage(h, app.id);
-    const first = await attemptRecorded(h, msg.id, ep.id, 1);
-    await h.call('PATCH', `/api/v1/app/${app.id}`, 200, { retrySchedule: ['1m', '3h'] });
+    const app = await createApp(s.h, { retrySchedule: ['1m', '1m'] });
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/fail');
+    const msg = await sendMessage(s.h, app.id);
+    const first = await attemptRecorded(s.h, msg.id, ep.id, 1);
+    await s.h.call('PATCH', `/api/v1/app/${app.id}`, 200, { retrySchedule: ['1m', '3h'] });
     clock.t = first.next_attempt_at!;
-    h.wake();
-    const second = await attemptRecorded(h, msg.id, ep.id, 2);
+    s.h.wake();
+    const second = await attemptRecorded(s.h, msg.id, ep.id, 2);
     near([second.next_attempt_at! - clock.t], [3 * H]);
   });
 });
 
 describe('timeout per endpoint and per application', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
+  // The server would wait 20 s; the tenant's 1 s is what cuts the hanging receiver off.
+  const s = deliverySuite({ env: { HERALD_RETRY_SCHEDULE: 'none', HERALD_DELIVERY_TIMEOUT: '20s' } });
   beforeAll(async () => {
-    rx = await Receiver.start();
-    rx.on('/hang', { hang: true });
-    rx.on('/ok', { status: 200 });
-    // The server would wait 20 s; the tenant's 1 s is what cuts the hanging receiver off.
-    h = await startDelivery({ env: { HERALD_RETRY_SCHEDULE: 'none', HERALD_DELIVERY_TIMEOUT: '20s' } });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
+    s.rx.on('/hang', { hang: true });
+    s.rx.on('/ok', { status: 200 });
   });
 
   it('cuts a hanging receiver off after the endpoint’s timeout, and after its application’s when it has none', async () => {
-    const app = await createApp(h, { timeout: 2 });
-    const own = await createEndpoint(h, app.id, rx, '/hang', { timeout: 1 });
-    const inherits = await createEndpoint(h, app.id, rx, '/hang');
-    const msg = await sendMessage(h, app.id);
-    await settled(h, msg.id, own.id);
-    await settled(h, msg.id, inherits.id);
-    const [a] = await attemptsOf(h, app.id, msg.id, own.id);
+    const app = await createApp(s.h, { timeout: 2 });
+    const own = await createEndpoint(s.h, app.id, s.rx, '/hang', { timeout: 1 });
+    const inherits = await createEndpoint(s.h, app.id, s.rx, '/hang');
+    const msg = await sendMessage(s.h, app.id);
+    await settled(s.h, msg.id, own.id);
+    await settled(s.h, msg.id, inherits.id);
+    const [a] = await attemptsOf(s.h, app.id, msg.id, own.id);
     expect(a).toMatchObject({ responseStatusCode: 0, response: 'Timed out after 1000 ms', status: 2 });
-    const [b] = await attemptsOf(h, app.id, msg.id, inherits.id);
+    const [b] = await attemptsOf(s.h, app.id, msg.id, inherits.id);
     expect(b).toMatchObject({ responseStatusCode: 0, response: 'Timed out after 2000 ms', status: 2 });
   });
 });

@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs';
 import { verify as heraldVerify } from '@herald/receiver';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parsedSecret, Sender } from '../../src/delivery/send.js';
 import { SsrfGuard } from '../../src/security/ssrf.js';
 import { VERSION } from '../../src/version.js';
 import { Receiver, type ReceivedRequest } from '../helpers/receiver.js';
-import { attemptsOf, createApp, createEndpoint, getSecret, sendMessage, settled, startDelivery, type DeliveryHerald } from './harness.js';
+import { attemptsOf, createApp, createEndpoint, deliverySuite, getSecret, sendMessage, settled } from './harness.js';
 
 const SIG_ENTRY = /^v1,[A-Za-z0-9+/]{43}=$/;
 
@@ -46,31 +46,22 @@ function verifiesWith(r: ReceivedRequest, secret: string, verifyOpts?: { now: ()
 const otherSecret = () => `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64')}`;
 
 describe('the delivered request (default header families)', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery({ env: { HERALD_RETRY_SCHEDULE: '100ms,100ms,100ms' } });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite({ env: { HERALD_RETRY_SCHEDULE: '100ms,100ms,100ms' } });
 
   it('carries the accepted payload bytes, content-type, svix-* and webhook-* headers, user-agent and custom headers; all verifiers accept it', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/basic', { headers: { 'X-Tenant-Name': 'acme', 'x-trace': 'trace-123' } });
-    const secret = await getSecret(h, app.id, ep.id);
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/basic', { headers: { 'X-Tenant-Name': 'acme', 'x-trace': 'trace-123' } });
+    const secret = await getSecret(s.h, app.id, ep.id);
     expect(secret).toMatch(/^whsec_/);
 
     // Sent raw: odd spacing, key order, an integer past 2^53 and non-ASCII text must all survive.
     const payloadText = '{"zeta" : 1,  "big": 123456789012345678901234567890, "alpha":"é ü \\u2028 ☃", "list":[1, 2 ,3]}';
     const raw = `{"eventType":"contact.created","payload": ${payloadText} }`;
-    const sent = await h.inject('POST', `/api/v1/app/${app.id}/msg`, { raw, headers: { 'content-type': 'application/json' } });
+    const sent = await s.h.inject('POST', `/api/v1/app/${app.id}/msg`, { raw, headers: { 'content-type': 'application/json' } });
     expect(sent.status).toBe(202);
     const msgId = sent.json.id as string;
 
-    const [r] = await rx.waitForCount(1, { path: '/basic' });
+    const [r] = await s.rx.waitForCount(1, { path: '/basic' });
     expect(r!.method).toBe('POST');
     expect(r!.text).toBe(payloadText);
     expect(r!.headers['content-type']).toBe('application/json');
@@ -99,47 +90,47 @@ describe('the delivered request (default header families)', () => {
   });
 
   it('keeps the case of custom header names as configured (svix.md §3)', async () => {
-    const app = await createApp(h);
-    await createEndpoint(h, app.id, rx, '/case', { headers: { 'X-Tenant-Name': 'acme' } });
-    await sendMessage(h, app.id);
-    const [r] = await rx.waitForCount(1, { path: '/case' });
+    const app = await createApp(s.h);
+    await createEndpoint(s.h, app.id, s.rx, '/case', { headers: { 'X-Tenant-Name': 'acme' } });
+    await sendMessage(s.h, app.id);
+    const [r] = await s.rx.waitForCount(1, { path: '/case' });
     const names = r!.rawHeaders.filter((_, i) => i % 2 === 0);
     expect(names).toContain('X-Tenant-Name');
   });
 
   it('sends the same svix-id and webhook-id on every attempt, each freshly signed and verifiable', async () => {
-    const app = await createApp(h);
-    rx.on('/retry-id', Receiver.sequence({ status: 500 }, { status: 503 }, { status: 200 }));
-    const ep = await createEndpoint(h, app.id, rx, '/retry-id');
-    const secret = await getSecret(h, app.id, ep.id);
-    const msg = await sendMessage(h, app.id, { payload: { n: 1 } });
-    const reqs = await rx.waitForCount(3, { path: '/retry-id' });
+    const app = await createApp(s.h);
+    s.rx.on('/retry-id', Receiver.sequence({ status: 500 }, { status: 503 }, { status: 200 }));
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/retry-id');
+    const secret = await getSecret(s.h, app.id, ep.id);
+    const msg = await sendMessage(s.h, app.id, { payload: { n: 1 } });
+    const reqs = await s.rx.waitForCount(3, { path: '/retry-id' });
     for (const r of reqs) {
       expect(r.headers['svix-id']).toBe(msg.id);
       expect(r.headers['webhook-id']).toBe(msg.id);
       verifyAll(r, secret);
     }
-    const t = await settled(h, msg.id, ep.id);
+    const t = await settled(s.h, msg.id, ep.id);
     expect(t.status).toBe(0);
-    expect((await attemptsOf(h, app.id, msg.id)).map((a) => a.responseStatusCode)).toEqual([500, 503, 200]);
+    expect((await attemptsOf(s.h, app.id, msg.id)).map((a) => a.responseStatusCode)).toEqual([500, 503, 200]);
   });
 
   it('after a rotation signs with the new and the old secret (two v1 entries), each verifying with its own secret', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/rotate');
-    const oldSecret = await getSecret(h, app.id, ep.id);
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/rotate');
+    const oldSecret = await getSecret(s.h, app.id, ep.id);
 
-    await sendMessage(h, app.id, { payload: { before: true } });
-    const [before] = await rx.waitForCount(1, { path: '/rotate' });
+    await sendMessage(s.h, app.id, { payload: { before: true } });
+    const [before] = await s.rx.waitForCount(1, { path: '/rotate' });
     expect(before!.headers['svix-signature']).toMatch(SIG_ENTRY);
     verifyAll(before!, oldSecret);
 
-    await h.call('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/secret/rotate`, 204, {});
-    const newSecret = await getSecret(h, app.id, ep.id);
+    await s.h.call('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/secret/rotate`, 204, {});
+    const newSecret = await getSecret(s.h, app.id, ep.id);
     expect(newSecret).not.toBe(oldSecret);
 
-    await sendMessage(h, app.id, { payload: { after: true } });
-    const [, after] = await rx.waitForCount(2, { path: '/rotate' });
+    await sendMessage(s.h, app.id, { payload: { after: true } });
+    const [, after] = await s.rx.waitForCount(2, { path: '/rotate' });
     const entries = String(after!.headers['svix-signature']).split(' ');
     expect(entries).toHaveLength(2);
     for (const e of entries) expect(e).toMatch(SIG_ENTRY);
@@ -161,14 +152,14 @@ describe('the delivered request (default header families)', () => {
   });
 
   it('signs with a rotated-in key of the caller’s choosing, and with gracePeriodSeconds 0 drops the old one at once', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/rotate-now');
-    const oldSecret = await getSecret(h, app.id, ep.id);
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/rotate-now');
+    const oldSecret = await getSecret(s.h, app.id, ep.id);
     const chosen = otherSecret();
-    await h.call('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/secret/rotate`, 204, { key: chosen, gracePeriodSeconds: 0 });
-    expect(await getSecret(h, app.id, ep.id)).toBe(chosen);
-    await sendMessage(h, app.id);
-    const [r] = await rx.waitForCount(1, { path: '/rotate-now' });
+    await s.h.call('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/secret/rotate`, 204, { key: chosen, gracePeriodSeconds: 0 });
+    expect(await getSecret(s.h, app.id, ep.id)).toBe(chosen);
+    await sendMessage(s.h, app.id);
+    const [r] = await s.rx.waitForCount(1, { path: '/rotate-now' });
     expect(r!.headers['svix-signature']).toMatch(SIG_ENTRY);
     verifyAll(r!, chosen);
     expect(verifiesWith(r!, oldSecret)).toBe(false);
@@ -176,56 +167,47 @@ describe('the delivered request (default header families)', () => {
 });
 
 describe('rotation grace period (injected clock)', () => {
-  let h: DeliveryHerald;
-  let rx: Receiver;
   let skew = 0;
   const now = () => Date.now() + skew;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery({ now });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite({ now });
 
   it('stops signing with the old secret once its grace period has passed', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/grace');
-    const oldSecret = await getSecret(h, app.id, ep.id);
-    await h.call('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/secret/rotate`, 204, { gracePeriodSeconds: 60 });
-    const newSecret = await getSecret(h, app.id, ep.id);
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/grace');
+    const oldSecret = await getSecret(s.h, app.id, ep.id);
+    await s.h.call('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/secret/rotate`, 204, { gracePeriodSeconds: 60 });
+    const newSecret = await getSecret(s.h, app.id, ep.id);
 
-    await sendMessage(h, app.id);
-    const [inGrace] = await rx.waitForCount(1, { path: '/grace' });
+    await sendMessage(s.h, app.id);
+    const [inGrace] = await s.rx.waitForCount(1, { path: '/grace' });
     expect(String(inGrace!.headers['svix-signature']).split(' ')).toHaveLength(2);
     expect(verifiesWith(inGrace!, oldSecret, { now })).toBe(true);
 
     skew += 61_000;
-    await sendMessage(h, app.id);
-    const [, late] = await rx.waitForCount(2, { path: '/grace' });
+    await sendMessage(s.h, app.id);
+    const [, late] = await s.rx.waitForCount(2, { path: '/grace' });
     expect(late!.headers['svix-signature']).toMatch(SIG_ENTRY);
     expect(verifiesWith(late!, newSecret, { now })).toBe(true);
     expect(verifiesWith(late!, oldSecret, { now })).toBe(false);
   });
 
   it('keeps the old secret signing for 24 hours by default', async () => {
-    const app = await createApp(h);
-    const ep = await createEndpoint(h, app.id, rx, '/grace-default');
-    const oldSecret = await getSecret(h, app.id, ep.id);
-    await h.call('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/secret/rotate`, 204, {});
-    const newSecret = await getSecret(h, app.id, ep.id);
+    const app = await createApp(s.h);
+    const ep = await createEndpoint(s.h, app.id, s.rx, '/grace-default');
+    const oldSecret = await getSecret(s.h, app.id, ep.id);
+    await s.h.call('POST', `/api/v1/app/${app.id}/endpoint/${ep.id}/secret/rotate`, 204, {});
+    const newSecret = await getSecret(s.h, app.id, ep.id);
 
     skew += 24 * 3600_000 - 60_000; // a minute before the grace period ends
-    await sendMessage(h, app.id);
-    const [before] = await rx.waitForCount(1, { path: '/grace-default' });
+    await sendMessage(s.h, app.id);
+    const [before] = await s.rx.waitForCount(1, { path: '/grace-default' });
     expect(String(before!.headers['svix-signature']).split(' ')).toHaveLength(2);
     expect(verifiesWith(before!, oldSecret, { now })).toBe(true);
     expect(verifiesWith(before!, newSecret, { now })).toBe(true);
 
     skew += 2 * 60_000; // a minute after
-    await sendMessage(h, app.id);
-    const [, after] = await rx.waitForCount(2, { path: '/grace-default' });
+    await sendMessage(s.h, app.id);
+    const [, after] = await s.rx.waitForCount(2, { path: '/grace-default' });
     expect(after!.headers['svix-signature']).toMatch(SIG_ENTRY);
     expect(verifiesWith(after!, newSecret, { now })).toBe(true);
     expect(verifiesWith(after!, oldSecret, { now })).toBe(false);
@@ -235,23 +217,14 @@ describe('rotation grace period (injected clock)', () => {
 describe('HERALD_SIGNATURE_HEADERS', () => {
   for (const family of ['webhook', 'svix'] as const) {
     describe(`= ${family}`, () => {
-      let h: DeliveryHerald;
-      let rx: Receiver;
-      beforeAll(async () => {
-        rx = await Receiver.start();
-        h = await startDelivery({ env: { HERALD_SIGNATURE_HEADERS: family } });
-      });
-      afterAll(async () => {
-        await h?.close();
-        await rx?.close();
-      });
+      const s = deliverySuite({ env: { HERALD_SIGNATURE_HEADERS: family } });
 
       it(`sends only the ${family}-* headers, and they verify`, async () => {
-        const app = await createApp(h);
-        const ep = await createEndpoint(h, app.id, rx, '/family');
-        const secret = await getSecret(h, app.id, ep.id);
-        const msg = await sendMessage(h, app.id);
-        const [r] = await rx.waitForCount(1, { path: '/family' });
+        const app = await createApp(s.h);
+        const ep = await createEndpoint(s.h, app.id, s.rx, '/family');
+        const secret = await getSecret(s.h, app.id, ep.id);
+        const msg = await sendMessage(s.h, app.id);
+        const [r] = await s.rx.waitForCount(1, { path: '/family' });
         const other = family === 'svix' ? 'webhook' : 'svix';
         for (const s of ['id', 'timestamp', 'signature']) {
           expect(r!.headers[`${family}-${s}`], `${family}-${s}`).toBeDefined();
@@ -270,24 +243,15 @@ describe('ed25519 endpoint secrets (whsk_)', () => {
   // The key pair from Svix's README (svix.md §3).
   const WHSK = 'whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg==';
   const WHPK = 'whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=';
-  let h: DeliveryHerald;
-  let rx: Receiver;
-  beforeAll(async () => {
-    rx = await Receiver.start();
-    h = await startDelivery();
-  });
-  afterAll(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const s = deliverySuite();
 
   it('signs with v1a and the secret read returns the whpk_ public key', async () => {
-    const app = await createApp(h);
-    const created = await h.inject('POST', `/api/v1/app/${app.id}/endpoint`, { body: { url: rx.url('/ed'), secret: WHSK } });
+    const app = await createApp(s.h);
+    const created = await s.h.inject('POST', `/api/v1/app/${app.id}/endpoint`, { body: { url: s.rx.url('/ed'), secret: WHSK } });
     expect(created.status, created.text).toBe(201);
-    expect(await getSecret(h, app.id, created.json.id)).toBe(WHPK);
-    await sendMessage(h, app.id, { payload: { signed: 'ed25519' } });
-    const [r] = await rx.waitForCount(1, { path: '/ed' });
+    expect(await getSecret(s.h, app.id, created.json.id)).toBe(WHPK);
+    await sendMessage(s.h, app.id, { payload: { signed: 'ed25519' } });
+    const [r] = await s.rx.waitForCount(1, { path: '/ed' });
     expect(String(r!.headers['svix-signature'])).toMatch(/^v1a,[A-Za-z0-9+/]{86}==$/);
     expect(heraldVerify(r!.body, flat(r!), WHPK)).toEqual({ signed: 'ed25519' });
   });
