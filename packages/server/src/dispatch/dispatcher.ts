@@ -117,6 +117,8 @@ export class Dispatcher {
   private running = false;
   private inFlight = 0;
   private readonly perEndpoint = new Map<string, number>();
+  /** Deliveries claimed whose messages and endpoints are still being read (load), per endpoint. */
+  private readonly loading = new Map<string, number>();
   /** Each endpoint's adaptive concurrency limit (domain/concurrency.ts); absent: the cap. */
   private readonly limits = new Map<string, number>();
   /** The newest circuit this process has seen per endpoint (by version), fresher than a claim's read. */
@@ -274,11 +276,7 @@ export class Dispatcher {
         try {
           const tasks = await this.o.store.claimDueTasks(this.owner, claimedAt, this.o.leaseMs, Math.min(free, 128), this.claimRoom());
           claimed = tasks.length;
-          if (claimed > 0) {
-            // If this read fails the tasks stay leased and come back when their leases lapse.
-            const loaded = await this.o.store.loadDeliveries(tasks);
-            tasks.forEach((t, i) => void this.run(t, loaded[i]!));
-          }
+          if (claimed > 0) this.load(tasks);
           if (claimed === Math.min(free, 128)) continue;
         } catch (e) {
           // The store is unreachable (a database restart, say): back off, doubling up to 5 s, and
@@ -302,14 +300,48 @@ export class Dispatcher {
   }
 
   /**
+   * Read what a claim's deliveries need and start them, without holding up the loop: the next
+   * claim may go while this read is out (a tenant's new message need not wait for the read of
+   * another tenant's claim). Until then the deliveries count as in flight, and against their
+   * endpoints' room (`loading`), so the next claim does not take their places; they pass from
+   * `loading` to their endpoints' places in one synchronous step (run's prepare). If the read
+   * fails, the tasks stay leased and come back when their leases lapse.
+   */
+  private load(tasks: ClaimedTask[]): void {
+    this.inFlight += tasks.length;
+    for (const t of tasks) this.loading.set(t.endpointId, (this.loading.get(t.endpointId) ?? 0) + 1);
+    const loaded = () => {
+      this.inFlight -= tasks.length;
+      for (const t of tasks) {
+        const n = (this.loading.get(t.endpointId) ?? 1) - 1;
+        if (n <= 0) this.loading.delete(t.endpointId);
+        else this.loading.set(t.endpointId, n);
+      }
+    };
+    this.o.store.loadDeliveries(tasks).then(
+      (contexts) => {
+        loaded();
+        tasks.forEach((t, i) => void this.run(t, contexts[i]!));
+      },
+      (e) => {
+        loaded();
+        this.o.log?.error({ err: e, tasks: tasks.length }, 'reading claimed deliveries failed; they are retried when their leases lapse');
+        this.attemptEnded();
+      },
+    );
+  }
+
+  /**
    * What each endpoint can still take (domain/fairness.ts): its places under its adaptive limit
-   * less the deliveries in flight to it. Only endpoints with something in flight or a lowered
-   * limit are named; every other endpoint has the cap.
+   * less the deliveries in flight to it and those claimed and still being read. Only endpoints
+   * with something in flight or a lowered limit are named; every other endpoint has the cap.
    */
   private claimRoom(): ClaimRoom {
     const below = new Map<string, number>();
-    for (const id of this.limits.keys()) below.set(id, endpointRoom(placesFor(this.limitOf(id)), this.perEndpoint.get(id) ?? 0));
-    for (const [id, busy] of this.perEndpoint) below.set(id, endpointRoom(placesFor(this.limitOf(id)), busy));
+    const busy = (id: string) => (this.perEndpoint.get(id) ?? 0) + (this.loading.get(id) ?? 0);
+    for (const id of [...this.limits.keys(), ...this.perEndpoint.keys(), ...this.loading.keys()]) {
+      below.set(id, endpointRoom(placesFor(this.limitOf(id)), busy(id)));
+    }
     return { cap: placesFor(this.o.perEndpointConcurrency), below };
   }
 

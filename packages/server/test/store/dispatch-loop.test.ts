@@ -1,0 +1,100 @@
+// The dispatcher's claim loop on both stores: reading a claim's messages and endpoints does not
+// hold up the next claim, and deliveries still being read keep their endpoint's places, so the
+// next claim does not take more than the endpoint may have in flight.
+import { expect, it } from 'vitest';
+import { Sender } from '../../src/delivery/send.js';
+import { Dispatcher } from '../../src/dispatch/dispatcher.js';
+import { MessageStatus } from '../../src/domain/types.js';
+import { SsrfGuard } from '../../src/security/ssrf.js';
+import type { Store } from '../../src/store/store.js';
+import { Receiver } from '../helpers/receiver.js';
+import { eachStore } from './backends.js';
+import { app, endpoint, ids, message, taskOf } from './records.js';
+
+/**
+ * A dispatcher on `store` whose first read of a claim (loadDeliveries) waits until `release()`;
+ * `reads()` says how many reads have begun.
+ */
+async function heldFirstRead(store: Store, perEndpointConcurrency: number) {
+  const rx = await Receiver.start();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const read = store.loadDeliveries.bind(store);
+  let reads = 0;
+  store.loadDeliveries = async (tasks) => {
+    if (reads++ === 0) await gate;
+    return read(tasks);
+  };
+  const d = new Dispatcher({
+    store,
+    ids,
+    now: Date.now,
+    retryScheduleMs: [60_000],
+    concurrency: 8,
+    perEndpointConcurrency,
+    leaseMs: 30_000,
+    attemptTimeoutMs: 5_000,
+    pollMs: 20,
+    sender: new Sender({ timeoutMs: 5_000, headerPrefixes: ['webhook'], userAgent: 'test', guard: new SsrfGuard(['127.0.0.0/8']) }),
+  });
+  d.start();
+  const a = await store.createApplication(app());
+  const send = async () => (await store.createMessage(message(a.id, { createdAt: Date.now() }), {})).message.id;
+  return {
+    d,
+    rx,
+    appId: a.id,
+    release,
+    reads: () => reads,
+    send,
+    async close() {
+      release();
+      await d.stop(1_000);
+      await rx.close();
+    },
+  };
+}
+
+eachStore('dispatcher: the claim loop', (t) => {
+  it("delivers a new message while the previous claim's read is still out", async () => {
+    const { store } = t();
+    const x = await heldFirstRead(store, 4);
+    try {
+      // The first endpoint gets the first message; its claim's read is held.
+      const ep1 = await store.createEndpoint(endpoint(x.appId, { url: x.rx.url('/one'), eventTypes: ['first.event'] }));
+      const first = (await store.createMessage(message(x.appId, { createdAt: Date.now(), eventType: 'first.event' }), {})).message.id;
+      await expect.poll(() => x.reads()).toBe(1);
+      // Another endpoint's message goes out meanwhile.
+      await store.createEndpoint(endpoint(x.appId, { url: x.rx.url('/two'), eventTypes: ['second.event'] }));
+      const second = (await store.createMessage(message(x.appId, { createdAt: Date.now(), eventType: 'second.event' }), {})).message.id;
+      await x.rx.waitUntil(() => x.rx.forMessage('/two', second).length === 1);
+      expect(x.rx.forMessage('/one', first)).toHaveLength(0);
+      x.release();
+      await x.rx.waitUntil(() => x.rx.forMessage('/one', first).length === 1);
+      await expect.poll(async () => (await taskOf(store, x.appId, ep1.id, first)).status).toBe(MessageStatus.success);
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('a delivery still being read keeps its place: the next claim leaves the endpoint alone', async () => {
+    const { store } = t();
+    const x = await heldFirstRead(store, 1);
+    try {
+      const ep = await store.createEndpoint(endpoint(x.appId, { url: x.rx.url('/hook') }));
+      const first = await x.send();
+      await expect.poll(() => x.reads()).toBe(1);
+      // The endpoint has one place, taken by the delivery being read: the loop goes round (the
+      // new message wakes it) and leaves the second one waiting.
+      const turns = x.d.turns;
+      const second = await x.send();
+      await expect.poll(() => x.d.turns).toBeGreaterThan(turns + 1);
+      expect((await taskOf(store, x.appId, ep.id, second)).status).toBe(MessageStatus.pending);
+      x.release();
+      await x.rx.waitUntil(() => x.rx.forMessage('/hook', second).length === 1);
+      expect(x.rx.forMessage('/hook', first)).toHaveLength(1);
+    } finally {
+      await x.close();
+    }
+  });
+});
