@@ -253,7 +253,7 @@ describe('PostgreSQL store: a claim read and completed in few statements', () =>
 });
 
 describe('PostgreSQL store: the claim statement', () => {
-  it('keeps reading indexes from a plan cached while delivery_task was small', async () => {
+  it('keeps reading indexes from a plan cached while delivery_task was small, and commits without waiting for the flush', async () => {
     const store = await PgStore.open({ url: db.url, sealer: new Sealer(randomBytes(32)), poolSize: 2 });
     try {
       const a = await store.createApplication(app());
@@ -272,6 +272,8 @@ describe('PostgreSQL store: the claim statement', () => {
         .join('\n');
       expect(plan).toMatch(/Index (Only )?Scan/);
       expect(plan).not.toMatch(/Seq Scan on delivery_task/);
+      // And its commits do not wait for the WAL flush: a lost claim is only claimed again.
+      expect((await store.claimPool.query('SHOW synchronous_commit')).rows[0].synchronous_commit).toBe('off');
     } finally {
       await store.close();
     }

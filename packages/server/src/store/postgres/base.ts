@@ -132,8 +132,13 @@ export abstract class PgBase {
     // scanned the whole table in every claim once a backlog arrived (175 ms a claim at 300,000
     // tasks) until the next ANALYZE. Without sequential scans the cached plan reads indexes
     // however small the table was, and claims need not plan on every call (about 0.5 ms each).
-    // One connection is enough: a dispatcher claims one claim at a time.
-    this.claimPool = connectionPool(opts.url, 1, ['SET enable_seqscan = off']);
+    // One connection is enough: a dispatcher claims one claim at a time. Its commits do not wait
+    // for the WAL flush (as SQLite's claims do not wait for the disk): a claim lost in a crash only
+    // means its tasks are claimed again, and an attempt made under it is still recorded (fenced
+    // out, then repeated), so delivery stays at least once; and any later durable commit (the
+    // attempt's outcome) flushes the WAL past it. Under load this spares each claim a wait behind
+    // the other commits' flushes.
+    this.claimPool = connectionPool(opts.url, 1, ['SET enable_seqscan = off', 'SET synchronous_commit = off']);
   }
 
   /** The newest migration this build ships, for the ledger check. */
