@@ -7,7 +7,7 @@
 // Rounds alternate: B alone, then B while tenant A has a backlog of --backlog due deliveries to an
 // endpoint that answers in 50 ms (seeded by SQL: one message accepted through the API, copied with
 // its task; enough that A still has work waiting when B's round ends, which is printed). Between
-// rounds A's leftover backlog is cancelled.
+// rounds A's leftover backlog is cancelled and the tables vacuumed.
 //
 // Usage: npm run build && node bench/fair.mjs [--rounds 2] [--rate 50] [--seconds 10]
 //   [--backlog 100000] [--workers 2] [--build <checkout>] [--env K=V ...] [--json]
@@ -232,6 +232,9 @@ try {
       a.id,
     ]);
     while ((await waitingOfA()) > 0) await sleep(200);
+    // Each round starts from the same state: the dead rows the round left (A's delivered and
+    // cancelled tasks) vacuumed away, as autovacuum does in a steady state.
+    await sql.query('VACUUM ANALYZE delivery_task, message, attempt');
   }
   const p99Alone = med(results.alone.map((x) => x.p99));
   const p99Backlog = med(results.backlog.map((x) => x.p99));
