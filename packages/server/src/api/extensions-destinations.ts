@@ -1,22 +1,13 @@
 // Destinations and polling endpoints in the served contract. The routes and models are Svix's
 // (the shapes the official SDKs speak: `destination.*`, `message.poller.*`); the vendored Svix
 // document predates them, so they are added here. Herald's additions are marked "Herald:".
+import { errorResponses, idParam, ref, type Schema } from './openapi-parts.js';
 import { DESTINATION_TYPES, MAX_LEASE_MS, MIN_LEASE_MS, POLL_MAX_LIMIT, POLL_MAX_WAIT_S, POLL_SETTLE_MS } from '../domain/destinations.js';
 
-type Schema = Record<string, any>;
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const idParam = (name: string, example: string) => ({
-  in: 'path',
-  name,
-  required: true,
-  style: 'simple',
-  schema: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[a-zA-Z0-9\\-_.]+$', example },
-});
-const APP = idParam('app_id', 'unique-app-identifier');
-const DEST = idParam('destination_id', 'unique-destination-identifier');
-const SINK = idParam('sink_id', 'dest_1srOrx2ZWZBpBUvZwXKQmoEYga2');
-const CONSUMER = idParam('consumer_id', 'my-consumer');
+const APP = idParam('app_id', { example: 'unique-app-identifier' });
+const DEST = idParam('destination_id', { example: 'unique-destination-identifier' });
+const SINK = idParam('sink_id', { example: 'dest_1srOrx2ZWZBpBUvZwXKQmoEYga2' });
+const CONSUMER = idParam('consumer_id', { example: 'my-consumer' });
 const limit = {
   in: 'query',
   name: 'limit',
@@ -31,16 +22,8 @@ const iterator = {
   schema: { type: 'string', nullable: true },
   description: 'The iterator returned from a prior invocation',
 };
-const err = (description: string) => ({ description, content: { 'application/json': { schema: ref('HttpErrorOut') } } });
 const json = (schema: Schema, description = '') => ({ description, content: { 'application/json': { schema } } });
-const ERRORS = {
-  '401': err('Unauthorized'),
-  '403': err('Forbidden'),
-  '404': err('Not Found'),
-  '409': err('Conflict'),
-  '422': json(ref('HTTPValidationError'), 'Validation Error'),
-  '429': err('Too Many Requests'),
-};
+const ERRORS = errorResponses(true);
 const op = (o: Schema) => ({ ...o, security: [{ HTTPBearer: [] }], responses: { ...o.responses, ...ERRORS } });
 const body = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
 const idempotencyKey = { in: 'header', name: 'idempotency-key', required: false, schema: { type: 'string' }, description: "The request's idempotency key" };

@@ -3,27 +3,10 @@
 // predates them); Basic auth and static bearer tokens, which Svix has no route for, are Herald's
 // `/auth`. No answer ever holds a credential: only whether it is set.
 
-type Schema = Record<string, any>;
+import { errorResponses, idParam, ref, type Schema } from './openapi-parts.js';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const idParam = (name: string, what: string) => ({
-  in: 'path',
-  name,
-  required: true,
-  style: 'simple',
-  description: `The ${what}'s ID or UID.`,
-  schema: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[a-zA-Z0-9\\-_.]+$', example: 'unique-identifier' },
-});
-const PARAMS = [idParam('app_id', 'Application'), idParam('endpoint_id', 'Endpoint')];
-const err = (description: string) => ({ description, content: { 'application/json': { schema: ref('HttpErrorOut') } } });
-const ERRORS = {
-  '401': err('Unauthorized'),
-  '403': err('Forbidden'),
-  '404': err('Not Found'),
-  '409': err('Conflict'),
-  '422': { description: 'Validation Error', content: { 'application/json': { schema: ref('HTTPValidationError') } } },
-  '429': err('Too Many Requests'),
-};
+const PARAMS = [idParam('app_id', { what: 'Application' }), idParam('endpoint_id', { what: 'Endpoint' })];
+const ERRORS = errorResponses(true);
 const NO_CONTENT = { '204': { description: 'no content' } };
 const ok = (name: string) => ({ '200': { description: '', content: { 'application/json': { schema: ref(name) } } } });
 const body = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });

@@ -1,33 +1,15 @@
 // An endpoint's transformation in the served contract: Svix's routes and models
 // (`…/transformation`, `…/transformation/simulate`; the vendored Svix document predates them), with
 // Herald's additions marked "Herald:".
+import { errorResponses, idParam, ref, type Schema } from './openapi-parts.js';
 import { TRANSFORMATION_CPU_MS, TRANSFORMATION_MAX_BYTES, TRANSFORMATION_MEMORY_BYTES } from '../domain/transformation.js';
 
-type Schema = Record<string, any>;
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const idParam = (name: string, what: string) => ({
-  in: 'path',
-  name,
-  required: true,
-  style: 'simple',
-  description: `The ${what}'s ID or UID.`,
-  schema: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[a-zA-Z0-9\\-_.]+$', example: 'unique-identifier' },
-});
-const err = (description: string) => ({ description, content: { 'application/json': { schema: ref('HttpErrorOut') } } });
 const op = (o: Schema) => ({
   tags: ['Endpoint'],
-  parameters: [idParam('app_id', 'Application'), idParam('endpoint_id', 'Endpoint')],
+  parameters: [idParam('app_id', { what: 'Application' }), idParam('endpoint_id', { what: 'Endpoint' })],
   security: [{ HTTPBearer: [] }],
   ...o,
-  responses: {
-    ...o.responses,
-    '401': err('Unauthorized'),
-    '403': err('Forbidden'),
-    '404': err('Not Found'),
-    '422': { description: 'Validation Error', content: { 'application/json': { schema: ref('HTTPValidationError') } } },
-    '429': err('Too Many Requests'),
-  },
+  responses: { ...o.responses, ...errorResponses(false) },
 });
 
 const SANDBOX =
