@@ -10,6 +10,7 @@ import { parsedSecret } from '../../src/delivery/send.js';
 import type { BrokerKind, Endpoint } from '../../src/domain/types.js';
 import { SsrfGuard } from '../../src/security/ssrf.js';
 import { unique } from '../helpers/fixtures.js';
+import { endpoint } from '../store/records.js';
 import { until } from '../helpers/wait.js';
 
 const redis = new Redis('redis://127.0.0.1:6379');
@@ -26,26 +27,8 @@ async function connections(ids: string[]): Promise<string[]> {
 }
 
 function destination(id: string, updatedAt: number): Endpoint & { kind: BrokerKind } {
-  return {
-    id,
-    appId: 'app_1',
-    uid: null,
-    url: 'redis://127.0.0.1:6379',
-    description: '',
-    throttleRate: null,
-    disabled: false,
-    disabledReason: null,
-    eventTypes: null,
-    channels: null,
-    metadata: {},
-    headers: {},
-    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-    previousSecrets: [],
-    ordering: 'none',
-    kind: 'redisStream',
-    createdAt: 0,
-    updatedAt,
-  };
+  const kind: BrokerKind = 'redisStream';
+  return { ...endpoint('app_1', { id, url: 'redis://127.0.0.1:6379', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', createdAt: 0, updatedAt }), kind };
 }
 
 const request = (msgId: string): DeliveryRequest => ({
