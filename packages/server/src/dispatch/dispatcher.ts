@@ -269,15 +269,19 @@ export class Dispatcher {
       await this.sweepOrder();
       const free = this.o.concurrency - this.inFlight;
       let claimed = 0;
+      let leftDue = false;
       const claimedAt = this.o.now();
-      this.roomBound = false;
+      // While room-bound, the places freed from here on are gathered for the next claim (this one
+      // has the room freed before it); the claim tells whether it still left due work behind.
       this.freedWhileBound = 0;
       if (free > 0) {
         try {
-          const tasks = await this.o.store.claimDueTasks(this.owner, claimedAt, this.o.leaseMs, Math.min(free, 128), this.claimRoom());
-          claimed = tasks.length;
-          if (claimed > 0) this.load(tasks);
-          if (claimed === Math.min(free, 128)) continue;
+          const ask = Math.min(free, 128);
+          const c = await this.o.store.claim(this.owner, claimedAt, this.o.leaseMs, ask, this.claimRoom());
+          claimed = c.tasks.length;
+          leftDue = c.leftDue;
+          if (claimed > 0) this.load(c.tasks);
+          if (claimed === ask) continue;
         } catch (e) {
           // The store is unreachable (a database restart, say): back off, doubling up to 5 s, and
           // do not let wake-ups from finishing attempts turn the retries into a tight loop.
@@ -295,7 +299,7 @@ export class Dispatcher {
         }
       }
       if (this.woken && free > claimed) continue;
-      await this.sleep(await this.sleepMs(claimedAt));
+      await this.sleep(await this.sleepMs(claimedAt, leftDue));
     }
   }
 
@@ -367,18 +371,23 @@ export class Dispatcher {
    * How long to sleep after a claim at `claimedAt` that took less than it asked for. A task that
    * was already due then and was not taken waits for room at its endpoint (or is another
    * process's): an attempt ending here wakes the loop, so sleep until then, or ROOM_RECHECK_MS.
+   * When the claim itself saw such a task (`leftDue`), that is known without asking the store:
+   * under a backlog, claims follow one another without a statement between them.
    */
-  private async sleepMs(claimedAt: number): Promise<number> {
+  private async sleepMs(claimedAt: number, leftDue: boolean): Promise<number> {
     if (this.inFlight >= this.o.concurrency) return this.o.pollMs;
+    // Another endpoint's delivery may fall due meanwhile without any wake: look again within
+    // ROOM_RECHECK_MS (the put-back interval of a full endpoint before claims were capped).
+    const roomBound = () => {
+      this.roomBound = true;
+      return Math.min(this.o.pollMs, ROOM_RECHECK_MS);
+    };
+    if (leftDue) return roomBound();
+    this.roomBound = false;
     try {
       const next = await this.o.store.nextDueAt();
       if (next === null) return this.o.pollMs;
-      if (next <= claimedAt) {
-        // Another endpoint's delivery may fall due meanwhile without any wake: look again within
-        // ROOM_RECHECK_MS (the put-back interval of a full endpoint before claims were capped).
-        this.roomBound = true;
-        return Math.min(this.o.pollMs, ROOM_RECHECK_MS);
-      }
+      if (next <= claimedAt) return roomBound();
       return Math.max(0, Math.min(this.o.pollMs, next - this.o.now()));
     } catch {
       return this.o.pollMs;

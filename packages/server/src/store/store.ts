@@ -108,6 +108,17 @@ export interface ClaimedTask {
   orderingSeq?: number | null;
 }
 
+/** What one claim took, and whether it left due deliveries behind. */
+export interface Claim {
+  tasks: ClaimedTask[];
+  /**
+   * The claim saw due deliveries it did not take: an endpoint it looked at had more due than its
+   * room (none, when its room was 0), or more were due than the claim's limit. False says only that
+   * it saw none (another process's claim may have had them locked): ask nextDueAt.
+   */
+  leftDue: boolean;
+}
+
 /** What a dispatcher needs to attempt one claimed delivery; read for a whole claim at once. */
 export interface DeliveryContext {
   /** Null when the endpoint was deleted (or belongs to another application). */
@@ -324,6 +335,8 @@ export interface DeliveryQueue {
    * of endpoints waiting: at most `claimWalk` endpoints with waiting tasks are visited, through an
    * index, plus those of the oldest due tasks, and each gives at most its room.
    */
+  claim(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<Claim>;
+  /** claim's tasks alone. */
   claimDueTasks(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<ClaimedTask[]>;
   /**
    * The most (application, endpoint) pairs with waiting tasks one claim walks (domain/fairness.ts

@@ -97,4 +97,32 @@ eachStore('dispatcher: the claim loop', (t) => {
       await x.close();
     }
   });
+
+  it('while an endpoint has due work waiting for room, claims follow one another without asking nextDueAt', async () => {
+    const { store } = t();
+    const next = store.nextDueAt.bind(store);
+    let asked = 0;
+    store.nextDueAt = () => {
+      asked++;
+      return next();
+    };
+    const x = await heldFirstRead(store, 1);
+    try {
+      await store.createEndpoint(endpoint(x.appId, { url: x.rx.url('/hook') }));
+      await x.send();
+      await expect.poll(() => x.reads()).toBe(1);
+      // The only place is taken; a second message is due and waits. Each claim (one every poll)
+      // sees it left behind, and the loop sleeps without another statement.
+      await x.send();
+      const turns = x.d.turns;
+      await expect.poll(() => x.d.turns).toBeGreaterThan(turns + 1);
+      const before = asked;
+      await expect.poll(() => x.d.turns).toBeGreaterThan(turns + 4);
+      expect(asked).toBe(before);
+      x.release();
+      await x.rx.waitUntil(() => x.rx.received('/hook').length === 2);
+    } finally {
+      await x.close();
+    }
+  });
 });

@@ -96,6 +96,30 @@ eachStore('store: the fair claim', (t) => {
     expect(rest.map((c) => `${c.endpointId} ${c.msgId}`)).toEqual(fairPick(left, 1000, noRoomLimit(1000)).map((c) => `${c.endpointId} ${c.msgId}`));
   });
 
+  it('says whether it left due work behind: for want of room, none at all, or beyond its limit', async () => {
+    const { store } = t();
+    const a = await tenant(store);
+    const ep = a.eps[0]!;
+    await send(store, a.appId, 3, T0);
+    await send(store, (await tenant(store)).appId, 1, T0 + 60_000); // due later: never "left"
+    const room = (n: number): ClaimRoom => ({ cap: 10, below: new Map([[ep, n]]) });
+    // No room at all at the endpoint: nothing taken, due work left.
+    expect(await store.claim('w', T0 + 10, LEASE, 10, room(0))).toEqual({ tasks: [], leftDue: true });
+    // Two places for three due.
+    const two = await store.claim('w', T0 + 10, LEASE, 10, room(2));
+    expect([two.tasks.length, two.leftDue]).toEqual([2, true]);
+    // Room for more than is due: the last one taken, nothing left.
+    const last = await store.claim('w', T0 + 10, LEASE, 10, room(5));
+    expect([last.tasks.length, last.leftDue]).toEqual([1, false]);
+    expect(await store.claim('w', T0 + 20, LEASE, 10)).toEqual({ tasks: [], leftDue: false });
+    // The claim's own limit leaves the rest: two endpoints due, a claim of one.
+    const b = await tenant(store);
+    await send(store, b.appId, 1, T0 + 30);
+    await send(store, (await tenant(store)).appId, 1, T0 + 30);
+    const one = await store.claim('w', T0 + 40, LEASE, 1);
+    expect([one.tasks.length, one.leftDue]).toEqual([1, true]);
+  });
+
   it('a backlog due later is passed over, and a leased task is not claimed again', async () => {
     const { store } = t();
     const a = await tenant(store);

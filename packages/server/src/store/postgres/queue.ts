@@ -12,7 +12,7 @@ import { turnEnds } from '../../domain/ordering.js';
 import { CIRCUIT_COLS } from '../common/holds.js';
 import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
 import { afterRecordWrites, passTurnsWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql, tailsSql } from '../common/ordering.js';
-import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
+import type { AttemptResult, Claim, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import type { Db, Row } from './base.js';
 import { PgMessages } from './messages.js';
 
@@ -100,8 +100,9 @@ const pairAfter = (app: string, endpoint: string) => `SELECT d.app_id, d.endpoin
  * finds its rows by primary key from an array of their message ids: a join on `next` alone gets a
  * hash join over the whole table once the statement's generic plan is cached (it cannot know how
  * few rows `LIMIT $5` keeps). A reserved throttle slot goes to this claimer and leaves the row
- * (`next` has the old value). The claimed rows come back with NULL walk columns; when the walk
- * stopped at its bound, one more row (NULL task columns) names the last pair it visited.
+ * (`next` has the old value). The claimed rows come back with NULL walk columns, and one more row
+ * (NULL task columns) says whether due work was left behind (a due pair gave all its room, or more
+ * candidates than $5) and, when the walk stopped at its bound, names the last pair it visited.
  */
 const CLAIM_SQL = `WITH RECURSIVE fwd AS (
     (SELECT app_id, endpoint_id, next_attempt_at AS first, 1 AS n FROM delivery_task
@@ -121,13 +122,15 @@ const CLAIM_SQL = `WITH RECURSIVE fwd AS (
   oldest AS (SELECT o.app_id, o.endpoint_id FROM (
       SELECT app_id, endpoint_id FROM delivery_task WHERE next_attempt_at <= $4 AND (SELECT count(*) FROM walk) >= $11
       ORDER BY next_attempt_at LIMIT ${OLDEST_DUE_PAIRS}) o),
-  pairs AS (SELECT app_id, endpoint_id FROM walk WHERE first <= $4 UNION SELECT app_id, endpoint_id FROM oldest),
+  pairs AS (
+    SELECT u.app_id, u.endpoint_id, LEAST($5::int, COALESCE((SELECT r.n FROM unnest($6::text[], $7::int[]) AS r(id, n) WHERE r.id = u.endpoint_id), $8::int)) AS room
+    FROM (SELECT app_id, endpoint_id FROM walk WHERE first <= $4 UNION SELECT app_id, endpoint_id FROM oldest) u),
   cand AS (
     SELECT c.* FROM pairs p CROSS JOIN LATERAL (
       SELECT d.msg_id, d.endpoint_id, d.app_id, d.next_attempt_at, d.throttle_slot FROM delivery_task d
       WHERE d.app_id = p.app_id AND d.endpoint_id = p.endpoint_id AND d.next_attempt_at <= $4
       ORDER BY d.next_attempt_at, d.msg_id
-      LIMIT LEAST($5::int, COALESCE((SELECT r.n FROM unnest($6::text[], $7::int[]) AS r(id, n) WHERE r.id = p.endpoint_id), $8::int))
+      LIMIT p.room
       FOR UPDATE SKIP LOCKED) c),
   by_endpoint AS (
     SELECT cand.*, row_number() OVER (PARTITION BY app_id, endpoint_id ORDER BY next_attempt_at, msg_id) AS turn FROM cand),
@@ -142,10 +145,12 @@ const CLAIM_SQL = `WITH RECURSIVE fwd AS (
     FROM next WHERE t.msg_id = ANY(ARRAY(SELECT msg_id FROM next)) AND t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
     RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
       t.ordering_seq, next.app_turn, next.next_attempt_at AS due_at)
-  SELECT claimed.*, NULL::text AS walk_app, NULL::text AS walk_endpoint FROM claimed
+  SELECT claimed.*, NULL::text AS walk_app, NULL::text AS walk_endpoint, NULL::boolean AS left_due FROM claimed
   UNION ALL
-  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, w.app_id, w.endpoint_id
-  FROM (SELECT app_id, endpoint_id FROM walk ORDER BY n DESC LIMIT 1) w WHERE (SELECT count(*) FROM walk) >= $11`;
+  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, w.app_id, w.endpoint_id,
+    EXISTS (SELECT 1 FROM pairs p WHERE p.room <= (SELECT count(*) FROM cand c WHERE c.app_id = p.app_id AND c.endpoint_id = p.endpoint_id))
+      OR (SELECT count(*) FROM cand) > $5
+  FROM (SELECT 1) one LEFT JOIN (SELECT app_id, endpoint_id FROM walk WHERE (SELECT count(*) FROM walk) >= $11 ORDER BY n DESC LIMIT 1) w ON true`;
 
 interface PendingCompletion {
   task: ClaimedTask;
@@ -207,7 +212,11 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
   }
 
   // ---- dispatch -------------------------------------------------------------------------------
-  async claimDueTasks(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<ClaimedTask[]> {
+  claimDueTasks(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<ClaimedTask[]> {
+    return this.claim(owner, now, leaseMs, limit, room).then((c) => c.tasks);
+  }
+
+  async claim(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<Claim> {
     // While leased, a task's next_attempt_at is its lease expiry: if this dispatcher dies, the task
     // simply becomes due again then and any dispatcher reclaims it (no separate reaper). SKIP
     // LOCKED lets concurrent claimers in other processes take disjoint rows without waiting; a row
@@ -235,10 +244,11 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         this.claimWalk,
       ],
     });
-    // The walk's last pair, when it stopped at its bound (domain/fairness.ts walkAfter).
-    const stop = all.find((r: Row) => r.walk_app !== null);
-    this.walkFrom = stop ? { appId: stop.walk_app, endpointId: stop.walk_endpoint } : null;
-    const rows = stop ? all.filter((r: Row) => r !== stop) : all;
+    // The one row that is no task: whether due work was left, and the walk's last pair when it
+    // stopped at its bound (domain/fairness.ts walkAfter).
+    const meta = all.find((r: Row) => r.left_due !== null)!;
+    this.walkFrom = meta.walk_app !== null ? { appId: meta.walk_app, endpointId: meta.walk_endpoint } : null;
+    const rows = all.filter((r: Row) => r !== meta);
     // In claim order (RETURNING keeps none): the order `next` chose them in.
     const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     rows.sort(
@@ -249,7 +259,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         str(a.endpoint_id, b.endpoint_id) ||
         str(a.msg_id, b.msg_id),
     );
-    return rows.map((r) => ({
+    const tasks = rows.map((r) => ({
       msgId: r.msg_id,
       endpointId: r.endpoint_id,
       appId: r.app_id,
@@ -260,6 +270,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       throttleSlot: r.throttle_slot,
       orderingSeq: r.ordering_seq,
     }));
+    return { tasks, leftDue: meta.left_due };
   }
 
   async loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]> {

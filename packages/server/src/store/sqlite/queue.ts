@@ -10,7 +10,7 @@ import { turnEnds } from '../../domain/ordering.js';
 import { CIRCUIT_COLS } from '../common/holds.js';
 import { afterRecordWrites, passTurnWrites, recordedStateSql, sweepSql, tailSql } from '../common/ordering.js';
 import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
-import type { AttemptResult, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
+import type { AttemptResult, Claim, ClaimedTask, DeliveryContext, DeliveryQueue } from '../store.js';
 import type { Row } from './base.js';
 import { SqliteMessages } from './messages.js';
 
@@ -131,12 +131,16 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
   }
 
   claimDueTasks(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<ClaimedTask[]> {
+    return this.claim(owner, now, leaseMs, limit, room).then((c) => c.tasks);
+  }
+
+  claim(owner: string, now: number, leaseMs: number, limit: number, room?: ClaimRoom): Promise<Claim> {
     // Nothing due is the usual answer at moderate load: the dispatcher claims again after every
     // attempt it finishes. A claim is a write transaction of its own there (BEGIN IMMEDIATE, its
     // statements, COMMIT), so a read that finds nothing due answers first. A task that becomes due
     // after this read wakes the dispatcher (onTasksDue, or nextDueAt's timer) and is claimed then.
     try {
-      if (!this.get(ANY_DUE, now)) return Promise.resolve([]);
+      if (!this.get(ANY_DUE, now)) return Promise.resolve({ tasks: [], leftDue: false });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -175,21 +179,25 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
         // A walk that went round saw every pair, those of the oldest due tasks too.
         if (this.walkFrom) for (const o of this.all(OLDEST_DUE, now)) pairs.set(`${o.app_id} ${o.endpoint_id}`, o);
         const candidates: Candidate[] = [];
+        // Due work is left behind when a due pair gives all its room (more may be due), or none.
+        let leftDue = false;
         for (const pair of pairs.values()) {
           const n = Math.min(limit, roomOf(rooms, pair.endpoint_id));
-          if (n <= 0) continue;
-          for (const r of this.all(PAIR_DUE, pair.app_id, pair.endpoint_id, now, n)) {
+          const due = n > 0 ? this.all(PAIR_DUE, pair.app_id, pair.endpoint_id, now, n) : [];
+          if (due.length >= n) leftDue = true;
+          for (const r of due) {
             candidates.push({ appId: r.app_id, endpointId: r.endpoint_id, msgId: r.msg_id, dueAt: r.next_attempt_at, throttleSlot: r.throttle_slot });
           }
         }
         const picked = fairPick(candidates, limit, rooms);
-        if (picked.length === 0) return [];
+        if (picked.length < candidates.length) leftDue = true;
+        if (picked.length === 0) return { tasks: [], leftDue };
         // One statement leases them all (their keys as one JSON array); a reserved throttle slot
         // goes to this claimer and leaves the row (the candidate has it).
         const keys = JSON.stringify(picked.map((c) => [c.msgId, c.endpointId]));
         const leased = new Map<string, Row>();
         for (const r of this.all(CLAIM_PICKED, owner, leaseUntil, leaseUntil, MessageStatus.sending, now, keys)) leased.set(`${r.msg_id} ${r.endpoint_id}`, r);
-        return picked.map((c) => {
+        const tasks = picked.map((c) => {
           const r = leased.get(`${c.msgId} ${c.endpointId}`)!;
           return {
             msgId: c.msgId,
@@ -203,8 +211,9 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
             orderingSeq: r.ordering_seq,
           };
         });
-        // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
+        return { tasks, leftDue };
       },
+      // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
       { durable: false },
     );
   }
