@@ -22,12 +22,12 @@
 import Database from 'better-sqlite3';
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { ROOT, cpuMs, freePort, median, waitFor } from './lib.mjs';
+import { ROOT, cpuMs, freePort, machineBusyMs, median, postgresCpuMs, waitFor } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -201,27 +201,6 @@ async function startWorkers(k, dataDir, dbUrl, tag) {
 
 // ---- measurement -----------------------------------------------------------------------------
 
-function machineBusyMs() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = f;
-  return (user + nice + system + irq + softirq + steal) * 10;
-}
-
-/** CPU time (ms) of every PostgreSQL server process on this machine, from /proc. */
-function postgresCpuMs() {
-  let total = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (comm !== 'postgres') continue;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(f[11]) + Number(f[12])) * 10;
-    } catch {}
-  }
-  return total;
-}
 const safeCpu = (pid) => {
   try {
     return cpuMs(pid);

@@ -33,7 +33,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IdGenerator } from '../packages/server/dist/domain/ids.js';
-import { ROOT, cpuMs, freePort, hostGauge, hostGaugeLine, median, waitFor } from './lib.mjs';
+import { ROOT, cpuMs, freePort, hostGauge, hostGaugeLine, machineBusyMs, median, waitFor } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -309,13 +309,6 @@ const safeCpu = (pid) => {
     return NaN;
   }
 };
-
-/** Busy CPU time of the whole machine (ms, all cores), from /proc/stat. */
-function machineBusyMs() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = f;
-  return (user + nice + system + irq + softirq + steal) * 10;
-}
 
 /** Counts and CPU of every process at one instant. */
 async function snapshot(receiver, pids) {

@@ -7,7 +7,9 @@
 // Rounds alternate: B alone, then B while tenant A has a backlog of --backlog due deliveries to an
 // endpoint that answers in 50 ms (seeded by SQL: one message accepted through the API, copied with
 // its task; enough that A still has work waiting when B's round ends, which is printed). Between
-// rounds A's leftover backlog is cancelled and the tables vacuumed.
+// rounds A's leftover backlog is cancelled and the tables vacuumed. Each round with A's backlog also
+// prints how busy it kept the host and the CPU per A delivery (workers, every PostgreSQL process,
+// the whole host): on a small host B's tail follows the host's load more than the claim's order.
 //
 // Usage: npm run build && node bench/fair.mjs [--rounds 2] [--rate 50] [--seconds 10]
 //   [--backlog 100000] [--workers 2] [--build <checkout>] [--env K=V ...] [--json]
@@ -21,7 +23,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { ROOT, cpuMs, freePort, median as med, waitFor } from './lib.mjs';
+import { ROOT, cpuMs, freePort, machineBusyMs, median as med, postgresCpuMs, waitFor } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -217,15 +219,28 @@ try {
       if (Date.now() > seen) throw new Error(`A's backlog is not being delivered:\n${workers.map((w) => w.out()).join('\n')}`);
       await sleep(10);
     }
-    const cpu0 = cpuOf();
+    const [cpu0, pg0, host0, slowAt0, t0] = [cpuOf(), postgresCpuMs(), machineBusyMs(), await slowCount(), performance.now()];
     const withA = await bRound();
+    const [cpu1, pg1, host1, slowAt1, t1] = [cpuOf(), postgresCpuMs(), machineBusyMs(), await slowCount(), performance.now()];
     withA.aLeft = await waitingOfA();
-    withA.aDelivered = (await slowCount()) - slow0;
-    withA.workerCpuMs = cpuOf() - cpu0;
+    withA.aDelivered = slowAt1 - slow0;
+    withA.workerCpuMs = cpu1 - cpu0;
+    // What A's deliveries cost while B's round ran: the host's busy share, and CPU per delivery.
+    const aMeanwhile = slowAt1 - slowAt0;
+    withA.hostBusy = (host1 - host0) / ((t1 - t0) * os.cpus().length);
+    withA.cpuUsPerA = {
+      workers: ((cpu1 - cpu0) * 1000) / aMeanwhile,
+      postgres: ((pg1 - pg0) * 1000) / aMeanwhile,
+      host: ((host1 - host0) * 1000) / aMeanwhile,
+    };
     results.backlog.push(withA);
     log(
       `round ${r + 1} B, A's backlog: p50 ${withA.p50.toFixed(1)} ms  p99 ${withA.p99.toFixed(1)} ms  max ${withA.max.toFixed(1)} ms  (${withA.arrived}/${withA.n}); ` +
         `A delivered ${withA.aDelivered} meanwhile, ${withA.aLeft} still waiting`,
+    );
+    log(
+      `        host busy ${(withA.hostBusy * 100).toFixed(0)}% of ${os.cpus().length} cores; per A delivery: workers ${withA.cpuUsPerA.workers.toFixed(0)} µs, ` +
+        `PostgreSQL ${withA.cpuUsPerA.postgres.toFixed(0)} µs, whole host ${withA.cpuUsPerA.host.toFixed(0)} µs`,
     );
     // End A's backlog before the next round.
     await sql.query(`UPDATE delivery_task SET status = 4, next_attempt_at = NULL WHERE app_id = $1 AND next_attempt_at IS NOT NULL AND lease_owner IS NULL`, [
@@ -238,10 +253,16 @@ try {
   }
   const p99Alone = med(results.alone.map((x) => x.p99));
   const p99Backlog = med(results.backlog.map((x) => x.p99));
-  const summary = { p99Alone, p99Backlog, ratio: p99Backlog / p99Alone, under500: p99Backlog < 500, under2x: p99Backlog < 2 * p99Alone };
+  const hostBusy = med(results.backlog.map((x) => x.hostBusy));
+  const cpuUsPerA = Object.fromEntries(['workers', 'postgres', 'host'].map((k) => [k, med(results.backlog.map((x) => x.cpuUsPerA[k]))]));
+  const summary = { p99Alone, p99Backlog, ratio: p99Backlog / p99Alone, under500: p99Backlog < 500, under2x: p99Backlog < 2 * p99Alone, hostBusy, cpuUsPerA };
   log(
     `B's p99, median of rounds: alone ${p99Alone.toFixed(1)} ms, with A's backlog ${p99Backlog.toFixed(1)} ms; ratio ${summary.ratio.toFixed(2)} ` +
       `(goal: < 500 ms ${summary.under500 ? 'met' : 'MISSED'}, < 2x ${summary.under2x ? 'met' : 'MISSED'})`,
+  );
+  log(
+    `A's backlog kept the host ${(hostBusy * 100).toFixed(0)}% busy (median of rounds); CPU per A delivery: workers ${cpuUsPerA.workers.toFixed(0)} µs, ` +
+      `PostgreSQL ${cpuUsPerA.postgres.toFixed(0)} µs, whole host ${cpuUsPerA.host.toFixed(0)} µs`,
   );
   if (opt.json) console.log(JSON.stringify({ cfg, build: BUILD, results, summary }));
 } finally {
