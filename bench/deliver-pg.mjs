@@ -20,14 +20,14 @@
 //   --quick: 1 round, N = 3,000 (a smoke run of about a minute).
 //   --profile: node --cpu-prof on the workers (folder printed; read with bench/cpuprofile-top.mjs).
 import Database from 'better-sqlite3';
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { ROOT, cpuMs, freePort, machineBusyMs, median, postgresCpuMs, waitFor } from './lib.mjs';
+import { ROOT, cpuMs, forkHelper, freePort, killAll, machineBusyMs, median, postgresCpuMs, stopChild, track, waitFor } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -57,20 +57,6 @@ const extraEnv = Object.fromEntries(opt.env.map((kv) => [kv.slice(0, kv.indexOf(
 
 // ---- processes -------------------------------------------------------------------------------
 
-const children = new Set();
-const track = (c) => {
-  children.add(c);
-  c.once('exit', () => children.delete(c));
-  return c;
-};
-const killAll = () => {
-  for (const c of children) {
-    try {
-      c.kill('SIGKILL');
-    } catch {}
-  }
-};
-process.on('exit', killAll);
 const cleanups = [];
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
@@ -80,53 +66,6 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const exitPromise = (c) =>
-  new Promise((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) resolve();
-    else c.once('exit', () => resolve());
-  });
-async function stopChild(c, graceMs = 20_000) {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const done = exitPromise(c);
-  c.kill('SIGTERM');
-  const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
-  await done;
-  clearTimeout(t);
-}
-
-/** A forked helper (receiver or load client) with request/reply over IPC. */
-async function forkHelper(file) {
-  const child = track(fork(join(ROOT, 'bench', file), [], { cwd: ROOT, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  let seq = 0;
-  const listeners = new Set();
-  child.on('message', (m) => {
-    for (const l of [...listeners]) l(m);
-  });
-  const next = (pred) =>
-    new Promise((resolve) => {
-      const l = (m) => {
-        if (pred(m)) {
-          listeners.delete(l);
-          resolve(m);
-        }
-      };
-      listeners.add(l);
-    });
-  const h = {
-    child,
-    pid: child.pid,
-    send: (m) => child.send(m),
-    next,
-    ask(cmd, extra = {}) {
-      const id = ++seq;
-      const p = next((m) => m.id === id);
-      child.send({ cmd, id, ...extra });
-      return p;
-    },
-  };
-  h.ready = await next((m) => m.type === 'ready');
-  return h;
-}
 
 const token = 'bench_operator_token_0123456789';
 const masterKey = randomBytes(32).toString('hex');

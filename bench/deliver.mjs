@@ -26,14 +26,14 @@
 //                              collector; its e2e rounds alternate with rounds on the untraced Herald
 //                              and the report gives both and their ratio (e.g. --only e2e --tracing)
 import Database from 'better-sqlite3';
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IdGenerator } from '../packages/server/dist/domain/ids.js';
-import { ROOT, cpuMs, freePort, hostGauge, hostGaugeLine, machineBusyMs, median, waitFor } from './lib.mjs';
+import { ROOT, cpuMs, exitPromise, forkHelper, freePort, hostGauge, hostGaugeLine, killAll, machineBusyMs, median, stopChild, track, waitFor } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -83,22 +83,8 @@ const cfg = {
 const heraldEnv = Object.fromEntries(opt.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const only = new Set(opt.only.split(',').map((s) => s.trim()));
 
-// ---- processes: every child is tracked and killed on any exit path ---------------------------
+// ---- processes: every child is tracked (lib.mjs track) and killed on any exit path -------------
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-function killAll() {
-  for (const c of children) {
-    try {
-      c.kill('SIGKILL');
-    } catch {}
-  }
-}
-process.on('exit', killAll);
 /** The run's temp folder, removed on any exit unless kept. */
 let tmpToRemove = null;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -110,64 +96,6 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function exitPromise(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
-    else child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-}
-
-async function stopChild(child, signal = 'SIGTERM', graceMs = 15_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = exitPromise(child);
-  child.kill(signal);
-  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(t);
-}
-
-/** A forked helper (receiver or load client) with request/reply over IPC. */
-async function forkHelper(file) {
-  const child = track(fork(join(ROOT, 'bench', file), [], { cwd: ROOT, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  const exited = exitPromise(child).then(({ code, signal }) => {
-    throw new Error(`${file} exited (code ${code}, signal ${signal})`);
-  });
-  exited.catch(() => {});
-  let seq = 0;
-  const listeners = new Set();
-  child.on('message', (m) => {
-    for (const l of [...listeners]) l(m);
-  });
-  const next = (pred) =>
-    Promise.race([
-      new Promise((resolve) => {
-        const l = (m) => {
-          if (pred(m)) {
-            listeners.delete(l);
-            resolve(m);
-          }
-        };
-        listeners.add(l);
-      }),
-      exited,
-    ]);
-  const h = {
-    child,
-    pid: child.pid,
-    listeners,
-    send: (m) => child.send(m),
-    next,
-    ask(cmd, extra = {}) {
-      const id = ++seq;
-      const p = next((m) => m.id === id);
-      child.send({ cmd, id, ...extra });
-      return p;
-    },
-  };
-  h.ready = await next((m) => m.type === 'ready');
-  return h;
-}
 
 const heraldToken = 'bench_operator_token_0123456789';
 

@@ -15,7 +15,7 @@
 //   [--backlog 100000] [--workers 2] [--build <checkout>] [--env K=V ...] [--json]
 //   --build runs the herald processes from another built checkout (an older claim, say), with
 //   this script and receiver unchanged.
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -23,7 +23,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { ROOT, cpuMs, freePort, machineBusyMs, median as med, postgresCpuMs, waitFor } from './lib.mjs';
+import { ROOT, cpuMs, forkHelper, freePort, machineBusyMs, median as med, postgresCpuMs, waitFor } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -64,21 +64,10 @@ const rx = createServer((req, res) => {
 rx.keepAliveTimeout = 60_000;
 await new Promise((r) => rx.listen(0, '127.0.0.1', r));
 const rxUrl = `http://127.0.0.1:${rx.address().port}`;
-const slowRx = fork(join(ROOT, 'bench/receiver-server.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-const slowReplies = new Map();
-let slowAsk = 0;
-slowRx.on('message', (m) => slowReplies.get(m.id)?.(m));
-const slowPort = await new Promise((r) => slowRx.once('message', (m) => r(m.port)));
+const slowRx = await forkHelper('receiver-server.mjs');
+const slowPort = slowRx.ready.port;
 /** What A's receiver has answered so far. */
-const slowCount = () =>
-  new Promise((resolve) => {
-    const id = ++slowAsk;
-    slowReplies.set(id, (m) => {
-      slowReplies.delete(id);
-      resolve(m.count);
-    });
-    slowRx.send({ cmd: 'stats', id });
-  });
+const slowCount = async () => (await slowRx.ask('stats')).count;
 
 // ---- database and processes ----
 const dbName = `herald_bench_fair_${randomBytes(4).toString('hex')}`;
@@ -110,7 +99,7 @@ const start = (args, extra = {}) => {
 };
 const cleanup = async () => {
   for (const c of children) c.kill('SIGKILL');
-  slowRx.kill('SIGKILL');
+  slowRx.child.kill('SIGKILL');
   rx.close();
   await sql?.end().catch(() => {});
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});

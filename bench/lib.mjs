@@ -1,6 +1,6 @@
 // Shared bits for benchmarks: start processes, wait for readiness, run autocannon, summarise.
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -151,3 +151,85 @@ export function hostGauge() {
 }
 
 export const hostGaugeLine = (g) => `host gauge: fixed compute ${g.computeMs.toFixed(0)} ms, write(2) ${g.syscallNs.toFixed(0)} ns (median of 5)`;
+
+// ---- child processes: every child tracked is killed on any exit path -----------------------------
+
+const children = new Set();
+/** Track a child, so that killAll (and this process's exit) ends it. */
+export function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+export function killAll() {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {}
+  }
+}
+process.on('exit', killAll);
+
+/** Resolves with the child's exit code and signal, at once if it has exited. */
+export function exitPromise(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+export async function stopChild(child, graceMs = 20_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = exitPromise(child);
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
+}
+
+/**
+ * A forked helper from bench/ (receiver-server.mjs, deliver-client.mjs) with request/reply over
+ * IPC: `ask(cmd)` sends `{cmd, id}` and resolves with the reply of that id; `next(pred)` waits for a
+ * message; both reject if the helper exits. Resolves once the helper says it is ready (`ready`).
+ */
+export async function forkHelper(file) {
+  const child = track(fork(join(ROOT, 'bench', file), [], { cwd: ROOT, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const exited = exitPromise(child).then(({ code, signal }) => {
+    throw new Error(`${file} exited (code ${code}, signal ${signal})`);
+  });
+  exited.catch(() => {});
+  let seq = 0;
+  const listeners = new Set();
+  child.on('message', (m) => {
+    for (const l of [...listeners]) l(m);
+  });
+  const next = (pred) =>
+    Promise.race([
+      new Promise((resolve) => {
+        const l = (m) => {
+          if (pred(m)) {
+            listeners.delete(l);
+            resolve(m);
+          }
+        };
+        listeners.add(l);
+      }),
+      exited,
+    ]);
+  const h = {
+    child,
+    pid: child.pid,
+    listeners,
+    send: (m) => child.send(m),
+    next,
+    ask(cmd, extra = {}) {
+      const id = ++seq;
+      const p = next((m) => m.id === id);
+      child.send({ cmd, id, ...extra });
+      return p;
+    },
+  };
+  h.ready = await next((m) => m.type === 'ready');
+  return h;
+}
