@@ -21,6 +21,15 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** A store of its own (`poolSize` connections) with one application, `endpoints` endpoints and `messages` messages to them, created T0, T0 + 1, … */
+async function seededStore(poolSize: number, endpoints: number, messages: number) {
+  const store = await PgStore.open({ url: db.url, sealer: new Sealer(randomBytes(32)), poolSize });
+  const a = await store.createApplication(app());
+  for (let i = 0; i < endpoints; i++) await store.createEndpoint(endpoint(a.id));
+  for (let i = 0; i < messages; i++) await store.createMessage(message(a.id, { createdAt: T0 + i }), {});
+  return { store, appId: a.id };
+}
+
 describe('PostgreSQL store: several processes on one database', () => {
   it('concurrent claimers take disjoint tasks, and together take all of them', async () => {
     const key = randomBytes(32);
@@ -156,11 +165,8 @@ describe('PostgreSQL store: a claim read and completed in few statements', () =>
   });
 
   it('loadDeliveries reads a claim of 200 deliveries over 4 endpoints in 2 statements', async () => {
-    const store = await PgStore.open({ url: db.url, sealer: new Sealer(randomBytes(32)), poolSize: 4 });
+    const { store } = await seededStore(4, 4, 50);
     try {
-      const a = await store.createApplication(app());
-      for (let i = 0; i < 4; i++) await store.createEndpoint(endpoint(a.id));
-      for (let i = 0; i < 50; i++) await store.createMessage(message(a.id, { createdAt: T0 + i }), {});
       const claimed = await store.claimDueTasks('w', T0 + 100, LEASE, 1000);
       expect(claimed).toHaveLength(200);
       const query = store.pool.query.bind(store.pool);
@@ -207,11 +213,8 @@ describe('PostgreSQL store: a claim read and completed in few statements', () =>
   });
 
   it('completions that arrive together share statements, and one that cannot be written fails alone', async () => {
-    const store = await PgStore.open({ url: db.url, sealer: new Sealer(randomBytes(32)), poolSize: 4 });
+    const { store, appId } = await seededStore(4, 1, 100);
     try {
-      const a = await store.createApplication(app());
-      await store.createEndpoint(endpoint(a.id));
-      for (let i = 0; i < 100; i++) await store.createMessage(message(a.id, { createdAt: T0 + i }), {});
       const claimed = await store.claimDueTasks('w', T0 + 100, LEASE, 1000);
       expect(claimed).toHaveLength(100);
       // Attempt ids are unique: the last completion reuses the first one's id and cannot be written.
@@ -224,15 +227,15 @@ describe('PostgreSQL store: a claim read and completed in few statements', () =>
       expect(results[99]!.status).toBe('rejected');
       // The batch failed as a whole and its completions were then written one by one.
       expect(store.completionStats).toEqual({ batches: 0, completions: 0 });
-      const { rows } = await store.pool.query('SELECT COUNT(*) AS n FROM attempt WHERE app_id = $1', [a.id]);
+      const { rows } = await store.pool.query('SELECT COUNT(*) AS n FROM attempt WHERE app_id = $1', [appId]);
       expect(rows[0].n).toBe(99);
       // The failed one is still leased: it comes back when the lease runs out.
-      const back = (await store.claimDueTasks('w2', T0 + 101 + LEASE, LEASE, 1000)).filter((c) => c.appId === a.id);
+      const back = (await store.claimDueTasks('w2', T0 + 101 + LEASE, LEASE, 1000)).filter((c) => c.appId === appId);
       expect(back.map((c) => c.msgId)).toEqual([claimed[99]!.msgId]);
 
-      const more = await Promise.all(Array.from({ length: 50 }, (_, i) => store.createMessage(message(a.id, { createdAt: T0 + 200 + i }), {})));
+      const more = await Promise.all(Array.from({ length: 50 }, (_, i) => store.createMessage(message(appId, { createdAt: T0 + 200 + i }), {})));
       expect(more).toHaveLength(50);
-      const next = (await store.claimDueTasks('w', T0 + 300 + LEASE, LEASE, 1000)).filter((c) => c.appId === a.id);
+      const next = (await store.claimDueTasks('w', T0 + 300 + LEASE, LEASE, 1000)).filter((c) => c.appId === appId);
       expect(next).toHaveLength(50);
       const done = await Promise.all(
         next.map((c) =>
@@ -254,11 +257,8 @@ describe('PostgreSQL store: a claim read and completed in few statements', () =>
 
 describe('PostgreSQL store: the claim statement', () => {
   it('keeps reading indexes from a plan cached while delivery_task was small, and commits without waiting for the flush', async () => {
-    const store = await PgStore.open({ url: db.url, sealer: new Sealer(randomBytes(32)), poolSize: 2 });
+    const { store } = await seededStore(2, 1, 5);
     try {
-      const a = await store.createApplication(app());
-      await store.createEndpoint(endpoint(a.id));
-      for (let i = 0; i < 5; i++) await store.createMessage(message(a.id, { createdAt: T0 + i }), {});
       // Prepared on the claim's connection while the table holds a handful of rows.
       expect(await store.claimDueTasks('w', T0 + 10, LEASE, 2)).toHaveLength(2);
       // The plan that connection would cache for every later claim (a pool of one: the same
