@@ -3,7 +3,8 @@
 // of its own (bench/receiver-server.mjs), as two tenants' servers would be.
 //
 // Tenant B sends messages open loop (--rate per second for --seconds) to a fast endpoint; the
-// figure is each message's time from its 202 to its arrival at the receiver (p50, p99, max).
+// figure is each message's time from its 202 to its arrival at the receiver (p50, p99, max per
+// round; the verdict takes the p99 over every round's messages together).
 // Rounds alternate: B alone, then B while tenant A has a backlog of --backlog due deliveries to an
 // endpoint that answers in 50 ms (seeded by SQL: one message accepted through the API, copied with
 // its task; enough that A still has work waiting when B's round ends, which is printed). Between
@@ -184,10 +185,13 @@ try {
     const until = performance.now() + 60_000;
     while ([...sent.keys()].some((id) => !arrivals.has(id)) && performance.now() < until) await sleep(20);
     const lat = [...sent].map(([id, at]) => (arrivals.has(id) ? arrivals.get(id) - at : Number.POSITIVE_INFINITY)).sort((x, y) => x - y);
-    const q = (p) => lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)];
-    return { n, arrived: lat.filter(Number.isFinite).length, p50: q(0.5), p99: q(0.99), max: lat.at(-1) };
+    return { n, arrived: lat.filter(Number.isFinite).length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: lat.at(-1), lat };
   }
 
+  /** The p-quantile of sorted latencies (nearest rank). */
+  const quantile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+  /** Every round's latencies together, sorted; the rounds keep their own p50/p99/max. */
+  const pooled = (rounds) => rounds.flatMap((r) => r.lat).sort((x, y) => x - y);
   const cpuOf = () => workers.reduce((s, w) => s + cpuMs(w.c.pid), 0);
   const results = { alone: [], backlog: [] };
   log(
@@ -240,14 +244,32 @@ try {
     // cancelled tasks) vacuumed away, as autovacuum does in a steady state.
     await sql.query('VACUUM ANALYZE delivery_task, message, attempt');
   }
-  const p99Alone = med(results.alone.map((x) => x.p99));
-  const p99Backlog = med(results.backlog.map((x) => x.p99));
+  // B's p99 over all its messages of the run (rounds × rate × seconds of them: 1,000 by default),
+  // the figure the goal is about; the median of the rounds' own p99s (each over 500 messages by
+  // default, so set by its five slowest) is printed beside it, and moves more from run to run.
+  const [poolAlone, poolBacklog] = [pooled(results.alone), pooled(results.backlog)];
+  const p99Alone = quantile(poolAlone, 0.99);
+  const p99Backlog = quantile(poolBacklog, 0.99);
+  const roundsP99 = { alone: med(results.alone.map((x) => x.p99)), backlog: med(results.backlog.map((x) => x.p99)) };
+  for (const r of [...results.alone, ...results.backlog]) delete r.lat;
   const hostBusy = med(results.backlog.map((x) => x.hostBusy));
   const cpuUsPerA = Object.fromEntries(['workers', 'postgres', 'host'].map((k) => [k, med(results.backlog.map((x) => x.cpuUsPerA[k]))]));
-  const summary = { p99Alone, p99Backlog, ratio: p99Backlog / p99Alone, under500: p99Backlog < 500, under2x: p99Backlog < 2 * p99Alone, hostBusy, cpuUsPerA };
+  const summary = {
+    p99Alone,
+    p99Backlog,
+    ratio: p99Backlog / p99Alone,
+    under500: p99Backlog < 500,
+    under2x: p99Backlog < 2 * p99Alone,
+    roundsP99: { ...roundsP99, ratio: roundsP99.backlog / roundsP99.alone },
+    hostBusy,
+    cpuUsPerA,
+  };
   log(
-    `B's p99, median of rounds: alone ${p99Alone.toFixed(1)} ms, with A's backlog ${p99Backlog.toFixed(1)} ms; ratio ${summary.ratio.toFixed(2)} ` +
-      `(goal: < 500 ms ${summary.under500 ? 'met' : 'MISSED'}, < 2x ${summary.under2x ? 'met' : 'MISSED'})`,
+    `B's p99 over the run's ${poolAlone.length} + ${poolBacklog.length} messages: alone ${p99Alone.toFixed(1)} ms, with A's backlog ${p99Backlog.toFixed(1)} ms; ` +
+      `ratio ${summary.ratio.toFixed(2)} (goal: < 500 ms ${summary.under500 ? 'met' : 'MISSED'}, < 2x ${summary.under2x ? 'met' : 'MISSED'})`,
+  );
+  log(
+    `        median of the rounds' p99s: alone ${roundsP99.alone.toFixed(1)} ms, with A's backlog ${roundsP99.backlog.toFixed(1)} ms; ratio ${summary.roundsP99.ratio.toFixed(2)}`,
   );
   log(
     `A's backlog kept the host ${(hostBusy * 100).toFixed(0)}% busy (median of rounds); CPU per A delivery: workers ${cpuUsPerA.workers.toFixed(0)} µs, ` +
