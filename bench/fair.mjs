@@ -9,8 +9,9 @@
 // endpoint that answers in 50 ms (seeded by SQL: one message accepted through the API, copied with
 // its task; enough that A still has work waiting when B's round ends, which is printed). Between
 // rounds A's leftover backlog is cancelled and the tables vacuumed. Each round with A's backlog also
-// prints how busy it kept the host and the CPU per A delivery (workers, every PostgreSQL process,
-// the whole host): on a small host B's tail follows the host's load more than the claim's order.
+// prints how busy it kept the host and the CPU per A delivery beyond what B's round alone cost
+// (workers, every PostgreSQL process, the whole host): on a small host B's tail follows the host's
+// load more than the claim's order.
 //
 // Usage: npm run build && node bench/fair.mjs [--rounds 2] [--rate 50] [--seconds 10]
 //   [--backlog 100000] [--workers 2] [--build <checkout>] [--env K=V ...] [--json]
@@ -193,12 +194,22 @@ try {
   /** Every round's latencies together, sorted; the rounds keep their own p50/p99/max. */
   const pooled = (rounds) => rounds.flatMap((r) => r.lat).sort((x, y) => x - y);
   const cpuOf = () => workers.reduce((s, w) => s + cpuMs(w.c.pid), 0);
+  /** `fn`'s result, and the CPU spent while it ran: ms per second by the workers, PostgreSQL and the host, and the host's busy share. */
+  const costOf = async (fn) => {
+    const [w0, pg0, host0, t0] = [cpuOf(), postgresCpuMs(), machineBusyMs(), performance.now()];
+    const result = await fn();
+    const [w1, pg1, host1, t1] = [cpuOf(), postgresCpuMs(), machineBusyMs(), performance.now()];
+    const seconds = (t1 - t0) / 1000;
+    const msPerS = { workers: (w1 - w0) / seconds, postgres: (pg1 - pg0) / seconds, host: (host1 - host0) / seconds };
+    return [result, { seconds, msPerS, hostBusy: msPerS.host / 1000 / os.cpus().length }];
+  };
   const results = { alone: [], backlog: [] };
   log(
     `fair: ${cfg.workers} workers from ${BUILD}; B at ${cfg.rate}/s for ${cfg.seconds} s; A's backlog ${cfg.backlog.toLocaleString('en')} to a 50 ms endpoint`,
   );
   for (let r = 0; r < cfg.rounds; r++) {
-    const alone = await bRound();
+    const [alone, aloneCost] = await costOf(bRound);
+    alone.hostBusy = aloneCost.hostBusy;
     results.alone.push(alone);
     log(
       `round ${r + 1} B alone:        p50 ${alone.p50.toFixed(1)} ms  p99 ${alone.p99.toFixed(1)} ms  max ${alone.max.toFixed(1)} ms  (${alone.arrived}/${alone.n})`,
@@ -212,27 +223,24 @@ try {
       if (Date.now() > seen) throw new Error(`A's backlog is not being delivered:\n${workers.map((w) => w.out()).join('\n')}`);
       await sleep(10);
     }
-    const [cpu0, pg0, host0, slowAt0, t0] = [cpuOf(), postgresCpuMs(), machineBusyMs(), await slowCount(), performance.now()];
-    const withA = await bRound();
-    const [cpu1, pg1, host1, slowAt1, t1] = [cpuOf(), postgresCpuMs(), machineBusyMs(), await slowCount(), performance.now()];
+    const slowAt0 = await slowCount();
+    const [withA, withACost] = await costOf(bRound);
+    const slowAt1 = await slowCount();
     withA.aLeft = await waitingOfA();
     withA.aDelivered = slowAt1 - slow0;
-    withA.workerCpuMs = cpu1 - cpu0;
-    // What A's deliveries cost while B's round ran: the host's busy share, and CPU per delivery.
-    const aMeanwhile = slowAt1 - slowAt0;
-    withA.hostBusy = (host1 - host0) / ((t1 - t0) * os.cpus().length);
-    withA.cpuUsPerA = {
-      workers: ((cpu1 - cpu0) * 1000) / aMeanwhile,
-      postgres: ((pg1 - pg0) * 1000) / aMeanwhile,
-      host: ((host1 - host0) * 1000) / aMeanwhile,
-    };
+    // What A's deliveries cost while B's round ran: the host's busy share, and the CPU per A
+    // delivery beyond what B's round alone cost (B's traffic, the processes' idle work), per second.
+    const aPerS = (slowAt1 - slowAt0) / withACost.seconds;
+    withA.hostBusy = withACost.hostBusy;
+    withA.cpuUsPerA = Object.fromEntries(['workers', 'postgres', 'host'].map((k) => [k, ((withACost.msPerS[k] - aloneCost.msPerS[k]) * 1000) / aPerS]));
     results.backlog.push(withA);
     log(
       `round ${r + 1} B, A's backlog: p50 ${withA.p50.toFixed(1)} ms  p99 ${withA.p99.toFixed(1)} ms  max ${withA.max.toFixed(1)} ms  (${withA.arrived}/${withA.n}); ` +
         `A delivered ${withA.aDelivered} meanwhile, ${withA.aLeft} still waiting`,
     );
     log(
-      `        host busy ${(withA.hostBusy * 100).toFixed(0)}% of ${os.cpus().length} cores; per A delivery: workers ${withA.cpuUsPerA.workers.toFixed(0)} µs, ` +
+      `        host busy ${(withA.hostBusy * 100).toFixed(0)}% of ${os.cpus().length} cores (B alone ${(alone.hostBusy * 100).toFixed(0)}%); ` +
+        `per A delivery, beyond B alone: workers ${withA.cpuUsPerA.workers.toFixed(0)} µs, ` +
         `PostgreSQL ${withA.cpuUsPerA.postgres.toFixed(0)} µs, whole host ${withA.cpuUsPerA.host.toFixed(0)} µs`,
     );
     // End A's backlog before the next round.
@@ -272,7 +280,7 @@ try {
     `        median of the rounds' p99s: alone ${roundsP99.alone.toFixed(1)} ms, with A's backlog ${roundsP99.backlog.toFixed(1)} ms; ratio ${summary.roundsP99.ratio.toFixed(2)}`,
   );
   log(
-    `A's backlog kept the host ${(hostBusy * 100).toFixed(0)}% busy (median of rounds); CPU per A delivery: workers ${cpuUsPerA.workers.toFixed(0)} µs, ` +
+    `A's backlog kept the host ${(hostBusy * 100).toFixed(0)}% busy (median of rounds); CPU per A delivery beyond B alone: workers ${cpuUsPerA.workers.toFixed(0)} µs, ` +
       `PostgreSQL ${cpuUsPerA.postgres.toFixed(0)} µs, whole host ${cpuUsPerA.host.toFixed(0)} µs`,
   );
   if (opt.json) console.log(JSON.stringify({ cfg, build: BUILD, results, summary }));
