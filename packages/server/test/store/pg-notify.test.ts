@@ -1,7 +1,7 @@
 // Cross-process wake-ups on PostgreSQL: every commit that makes tasks due (a message accepted
 // alone or in a batch, a message that creates its application, a resend, a recover, leases
 // released on a graceful stop) is followed by a notification on the channel (coalesced: a burst of
-// commits shares a few); a store that asked for wake-ups from elsewhere hears them on its own
+// commits shares a few; a message accepted on a quiet store notifies in its own statement); a store that asked for wake-ups from elsewhere hears them on its own
 // LISTEN connection, notices when that connection is killed, and re-establishes it. Two PgStores
 // stand for two processes.
 import { randomBytes } from 'node:crypto';
@@ -24,6 +24,8 @@ const heard: string[] = [];
 let woken = 0;
 const warnings: string[] = [];
 
+const MARKER_SQL = 'SELECT pg_notify($1, $2)';
+
 /**
  * The notifications the spy hears for `work`, and nothing else: after it, the test sends a marker
  * on the channel itself; notifications arrive in commit order, so once the marker is in, every
@@ -35,7 +37,7 @@ async function notificationsFor(work: () => Promise<unknown>): Promise<string[]>
   await api.announced();
   await worker.announced();
   const marker = `marker-${randomBytes(4).toString('hex')}`;
-  await api.pool.query('SELECT pg_notify($1, $2)', [DUE_CHANNEL, marker]);
+  await api.pool.query(MARKER_SQL, [DUE_CHANNEL, marker]);
   await until('the marker', () => heard.includes(marker));
   return heard.filter((h) => h !== marker);
 }
@@ -101,6 +103,44 @@ describe('PostgreSQL: LISTEN/NOTIFY wake-ups across processes', () => {
     await api.pool.query('SELECT pg_notify($1, $2)', [DUE_CHANNEL, marker]);
     await until('the marker', () => heard.includes(marker));
     expect(heard.filter((h) => h !== marker)).toEqual([]);
+  });
+
+  it('a message accepted while no notification is in flight is announced by its own commit; a burst keeps one notifying statement in flight', async () => {
+    const a = await api.createApplication(app());
+    await api.createEndpoint(endpoint(a.id));
+    // Watch the statements the store sends on its real pool: which carry a notification, and how
+    // many of those are in flight at once.
+    const statements: string[] = [];
+    let notifying = 0;
+    let mostNotifying = 0;
+    const query = api.pool.query.bind(api.pool);
+    api.pool.query = ((q: string | { text: string }, values?: unknown[]) => {
+      const text = typeof q === 'string' ? q : q.text;
+      if (text === MARKER_SQL) return query(q as never, values as never);
+      statements.push(text);
+      const p = query(q as never, values as never) as unknown as Promise<unknown>;
+      if (!text.includes('pg_notify')) return p;
+      mostNotifying = Math.max(mostNotifying, ++notifying);
+      return p.finally(() => notifying--);
+    }) as typeof api.pool.query;
+    try {
+      // Quiet: one statement writes the message and its task and notifies at its commit; no
+      // notification follows it.
+      expect(await notificationsFor(() => api.createMessage(message(a.id), {}))).toEqual(['']);
+      expect(statements.filter((s) => s.includes('INSERT INTO message'))).toHaveLength(1);
+      expect(statements.filter((s) => s.includes('pg_notify'))).toEqual(statements.filter((s) => s.includes('INSERT INTO message')));
+      // A burst: every commit is still followed by a notification (the marker comes after them
+      // all), never more than one notifying statement at a time, and fewer notifications than
+      // commits.
+      statements.length = 0;
+      const burst = await notificationsFor(() => Promise.all(Array.from({ length: 50 }, () => api.createMessage(message(a.id), {}))));
+      expect(burst.length).toBeGreaterThanOrEqual(1);
+      expect(burst.length).toBeLessThan(50);
+      expect(mostNotifying).toBe(1);
+      expect((await query('SELECT count(*)::int AS n FROM delivery_task WHERE app_id = $1', [a.id])).rows[0].n).toBe(51);
+    } finally {
+      api.pool.query = query;
+    }
   });
 
   it("another process's commit wakes the listener; a killed listener connection is re-established and wakes again", async () => {

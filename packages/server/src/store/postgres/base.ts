@@ -65,14 +65,19 @@ function describeUrl(url: string): string {
 }
 
 /**
- * Sent after (never inside) commits that made tasks due. Inside the transaction it would be
- * atomic with the commit, but PostgreSQL serialises every committing transaction that notified
- * behind one database-wide lock held through its WAL flush, which ends group commit: measured on
- * this machine (32 concurrent one-row inserts), 500-1,100 commits/s with an in-transaction
- * pg_notify against 6,000-7,000/s with the coalesced one below. Polling is the guarantee, so a
- * wake-up lost to a crash between the commit and the notify costs at most one poll interval.
+ * The wake-up of every dispatcher process, coalesced so that at most one notifying transaction per
+ * store is in flight. PostgreSQL serialises every committing transaction that notified behind one
+ * database-wide lock held through its WAL flush, which ends group commit: measured on this machine
+ * (32 concurrent one-row inserts), 500-1,100 commits/s with a pg_notify in every transaction
+ * against 6,000-7,000/s coalesced. So a commit notifies inside its own statement only when no
+ * notification is in flight (notifyWithin: a quiet store's message is announced by its own commit,
+ * one round trip sooner), and otherwise after it, in one notification for all the commits that
+ * landed meanwhile. Polling is the guarantee, so a wake-up lost to a crash between a commit and its
+ * notification costs at most one poll interval.
  */
 const NOTIFY_DUE = `SELECT pg_notify('${DUE_CHANNEL}', '')`;
+/** The same notification as an expression, for a statement that notifies at its own commit (notifyWithin). */
+export const NOTIFY_DUE_EXPR = `pg_notify('${DUE_CHANNEL}', '')`;
 
 /**
  * A pool of up to `max` connections with Herald's session settings, `settings` besides. A
@@ -251,6 +256,22 @@ export abstract class PgBase {
     });
   }
 
+  /**
+   * Like notifyAfter, for a statement that can carry the notification itself: `run(true)` must
+   * notify (NOTIFY_DUE_EXPR) in the statement that commits, when it makes tasks due. It is asked to
+   * only when no notification is in flight, and it then holds the slot until it ends, so commits
+   * landing meanwhile get one notification after it, as with notifyAfter.
+   */
+  protected notifyWithin<T>(run: (notify: boolean) => Promise<T>, when: (r: T) => boolean): Promise<T> {
+    if (this.announcing || this.closing) return this.notifyAfter(run(false), when);
+    const p = run(true);
+    this.holdAnnouncing(p);
+    return p.then((r) => {
+      if (when(r)) for (const l of this.dueListeners) l();
+      return r;
+    });
+  }
+
   protected announcing: Promise<void> | null = null;
   protected announceAgain = false;
   protected closing = false;
@@ -261,19 +282,20 @@ export abstract class PgBase {
       this.announceAgain = true;
       return;
     }
-    this.announcing = this.pool
-      .query(NOTIFY_DUE)
-      .then(
-        () => undefined,
-        () => undefined, // the database is unreachable: the dispatchers' polling finds the work
-      )
-      .then(() => {
-        this.announcing = null;
-        if (this.announceAgain) {
-          this.announceAgain = false;
-          this.announceDue();
-        }
-      });
+    // The database unreachable: the dispatchers' polling finds the work.
+    this.holdAnnouncing(this.pool.query(NOTIFY_DUE));
+  }
+
+  /** `p` notifies: it holds the notification slot until it ends; a notification asked for meanwhile follows it. */
+  private holdAnnouncing(p: Promise<unknown>): void {
+    const ended = () => {
+      this.announcing = null;
+      if (this.announceAgain) {
+        this.announceAgain = false;
+        this.announceDue();
+      }
+    };
+    this.announcing = p.then(ended, ended);
   }
 
   /** Resolves once every notification asked for so far has been sent (for tests and close). */

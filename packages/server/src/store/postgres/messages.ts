@@ -32,24 +32,30 @@ import type {
   MessageStore,
   TaskListQuery,
 } from '../store.js';
-import { jsonOrNull, keyHash, PgBase, type Db } from './base.js';
+import { jsonOrNull, keyHash, NOTIFY_DUE_EXPR, PgBase, type Db } from './base.js';
 import { PgEndpoints } from './endpoints.js';
 
 export abstract class PgMessages extends PgEndpoints implements MessageStore, EndpointHealthStore {
   // ---- messages ------------------------------------------------------------------------------
 
   createMessage(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
-    const p = opts.createApp ? this.tx((c) => this.insertMessage(c, msg, opts)) : this.insertMessageAlone(msg, opts);
-    return this.notifyAfter(p, (r) => r.tasks.length > 0);
+    const made = (r: { tasks: DeliveryTask[] }) => r.tasks.length > 0;
+    if (opts.createApp)
+      return this.notifyAfter(
+        this.tx((c) => this.insertMessage(c, msg, opts)),
+        made,
+      );
+    return this.notifyWithin((notify) => this.insertMessageAlone(msg, opts, notify), made);
   }
 
   /**
    * The usual accept (the application exists): read the endpoints, then write the message, its
    * tasks and the idempotent answer in ONE statement, atomic without BEGIN/COMMIT round trips. The
    * endpoints read a moment before the write is no staler than a read inside a READ COMMITTED
-   * transaction would be: each statement there sees the latest commits anyway.
+   * transaction would be: each statement there sees the latest commits anyway. With `notify`, the
+   * statement also wakes the dispatchers at its commit when it made tasks (base.ts notifyWithin).
    */
-  protected async insertMessageAlone(msg: Message, opts: CreateMessageOptions): Promise<{ message: Message; tasks: DeliveryTask[] }> {
+  protected async insertMessageAlone(msg: Message, opts: CreateMessageOptions, notify = false): Promise<{ message: Message; tasks: DeliveryTask[] }> {
     const tasks = await this.matchTasks(this.pool, msg, opts);
     const ps = new Params(this.dialect);
     const cols = [
@@ -88,7 +94,7 @@ export abstract class PgMessages extends PgEndpoints implements MessageStore, En
           .map((v) => ps.p(v))
           .join(', ')} FROM m)`;
     }
-    await this.pool.query(`${sql} SELECT 1 FROM m`, ps.values).catch(PgBase.conflictOn('message'));
+    await this.pool.query(`${sql} SELECT ${notify && tasks.length > 0 ? NOTIFY_DUE_EXPR : '1'} FROM m`, ps.values).catch(PgBase.conflictOn('message'));
     return { message: msg, tasks };
   }
 
