@@ -19,7 +19,7 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import { Purger } from './dispatch/purger.js';
 import { Metrics } from './metrics/metrics.js';
 import { OperationalEvents } from './operational/operational.js';
-import { keyRingFor, sealerFor } from './security/keyring.js';
+import { checkMasterKeyOpens, keyRingFor, sealerFor } from './security/keyring.js';
 import type { Sealer } from './security/sealer.js';
 import { SsrfGuard } from './security/ssrf.js';
 import { loadMigrations } from './store/migrate.js';
@@ -98,6 +98,11 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
   }
   const now = opts.now ?? Date.now;
   const store = await openStore(config, sealer, opts.migrate ?? true);
+  // The wrong master key refuses to start rather than failing every delivery and secret read.
+  const keyCheck = await checkMasterKeyOpens(store, sealer, config).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
+  });
   // Loaded only when the OTEL_* environment asks for traces (telemetry/tracing.ts).
   const tracing = config.tracing ? await startTracing(VERSION, config.tracing.exporter) : null;
   const ids = new IdGenerator((n) => randomBytes(n));
@@ -126,6 +131,12 @@ export async function createHerald(config: Config, opts: StartOptions = {}): Pro
     transforms,
   };
   const api = await buildApi(deps, { logger: opts.logger });
+  if (keyCheck.unopened > 0) {
+    api.log.warn(
+      { sampled: keyCheck.sampled, unopened: keyCheck.unopened },
+      'the master key opens only some of the endpoint secrets sampled; deliveries to the others fail until their key is configured (herald doctor)',
+    );
+  }
   let dispatcher: Dispatcher | null = null;
   let purger: Purger | null = null;
   if (opts.dispatch ?? true) {

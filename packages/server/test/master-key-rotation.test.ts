@@ -3,7 +3,8 @@
 // while a running Herald keeps answering secret reads and taking writes; values are readable
 // before, in the middle (some rows under each key) and after; and afterwards the old key is gone
 // from the key file and not needed: a Herald restarted with the new key alone reads everything,
-// and a store holding only the old key can open nothing.
+// and a store holding only the old key can open nothing. A Herald started with a key that opens
+// none of the store's secrets refuses to start.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { idempotencyKey } from '../src/api/idempotency.js';
 import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
 import { LOOPBACK_ALLOWLIST, OPERATOR_TOKEN } from './helpers/inproc.js';
 import { rawRows, rawRun } from './helpers/rows.js';
+import { runCli } from './helpers/cli.js';
 
 const STORES = ['sqlite', 'postgres'] as const;
 
@@ -348,5 +350,48 @@ describe.each(STORES)('rotate-master-key with HERALD_MASTER_KEY and HERALD_MASTE
     await expect(rotateMasterKey(config, { openStore: (s) => openStore(config, s, true) })).rejects.toThrow(
       new RegExp(`unknown master key \\(${Sealer.idOf(Buffer.from(a, 'hex'))}\\)`),
     );
+  });
+});
+
+describe.each(STORES)('starting with the wrong master key (%s)', (kind) => {
+  let w: World;
+  let running: Herald | undefined;
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+    await w.db?.drop();
+    rmSync(w.dir, { recursive: true, force: true });
+  });
+
+  it('refuses to start, naming both key ids, when the key opens none of the endpoint secrets; the right key, or it as the previous one, starts', async () => {
+    w = await world(kind);
+    const a = randomBytes(32).toString('hex');
+    const b = randomBytes(32).toString('hex');
+    // Any key starts on a store with no secrets yet.
+    running = await createHerald(loadConfig(w.env({ HERALD_MASTER_KEY: b })), { dispatch: false });
+    await running.close();
+    running = await createHerald(loadConfig(w.env({ HERALD_MASTER_KEY: a })), { dispatch: false });
+    const x = await populate(running, 1);
+    await running.close();
+    running = undefined;
+
+    const wrong = { HERALD_MASTER_KEY: b };
+    await expect(createHerald(loadConfig(w.env(wrong)), { dispatch: false })).rejects.toThrow(
+      new RegExp(
+        `key id ${Sealer.idOf(Buffer.from(b, 'hex'))}\\) opens none of the \\d+ endpoint secrets .* sealed under key id ${Sealer.idOf(Buffer.from(a, 'hex'))}\\.`,
+      ),
+    );
+    // A worker process says so and exits, instead of claiming deliveries it cannot read.
+    const cli = await runCli(['worker'], w.env(wrong));
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('opens none of the');
+    expect(cli.stdout).not.toContain('dispatching');
+
+    // The right key starts; so does a new key with the old one listed as previous (mid-rotation).
+    running = await createHerald(loadConfig(w.env({ HERALD_MASTER_KEY: a })), { dispatch: false });
+    await expectReadable(running, x);
+    await running.close();
+    running = await createHerald(loadConfig(w.env({ HERALD_MASTER_KEY: b, HERALD_MASTER_KEY_PREVIOUS: a })), { dispatch: false });
+    await expectReadable(running, x);
   });
 });

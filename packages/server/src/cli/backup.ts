@@ -10,19 +10,11 @@ import { copyFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { schemaVersionFor } from '../herald.js';
-import { keyFileOf } from '../security/keyring.js';
+import { keyFileOf, masterKeyWhere } from '../security/keyring.js';
 import { schemaVerdict, type LedgerRow } from '../store/migrate.js';
 import { readSqliteLedger } from '../store/sqlite/sqlite-migrate.js';
 
 type Out = (line: string) => void;
-
-/** Where the master key of `config` comes from, in words. */
-export function masterKeyWhere(config: Config): string {
-  if (config.masterKey) {
-    return config.masterKeyFile ? `the file HERALD_MASTER_KEY_FILE names (${config.masterKeyFile})` : 'the HERALD_MASTER_KEY environment variable';
-  }
-  return `the key file ${keyFileOf(config)}`;
-}
 
 function postgresRecipe(config: Config, out: Out): number {
   const u = new URL((config.database as { url: string }).url);

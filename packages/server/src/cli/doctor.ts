@@ -8,7 +8,7 @@ import pg from 'pg';
 import { ConfigError, type Config } from '../config/index.js';
 import { checkSourceAddresses } from '../delivery/egress.js';
 import { schemaVersionFor } from '../herald.js';
-import { keyFileOf, readKeyFile } from '../security/keyring.js';
+import { keyFileOf, masterKeyWhere, readKeyFile } from '../security/keyring.js';
 import { Sealer, type KeyRing } from '../security/sealer.js';
 import { parseCidr } from '../security/ssrf.js';
 import { schemaVerdict, type LedgerRow } from '../store/migrate.js';
@@ -16,7 +16,7 @@ import { readPgLedger } from '../store/postgres/pg-migrate.js';
 import { SEALED_TABLES } from '../store/reseal.js';
 import { readSqliteLedger } from '../store/sqlite/sqlite-migrate.js';
 import { VERSION } from '../version.js';
-import { ledgerVersion, masterKeyWhere } from './backup.js';
+import { ledgerVersion } from './backup.js';
 
 type Out = (line: string) => void;
 type Level = 'ok' | 'warn' | 'FAIL';

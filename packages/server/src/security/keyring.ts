@@ -53,6 +53,49 @@ export function writeKeyFile(file: string, ring: KeyRing): void {
   }
 }
 
+/** Where `config`'s master key comes from, for messages to operators. */
+export function masterKeyWhere(config: Pick<Config, 'dataDir' | 'masterKey' | 'masterKeyFile'>): string {
+  if (config.masterKey) {
+    return config.masterKeyFile ? `the file HERALD_MASTER_KEY_FILE names (${config.masterKeyFile})` : 'the HERALD_MASTER_KEY environment variable';
+  }
+  return `the key file ${keyFileOf(config)}`;
+}
+
+/** How many endpoints' signing secrets a start checks its master key against. */
+const START_SAMPLE = 5;
+
+/**
+ * Refuse to run with a master key that opens none of the store's sealed endpoint secrets (sampled):
+ * a worker started with another key would claim every delivery and fail to read it, holding each
+ * under a lease again and again, and an API process would fail every secret read. Some opening and
+ * some not (a rotation's old key dropped before its sweep ended) is only counted: the caller warns.
+ */
+export async function checkMasterKeyOpens(
+  store: { sealedSecretSample(limit: number): Promise<string[]> },
+  sealer: Sealer,
+  config: Pick<Config, 'dataDir' | 'masterKey' | 'masterKeyFile'>,
+): Promise<{ sampled: number; unopened: number }> {
+  const sample = await store.sealedSecretSample(START_SAMPLE);
+  const foreign = new Set<string>();
+  for (const v of sample) {
+    try {
+      sealer.unseal(v);
+    } catch {
+      foreign.add(v.split(':')[2] ?? '?');
+    }
+  }
+  const unopened = sample.filter((v) => foreign.has(v.split(':')[2] ?? '?')).length;
+  if (sample.length > 0 && unopened === sample.length) {
+    throw new Error(
+      `the master key from ${masterKeyWhere(config)} (key id ${sealer.keyId}) opens none of the ${sample.length} endpoint secrets sampled from the store: ` +
+        `they are sealed under key id ${[...foreign].join(', ')}. Start Herald with the master key this data was written with ` +
+        '(HERALD_MASTER_KEY, HERALD_MASTER_KEY_FILE or master.key in the data folder), or during a rotation list the old key in HERALD_MASTER_KEY_PREVIOUS. ' +
+        '`herald doctor` checks this without starting.',
+    );
+  }
+  return { sampled: sample.length, unopened };
+}
+
 /** The ring in force for `config`, creating the key file (with a fresh key) on first start. */
 export function keyRingFor(config: Pick<Config, 'dataDir' | 'masterKey' | 'previousMasterKeys'>): { ring: KeyRing; file: string | null } {
   if (config.masterKey) return { ring: { current: config.masterKey, previous: [...config.previousMasterKeys] }, file: null };

@@ -243,6 +243,8 @@ export interface StoreLifecycle {
    * current one. Go on with `next` until it is null.
    */
   resealBatch(limit: number, cursor: ResealCursor | null): Promise<ResealResult>;
+  /** Up to `limit` endpoints' signing secrets as stored (sealed), deleted endpoints' too: what a start checks its master key against. */
+  sealedSecretSample(limit: number): Promise<string[]>;
 }
 
 /**

@@ -75,6 +75,9 @@ function describeUrl(url: string): string {
  * landed meanwhile. Polling is the guarantee, so a wake-up lost to a crash between a commit and its
  * notification costs at most one poll interval.
  */
+/** A few endpoints' sealed signing secrets (sealedSecretSample). */
+const SECRET_SAMPLE_SQL = 'SELECT secret_sealed AS v FROM endpoint LIMIT $1';
+
 const NOTIFY_DUE = `SELECT pg_notify('${DUE_CHANNEL}', '')`;
 /** The same notification as an expression, for a statement that notifies at its own commit (notifyWithin). */
 export const NOTIFY_DUE_EXPR = `pg_notify('${DUE_CHANNEL}', '')`;
@@ -172,6 +175,10 @@ export abstract class PgBase {
     // Each row its own short statement: no long transaction holds locks against live traffic.
     for (const [sql, params] of updates) resealed += (await this.pool.query(sql, params)).rowCount ?? 0;
     return { scanned, found: updates.length, resealed, next };
+  }
+
+  async sealedSecretSample(limit: number): Promise<string[]> {
+    return (await this.all(this.pool, SECRET_SAMPLE_SQL, [limit])).map((r) => r.v as string);
   }
 
   // ---- plumbing ------------------------------------------------------------------------------

@@ -173,6 +173,10 @@ export abstract class SqliteBase {
     });
   }
 
+  async sealedSecretSample(limit: number): Promise<string[]> {
+    return this.all('SELECT secret_sealed AS v FROM endpoint LIMIT ?', limit).map((r) => r.v as string);
+  }
+
   onTasksDue(listener: () => void): void {
     this.dueListeners.push(listener);
   }
