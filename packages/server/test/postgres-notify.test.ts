@@ -44,7 +44,7 @@ describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval
   /**
    * The worker's dispatch loop is asleep: none of its pool connections is running a statement, and
    * its latest statement on the queue (claims, reads, completions; the purger's deletes aside) was
-   * nextDueAt's look for the next due time, the last thing the loop does before it sleeps.
+   * a claim, the last thing the loop does before it sleeps (the claim also says when to wake).
    */
   const workerAsleep = async (): Promise<boolean> => {
     const { rows } = await admin.query<{ state: string | null; query: string }>(
@@ -53,7 +53,7 @@ describe('PostgreSQL: a worker is woken by NOTIFY, long before its poll interval
     );
     if (rows.length === 0 || rows.some((r) => r.state !== 'idle')) return false;
     const last = rows.find((r) => /\bdelivery_task\b/.test(r.query) && !/\bDELETE\b/i.test(r.query));
-    return last !== undefined && /^SELECT MIN\(next_attempt_at\)/.test(last.query);
+    return last !== undefined && /^WITH RECURSIVE fwd AS/.test(last.query);
   };
 
   /** The harness's until(), with the worker's output added to a timeout. */

@@ -270,6 +270,7 @@ export class Dispatcher {
       const free = this.o.concurrency - this.inFlight;
       let claimed = 0;
       let leftDue = false;
+      let nextDue: number | null = null;
       const claimedAt = this.o.now();
       // While room-bound, the places freed from here on are gathered for the next claim (this one
       // has the room freed before it); the claim tells whether it still left due work behind.
@@ -280,6 +281,7 @@ export class Dispatcher {
           const c = await this.o.store.claim(this.owner, claimedAt, this.o.leaseMs, ask, this.claimRoom());
           claimed = c.tasks.length;
           leftDue = c.leftDue;
+          nextDue = c.nextDue;
           if (claimed > 0) this.load(c.tasks);
           if (claimed === ask) continue;
         } catch (e) {
@@ -299,7 +301,7 @@ export class Dispatcher {
         }
       }
       if (this.woken && free > claimed) continue;
-      await this.sleep(await this.sleepMs(claimedAt, leftDue));
+      await this.sleep(this.sleepMs(claimedAt, leftDue, nextDue));
     }
   }
 
@@ -371,27 +373,17 @@ export class Dispatcher {
    * How long to sleep after a claim at `claimedAt` that took less than it asked for. A task that
    * was already due then and was not taken waits for room at its endpoint (or is another
    * process's): an attempt ending here wakes the loop, so sleep until then, or ROOM_RECHECK_MS.
-   * When the claim itself saw such a task (`leftDue`), that is known without asking the store:
-   * under a backlog, claims follow one another without a statement between them.
+   * The claim itself tells whether it saw such a task (`leftDue`), and otherwise when the next one
+   * falls due (`nextDue`), so the loop sleeps without another statement.
    */
-  private async sleepMs(claimedAt: number, leftDue: boolean): Promise<number> {
+  private sleepMs(claimedAt: number, leftDue: boolean, nextDue: number | null): number {
     if (this.inFlight >= this.o.concurrency) return this.o.pollMs;
     // Another endpoint's delivery may fall due meanwhile without any wake: look again within
     // ROOM_RECHECK_MS (the put-back interval of a full endpoint before claims were capped).
-    const roomBound = () => {
-      this.roomBound = true;
-      return Math.min(this.o.pollMs, ROOM_RECHECK_MS);
-    };
-    if (leftDue) return roomBound();
-    this.roomBound = false;
-    try {
-      const next = await this.o.store.nextDueAt();
-      if (next === null) return this.o.pollMs;
-      if (next <= claimedAt) return roomBound();
-      return Math.max(0, Math.min(this.o.pollMs, next - this.o.now()));
-    } catch {
-      return this.o.pollMs;
-    }
+    this.roomBound = leftDue || (nextDue !== null && nextDue <= claimedAt);
+    if (this.roomBound) return Math.min(this.o.pollMs, ROOM_RECHECK_MS);
+    if (nextDue === null) return this.o.pollMs;
+    return Math.max(0, Math.min(this.o.pollMs, nextDue - this.o.now()));
   }
 
   /** Wait `ms` whatever wakes arrive; only stop() cuts it short. */

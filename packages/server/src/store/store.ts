@@ -114,9 +114,15 @@ export interface Claim {
   /**
    * The claim saw due deliveries it did not take: an endpoint it looked at had more due than its
    * room (none, when its room was 0), or more were due than the claim's limit. False says only that
-   * it saw none (another process's claim may have had them locked): ask nextDueAt.
+   * it saw none (another process's claim may have had them locked).
    */
   leftDue: boolean;
+  /**
+   * When it left none: the earliest time a task falls due after this claim (its own leases'
+   * expiry included), as the claim saw the queue, i.e. what nextDueAt would answer then; null when
+   * nothing waits. Null, and not to be read, when leftDue.
+   */
+  nextDue: number | null;
 }
 
 /** What a dispatcher needs to attempt one claimed delivery; read for a whole claim at once. */

@@ -104,20 +104,37 @@ eachStore('store: the fair claim', (t) => {
     await send(store, (await tenant(store)).appId, 1, T0 + 60_000); // due later: never "left"
     const room = (n: number): ClaimRoom => ({ cap: 10, below: new Map([[ep, n]]) });
     // No room at all at the endpoint: nothing taken, due work left.
-    expect(await store.claim('w', T0 + 10, LEASE, 10, room(0))).toEqual({ tasks: [], leftDue: true });
+    expect(await store.claim('w', T0 + 10, LEASE, 10, room(0))).toEqual({ tasks: [], leftDue: true, nextDue: null });
     // Two places for three due.
     const two = await store.claim('w', T0 + 10, LEASE, 10, room(2));
-    expect([two.tasks.length, two.leftDue]).toEqual([2, true]);
-    // Room for more than is due: the last one taken, nothing left.
+    expect([two.tasks.length, two.leftDue, two.nextDue]).toEqual([2, true, null]);
+    // Room for more than is due: the last one taken, nothing left; next due is the other
+    // tenant's task (before the leases taken here run out).
     const last = await store.claim('w', T0 + 10, LEASE, 10, room(5));
-    expect([last.tasks.length, last.leftDue]).toEqual([1, false]);
-    expect(await store.claim('w', T0 + 20, LEASE, 10)).toEqual({ tasks: [], leftDue: false });
+    expect([last.tasks.length, last.leftDue, last.nextDue]).toEqual([1, false, T0 + 60_000]);
+    expect(await store.claim('w', T0 + 20, LEASE, 10)).toEqual({ tasks: [], leftDue: false, nextDue: T0 + 60_000 });
     // The claim's own limit leaves the rest: two endpoints due, a claim of one.
     const b = await tenant(store);
     await send(store, b.appId, 1, T0 + 30);
     await send(store, (await tenant(store)).appId, 1, T0 + 30);
     const one = await store.claim('w', T0 + 40, LEASE, 1);
     expect([one.tasks.length, one.leftDue]).toEqual([1, true]);
+  });
+
+  it('says when the next task falls due after it, its own leases included, as nextDueAt would', async () => {
+    const { store } = t();
+    expect(await store.claim('w', T0, LEASE, 10)).toEqual({ tasks: [], leftDue: false, nextDue: null });
+    const a = await tenant(store);
+    await send(store, a.appId, 1, T0);
+    // Its only task taken: what falls due next is its own lease's expiry.
+    const c = await store.claim('w', T0 + 10, LEASE, 10);
+    expect([c.tasks.length, c.leftDue, c.nextDue]).toEqual([1, false, T0 + 10 + LEASE]);
+    expect(c.nextDue).toBe(await store.nextDueAt());
+    // A task due sooner than that lease.
+    await send(store, a.appId, 1, T0 + 5_000);
+    const d = await store.claim('w', T0 + 20, LEASE, 10);
+    expect(d).toEqual({ tasks: [], leftDue: false, nextDue: T0 + 5_000 });
+    expect(d.nextDue).toBe(await store.nextDueAt());
   });
 
   it('a backlog due later is passed over, and a leased task is not claimed again', async () => {

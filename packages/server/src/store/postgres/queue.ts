@@ -102,7 +102,9 @@ const pairAfter = (app: string, endpoint: string) => `SELECT d.app_id, d.endpoin
  * few rows `LIMIT $5` keeps). A reserved throttle slot goes to this claimer and leaves the row
  * (`next` has the old value). The claimed rows come back with NULL walk columns, and one more row
  * (NULL task columns) says whether due work was left behind (a due pair gave all its room, or more
- * candidates than $5) and, when the walk stopped at its bound, names the last pair it visited.
+ * candidates than $5), when it did not, the earliest due time after this claim (its own leases'
+ * expiry $2 included; the claimed rows' old due times, which this statement still sees, excluded),
+ * and, when the walk stopped at its bound, names the last pair it visited.
  */
 const CLAIM_SQL = `WITH RECURSIVE fwd AS (
     (SELECT app_id, endpoint_id, next_attempt_at AS first, 1 AS n FROM delivery_task
@@ -145,12 +147,17 @@ const CLAIM_SQL = `WITH RECURSIVE fwd AS (
     FROM next WHERE t.msg_id = ANY(ARRAY(SELECT msg_id FROM next)) AND t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
     RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
       t.ordering_seq, next.app_turn, next.next_attempt_at AS due_at)
-  SELECT claimed.*, NULL::text AS walk_app, NULL::text AS walk_endpoint, NULL::boolean AS left_due FROM claimed
+  SELECT claimed.*, NULL::text AS walk_app, NULL::text AS walk_endpoint, NULL::boolean AS left_due, NULL::bigint AS next_due FROM claimed
   UNION ALL
-  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, w.app_id, w.endpoint_id,
-    EXISTS (SELECT 1 FROM pairs p WHERE p.room <= (SELECT count(*) FROM cand c WHERE c.app_id = p.app_id AND c.endpoint_id = p.endpoint_id))
-      OR (SELECT count(*) FROM cand) > $5
-  FROM (SELECT 1) one LEFT JOIN (SELECT app_id, endpoint_id FROM walk WHERE (SELECT count(*) FROM walk) >= $11 ORDER BY n DESC LIMIT 1) w ON true`;
+  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, w.app_id, w.endpoint_id, l.left_due,
+    CASE WHEN NOT l.left_due THEN LEAST(
+      (SELECT d.next_attempt_at FROM delivery_task d WHERE d.next_attempt_at IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM next n WHERE n.msg_id = d.msg_id AND n.endpoint_id = d.endpoint_id)
+        ORDER BY d.next_attempt_at LIMIT 1),
+      CASE WHEN EXISTS (SELECT 1 FROM next) THEN $2::bigint END) END
+  FROM (SELECT EXISTS (SELECT 1 FROM pairs p WHERE p.room <= (SELECT count(*) FROM cand c WHERE c.app_id = p.app_id AND c.endpoint_id = p.endpoint_id))
+      OR (SELECT count(*) FROM cand) > $5 AS left_due) l
+  LEFT JOIN (SELECT app_id, endpoint_id FROM walk WHERE (SELECT count(*) FROM walk) >= $11 ORDER BY n DESC LIMIT 1) w ON true`;
 
 interface PendingCompletion {
   task: ClaimedTask;
@@ -270,7 +277,7 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       throttleSlot: r.throttle_slot,
       orderingSeq: r.ordering_seq,
     }));
-    return { tasks, leftDue: meta.left_due };
+    return { tasks, leftDue: meta.left_due, nextDue: meta.left_due ? null : (meta.next_due ?? null) };
   }
 
   async loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]> {

@@ -140,7 +140,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
     // statements, COMMIT), so a read that finds nothing due answers first. A task that becomes due
     // after this read wakes the dispatcher (onTasksDue, or nextDueAt's timer) and is claimed then.
     try {
-      if (!this.get(ANY_DUE, now)) return Promise.resolve({ tasks: [], leftDue: false });
+      if (!this.get(ANY_DUE, now)) return Promise.resolve({ tasks: [], leftDue: false, nextDue: this.earliestDue() });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -191,7 +191,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
         }
         const picked = fairPick(candidates, limit, rooms);
         if (picked.length < candidates.length) leftDue = true;
-        if (picked.length === 0) return { tasks: [], leftDue };
+        if (picked.length === 0) return { tasks: [], leftDue, nextDue: leftDue ? null : this.earliestDue() };
         // One statement leases them all (their keys as one JSON array); a reserved throttle slot
         // goes to this claimer and leaves the row (the candidate has it).
         const keys = JSON.stringify(picked.map((c) => [c.msgId, c.endpointId]));
@@ -211,7 +211,8 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
             orderingSeq: r.ordering_seq,
           };
         });
-        return { tasks, leftDue };
+        // Read after the leases were written: they are among the due times it sees.
+        return { tasks, leftDue, nextDue: leftDue ? null : this.earliestDue() };
       },
       // A claim lost in a power cut only means the task is claimed again: no need to wait for disk.
       { durable: false },
@@ -219,6 +220,10 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
   }
 
   async nextDueAt(): Promise<number | null> {
+    return this.earliestDue();
+  }
+
+  private earliestDue(): number | null {
     return this.get('SELECT MIN(next_attempt_at) AS t FROM delivery_task WHERE next_attempt_at IS NOT NULL')?.t ?? null;
   }
 
