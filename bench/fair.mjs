@@ -13,8 +13,12 @@
 // (workers, every PostgreSQL process, the whole host): on a small host B's tail follows the host's
 // load more than the claim's order.
 //
+// Before round 1, a warm-up that is not counted: B sends for --warmup seconds while A has a backlog
+// of 10,000, so no round times freshly started processes. Each round also prints where B's
+// slowest 1% spent its time: from acceptance to the attempt's start, and from there to arrival.
+//
 // Usage: npm run build && node bench/fair.mjs [--rounds 2] [--rate 50] [--seconds 10]
-//   [--backlog 100000] [--workers 2] [--build <checkout>] [--env K=V ...] [--json]
+//   [--backlog 100000] [--workers 2] [--warmup 3] [--build <checkout>] [--env K=V ...] [--json]
 //   --build runs the herald processes from another built checkout (an older claim, say), with
 //   this script and receiver unchanged.
 import { spawn } from 'node:child_process';
@@ -34,6 +38,7 @@ const { values: opt } = parseArgs({
     seconds: { type: 'string', default: '10' },
     backlog: { type: 'string', default: '100000' },
     workers: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '3' },
     build: { type: 'string' },
     json: { type: 'boolean', default: false },
     'pg-url': { type: 'string', default: process.env.HERALD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
@@ -46,6 +51,7 @@ const cfg = {
   seconds: Number(opt.seconds),
   backlog: Number(opt.backlog),
   workers: Number(opt.workers),
+  warmup: Number(opt.warmup),
 };
 const BUILD = resolve(opt.build ?? ROOT);
 const CLI = join(BUILD, 'packages/server/dist/cli/main.js');
@@ -59,7 +65,7 @@ const arrivals = new Map();
 const rx = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
-    arrivals.set(String(req.headers['svix-id']), performance.now());
+    arrivals.set(String(req.headers['svix-id']), performance.timeOrigin + performance.now());
     res.end('ok');
   });
 });
@@ -166,9 +172,14 @@ try {
     await sql.query('ANALYZE delivery_task');
   }
 
-  /** B sends open loop for cfg.seconds at cfg.rate; returns 202 → arrival per message, in ms. */
-  async function bRound() {
-    const n = cfg.rate * cfg.seconds;
+  /**
+   * B sends open loop for `seconds` at cfg.rate; returns 202 → arrival per message, in ms, and
+   * where B's slowest 1% spent it: from its acceptance to its attempt's start (both times as
+   * Herald recorded them: the API's clock, then the worker's, on this one host), and from there to
+   * its arrival here.
+   */
+  async function bRound(seconds = cfg.seconds) {
+    const n = cfg.rate * seconds;
     const sent = new Map();
     const t0 = performance.now();
     const posts = [];
@@ -178,7 +189,7 @@ try {
       if (wait > 0) await sleep(wait);
       posts.push(
         call('POST', '/api/v1/app/tenant-b/msg', { eventType: 'b.fresh', payload: { i } }).then((m) => {
-          sent.set(m.id, performance.now());
+          sent.set(m.id, performance.timeOrigin + performance.now());
         }),
       );
     }
@@ -186,7 +197,18 @@ try {
     const until = performance.now() + 60_000;
     while ([...sent.keys()].some((id) => !arrivals.has(id)) && performance.now() < until) await sleep(20);
     const lat = [...sent].map(([id, at]) => (arrivals.has(id) ? arrivals.get(id) - at : Number.POSITIVE_INFINITY)).sort((x, y) => x - y);
-    return { n, arrived: lat.filter(Number.isFinite).length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: lat.at(-1), lat };
+    const { rows } = await sql.query(
+      'SELECT m.id, m.created_at::float8 AS accepted, min(a.created_at)::float8 AS attempted FROM message m JOIN attempt a ON a.msg_id = m.id WHERE m.id = ANY($1) GROUP BY m.id, m.created_at',
+      [[...sent.keys()]],
+    );
+    const slowest = rows
+      .filter((r) => arrivals.has(r.id))
+      .map((r) => ({ total: arrivals.get(r.id) - sent.get(r.id), toAttempt: r.attempted - r.accepted, toArrival: arrivals.get(r.id) - r.attempted }))
+      .sort((x, y) => y.total - x.total)
+      .slice(0, Math.ceil(n / 100));
+    const mean = (k) => slowest.reduce((sum, x) => sum + x[k], 0) / Math.max(1, slowest.length);
+    const slow1 = { toAttempt: mean('toAttempt'), toArrival: mean('toArrival') };
+    return { n, arrived: lat.filter(Number.isFinite).length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: lat.at(-1), slow1, lat };
   }
 
   /** The p-quantile of sorted latencies (nearest rank). */
@@ -207,22 +229,53 @@ try {
   log(
     `fair: ${cfg.workers} workers from ${BUILD}; B at ${cfg.rate}/s for ${cfg.seconds} s; A's backlog ${cfg.backlog.toLocaleString('en')} to a 50 ms endpoint`,
   );
-  for (let r = 0; r < cfg.rounds; r++) {
-    const [alone, aloneCost] = await costOf(bRound);
-    alone.hostBusy = aloneCost.hostBusy;
-    results.alone.push(alone);
-    log(
-      `round ${r + 1} B alone:        p50 ${alone.p50.toFixed(1)} ms  p99 ${alone.p99.toFixed(1)} ms  max ${alone.max.toFixed(1)} ms  (${alone.arrived}/${alone.n})`,
-    );
-
+  /** Seeds A's backlog and waits until its deliveries are under way; returns A's receiver count before. */
+  async function startBacklog(n) {
     const slow0 = await slowCount();
-    await seedBacklog(cfg.backlog);
+    await seedBacklog(n);
     const seen = Date.now() + 60_000;
     while ((await slowCount()) - slow0 < 500) {
       // A's backlog is being worked on
       if (Date.now() > seen) throw new Error(`A's backlog is not being delivered:\n${workers.map((w) => w.out()).join('\n')}`);
       await sleep(10);
     }
+    return slow0;
+  }
+  /** Ends A's backlog, and vacuums away the dead rows it left (A's delivered and cancelled tasks), as autovacuum does in a steady state. */
+  async function endBacklog() {
+    await sql.query(`UPDATE delivery_task SET status = 4, next_attempt_at = NULL WHERE app_id = $1 AND next_attempt_at IS NOT NULL AND lease_owner IS NULL`, [
+      a.id,
+    ]);
+    while ((await waitingOfA()) > 0) await sleep(200);
+    await sql.query('VACUUM ANALYZE delivery_task, message, attempt');
+  }
+  const slowestLine = (x) =>
+    `        B's slowest 1%: accept → attempt start ${x.slow1.toAttempt.toFixed(1)} ms, attempt start → arrival ${x.slow1.toArrival.toFixed(1)} ms (means)`;
+
+  // Not measured: B's and A's paths run for a while first, so round 1 does not time freshly started
+  // processes (code not yet optimised, empty caches) against later rounds' warm ones.
+  if (cfg.warmup > 0) {
+    await startBacklog(Math.min(cfg.backlog, 10_000));
+    await bRound(cfg.warmup);
+    await endBacklog();
+    log(`warm-up: B for ${cfg.warmup} s beside A's backlog; not counted`);
+  }
+  for (let r = 0; r < cfg.rounds; r++) {
+    const [alone, aloneCost] = await costOf(bRound);
+    alone.hostBusy = aloneCost.hostBusy;
+    // What one of B's messages costs at this low rate, every worker woken by it included.
+    alone.cpuUsPerB = Object.fromEntries(['workers', 'postgres', 'host'].map((k) => [k, (aloneCost.msPerS[k] * 1000) / cfg.rate]));
+    results.alone.push(alone);
+    log(
+      `round ${r + 1} B alone:        p50 ${alone.p50.toFixed(1)} ms  p99 ${alone.p99.toFixed(1)} ms  max ${alone.max.toFixed(1)} ms  (${alone.arrived}/${alone.n})`,
+    );
+    log(slowestLine(alone));
+    log(
+      `        CPU per B message at ${cfg.rate}/s: workers ${alone.cpuUsPerB.workers.toFixed(0)} µs, PostgreSQL ${alone.cpuUsPerB.postgres.toFixed(0)} µs, ` +
+        `whole host ${alone.cpuUsPerB.host.toFixed(0)} µs (host ${(alone.hostBusy * 100).toFixed(0)}% busy)`,
+    );
+
+    const slow0 = await startBacklog(cfg.backlog);
     const slowAt0 = await slowCount();
     const [withA, withACost] = await costOf(bRound);
     const slowAt1 = await slowCount();
@@ -238,19 +291,14 @@ try {
       `round ${r + 1} B, A's backlog: p50 ${withA.p50.toFixed(1)} ms  p99 ${withA.p99.toFixed(1)} ms  max ${withA.max.toFixed(1)} ms  (${withA.arrived}/${withA.n}); ` +
         `A delivered ${withA.aDelivered} meanwhile, ${withA.aLeft} still waiting`,
     );
+    log(slowestLine(withA));
     log(
       `        host busy ${(withA.hostBusy * 100).toFixed(0)}% of ${os.cpus().length} cores (B alone ${(alone.hostBusy * 100).toFixed(0)}%); ` +
         `per A delivery, beyond B alone: workers ${withA.cpuUsPerA.workers.toFixed(0)} µs, ` +
         `PostgreSQL ${withA.cpuUsPerA.postgres.toFixed(0)} µs, whole host ${withA.cpuUsPerA.host.toFixed(0)} µs`,
     );
-    // End A's backlog before the next round.
-    await sql.query(`UPDATE delivery_task SET status = 4, next_attempt_at = NULL WHERE app_id = $1 AND next_attempt_at IS NOT NULL AND lease_owner IS NULL`, [
-      a.id,
-    ]);
-    while ((await waitingOfA()) > 0) await sleep(200);
-    // Each round starts from the same state: the dead rows the round left (A's delivered and
-    // cancelled tasks) vacuumed away, as autovacuum does in a steady state.
-    await sql.query('VACUUM ANALYZE delivery_task, message, attempt');
+    // End A's backlog before the next round: each round starts from the same state.
+    await endBacklog();
   }
   // B's p99 over all its messages of the run (rounds × rate × seconds of them: 1,000 by default),
   // the figure the goal is about; the median of the rounds' own p99s (each over 500 messages by
