@@ -286,7 +286,7 @@ describe('rotate-master-key --keep-previous', () => {
   });
 });
 
-describe.each(STORES)('rotate-master-key with HERALD_MASTER_KEY and HERALD_MASTER_KEY_PREVIOUS (%s)', (kind) => {
+describe.each(STORES)('HERALD_MASTER_KEY and HERALD_MASTER_KEY_PREVIOUS: rotating, and starting with the wrong key (%s)', (kind) => {
   let w: World;
   let running: Herald | undefined;
   afterEach(async () => {
@@ -350,17 +350,6 @@ describe.each(STORES)('rotate-master-key with HERALD_MASTER_KEY and HERALD_MASTE
     await expect(rotateMasterKey(config, { openStore: (s) => openStore(config, s, true) })).rejects.toThrow(
       new RegExp(`unknown master key \\(${Sealer.idOf(Buffer.from(a, 'hex'))}\\)`),
     );
-  });
-});
-
-describe.each(STORES)('starting with the wrong master key (%s)', (kind) => {
-  let w: World;
-  let running: Herald | undefined;
-  afterEach(async () => {
-    await running?.close();
-    running = undefined;
-    await w.db?.drop();
-    rmSync(w.dir, { recursive: true, force: true });
   });
 
   it('refuses to start, naming both key ids, when the key opens none of the endpoint secrets; the right key, or it as the previous one, starts', async () => {

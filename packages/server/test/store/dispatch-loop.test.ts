@@ -11,6 +11,22 @@ import { Receiver } from '../helpers/receiver.js';
 import { eachStore } from './backends.js';
 import { app, endpoint, ids, message, taskOf } from './records.js';
 
+/** A dispatcher on `store` delivering to loopback, 8 in flight, polling every `pollMs`. */
+function loopDispatcher(store: Store, perEndpointConcurrency: number, pollMs: number): Dispatcher {
+  return new Dispatcher({
+    store,
+    ids,
+    now: Date.now,
+    retryScheduleMs: [60_000],
+    concurrency: 8,
+    perEndpointConcurrency,
+    leaseMs: 30_000,
+    attemptTimeoutMs: 5_000,
+    pollMs,
+    sender: new Sender({ timeoutMs: 5_000, headerPrefixes: ['webhook'], userAgent: 'test', guard: new SsrfGuard(['127.0.0.0/8']) }),
+  });
+}
+
 /**
  * A dispatcher on `store` whose first read of a claim (loadDeliveries) waits until `release()`;
  * `reads()` says how many reads have begun.
@@ -25,18 +41,7 @@ async function heldFirstRead(store: Store, perEndpointConcurrency: number) {
     if (reads++ === 0) await gate;
     return read(tasks);
   };
-  const d = new Dispatcher({
-    store,
-    ids,
-    now: Date.now,
-    retryScheduleMs: [60_000],
-    concurrency: 8,
-    perEndpointConcurrency,
-    leaseMs: 30_000,
-    attemptTimeoutMs: 5_000,
-    pollMs: 20,
-    sender: new Sender({ timeoutMs: 5_000, headerPrefixes: ['webhook'], userAgent: 'test', guard: new SsrfGuard(['127.0.0.0/8']) }),
-  });
+  const d = loopDispatcher(store, perEndpointConcurrency, 20);
   d.start();
   const a = await store.createApplication(app());
   const send = async () => (await store.createMessage(message(a.id, { createdAt: Date.now() }), {})).message.id;
@@ -53,6 +58,16 @@ async function heldFirstRead(store: Store, perEndpointConcurrency: number) {
       await rx.close();
     },
   };
+}
+
+/** Counts the dispatcher's calls of store.nextDueAt (answering null): the loop should make none. */
+function countNextDueAt(store: Store): () => number {
+  let asked = 0;
+  store.nextDueAt = () => {
+    asked++;
+    return Promise.resolve(null);
+  };
+  return () => asked;
 }
 
 eachStore('dispatcher: the claim loop', (t) => {
@@ -100,11 +115,7 @@ eachStore('dispatcher: the claim loop', (t) => {
 
   it('while an endpoint has due work waiting for room, claims follow one another, and the loop never asks nextDueAt', async () => {
     const { store } = t();
-    let asked = 0;
-    store.nextDueAt = () => {
-      asked++;
-      return Promise.resolve(null);
-    };
+    const asked = countNextDueAt(store);
     const x = await heldFirstRead(store, 1);
     try {
       await store.createEndpoint(endpoint(x.appId, { url: x.rx.url('/hook') }));
@@ -117,7 +128,7 @@ eachStore('dispatcher: the claim loop', (t) => {
       await expect.poll(() => x.d.turns).toBeGreaterThan(turns + 4);
       x.release();
       await x.rx.waitUntil(() => x.rx.received('/hook').length === 2);
-      expect(asked).toBe(0);
+      expect(asked()).toBe(0);
     } finally {
       await x.close();
     }
@@ -125,24 +136,9 @@ eachStore('dispatcher: the claim loop', (t) => {
 
   it('sleeps until the next due time its last claim reported: a delivery due later goes out then, with a poll interval far longer', async () => {
     const { store } = t();
-    let asked = 0;
-    store.nextDueAt = () => {
-      asked++;
-      return Promise.resolve(null);
-    };
+    const asked = countNextDueAt(store);
     const rx = await Receiver.start();
-    const d = new Dispatcher({
-      store,
-      ids,
-      now: Date.now,
-      retryScheduleMs: [60_000],
-      concurrency: 8,
-      perEndpointConcurrency: 8,
-      leaseMs: 30_000,
-      attemptTimeoutMs: 5_000,
-      pollMs: 600_000,
-      sender: new Sender({ timeoutMs: 5_000, headerPrefixes: ['webhook'], userAgent: 'test', guard: new SsrfGuard(['127.0.0.0/8']) }),
-    });
+    const d = loopDispatcher(store, 8, 600_000);
     try {
       const a = await store.createApplication(app());
       await store.createEndpoint(endpoint(a.id, { url: rx.url('/later') }));
@@ -150,7 +146,7 @@ eachStore('dispatcher: the claim loop', (t) => {
       const later = (await store.createMessage(message(a.id, { createdAt: Date.now() + 300 }), {})).message.id;
       d.start();
       await rx.waitUntil(() => rx.forMessage('/later', later).length === 1);
-      expect(asked).toBe(0);
+      expect(asked()).toBe(0);
     } finally {
       await d.stop(1_000);
       await rx.close();
