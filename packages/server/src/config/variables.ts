@@ -285,7 +285,7 @@ export const SERVER_VARIABLES = {
   HERALD_DISPATCH_CONCURRENCY: variable({ kind: kinds.integer(1, 10_000), default: '256', help: 'deliveries in flight at once' }),
   HERALD_ENDPOINT_CONCURRENCY: variable({
     kind: kinds.integer(1, 10_000),
-    default: '32',
+    default: '64',
     help:
       'the most deliveries in flight to one endpoint, so a slow endpoint cannot take every worker; each worker adapts its own limit between 1 and this ' +
       '(halved on a 429 or a timeout, raised by one per round of other answers)',
