@@ -8,7 +8,7 @@ import pg from 'pg';
 import { ConfigError, type Config } from '../config/index.js';
 import { checkSourceAddresses } from '../delivery/egress.js';
 import { schemaVersionFor } from '../herald.js';
-import { keyFileOf, masterKeyWhere, readKeyFile } from '../security/keyring.js';
+import { keyFileOf, masterKeyWhere, readKeyFile, unopenable } from '../security/keyring.js';
 import { Sealer, type KeyRing } from '../security/sealer.js';
 import { parseCidr } from '../security/ssrf.js';
 import { schemaVerdict, type LedgerRow } from '../store/migrate.js';
@@ -180,16 +180,7 @@ async function checkMasterKey(config: Config, probe: StoreProbe | null, f: Findi
     f.push({ level: 'ok', area: 'master key', text: `from ${where}; no sealed values in the store yet to check it against` });
     return;
   }
-  const foreign = new Set<string>();
-  let failed = 0;
-  for (const v of sealed) {
-    try {
-      sealer.unseal(v);
-    } catch {
-      failed++;
-      foreign.add(v.split(':')[2] ?? '?');
-    }
-  }
+  const { unopened: failed, foreign } = unopenable(sealer, sealed);
   if (failed === 0) f.push({ level: 'ok', area: 'master key', text: `from ${where}; it opens all ${sealed.length} sealed values sampled` });
   else {
     f.push({

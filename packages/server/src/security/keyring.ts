@@ -61,6 +61,21 @@ export function masterKeyWhere(config: Pick<Config, 'dataDir' | 'masterKey' | 'm
   return `the key file ${keyFileOf(config)}`;
 }
 
+/** Which of `values` (sealed) `sealer` cannot open, and the key ids they were sealed under. */
+export function unopenable(sealer: Sealer, values: readonly string[]): { unopened: number; foreign: Set<string> } {
+  const foreign = new Set<string>();
+  let unopened = 0;
+  for (const v of values) {
+    try {
+      sealer.unseal(v);
+    } catch {
+      unopened++;
+      foreign.add(v.split(':')[2] ?? '?');
+    }
+  }
+  return { unopened, foreign };
+}
+
 /** How many endpoints' signing secrets a start checks its master key against. */
 const START_SAMPLE = 5;
 
@@ -76,15 +91,7 @@ export async function checkMasterKeyOpens(
   config: Pick<Config, 'dataDir' | 'masterKey' | 'masterKeyFile'>,
 ): Promise<{ sampled: number; unopened: number }> {
   const sample = await store.sealedSecretSample(START_SAMPLE);
-  const foreign = new Set<string>();
-  for (const v of sample) {
-    try {
-      sealer.unseal(v);
-    } catch {
-      foreign.add(v.split(':')[2] ?? '?');
-    }
-  }
-  const unopened = sample.filter((v) => foreign.has(v.split(':')[2] ?? '?')).length;
+  const { unopened, foreign } = unopenable(sealer, sample);
   if (sample.length > 0 && unopened === sample.length) {
     throw new Error(
       `the master key from ${masterKeyWhere(config)} (key id ${sealer.keyId}) opens none of the ${sample.length} endpoint secrets sampled from the store: ` +

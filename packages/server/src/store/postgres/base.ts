@@ -64,6 +64,9 @@ function describeUrl(url: string): string {
   }
 }
 
+/** A few endpoints' sealed signing secrets (sealedSecretSample). */
+const SECRET_SAMPLE_SQL = 'SELECT secret_sealed AS v FROM endpoint LIMIT $1';
+
 /**
  * The wake-up of every dispatcher process, coalesced so that at most one notifying transaction per
  * store is in flight. PostgreSQL serialises every committing transaction that notified behind one
@@ -75,12 +78,9 @@ function describeUrl(url: string): string {
  * landed meanwhile. Polling is the guarantee, so a wake-up lost to a crash between a commit and its
  * notification costs at most one poll interval.
  */
-/** A few endpoints' sealed signing secrets (sealedSecretSample). */
-const SECRET_SAMPLE_SQL = 'SELECT secret_sealed AS v FROM endpoint LIMIT $1';
-
-const NOTIFY_DUE = `SELECT pg_notify('${DUE_CHANNEL}', '')`;
-/** The same notification as an expression, for a statement that notifies at its own commit (notifyWithin). */
+/** The notification as an expression, for a statement that notifies at its own commit (notifyWithin). */
 export const NOTIFY_DUE_EXPR = `pg_notify('${DUE_CHANNEL}', '')`;
+const NOTIFY_DUE = `SELECT ${NOTIFY_DUE_EXPR}`;
 
 /**
  * A pool of up to `max` connections with Herald's session settings, `settings` besides. A
@@ -289,7 +289,7 @@ export abstract class PgBase {
       this.announceAgain = true;
       return;
     }
-    // The database unreachable: the dispatchers' polling finds the work.
+    // A notification that fails (the database unreachable) is dropped: the dispatchers' polling finds the work.
     this.holdAnnouncing(this.pool.query(NOTIFY_DUE));
   }
 

@@ -138,7 +138,7 @@ export abstract class SqliteQueue extends SqliteMessages implements DeliveryQueu
     // Nothing due is the usual answer at moderate load: the dispatcher claims again after every
     // attempt it finishes. A claim is a write transaction of its own there (BEGIN IMMEDIATE, its
     // statements, COMMIT), so a read that finds nothing due answers first. A task that becomes due
-    // after this read wakes the dispatcher (onTasksDue, or nextDueAt's timer) and is claimed then.
+    // after this read wakes the dispatcher (onTasksDue, or the sleep until this claim's nextDue) and is claimed then.
     try {
       if (!this.get(ANY_DUE, now)) return Promise.resolve({ tasks: [], leftDue: false, nextDue: this.earliestDue() });
     } catch (e) {
