@@ -282,7 +282,10 @@ export class Dispatcher {
           claimed = c.tasks.length;
           leftDue = c.leftDue;
           nextDue = c.nextDue;
-          if (claimed > 0) this.load(c.tasks);
+          if (claimed > 0) {
+            if (c.contexts) this.begin(c.tasks, c.contexts);
+            else this.load(c.tasks);
+          }
           if (claimed === ask) continue;
         } catch (e) {
           // The store is unreachable (a database restart, say): back off, doubling up to 5 s, and
@@ -305,8 +308,14 @@ export class Dispatcher {
     }
   }
 
+  /** Start a claim's deliveries, each with what it needs (its context). */
+  private begin(tasks: ClaimedTask[], contexts: DeliveryContext[]): void {
+    tasks.forEach((t, i) => void this.run(t, contexts[i]!));
+  }
+
   /**
-   * Read what a claim's deliveries need and start them, without holding up the loop: the next
+   * For a store whose claim does not read its deliveries (Claim.contexts absent): read what they
+   * need and start them, without holding up the loop: the next
    * claim may go while this read is out (a tenant's new message need not wait for the read of
    * another tenant's claim). Until then the deliveries count as in flight, and against their
    * endpoints' room (`loading`), so the next claim does not take their places; they pass from
@@ -327,7 +336,7 @@ export class Dispatcher {
     this.o.store.loadDeliveries(tasks).then(
       (contexts) => {
         loaded();
-        tasks.forEach((t, i) => void this.run(t, contexts[i]!));
+        this.begin(tasks, contexts);
       },
       (e) => {
         loaded();

@@ -123,6 +123,11 @@ export interface Claim {
    * nothing waits. Null, and not to be read, when leftDue.
    */
   nextDue: number | null;
+  /**
+   * What each task needs to be attempted, in task order, when the store read it with the claim
+   * (PostgreSQL: in the claim's own statement). Absent, the dispatcher reads it (loadDeliveries).
+   */
+  contexts?: DeliveryContext[];
 }
 
 /** What a dispatcher needs to attempt one claimed delivery; read for a whole claim at once. */

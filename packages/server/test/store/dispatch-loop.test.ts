@@ -1,6 +1,7 @@
-// The dispatcher's claim loop on both stores: reading a claim's messages and endpoints does not
-// hold up the next claim, and deliveries still being read keep their endpoint's places, so the
-// next claim does not take more than the endpoint may have in flight.
+// The dispatcher's claim loop on both stores. PostgreSQL's claim reads its deliveries' messages and
+// endpoints in its own statement; on SQLite the dispatcher reads them after the claim, and that read
+// does not hold up the next claim, while the deliveries still being read keep their endpoint's
+// places, so the next claim does not take more than the endpoint may have in flight.
 import { expect, it } from 'vitest';
 import { Sender } from '../../src/delivery/send.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
@@ -70,8 +71,40 @@ function countNextDueAt(store: Store): () => number {
   return () => asked;
 }
 
-eachStore('dispatcher: the claim loop', (t) => {
+eachStore('dispatcher: the claim loop', (t, kind) => {
+  it('on PostgreSQL a claim brings what its deliveries need: no other statement reads their messages or endpoints', async () => {
+    if (kind !== 'postgres') return;
+    const { store } = t();
+    const pg = store as unknown as { pool: { query: (...a: unknown[]) => unknown }; claimPool: { query: (...a: unknown[]) => unknown } };
+    const statements: string[] = [];
+    for (const pool of [pg.pool, pg.claimPool]) {
+      const query = pool.query.bind(pool);
+      pool.query = (...a: unknown[]) => {
+        const q = a[0] as string | { name?: string; text: string };
+        statements.push(typeof q === 'string' ? q : (q.name ?? q.text));
+        return query(...a);
+      };
+    }
+    const rx = await Receiver.start();
+    const d = loopDispatcher(store, 8, 20);
+    d.start();
+    try {
+      const a = await store.createApplication(app());
+      await store.createEndpoint(endpoint(a.id, { url: rx.url('/one') }));
+      await store.createEndpoint(endpoint(a.id, { url: rx.url('/two') }));
+      const sent = [];
+      for (let i = 0; i < 5; i++) sent.push((await store.createMessage(message(a.id, { createdAt: Date.now() }), {})).message.id);
+      await rx.waitUntil(() => sent.every((id) => rx.forMessage('/one', id).length === 1 && rx.forMessage('/two', id).length === 1));
+      expect(statements).toContain('herald_claim');
+      expect(statements.filter((q) => /FROM message WHERE|FROM endpoint e/.test(q))).toEqual([]);
+    } finally {
+      await d.stop(1_000);
+      await rx.close();
+    }
+  });
+
   it("delivers a new message while the previous claim's read is still out", async () => {
+    if (kind === 'postgres') return; // its claim reads its deliveries itself: there is no read to hold
     const { store } = t();
     const x = await heldFirstRead(store, 4);
     try {
@@ -93,6 +126,7 @@ eachStore('dispatcher: the claim loop', (t) => {
   });
 
   it('a delivery still being read keeps its place: the next claim leaves the endpoint alone', async () => {
+    if (kind === 'postgres') return; // its claim reads its deliveries itself: there is no read to hold
     const { store } = t();
     const x = await heldFirstRead(store, 1);
     try {
@@ -116,21 +150,34 @@ eachStore('dispatcher: the claim loop', (t) => {
   it('while an endpoint has due work waiting for room, claims follow one another, and the loop never asks nextDueAt', async () => {
     const { store } = t();
     const asked = countNextDueAt(store);
-    const x = await heldFirstRead(store, 1);
+    const rx = await Receiver.start();
+    // The endpoint's one place stays taken until its first delivery is answered.
+    let answer!: () => void;
+    const held = new Promise<void>((r) => (answer = r));
+    rx.on('/hook', async () => {
+      await held;
+      return { status: 200 };
+    });
+    const d = loopDispatcher(store, 1, 20);
+    d.start();
     try {
-      await store.createEndpoint(endpoint(x.appId, { url: x.rx.url('/hook') }));
-      await x.send();
-      await expect.poll(() => x.reads()).toBe(1);
+      const a = await store.createApplication(app());
+      await store.createEndpoint(endpoint(a.id, { url: rx.url('/hook') }));
+      await store.createMessage(message(a.id, { createdAt: Date.now() }), {});
+      await rx.waitUntil(() => rx.received('/hook').length === 1);
       // The only place is taken; a second message is due and waits. Each claim (one every poll)
       // sees it left behind, and the loop sleeps without another statement.
-      await x.send();
-      const turns = x.d.turns;
-      await expect.poll(() => x.d.turns).toBeGreaterThan(turns + 4);
-      x.release();
-      await x.rx.waitUntil(() => x.rx.received('/hook').length === 2);
+      await store.createMessage(message(a.id, { createdAt: Date.now() }), {});
+      const turns = d.turns;
+      await expect.poll(() => d.turns).toBeGreaterThan(turns + 4);
+      expect(rx.received('/hook')).toHaveLength(1);
+      answer();
+      await rx.waitUntil(() => rx.received('/hook').length === 2);
       expect(asked()).toBe(0);
     } finally {
-      await x.close();
+      answer();
+      await d.stop(1_000);
+      await rx.close();
     }
   });
 

@@ -311,7 +311,25 @@ eachStore('store: stats', (t) => {
   });
 });
 
-eachStore('store: reading a claim and completing many at once', (t) => {
+eachStore('store: reading a claim and completing many at once', (t, kind) => {
+  it('a claim that reads its deliveries itself (PostgreSQL) gives each task, in claim order, what loadDeliveries reads', async () => {
+    const { store } = t();
+    const a = await store.createApplication(app({ throttleRate: 7, deliveryPolicy: { timeout: 9 } }));
+    await store.createEndpoint(endpoint(a.id, { throttleRate: 3, headers: { 'x-tenant': 'one' } }));
+    await store.createEndpoint(endpoint(a.id, { deliveryPolicy: { retrySchedule: [] } }));
+    const other = await store.createApplication(app());
+    await store.createEndpoint(endpoint(other.id));
+    for (let i = 0; i < 3; i++) await store.createMessage(message(a.id, { createdAt: T0 + i, payload: `{"n":${i}}` }), {});
+    await store.createMessage(message(other.id, { createdAt: T0 + 5 }), {});
+    const c = await store.claim('w', T0 + 10, LEASE, 100);
+    // Each message goes to both of its application's endpoints: messages and endpoints repeat.
+    expect(c.tasks).toHaveLength(7);
+    if (kind === 'postgres') expect(c.contexts).toHaveLength(7);
+    if (!c.contexts) return;
+    expect(c.contexts).toEqual(await store.loadDeliveries(c.tasks));
+    expect(new Set(c.contexts.map((x) => x.endpoint!.id)).size).toBe(3);
+  });
+
   it('loadDeliveries gives each claimed task, in claim order, its endpoint, its message and the rate that applies', async () => {
     const { store } = t();
     const a = await store.createApplication(app({ throttleRate: 7 }));

@@ -19,32 +19,55 @@ import { PgMessages } from './messages.js';
 // The columns the named (prepared) statements read, listed rather than `*`: a prepared `SELECT *`
 // fails on every later call ("cached plan must not change result type") once a migration adds a
 // column under a running process.
-const MESSAGE_COLS = 'id, app_id, uid, event_type, channels, payload, expires_at, created_at, ordering_key, traceparent';
-const ENDPOINT_COLS = [
-  'id',
-  'app_id',
-  'uid',
-  'url',
-  'description',
-  'throttle_rate',
-  'disabled',
-  'disabled_reason',
-  'event_types',
-  'channels',
-  'metadata',
-  'headers_sealed',
-  'secret_sealed',
-  'previous_secrets_sealed',
-  'ordering',
-  'created_at',
-  'updated_at',
-  'delivery_policy',
-  'auth_sealed',
-  'kind',
-  'transformation',
-]
-  .map((c) => `e.${c}`)
-  .join(', ');
+const MESSAGE_FIELDS = ['id', 'app_id', 'uid', 'event_type', 'channels', 'payload', 'expires_at', 'created_at', 'ordering_key', 'traceparent'];
+const MESSAGE_COLS = MESSAGE_FIELDS.join(', ');
+/**
+ * What a delivery reads of its endpoint, as [expression, name]: the endpoint's row, its
+ * application's throttle rate and delivery policy, its Engage module switch and its circuit
+ * (domain/hold.ts), from `endpoint e` and ENDPOINT_JOINS.
+ */
+const ENDPOINT_READ: [string, string][] = [
+  ...[
+    'id',
+    'app_id',
+    'uid',
+    'url',
+    'description',
+    'throttle_rate',
+    'disabled',
+    'disabled_reason',
+    'event_types',
+    'channels',
+    'metadata',
+    'headers_sealed',
+    'secret_sealed',
+    'previous_secrets_sealed',
+    'ordering',
+    'created_at',
+    'updated_at',
+    'delivery_policy',
+    'auth_sealed',
+    'kind',
+    'transformation',
+  ].map((c): [string, string] => [`e.${c}`, c]),
+  ['a.throttle_rate', 'app_throttle_rate'],
+  ['a.delivery_policy', 'app_delivery_policy'],
+  ['g.module_enabled', 'module_enabled'],
+  ...CIRCUIT_COLS.split(', ').map((c): [string, string] => [`k.${c}`, `k_${c}`]),
+];
+const ENDPOINT_JOINS = `LEFT JOIN application a ON a.id = e.app_id AND a.deleted_at IS NULL
+  LEFT JOIN engage_tenant g ON g.app_id = e.app_id
+  LEFT JOIN endpoint_circuit k ON k.endpoint_id = e.id`;
+/**
+ * A claimed task's message (as `m_*`) and endpoint (as `e_*`), read by the claim itself: each
+ * message and each endpoint on the first of the claim's rows that needs it, NULL on the others.
+ */
+const CONTEXT_READ: [string, string][] = [
+  ...MESSAGE_FIELDS.map((c): [string, string] => [`m.${c}`, `m_${c}`]),
+  ...ENDPOINT_READ.map(([x, n]): [string, string] => [x, `e_${n}`]),
+];
+const CONTEXT_COLS = CONTEXT_READ.map(([x, n]) => `${x} AS ${n}`).join(', ');
+const CONTEXT_NULLS = CONTEXT_READ.map(() => 'NULL').join(', ');
 
 /** The most completions one statement writes (about 5 MB of parameters at 20 kB responses). */
 const MAX_COMPLETION_BATCH = 256;
@@ -105,6 +128,11 @@ const pairAfter = (app: string, endpoint: string) => `SELECT d.app_id, d.endpoin
  * candidates than $5), when it did not, the earliest due time after this claim (its own leases'
  * expiry $2 included; the claimed rows' old due times, which this statement still sees, excluded),
  * and, when the walk stopped at its bound, names the last pair it visited.
+ * The claimed rows also carry what their deliveries need (CONTEXT_READ), so a claim is one round
+ * trip from a wake-up to the attempts' start: a second read of messages and endpoints was a
+ * second round trip that, on a busy host, waited for a CPU as long as the claim did. Each message
+ * and endpoint comes once, on the first claimed row that names it. The claim's connection never
+ * plans a sequential scan, so the cached plan reads them by primary key whatever the tables' size.
  */
 const CLAIM_SQL = `WITH RECURSIVE fwd AS (
     (SELECT app_id, endpoint_id, next_attempt_at AS first, 1 AS n FROM delivery_task
@@ -146,15 +174,25 @@ const CLAIM_SQL = `WITH RECURSIVE fwd AS (
       throttle_slot = NULL, held_by = NULL
     FROM next WHERE t.msg_id = ANY(ARRAY(SELECT msg_id FROM next)) AND t.msg_id = next.msg_id AND t.endpoint_id = next.endpoint_id
     RETURNING t.msg_id, t.endpoint_id, t.app_id, t.attempt_count, t.trigger_type, t.manual_next, t.fence, t.lease_expires_at, next.throttle_slot,
-      t.ordering_seq, next.app_turn, next.next_attempt_at AS due_at)
-  SELECT claimed.*, NULL::text AS walk_app, NULL::text AS walk_endpoint, NULL::boolean AS left_due, NULL::bigint AS next_due FROM claimed
+      t.ordering_seq, next.app_turn, next.next_attempt_at AS due_at),
+  firsts AS (
+    SELECT claimed.*, row_number() OVER (PARTITION BY app_id, msg_id) = 1 AS first_of_msg,
+      row_number() OVER (PARTITION BY app_id, endpoint_id) = 1 AS first_of_endpoint FROM claimed)
+  SELECT f.msg_id, f.endpoint_id, f.app_id, f.attempt_count, f.trigger_type, f.manual_next, f.fence, f.lease_expires_at, f.throttle_slot,
+    f.ordering_seq, f.app_turn, f.due_at, NULL::text AS walk_app, NULL::text AS walk_endpoint, NULL::boolean AS left_due, NULL::bigint AS next_due,
+    ${CONTEXT_COLS}
+  FROM firsts f
+  LEFT JOIN message m ON f.first_of_msg AND m.app_id = f.app_id AND m.id = f.msg_id
+  LEFT JOIN endpoint e ON f.first_of_endpoint AND e.app_id = f.app_id AND e.id = f.endpoint_id AND e.deleted_at IS NULL
+  ${ENDPOINT_JOINS}
   UNION ALL
   SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, w.app_id, w.endpoint_id, l.left_due,
     CASE WHEN NOT l.left_due THEN LEAST(
       (SELECT d.next_attempt_at FROM delivery_task d WHERE d.next_attempt_at IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM next n WHERE n.msg_id = d.msg_id AND n.endpoint_id = d.endpoint_id)
         ORDER BY d.next_attempt_at LIMIT 1),
-      CASE WHEN EXISTS (SELECT 1 FROM next) THEN $2::bigint END) END
+      CASE WHEN EXISTS (SELECT 1 FROM next) THEN $2::bigint END) END,
+    ${CONTEXT_NULLS}
   FROM (SELECT EXISTS (SELECT 1 FROM pairs p WHERE p.room <= (SELECT count(*) FROM cand c WHERE c.app_id = p.app_id AND c.endpoint_id = p.endpoint_id))
       OR (SELECT count(*) FROM cand) > $5 AS left_due) l
   LEFT JOIN (SELECT app_id, endpoint_id FROM walk WHERE (SELECT count(*) FROM walk) >= $11 ORDER BY n DESC LIMIT 1) w ON true`;
@@ -277,14 +315,35 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
       throttleSlot: r.throttle_slot,
       orderingSeq: r.ordering_seq,
     }));
-    return { tasks, leftDue: meta.left_due, nextDue: meta.left_due ? null : (meta.next_due ?? null) };
+    const claim: Claim = { tasks, leftDue: meta.left_due, nextDue: meta.left_due ? null : (meta.next_due ?? null) };
+    // What the deliveries need came with them: each message and each endpoint on the first row
+    // that needed it (CONTEXT_READ). Rows that cannot be opened (a secret sealed under a master
+    // key this process lacks) must not fail the claim, whose tasks are leased now: without
+    // contexts, the dispatcher reads them itself and that read fails and is reported for these
+    // deliveries alone, as before the claim read them.
+    const fields = (r: Row, prefix: string) => {
+      const o: Row = {};
+      for (const k in r) if (k.startsWith(prefix)) o[k.slice(prefix.length)] = r[k];
+      return o;
+    };
+    try {
+      claim.contexts = this.contextsOf(
+        tasks,
+        rows.filter((r) => r.m_id !== null).map((r) => fields(r, 'm_')),
+        rows.filter((r) => r.e_id !== null).map((r) => fields(r, 'e_')),
+      );
+    } catch {
+      // left to the dispatcher's read (loadDeliveries)
+    }
+    return claim;
   }
 
   async loadDeliveries(tasks: ClaimedTask[]): Promise<DeliveryContext[]> {
     if (tasks.length === 0) return [];
-    // Two statements for the whole claim, each endpoint read (and its secrets unsealed) once
-    // however many of the claim's deliveries go to it. Message ids are unique across
-    // applications; the application is checked again below. Both are planned on every call, not
+    // A claim reads its deliveries itself (CLAIM_SQL); this reads them for tasks already in hand.
+    // Two statements, each endpoint read (and its secrets unsealed) once however many of the
+    // tasks go to it. Message ids are unique across applications; the application is checked
+    // again (contextsOf). Both are planned on every call, not
     // prepared: a prepared statement's cached generic plan is made from the table's size when it
     // was planned, and one made while `message` was small (a sequential scan) stayed in use after
     // a backlog of 50,000 arrived, until the next ANALYZE: every load then read the whole table,
@@ -297,26 +356,26 @@ export abstract class PgQueue extends PgMessages implements DeliveryQueue {
         values: [appIds, [...new Set(tasks.map((t) => t.msgId))]],
       }),
       this.pool.query({
-        // With the application's delivery policy, its Engage module switch and the endpoint's
-        // circuit (domain/hold.ts).
-        text: `SELECT ${ENDPOINT_COLS}, a.throttle_rate AS app_throttle_rate, a.delivery_policy AS app_delivery_policy, g.module_enabled AS module_enabled,
-                 ${CIRCUIT_COLS.split(', ')
-                   .map((c) => `k.${c} AS k_${c}`)
-                   .join(', ')}
-               FROM endpoint e
-               LEFT JOIN application a ON a.id = e.app_id AND a.deleted_at IS NULL
-               LEFT JOIN engage_tenant g ON g.app_id = e.app_id
-               LEFT JOIN endpoint_circuit k ON k.endpoint_id = e.id
+        text: `SELECT ${ENDPOINT_READ.map(([x, n]) => `${x} AS ${n}`).join(', ')} FROM endpoint e ${ENDPOINT_JOINS}
                WHERE e.id = ANY($1::text[]) AND e.deleted_at IS NULL`,
         values: [[...new Set(tasks.map((t) => t.endpointId))]],
       }),
     ]);
-    const messages = new Map<string, Message>(msgRows.rows.map((r) => [`${r.app_id} ${r.id}`, this.rows.message(r)]));
+    return this.contextsOf(tasks, msgRows.rows, epRows.rows);
+  }
+
+  /**
+   * Each task's context, in task order, from the rows of its messages and endpoints (ENDPOINT_READ),
+   * each read and unsealed once however many of the tasks need it. A message or endpoint counts only
+   * for a task of its own application.
+   */
+  private contextsOf(tasks: ClaimedTask[], msgRows: Row[], epRows: Row[]): DeliveryContext[] {
+    const messages = new Map<string, Message>(msgRows.map((r) => [`${r.app_id} ${r.id}`, this.rows.message(r)]));
     const endpoints = new Map<
       string,
       { endpoint: Endpoint; appRate: number | null; appPolicy: DeliveryPolicy | null; moduleEnabled: boolean | null; circuit: Circuit }
     >(
-      epRows.rows.map((r) => [
+      epRows.map((r) => [
         `${r.app_id} ${r.id}`,
         {
           endpoint: this.rows.endpoint(r),
