@@ -92,7 +92,7 @@ eachStore('dispatcher: the claim loop', (t, kind) => {
       const a = await store.createApplication(app());
       await store.createEndpoint(endpoint(a.id, { url: rx.url('/one') }));
       await store.createEndpoint(endpoint(a.id, { url: rx.url('/two') }));
-      const sent = [];
+      const sent: string[] = [];
       for (let i = 0; i < 5; i++) sent.push((await store.createMessage(message(a.id, { createdAt: Date.now() }), {})).message.id);
       await rx.waitUntil(() => sent.every((id) => rx.forMessage('/one', id).length === 1 && rx.forMessage('/two', id).length === 1));
       expect(statements).toContain('herald_claim');
