@@ -272,8 +272,21 @@ export interface ApplicationStore {
   getApplication(idOrUid: string): Promise<Application | null>;
   listApplications(q: PageQuery): Promise<Page<Application>>;
   updateApplication(app: Application): Promise<Application>;
+  /**
+   * Delete an application and its endpoints, then cancel their pending deliveries, in batches of
+   * `cancelBatch` (see deleteEndpoint).
+   */
   deleteApplication(id: string, now: number): Promise<void>;
+  /** Pending deliveries canceled per statement when an endpoint or application is deleted. Settable for tests. */
+  cancelBatch: number;
 }
+
+/**
+ * Pending deliveries canceled per statement when an endpoint or application is deleted: each batch
+ * is a short transaction of its own, so a large backlog's tasks are never all locked (or the
+ * SQLite writer held) for the whole cancel.
+ */
+export const CANCEL_BATCH = 1000;
 
 /** Records: event types (global to the installation). */
 export interface EventTypeStore {
@@ -292,6 +305,12 @@ export interface EndpointStore {
   getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null>;
   listEndpoints(appId: string, q: PageQuery): Promise<Page<Endpoint>>;
   updateEndpoint(ep: Endpoint): Promise<Endpoint>;
+  /**
+   * Delete an endpoint, then cancel its pending deliveries (parked ones too) in batches of
+   * `cancelBatch`, each its own transaction, and drop its key-order tails. The deletion commits
+   * first: a claim that meets a delivery of a deleted endpoint cancels it itself, so a cancel cut
+   * short (a crash) loses nothing.
+   */
   deleteEndpoint(appId: string, id: string, now: number): Promise<void>;
 }
 

@@ -136,7 +136,7 @@ eachStore('store: event types', (t) => {
   });
 });
 
-eachStore('store: endpoints', (t) => {
+eachStore('store: endpoints', (t, kind) => {
   it('keeps secrets and headers sealed at rest and returns them in plaintext', async () => {
     const { store, raw } = t();
     const a = await store.createApplication(app());
@@ -240,6 +240,78 @@ eachStore('store: endpoints', (t) => {
     await store.deleteEndpoint(appId, endpointId, T0 + 1);
     expect(await store.claimDueTasks('w', T0 + 10, LEASE, 10)).toHaveLength(0);
     expect(await taskOf(store, appId, endpointId, msgIds[0]!)).toMatchObject({ status: MessageStatus.canceled, nextAttemptAt: null });
+  });
+
+  it('deleting an endpoint or an application cancels every pending delivery, over many batches, and only theirs', async () => {
+    const { store } = t();
+    store.cancelBatch = 4;
+    const a = await store.createApplication(app());
+    const gone = await store.createEndpoint(endpoint(a.id));
+    const kept = await store.createEndpoint(endpoint(a.id));
+    const b = await store.createApplication(app());
+    await store.createEndpoint(endpoint(b.id));
+    await store.createEndpoint(endpoint(b.id));
+    const msgs = { a: [] as string[], b: [] as string[] };
+    for (let i = 0; i < 13; i++) {
+      msgs.a.push((await store.createMessage(message(a.id, { createdAt: T0 + i }), {})).message.id);
+      msgs.b.push((await store.createMessage(message(b.id, { createdAt: T0 + i }), {})).message.id);
+    }
+    const statuses = async (appId: string, endpointId: string, ids: string[]) =>
+      new Set(await Promise.all(ids.map(async (m) => (await taskOf(store, appId, endpointId, m)).status)));
+    await store.deleteEndpoint(a.id, gone.id, T0 + 20);
+    expect(await statuses(a.id, gone.id, msgs.a)).toEqual(new Set([MessageStatus.canceled]));
+    expect(await statuses(a.id, kept.id, msgs.a)).toEqual(new Set([MessageStatus.pending]));
+    await store.deleteApplication(b.id, T0 + 21);
+    const bEndpoints = (await store.claimDueTasks('w', T0 + 30, LEASE, 100)).map((c) => c.appId);
+    expect(bEndpoints).not.toContain(b.id);
+    expect(bEndpoints.filter((x) => x === a.id)).toHaveLength(13);
+  });
+
+  it('between the batches of a deletion nothing is held: the tasks not yet canceled stay unlocked, and other writes go in between', async () => {
+    const { store, raw } = t();
+    store.cancelBatch = 10;
+    const { appId, endpointId } = await seed(store, 100);
+    const b = await store.createApplication(app());
+    await store.createEndpoint(endpoint(b.id));
+    const canceled = async () =>
+      (await raw('SELECT count(*) AS n FROM delivery_task WHERE endpoint_id = $1 AND status = $2', [endpointId, MessageStatus.canceled]))[0]!.n;
+    const seen: { canceled?: unknown; unlocked?: unknown; acceptedFirst?: boolean }[] = [];
+    let deletionDone = false;
+    if (kind === 'postgres') {
+      // Before the second batch's statement: a claim's connection can lock every task not yet canceled.
+      const pool = (store as unknown as { pool: { query: (...a: unknown[]) => Promise<unknown> } }).pool;
+      const claimPool = (store as unknown as { claimPool: { query: (sql: string, v: unknown[]) => Promise<{ rows: { n: unknown }[] }> } }).claimPool;
+      const query = pool.query.bind(pool);
+      let batches = 0;
+      pool.query = async (...a: unknown[]) => {
+        if (typeof a[0] === 'string' && a[0].includes('WITH c AS MATERIALIZED') && ++batches === 2) {
+          const r = await claimPool.query(
+            'SELECT count(*)::int AS n FROM (SELECT 1 FROM delivery_task WHERE endpoint_id = $1 AND next_attempt_at IS NOT NULL FOR UPDATE SKIP LOCKED) x',
+            [endpointId],
+          );
+          seen.push({ canceled: Number(await canceled()), unlocked: r.rows[0]!.n });
+        }
+        return query(...a);
+      };
+    } else {
+      // After the first batch's write: another tenant's message is accepted before the deletion ends.
+      const writes = (store as unknown as { writes: { run: (fn: () => unknown) => Promise<unknown> } }).writes;
+      const run = writes.run.bind(writes);
+      let n = 0;
+      writes.run = (fn: () => unknown) => {
+        const p = run(fn);
+        if (++n === 2) {
+          void p.then(() => store.createMessage(message(b.id, { createdAt: T0 + 50 }), {})).then(() => seen.push({ acceptedFirst: !deletionDone }));
+        }
+        return p;
+      };
+    }
+    await store.deleteEndpoint(appId, endpointId, T0 + 40);
+    deletionDone = true;
+    await expect.poll(() => seen.length).toBe(1);
+    if (kind === 'postgres') expect(seen[0]).toEqual({ canceled: 10, unlocked: 90 });
+    else expect(seen[0]).toEqual({ acceptedFirst: true });
+    expect(Number(await canceled())).toBe(100);
   });
 });
 

@@ -1,11 +1,18 @@
 // PostgreSQL store, records: applications, event types, portal sessions and background tasks.
-import type pg from 'pg';
 import { isIdOf } from '../../domain/ids.js';
 import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
 import { MessageStatus, type Application, type EventType, type PortalSession } from '../../domain/types.js';
 import { deletedConcurrently } from '../common/conflicts.js';
 import { listQuery } from '../common/lists.js';
-import type { ApplicationStore, BackgroundTask, BackgroundTaskStore, EventTypeStore, IdempotencyWrite, PortalSessionStore } from '../store.js';
+import {
+  CANCEL_BATCH,
+  type ApplicationStore,
+  type BackgroundTask,
+  type BackgroundTaskStore,
+  type EventTypeStore,
+  type IdempotencyWrite,
+  type PortalSessionStore,
+} from '../store.js';
 import { jsonOrNull, PgBase, type Db } from './base.js';
 import { PgEngage } from './engage.js';
 
@@ -50,34 +57,44 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
     return app;
   }
 
+  cancelBatch = CANCEL_BATCH;
+
   async deleteApplication(id: string, now: number): Promise<void> {
     await this.tx(async (c) => {
-      await this.cancelPendingTasks(c, 'app_id', id);
       await c.query('UPDATE application SET deleted_at = $1, uid = NULL WHERE id = $2 AND deleted_at IS NULL', [now, id]);
       // Its endpoints go with it, so nothing is delivered for a deleted tenant.
       await c.query('UPDATE endpoint SET deleted_at = $1, uid = NULL WHERE app_id = $2 AND deleted_at IS NULL', [now, id]);
     });
+    for (const r of await this.all(this.pool, 'SELECT id FROM endpoint WHERE app_id = $1', [id])) await this.cancelPendingTasks(r.id);
   }
 
   /**
-   * Cancel the pending tasks of one application or endpoint. Writers of several tasks lock them in
-   * (endpoint_id, msg_id) order and before any endpoint row (as completions do), so no two of them
-   * wait on each other in a cycle.
+   * Cancel the pending deliveries of an endpoint that has been deleted (parked ones too), then drop
+   * its key-order tails: cancelBatch tasks per statement, each its own transaction, in msg_id order
+   * from where the last batch ended. One statement over a large backlog held every one of its
+   * tasks' locks until it ended, and meanwhile every claim that looked at the endpoint stepped over
+   * each locked due task (100,000 of them: 100-130 ms a claim instead of 3-5 ms, for every tenant's
+   * deliveries). A batch locks its tasks in (endpoint_id, msg_id) order, as every writer of several
+   * tasks does, and holds no other lock. It counts the tasks it locked, not those it changed: a task
+   * that stopped waiting meanwhile is not locked, and the next batch starts after the last locked.
    */
-  protected async cancelPendingTasks(c: pg.PoolClient, col: 'app_id' | 'endpoint_id', value: string): Promise<void> {
-    await c.query(
-      `UPDATE delivery_task SET next_attempt_at = NULL, waiting_for = NULL, status = $1 WHERE (msg_id, endpoint_id) IN (
-         SELECT msg_id, endpoint_id FROM delivery_task WHERE ${col} = $2 AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)
-         ORDER BY endpoint_id, msg_id FOR UPDATE)`,
-      [MessageStatus.canceled, value],
-    );
-    // The per-key order tails of the endpoints going away (after the tasks, as completions lock them).
-    await c.query(
-      col === 'endpoint_id'
-        ? 'DELETE FROM delivery_order WHERE endpoint_id = $1'
-        : 'DELETE FROM delivery_order WHERE endpoint_id IN (SELECT id FROM endpoint WHERE app_id = $1)',
-      [value],
-    );
+  protected async cancelPendingTasks(endpointId: string): Promise<void> {
+    let after = '';
+    for (;;) {
+      const r = await this.one(
+        this.pool,
+        `WITH c AS MATERIALIZED (
+           SELECT msg_id FROM delivery_task WHERE endpoint_id = $2 AND msg_id > $3 AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)
+           ORDER BY msg_id LIMIT $4 FOR UPDATE),
+         u AS (UPDATE delivery_task d SET next_attempt_at = NULL, waiting_for = NULL, status = $1 FROM c WHERE d.endpoint_id = $2 AND d.msg_id = c.msg_id)
+         SELECT count(*)::int AS n, max(msg_id) AS last FROM c`,
+        [MessageStatus.canceled, endpointId, after, this.cancelBatch],
+      );
+      if (!r || r.n < this.cancelBatch) break;
+      after = r.last;
+    }
+    // The per-key order tails (after the tasks, as completions lock them).
+    await this.pool.query('DELETE FROM delivery_order WHERE endpoint_id = $1', [endpointId]);
   }
 
   // ---- event types ---------------------------------------------------------------------------

@@ -122,17 +122,13 @@ export abstract class PgDestinations extends PgQueue implements DestinationStore
   }
 
   async deleteDestination(appId: string, id: string, now: number): Promise<void> {
-    await this.tx(async (c) => {
+    const e = await this.tx(async (c) => {
       const n = await this.run(c, 'UPDATE destination SET deleted_at = $1, uid = NULL WHERE id = $2 AND app_id = $3 AND deleted_at IS NULL', [now, id, appId]);
       if (n > 0) await c.query('DELETE FROM destination_consumer WHERE destination_id = $1', [id]);
       // A broker destination's endpoint row goes with it, and its pending deliveries are canceled.
-      const e = await this.run(c, 'UPDATE endpoint SET deleted_at = $1 WHERE id = $2 AND app_id = $3 AND kind IS NOT NULL AND deleted_at IS NULL', [
-        now,
-        id,
-        appId,
-      ]);
-      if (e > 0) await this.cancelPendingTasks(c, 'endpoint_id', id);
+      return this.run(c, 'UPDATE endpoint SET deleted_at = $1 WHERE id = $2 AND app_id = $3 AND kind IS NOT NULL AND deleted_at IS NULL', [now, id, appId]);
     });
+    if (e > 0) await this.cancelPendingTasks(id);
   }
 
   async renewDestinationLease(id: string, expiresAt: number): Promise<void> {

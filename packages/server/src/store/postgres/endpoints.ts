@@ -76,10 +76,12 @@ export abstract class PgEndpoints extends PgApps implements EndpointStore {
   }
 
   async deleteEndpoint(appId: string, id: string, now: number): Promise<void> {
-    await this.tx(async (c) => {
-      await this.cancelPendingTasks(c, 'endpoint_id', id);
-      await c.query('UPDATE endpoint SET deleted_at = $1, uid = NULL WHERE id = $2 AND app_id = $3 AND deleted_at IS NULL', [now, id, appId]);
-    });
+    const n = await this.run(this.pool, 'UPDATE endpoint SET deleted_at = $1, uid = NULL WHERE id = $2 AND app_id = $3 AND deleted_at IS NULL', [
+      now,
+      id,
+      appId,
+    ]);
+    if (n > 0) await this.cancelPendingTasks(id);
   }
 
   // ---- messages ------------------------------------------------------------------------------

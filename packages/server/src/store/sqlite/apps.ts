@@ -4,7 +4,15 @@ import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
 import { MessageStatus, type Application, type EventType, type PortalSession } from '../../domain/types.js';
 import { deletedConcurrently, taken } from '../common/conflicts.js';
 import { listQuery } from '../common/lists.js';
-import type { ApplicationStore, BackgroundTask, EventTypeStore, IdempotencyWrite, PortalSessionStore, BackgroundTaskStore } from '../store.js';
+import {
+  CANCEL_BATCH,
+  type ApplicationStore,
+  type BackgroundTask,
+  type EventTypeStore,
+  type IdempotencyWrite,
+  type PortalSessionStore,
+  type BackgroundTaskStore,
+} from '../store.js';
 import { json } from './base.js';
 import { isUniqueViolation } from './driver-errors.js';
 import { SqliteEngage } from './engage.js';
@@ -84,22 +92,54 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
     });
   }
 
-  deleteApplication(id: string, now: number): Promise<void> {
-    return this.writes.run(() => {
+  cancelBatch = CANCEL_BATCH;
+
+  async deleteApplication(id: string, now: number): Promise<void> {
+    const endpoints = await this.writes.run(() => {
       this.run('UPDATE application SET deleted_at = ?, uid = NULL WHERE id = ? AND deleted_at IS NULL', now, id);
       this.forgetApp(id);
       // Its endpoints go with it, so nothing is delivered for a deleted tenant.
       this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE app_id = ? AND deleted_at IS NULL', now, id);
       this.endpointCache.clear();
-      this.run(
-        `UPDATE delivery_task SET next_attempt_at = NULL, waiting_for = NULL, status = ?
-         WHERE app_id = ? AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)`,
-        MessageStatus.canceled,
-        id,
-      );
-      this.run('DELETE FROM delivery_order WHERE endpoint_id IN (SELECT id FROM endpoint WHERE app_id = ?)', id);
       this.matchCache.delete(id);
+      return this.all('SELECT id FROM endpoint WHERE app_id = ?', id).map((r) => r.id as string);
     });
+    for (const e of endpoints) await this.cancelPendingTasks(e);
+  }
+
+  /**
+   * Cancel the pending deliveries of an endpoint that has been deleted (parked ones too), then drop
+   * its key-order tails: cancelBatch tasks per write transaction, in msg_id order from where the
+   * last batch ended, so other writes (acceptances, claims, completions) go between the batches
+   * instead of waiting for the whole backlog.
+   */
+  protected async cancelPendingTasks(endpointId: string): Promise<void> {
+    let after = '';
+    for (;;) {
+      const batch = await this.writes.run(() => {
+        const r = this.get(
+          `SELECT count(*) AS n, max(msg_id) AS last FROM (SELECT msg_id FROM delivery_task
+             WHERE endpoint_id = ? AND msg_id > ? AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL) ORDER BY msg_id LIMIT ?)`,
+          endpointId,
+          after,
+          this.cancelBatch,
+        )!;
+        if (r.n > 0) {
+          this.run(
+            `UPDATE delivery_task SET next_attempt_at = NULL, waiting_for = NULL, status = ?
+             WHERE endpoint_id = ? AND msg_id > ? AND msg_id <= ? AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)`,
+            MessageStatus.canceled,
+            endpointId,
+            after,
+            r.last,
+          );
+        }
+        return r;
+      });
+      if (batch.n < this.cancelBatch) break;
+      after = batch.last;
+    }
+    await this.writes.run(() => this.run('DELETE FROM delivery_order WHERE endpoint_id = ?', endpointId));
   }
 
   // ---- event types ---------------------------------------------------------------------------

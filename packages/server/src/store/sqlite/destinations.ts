@@ -3,7 +3,7 @@
 import { brokerEndpoint, isBrokerKind, type Destination } from '../../domain/destinations.js';
 import { isIdOf } from '../../domain/ids.js';
 import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
-import { MessageStatus, type Attempt } from '../../domain/types.js';
+import type { Attempt } from '../../domain/types.js';
 import { deletedConcurrently, taken } from '../common/conflicts.js';
 import { destinationTypesOnly, listQuery } from '../common/lists.js';
 import { ATTEMPT_COLUMNS, attemptValues } from '../common/rows.js';
@@ -131,21 +131,18 @@ export abstract class SqliteDestinations extends SqliteQueue implements Destinat
     });
   }
 
-  deleteDestination(appId: string, id: string, now: number): Promise<void> {
-    return this.writes.run(() => {
+  async deleteDestination(appId: string, id: string, now: number): Promise<void> {
+    const gone = await this.writes.run(() => {
       const res = this.run('UPDATE destination SET deleted_at = ?, uid = NULL WHERE id = ? AND app_id = ? AND deleted_at IS NULL', now, id, appId);
       if (res.changes > 0) this.run('DELETE FROM destination_consumer WHERE destination_id = ?', id);
       // A broker destination's endpoint row goes with it, and its pending deliveries are canceled.
-      if (this.run('UPDATE endpoint SET deleted_at = ? WHERE id = ? AND app_id = ? AND kind IS NOT NULL AND deleted_at IS NULL', now, id, appId).changes > 0) {
-        this.run(
-          'UPDATE delivery_task SET next_attempt_at = NULL, status = ? WHERE endpoint_id = ? AND next_attempt_at IS NOT NULL',
-          MessageStatus.canceled,
-          id,
-        );
-        this.endpointCache.delete(id);
-        this.matchCache.delete(appId);
-      }
+      if (this.run('UPDATE endpoint SET deleted_at = ? WHERE id = ? AND app_id = ? AND kind IS NOT NULL AND deleted_at IS NULL', now, id, appId).changes === 0)
+        return false;
+      this.endpointCache.delete(id);
+      this.matchCache.delete(appId);
+      return true;
     });
+    if (gone) await this.cancelPendingTasks(id);
   }
 
   renewDestinationLease(id: string, expiresAt: number): Promise<void> {

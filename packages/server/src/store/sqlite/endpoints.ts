@@ -1,7 +1,7 @@
 // SQLite store, records: endpoints (secrets sealed at rest) and the filters fan-out reads.
 import { isIdOf } from '../../domain/ids.js';
 import { toPage, type Page, type PageQuery } from '../../domain/pagination.js';
-import { MessageStatus, type Endpoint } from '../../domain/types.js';
+import type { Endpoint } from '../../domain/types.js';
 import { deletedConcurrently, taken } from '../common/conflicts.js';
 import { listQuery } from '../common/lists.js';
 import type { EndpointStore, IdempotencyWrite } from '../store.js';
@@ -100,20 +100,14 @@ export abstract class SqliteEndpoints extends SqliteApps implements EndpointStor
     });
   }
 
-  deleteEndpoint(appId: string, id: string, now: number): Promise<void> {
-    return this.writes.run(() => {
-      this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE id = ? AND app_id = ? AND deleted_at IS NULL', now, id, appId);
+  async deleteEndpoint(appId: string, id: string, now: number): Promise<void> {
+    const deleted = await this.writes.run(() => {
+      const n = this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE id = ? AND app_id = ? AND deleted_at IS NULL', now, id, appId).changes;
       this.endpointCache.delete(id);
-      // Parked deliveries (waiting for their turn in a key's order) are canceled with the rest.
-      this.run(
-        `UPDATE delivery_task SET next_attempt_at = NULL, waiting_for = NULL, status = ?
-         WHERE endpoint_id = ? AND (next_attempt_at IS NOT NULL OR waiting_for IS NOT NULL)`,
-        MessageStatus.canceled,
-        id,
-      );
-      this.run('DELETE FROM delivery_order WHERE endpoint_id = ?', id);
       this.matchCache.delete(appId);
+      return n > 0;
     });
+    if (deleted) await this.cancelPendingTasks(id);
   }
 
   protected matchEndpoints(appId: string): MatchEndpoint[] {
