@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { ROOT, median } from './lib.mjs';
+import { ROOT, median, records } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -33,40 +33,8 @@ const { Sealer } = await dist('security/sealer.js');
 const { IdGenerator } = await dist('domain/ids.js');
 
 const ids = new IdGenerator((k) => randomBytes(k));
+const rec = records(ids);
 const T = () => Date.now();
-const app = (uid) => ({
-  id: ids.next('application', T()),
-  uid,
-  name: uid,
-  throttleRate: null,
-  metadata: {},
-  deliveryPolicy: null,
-  createdAt: T(),
-  updatedAt: T(),
-});
-const endpoint = (appId) => ({
-  id: ids.next('endpoint', T()),
-  appId,
-  uid: null,
-  url: 'http://127.0.0.1:9/hook',
-  description: '',
-  throttleRate: null,
-  disabled: false,
-  disabledReason: null,
-  eventTypes: null,
-  channels: null,
-  metadata: {},
-  headers: {},
-  secret: `whsec_${randomBytes(24).toString('base64')}`,
-  previousSecrets: [],
-  deliveryPolicy: null,
-  filter: null,
-  ordering: 'none',
-  auth: null,
-  transformation: null,
-  createdAt: T(),
-  updatedAt: T(),
-});
 const message = (appId, createdAt = T()) => ({
   id: ids.next('message', createdAt),
   appId,
@@ -83,10 +51,10 @@ const message = (appId, createdAt = T()) => ({
 
 /** Tenants A (an endpoint with N pending deliveries, due now) and B (one fast endpoint). */
 async function tenants(store, copy) {
-  const a = await store.createApplication(app('a'));
-  const epA = await store.createEndpoint(endpoint(a.id));
-  const b = await store.createApplication(app('b'));
-  await store.createEndpoint(endpoint(b.id));
+  const a = await store.createApplication(rec.application(T(), 'a'));
+  const epA = await store.createEndpoint(rec.endpoint(a.id, T()));
+  const b = await store.createApplication(rec.application(T(), 'b'));
+  await store.createEndpoint(rec.endpoint(b.id, T()));
   const first = (await store.createMessage(message(a.id, T() - 10_000), {})).message;
   await copy(first.id);
   return { a, epA, b };

@@ -1,7 +1,7 @@
 // Shared bits for benchmarks: start processes, wait for readiness, run autocannon, summarise.
 import autocannon from 'autocannon';
 import { fork, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -233,3 +233,38 @@ export async function forkHelper(file) {
   h.ready = await next((m) => m.type === 'ready');
   return h;
 }
+
+/**
+ * Records for benchmarks that write through a store directly (the shapes of domain/types.ts),
+ * ids from `ids` (an IdGenerator), created at `now`.
+ */
+export const records = (ids) => ({
+  application: (now, uid = null) => ({
+    id: ids.next('application', now),
+    uid,
+    name: uid ?? 'bench',
+    throttleRate: null,
+    metadata: {},
+    createdAt: now,
+    updatedAt: now,
+  }),
+  endpoint: (appId, now, ordering = 'none') => ({
+    id: ids.next('endpoint', now),
+    appId,
+    uid: null,
+    url: 'http://127.0.0.1:9/x',
+    description: '',
+    throttleRate: null,
+    disabled: false,
+    disabledReason: null,
+    eventTypes: null,
+    channels: null,
+    metadata: {},
+    headers: {},
+    secret: `whsec_${randomBytes(24).toString('base64')}`,
+    previousSecrets: [],
+    ordering,
+    createdAt: now,
+    updatedAt: now,
+  }),
+});

@@ -16,6 +16,7 @@ import { IdGenerator } from '../packages/server/dist/domain/ids.js';
 import { Sealer } from '../packages/server/dist/security/sealer.js';
 import { PgStore } from '../packages/server/dist/store/postgres/pg-store.js';
 import { SqliteStore } from '../packages/server/dist/store/sqlite/sqlite-store.js';
+import { records } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +32,7 @@ const N = Number(values.messages);
 const C = Number(values.concurrency);
 const E = Number(values.endpoints);
 const ids = new IdGenerator((n) => randomBytes(n));
+const rec = records(ids);
 const payload = JSON.stringify({ contactId: '4f6a1c9e', changes: { email: 'anna@example.com', acceptsEmail: true }, tenant: 'acme' });
 
 async function pool(n, worker) {
@@ -50,36 +52,8 @@ const cpuUs = () => {
 
 async function run(name, store, ordering = null) {
   const now = Date.now();
-  const app = await store.createApplication({
-    id: ids.next('application', now),
-    uid: null,
-    name: 'bench',
-    throttleRate: null,
-    metadata: {},
-    createdAt: now,
-    updatedAt: now,
-  });
-  for (let i = 0; i < E; i++) {
-    await store.createEndpoint({
-      id: ids.next('endpoint', now),
-      appId: app.id,
-      uid: null,
-      url: 'http://127.0.0.1:9/x',
-      description: '',
-      throttleRate: null,
-      disabled: false,
-      disabledReason: null,
-      eventTypes: null,
-      channels: null,
-      metadata: {},
-      headers: {},
-      secret: `whsec_${randomBytes(24).toString('base64')}`,
-      previousSecrets: [],
-      ordering: ordering ?? 'none',
-      createdAt: now,
-      updatedAt: now,
-    });
-  }
+  const app = await store.createApplication(rec.application(now));
+  for (let i = 0; i < E; i++) await store.createEndpoint(rec.endpoint(app.id, now, ordering ?? 'none'));
   let t = performance.now();
   let cpu = cpuUs();
   await pool(N, async () => {
