@@ -60,12 +60,12 @@ export abstract class PgApps extends PgEngage implements ApplicationStore, Event
   cancelBatch = CANCEL_BATCH;
 
   async deleteApplication(id: string, now: number): Promise<void> {
-    await this.tx(async (c) => {
+    const endpoints = await this.tx(async (c) => {
       await c.query('UPDATE application SET deleted_at = $1, uid = NULL WHERE id = $2 AND deleted_at IS NULL', [now, id]);
       // Its endpoints go with it, so nothing is delivered for a deleted tenant.
-      await c.query('UPDATE endpoint SET deleted_at = $1, uid = NULL WHERE app_id = $2 AND deleted_at IS NULL', [now, id]);
+      return this.all(c, 'UPDATE endpoint SET deleted_at = $1, uid = NULL WHERE app_id = $2 AND deleted_at IS NULL RETURNING id', [now, id]);
     });
-    for (const r of await this.all(this.pool, 'SELECT id FROM endpoint WHERE app_id = $1', [id])) await this.cancelPendingTasks(r.id);
+    for (const e of endpoints) await this.cancelPendingTasks(e.id);
   }
 
   /**

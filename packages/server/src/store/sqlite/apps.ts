@@ -99,10 +99,10 @@ export abstract class SqliteApps extends SqliteEngage implements ApplicationStor
       this.run('UPDATE application SET deleted_at = ?, uid = NULL WHERE id = ? AND deleted_at IS NULL', now, id);
       this.forgetApp(id);
       // Its endpoints go with it, so nothing is delivered for a deleted tenant.
-      this.run('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE app_id = ? AND deleted_at IS NULL', now, id);
+      const gone = this.all('UPDATE endpoint SET deleted_at = ?, uid = NULL WHERE app_id = ? AND deleted_at IS NULL RETURNING id', now, id);
       this.endpointCache.clear();
       this.matchCache.delete(id);
-      return this.all('SELECT id FROM endpoint WHERE app_id = ?', id).map((r) => r.id as string);
+      return gone.map((r) => r.id as string);
     });
     for (const e of endpoints) await this.cancelPendingTasks(e);
   }
